@@ -1,0 +1,487 @@
+//! The errors (E01xx names, E02xx types) and warnings (W0xxx) of name resolution and type
+//! checking. Each variant holds the spans and facts of one problem; the renderer gives it
+//! words.
+
+use miette::SourceSpan;
+
+/// A problem with names or types.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CheckError {
+    /// A name that nothing defines.
+    #[error("unknown name `{name}`")]
+    #[diagnostic(code(E0101))]
+    UnknownName {
+        /// The name.
+        name: String,
+        /// Where it is used.
+        #[label("not defined here")]
+        span: SourceSpan,
+        /// Did-you-mean or other advice.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A step name that no step has.
+    #[error("unknown step `{name}`")]
+    #[diagnostic(code(E0102))]
+    UnknownStep {
+        /// The name.
+        name: String,
+        /// Where it is used.
+        #[label("no step has this name")]
+        span: SourceSpan,
+        /// Did-you-mean or other advice.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// Two definitions of one name in one scope.
+    #[error("`{name}` is defined more than once")]
+    #[diagnostic(
+        code(E0103),
+        help("rename one of them; steps, bindings and parameters share one namespace")
+    )]
+    Duplicate {
+        /// The name.
+        name: String,
+        /// The second definition.
+        #[label("defined again here")]
+        span: SourceSpan,
+        /// The first definition.
+        #[label("first defined here")]
+        first: SourceSpan,
+    },
+
+    /// A field or output that a value does not have.
+    #[error("{owner} has no field `{field}`")]
+    #[diagnostic(code(E0104))]
+    UnknownField {
+        /// The field.
+        field: String,
+        /// What was accessed, as words.
+        owner: String,
+        /// The field access.
+        #[label("unknown field")]
+        span: SourceSpan,
+        /// Did-you-mean and the fields it has.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A call of a function that does not exist.
+    #[error("unknown function `{name}`")]
+    #[diagnostic(code(E0105))]
+    UnknownFunction {
+        /// The name.
+        name: String,
+        /// The callee.
+        #[label("no function has this name")]
+        span: SourceSpan,
+        /// Did-you-mean or other advice.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// An import whose module cannot be found.
+    #[error("cannot find module `{path}`")]
+    #[diagnostic(code(E0106))]
+    ModuleNotFound {
+        /// The path as written.
+        path: String,
+        /// The import path.
+        #[label("imported here")]
+        span: SourceSpan,
+        /// Where flowc looked.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A member that a module does not export.
+    #[error("module `{module}` has no member `{member}`")]
+    #[diagnostic(code(E0107))]
+    UnknownMember {
+        /// The module alias.
+        module: String,
+        /// The member.
+        member: String,
+        /// The member access.
+        #[label("not in `{module}`")]
+        span: SourceSpan,
+        /// Did-you-mean and what the module has.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A step result read where no step has run yet.
+    #[error("the result of step `{step}` is not available in {place}")]
+    #[diagnostic(
+        code(E0108),
+        help("bindings and parameter defaults are evaluated before any step runs; read step results inside a step")
+    )]
+    StepOutsideStep {
+        /// The step.
+        step: String,
+        /// Where it was read.
+        place: String,
+        /// The reference.
+        #[label("step result read here")]
+        span: SourceSpan,
+    },
+
+    /// `step s = f()` where `f` is neither a task nor a workflow.
+    #[error("unknown task or workflow `{name}`")]
+    #[diagnostic(code(E0109))]
+    UnknownCallee {
+        /// The callee as written.
+        name: String,
+        /// The callee.
+        #[label("no task or workflow has this name")]
+        span: SourceSpan,
+        /// Did-you-mean.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// Modules that import each other.
+    #[error("import cycle: {chain}")]
+    #[diagnostic(
+        code(E0110),
+        help("move what both modules need into a third module that imports neither")
+    )]
+    ImportCycle {
+        /// `a.flow -> b.flow -> a.flow`.
+        chain: String,
+        /// The import that closes the cycle.
+        #[label("this import leads back to a module being imported")]
+        span: SourceSpan,
+    },
+
+    /// An attribute or clause written twice.
+    #[error("`{what}` is given more than once")]
+    #[diagnostic(code(E0111), help("keep one of them"))]
+    Repeated {
+        /// The keyword.
+        what: String,
+        /// The second one.
+        #[label("given again here")]
+        span: SourceSpan,
+        /// The first one.
+        #[label("first given here")]
+        first: SourceSpan,
+    },
+
+    /// A type name the language does not have.
+    #[error("unknown type `{name}`")]
+    #[diagnostic(code(E0112))]
+    UnknownType {
+        /// The name.
+        name: String,
+        /// Where it is written.
+        #[label("not a type")]
+        span: SourceSpan,
+        /// Did-you-mean and the list of types.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A value of the wrong type.
+    #[error("expected `{expected}`, found `{found}`")]
+    #[diagnostic(code(E0201))]
+    Mismatch {
+        /// The type wanted.
+        expected: String,
+        /// The type found.
+        found: String,
+        /// What the value is for.
+        context: String,
+        /// The value.
+        #[label("{context}")]
+        span: SourceSpan,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A condition that is not a bool.
+    #[error("condition must be `bool`, found `{found}`")]
+    #[diagnostic(code(E0202))]
+    NotBool {
+        /// The type found.
+        found: String,
+        /// The condition.
+        #[label("this is `{found}`")]
+        span: SourceSpan,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// An int where a duration is wanted.
+    #[error("duration `{value}` has no unit")]
+    #[diagnostic(
+        code(E0203),
+        help("add a unit: `{value}ms`, `{value}s`, `{value}m`, `{value}h` or `{value}d`")
+    )]
+    DurationWithoutUnit {
+        /// The number as written.
+        value: String,
+        /// The number.
+        #[label("a number without a unit")]
+        span: SourceSpan,
+    },
+
+    /// A parameter default of the wrong type.
+    #[error("default of parameter `{param}` is `{found}`, but the parameter is `{expected}`")]
+    #[diagnostic(
+        code(E0204),
+        help("change the default or the parameter's type so that they agree")
+    )]
+    BadDefault {
+        /// The parameter.
+        param: String,
+        /// Its type.
+        expected: String,
+        /// The default's type.
+        found: String,
+        /// The default.
+        #[label("this default is `{found}`")]
+        span: SourceSpan,
+        /// The declared type.
+        #[label("declared `{expected}` here")]
+        ty: SourceSpan,
+    },
+
+    /// A secret flowing into text that would be visible.
+    #[error("secret would leak into {place}")]
+    #[diagnostic(code(E0205))]
+    SecretLeak {
+        /// Where it would show.
+        place: String,
+        /// The secret value.
+        #[label("this is a secret")]
+        span: SourceSpan,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// Arguments that do not match the parameters.
+    #[error("{message}")]
+    #[diagnostic(code(E0206))]
+    BadArguments {
+        /// What is wrong.
+        message: String,
+        /// Where.
+        label: String,
+        /// The argument or call.
+        #[label("{label}")]
+        span: SourceSpan,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// An operator applied to types it does not take.
+    #[error("`{op}` cannot be applied to `{left}` and `{right}`")]
+    #[diagnostic(code(E0207))]
+    BadOperator {
+        /// The operator.
+        op: String,
+        /// The left operand's type (or the only one).
+        left: String,
+        /// The right operand's type.
+        right: String,
+        /// The expression.
+        #[label("`{left}` {op} `{right}`")]
+        span: SourceSpan,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A count that is zero or negative.
+    #[error("{what} must be a positive integer, found {value}")]
+    #[diagnostic(code(E0208))]
+    NotPositive {
+        /// The attribute.
+        what: String,
+        /// The value.
+        value: String,
+        /// The value.
+        #[label("not positive")]
+        span: SourceSpan,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A list or map interpolated into text.
+    #[error("a value of type `{ty}` cannot be interpolated into text")]
+    #[diagnostic(code(E0209))]
+    NotInterpolatable {
+        /// Its type.
+        ty: String,
+        /// The interpolation.
+        #[label("this is `{ty}`")]
+        span: SourceSpan,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A step or task that does nothing.
+    #[error("{kind} `{step}` has no action")]
+    #[diagnostic(
+        code(E0210),
+        help("give it one of `run`, `exec`, `sleep` or `approve`, or make it call a task: `step {step} = task(...)`")
+    )]
+    NoAction {
+        /// "step" or "task".
+        kind: &'static str,
+        /// The step.
+        step: String,
+        /// The step's name.
+        #[label("this {kind} does nothing")]
+        span: SourceSpan,
+    },
+
+    /// A step or task with two actions.
+    #[error("{kind} `{step}` has more than one action")]
+    #[diagnostic(
+        code(E0211),
+        help("a step does one thing; split it into two steps, the second `after` the first")
+    )]
+    ManyActions {
+        /// "step" or "task".
+        kind: &'static str,
+        /// The step.
+        step: String,
+        /// The second action.
+        #[label("second action")]
+        span: SourceSpan,
+        /// The first action.
+        #[label("first action")]
+        first: SourceSpan,
+    },
+
+    /// An output named like a built-in field of the step result.
+    #[error("output `{name}` clashes with the built-in field `{name}` of every step result")]
+    #[diagnostic(
+        code(E0212),
+        help("the built-in fields are status, exit_code, stdout, attempts and duration; rename the output")
+    )]
+    OutputClash {
+        /// The output.
+        name: String,
+        /// The declaration.
+        #[label("rename this output")]
+        span: SourceSpan,
+    },
+
+    /// A backoff policy the language does not have.
+    #[error("unknown backoff policy `{name}`")]
+    #[diagnostic(code(E0213))]
+    UnknownBackoff {
+        /// The name.
+        name: String,
+        /// Where.
+        #[label("not a backoff policy")]
+        span: SourceSpan,
+        /// Did-you-mean and the list.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// An attribute where it has no meaning.
+    #[error("`{attr}` is not allowed in {place}")]
+    #[diagnostic(code(E0214))]
+    NotAllowedHere {
+        /// The attribute.
+        attr: String,
+        /// Where it was written.
+        place: String,
+        /// The attribute.
+        #[label("not allowed here")]
+        span: SourceSpan,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// Field access or indexing on a value that has neither.
+    #[error("a value of type `{ty}` {what}")]
+    #[diagnostic(code(E0215))]
+    NoFields {
+        /// The value's type.
+        ty: String,
+        /// "has no fields" or "cannot be indexed".
+        what: String,
+        /// The access.
+        #[label("this is `{ty}`")]
+        span: SourceSpan,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// `list` without its element type, or `int<string>`.
+    #[error("{message}")]
+    #[diagnostic(code(E0216))]
+    TypeArity {
+        /// What is wrong.
+        message: String,
+        /// The type.
+        #[label("here")]
+        span: SourceSpan,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+    },
+}
+
+/// Something that is probably a mistake but does not stop the program.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CheckWarning {
+    /// A binding or parameter nothing reads.
+    #[error("{kind} `{name}` is never used")]
+    #[diagnostic(
+        code(W0001),
+        severity(Warning),
+        help("remove it, or start its name with `_` to keep it unused on purpose")
+    )]
+    Unused {
+        /// "let binding", "secret", "parameter".
+        kind: &'static str,
+        /// The name.
+        name: String,
+        /// The definition.
+        #[label("defined here")]
+        span: SourceSpan,
+    },
+
+    /// A `when` that can never hold.
+    #[error("condition is always false, so step `{step}` never runs")]
+    #[diagnostic(
+        code(W0002),
+        severity(Warning),
+        help("remove the step, or fix the condition")
+    )]
+    AlwaysFalse {
+        /// The step.
+        step: String,
+        /// The condition.
+        #[label("always false")]
+        span: SourceSpan,
+    },
+
+    /// An import nothing uses.
+    #[error("import `{name}` is never used")]
+    #[diagnostic(code(W0004), severity(Warning), help("remove the import"))]
+    UnusedImport {
+        /// The alias.
+        name: String,
+        /// The import.
+        #[label("imported here")]
+        span: SourceSpan,
+    },
+}

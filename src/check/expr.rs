@@ -1,0 +1,861 @@
+//! Typing expressions: names, operators, fields, indexing, builtin calls and interpolation,
+//! including the rule that a secret never flows into visible text.
+
+use std::collections::HashMap;
+
+use super::error::CheckError;
+use super::types::Type;
+use super::workflow::Checker;
+use crate::ast::{Arg, BinOp, Expr, ExprKind, StrPart, UnOp};
+use crate::diagnostics::did_you_mean;
+use crate::source::Span;
+use crate::stdlib::builtins::{self, Builtin, Sig};
+
+/// What a name in scope stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A parameter.
+    Param,
+    /// A `let` binding.
+    Let,
+    /// A `secret` binding.
+    Secret,
+    /// A module-level constant.
+    Const,
+    /// A step (index in the workflow's steps).
+    Step(usize),
+    /// An imported module (index in the module table).
+    Module(usize),
+    /// A loop variable or a name of a retry condition.
+    Local,
+}
+
+/// A name in scope.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// The name.
+    pub name: String,
+    /// Its type.
+    pub ty: Type,
+    /// What it is.
+    pub kind: EntryKind,
+    /// Where it is defined.
+    pub span: Span,
+    /// Whether anything reads it.
+    pub used: bool,
+}
+
+/// Nested frames of names: module, workflow, step, retry condition.
+#[derive(Default)]
+pub struct Scope {
+    entries: Vec<Entry>,
+    frames: Vec<HashMap<String, usize>>,
+}
+
+impl Scope {
+    /// Opens a frame.
+    pub fn push(&mut self) {
+        self.frames.push(HashMap::new());
+    }
+
+    /// Closes the innermost frame and returns its entries.
+    pub fn pop(&mut self) -> Vec<Entry> {
+        let frame = self.frames.pop().unwrap_or_default();
+        let mut ids: Vec<usize> = frame.into_values().collect();
+        ids.sort_unstable();
+        ids.into_iter().map(|i| self.entries[i].clone()).collect()
+    }
+
+    /// Declares a name in the innermost frame; returns its id.
+    pub fn declare(&mut self, name: &str, ty: Type, kind: EntryKind, span: Span) -> usize {
+        let id = self.entries.len();
+        self.entries.push(Entry {
+            name: name.to_string(),
+            ty,
+            kind,
+            span,
+            used: false,
+        });
+        if let Some(frame) = self.frames.last_mut() {
+            frame.insert(name.to_string(), id);
+        }
+        id
+    }
+
+    /// Finds a name, innermost frame first.
+    pub fn lookup(&self, name: &str) -> Option<usize> {
+        self.frames.iter().rev().find_map(|f| f.get(name).copied())
+    }
+
+    /// The entry with this id.
+    pub fn entry(&self, id: usize) -> &Entry {
+        &self.entries[id]
+    }
+
+    /// Marks an entry as read.
+    pub fn mark_used(&mut self, id: usize) {
+        self.entries[id].used = true;
+    }
+
+    /// Every visible name, for "did you mean".
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.frames
+            .iter()
+            .flat_map(|f| f.keys().map(String::as_str))
+    }
+}
+
+/// Where an expression is evaluated, which decides what it may read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// A module constant or parameter default: before any step.
+    Start,
+    /// A workflow `let` or `secret`: before any step.
+    Binding,
+    /// Inside a step (index in the workflow's steps): step results may be read.
+    Step(usize),
+    /// Inside a task body.
+    Task,
+}
+
+/// The context of one expression.
+pub struct ExprCx {
+    /// Where it is evaluated.
+    pub place: Place,
+    /// Steps whose results it reads, with the reading spans.
+    pub deps: Vec<(usize, Span)>,
+    /// Whether secrets may be combined into a value here (the value is itself secret).
+    pub allow_secret: bool,
+    /// What text built here is, for the leak message ("the command line of step `x`").
+    pub text_place: String,
+}
+
+impl ExprCx {
+    /// A context at `place` where text is described as `text_place`.
+    pub fn new(place: Place, text_place: impl Into<String>) -> ExprCx {
+        ExprCx {
+            place,
+            deps: Vec::new(),
+            allow_secret: false,
+            text_place: text_place.into(),
+        }
+    }
+}
+
+const LEAK_HELP: &str =
+    "pass the secret to the step through `env { NAME: secret }` and refer to `$NAME` in the command";
+
+impl Checker<'_> {
+    /// Checks `e` and requires its type to fit `expected`.
+    pub fn expect(&mut self, e: &Expr, cx: &mut ExprCx, expected: &Type, context: &str) -> Type {
+        let found = self.expr(e, cx);
+        self.require(e, &found, expected, cx, context);
+        found
+    }
+
+    /// Reports `found` not fitting `expected` with the most specific code.
+    pub fn require(&mut self, e: &Expr, found: &Type, expected: &Type, cx: &ExprCx, context: &str) {
+        if found.fits(expected) {
+            return;
+        }
+        if found.is_secret() && !expected.is_secret() {
+            self.error(CheckError::SecretLeak {
+                place: cx.text_place.clone(),
+                span: e.span.into(),
+                help: Some(LEAK_HELP.to_string()),
+            });
+        } else if *expected == Type::Duration && matches!(e.kind, ExprKind::Int(_)) {
+            self.error(CheckError::DurationWithoutUnit {
+                value: self.text(e.span).to_string(),
+                span: e.span.into(),
+            });
+        } else {
+            let help = match (found, expected) {
+                (Type::Int | Type::Float | Type::Bool | Type::Duration, Type::String) => Some(
+                    "convert it with `to_string(...)` or interpolate it: \"${...}\"".to_string(),
+                ),
+                (Type::String, Type::Int) => Some("convert it with `parse_int(...)`".to_string()),
+                _ => None,
+            };
+            self.error(CheckError::Mismatch {
+                expected: expected.to_string(),
+                found: found.to_string(),
+                context: format!("{context} must be `{expected}`"),
+                span: e.span.into(),
+                help,
+            });
+        }
+    }
+
+    /// Checks a condition: it must be `bool`.
+    pub fn condition(&mut self, e: &Expr, cx: &mut ExprCx) {
+        let t = self.expr(e, cx);
+        if !t.fits(&Type::Bool) {
+            let help = match t {
+                Type::String => Some("compare it: `x == \"value\"`".to_string()),
+                Type::Int => Some("compare it: `x > 0`".to_string()),
+                _ => None,
+            };
+            self.error(CheckError::NotBool {
+                found: t.to_string(),
+                span: e.span.into(),
+                help,
+            });
+        }
+    }
+
+    /// The type of an expression; reports what is wrong inside it.
+    pub fn expr(&mut self, e: &Expr, cx: &mut ExprCx) -> Type {
+        match &e.kind {
+            ExprKind::Int(_) => Type::Int,
+            ExprKind::Float(_) => Type::Float,
+            ExprKind::Duration(_) => Type::Duration,
+            ExprKind::Bool(_) => Type::Bool,
+            ExprKind::Str(parts) => self.string(parts, cx),
+            ExprKind::List(items) => {
+                let mut elem = Type::Unknown;
+                for item in items {
+                    let t = self.expr(item, cx);
+                    match elem.join(&t) {
+                        Some(j) => elem = j,
+                        None => self.error(CheckError::Mismatch {
+                            expected: elem.to_string(),
+                            found: t.to_string(),
+                            context: format!("list elements must all be `{elem}`"),
+                            span: item.span.into(),
+                            help: None,
+                        }),
+                    }
+                }
+                Type::List(Box::new(elem))
+            }
+            ExprKind::Map(entries) => {
+                let mut elem = Type::Unknown;
+                let mut seen: HashMap<&str, Span> = HashMap::new();
+                for (key, value) in entries {
+                    if let Some(first) = seen.insert(&key.name, key.span) {
+                        self.error(CheckError::Duplicate {
+                            name: key.name.clone(),
+                            span: key.span.into(),
+                            first: first.into(),
+                        });
+                    }
+                    let t = self.expr(value, cx);
+                    match elem.join(&t) {
+                        Some(j) => elem = j,
+                        None => self.error(CheckError::Mismatch {
+                            expected: elem.to_string(),
+                            found: t.to_string(),
+                            context: format!("map values must all be `{elem}`"),
+                            span: value.span.into(),
+                            help: None,
+                        }),
+                    }
+                }
+                Type::Map(Box::new(elem))
+            }
+            ExprKind::Name(name) => self.name(name, e.span, cx),
+            ExprKind::Workflow => Type::workflow_record(),
+            ExprKind::Field(base, field) => {
+                let t = self.expr(base, cx);
+                self.field(&t, &field.name, field.span, e.span)
+            }
+            ExprKind::Index(base, index) => {
+                let t = self.expr(base, cx);
+                let i = self.expr(index, cx);
+                match t {
+                    Type::List(elem) => {
+                        self.require(index, &i, &Type::Int, cx, "a list index");
+                        *elem
+                    }
+                    Type::Map(elem) => {
+                        self.require(index, &i, &Type::String, cx, "a map key");
+                        *elem
+                    }
+                    Type::Unknown => Type::Unknown,
+                    other => {
+                        self.error(CheckError::NoFields {
+                            ty: other.to_string(),
+                            what: "cannot be indexed".to_string(),
+                            span: base.span.into(),
+                            help: Some("only lists and maps can be indexed".to_string()),
+                        });
+                        Type::Unknown
+                    }
+                }
+            }
+            ExprKind::Call(callee, args) => self.call(callee, args, e.span, cx),
+            ExprKind::Unary(op, operand) => {
+                let t = self.expr(operand, cx);
+                let ok = match op {
+                    UnOp::Not => t.fits(&Type::Bool),
+                    UnOp::Neg => {
+                        matches!(t, Type::Int | Type::Float | Type::Duration | Type::Unknown)
+                    }
+                };
+                if ok {
+                    t
+                } else {
+                    let sym = if *op == UnOp::Not { "!" } else { "-" };
+                    self.error(CheckError::BadOperator {
+                        op: sym.to_string(),
+                        left: t.to_string(),
+                        right: t.to_string(),
+                        span: e.span.into(),
+                        help: Some(format!(
+                            "prefix `{sym}` takes {}",
+                            if *op == UnOp::Not {
+                                "a bool"
+                            } else {
+                                "a number or duration"
+                            }
+                        )),
+                    });
+                    Type::Unknown
+                }
+            }
+            ExprKind::Binary(op, a, b) => {
+                let ta = self.expr(a, cx);
+                let tb = self.expr(b, cx);
+                self.binary(*op, &ta, &tb, e, cx)
+            }
+            ExprKind::If(c, a, b) => {
+                self.condition(c, cx);
+                let ta = self.expr(a, cx);
+                let tb = self.expr(b, cx);
+                match ta.join(&tb) {
+                    Some(t) => t,
+                    None => {
+                        self.error(CheckError::Mismatch {
+                            expected: ta.to_string(),
+                            found: tb.to_string(),
+                            context: format!("both branches must be `{ta}`"),
+                            span: b.span.into(),
+                            help: None,
+                        });
+                        Type::Unknown
+                    }
+                }
+            }
+        }
+    }
+
+    fn string(&mut self, parts: &[StrPart], cx: &mut ExprCx) -> Type {
+        let mut secret = false;
+        for part in parts {
+            if let StrPart::Interp(inner) = part {
+                let t = self.expr(inner, cx);
+                if t.is_secret() {
+                    if cx.allow_secret {
+                        secret = true;
+                    } else {
+                        self.error(CheckError::SecretLeak {
+                            place: cx.text_place.clone(),
+                            span: inner.span.into(),
+                            help: Some(LEAK_HELP.to_string()),
+                        });
+                    }
+                } else if !t.is_textual() {
+                    let help = match &t {
+                        Type::List(_) => Some("join it first: `${join(list, \" \")}`".to_string()),
+                        Type::Record(_) => {
+                            Some("interpolate one of its fields instead".to_string())
+                        }
+                        _ => None,
+                    };
+                    self.error(CheckError::NotInterpolatable {
+                        ty: t.to_string(),
+                        span: inner.span.into(),
+                        help,
+                    });
+                }
+            }
+        }
+        if secret {
+            Type::Secret
+        } else {
+            Type::String
+        }
+    }
+
+    fn name(&mut self, name: &str, span: Span, cx: &mut ExprCx) -> Type {
+        let Some(id) = self.scope.lookup(name) else {
+            let suggestion = did_you_mean(name, self.scope.names());
+            let help = match suggestion {
+                Some(s) => Some(format!("did you mean `{s}`?")),
+                None if builtins::lookup(name).is_some() => {
+                    Some(format!("`{name}` is a function; call it: `{name}(...)`"))
+                }
+                None => None,
+            };
+            self.error(CheckError::UnknownName {
+                name: name.to_string(),
+                span: span.into(),
+                help,
+            });
+            return Type::Unknown;
+        };
+        self.scope.mark_used(id);
+        let entry = self.scope.entry(id);
+        let ty = entry.ty.clone();
+        if let EntryKind::Step(step) = entry.kind {
+            match cx.place {
+                Place::Step(_) => cx.deps.push((step, span)),
+                Place::Binding | Place::Start | Place::Task => {
+                    let place = match cx.place {
+                        Place::Binding => "a `let` or `secret` binding",
+                        _ => "a parameter default",
+                    };
+                    self.error(CheckError::StepOutsideStep {
+                        step: name.to_string(),
+                        place: place.to_string(),
+                        span: span.into(),
+                    });
+                    return Type::Unknown;
+                }
+            }
+        }
+        ty
+    }
+
+    fn field(&mut self, base: &Type, field: &str, field_span: Span, span: Span) -> Type {
+        match base {
+            Type::Record(record) => match record.field(field) {
+                Some(t) => t.clone(),
+                None => {
+                    let names: Vec<&str> = record.fields.iter().map(|(n, _)| n.as_str()).collect();
+                    let help = match did_you_mean(field, names.iter().copied()) {
+                        Some(s) => format!(
+                            "did you mean `{s}`? {} has: {}",
+                            record.name,
+                            names.join(", ")
+                        ),
+                        None => format!("{} has: {}", record.name, names.join(", ")),
+                    };
+                    self.error(CheckError::UnknownField {
+                        field: field.to_string(),
+                        owner: record.name.clone(),
+                        span: field_span.into(),
+                        help: Some(help),
+                    });
+                    Type::Unknown
+                }
+            },
+            Type::Module(m) => {
+                let module = &self.modules[*m];
+                if let Some(t) = module.consts.get(field) {
+                    return t.clone();
+                }
+                let alias = self.module_alias(*m);
+                let help = if module.tasks.contains_key(field)
+                    || module.workflows.contains_key(field)
+                {
+                    Some(format!("`{alias}.{field}` is a task; use it as a step: `step s = {alias}.{field}(...)`"))
+                } else {
+                    self.member_help(*m, field)
+                };
+                self.error(CheckError::UnknownMember {
+                    module: alias,
+                    member: field.to_string(),
+                    span: field_span.into(),
+                    help,
+                });
+                Type::Unknown
+            }
+            Type::Unknown => Type::Unknown,
+            other => {
+                self.error(CheckError::NoFields {
+                    ty: other.to_string(),
+                    what: "has no fields".to_string(),
+                    span: span.into(),
+                    help: Some("only step results, `workflow` and modules have fields".to_string()),
+                });
+                Type::Unknown
+            }
+        }
+    }
+
+    /// "did you mean" over a module's members.
+    pub fn member_help(&self, m: usize, name: &str) -> Option<String> {
+        let module = &self.modules[m];
+        let mut members: Vec<&str> = module
+            .tasks
+            .keys()
+            .chain(module.workflows.keys())
+            .chain(module.consts.keys())
+            .map(String::as_str)
+            .collect();
+        members.sort_unstable();
+        match did_you_mean(name, members.iter().copied()) {
+            Some(s) => Some(format!("did you mean `{s}`?")),
+            None if members.is_empty() => None,
+            None => Some(format!("it has: {}", members.join(", "))),
+        }
+    }
+
+    fn call(&mut self, callee: &Expr, args: &[Arg], span: Span, cx: &mut ExprCx) -> Type {
+        let name = match &callee.kind {
+            ExprKind::Name(n) => n.as_str(),
+            ExprKind::Field(base, member) => {
+                if let ExprKind::Name(alias) = &base.kind {
+                    if let Some(id) = self.scope.lookup(alias) {
+                        if let EntryKind::Module(m) = self.scope.entry(id).kind {
+                            self.scope.mark_used(id);
+                            let module = &self.modules[m];
+                            let is_task = module.tasks.contains_key(&member.name)
+                                || module.workflows.contains_key(&member.name);
+                            let help = if is_task {
+                                Some(format!(
+                                    "`{alias}.{}` is a task; use it as a step: `step s = {alias}.{}(...)`",
+                                    member.name, member.name
+                                ))
+                            } else {
+                                self.member_help(m, &member.name)
+                            };
+                            self.error(CheckError::UnknownMember {
+                                module: alias.clone(),
+                                member: member.name.clone(),
+                                span: member.span.into(),
+                                help,
+                            });
+                            self.args_only(args, cx);
+                            return Type::Unknown;
+                        }
+                    }
+                }
+                self.expr(callee, cx);
+                self.error(CheckError::NoFields {
+                    ty: "method".to_string(),
+                    what: "cannot be called".to_string(),
+                    span: callee.span.into(),
+                    help: Some("call a function by name: `len(x)`, not `x.len()`".to_string()),
+                });
+                self.args_only(args, cx);
+                return Type::Unknown;
+            }
+            _ => {
+                self.expr(callee, cx);
+                self.error(CheckError::NoFields {
+                    ty: "value".to_string(),
+                    what: "cannot be called".to_string(),
+                    span: callee.span.into(),
+                    help: None,
+                });
+                self.args_only(args, cx);
+                return Type::Unknown;
+            }
+        };
+        let Some(builtin) = builtins::lookup(name) else {
+            let names = builtins::BUILTINS.iter().map(|b| b.name);
+            let help = match did_you_mean(name, names) {
+                Some(s) => Some(format!("did you mean `{s}`?")),
+                None if self.task_named(name) => Some(format!(
+                    "`{name}` is a task; use it as a step: `step s = {name}(...)`"
+                )),
+                None => Some("see `flowc explain E0105` for the list of functions".to_string()),
+            };
+            self.error(CheckError::UnknownFunction {
+                name: name.to_string(),
+                span: callee.span.into(),
+                help,
+            });
+            self.args_only(args, cx);
+            return Type::Unknown;
+        };
+        self.builtin_call(builtin, args, span, cx)
+    }
+
+    fn args_only(&mut self, args: &[Arg], cx: &mut ExprCx) {
+        for a in args {
+            self.expr(&a.value, cx);
+        }
+    }
+
+    fn builtin_call(&mut self, b: &Builtin, args: &[Arg], span: Span, cx: &mut ExprCx) -> Type {
+        let names: Vec<&str> = b.params.iter().map(|(n, _)| *n).collect();
+        let Some(slots) = self.bind_args(
+            b.name,
+            "function",
+            &names,
+            b.params.len() - b.optional,
+            args,
+            span,
+        ) else {
+            self.args_only(args, cx);
+            return Type::Unknown;
+        };
+        let mut var = Type::Unknown;
+        let mut first = Type::Unknown;
+        for (i, (pname, sig)) in b.params.iter().enumerate() {
+            let Some(arg) = slots[i] else { continue };
+            let t = self.expr(&arg.value, cx);
+            let context = format!("argument `{pname}` of `{}`", b.name);
+            match sig {
+                Sig::Str => self.require(&arg.value, &t, &Type::String, cx, &context),
+                Sig::Int => self.require(&arg.value, &t, &Type::Int, cx, &context),
+                Sig::Float => self.require(&arg.value, &t, &Type::Float, cx, &context),
+                Sig::Bool => self.require(&arg.value, &t, &Type::Bool, cx, &context),
+                Sig::Dur => self.require(&arg.value, &t, &Type::Duration, cx, &context),
+                Sig::ListStr => self.require(
+                    &arg.value,
+                    &t,
+                    &Type::List(Box::new(Type::String)),
+                    cx,
+                    &context,
+                ),
+                Sig::Scalar => {
+                    if t.is_secret() {
+                        self.require(&arg.value, &t, &Type::String, cx, &context);
+                    } else if !t.is_textual() {
+                        self.require(&arg.value, &t, &Type::String, cx, &context);
+                    }
+                }
+                Sig::Sized => match &t {
+                    Type::String | Type::List(_) | Type::Map(_) | Type::Unknown => {}
+                    _ => self.require(&arg.value, &t, &Type::String, cx, &context),
+                },
+                Sig::ListA | Sig::MapA => {
+                    let inner = match (&t, sig) {
+                        (Type::List(e), Sig::ListA) | (Type::Map(e), Sig::MapA) => {
+                            Some((**e).clone())
+                        }
+                        (Type::Unknown, _) => Some(Type::Unknown),
+                        _ => None,
+                    };
+                    match inner.and_then(|e| var.join(&e)) {
+                        Some(j) => var = j,
+                        None => {
+                            let want = if *sig == Sig::ListA {
+                                Type::List(Box::new(var.clone()))
+                            } else {
+                                Type::Map(Box::new(var.clone()))
+                            };
+                            self.require(&arg.value, &t, &want, cx, &context);
+                        }
+                    }
+                }
+                Sig::A => match var.join(&t) {
+                    Some(j) => var = j,
+                    None => self.require(&arg.value, &t, &var.clone(), cx, &context),
+                },
+                Sig::ElemOfFirst => {
+                    let want = match &first {
+                        Type::List(e) => (**e).clone(),
+                        Type::Unknown => Type::Unknown,
+                        _ => Type::String,
+                    };
+                    self.require(&arg.value, &t, &want, cx, &context);
+                }
+            }
+            if i == 0 {
+                first = t;
+            }
+        }
+        match b.ret {
+            Sig::Str => Type::String,
+            Sig::Int => Type::Int,
+            Sig::Float => Type::Float,
+            Sig::Bool => Type::Bool,
+            Sig::Dur => Type::Duration,
+            Sig::ListStr => Type::List(Box::new(Type::String)),
+            Sig::ListA => Type::List(Box::new(var)),
+            Sig::MapA => Type::Map(Box::new(var)),
+            Sig::A => var,
+            Sig::Scalar | Sig::Sized | Sig::ElemOfFirst => Type::Unknown,
+        }
+    }
+
+    /// Matches arguments to parameter slots: positional first, then named. Reports E0206
+    /// and returns `None` when they do not match.
+    pub fn bind_args<'a>(
+        &mut self,
+        callee: &str,
+        kind: &str,
+        params: &[&str],
+        required: usize,
+        args: &'a [Arg],
+        span: Span,
+    ) -> Option<Vec<Option<&'a Arg>>> {
+        let mut slots: Vec<Option<&Arg>> = vec![None; params.len()];
+        let mut ok = true;
+        let mut seen_named = false;
+        for (i, arg) in args.iter().enumerate() {
+            match &arg.name {
+                None => {
+                    if seen_named {
+                        self.error(CheckError::BadArguments {
+                            message: "positional argument after a named one".to_string(),
+                            label: "positional argument".to_string(),
+                            span: arg.span.into(),
+                            help: Some(
+                                "put positional arguments first, or name this one too".to_string(),
+                            ),
+                        });
+                        ok = false;
+                    } else if i >= params.len() {
+                        self.error(CheckError::BadArguments {
+                            message: format!(
+                                "{kind} `{callee}` takes {} argument{}, but {} were given",
+                                params.len(),
+                                if params.len() == 1 { "" } else { "s" },
+                                args.len()
+                            ),
+                            label: "unexpected argument".to_string(),
+                            span: arg.span.into(),
+                            help: Some(signature_help(callee, params)),
+                        });
+                        ok = false;
+                    } else {
+                        slots[i] = Some(arg);
+                    }
+                }
+                Some(name) => {
+                    seen_named = true;
+                    match params.iter().position(|p| *p == name.name) {
+                        Some(p) if slots[p].is_some() => {
+                            self.error(CheckError::BadArguments {
+                                message: format!(
+                                    "argument `{}` is given more than once",
+                                    name.name
+                                ),
+                                label: "given again here".to_string(),
+                                span: name.span.into(),
+                                help: None,
+                            });
+                            ok = false;
+                        }
+                        Some(p) => slots[p] = Some(arg),
+                        None => {
+                            let help = match did_you_mean(&name.name, params.iter().copied()) {
+                                Some(s) => format!(
+                                    "did you mean `{s}`? {}",
+                                    signature_help(callee, params)
+                                ),
+                                None => signature_help(callee, params),
+                            };
+                            self.error(CheckError::BadArguments {
+                                message: format!(
+                                    "{kind} `{callee}` has no parameter `{}`",
+                                    name.name
+                                ),
+                                label: "unknown parameter".to_string(),
+                                span: name.span.into(),
+                                help: Some(help),
+                            });
+                            ok = false;
+                        }
+                    }
+                }
+            }
+        }
+        let missing: Vec<&str> = params
+            .iter()
+            .zip(&slots)
+            .take(required)
+            .filter(|(_, s)| s.is_none())
+            .map(|(p, _)| *p)
+            .collect();
+        if ok && !missing.is_empty() {
+            self.error(CheckError::BadArguments {
+                message: format!(
+                    "missing argument{} {} to {kind} `{callee}`",
+                    if missing.len() == 1 { "" } else { "s" },
+                    missing
+                        .iter()
+                        .map(|m| format!("`{m}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                label: "in this call".to_string(),
+                span: span.into(),
+                help: Some(signature_help(callee, params)),
+            });
+            ok = false;
+        }
+        ok.then_some(slots)
+    }
+
+    fn binary(&mut self, op: BinOp, a: &Type, b: &Type, e: &Expr, cx: &ExprCx) -> Type {
+        use Type as T;
+        if *a == T::Unknown || *b == T::Unknown {
+            return match op {
+                _ if op.is_comparison() => T::Bool,
+                BinOp::And | BinOp::Or => T::Bool,
+                _ => a.join(b).unwrap_or(T::Unknown),
+            };
+        }
+        let result = match op {
+            BinOp::And | BinOp::Or => (*a == T::Bool && *b == T::Bool).then_some(T::Bool),
+            BinOp::Eq | BinOp::Ne => {
+                let comparable = a.join(b).is_some()
+                    || matches!((a, b), (T::Secret, T::String) | (T::String, T::Secret));
+                comparable.then_some(T::Bool)
+            }
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                let ok = (a.is_numeric() && b.is_numeric())
+                    || (*a == T::Duration && *b == T::Duration)
+                    || (*a == T::String && *b == T::String);
+                ok.then_some(T::Bool)
+            }
+            BinOp::Add => match (a, b) {
+                (T::String, T::String) => Some(T::String),
+                (T::Duration, T::Duration) => Some(T::Duration),
+                (T::List(_), T::List(_)) => a.join(b),
+                _ if a.is_numeric() && b.is_numeric() => a.join(b),
+                _ => None,
+            },
+            BinOp::Sub => match (a, b) {
+                (T::Duration, T::Duration) => Some(T::Duration),
+                _ if a.is_numeric() && b.is_numeric() => a.join(b),
+                _ => None,
+            },
+            BinOp::Mul => match (a, b) {
+                (T::Duration, T::Int) | (T::Int, T::Duration) => Some(T::Duration),
+                _ if a.is_numeric() && b.is_numeric() => a.join(b),
+                _ => None,
+            },
+            BinOp::Div => match (a, b) {
+                (T::Duration, T::Int) => Some(T::Duration),
+                _ if a.is_numeric() && b.is_numeric() => a.join(b),
+                _ => None,
+            },
+            BinOp::Rem => (*a == T::Int && *b == T::Int).then_some(T::Int),
+        };
+        if let Some(t) = result {
+            return t;
+        }
+        if (a.is_secret() || b.is_secret()) && op == BinOp::Add {
+            if cx.allow_secret {
+                return T::Secret;
+            }
+            self.error(CheckError::SecretLeak {
+                place: cx.text_place.clone(),
+                span: e.span.into(),
+                help: Some(LEAK_HELP.to_string()),
+            });
+            return T::Unknown;
+        }
+        let help = match (op, a, b) {
+            (BinOp::Add, T::String, _) | (BinOp::Add, _, T::String) => {
+                Some("to build text from other values, interpolate them: \"${a}${b}\"".to_string())
+            }
+            (BinOp::And | BinOp::Or, _, _) => Some(format!("`{}` takes two bools", op.symbol())),
+            (BinOp::Eq | BinOp::Ne, _, _) => {
+                Some("values of different types are never equal; convert one of them".to_string())
+            }
+            _ => None,
+        };
+        self.error(CheckError::BadOperator {
+            op: op.symbol().to_string(),
+            left: a.to_string(),
+            right: b.to_string(),
+            span: e.span.into(),
+            help,
+        });
+        T::Unknown
+    }
+}
+
+fn signature_help(callee: &str, params: &[&str]) -> String {
+    format!("the parameters are: {callee}({})", params.join(", "))
+}

@@ -1,0 +1,176 @@
+//! Name resolution and type checking: the parsed root file in, a [`Checked`] program out.
+//! Imports are loaded through a [`Loader`], parsed and checked in turn. Every independent
+//! problem is reported in one pass; an expression whose type is already wrong has type
+//! `Unknown`, which fits anywhere, so one mistake gives one diagnostic.
+
+pub mod consts;
+mod error;
+mod expr;
+mod module;
+pub mod types;
+mod workflow;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+pub use error::{CheckError, CheckWarning};
+pub use module::{FsLoader, Loaded, Loader};
+pub use types::Type;
+
+use crate::ast;
+use crate::diagnostics::Diagnostics;
+use crate::source::{SourceId, SourceMap, Span};
+
+/// A task's or workflow's interface, as seen from a call site.
+#[derive(Clone, Debug)]
+pub struct Signature {
+    /// "task" or "workflow".
+    pub kind: &'static str,
+    /// Its name.
+    pub name: String,
+    /// Parameters in order.
+    pub params: Vec<ParamSig>,
+    /// Declared outputs.
+    pub outputs: Vec<(String, Type)>,
+    /// Its doc comment.
+    pub docs: Vec<String>,
+}
+
+/// One parameter of a [`Signature`].
+#[derive(Clone, Debug)]
+pub struct ParamSig {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub ty: Type,
+    /// Whether it may be left out.
+    pub has_default: bool,
+}
+
+/// A checked module: its exports, by name.
+#[derive(Debug)]
+pub struct Module {
+    /// The file it came from.
+    pub source: SourceId,
+    /// How imports name it: `std/http`, or a path.
+    pub key: String,
+    /// Its syntax tree.
+    pub ast: ast::File,
+    /// Tasks by name.
+    pub tasks: HashMap<String, Signature>,
+    /// Workflows by name.
+    pub workflows: HashMap<String, Signature>,
+    /// Constants by name.
+    pub consts: HashMap<String, Type>,
+    /// Workflows with their resolved steps, in source order.
+    pub checked_workflows: Vec<WorkflowInfo>,
+}
+
+/// A checked workflow: its steps with their dependencies resolved.
+#[derive(Debug)]
+pub struct WorkflowInfo {
+    /// Its name.
+    pub name: String,
+    /// Index of the workflow in its module's `ast.items`.
+    pub item: usize,
+    /// Its steps in source order.
+    pub steps: Vec<StepInfo>,
+}
+
+/// Why one step waits for another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DepKind {
+    /// Written in `after`.
+    After,
+    /// Implied by reading the other step's result.
+    Data,
+}
+
+/// One dependency of a step.
+#[derive(Clone, Debug)]
+pub struct Dep {
+    /// The step depended on (index in the workflow's steps).
+    pub step: usize,
+    /// Where the dependency is written.
+    pub span: Span,
+    /// How it arose.
+    pub kind: DepKind,
+}
+
+/// A checked step.
+#[derive(Clone, Debug)]
+pub struct StepInfo {
+    /// Its name.
+    pub name: String,
+    /// The span of its name.
+    pub span: Span,
+    /// Index of the step in the workflow's `body`.
+    pub body_index: usize,
+    /// True for `finally` steps.
+    pub finally: bool,
+    /// True for `for` fan-out steps.
+    pub fan_out: bool,
+    /// What it waits for.
+    pub deps: Vec<Dep>,
+    /// `on_failure_of` target and the clause's span.
+    pub compensates: Option<(usize, Span)>,
+    /// `on_failure` fallback step and the attribute's span.
+    pub fallback: Option<(usize, Span)>,
+    /// Its `when` condition is always false.
+    pub never: bool,
+}
+
+/// The output of checking: every module (imports before their importers, so the root file
+/// last) and the warnings found.
+#[derive(Debug)]
+pub struct Checked {
+    /// Checked modules, in the order they finished.
+    pub modules: Vec<Module>,
+    /// Warnings (there were no errors).
+    pub warnings: Diagnostics,
+}
+
+impl Checked {
+    /// The root file's module.
+    pub fn root(&self) -> &Module {
+        &self.modules[self.modules.len() - 1]
+    }
+}
+
+/// Checks the root file and everything it imports.
+pub fn check(
+    sources: &mut SourceMap,
+    root: SourceId,
+    file: ast::File,
+    loader: &dyn Loader,
+) -> Result<Checked, Diagnostics> {
+    let mut cx = module::Context {
+        sources,
+        loader,
+        modules: Vec::new(),
+        by_key: HashMap::new(),
+        loading: Vec::new(),
+        diags: Diagnostics::new(),
+    };
+    let key = cx
+        .sources
+        .get(root)
+        .path
+        .as_ref()
+        .map(|p| module::canonical(p))
+        .unwrap_or_else(|| PathBuf::from("<stdin>"))
+        .display()
+        .to_string();
+    cx.check_module(root, key, file);
+    let mut diags = cx.diags;
+    let modules = cx.modules;
+    diags.sort();
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(Checked {
+            modules,
+            warnings: diags,
+        })
+    }
+}

@@ -1,0 +1,213 @@
+//! Modules: finding imported files through a [`Loader`], detecting import cycles, and
+//! checking each module's items in the order their dependencies need.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::error::{CheckError, CheckWarning};
+use super::workflow::Checker;
+use super::{Module, Signature};
+use crate::ast;
+use crate::diagnostics::Diagnostics;
+use crate::source::{SourceFile, SourceId, SourceMap};
+
+/// A module's text, found by a [`Loader`].
+#[derive(Debug)]
+pub struct Loaded {
+    /// Its display name.
+    pub name: String,
+    /// Its location on disk; `None` for embedded modules.
+    pub path: Option<PathBuf>,
+    /// An identity shared by every import of the same module.
+    pub key: String,
+    /// The text.
+    pub text: String,
+}
+
+/// Finds the text of imported modules.
+pub trait Loader {
+    /// Loads `spec` as imported from a file at `importer` (if it has a path). On failure,
+    /// returns the places looked in.
+    fn load(&self, importer: Option<&Path>, spec: &str) -> Result<Loaded, Vec<String>>;
+}
+
+/// Loads `std/...` from the embedded standard library and other paths from the filesystem,
+/// relative to the importing file.
+#[derive(Debug, Default)]
+pub struct FsLoader;
+
+impl Loader for FsLoader {
+    fn load(&self, importer: Option<&Path>, spec: &str) -> Result<Loaded, Vec<String>> {
+        if let Some(text) = crate::stdlib::module(spec) {
+            return Ok(Loaded {
+                name: format!("<{spec}>"),
+                path: None,
+                key: spec.to_string(),
+                text: text.to_string(),
+            });
+        }
+        if spec.starts_with("std/") {
+            let known: Vec<&str> = crate::stdlib::MODULES.iter().map(|(p, _)| *p).collect();
+            return Err(vec![format!(
+                "the standard library, which has {}",
+                known.join(", ")
+            )]);
+        }
+        let base = importer
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let mut candidates = vec![base.join(spec)];
+        if Path::new(spec).extension().is_none() {
+            candidates.push(base.join(format!("{spec}.flow")));
+        }
+        for path in &candidates {
+            if let Ok(text) = std::fs::read_to_string(path) {
+                return Ok(Loaded {
+                    name: path.display().to_string(),
+                    key: canonical(path).display().to_string(),
+                    path: Some(path.clone()),
+                    text,
+                });
+            }
+        }
+        Err(candidates.iter().map(|p| p.display().to_string()).collect())
+    }
+}
+
+/// The canonical form of a path, or the path itself where that fails.
+pub fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// State shared while checking a root file and its imports.
+pub struct Context<'a> {
+    /// Every file read so far.
+    pub sources: &'a mut SourceMap,
+    /// Where imports come from.
+    pub loader: &'a dyn Loader,
+    /// Finished modules.
+    pub modules: Vec<Module>,
+    /// Finished modules by key.
+    pub by_key: HashMap<String, usize>,
+    /// Keys of the modules being checked, outermost first (for cycle detection).
+    pub loading: Vec<String>,
+    /// Everything found.
+    pub diags: Diagnostics,
+}
+
+/// What a module's own items declare, gathered before their bodies are checked.
+pub struct Exports {
+    /// Tasks by name.
+    pub tasks: HashMap<String, Signature>,
+    /// Workflows by name.
+    pub workflows: HashMap<String, Signature>,
+    /// Constants by name.
+    pub consts: HashMap<String, super::Type>,
+}
+
+impl Context<'_> {
+    /// Checks one module and records it; returns its index.
+    pub fn check_module(&mut self, source: SourceId, key: String, file: ast::File) -> usize {
+        self.loading.push(key.clone());
+        // Imports first, so that their exports are known.
+        let mut imports = Vec::new();
+        for item in &file.items {
+            if let ast::Item::Import(import) = item {
+                let module = self.import(source, import);
+                imports.push((import.clone(), module));
+            }
+        }
+        let (exports, workflows, unused) = {
+            let text = self.sources.get(source).text.as_str();
+            let mut checker = Checker::new(source, text, &self.modules, &mut self.diags);
+            for (import, module) in &imports {
+                checker.declare_import(import, *module);
+            }
+            let exports = checker.check_items(&file);
+            let workflows = std::mem::take(&mut checker.workflows);
+            (exports, workflows, checker.finish_imports())
+        };
+        for import in unused {
+            self.diags.warning(
+                source,
+                CheckWarning::UnusedImport {
+                    name: import.alias.name.clone(),
+                    span: import.span.into(),
+                },
+            );
+        }
+        self.loading.pop();
+        let index = self.modules.len();
+        self.modules.push(Module {
+            source,
+            key: key.clone(),
+            ast: file,
+            tasks: exports.tasks,
+            workflows: exports.workflows,
+            consts: exports.consts,
+            checked_workflows: workflows,
+        });
+        self.by_key.insert(key, index);
+        index
+    }
+
+    /// Resolves, loads and checks one import; `None` when it failed (already reported).
+    fn import(&mut self, source: SourceId, import: &ast::Import) -> Option<usize> {
+        let importer = self.sources.get(source).path.clone();
+        let loaded = match self.loader.load(importer.as_deref(), &import.path) {
+            Ok(loaded) => loaded,
+            Err(looked) => {
+                self.diags.error(
+                    source,
+                    CheckError::ModuleNotFound {
+                        path: import.path.clone(),
+                        span: import.path_span.into(),
+                        help: Some(format!("looked in {}", looked.join(", "))),
+                    },
+                );
+                return None;
+            }
+        };
+        if let Some(pos) = self.loading.iter().position(|k| *k == loaded.key) {
+            let mut chain: Vec<String> = self.loading[pos..].iter().map(|k| short(k)).collect();
+            chain.push(short(&loaded.key));
+            self.diags.error(
+                source,
+                CheckError::ImportCycle {
+                    chain: chain.join(" -> "),
+                    span: import.path_span.into(),
+                },
+            );
+            return None;
+        }
+        if let Some(&index) = self.by_key.get(&loaded.key) {
+            return Some(index);
+        }
+        let id = match loaded
+            .path
+            .as_deref()
+            .and_then(|p| self.sources.find_path(p))
+        {
+            Some(id) => id,
+            None => self
+                .sources
+                .add(SourceFile::new(loaded.name, loaded.path, loaded.text)),
+        };
+        let parsed = crate::parse::parse(id, self.sources.get(id));
+        match parsed {
+            Ok(file) => Some(self.check_module(id, loaded.key, file)),
+            Err(diags) => {
+                self.diags.extend(diags);
+                None
+            }
+        }
+    }
+}
+
+/// The file name of a module key, for import-cycle chains.
+fn short(key: &str) -> String {
+    Path::new(key)
+        .file_name()
+        .map_or_else(|| key.to_string(), |n| n.to_string_lossy().into_owned())
+}

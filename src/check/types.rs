@@ -1,0 +1,160 @@
+//! The types of the language and the rules for fitting one into another.
+
+use std::fmt;
+use std::rc::Rc;
+
+/// A type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Type {
+    /// Text.
+    String,
+    /// 64-bit integer.
+    Int,
+    /// 64-bit float.
+    Float,
+    /// `true` or `false`.
+    Bool,
+    /// A length of time.
+    Duration,
+    /// Text that must never be shown: only `env` values and secret parameters take it.
+    Secret,
+    /// `list<T>`.
+    List(Box<Type>),
+    /// `map<T>`, keyed by strings.
+    Map(Box<Type>),
+    /// A record with named fields: a step result or `workflow`.
+    Record(Rc<Record>),
+    /// A module namespace, by index in the checker's module table.
+    Module(usize),
+    /// Unknown: an error was already reported, or an empty list's element. Fits anything.
+    Unknown,
+}
+
+/// A record type's name (for messages) and fields.
+#[derive(Debug, PartialEq)]
+pub struct Record {
+    /// How messages name it: "the result of step `build`".
+    pub name: String,
+    /// How it reads as a type: `result of build`.
+    pub type_name: String,
+    /// Fields in declaration order.
+    pub fields: Vec<(String, Type)>,
+}
+
+impl Record {
+    /// The type of a field.
+    pub fn field(&self, name: &str) -> Option<&Type> {
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+    }
+}
+
+/// The fields every step result has, before declared outputs.
+pub const STEP_FIELDS: &[&str] = &["status", "exit_code", "stdout", "attempts", "duration"];
+
+/// The names of the scalar and generic types, for "did you mean".
+pub const TYPE_NAMES: &[&str] = &[
+    "string", "int", "float", "bool", "duration", "secret", "list", "map",
+];
+
+impl Type {
+    /// The record type of a step's result: built-in fields plus outputs; for a fan-out step
+    /// every field but `status` is a list with one element per instance.
+    pub fn step_result(step: &str, outputs: &[(String, Type)], fan_out: bool) -> Type {
+        let lift = |t: Type| {
+            if fan_out {
+                Type::List(Box::new(t))
+            } else {
+                t
+            }
+        };
+        let mut fields = vec![
+            ("status".to_string(), Type::String),
+            ("exit_code".to_string(), lift(Type::Int)),
+            ("stdout".to_string(), lift(Type::String)),
+            ("attempts".to_string(), lift(Type::Int)),
+            ("duration".to_string(), lift(Type::Duration)),
+        ];
+        fields.extend(outputs.iter().map(|(n, t)| (n.clone(), lift(t.clone()))));
+        Type::Record(Rc::new(Record {
+            name: format!("the result of step `{step}`"),
+            type_name: format!("result of {step}"),
+            fields,
+        }))
+    }
+
+    /// The type of `workflow`.
+    pub fn workflow_record() -> Type {
+        Type::Record(Rc::new(Record {
+            name: "`workflow`".to_string(),
+            type_name: "workflow".to_string(),
+            fields: vec![
+                ("name".to_string(), Type::String),
+                ("status".to_string(), Type::String),
+                ("run_id".to_string(), Type::String),
+            ],
+        }))
+    }
+
+    /// True when a value of type `self` may stand where `expected` is wanted.
+    pub fn fits(&self, expected: &Type) -> bool {
+        match (self, expected) {
+            (Type::Unknown, _) | (_, Type::Unknown) => true,
+            (Type::Int, Type::Float) => true,
+            (Type::String, Type::Secret) => true,
+            (Type::List(a), Type::List(b)) | (Type::Map(a), Type::Map(b)) => a.fits(b),
+            (a, b) => a == b,
+        }
+    }
+
+    /// The type both fit into, if any (for list elements and `if` branches).
+    pub fn join(&self, other: &Type) -> Option<Type> {
+        match (self, other) {
+            (Type::Unknown, t) | (t, Type::Unknown) => Some(t.clone()),
+            (Type::Int, Type::Float) | (Type::Float, Type::Int) => Some(Type::Float),
+            (Type::List(a), Type::List(b)) => a.join(b).map(|t| Type::List(Box::new(t))),
+            (Type::Map(a), Type::Map(b)) => a.join(b).map(|t| Type::Map(Box::new(t))),
+            (a, b) if a == b => Some(a.clone()),
+            _ => None,
+        }
+    }
+
+    /// True for types that can be written into text: `${x}`, `env` values.
+    pub fn is_textual(&self) -> bool {
+        matches!(
+            self,
+            Type::String | Type::Int | Type::Float | Type::Bool | Type::Duration | Type::Unknown
+        )
+    }
+
+    /// True for `secret`, and lists or maps holding secrets.
+    pub fn is_secret(&self) -> bool {
+        match self {
+            Type::Secret => true,
+            Type::List(t) | Type::Map(t) => t.is_secret(),
+            _ => false,
+        }
+    }
+
+    /// True for `int` and `float`.
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, Type::Int | Type::Float)
+    }
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Type::String => f.write_str("string"),
+            Type::Int => f.write_str("int"),
+            Type::Float => f.write_str("float"),
+            Type::Bool => f.write_str("bool"),
+            Type::Duration => f.write_str("duration"),
+            Type::Secret => f.write_str("secret"),
+            Type::List(t) => write!(f, "list<{t}>"),
+            Type::Map(t) => write!(f, "map<{t}>"),
+            Type::Record(r) => f.write_str(&r.type_name),
+            Type::Module(_) => f.write_str("module"),
+            Type::Unknown => f.write_str("unknown"),
+        }
+    }
+}

@@ -1,0 +1,1062 @@
+//! Checking items: module constants, tasks, workflows, their parameters, bindings, steps,
+//! clauses and attributes. Step references found here become the dependencies that
+//! `lower` turns into graph edges.
+
+use std::collections::HashMap;
+
+use super::consts::{self, Const};
+use super::error::{CheckError, CheckWarning};
+use super::expr::{EntryKind, ExprCx, Place, Scope};
+use super::module::Exports;
+use super::types::{Type, STEP_FIELDS, TYPE_NAMES};
+use super::{Dep, DepKind, Module, ParamSig, Signature, StepInfo, WorkflowInfo};
+use crate::ast::{self, Attr, AttrKind, Clause, Expr, Item, WorkflowItem};
+use crate::diagnostics::{did_you_mean, Diagnostics};
+use crate::source::{SourceId, Span};
+
+/// Checks the items of one module.
+pub struct Checker<'m> {
+    source: SourceId,
+    text: &'m str,
+    /// Modules checked before this one (its imports among them).
+    pub modules: &'m [Module],
+    diags: &'m mut Diagnostics,
+    /// The names in scope.
+    pub scope: Scope,
+    exports: Exports,
+    imports: Vec<(ast::Import, usize)>,
+    /// The checked workflows of this module.
+    pub workflows: Vec<WorkflowInfo>,
+}
+
+/// Where a list of attributes stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AttrPlace<'a> {
+    /// A step; `is_call` when its action is `= callee(...)`.
+    Step { name: &'a str, is_call: bool },
+    /// A task body.
+    Task { name: &'a str },
+    /// A `defaults` block.
+    Defaults,
+}
+
+impl AttrPlace<'_> {
+    fn describe(&self) -> String {
+        match self {
+            AttrPlace::Step { name, .. } => format!("step `{name}`"),
+            AttrPlace::Task { name } => format!("task `{name}`"),
+            AttrPlace::Defaults => "`defaults`".to_string(),
+        }
+    }
+}
+
+/// What the attributes of a step say, beyond their types.
+#[derive(Default)]
+struct AttrSummary {
+    fallback: Option<ast::Ident>,
+}
+
+impl<'m> Checker<'m> {
+    /// A checker for the module in `source`, whose text is `text`.
+    pub fn new(
+        source: SourceId,
+        text: &'m str,
+        modules: &'m [Module],
+        diags: &'m mut Diagnostics,
+    ) -> Self {
+        let mut scope = Scope::default();
+        scope.push();
+        Checker {
+            source,
+            text,
+            modules,
+            diags,
+            scope,
+            exports: Exports {
+                tasks: HashMap::new(),
+                workflows: HashMap::new(),
+                consts: HashMap::new(),
+            },
+            imports: Vec::new(),
+            workflows: Vec::new(),
+        }
+    }
+
+    /// Reports an error in this module.
+    pub fn error(&mut self, err: CheckError) {
+        self.diags.error(self.source, err);
+    }
+
+    fn warning(&mut self, w: CheckWarning) {
+        self.diags.warning(self.source, w);
+    }
+
+    /// The source text of a span.
+    pub fn text(&self, span: Span) -> &str {
+        self.text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
+    }
+
+    /// True when this module defines a task or workflow with this name.
+    pub fn task_named(&self, name: &str) -> bool {
+        self.exports.tasks.contains_key(name) || self.exports.workflows.contains_key(name)
+    }
+
+    /// The alias under which module `m` was imported here.
+    pub fn module_alias(&self, m: usize) -> String {
+        self.imports
+            .iter()
+            .find(|(_, i)| *i == m)
+            .map_or_else(|| "module".to_string(), |(imp, _)| imp.alias.name.clone())
+    }
+
+    /// Declares an import's alias; `module` is `None` when loading it failed.
+    pub fn declare_import(&mut self, import: &ast::Import, module: Option<usize>) {
+        let ty = module.map_or(Type::Unknown, Type::Module);
+        let kind = module.map_or(EntryKind::Const, EntryKind::Module);
+        if let Some(m) = module {
+            self.imports.push((import.clone(), m));
+        }
+        self.scope
+            .declare(&import.alias.name, ty, kind, import.alias.span);
+    }
+
+    /// The imports nothing used.
+    pub fn finish_imports(&mut self) -> Vec<ast::Import> {
+        let imports = std::mem::take(&mut self.imports);
+        imports
+            .into_iter()
+            .filter(|(imp, _)| {
+                self.scope.lookup(&imp.alias.name).is_some_and(|id| {
+                    !self.scope.entry(id).used && !imp.alias.name.starts_with('_')
+                })
+            })
+            .map(|(imp, _)| imp)
+            .collect()
+    }
+
+    /// Checks every item of a file and returns what it exports.
+    pub fn check_items(&mut self, file: &ast::File) -> Exports {
+        self.module_duplicates(file);
+        // Signatures first: tasks and workflows may be used before they are defined.
+        for item in &file.items {
+            match item {
+                Item::Task(task) => {
+                    let sig = self.signature(
+                        "task",
+                        &task.name.name,
+                        &task.params,
+                        &task.body,
+                        &task.docs,
+                    );
+                    self.exports
+                        .tasks
+                        .entry(task.name.name.clone())
+                        .or_insert(sig);
+                }
+                Item::Workflow(wf) => {
+                    let sig = self.signature("workflow", &wf.name.name, &wf.params, &[], &wf.docs);
+                    self.exports
+                        .workflows
+                        .entry(wf.name.name.clone())
+                        .or_insert(sig);
+                }
+                _ => {}
+            }
+        }
+        for item in &file.items {
+            if let Item::Let(binding) = item {
+                let mut cx = ExprCx::new(Place::Start, format!("constant `{}`", binding.name.name));
+                let ty = self.binding_value(binding, &mut cx);
+                self.exports
+                    .consts
+                    .insert(binding.name.name.clone(), ty.clone());
+                self.scope
+                    .declare(&binding.name.name, ty, EntryKind::Const, binding.name.span);
+            }
+        }
+        for item in &file.items {
+            if let Item::Task(task) = item {
+                self.check_task(task);
+            }
+        }
+        for (index, item) in file.items.iter().enumerate() {
+            if let Item::Workflow(wf) = item {
+                self.check_workflow(wf, index);
+            }
+        }
+        std::mem::replace(
+            &mut self.exports,
+            Exports {
+                tasks: HashMap::new(),
+                workflows: HashMap::new(),
+                consts: HashMap::new(),
+            },
+        )
+    }
+
+    fn module_duplicates(&mut self, file: &ast::File) {
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for item in &file.items {
+            let name = match item {
+                Item::Import(i) => &i.alias,
+                Item::Workflow(w) => &w.name,
+                Item::Task(t) => &t.name,
+                Item::Let(b) => &b.name,
+            };
+            if let Some(first) = seen.insert(&name.name, name.span) {
+                self.error(CheckError::Duplicate {
+                    name: name.name.clone(),
+                    span: name.span.into(),
+                    first: first.into(),
+                });
+            }
+        }
+    }
+
+    /// Resolves a written type.
+    fn resolve_type(&mut self, t: &ast::TypeExpr) -> Type {
+        let name = t.name.name.as_str();
+        let generic = matches!(name, "list" | "map");
+        match (&t.arg, generic) {
+            (None, true) => {
+                self.error(CheckError::TypeArity {
+                    message: format!("`{name}` needs an element type"),
+                    span: t.span.into(),
+                    help: Some(format!("write `{name}<string>`, `{name}<int>`, ...")),
+                });
+                return Type::Unknown;
+            }
+            (Some(_), false) if TYPE_NAMES.contains(&name) => {
+                self.error(CheckError::TypeArity {
+                    message: format!("`{name}` takes no type argument"),
+                    span: t.span.into(),
+                    help: Some(format!("write just `{name}`")),
+                });
+                return Type::Unknown;
+            }
+            _ => {}
+        }
+        match name {
+            "string" => Type::String,
+            "int" => Type::Int,
+            "float" => Type::Float,
+            "bool" => Type::Bool,
+            "duration" => Type::Duration,
+            "secret" => Type::Secret,
+            "list" | "map" => {
+                let inner = t
+                    .arg
+                    .as_ref()
+                    .map_or(Type::Unknown, |a| self.resolve_type(a));
+                if name == "list" {
+                    Type::List(Box::new(inner))
+                } else {
+                    Type::Map(Box::new(inner))
+                }
+            }
+            _ => {
+                let help = match did_you_mean(name, TYPE_NAMES.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("the types are: {}", TYPE_NAMES.join(", ")),
+                };
+                self.error(CheckError::UnknownType {
+                    name: name.to_string(),
+                    span: t.name.span.into(),
+                    help: Some(help),
+                });
+                Type::Unknown
+            }
+        }
+    }
+
+    /// A task's or workflow's interface. Type errors in it are reported when its body is
+    /// checked, so they are resolved quietly here.
+    fn signature(
+        &mut self,
+        kind: &'static str,
+        name: &str,
+        params: &[ast::Param],
+        body: &[Attr],
+        docs: &ast::Docs,
+    ) -> Signature {
+        let mut quiet = Diagnostics::new();
+        let saved = std::mem::replace(self.diags, Diagnostics::new());
+        let params = params
+            .iter()
+            .map(|p| ParamSig {
+                name: p.name.name.clone(),
+                ty: self.resolve_type(&p.ty),
+                has_default: p.default.is_some(),
+            })
+            .collect();
+        let outputs = self.declared_outputs(body);
+        std::mem::swap(self.diags, &mut quiet);
+        *self.diags = saved;
+        Signature {
+            kind,
+            name: name.to_string(),
+            params,
+            outputs,
+            docs: docs.0.clone(),
+        }
+    }
+
+    fn declared_outputs(&mut self, attrs: &[Attr]) -> Vec<(String, Type)> {
+        let mut outputs = Vec::new();
+        for attr in attrs {
+            if let AttrKind::Outputs(decls) = &attr.kind {
+                for d in decls {
+                    let ty = self.resolve_type(&d.ty);
+                    outputs.push((d.name.name.clone(), ty));
+                }
+            }
+        }
+        outputs
+    }
+
+    /// Checks parameters (types, defaults) and declares them in the current frame.
+    fn check_params(&mut self, params: &[ast::Param]) {
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for p in params {
+            let ty = self.resolve_type(&p.ty);
+            if let Some(default) = &p.default {
+                let mut cx = ExprCx::new(
+                    Place::Start,
+                    format!("the default of parameter `{}`", p.name.name),
+                );
+                let found = self.expr(default, &mut cx);
+                if !found.fits(&ty) {
+                    if ty == Type::Duration && matches!(default.kind, ast::ExprKind::Int(_)) {
+                        self.require(default, &found, &ty, &cx, "");
+                    } else {
+                        self.error(CheckError::BadDefault {
+                            param: p.name.name.clone(),
+                            expected: ty.to_string(),
+                            found: found.to_string(),
+                            span: default.span.into(),
+                            ty: p.ty.span.into(),
+                        });
+                    }
+                }
+            }
+            if let Some(first) = seen.insert(&p.name.name, p.name.span) {
+                self.error(CheckError::Duplicate {
+                    name: p.name.name.clone(),
+                    span: p.name.span.into(),
+                    first: first.into(),
+                });
+                continue;
+            }
+            self.scope
+                .declare(&p.name.name, ty, EntryKind::Param, p.name.span);
+        }
+    }
+
+    /// Closes a frame and warns about what in it was never read.
+    fn close_frame(&mut self) {
+        for entry in self.scope.pop() {
+            let kind = match entry.kind {
+                EntryKind::Param => "parameter",
+                EntryKind::Let => "let binding",
+                EntryKind::Secret => "secret",
+                _ => continue,
+            };
+            if !entry.used && !entry.name.starts_with('_') {
+                self.warning(CheckWarning::Unused {
+                    kind,
+                    name: entry.name,
+                    span: entry.span.into(),
+                });
+            }
+        }
+    }
+
+    fn check_task(&mut self, task: &ast::Task) {
+        self.scope.push();
+        self.check_params(&task.params);
+        let mut cx = ExprCx::new(
+            Place::Task,
+            format!("the command line of task `{}`", task.name.name),
+        );
+        let place = AttrPlace::Task {
+            name: &task.name.name,
+        };
+        self.check_attrs(&task.body, place, &mut cx);
+        self.actions(&task.body, "task", &task.name, false);
+        self.close_frame();
+    }
+
+    /// Checks the value of a `let` or `secret` and returns the binding's type.
+    fn binding_value(&mut self, b: &ast::Binding, cx: &mut ExprCx) -> Type {
+        match b.kind {
+            ast::BindingKind::Let => {
+                let found = self.expr(&b.value, cx);
+                match &b.ty {
+                    Some(t) => {
+                        let declared = self.resolve_type(t);
+                        self.require(
+                            &b.value,
+                            &found,
+                            &declared,
+                            cx,
+                            &format!("the value of `{}`", b.name.name),
+                        );
+                        declared
+                    }
+                    None => found,
+                }
+            }
+            ast::BindingKind::Secret => {
+                cx.allow_secret = true;
+                let found = self.expr(&b.value, cx);
+                if !found.fits(&Type::Secret) {
+                    self.error(CheckError::Mismatch {
+                        expected: "string".to_string(),
+                        found: found.to_string(),
+                        context: "a secret must be `string`".to_string(),
+                        span: b.value.span.into(),
+                        help: None,
+                    });
+                }
+                Type::Secret
+            }
+        }
+    }
+
+    fn check_workflow(&mut self, wf: &ast::Workflow, item: usize) {
+        self.scope.push();
+        self.check_params(&wf.params);
+        self.workflow_duplicates(wf);
+
+        // Declare every step up front: steps may refer to steps defined below them.
+        let mut steps: Vec<(usize, &ast::Step)> = Vec::new();
+        let mut step_ids: HashMap<&str, usize> = HashMap::new();
+        for (body_index, it) in wf.body.iter().enumerate() {
+            if let WorkflowItem::Step(step) = it {
+                if step_ids.contains_key(step.name.name.as_str())
+                    || self.scope_has_param(&step.name.name, wf)
+                {
+                    continue;
+                }
+                let index = steps.len();
+                step_ids.insert(&step.name.name, index);
+                steps.push((body_index, step));
+                let fan_out = step.clauses.iter().any(|c| matches!(c, Clause::For(_)));
+                let outputs = match &step.call {
+                    Some(call) => self
+                        .callee(&call.callee, false)
+                        .map(|s| s.outputs)
+                        .unwrap_or_default(),
+                    None => {
+                        let saved = std::mem::replace(self.diags, Diagnostics::new());
+                        let outs = self.declared_outputs(&step.attrs);
+                        *self.diags = saved;
+                        outs
+                    }
+                };
+                let ty = Type::step_result(&step.name.name, &outputs, fan_out);
+                self.scope
+                    .declare(&step.name.name, ty, EntryKind::Step(index), step.name.span);
+            }
+        }
+
+        for it in &wf.body {
+            match it {
+                WorkflowItem::Defaults(d) => {
+                    let mut cx = ExprCx::new(Place::Binding, "`defaults`");
+                    self.check_attrs(&d.attrs, AttrPlace::Defaults, &mut cx);
+                }
+                WorkflowItem::Binding(b) => {
+                    let mut cx = ExprCx::new(Place::Binding, format!("`{}`", b.name.name));
+                    let ty = self.binding_value(b, &mut cx);
+                    if self
+                        .scope
+                        .lookup(&b.name.name)
+                        .is_some_and(|id| matches!(self.scope.entry(id).kind, EntryKind::Step(_)))
+                    {
+                        continue;
+                    }
+                    let kind = match b.kind {
+                        ast::BindingKind::Let => EntryKind::Let,
+                        ast::BindingKind::Secret => EntryKind::Secret,
+                    };
+                    self.scope.declare(&b.name.name, ty, kind, b.name.span);
+                }
+                WorkflowItem::Step(_) => {}
+            }
+        }
+
+        let mut infos = Vec::with_capacity(steps.len());
+        for (index, (body_index, step)) in steps.iter().enumerate() {
+            infos.push(self.check_step(step, index, *body_index, &step_ids));
+        }
+        self.close_frame();
+        self.workflows.push(WorkflowInfo {
+            name: wf.name.name.clone(),
+            item,
+            steps: infos,
+        });
+    }
+
+    fn scope_has_param(&self, name: &str, wf: &ast::Workflow) -> bool {
+        wf.params.iter().any(|p| p.name.name == name)
+    }
+
+    /// Reports names defined twice among a workflow's parameters, bindings and steps.
+    fn workflow_duplicates(&mut self, wf: &ast::Workflow) {
+        let mut seen: HashMap<&str, Span> = wf
+            .params
+            .iter()
+            .map(|p| (p.name.name.as_str(), p.name.span))
+            .collect();
+        for it in &wf.body {
+            let name = match it {
+                WorkflowItem::Binding(b) => &b.name,
+                WorkflowItem::Step(s) => &s.name,
+                WorkflowItem::Defaults(_) => continue,
+            };
+            if let Some(first) = seen.insert(&name.name, name.span) {
+                self.error(CheckError::Duplicate {
+                    name: name.name.clone(),
+                    span: name.span.into(),
+                    first: first.into(),
+                });
+                seen.insert(&name.name, first);
+            }
+        }
+    }
+
+    /// Finds the task or workflow a step calls; reports when `report` is set.
+    fn callee(&mut self, path: &ast::Path, report: bool) -> Option<Signature> {
+        match &path.module {
+            None => {
+                let name = &path.name.name;
+                if let Some(sig) = self
+                    .exports
+                    .tasks
+                    .get(name)
+                    .or_else(|| self.exports.workflows.get(name))
+                {
+                    return Some(sig.clone());
+                }
+                if report {
+                    let candidates: Vec<&str> = self
+                        .exports
+                        .tasks
+                        .keys()
+                        .chain(self.exports.workflows.keys())
+                        .map(String::as_str)
+                        .collect();
+                    let help = match did_you_mean(name, candidates.iter().copied()) {
+                        Some(s) => Some(format!("did you mean `{s}`?")),
+                        None if crate::stdlib::builtins::lookup(name).is_some() => Some(format!(
+                            "`{name}` is a function, not a task; a step calls a task or workflow"
+                        )),
+                        None => None,
+                    };
+                    self.error(CheckError::UnknownCallee {
+                        name: name.clone(),
+                        span: path.span.into(),
+                        help,
+                    });
+                }
+                None
+            }
+            Some(alias) => {
+                let id = self.scope.lookup(&alias.name);
+                let module = id.and_then(|id| match self.scope.entry(id).kind {
+                    EntryKind::Module(m) => Some(m),
+                    _ => None,
+                });
+                if report {
+                    if let Some(id) = id {
+                        self.scope.mark_used(id);
+                    }
+                }
+                let Some(m) = module else {
+                    if report && id.is_none() {
+                        let help = did_you_mean(&alias.name, self.scope.names())
+                            .map(|s| format!("did you mean `{s}`?"));
+                        self.error(CheckError::UnknownName {
+                            name: alias.name.clone(),
+                            span: alias.span.into(),
+                            help: help.or_else(|| {
+                                Some(format!(
+                                    "import it: `import \"std/{}\" as {}`",
+                                    alias.name, alias.name
+                                ))
+                            }),
+                        });
+                    }
+                    return None;
+                };
+                let module = &self.modules[m];
+                let name = &path.name.name;
+                if let Some(sig) = module
+                    .tasks
+                    .get(name)
+                    .or_else(|| module.workflows.get(name))
+                {
+                    return Some(sig.clone());
+                }
+                if report {
+                    let help = self.member_help(m, name);
+                    self.error(CheckError::UnknownMember {
+                        module: alias.name.clone(),
+                        member: name.clone(),
+                        span: path.name.span.into(),
+                        help,
+                    });
+                }
+                None
+            }
+        }
+    }
+
+    fn check_step(
+        &mut self,
+        step: &ast::Step,
+        index: usize,
+        body_index: usize,
+        step_ids: &HashMap<&str, usize>,
+    ) -> StepInfo {
+        let name = step.name.name.as_str();
+        let mut cx = ExprCx::new(
+            Place::Step(index),
+            format!("the command line of step `{name}`"),
+        );
+        let mut deps: Vec<Dep> = Vec::new();
+        let mut compensates = None;
+        let mut never = false;
+        let mut fan_out = false;
+
+        self.scope.push();
+        // The loop variable is in scope for the whole step, so `for` goes first.
+        for clause in &step.clauses {
+            if let Clause::For(each) = clause {
+                fan_out = true;
+                let t = self.expr(&each.list, &mut cx);
+                let elem = match t {
+                    Type::List(e) => *e,
+                    Type::Unknown => Type::Unknown,
+                    other => {
+                        self.error(CheckError::Mismatch {
+                            expected: "list".to_string(),
+                            found: other.to_string(),
+                            context: "`for` iterates over a list".to_string(),
+                            span: each.list.span.into(),
+                            help: None,
+                        });
+                        Type::Unknown
+                    }
+                };
+                if let Some(max) = &each.max {
+                    self.count(max, &mut cx, "`max`");
+                }
+                self.scope
+                    .declare(&each.var.name, elem, EntryKind::Local, each.var.span);
+            }
+        }
+        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        for clause in &step.clauses {
+            let (kw, span) = match clause {
+                Clause::After(_, s) => ("after", *s),
+                Clause::When(_, s) => ("when", *s),
+                Clause::For(f) => ("for", f.span),
+                Clause::Compensates(_, s) => ("on_failure_of", *s),
+            };
+            if let Some(first) = seen.insert(kw, span) {
+                self.error(CheckError::Repeated {
+                    what: kw.to_string(),
+                    span: span.into(),
+                    first: first.into(),
+                });
+            }
+            match clause {
+                Clause::After(names, _) => {
+                    for n in names {
+                        match self.step_ref(n, step_ids) {
+                            Some(target) => deps.push(Dep {
+                                step: target,
+                                span: n.span,
+                                kind: DepKind::After,
+                            }),
+                            None => continue,
+                        }
+                    }
+                }
+                Clause::When(cond, _) => {
+                    self.condition(cond, &mut cx);
+                    if consts::eval(cond) == Some(Const::Bool(false)) {
+                        never = true;
+                        self.warning(CheckWarning::AlwaysFalse {
+                            step: name.to_string(),
+                            span: cond.span.into(),
+                        });
+                    }
+                }
+                Clause::For(_) => {}
+                Clause::Compensates(target, s) => {
+                    if let Some(t) = self.step_ref(target, step_ids) {
+                        compensates = Some((t, *s));
+                    }
+                }
+            }
+        }
+
+        if let Some(call) = &step.call {
+            self.step_call(call, &mut cx);
+        }
+        let place = AttrPlace::Step {
+            name,
+            is_call: step.call.is_some(),
+        };
+        let summary = self.check_attrs(&step.attrs, place, &mut cx);
+        self.actions(&step.attrs, "step", &step.name, step.call.is_some());
+        let fallback = summary.fallback.and_then(|f| {
+            let target = self.step_ref(&f, step_ids)?;
+            Some((target, f.span))
+        });
+        self.scope.pop();
+
+        for (target, span) in cx.deps {
+            deps.push(Dep {
+                step: target,
+                span,
+                kind: DepKind::Data,
+            });
+        }
+        StepInfo {
+            name: name.to_string(),
+            span: step.name.span,
+            body_index,
+            finally: step.finally.is_some(),
+            fan_out,
+            deps,
+            compensates,
+            fallback,
+            never,
+        }
+    }
+
+    /// Resolves a step name written in `after`, `on_failure_of` or `on_failure`.
+    fn step_ref(&mut self, n: &ast::Ident, step_ids: &HashMap<&str, usize>) -> Option<usize> {
+        if let Some(&i) = step_ids.get(n.name.as_str()) {
+            if let Some(id) = self.scope.lookup(&n.name) {
+                self.scope.mark_used(id);
+            }
+            return Some(i);
+        }
+        let help = match did_you_mean(&n.name, step_ids.keys().copied()) {
+            Some(s) => Some(format!("did you mean `{s}`?")),
+            None if self.scope.lookup(&n.name).is_some() => {
+                Some(format!("`{}` is a value, not a step", n.name))
+            }
+            None => None,
+        };
+        self.error(CheckError::UnknownStep {
+            name: n.name.clone(),
+            span: n.span.into(),
+            help,
+        });
+        None
+    }
+
+    fn step_call(&mut self, call: &ast::Call, cx: &mut ExprCx) {
+        let Some(sig) = self.callee(&call.callee, true) else {
+            for a in &call.args {
+                self.expr(&a.value, cx);
+            }
+            return;
+        };
+        let names: Vec<&str> = sig.params.iter().map(|p| p.name.as_str()).collect();
+        let required = sig
+            .params
+            .iter()
+            .rposition(|p| !p.has_default)
+            .map_or(0, |i| i + 1);
+        let callee = self.text(call.callee.span).to_string();
+        let Some(slots) =
+            self.bind_args(&callee, sig.kind, &names, required, &call.args, call.span)
+        else {
+            for a in &call.args {
+                self.expr(&a.value, cx);
+            }
+            return;
+        };
+        let missing: Vec<&str> = sig
+            .params
+            .iter()
+            .zip(&slots)
+            .filter(|(p, s)| !p.has_default && s.is_none())
+            .map(|(p, _)| p.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            self.error(CheckError::BadArguments {
+                message: format!(
+                    "missing argument{} {} to {} `{callee}`",
+                    if missing.len() == 1 { "" } else { "s" },
+                    missing
+                        .iter()
+                        .map(|m| format!("`{m}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    sig.kind
+                ),
+                label: "in this call".to_string(),
+                span: call.span.into(),
+                help: None,
+            });
+        }
+        for (p, slot) in sig.params.iter().zip(slots) {
+            if let Some(arg) = slot {
+                let saved = cx.allow_secret;
+                cx.allow_secret = p.ty.is_secret();
+                let context = format!("argument `{}` of `{callee}`", p.name);
+                let text_place = std::mem::replace(
+                    &mut cx.text_place,
+                    format!("parameter `{}` of `{callee}`", p.name),
+                );
+                self.expect(&arg.value, cx, &p.ty, &context);
+                cx.text_place = text_place;
+                cx.allow_secret = saved;
+            }
+        }
+    }
+
+    /// Requires a positive int count (`retry`, `max`, `max_parallel`).
+    fn count(&mut self, e: &Expr, cx: &mut ExprCx, what: &str) {
+        self.expect(e, cx, &Type::Int, what);
+        if let Some(Const::Int(n)) = consts::eval(e) {
+            if n <= 0 {
+                let help = (what == "`retry`")
+                    .then(|| "to run a step once without retries, remove `retry`".to_string());
+                self.error(CheckError::NotPositive {
+                    what: what.to_string(),
+                    value: n.to_string(),
+                    span: e.span.into(),
+                    help,
+                });
+            }
+        }
+    }
+
+    /// Counts the actions of a step or task body: exactly one is required.
+    fn actions(&mut self, attrs: &[Attr], kind: &'static str, name: &ast::Ident, has_call: bool) {
+        let actions: Vec<&Attr> = attrs.iter().filter(|a| a.kind.is_action()).collect();
+        match (has_call, actions.as_slice()) {
+            (false, []) => self.error(CheckError::NoAction {
+                kind,
+                step: name.name.clone(),
+                span: name.span.into(),
+            }),
+            (true, [second, ..]) => self.error(CheckError::ManyActions {
+                kind,
+                step: name.name.clone(),
+                span: second.keyword.into(),
+                first: name.span.into(),
+            }),
+            (false, [first, second, ..]) => self.error(CheckError::ManyActions {
+                kind,
+                step: name.name.clone(),
+                span: second.keyword.into(),
+                first: first.keyword.into(),
+            }),
+            _ => {}
+        }
+    }
+
+    fn check_attrs(
+        &mut self,
+        attrs: &[Attr],
+        place: AttrPlace<'_>,
+        cx: &mut ExprCx,
+    ) -> AttrSummary {
+        let mut summary = AttrSummary::default();
+        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        for attr in attrs {
+            let kw = attr.kind.keyword();
+            if let Some(first) = seen.insert(kw, attr.keyword) {
+                self.error(CheckError::Repeated {
+                    what: kw.to_string(),
+                    span: attr.keyword.into(),
+                    first: first.into(),
+                });
+            }
+            if let Some(help) = self.not_allowed(&attr.kind, place) {
+                self.error(CheckError::NotAllowedHere {
+                    attr: kw.to_string(),
+                    place: place.describe(),
+                    span: attr.keyword.into(),
+                    help: Some(help),
+                });
+                continue;
+            }
+            let desc = place.describe();
+            match &attr.kind {
+                AttrKind::Run(e) => {
+                    cx.text_place = format!("the command line of {desc}");
+                    self.expect(e, cx, &Type::String, "the command");
+                }
+                AttrKind::Exec(e) => {
+                    cx.text_place = format!("the arguments of {desc}");
+                    self.expect(
+                        e,
+                        cx,
+                        &Type::List(Box::new(Type::String)),
+                        "the argument list",
+                    );
+                }
+                AttrKind::Approve(e) => {
+                    cx.text_place = format!("the approval message of {desc}");
+                    self.expect(e, cx, &Type::String, "the approval message");
+                }
+                AttrKind::Sleep(e) => {
+                    self.expect(e, cx, &Type::Duration, "`sleep`");
+                }
+                AttrKind::Timeout(e) => {
+                    self.expect(e, cx, &Type::Duration, "`timeout`");
+                }
+                AttrKind::MaxParallel(e) => self.count(e, cx, "`max_parallel`"),
+                AttrKind::Retry(r) => self.retry(r, cx),
+                AttrKind::Env(entries) => {
+                    let mut names: HashMap<&str, Span> = HashMap::new();
+                    for entry in entries {
+                        if let Some(first) = names.insert(&entry.name.name, entry.name.span) {
+                            self.error(CheckError::Duplicate {
+                                name: entry.name.name.clone(),
+                                span: entry.name.span.into(),
+                                first: first.into(),
+                            });
+                        }
+                        let saved = cx.allow_secret;
+                        cx.allow_secret = true;
+                        let t = self.expr(&entry.value, cx);
+                        cx.allow_secret = saved;
+                        if !(t.is_textual() || t == Type::Secret) {
+                            self.error(CheckError::Mismatch {
+                                expected: "string".to_string(),
+                                found: t.to_string(),
+                                context: "an environment variable must be text".to_string(),
+                                span: entry.value.span.into(),
+                                help: matches!(t, Type::List(_))
+                                    .then(|| "join it first: `join(list, \",\")`".to_string()),
+                            });
+                        }
+                    }
+                }
+                AttrKind::Outputs(decls) => {
+                    let mut names: HashMap<&str, Span> = HashMap::new();
+                    for d in decls {
+                        self.resolve_type(&d.ty);
+                        if STEP_FIELDS.contains(&d.name.name.as_str()) {
+                            self.error(CheckError::OutputClash {
+                                name: d.name.name.clone(),
+                                span: d.name.span.into(),
+                            });
+                        }
+                        if let Some(first) = names.insert(&d.name.name, d.name.span) {
+                            self.error(CheckError::Duplicate {
+                                name: d.name.name.clone(),
+                                span: d.name.span.into(),
+                                first: first.into(),
+                            });
+                        }
+                    }
+                }
+                AttrKind::OnFailure(target) => match target.name.as_str() {
+                    "continue" | "fail_fast" => {}
+                    _ => match place {
+                        AttrPlace::Step { .. } => summary.fallback = Some(target.clone()),
+                        AttrPlace::Task { .. } | AttrPlace::Defaults => {
+                            self.diags.error(
+                                self.source,
+                                crate::lower::GraphError::BadFallback {
+                                    reason: format!("{} cannot name a fallback step", place.describe()),
+                                    span: target.span.into(),
+                                    help: Some(
+                                        "use `continue` or `fail_fast` here; name fallback steps on the steps themselves"
+                                            .to_string(),
+                                    ),
+                                },
+                            );
+                        }
+                    },
+                },
+            }
+        }
+        summary
+    }
+
+    /// Why an attribute cannot stand here, as help text; `None` when it can.
+    fn not_allowed(&self, kind: &AttrKind, place: AttrPlace<'_>) -> Option<String> {
+        match (place, kind) {
+            (AttrPlace::Defaults, k) if k.is_action() => Some(
+                "`defaults` holds what every step inherits: retry, timeout, env, on_failure, max_parallel".to_string(),
+            ),
+            (AttrPlace::Defaults, AttrKind::Outputs(_)) => {
+                Some("declare outputs on the step that writes them".to_string())
+            }
+            (AttrPlace::Step { .. } | AttrPlace::Task { .. }, AttrKind::MaxParallel(_)) => Some(
+                "set `max_parallel` in the workflow's `defaults`, or bound a fan-out with `for x in list max N`"
+                    .to_string(),
+            ),
+            (AttrPlace::Step { is_call: true, .. }, AttrKind::Outputs(_)) => {
+                Some("a step that calls a task has the task's outputs".to_string())
+            }
+            _ => None,
+        }
+    }
+
+    fn retry(&mut self, r: &ast::Retry, cx: &mut ExprCx) {
+        self.count(&r.count, cx, "`retry`");
+        if let Some(backoff) = &r.backoff {
+            let name = backoff.callee.name.name.as_str();
+            const POLICIES: &[&str] = &["fixed", "linear", "exponential"];
+            if POLICIES.contains(&name) {
+                if let Some(slots) = self.bind_args(
+                    name,
+                    "backoff",
+                    &["delay", "max"],
+                    1,
+                    &backoff.args,
+                    backoff.span,
+                ) {
+                    for (pname, arg) in ["delay", "max"].iter().zip(slots) {
+                        if let Some(arg) = arg {
+                            self.expect(
+                                &arg.value,
+                                cx,
+                                &Type::Duration,
+                                &format!("`{pname}` of `{name}`"),
+                            );
+                        }
+                    }
+                }
+            } else {
+                let help = match did_you_mean(name, POLICIES.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`? the policies are fixed, linear and exponential"),
+                    None => "the policies are `fixed(delay)`, `linear(delay)` and `exponential(delay, max: d)`".to_string(),
+                };
+                self.error(CheckError::UnknownBackoff {
+                    name: name.to_string(),
+                    span: backoff.callee.span.into(),
+                    help: Some(help),
+                });
+            }
+        }
+        if let Some(cond) = &r.condition {
+            self.scope.push();
+            self.scope
+                .declare("exit_code", Type::Int, EntryKind::Local, cond.span);
+            self.scope
+                .declare("timed_out", Type::Bool, EntryKind::Local, cond.span);
+            self.scope
+                .declare("attempt", Type::Int, EntryKind::Local, cond.span);
+            self.condition(cond, cx);
+            self.scope.pop();
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! `flowc check FILE...`: runs the front end on each file and reports every problem.
+//! Human output goes to stderr; `--format json|github` goes to stdout.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::check::FsLoader;
+use crate::diagnostics::{self, Diagnostics, Format, RenderOptions, Severity};
+use crate::source::{SourceFile, SourceMap};
+
+use super::input;
+
+/// Arguments of `flowc check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The files to check; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Output format: human (stderr), json (one object per line on stdout) or github
+    /// (workflow-command annotations on stdout).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Exit 1 when there are warnings, not only errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+/// The stack size of the thread that compiles: deep (but bounded) nesting and long chains
+/// must give diagnostics, never a stack overflow.
+const STACK_SIZE: usize = 512 * 1024 * 1024;
+
+/// Checks every file; returns the exit code.
+pub fn run(args: CheckArgs, color: bool) -> u8 {
+    let opts = RenderOptions {
+        color,
+        width: super::width(),
+    };
+    let format = args.format;
+    let deny_warnings = args.deny_warnings;
+    let files = args.files;
+    let worker = std::thread::Builder::new()
+        .stack_size(STACK_SIZE)
+        .spawn(move || check_all(&files, format, opts, deny_warnings));
+    match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        _ => {
+            eprintln!("error: internal error while checking; please report it");
+            super::EXIT_USAGE
+        }
+    }
+}
+
+fn check_all(files: &[PathBuf], format: Format, opts: RenderOptions, deny_warnings: bool) -> u8 {
+    let mut errors = 0;
+    let mut warnings = 0;
+    let mut input_errors = 0;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for arg in files {
+        let mut sources = SourceMap::new();
+        let diags = match input::read(arg) {
+            Ok(file) => {
+                let id = sources.add(file);
+                match crate::compile(&mut sources, id, &FsLoader) {
+                    Ok(lowered) => lowered.warnings,
+                    Err(diags) => diags,
+                }
+            }
+            Err((name, err)) => {
+                input_errors += 1;
+                let id = sources.add(SourceFile::new(name, None, ""));
+                let mut d = Diagnostics::new();
+                d.error(id, err);
+                d
+            }
+        };
+        for diag in diags.iter() {
+            match diag.severity {
+                Severity::Error => errors += 1,
+                Severity::Warning => warnings += 1,
+            }
+            let text = diagnostics::render(diag, &sources, format, opts);
+            if format == Format::Human {
+                eprint!("{text}");
+            } else {
+                let _ = out.write_all(text.as_bytes());
+            }
+        }
+    }
+    let _ = out.flush();
+    if format == Format::Human {
+        eprintln!("{}", summary(files.len(), errors, warnings));
+    }
+    if input_errors > 0 {
+        super::EXIT_USAGE
+    } else if errors > 0 || (deny_warnings && warnings > 0) {
+        super::EXIT_FINDINGS
+    } else {
+        super::EXIT_OK
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn summary(files: usize, errors: usize, warnings: usize) -> String {
+    let checked = plural(files, "file");
+    match (errors, warnings) {
+        (0, 0) => format!("checked {checked}: no problems found"),
+        (0, w) => format!("checked {checked}: {}", plural(w, "warning")),
+        (e, 0) => format!("checked {checked}: {}", plural(e, "error")),
+        (e, w) => format!(
+            "checked {checked}: {}, {}",
+            plural(e, "error"),
+            plural(w, "warning")
+        ),
+    }
+}

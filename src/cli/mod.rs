@@ -1,0 +1,97 @@
+//! The command line: argument parsing with clap and one file per subcommand. This is the
+//! only place that prints, reads stdin or decides exit codes.
+//!
+//! Exit codes: 0 success, 1 findings (or a failed workflow), 2 usage or input error.
+
+mod check;
+mod completions;
+mod explain;
+mod input;
+
+use std::ffi::OsString;
+
+use clap::{Parser, Subcommand};
+
+/// Success.
+pub const EXIT_OK: u8 = 0;
+/// Findings: errors in a checked file, or warnings with `--deny-warnings`.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Bad usage or unreadable input.
+pub const EXIT_USAGE: u8 = 2;
+
+/// flowc: compile, check and run .flow workflow files.
+#[derive(Debug, Parser)]
+#[command(name = "flowc", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// When to use colour on stderr: auto (a terminal, and NO_COLOR unset), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Colour choice for human output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour on a terminal unless NO_COLOR is set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check .flow files for errors without running anything.
+    Check(check::CheckArgs),
+    /// Explain a diagnostic code, such as E0101.
+    Explain(explain::ExplainArgs),
+    /// Print a shell completion script.
+    Completions(completions::CompletionsArgs),
+}
+
+/// Runs flowc with these arguments and returns the exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                EXIT_USAGE
+            } else {
+                EXIT_OK
+            };
+        }
+    };
+    let color = use_color(cli.color);
+    match cli.command {
+        Command::Check(args) => check::run(args, color),
+        Command::Explain(args) => explain::run(args),
+        Command::Completions(args) => completions::run(args),
+    }
+}
+
+/// Whether stderr output gets colour.
+fn use_color(choice: ColorChoice) -> bool {
+    use std::io::IsTerminal;
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    }
+}
+
+/// The terminal width for human output: `COLUMNS`, else 100.
+fn width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|&w: &usize| w >= 40)
+        .unwrap_or(100)
+}

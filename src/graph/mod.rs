@@ -1,0 +1,176 @@
+//! The execution graph of one workflow on petgraph: one node per step, one edge per
+//! dependency, plus cycle detection, topological order and a stable text dump for tests.
+
+use std::fmt::Write as _;
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+
+/// A step in the graph.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// The step's name.
+    pub name: String,
+    /// A `finally` step: runs after all others.
+    pub finally: bool,
+    /// A `for` fan-out step: expands into instances at run time.
+    pub fan_out: bool,
+    /// Its `when` is always false.
+    pub never: bool,
+}
+
+/// Why an edge exists; edges point from the step that runs first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EdgeKind {
+    /// `after`.
+    After,
+    /// A read of the earlier step's result.
+    Data,
+    /// `on_failure_of`: the later step compensates the earlier one.
+    Compensates,
+    /// `on_failure`: the later step is the earlier one's fallback.
+    Fallback,
+}
+
+impl EdgeKind {
+    fn name(self) -> &'static str {
+        match self {
+            EdgeKind::After => "after",
+            EdgeKind::Data => "data",
+            EdgeKind::Compensates => "compensates",
+            EdgeKind::Fallback => "fallback",
+        }
+    }
+}
+
+/// The execution graph of one workflow. Node indices equal step indices.
+#[derive(Debug)]
+pub struct ExecGraph {
+    /// The workflow's name.
+    pub workflow: String,
+    /// Steps and dependencies.
+    pub graph: DiGraph<Node, EdgeKind>,
+}
+
+impl ExecGraph {
+    /// Every cycle, as step indices in dependency order (one per strongly connected
+    /// component), in source order of their first step.
+    pub fn cycles(&self) -> Vec<Vec<usize>> {
+        let mut cycles: Vec<Vec<usize>> = tarjan_scc(&self.graph)
+            .into_iter()
+            .filter(|scc| scc.len() > 1)
+            .filter_map(|scc| self.cycle_in(&scc))
+            .collect();
+        cycles.sort();
+        cycles
+    }
+
+    /// One cycle through the lowest-numbered node of a strongly connected component.
+    fn cycle_in(&self, scc: &[NodeIndex]) -> Option<Vec<usize>> {
+        let members: std::collections::HashSet<NodeIndex> = scc.iter().copied().collect();
+        let start = *scc.iter().min()?;
+        // Breadth-first search from `start` back to itself, within the component.
+        let mut parent: std::collections::HashMap<NodeIndex, NodeIndex> =
+            std::collections::HashMap::new();
+        let mut queue = std::collections::VecDeque::from([start]);
+        while let Some(n) = queue.pop_front() {
+            let mut next: Vec<NodeIndex> = self
+                .graph
+                .edges_directed(n, Direction::Outgoing)
+                .map(|e| e.target())
+                .filter(|t| members.contains(t))
+                .collect();
+            next.sort();
+            for t in next {
+                if t == start {
+                    let mut path = vec![n.index()];
+                    let mut cur = n;
+                    while cur != start {
+                        cur = parent[&cur];
+                        path.push(cur.index());
+                    }
+                    path.reverse();
+                    return Some(path);
+                }
+                if let std::collections::hash_map::Entry::Vacant(v) = parent.entry(t) {
+                    v.insert(n);
+                    queue.push_back(t);
+                }
+            }
+        }
+        None
+    }
+
+    /// Step indices in an order where every step comes after its dependencies (ties in
+    /// source order); `None` if there is a cycle.
+    pub fn topo_order(&self) -> Option<Vec<usize>> {
+        let n = self.graph.node_count();
+        let mut indegree: Vec<usize> = (0..n)
+            .map(|i| {
+                self.graph
+                    .edges_directed(NodeIndex::new(i), Direction::Incoming)
+                    .count()
+            })
+            .collect();
+        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..n)
+            .filter(|&i| indegree[i] == 0)
+            .map(std::cmp::Reverse)
+            .collect();
+        let mut order = Vec::with_capacity(n);
+        while let Some(std::cmp::Reverse(i)) = ready.pop() {
+            order.push(i);
+            for e in self
+                .graph
+                .edges_directed(NodeIndex::new(i), Direction::Outgoing)
+            {
+                let t = e.target().index();
+                indegree[t] -= 1;
+                if indegree[t] == 0 {
+                    ready.push(std::cmp::Reverse(t));
+                }
+            }
+        }
+        (order.len() == n).then_some(order)
+    }
+
+    /// A stable, line-oriented text form: one line per step with its flags and incoming
+    /// edges, in source order.
+    pub fn dump(&self) -> String {
+        let mut out = format!("workflow {}\n", self.workflow);
+        for idx in self.graph.node_indices() {
+            let node = &self.graph[idx];
+            let mut flags = Vec::new();
+            if node.finally {
+                flags.push("finally");
+            }
+            if node.fan_out {
+                flags.push("fan-out");
+            }
+            if node.never {
+                flags.push("never");
+            }
+            let _ = write!(out, "  step {}", node.name);
+            if !flags.is_empty() {
+                let _ = write!(out, " [{}]", flags.join(", "));
+            }
+            let mut incoming: Vec<(usize, EdgeKind)> = self
+                .graph
+                .edges_directed(idx, Direction::Incoming)
+                .map(|e| (e.source().index(), *e.weight()))
+                .collect();
+            incoming.sort_by_key(|(s, _)| *s);
+            for (s, kind) in incoming {
+                let _ = write!(
+                    out,
+                    "\n    <- {} ({})",
+                    self.graph[NodeIndex::new(s)].name,
+                    kind.name()
+                );
+            }
+            out.push('\n');
+        }
+        out
+    }
+}

@@ -1,0 +1,51 @@
+//! flowc compiles and runs `.flow` workflow files.
+//!
+//! The pipeline, one module per stage: [`source`] text is parsed by [`parse`] into an
+//! [`ast`], resolved and type-checked by [`check`], lowered by [`lower`] into one
+//! [`graph::ExecGraph`] per workflow. Every stage returns `Result<Next, Diagnostics>`, and
+//! [`diagnostics`] renders what went wrong. The library never prints or exits; [`cli`] does.
+//!
+//! ```
+//! use flowc::source::{SourceFile, SourceMap};
+//!
+//! let text = r#"
+//! workflow hello(name: string = "world") {
+//!   step greet { run "echo hello ${name}" }
+//!   step done after greet { run "echo done" }
+//! }
+//! "#;
+//! let mut sources = SourceMap::new();
+//! let id = sources.add(SourceFile::new("hello.flow", None, text));
+//! let file = flowc::parse::parse(id, sources.get(id)).expect("parses");
+//! let checked = flowc::check::check(&mut sources, id, file, &flowc::check::FsLoader).expect("checks");
+//! let lowered = flowc::lower::lower(checked).expect("lowers");
+//! assert_eq!(
+//!     lowered.graphs[0].dump(),
+//!     "workflow hello\n  step greet\n  step done\n    <- greet (after)\n"
+//! );
+//! ```
+
+pub mod ast;
+pub mod check;
+pub mod cli;
+pub mod diagnostics;
+pub mod graph;
+pub mod lower;
+pub mod parse;
+pub mod source;
+pub mod stdlib;
+
+use check::Loader;
+use diagnostics::Diagnostics;
+use source::{SourceId, SourceMap};
+
+/// Runs the front end on one file already in `sources`: parse, check, lower.
+pub fn compile(
+    sources: &mut SourceMap,
+    id: SourceId,
+    loader: &dyn Loader,
+) -> Result<lower::Lowered, Diagnostics> {
+    let file = parse::parse(id, sources.get(id))?;
+    let checked = check::check(sources, id, file, loader)?;
+    lower::lower(checked)
+}

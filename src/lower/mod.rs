@@ -1,0 +1,229 @@
+//! Lowering: a checked program in, one execution graph per workflow out. Builds the
+//! dependency graph from `after` clauses and data references, and rejects what cannot run:
+//! cycles (E0301, with the whole cycle shown), self-dependencies, invalid fallbacks and
+//! dependencies on `finally` steps. Warns about steps that can never run (W0003).
+
+mod error;
+
+pub use error::{GraphError, NeverRuns};
+
+use miette::LabeledSpan;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::check::{Checked, DepKind, Module, WorkflowInfo};
+use crate::diagnostics::Diagnostics;
+use crate::graph::{EdgeKind, ExecGraph, Node};
+
+/// The lowered program: one graph per workflow of the root file, and the warnings found.
+#[derive(Debug)]
+pub struct Lowered {
+    /// One graph per workflow, in source order.
+    pub graphs: Vec<ExecGraph>,
+    /// Warnings from checking and lowering.
+    pub warnings: Diagnostics,
+}
+
+/// Lowers every workflow of every module (so imported modules are validated too) and
+/// returns the root module's graphs.
+pub fn lower(checked: Checked) -> Result<Lowered, Diagnostics> {
+    let Checked { modules, warnings } = checked;
+    let mut diags = warnings;
+    let mut graphs = Vec::new();
+    let root = modules.len().saturating_sub(1);
+    for (i, module) in modules.iter().enumerate() {
+        for wf in &module.checked_workflows {
+            let graph = lower_workflow(module, wf, &mut diags);
+            if i == root {
+                graphs.push(graph);
+            }
+        }
+    }
+    diags.sort();
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(Lowered {
+            graphs,
+            warnings: diags,
+        })
+    }
+}
+
+fn lower_workflow(module: &Module, wf: &WorkflowInfo, diags: &mut Diagnostics) -> ExecGraph {
+    let source = module.source;
+    let mut graph: DiGraph<Node, EdgeKind> = DiGraph::with_capacity(wf.steps.len(), wf.steps.len());
+    for step in &wf.steps {
+        graph.add_node(Node {
+            name: step.name.clone(),
+            finally: step.finally,
+            fan_out: step.fan_out,
+            never: step.never,
+        });
+    }
+    for (i, step) in wf.steps.iter().enumerate() {
+        let to = NodeIndex::new(i);
+        for dep in &step.deps {
+            if dep.step == i {
+                diags.error(
+                    source,
+                    GraphError::SelfDependency {
+                        step: step.name.clone(),
+                        span: dep.span.into(),
+                    },
+                );
+                continue;
+            }
+            let target = &wf.steps[dep.step];
+            if target.finally && !step.finally {
+                diags.error(
+                    source,
+                    GraphError::AfterFinally {
+                        step: step.name.clone(),
+                        target: target.name.clone(),
+                        span: dep.span.into(),
+                    },
+                );
+                continue;
+            }
+            let kind = match dep.kind {
+                DepKind::After => EdgeKind::After,
+                DepKind::Data => EdgeKind::Data,
+            };
+            // Several references to one step make one edge.
+            if graph.find_edge(NodeIndex::new(dep.step), to).is_none() {
+                graph.add_edge(NodeIndex::new(dep.step), to, kind);
+            }
+        }
+        if let Some((target, span)) = step.compensates {
+            if target == i {
+                diags.error(
+                    source,
+                    GraphError::SelfDependency {
+                        step: step.name.clone(),
+                        span: span.into(),
+                    },
+                );
+            } else {
+                graph.update_edge(NodeIndex::new(target), to, EdgeKind::Compensates);
+            }
+        }
+        if let Some((target, span)) = step.fallback {
+            let reason = if target == i {
+                Some(format!("step `{}` cannot be its own fallback", step.name))
+            } else if wf.steps[target].finally {
+                Some(format!(
+                    "`{}` is a `finally` step, which always runs",
+                    wf.steps[target].name
+                ))
+            } else {
+                None
+            };
+            match reason {
+                Some(reason) => diags.error(
+                    source,
+                    GraphError::BadFallback {
+                        reason,
+                        span: span.into(),
+                        help: Some("name an ordinary step that handles the failure".to_string()),
+                    },
+                ),
+                None => {
+                    graph.update_edge(to, NodeIndex::new(target), EdgeKind::Fallback);
+                }
+            }
+        }
+    }
+    let exec = ExecGraph {
+        workflow: wf.name.clone(),
+        graph,
+    };
+    let cycles = exec.cycles();
+    for cycle in &cycles {
+        report_cycle(module, wf, cycle, diags);
+    }
+    if cycles.is_empty() {
+        never_runs(module, wf, &exec, diags);
+    }
+    exec
+}
+
+fn report_cycle(module: &Module, wf: &WorkflowInfo, cycle: &[usize], diags: &mut Diagnostics) {
+    let mut names: Vec<&str> = cycle.iter().map(|&i| wf.steps[i].name.as_str()).collect();
+    names.push(names[0]);
+    let mut edges = Vec::new();
+    for (k, &from) in cycle.iter().enumerate() {
+        let to = cycle[(k + 1) % cycle.len()];
+        let step = &wf.steps[to];
+        let how = |kind: DepKind| match kind {
+            DepKind::After => format!("`{}` runs after `{}`", step.name, wf.steps[from].name),
+            DepKind::Data => format!("`{}` reads `{}`", step.name, wf.steps[from].name),
+        };
+        if let Some(dep) = step.deps.iter().find(|d| d.step == from) {
+            edges.push(LabeledSpan::new_with_span(Some(how(dep.kind)), dep.span));
+        } else if let Some((_, span)) = step.compensates.filter(|(t, _)| *t == from) {
+            let label = format!("`{}` compensates `{}`", step.name, wf.steps[from].name);
+            edges.push(LabeledSpan::new_with_span(Some(label), span));
+        } else if let Some((_, span)) = wf.steps[from].fallback.filter(|(t, _)| *t == to) {
+            let label = format!("`{}` falls back to `{}`", wf.steps[from].name, step.name);
+            edges.push(LabeledSpan::new_with_span(Some(label), span));
+        }
+    }
+    diags.error(
+        module.source,
+        GraphError::Cycle {
+            cycle: names.join(" -> "),
+            edges,
+        },
+    );
+}
+
+/// Warns about steps that can never run: those that read the result of a step whose `when`
+/// is always false (directly or through others), compensate it, or are its fallback. An
+/// `after` dependency on a skipped step does not stop a step: skipped counts as done.
+fn never_runs(module: &Module, wf: &WorkflowInfo, exec: &ExecGraph, diags: &mut Diagnostics) {
+    if !wf.steps.iter().any(|s| s.never) {
+        return;
+    }
+    let Some(order) = exec.topo_order() else {
+        return;
+    };
+    // For each step that never runs, the step that first caused it.
+    let mut cause: Vec<Option<usize>> = vec![None; wf.steps.len()];
+    for i in order {
+        let step = &wf.steps[i];
+        if step.never {
+            cause[i] = Some(i);
+            continue;
+        }
+        if step.finally {
+            continue;
+        }
+        let blocked = step
+            .deps
+            .iter()
+            .filter(|d| d.kind == DepKind::Data)
+            .find_map(|d| cause[d.step].map(|_| d.step))
+            .or_else(|| step.compensates.and_then(|(t, _)| cause[t].map(|_| t)))
+            .or_else(|| {
+                wf.steps
+                    .iter()
+                    .position(|s| s.fallback.is_some_and(|(f, _)| f == i))
+                    .filter(|&owner| cause[owner].is_some())
+            });
+        if let Some(upstream) = blocked {
+            cause[i] = Some(upstream);
+            let root = cause[upstream].unwrap_or(upstream);
+            diags.warning(
+                module.source,
+                NeverRuns {
+                    step: step.name.clone(),
+                    span: step.span.into(),
+                    help: Some(format!(
+                        "it needs `{}`, which never runs because the condition of `{}` is always false",
+                        wf.steps[upstream].name, wf.steps[root].name
+                    )),
+                },
+            );
+        }
+    }
+}

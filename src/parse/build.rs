@@ -1,0 +1,879 @@
+//! Builds the AST from pest pairs: one `build_<rule>` function per grammar rule. Problems
+//! the grammar cannot see (bad escapes, numbers, chained comparisons) are collected, not
+//! fatal, so that one pass reports them all.
+
+use std::cell::RefCell;
+use std::sync::LazyLock;
+
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+
+use super::error::SyntaxError;
+use super::Rule;
+use crate::ast::*;
+use crate::source::Span;
+
+static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
+    PrattParser::new()
+        .op(Op::infix(Rule::or, Assoc::Left))
+        .op(Op::infix(Rule::and, Assoc::Left))
+        .op(Op::infix(Rule::eq, Assoc::Left)
+            | Op::infix(Rule::ne, Assoc::Left)
+            | Op::infix(Rule::lt, Assoc::Left)
+            | Op::infix(Rule::le, Assoc::Left)
+            | Op::infix(Rule::gt, Assoc::Left)
+            | Op::infix(Rule::ge, Assoc::Left))
+        .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
+        .op(Op::infix(Rule::mul, Assoc::Left)
+            | Op::infix(Rule::div, Assoc::Left)
+            | Op::infix(Rule::rem, Assoc::Left))
+        .op(Op::prefix(Rule::not) | Op::prefix(Rule::neg))
+        .op(Op::postfix(Rule::field) | Op::postfix(Rule::index) | Op::postfix(Rule::call_args))
+});
+
+/// Turns pairs into AST nodes, collecting the errors it finds on the way.
+pub struct Builder<'t> {
+    text: &'t str,
+    errors: RefCell<Vec<SyntaxError>>,
+}
+
+fn span_of(pair: &Pair<'_, Rule>) -> Span {
+    let s = pair.as_span();
+    Span::new(s.start(), s.end())
+}
+
+fn ident(pair: Pair<'_, Rule>) -> Ident {
+    Ident {
+        name: pair.as_str().to_string(),
+        span: span_of(&pair),
+    }
+}
+
+impl<'t> Builder<'t> {
+    /// A builder over the text the pairs came from.
+    pub fn new(text: &'t str) -> Self {
+        Builder {
+            text,
+            errors: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The errors collected while building.
+    pub fn into_errors(self) -> Vec<SyntaxError> {
+        self.errors.into_inner()
+    }
+
+    fn error(&self, err: SyntaxError) {
+        self.errors.borrow_mut().push(err);
+    }
+
+    /// `file`.
+    pub fn build_file(&self, mut pairs: Pairs<'_, Rule>) -> File {
+        let mut items = Vec::new();
+        let Some(file) = pairs.next() else {
+            return File { items };
+        };
+        for pair in file.into_inner() {
+            match pair.as_rule() {
+                Rule::import_decl => items.push(Item::Import(self.build_import_decl(pair))),
+                Rule::workflow_decl => items.push(Item::Workflow(self.build_workflow_decl(pair))),
+                Rule::task_decl => items.push(Item::Task(self.build_task_decl(pair))),
+                Rule::let_decl => items.push(Item::Let(self.build_binding(pair, BindingKind::Let))),
+                _ => {}
+            }
+        }
+        File { items }
+    }
+
+    fn build_docs(&self, pair: Pair<'_, Rule>) -> Docs {
+        Docs(
+            pair.into_inner()
+                .map(|line| {
+                    let text = line.as_str().trim_start_matches("///");
+                    text.strip_prefix(' ')
+                        .unwrap_or(text)
+                        .trim_end()
+                        .to_string()
+                })
+                .collect(),
+        )
+    }
+
+    fn build_import_decl(&self, pair: Pair<'_, Rule>) -> Import {
+        let span = span_of(&pair);
+        let mut docs = Docs::default();
+        let mut path = String::new();
+        let mut path_span = span;
+        let mut alias = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::docs => docs = self.build_docs(p),
+                Rule::string_lit => {
+                    path_span = span_of(&p);
+                    let parts = self.build_string_lit(p);
+                    for part in parts {
+                        match part {
+                            StrPart::Text(t) => path.push_str(&t),
+                            StrPart::Interp(e) => self.error(SyntaxError::Unexpected {
+                                message: "an import path cannot use interpolation".to_string(),
+                                label: "interpolation in an import path".to_string(),
+                                span: e.span.into(),
+                                help: Some("write the module path literally".to_string()),
+                            }),
+                        }
+                    }
+                }
+                Rule::ident => alias = Some(ident(p)),
+                _ => {}
+            }
+        }
+        Import {
+            docs,
+            path,
+            path_span,
+            alias: alias.unwrap_or_else(|| Ident {
+                name: String::new(),
+                span,
+            }),
+            span,
+        }
+    }
+
+    fn build_workflow_decl(&self, pair: Pair<'_, Rule>) -> Workflow {
+        let span = span_of(&pair);
+        let mut docs = Docs::default();
+        let mut name = None;
+        let mut params = Vec::new();
+        let mut body = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::docs => docs = self.build_docs(p),
+                Rule::ident => name = Some(ident(p)),
+                Rule::params => params = self.build_params(p),
+                Rule::defaults_block => {
+                    body.push(WorkflowItem::Defaults(self.build_defaults_block(p)))
+                }
+                Rule::let_decl => body.push(WorkflowItem::Binding(
+                    self.build_binding(p, BindingKind::Let),
+                )),
+                Rule::secret_decl => body.push(WorkflowItem::Binding(
+                    self.build_binding(p, BindingKind::Secret),
+                )),
+                Rule::step_decl => body.push(WorkflowItem::Step(self.build_step_decl(p))),
+                _ => {}
+            }
+        }
+        Workflow {
+            docs,
+            name: name.unwrap_or_else(|| missing(span)),
+            params,
+            body,
+            span,
+        }
+    }
+
+    fn build_task_decl(&self, pair: Pair<'_, Rule>) -> Task {
+        let span = span_of(&pair);
+        let mut docs = Docs::default();
+        let mut name = None;
+        let mut params = Vec::new();
+        let mut body = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::docs => docs = self.build_docs(p),
+                Rule::ident => name = Some(ident(p)),
+                Rule::params => params = self.build_params(p),
+                Rule::step_body => body = self.build_step_body(p),
+                _ => {}
+            }
+        }
+        Task {
+            docs,
+            name: name.unwrap_or_else(|| missing(span)),
+            params,
+            body,
+            span,
+        }
+    }
+
+    fn build_params(&self, pair: Pair<'_, Rule>) -> Vec<Param> {
+        pair.into_inner().map(|p| self.build_param(p)).collect()
+    }
+
+    fn build_param(&self, pair: Pair<'_, Rule>) -> Param {
+        let span = span_of(&pair);
+        let mut docs = Docs::default();
+        let mut name = None;
+        let mut ty = None;
+        let mut default = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::docs => docs = self.build_docs(p),
+                Rule::ident => name = Some(ident(p)),
+                Rule::type_expr => ty = Some(self.build_type_expr(p)),
+                Rule::expr => default = Some(self.build_expr(p)),
+                _ => {}
+            }
+        }
+        Param {
+            docs,
+            name: name.unwrap_or_else(|| missing(span)),
+            ty: ty.unwrap_or_else(|| missing_type(span)),
+            default,
+            span,
+        }
+    }
+
+    fn build_defaults_block(&self, pair: Pair<'_, Rule>) -> Defaults {
+        let span = span_of(&pair);
+        let attrs = pair
+            .into_inner()
+            .filter(|p| p.as_rule() != Rule::kw_defaults)
+            .map(|p| self.build_attr(p))
+            .collect();
+        Defaults { attrs, span }
+    }
+
+    fn build_binding(&self, pair: Pair<'_, Rule>, kind: BindingKind) -> Binding {
+        let span = span_of(&pair);
+        let mut docs = Docs::default();
+        let mut name = None;
+        let mut ty = None;
+        let mut value = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::docs => docs = self.build_docs(p),
+                Rule::ident => name = Some(ident(p)),
+                Rule::type_expr => ty = Some(self.build_type_expr(p)),
+                Rule::expr => value = Some(self.build_expr(p)),
+                _ => {}
+            }
+        }
+        Binding {
+            docs,
+            kind,
+            name: name.unwrap_or_else(|| missing(span)),
+            ty,
+            value: value.unwrap_or(Expr {
+                kind: ExprKind::Bool(false),
+                span,
+            }),
+            span,
+        }
+    }
+
+    fn build_step_decl(&self, pair: Pair<'_, Rule>) -> Step {
+        let span = span_of(&pair);
+        let mut step = Step {
+            docs: Docs::default(),
+            finally: None,
+            name: missing(span),
+            clauses: Vec::new(),
+            call: None,
+            attrs: Vec::new(),
+            span,
+        };
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::docs => step.docs = self.build_docs(p),
+                Rule::finally_mark => step.finally = Some(span_of(&p)),
+                Rule::ident => step.name = ident(p),
+                Rule::after_clause => {
+                    let s = span_of(&p);
+                    let names = p
+                        .into_inner()
+                        .filter(|q| q.as_rule() == Rule::ident)
+                        .map(ident);
+                    step.clauses.push(Clause::After(names.collect(), s));
+                }
+                Rule::when_clause => {
+                    let s = span_of(&p);
+                    if let Some(e) = p.into_inner().find(|q| q.as_rule() == Rule::expr) {
+                        step.clauses.push(Clause::When(self.build_expr(e), s));
+                    }
+                }
+                Rule::for_clause => step.clauses.push(Clause::For(self.build_for_clause(p))),
+                Rule::compensates_clause => {
+                    let s = span_of(&p);
+                    if let Some(target) = p.into_inner().find(|q| q.as_rule() == Rule::ident) {
+                        step.clauses.push(Clause::Compensates(ident(target), s));
+                    }
+                }
+                Rule::step_call => step.call = Some(self.build_step_call(p)),
+                Rule::step_body => step.attrs = self.build_step_body(p),
+                _ => {}
+            }
+        }
+        step
+    }
+
+    fn build_for_clause(&self, pair: Pair<'_, Rule>) -> ForEach {
+        let span = span_of(&pair);
+        let mut var = None;
+        let mut exprs = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => var = Some(ident(p)),
+                Rule::expr => exprs.push(self.build_expr(p)),
+                _ => {}
+            }
+        }
+        let mut exprs = exprs.into_iter();
+        ForEach {
+            var: var.unwrap_or_else(|| missing(span)),
+            list: exprs.next().unwrap_or(Expr {
+                kind: ExprKind::List(Vec::new()),
+                span,
+            }),
+            max: exprs.next(),
+            span,
+        }
+    }
+
+    fn build_step_call(&self, pair: Pair<'_, Rule>) -> Call {
+        let span = span_of(&pair);
+        let mut callee = None;
+        let mut args = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::path => callee = Some(self.build_path(p)),
+                Rule::call_args => args = self.build_call_args(p),
+                _ => {}
+            }
+        }
+        Call {
+            callee: callee.unwrap_or_else(|| Path {
+                module: None,
+                name: missing(span),
+                span,
+            }),
+            args,
+            span,
+        }
+    }
+
+    fn build_path(&self, pair: Pair<'_, Rule>) -> Path {
+        let span = span_of(&pair);
+        let mut parts: Vec<Ident> = pair.into_inner().map(ident).collect();
+        let name = parts.pop().unwrap_or_else(|| missing(span));
+        Path {
+            module: parts.pop(),
+            name,
+            span,
+        }
+    }
+
+    fn build_step_body(&self, pair: Pair<'_, Rule>) -> Vec<Attr> {
+        pair.into_inner().map(|p| self.build_attr(p)).collect()
+    }
+
+    /// Any step attribute rule.
+    fn build_attr(&self, pair: Pair<'_, Rule>) -> Attr {
+        let span = span_of(&pair);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        let keyword = inner.next().map(|k| span_of(&k)).unwrap_or(span);
+        let next_expr = |b: &Self, inner: &mut Pairs<'_, Rule>| {
+            inner
+                .find(|p| p.as_rule() == Rule::expr)
+                .map(|p| b.build_expr(p))
+                .unwrap_or(Expr {
+                    kind: ExprKind::Bool(false),
+                    span,
+                })
+        };
+        let kind = match rule {
+            Rule::run_attr => AttrKind::Run(next_expr(self, &mut inner)),
+            Rule::exec_attr => AttrKind::Exec(next_expr(self, &mut inner)),
+            Rule::sleep_attr => AttrKind::Sleep(next_expr(self, &mut inner)),
+            Rule::approve_attr => AttrKind::Approve(next_expr(self, &mut inner)),
+            Rule::timeout_attr => AttrKind::Timeout(next_expr(self, &mut inner)),
+            Rule::max_parallel_attr => AttrKind::MaxParallel(next_expr(self, &mut inner)),
+            Rule::retry_attr => AttrKind::Retry(self.build_retry_attr(inner, span)),
+            Rule::env_attr => AttrKind::Env(inner.map(|p| self.build_env_entry(p)).collect()),
+            Rule::outputs_attr => {
+                AttrKind::Outputs(inner.map(|p| self.build_output_decl(p)).collect())
+            }
+            Rule::on_failure_attr => {
+                AttrKind::OnFailure(inner.next().map(ident).unwrap_or_else(|| missing(span)))
+            }
+            _ => AttrKind::Env(Vec::new()),
+        };
+        Attr {
+            kind,
+            span,
+            keyword,
+        }
+    }
+
+    fn build_retry_attr(&self, inner: Pairs<'_, Rule>, span: Span) -> Retry {
+        let mut retry = Retry {
+            count: Expr {
+                kind: ExprKind::Int(0),
+                span,
+            },
+            backoff: None,
+            jitter: None,
+            condition: None,
+        };
+        for p in inner {
+            match p.as_rule() {
+                Rule::expr => retry.count = self.build_expr(p),
+                Rule::backoff => {
+                    let s = span_of(&p);
+                    let mut name = None;
+                    let mut args = Vec::new();
+                    for q in p.into_inner() {
+                        match q.as_rule() {
+                            Rule::ident => name = Some(ident(q)),
+                            Rule::call_args => args = self.build_call_args(q),
+                            _ => {}
+                        }
+                    }
+                    let name = name.unwrap_or_else(|| missing(s));
+                    retry.backoff = Some(Call {
+                        callee: Path {
+                            module: None,
+                            span: name.span,
+                            name,
+                        },
+                        args,
+                        span: s,
+                    });
+                }
+                Rule::jitter => retry.jitter = Some(span_of(&p)),
+                Rule::retry_if => {
+                    if let Some(e) = p.into_inner().find(|q| q.as_rule() == Rule::expr) {
+                        retry.condition = Some(self.build_expr(e));
+                    }
+                }
+                _ => {}
+            }
+        }
+        retry
+    }
+
+    fn build_env_entry(&self, pair: Pair<'_, Rule>) -> EnvEntry {
+        let span = span_of(&pair);
+        let mut name = None;
+        let mut value = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::word => name = Some(ident(p)),
+                Rule::string_lit => name = Some(self.plain_string_key(p)),
+                Rule::expr => value = Some(self.build_expr(p)),
+                _ => {}
+            }
+        }
+        EnvEntry {
+            name: name.unwrap_or_else(|| missing(span)),
+            value: value.unwrap_or(Expr {
+                kind: ExprKind::Bool(false),
+                span,
+            }),
+        }
+    }
+
+    /// A quoted key (env name or map key): its text, interpolation rejected.
+    fn plain_string_key(&self, pair: Pair<'_, Rule>) -> Ident {
+        let span = span_of(&pair);
+        let mut name = String::new();
+        for part in self.build_string_lit(pair) {
+            match part {
+                StrPart::Text(t) => name.push_str(&t),
+                StrPart::Interp(e) => self.error(SyntaxError::Unexpected {
+                    message: "a key cannot use interpolation".to_string(),
+                    label: "interpolation in a key".to_string(),
+                    span: e.span.into(),
+                    help: Some("write the key literally".to_string()),
+                }),
+            }
+        }
+        Ident { name, span }
+    }
+
+    fn build_output_decl(&self, pair: Pair<'_, Rule>) -> OutputDecl {
+        let span = span_of(&pair);
+        let mut docs = Docs::default();
+        let mut name = None;
+        let mut ty = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::docs => docs = self.build_docs(p),
+                Rule::ident => name = Some(ident(p)),
+                Rule::type_expr => ty = Some(self.build_type_expr(p)),
+                _ => {}
+            }
+        }
+        OutputDecl {
+            docs,
+            name: name.unwrap_or_else(|| missing(span)),
+            ty: ty.unwrap_or_else(|| missing_type(span)),
+        }
+    }
+
+    fn build_type_expr(&self, pair: Pair<'_, Rule>) -> TypeExpr {
+        let span = span_of(&pair);
+        let mut name = None;
+        let mut arg = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::word => name = Some(ident(p)),
+                Rule::type_expr => arg = Some(Box::new(self.build_type_expr(p))),
+                _ => {}
+            }
+        }
+        TypeExpr {
+            name: name.unwrap_or_else(|| missing(span)),
+            arg,
+            span,
+        }
+    }
+
+    fn build_call_args(&self, pair: Pair<'_, Rule>) -> Vec<Arg> {
+        pair.into_inner().map(|p| self.build_arg(p)).collect()
+    }
+
+    fn build_arg(&self, pair: Pair<'_, Rule>) -> Arg {
+        let span = span_of(&pair);
+        let mut name = None;
+        let mut value = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::arg_name => name = p.into_inner().next().map(ident),
+                Rule::expr => value = Some(self.build_expr(p)),
+                _ => {}
+            }
+        }
+        Arg {
+            name,
+            value: value.unwrap_or(Expr {
+                kind: ExprKind::Bool(false),
+                span,
+            }),
+            span,
+        }
+    }
+
+    /// `expr`: operands and operators, folded by precedence.
+    pub fn build_expr(&self, pair: Pair<'_, Rule>) -> Expr {
+        PRATT
+            .map_primary(|p| self.build_primary(p))
+            .map_prefix(|op, rhs| {
+                let op_kind = if op.as_rule() == Rule::not {
+                    UnOp::Not
+                } else {
+                    UnOp::Neg
+                };
+                Expr {
+                    span: span_of(&op).to(rhs.span),
+                    kind: ExprKind::Unary(op_kind, Box::new(rhs)),
+                }
+            })
+            .map_postfix(|lhs, op| {
+                let span = lhs.span.to(span_of(&op));
+                let kind = match op.as_rule() {
+                    Rule::field => {
+                        let name = op
+                            .into_inner()
+                            .next()
+                            .map(ident)
+                            .unwrap_or_else(|| missing(span));
+                        ExprKind::Field(Box::new(lhs), name)
+                    }
+                    Rule::index => {
+                        let idx = op
+                            .into_inner()
+                            .next()
+                            .map(|p| self.build_expr(p))
+                            .unwrap_or(Expr {
+                                kind: ExprKind::Int(0),
+                                span,
+                            });
+                        ExprKind::Index(Box::new(lhs), Box::new(idx))
+                    }
+                    _ => ExprKind::Call(Box::new(lhs), self.build_call_args(op)),
+                };
+                Expr { kind, span }
+            })
+            .map_infix(|lhs, op, rhs| {
+                let bin = match op.as_rule() {
+                    Rule::or => BinOp::Or,
+                    Rule::and => BinOp::And,
+                    Rule::eq => BinOp::Eq,
+                    Rule::ne => BinOp::Ne,
+                    Rule::lt => BinOp::Lt,
+                    Rule::le => BinOp::Le,
+                    Rule::gt => BinOp::Gt,
+                    Rule::ge => BinOp::Ge,
+                    Rule::add => BinOp::Add,
+                    Rule::sub => BinOp::Sub,
+                    Rule::mul => BinOp::Mul,
+                    Rule::div => BinOp::Div,
+                    _ => BinOp::Rem,
+                };
+                if bin.is_comparison() {
+                    if let ExprKind::Binary(prev, ..) = &lhs.kind {
+                        let parenthesised =
+                            self.text.as_bytes().get(lhs.span.start as usize) == Some(&b'(');
+                        if prev.is_comparison() && !parenthesised {
+                            self.error(SyntaxError::ChainedComparison {
+                                span: span_of(&op).into(),
+                            });
+                        }
+                    }
+                }
+                Expr {
+                    span: lhs.span.to(rhs.span),
+                    kind: ExprKind::Binary(bin, Box::new(lhs), Box::new(rhs)),
+                }
+            })
+            .parse(pair.into_inner())
+    }
+
+    fn build_primary(&self, pair: Pair<'_, Rule>) -> Expr {
+        let span = span_of(&pair);
+        let kind = match pair.as_rule() {
+            Rule::number => return self.build_number(pair),
+            Rule::bool_lit => ExprKind::Bool(pair.as_str() == "true"),
+            Rule::string_lit => ExprKind::Str(self.build_string_lit(pair)),
+            Rule::list_lit => {
+                ExprKind::List(pair.into_inner().map(|p| self.build_expr(p)).collect())
+            }
+            Rule::map_lit => {
+                ExprKind::Map(pair.into_inner().map(|p| self.build_map_entry(p)).collect())
+            }
+            Rule::workflow_ref => ExprKind::Workflow,
+            Rule::ident => ExprKind::Name(pair.as_str().to_string()),
+            Rule::paren => {
+                let inner = pair.into_inner().next().map(|p| self.build_expr(p));
+                return match inner {
+                    Some(e) => Expr { kind: e.kind, span },
+                    None => Expr {
+                        kind: ExprKind::Bool(false),
+                        span,
+                    },
+                };
+            }
+            Rule::if_expr => return self.build_if_expr(pair),
+            _ => ExprKind::Bool(false),
+        };
+        Expr { kind, span }
+    }
+
+    fn build_map_entry(&self, pair: Pair<'_, Rule>) -> (Ident, Expr) {
+        let span = span_of(&pair);
+        let mut key = None;
+        let mut value = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::word => key = Some(ident(p)),
+                Rule::string_lit => key = Some(self.plain_string_key(p)),
+                Rule::expr => value = Some(self.build_expr(p)),
+                _ => {}
+            }
+        }
+        (
+            key.unwrap_or_else(|| missing(span)),
+            value.unwrap_or(Expr {
+                kind: ExprKind::Bool(false),
+                span,
+            }),
+        )
+    }
+
+    fn build_if_expr(&self, pair: Pair<'_, Rule>) -> Expr {
+        let span = span_of(&pair);
+        let mut parts = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::expr => parts.push(self.build_expr(p)),
+                Rule::if_expr => parts.push(self.build_if_expr(p)),
+                _ => {}
+            }
+        }
+        let mut it = parts.into_iter();
+        let filler = || Expr {
+            kind: ExprKind::Bool(false),
+            span,
+        };
+        let cond = it.next().unwrap_or_else(filler);
+        let then = it.next().unwrap_or_else(filler);
+        let other = it.next().unwrap_or_else(filler);
+        Expr {
+            kind: ExprKind::If(Box::new(cond), Box::new(then), Box::new(other)),
+            span,
+        }
+    }
+
+    /// `string_lit`: text, escapes and interpolations, adjacent text merged.
+    fn build_string_lit(&self, pair: Pair<'_, Rule>) -> Vec<StrPart> {
+        let mut parts: Vec<StrPart> = Vec::new();
+        let push_text = |parts: &mut Vec<StrPart>, s: &str| {
+            if let Some(StrPart::Text(t)) = parts.last_mut() {
+                t.push_str(s);
+            } else {
+                parts.push(StrPart::Text(s.to_string()));
+            }
+        };
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::text => push_text(&mut parts, p.as_str()),
+                Rule::escape => {
+                    if let Some(c) = self.decode_escape(&p) {
+                        push_text(&mut parts, c.encode_utf8(&mut [0; 4]));
+                    }
+                }
+                Rule::interp => {
+                    if let Some(e) = p.into_inner().next() {
+                        parts.push(StrPart::Interp(self.build_expr(e)));
+                    }
+                }
+                _ => {}
+            }
+        }
+        parts
+    }
+
+    fn decode_escape(&self, pair: &Pair<'_, Rule>) -> Option<char> {
+        let s = pair.as_str();
+        let decoded = match s {
+            "\\n" => Some('\n'),
+            "\\t" => Some('\t'),
+            "\\r" => Some('\r'),
+            "\\0" => Some('\0'),
+            "\\\\" => Some('\\'),
+            "\\\"" => Some('"'),
+            "\\$" => Some('$'),
+            _ => s
+                .strip_prefix("\\u{")
+                .and_then(|h| h.strip_suffix('}'))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .and_then(char::from_u32),
+        };
+        if decoded.is_none() {
+            self.error(SyntaxError::InvalidEscape {
+                text: s.to_string(),
+                span: span_of(pair).into(),
+            });
+        }
+        decoded
+    }
+
+    /// `number`: an int, a float or a duration, told apart by its suffix.
+    fn build_number(&self, pair: Pair<'_, Rule>) -> Expr {
+        let span = span_of(&pair);
+        let text = pair.as_str();
+        let digits_end = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '_' || c == '.'))
+            .unwrap_or(text.len());
+        let (num, suffix) = text.split_at(digits_end);
+        let clean: String = num.chars().filter(|&c| c != '_').collect();
+        let kind = if suffix.is_empty() {
+            if clean.contains('.') {
+                match clean.parse::<f64>() {
+                    Ok(f) if f.is_finite() => ExprKind::Float(f),
+                    _ => {
+                        self.number_error(text, span, "not a valid number", None);
+                        ExprKind::Float(0.0)
+                    }
+                }
+            } else {
+                match clean.parse::<i64>() {
+                    Ok(i) => ExprKind::Int(i),
+                    Err(_) => {
+                        self.number_error(
+                            text,
+                            span,
+                            "too large for an int",
+                            Some("ints are 64-bit: at most 9223372036854775807"),
+                        );
+                        ExprKind::Int(0)
+                    }
+                }
+            }
+        } else {
+            match parse_duration(text) {
+                Ok(ms) => ExprKind::Duration(ms),
+                Err(reason) => {
+                    self.error(SyntaxError::InvalidDuration {
+                        text: text.to_string(),
+                        reason,
+                        span: span.into(),
+                        help: Some(
+                            "durations are digits with a unit: `500ms`, `2s`, `10m`, `1h`, `1d`, or combined as `1h30m`"
+                                .to_string(),
+                        ),
+                    });
+                    ExprKind::Duration(0)
+                }
+            }
+        };
+        Expr { kind, span }
+    }
+
+    fn number_error(&self, text: &str, span: Span, reason: &str, help: Option<&str>) {
+        self.error(SyntaxError::InvalidNumber {
+            text: text.to_string(),
+            reason: reason.to_string(),
+            span: span.into(),
+            help: help.map(str::to_string),
+        });
+    }
+}
+
+/// Reads `1h30m`, `500ms`, `1.5s` into milliseconds.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let mut total: u64 = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let n_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '_' || c == '.'))
+            .unwrap_or(rest.len());
+        if n_end == 0 {
+            return Err(format!("expected digits before `{rest}`"));
+        }
+        let number: String = rest[..n_end].chars().filter(|&c| c != '_').collect();
+        rest = &rest[n_end..];
+        let u_end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = &rest[..u_end];
+        rest = &rest[u_end..];
+        let scale: u64 = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "" => return Err(format!("`{number}` has no unit")),
+            other => return Err(format!("unknown unit `{other}`")),
+        };
+        let value: f64 = number
+            .parse()
+            .map_err(|_| format!("`{number}` is not a number"))?;
+        let ms = value * scale as f64;
+        if !ms.is_finite() || ms >= u64::MAX as f64 / 2.0 {
+            return Err("too long".to_string());
+        }
+        total = total
+            .checked_add(ms.round() as u64)
+            .ok_or_else(|| "too long".to_string())?;
+    }
+    Ok(total)
+}
+
+fn missing(span: Span) -> Ident {
+    Ident {
+        name: String::new(),
+        span,
+    }
+}
+
+fn missing_type(span: Span) -> TypeExpr {
+    TypeExpr {
+        name: missing(span),
+        arg: None,
+        span,
+    }
+}

@@ -1,0 +1,424 @@
+//! Syntax errors (E00xx) and the one bridge from pest's errors to them: pest's expected-rule
+//! sets become sentences about the language, never rule names.
+
+use miette::SourceSpan;
+
+use super::Rule;
+use crate::source::Span;
+
+/// A problem found while reading the text of a file.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum SyntaxError {
+    /// The text does not fit the grammar at this point.
+    #[error("{message}")]
+    #[diagnostic(code(E0001))]
+    Unexpected {
+        /// The sentence: what was expected, what was found.
+        message: String,
+        /// What is at the span.
+        label: String,
+        /// Where reading stopped.
+        #[label("{label}")]
+        span: SourceSpan,
+        /// What to do about it.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A string literal that never closes.
+    #[error("unterminated string")]
+    #[diagnostic(
+        code(E0002),
+        help("close the string with `\"`; to write a quote inside a string, use `\\\"`")
+    )]
+    UnterminatedString {
+        /// The opening quote.
+        #[label("this string is never closed")]
+        span: SourceSpan,
+    },
+
+    /// An escape sequence that the language does not have.
+    #[error("unknown escape sequence `{text}`")]
+    #[diagnostic(
+        code(E0003),
+        help("the escapes are `\\n`, `\\t`, `\\r`, `\\0`, `\\\\`, `\\\"`, `\\$` and `\\u{{...}}`")
+    )]
+    InvalidEscape {
+        /// The escape as written.
+        text: String,
+        /// Where it is.
+        #[label("not a valid escape")]
+        span: SourceSpan,
+    },
+
+    /// Nesting deeper than the parser allows.
+    #[error("nesting is too deep (more than {max} levels)")]
+    #[diagnostic(
+        code(E0004),
+        help("split the expression with `let` bindings; flowc limits nesting so it never runs out of stack")
+    )]
+    TooDeep {
+        /// The limit.
+        max: usize,
+        /// Where the limit was passed.
+        #[label("nesting passes the limit here")]
+        span: SourceSpan,
+    },
+
+    /// A number that cannot be read.
+    #[error("invalid number `{text}`")]
+    #[diagnostic(code(E0005))]
+    InvalidNumber {
+        /// The literal.
+        text: String,
+        /// Why.
+        reason: String,
+        /// Where it is.
+        #[label("{reason}")]
+        span: SourceSpan,
+        /// What to do about it.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A duration with an unknown unit, or one too large.
+    #[error("invalid duration `{text}`")]
+    #[diagnostic(code(E0006))]
+    InvalidDuration {
+        /// The literal.
+        text: String,
+        /// Why.
+        reason: String,
+        /// Where it is.
+        #[label("{reason}")]
+        span: SourceSpan,
+        /// What to do about it.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A file with nothing in it.
+    #[error("`{file}` is empty")]
+    #[diagnostic(
+        code(E0007),
+        help("a .flow file declares at least one workflow, task, constant or import")
+    )]
+    EmptyFile {
+        /// The file's name.
+        file: String,
+        /// The start of the file.
+        #[label("nothing is declared here")]
+        span: SourceSpan,
+    },
+
+    /// `a < b < c`.
+    #[error("comparison operators cannot be chained")]
+    #[diagnostic(
+        code(E0009),
+        help("split it with `&&`: `a < b && b < c`, or add parentheses")
+    )]
+    ChainedComparison {
+        /// The second operator.
+        #[label("second comparison here")]
+        span: SourceSpan,
+    },
+}
+
+/// Converts a pest error into one sentence about the language.
+pub fn from_pest(err: pest::error::Error<Rule>, text: &str) -> SyntaxError {
+    use pest::error::{ErrorVariant, InputLocation};
+    let pos = match err.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let positives = match &err.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let found = describe_found(text, pos);
+    let span = Span::new(pos, pos + found.1);
+    let mut expected: Vec<&'static str> = Vec::new();
+    for rule in &positives {
+        if let Some(d) = describe_rule(*rule) {
+            if !expected.contains(&d) {
+                expected.push(d);
+            }
+        }
+    }
+    let ctx = context_at(text, pos);
+    let wants_brace = positives
+        .iter()
+        .any(|r| matches!(r, Rule::step_body | Rule::params));
+    let message = match (&ctx, wants_brace) {
+        (Some(Context::Header { kind, name }), true) => {
+            format!(
+                "expected `{{` to open the body of {kind} `{name}`, found {}",
+                found.0
+            )
+        }
+        _ => {
+            let list = join_alternatives(&expected);
+            let place = match &ctx {
+                Some(Context::Header { kind, name }) => {
+                    format!(" in the header of {kind} `{name}`")
+                }
+                Some(Context::Body { kind, name }) => format!(" in the body of {kind} `{name}`"),
+                None => String::new(),
+            };
+            if list.is_empty() {
+                format!("unexpected {}{place}", found.0)
+            } else {
+                format!("expected {list}{place}, found {}", found.0)
+            }
+        }
+    };
+    let help = help_for(&ctx, &expected, &found.0);
+    SyntaxError::Unexpected {
+        message,
+        label: format!("unexpected {}", found.0),
+        span: span.into(),
+        help,
+    }
+}
+
+fn help_for(ctx: &Option<Context>, expected: &[&str], found: &str) -> Option<String> {
+    if found.starts_with("`=`") && expected.contains(&"`==`") {
+        return Some("to compare values use `==`".to_string());
+    }
+    if let Some(Context::Body {
+        kind: "step" | "task",
+        ..
+    }) = ctx
+    {
+        if expected.contains(&"`run`") {
+            return Some(
+                "a step body holds attributes: run, exec, sleep, approve, retry, timeout, env, outputs, on_failure"
+                    .to_string(),
+            );
+        }
+    }
+    if let Some(Context::Body {
+        kind: "workflow", ..
+    }) = ctx
+    {
+        if expected.contains(&"`step`") {
+            return Some(
+                "a workflow body holds `defaults`, `let`, `secret` and `step` items".to_string(),
+            );
+        }
+    }
+    None
+}
+
+fn join_alternatives(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// The token at `pos`, as words, and its length in bytes.
+fn describe_found(text: &str, pos: usize) -> (String, usize) {
+    let rest = &text[pos.min(text.len())..];
+    let Some(c) = rest.chars().next() else {
+        return ("end of file".to_string(), 0);
+    };
+    if c == '\n' || c == '\r' {
+        return ("end of line".to_string(), 1);
+    }
+    if c.is_alphanumeric() || c == '_' {
+        let len: usize = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .map(char::len_utf8)
+            .sum();
+        return (format!("`{}`", &rest[..len]), len);
+    }
+    if c == '"' {
+        return ("a string".to_string(), 1);
+    }
+    for op in ["==", "!=", "<=", ">=", "&&", "||", "${", "///", "//"] {
+        if rest.starts_with(op) {
+            return (format!("`{op}`"), op.len());
+        }
+    }
+    (format!("`{c}`"), c.len_utf8())
+}
+
+/// What a grammar rule looks like to a user, or `None` for rules never worth naming.
+fn describe_rule(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "end of file",
+        Rule::import_decl | Rule::kw_import => "`import`",
+        Rule::workflow_decl | Rule::kw_workflow => "`workflow`",
+        Rule::task_decl | Rule::kw_task => "`task`",
+        Rule::let_decl | Rule::kw_let => "`let`",
+        Rule::secret_decl | Rule::kw_secret => "`secret`",
+        Rule::step_decl | Rule::kw_step => "`step`",
+        Rule::finally_mark | Rule::kw_finally => "`finally`",
+        Rule::defaults_block | Rule::kw_defaults => "`defaults`",
+        Rule::params => "`(`",
+        Rule::param => "a parameter",
+        Rule::step_body => "`{`",
+        Rule::after_clause | Rule::kw_after => "`after`",
+        Rule::when_clause | Rule::kw_when => "`when`",
+        Rule::for_clause | Rule::kw_for => "`for`",
+        Rule::kw_in => "`in`",
+        Rule::kw_max => "`max`",
+        Rule::compensates_clause | Rule::kw_on_failure_of => "`on_failure_of`",
+        Rule::step_call => "`=`",
+        Rule::run_attr | Rule::kw_run => "`run`",
+        Rule::exec_attr | Rule::kw_exec => "`exec`",
+        Rule::sleep_attr | Rule::kw_sleep => "`sleep`",
+        Rule::approve_attr | Rule::kw_approve => "`approve`",
+        Rule::retry_attr | Rule::kw_retry => "`retry`",
+        Rule::backoff | Rule::kw_backoff => "`backoff`",
+        Rule::jitter | Rule::kw_jitter => "`jitter`",
+        Rule::retry_if | Rule::kw_if => "`if`",
+        Rule::kw_else => "`else`",
+        Rule::timeout_attr | Rule::kw_timeout => "`timeout`",
+        Rule::env_attr | Rule::kw_env => "`env`",
+        Rule::outputs_attr | Rule::kw_outputs => "`outputs`",
+        Rule::on_failure_attr | Rule::kw_on_failure => "`on_failure`",
+        Rule::max_parallel_attr | Rule::kw_max_parallel => "`max_parallel`",
+        Rule::kw_as => "`as`",
+        Rule::type_expr => "a type",
+        Rule::ident | Rule::path => "a name",
+        Rule::word | Rule::arg_name => "a name",
+        Rule::env_entry => "an environment variable",
+        Rule::output_decl => "an output",
+        Rule::map_entry => "a map entry",
+        Rule::expr
+        | Rule::primary
+        | Rule::number
+        | Rule::bool_lit
+        | Rule::list_lit
+        | Rule::map_lit
+        | Rule::if_expr
+        | Rule::paren
+        | Rule::workflow_ref
+        | Rule::not
+        | Rule::neg
+        | Rule::arg => "an expression",
+        Rule::string_lit => "a string",
+        Rule::or
+        | Rule::and
+        | Rule::eq
+        | Rule::ne
+        | Rule::le
+        | Rule::ge
+        | Rule::lt
+        | Rule::gt
+        | Rule::add
+        | Rule::sub
+        | Rule::mul
+        | Rule::div
+        | Rule::rem => "an operator",
+        Rule::field => "`.`",
+        Rule::index => "`[`",
+        Rule::call_args => "`(`",
+        Rule::interp => "`${`",
+        Rule::escape | Rule::text => "string text",
+        _ => return None,
+    })
+}
+
+/// Where in the program an error position falls.
+enum Context {
+    /// Between `step NAME` (or `workflow`, `task`) and its `{`.
+    Header { kind: &'static str, name: String },
+    /// Inside the braces of a step, task or workflow.
+    Body { kind: &'static str, name: String },
+}
+
+/// Finds the innermost step, task or workflow around `pos` with a light token walk.
+fn context_at(text: &str, pos: usize) -> Option<Context> {
+    // Each open construct: (kind, name, brace depth at its keyword, whether its `{` is open).
+    let mut open: Vec<(&'static str, String, usize, bool)> = Vec::new();
+    let mut depth = 0usize;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let end = pos.min(bytes.len());
+    while i < end {
+        let b = bytes[i];
+        if b == b'/' && bytes.get(i + 1) == Some(&b'/') {
+            while i < end && bytes[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if b == b'"' {
+            i += 1;
+            let mut nest = 0usize;
+            while i < end {
+                match bytes[i] {
+                    b'\\' => i += 1,
+                    b'$' if bytes.get(i + 1) == Some(&b'{') => {
+                        nest += 1;
+                        i += 1;
+                    }
+                    b'}' if nest > 0 => nest -= 1,
+                    b'"' if nest == 0 => break,
+                    _ => {}
+                }
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if b.is_ascii_alphabetic() || b == b'_' {
+            let start = i;
+            while i < end && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let word = &text[start..i];
+            let kind = match word {
+                "step" => Some("step"),
+                "task" => Some("task"),
+                "workflow" if !text[i..].starts_with('.') => Some("workflow"),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                let rest = &text[i..end];
+                let name: String = rest
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    open.retain(|o| o.3 || o.2 != depth);
+                    open.push((kind, name, depth, false));
+                }
+            }
+            continue;
+        }
+        match b {
+            b'{' => {
+                if let Some(last) = open.last_mut() {
+                    if !last.3 && last.2 == depth {
+                        last.3 = true;
+                    }
+                }
+                depth += 1;
+            }
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                while open
+                    .last()
+                    .is_some_and(|o| o.2 >= depth && (o.3 || o.2 > depth))
+                {
+                    open.pop();
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let (kind, name, _, body_open) = open.pop()?;
+    Some(if body_open {
+        Context::Body { kind, name }
+    } else {
+        Context::Header { kind, name }
+    })
+}
