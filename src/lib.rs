@@ -25,6 +25,8 @@
 //! );
 //! ```
 
+extern crate alloc;
+
 pub mod ast;
 pub mod check;
 pub mod cli;
@@ -32,6 +34,7 @@ pub mod diagnostics;
 pub mod graph;
 pub mod lower;
 pub mod parse;
+pub mod print;
 pub mod source;
 pub mod stdlib;
 

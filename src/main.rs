@@ -1,5 +1,10 @@
 //! The `flowc` binary: parses arguments, runs the command, exits with its code.
 
+// Compiling a large workflow makes millions of small allocations; mimalloc serves them
+// markedly faster than the system allocator (see benches/check.sh).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     std::process::ExitCode::from(flowc::cli::run(std::env::args_os()))
 }

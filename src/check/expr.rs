@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::error::CheckError;
-use super::types::Type;
+use super::types::{Type, STEP_FIELDS};
 use super::workflow::Checker;
 use crate::ast::{Arg, BinOp, Expr, ExprKind, StrPart, UnOp};
 use crate::diagnostics::did_you_mean;
@@ -122,8 +122,9 @@ pub enum Place {
 pub struct ExprCx {
     /// Where it is evaluated.
     pub place: Place,
-    /// Steps whose results it reads, with the reading spans.
-    pub deps: Vec<(usize, Span)>,
+    /// Steps whose results it reads, with the reading spans, and whether a declared
+    /// output (not only a built-in field such as `status`) is read.
+    pub deps: Vec<(usize, Span, bool)>,
     /// Whether secrets may be combined into a value here (the value is itself secret).
     pub allow_secret: bool,
     /// What text built here is, for the leak message ("the command line of step `x`").
@@ -257,7 +258,11 @@ impl Checker<'_> {
             ExprKind::Name(name) => self.name(name, e.span, cx),
             ExprKind::Workflow => Type::workflow_record(),
             ExprKind::Field(base, field) => {
+                let before = cx.deps.len();
                 let t = self.expr(base, cx);
+                if matches!(base.kind, ExprKind::Name(_)) && cx.deps.len() == before + 1 {
+                    cx.deps[before].2 = !STEP_FIELDS.contains(&field.name.as_str());
+                }
                 self.field(&t, &field.name, field.span, e.span)
             }
             ExprKind::Index(base, index) => {
@@ -380,6 +385,14 @@ impl Checker<'_> {
 
     fn name(&mut self, name: &str, span: Span, cx: &mut ExprCx) -> Type {
         let Some(id) = self.scope.lookup(name) else {
+            if self.pending_steps.contains(name) {
+                self.error(CheckError::StepOutsideStep {
+                    step: name.to_string(),
+                    place: "a parameter default".to_string(),
+                    span: span.into(),
+                });
+                return Type::Unknown;
+            }
             let suggestion = did_you_mean(name, self.scope.names());
             let help = match suggestion {
                 Some(s) => Some(format!("did you mean `{s}`?")),
@@ -400,7 +413,7 @@ impl Checker<'_> {
         let ty = entry.ty.clone();
         if let EntryKind::Step(step) = entry.kind {
             match cx.place {
-                Place::Step(_) => cx.deps.push((step, span)),
+                Place::Step(_) => cx.deps.push((step, span, false)),
                 Place::Binding | Place::Start | Place::Task => {
                     let place = match cx.place {
                         Place::Binding => "a `let` or `secret` binding",
@@ -423,18 +436,18 @@ impl Checker<'_> {
             Type::Record(record) => match record.field(field) {
                 Some(t) => t.clone(),
                 None => {
-                    let names: Vec<&str> = record.fields.iter().map(|(n, _)| n.as_str()).collect();
+                    let names: Vec<&str> = record.fields.iter().map(|(n, _)| n.as_ref()).collect();
                     let help = match did_you_mean(field, names.iter().copied()) {
                         Some(s) => format!(
                             "did you mean `{s}`? {} has: {}",
-                            record.name,
+                            record.name(),
                             names.join(", ")
                         ),
-                        None => format!("{} has: {}", record.name, names.join(", ")),
+                        None => format!("{} has: {}", record.name(), names.join(", ")),
                     };
                     self.error(CheckError::UnknownField {
                         field: field.to_string(),
-                        owner: record.name.clone(),
+                        owner: record.name(),
                         span: field_span.into(),
                         help: Some(help),
                     });

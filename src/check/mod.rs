@@ -82,8 +82,10 @@ pub struct WorkflowInfo {
 pub enum DepKind {
     /// Written in `after`.
     After,
-    /// Implied by reading the other step's result.
+    /// Implied by reading a built-in field of the other step's result (`status`, ...).
     Data,
+    /// Implied by reading a declared output of the other step.
+    Output,
 }
 
 /// One dependency of a step.

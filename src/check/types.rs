@@ -1,5 +1,6 @@
 //! The types of the language and the rules for fitting one into another.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::rc::Rc;
 
@@ -30,21 +31,36 @@ pub enum Type {
     Unknown,
 }
 
-/// A record type's name (for messages) and fields.
+/// A record type: a step's result or `workflow`.
 #[derive(Debug, PartialEq)]
 pub struct Record {
-    /// How messages name it: "the result of step `build`".
-    pub name: String,
-    /// How it reads as a type: `result of build`.
-    pub type_name: String,
+    /// Whose record it is.
+    pub kind: RecordKind,
     /// Fields in declaration order.
-    pub fields: Vec<(String, Type)>,
+    pub fields: Vec<(Cow<'static, str>, Type)>,
+}
+
+/// Whose record a [`Record`] is.
+#[derive(Debug, PartialEq)]
+pub enum RecordKind {
+    /// The result of the named step.
+    Step(String),
+    /// `workflow`.
+    Workflow,
 }
 
 impl Record {
     /// The type of a field.
     pub fn field(&self, name: &str) -> Option<&Type> {
         self.fields.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+    }
+
+    /// How messages name it: "the result of step `build`".
+    pub fn name(&self) -> String {
+        match &self.kind {
+            RecordKind::Step(step) => format!("the result of step `{step}`"),
+            RecordKind::Workflow => "`workflow`".to_string(),
+        }
     }
 }
 
@@ -67,17 +83,21 @@ impl Type {
                 t
             }
         };
-        let mut fields = vec![
-            ("status".to_string(), Type::String),
-            ("exit_code".to_string(), lift(Type::Int)),
-            ("stdout".to_string(), lift(Type::String)),
-            ("attempts".to_string(), lift(Type::Int)),
-            ("duration".to_string(), lift(Type::Duration)),
-        ];
-        fields.extend(outputs.iter().map(|(n, t)| (n.clone(), lift(t.clone()))));
+        let mut fields = Vec::with_capacity(STEP_FIELDS.len() + outputs.len());
+        fields.extend([
+            (Cow::Borrowed("status"), Type::String),
+            (Cow::Borrowed("exit_code"), lift(Type::Int)),
+            (Cow::Borrowed("stdout"), lift(Type::String)),
+            (Cow::Borrowed("attempts"), lift(Type::Int)),
+            (Cow::Borrowed("duration"), lift(Type::Duration)),
+        ]);
+        fields.extend(
+            outputs
+                .iter()
+                .map(|(n, t)| (Cow::Owned(n.clone()), lift(t.clone()))),
+        );
         Type::Record(Rc::new(Record {
-            name: format!("the result of step `{step}`"),
-            type_name: format!("result of {step}"),
+            kind: RecordKind::Step(step.to_string()),
             fields,
         }))
     }
@@ -85,12 +105,11 @@ impl Type {
     /// The type of `workflow`.
     pub fn workflow_record() -> Type {
         Type::Record(Rc::new(Record {
-            name: "`workflow`".to_string(),
-            type_name: "workflow".to_string(),
+            kind: RecordKind::Workflow,
             fields: vec![
-                ("name".to_string(), Type::String),
-                ("status".to_string(), Type::String),
-                ("run_id".to_string(), Type::String),
+                (Cow::Borrowed("name"), Type::String),
+                (Cow::Borrowed("status"), Type::String),
+                (Cow::Borrowed("run_id"), Type::String),
             ],
         }))
     }
@@ -111,6 +130,7 @@ impl Type {
         match (self, other) {
             (Type::Unknown, t) | (t, Type::Unknown) => Some(t.clone()),
             (Type::Int, Type::Float) | (Type::Float, Type::Int) => Some(Type::Float),
+            (Type::String, Type::Secret) | (Type::Secret, Type::String) => Some(Type::Secret),
             (Type::List(a), Type::List(b)) => a.join(b).map(|t| Type::List(Box::new(t))),
             (Type::Map(a), Type::Map(b)) => a.join(b).map(|t| Type::Map(Box::new(t))),
             (a, b) if a == b => Some(a.clone()),
@@ -152,7 +172,10 @@ impl fmt::Display for Type {
             Type::Secret => f.write_str("secret"),
             Type::List(t) => write!(f, "list<{t}>"),
             Type::Map(t) => write!(f, "map<{t}>"),
-            Type::Record(r) => f.write_str(&r.type_name),
+            Type::Record(r) => match &r.kind {
+                RecordKind::Step(step) => write!(f, "result of {step}"),
+                RecordKind::Workflow => f.write_str("workflow"),
+            },
             Type::Module(_) => f.write_str("module"),
             Type::Unknown => f.write_str("unknown"),
         }

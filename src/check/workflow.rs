@@ -27,6 +27,9 @@ pub struct Checker<'m> {
     imports: Vec<(ast::Import, usize)>,
     /// The checked workflows of this module.
     pub workflows: Vec<WorkflowInfo>,
+    /// The step names of the workflow being checked, known before they are declared, so
+    /// that a parameter default reading one gets E0108 rather than E0101.
+    pub pending_steps: std::collections::HashSet<String>,
 }
 
 /// Where a list of attributes stands.
@@ -79,6 +82,7 @@ impl<'m> Checker<'m> {
             },
             imports: Vec::new(),
             workflows: Vec::new(),
+            pending_steps: Default::default(),
         }
     }
 
@@ -427,7 +431,16 @@ impl<'m> Checker<'m> {
 
     fn check_workflow(&mut self, wf: &ast::Workflow, item: usize) {
         self.scope.push();
+        self.pending_steps = wf
+            .body
+            .iter()
+            .filter_map(|it| match it {
+                WorkflowItem::Step(s) => Some(s.name.name.clone()),
+                _ => None,
+            })
+            .collect();
         self.check_params(&wf.params);
+        self.pending_steps.clear();
         self.workflow_duplicates(wf);
 
         // Declare every step up front: steps may refer to steps defined below them.
@@ -721,11 +734,15 @@ impl<'m> Checker<'m> {
         });
         self.scope.pop();
 
-        for (target, span) in cx.deps {
+        for (target, span, output) in cx.deps {
             deps.push(Dep {
                 step: target,
                 span,
-                kind: DepKind::Data,
+                kind: if output {
+                    DepKind::Output
+                } else {
+                    DepKind::Data
+                },
             });
         }
         StepInfo {

@@ -62,7 +62,13 @@ fn check_all(files: &[PathBuf], format: Format, opts: RenderOptions, deny_warnin
             Ok(file) => {
                 let id = sources.add(file);
                 match crate::compile(&mut sources, id, &FsLoader) {
-                    Ok(lowered) => lowered.warnings,
+                    Ok(mut lowered) => {
+                        let warnings = std::mem::take(&mut lowered.warnings);
+                        // The process ends soon: freeing a large program piece by piece
+                        // would only cost time.
+                        std::mem::forget(lowered);
+                        warnings
+                    }
                     Err(diags) => diags,
                 }
             }

@@ -14,11 +14,14 @@ use crate::check::{Checked, DepKind, Module, WorkflowInfo};
 use crate::diagnostics::Diagnostics;
 use crate::graph::{EdgeKind, ExecGraph, Node};
 
-/// The lowered program: one graph per workflow of the root file, and the warnings found.
+/// The lowered program: one graph per workflow of the root file, the checked modules they
+/// came from, and the warnings found.
 #[derive(Debug)]
 pub struct Lowered {
     /// One graph per workflow, in source order.
     pub graphs: Vec<ExecGraph>,
+    /// The checked modules (imports first, the root file last).
+    pub modules: Vec<Module>,
     /// Warnings from checking and lowering.
     pub warnings: Diagnostics,
 }
@@ -44,6 +47,7 @@ pub fn lower(checked: Checked) -> Result<Lowered, Diagnostics> {
     } else {
         Ok(Lowered {
             graphs,
+            modules,
             warnings: diags,
         })
     }
@@ -60,8 +64,10 @@ fn lower_workflow(module: &Module, wf: &WorkflowInfo, diags: &mut Diagnostics) -
             never: step.never,
         });
     }
+    let mut linked: Vec<usize> = Vec::new();
     for (i, step) in wf.steps.iter().enumerate() {
         let to = NodeIndex::new(i);
+        linked.clear();
         for dep in &step.deps {
             if dep.step == i {
                 diags.error(
@@ -87,10 +93,13 @@ fn lower_workflow(module: &Module, wf: &WorkflowInfo, diags: &mut Diagnostics) -
             }
             let kind = match dep.kind {
                 DepKind::After => EdgeKind::After,
-                DepKind::Data => EdgeKind::Data,
+                DepKind::Data | DepKind::Output => EdgeKind::Data,
             };
-            // Several references to one step make one edge.
-            if graph.find_edge(NodeIndex::new(dep.step), to).is_none() {
+            // Several references to one step make one edge. (A scan of this step's own few
+            // dependencies, not `find_edge`, which scans all of the target's edges and is
+            // quadratic in a fan-out.)
+            if !linked.contains(&dep.step) {
+                linked.push(dep.step);
                 graph.add_edge(NodeIndex::new(dep.step), to, kind);
             }
         }
@@ -103,8 +112,8 @@ fn lower_workflow(module: &Module, wf: &WorkflowInfo, diags: &mut Diagnostics) -
                         span: span.into(),
                     },
                 );
-            } else {
-                graph.update_edge(NodeIndex::new(target), to, EdgeKind::Compensates);
+            } else if !linked.contains(&target) {
+                graph.add_edge(NodeIndex::new(target), to, EdgeKind::Compensates);
             }
         }
         if let Some((target, span)) = step.fallback {
@@ -128,7 +137,7 @@ fn lower_workflow(module: &Module, wf: &WorkflowInfo, diags: &mut Diagnostics) -
                     },
                 ),
                 None => {
-                    graph.update_edge(to, NodeIndex::new(target), EdgeKind::Fallback);
+                    graph.add_edge(to, NodeIndex::new(target), EdgeKind::Fallback);
                 }
             }
         }
@@ -156,7 +165,9 @@ fn report_cycle(module: &Module, wf: &WorkflowInfo, cycle: &[usize], diags: &mut
         let step = &wf.steps[to];
         let how = |kind: DepKind| match kind {
             DepKind::After => format!("`{}` runs after `{}`", step.name, wf.steps[from].name),
-            DepKind::Data => format!("`{}` reads `{}`", step.name, wf.steps[from].name),
+            DepKind::Data | DepKind::Output => {
+                format!("`{}` reads `{}`", step.name, wf.steps[from].name)
+            }
         };
         if let Some(dep) = step.deps.iter().find(|d| d.step == from) {
             edges.push(LabeledSpan::new_with_span(Some(how(dep.kind)), dep.span));
@@ -177,9 +188,9 @@ fn report_cycle(module: &Module, wf: &WorkflowInfo, cycle: &[usize], diags: &mut
     );
 }
 
-/// Warns about steps that can never run: those that read the result of a step whose `when`
-/// is always false (directly or through others), compensate it, or are its fallback. An
-/// `after` dependency on a skipped step does not stop a step: skipped counts as done.
+/// Warns about steps that can never run: those that read a declared output of a step whose
+/// `when` is always false (directly or through others), compensate it, or are its fallback.
+/// An `after` dependency on a skipped step does not stop a step: skipped counts as done.
 fn never_runs(module: &Module, wf: &WorkflowInfo, exec: &ExecGraph, diags: &mut Diagnostics) {
     if !wf.steps.iter().any(|s| s.never) {
         return;
@@ -189,6 +200,12 @@ fn never_runs(module: &Module, wf: &WorkflowInfo, exec: &ExecGraph, diags: &mut 
     };
     // For each step that never runs, the step that first caused it.
     let mut cause: Vec<Option<usize>> = vec![None; wf.steps.len()];
+    let mut fallback_of: Vec<Option<usize>> = vec![None; wf.steps.len()];
+    for (owner, step) in wf.steps.iter().enumerate() {
+        if let Some((f, _)) = step.fallback {
+            fallback_of[f] = Some(owner);
+        }
+    }
     for i in order {
         let step = &wf.steps[i];
         if step.never {
@@ -201,15 +218,10 @@ fn never_runs(module: &Module, wf: &WorkflowInfo, exec: &ExecGraph, diags: &mut 
         let blocked = step
             .deps
             .iter()
-            .filter(|d| d.kind == DepKind::Data)
+            .filter(|d| d.kind == DepKind::Output)
             .find_map(|d| cause[d.step].map(|_| d.step))
             .or_else(|| step.compensates.and_then(|(t, _)| cause[t].map(|_| t)))
-            .or_else(|| {
-                wf.steps
-                    .iter()
-                    .position(|s| s.fallback.is_some_and(|(f, _)| f == i))
-                    .filter(|&owner| cause[owner].is_some())
-            });
+            .or_else(|| fallback_of[i].filter(|&owner| cause[owner].is_some()));
         if let Some(upstream) = blocked {
             cause[i] = Some(upstream);
             let root = cause[upstream].unwrap_or(upstream);
