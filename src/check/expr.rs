@@ -143,8 +143,18 @@ impl ExprCx {
     }
 }
 
-const LEAK_HELP: &str =
-    "pass the secret to the step through `env { NAME: secret }` and refer to `$NAME` in the command";
+/// What to do about a secret leaking into `place`.
+fn leak_help(place: &str) -> Option<String> {
+    Some(if place.starts_with("the approval message") {
+        "approval messages are shown to people and kept in logs; leave the secret out".to_string()
+    } else if place.starts_with("the command line") || place.starts_with("the arguments") {
+        "pass the secret to the step through `env { NAME: secret }` and refer to `$NAME` in the command"
+            .to_string()
+    } else {
+        "a value built from a secret is a secret: declare it with `secret` instead of `let`, and pass it to steps through `env`"
+            .to_string()
+    })
+}
 
 impl Checker<'_> {
     /// Checks `e` and requires its type to fit `expected`.
@@ -163,7 +173,7 @@ impl Checker<'_> {
             self.error(CheckError::SecretLeak {
                 place: cx.text_place.clone(),
                 span: e.span.into(),
-                help: Some(LEAK_HELP.to_string()),
+                help: leak_help(&cx.text_place),
             });
         } else if *expected == Type::Duration && matches!(e.kind, ExprKind::Int(_)) {
             self.error(CheckError::DurationWithoutUnit {
@@ -357,7 +367,7 @@ impl Checker<'_> {
                         self.error(CheckError::SecretLeak {
                             place: cx.text_place.clone(),
                             span: inner.span.into(),
-                            help: Some(LEAK_HELP.to_string()),
+                            help: leak_help(&cx.text_place),
                         });
                     }
                 } else if !t.is_textual() {
@@ -617,9 +627,7 @@ impl Checker<'_> {
                     &context,
                 ),
                 Sig::Scalar => {
-                    if t.is_secret() {
-                        self.require(&arg.value, &t, &Type::String, cx, &context);
-                    } else if !t.is_textual() {
+                    if t.is_secret() || !t.is_textual() {
                         self.require(&arg.value, &t, &Type::String, cx, &context);
                     }
                 }
@@ -844,7 +852,7 @@ impl Checker<'_> {
             self.error(CheckError::SecretLeak {
                 place: cx.text_place.clone(),
                 span: e.span.into(),
-                help: Some(LEAK_HELP.to_string()),
+                help: leak_help(&cx.text_place),
             });
             return T::Unknown;
         }

@@ -57,9 +57,9 @@ impl Loader for FsLoader {
             .and_then(Path::parent)
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        let mut candidates = vec![base.join(spec)];
+        let mut candidates = vec![lexical(&base.join(spec))];
         if Path::new(spec).extension().is_none() {
-            candidates.push(base.join(format!("{spec}.flow")));
+            candidates.push(lexical(&base.join(format!("{spec}.flow"))));
         }
         for path in &candidates {
             if let Ok(text) = std::fs::read_to_string(path) {
@@ -72,6 +72,19 @@ impl Loader for FsLoader {
             }
         }
         Err(candidates.iter().map(|p| p.display().to_string()).collect())
+    }
+}
+
+/// A path without `.` components, so that messages show `lib/x.flow`, not `./lib/./x.flow`.
+fn lexical(path: &Path) -> PathBuf {
+    let cleaned: PathBuf = path
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    if cleaned.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        cleaned
     }
 }
 

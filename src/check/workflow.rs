@@ -919,12 +919,22 @@ impl<'m> Checker<'m> {
                 }
                 AttrKind::Exec(e) => {
                     cx.text_place = format!("the arguments of {desc}");
-                    self.expect(
-                        e,
-                        cx,
-                        &Type::List(Box::new(Type::String)),
-                        "the argument list",
-                    );
+                    match &e.kind {
+                        // Element by element, so that a bad argument is pointed at exactly.
+                        ast::ExprKind::List(items) => {
+                            for item in items {
+                                self.expect(item, cx, &Type::String, "each argument");
+                            }
+                        }
+                        _ => {
+                            self.expect(
+                                e,
+                                cx,
+                                &Type::List(Box::new(Type::String)),
+                                "the argument list",
+                            );
+                        }
+                    }
                 }
                 AttrKind::Approve(e) => {
                     cx.text_place = format!("the approval message of {desc}");

@@ -230,10 +230,14 @@ fn never_runs(module: &Module, wf: &WorkflowInfo, exec: &ExecGraph, diags: &mut 
                 NeverRuns {
                     step: step.name.clone(),
                     span: step.span.into(),
-                    help: Some(format!(
-                        "it needs `{}`, which never runs because the condition of `{}` is always false",
-                        wf.steps[upstream].name, wf.steps[root].name
-                    )),
+                    help: Some(if upstream == root {
+                        format!("it needs `{}`, whose condition is always false", wf.steps[upstream].name)
+                    } else {
+                        format!(
+                            "it needs `{}`, which never runs because the condition of `{}` is always false",
+                            wf.steps[upstream].name, wf.steps[root].name
+                        )
+                    }),
                 },
             );
         }

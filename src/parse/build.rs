@@ -37,9 +37,11 @@ pub struct Builder<'t> {
     errors: RefCell<Vec<SyntaxError>>,
 }
 
+/// The span of a pair, without the whitespace pest's implicit skipping leaves at its end.
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let s = pair.as_span();
-    Span::new(s.start(), s.end())
+    let trimmed = s.as_str().trim_end().len();
+    Span::new(s.start(), s.start() + trimmed)
 }
 
 fn ident(pair: Pair<'_, Rule>) -> Ident {

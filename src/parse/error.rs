@@ -181,9 +181,51 @@ pub fn from_pest(err: pest::error::Error<Rule>, text: &str) -> SyntaxError {
     }
 }
 
+/// The reserved words, as `found` describes them.
+const RESERVED: &[&str] = &[
+    "`after`",
+    "`as`",
+    "`else`",
+    "`false`",
+    "`finally`",
+    "`for`",
+    "`if`",
+    "`import`",
+    "`in`",
+    "`let`",
+    "`on_failure_of`",
+    "`secret`",
+    "`step`",
+    "`task`",
+    "`true`",
+    "`when`",
+    "`workflow`",
+];
+
 fn help_for(ctx: &Option<Context>, expected: &[&str], found: &str) -> Option<String> {
     if found.starts_with("`=`") && expected.contains(&"`==`") {
         return Some("to compare values use `==`".to_string());
+    }
+    if let Some(Context::Body { kind, name }) = ctx {
+        let opens_item = [
+            "`step`",
+            "`let`",
+            "`secret`",
+            "`finally`",
+            "`workflow`",
+            "`task`",
+            "`import`",
+        ];
+        if *kind != "workflow" && opens_item.contains(&found) {
+            return Some(format!(
+                "is a `}}` missing? {kind} `{name}` is still open here"
+            ));
+        }
+    }
+    if expected.contains(&"a name") && RESERVED.contains(&found) {
+        return Some(format!(
+            "{found} is a reserved word and cannot be used as a name"
+        ));
     }
     if let Some(Context::Body {
         kind: "step" | "task",

@@ -57,15 +57,11 @@ pub fn scan(text: &str) -> Option<ScanError> {
             }
             b'"' => stack.push(Frame::Str(i)),
             b'(' | b'[' | b'{' => stack.push(Frame::Bracket),
-            b')' | b']' => {
-                if stack.last() == Some(&Frame::Bracket) {
-                    stack.pop();
-                }
+            b')' | b']' if stack.last() == Some(&Frame::Bracket) => {
+                stack.pop();
             }
-            b'}' => {
-                if matches!(stack.last(), Some(Frame::Bracket | Frame::Interp)) {
-                    stack.pop();
-                }
+            b'}' if matches!(stack.last(), Some(Frame::Bracket | Frame::Interp)) => {
+                stack.pop();
             }
             _ => {}
         }
