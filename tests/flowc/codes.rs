@@ -1,0 +1,86 @@
+//! The code registry: codes are unique, each has an explanation, each is produced by
+//! exactly one error variant, and each is hit by a UI fixture or a CLI test.
+
+use std::collections::BTreeMap;
+
+use flowc::diagnostics::CODES;
+
+use crate::support::root;
+use crate::ui::{expected_codes, fixtures};
+
+/// Every `code(X)` written in the sources under src/, with how often.
+fn codes_in_source() -> BTreeMap<String, usize> {
+    let mut found = BTreeMap::new();
+    let mut stack = vec![root().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("src is readable") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("readable");
+                for part in text.split("code(").skip(1) {
+                    let code: String = part
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric())
+                        .collect();
+                    if code.len() == 5 && (code.starts_with('E') || code.starts_with('W')) {
+                        *found.entry(code).or_insert(0) += 1;
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn codes_are_unique_and_explained() {
+    let mut seen = std::collections::HashSet::new();
+    for (code, text) in CODES {
+        assert!(seen.insert(*code), "{code} is listed twice");
+        assert!(
+            text.starts_with(&format!("# {code}: ")),
+            "the explanation of {code} must start with `# {code}: title`"
+        );
+        assert!(
+            text.contains("```"),
+            "the explanation of {code} has no example"
+        );
+    }
+}
+
+#[test]
+fn each_code_belongs_to_exactly_one_variant() {
+    let in_source = codes_in_source();
+    for (code, count) in &in_source {
+        assert_eq!(*count, 1, "{code} is used by {count} variants");
+        assert!(
+            CODES.iter().any(|(c, _)| c == code),
+            "{code} has no explanation in the registry"
+        );
+    }
+    for (code, _) in CODES {
+        assert!(
+            in_source.contains_key(*code),
+            "{code} is registered but no variant uses it"
+        );
+    }
+}
+
+#[test]
+fn each_code_is_hit_by_a_test() {
+    let mut hit = std::collections::HashSet::new();
+    for rel in fixtures() {
+        let text = std::fs::read_to_string(root().join(rel)).expect("readable");
+        hit.extend(expected_codes(&text));
+    }
+    // Input errors have no source to annotate; the CLI tests produce them.
+    let cli = std::fs::read_to_string(root().join("tests/flowc/cli.rs")).expect("cli tests");
+    for (code, _) in CODES {
+        assert!(
+            hit.contains(*code) || cli.contains(&format!("\"{code}\"")),
+            "no UI fixture or CLI test produces {code}"
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! The examples: every `examples/*.flow` checks clean (no errors, no warnings) and its
+//! lowered graph is snapshotted; every `examples/broken/*.flow` fails with its rendered
+//! diagnostics snapshotted.
+
+use std::path::PathBuf;
+
+use flowc::check::FsLoader;
+use flowc::diagnostics::Format;
+use flowc::source::{SourceFile, SourceMap};
+
+use crate::support::{compile_path, render_all, root};
+
+fn flow_files(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .expect("examples dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "flow"))
+        .map(|p| p.strip_prefix(root()).expect("under root").to_path_buf())
+        .collect();
+    files.sort();
+    files
+}
+
+fn stem(p: &std::path::Path) -> String {
+    p.file_stem().expect("stem").to_string_lossy().into_owned()
+}
+
+#[test]
+fn examples_check_clean() {
+    let files = flow_files("examples");
+    assert!(
+        files.len() >= 5,
+        "expected the five examples, found {files:?}"
+    );
+    for rel in files {
+        let (sources, diags) = compile_path(&rel);
+        assert!(
+            diags.is_empty(),
+            "{} is not clean:\n{}",
+            rel.display(),
+            render_all(&sources, &diags, Format::Human)
+        );
+    }
+}
+
+#[test]
+fn example_graphs() {
+    for rel in flow_files("examples") {
+        let text = std::fs::read_to_string(root().join(&rel)).expect("readable");
+        let mut sources = SourceMap::new();
+        let id = sources.add(SourceFile::new(
+            rel.display().to_string(),
+            Some(root().join(&rel)),
+            text,
+        ));
+        let lowered = flowc::compile(&mut sources, id, &FsLoader).expect("example compiles");
+        let dump: String = lowered.graphs.iter().map(|g| g.dump()).collect();
+        insta::with_settings!({ snapshot_path => "snapshots/graphs", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(stem(&rel), dump);
+        });
+    }
+}
+
+#[test]
+fn example_asts() {
+    for rel in flow_files("examples") {
+        let text = std::fs::read_to_string(root().join(&rel)).expect("readable");
+        let mut sources = SourceMap::new();
+        let id = sources.add(SourceFile::new(rel.display().to_string(), None, text));
+        let file = flowc::parse::parse(id, sources.get(id)).expect("example parses");
+        insta::with_settings!({ snapshot_path => "snapshots/asts", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(stem(&rel), flowc::print::sexpr(&file));
+        });
+    }
+}
+
+#[test]
+fn broken_examples_report_precise_diagnostics() {
+    let files = flow_files("examples/broken");
+    assert!(
+        files.len() >= 5,
+        "expected broken examples, found {files:?}"
+    );
+    for rel in files {
+        let (sources, diags) = compile_path(&rel);
+        assert!(
+            diags.has_errors(),
+            "{} should not check clean",
+            rel.display()
+        );
+        let rendered = render_all(&sources, &diags, Format::Human);
+        insta::with_settings!({ snapshot_path => "snapshots/broken", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(stem(&rel), rendered);
+        });
+    }
+}

@@ -1,0 +1,118 @@
+//! Shared helpers: running the pipeline on text and running the real `flowc` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use flowc::check::FsLoader;
+use flowc::diagnostics::{render, Diagnostics, Format, RenderOptions};
+use flowc::source::{SourceFile, SourceMap};
+
+/// The crate root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs parse, check and lower on a file given by its path relative to the crate root.
+/// Returns the sources (for rendering) and the diagnostics (errors and warnings).
+pub fn compile_path(rel: &Path) -> (SourceMap, Diagnostics) {
+    let text = std::fs::read_to_string(root().join(rel)).expect("fixture is readable");
+    let mut sources = SourceMap::new();
+    let name = rel.display().to_string();
+    // Tests run in the crate root, so the relative path finds the file and its imports,
+    // and messages show no machine-specific prefix.
+    let id = sources.add(SourceFile::new(name, Some(rel.to_path_buf()), text));
+    let diags = match flowc::compile(&mut sources, id, &FsLoader) {
+        Ok(lowered) => lowered.warnings,
+        Err(d) => d,
+    };
+    (sources, diags)
+}
+
+/// Renders diagnostics for snapshots: human format, no colour, 80 columns.
+pub fn render_all(sources: &SourceMap, diags: &Diagnostics, format: Format) -> String {
+    let opts = RenderOptions {
+        color: false,
+        width: 80,
+    };
+    diags
+        .iter()
+        .map(|d| render(d, sources, format, opts))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The codes of the diagnostics, in order.
+pub fn codes(diags: &Diagnostics) -> Vec<String> {
+    diags.iter().map(|d| d.code()).collect()
+}
+
+/// The result of one run of the binary.
+#[derive(Debug)]
+pub struct Output {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// A run of the real `flowc` binary, built up then executed.
+pub struct Flowc {
+    cmd: Command,
+    stdin: Option<Vec<u8>>,
+}
+
+impl Flowc {
+    /// `flowc ARGS...` in the crate root, with colour and terminal width pinned.
+    pub fn new(args: &[&str]) -> Flowc {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowc"));
+        cmd.args(args)
+            .current_dir(root())
+            .env_remove("NO_COLOR")
+            .env("COLUMNS", "80");
+        Flowc { cmd, stdin: None }
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, key: &str, value: &str) -> Flowc {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Runs in this directory.
+    pub fn dir(mut self, dir: &Path) -> Flowc {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    /// Feeds this to standard input.
+    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Flowc {
+        self.stdin = Some(data.into());
+        self
+    }
+
+    /// Runs to completion.
+    pub fn run(mut self) -> Output {
+        use std::io::Write;
+        self.cmd
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self.cmd.spawn().expect("flowc starts");
+        if let Some(data) = self.stdin.take() {
+            let mut pipe = child.stdin.take().expect("stdin is piped");
+            pipe.write_all(&data).expect("stdin is written");
+        }
+        let out = child.wait_with_output().expect("flowc finishes");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
