@@ -94,3 +94,31 @@ fn broken_examples_report_precise_diagnostics() {
         });
     }
 }
+
+/// The ```flow blocks of a Markdown file.
+fn flow_blocks(doc: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(root().join(doc)).expect("doc is readable");
+    text.split("```flow\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn documentation_examples_check_without_errors() {
+    for doc in ["README.md", "docs/language.md"] {
+        let blocks = flow_blocks(doc);
+        assert!(!blocks.is_empty(), "{doc} has no flow examples");
+        for (i, block) in blocks.iter().enumerate() {
+            let mut sources = SourceMap::new();
+            let id = sources.add(SourceFile::new(format!("{doc} block {i}"), None, block.clone()));
+            if let Err(diags) = flowc::compile(&mut sources, id, &FsLoader) {
+                panic!(
+                    "{doc}, flow block {i} does not check:\n{}",
+                    render_all(&sources, &diags, Format::Human)
+                );
+            }
+        }
+    }
+}
