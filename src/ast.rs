@@ -154,7 +154,7 @@ pub struct Step {
     /// `after`, `when`, `for` and `on_failure_of` clauses in source order.
     pub clauses: Vec<Clause>,
     /// `= callee(args)`, when the step calls a task or workflow.
-    pub call: Option<Call>,
+    pub call: Option<Box<Call>>,
     /// The attributes between braces.
     pub attrs: Vec<Attr>,
     /// The whole declaration.
@@ -168,8 +168,8 @@ pub enum Clause {
     After(Vec<Ident>, Span),
     /// `when cond`.
     When(Expr, Span),
-    /// `for var in list [max k]`.
-    For(ForEach),
+    /// `for var in list [max k]` (boxed: it is much larger than the other clauses).
+    For(Box<ForEach>),
     /// `on_failure_of step`.
     Compensates(Ident, Span),
 }
@@ -242,8 +242,8 @@ pub enum AttrKind {
     Sleep(Expr),
     /// `approve "question"`.
     Approve(Expr),
-    /// `retry n ...`.
-    Retry(Retry),
+    /// `retry n ...` (boxed: it is much larger than the other attributes).
+    Retry(Box<Retry>),
     /// `timeout duration`.
     Timeout(Expr),
     /// `env { NAME: value }`.

@@ -32,9 +32,10 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 });
 
 /// Turns pairs into AST nodes, collecting the errors it finds on the way.
-pub struct Builder<'t> {
-    text: &'t str,
+pub struct Builder {
     errors: RefCell<Vec<SyntaxError>>,
+    /// Spans of parenthesised expressions: `(a < b) < c` is not a chained comparison.
+    parenthesised: RefCell<std::collections::HashSet<Span>>,
 }
 
 /// The span of a pair, without the whitespace pest's implicit skipping leaves at its end.
@@ -51,12 +52,12 @@ fn ident(pair: Pair<'_, Rule>) -> Ident {
     }
 }
 
-impl<'t> Builder<'t> {
-    /// A builder over the text the pairs came from.
-    pub fn new(text: &'t str) -> Self {
+impl Builder {
+    /// A builder with no errors collected yet.
+    pub fn new() -> Self {
         Builder {
-            text,
             errors: RefCell::new(Vec::new()),
+            parenthesised: RefCell::new(std::collections::HashSet::new()),
         }
     }
 
@@ -87,18 +88,13 @@ impl<'t> Builder<'t> {
         File { items }
     }
 
-    fn build_docs(&self, pair: Pair<'_, Rule>) -> Docs {
-        Docs(
-            pair.into_inner()
-                .map(|line| {
-                    let text = line.as_str().trim_start_matches("///");
-                    text.strip_prefix(' ')
-                        .unwrap_or(text)
-                        .trim_end()
-                        .to_string()
-                })
-                .collect(),
-        )
+    /// One `doc_comment` line, without the slashes and one leading space.
+    fn build_doc_comment(&self, pair: Pair<'_, Rule>) -> String {
+        let text = pair.as_str().trim_start_matches("///");
+        text.strip_prefix(' ')
+            .unwrap_or(text)
+            .trim_end()
+            .to_string()
     }
 
     fn build_import_decl(&self, pair: Pair<'_, Rule>) -> Import {
@@ -109,7 +105,7 @@ impl<'t> Builder<'t> {
         let mut alias = None;
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::docs => docs = self.build_docs(p),
+                Rule::doc_comment => docs.0.push(self.build_doc_comment(p)),
                 Rule::string_lit => {
                     path_span = span_of(&p);
                     let parts = self.build_string_lit(p);
@@ -149,7 +145,7 @@ impl<'t> Builder<'t> {
         let mut body = Vec::new();
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::docs => docs = self.build_docs(p),
+                Rule::doc_comment => docs.0.push(self.build_doc_comment(p)),
                 Rule::ident => name = Some(ident(p)),
                 Rule::params => params = self.build_params(p),
                 Rule::defaults_block => {
@@ -182,7 +178,7 @@ impl<'t> Builder<'t> {
         let mut body = Vec::new();
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::docs => docs = self.build_docs(p),
+                Rule::doc_comment => docs.0.push(self.build_doc_comment(p)),
                 Rule::ident => name = Some(ident(p)),
                 Rule::params => params = self.build_params(p),
                 Rule::step_body => body = self.build_step_body(p),
@@ -210,7 +206,7 @@ impl<'t> Builder<'t> {
         let mut default = None;
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::docs => docs = self.build_docs(p),
+                Rule::doc_comment => docs.0.push(self.build_doc_comment(p)),
                 Rule::ident => name = Some(ident(p)),
                 Rule::type_expr => ty = Some(self.build_type_expr(p)),
                 Rule::expr => default = Some(self.build_expr(p)),
@@ -228,11 +224,7 @@ impl<'t> Builder<'t> {
 
     fn build_defaults_block(&self, pair: Pair<'_, Rule>) -> Defaults {
         let span = span_of(&pair);
-        let attrs = pair
-            .into_inner()
-            .filter(|p| p.as_rule() != Rule::kw_defaults)
-            .map(|p| self.build_attr(p))
-            .collect();
+        let attrs = pair.into_inner().map(|p| self.build_attr(p)).collect();
         Defaults { attrs, span }
     }
 
@@ -244,7 +236,7 @@ impl<'t> Builder<'t> {
         let mut value = None;
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::docs => docs = self.build_docs(p),
+                Rule::doc_comment => docs.0.push(self.build_doc_comment(p)),
                 Rule::ident => name = Some(ident(p)),
                 Rule::type_expr => ty = Some(self.build_type_expr(p)),
                 Rule::expr => value = Some(self.build_expr(p)),
@@ -277,7 +269,7 @@ impl<'t> Builder<'t> {
         };
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::docs => step.docs = self.build_docs(p),
+                Rule::doc_comment => step.docs.0.push(self.build_doc_comment(p)),
                 Rule::finally_mark => step.finally = Some(span_of(&p)),
                 Rule::ident => step.name = ident(p),
                 Rule::after_clause => {
@@ -294,14 +286,16 @@ impl<'t> Builder<'t> {
                         step.clauses.push(Clause::When(self.build_expr(e), s));
                     }
                 }
-                Rule::for_clause => step.clauses.push(Clause::For(self.build_for_clause(p))),
+                Rule::for_clause => step
+                    .clauses
+                    .push(Clause::For(Box::new(self.build_for_clause(p)))),
                 Rule::compensates_clause => {
                     let s = span_of(&p);
                     if let Some(target) = p.into_inner().find(|q| q.as_rule() == Rule::ident) {
                         step.clauses.push(Clause::Compensates(ident(target), s));
                     }
                 }
-                Rule::step_call => step.call = Some(self.build_step_call(p)),
+                Rule::step_call => step.call = Some(Box::new(self.build_step_call(p))),
                 Rule::step_body => step.attrs = self.build_step_body(p),
                 _ => {}
             }
@@ -374,7 +368,6 @@ impl<'t> Builder<'t> {
         let span = span_of(&pair);
         let rule = pair.as_rule();
         let mut inner = pair.into_inner();
-        let keyword = inner.next().map(|k| span_of(&k)).unwrap_or(span);
         let next_expr = |b: &Self, inner: &mut Pairs<'_, Rule>| {
             inner
                 .find(|p| p.as_rule() == Rule::expr)
@@ -391,7 +384,7 @@ impl<'t> Builder<'t> {
             Rule::approve_attr => AttrKind::Approve(next_expr(self, &mut inner)),
             Rule::timeout_attr => AttrKind::Timeout(next_expr(self, &mut inner)),
             Rule::max_parallel_attr => AttrKind::MaxParallel(next_expr(self, &mut inner)),
-            Rule::retry_attr => AttrKind::Retry(self.build_retry_attr(inner, span)),
+            Rule::retry_attr => AttrKind::Retry(Box::new(self.build_retry_attr(inner, span))),
             Rule::env_attr => AttrKind::Env(inner.map(|p| self.build_env_entry(p)).collect()),
             Rule::outputs_attr => {
                 AttrKind::Outputs(inner.map(|p| self.build_output_decl(p)).collect())
@@ -401,6 +394,11 @@ impl<'t> Builder<'t> {
             }
             _ => AttrKind::Env(Vec::new()),
         };
+        // Keywords leave no token (see the grammar), so the keyword's span is computed.
+        let keyword = Span::new(
+            span.start as usize,
+            span.start as usize + kind.keyword().len(),
+        );
         Attr {
             kind,
             span,
@@ -501,7 +499,7 @@ impl<'t> Builder<'t> {
         let mut ty = None;
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::docs => docs = self.build_docs(p),
+                Rule::doc_comment => docs.0.push(self.build_doc_comment(p)),
                 Rule::ident => name = Some(ident(p)),
                 Rule::type_expr => ty = Some(self.build_type_expr(p)),
                 _ => {}
@@ -616,8 +614,7 @@ impl<'t> Builder<'t> {
                 };
                 if bin.is_comparison() {
                     if let ExprKind::Binary(prev, ..) = &lhs.kind {
-                        let parenthesised =
-                            self.text.as_bytes().get(lhs.span.start as usize) == Some(&b'(');
+                        let parenthesised = self.parenthesised.borrow().contains(&lhs.span);
                         if prev.is_comparison() && !parenthesised {
                             self.error(SyntaxError::ChainedComparison {
                                 span: span_of(&op).into(),
@@ -648,6 +645,7 @@ impl<'t> Builder<'t> {
             Rule::workflow_ref => ExprKind::Workflow,
             Rule::ident => ExprKind::Name(pair.as_str().to_string()),
             Rule::paren => {
+                self.parenthesised.borrow_mut().insert(span);
                 let inner = pair.into_inner().next().map(|p| self.build_expr(p));
                 return match inner {
                     Some(e) => Expr { kind: e.kind, span },

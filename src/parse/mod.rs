@@ -49,7 +49,7 @@ pub fn parse(id: SourceId, file: &SourceFile) -> Result<ast::File, Diagnostics> 
             return Err(diags);
         }
     };
-    let builder = build::Builder::new(text);
+    let builder = build::Builder::new();
     let file_ast = builder.build_file(pairs);
     for err in builder.into_errors() {
         diags.error(id, err);
@@ -94,7 +94,7 @@ pub fn parse_expr(id: SourceId, file: &SourceFile) -> Result<ast::Expr, Diagnost
             return Err(diags);
         }
     };
-    let builder = build::Builder::new(text);
+    let builder = build::Builder::new();
     let expr = pairs
         .next()
         .and_then(|p| p.into_inner().next())

@@ -112,7 +112,11 @@ fn documentation_examples_check_without_errors() {
         assert!(!blocks.is_empty(), "{doc} has no flow examples");
         for (i, block) in blocks.iter().enumerate() {
             let mut sources = SourceMap::new();
-            let id = sources.add(SourceFile::new(format!("{doc} block {i}"), None, block.clone()));
+            let id = sources.add(SourceFile::new(
+                format!("{doc} block {i}"),
+                None,
+                block.clone(),
+            ));
             if let Err(diags) = flowc::compile(&mut sources, id, &FsLoader) {
                 panic!(
                     "{doc}, flow block {i} does not check:\n{}",
