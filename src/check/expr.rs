@@ -596,17 +596,11 @@ impl Checker<'_> {
 
     fn builtin_call(&mut self, b: &Builtin, args: &[Arg], span: Span, cx: &mut ExprCx) -> Type {
         let names: Vec<&str> = b.params.iter().map(|(n, _)| *n).collect();
-        let Some(slots) = self.bind_args(
-            b.name,
-            "function",
-            &names,
-            b.params.len() - b.optional,
-            args,
-            span,
-        ) else {
-            self.args_only(args, cx);
-            return Type::Unknown;
-        };
+        let required: Vec<bool> = (0..b.params.len())
+            .map(|i| i < b.params.len() - b.optional)
+            .collect();
+        let slots = self.bind_args(b.name, "function", &names, &required, args, span);
+        self.unbound_args(args, &slots, cx);
         let mut var = Type::Unknown;
         let mut first = Type::Unknown;
         for (i, (pname, sig)) in b.params.iter().enumerate() {
@@ -687,16 +681,17 @@ impl Checker<'_> {
     }
 
     /// Matches arguments to parameter slots: positional first, then named. Reports E0206
-    /// and returns `None` when they do not match.
+    /// for what does not match and returns the slots that could be filled; the caller
+    /// checks those and [`Checker::unbound_args`] the rest.
     pub fn bind_args<'a>(
         &mut self,
         callee: &str,
         kind: &str,
         params: &[&str],
-        required: usize,
+        required: &[bool],
         args: &'a [Arg],
         span: Span,
-    ) -> Option<Vec<Option<&'a Arg>>> {
+    ) -> Vec<Option<&'a Arg>> {
         let mut slots: Vec<Option<&Arg>> = vec![None; params.len()];
         let mut ok = true;
         let mut seen_named = false;
@@ -772,9 +767,9 @@ impl Checker<'_> {
         let missing: Vec<&str> = params
             .iter()
             .zip(&slots)
-            .take(required)
-            .filter(|(_, s)| s.is_none())
-            .map(|(p, _)| *p)
+            .zip(required)
+            .filter(|((_, s), req)| **req && s.is_none())
+            .map(|((p, _), _)| *p)
             .collect();
         if ok && !missing.is_empty() {
             self.error(CheckError::BadArguments {
@@ -791,9 +786,18 @@ impl Checker<'_> {
                 span: span.into(),
                 help: Some(signature_help(callee, params)),
             });
-            ok = false;
         }
-        ok.then_some(slots)
+        slots
+    }
+
+    /// Checks the arguments that were not bound to a parameter, so that names in them are
+    /// still resolved (and marked used).
+    pub fn unbound_args(&mut self, args: &[Arg], slots: &[Option<&Arg>], cx: &mut ExprCx) {
+        for arg in args {
+            if !slots.iter().flatten().any(|s| std::ptr::eq(*s, arg)) {
+                self.expr(&arg.value, cx);
+            }
+        }
     }
 
     fn binary(&mut self, op: BinOp, a: &Type, b: &Type, e: &Expr, cx: &ExprCx) -> Type {

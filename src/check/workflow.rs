@@ -614,6 +614,17 @@ impl<'m> Checker<'m> {
                 {
                     return Some(sig.clone());
                 }
+                if report && module.consts.contains_key(name) {
+                    self.error(CheckError::UnknownCallee {
+                        name: format!("{}.{name}", alias.name),
+                        span: path.span.into(),
+                        help: Some(format!(
+                            "`{}.{name}` is a constant; a step calls a task or workflow",
+                            alias.name
+                        )),
+                    });
+                    return None;
+                }
                 if report {
                     let help = self.member_help(m, name);
                     self.error(CheckError::UnknownMember {
@@ -789,44 +800,10 @@ impl<'m> Checker<'m> {
             return;
         };
         let names: Vec<&str> = sig.params.iter().map(|p| p.name.as_str()).collect();
-        let required = sig
-            .params
-            .iter()
-            .rposition(|p| !p.has_default)
-            .map_or(0, |i| i + 1);
+        let required: Vec<bool> = sig.params.iter().map(|p| !p.has_default).collect();
         let callee = self.text(call.callee.span).to_string();
-        let Some(slots) =
-            self.bind_args(&callee, sig.kind, &names, required, &call.args, call.span)
-        else {
-            for a in &call.args {
-                self.expr(&a.value, cx);
-            }
-            return;
-        };
-        let missing: Vec<&str> = sig
-            .params
-            .iter()
-            .zip(&slots)
-            .filter(|(p, s)| !p.has_default && s.is_none())
-            .map(|(p, _)| p.name.as_str())
-            .collect();
-        if !missing.is_empty() {
-            self.error(CheckError::BadArguments {
-                message: format!(
-                    "missing argument{} {} to {} `{callee}`",
-                    if missing.len() == 1 { "" } else { "s" },
-                    missing
-                        .iter()
-                        .map(|m| format!("`{m}`"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    sig.kind
-                ),
-                label: "in this call".to_string(),
-                span: call.span.into(),
-                help: None,
-            });
-        }
+        let slots = self.bind_args(&callee, sig.kind, &names, &required, &call.args, call.span);
+        self.unbound_args(&call.args, &slots, cx);
         for (p, slot) in sig.params.iter().zip(slots) {
             if let Some(arg) = slot {
                 let saved = cx.allow_secret;
@@ -1043,23 +1020,23 @@ impl<'m> Checker<'m> {
             let name = backoff.callee.name.name.as_str();
             const POLICIES: &[&str] = &["fixed", "linear", "exponential"];
             if POLICIES.contains(&name) {
-                if let Some(slots) = self.bind_args(
+                let slots = self.bind_args(
                     name,
                     "backoff",
                     &["delay", "max"],
-                    1,
+                    &[true, false],
                     &backoff.args,
                     backoff.span,
-                ) {
-                    for (pname, arg) in ["delay", "max"].iter().zip(slots) {
-                        if let Some(arg) = arg {
-                            self.expect(
-                                &arg.value,
-                                cx,
-                                &Type::Duration,
-                                &format!("`{pname}` of `{name}`"),
-                            );
-                        }
+                );
+                self.unbound_args(&backoff.args, &slots, cx);
+                for (pname, arg) in ["delay", "max"].iter().zip(&slots) {
+                    if let Some(arg) = arg {
+                        self.expect(
+                            &arg.value,
+                            cx,
+                            &Type::Duration,
+                            &format!("`{pname}` of `{name}`"),
+                        );
                     }
                 }
             } else {
