@@ -38,11 +38,27 @@ pub struct Builder {
     parenthesised: RefCell<std::collections::HashSet<Span>>,
 }
 
+thread_local! {
+    /// Where the text being built starts in its file: 0, except for the second half of a
+    /// file parsed in parallel (see [`with_offset`]).
+    static OFFSET: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f` with every span shifted by `offset`: for building a piece of a file that was
+/// parsed on its own.
+pub fn with_offset<T>(offset: usize, f: impl FnOnce() -> T) -> T {
+    OFFSET.with(|o| o.set(offset));
+    let result = f();
+    OFFSET.with(|o| o.set(0));
+    result
+}
+
 /// The span of a pair, without the whitespace pest's implicit skipping leaves at its end.
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let s = pair.as_span();
     let trimmed = s.as_str().trim_end().len();
-    Span::new(s.start(), s.start() + trimmed)
+    let offset = OFFSET.with(|o| o.get());
+    Span::new(offset + s.start(), offset + s.start() + trimmed)
 }
 
 fn ident(pair: Pair<'_, Rule>) -> Ident {
@@ -86,6 +102,46 @@ impl Builder {
             }
         }
         File { items }
+    }
+
+    /// `file_tail`: the rest of a workflow body, the end of its closing brace, and the
+    /// items after it.
+    pub fn build_file_tail(
+        &self,
+        mut pairs: Pairs<'_, Rule>,
+    ) -> (Vec<WorkflowItem>, u32, Vec<Item>) {
+        let mut body = Vec::new();
+        let mut items = Vec::new();
+        let mut close = 0;
+        let Some(tail) = pairs.next() else {
+            return (body, close, items);
+        };
+        for pair in tail.into_inner() {
+            match pair.as_rule() {
+                Rule::tail_close => close = span_of(&pair).end,
+                Rule::tail_body => body.extend(
+                    pair.into_inner()
+                        .filter_map(|p| self.build_workflow_item(p)),
+                ),
+                Rule::import_decl => items.push(Item::Import(self.build_import_decl(pair))),
+                Rule::workflow_decl => items.push(Item::Workflow(self.build_workflow_decl(pair))),
+                Rule::task_decl => items.push(Item::Task(self.build_task_decl(pair))),
+                Rule::let_decl => items.push(Item::Let(self.build_binding(pair, BindingKind::Let))),
+                _ => {}
+            }
+        }
+        (body, close, items)
+    }
+
+    /// An item of a workflow body, if `pair` is one.
+    fn build_workflow_item(&self, p: Pair<'_, Rule>) -> Option<WorkflowItem> {
+        Some(match p.as_rule() {
+            Rule::defaults_block => WorkflowItem::Defaults(self.build_defaults_block(p)),
+            Rule::let_decl => WorkflowItem::Binding(self.build_binding(p, BindingKind::Let)),
+            Rule::secret_decl => WorkflowItem::Binding(self.build_binding(p, BindingKind::Secret)),
+            Rule::step_decl => WorkflowItem::Step(self.build_step_decl(p)),
+            _ => return None,
+        })
     }
 
     /// One `doc_comment` line, without the slashes and one leading space.
@@ -148,16 +204,9 @@ impl Builder {
                 Rule::doc_comment => docs.0.push(self.build_doc_comment(p)),
                 Rule::ident => name = Some(ident(p)),
                 Rule::params => params = self.build_params(p),
-                Rule::defaults_block => {
-                    body.push(WorkflowItem::Defaults(self.build_defaults_block(p)))
+                Rule::defaults_block | Rule::let_decl | Rule::secret_decl | Rule::step_decl => {
+                    body.extend(self.build_workflow_item(p))
                 }
-                Rule::let_decl => body.push(WorkflowItem::Binding(
-                    self.build_binding(p, BindingKind::Let),
-                )),
-                Rule::secret_decl => body.push(WorkflowItem::Binding(
-                    self.build_binding(p, BindingKind::Secret),
-                )),
-                Rule::step_decl => body.push(WorkflowItem::Step(self.build_step_decl(p))),
                 _ => {}
             }
         }
