@@ -6,6 +6,7 @@
 mod check;
 mod completions;
 mod explain;
+mod graph;
 mod input;
 
 use std::ffi::OsString;
@@ -47,6 +48,8 @@ pub enum ColorChoice {
 pub enum Command {
     /// Check .flow files for errors without running anything.
     Check(check::CheckArgs),
+    /// Print the execution graph of a file's workflows (text, dot, mermaid or json).
+    Graph(graph::GraphArgs),
     /// Explain a diagnostic code, such as E0101.
     Explain(explain::ExplainArgs),
     /// Print a shell completion script.
@@ -69,6 +72,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     let color = use_color(cli.color);
     match cli.command {
         Command::Check(args) => check::run(args, color),
+        Command::Graph(args) => graph::run(args, color),
         Command::Explain(args) => explain::run(args),
         Command::Completions(args) => completions::run(args),
     }

@@ -1,5 +1,8 @@
 //! The execution graph of one workflow on petgraph: one node per step, one edge per
-//! dependency, plus cycle detection, topological order and a stable text dump for tests.
+//! dependency, plus cycle detection, topological order, a stable text dump for tests, and
+//! DOT, Mermaid and JSON renderings (`flowc graph`).
+
+mod render;
 
 use std::fmt::Write as _;
 
@@ -35,7 +38,8 @@ pub enum EdgeKind {
 }
 
 impl EdgeKind {
-    fn name(self) -> &'static str {
+    /// The kind as a word: `after`, `data`, `compensates`, `fallback`.
+    pub fn name(self) -> &'static str {
         match self {
             EdgeKind::After => "after",
             EdgeKind::Data => "data",

@@ -126,3 +126,29 @@ fn documentation_examples_check_without_errors() {
         }
     }
 }
+
+#[test]
+fn graph_formats_of_the_deploy_example() {
+    for format in ["text", "dot", "mermaid", "json"] {
+        let out = crate::support::Flowc::new(&["graph", "--format", format, "examples/deploy.flow"]).run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        if format == "json" {
+            let value: serde_json::Value = serde_json::from_str(&out.stdout).expect("valid JSON");
+            assert_eq!(value[0]["workflow"], "deploy");
+        }
+        insta::with_settings!({ snapshot_path => "snapshots/graphs", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(format!("deploy_{format}"), out.stdout);
+        });
+    }
+}
+
+#[test]
+fn graph_of_a_broken_file_reports_and_fails() {
+    let out = crate::support::Flowc::new(&["graph", "examples/broken/cycle.flow"]).run();
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("error[E0301]"), "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    let out = crate::support::Flowc::new(&["graph", "--workflow", "nope", "examples/deploy.flow"]).run();
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("has no workflow `nope`"), "{}", out.stderr);
+}

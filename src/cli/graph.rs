@@ -1,0 +1,115 @@
+//! `flowc graph FILE`: checks a file and prints the execution graph of its workflows as
+//! text, Graphviz DOT, Mermaid or JSON on stdout.
+
+use std::path::PathBuf;
+
+use crate::check::FsLoader;
+use crate::diagnostics::{self, Format, RenderOptions};
+use crate::lower::Lowered;
+use crate::source::{SourceFile, SourceMap};
+
+use super::input;
+
+/// Output formats of `flowc graph`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    /// The stable text dump: each step with its incoming edges.
+    Text,
+    /// Graphviz DOT (`flowc graph f.flow --format dot | dot -Tsvg > f.svg`).
+    Dot,
+    /// A Mermaid flowchart.
+    Mermaid,
+    /// JSON: nodes and edges (see docs/cli.md).
+    Json,
+}
+
+/// Arguments of `flowc graph`.
+#[derive(Debug, clap::Args)]
+pub struct GraphArgs {
+    /// The file; `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    pub format: GraphFormat,
+    /// Only this workflow (by default, every workflow of the file).
+    #[arg(long, value_name = "NAME")]
+    pub workflow: Option<String>,
+}
+
+/// Prints the graph; exit 1 when the file has errors, 2 when it cannot be read or the
+/// workflow does not exist.
+pub fn run(args: GraphArgs, color: bool) -> u8 {
+    let opts = RenderOptions {
+        color,
+        width: super::width(),
+    };
+    let lowered = match compile(&args.file, opts) {
+        Ok(lowered) => lowered,
+        Err(code) => return code,
+    };
+    let graphs: Vec<_> = lowered
+        .graphs
+        .iter()
+        .filter(|g| args.workflow.as_deref().is_none_or(|w| g.workflow == w))
+        .collect();
+    if graphs.is_empty() {
+        let names: Vec<&str> = lowered.graphs.iter().map(|g| g.workflow.as_str()).collect();
+        match &args.workflow {
+            Some(w) => {
+                let hint = diagnostics::did_you_mean(w, names.iter().copied())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                eprintln!("error: `{}` has no workflow `{w}`{hint}", args.file.display());
+                if !names.is_empty() {
+                    eprintln!("  its workflows are: {}", names.join(", "));
+                }
+            }
+            None => eprintln!("error: `{}` has no workflows", args.file.display()),
+        }
+        return super::EXIT_USAGE;
+    }
+    let out = match args.format {
+        GraphFormat::Text => graphs.iter().map(|g| g.dump()).collect::<Vec<_>>().join("\n"),
+        GraphFormat::Dot => graphs.iter().map(|g| g.to_dot()).collect::<Vec<_>>().join("\n"),
+        GraphFormat::Mermaid => graphs.iter().map(|g| g.to_mermaid()).collect::<Vec<_>>().join("\n"),
+        GraphFormat::Json => {
+            let all: Vec<serde_json::Value> = graphs.iter().map(|g| g.to_json()).collect();
+            let mut s = serde_json::to_string_pretty(&all).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+    };
+    print!("{out}");
+    super::EXIT_OK
+}
+
+/// Reads and compiles one file, printing its diagnostics (human, on stderr). Returns the
+/// exit code to use when it cannot go on.
+fn compile(path: &std::path::Path, opts: RenderOptions) -> Result<Lowered, u8> {
+    let mut sources = SourceMap::new();
+    let file = match input::read(path) {
+        Ok(file) => file,
+        Err((name, err)) => {
+            let id = sources.add(SourceFile::new(name, None, ""));
+            let mut d = diagnostics::Diagnostics::new();
+            d.error(id, err);
+            for diag in d.iter() {
+                eprint!("{}", diagnostics::render(diag, &sources, Format::Human, opts));
+            }
+            return Err(super::EXIT_USAGE);
+        }
+    };
+    let id = sources.add(file);
+    let (result, diags) = match crate::compile(&mut sources, id, &FsLoader) {
+        Ok(mut lowered) => {
+            let warnings = std::mem::take(&mut lowered.warnings);
+            (Ok(lowered), warnings)
+        }
+        Err(diags) => (Err(super::EXIT_FINDINGS), diags),
+    };
+    for diag in diags.iter() {
+        eprint!("{}", diagnostics::render(diag, &sources, Format::Human, opts));
+    }
+    result
+}

@@ -1,0 +1,127 @@
+//! Renders an [`ExecGraph`] for people and tools: Graphviz DOT, Mermaid flowcharts and a
+//! stable JSON shape (documented in docs/cli.md).
+
+use std::fmt::Write as _;
+
+use petgraph::visit::EdgeRef;
+use serde::Serialize;
+
+use super::{EdgeKind, ExecGraph};
+
+/// Quotes a string for DOT.
+fn dot_quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+impl ExecGraph {
+    /// Graphviz DOT: boxes for steps (3-D for fan-outs, dashed for `finally`, grey for steps
+    /// that never run); solid edges for `after`, dashed for data, dotted red for
+    /// compensation, orange for fallbacks.
+    pub fn to_dot(&self) -> String {
+        let mut out = format!("digraph {} {{\n  rankdir=LR;\n  node [shape=box];\n", dot_quote(&self.workflow));
+        for idx in self.graph.node_indices() {
+            let node = &self.graph[idx];
+            let mut attrs = Vec::new();
+            if node.fan_out {
+                attrs.push("shape=box3d");
+            }
+            if node.finally {
+                attrs.push("style=dashed");
+            }
+            if node.never {
+                attrs.push("color=gray, fontcolor=gray");
+            }
+            let _ = write!(out, "  {}", dot_quote(&node.name));
+            if !attrs.is_empty() {
+                let _ = write!(out, " [{}]", attrs.join(", "));
+            }
+            out.push_str(";\n");
+        }
+        for e in self.graph.edge_references() {
+            let style = match e.weight() {
+                EdgeKind::After => "",
+                EdgeKind::Data => " [style=dashed, label=\"data\"]",
+                EdgeKind::Compensates => " [style=dotted, color=red, label=\"on failure\"]",
+                EdgeKind::Fallback => " [color=orange, label=\"fallback\"]",
+            };
+            let _ = writeln!(
+                out,
+                "  {} -> {}{style};",
+                dot_quote(&self.graph[e.source()].name),
+                dot_quote(&self.graph[e.target()].name)
+            );
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    /// A Mermaid flowchart, for Markdown that renders it (GitHub, GitLab).
+    pub fn to_mermaid(&self) -> String {
+        let mut out = String::from("flowchart LR\n");
+        for idx in self.graph.node_indices() {
+            let node = &self.graph[idx];
+            let mut label = node.name.clone();
+            if node.fan_out {
+                label.push_str(" (for each)");
+            }
+            if node.finally {
+                label.push_str(" (finally)");
+            }
+            // Index ids, not step names: a step may be called `end`, which Mermaid reserves.
+            let _ = writeln!(out, "  s{}[\"{}\"]", idx.index(), label);
+        }
+        for e in self.graph.edge_references() {
+            let arrow = match e.weight() {
+                EdgeKind::After => "-->",
+                EdgeKind::Data => "-. data .->",
+                EdgeKind::Compensates => "-. on failure .->",
+                EdgeKind::Fallback => "-- fallback -->",
+            };
+            let _ = writeln!(out, "  s{} {arrow} s{}", e.source().index(), e.target().index());
+        }
+        out
+    }
+
+    /// The JSON shape: `{"workflow", "nodes": [{name, finally, fan_out, never}],
+    /// "edges": [{from, to, kind}]}`, nodes in source order, edges by target then source.
+    pub fn to_json(&self) -> serde_json::Value {
+        #[derive(Serialize)]
+        struct JsonNode<'a> {
+            name: &'a str,
+            finally: bool,
+            fan_out: bool,
+            never: bool,
+        }
+        #[derive(Serialize)]
+        struct JsonEdge<'a> {
+            from: &'a str,
+            to: &'a str,
+            kind: &'static str,
+        }
+        let nodes: Vec<JsonNode<'_>> = self
+            .graph
+            .node_weights()
+            .map(|n| JsonNode {
+                name: &n.name,
+                finally: n.finally,
+                fan_out: n.fan_out,
+                never: n.never,
+            })
+            .collect();
+        let mut edges: Vec<(usize, usize, EdgeKind)> = self
+            .graph
+            .edge_references()
+            .map(|e| (e.target().index(), e.source().index(), *e.weight()))
+            .collect();
+        edges.sort_by_key(|(t, s, _)| (*t, *s));
+        let edges: Vec<JsonEdge<'_>> = edges
+            .into_iter()
+            .map(|(t, s, kind)| JsonEdge {
+                from: &self.graph[petgraph::graph::NodeIndex::new(s)].name,
+                to: &self.graph[petgraph::graph::NodeIndex::new(t)].name,
+                kind: kind.name(),
+            })
+            .collect();
+        serde_json::json!({ "workflow": self.workflow, "nodes": nodes, "edges": edges })
+    }
+}
