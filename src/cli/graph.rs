@@ -60,7 +60,10 @@ pub fn run(args: GraphArgs, color: bool) -> u8 {
                 let hint = diagnostics::did_you_mean(w, names.iter().copied())
                     .map(|s| format!(" (did you mean `{s}`?)"))
                     .unwrap_or_default();
-                eprintln!("error: `{}` has no workflow `{w}`{hint}", args.file.display());
+                eprintln!(
+                    "error: `{}` has no workflow `{w}`{hint}",
+                    args.file.display()
+                );
                 if !names.is_empty() {
                     eprintln!("  its workflows are: {}", names.join(", "));
                 }
@@ -70,9 +73,21 @@ pub fn run(args: GraphArgs, color: bool) -> u8 {
         return super::EXIT_USAGE;
     }
     let out = match args.format {
-        GraphFormat::Text => graphs.iter().map(|g| g.dump()).collect::<Vec<_>>().join("\n"),
-        GraphFormat::Dot => graphs.iter().map(|g| g.to_dot()).collect::<Vec<_>>().join("\n"),
-        GraphFormat::Mermaid => graphs.iter().map(|g| g.to_mermaid()).collect::<Vec<_>>().join("\n"),
+        GraphFormat::Text => graphs
+            .iter()
+            .map(|g| g.dump())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        GraphFormat::Dot => graphs
+            .iter()
+            .map(|g| g.to_dot())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        GraphFormat::Mermaid => graphs
+            .iter()
+            .map(|g| g.to_mermaid())
+            .collect::<Vec<_>>()
+            .join("\n"),
         GraphFormat::Json => {
             let all: Vec<serde_json::Value> = graphs.iter().map(|g| g.to_json()).collect();
             let mut s = serde_json::to_string_pretty(&all).unwrap_or_default();
@@ -95,7 +110,10 @@ fn compile(path: &std::path::Path, opts: RenderOptions) -> Result<Lowered, u8> {
             let mut d = diagnostics::Diagnostics::new();
             d.error(id, err);
             for diag in d.iter() {
-                eprint!("{}", diagnostics::render(diag, &sources, Format::Human, opts));
+                eprint!(
+                    "{}",
+                    diagnostics::render(diag, &sources, Format::Human, opts)
+                );
             }
             return Err(super::EXIT_USAGE);
         }
@@ -109,7 +127,10 @@ fn compile(path: &std::path::Path, opts: RenderOptions) -> Result<Lowered, u8> {
         Err(diags) => (Err(super::EXIT_FINDINGS), diags),
     };
     for diag in diags.iter() {
-        eprint!("{}", diagnostics::render(diag, &sources, Format::Human, opts));
+        eprint!(
+            "{}",
+            diagnostics::render(diag, &sources, Format::Human, opts)
+        );
     }
     result
 }

@@ -18,7 +18,10 @@ impl ExecGraph {
     /// that never run); solid edges for `after`, dashed for data, dotted red for
     /// compensation, orange for fallbacks.
     pub fn to_dot(&self) -> String {
-        let mut out = format!("digraph {} {{\n  rankdir=LR;\n  node [shape=box];\n", dot_quote(&self.workflow));
+        let mut out = format!(
+            "digraph {} {{\n  rankdir=LR;\n  node [shape=box];\n",
+            dot_quote(&self.workflow)
+        );
         for idx in self.graph.node_indices() {
             let node = &self.graph[idx];
             let mut attrs = Vec::new();
@@ -77,7 +80,12 @@ impl ExecGraph {
                 EdgeKind::Compensates => "-. on failure .->",
                 EdgeKind::Fallback => "-- fallback -->",
             };
-            let _ = writeln!(out, "  s{} {arrow} s{}", e.source().index(), e.target().index());
+            let _ = writeln!(
+                out,
+                "  s{} {arrow} s{}",
+                e.source().index(),
+                e.target().index()
+            );
         }
         out
     }

@@ -130,7 +130,9 @@ fn documentation_examples_check_without_errors() {
 #[test]
 fn graph_formats_of_the_deploy_example() {
     for format in ["text", "dot", "mermaid", "json"] {
-        let out = crate::support::Flowc::new(&["graph", "--format", format, "examples/deploy.flow"]).run();
+        let out =
+            crate::support::Flowc::new(&["graph", "--format", format, "examples/deploy.flow"])
+                .run();
         assert_eq!(out.code, 0, "{}", out.stderr);
         if format == "json" {
             let value: serde_json::Value = serde_json::from_str(&out.stdout).expect("valid JSON");
@@ -148,7 +150,12 @@ fn graph_of_a_broken_file_reports_and_fails() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("error[E0301]"), "{}", out.stderr);
     assert_eq!(out.stdout, "");
-    let out = crate::support::Flowc::new(&["graph", "--workflow", "nope", "examples/deploy.flow"]).run();
+    let out =
+        crate::support::Flowc::new(&["graph", "--workflow", "nope", "examples/deploy.flow"]).run();
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("has no workflow `nope`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("has no workflow `nope`"),
+        "{}",
+        out.stderr
+    );
 }
