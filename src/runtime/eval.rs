@@ -1,0 +1,695 @@
+//! Evaluating expressions: a checked [`ast::Expr`] and the values of the names it reads in,
+//! a [`Value`] out. The checker has already proved the types, so a type mismatch here is a
+//! bug, reported as such rather than panicking; what can still fail at run time (a missing
+//! environment variable, `parse_int` of bad text, an index out of range, division by zero)
+//! is a coded [`EvalError`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::ast::{Arg, BinOp, Expr, ExprKind, StrPart, UnOp};
+use crate::source::Span;
+
+/// A run-time value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// Text.
+    Str(String),
+    /// An int.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A bool.
+    Bool(bool),
+    /// A duration in milliseconds.
+    Duration(u64),
+    /// Text that must never be shown.
+    Secret(String),
+    /// A list.
+    List(Vec<Value>),
+    /// A map with string keys, in key order.
+    Map(BTreeMap<String, Value>),
+    /// A record: a step result or `workflow`.
+    Record(BTreeMap<String, Value>),
+}
+
+impl Value {
+    /// The value as it is written into text (`${...}`, `env`, argv). Secrets give their
+    /// text: callers decide where that is allowed (the checker already has).
+    pub fn to_text(&self) -> String {
+        match self {
+            Value::Str(s) | Value::Secret(s) => s.clone(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => format_float(*f),
+            Value::Bool(b) => b.to_string(),
+            Value::Duration(ms) => format_duration(*ms),
+            Value::List(items) => items
+                .iter()
+                .map(Value::to_text)
+                .collect::<Vec<_>>()
+                .join(" "),
+            Value::Map(_) | Value::Record(_) => self.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    /// The value as a literal of the language (secrets shown as `***`), as the REPL and
+    /// `flowc plan` print it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Secret(_) => f.write_str("***"),
+            Value::List(items) => {
+                f.write_str("[")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Map(entries) | Value::Record(entries) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, " {k}: {v}")?;
+                }
+                f.write_str(if entries.is_empty() { "}" } else { " }" })
+            }
+            other => f.write_str(&other.to_text()),
+        }
+    }
+}
+
+/// A float as text: always with a decimal point or exponent, so it reads back as a float.
+fn format_float(f: f64) -> String {
+    let s = f.to_string();
+    if s.contains(['.', 'e', 'i', 'N']) {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+/// A duration in the units the language writes: `1h30m`, `500ms`, `0s`.
+pub fn format_duration(ms: u64) -> String {
+    if ms == 0 {
+        return "0s".to_string();
+    }
+    let mut out = String::new();
+    let mut rest = ms;
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
+        if rest >= size {
+            out.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    out
+}
+
+/// Something that cannot be evaluated.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum EvalError {
+    /// The value depends on something not known yet (a step that has not run). Not a user
+    /// error: `flowc plan` shows such conditions as undecided.
+    #[error("not known before the run")]
+    Pending,
+
+    /// Division or remainder by zero.
+    #[error("division by zero")]
+    #[diagnostic(
+        code(E0420),
+        help("guard the division with a condition, or use a non-zero divisor")
+    )]
+    DivisionByZero {
+        /// The division.
+        #[label("divides by zero")]
+        span: miette::SourceSpan,
+    },
+
+    /// An index outside a list, or a key missing from a map.
+    #[error("{what}")]
+    #[diagnostic(
+        code(E0421),
+        help("check `len(list)` first, or use `get(map, key, default)` for maps")
+    )]
+    OutOfRange {
+        /// What was missing.
+        what: String,
+        /// The indexing.
+        #[label("no such element")]
+        span: miette::SourceSpan,
+    },
+
+    /// A builtin that failed on its input: `parse_int("x")`, `env("UNSET")`, overflow.
+    #[error("`{function}` failed: {reason}")]
+    #[diagnostic(code(E0422))]
+    Builtin {
+        /// The function.
+        function: String,
+        /// Why.
+        reason: String,
+        /// The call.
+        #[label("fails here")]
+        span: miette::SourceSpan,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// Arithmetic that does not fit a 64-bit int.
+    #[error("integer overflow in `{op}`")]
+    #[diagnostic(code(E0423), help("the result does not fit a 64-bit int"))]
+    Overflow {
+        /// The operator.
+        op: String,
+        /// The expression.
+        #[label("overflows")]
+        span: miette::SourceSpan,
+    },
+
+    /// A value of a type the checker should have rejected: a bug in flowc.
+    #[error("internal error: {0}; please report it")]
+    #[diagnostic(code(E0424))]
+    Internal(String),
+}
+
+/// What names mean during evaluation.
+pub trait Env {
+    /// The value of a name (a parameter, binding, loop variable, step result or
+    /// `workflow`), or [`EvalError::Pending`] when it is not known yet.
+    fn lookup(&self, name: &str) -> Result<Value, EvalError>;
+
+    /// The value of an environment variable of the flowc process.
+    fn env_var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+
+    /// The id of the current run, for `run_id()`.
+    fn run_id(&self) -> String {
+        String::new()
+    }
+}
+
+/// An [`Env`] over a map of names, with nothing pending.
+#[derive(Debug, Default)]
+pub struct MapEnv {
+    /// The names and their values.
+    pub values: BTreeMap<String, Value>,
+}
+
+impl Env for MapEnv {
+    fn lookup(&self, name: &str) -> Result<Value, EvalError> {
+        self.values.get(name).cloned().ok_or(EvalError::Pending)
+    }
+}
+
+/// Evaluates an expression.
+pub fn eval(e: &Expr, env: &dyn Env) -> Result<Value, EvalError> {
+    match &e.kind {
+        ExprKind::Int(i) => Ok(Value::Int(*i)),
+        ExprKind::Float(f) => Ok(Value::Float(*f)),
+        ExprKind::Duration(d) => Ok(Value::Duration(*d)),
+        ExprKind::Bool(b) => Ok(Value::Bool(*b)),
+        ExprKind::Str(parts) => {
+            let mut out = String::new();
+            let mut secret = false;
+            for part in parts {
+                match part {
+                    StrPart::Text(t) => out.push_str(t),
+                    StrPart::Interp(inner) => {
+                        let v = eval(inner, env)?;
+                        secret |= matches!(v, Value::Secret(_));
+                        out.push_str(&v.to_text());
+                    }
+                }
+            }
+            Ok(if secret {
+                Value::Secret(out)
+            } else {
+                Value::Str(out)
+            })
+        }
+        ExprKind::List(items) => Ok(Value::List(
+            items
+                .iter()
+                .map(|i| eval(i, env))
+                .collect::<Result<_, _>>()?,
+        )),
+        ExprKind::Map(entries) => {
+            let mut map = BTreeMap::new();
+            for (k, v) in entries {
+                map.insert(k.name.clone(), eval(v, env)?);
+            }
+            Ok(Value::Map(map))
+        }
+        ExprKind::Name(name) => env.lookup(name),
+        ExprKind::Workflow => env.lookup("workflow"),
+        ExprKind::Field(base, field) => {
+            // A module member (`common.registry`) is looked up by its qualified name.
+            if let ExprKind::Name(alias) = &base.kind {
+                if let Ok(v) = env.lookup(&format!("{alias}.{}", field.name)) {
+                    return Ok(v);
+                }
+            }
+            match eval(base, env)? {
+                Value::Record(fields) => fields.get(&field.name).cloned().ok_or(EvalError::Pending),
+                other => Err(internal(format!("field `{}` of {other}", field.name))),
+            }
+        }
+        ExprKind::Index(base, index) => {
+            let b = eval(base, env)?;
+            let i = eval(index, env)?;
+            match (b, i) {
+                (Value::List(items), Value::Int(n)) => usize::try_from(n)
+                    .ok()
+                    .and_then(|n| items.get(n).cloned())
+                    .ok_or_else(|| EvalError::OutOfRange {
+                        what: format!(
+                            "index {n} is out of range for a list of {} elements",
+                            items.len()
+                        ),
+                        span: e.span.into(),
+                    }),
+                (Value::Map(map), Value::Str(k)) => {
+                    map.get(&k).cloned().ok_or_else(|| EvalError::OutOfRange {
+                        what: format!("the map has no key {k:?}"),
+                        span: e.span.into(),
+                    })
+                }
+                (b, i) => Err(internal(format!("indexing {b} with {i}"))),
+            }
+        }
+        ExprKind::Call(callee, args) => call(callee, args, e.span, env),
+        ExprKind::Unary(op, x) => match (op, eval(x, env)?) {
+            (UnOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
+            (UnOp::Neg, Value::Int(i)) => i
+                .checked_neg()
+                .map(Value::Int)
+                .ok_or_else(|| overflow("-", e.span)),
+            (UnOp::Neg, Value::Float(f)) => Ok(Value::Float(-f)),
+            (_, v) => Err(internal(format!("prefix operator on {v}"))),
+        },
+        ExprKind::Binary(op, a, b) => {
+            // `&&` and `||` short-circuit, so `x != 0 && 10 / x > 1` is safe.
+            if matches!(op, BinOp::And | BinOp::Or) {
+                let left = truth(eval(a, env)?)?;
+                if (*op == BinOp::And && !left) || (*op == BinOp::Or && left) {
+                    return Ok(Value::Bool(left));
+                }
+                return Ok(Value::Bool(truth(eval(b, env)?)?));
+            }
+            binary(*op, eval(a, env)?, eval(b, env)?, e.span)
+        }
+        ExprKind::If(c, a, b) => {
+            if truth(eval(c, env)?)? {
+                eval(a, env)
+            } else {
+                eval(b, env)
+            }
+        }
+    }
+}
+
+fn internal(what: String) -> EvalError {
+    EvalError::Internal(format!("ill-typed value reached the evaluator ({what})"))
+}
+
+fn overflow(op: &str, span: Span) -> EvalError {
+    EvalError::Overflow {
+        op: op.to_string(),
+        span: span.into(),
+    }
+}
+
+fn truth(v: Value) -> Result<bool, EvalError> {
+    match v {
+        Value::Bool(b) => Ok(b),
+        other => Err(internal(format!("condition {other}"))),
+    }
+}
+
+fn as_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+fn binary(op: BinOp, a: Value, b: Value, span: Span) -> Result<Value, EvalError> {
+    use Value as V;
+    let sym = op.symbol();
+    Ok(match (op, a, b) {
+        (BinOp::Eq, a, b) => V::Bool(equal(&a, &b)),
+        (BinOp::Ne, a, b) => V::Bool(!equal(&a, &b)),
+        (BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge, a, b) => {
+            let ord = match (&a, &b) {
+                (V::Int(x), V::Int(y)) => Some(x.cmp(y)),
+                (V::Duration(x), V::Duration(y)) => Some(x.cmp(y)),
+                (V::Str(x), V::Str(y)) => Some(x.cmp(y)),
+                _ => as_f64(&a)
+                    .zip(as_f64(&b))
+                    .and_then(|(x, y)| x.partial_cmp(&y)),
+            };
+            let Some(ord) = ord else {
+                // NaN compares false every way.
+                return Ok(V::Bool(false));
+            };
+            V::Bool(match op {
+                BinOp::Lt => ord.is_lt(),
+                BinOp::Le => ord.is_le(),
+                BinOp::Gt => ord.is_gt(),
+                _ => ord.is_ge(),
+            })
+        }
+        (BinOp::Add, V::Str(x), V::Str(y)) => V::Str(x + &y),
+        (BinOp::Add, V::List(mut x), V::List(y)) => {
+            x.extend(y);
+            V::List(x)
+        }
+        (BinOp::Add, V::Duration(x), V::Duration(y)) => {
+            V::Duration(x.checked_add(y).ok_or_else(|| overflow(sym, span))?)
+        }
+        (BinOp::Sub, V::Duration(x), V::Duration(y)) => V::Duration(x.saturating_sub(y)),
+        (BinOp::Mul, V::Duration(d), V::Int(n)) | (BinOp::Mul, V::Int(n), V::Duration(d)) => {
+            let n = u64::try_from(n).map_err(|_| overflow(sym, span))?;
+            V::Duration(d.checked_mul(n).ok_or_else(|| overflow(sym, span))?)
+        }
+        (BinOp::Div, V::Duration(d), V::Int(n)) => {
+            if n == 0 {
+                return Err(EvalError::DivisionByZero { span: span.into() });
+            }
+            let n = u64::try_from(n).map_err(|_| overflow(sym, span))?;
+            V::Duration(d / n)
+        }
+        (op, V::Int(x), V::Int(y)) => {
+            let r = match op {
+                BinOp::Add => x.checked_add(y),
+                BinOp::Sub => x.checked_sub(y),
+                BinOp::Mul => x.checked_mul(y),
+                BinOp::Div | BinOp::Rem if y == 0 => {
+                    return Err(EvalError::DivisionByZero { span: span.into() })
+                }
+                BinOp::Div => x.checked_div(y),
+                BinOp::Rem => x.checked_rem(y),
+                _ => return Err(internal(format!("`{sym}` on ints"))),
+            };
+            V::Int(r.ok_or_else(|| overflow(sym, span))?)
+        }
+        (op, a, b) => match (as_f64(&a), as_f64(&b)) {
+            (Some(x), Some(y)) => V::Float(match op {
+                BinOp::Add => x + y,
+                BinOp::Sub => x - y,
+                BinOp::Mul => x * y,
+                BinOp::Div => x / y,
+                _ => return Err(internal(format!("`{sym}` on {a} and {b}"))),
+            }),
+            _ => return Err(internal(format!("`{sym}` on {a} and {b}"))),
+        },
+    })
+}
+
+/// Equality across the int/float and string/secret pairs the checker allows.
+fn equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => (*x as f64) == *y,
+        (Value::Str(x) | Value::Secret(x), Value::Str(y) | Value::Secret(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn call(callee: &Expr, args: &[Arg], span: Span, env: &dyn Env) -> Result<Value, EvalError> {
+    let ExprKind::Name(name) = &callee.kind else {
+        return Err(internal("call of a non-function".to_string()));
+    };
+    let Some(builtin) = crate::stdlib::builtins::lookup(name) else {
+        return Err(internal(format!("unknown function `{name}`")));
+    };
+    // Arguments in parameter order (the checker matched names to parameters).
+    let mut slots: Vec<Option<Value>> = vec![None; builtin.params.len()];
+    for (i, arg) in args.iter().enumerate() {
+        let slot = match &arg.name {
+            Some(n) => builtin.params.iter().position(|(p, _)| *p == n.name),
+            None => Some(i),
+        };
+        if let Some(slot) = slot.filter(|s| *s < slots.len()) {
+            slots[slot] = Some(eval(&arg.value, env)?);
+        }
+    }
+    let fail = |reason: String, help: Option<&str>| EvalError::Builtin {
+        function: name.clone(),
+        reason,
+        span: span.into(),
+        help: help.map(str::to_string),
+    };
+    let text = |i: usize| {
+        slots
+            .get(i)
+            .and_then(|s| s.as_ref())
+            .map(Value::to_text)
+            .unwrap_or_default()
+    };
+    let arg = |i: usize| slots.get(i).cloned().flatten();
+    Ok(match name.as_str() {
+        "basename" => Value::Str(
+            std::path::Path::new(&text(0))
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
+        "dirname" => Value::Str(
+            std::path::Path::new(&text(0))
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
+        "path_join" => Value::Str(
+            std::path::Path::new(&text(0))
+                .join(text(1))
+                .display()
+                .to_string(),
+        ),
+        "concat" => match (arg(0), arg(1)) {
+            (Some(Value::List(mut a)), Some(Value::List(b))) => {
+                a.extend(b);
+                Value::List(a)
+            }
+            _ => return Err(internal("concat of non-lists".to_string())),
+        },
+        "contains" => Value::Bool(match (arg(0), arg(1)) {
+            (Some(Value::Str(s)), Some(n)) => s.contains(&n.to_text()),
+            (Some(Value::List(items)), Some(n)) => items.iter().any(|i| equal(i, &n)),
+            (Some(Value::Map(m)), Some(n)) => m.contains_key(&n.to_text()),
+            _ => return Err(internal("contains on a non-collection".to_string())),
+        }),
+        "starts_with" => Value::Bool(text(0).starts_with(&text(1))),
+        "ends_with" => Value::Bool(text(0).ends_with(&text(1))),
+        "env" => match env.env_var(&text(0)) {
+            Some(v) => Value::Str(v),
+            None => match arg(1) {
+                Some(default) => Value::Str(default.to_text()),
+                None => {
+                    return Err(fail(
+                        format!("environment variable `{}` is not set", text(0)),
+                        Some("set it, or give a default: `env(\"NAME\", \"default\")`"),
+                    ))
+                }
+            },
+        },
+        "get" => match (arg(0), arg(2)) {
+            (Some(Value::Map(m)), Some(default)) => m.get(&text(1)).cloned().unwrap_or(default),
+            _ => return Err(internal("get on a non-map".to_string())),
+        },
+        "join" => match arg(0) {
+            Some(Value::List(items)) => Value::Str(
+                items
+                    .iter()
+                    .map(Value::to_text)
+                    .collect::<Vec<_>>()
+                    .join(&text(1)),
+            ),
+            _ => return Err(internal("join of a non-list".to_string())),
+        },
+        "keys" => match arg(0) {
+            Some(Value::Map(m)) => Value::List(m.keys().cloned().map(Value::Str).collect()),
+            _ => return Err(internal("keys of a non-map".to_string())),
+        },
+        "values" => match arg(0) {
+            Some(Value::Map(m)) => Value::List(m.into_values().collect()),
+            _ => return Err(internal("values of a non-map".to_string())),
+        },
+        "len" => Value::Int(match arg(0) {
+            Some(Value::Str(s)) => s.chars().count() as i64,
+            Some(Value::List(items)) => items.len() as i64,
+            Some(Value::Map(m)) => m.len() as i64,
+            _ => return Err(internal("len of a non-collection".to_string())),
+        }),
+        "lower" => Value::Str(text(0).to_lowercase()),
+        "upper" => Value::Str(text(0).to_uppercase()),
+        "trim" => Value::Str(text(0).trim().to_string()),
+        "replace" => Value::Str(text(0).replace(&text(1), &text(2))),
+        "split" => Value::List(
+            text(0)
+                .split(&text(1))
+                .map(|s| Value::Str(s.to_string()))
+                .collect(),
+        ),
+        "parse_int" => Value::Int(text(0).trim().parse().map_err(|_| {
+            fail(
+                format!("{:?} is not an int", text(0)),
+                Some("ints are written in decimal digits, like `42` or `-7`"),
+            )
+        })?),
+        "parse_float" => Value::Float(
+            text(0)
+                .trim()
+                .parse()
+                .map_err(|_| fail(format!("{:?} is not a float", text(0)), None))?,
+        ),
+        "to_string" => Value::Str(text(0)),
+        "seconds" => match arg(0) {
+            Some(Value::Duration(ms)) => Value::Int((ms / 1000) as i64),
+            _ => return Err(internal("seconds of a non-duration".to_string())),
+        },
+        "run_id" => Value::Str(env.run_id()),
+        "now" => {
+            Value::Str(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string())
+        }
+        "git_sha" | "sha256" => return Err(EvalError::Pending),
+        other => return Err(internal(format!("builtin `{other}` has no implementation"))),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{SourceFile, SourceId};
+
+    fn eval_text(text: &str, env: &MapEnv) -> Result<Value, EvalError> {
+        let file = SourceFile::new("t", None, text);
+        let expr = crate::parse::parse_expr(SourceId(0), &file).expect("parses");
+        eval(&expr, env)
+    }
+
+    fn env() -> MapEnv {
+        let mut values = BTreeMap::new();
+        values.insert("target".to_string(), Value::Str("prod".to_string()));
+        values.insert("n".to_string(), Value::Int(3));
+        values.insert("token".to_string(), Value::Secret("s3cr3t".to_string()));
+        values.insert(
+            "regions".to_string(),
+            Value::List(vec![
+                Value::Str("eu".to_string()),
+                Value::Str("us".to_string()),
+            ]),
+        );
+        MapEnv { values }
+    }
+
+    #[test]
+    fn arithmetic_text_and_conditions() {
+        let env = env();
+        let cases = [
+            ("1 + 2 * 3", Value::Int(7)),
+            ("7 / 2", Value::Int(3)),
+            ("7 % 4", Value::Int(3)),
+            ("1.5 + 1", Value::Float(2.5)),
+            ("2s * 3 + 1m", Value::Duration(66_000)),
+            ("1h / 4", Value::Duration(900_000)),
+            ("\"a\" + \"b\"", Value::Str("ab".to_string())),
+            ("target == \"prod\" && n > 2", Value::Bool(true)),
+            ("n != 3 || false", Value::Bool(false)),
+            (
+                "if n > 5 { \"big\" } else if n > 2 { \"mid\" } else { \"small\" }",
+                Value::Str("mid".to_string()),
+            ),
+            ("len(regions) * 2", Value::Int(4)),
+            ("join(regions, \",\")", Value::Str("eu,us".to_string())),
+            ("regions[1]", Value::Str("us".to_string())),
+            ("upper(trim(\"  x \"))", Value::Str("X".to_string())),
+            ("contains(regions, \"eu\")", Value::Bool(true)),
+            ("parse_int(\" 42 \") + 1", Value::Int(43)),
+            ("seconds(90s)", Value::Int(90)),
+            (
+                "\"${n}-${1h30m}-${2.0}\"",
+                Value::Str("3-1h30m-2.0".to_string()),
+            ),
+            ("get({ a: 1 }, \"b\", 5)", Value::Int(5)),
+        ];
+        for (text, want) in cases {
+            assert_eq!(eval_text(text, &env).expect(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn short_circuit_guards_the_right_side() {
+        let env = env();
+        assert_eq!(
+            eval_text("n == 0 && 10 / (n - 3) > 1", &env).expect("guarded"),
+            Value::Bool(false)
+        );
+    }
+
+    #[test]
+    fn secrets_stay_secret_through_text() {
+        let env = env();
+        let v = eval_text("\"Bearer ${token}\"", &env).expect("evaluates");
+        assert_eq!(v, Value::Secret("Bearer s3cr3t".to_string()));
+        assert_eq!(v.to_string(), "***");
+    }
+
+    #[test]
+    fn run_time_failures_have_codes() {
+        use miette::Diagnostic;
+        let env = env();
+        let code = |text: &str| {
+            let err = eval_text(text, &env).expect_err(text);
+            err.code().map(|c| c.to_string()).unwrap_or_default()
+        };
+        assert_eq!(code("n / (n - 3)"), "E0420");
+        assert_eq!(code("regions[5]"), "E0421");
+        assert_eq!(code("{ a: 1 }[\"b\"]"), "E0421");
+        assert_eq!(code("parse_int(\"x\")"), "E0422");
+        assert_eq!(code("env(\"FLOWC_TEST_SURELY_UNSET_VARIABLE\")"), "E0422");
+        assert_eq!(code("9223372036854775807 + 1"), "E0423");
+        assert!(matches!(
+            eval_text("unknown_step", &env),
+            Err(EvalError::Pending)
+        ));
+    }
+
+    #[test]
+    fn an_ill_typed_tree_is_an_internal_error_not_a_panic() {
+        use miette::Diagnostic;
+        // The checker never lets `!1` through; built by hand, it must not panic.
+        let one = Expr {
+            kind: ExprKind::Int(1),
+            span: Span::new(1, 2),
+        };
+        let not_one = Expr {
+            kind: ExprKind::Unary(UnOp::Not, Box::new(one)),
+            span: Span::new(0, 2),
+        };
+        let err = eval(&not_one, &MapEnv::default()).expect_err("ill-typed");
+        assert_eq!(err.code().map(|c| c.to_string()).as_deref(), Some("E0424"));
+    }
+
+    #[test]
+    fn durations_print_in_language_units() {
+        assert_eq!(format_duration(0), "0s");
+        assert_eq!(format_duration(500), "500ms");
+        assert_eq!(format_duration(5_400_000), "1h30m");
+        assert_eq!(format_duration(90_061_001), "1d1h1m1s1ms");
+    }
+}

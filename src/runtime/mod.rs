@@ -1,0 +1,14 @@
+//! The runtime: what executes a lowered workflow. This stage is being built up part by
+//! part; each module below is complete and tested on its own:
+//!
+//! - [`command`]: `run` text to an argv or a quoted `sh -c` script, injection-free;
+//! - [`eval`]: expressions to values, with the builtin functions;
+//! - [`process`]: a step's process in its own group, output streaming, timeouts, kills;
+//! - [`retry`]: backoff policies and the retry loop;
+//! - [`redact`]: secret redaction of everything flowc prints or writes.
+
+pub mod command;
+pub mod eval;
+pub mod process;
+pub mod redact;
+pub mod retry;
