@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// A type.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,7 +24,7 @@ pub enum Type {
     /// `map<T>`, keyed by strings.
     Map(Box<Type>),
     /// A record with named fields: a step result or `workflow`.
-    Record(Rc<Record>),
+    Record(Arc<Record>),
     /// A module namespace, by index in the checker's module table.
     Module(usize),
     /// Unknown: an error was already reported, or an empty list's element. Fits anything.
@@ -96,7 +96,7 @@ impl Type {
                 .iter()
                 .map(|(n, t)| (Cow::Owned(n.clone()), lift(t.clone()))),
         );
-        Type::Record(Rc::new(Record {
+        Type::Record(Arc::new(Record {
             kind: RecordKind::Step(step.to_string()),
             fields,
         }))
@@ -104,7 +104,7 @@ impl Type {
 
     /// The type of `workflow`.
     pub fn workflow_record() -> Type {
-        Type::Record(Rc::new(Record {
+        Type::Record(Arc::new(Record {
             kind: RecordKind::Workflow,
             fields: vec![
                 (Cow::Borrowed("name"), Type::String),

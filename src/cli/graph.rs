@@ -3,10 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::check::FsLoader;
-use crate::diagnostics::{self, Format, RenderOptions};
-use crate::lower::Lowered;
-use crate::source::{SourceFile, SourceMap};
+use crate::diagnostics::{self, RenderOptions};
 
 use super::input;
 
@@ -44,8 +41,8 @@ pub fn run(args: GraphArgs, color: bool) -> u8 {
         color,
         width: super::width(),
     };
-    let lowered = match compile(&args.file, opts) {
-        Ok(lowered) => lowered,
+    let lowered = match input::compile(&args.file, opts) {
+        Ok((_, _, lowered)) => lowered,
         Err(code) => return code,
     };
     let graphs: Vec<_> = lowered
@@ -97,40 +94,4 @@ pub fn run(args: GraphArgs, color: bool) -> u8 {
     };
     print!("{out}");
     super::EXIT_OK
-}
-
-/// Reads and compiles one file, printing its diagnostics (human, on stderr). Returns the
-/// exit code to use when it cannot go on.
-fn compile(path: &std::path::Path, opts: RenderOptions) -> Result<Lowered, u8> {
-    let mut sources = SourceMap::new();
-    let file = match input::read(path) {
-        Ok(file) => file,
-        Err((name, err)) => {
-            let id = sources.add(SourceFile::new(name, None, ""));
-            let mut d = diagnostics::Diagnostics::new();
-            d.error(id, err);
-            for diag in d.iter() {
-                eprint!(
-                    "{}",
-                    diagnostics::render(diag, &sources, Format::Human, opts)
-                );
-            }
-            return Err(super::EXIT_USAGE);
-        }
-    };
-    let id = sources.add(file);
-    let (result, diags) = match crate::compile(&mut sources, id, &FsLoader) {
-        Ok(mut lowered) => {
-            let warnings = std::mem::take(&mut lowered.warnings);
-            (Ok(lowered), warnings)
-        }
-        Err(diags) => (Err(super::EXIT_FINDINGS), diags),
-    };
-    for diag in diags.iter() {
-        eprint!(
-            "{}",
-            diagnostics::render(diag, &sources, Format::Human, opts)
-        );
-    }
-    result
 }

@@ -4,7 +4,10 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::source::SourceFile;
+use crate::check::FsLoader;
+use crate::diagnostics::{self, Diagnostics, Format, RenderOptions};
+use crate::lower::Lowered;
+use crate::source::{SourceFile, SourceId, SourceMap};
 
 /// A file that cannot be used as flowc input.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -112,4 +115,41 @@ pub fn read(arg: &Path) -> Result<SourceFile, (String, InputError)> {
             ))
         }
     }
+}
+
+/// Reads and compiles one file for `run`, `plan` and `graph`, printing its diagnostics
+/// (human, on stderr). Returns the sources, the file's id and the lowered program, or the
+/// exit code to stop with: 2 for unreadable input, 1 for errors in the file.
+pub fn compile(path: &Path, opts: RenderOptions) -> Result<(SourceMap, SourceId, Lowered), u8> {
+    let mut sources = SourceMap::new();
+    let file = match read(path) {
+        Ok(file) => file,
+        Err((name, err)) => {
+            let id = sources.add(SourceFile::new(name, None, ""));
+            let mut d = Diagnostics::new();
+            d.error(id, err);
+            for diag in d.iter() {
+                eprint!(
+                    "{}",
+                    diagnostics::render(diag, &sources, Format::Human, opts)
+                );
+            }
+            return Err(super::EXIT_USAGE);
+        }
+    };
+    let id = sources.add(file);
+    let (result, diags) = match crate::compile(&mut sources, id, &FsLoader) {
+        Ok(mut lowered) => {
+            let warnings = std::mem::take(&mut lowered.warnings);
+            (Ok(lowered), warnings)
+        }
+        Err(diags) => (Err(super::EXIT_FINDINGS), diags),
+    };
+    for diag in diags.iter() {
+        eprint!(
+            "{}",
+            diagnostics::render(diag, &sources, Format::Human, opts)
+        );
+    }
+    result.map(|lowered| (sources, id, lowered))
 }

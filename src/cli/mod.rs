@@ -1,13 +1,17 @@
 //! The command line: argument parsing with clap and one file per subcommand. This is the
 //! only place that prints, reads stdin or decides exit codes.
 //!
-//! Exit codes: 0 success, 1 findings (or a failed workflow), 2 usage or input error.
+//! Exit codes: 0 success, 1 findings (or a failed workflow), 2 usage or input error,
+//! 130 interrupted.
 
 mod check;
 mod completions;
 mod explain;
 mod graph;
 mod input;
+mod inputs;
+mod plan;
+mod run;
 
 use std::ffi::OsString;
 
@@ -19,6 +23,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
 /// Bad usage or unreadable input.
 pub const EXIT_USAGE: u8 = 2;
+/// Interrupted (Ctrl-C).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// flowc: compile, check and run .flow workflow files.
 #[derive(Debug, Parser)]
@@ -48,8 +54,12 @@ pub enum ColorChoice {
 pub enum Command {
     /// Check .flow files for errors without running anything.
     Check(check::CheckArgs),
+    /// Run a workflow.
+    Run(run::RunArgs),
     /// Print the execution graph of a file's workflows (text, dot, mermaid or json).
     Graph(graph::GraphArgs),
+    /// Show what a run would do with the given inputs, without running anything.
+    Plan(plan::PlanArgs),
     /// Explain a diagnostic code, such as E0101.
     Explain(explain::ExplainArgs),
     /// Print a shell completion script.
@@ -72,7 +82,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     let color = use_color(cli.color);
     match cli.command {
         Command::Check(args) => check::run(args, color),
+        Command::Run(args) => run::run(args, color),
         Command::Graph(args) => graph::run(args, color),
+        Command::Plan(args) => plan::run(args, color),
         Command::Explain(args) => explain::run(args),
         Command::Completions(args) => completions::run(args),
     }

@@ -12,6 +12,7 @@ use pest::Parser as _;
 use crate::ast;
 use crate::diagnostics::Diagnostics;
 use crate::source::{SourceFile, SourceId, Span};
+pub use build::parse_duration;
 pub use error::SyntaxError;
 pub use scan::MAX_DEPTH;
 

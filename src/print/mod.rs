@@ -497,6 +497,11 @@ fn args_text(args: &[Arg]) -> String {
     out
 }
 
+/// Prints one expression as canonical source text, on one line: `target == "prod"`.
+pub fn expr(e: &Expr) -> String {
+    expr_text(e)
+}
+
 fn expr_text(e: &Expr) -> String {
     let mut out = String::new();
     write_expr(&mut out, e);

@@ -5,10 +5,13 @@
 //! - [`eval`]: expressions to values, with the builtin functions;
 //! - [`process`]: a step's process in its own group, output streaming, timeouts, kills;
 //! - [`retry`]: backoff policies and the retry loop;
-//! - [`redact`]: secret redaction of everything flowc prints or writes.
+//! - [`redact`]: secret redaction of everything flowc prints or writes;
+//! - [`run`]: the scheduler that runs a workflow's steps with all of the above.
 
 pub mod command;
 pub mod eval;
+pub mod inputs;
 pub mod process;
 pub mod redact;
 pub mod retry;
+pub mod run;

@@ -5,7 +5,9 @@
 mod cli;
 mod codes;
 mod examples;
+mod plan;
 mod props;
 mod robustness;
+mod run;
 mod support;
 mod ui;

@@ -80,6 +80,12 @@ impl Flowc {
         self
     }
 
+    /// Removes an environment variable.
+    pub fn env_remove(mut self, key: &str) -> Flowc {
+        self.cmd.env_remove(key);
+        self
+    }
+
     /// Runs in this directory.
     pub fn dir(mut self, dir: &Path) -> Flowc {
         self.cmd.current_dir(dir);

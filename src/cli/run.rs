@@ -1,0 +1,281 @@
+//! `flowc run FILE`: checks a file, then runs one of its workflows. Progress goes to stderr
+//! as timestamped lines (step output prefixed with the step's name) and ends with a summary
+//! table; `--events json` writes one JSON event per line to stdout for other tools.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::runtime::eval::format_duration;
+use crate::runtime::run::{self, Event, Observer, Options, Status};
+
+/// Arguments of `flowc run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The workflow to run (needed when the file has several).
+    #[arg(long, value_name = "NAME")]
+    pub workflow: Option<String>,
+    /// Set a parameter: `--var target=prod`, `--var 'regions=["eu","us"]'`.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::runtime::inputs::parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// A JSON file of parameter values.
+    #[arg(long, value_name = "FILE")]
+    pub vars_file: Option<PathBuf>,
+    /// At most this many step processes at once (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub max_parallel: Option<usize>,
+    /// Approve this `approve` step without asking (repeatable).
+    #[arg(long, value_name = "STEP")]
+    pub approve: Vec<String>,
+    /// Approve every `approve` step without asking.
+    #[arg(long)]
+    pub approve_all: bool,
+    /// Where step logs and output files go (default: .flow/logs/<run id> next to the file).
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// `json`: one JSON event per line on stdout.
+    #[arg(long, value_name = "FORMAT", value_parser = ["json"])]
+    pub events: Option<String>,
+}
+
+/// Prints progress lines, or JSON events.
+struct Printer {
+    json: bool,
+    start: std::time::Instant,
+}
+
+impl Printer {
+    fn stamp(&self) -> String {
+        let ms = self.start.elapsed().as_millis();
+        format!("{:>4}.{:01}s", ms / 1000, (ms % 1000) / 100)
+    }
+}
+
+impl Observer for Printer {
+    fn event(&mut self, event: &Event) {
+        if self.json {
+            if let Ok(line) = serde_json::to_string(event) {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+            }
+            return;
+        }
+        let t = self.stamp();
+        let line = match event {
+            Event::RunStarted { workflow, run_id } => {
+                format!("{t} run {run_id}: workflow `{workflow}`")
+            }
+            Event::StepStarted { step, attempt } if *attempt == 1 => format!("{t} ▶ {step}"),
+            Event::StepStarted { step, attempt } => format!("{t} ▶ {step} (attempt {attempt})"),
+            Event::Output { step, line, .. } => format!("{t} {step} | {line}"),
+            Event::Retrying {
+                step,
+                next_attempt,
+                delay_ms,
+                reason,
+            } => format!(
+                "{t} ↻ {step}: {reason}; attempt {next_attempt} in {}",
+                format_duration(*delay_ms)
+            ),
+            Event::StepFinished {
+                step,
+                status,
+                duration_ms,
+                reason,
+                ..
+            } => match reason {
+                Some(r) if *status != Status::Succeeded => {
+                    format!(
+                        "{t} ✘ {step} {} after {}: {r}",
+                        status.as_str(),
+                        format_duration(*duration_ms)
+                    )
+                }
+                _ => format!(
+                    "{t} ✔ {step} {} in {}",
+                    status.as_str(),
+                    format_duration(*duration_ms)
+                ),
+            },
+            Event::StepSkipped { step, reason } => format!("{t} ⤼ {step} skipped: {reason}"),
+            Event::RunFinished { .. } => return,
+        };
+        eprintln!("{line}");
+    }
+}
+
+/// Runs the workflow; exit 0 when it succeeded, 1 when it failed or stopped at an approval,
+/// 2 for check, usage or input errors.
+pub fn run(args: RunArgs, color: bool) -> u8 {
+    let opts = crate::diagnostics::RenderOptions {
+        color,
+        width: super::width(),
+    };
+    let (sources, root, lowered) = match super::input::compile(&args.file, opts) {
+        Ok(compiled) => compiled,
+        // A file with errors cannot run: that is a usage error for `run`, not a finding.
+        Err(_) => return super::EXIT_USAGE,
+    };
+    let names: Vec<String> = lowered.graphs.iter().map(|g| g.workflow.clone()).collect();
+    let workflow = match (&args.workflow, names.as_slice()) {
+        (Some(w), _) if names.contains(w) => w.clone(),
+        (None, [only]) => only.clone(),
+        (None, []) => {
+            eprintln!("error: `{}` has no workflow to run", args.file.display());
+            return super::EXIT_USAGE;
+        }
+        (None, _) => {
+            eprintln!(
+                "error: `{}` has several workflows; choose one with `--workflow`: {}",
+                args.file.display(),
+                names.join(", ")
+            );
+            return super::EXIT_USAGE;
+        }
+        (Some(w), _) => {
+            let hint = crate::diagnostics::did_you_mean(w, names.iter().map(String::as_str))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            eprintln!(
+                "error: `{}` has no workflow `{w}`{hint}",
+                args.file.display()
+            );
+            return super::EXIT_USAGE;
+        }
+    };
+    let params = match super::inputs::resolve(
+        &sources,
+        root,
+        &lowered,
+        &workflow,
+        &args.vars,
+        args.vars_file.as_deref(),
+        opts,
+    ) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let run_id = format!(
+        "{}-{:04x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        fastrand::u16(..)
+    );
+    let base = args
+        .file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let log_dir = args
+        .log_dir
+        .clone()
+        .unwrap_or_else(|| base.join(".flow").join("logs").join(&run_id));
+    let options = Options {
+        max_parallel: args
+            .max_parallel
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        approve_all: args.approve_all,
+        approve: args.approve.clone(),
+        log_dir: log_dir.clone(),
+        workdir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        grace: Duration::from_secs(5),
+        run_id,
+        interrupt: None,
+    };
+    let printer = Printer {
+        json: args.events.is_some(),
+        start: std::time::Instant::now(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return super::EXIT_USAGE;
+        }
+    };
+    // The first Ctrl-C stops the run gracefully; a second one exits at once.
+    let (canceller, signal) = crate::runtime::process::cancellation();
+    let mut options = options;
+    options.interrupt = Some(signal);
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: stopping running steps (press Ctrl-C again to exit at once)");
+            canceller.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(i32::from(super::EXIT_INTERRUPTED));
+            }
+        }
+    });
+    let report = match runtime.block_on(run::run(
+        lowered,
+        &workflow,
+        params,
+        options,
+        Box::new(printer),
+    )) {
+        Ok(report) => report,
+        Err(e) => {
+            use miette::Diagnostic;
+            let code = e.code().map(|c| c.to_string()).unwrap_or_default();
+            eprintln!("error[{code}]: {e}");
+            if let Some(help) = e.help() {
+                eprintln!("  help: {help}");
+            }
+            return super::EXIT_USAGE;
+        }
+    };
+    if args.events.is_none() {
+        summary(&report);
+        eprintln!("logs: {}", log_dir.display());
+    }
+    match report.status {
+        Status::Succeeded => super::EXIT_OK,
+        Status::Cancelled => {
+            eprintln!("run interrupted; run it again to start over");
+            super::EXIT_INTERRUPTED
+        }
+        Status::Waiting => {
+            eprintln!("run stopped at an approval gate; run it again with `--approve STEP` or `--approve-all`");
+            super::EXIT_FINDINGS
+        }
+        _ => super::EXIT_FINDINGS,
+    }
+}
+
+/// The table printed at the end of a run.
+fn summary(report: &run::Report) {
+    let width = report
+        .steps
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    eprintln!();
+    eprintln!(
+        "{:<width$}  {:<10} {:>8}  {:>9}",
+        "step", "status", "attempts", "duration"
+    );
+    for s in &report.steps {
+        eprintln!(
+            "{:<width$}  {:<10} {:>8}  {:>9}",
+            s.name,
+            s.status.as_str(),
+            s.attempts,
+            format_duration(s.duration.as_millis() as u64)
+        );
+    }
+    eprintln!(
+        "workflow `{}` {} in {}",
+        report.workflow,
+        report.status.as_str(),
+        format_duration(report.duration.as_millis() as u64)
+    );
+}

@@ -1,0 +1,1001 @@
+//! A workflow's inputs: the value of each parameter for one run (or plan), from its default,
+//! a vars file, `FLOW_VAR_<name>` environment variables and `--var name=value` flags.
+//!
+//! Precedence, lowest first, as in Terraform: the parameter's **default**, then the **vars
+//! file** (`--vars-file F`, a JSON object), then **`FLOW_VAR_<name>`** environment
+//! variables, then **`--var name=value`** flags, where a later flag wins over an earlier
+//! one. A parameter without a default must get a value from one of the others (E0432).
+//!
+//! Text values (flags and environment variables) are read against the declared type:
+//! `string` and `secret` as they are, `int`, `float`, `bool` (`true`/`false`), `duration`
+//! with units as in the language (`90s`, `1h30m`), and `list<T>`/`map<T>` as JSON
+//! (`--var 'regions=["eu","us"]'`). Vars-file values are JSON-typed and checked against the
+//! type (an `int` must be a whole number; durations are strings such as `"5m"`; `null`
+//! means "not set here"). Every bad input is reported, not just the first: a name no
+//! parameter has (E0430), a value that does not fit (E0431), a missing required value
+//! (E0432), an unusable vars file (E0433).
+//!
+//! Defaults are evaluated with [`eval`] over the module's constants
+//! ([`module_constants`]) and the parameters before them; a default that cannot be
+//! computed before the run (it calls `git_sha()`) is left out of the result, so looking
+//! it up gives [`EvalError::Pending`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::Path;
+
+use crate::ast::{self, Expr, Item};
+use crate::check::{Loader, Module, Type};
+use crate::diagnostics::did_you_mean;
+use crate::source::SourceMap;
+
+use super::eval::{eval, Env, EvalError, Value};
+
+/// Looks up an environment variable of the flowc process (injected, so tests and plans can
+/// control it).
+pub type EnvFn<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The prefix of environment variables that set parameters: `FLOW_VAR_target`.
+pub const ENV_PREFIX: &str = "FLOW_VAR_";
+
+/// A value that cannot be used as an input.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum InputError {
+    /// A `--var`, `FLOW_VAR_` or vars-file entry for a parameter that does not exist.
+    #[error("unknown parameter `{name}` for {scope} (given by {origin})")]
+    #[diagnostic(code(E0430))]
+    UnknownParam {
+        /// The name given.
+        name: String,
+        /// Where it was looked for: "workflow `deploy`", "workflows `a`, `b`".
+        scope: String,
+        /// Where the name came from.
+        origin: Origin,
+        /// Did you mean, or the parameters there are.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A value that does not fit the parameter's type.
+    #[error("bad value for parameter `{name}` from {origin}: {reason}")]
+    #[diagnostic(code(E0431))]
+    BadValue {
+        /// The parameter.
+        name: String,
+        /// Where the value came from.
+        origin: Origin,
+        /// What is wrong (never shows a secret's text).
+        reason: String,
+        /// How values of the type are written.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A parameter without a default that got no value.
+    #[error("parameter `{name}` of workflow `{workflow}` has no value")]
+    #[diagnostic(code(E0432))]
+    Missing {
+        /// The parameter.
+        name: String,
+        /// Its type.
+        ty: String,
+        /// The workflow.
+        workflow: String,
+        /// How to give one.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A vars file that cannot be read or is not a JSON object.
+    #[error("cannot use vars file `{file}`: {reason}")]
+    #[diagnostic(code(E0433))]
+    VarsFile {
+        /// The file as given.
+        file: String,
+        /// Why.
+        reason: String,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A default that failed to evaluate (an unset `env(NAME)` without a default, ...);
+    /// its spans point into the workflow's file.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Default(EvalError),
+}
+
+/// Where an input value came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The parameter's default.
+    Default,
+    /// The vars file, by the name it was given as.
+    VarsFile(String),
+    /// A `FLOW_VAR_<name>` environment variable.
+    Env(String),
+    /// A `--var` flag.
+    Flag,
+}
+
+impl Origin {
+    /// A short form for listings: `--var`, `FLOW_VAR_target`, `vars.json`, `default`.
+    pub fn short(&self) -> &str {
+        match self {
+            Origin::Default => "default",
+            Origin::VarsFile(f) => f,
+            Origin::Env(v) => v,
+            Origin::Flag => "--var",
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => f.write_str("its default"),
+            Origin::VarsFile(file) => write!(f, "vars file `{file}`"),
+            Origin::Env(var) => write!(f, "environment variable `{var}`"),
+            Origin::Flag => f.write_str("`--var`"),
+        }
+    }
+}
+
+/// One declared parameter of a workflow.
+#[derive(Clone, Debug)]
+pub struct Param<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// Its checked type.
+    pub ty: &'a Type,
+    /// Its default, if any.
+    pub default: Option<&'a Expr>,
+}
+
+/// A workflow's parameters, in declaration order.
+#[derive(Clone, Debug)]
+pub struct Params<'a> {
+    /// The workflow's name.
+    pub workflow: &'a str,
+    /// Its parameters.
+    pub params: Vec<Param<'a>>,
+}
+
+impl<'a> Params<'a> {
+    /// The parameters of workflow `name` of a checked module.
+    pub fn of(module: &'a Module, name: &str) -> Option<Params<'a>> {
+        let sig = module.workflows.get(name)?;
+        let wf = module.ast.items.iter().find_map(|item| match item {
+            Item::Workflow(w) if w.name.name == name => Some(w),
+            _ => None,
+        })?;
+        let params = wf
+            .params
+            .iter()
+            .zip(&sig.params)
+            .map(|(p, s)| Param {
+                name: &s.name,
+                ty: &s.ty,
+                default: p.default.as_ref(),
+            })
+            .collect();
+        Some(Params {
+            workflow: &sig.name,
+            params,
+        })
+    }
+
+    /// The parameter names, in order.
+    pub fn names(&self) -> Vec<&'a str> {
+        self.params.iter().map(|p| p.name).collect()
+    }
+}
+
+/// Values given from outside: `--var` flags and a loaded vars file. (`FLOW_VAR_`
+/// variables are looked up per parameter when resolving.)
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    /// `--var name=value` pairs, in command-line order.
+    pub vars: Vec<(String, String)>,
+    /// The vars file, if one was given.
+    pub file: Option<VarsFile>,
+}
+
+/// A loaded vars file.
+#[derive(Clone, Debug)]
+pub struct VarsFile {
+    /// The file as it was given.
+    pub name: String,
+    /// Its entries.
+    pub values: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Inputs {
+    /// Takes the `--var` pairs and reads the vars file (E0433 when it cannot be used).
+    pub fn load(
+        vars: Vec<(String, String)>,
+        vars_file: Option<&Path>,
+    ) -> Result<Inputs, InputError> {
+        let file = vars_file.map(read_vars_file).transpose()?;
+        Ok(Inputs { vars, file })
+    }
+
+    /// E0430 for every `--var` and vars-file name not in `declared`; `scope` names where
+    /// they were looked for ("workflow `deploy`", "workflows `a`, `b`").
+    pub fn unknown(&self, scope: &str, declared: &[&str]) -> Vec<InputError> {
+        let mut errors = Vec::new();
+        let mut report = |name: &str, origin: Origin| {
+            if declared.contains(&name) {
+                return;
+            }
+            let help = match did_you_mean(name, declared.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if declared.is_empty() => "it takes no parameters".to_string(),
+                None => format!("the parameters are: {}", declared.join(", ")),
+            };
+            errors.push(InputError::UnknownParam {
+                name: name.to_string(),
+                scope: scope.to_string(),
+                origin,
+                help: Some(help),
+            });
+        };
+        if let Some(file) = &self.file {
+            for name in file.values.keys() {
+                report(name, Origin::VarsFile(file.name.clone()));
+            }
+        }
+        let mut seen = Vec::new();
+        for (name, _) in &self.vars {
+            if !seen.contains(&name) {
+                seen.push(name);
+                report(name, Origin::Flag);
+            }
+        }
+        errors
+    }
+
+    /// The inputs for the names in `declared` only (for one of several workflows).
+    pub fn only(&self, declared: &[&str]) -> Inputs {
+        Inputs {
+            vars: self
+                .vars
+                .iter()
+                .filter(|(n, _)| declared.contains(&n.as_str()))
+                .cloned()
+                .collect(),
+            file: self.file.as_ref().map(|f| VarsFile {
+                name: f.name.clone(),
+                values: f
+                    .values
+                    .iter()
+                    .filter(|(n, _)| declared.contains(&n.as_str()))
+                    .map(|(n, v)| (n.clone(), v.clone()))
+                    .collect(),
+            }),
+        }
+    }
+}
+
+/// Splits a `--var` argument at its first `=`: `regions=["eu"]` is `("regions", "[\"eu\"]")`.
+/// The value may be empty; the name may not.
+pub fn parse_var(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        Some(_) => Err(format!("`{arg}` has no parameter name before `=`")),
+        None => Err(format!("expected NAME=VALUE, found `{arg}`")),
+    }
+}
+
+/// A resolved parameter: its value and where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Input {
+    /// The value, already of the parameter's type (`secret` parameters hold
+    /// [`Value::Secret`]).
+    pub value: Value,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+/// Resolves every parameter of a workflow: reads the vars file, then applies the
+/// precedence described in the [module docs](self). `env` looks up environment variables
+/// (`FLOW_VAR_<name>`, and `env()` in defaults); `consts` holds the module's constants
+/// ([`module_constants`]; may be empty).
+pub fn resolve(
+    params: &Params<'_>,
+    vars: &[(String, String)],
+    vars_file: Option<&Path>,
+    env: EnvFn<'_>,
+    consts: &BTreeMap<String, Value>,
+) -> Result<BTreeMap<String, Value>, Vec<InputError>> {
+    let inputs = Inputs::load(vars.to_vec(), vars_file).map_err(|e| vec![e])?;
+    resolve_inputs(params, &inputs, env, consts)
+        .map(|m| m.into_iter().map(|(k, i)| (k, i.value)).collect())
+}
+
+/// [`resolve`] over already loaded [`Inputs`], keeping where each value came from.
+pub fn resolve_inputs(
+    params: &Params<'_>,
+    inputs: &Inputs,
+    env: EnvFn<'_>,
+    consts: &BTreeMap<String, Value>,
+) -> Result<BTreeMap<String, Input>, Vec<InputError>> {
+    let mut errors = inputs.unknown(&format!("workflow `{}`", params.workflow), &params.names());
+    let mut resolved: BTreeMap<String, Input> = BTreeMap::new();
+    // Defaults see the constants and the parameters before them.
+    let mut scope = consts.clone();
+    for p in &params.params {
+        // Every given value is checked, even one a higher layer overrides.
+        let mut value: Option<Input> = None;
+        let mut given =
+            |result: Result<Value, (String, Option<String>)>, origin: Origin| match result {
+                Ok(v) => {
+                    value = Some(Input { value: v, origin });
+                }
+                Err((reason, help)) => errors.push(InputError::BadValue {
+                    name: p.name.to_string(),
+                    origin,
+                    reason,
+                    help,
+                }),
+            };
+        if let Some(file) = &inputs.file {
+            if let Some(json) = file.values.get(p.name).filter(|j| !j.is_null()) {
+                given(
+                    from_json(json, p.ty).map_err(|r| (r, type_help(p.ty, true))),
+                    Origin::VarsFile(file.name.clone()),
+                );
+            }
+        }
+        let var = format!("{ENV_PREFIX}{}", p.name);
+        if let Some(text) = env(&var) {
+            given(
+                from_text(&text, p.ty).map_err(|r| (r, type_help(p.ty, false))),
+                Origin::Env(var),
+            );
+        }
+        for (_, text) in inputs.vars.iter().filter(|(n, _)| n == p.name) {
+            given(
+                from_text(text, p.ty).map_err(|r| (r, type_help(p.ty, false))),
+                Origin::Flag,
+            );
+        }
+        let value = match (value, p.default) {
+            (Some(v), _) => Some(v),
+            (None, Some(default)) => {
+                let env_ = ValuesEnv {
+                    values: &scope,
+                    env,
+                };
+                match eval(default, &env_) {
+                    Ok(v) => Some(Input {
+                        value: coerce(v, p.ty),
+                        origin: Origin::Default,
+                    }),
+                    Err(EvalError::Pending) => None,
+                    Err(e) => {
+                        errors.push(InputError::Default(e));
+                        None
+                    }
+                }
+            }
+            (None, None) => {
+                errors.push(InputError::Missing {
+                    name: p.name.to_string(),
+                    ty: p.ty.to_string(),
+                    workflow: params.workflow.to_string(),
+                    help: Some(format!(
+                        "it has no default: pass `--var {0}=VALUE`, set `{ENV_PREFIX}{0}`, or put it in a vars file",
+                        p.name
+                    )),
+                });
+                None
+            }
+        };
+        if let Some(v) = value {
+            scope.insert(p.name.to_string(), v.value.clone());
+            resolved.insert(p.name.to_string(), v);
+        }
+    }
+    if errors.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(errors)
+    }
+}
+
+/// An [`Env`] over a map of values whose `env()` reads through an injected function.
+pub struct ValuesEnv<'a> {
+    /// The names and their values; anything else is pending.
+    pub values: &'a BTreeMap<String, Value>,
+    /// The process environment.
+    pub env: EnvFn<'a>,
+}
+
+impl Env for ValuesEnv<'_> {
+    fn lookup(&self, name: &str) -> Result<Value, EvalError> {
+        self.values.get(name).cloned().ok_or(EvalError::Pending)
+    }
+
+    fn env_var(&self, name: &str) -> Option<String> {
+        (self.env)(name)
+    }
+}
+
+/// Gives a value the representation of its declared type: text for a `secret` becomes
+/// [`Value::Secret`], an int for a `float` becomes a float, element by element in lists
+/// and maps.
+pub fn coerce(value: Value, ty: &Type) -> Value {
+    match (value, ty) {
+        (Value::Str(s), Type::Secret) => Value::Secret(s),
+        (Value::Int(i), Type::Float) => Value::Float(i as f64),
+        (Value::List(items), Type::List(t)) => {
+            Value::List(items.into_iter().map(|v| coerce(v, t)).collect())
+        }
+        (Value::Map(m), Type::Map(t)) => {
+            Value::Map(m.into_iter().map(|(k, v)| (k, coerce(v, t))).collect())
+        }
+        (v, _) => v,
+    }
+}
+
+/// The constants of module `index` by name, with those of the modules it imports as
+/// `alias.NAME`, evaluated in source order. A constant that cannot be evaluated before the
+/// run (or fails to) is left out, so reading it is [`EvalError::Pending`].
+pub fn module_constants(
+    modules: &[Module],
+    index: usize,
+    sources: &SourceMap,
+    loader: &dyn Loader,
+    env: EnvFn<'_>,
+) -> BTreeMap<String, Value> {
+    let Some(module) = modules.get(index) else {
+        return BTreeMap::new();
+    };
+    let mut values = BTreeMap::new();
+    for (alias, imported) in imports_of(modules, index, sources, loader) {
+        // Modules are checked imports first, so an import has a lower index: no cycles.
+        if imported >= index {
+            continue;
+        }
+        let own = module_constants(modules, imported, sources, loader, env);
+        for (name, v) in own.into_iter().filter(|(n, _)| !n.contains('.')) {
+            values.insert(format!("{alias}.{name}"), v);
+        }
+    }
+    for item in &module.ast.items {
+        if let Item::Let(b) = item {
+            let scope = ValuesEnv {
+                values: &values,
+                env,
+            };
+            if let Ok(v) = eval(&b.value, &scope) {
+                let v = match (&b.kind, module.consts.get(&b.name.name)) {
+                    (ast::BindingKind::Secret, _) => coerce(v, &Type::Secret),
+                    (_, Some(ty)) => coerce(v, ty),
+                    (_, None) => v,
+                };
+                values.insert(b.name.name.clone(), v);
+            }
+        }
+    }
+    values
+}
+
+/// The modules that module `index` imports, by alias (as indices into `modules`).
+pub fn imports_of(
+    modules: &[Module],
+    index: usize,
+    sources: &SourceMap,
+    loader: &dyn Loader,
+) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    let Some(module) = modules.get(index) else {
+        return out;
+    };
+    let importer = sources.get(module.source).path.as_deref();
+    for item in &module.ast.items {
+        if let Item::Import(import) = item {
+            if let Ok(loaded) = loader.load(importer, &import.path) {
+                if let Some(i) = modules.iter().position(|m| m.key == loaded.key) {
+                    out.insert(import.alias.name.clone(), i);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Reads a vars file: a JSON object of parameter names to values.
+fn read_vars_file(path: &Path) -> Result<VarsFile, InputError> {
+    let name = path.display().to_string();
+    let fail = |reason: String, help: Option<&str>| InputError::VarsFile {
+        file: name.clone(),
+        reason,
+        help: help.map(str::to_string),
+    };
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+    {
+        return Err(fail(
+            "TOML vars files are not supported yet".to_string(),
+            Some("write the values as a JSON object in a `.json` file: {\"target\": \"prod\"}"),
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_string(),
+            _ if path.is_dir() => "it is a directory".to_string(),
+            _ => e.to_string(),
+        };
+        fail(
+            reason,
+            Some("check the path; it is relative to the current directory"),
+        )
+    })?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| fail(format!("it is not valid JSON: {e}"), None))?;
+    match json {
+        serde_json::Value::Object(values) => Ok(VarsFile { name, values }),
+        other => Err(fail(
+            format!(
+                "expected a JSON object of parameter names to values, found {}",
+                json_kind(&other)
+            ),
+            Some("write {\"target\": \"prod\", \"regions\": [\"eu\", \"us\"]}"),
+        )),
+    }
+}
+
+/// How values of a type are written, for E0431's help.
+fn type_help(ty: &Type, json: bool) -> Option<String> {
+    let text = match (ty, json) {
+        (Type::Int, _) => "write a whole number, like `3` or `-7`",
+        (Type::Float, _) => "write a number, like `2.5` or `3`",
+        (Type::Bool, _) => "write `true` or `false`",
+        (Type::Duration, false) => "write a duration with a unit, like `30s`, `5m` or `1h30m`",
+        (Type::Duration, true) => {
+            "write a duration as a string with a unit, like \"30s\" or \"1h30m\""
+        }
+        (Type::List(_), false) => {
+            "write a JSON array, like --var 'regions=[\"eu-west\", \"us-east\"]'"
+        }
+        (Type::Map(_), false) => "write a JSON object, like --var 'limits={\"eu\": 4}'",
+        (Type::String | Type::Secret, true) => "write a JSON string, in double quotes",
+        (Type::List(_), true) => "write a JSON array of elements of the declared type",
+        (Type::Map(_), true) => "write a JSON object with values of the declared type",
+        _ => return None,
+    };
+    Some(text.to_string())
+}
+
+/// Shows a given value in a message: quoted, and cut short when long.
+fn shown(text: &str) -> String {
+    const MAX: usize = 40;
+    if text.chars().count() > MAX {
+        let cut: String = text.chars().take(MAX).collect();
+        format!("{:?}...", cut)
+    } else {
+        format!("{text:?}")
+    }
+}
+
+/// Reads a `--var` or `FLOW_VAR_` text as a value of `ty`.
+fn from_text(text: &str, ty: &Type) -> Result<Value, String> {
+    let t = text.trim();
+    match ty {
+        Type::String | Type::Unknown => Ok(Value::Str(text.to_string())),
+        Type::Secret => Ok(Value::Secret(text.to_string())),
+        Type::Int => t
+            .parse()
+            .map(Value::Int)
+            .map_err(|_| format!("{} is not an int", shown(text))),
+        Type::Float => t
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(Value::Float)
+            .ok_or_else(|| format!("{} is not a float", shown(text))),
+        Type::Bool => match t {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(format!("{} is not `true` or `false`", shown(text))),
+        },
+        Type::Duration => duration(t)
+            .map(Value::Duration)
+            .map_err(|why| format!("{} is not a duration: {why}", shown(text))),
+        Type::List(_) | Type::Map(_) => {
+            let json: serde_json::Value = serde_json::from_str(t).map_err(|e| {
+                let what = if matches!(ty, Type::List(_)) {
+                    "a JSON array"
+                } else {
+                    "a JSON object"
+                };
+                if ty.is_secret() {
+                    format!("the value is not {what} ({e})")
+                } else {
+                    format!("{} is not {what} ({e})", shown(text))
+                }
+            })?;
+            from_json(&json, ty)
+        }
+        Type::Record(_) | Type::Module(_) => Err(format!("a {ty} cannot be given as an input")),
+    }
+}
+
+/// A duration in the language's units; empty text is not one.
+fn duration(text: &str) -> Result<u64, String> {
+    if text.is_empty() {
+        return Err("it is empty".to_string());
+    }
+    crate::parse::parse_duration(text)
+}
+
+/// What kind of JSON value this is, for messages.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a bool",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Checks a JSON value against `ty` and converts it. Errors name the element (`at [1]`)
+/// and never show a secret's text.
+fn from_json(v: &serde_json::Value, ty: &Type) -> Result<Value, String> {
+    use serde_json::Value as J;
+    let expected = |what: &str| format!("expected {what}, found {}", json_kind(v));
+    match (ty, v) {
+        (Type::String | Type::Unknown, J::String(s)) => Ok(Value::Str(s.clone())),
+        (Type::Secret, J::String(s)) => Ok(Value::Secret(s.clone())),
+        (Type::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
+        (Type::Int, J::Number(n)) => match n.as_i64() {
+            Some(i) => Ok(Value::Int(i)),
+            None => match n.as_f64() {
+                Some(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(Value::Int(f as i64)),
+                Some(f) if f.fract() != 0.0 => Err(format!("{n} is not a whole number")),
+                _ => Err(format!("{n} does not fit a 64-bit int")),
+            },
+        },
+        (Type::Float, J::Number(n)) => n
+            .as_f64()
+            .map(Value::Float)
+            .ok_or_else(|| format!("{n} is not a float")),
+        (Type::Duration, J::String(s)) => duration(s.trim())
+            .map(Value::Duration)
+            .map_err(|why| format!("{} is not a duration: {why}", shown(s))),
+        (Type::Duration, J::Number(_)) => Err(
+            "a duration is written as a string with a unit, like \"5m\", not a bare number"
+                .to_string(),
+        ),
+        (Type::List(t), J::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| from_json(item, t).map_err(|e| format!("at [{i}]: {e}")))
+            .collect::<Result<_, _>>()
+            .map(Value::List),
+        (Type::Map(t), J::Object(entries)) => entries
+            .iter()
+            .map(|(k, item)| {
+                from_json(item, t)
+                    .map(|v| (k.clone(), v))
+                    .map_err(|e| format!("at [{k:?}]: {e}"))
+            })
+            .collect::<Result<_, _>>()
+            .map(Value::Map),
+        (Type::String | Type::Secret | Type::Unknown, _) => Err(expected("a string")),
+        (Type::Int, _) => Err(expected("an int")),
+        (Type::Float, _) => Err(expected("a number")),
+        (Type::Bool, _) => Err(expected("`true` or `false`")),
+        (Type::Duration, _) => Err(expected("a duration string, like \"5m\"")),
+        (Type::List(_), _) => Err(expected("an array")),
+        (Type::Map(_), _) => Err(expected("an object")),
+        (Type::Record(_) | Type::Module(_), _) => {
+            Err(format!("a {ty} cannot be given as an input"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::FsLoader;
+    use crate::source::SourceFile;
+    use miette::Diagnostic;
+
+    const FILE: &str = r#"
+let region = "eu"
+workflow deploy(
+  target: string = "staging",
+  replicas: int = 2,
+  ratio: float = 0.5,
+  verbose: bool = false,
+  grace: duration = 1m30s,
+  regions: list<string> = ["${region}-west", "us-east"],
+  limits: map<int> = { eu: 4 },
+  token: secret = "t0ps3cret",
+  home: string = env("FLOWC_TEST_HOME", "/nowhere"),
+  copies: int = replicas * 2,
+) {
+  step s {
+    run "echo ${target} ${replicas} ${ratio} ${verbose} ${grace} ${join(regions, ",")} ${limits["eu"]} ${home} ${copies}"
+    env { T: token }
+  }
+}
+workflow needs(name: string, count: int) {
+  step s { run "echo ${name} ${count}" }
+}
+"#;
+
+    fn module() -> (SourceMap, crate::lower::Lowered) {
+        let mut sources = SourceMap::new();
+        let id = sources.add(SourceFile::new("t.flow", None, FILE));
+        let lowered = crate::compile(&mut sources, id, &FsLoader).expect("compiles");
+        (sources, lowered)
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn run(
+        workflow: &str,
+        vars: &[(&str, &str)],
+        file: Option<&Path>,
+        env: EnvFn<'_>,
+    ) -> Result<BTreeMap<String, Value>, Vec<InputError>> {
+        let (sources, lowered) = module();
+        let root = lowered.modules.len() - 1;
+        let consts = module_constants(&lowered.modules, root, &sources, &FsLoader, env);
+        let params = Params::of(&lowered.modules[root], workflow).expect("workflow exists");
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        resolve(&params, &vars, file, env, &consts)
+    }
+
+    fn codes(errors: &[InputError]) -> Vec<String> {
+        errors
+            .iter()
+            .map(|e| e.code().map(|c| c.to_string()).unwrap_or_default())
+            .collect()
+    }
+
+    fn s(text: &str) -> Value {
+        Value::Str(text.to_string())
+    }
+
+    #[test]
+    fn defaults_are_evaluated_with_constants_and_earlier_parameters() {
+        let values = run("deploy", &[], None, &no_env).expect("resolves");
+        assert_eq!(values["target"], s("staging"));
+        assert_eq!(values["ratio"], Value::Float(0.5));
+        assert_eq!(values["grace"], Value::Duration(90_000));
+        assert_eq!(
+            values["regions"],
+            Value::List(vec![s("eu-west"), s("us-east")])
+        );
+        assert_eq!(values["token"], Value::Secret("t0ps3cret".to_string()));
+        assert_eq!(values["home"], s("/nowhere"));
+        assert_eq!(values["copies"], Value::Int(4));
+    }
+
+    #[test]
+    fn text_values_are_read_against_the_declared_type() {
+        let vars = [
+            ("target", "prod"),
+            ("replicas", " 5 "),
+            ("ratio", "3"),
+            ("verbose", "true"),
+            ("grace", "1h30m"),
+            ("regions", r#"["ap-south"]"#),
+            ("limits", r#"{"us": 8}"#),
+            ("token", "abc"),
+        ];
+        let values = run("deploy", &vars, None, &no_env).expect("resolves");
+        assert_eq!(values["target"], s("prod"));
+        assert_eq!(values["replicas"], Value::Int(5));
+        assert_eq!(values["ratio"], Value::Float(3.0));
+        assert_eq!(values["verbose"], Value::Bool(true));
+        assert_eq!(values["grace"], Value::Duration(5_400_000));
+        assert_eq!(values["regions"], Value::List(vec![s("ap-south")]));
+        assert_eq!(
+            values["limits"],
+            Value::Map(BTreeMap::from([("us".to_string(), Value::Int(8))]))
+        );
+        assert_eq!(values["token"], Value::Secret("abc".to_string()));
+        // A default that reads an earlier parameter sees its given value.
+        assert_eq!(values["copies"], Value::Int(10));
+    }
+
+    #[test]
+    fn precedence_is_default_file_env_flag_and_the_last_flag_wins() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("vars.json");
+        std::fs::write(
+            &path,
+            r#"{"target": "file", "replicas": 7, "ratio": 1.5, "grace": "2m", "verbose": null}"#,
+        )
+        .expect("written");
+        let env = |name: &str| match name {
+            "FLOW_VAR_target" => Some("env".to_string()),
+            "FLOW_VAR_replicas" => Some("8".to_string()),
+            _ => None,
+        };
+        let values = run(
+            "deploy",
+            &[("target", "flag1"), ("target", "flag2")],
+            Some(&path),
+            &env,
+        )
+        .expect("resolves");
+        assert_eq!(values["target"], s("flag2"));
+        assert_eq!(values["replicas"], Value::Int(8));
+        assert_eq!(values["ratio"], Value::Float(1.5));
+        assert_eq!(values["grace"], Value::Duration(120_000));
+        assert_eq!(values["verbose"], Value::Bool(false), "null means not set");
+    }
+
+    #[test]
+    fn every_bad_input_is_reported_at_once() {
+        let env = |name: &str| (name == "FLOW_VAR_verbose").then(|| "yes".to_string());
+        let errors = run(
+            "deploy",
+            &[
+                ("tagret", "prod"),
+                ("replicas", "three"),
+                ("grace", "90"),
+                ("regions", "eu,us"),
+                ("limits", r#"{"eu": 1.5}"#),
+            ],
+            None,
+            &env,
+        )
+        .expect_err("bad inputs");
+        assert_eq!(
+            codes(&errors),
+            ["E0430", "E0431", "E0431", "E0431", "E0431", "E0431"]
+        );
+        let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            text[0],
+            "unknown parameter `tagret` for workflow `deploy` (given by `--var`)"
+        );
+        assert!(
+            matches!(&errors[0], InputError::UnknownParam { help: Some(h), .. } if h == "did you mean `target`?")
+        );
+        assert!(text[1].contains("\"three\" is not an int"), "{}", text[1]);
+        assert!(text[2].contains("is not `true` or `false`"), "{}", text[2]);
+        assert!(text[2].contains("FLOW_VAR_verbose"), "{}", text[2]);
+        assert!(text[3].contains("`90` has no unit"), "{}", text[3]);
+        assert!(text[4].contains("is not a JSON array"), "{}", text[4]);
+        assert!(
+            text[5].contains("at [\"eu\"]: 1.5 is not a whole number"),
+            "{}",
+            text[5]
+        );
+    }
+
+    #[test]
+    fn required_parameters_need_a_value() {
+        let errors = run("needs", &[("name", "x")], None, &no_env).expect_err("count missing");
+        assert_eq!(codes(&errors), ["E0432"]);
+        assert_eq!(
+            errors[0].to_string(),
+            "parameter `count` of workflow `needs` has no value"
+        );
+        let env = |n: &str| (n == "FLOW_VAR_count").then(|| "3".to_string());
+        let values = run("needs", &[("name", "x")], None, &env).expect("env gives it");
+        assert_eq!(values["count"], Value::Int(3));
+    }
+
+    #[test]
+    fn vars_files_are_json_objects_with_typed_values() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let good = dir.path().join("good.json");
+        std::fs::write(
+            &good,
+            r#"{"regions": ["a", "b"], "limits": {"x": 1}, "replicas": 3.0, "token": "s"}"#,
+        )
+        .expect("written");
+        let values = run("deploy", &[], Some(&good), &no_env).expect("resolves");
+        assert_eq!(values["regions"], Value::List(vec![s("a"), s("b")]));
+        assert_eq!(values["replicas"], Value::Int(3));
+        assert_eq!(values["token"], Value::Secret("s".to_string()));
+
+        let bad = dir.path().join("bad.json");
+        std::fs::write(
+            &bad,
+            r#"{"replicas": 2.5, "grace": 30, "regions": ["a", 1], "token": 42, "verbos": true}"#,
+        )
+        .expect("written");
+        let errors = run("deploy", &[], Some(&bad), &no_env).expect_err("bad values");
+        assert_eq!(
+            codes(&errors),
+            ["E0430", "E0431", "E0431", "E0431", "E0431"]
+        );
+        let all: String = errors.iter().map(|e| format!("{e}\n")).collect();
+        assert!(all.contains("2.5 is not a whole number"), "{all}");
+        assert!(all.contains("not a bare number"), "{all}");
+        assert!(
+            all.contains("at [1]: expected a string, found a number"),
+            "{all}"
+        );
+        assert!(!all.contains("42"), "secrets are never shown: {all}");
+    }
+
+    #[test]
+    fn unusable_vars_files_are_e0433() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let toml = dir.path().join("vars.toml");
+        std::fs::write(&toml, "target = \"prod\"\n").expect("written");
+        let array = dir.path().join("array.json");
+        std::fs::write(&array, "[1, 2]").expect("written");
+        let broken = dir.path().join("broken.json");
+        std::fs::write(&broken, "{\"target\": ").expect("written");
+        let missing = dir.path().join("missing.json");
+        for (path, why) in [
+            (&toml, "TOML vars files are not supported yet"),
+            (&array, "expected a JSON object"),
+            (&broken, "not valid JSON"),
+            (&missing, "no such file"),
+        ] {
+            let errors = run("deploy", &[], Some(path), &no_env).expect_err("unusable");
+            assert_eq!(codes(&errors), ["E0433"]);
+            assert!(errors[0].to_string().contains(why), "{}", errors[0]);
+        }
+    }
+
+    #[test]
+    fn a_failing_default_is_reported_with_its_eval_code() {
+        let text = "workflow w(home: string = env(\"FLOWC_TEST_SURELY_UNSET\")) { step s { run \"echo ${home}\" } }";
+        let mut sources = SourceMap::new();
+        let id = sources.add(SourceFile::new("t.flow", None, text));
+        let lowered = crate::compile(&mut sources, id, &FsLoader).expect("compiles");
+        let params = Params::of(&lowered.modules[0], "w").expect("exists");
+        let errors = resolve(&params, &[], None, &no_env, &BTreeMap::new()).expect_err("unset");
+        assert_eq!(codes(&errors), ["E0422"]);
+        let given = [("home".to_string(), "/h".to_string())];
+        let values = resolve(&params, &given, None, &no_env, &BTreeMap::new())
+            .expect("a given value spares the default");
+        assert_eq!(values["home"], s("/h"));
+    }
+
+    #[test]
+    fn var_arguments_split_at_the_first_equals_sign() {
+        assert_eq!(
+            parse_var("q=a=b").expect("splits"),
+            ("q".to_string(), "a=b".to_string())
+        );
+        assert_eq!(
+            parse_var("empty=").expect("splits"),
+            ("empty".to_string(), String::new())
+        );
+        assert!(parse_var("novalue").is_err());
+        assert!(parse_var("=x").is_err());
+    }
+
+    #[test]
+    fn unknown_names_across_several_workflows() {
+        let inputs = Inputs {
+            vars: vec![("name".to_string(), "x".to_string())],
+            file: None,
+        };
+        assert!(inputs.unknown("w", &["name", "count"]).is_empty());
+        assert!(inputs.only(&["target"]).vars.is_empty());
+        let errors = inputs.unknown("workflow `w`", &[]);
+        assert!(
+            matches!(&errors[0], InputError::UnknownParam { help: Some(h), .. } if h == "it takes no parameters")
+        );
+    }
+}

@@ -1,0 +1,1637 @@
+//! Running a workflow: a lowered program, the workflow's input values and run options in,
+//! a [`Report`] of every step out, with [`Event`]s sent to an [`Observer`] as things happen.
+//!
+//! The scheduler keeps, for each step, how many of the steps it waits for are still
+//! unfinished; a step is decided the moment that count reaches zero, so a run costs time
+//! in proportion to its steps and edges. Deciding applies the rules of docs/language.md
+//! ("Skip and failure propagation"): a failed dependency skips the step (unless it failed
+//! with `on_failure continue`, or its fallback succeeded), a step whose `when` is false is
+//! skipped *by a condition* and counts as done for steps that only wait for it, a step that
+//! reads a declared output that was never produced is skipped too, compensation steps run
+//! only after a failure of their target, and `finally` steps always run last.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::command::{self, TextPart};
+use super::eval::{self, Env, EvalError, Value};
+use super::process::{self, CancellationSignal, Canceller, Stream};
+use super::redact::Redactor;
+use super::retry::{self, Backoff, Policy};
+use crate::ast::{self, AttrKind, Clause, ExprKind, StrPart};
+use crate::check::{DepKind, Module, WorkflowInfo};
+use crate::graph::{EdgeKind, ExecGraph};
+use crate::lower::Lowered;
+
+/// How a run behaves.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// At most this many step processes at once.
+    pub max_parallel: usize,
+    /// Approve every `approve` step without asking.
+    pub approve_all: bool,
+    /// Approve these `approve` steps without asking.
+    pub approve: Vec<String>,
+    /// Where per-step logs and output files go.
+    pub log_dir: PathBuf,
+    /// The working directory of step processes.
+    pub workdir: PathBuf,
+    /// Between SIGTERM and SIGKILL when a step is stopped.
+    pub grace: Duration,
+    /// The id of the run, for `run_id()` and `workflow.run_id`.
+    pub run_id: String,
+    /// Fires on an interrupt (Ctrl-C): running steps are stopped, nothing new starts but
+    /// compensation and `finally` steps, and the run ends `cancelled`.
+    pub interrupt: Option<CancellationSignal>,
+}
+
+/// What became of a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// It ran and succeeded.
+    Succeeded,
+    /// It ran and failed (after its retries).
+    Failed,
+    /// It did not run.
+    Skipped,
+    /// It was stopped while running.
+    Cancelled,
+    /// It is an approval gate that nobody has approved yet.
+    Waiting,
+}
+
+impl Status {
+    /// The status as the language spells it (`build.status == "succeeded"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+            Status::Cancelled => "cancelled",
+            Status::Waiting => "waiting",
+        }
+    }
+}
+
+/// Why a step was skipped: by a condition (counts as done), or because of a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipCause {
+    /// Its own `when`, or a missing output of a step skipped by a condition.
+    Condition,
+    /// Something upstream failed.
+    Failure,
+}
+
+/// The result of one step (all its instances, for a fan-out).
+#[derive(Clone, Debug)]
+pub struct StepReport {
+    /// The step's name.
+    pub name: String,
+    /// What became of it.
+    pub status: Status,
+    /// For a skipped step, why.
+    pub skip: Option<SkipCause>,
+    /// A sentence on why it failed or was skipped.
+    pub reason: Option<String>,
+    /// Attempts made (summed over instances).
+    pub attempts: u32,
+    /// Wall time from start to end.
+    pub duration: Duration,
+    /// The last exit code (per instance for a fan-out).
+    pub exit_codes: Vec<i32>,
+    /// Whether a failure was let through by `on_failure continue`.
+    pub continued: bool,
+    /// The result record the language sees.
+    pub record: Value,
+}
+
+/// The result of a run.
+#[derive(Debug)]
+pub struct Report {
+    /// The workflow's name.
+    pub workflow: String,
+    /// `succeeded`, `failed` or `waiting`.
+    pub status: Status,
+    /// Every step, in source order.
+    pub steps: Vec<StepReport>,
+    /// Wall time of the whole run.
+    pub duration: Duration,
+}
+
+/// Something that happened during a run, for progress output and `--events json`.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The run began.
+    RunStarted {
+        /// The workflow.
+        workflow: String,
+        /// The run id.
+        run_id: String,
+    },
+    /// An attempt of a step (instance) began.
+    StepStarted {
+        /// The step, with `[i]` for a fan-out instance.
+        step: String,
+        /// 1 for the first attempt.
+        attempt: u32,
+    },
+    /// A line of a step's output (already redacted).
+    Output {
+        /// The step.
+        step: String,
+        /// `stdout` or `stderr`.
+        stream: &'static str,
+        /// The line.
+        line: String,
+    },
+    /// An attempt failed and another follows.
+    Retrying {
+        /// The step.
+        step: String,
+        /// The attempt that comes next.
+        next_attempt: u32,
+        /// The wait before it, in milliseconds.
+        delay_ms: u64,
+        /// Why the last attempt failed.
+        reason: String,
+    },
+    /// A step finished (succeeded, failed, cancelled or waiting).
+    StepFinished {
+        /// The step.
+        step: String,
+        /// Its status.
+        status: Status,
+        /// Attempts made.
+        attempts: u32,
+        /// Milliseconds.
+        duration_ms: u64,
+        /// Why it failed, if it did.
+        reason: Option<String>,
+    },
+    /// A step was skipped.
+    StepSkipped {
+        /// The step.
+        step: String,
+        /// Why.
+        reason: String,
+    },
+    /// The run ended.
+    RunFinished {
+        /// The workflow's status.
+        status: Status,
+        /// Milliseconds.
+        duration_ms: u64,
+    },
+}
+
+/// Receives the events of a run.
+pub trait Observer: Send {
+    /// One event.
+    fn event(&mut self, event: &Event);
+}
+
+/// A problem that stops a run before it starts.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RunError {
+    /// The log directory cannot be created.
+    #[error("cannot create the log directory `{path}`: {reason}")]
+    #[diagnostic(
+        code(E0440),
+        help("choose another directory with `--log-dir`, or fix its permissions")
+    )]
+    LogDir {
+        /// The directory.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+
+    /// A `let` or `secret` binding failed to evaluate.
+    #[error("cannot evaluate `{name}`: {reason}")]
+    #[diagnostic(code(E0441))]
+    Binding {
+        /// The binding.
+        name: String,
+        /// Why.
+        reason: String,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+    },
+}
+
+/// The shared, per-run facts a step task needs.
+struct Shared {
+    module: usize,
+    modules: Arc<Vec<Module>>,
+    values: BTreeMap<String, Value>,
+    redactor: Redactor,
+    opts: Options,
+    slots: Semaphore,
+    observer: Mutex<Box<dyn Observer>>,
+}
+
+impl Shared {
+    fn emit(&self, event: Event) {
+        if let Ok(mut obs) = self.observer.lock() {
+            obs.event(&event);
+        }
+    }
+
+    fn workflow(&self, item: usize) -> Option<&ast::Workflow> {
+        match self.modules[self.module].ast.items.get(item) {
+            Some(ast::Item::Workflow(w)) => Some(w),
+            _ => None,
+        }
+    }
+}
+
+/// The values names have while evaluating one step's expressions.
+struct StepEnv<'a> {
+    values: &'a BTreeMap<String, Value>,
+    results: &'a HashMap<String, Value>,
+    local: Option<(&'a str, Value)>,
+    extra: &'a [(&'static str, Value)],
+    run_id: &'a str,
+}
+
+impl Env for StepEnv<'_> {
+    fn lookup(&self, name: &str) -> Result<Value, EvalError> {
+        if let Some((n, v)) = &self.local {
+            if *n == name {
+                return Ok(v.clone());
+            }
+        }
+        if let Some((_, v)) = self.extra.iter().find(|(n, _)| *n == name) {
+            return Ok(v.clone());
+        }
+        self.values
+            .get(name)
+            .or_else(|| self.results.get(name))
+            .cloned()
+            .ok_or(EvalError::Pending)
+    }
+
+    fn run_id(&self) -> String {
+        self.run_id.to_string()
+    }
+}
+
+/// The state of one step while the run goes on.
+#[derive(Clone, Debug)]
+struct State {
+    remaining: usize,
+    report: Option<StepReport>,
+}
+
+/// Runs workflow `workflow` of the root module with these parameter values.
+pub async fn run(
+    lowered: Lowered,
+    workflow: &str,
+    params: BTreeMap<String, Value>,
+    opts: Options,
+    observer: Box<dyn Observer>,
+) -> Result<Report, RunError> {
+    let started = Instant::now();
+    let Lowered {
+        graphs, modules, ..
+    } = lowered;
+    let module = modules.len().saturating_sub(1);
+    let modules = Arc::new(modules);
+    let Some(wf_index) = modules[module]
+        .checked_workflows
+        .iter()
+        .position(|w| w.name == workflow)
+    else {
+        return Err(RunError::Binding {
+            name: workflow.to_string(),
+            reason: "no such workflow".to_string(),
+            help: None,
+        });
+    };
+    let graph = &graphs[wf_index];
+    let info: &WorkflowInfo = &modules[module].checked_workflows[wf_index];
+    std::fs::create_dir_all(&opts.log_dir).map_err(|e| RunError::LogDir {
+        path: opts.log_dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
+
+    // Parameters, module constants and bindings, in order.
+    let mut values = params;
+    let mut secrets: Vec<String> = values
+        .values()
+        .filter_map(|v| match v {
+            Value::Secret(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    let ast_wf = match modules[module].ast.items.get(info.item) {
+        Some(ast::Item::Workflow(w)) => w,
+        _ => {
+            return Err(RunError::Binding {
+                name: workflow.to_string(),
+                reason: "the workflow's syntax tree is missing".to_string(),
+                help: None,
+            })
+        }
+    };
+    for item in &modules[module].ast.items {
+        if let ast::Item::Let(b) = item {
+            let v = eval_binding(b, &values)?;
+            values.insert(b.name.name.clone(), v);
+        }
+    }
+    for item in &ast_wf.body {
+        if let ast::WorkflowItem::Binding(b) = item {
+            let mut v = eval_binding(b, &values)?;
+            if b.kind == ast::BindingKind::Secret {
+                v = Value::Secret(v.to_text());
+            }
+            if let Value::Secret(s) = &v {
+                secrets.push(s.clone());
+            }
+            values.insert(b.name.name.clone(), v);
+        }
+    }
+    let redactor = Redactor::new(secrets).unwrap_or_default();
+
+    let shared = Arc::new(Shared {
+        module,
+        modules: Arc::clone(&modules),
+        values,
+        redactor,
+        opts: opts.clone(),
+        slots: Semaphore::new(opts.max_parallel.max(1)),
+        observer: Mutex::new(observer),
+    });
+    shared.emit(Event::RunStarted {
+        workflow: workflow.to_string(),
+        run_id: opts.run_id.clone(),
+    });
+
+    let n = info.steps.len();
+    let finally: Vec<usize> = (0..n).filter(|&i| info.steps[i].finally).collect();
+    let ordinary = n - finally.len();
+    let fallback_of: Vec<Option<usize>> = {
+        let mut f = vec![None; n];
+        for (owner, s) in info.steps.iter().enumerate() {
+            if let Some((target, _)) = s.fallback {
+                f[target] = Some(owner);
+            }
+        }
+        f
+    };
+    // Who waits for whom: graph predecessors, the fallback of each predecessor (it stands
+    // in for it), and for `finally` steps every ordinary step.
+    let mut waiters: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut states: Vec<State> = vec![
+        State {
+            remaining: 0,
+            report: None
+        };
+        n
+    ];
+    for (i, state) in states.iter_mut().enumerate() {
+        let node = petgraph::graph::NodeIndex::new(i);
+        let mut preds: Vec<usize> = graph
+            .graph
+            .edges_directed(node, Direction::Incoming)
+            .map(|e| e.source().index())
+            .collect();
+        let stand_ins: Vec<usize> = preds
+            .iter()
+            .filter_map(|&p| info.steps[p].fallback.map(|(f, _)| f))
+            .filter(|&f| f != i)
+            .collect();
+        preds.extend(stand_ins);
+        if info.steps[i].finally {
+            preds.extend((0..n).filter(|&j| !info.steps[j].finally));
+        }
+        preds.sort_unstable();
+        preds.dedup();
+        state.remaining = preds.len();
+        for p in preds {
+            waiters[p].push(i);
+        }
+    }
+
+    let mut results: HashMap<String, Value> = HashMap::new();
+    let mut ready: Vec<usize> = (0..n).filter(|&i| states[i].remaining == 0).rev().collect();
+    let mut running: JoinSet<(usize, StepReport)> = JoinSet::new();
+    let mut cancellers: HashMap<usize, Canceller> = HashMap::new();
+    let mut failing = false;
+    let mut finished_ordinary = 0usize;
+    let mut workflow_status = Status::Succeeded;
+    let mut interrupt = opts.interrupt.clone();
+    let mut interrupted = false;
+
+    loop {
+        while let Some(i) = ready.pop() {
+            let step = &info.steps[i];
+            if step.finally && finished_ordinary == ordinary {
+                results.insert(
+                    "workflow".to_string(),
+                    workflow_record(workflow, workflow_status, &opts.run_id),
+                );
+            }
+            match decide(
+                i,
+                info,
+                graph,
+                &states,
+                &fallback_of,
+                failing,
+                &shared,
+                &results,
+            ) {
+                Decision::Skip(cause, reason) => {
+                    shared.emit(Event::StepSkipped {
+                        step: step.name.clone(),
+                        reason: reason.clone(),
+                    });
+                    let report = skipped_report(&step.name, cause, reason, step.fan_out);
+                    finish(
+                        i,
+                        report,
+                        info,
+                        &mut states,
+                        &waiters,
+                        &mut ready,
+                        &mut results,
+                        &mut finished_ordinary,
+                    );
+                }
+                Decision::Run(instances) => {
+                    let (canceller, signal) = process::cancellation();
+                    cancellers.insert(i, canceller);
+                    let shared = Arc::clone(&shared);
+                    let env_results = results.clone();
+                    let body_index = step.body_index;
+                    let fan_out = step.fan_out;
+                    let name = step.name.clone();
+                    let item = info.item;
+                    running.spawn(async move {
+                        let report = run_step(
+                            &shared,
+                            item,
+                            body_index,
+                            &name,
+                            fan_out,
+                            instances,
+                            env_results,
+                            signal,
+                        )
+                        .await;
+                        (i, report)
+                    });
+                }
+            }
+        }
+        let joined = match interrupt.as_mut() {
+            Some(signal) if !interrupted => {
+                tokio::select! {
+                    joined = running.join_next() => joined,
+                    _ = signal.cancelled() => {
+                        interrupted = true;
+                        failing = true;
+                        workflow_status = Status::Cancelled;
+                        for (j, c) in &cancellers {
+                            let s = &info.steps[*j];
+                            if !s.finally && s.compensates.is_none() && fallback_of[*j].is_none() {
+                                c.cancel();
+                            }
+                        }
+                        continue;
+                    }
+                }
+            }
+            _ => running.join_next().await,
+        };
+        let Some(joined) = joined else {
+            break;
+        };
+        let Ok((i, report)) = joined else {
+            continue;
+        };
+        cancellers.remove(&i);
+        let step = &info.steps[i];
+        let policy = on_failure(&shared, info.item, step.body_index);
+        if report.status == Status::Failed && !step.finally && info.steps[i].compensates.is_none() {
+            let rescued = step.fallback.is_some();
+            let continued = policy == "continue";
+            if !rescued && !continued {
+                if workflow_status != Status::Cancelled {
+                    workflow_status = Status::Failed;
+                }
+                if !failing {
+                    failing = true;
+                    // fail_fast: stop everything ordinary that is still running.
+                    // Compensation, fallback and finally steps are handlers: they go on.
+                    for (j, c) in &cancellers {
+                        let s = &info.steps[*j];
+                        if !s.finally && s.compensates.is_none() && fallback_of[*j].is_none() {
+                            c.cancel();
+                        }
+                    }
+                }
+            }
+        }
+        if report.status == Status::Waiting && workflow_status == Status::Succeeded {
+            workflow_status = Status::Waiting;
+        }
+        if report.status == Status::Failed && step.fallback.is_none() && step.finally {
+            workflow_status = Status::Failed;
+        }
+        // A fallback that failed fails the workflow on behalf of its owner.
+        if report.status == Status::Failed
+            && fallback_of[i].is_some()
+            && workflow_status != Status::Cancelled
+        {
+            workflow_status = Status::Failed;
+        }
+        let mut report = report;
+        report.continued = report.status == Status::Failed && policy == "continue";
+        finish(
+            i,
+            report,
+            info,
+            &mut states,
+            &waiters,
+            &mut ready,
+            &mut results,
+            &mut finished_ordinary,
+        );
+    }
+
+    let steps: Vec<StepReport> = states
+        .into_iter()
+        .zip(&info.steps)
+        .map(|(s, info)| {
+            s.report.unwrap_or_else(|| {
+                skipped_report(
+                    &info.name,
+                    SkipCause::Failure,
+                    "never became ready".to_string(),
+                    info.fan_out,
+                )
+            })
+        })
+        .collect();
+    let duration = started.elapsed();
+    shared.emit(Event::RunFinished {
+        status: workflow_status,
+        duration_ms: duration.as_millis() as u64,
+    });
+    Ok(Report {
+        workflow: workflow.to_string(),
+        status: workflow_status,
+        steps,
+        duration,
+    })
+}
+
+fn eval_binding(b: &ast::Binding, values: &BTreeMap<String, Value>) -> Result<Value, RunError> {
+    let env = eval::MapEnv {
+        values: values.clone(),
+    };
+    eval::eval(&b.value, &env).map_err(|e| RunError::Binding {
+        name: b.name.name.clone(),
+        reason: e.to_string(),
+        help: miette::Diagnostic::help(&e).map(|h| h.to_string()),
+    })
+}
+
+fn workflow_record(name: &str, status: Status, run_id: &str) -> Value {
+    let mut fields = BTreeMap::new();
+    fields.insert("name".to_string(), Value::Str(name.to_string()));
+    fields.insert(
+        "status".to_string(),
+        Value::Str(status.as_str().to_string()),
+    );
+    fields.insert("run_id".to_string(), Value::Str(run_id.to_string()));
+    Value::Record(fields)
+}
+
+/// The record of a step that did not run: built-in fields only.
+fn skipped_report(name: &str, cause: SkipCause, reason: String, fan_out: bool) -> StepReport {
+    StepReport {
+        name: name.to_string(),
+        status: Status::Skipped,
+        skip: Some(cause),
+        reason: Some(reason),
+        attempts: 0,
+        duration: Duration::ZERO,
+        exit_codes: Vec::new(),
+        continued: false,
+        record: record(Status::Skipped, &[], fan_out, BTreeMap::new()),
+    }
+}
+
+/// The result record: built-in fields and outputs (lists for a fan-out).
+fn record(
+    status: Status,
+    instances: &[Instance],
+    fan_out: bool,
+    outputs: BTreeMap<String, Value>,
+) -> Value {
+    let mut fields = BTreeMap::new();
+    fields.insert(
+        "status".to_string(),
+        Value::Str(status.as_str().to_string()),
+    );
+    let pick = |f: &dyn Fn(&Instance) -> Value, empty: Value| -> Value {
+        if fan_out {
+            Value::List(instances.iter().map(f).collect())
+        } else {
+            instances.first().map(f).unwrap_or(empty)
+        }
+    };
+    fields.insert(
+        "exit_code".to_string(),
+        pick(&|i| Value::Int(i.exit_code.into()), Value::Int(-1)),
+    );
+    fields.insert(
+        "stdout".to_string(),
+        pick(&|i| Value::Str(i.stdout.clone()), Value::Str(String::new())),
+    );
+    fields.insert(
+        "attempts".to_string(),
+        pick(&|i| Value::Int(i.attempts.into()), Value::Int(0)),
+    );
+    fields.insert(
+        "duration".to_string(),
+        pick(
+            &|i| Value::Duration(i.duration.as_millis() as u64),
+            Value::Duration(0),
+        ),
+    );
+    fields.extend(outputs);
+    Value::Record(fields)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    i: usize,
+    report: StepReport,
+    info: &WorkflowInfo,
+    states: &mut [State],
+    waiters: &[Vec<usize>],
+    ready: &mut Vec<usize>,
+    results: &mut HashMap<String, Value>,
+    finished_ordinary: &mut usize,
+) {
+    results.insert(info.steps[i].name.clone(), report.record.clone());
+    states[i].report = Some(report);
+    if !info.steps[i].finally {
+        *finished_ordinary += 1;
+    }
+    for &w in &waiters[i] {
+        states[w].remaining -= 1;
+        if states[w].remaining == 0 {
+            ready.push(w);
+        }
+    }
+}
+
+enum Decision {
+    Skip(SkipCause, String),
+    /// Run, with the loop values of a fan-out (one `None` for an ordinary step).
+    Run(Vec<Option<Value>>),
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    i: usize,
+    info: &WorkflowInfo,
+    graph: &ExecGraph,
+    states: &[State],
+    fallback_of: &[Option<usize>],
+    failing: bool,
+    shared: &Shared,
+    results: &HashMap<String, Value>,
+) -> Decision {
+    let step = &info.steps[i];
+    let report_of = |j: usize| states[j].report.as_ref();
+    // A fallback runs only when the step it backs failed.
+    if let Some(owner) = fallback_of[i] {
+        if report_of(owner).is_none_or(|r| r.status != Status::Failed) {
+            return Decision::Skip(
+                SkipCause::Condition,
+                format!("`{}` did not fail", info.steps[owner].name),
+            );
+        }
+    }
+    // A compensation runs only after a failure of its target.
+    if let Some((target, _)) = step.compensates {
+        let r = report_of(target);
+        let failed = r.is_some_and(|r| {
+            matches!(r.status, Status::Failed | Status::Cancelled)
+                || r.skip == Some(SkipCause::Failure)
+        });
+        if !failed {
+            return Decision::Skip(
+                SkipCause::Condition,
+                format!("`{}` did not fail", info.steps[target].name),
+            );
+        }
+    } else if !step.finally && fallback_of[i].is_none() {
+        if failing {
+            return Decision::Skip(
+                SkipCause::Failure,
+                "the run is stopping: a step failed (fail_fast) or it was interrupted".to_string(),
+            );
+        }
+        let node = petgraph::graph::NodeIndex::new(i);
+        for e in graph.graph.edges_directed(node, Direction::Incoming) {
+            if !matches!(e.weight(), EdgeKind::After | EdgeKind::Data) {
+                continue;
+            }
+            let p = e.source().index();
+            let Some(r) = report_of(p) else { continue };
+            let rescued = info.steps[p]
+                .fallback
+                .and_then(|(f, _)| report_of(f))
+                .is_some_and(|f| f.status == Status::Succeeded);
+            match r.status {
+                Status::Failed if !r.continued && !rescued => {
+                    return Decision::Skip(SkipCause::Failure, format!("`{}` failed", r.name));
+                }
+                Status::Cancelled => {
+                    return Decision::Skip(
+                        SkipCause::Failure,
+                        format!("`{}` was cancelled", r.name),
+                    );
+                }
+                Status::Waiting => {
+                    return Decision::Skip(
+                        SkipCause::Failure,
+                        format!("`{}` is waiting for approval", r.name),
+                    );
+                }
+                _ => {}
+            }
+            let reads_output = step
+                .deps
+                .iter()
+                .any(|d| d.step == p && d.kind == DepKind::Output);
+            if reads_output && r.status != Status::Succeeded {
+                let cause = r.skip.unwrap_or(SkipCause::Failure);
+                return Decision::Skip(
+                    cause,
+                    format!("it reads an output of `{}`, which has none", r.name),
+                );
+            }
+        }
+    }
+    let Some(wf) = shared.workflow(info.item) else {
+        return Decision::Skip(
+            SkipCause::Failure,
+            "internal error: workflow not found".to_string(),
+        );
+    };
+    let Some(ast::WorkflowItem::Step(ast_step)) = wf.body.get(step.body_index) else {
+        return Decision::Skip(
+            SkipCause::Failure,
+            "internal error: step not found".to_string(),
+        );
+    };
+    let env = StepEnv {
+        values: &shared.values,
+        results,
+        local: None,
+        extra: &[],
+        run_id: &shared.opts.run_id,
+    };
+    let mut instances = vec![None];
+    for clause in &ast_step.clauses {
+        if let Clause::For(each) = clause {
+            match eval::eval(&each.list, &env) {
+                Ok(Value::List(items)) => instances = items.into_iter().map(Some).collect(),
+                Ok(_) => {}
+                Err(e) => {
+                    return Decision::Skip(
+                        SkipCause::Failure,
+                        format!("cannot evaluate the list: {e}"),
+                    )
+                }
+            }
+        }
+    }
+    for clause in &ast_step.clauses {
+        if let Clause::When(cond, _) = clause {
+            match eval::eval(cond, &env) {
+                Ok(Value::Bool(true)) => {}
+                Ok(_) => {
+                    return Decision::Skip(
+                        SkipCause::Condition,
+                        "its condition is false".to_string(),
+                    )
+                }
+                Err(EvalError::Pending) => {
+                    return Decision::Skip(
+                        SkipCause::Condition,
+                        "its condition reads a result that does not exist".to_string(),
+                    )
+                }
+                Err(e) => {
+                    return Decision::Skip(SkipCause::Failure, format!("its condition failed: {e}"))
+                }
+            }
+        }
+    }
+    Decision::Run(instances)
+}
+
+/// The `on_failure` policy of a step: its own attribute, else `defaults`, else fail_fast.
+fn on_failure(shared: &Shared, item: usize, body_index: usize) -> String {
+    let Some(wf) = shared.workflow(item) else {
+        return "fail_fast".to_string();
+    };
+    let own = match wf.body.get(body_index) {
+        Some(ast::WorkflowItem::Step(s)) => attr_of(&s.attrs, |k| match k {
+            AttrKind::OnFailure(i) => Some(i.name.clone()),
+            _ => None,
+        }),
+        _ => None,
+    };
+    own.or_else(|| {
+        defaults_attr(wf, |k| match k {
+            AttrKind::OnFailure(i) => Some(i.name.clone()),
+            _ => None,
+        })
+    })
+    .unwrap_or_else(|| "fail_fast".to_string())
+}
+
+fn attr_of<'a, T>(
+    attrs: impl IntoIterator<Item = &'a ast::Attr>,
+    f: impl Fn(&'a AttrKind) -> Option<T>,
+) -> Option<T> {
+    attrs.into_iter().find_map(|a| f(&a.kind))
+}
+
+fn defaults_attr<'a, T>(wf: &'a ast::Workflow, f: impl Fn(&'a AttrKind) -> Option<T>) -> Option<T> {
+    wf.body.iter().find_map(|it| match it {
+        ast::WorkflowItem::Defaults(d) => attr_of(&d.attrs, &f),
+        _ => None,
+    })
+}
+
+/// What one instance of a step did.
+#[derive(Clone, Debug, Default)]
+struct Instance {
+    status_ok: bool,
+    exit_code: i32,
+    stdout: String,
+    attempts: u32,
+    duration: Duration,
+    outputs: BTreeMap<String, Value>,
+    failure: Option<String>,
+    cancelled: bool,
+    waiting: bool,
+}
+
+/// The attributes that drive one step, resolved against `defaults` and a called task.
+struct Plan<'a> {
+    attrs: Vec<&'a ast::Attr>,
+    task_params: Vec<(String, Value)>,
+    outputs: Vec<(String, ast::TypeExpr)>,
+}
+
+fn plan_step<'a>(
+    shared: &'a Shared,
+    wf: &'a ast::Workflow,
+    step: &'a ast::Step,
+    env: &StepEnv<'_>,
+) -> Result<Plan<'a>, String> {
+    let mut attrs: Vec<&ast::Attr> = step.attrs.iter().collect();
+    let mut task_params = Vec::new();
+    let mut outputs = Vec::new();
+    if let Some(call) = &step.call {
+        let module = match &call.callee.module {
+            None => shared.module,
+            Some(alias) => shared
+                .modules
+                .iter()
+                .position(|m| {
+                    shared.modules[shared.module].ast.items.iter().any(|it| {
+                        matches!(it, ast::Item::Import(imp) if imp.alias.name == alias.name && (m.key == imp.path || m.key.ends_with(imp.path.trim_start_matches("./"))))
+                    })
+                })
+                .ok_or_else(|| format!("module `{}` is not loaded", alias.name))?,
+        };
+        let task = shared.modules[module]
+            .ast
+            .items
+            .iter()
+            .find_map(|it| match it {
+                ast::Item::Task(t) if t.name.name == call.callee.name.name => Some(t),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                format!(
+                    "`{}` is a workflow; running sub-workflows is not supported by `flowc run` yet",
+                    call.callee.name.name
+                )
+            })?;
+        for (k, p) in task.params.iter().enumerate() {
+            let arg = call
+                .args
+                .iter()
+                .enumerate()
+                .find(|(pos, a)| a.name.as_ref().map_or(*pos == k, |n| n.name == p.name.name))
+                .map(|(_, a)| &a.value);
+            let value = match (arg, &p.default) {
+                (Some(e), _) => eval::eval(e, env),
+                (None, Some(d)) => eval::eval(d, &eval::MapEnv::default()),
+                (None, None) => return Err(format!("missing argument `{}`", p.name.name)),
+            }
+            .map_err(|e| format!("argument `{}`: {e}", p.name.name))?;
+            task_params.push((p.name.name.clone(), value));
+        }
+        // The step's own attributes override the task's.
+        for a in &task.body {
+            if !attrs
+                .iter()
+                .any(|o| std::mem::discriminant(&o.kind) == std::mem::discriminant(&a.kind))
+            {
+                attrs.push(a);
+            }
+        }
+    }
+    for a in wf.body.iter().filter_map(|it| match it {
+        ast::WorkflowItem::Defaults(d) => Some(d),
+        _ => None,
+    }) {
+        for attr in &a.attrs {
+            if !attrs
+                .iter()
+                .any(|o| std::mem::discriminant(&o.kind) == std::mem::discriminant(&attr.kind))
+            {
+                attrs.push(attr);
+            }
+        }
+    }
+    for a in &attrs {
+        if let AttrKind::Outputs(decls) = &a.kind {
+            outputs.extend(decls.iter().map(|d| (d.name.name.clone(), d.ty.clone())));
+        }
+    }
+    Ok(Plan {
+        attrs,
+        task_params,
+        outputs,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_step(
+    shared: &Shared,
+    item: usize,
+    body_index: usize,
+    name: &str,
+    fan_out: bool,
+    instances: Vec<Option<Value>>,
+    results: HashMap<String, Value>,
+    cancel: CancellationSignal,
+) -> StepReport {
+    let started = Instant::now();
+    let Some(wf) = shared.workflow(item) else {
+        return skipped_report(
+            name,
+            SkipCause::Failure,
+            "internal error".to_string(),
+            fan_out,
+        );
+    };
+    let Some(ast::WorkflowItem::Step(step)) = wf.body.get(body_index) else {
+        return skipped_report(
+            name,
+            SkipCause::Failure,
+            "internal error".to_string(),
+            fan_out,
+        );
+    };
+    let loop_var = step.clauses.iter().find_map(|c| match c {
+        Clause::For(f) => Some(f.var.name.clone()),
+        _ => None,
+    });
+    let max_instances = step
+        .clauses
+        .iter()
+        .find_map(|c| match c {
+            Clause::For(f) => f.max.as_ref(),
+            _ => None,
+        })
+        .and_then(|m| {
+            match eval::eval(
+                m,
+                &eval::MapEnv {
+                    values: shared.values.clone(),
+                },
+            ) {
+                Ok(Value::Int(k)) if k > 0 => usize::try_from(k).ok(),
+                _ => None,
+            }
+        })
+        .unwrap_or(usize::MAX);
+    let fan_slots = Semaphore::new(max_instances.min(Semaphore::MAX_PERMITS));
+    let count = instances.len();
+    let mut tasks = Vec::with_capacity(count);
+    for (k, value) in instances.into_iter().enumerate() {
+        let label = if fan_out {
+            format!("{name}[{k}]")
+        } else {
+            name.to_string()
+        };
+        let loop_var = loop_var.clone();
+        let results = &results;
+        let cancel = cancel.clone();
+        let fan_slots = &fan_slots;
+        tasks.push(async move {
+            let Ok(_fan) = fan_slots.acquire().await else {
+                return Instance::default();
+            };
+            let env = StepEnv {
+                values: &shared.values,
+                results,
+                local: loop_var.as_deref().zip(value),
+                extra: &[],
+                run_id: &shared.opts.run_id,
+            };
+            run_instance(shared, wf, step, &label, &env, cancel).await
+        });
+    }
+    let done: Vec<Instance> = futures_join_all(tasks).await;
+    let status = if done.iter().any(|i| i.waiting) {
+        Status::Waiting
+    } else if done.iter().any(|i| i.cancelled) {
+        Status::Cancelled
+    } else if done.iter().all(|i| i.status_ok) {
+        Status::Succeeded
+    } else {
+        Status::Failed
+    };
+    let reason = done.iter().find_map(|i| i.failure.clone());
+    let mut outputs = BTreeMap::new();
+    if status == Status::Succeeded {
+        if fan_out {
+            let mut keys: Vec<String> = done
+                .first()
+                .map(|i| i.outputs.keys().cloned().collect())
+                .unwrap_or_default();
+            keys.sort();
+            for key in keys {
+                let list = done
+                    .iter()
+                    .filter_map(|i| i.outputs.get(&key).cloned())
+                    .collect();
+                outputs.insert(key, Value::List(list));
+            }
+        } else if let Some(first) = done.first() {
+            outputs = first.outputs.clone();
+        }
+    }
+    let report = StepReport {
+        name: name.to_string(),
+        status,
+        skip: None,
+        reason: reason.clone(),
+        attempts: done.iter().map(|i| i.attempts).sum(),
+        duration: started.elapsed(),
+        exit_codes: done.iter().map(|i| i.exit_code).collect(),
+        continued: false,
+        record: record(status, &done, fan_out, outputs),
+    };
+    shared.emit(Event::StepFinished {
+        step: name.to_string(),
+        status,
+        attempts: report.attempts,
+        duration_ms: report.duration.as_millis() as u64,
+        reason,
+    });
+    report
+}
+
+/// Runs futures concurrently and collects their results in order.
+async fn futures_join_all<F: std::future::Future<Output = Instance>>(
+    futures: Vec<F>,
+) -> Vec<Instance> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<Instance>> = vec![None; pinned.len()];
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (k, f) in pinned.iter_mut().enumerate() {
+            if out[k].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[k] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+/// What one attempt does.
+enum Action {
+    Argv(Vec<String>),
+    Sleep(Duration),
+    Approve(String),
+}
+
+fn action_of(plan: &Plan<'_>, env: &StepEnv<'_>) -> Result<Action, String> {
+    for a in &plan.attrs {
+        match &a.kind {
+            AttrKind::Run(e) => {
+                let (parts, values) = text_parts(e, env)?;
+                let template = command::compile(&parts).map_err(|e| e.to_string())?;
+                let invocation = command::render(&template, &values).map_err(|e| e.to_string())?;
+                return Ok(Action::Argv(invocation.argv()));
+            }
+            AttrKind::Exec(e) => {
+                let items = match eval::eval(e, env).map_err(|e| e.to_string())? {
+                    Value::List(items) => items.iter().map(Value::to_text).collect::<Vec<_>>(),
+                    other => vec![other.to_text()],
+                };
+                let invocation = command::exec(&items).map_err(|e| e.to_string())?;
+                return Ok(Action::Argv(invocation.argv()));
+            }
+            AttrKind::Sleep(e) => {
+                return match eval::eval(e, env).map_err(|e| e.to_string())? {
+                    Value::Duration(ms) => Ok(Action::Sleep(Duration::from_millis(ms))),
+                    other => Err(format!("`sleep` got {other}")),
+                }
+            }
+            AttrKind::Approve(e) => {
+                return Ok(Action::Approve(
+                    eval::eval(e, env).map_err(|e| e.to_string())?.to_text(),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Err("the step has no action".to_string())
+}
+
+/// Splits `run` text into literal parts (which shape the command) and values (data only).
+/// Text that is not a string literal is one value: it can never add shell syntax.
+fn text_parts(e: &ast::Expr, env: &StepEnv<'_>) -> Result<(Vec<TextPart>, Vec<String>), String> {
+    let mut parts = Vec::new();
+    let mut values = Vec::new();
+    match &e.kind {
+        ExprKind::Str(pieces) => {
+            for piece in pieces {
+                match piece {
+                    StrPart::Text(t) => parts.push(TextPart::Literal(t.clone())),
+                    StrPart::Interp(inner) => {
+                        let v = eval::eval(inner, env).map_err(|e| e.to_string())?;
+                        parts.push(TextPart::Value(values.len()));
+                        values.push(v.to_text());
+                    }
+                }
+            }
+        }
+        _ => {
+            let v = eval::eval(e, env).map_err(|e| e.to_string())?;
+            parts.push(TextPart::Value(0));
+            values.push(v.to_text());
+        }
+    }
+    Ok((parts, values))
+}
+
+async fn run_instance(
+    shared: &Shared,
+    wf: &ast::Workflow,
+    step: &ast::Step,
+    label: &str,
+    env: &StepEnv<'_>,
+    cancel: CancellationSignal,
+) -> Instance {
+    let started = Instant::now();
+    let fail = |reason: String| Instance {
+        failure: Some(shared.redactor.redact(&reason).into_owned()),
+        exit_code: -1,
+        duration: started.elapsed(),
+        ..Instance::default()
+    };
+    let plan = match plan_step(shared, wf, step, env) {
+        Ok(plan) => plan,
+        Err(reason) => return fail(reason),
+    };
+    let task_values: Vec<(&'static str, Value)> = Vec::new();
+    let mut task_map = shared.values.clone();
+    task_map.extend(plan.task_params.iter().cloned());
+    let env = StepEnv {
+        values: &task_map,
+        results: env.results,
+        local: env.local.clone(),
+        extra: &task_values,
+        run_id: env.run_id,
+    };
+    let action = match action_of(&plan, &env) {
+        Ok(a) => a,
+        Err(reason) => return fail(reason),
+    };
+    let timeout = attr_of(plan.attrs.iter().copied(), |k| match k {
+        AttrKind::Timeout(e) => match eval::eval(e, &env) {
+            Ok(Value::Duration(ms)) => Some(Duration::from_millis(ms)),
+            _ => None,
+        },
+        _ => None,
+    });
+    let mut policy = Policy::new(0);
+    let mut retry_if = None;
+    if let Some(r) = attr_of(plan.attrs.iter().copied(), |k| match k {
+        AttrKind::Retry(r) => Some(r),
+        _ => None,
+    }) {
+        if let Ok(Value::Int(count)) = eval::eval(&r.count, &env) {
+            policy.retries = u32::try_from(count).unwrap_or(0);
+        }
+        if let Some(b) = &r.backoff {
+            let durations: Vec<(Option<String>, Duration)> = b
+                .args
+                .iter()
+                .filter_map(|a| match eval::eval(&a.value, &env) {
+                    Ok(Value::Duration(ms)) => Some((
+                        a.name.as_ref().map(|n| n.name.clone()),
+                        Duration::from_millis(ms),
+                    )),
+                    _ => None,
+                })
+                .collect();
+            let delay = durations
+                .iter()
+                .find(|(n, _)| n.as_deref() != Some("max"))
+                .map_or(retry::DEFAULT_DELAY, |(_, d)| *d);
+            policy.max = durations
+                .iter()
+                .find(|(n, _)| n.as_deref() == Some("max"))
+                .map(|(_, d)| *d);
+            policy.backoff = match b.callee.name.name.as_str() {
+                "linear" => Backoff::Linear(delay),
+                "exponential" => Backoff::Exponential {
+                    base: delay,
+                    max: None,
+                },
+                _ => Backoff::Fixed(delay),
+            };
+        }
+        policy.jitter = r.jitter.is_some();
+        retry_if = r.condition.as_ref();
+    }
+    let mut env_vars: Vec<(String, String)> = Vec::new();
+    if let Some(entries) = attr_of(plan.attrs.iter().copied(), |k| match k {
+        AttrKind::Env(entries) => Some(entries),
+        _ => None,
+    }) {
+        for entry in entries {
+            match eval::eval(&entry.value, &env) {
+                Ok(v) => env_vars.push((entry.name.name.clone(), v.to_text())),
+                Err(e) => return fail(format!("env `{}`: {e}", entry.name.name)),
+            }
+        }
+    }
+    let safe_label: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    let output_file = shared.opts.log_dir.join(format!("{safe_label}.out"));
+    let log_file = shared.opts.log_dir.join(format!("{safe_label}.log"));
+    env_vars.push(("FLOW_OUTPUT".to_string(), output_file.display().to_string()));
+
+    match action {
+        Action::Approve(question) => {
+            let approved = shared.opts.approve_all
+                || shared
+                    .opts
+                    .approve
+                    .iter()
+                    .any(|s| s == label || label.starts_with(&format!("{s}[")));
+            let question = shared.redactor.redact(&question).into_owned();
+            if approved {
+                shared.emit(Event::Output {
+                    step: label.to_string(),
+                    stream: "stdout",
+                    line: format!("approved by --approve: {question}"),
+                });
+                Instance {
+                    status_ok: true,
+                    attempts: 1,
+                    duration: started.elapsed(),
+                    ..Instance::default()
+                }
+            } else {
+                Instance {
+                    waiting: true,
+                    attempts: 1,
+                    failure: Some(format!(
+                        "waiting for approval: {question} (run again with `--approve {}` or `--approve-all`)",
+                        label.split('[').next().unwrap_or(label)
+                    )),
+                    duration: started.elapsed(),
+                    ..Instance::default()
+                }
+            }
+        }
+        Action::Sleep(d) => {
+            let mut cancel = cancel;
+            let cancelled = tokio::select! {
+                _ = tokio::time::sleep(d) => false,
+                _ = cancel.cancelled() => true,
+            };
+            Instance {
+                status_ok: !cancelled,
+                cancelled,
+                attempts: 1,
+                duration: started.elapsed(),
+                ..Instance::default()
+            }
+        }
+        Action::Argv(argv) => {
+            let spec = process::Spec {
+                argv,
+                env: env_vars,
+                cwd: shared.opts.workdir.clone(),
+                timeout,
+                grace: shared.opts.grace,
+            };
+            let log = Mutex::new(std::fs::File::create(&log_file).ok());
+            let mut rng = fastrand::Rng::new();
+            let (result, attempts) = retry::run(
+                &policy,
+                &mut rng,
+                |r: &Attempt, attempt| {
+                    if r.ok || r.cancelled {
+                        return false;
+                    }
+                    match retry_if {
+                        None => true,
+                        Some(cond) => {
+                            let extra = [
+                                ("exit_code", Value::Int(r.exit_code.into())),
+                                ("timed_out", Value::Bool(r.timed_out)),
+                                ("attempt", Value::Int(attempt.into())),
+                            ];
+                            let retry_env = StepEnv {
+                                values: env.values,
+                                results: env.results,
+                                local: env.local.clone(),
+                                extra: &extra,
+                                run_id: env.run_id,
+                            };
+                            matches!(eval::eval(cond, &retry_env), Ok(Value::Bool(true)))
+                        }
+                    }
+                },
+                |next, delay, r: &Attempt| {
+                    shared.emit(Event::Retrying {
+                        step: label.to_string(),
+                        next_attempt: next,
+                        delay_ms: delay.as_millis() as u64,
+                        reason: r.reason.clone(),
+                    });
+                },
+                |attempt| {
+                    let spec = &spec;
+                    let cancel = cancel.clone();
+                    let log = &log;
+                    let output_file = &output_file;
+                    async move {
+                        shared.emit(Event::StepStarted {
+                            step: label.to_string(),
+                            attempt,
+                        });
+                        let _ = std::fs::remove_file(output_file);
+                        let Ok(_slot) = shared.slots.acquire().await else {
+                            return Attempt::failed("the run is shutting down".to_string());
+                        };
+                        let mut sink = |stream: Stream, line: &str| {
+                            let line = shared.redactor.redact(line).into_owned();
+                            if let Ok(mut guard) = log.lock() {
+                                if let Some(file) = guard.as_mut() {
+                                    use std::io::Write;
+                                    let _ = writeln!(file, "{line}");
+                                }
+                            }
+                            shared.emit(Event::Output {
+                                step: label.to_string(),
+                                stream: if stream == Stream::Stdout {
+                                    "stdout"
+                                } else {
+                                    "stderr"
+                                },
+                                line,
+                            });
+                        };
+                        match process::run(spec, &mut sink, cancel).await {
+                            Ok(outcome) => Attempt::from_outcome(outcome),
+                            Err(e) => Attempt::failed(e.to_string()),
+                        }
+                    }
+                },
+            )
+            .await;
+            let mut instance = Instance {
+                status_ok: result.ok,
+                exit_code: result.exit_code,
+                stdout: shared.redactor.redact(&result.stdout).into_owned(),
+                attempts,
+                duration: started.elapsed(),
+                outputs: BTreeMap::new(),
+                failure: (!result.ok).then(|| shared.redactor.redact(&result.reason).into_owned()),
+                cancelled: result.cancelled,
+                waiting: false,
+            };
+            if instance.status_ok && !plan.outputs.is_empty() {
+                match read_outputs(&output_file, &plan.outputs) {
+                    Ok(outputs) => instance.outputs = outputs,
+                    Err(reason) => {
+                        instance.status_ok = false;
+                        instance.failure = Some(shared.redactor.redact(&reason).into_owned());
+                    }
+                }
+            }
+            instance
+        }
+    }
+}
+
+/// The result of one attempt of a process.
+struct Attempt {
+    ok: bool,
+    exit_code: i32,
+    timed_out: bool,
+    cancelled: bool,
+    stdout: String,
+    reason: String,
+}
+
+impl Attempt {
+    fn failed(reason: String) -> Attempt {
+        Attempt {
+            ok: false,
+            exit_code: -1,
+            timed_out: false,
+            cancelled: false,
+            stdout: String::new(),
+            reason,
+        }
+    }
+
+    fn from_outcome(o: process::Outcome) -> Attempt {
+        let reason = if o.timed_out {
+            format!(
+                "timed out after {}",
+                eval::format_duration(o.duration.as_millis() as u64)
+            )
+        } else if o.cancelled {
+            "cancelled".to_string()
+        } else if let Some(sig) = o.signal {
+            format!("killed by signal {sig}")
+        } else {
+            format!("exit code {}", o.exit_code.unwrap_or(-1))
+        };
+        Attempt {
+            ok: o.success(),
+            exit_code: o.exit_code.unwrap_or(-1),
+            timed_out: o.timed_out,
+            cancelled: o.cancelled,
+            stdout: o.stdout,
+            reason,
+        }
+    }
+}
+
+/// Reads a step's declared outputs from its `$FLOW_OUTPUT` file: a JSON object, or
+/// `name=value` lines.
+fn read_outputs(
+    path: &std::path::Path,
+    declared: &[(String, ast::TypeExpr)],
+) -> Result<BTreeMap<String, Value>, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut raw: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    if text.trim_start().starts_with('{') {
+        let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+            .map_err(|e| format!("$FLOW_OUTPUT is not a valid JSON object: {e}"))?;
+        raw.extend(obj);
+    } else {
+        for line in text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        {
+            let Some((k, v)) = line.split_once('=') else {
+                return Err(format!("$FLOW_OUTPUT line {line:?} is not `name=value`"));
+            };
+            raw.insert(
+                k.trim().to_string(),
+                serde_json::Value::String(v.to_string()),
+            );
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (name, ty) in declared {
+        let Some(v) = raw.get(name) else {
+            return Err(format!(
+                "the step did not write its output `{name}` to $FLOW_OUTPUT"
+            ));
+        };
+        let value = convert(v, ty)
+            .ok_or_else(|| format!("output `{name}` is {v}, which is not a `{}`", type_text(ty)))?;
+        out.insert(name.clone(), value);
+    }
+    Ok(out)
+}
+
+fn type_text(t: &ast::TypeExpr) -> String {
+    match &t.arg {
+        Some(a) => format!("{}<{}>", t.name.name, type_text(a)),
+        None => t.name.name.clone(),
+    }
+}
+
+/// Converts a JSON value (or a string from a `name=value` line) to a declared type.
+fn convert(v: &serde_json::Value, ty: &ast::TypeExpr) -> Option<Value> {
+    use serde_json::Value as J;
+    let text = match v {
+        J::String(s) => Some(s.as_str()),
+        _ => None,
+    };
+    match ty.name.name.as_str() {
+        "string" | "secret" => Some(Value::Str(
+            text.map_or_else(|| v.to_string(), str::to_string),
+        )),
+        "int" => v
+            .as_i64()
+            .or_else(|| text.and_then(|s| s.trim().parse().ok()))
+            .map(Value::Int),
+        "float" => v
+            .as_f64()
+            .or_else(|| text.and_then(|s| s.trim().parse().ok()))
+            .map(Value::Float),
+        "bool" => v
+            .as_bool()
+            .or_else(|| text.and_then(|s| s.trim().parse().ok()))
+            .map(Value::Bool),
+        "duration" => text
+            .and_then(|s| crate::parse::parse_duration(s.trim()).ok())
+            .map(Value::Duration),
+        "list" => {
+            let parsed;
+            let items = match (v, text) {
+                (J::Array(a), _) => a,
+                (_, Some(s)) => {
+                    parsed = serde_json::from_str::<J>(s).ok()?;
+                    parsed.as_array()?
+                }
+                _ => return None,
+            };
+            let elem = ty.arg.as_deref()?;
+            items
+                .iter()
+                .map(|i| convert(i, elem))
+                .collect::<Option<Vec<_>>>()
+                .map(Value::List)
+        }
+        "map" => {
+            let parsed;
+            let obj = match (v, text) {
+                (J::Object(o), _) => o,
+                (_, Some(s)) => {
+                    parsed = serde_json::from_str::<J>(s).ok()?;
+                    parsed.as_object()?
+                }
+                _ => return None,
+            };
+            let elem = ty.arg.as_deref()?;
+            obj.iter()
+                .map(|(k, i)| convert(i, elem).map(|v| (k.clone(), v)))
+                .collect::<Option<BTreeMap<_, _>>>()
+                .map(Value::Map)
+        }
+        _ => None,
+    }
+}
