@@ -39,6 +39,18 @@ pub struct RunArgs {
     /// `json`: one JSON event per line on stdout.
     #[arg(long, value_name = "FORMAT", value_parser = ["json"])]
     pub events: Option<String>,
+    /// Run nothing: print the plan, as `flowc plan` does.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Stop the whole run after this long (`30m`, `1h`): running steps are stopped as by
+    /// Ctrl-C and the run ends `cancelled` (exit 130 is kept for Ctrl-C; a timeout exits 1).
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+}
+
+/// Reads `--timeout` with the language's duration syntax.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    crate::parse::parse_duration(text).map(Duration::from_millis)
 }
 
 /// Prints progress lines, or JSON events.
@@ -110,6 +122,17 @@ impl Observer for Printer {
 /// Runs the workflow; exit 0 when it succeeded, 1 when it failed or stopped at an approval,
 /// 2 for check, usage or input errors.
 pub fn run(args: RunArgs, color: bool) -> u8 {
+    if args.dry_run {
+        return super::plan::run(
+            super::plan::PlanArgs {
+                file: args.file,
+                workflow: args.workflow,
+                vars: args.vars,
+                vars_file: args.vars_file,
+            },
+            color,
+        );
+    }
     let opts = crate::diagnostics::RenderOptions {
         color,
         width: super::width(),
@@ -184,6 +207,12 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         workdir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
         grace: Duration::from_secs(5),
         run_id,
+        interactive: {
+            use std::io::IsTerminal;
+            args.events.is_none()
+                && std::io::stdin().is_terminal()
+                && std::io::stderr().is_terminal()
+        },
         interrupt: None,
     };
     let printer = Printer {
@@ -204,6 +233,20 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
     let (canceller, signal) = crate::runtime::process::cancellation();
     let mut options = options;
     options.interrupt = Some(signal);
+    let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(limit) = args.timeout {
+        let canceller = canceller.clone();
+        let timed_out = std::sync::Arc::clone(&timed_out);
+        runtime.spawn(async move {
+            tokio::time::sleep(limit).await;
+            eprintln!(
+                "the run's --timeout of {} has passed: stopping running steps",
+                format_duration(limit.as_millis() as u64)
+            );
+            timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
+            canceller.cancel();
+        });
+    }
     runtime.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("interrupted: stopping running steps (press Ctrl-C again to exit at once)");
@@ -237,6 +280,9 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
     }
     match report.status {
         Status::Succeeded => super::EXIT_OK,
+        Status::Cancelled if timed_out.load(std::sync::atomic::Ordering::SeqCst) => {
+            super::EXIT_FINDINGS
+        }
         Status::Cancelled => {
             eprintln!("run interrupted; run it again to start over");
             super::EXIT_INTERRUPTED

@@ -47,6 +47,9 @@ pub struct Options {
     pub grace: Duration,
     /// The id of the run, for `run_id()` and `workflow.run_id`.
     pub run_id: String,
+    /// Ask on the terminal at `approve` steps that are not pre-approved (otherwise the run
+    /// stops at the gate).
+    pub interactive: bool,
     /// Fires on an interrupt (Ctrl-C): running steps are stopped, nothing new starts but
     /// compensation and `finally` steps, and the run ends `cancelled`.
     pub interrupt: Option<CancellationSignal>,
@@ -1332,15 +1335,24 @@ async fn run_instance(
                     .iter()
                     .any(|s| s == label || label.starts_with(&format!("{s}[")));
             let question = shared.redactor.redact(&question).into_owned();
+            let approved = approved || (shared.opts.interactive && ask(&question, label).await);
             if approved {
                 shared.emit(Event::Output {
                     step: label.to_string(),
                     stream: "stdout",
-                    line: format!("approved by --approve: {question}"),
+                    line: format!("approved: {question}"),
                 });
                 Instance {
                     status_ok: true,
                     attempts: 1,
+                    duration: started.elapsed(),
+                    ..Instance::default()
+                }
+            } else if shared.opts.interactive {
+                Instance {
+                    attempts: 1,
+                    exit_code: -1,
+                    failure: Some(format!("rejected: {question}")),
                     duration: started.elapsed(),
                     ..Instance::default()
                 }
@@ -1478,6 +1490,31 @@ async fn run_instance(
             instance
         }
     }
+}
+
+/// One question at a time on the terminal.
+static PROMPT: Mutex<()> = Mutex::new(());
+
+/// Asks a person at the terminal to approve; true for `y` or `yes`.
+async fn ask(question: &str, step: &str) -> bool {
+    let question = question.to_string();
+    let step = step.to_string();
+    tokio::task::spawn_blocking(move || {
+        let Ok(_turn) = PROMPT.lock() else {
+            return false;
+        };
+        use std::io::{BufRead, Write};
+        let mut err = std::io::stderr();
+        let _ = write!(err, "approve `{step}`: {question} [y/N] ");
+        let _ = err.flush();
+        let mut answer = String::new();
+        if std::io::stdin().lock().read_line(&mut answer).is_err() {
+            return false;
+        }
+        matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    })
+    .await
+    .unwrap_or(false)
 }
 
 /// The result of one attempt of a process.

@@ -343,3 +343,75 @@ fn code_of(stderr: &str) -> &str {
         .and_then(|rest| rest.split(']').next())
         .unwrap_or("")
 }
+
+/// Runs `flowc run w.flow` in `dir` inside a pseudo-terminal (util-linux `script`), typing
+/// `input`; returns the exit code and what the terminal showed.
+fn run_in_terminal(dir: &Path, input: &str) -> (i32, String) {
+    use std::io::Write;
+    let command = format!("{} run w.flow --log-dir logs", env!("CARGO_BIN_EXE_flowc"));
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("type the answer");
+    let out = child.wait_with_output().expect("finishes");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn on_a_terminal_approval_is_asked_for() {
+    let dir = tmp();
+    std::fs::write(
+        dir.path().join("w.flow"),
+        "workflow a {\n  step ok { approve \"Ship it?\" }\n  step ship after ok { run \"touch shipped\" }\n}\n",
+    )
+    .expect("write");
+    let (code, screen) = run_in_terminal(dir.path(), "y\n");
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("approve `ok`: Ship it? [y/N]"), "{screen}");
+    assert!(dir.path().join("shipped").exists());
+    std::fs::remove_file(dir.path().join("shipped")).expect("rm");
+    let (code, screen) = run_in_terminal(dir.path(), "n\n");
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("rejected: Ship it?"), "{screen}");
+    assert!(!dir.path().join("shipped").exists());
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_runs_nothing() {
+    let dir = tmp();
+    let text = "workflow d(go: bool = false) {\n  step s when go { run \"touch ran\" }\n}\n";
+    let out = run_in(dir.path(), text, &["--dry-run"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("when go: false, skipped"),
+        "{}",
+        out.stdout
+    );
+    assert!(!dir.path().join("ran").exists());
+}
+
+#[test]
+fn a_run_timeout_stops_everything() {
+    let dir = tmp();
+    let text = "workflow t {\n  step long { run \"sleep 1000\" }\n  finally step cleanup { run \"touch cleaned\" }\n}\n";
+    let out = run_in(dir.path(), text, &["--timeout", "300ms"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--timeout of 300ms has passed"),
+        "{}",
+        out.stderr
+    );
+    assert!(dir.path().join("cleaned").exists());
+}
