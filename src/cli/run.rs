@@ -53,16 +53,98 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
     crate::parse::parse_duration(text).map(Duration::from_millis)
 }
 
-/// Prints progress lines, or JSON events.
+/// Prints progress: JSON events, plain timestamped lines, or (on a terminal) the same lines
+/// scrolling above a live view of the running steps and overall progress.
 struct Printer {
     json: bool,
     start: std::time::Instant,
+    live: Option<Live>,
+}
+
+/// The live view: one spinner per running step, and a bar of finished steps.
+struct Live {
+    multi: indicatif::MultiProgress,
+    overall: indicatif::ProgressBar,
+    running: std::collections::HashMap<String, indicatif::ProgressBar>,
 }
 
 impl Printer {
+    fn new(json: bool, terminal: bool) -> Printer {
+        let live = (!json && terminal).then(|| {
+            let multi = indicatif::MultiProgress::new();
+            let overall = multi.add(indicatif::ProgressBar::new(0));
+            overall.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{elapsed:>5} [{bar:30}] {pos}/{len} steps done",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            Live {
+                multi,
+                overall,
+                running: std::collections::HashMap::new(),
+            }
+        });
+        Printer {
+            json,
+            start: std::time::Instant::now(),
+            live,
+        }
+    }
+
     fn stamp(&self) -> String {
         let ms = self.start.elapsed().as_millis();
         format!("{:>4}.{:01}s", ms / 1000, (ms % 1000) / 100)
+    }
+
+    /// Prints a line above the live view (or plainly).
+    fn say(&self, line: &str) {
+        match &self.live {
+            Some(live) => {
+                let _ = live.multi.println(line);
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// Updates the live view for an event.
+    fn track(&mut self, event: &Event) {
+        let Some(live) = self.live.as_mut() else {
+            return;
+        };
+        match event {
+            Event::RunStarted { steps, .. } => live.overall.set_length(*steps as u64),
+            Event::StepStarted { step, attempt } => {
+                let base = step.split('[').next().unwrap_or(step).to_string();
+                let bar = live.running.entry(base).or_insert_with(|| {
+                    let bar = live
+                        .multi
+                        .insert_before(&live.overall, indicatif::ProgressBar::new_spinner());
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                    );
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    bar
+                });
+                let attempt = if *attempt > 1 {
+                    format!(" (attempt {attempt})")
+                } else {
+                    String::new()
+                };
+                bar.set_message(format!("{step}{attempt}"));
+            }
+            Event::StepFinished { step, .. } | Event::StepSkipped { step, .. } => {
+                if let Some(bar) = live.running.remove(step) {
+                    bar.finish_and_clear();
+                    live.multi.remove(&bar);
+                }
+                live.overall.inc(1);
+            }
+            Event::RunFinished { .. } => live.overall.finish_and_clear(),
+            _ => {}
+        }
     }
 }
 
@@ -75,11 +157,12 @@ impl Observer for Printer {
             }
             return;
         }
+        self.track(event);
         let t = self.stamp();
         let line = match event {
-            Event::RunStarted { workflow, run_id } => {
-                format!("{t} run {run_id}: workflow `{workflow}`")
-            }
+            Event::RunStarted {
+                workflow, run_id, ..
+            } => format!("{t} run {run_id}: workflow `{workflow}`"),
             Event::StepStarted { step, attempt } if *attempt == 1 => format!("{t} ▶ {step}"),
             Event::StepStarted { step, attempt } => format!("{t} ▶ {step} (attempt {attempt})"),
             Event::Output { step, line, .. } => format!("{t} {step} | {line}"),
@@ -115,7 +198,7 @@ impl Observer for Printer {
             Event::StepSkipped { step, reason } => format!("{t} ⤼ {step} skipped: {reason}"),
             Event::RunFinished { .. } => return,
         };
-        eprintln!("{line}");
+        self.say(&line);
     }
 }
 
@@ -215,10 +298,11 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         },
         interrupt: None,
     };
-    let printer = Printer {
-        json: args.events.is_some(),
-        start: std::time::Instant::now(),
+    let terminal = {
+        use std::io::IsTerminal;
+        std::io::stderr().is_terminal()
     };
+    let printer = Printer::new(args.events.is_some(), terminal);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

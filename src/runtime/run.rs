@@ -139,6 +139,8 @@ pub enum Event {
         workflow: String,
         /// The run id.
         run_id: String,
+        /// How many steps the workflow has.
+        steps: usize,
     },
     /// An attempt of a step (instance) began.
     StepStarted {
@@ -379,6 +381,7 @@ pub async fn run(
     shared.emit(Event::RunStarted {
         workflow: workflow.to_string(),
         run_id: opts.run_id.clone(),
+        steps: info.steps.len(),
     });
 
     let n = info.steps.len();

@@ -415,3 +415,18 @@ fn a_run_timeout_stops_everything() {
     );
     assert!(dir.path().join("cleaned").exists());
 }
+
+#[test]
+fn on_a_terminal_the_live_view_keeps_the_log_lines() {
+    let dir = tmp();
+    std::fs::write(
+        dir.path().join("w.flow"),
+        "workflow l {\n  step a { run \"echo one\" }\n  step b after a { run \"echo two\" }\n}\n",
+    )
+    .expect("write");
+    let (code, screen) = run_in_terminal(dir.path(), "");
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("a | one"), "{screen}");
+    assert!(screen.contains("b | two"), "{screen}");
+    assert!(screen.contains("workflow `l` succeeded"), "{screen}");
+}
