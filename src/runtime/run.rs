@@ -480,7 +480,20 @@ pub async fn run(
                     let (canceller, signal) = process::cancellation();
                     cancellers.insert(i, canceller);
                     let shared = Arc::clone(&shared);
-                    let env_results = results.clone();
+                    // Only the results this step reads: copying every result into every
+                    // step would make a large run quadratic.
+                    let mut env_results: HashMap<String, Value> = step
+                        .deps
+                        .iter()
+                        .filter(|d| d.kind != DepKind::After)
+                        .filter_map(|d| {
+                            let name = &info.steps[d.step].name;
+                            results.get(name).map(|v| (name.clone(), v.clone()))
+                        })
+                        .collect();
+                    if let Some(w) = results.get("workflow") {
+                        env_results.insert("workflow".to_string(), w.clone());
+                    }
                     let body_index = step.body_index;
                     let fan_out = step.fan_out;
                     let name = step.name.clone();
