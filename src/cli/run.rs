@@ -340,13 +340,17 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
             }
         }
     });
-    let report = match runtime.block_on(run::run(
+    let report = runtime.block_on(run::run(
         lowered,
         &workflow,
         params,
         options,
         Box::new(printer),
-    )) {
+    ));
+    // Nothing is left to wait for: the step processes are reaped. Waiting for the idle
+    // workers and the Ctrl-C listener to wind down would only delay the exit.
+    runtime.shutdown_background();
+    let report = match report {
         Ok(report) => report,
         Err(e) => {
             use miette::Diagnostic;
