@@ -1407,7 +1407,9 @@ async fn run_instance(
                 timeout,
                 grace: shared.opts.grace,
             };
-            let log = Mutex::new(std::fs::File::create(&log_file).ok());
+            // Opened at the first line, so that thousands of steps waiting for a slot hold
+            // no files open (and a step that prints nothing leaves no empty log).
+            let log: Mutex<Option<std::fs::File>> = Mutex::new(None);
             let mut rng = fastrand::Rng::new();
             let (result, attempts) = retry::run(
                 &policy,
@@ -1447,19 +1449,29 @@ async fn run_instance(
                     let spec = &spec;
                     let cancel = cancel.clone();
                     let log = &log;
+                    let log_file = &log_file;
                     let output_file = &output_file;
                     async move {
+                        // The slot first: a step waiting for one has not started.
+                        let Ok(_slot) = shared.slots.acquire().await else {
+                            return Attempt::failed("the run is shutting down".to_string());
+                        };
                         shared.emit(Event::StepStarted {
                             step: label.to_string(),
                             attempt,
                         });
+                        // A reused --log-dir may hold an old output file.
                         let _ = std::fs::remove_file(output_file);
-                        let Ok(_slot) = shared.slots.acquire().await else {
-                            return Attempt::failed("the run is shutting down".to_string());
-                        };
                         let mut sink = |stream: Stream, line: &str| {
                             let line = shared.redactor.redact(line).into_owned();
                             if let Ok(mut guard) = log.lock() {
+                                if guard.is_none() {
+                                    *guard = std::fs::OpenOptions::new()
+                                        .create(true)
+                                        .append(true)
+                                        .open(&log_file)
+                                        .ok();
+                                }
                                 if let Some(file) = guard.as_mut() {
                                     use std::io::Write;
                                     let _ = writeln!(file, "{line}");

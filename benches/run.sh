@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# Benchmark `flowc run` on large generated workflows of `true` steps against GNU make -j2
+# and ninja -j2 on the same graphs. See benches/README.md.
+# Usage: benches/run.sh [--quick] [--no-build]
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+usage: benches/run.sh [--quick] [--no-build]
+  --quick     only the 1,000 step sizes (the 10,000 step targets are reported as SKIP)
+  --no-build  do not run `cargo build --release`; use the existing binary
+Environment: FLOWC=/path/to/flowc overrides the binary (implies --no-build).
+EOF
+}
+
+QUICK=0
+BUILD=1
+for arg in "$@"; do
+    case "$arg" in
+        --quick) QUICK=1 ;;
+        --no-build) BUILD=0 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "run.sh: unknown argument: $arg" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+JOBS=2   # --max-parallel for flowc, -j for make and ninja
+
+# ---------------------------------------------------------------------------------------
+# Tools
+# ---------------------------------------------------------------------------------------
+SUDO=()
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+fi
+APT_UPDATED=0
+apt_install() { # apt_install PACKAGE...
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "run.sh: need $*, but apt-get is not available; install it by hand" >&2
+        exit 1
+    fi
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        echo "==> apt-get update"
+        "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        APT_UPDATED=1
+    fi
+    echo "==> apt-get install $*"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+MISSING=()
+command -v ninja >/dev/null 2>&1 || MISSING+=(ninja-build)
+command -v make >/dev/null 2>&1 || MISSING+=(make)
+command -v hyperfine >/dev/null 2>&1 || MISSING+=(hyperfine)
+[ -x /usr/bin/time ] || MISSING+=(time)
+if [ "${#MISSING[@]}" -gt 0 ]; then
+    apt_install "${MISSING[@]}"
+fi
+command -v python3 >/dev/null 2>&1 || { echo "run.sh: python3 is required" >&2; exit 1; }
+
+if [ -n "${FLOWC:-}" ]; then
+    BUILD=0
+else
+    FLOWC="${CARGO_TARGET_DIR:-$ROOT/target}/release/flowc"
+    case "$FLOWC" in /*) ;; *) FLOWC="$ROOT/$FLOWC" ;; esac
+fi
+if [ "$BUILD" -eq 1 ]; then
+    echo "==> cargo build --release"
+    (cd "$ROOT" && cargo build --release)
+fi
+if [ ! -x "$FLOWC" ]; then
+    echo "run.sh: flowc binary not found at $FLOWC" >&2
+    exit 1
+fi
+
+# ---------------------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------------------
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/flowc-bench-run.XXXXXX")"
+cleanup() { rm -rf "$WORK"; }
+trap cleanup EXIT
+
+if [ "$QUICK" -eq 1 ]; then
+    SIZES="1000"
+else
+    SIZES="1000,10000"
+fi
+echo "==> generating workflows, Makefiles and build.ninja files in $WORK (sizes $SIZES)"
+python3 "$SCRIPT_DIR/gen_run.py" --out "$WORK/in" --shapes fanout,chain,lattice --sizes "$SIZES" \
+    > "$WORK/cases.tsv"
+# The one-step workflow for the start-up latency: a chain of length 1.
+python3 "$SCRIPT_DIR/gen_run.py" --out "$WORK/one" --shapes chain --sizes 1 > "$WORK/one.tsv"
+
+LOGS="$WORK/logs"             # flowc's --log-dir; moved aside before every run
+RESULTS="$WORK/results.tsv"   # shape, steps, hyperfine json, flowc peak rss (KiB)
+: > "$RESULTS"
+# Every flowc run gets an empty --log-dir: the previous one is moved into $WORK/old (not
+# deleted: on ext4, creating files right after deleting thousands spends most of its time
+# in the kernel's `recently_deleted` inode scan, which would charge flowc for the rm -rf).
+mkdir -p "$WORK/old"
+FRESH_LOGS="$WORK/fresh-logs"
+cat > "$FRESH_LOGS" <<'SH'
+#!/bin/sh
+# fresh-logs LOGS OLD: move LOGS (if any) into a new directory under OLD.
+[ -e "$1" ] || exit 0
+exec mv "$1" "$(mktemp -d "$2/run.XXXXXX")/"
+SH
+chmod +x "$FRESH_LOGS"
+PREPARE="$FRESH_LOGS $LOGS $WORK/old"
+
+# ---------------------------------------------------------------------------------------
+# Measurements
+# ---------------------------------------------------------------------------------------
+while IFS=$'\t' read -r shape steps flow make_dir ninja_dir; do
+    echo
+    echo "==> $shape, $steps steps"
+
+    # One plain `flowc run`: must succeed (exit 0); also gives the peak RSS.
+    rss_file="$WORK/$shape-$steps.rss"
+    err_file="$WORK/$shape-$steps.stderr"
+    $PREPARE
+    status=0
+    /usr/bin/time -f %M -o "$rss_file" \
+        "$FLOWC" run "$flow" --max-parallel "$JOBS" --log-dir "$LOGS" >/dev/null 2>"$err_file" \
+        || status=$?
+    if [ "$status" -ne 0 ]; then
+        echo "FAIL: flowc run $flow exited with status $status; stderr (tail):" >&2
+        tail -n 40 "$err_file" >&2
+        exit 1
+    fi
+    rss_kib="$(tail -n 1 "$rss_file")"
+    logs="$(find "$LOGS" -maxdepth 1 -name '*.log' 2>/dev/null | wc -l)"
+    if [ "$logs" -ne "$steps" ]; then
+        echo "warning: flowc run left $logs step logs in --log-dir, expected $steps" >&2
+    fi
+
+    # Sanity: make must run every recipe (one `true` line each) ...
+    status=0
+    make -C "$make_dir" -j"$JOBS" > "$WORK/make.out" 2>&1 || status=$?
+    ran="$(grep -c '^true$' "$WORK/make.out" || true)"
+    if [ "$status" -ne 0 ] || [ "$ran" -ne "$steps" ]; then
+        echo "FAIL: make -C $make_dir -j$JOBS (status $status) ran $ran of $steps recipes:" >&2
+        tail -n 5 "$WORK/make.out" >&2
+        exit 1
+    fi
+    # ... and ninja every edge (its last line is `[N/N] true`), on every invocation.
+    for _ in 1 2; do
+        status=0
+        ninja -C "$ninja_dir" -j"$JOBS" > "$WORK/ninja.out" 2>&1 || status=$?
+        last="$(tail -n 1 "$WORK/ninja.out")"
+        if [ "$status" -ne 0 ] || [[ "$last" != "[$steps/$steps] "* ]]; then
+            echo "FAIL: ninja -C $ninja_dir -j$JOBS (status $status) did not run all $steps edges:" >&2
+            tail -n 5 "$WORK/ninja.out" >&2
+            exit 1
+        fi
+    done
+
+    if [ "$steps" -ge 10000 ]; then
+        runs=(--runs 3)
+    else
+        runs=(--warmup 1 --runs 5)
+    fi
+    json="$WORK/$shape-$steps.json"
+    # Shell-less (-N); output (flowc's progress on stderr included) goes to /dev/null.
+    # The (untimed) prepare command gives flowc an empty --log-dir before every run; it
+    # runs before the make and ninja runs too, where it has nothing to move.
+    hyperfine -N "${runs[@]}" --style basic --export-json "$json" \
+        --prepare "$PREPARE" \
+        -n "flowc" "$FLOWC run $flow --max-parallel $JOBS --log-dir $LOGS" \
+        -n "make" "make -C $make_dir -j$JOBS" \
+        -n "ninja" "ninja -C $ninja_dir -j$JOBS"
+
+    printf '%s\t%s\t%s\t%s\n' "$shape" "$steps" "$json" "$rss_kib" >> "$RESULTS"
+done < "$WORK/cases.tsv"
+
+# A one-step workflow: whole-process latency (start-up, parse, check, one process, exit).
+IFS=$'\t' read -r _ _ one_flow _ _ < "$WORK/one.tsv"
+echo
+echo "==> flowc run, one step"
+$PREPARE
+status=0
+"$FLOWC" run "$one_flow" --max-parallel "$JOBS" --log-dir "$LOGS" >/dev/null 2>"$WORK/one.stderr" \
+    || status=$?
+if [ "$status" -ne 0 ]; then
+    echo "FAIL: flowc run $one_flow exited with status $status; stderr (tail):" >&2
+    tail -n 40 "$WORK/one.stderr" >&2
+    exit 1
+fi
+ONE_JSON="$WORK/one.json"
+hyperfine -N --warmup 5 --runs 50 --style basic --export-json "$ONE_JSON" \
+    --prepare "$PREPARE" \
+    -n "flowc run one step" "$FLOWC run $one_flow --max-parallel $JOBS --log-dir $LOGS"
+
+# ---------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------
+echo
+python3 - "$RESULTS" "$ONE_JSON" "$QUICK" <<'PY'
+import json
+import sys
+
+results_path, one_json, quick = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+
+def medians(path):
+    with open(path) as f:
+        data = json.load(f)
+    return {r["command"]: r["median"] * 1000.0 for r in data["results"]}  # s -> ms
+
+def ratio(a, b):
+    return a / b if b > 0 else float("inf")
+
+rows = []
+with open(results_path) as f:
+    for line in f:
+        shape, steps, path, rss_kib = line.rstrip("\n").split("\t")
+        m = medians(path)
+        rows.append({
+            "shape": shape, "steps": int(steps),
+            "flowc": m["flowc"], "make": m["make"], "ninja": m["ninja"],
+            "vs_ninja": ratio(m["flowc"], m["ninja"]),
+            "vs_make": ratio(m["flowc"], m["make"]),
+            "us_step": m["flowc"] * 1000.0 / int(steps),
+            "rss_mb": int(rss_kib) / 1024.0,
+        })
+
+hdr = (f"{'shape':<8} {'steps':>6} {'flowc ms':>10} {'make ms':>10} {'ninja ms':>10} "
+       f"{'flowc/ninja':>11} {'flowc/make':>10} {'us/step':>8} {'peak MB':>8}")
+print(hdr)
+print("-" * len(hdr))
+for r in rows:
+    print(f"{r['shape']:<8} {r['steps']:>6} {r['flowc']:>10.1f} {r['make']:>10.1f} "
+          f"{r['ninja']:>10.1f} {r['vs_ninja']:>11.2f} {r['vs_make']:>10.2f} "
+          f"{r['us_step']:>8.0f} {r['rss_mb']:>8.1f}")
+
+one_ms = medians(one_json)["flowc run one step"]
+print(f"\nflowc run, one-step workflow: median {one_ms:.2f} ms (whole process, hyperfine -N)")
+
+print("\nTargets:")
+def verdict(label, ok, detail):
+    word = "SKIP" if ok is None else ("PASS" if ok else "FAIL")
+    print(f"  [{word}] {label}: {detail}")
+
+by = {(r["shape"], r["steps"]): r for r in rows}
+skip = "--quick" if quick else "no 10,000-step run"
+for shape in ("lattice", "fanout"):
+    r = by.get((shape, 10000))
+    label = f"{shape} 10k  <= 1.0x ninja -j2"
+    if r is None:
+        verdict(label, None, skip)
+    else:
+        verdict(label, r["vs_ninja"] <= 1.0,
+                f"{r['vs_ninja']:.2f}x ({r['flowc']:.0f} ms vs {r['ninja']:.0f} ms)")
+small, big = by.get(("chain", 1000)), by.get(("chain", 10000))
+label = "chain 10k / chain 1k <= 12"
+if small is None or big is None:
+    verdict(label, None, skip)
+else:
+    q = ratio(big["flowc"], small["flowc"])
+    verdict(label, q <= 12.0, f"{q:.1f} ({big['flowc']:.0f} ms / {small['flowc']:.0f} ms)")
+r = by.get(("fanout", 10000))
+label = "fanout 10k peak RSS < 40 MB"
+if r is None:
+    verdict(label, None, skip)
+else:
+    verdict(label, r["rss_mb"] < 40.0, f"{r['rss_mb']:.1f} MB")
+verdict("one-step workflow < 5 ms", one_ms < 5.0, f"{one_ms:.2f} ms")
+PY
