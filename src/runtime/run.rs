@@ -1469,7 +1469,7 @@ async fn run_instance(
                                     *guard = std::fs::OpenOptions::new()
                                         .create(true)
                                         .append(true)
-                                        .open(&log_file)
+                                        .open(log_file)
                                         .ok();
                                 }
                                 if let Some(file) = guard.as_mut() {
