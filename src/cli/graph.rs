@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::diagnostics::{self, RenderOptions};
+use crate::diagnostics::RenderOptions;
 
 use super::input;
 
@@ -45,30 +45,10 @@ pub fn run(args: GraphArgs, color: bool) -> u8 {
         Ok((_, _, lowered)) => lowered,
         Err(code) => return code,
     };
-    let graphs: Vec<_> = lowered
-        .graphs
-        .iter()
-        .filter(|g| args.workflow.as_deref().is_none_or(|w| g.workflow == w))
-        .collect();
-    if graphs.is_empty() {
-        let names: Vec<&str> = lowered.graphs.iter().map(|g| g.workflow.as_str()).collect();
-        match &args.workflow {
-            Some(w) => {
-                let hint = diagnostics::did_you_mean(w, names.iter().copied())
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                eprintln!(
-                    "error: `{}` has no workflow `{w}`{hint}",
-                    args.file.display()
-                );
-                if !names.is_empty() {
-                    eprintln!("  its workflows are: {}", names.join(", "));
-                }
-            }
-            None => eprintln!("error: `{}` has no workflows", args.file.display()),
-        }
-        return super::EXIT_USAGE;
-    }
+    let graphs = match input::select_workflows(&lowered, &args.file, args.workflow.as_deref()) {
+        Ok(graphs) => graphs,
+        Err(code) => return code,
+    };
     let out = match args.format {
         GraphFormat::Text => graphs
             .iter()

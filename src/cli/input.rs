@@ -153,3 +153,34 @@ pub fn compile(path: &Path, opts: RenderOptions) -> Result<(SourceMap, SourceId,
     }
     result.map(|lowered| (sources, id, lowered))
 }
+
+/// The graphs of the workflows a command acts on: all of them, or only `wanted`. Reports
+/// an unknown name (with "did you mean") or a file without workflows and returns exit 2.
+pub fn select_workflows<'a>(
+    lowered: &'a Lowered,
+    file: &Path,
+    wanted: Option<&str>,
+) -> Result<Vec<&'a crate::graph::ExecGraph>, u8> {
+    let graphs: Vec<_> = lowered
+        .graphs
+        .iter()
+        .filter(|g| wanted.is_none_or(|w| g.workflow == w))
+        .collect();
+    if !graphs.is_empty() {
+        return Ok(graphs);
+    }
+    let names: Vec<&str> = lowered.graphs.iter().map(|g| g.workflow.as_str()).collect();
+    match wanted {
+        Some(w) => {
+            let hint = diagnostics::did_you_mean(w, names.iter().copied())
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            eprintln!("error: `{}` has no workflow `{w}`{hint}", file.display());
+            if !names.is_empty() {
+                eprintln!("  its workflows are: {}", names.join(", "));
+            }
+        }
+        None => eprintln!("error: `{}` has no workflows", file.display()),
+    }
+    Err(super::EXIT_USAGE)
+}

@@ -50,30 +50,10 @@ pub fn run(args: PlanArgs, color: bool) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let graphs: Vec<&ExecGraph> = lowered
-        .graphs
-        .iter()
-        .filter(|g| args.workflow.as_deref().is_none_or(|w| g.workflow == w))
-        .collect();
-    if graphs.is_empty() {
-        let names: Vec<&str> = lowered.graphs.iter().map(|g| g.workflow.as_str()).collect();
-        match &args.workflow {
-            Some(w) => {
-                let hint = diagnostics::did_you_mean(w, names.iter().copied())
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                eprintln!(
-                    "error: `{}` has no workflow `{w}`{hint}",
-                    args.file.display()
-                );
-                if !names.is_empty() {
-                    eprintln!("  its workflows are: {}", names.join(", "));
-                }
-            }
-            None => eprintln!("error: `{}` has no workflows", args.file.display()),
-        }
-        return super::EXIT_USAGE;
-    }
+    let graphs = match input::select_workflows(&lowered, &args.file, args.workflow.as_deref()) {
+        Ok(graphs) => graphs,
+        Err(code) => return code,
+    };
     let env = |name: &str| std::env::var(name).ok();
     match plan(&lowered, &sources, &graphs, &args, &env) {
         Ok(text) => {
