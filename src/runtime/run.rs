@@ -1254,14 +1254,13 @@ async fn run_instance(
         Ok(plan) => plan,
         Err(reason) => return fail(reason),
     };
-    let task_values: Vec<(&'static str, Value)> = Vec::new();
     let mut task_map = shared.values.clone();
     task_map.extend(plan.task_params.iter().cloned());
     let env = StepEnv {
         values: &task_map,
         results: env.results,
         local: env.local.clone(),
-        extra: &task_values,
+        extra: &[],
         run_id: env.run_id,
     };
     let action = match action_of(&plan, &env) {
@@ -1638,6 +1637,14 @@ fn type_text(t: &ast::TypeExpr) -> String {
     }
 }
 
+/// A list or map output: the JSON value itself, or the JSON text of a `name=value` line.
+fn structured(v: &serde_json::Value, text: Option<&str>) -> Option<serde_json::Value> {
+    match text {
+        Some(s) => serde_json::from_str(s).ok(),
+        None => Some(v.clone()),
+    }
+}
+
 /// Converts a JSON value (or a string from a `name=value` line) to a declared type.
 fn convert(v: &serde_json::Value, ty: &ast::TypeExpr) -> Option<Value> {
     use serde_json::Value as J;
@@ -1665,37 +1672,26 @@ fn convert(v: &serde_json::Value, ty: &ast::TypeExpr) -> Option<Value> {
             .and_then(|s| crate::parse::parse_duration(s.trim()).ok())
             .map(Value::Duration),
         "list" => {
-            let parsed;
-            let items = match (v, text) {
-                (J::Array(a), _) => a,
-                (_, Some(s)) => {
-                    parsed = serde_json::from_str::<J>(s).ok()?;
-                    parsed.as_array()?
-                }
-                _ => return None,
-            };
             let elem = ty.arg.as_deref()?;
-            items
-                .iter()
-                .map(|i| convert(i, elem))
-                .collect::<Option<Vec<_>>>()
-                .map(Value::List)
+            match structured(v, text)? {
+                J::Array(items) => items
+                    .iter()
+                    .map(|i| convert(i, elem))
+                    .collect::<Option<Vec<_>>>()
+                    .map(Value::List),
+                _ => None,
+            }
         }
         "map" => {
-            let parsed;
-            let obj = match (v, text) {
-                (J::Object(o), _) => o,
-                (_, Some(s)) => {
-                    parsed = serde_json::from_str::<J>(s).ok()?;
-                    parsed.as_object()?
-                }
-                _ => return None,
-            };
             let elem = ty.arg.as_deref()?;
-            obj.iter()
-                .map(|(k, i)| convert(i, elem).map(|v| (k.clone(), v)))
-                .collect::<Option<BTreeMap<_, _>>>()
-                .map(Value::Map)
+            match structured(v, text)? {
+                J::Object(obj) => obj
+                    .iter()
+                    .map(|(k, i)| convert(i, elem).map(|v| (k.clone(), v)))
+                    .collect::<Option<BTreeMap<_, _>>>()
+                    .map(Value::Map),
+                _ => None,
+            }
         }
         _ => None,
     }
