@@ -31,48 +31,12 @@ JOBS=2   # --max-parallel for flowc, -j for make and ninja
 # ---------------------------------------------------------------------------------------
 # Tools
 # ---------------------------------------------------------------------------------------
-SUDO=()
-if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
-    SUDO=(sudo)
-fi
-APT_UPDATED=0
-apt_install() { # apt_install PACKAGE...
-    if ! command -v apt-get >/dev/null 2>&1; then
-        echo "run.sh: need $*, but apt-get is not available; install it by hand" >&2
-        exit 1
-    fi
-    if [ "$APT_UPDATED" -eq 0 ]; then
-        echo "==> apt-get update"
-        "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        APT_UPDATED=1
-    fi
-    echo "==> apt-get install $*"
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
-MISSING=()
-command -v ninja >/dev/null 2>&1 || MISSING+=(ninja-build)
-command -v make >/dev/null 2>&1 || MISSING+=(make)
-command -v hyperfine >/dev/null 2>&1 || MISSING+=(hyperfine)
-[ -x /usr/bin/time ] || MISSING+=(time)
-if [ "${#MISSING[@]}" -gt 0 ]; then
-    apt_install "${MISSING[@]}"
-fi
+NAME=run.sh
+# shellcheck source=benches/lib.sh
+. "$SCRIPT_DIR/lib.sh"
+ensure_tools ninja:ninja-build make:make hyperfine:hyperfine /usr/bin/time:time
 command -v python3 >/dev/null 2>&1 || { echo "run.sh: python3 is required" >&2; exit 1; }
-
-if [ -n "${FLOWC:-}" ]; then
-    BUILD=0
-else
-    FLOWC="${CARGO_TARGET_DIR:-$ROOT/target}/release/flowc"
-    case "$FLOWC" in /*) ;; *) FLOWC="$ROOT/$FLOWC" ;; esac
-fi
-if [ "$BUILD" -eq 1 ]; then
-    echo "==> cargo build --release"
-    (cd "$ROOT" && cargo build --release)
-fi
-if [ ! -x "$FLOWC" ]; then
-    echo "run.sh: flowc binary not found at $FLOWC" >&2
-    exit 1
-fi
+find_flowc
 
 # ---------------------------------------------------------------------------------------
 # Inputs
