@@ -391,22 +391,7 @@ fn context_at(text: &str, pos: usize) -> Option<Context> {
             continue;
         }
         if b == b'"' {
-            i += 1;
-            let mut nest = 0usize;
-            while i < end {
-                match bytes[i] {
-                    b'\\' => i += 1,
-                    b'$' if bytes.get(i + 1) == Some(&b'{') => {
-                        nest += 1;
-                        i += 1;
-                    }
-                    b'}' if nest > 0 => nest -= 1,
-                    b'"' if nest == 0 => break,
-                    _ => {}
-                }
-                i += 1;
-            }
-            i += 1;
+            i = super::scan::string_end(bytes, i, end) + 1;
             continue;
         }
         if b.is_ascii_alphabetic() || b == b'_' {

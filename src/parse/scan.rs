@@ -128,24 +128,7 @@ pub fn split_point(text: &str) -> Option<usize> {
                 }
                 continue;
             }
-            b'"' => {
-                // Skip the string, including `${...}` with nested strings.
-                let mut depth = 0usize;
-                i += 1;
-                while i < bytes.len() {
-                    match bytes[i] {
-                        b'\\' => i += 1,
-                        b'$' if bytes.get(i + 1) == Some(&b'{') => {
-                            depth += 1;
-                            i += 1;
-                        }
-                        b'}' if depth > 0 => depth -= 1,
-                        b'"' if depth == 0 => break,
-                        _ => {}
-                    }
-                    i += 1;
-                }
-            }
+            b'"' => i = string_end(bytes, i, bytes.len()),
             b'(' | b'[' | b'{' => {
                 if b == b'{' && stack.is_empty() {
                     in_workflow = last_top_word_is_workflow;
@@ -183,4 +166,25 @@ pub fn split_point(text: &str) -> Option<usize> {
         i += 1;
     }
     best
+}
+
+/// The index of the quote that closes the string opened at `open`, skipping escapes and
+/// `${...}` with nested strings; `end` when it does not close before `end`.
+pub fn string_end(bytes: &[u8], open: usize, end: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = open + 1;
+    while i < end {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'$' if bytes.get(i + 1) == Some(&b'{') => {
+                depth += 1;
+                i += 1;
+            }
+            b'}' if depth > 0 => depth -= 1,
+            b'"' if depth == 0 => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    end
 }
