@@ -430,6 +430,14 @@ pub async fn run(
         }
     }
 
+    // Only results some step reads are kept by name: a large run of `after`-only steps
+    // would otherwise hold every result record twice.
+    let mut read = vec![false; n];
+    for s in &info.steps {
+        for d in s.deps.iter().filter(|d| d.kind != DepKind::After) {
+            read[d.step] = true;
+        }
+    }
     let mut results: HashMap<String, Value> = HashMap::new();
     let mut ready: Vec<usize> = (0..n).filter(|&i| states[i].remaining == 0).rev().collect();
     let mut running: JoinSet<(usize, StepReport)> = JoinSet::new();
@@ -440,8 +448,16 @@ pub async fn run(
     let mut interrupt = opts.interrupt.clone();
     let mut interrupted = false;
 
+    // Steps in flight as tasks. Processes are bounded by `slots`; this bounds the tasks
+    // waiting for a slot, so that 10,000 ready steps do not become 10,000 parked futures.
+    let in_flight_max = opts
+        .max_parallel
+        .max(1)
+        .saturating_mul(2)
+        .saturating_add(16);
     loop {
-        while let Some(i) = ready.pop() {
+        while running.len() < in_flight_max {
+            let Some(i) = ready.pop() else { break };
             let step = &info.steps[i];
             if step.finally && finished_ordinary == ordinary {
                 results.insert(
@@ -474,6 +490,7 @@ pub async fn run(
                         &mut ready,
                         &mut results,
                         &mut finished_ordinary,
+                        &read,
                     );
                 }
                 Decision::Run(instances) => {
@@ -588,6 +605,7 @@ pub async fn run(
             &mut ready,
             &mut results,
             &mut finished_ordinary,
+            &read,
         );
     }
 
@@ -707,8 +725,11 @@ fn finish(
     ready: &mut Vec<usize>,
     results: &mut HashMap<String, Value>,
     finished_ordinary: &mut usize,
+    read: &[bool],
 ) {
-    results.insert(info.steps[i].name.clone(), report.record.clone());
+    if read[i] {
+        results.insert(info.steps[i].name.clone(), report.record.clone());
+    }
     states[i].report = Some(report);
     if !info.steps[i].finally {
         *finished_ordinary += 1;
