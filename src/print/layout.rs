@@ -482,38 +482,36 @@ impl<'t> Layout<'t> {
         let open = self
             .trivia
             .map_or(0, |t| t.skip_forward(a.keyword.end as usize, false, false));
+        let empty = matches!(&a.kind, AttrKind::Outputs(outs) if outs.is_empty());
+        if !self.open(a.kind.keyword(), open, empty, end) {
+            return;
+        }
         match &a.kind {
             AttrKind::Env(entries) => {
-                if self.open("env", open, false, end) {
-                    for e in entries {
-                        let start = e.name.span.start as usize;
-                        self.gap(start, false);
-                        let text =
-                            format!("{}: {}", key_text(&e.name.name), expr_text(&e.value, src));
-                        self.leaf(&text, Span::new(start, e.value.span.end as usize));
-                    }
-                    self.close(end);
+                for e in entries {
+                    let start = e.name.span.start as usize;
+                    self.gap(start, false);
+                    let text = format!("{}: {}", key_text(&e.name.name), expr_text(&e.value, src));
+                    self.leaf(&text, Span::new(start, e.value.span.end as usize));
                 }
             }
             AttrKind::Outputs(outs) => {
-                if self.open("outputs", open, outs.is_empty(), end) {
-                    let mut pos = open + 1;
-                    for o in outs {
-                        // An output has no span of its own: it starts at its first doc
-                        // line, or its name.
-                        let start = self.trivia.map_or(0, |t| t.skip_forward(pos, false, true));
-                        self.gap(start, false);
-                        self.docs(&o.docs, start);
-                        let text = format!("{}: {}", o.name.name, type_text(&o.ty));
-                        self.leaf(&text, Span::new(start, o.ty.span.end as usize));
-                        pos = o.ty.span.end as usize;
-                    }
-                    self.close(end);
+                let mut pos = open + 1;
+                for o in outs {
+                    // An output has no span of its own: it starts at its first doc line,
+                    // or its name.
+                    let start = self.trivia.map_or(0, |t| t.skip_forward(pos, false, true));
+                    self.gap(start, false);
+                    self.docs(&o.docs, start);
+                    let text = format!("{}: {}", o.name.name, type_text(&o.ty));
+                    self.leaf(&text, Span::new(start, o.ty.span.end as usize));
+                    pos = o.ty.span.end as usize;
                 }
             }
             // Every other attribute has a one-line form.
             _ => {}
         }
+        self.close(end);
     }
 }
 

@@ -73,14 +73,12 @@ impl<'a> Trivia<'a> {
                     }
                     b'"' => stack.push(Frame::Str),
                     b'{' => *depth += 1,
-                    b'}' if *depth == 0 => {
-                        // Closes an interpolation (or is a stray brace at the top level,
-                        // which the parser reports; the scan just carries on).
-                        if stack.len() > 1 {
-                            stack.pop();
-                        }
+                    b'}' if *depth > 0 => *depth -= 1,
+                    // Closes an interpolation. (A stray brace at the top level is the
+                    // parser's to report; the scan just carries on.)
+                    b'}' if stack.len() > 1 => {
+                        stack.pop();
                     }
-                    b'}' => *depth -= 1,
                     _ => {}
                 },
                 None => break,
