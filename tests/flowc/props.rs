@@ -749,6 +749,24 @@ proptest! {
         let text = apply(DEPLOY, &edits);
         front_end(&text)?;
     }
+    /// Random edits of a real file (comment markers, line breaks and brackets among
+    /// them) that still parse format faithfully: same tree, same comments, idempotent.
+    #[test]
+    fn edited_example_formats_faithfully(edits in vec(edit(), 1..6)) {
+        let text = apply(DEPLOY, &edits);
+        if let Ok(parsed) = parse_text(&text) {
+            let once = print::format(&parsed, &text);
+            let reparsed = parse_text(&once)
+                .map_err(|e| TestCaseError::fail(format!("{e}\n--- formatted:\n{once}")))?;
+            prop_assert_eq!(
+                strip_spans(&print::sexpr(&reparsed)),
+                strip_spans(&print::sexpr(&parsed)),
+                "text:\n{}\nformatted:\n{}", text, once
+            );
+            prop_assert_eq!(print::comments(&once), print::comments(&text), "text:\n{}\nformatted:\n{}", text, once);
+            prop_assert_eq!(print::format(&reparsed, &once), once);
+        }
+    }
 }
 
 // -----------------------------------------------------------------------------------------
