@@ -14,7 +14,8 @@ use std::fmt::Write as _;
 
 use super::trivia::Trivia;
 use super::{
-    args_text, callee_text, expr_text, key_text, param_text, path_text, quoted, type_text,
+    args_text, callee_text, escape_into, expr_text, key_text, param_text, path_text, quoted,
+    type_text,
 };
 use crate::ast::*;
 use crate::source::Span;
@@ -221,13 +222,32 @@ impl<'t> Layout<'t> {
 
     /// Prints `e` (after `prefix`) broken over lines when `text`, the line it would be on,
     /// does not fit or holds a comment, and `e` is a list or call with something in it:
-    /// `prefix[`, one item or argument per line, each with a comma, then `]` or `)`.
-    /// Returns false, printing nothing, when it does not break.
+    /// `prefix[`, one item or argument per line, each with a comma, then `]` or `)`; or,
+    /// when it does not fit, a string with an `if` interpolated (see
+    /// [`Layout::string_lines`]). Returns false, printing nothing, when it does not break.
     fn broken(&mut self, text: &str, prefix: &str, e: &Expr, end: usize) -> bool {
         if self.fits(text) && !self.pending_before(end) {
             return false;
         }
         let src = self.src();
+        if let ExprKind::Str(parts) = &e.kind {
+            let has_if = parts.iter().any(|p| {
+                matches!(
+                    p,
+                    StrPart::Interp(Expr {
+                        kind: ExprKind::If(..),
+                        ..
+                    })
+                )
+            });
+            if !has_if || self.fits(text) {
+                return false;
+            }
+            self.comments_before(end);
+            self.string_lines(prefix, parts);
+            self.trailing(end);
+            return true;
+        }
         let (open, elems, close): (String, Vec<(Span, String)>, &str) = match &e.kind {
             ExprKind::List(items) if !items.is_empty() => (
                 format!("{prefix}["),
@@ -245,6 +265,48 @@ impl<'t> Layout<'t> {
         };
         self.elements(&open, &elems, close, e.span, end);
         true
+    }
+
+    /// `prefix"..."` with each `${if ...}` in the string written over lines, its branches
+    /// one level deeper and its closing `}` back at the line's level, where the rest of
+    /// the string follows: the line breaks are inside the interpolation, so they are not
+    /// part of the string.
+    fn string_lines(&mut self, prefix: &str, parts: &[StrPart]) {
+        let src = self.src();
+        let mut line = format!("{prefix}\"");
+        let mut text = String::new();
+        for part in parts {
+            match part {
+                StrPart::Text(t) => text.push_str(t),
+                StrPart::Interp(e) => {
+                    escape_into(&mut line, &text);
+                    text.clear();
+                    let ExprKind::If(..) = e.kind else {
+                        line.push_str("${");
+                        line.push_str(&expr_text(e, src));
+                        line.push('}');
+                        continue;
+                    };
+                    line.push_str("${");
+                    self.line(&line);
+                    self.indent += 1;
+                    let mut branch = e;
+                    let mut keyword = "if";
+                    while let ExprKind::If(c, a, b) = &branch.kind {
+                        let (c, a) = (expr_text(c, src), expr_text(a, src));
+                        self.line(&format!("{keyword} {c} {{ {a} }}"));
+                        keyword = "else if";
+                        branch = b;
+                    }
+                    self.line(&format!("else {{ {} }}", expr_text(branch, src)));
+                    self.indent -= 1;
+                    line = "}".to_string();
+                }
+            }
+        }
+        escape_into(&mut line, &text);
+        line.push('"');
+        self.line(&line);
     }
 
     /// `open`, then each element on its own line with a comma, then `close`: the brackets
