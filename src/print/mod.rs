@@ -27,19 +27,20 @@ mod layout;
 mod trivia;
 
 use crate::ast::*;
-use crate::diagnostics::Diagnostics;
-use crate::source::{SourceFile, SourceId, Span};
+use crate::source::Span;
 pub use trivia::{Comment, Trivia};
 
 /// Prints `file` as canonical `.flow` source: two-space indentation; a blank line between
 /// items (but not between imports, or undocumented constants); one attribute per line, except
 /// a body with a single attribute and a `defaults` block, which stay on one line when it
 /// fits in 100 columns (`step s { run "x" }`, `defaults { timeout 1m  max_parallel 2 }`);
-/// parameters one per line when there are several, or docs; `///` doc comments kept and
-/// `//` comments lost (the AST has none; see [`format`]). Long lines are not broken. Strings are re-escaped (`\n \t \r \0 \\ \" \$`, other control characters as
-/// `\u{..}`), durations are written in units from days down to milliseconds (`1m30s`),
-/// floats always with a `.` and enough digits to read back the same value, and expressions
-/// with only the parentheses that precedence requires.
+/// parameters one per line when there are several, or docs; a list or call that does not
+/// fit one item per line, and so the branches of an interpolated `if`; `///` doc comments
+/// kept and `//` comments lost (the AST has none; see [`format`]). Strings are re-escaped
+/// (`\n \t \r \0 \\ \" \$`, other control characters as `\u{..}`), durations are written
+/// in units from days down to milliseconds (`1m30s`), floats always with a `.` and enough
+/// digits to read back the same value, and expressions with only the parentheses that
+/// precedence requires, and around `&&` inside `||`.
 ///
 /// Parsing the result gives back `file` (spans aside) whenever `file` could have come from
 /// the parser. Trees it could not have come from print as close as the syntax allows:
@@ -56,7 +57,7 @@ pub fn source(file: &File) -> String {
 /// trailed a line in the source, at the end of that node's last line); comments inside
 /// a node printed on one line move above it. Blank lines between nodes are kept (at most
 /// one); top-level items other than imports and undocumented constants are always
-/// separated by one.
+/// separated by one. Numbers and durations keep their spelling (`90m`, `1_000`).
 ///
 /// ```
 /// use flowc::source::{SourceFile, SourceId};
@@ -71,12 +72,6 @@ pub fn source(file: &File) -> String {
 pub fn format(file: &File, text: &str) -> String {
     let trivia = Trivia::scan(text);
     layout::Layout::new(Some(&trivia)).file(file)
-}
-
-/// Parses a source file and formats it with [`format`].
-pub fn format_source(id: SourceId, source: &SourceFile) -> Result<String, Diagnostics> {
-    let file = crate::parse::parse(id, source)?;
-    Ok(format(&file, &source.text))
 }
 
 /// The `//` comments of `text` (not `///` doc comments, not string contents), in order.
