@@ -112,6 +112,27 @@ workflow deploy(target: string = \"staging\", n: int = 1_000) {
   ;; Code after the string is code again.
   (should (flow-test-has-face 'font-lock-keyword-face "retry")))
 
+(ert-deftest flow-mode-edits-rescan-strings ()
+  ;; A quote typed early in the buffer turns later strings into code and back: the scan
+  ;; must not resume from a point after the change.
+  (with-temp-buffer
+    (insert "step s { run \"a\" }\nstep t { run \"bee\" }\n")
+    (flow-mode)
+    (font-lock-ensure)
+    (goto-char (point-min))
+    (search-forward "bee")
+    (should (eq (get-text-property (match-beginning 0) 'face) 'font-lock-string-face))
+    (goto-char (point-min))
+    (insert "\"")
+    (font-lock-ensure)
+    ;; Now `"step s { run "` is a string, `a` code, and so on.
+    (should (eq (get-text-property 3 'face) 'font-lock-string-face))
+    (goto-char (point-min))
+    (search-forward "bee")
+    (should-not (eq (get-text-property (match-beginning 0) 'face) 'font-lock-string-face))
+    (search-backward "step t")
+    (should (eq (get-text-property (point) 'face) 'font-lock-string-face))))
+
 (ert-deftest flow-mode-operators ()
   (dolist (needle '("> 1" "!= 2" "|| timed" "!(" "== \"prod" "* 2" "= env"))
     (should (flow-test-has-face 'flow-operator-face needle))))

@@ -94,19 +94,30 @@
   (when (and (>= pos start) (< pos end))
     (put-text-property pos (1+ pos) 'syntax-table (string-to-syntax "|"))))
 
+(defvar-local flow--scan-resume nil
+  "Where the last scan of `flow--syntax-propertize' stopped: (POS . STACK).")
+
+(defun flow--forget-scan (beg _end)
+  "Forget the resume point of the scan if the text before it changes at BEG."
+  (when (and flow--scan-resume (<= beg (car flow--scan-resume)))
+    (setq flow--scan-resume nil)))
+
 (defun flow--syntax-propertize (start end)
   "Mark the strings between START and END.
 A string runs from its quote to the `$' of an interpolation, and again
 from the `}' that closes the interpolation to the closing quote; the
 code in between, strings included, is code.  The scan starts at the
 beginning of the buffer, so that it knows which braces close
-interpolations."
+interpolations, or where the previous scan stopped, when the text
+before that has not changed since."
   (remove-text-properties start end '(syntax-table nil))
   (save-excursion
-    (goto-char (point-min))
     ;; A stack of frames: `str' in a string, else the number of `{' open in this
     ;; stretch of code.
-    (let ((stack (list 0)))
+    (let* ((resume (and flow--scan-resume (<= (car flow--scan-resume) start)
+                        flow--scan-resume))
+           (stack (if resume (copy-sequence (cdr resume)) (list 0))))
+      (goto-char (if resume (car resume) (point-min)))
       (while (< (point) end)
         (let ((c (char-after))
               (next (char-after (1+ (point))))
@@ -138,7 +149,8 @@ interpolations."
              ((cdr stack)
               (flow--fence (point) start end)
               (pop stack)))))
-          (goto-char (min (1+ (point)) (point-max))))))))
+          (goto-char (min (1+ (point)) (point-max)))))
+      (setq flow--scan-resume (cons (point) (copy-sequence stack))))))
 
 (defun flow--syntactic-face (state)
   "The face of the string or comment whose parse state is STATE."
@@ -220,6 +232,7 @@ interpolations."
   (setq-local indent-line-function #'flow-indent-line)
   (setq-local electric-indent-chars (append "{}[]()" electric-indent-chars))
   (setq-local syntax-propertize-function #'flow--syntax-propertize)
+  (add-hook 'before-change-functions #'flow--forget-scan nil t)
   (setq-local font-lock-defaults
               '(flow-font-lock-keywords
                 nil nil nil nil
