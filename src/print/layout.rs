@@ -221,8 +221,9 @@ impl<'t> Layout<'t> {
     }
 
     /// Prints `e` (after `prefix`) broken over lines when `text`, the line it would be on,
-    /// does not fit or holds a comment, and `e` is a list or call with something in it:
-    /// `prefix[`, one item or argument per line, each with a comma, then `]` or `)`; or,
+    /// does not fit or holds a comment, and `e` is a list, map or call with something in
+    /// it: `prefix[`, one item, entry or argument per line, each with a comma, then `]`,
+    /// `}` or `)`; or,
     /// when it does not fit, a string with an `if` interpolated (see
     /// [`Layout::string_lines`]). Returns false, printing nothing, when it does not break.
     fn broken(&mut self, text: &str, prefix: &str, e: &Expr, end: usize) -> bool {
@@ -253,6 +254,17 @@ impl<'t> Layout<'t> {
                 format!("{prefix}["),
                 items.iter().map(|i| (i.span, expr_text(i, src))).collect(),
                 "]",
+            ),
+            ExprKind::Map(entries) if !entries.is_empty() => (
+                format!("{prefix}{{"),
+                entries
+                    .iter()
+                    .map(|(k, v)| {
+                        let text = format!("{}: {}", key_text(&k.name), expr_text(v, src));
+                        (k.span.to(v.span), text)
+                    })
+                    .collect(),
+                "}",
             ),
             ExprKind::Call(callee, args) if !args.is_empty() => (
                 format!("{prefix}{}(", callee_text(callee, src)),
