@@ -10,6 +10,7 @@
 
 (require 'ert)
 (require 'flow-mode)
+(require 'imenu)
 
 (defconst flow-test-sample
   "// A comment.
@@ -144,6 +145,15 @@ workflow deploy(target: string = \"staging\", n: int = 1_000) {
   (should (flow-test-has-face 'flow-step-reference-face "test when"))
   (should (flow-test-has-face 'flow-step-reference-face "build for"))
   (should (flow-test-has-face 'flow-step-reference-face "build }")))
+
+(ert-deftest flow-mode-imenu ()
+  (with-temp-buffer
+    (insert flow-test-sample)
+    (flow-mode)
+    (let ((index (funcall imenu-create-index-function)))
+      (should (equal (mapcar #'car (cdr (assoc "Workflows" index))) '("deploy")))
+      (should (equal (mapcar #'car (cdr (assoc "Steps" index)))
+                     '("build" "lint" "test" "notify"))))))
 
 (defconst flow-test-indented
   (with-temp-buffer

@@ -202,6 +202,12 @@ before that has not changed since."
     (flow--match-escape 0 'flow-escape-face t))
   "Highlighting of `flow-mode' beyond strings and comments.")
 
+(defconst flow-imenu-generic-expression
+  `(("Workflows" ,(concat "^\\s-*workflow\\s-+\\(" flow--name "\\)") 1)
+    ("Tasks" ,(concat "^\\s-*task\\s-+\\(" flow--name "\\)") 1)
+    ("Steps" ,(concat "^\\s-*\\(?:finally\\s-+\\)?step\\s-+\\(" flow--name "\\)") 1))
+  "Index of workflows, tasks and steps for `imenu'.")
+
 (defun flow-indent-line ()
   "Indent the current line by the depth of the brackets around it."
   (interactive)
@@ -231,6 +237,7 @@ before that has not changed since."
   (setq-local tab-width 8)
   (setq-local indent-line-function #'flow-indent-line)
   (setq-local electric-indent-chars (append "{}[]()" electric-indent-chars))
+  (setq-local imenu-generic-expression flow-imenu-generic-expression)
   (setq-local syntax-propertize-function #'flow--syntax-propertize)
   (add-hook 'before-change-functions #'flow--forget-scan nil t)
   (setq-local font-lock-defaults
