@@ -7,6 +7,7 @@
 mod check;
 mod completions;
 mod explain;
+mod fmt;
 mod graph;
 mod input;
 mod inputs;
@@ -64,6 +65,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
+    /// Rewrite .flow files in the canonical layout (comments kept), or check that they are.
+    Fmt(fmt::FmtArgs),
 }
 
 /// Runs flowc with these arguments and returns the exit code.
@@ -87,6 +90,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Plan(args) => plan::run(args, color),
         Command::Explain(args) => explain::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Fmt(args) => fmt::run(args, color),
     }
 }
 

@@ -1,10 +1,12 @@
-//! Printing the AST back out: [`source`] writes canonical `.flow` text (the formatter's
-//! output), [`sexpr`] writes a compact S-expression dump for snapshot tests.
+//! Printing the AST back out: [`source`] writes canonical `.flow` text, [`format`] does the
+//! same with the comments and blank lines of the original text put back (`flowc fmt`), and
+//! [`sexpr`] writes a compact S-expression dump for snapshot tests.
 //!
 //! [`source`] is faithful: parsing its output gives back the same tree, spans aside, for
 //! every tree the parser can produce. It is canonical, not a reproduction of the original
 //! text: layout, parentheses, number spellings and string escapes are normalised, and `//`
-//! comments are lost because the AST does not keep them (`///` doc comments are kept).
+//! comments are lost because the AST does not keep them (`///` doc comments are kept);
+//! [`format`] recovers them from the text by position ([`Trivia`]).
 //!
 //! ```
 //! use flowc::source::{SourceFile, SourceMap};
@@ -21,15 +23,24 @@
 
 use std::fmt::Write as _;
 
+mod layout;
+mod trivia;
+
 use crate::ast::*;
 use crate::source::Span;
+pub use trivia::{Comment, Trivia};
 
-/// Prints `file` as canonical `.flow` source: two-space indentation, one attribute per line,
-/// a blank line between items, `///` doc comments kept and `//` comments lost (the AST has
-/// none). Strings are re-escaped (`\n \t \r \0 \\ \" \$`, other control characters as
-/// `\u{..}`), durations are written in units from days down to milliseconds (`1m30s`),
-/// floats always with a `.` and enough digits to read back the same value, and expressions
-/// with only the parentheses that precedence requires.
+/// Prints `file` as canonical `.flow` source: two-space indentation; a blank line between
+/// items (but not between imports, or undocumented constants); one attribute per line, except
+/// a body with a single attribute and a `defaults` block, which stay on one line when it
+/// fits in 100 columns (`step s { run "x" }`, `defaults { timeout 1m  max_parallel 2 }`);
+/// parameters one per line when there are several, or docs; a list or call that does not
+/// fit one item per line, and so the branches of an interpolated `if`; `///` doc comments
+/// kept and `//` comments lost (the AST has none; see [`format`]). Strings are re-escaped
+/// (`\n \t \r \0 \\ \" \$`, other control characters as `\u{..}`), durations are written
+/// in units from days down to milliseconds (`1m30s`), floats always with a `.` and enough
+/// digits to read back the same value, and expressions with only the parentheses that
+/// precedence requires, and around `&&` inside `||`.
 ///
 /// Parsing the result gives back `file` (spans aside) whenever `file` could have come from
 /// the parser. Trees it could not have come from print as close as the syntax allows:
@@ -37,18 +48,62 @@ use crate::source::Span;
 /// syntax has no place for) is dropped, non-finite floats print as `inf`/`NaN`, and names
 /// that are not valid identifiers are printed as they are.
 pub fn source(file: &File) -> String {
-    let mut p = Src::default();
-    let mut prev: Option<&Item> = None;
-    for item in &file.items {
-        if let Some(prev) = prev {
-            if !grouped_items(prev, item) {
-                p.out.push('\n');
-            }
+    layout::Layout::new(None).file(file)
+}
+
+/// Formats a file the way `flowc fmt` does: the canonical layout of [`source`], with the
+/// `//` comments and blank lines of `text`, the source `file` was parsed from, put back.
+/// Comments stay in order, each above the line-level node it preceded (or, when it
+/// trailed a line in the source, at the end of that node's last line); comments inside
+/// a node printed on one line move above it. Blank lines between nodes are kept (at most
+/// one); top-level items other than imports and undocumented constants are always
+/// separated by one. Numbers and durations keep their spelling (`90m`, `1_000`).
+///
+/// ```
+/// use flowc::source::{SourceFile, SourceId};
+///
+/// let text = "workflow w {\n\n\n  // why\n  step s {run \"a\"} // how\n}";
+/// let file = flowc::parse::parse(SourceId(0), &SourceFile::new("w.flow", None, text)).expect("parses");
+/// assert_eq!(
+///     flowc::print::format(&file, text),
+///     "workflow w {\n  // why\n  step s { run \"a\" } // how\n}\n"
+/// );
+/// ```
+pub fn format(file: &File, text: &str) -> String {
+    let trivia = Trivia::scan(text);
+    layout::Layout::new(Some(&trivia)).file(file)
+}
+
+/// The `//` comments of `text` (not `///` doc comments, not string contents), in order.
+pub fn comments(text: &str) -> Vec<String> {
+    Trivia::scan(text)
+        .comments()
+        .iter()
+        .map(|c| c.text.clone())
+        .collect()
+}
+
+/// [`sexpr`] without the `@start..end` spans: equal for two trees that differ only in
+/// where their nodes were written.
+pub fn sexpr_without_spans(file: &File) -> String {
+    let text = sexpr(file);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(" @") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let len = after
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(after.len());
+        if len > 0 && after[..len].contains("..") {
+            rest = &after[len..];
+        } else {
+            out.push_str(" @");
+            rest = after;
         }
-        p.item(item);
-        prev = Some(item);
     }
-    p.out
+    out.push_str(rest);
+    out
 }
 
 /// Dumps `file` as S-expressions, one item, parameter, step, clause and attribute per line,
@@ -206,283 +261,19 @@ fn span_text(span: Span) -> String {
     format!("@{}..{}", span.start, span.end)
 }
 
-// -----------------------------------------------------------------------------------------
-// Source
-// -----------------------------------------------------------------------------------------
-
-/// Consecutive items printed without a blank line between them.
-fn grouped_items(a: &Item, b: &Item) -> bool {
-    match (a, b) {
-        (Item::Import(_), Item::Import(x)) => x.docs.0.is_empty(),
-        (Item::Let(_), Item::Let(x)) => x.docs.0.is_empty(),
-        _ => false,
-    }
-}
-
-fn grouped_body(a: &WorkflowItem, b: &WorkflowItem) -> bool {
-    matches!((a, b), (WorkflowItem::Binding(_), WorkflowItem::Binding(x)) if x.docs.0.is_empty())
-}
-
-#[derive(Default)]
-struct Src {
-    out: String,
-    indent: usize,
-}
-
-impl Src {
-    fn line(&mut self, text: &str) {
-        for _ in 0..self.indent {
-            self.out.push_str("  ");
-        }
-        self.out.push_str(text);
-        self.out.push('\n');
-    }
-
-    fn docs(&mut self, docs: &Docs) {
-        for l in &docs.0 {
-            if l.is_empty() {
-                self.line("///");
-            } else {
-                self.line(&format!("/// {l}"));
-            }
-        }
-    }
-
-    fn item(&mut self, item: &Item) {
-        match item {
-            Item::Import(i) => {
-                self.docs(&i.docs);
-                self.line(&format!("import {} as {}", quoted(&i.path), i.alias.name));
-            }
-            Item::Workflow(w) => {
-                self.docs(&w.docs);
-                let head = format!("workflow {}", w.name.name);
-                self.params_header(&head, &w.params);
-                if w.body.is_empty() {
-                    self.out.push_str(" {}\n");
-                    return;
-                }
-                self.out.push_str(" {\n");
-                self.indent += 1;
-                let mut prev: Option<&WorkflowItem> = None;
-                for wi in &w.body {
-                    if let Some(prev) = prev {
-                        if !grouped_body(prev, wi) {
-                            self.out.push('\n');
-                        }
-                    }
-                    self.workflow_item(wi);
-                    prev = Some(wi);
-                }
-                self.indent -= 1;
-                self.line("}");
-            }
-            Item::Task(t) => {
-                self.docs(&t.docs);
-                let head = format!("task {}", t.name.name);
-                self.params_header(&head, &t.params);
-                self.out.push(' ');
-                self.block_tail(&t.body);
-            }
-            Item::Let(b) => self.binding(b),
-        }
-    }
-
-    /// Writes `head(params)` at the current indentation, without a line break: the caller
-    /// continues the line with ` {`.
-    fn params_header(&mut self, head: &str, params: &[Param]) {
-        for _ in 0..self.indent {
-            self.out.push_str("  ");
-        }
-        self.out.push_str(head);
-        if params.is_empty() {
-            return;
-        }
-        if params.iter().all(|p| p.docs.0.is_empty()) {
-            let list: Vec<String> = params.iter().map(param_text).collect();
-            let _ = write!(self.out, "({})", list.join(", "));
-            return;
-        }
-        self.out.push_str("(\n");
-        self.indent += 1;
-        for p in params {
-            self.docs(&p.docs);
-            self.line(&format!("{},", param_text(p)));
-        }
-        self.indent -= 1;
-        for _ in 0..self.indent {
-            self.out.push_str("  ");
-        }
-        self.out.push(')');
-    }
-
-    /// Continues the current line with `{ ATTRS }`: `{}` when empty, else one per line.
-    fn block_tail(&mut self, attrs: &[Attr]) {
-        if attrs.is_empty() {
-            self.out.push_str("{}\n");
-            return;
-        }
-        self.out.push_str("{\n");
-        self.indent += 1;
-        for a in attrs {
-            self.attr(a);
-        }
-        self.indent -= 1;
-        self.line("}");
-    }
-
-    fn workflow_item(&mut self, item: &WorkflowItem) {
-        match item {
-            WorkflowItem::Defaults(d) => {
-                for _ in 0..self.indent {
-                    self.out.push_str("  ");
-                }
-                self.out.push_str("defaults ");
-                self.block_tail(&d.attrs);
-            }
-            WorkflowItem::Binding(b) => self.binding(b),
-            WorkflowItem::Step(s) => self.step(s),
-        }
-    }
-
-    fn binding(&mut self, b: &Binding) {
-        self.docs(&b.docs);
-        let text = match (b.kind, &b.ty) {
-            (BindingKind::Let, Some(ty)) => format!(
-                "let {}: {} = {}",
-                b.name.name,
-                type_text(ty),
-                expr_text(&b.value)
-            ),
-            (BindingKind::Let, None) => format!("let {} = {}", b.name.name, expr_text(&b.value)),
-            (BindingKind::Secret, _) => {
-                format!("secret {} = {}", b.name.name, expr_text(&b.value))
-            }
-        };
-        self.line(&text);
-    }
-
-    fn step(&mut self, s: &Step) {
-        self.docs(&s.docs);
-        let mut head = String::new();
-        if s.finally.is_some() {
-            head.push_str("finally ");
-        }
-        head.push_str("step ");
-        head.push_str(&s.name.name);
-        for c in &s.clauses {
-            match c {
-                Clause::After(names, _) => {
-                    if !names.is_empty() {
-                        let names: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
-                        let _ = write!(head, " after {}", names.join(", "));
-                    }
-                }
-                Clause::When(e, _) => {
-                    let _ = write!(head, " when {}", expr_text(e));
-                }
-                Clause::For(f) => {
-                    let _ = write!(head, " for {} in {}", f.var.name, expr_text(&f.list));
-                    if let Some(max) = &f.max {
-                        let _ = write!(head, " max {}", expr_text(max));
-                    }
-                }
-                Clause::Compensates(target, _) => {
-                    let _ = write!(head, " on_failure_of {}", target.name);
-                }
-            }
-        }
-        if let Some(call) = &s.call {
-            let _ = write!(
-                head,
-                " = {}({})",
-                path_text(&call.callee),
-                args_text(&call.args)
-            );
-            if s.attrs.is_empty() {
-                self.line(&head);
-                return;
-            }
-        }
-        for _ in 0..self.indent {
-            self.out.push_str("  ");
-        }
-        self.out.push_str(&head);
-        self.out.push(' ');
-        self.block_tail(&s.attrs);
-    }
-
-    fn attr(&mut self, a: &Attr) {
-        let kw = a.kind.keyword();
-        match &a.kind {
-            AttrKind::Run(e)
-            | AttrKind::Exec(e)
-            | AttrKind::Sleep(e)
-            | AttrKind::Approve(e)
-            | AttrKind::Timeout(e)
-            | AttrKind::MaxParallel(e) => self.line(&format!("{kw} {}", expr_text(e))),
-            AttrKind::Retry(r) => {
-                let mut text = format!("retry {}", expr_text(&r.count));
-                if let Some(b) = &r.backoff {
-                    let _ = write!(
-                        text,
-                        " backoff {}({})",
-                        path_text(&b.callee),
-                        args_text(&b.args)
-                    );
-                }
-                if r.jitter.is_some() {
-                    text.push_str(" jitter");
-                }
-                if let Some(c) = &r.condition {
-                    let _ = write!(text, " if {}", expr_text(c));
-                }
-                self.line(&text);
-            }
-            AttrKind::Env(entries) => {
-                if entries.is_empty() {
-                    self.line("env {}");
-                } else {
-                    let list: Vec<String> = entries
-                        .iter()
-                        .map(|e| format!("{}: {}", key_text(&e.name.name), expr_text(&e.value)))
-                        .collect();
-                    self.line(&format!("env {{ {} }}", list.join(", ")));
-                }
-            }
-            AttrKind::Outputs(outs) => {
-                if outs.is_empty() {
-                    self.line("outputs {}");
-                } else if outs.iter().all(|o| o.docs.0.is_empty()) {
-                    let list: Vec<String> = outs
-                        .iter()
-                        .map(|o| format!("{}: {}", o.name.name, type_text(&o.ty)))
-                        .collect();
-                    self.line(&format!("outputs {{ {} }}", list.join(", ")));
-                } else {
-                    self.line("outputs {");
-                    self.indent += 1;
-                    for o in outs {
-                        self.docs(&o.docs);
-                        self.line(&format!("{}: {}", o.name.name, type_text(&o.ty)));
-                    }
-                    self.indent -= 1;
-                    self.line("}");
-                }
-            }
-            AttrKind::OnFailure(target) => self.line(&format!("on_failure {}", target.name)),
-        }
-    }
-}
-
-fn param_text(p: &Param) -> String {
+fn param_text(p: &Param, src: Option<&str>) -> String {
     match &p.default {
-        Some(d) => format!("{}: {} = {}", p.name.name, type_text(&p.ty), expr_text(d)),
+        Some(d) => format!(
+            "{}: {} = {}",
+            p.name.name,
+            type_text(&p.ty),
+            expr_text(d, src)
+        ),
         None => format!("{}: {}", p.name.name, type_text(&p.ty)),
     }
 }
 
-fn args_text(args: &[Arg]) -> String {
+fn args_text(args: &[Arg], src: Option<&str>) -> String {
     let mut out = String::new();
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
@@ -492,34 +283,57 @@ fn args_text(args: &[Arg]) -> String {
             out.push_str(&name.name);
             out.push_str(": ");
         }
-        write_expr(&mut out, &a.value);
+        write_expr(&mut out, &a.value, src);
     }
     out
 }
 
 /// Prints one expression as canonical source text, on one line: `target == "prod"`.
 pub fn expr(e: &Expr) -> String {
-    expr_text(e)
+    expr_text(e, None)
 }
 
-fn expr_text(e: &Expr) -> String {
+fn expr_text(e: &Expr, src: Option<&str>) -> String {
     let mut out = String::new();
-    write_expr(&mut out, e);
+    write_expr(&mut out, e, src);
+    out
+}
+
+/// The callee of a call, parenthesised unless it binds as tightly as a postfix operator.
+fn callee_text(e: &Expr, src: Option<&str>) -> String {
+    let mut out = String::new();
+    write_operand(&mut out, e, POSTFIX, src);
     out
 }
 
 /// Writes `e`, parenthesised when it binds less tightly than `min` requires.
-fn write_operand(out: &mut String, e: &Expr, min: u8) {
+fn write_operand(out: &mut String, e: &Expr, min: u8, src: Option<&str>) {
     if prec(e) < min {
         out.push('(');
-        write_expr(out, e);
+        write_expr(out, e, src);
         out.push(')');
     } else {
-        write_expr(out, e);
+        write_expr(out, e, src);
     }
 }
 
-fn write_expr(out: &mut String, e: &Expr) {
+/// The literal as written in `src`, for a number or duration parsed from it: `90m` stays
+/// `90m` and `1_000` stays `1_000` (their values are what the tree holds either way).
+fn literal<'s>(e: &Expr, src: Option<&'s str>) -> Option<&'s str> {
+    let text = src?.get(e.span.start as usize..e.span.end as usize)?;
+    let mut chars = text.chars();
+    let number = chars.next().is_some_and(|c| c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    number.then_some(text)
+}
+
+fn write_expr(out: &mut String, e: &Expr, src: Option<&str>) {
+    if let ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Duration(_) = e.kind {
+        if let Some(text) = literal(e, src) {
+            out.push_str(text);
+            return;
+        }
+    }
     match &e.kind {
         ExprKind::Int(i) => {
             let _ = write!(out, "{i}");
@@ -527,14 +341,14 @@ fn write_expr(out: &mut String, e: &Expr) {
         ExprKind::Float(f) => out.push_str(&float_text(*f)),
         ExprKind::Duration(ms) => out.push_str(&duration_text(*ms)),
         ExprKind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        ExprKind::Str(parts) => write_string(out, parts),
+        ExprKind::Str(parts) => write_string(out, parts, src),
         ExprKind::List(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_expr(out, item);
+                write_expr(out, item, src);
             }
             out.push(']');
         }
@@ -550,27 +364,27 @@ fn write_expr(out: &mut String, e: &Expr) {
                 }
                 out.push_str(&key_text(&k.name));
                 out.push_str(": ");
-                write_expr(out, v);
+                write_expr(out, v, src);
             }
             out.push_str(" }");
         }
         ExprKind::Name(n) => out.push_str(n),
         ExprKind::Workflow => out.push_str("workflow"),
         ExprKind::Field(base, f) => {
-            write_operand(out, base, POSTFIX);
+            write_operand(out, base, POSTFIX, src);
             out.push('.');
             out.push_str(&f.name);
         }
         ExprKind::Index(base, idx) => {
-            write_operand(out, base, POSTFIX);
+            write_operand(out, base, POSTFIX, src);
             out.push('[');
-            write_expr(out, idx);
+            write_expr(out, idx, src);
             out.push(']');
         }
         ExprKind::Call(callee, args) => {
-            write_operand(out, callee, POSTFIX);
+            write_operand(out, callee, POSTFIX, src);
             out.push('(');
-            out.push_str(&args_text(args));
+            out.push_str(&args_text(args, src));
             out.push(')');
         }
         ExprKind::Unary(op, inner) => {
@@ -578,28 +392,31 @@ fn write_expr(out: &mut String, e: &Expr) {
                 UnOp::Not => '!',
                 UnOp::Neg => '-',
             });
-            write_operand(out, inner, PREFIX);
+            write_operand(out, inner, PREFIX, src);
         }
         ExprKind::Binary(op, l, r) => {
             let p = binop_prec(*op);
             // Comparisons do not chain, so a comparison on either side needs parentheses;
             // everything is left-associative, so an equal operator on the right does too.
             let left_min = if op.is_comparison() { p + 1 } else { p };
-            write_operand(out, l, left_min);
+            // `a || (b && c)`: the parentheses are not needed, but say how it reads.
+            let and_in_or =
+                |e: &Expr| *op == BinOp::Or && matches!(e.kind, ExprKind::Binary(BinOp::And, ..));
+            write_operand(out, l, if and_in_or(l) { ATOM } else { left_min }, src);
             let _ = write!(out, " {} ", op.symbol());
-            write_operand(out, r, p + 1);
+            write_operand(out, r, if and_in_or(r) { ATOM } else { p + 1 }, src);
         }
         ExprKind::If(c, a, b) => {
             out.push_str("if ");
-            write_expr(out, c);
+            write_expr(out, c, src);
             out.push_str(" { ");
-            write_expr(out, a);
+            write_expr(out, a, src);
             out.push_str(" } else ");
             if matches!(b.kind, ExprKind::If(..)) {
-                write_expr(out, b);
+                write_expr(out, b, src);
             } else {
                 out.push_str("{ ");
-                write_expr(out, b);
+                write_expr(out, b, src);
                 out.push_str(" }");
             }
         }
@@ -608,7 +425,7 @@ fn write_expr(out: &mut String, e: &Expr) {
 
 /// A string literal; adjacent text parts are joined first, so that `$` ending one and `{`
 /// starting the next still come out as `\${`.
-fn write_string(out: &mut String, parts: &[StrPart]) {
+fn write_string(out: &mut String, parts: &[StrPart], src: Option<&str>) {
     out.push('"');
     let mut text = String::new();
     for part in parts {
@@ -618,7 +435,7 @@ fn write_string(out: &mut String, parts: &[StrPart]) {
                 escape_into(out, &text);
                 text.clear();
                 out.push_str("${");
-                write_expr(out, e);
+                write_expr(out, e, src);
                 out.push('}');
             }
         }

@@ -5,6 +5,7 @@
 mod cli;
 mod codes;
 mod examples;
+mod fmt;
 mod plan;
 mod props;
 mod robustness;

@@ -507,6 +507,44 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config())]
+
+    /// Comments (above lines and trailing them) and blank lines sprinkled through a random
+    /// program: `print::format` keeps every comment, in order, gives back the same tree,
+    /// and formatting its output changes nothing.
+    #[test]
+    fn formatting_keeps_comments_and_tree(file in file(), marks in vec(0u8..5, 64)) {
+        let printed = print::source(&file);
+        let mut text = String::new();
+        for (i, line) in printed.lines().enumerate() {
+            let mark = marks[i % marks.len()];
+            match mark {
+                0 => text.push_str(&format!("// above {i}\n")),
+                1 => text.push('\n'),
+                _ => {}
+            }
+            text.push_str(line);
+            if mark == 2 {
+                text.push_str(&format!(" // after {i}"));
+            }
+            text.push('\n');
+        }
+        let parsed = parse_text(&text)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n--- text:\n{text}")))?;
+        let once = print::format(&parsed, &text);
+        let reparsed = parse_text(&once)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n--- formatted:\n{once}")))?;
+        prop_assert_eq!(
+            strip_spans(&print::sexpr(&reparsed)),
+            strip_spans(&print::sexpr(&parsed)),
+            "text:\n{}\nformatted:\n{}", text, once
+        );
+        prop_assert_eq!(print::comments(&once), print::comments(&text), "formatted:\n{}", once);
+        prop_assert_eq!(print::format(&reparsed, &once), once);
+    }
+}
+
 // -----------------------------------------------------------------------------------------
 // (b) Arbitrary text never panics the front end, and every span lies within the text
 // -----------------------------------------------------------------------------------------
@@ -710,6 +748,24 @@ proptest! {
     fn edited_example_never_panics(edits in vec(edit(), 1..6)) {
         let text = apply(DEPLOY, &edits);
         front_end(&text)?;
+    }
+    /// Random edits of a real file (comment markers, line breaks and brackets among
+    /// them) that still parse format faithfully: same tree, same comments, idempotent.
+    #[test]
+    fn edited_example_formats_faithfully(edits in vec(edit(), 1..6)) {
+        let text = apply(DEPLOY, &edits);
+        if let Ok(parsed) = parse_text(&text) {
+            let once = print::format(&parsed, &text);
+            let reparsed = parse_text(&once)
+                .map_err(|e| TestCaseError::fail(format!("{e}\n--- formatted:\n{once}")))?;
+            prop_assert_eq!(
+                strip_spans(&print::sexpr(&reparsed)),
+                strip_spans(&print::sexpr(&parsed)),
+                "text:\n{}\nformatted:\n{}", text, once
+            );
+            prop_assert_eq!(print::comments(&once), print::comments(&text), "text:\n{}\nformatted:\n{}", text, once);
+            prop_assert_eq!(print::format(&reparsed, &once), once);
+        }
     }
 }
 

@@ -1,0 +1,2 @@
+" Vim filetype detection for flowc workflow files (*.flow).
+autocmd BufRead,BufNewFile *.flow setfiletype flow

@@ -1,0 +1,291 @@
+//! `flowc fmt [--check [--diff]] PATH...`: rewrites `.flow` files in the canonical layout of
+//! [`crate::print::format`], comments kept. A directory stands for the `*.flow` files
+//! directly in it (not in its subdirectories, so that `flowc fmt examples/` leaves the
+//! deliberately broken `examples/broken/` alone); `-` formats standard input to standard
+//! output.
+//!
+//! A file that does not parse gets its syntax diagnostics and is left alone. Every result
+//! is parsed back and compared with the original (same tree, spans aside; same comments,
+//! in order) before anything is written, and a file is replaced atomically: the new text
+//! goes to a temporary file beside it, which is then renamed over it.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostics::{self, Diagnostics, Format, RenderOptions};
+use crate::source::{SourceFile, SourceId, SourceMap};
+
+use super::input;
+
+/// Arguments of `flowc fmt`.
+#[derive(Debug, clap::Args)]
+pub struct FmtArgs {
+    /// Files, or directories whose `*.flow` files (not those of subdirectories) to format;
+    /// `-` formats standard input to standard output.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Write nothing: list the files that are not formatted on stdout, and exit 1 if any.
+    #[arg(long)]
+    pub check: bool,
+    /// With `--check`, print a unified diff of each change on stdout instead of its name.
+    #[arg(long, requires = "check")]
+    pub diff: bool,
+}
+
+/// The stack size of the thread that formats large inputs (long operator chains recurse
+/// as deep as they are long; see `cli::check`).
+const STACK_SIZE: usize = 512 * 1024 * 1024;
+
+/// Inputs below this size are formatted on the main thread.
+const SMALL_INPUT: u64 = 4 * 1024;
+
+/// One input: a file, or standard input.
+enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+/// What happened to one input.
+#[derive(Default)]
+struct Tally {
+    inputs: usize,
+    changed: usize,
+    /// Files that do not parse (exit 1).
+    invalid: usize,
+    /// Unreadable or unwritable files, or an internal error (exit 2).
+    failed: usize,
+    /// `--check`: nothing is written.
+    check: bool,
+}
+
+/// Formats or checks every input; returns the exit code.
+pub fn run(args: FmtArgs, color: bool) -> u8 {
+    let opts = RenderOptions {
+        color,
+        width: super::width(),
+    };
+    let mut tally = Tally::default();
+    let inputs = expand(&args.paths, &mut tally);
+    let small = inputs.iter().all(|i| match i {
+        Input::File(f) => std::fs::metadata(f).is_ok_and(|m| m.len() < SMALL_INPUT),
+        Input::Stdin => false,
+    });
+    let only_stdin = inputs.iter().all(|i| matches!(i, Input::Stdin));
+    let tally = if small {
+        format_all(&inputs, &args, opts, tally)
+    } else {
+        let worker = std::thread::Builder::new()
+            .stack_size(STACK_SIZE)
+            .spawn(move || format_all(&inputs, &args, opts, tally));
+        match worker.map(|h| h.join()) {
+            Ok(Ok(tally)) => tally,
+            _ => {
+                eprintln!("error: internal error while formatting; please report it");
+                return super::EXIT_USAGE;
+            }
+        }
+    };
+    if !only_stdin || tally.failed + tally.invalid > 0 {
+        eprintln!("{}", summary(&tally));
+    }
+    if tally.failed > 0 {
+        super::EXIT_USAGE
+    } else if tally.invalid > 0 || (tally.check && tally.changed > 0) {
+        super::EXIT_FINDINGS
+    } else {
+        super::EXIT_OK
+    }
+}
+
+/// The inputs the paths name: a directory gives its `*.flow` files, sorted, without hidden
+/// files, symbolic links and subdirectories.
+fn expand(paths: &[PathBuf], tally: &mut Tally) -> Vec<Input> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            inputs.push(Input::Stdin);
+        } else if path.is_dir() {
+            let before = inputs.len();
+            flow_files(path, &mut inputs);
+            if inputs.len() == before {
+                eprintln!("warning: no .flow files in `{}`", path.display());
+            }
+        } else {
+            inputs.push(Input::File(path.clone()));
+        }
+    }
+    tally.inputs = inputs.len();
+    inputs
+}
+
+fn flow_files(dir: &Path, out: &mut Vec<Input>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        let path = entry.path();
+        if kind.is_file() && path.extension().is_some_and(|e| e == "flow") {
+            out.push(Input::File(path));
+        }
+    }
+}
+
+fn format_all(inputs: &[Input], args: &FmtArgs, opts: RenderOptions, mut tally: Tally) -> Tally {
+    tally.check = args.check;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for input in inputs {
+        let arg = match input {
+            Input::File(p) => p.as_path(),
+            Input::Stdin => Path::new("-"),
+        };
+        let mut sources = SourceMap::new();
+        let source = match input::read(arg) {
+            Ok(file) => file,
+            Err((name, err)) => {
+                tally.failed += 1;
+                let id = sources.add(SourceFile::new(name, None, ""));
+                let mut d = Diagnostics::new();
+                d.error(id, err);
+                report(&d, &sources, opts);
+                continue;
+            }
+        };
+        let name = source.name.clone();
+        let id = sources.add(source);
+        let text = sources.get(id).text.as_str();
+        let formatted = match format_checked(id, &sources) {
+            Ok(f) => f,
+            Err(Failure::Syntax(d)) => {
+                tally.invalid += 1;
+                report(&d, &sources, opts);
+                continue;
+            }
+            Err(Failure::Internal(why)) => {
+                tally.failed += 1;
+                eprintln!(
+                    "error: internal error: formatting `{name}` would {why}; it was left \
+                     unchanged, please report it"
+                );
+                continue;
+            }
+        };
+        let changed = formatted != text;
+        if changed {
+            tally.changed += 1;
+        }
+        match (input, args.check) {
+            (Input::Stdin, false) => {
+                let _ = out.write_all(formatted.as_bytes());
+            }
+            (_, true) if changed && args.diff => {
+                let diff = similar::TextDiff::from_lines(text, &formatted);
+                let _ = write!(
+                    out,
+                    "{}",
+                    diff.unified_diff()
+                        .header(&format!("a/{name}"), &format!("b/{name}"))
+                );
+            }
+            (_, true) if changed => {
+                let _ = writeln!(out, "{name}");
+            }
+            (Input::File(path), false) if changed => {
+                if let Err(err) = write_atomically(path, &formatted) {
+                    tally.failed += 1;
+                    eprintln!("error: cannot write `{name}`: {err}");
+                }
+            }
+            _ => {}
+        }
+    }
+    let _ = out.flush();
+    tally
+}
+
+/// Why a file was not formatted.
+enum Failure {
+    /// It does not parse.
+    Syntax(Diagnostics),
+    /// The formatter would have changed its meaning or lost a comment (a bug).
+    Internal(&'static str),
+}
+
+/// Formats one file and makes sure the result means the same and keeps every comment.
+fn format_checked(id: SourceId, sources: &SourceMap) -> Result<String, Failure> {
+    let source = sources.get(id);
+    let file = crate::parse::parse(id, source).map_err(Failure::Syntax)?;
+    let formatted = crate::print::format(&file, &source.text);
+    let again = SourceFile::new(source.name.clone(), None, formatted.as_str());
+    let reparsed = crate::parse::parse(id, &again)
+        .map_err(|_| Failure::Internal("produce text that does not parse"))?;
+    if crate::print::sexpr_without_spans(&reparsed) != crate::print::sexpr_without_spans(&file) {
+        return Err(Failure::Internal("change its meaning"));
+    }
+    if crate::print::comments(&formatted) != crate::print::comments(&source.text) {
+        return Err(Failure::Internal("lose or reorder a comment"));
+    }
+    Ok(formatted)
+}
+
+fn report(diags: &Diagnostics, sources: &SourceMap, opts: RenderOptions) {
+    for diag in diags.iter() {
+        eprint!(
+            "{}",
+            diagnostics::render(diag, sources, Format::Human, opts)
+        );
+    }
+}
+
+/// Replaces the file `path` resolves to (through symbolic links) with `text`: written to
+/// a temporary file in the same directory, given the original's permissions, then
+/// renamed over it, so that a reader sees the old text or the new, never a part.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let target = std::fs::canonicalize(path)?;
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".flowc-fmt-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    let permissions = std::fs::metadata(&target)?.permissions();
+    tmp.as_file().set_permissions(permissions)?;
+    tmp.persist(&target).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn summary(tally: &Tally) -> String {
+    let files = plural(tally.inputs, "file");
+    let mut text = match (tally.check, tally.changed) {
+        (true, 0) => format!("checked {files}: no changes needed"),
+        (true, n) => format!("checked {files}: {n} would be reformatted"),
+        (false, 0) => format!("formatted {files}: none changed"),
+        (false, n) => format!("formatted {files}: {n} changed"),
+    };
+    if tally.invalid > 0 {
+        let _ = write!(text, ", {} with syntax errors", tally.invalid);
+    }
+    if tally.failed > 0 {
+        let _ = write!(text, ", {} could not be read or written", tally.failed);
+    }
+    text
+}
