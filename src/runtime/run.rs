@@ -243,6 +243,9 @@ struct Shared {
     opts: Options,
     slots: Semaphore,
     observer: Mutex<Box<dyn Observer>>,
+    /// The run's workflow item and the body indices of its `defaults` blocks, found once:
+    /// scanning the body for them at every step made a large run quadratic.
+    defaults: (usize, Vec<usize>),
 }
 
 impl Shared {
@@ -256,6 +259,22 @@ impl Shared {
         match self.modules[self.module].ast.items.get(item) {
             Some(ast::Item::Workflow(w)) => Some(w),
             _ => None,
+        }
+    }
+
+    /// The `defaults` blocks of `wf`.
+    fn defaults_of<'a>(&'a self, wf: &'a ast::Workflow) -> Vec<&'a ast::Defaults> {
+        let block = |i: &usize| match wf.body.get(*i) {
+            Some(ast::WorkflowItem::Defaults(d)) => Some(d),
+            _ => None,
+        };
+        if self
+            .workflow(self.defaults.0)
+            .is_some_and(|w| std::ptr::eq(w, wf))
+        {
+            self.defaults.1.iter().filter_map(block).collect()
+        } else {
+            (0..wf.body.len()).filter_map(|i| block(&i)).collect()
         }
     }
 }
@@ -377,6 +396,13 @@ pub async fn run(
         opts: opts.clone(),
         slots: Semaphore::new(opts.max_parallel.max(1)),
         observer: Mutex::new(observer),
+        defaults: (
+            info.item,
+            (ast_wf.body.iter().enumerate())
+                .filter(|(_, it)| matches!(it, ast::WorkflowItem::Defaults(_)))
+                .map(|(i, _)| i)
+                .collect(),
+        ),
     });
     shared.emit(Event::RunStarted {
         workflow: workflow.to_string(),
@@ -904,9 +930,11 @@ fn on_failure(shared: &Shared, item: usize, body_index: usize) -> String {
         _ => None,
     };
     own.or_else(|| {
-        defaults_attr(wf, |k| match k {
-            AttrKind::OnFailure(i) => Some(i.name.clone()),
-            _ => None,
+        (shared.defaults_of(wf).into_iter()).find_map(|d| {
+            attr_of(&d.attrs, |k| match k {
+                AttrKind::OnFailure(i) => Some(i.name.clone()),
+                _ => None,
+            })
         })
     })
     .unwrap_or_else(|| "fail_fast".to_string())
@@ -917,13 +945,6 @@ fn attr_of<'a, T>(
     f: impl Fn(&'a AttrKind) -> Option<T>,
 ) -> Option<T> {
     attrs.into_iter().find_map(|a| f(&a.kind))
-}
-
-fn defaults_attr<'a, T>(wf: &'a ast::Workflow, f: impl Fn(&'a AttrKind) -> Option<T>) -> Option<T> {
-    wf.body.iter().find_map(|it| match it {
-        ast::WorkflowItem::Defaults(d) => attr_of(&d.attrs, &f),
-        _ => None,
-    })
 }
 
 /// What one instance of a step did.
@@ -1008,10 +1029,7 @@ fn plan_step<'a>(
             }
         }
     }
-    for a in wf.body.iter().filter_map(|it| match it {
-        ast::WorkflowItem::Defaults(d) => Some(d),
-        _ => None,
-    }) {
+    for a in shared.defaults_of(wf) {
         for attr in &a.attrs {
             if !attrs
                 .iter()
