@@ -8,10 +8,11 @@ mod check;
 mod completions;
 mod explain;
 mod graph;
-mod input;
-mod inputs;
-mod plan;
-mod run;
+pub(crate) mod input;
+pub(crate) mod inputs;
+pub(crate) mod plan;
+mod repl;
+pub(crate) mod run;
 
 use std::ffi::OsString;
 
@@ -64,6 +65,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
+    /// Experiment interactively: evaluate expressions, define steps, run them.
+    Repl(repl::ReplArgs),
 }
 
 /// Runs flowc with these arguments and returns the exit code.
@@ -87,6 +90,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Plan(args) => plan::run(args, color),
         Command::Explain(args) => explain::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Repl(args) => repl::run(args, color),
     }
 }
 

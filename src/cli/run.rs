@@ -339,9 +339,7 @@ pub(crate) fn launch(
         run_id,
         interactive: {
             use std::io::IsTerminal;
-            !launch.json_events
-                && std::io::stdin().is_terminal()
-                && std::io::stderr().is_terminal()
+            !launch.json_events && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
         },
         interrupt: None,
     };
