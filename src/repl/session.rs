@@ -751,6 +751,10 @@ impl Session {
             code: diag.code(),
             help: diag.inner.help().map(|h| h.to_string()),
             labels,
+            severity: match diag.severity {
+                diagnostics::Severity::Error => miette::Severity::Error,
+                diagnostics::Severity::Warning => miette::Severity::Warning,
+            },
         };
         let mut one = SourceMap::new();
         let id = one.add(SourceFile::new(
@@ -1442,6 +1446,7 @@ struct Moved {
     code: String,
     help: Option<String>,
     labels: Vec<LabeledSpan>,
+    severity: miette::Severity,
 }
 
 impl std::fmt::Display for Moved {
@@ -1465,6 +1470,10 @@ impl miette::Diagnostic for Moved {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         Some(Box::new(self.labels.iter().cloned()))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
     }
 }
 
@@ -1685,9 +1694,14 @@ mod tests {
         assert!(ok(&mut s, ":plan").contains("2. b  after a"));
         assert!(fails(&mut s, ":run c").contains("E0472"));
         assert!(ok(&mut s, ":vars").contains("answer : int = 42"));
-        assert_eq!(ok(&mut s, ":check"), "no problems found\n");
+        // `answer` is never read: the warning points into the input that defined it.
+        let reply = s.input(":check");
+        assert_eq!(reply.output, "1 warning\n");
+        assert!(reply.errors.contains("warning[W0001]"), "{}", reply.errors);
+        assert!(reply.errors.contains("<repl:9>:2:5"), "{}", reply.errors);
         ok(&mut s, ":reset");
         assert_eq!(ok(&mut s, ":vars"), "nothing is defined yet\n");
+        assert_eq!(ok(&mut s, ":check"), "no problems found\n");
         assert!(s.input(":quit").quit);
     }
 

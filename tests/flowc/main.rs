@@ -7,6 +7,7 @@ mod codes;
 mod examples;
 mod plan;
 mod props;
+mod repl;
 mod robustness;
 mod run;
 mod support;
