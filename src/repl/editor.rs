@@ -365,8 +365,10 @@ mod tests {
 
     #[test]
     fn completion_offers_commands_names_fields_and_modules() {
-        let mut names = Names::default();
-        names.names = vec!["build".into(), "target".into()];
+        let mut names = Names {
+            names: vec!["build".into(), "target".into()],
+            ..Names::default()
+        };
         names
             .fields
             .insert("build".into(), vec!["digest".into(), "status".into()]);

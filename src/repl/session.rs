@@ -456,8 +456,9 @@ impl Session {
             let replaced = self.program.install(def.clone());
             lines.push((def, replaced));
         }
-        if let Err(errors) = self.compile(None, None) {
+        if let Err(mut errors) = self.compile(None, None) {
             self.program = before;
+            errors.push_str("nothing was defined: the program would not check\n");
             return Reply::failed(errors);
         }
         let mut out = String::new();
@@ -1550,9 +1551,7 @@ pub fn is_incomplete(text: &str) -> bool {
                 }
                 b'"' | b'(' | b'[' | b'{' => stack.push(b),
                 b')' | b']' | b'}' => {
-                    if stack.pop().is_none() {
-                        return false;
-                    }
+                    let Some(_) = stack.pop() else { return false };
                 }
                 _ => {}
             }
@@ -1646,6 +1645,7 @@ mod tests {
         );
         // Points into the step's own input, not the assembled file.
         assert!(errors.contains("<repl:2>"), "{errors}");
+        assert!(errors.ends_with("nothing was defined: the program would not check\n"));
         assert_eq!(ok(&mut s, "n"), "3 : int\n");
     }
 
