@@ -349,6 +349,8 @@ impl Session {
         } else {
             let origin = self.add_origin(text);
             match first_word(text) {
+                // `workflow.status` is an expression, `workflow w { ... }` a definition.
+                "workflow" if is_workflow_field(text) => self.evaluate(origin, true),
                 "import" | "task" | "workflow" => self.define(origin, Wrap::File),
                 "let" | "secret" | "step" | "finally" | "defaults" => {
                     self.define(origin, Wrap::Body)
@@ -501,9 +503,13 @@ impl Session {
             .map_err(|diags| self.render(&diags, &sources, id, &asm))?;
         // Spans in the assembled text, back to the input.
         let shift = |span: crate::source::Span| {
-            let start = span.start as usize - prefix.len() + body_start;
-            let end = span.end as usize - prefix.len() + body_start;
-            (start, end)
+            let back = |at: u32| {
+                (at as usize)
+                    .saturating_sub(prefix.len())
+                    .saturating_add(body_start)
+                    .min(input.len())
+            };
+            (back(span.start), back(span.end))
         };
         let def = |name: &str, kind: Kind, span: crate::source::Span| {
             let (start, end) = shift(span);
@@ -1505,6 +1511,14 @@ fn first_word(text: &str) -> &str {
     &rest[..end]
 }
 
+/// Whether the input starts with `workflow.` (a field of the running workflow).
+fn is_workflow_field(text: &str) -> bool {
+    let rest = text.trim_start();
+    rest.find("workflow")
+        .map(|i| rest[i + "workflow".len()..].trim_start().starts_with('.'))
+        .unwrap_or(false)
+}
+
 fn is_comment(text: &str) -> bool {
     text.lines().all(|l| {
         let l = l.trim();
@@ -1742,6 +1756,51 @@ mod tests {
         assert_eq!(ok(&mut s, "hi.status"), "\"succeeded\" : string\n");
         let reply = s.input(":run all");
         assert!(!reply.ok);
+    }
+
+    #[test]
+    fn hostile_input_gives_diagnostics_not_panics() {
+        let mut s = session();
+        let inputs = [
+            "}",
+            "{",
+            "step",
+            "param",
+            "param x",
+            "let",
+            "secret s = 1",
+            "workflow",
+            "let x = 1 } workflow y {",
+            "step a { run \"x\" } }",
+            "import \"nope\" as n",
+            "task",
+            ":load /",
+            ":load examples",
+            ":run",
+            ":doc",
+            ":doc a.b.c",
+            ":type )",
+            "\"\\u{110000}\"",
+            "é",
+            "9999999999999999999999",
+            "[[[[[[[[[[[[1]]]]]]]]]]]]",
+            "let __repl_probe = 1",
+            "__repl_probe",
+            ":explain",
+            "defaults { timeout 1 }",
+            "finally",
+            "workflow w { step a { run \"x\" } }",
+            "workflow.status",
+        ];
+        for input in inputs {
+            let reply = s.input(input);
+            assert!(
+                reply.ok || !reply.errors.is_empty(),
+                "{input}: no diagnostic"
+            );
+        }
+        assert_eq!(ok(&mut s, "1 + 1"), "2 : int\n");
+        assert_eq!(ok(&mut s, ":type workflow.status"), "string\n");
     }
 
     #[test]
