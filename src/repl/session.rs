@@ -1078,7 +1078,8 @@ impl Session {
                         .map_or_else(|| "?".to_string(), |t| t.to_string());
                     match values.get(&def.name) {
                         Some(v) => format!("{} : {ty} = {v}", def.name),
-                        None => format!("{} : {ty}", def.name),
+                        None if def.kind == Kind::Step => format!("{} : {ty}", def.name),
+                        None => format!("{} : {ty} (not known before the run)", def.name),
                     }
                 }
             };
