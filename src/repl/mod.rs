@@ -5,6 +5,7 @@
 //! the REPL is scriptable. Both join lines while a brace, bracket or string is open.
 
 mod editor;
+mod program;
 pub mod session;
 
 use std::io::{BufRead, Write};

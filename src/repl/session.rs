@@ -4,10 +4,11 @@
 //! its own; the frontend (`super::editor`) and the pipe mode print its replies.
 //!
 //! The program is kept as definitions, each a slice of the text it was typed in or loaded
-//! from. To check it, the definitions are assembled into one file: module items, then the
-//! session's workflow (the first workflow of a loaded file, else `repl`) with its parameters
-//! and body. A map from the assembled text back to each slice lets every diagnostic point
-//! into the line just typed (or the loaded file), exactly as `flowc check` shows it.
+//! from (see `super::program`). To check it, the definitions are assembled into one file:
+//! module items, then the session's workflow (the first workflow of a loaded file, else
+//! `repl`) with its parameters and body. A map from the assembled text back to each slice
+//! lets every diagnostic point into the line just typed (or the loaded file), exactly as
+//! `flowc check` shows it.
 //! Expressions are typed by the checker in the workflow's scope (see [`check::Probe`]) and
 //! evaluated with the parameters' defaults, the bindings, and the results of the last run.
 
@@ -16,6 +17,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use miette::LabeledSpan;
+
+use super::program::{
+    body_def, item_defs, take_probe, Assembled, Def, Kind, Moved, Origin, Program, Wrap, PROBE,
+};
 
 use crate::ast::{self, AttrKind, Item, WorkflowItem};
 use crate::check::{self, FsLoader, Type};
@@ -57,12 +62,6 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     (":help", "", "show this help"),
     (":quit", "", "leave the REPL (Ctrl-D does too)"),
 ];
-
-/// The name of the probe binding added to the assembled file (never shown).
-const PROBE: &str = "__repl_probe";
-
-/// The name of the session's own workflow when no file is loaded.
-const DEFAULT_WORKFLOW: &str = "repl";
 
 /// A mistake in a REPL command (the program's own mistakes are the usual diagnostics).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -168,129 +167,6 @@ pub struct Names {
     pub names: Vec<String>,
     /// The fields after `NAME.`: a step's result fields, a module's members, `workflow`'s.
     pub fields: BTreeMap<String, Vec<String>>,
-}
-
-/// A text that definitions come from: one input, or a loaded file.
-#[derive(Debug)]
-struct Origin {
-    name: String,
-    path: Option<PathBuf>,
-    text: String,
-}
-
-/// What a definition is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Import,
-    Task,
-    Const,
-    Workflow,
-    Param,
-    Let,
-    Secret,
-    Step,
-    Defaults,
-}
-
-impl Kind {
-    fn word(self) -> &'static str {
-        match self {
-            Kind::Import => "import",
-            Kind::Task => "task",
-            Kind::Const => "constant",
-            Kind::Workflow => "workflow",
-            Kind::Param => "parameter",
-            Kind::Let => "let",
-            Kind::Secret => "secret",
-            Kind::Step => "step",
-            Kind::Defaults => "defaults",
-        }
-    }
-
-    /// Module items, as opposed to parts of the session's workflow.
-    fn is_item(self) -> bool {
-        matches!(
-            self,
-            Kind::Import | Kind::Task | Kind::Const | Kind::Workflow
-        )
-    }
-}
-
-/// One definition: a named slice of an origin's text.
-#[derive(Clone, Debug)]
-struct Def {
-    name: String,
-    kind: Kind,
-    origin: usize,
-    start: usize,
-    end: usize,
-}
-
-/// The program built so far.
-#[derive(Clone, Debug)]
-struct Program {
-    /// Imports, tasks, constants and other workflows, in order.
-    items: Vec<Def>,
-    /// The session's workflow: its name, doc lines, parameters and body.
-    workflow: String,
-    docs: Vec<String>,
-    params: Vec<Def>,
-    body: Vec<Def>,
-}
-
-impl Default for Program {
-    fn default() -> Program {
-        Program {
-            items: Vec::new(),
-            workflow: DEFAULT_WORKFLOW.to_string(),
-            docs: Vec::new(),
-            params: Vec::new(),
-            body: Vec::new(),
-        }
-    }
-}
-
-/// A stretch of the assembled file copied from an origin.
-#[derive(Debug)]
-struct Segment {
-    start: usize,
-    end: usize,
-    origin: usize,
-    origin_start: usize,
-}
-
-/// The assembled file and where its pieces came from.
-#[derive(Debug, Default)]
-struct Assembled {
-    text: String,
-    segments: Vec<Segment>,
-}
-
-impl Assembled {
-    fn push(&mut self, text: &str) {
-        self.text.push_str(text);
-    }
-
-    fn copy(&mut self, origins: &[Origin], origin: usize, start: usize, end: usize) {
-        let from = self.text.len();
-        self.text.push_str(&origins[origin].text[start..end]);
-        self.segments.push(Segment {
-            start: from,
-            end: self.text.len(),
-            origin,
-            origin_start: start,
-        });
-    }
-
-    /// The segment holding `offset`, else the last one starting before it (for spans in
-    /// the glue text, such as an unexpected end of input).
-    fn segment(&self, offset: usize) -> Option<&Segment> {
-        self.segments
-            .iter()
-            .find(|s| s.start <= offset && offset <= s.end)
-            .or_else(|| self.segments.iter().rev().find(|s| s.start <= offset))
-            .or(self.segments.first())
-    }
 }
 
 /// A checked program, with what is needed to report on it.
@@ -1233,112 +1109,6 @@ impl Session {
     }
 }
 
-/// How an input is wrapped to be parsed as definitions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Wrap {
-    /// Module items, as they stand in a file.
-    File,
-    /// Workflow items (`let`, `secret`, `step`, `defaults`), inside a workflow.
-    Body,
-    /// `param name: type = default`, as a workflow's parameters.
-    Param,
-}
-
-impl Program {
-    /// Adds a definition, replacing one of the same name; true when one was replaced.
-    fn install(&mut self, def: Def) -> bool {
-        if def.kind.is_item() {
-            if let Some(old) = self.items.iter_mut().find(|d| d.name == def.name) {
-                *old = def;
-                return true;
-            }
-            self.items.push(def);
-            return false;
-        }
-        // A `let` over a module constant of the same name stays a module constant.
-        if def.kind == Kind::Let
-            && !self
-                .params
-                .iter()
-                .chain(&self.body)
-                .any(|d| d.name == def.name)
-        {
-            if let Some(old) = self
-                .items
-                .iter_mut()
-                .find(|d| d.kind == Kind::Const && d.name == def.name)
-            {
-                *old = Def {
-                    kind: Kind::Const,
-                    ..def
-                };
-                return true;
-            }
-        }
-        let in_params = self.params.iter().position(|d| d.name == def.name);
-        let in_body = self.body.iter().position(|d| d.name == def.name);
-        let replaced = in_params.is_some() || in_body.is_some();
-        match (def.kind == Kind::Param, in_params, in_body) {
-            (true, Some(i), _) => self.params[i] = def,
-            (false, _, Some(i)) => self.body[i] = def,
-            (true, _, other) => {
-                if let Some(i) = other {
-                    self.body.remove(i);
-                }
-                self.params.push(def);
-            }
-            (false, other, _) => {
-                if let Some(i) = other {
-                    self.params.remove(i);
-                }
-                self.body.push(def);
-            }
-        }
-        replaced
-    }
-}
-
-/// The definitions of one module item.
-fn item_defs(item: &Item, def: &dyn Fn(&str, Kind, crate::source::Span) -> Def) -> Vec<Def> {
-    vec![match item {
-        Item::Import(i) => def(&i.alias.name, Kind::Import, i.span),
-        Item::Task(t) => def(&t.name.name, Kind::Task, t.span),
-        Item::Let(b) => def(&b.name.name, Kind::Const, b.span),
-        Item::Workflow(w) => def(&w.name.name, Kind::Workflow, w.span),
-    }]
-}
-
-/// The definition of one workflow item.
-fn body_def(it: &WorkflowItem, def: &dyn Fn(&str, Kind, crate::source::Span) -> Def) -> Def {
-    match it {
-        WorkflowItem::Defaults(d) => def("defaults", Kind::Defaults, d.span),
-        WorkflowItem::Binding(b) => {
-            let kind = match b.kind {
-                ast::BindingKind::Let => Kind::Let,
-                ast::BindingKind::Secret => Kind::Secret,
-            };
-            def(&b.name.name, kind, b.span)
-        }
-        WorkflowItem::Step(s) => def(&s.name.name, Kind::Step, s.span),
-    }
-}
-
-/// Removes the probe binding from the session's workflow and returns its expression.
-fn take_probe(file: &mut ast::File, workflow: &str) -> Option<ast::Expr> {
-    let wf = file.items.iter_mut().rev().find_map(|item| match item {
-        Item::Workflow(wf) if wf.name.name == workflow => Some(wf),
-        _ => None,
-    })?;
-    let at = wf
-        .body
-        .iter()
-        .rposition(|it| matches!(it, WorkflowItem::Binding(b) if b.name.name == PROBE))?;
-    match wf.body.remove(at) {
-        WorkflowItem::Binding(b) => Some(b.value),
-        _ => None,
-    }
-}
-
 /// The syntax tree of a workflow of a module.
 fn workflow_ast<'a>(module: &'a check::Module, name: &str) -> Option<&'a ast::Workflow> {
     module.ast.items.iter().find_map(|item| match item {
@@ -1445,44 +1215,6 @@ fn render_plain(diags: &Diagnostics, sources: &SourceMap, opts: RenderOptions) -
         .iter()
         .map(|d| diagnostics::render(d, sources, Format::Human, opts))
         .collect()
-}
-
-/// A diagnostic moved from the assembled file into the text it came from.
-#[derive(Debug)]
-struct Moved {
-    message: String,
-    code: String,
-    help: Option<String>,
-    labels: Vec<LabeledSpan>,
-    severity: miette::Severity,
-}
-
-impl std::fmt::Display for Moved {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Moved {}
-
-impl miette::Diagnostic for Moved {
-    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new(&self.code))
-    }
-
-    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(self.labels.iter().cloned()))
-    }
-
-    fn severity(&self) -> Option<miette::Severity> {
-        Some(self.severity)
-    }
 }
 
 /// The text of `:help`.
