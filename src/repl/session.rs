@@ -676,15 +676,8 @@ impl Session {
         if !value {
             return Reply::out(ty.to_string());
         }
-        let values = self.values(&compiled);
-        let env = |name: &str| std::env::var(name).ok();
-        match eval(
-            expr,
-            &ValuesEnv {
-                values: &values,
-                env: &env,
-            },
-        ) {
+        let known = self.values(&compiled);
+        match eval(expr, &known) {
             Ok(v) => Reply::out(format!("{v} : {ty}")),
             Err(EvalError::Pending) => Reply::out(format!("? : {ty} (not known before the run)")),
             Err(e) => {
@@ -706,16 +699,20 @@ impl Session {
 
     /// The values known before a run: constants, the parameters' defaults, the bindings,
     /// and the step results of the last `:run`.
-    fn values(&self, c: &Compiled) -> BTreeMap<String, Value> {
+    fn values(&self, c: &Compiled) -> Known {
         let env = |name: &str| std::env::var(name).ok();
+        let mut failed = BTreeMap::new();
         let Some(root) = c.lowered.modules.len().checked_sub(1) else {
-            return BTreeMap::new();
+            return Known::default();
         };
         let module = &c.lowered.modules[root];
         let mut values =
             inputs::module_constants(&c.lowered.modules, root, &c.sources, &FsLoader, &env);
         let Some(wf) = workflow_ast(module, &self.program.workflow) else {
-            return values;
+            return Known {
+                values,
+                failed: Default::default(),
+            };
         };
         let sig = module.workflows.get(&self.program.workflow);
         for (i, p) in wf.params.iter().enumerate() {
@@ -724,12 +721,18 @@ impl Session {
                 values: &values,
                 env: &env,
             };
-            if let Ok(v) = eval(default, &scope) {
-                let v = match sig.and_then(|s| s.params.get(i)) {
-                    Some(ps) => coerce(v, &ps.ty),
-                    None => v,
-                };
-                values.insert(p.name.name.clone(), v);
+            match eval(default, &scope) {
+                Ok(v) => {
+                    let v = match sig.and_then(|s| s.params.get(i)) {
+                        Some(ps) => coerce(v, &ps.ty),
+                        None => v,
+                    };
+                    values.insert(p.name.name.clone(), v);
+                }
+                Err(EvalError::Pending) => {}
+                Err(e) => {
+                    failed.insert(p.name.name.clone(), e);
+                }
             }
         }
         for it in &wf.body {
@@ -738,12 +741,18 @@ impl Session {
                     values: &values,
                     env: &env,
                 };
-                if let Ok(v) = eval(&b.value, &scope) {
-                    let v = match b.kind {
-                        ast::BindingKind::Secret => coerce(v, &Type::Secret),
-                        ast::BindingKind::Let => v,
-                    };
-                    values.insert(b.name.name.clone(), v);
+                match eval(&b.value, &scope) {
+                    Ok(v) => {
+                        let v = match b.kind {
+                            ast::BindingKind::Secret => coerce(v, &Type::Secret),
+                            ast::BindingKind::Let => v,
+                        };
+                        values.insert(b.name.name.clone(), v);
+                    }
+                    Err(EvalError::Pending) => {}
+                    Err(e) => {
+                        failed.insert(b.name.name.clone(), e);
+                    }
                 }
             }
         }
@@ -757,7 +766,10 @@ impl Session {
                 values.insert(step.clone(), record.clone());
             }
         }
-        values
+        Known {
+            values,
+            failed: std::cell::RefCell::new(failed),
+        }
     }
 
     // -----------------------------------------------------------------------------------
@@ -932,7 +944,7 @@ impl Session {
             Ok(c) => c,
             Err(errors) => return Reply::failed(errors),
         };
-        let values = self.values(&c);
+        let known = self.values(&c);
         let defs: Vec<Def> = self
             .program
             .items
@@ -952,9 +964,14 @@ impl Session {
                     let ty = self
                         .type_of_name(&def.name)
                         .map_or_else(|| "?".to_string(), |t| t.to_string());
-                    match values.get(&def.name) {
+                    let failed = known.failed.borrow();
+                    match known.values.get(&def.name) {
                         Some(v) => format!("{} : {ty} = {v}", def.name),
                         None if def.kind == Kind::Step => format!("{} : {ty}", def.name),
+                        None if failed.contains_key(&def.name) => format!(
+                            "{} : {ty} (cannot be evaluated: {})",
+                            def.name, failed[&def.name]
+                        ),
                         None => format!("{} : {ty} (not known before the run)", def.name),
                     }
                 }
@@ -1106,6 +1123,28 @@ impl Session {
         names.names.sort();
         names.names.dedup();
         self.names = names;
+    }
+}
+
+/// The values known before a run, and the parameters and bindings that failed to
+/// evaluate (an `env` of an unset variable), with why: reading one gives its error rather
+/// than "not known before the run".
+#[derive(Debug, Default)]
+struct Known {
+    values: BTreeMap<String, Value>,
+    failed: std::cell::RefCell<BTreeMap<String, EvalError>>,
+}
+
+impl crate::runtime::eval::Env for Known {
+    fn lookup(&self, name: &str) -> Result<Value, EvalError> {
+        if let Some(v) = self.values.get(name) {
+            return Ok(v.clone());
+        }
+        // Each failure is reported once per evaluation; a second read is only pending.
+        match self.failed.borrow_mut().remove(name) {
+            Some(e) => Err(e),
+            None => Err(EvalError::Pending),
+        }
     }
 }
 
@@ -1417,6 +1456,15 @@ mod tests {
         let mut s = session();
         let errors = fails(&mut s, "1 / 0");
         assert!(errors.contains("E0420"), "{errors}");
+        // A binding that cannot be evaluated says why, where it was defined.
+        ok(
+            &mut s,
+            "secret s = env(\"FLOWC_TEST_SURELY_UNSET_VARIABLE\")",
+        );
+        let errors = fails(&mut s, "s");
+        assert!(errors.contains("E0422"), "{errors}");
+        assert!(errors.contains("<repl:2>:1:12"), "{errors}");
+        assert!(ok(&mut s, ":vars").contains("s : secret (cannot be evaluated: `env` failed"));
     }
 
     #[test]
