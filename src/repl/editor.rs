@@ -217,38 +217,43 @@ impl Hinter for FlowHelper {
         if pos < line.len() {
             return None;
         }
-        if line.len() > 1 && line.starts_with(':') {
-            if let Some((name, arg)) = line.strip_suffix(' ').and_then(|n| {
-                COMMANDS
-                    .iter()
-                    .find(|(c, _, _)| *c == n)
-                    .map(|(c, a, _)| (*c, *a))
-            }) {
-                let _ = name;
-                return (!arg.is_empty()).then(|| ReplHint {
-                    display: arg.to_string(),
-                    completion: None,
-                });
-            }
-            let mut matching = COMMANDS.iter().filter(|(c, _, _)| c.starts_with(line));
-            if let (Some((c, arg, _)), None) = (matching.next(), matching.next()) {
-                let rest = &c[line.len()..];
-                let display = if arg.is_empty() {
-                    rest.to_string()
-                } else {
-                    format!("{rest} {arg}")
-                };
-                return Some(ReplHint {
-                    display,
-                    completion: Some(rest.to_string()),
-                });
-            }
+        if let Some(hint) = command_hint(line) {
+            return Some(hint);
         }
         self.history.hint(line, pos, ctx).map(|h| ReplHint {
             display: h.clone(),
             completion: Some(h),
         })
     }
+}
+
+/// The hint for a `:command` being typed: the rest of its name and its argument (`:lo`
+/// hints `ad FILE`), or, after the name and a space, the argument alone.
+fn command_hint(line: &str) -> Option<ReplHint> {
+    if line.len() < 2 || !line.starts_with(':') {
+        return None;
+    }
+    if let Some(name) = line.strip_suffix(' ') {
+        let (_, arg, _) = COMMANDS.iter().find(|(c, _, _)| *c == name)?;
+        return (!arg.is_empty()).then(|| ReplHint {
+            display: arg.to_string(),
+            completion: None,
+        });
+    }
+    let mut matching = COMMANDS.iter().filter(|(c, _, _)| c.starts_with(line));
+    let (Some((c, arg, _)), None) = (matching.next(), matching.next()) else {
+        return None;
+    };
+    let rest = &c[line.len()..];
+    let display = if arg.is_empty() {
+        rest.to_string()
+    } else {
+        format!("{rest} {arg}")
+    };
+    Some(ReplHint {
+        display,
+        completion: Some(rest.to_string()),
+    })
 }
 
 impl Highlighter for FlowHelper {
@@ -361,6 +366,16 @@ mod tests {
         );
         assert_eq!(highlight("build.step"), "build.step");
         assert_eq!(highlight(":type é"), format!("{COMMAND}:type{RESET} é"));
+    }
+
+    #[test]
+    fn commands_are_hinted_with_their_argument() {
+        let hint = |line: &str| command_hint(line).map(|h| (h.display, h.completion));
+        assert_eq!(hint(":lo"), Some(("ad FILE".into(), Some("ad".into()))));
+        assert_eq!(hint(":load "), Some(("FILE".into(), None)));
+        assert_eq!(hint(":re"), None, "`:reload` and `:reset` both match");
+        assert_eq!(hint(":rel"), Some(("oad".into(), Some("oad".into()))));
+        assert_eq!(hint("1 + 1"), None);
     }
 
     #[test]
