@@ -20,8 +20,11 @@ pub(super) const DEFAULT_WORKFLOW: &str = "repl";
 /// A text that definitions come from: one input, or a loaded file.
 #[derive(Debug)]
 pub(super) struct Origin {
+    /// The name diagnostics show: `<repl:3>` for the third input, or the file's name.
     pub(super) name: String,
+    /// A loaded file's path.
     pub(super) path: Option<PathBuf>,
+    /// The whole text.
     pub(super) text: String,
 }
 
@@ -66,10 +69,15 @@ impl Kind {
 /// One definition: a named slice of an origin's text.
 #[derive(Clone, Debug)]
 pub(super) struct Def {
+    /// The name it defines (`defaults` for a defaults block).
     pub(super) name: String,
+    /// What it is.
     pub(super) kind: Kind,
+    /// The origin its text is in (index into the session's origins).
     pub(super) origin: usize,
+    /// Its text: bytes `start..end` of the origin, doc comments included.
     pub(super) start: usize,
+    /// See `start`.
     pub(super) end: usize,
 }
 
@@ -100,9 +108,13 @@ impl Default for Program {
 /// A stretch of the assembled file copied from an origin.
 #[derive(Debug)]
 pub(super) struct Segment {
+    /// Where it starts in the assembled text.
     pub(super) start: usize,
+    /// Where it ends there.
     pub(super) end: usize,
+    /// The origin it was copied from.
     pub(super) origin: usize,
+    /// Where it starts in the origin.
     pub(super) origin_start: usize,
 }
 
