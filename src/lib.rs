@@ -35,6 +35,7 @@ pub mod graph;
 pub mod lower;
 pub mod parse;
 pub mod print;
+pub mod repl;
 pub mod runtime;
 pub mod source;
 pub mod stdlib;

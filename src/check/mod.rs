@@ -146,6 +146,39 @@ pub fn check(
     file: ast::File,
     loader: &dyn Loader,
 ) -> Result<Checked, Diagnostics> {
+    check_inner(sources, root, file, loader, None).map(|(checked, _)| checked)
+}
+
+/// An expression to type in the scope of one workflow of the root file, as if it stood
+/// in a step after the workflow's body: it may read parameters, bindings, step results and
+/// secrets. The REPL asks this for `:type` and for every expression it evaluates.
+#[derive(Debug)]
+pub struct Probe {
+    /// The workflow whose scope the expression is typed in.
+    pub workflow: String,
+    /// The expression; its spans point into the root file.
+    pub expr: ast::Expr,
+}
+
+/// [`check`], and the type of `probe` (`Unknown` when its workflow does not exist).
+pub fn check_probe(
+    sources: &mut SourceMap,
+    root: SourceId,
+    file: ast::File,
+    loader: &dyn Loader,
+    probe: Probe,
+) -> Result<(Checked, Type), Diagnostics> {
+    check_inner(sources, root, file, loader, Some(probe))
+        .map(|(checked, ty)| (checked, ty.unwrap_or(Type::Unknown)))
+}
+
+fn check_inner(
+    sources: &mut SourceMap,
+    root: SourceId,
+    file: ast::File,
+    loader: &dyn Loader,
+    probe: Option<Probe>,
+) -> Result<(Checked, Option<Type>), Diagnostics> {
     let mut cx = module::Context {
         sources,
         loader,
@@ -153,6 +186,8 @@ pub fn check(
         by_key: HashMap::new(),
         loading: Vec::new(),
         diags: Diagnostics::new(),
+        probe,
+        probe_type: None,
     };
     let key = cx
         .sources
@@ -170,9 +205,12 @@ pub fn check(
     if diags.has_errors() {
         Err(diags)
     } else {
-        Ok(Checked {
-            modules,
-            warnings: diags,
-        })
+        Ok((
+            Checked {
+                modules,
+                warnings: diags,
+            },
+            cx.probe_type,
+        ))
     }
 }

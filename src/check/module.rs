@@ -107,6 +107,10 @@ pub struct Context<'a> {
     pub loading: Vec<String>,
     /// Everything found.
     pub diags: Diagnostics,
+    /// The REPL's expression to type in the root file (see [`super::Probe`]).
+    pub probe: Option<super::Probe>,
+    /// Its type, once checked.
+    pub probe_type: Option<super::Type>,
 }
 
 /// What a module's own items declare, gathered before their bodies are checked.
@@ -137,7 +141,14 @@ impl Context<'_> {
             for (import, module) in &imports {
                 checker.declare_import(import, *module);
             }
+            // Only the root file (the outermost module being loaded) gets the probe.
+            if self.loading.len() == 1 {
+                checker.probe = self.probe.take();
+            }
             let exports = checker.check_items(&file);
+            if checker.probe_type.is_some() {
+                self.probe_type = checker.probe_type.take();
+            }
             let workflows = std::mem::take(&mut checker.workflows);
             (exports, workflows, checker.finish_imports())
         };

@@ -30,6 +30,10 @@ pub struct Checker<'m> {
     /// The step names of the workflow being checked, known before they are declared, so
     /// that a parameter default reading one gets E0108 rather than E0101.
     pub pending_steps: std::collections::HashSet<String>,
+    /// The REPL's expression to type at the end of one workflow (see [`super::Probe`]).
+    pub probe: Option<super::Probe>,
+    /// Its type, once checked.
+    pub probe_type: Option<Type>,
 }
 
 /// Where a list of attributes stands.
@@ -83,6 +87,8 @@ impl<'m> Checker<'m> {
             imports: Vec::new(),
             workflows: Vec::new(),
             pending_steps: Default::default(),
+            probe: None,
+            probe_type: None,
         }
     }
 
@@ -504,6 +510,12 @@ impl<'m> Checker<'m> {
         let mut infos = Vec::with_capacity(steps.len());
         for (index, (body_index, step)) in steps.iter().enumerate() {
             infos.push(self.check_step(step, index, *body_index, &step_ids));
+        }
+        if let Some(probe) = self.probe.take_if(|p| p.workflow == wf.name.name) {
+            // As if in one more step: it may read step results and secrets.
+            let mut cx = ExprCx::new(Place::Step(infos.len()), "the expression");
+            cx.allow_secret = true;
+            self.probe_type = Some(self.expr(&probe.expr, &mut cx));
         }
         self.close_frame();
         self.workflows.push(WorkflowInfo {

@@ -9,10 +9,11 @@ mod completions;
 mod explain;
 mod fmt;
 mod graph;
-mod input;
-mod inputs;
-mod plan;
-mod run;
+pub(crate) mod input;
+pub(crate) mod inputs;
+pub(crate) mod plan;
+mod repl;
+pub(crate) mod run;
 
 use std::ffi::OsString;
 
@@ -67,6 +68,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Rewrite .flow files in the canonical layout (comments kept), or check that they are.
     Fmt(fmt::FmtArgs),
+    /// Experiment interactively: evaluate expressions, define steps, run them.
+    Repl(repl::ReplArgs),
 }
 
 /// Runs flowc with these arguments and returns the exit code.
@@ -91,6 +94,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Explain(args) => explain::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Fmt(args) => fmt::run(args, color),
+        Command::Repl(args) => repl::run(args, color),
     }
 }
 

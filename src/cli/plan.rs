@@ -77,7 +77,7 @@ pub fn run(args: PlanArgs, color: bool) -> u8 {
 }
 
 /// Resolves the inputs of every workflow in `graphs` and renders their plans.
-fn plan(
+pub(crate) fn plan(
     lowered: &Lowered,
     sources: &SourceMap,
     graphs: &[&ExecGraph],

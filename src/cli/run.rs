@@ -264,6 +264,53 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
+    launch(
+        lowered,
+        &workflow,
+        params,
+        &Launch {
+            file: &args.file,
+            log_dir: args.log_dir.clone(),
+            max_parallel: args.max_parallel,
+            approve_all: args.approve_all,
+            approve: args.approve.clone(),
+            json_events: args.events.is_some(),
+            timeout: args.timeout,
+            second_interrupt_exits: true,
+        },
+    )
+    .0
+}
+
+/// How to run a compiled workflow: what `flowc run` and the REPL's `:run` share.
+pub(crate) struct Launch<'a> {
+    /// The file the workflow came from; logs go next to it by default.
+    pub file: &'a std::path::Path,
+    /// Where step logs go, instead of `.flow/logs/<run id>` next to the file.
+    pub log_dir: Option<PathBuf>,
+    /// At most this many step processes at once (default: the number of cores).
+    pub max_parallel: Option<usize>,
+    /// Approve every `approve` step.
+    pub approve_all: bool,
+    /// Approve these `approve` steps.
+    pub approve: Vec<String>,
+    /// One JSON event per line on stdout instead of progress lines.
+    pub json_events: bool,
+    /// Stop the run after this long.
+    pub timeout: Option<Duration>,
+    /// Whether a second Ctrl-C exits the process at once (`flowc run`), or is left to the
+    /// caller (the REPL, which must survive it).
+    pub second_interrupt_exits: bool,
+}
+
+/// Runs `workflow` of a compiled program with live progress on stderr (or JSON events),
+/// then prints the summary; returns the exit code of `flowc run` and the run's report.
+pub(crate) fn launch(
+    lowered: crate::lower::Lowered,
+    workflow: &str,
+    params: std::collections::BTreeMap<String, crate::runtime::eval::Value>,
+    launch: &Launch<'_>,
+) -> (u8, Option<run::Report>) {
     let run_id = format!(
         "{}-{:04x}",
         std::time::SystemTime::now()
@@ -271,30 +318,28 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
             .map_or(0, |d| d.as_secs()),
         fastrand::u16(..)
     );
-    let base = args
+    let base = launch
         .file
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), PathBuf::from);
-    let log_dir = args
+    let log_dir = launch
         .log_dir
         .clone()
         .unwrap_or_else(|| base.join(".flow").join("logs").join(&run_id));
     let options = Options {
-        max_parallel: args
+        max_parallel: launch
             .max_parallel
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-        approve_all: args.approve_all,
-        approve: args.approve.clone(),
+        approve_all: launch.approve_all,
+        approve: launch.approve.clone(),
         log_dir: log_dir.clone(),
         workdir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
         grace: Duration::from_secs(5),
         run_id,
         interactive: {
             use std::io::IsTerminal;
-            args.events.is_none()
-                && std::io::stdin().is_terminal()
-                && std::io::stderr().is_terminal()
+            !launch.json_events && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
         },
         interrupt: None,
     };
@@ -302,7 +347,7 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         use std::io::IsTerminal;
         std::io::stderr().is_terminal()
     };
-    let printer = Printer::new(args.events.is_some(), terminal);
+    let printer = Printer::new(launch.json_events, terminal);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -310,7 +355,7 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
-            return super::EXIT_USAGE;
+            return (super::EXIT_USAGE, None);
         }
     };
     // The first Ctrl-C stops the run gracefully; a second one exits at once.
@@ -318,7 +363,7 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
     let mut options = options;
     options.interrupt = Some(signal);
     let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    if let Some(limit) = args.timeout {
+    if let Some(limit) = launch.timeout {
         let canceller = canceller.clone();
         let timed_out = std::sync::Arc::clone(&timed_out);
         runtime.spawn(async move {
@@ -331,18 +376,25 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
             canceller.cancel();
         });
     }
+    let second_exits = launch.second_interrupt_exits;
     runtime.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: stopping running steps (press Ctrl-C again to exit at once)");
+            if second_exits {
+                eprintln!(
+                    "interrupted: stopping running steps (press Ctrl-C again to exit at once)"
+                );
+            } else {
+                eprintln!("interrupted: stopping running steps");
+            }
             canceller.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if second_exits && tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(i32::from(super::EXIT_INTERRUPTED));
             }
         }
     });
     let report = runtime.block_on(run::run(
         lowered,
-        &workflow,
+        workflow,
         params,
         options,
         Box::new(printer),
@@ -359,14 +411,14 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
             if let Some(help) = e.help() {
                 eprintln!("  help: {help}");
             }
-            return super::EXIT_USAGE;
+            return (super::EXIT_USAGE, None);
         }
     };
-    if args.events.is_none() {
+    if !launch.json_events {
         summary(&report);
         eprintln!("logs: {}", log_dir.display());
     }
-    match report.status {
+    let code = match report.status {
         Status::Succeeded => super::EXIT_OK,
         Status::Cancelled if timed_out.load(std::sync::atomic::Ordering::SeqCst) => {
             super::EXIT_FINDINGS
@@ -380,7 +432,8 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
             super::EXIT_FINDINGS
         }
         _ => super::EXIT_FINDINGS,
-    }
+    };
+    (code, Some(report))
 }
 
 /// The table printed at the end of a run.

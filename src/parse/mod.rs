@@ -21,6 +21,19 @@ pub use scan::MAX_DEPTH;
 #[grammar = "../grammar/flow.pest"]
 pub(crate) struct FlowParser;
 
+/// The words the grammar spells as `kw_*` rules (`workflow`, `step`, `retry`, ...), in
+/// grammar order: reserved words, then contextual ones. Derived from the grammar itself,
+/// so that the REPL's highlighting and completion never drift from the parser.
+pub fn keywords() -> &'static [String] {
+    static KEYWORDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    KEYWORDS.get_or_init(|| {
+        Rule::all_rules()
+            .iter()
+            .filter_map(|r| format!("{r:?}").strip_prefix("kw_").map(str::to_string))
+            .collect()
+    })
+}
+
 /// Parses one file. Every syntax error found is returned; where the grammar itself fails,
 /// that is the first and only one, as later text cannot be read reliably.
 pub fn parse(id: SourceId, file: &SourceFile) -> Result<ast::File, Diagnostics> {
@@ -189,6 +202,22 @@ mod tests {
         }
         text.push_str("}\n// a comment with } in it\n/// After.\ntask t(x: string) { run \"${x}\" }\nworkflow small { step a = t(x: \"y\") }\n");
         text
+    }
+
+    #[test]
+    fn keywords_come_from_the_grammar() {
+        let words = keywords();
+        for w in [
+            "workflow",
+            "step",
+            "after",
+            "on_failure_of",
+            "retry",
+            "max_parallel",
+        ] {
+            assert!(words.iter().any(|k| k == w), "{w} missing from {words:?}");
+        }
+        assert!(!words.iter().any(|k| k == "expr" || k.starts_with("kw_")));
     }
 
     #[test]

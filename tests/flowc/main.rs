@@ -8,6 +8,7 @@ mod examples;
 mod fmt;
 mod plan;
 mod props;
+mod repl;
 mod robustness;
 mod run;
 mod support;
