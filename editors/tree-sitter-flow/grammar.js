@@ -314,7 +314,7 @@ module.exports = grammar({
     // Text inside a string; its precedence keeps `//` in a URL from starting a comment.
     string_content: _ => token.immediate(prec(1, /[^"\\$]+|\$/)),
 
-    escape_sequence: _ => token.immediate(seq('\\', choice(/u\{[^}"]*\}/, /[^u]/, 'u'))),
+    escape_sequence: _ => token.immediate(seq('\\', /u\{[^}"]*\}|[^\n]|\n/)),
 
     // `${` outranks `$` as text.
     interpolation: $ => seq(token.immediate(prec(2, '${')), $._expression, '}'),
