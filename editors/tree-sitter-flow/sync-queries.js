@@ -46,6 +46,7 @@ const outputs = {
   'neovim/queries/flow/highlights.scm': read('highlights.scm'),
   'neovim/queries/flow/locals.scm': read('locals.scm'),
   'neovim/queries/flow/folds.scm': read('folds.scm'),
+  'neovim/queries/flow/indents.scm': read('indents.scm'),
   'helix/runtime/queries/flow/highlights.scm': helix(read('highlights.scm')),
   'helix/runtime/queries/flow/locals.scm': read('locals.scm'),
 };
