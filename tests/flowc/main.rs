@@ -4,6 +4,7 @@
 
 mod cli;
 mod codes;
+mod editors;
 mod examples;
 mod fmt;
 mod plan;

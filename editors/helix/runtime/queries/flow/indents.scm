@@ -1,0 +1,19 @@
+; Indentation for Helix: the contents of bodies, parameter and argument lists, lists, maps
+; and env/outputs blocks are indented one level.
+
+[
+  (workflow_body)
+  (step_body)
+  (parameters)
+  (arguments)
+  (list)
+  (map)
+  (env_attribute)
+  (outputs_attribute)
+] @indent
+
+[
+  "}"
+  "]"
+  ")"
+] @outdent

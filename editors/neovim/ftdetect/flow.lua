@@ -1,0 +1,2 @@
+-- `.flow` files are flowc workflows.
+vim.filetype.add({ extension = { flow = 'flow' } })

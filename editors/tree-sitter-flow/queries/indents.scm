@@ -1,0 +1,24 @@
+; Indentation, with nvim-treesitter's capture names: the contents of bodies, parameter
+; and argument lists, lists, maps and env/outputs blocks are indented one level.
+
+[
+  (workflow_body)
+  (step_body)
+  (parameters)
+  (arguments)
+  (list)
+  (map)
+  (env_attribute)
+  (outputs_attribute)
+] @indent.begin
+
+[
+  "}"
+  "]"
+  ")"
+] @indent.branch @indent.end
+
+[
+  (comment)
+  (doc_comment)
+] @indent.auto
