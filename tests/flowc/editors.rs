@@ -59,9 +59,23 @@ const EDITOR_FILES: &[EditorFile] = &[
         path: "editors/helix/runtime/queries/flow/highlights.scm",
         read: query,
     },
-    // For example, once editors/vim and editors/emacs exist:
-    // EditorFile { path: "editors/vim/syntax/flow.vim", read: |s| vim(s, &["flowKeyword"], &["flowType"], &["flowBuiltin"]) },
-    // EditorFile { path: "editors/emacs/flow-mode.el", read: |s| elisp(s, "flow-keywords", "flow-types", Some("flow-builtins")) },
+    // Vim highlights builtin functions with a pattern (only where called), not a keyword
+    // list, so only its keywords and types are compared.
+    EditorFile {
+        path: "editors/vim/syntax/flow.vim",
+        read: |s| vim(s, &["flowKeyword"], &["flowType"], &[]),
+    },
+    EditorFile {
+        path: "editors/emacs/flow-mode.el",
+        read: |s| {
+            elisp(
+                s,
+                "flow-mode-keywords",
+                "flow-mode-types",
+                Some("flow-mode-builtins"),
+            )
+        },
+    },
 ];
 
 // ---------------------------------------------------------------------------------------
