@@ -242,6 +242,9 @@ pub enum AttrKind {
     Sleep(Expr),
     /// `approve "question"`.
     Approve(Expr),
+    /// `native "module.name"`: an action implemented in Rust by the runtime; only
+    /// tasks of the embedded standard library may use it.
+    Native(Expr),
     /// `retry n ...` (boxed: it is much larger than the other attributes).
     Retry(Box<Retry>),
     /// `timeout duration`.
@@ -264,6 +267,7 @@ impl AttrKind {
             AttrKind::Exec(_) => "exec",
             AttrKind::Sleep(_) => "sleep",
             AttrKind::Approve(_) => "approve",
+            AttrKind::Native(_) => "native",
             AttrKind::Retry(_) => "retry",
             AttrKind::Timeout(_) => "timeout",
             AttrKind::Env(_) => "env",
@@ -277,7 +281,11 @@ impl AttrKind {
     pub fn is_action(&self) -> bool {
         matches!(
             self,
-            AttrKind::Run(_) | AttrKind::Exec(_) | AttrKind::Sleep(_) | AttrKind::Approve(_)
+            AttrKind::Run(_)
+                | AttrKind::Exec(_)
+                | AttrKind::Sleep(_)
+                | AttrKind::Approve(_)
+                | AttrKind::Native(_)
         )
     }
 }

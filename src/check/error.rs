@@ -437,6 +437,34 @@ pub enum CheckError {
         #[help]
         help: Option<String>,
     },
+
+    /// `native` outside a task of the embedded standard library.
+    #[error("`native` is only allowed in tasks of the standard library")]
+    #[diagnostic(
+        code(E0113),
+        help("native actions are implemented inside flowc; import the `std/...` module that offers one and call its task")
+    )]
+    NativeOutsideStdlib {
+        /// The attribute.
+        #[label("in {place}")]
+        span: SourceSpan,
+        /// Where it was written, as words.
+        place: String,
+    },
+
+    /// `native "x.y"` naming an action the runtime does not implement.
+    #[error("unknown native action `{name}`")]
+    #[diagnostic(code(E0114))]
+    UnknownNative {
+        /// The name as written.
+        name: String,
+        /// The name.
+        #[label("the runtime implements no such action")]
+        span: SourceSpan,
+        /// Did-you-mean and the known actions.
+        #[help]
+        help: Option<String>,
+    },
 }
 
 /// Something that is probably a mistake but does not stop the program.

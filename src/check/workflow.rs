@@ -30,6 +30,8 @@ pub struct Checker<'m> {
     /// The step names of the workflow being checked, known before they are declared, so
     /// that a parameter default reading one gets E0108 rather than E0101.
     pub pending_steps: std::collections::HashSet<String>,
+    /// True for the embedded `std/...` modules, whose tasks may use `native`.
+    pub stdlib: bool,
 }
 
 /// Where a list of attributes stands.
@@ -83,6 +85,7 @@ impl<'m> Checker<'m> {
             imports: Vec::new(),
             workflows: Vec::new(),
             pending_steps: Default::default(),
+            stdlib: false,
         }
     }
 
@@ -389,6 +392,18 @@ impl<'m> Checker<'m> {
         };
         self.check_attrs(&task.body, place, &mut cx);
         self.actions(&task.body, "task", &task.name, false);
+        // A native action receives every parameter, so none of them is unused.
+        if task
+            .body
+            .iter()
+            .any(|a| matches!(a.kind, AttrKind::Native(_)))
+        {
+            for p in &task.params {
+                if let Some(id) = self.scope.lookup(&p.name.name) {
+                    self.scope.mark_used(id);
+                }
+            }
+        }
         self.close_frame();
     }
 
@@ -920,6 +935,7 @@ impl<'m> Checker<'m> {
                 AttrKind::Sleep(e) => {
                     self.expect(e, cx, &Type::Duration, "`sleep`");
                 }
+                AttrKind::Native(e) => self.native(e, place),
                 AttrKind::Timeout(e) => {
                     self.expect(e, cx, &Type::Duration, "`timeout`");
                 }
@@ -992,6 +1008,41 @@ impl<'m> Checker<'m> {
             }
         }
         summary
+    }
+
+    /// `native "http.get"`: only in a task of the standard library, naming an action the
+    /// runtime implements.
+    fn native(&mut self, e: &Expr, place: AttrPlace<'_>) {
+        if !(self.stdlib && matches!(place, AttrPlace::Task { .. })) {
+            self.error(CheckError::NativeOutsideStdlib {
+                span: e.span.into(),
+                place: place.describe(),
+            });
+            return;
+        }
+        let name = match &e.kind {
+            ast::ExprKind::Str(parts) => match parts.as_slice() {
+                [ast::StrPart::Text(t)] => t.clone(),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        };
+        if !crate::stdlib::NATIVES.contains(&name.as_str()) {
+            let help =
+                crate::diagnostics::did_you_mean(&name, crate::stdlib::NATIVES.iter().copied())
+                    .map(|c| format!("did you mean `{c}`?"))
+                    .or_else(|| {
+                        Some(format!(
+                            "the runtime implements {}",
+                            crate::stdlib::NATIVES.join(", ")
+                        ))
+                    });
+            self.error(CheckError::UnknownNative {
+                name,
+                span: e.span.into(),
+                help,
+            });
+        }
     }
 
     /// Why an attribute cannot stand here, as help text; `None` when it can.

@@ -431,6 +431,7 @@ impl Builder {
             Rule::exec_attr => AttrKind::Exec(next_expr(self, &mut inner)),
             Rule::sleep_attr => AttrKind::Sleep(next_expr(self, &mut inner)),
             Rule::approve_attr => AttrKind::Approve(next_expr(self, &mut inner)),
+            Rule::native_attr => AttrKind::Native(next_expr(self, &mut inner)),
             Rule::timeout_attr => AttrKind::Timeout(next_expr(self, &mut inner)),
             Rule::max_parallel_attr => AttrKind::MaxParallel(next_expr(self, &mut inner)),
             Rule::retry_attr => AttrKind::Retry(Box::new(self.build_retry_attr(inner, span))),

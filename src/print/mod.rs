@@ -419,6 +419,7 @@ impl Src {
             | AttrKind::Exec(e)
             | AttrKind::Sleep(e)
             | AttrKind::Approve(e)
+            | AttrKind::Native(e)
             | AttrKind::Timeout(e)
             | AttrKind::MaxParallel(e) => self.line(&format!("{kw} {}", expr_text(e))),
             AttrKind::Retry(r) => {
@@ -800,6 +801,7 @@ fn sx_attr(a: &Attr) -> Sx {
         | AttrKind::Exec(e)
         | AttrKind::Sleep(e)
         | AttrKind::Approve(e)
+        | AttrKind::Native(e)
         | AttrKind::Timeout(e)
         | AttrKind::MaxParallel(e) => Sx::Leaf(format!("{head} {})", sx_expr(e))),
         AttrKind::Retry(r) => {

@@ -1170,6 +1170,8 @@ async fn futures_join_all<F: std::future::Future<Output = Instance>>(
 /// What one attempt does.
 enum Action {
     Argv(Vec<String>),
+    /// A standard-library action implemented in Rust (`native "http.get"`).
+    Native(String),
     Sleep(Duration),
     Approve(String),
 }
@@ -1196,6 +1198,11 @@ fn action_of(plan: &Plan<'_>, env: &StepEnv<'_>) -> Result<Action, String> {
                     Value::Duration(ms) => Ok(Action::Sleep(Duration::from_millis(ms))),
                     other => Err(format!("`sleep` got {other}")),
                 }
+            }
+            AttrKind::Native(e) => {
+                return Ok(Action::Native(
+                    eval::eval(e, env).map_err(|e| e.to_string())?.to_text(),
+                ))
             }
             AttrKind::Approve(e) => {
                 return Ok(Action::Approve(
@@ -1340,6 +1347,12 @@ async fn run_instance(
     let output_file = shared.opts.log_dir.join(format!("{safe_label}.out"));
     let log_file = shared.opts.log_dir.join(format!("{safe_label}.log"));
     env_vars.push(("FLOW_OUTPUT".to_string(), output_file.display().to_string()));
+    // A native action goes through the same retry loop as a process (with no argv).
+    let native = match &action {
+        Action::Native(name) => Some(name.clone()),
+        _ => None,
+    };
+    let native_args: super::native::Args = plan.task_params.iter().cloned().collect();
 
     match action {
         Action::Approve(question) => {
@@ -1398,7 +1411,11 @@ async fn run_instance(
                 ..Instance::default()
             }
         }
-        Action::Argv(argv) => {
+        Action::Argv(_) | Action::Native(_) => {
+            let argv = match action {
+                Action::Argv(argv) => argv,
+                _ => Vec::new(),
+            };
             let spec = process::Spec {
                 argv,
                 env: env_vars,
@@ -1450,6 +1467,8 @@ async fn run_instance(
                     let log = &log;
                     let log_file = &log_file;
                     let output_file = &output_file;
+                    let native = native.as_deref();
+                    let native_args = &native_args;
                     async move {
                         // The slot first: a step waiting for one has not started.
                         let Ok(_slot) = shared.slots.acquire().await else {
@@ -1486,6 +1505,17 @@ async fn run_instance(
                                 line,
                             });
                         };
+                        if let Some(name) = native {
+                            return native_attempt(
+                                name,
+                                native_args,
+                                output_file,
+                                timeout,
+                                cancel,
+                                &mut sink,
+                            )
+                            .await;
+                        }
                         match process::run(spec, &mut sink, cancel).await {
                             Ok(outcome) => Attempt::from_outcome(outcome),
                             Err(e) => Attempt::failed(e.to_string()),
@@ -1542,6 +1572,68 @@ async fn ask(question: &str, step: &str) -> bool {
     })
     .await
     .unwrap_or(false)
+}
+
+/// One attempt of a native action: on a blocking thread, bounded by the step's timeout,
+/// stopped by cancellation; its outputs are written to `$FLOW_OUTPUT` as JSON.
+async fn native_attempt(
+    name: &str,
+    args: &super::native::Args,
+    output_file: &std::path::Path,
+    timeout: Option<Duration>,
+    mut cancel: CancellationSignal,
+    sink: &mut (dyn FnMut(Stream, &str) + Send),
+) -> Attempt {
+    let started = Instant::now();
+    let (stop, stop_signal) = process::cancellation();
+    let job = {
+        let name = name.to_string();
+        let args = args.clone();
+        tokio::task::spawn_blocking(move || super::native::call(&name, &args, &stop_signal))
+    };
+    let limit = async {
+        match timeout {
+            Some(t) => tokio::time::sleep(t).await,
+            None => std::future::pending().await,
+        }
+    };
+    let (result, timed_out, cancelled) = tokio::select! {
+        r = job => (r.ok(), false, false),
+        _ = limit => (None, true, false),
+        _ = cancel.cancelled() => (None, false, true),
+    };
+    stop.cancel();
+    let mut attempt = Attempt::failed(String::new());
+    attempt.timed_out = timed_out;
+    attempt.cancelled = cancelled;
+    match result {
+        None if timed_out => {
+            attempt.reason = format!(
+                "timed out after {}",
+                eval::format_duration(started.elapsed().as_millis() as u64)
+            );
+        }
+        None if cancelled => attempt.reason = "cancelled".to_string(),
+        None => attempt.reason = format!("native action `{name}` stopped unexpectedly"),
+        Some(Err(e)) => {
+            attempt.exit_code = 1;
+            attempt.reason = e.reason();
+        }
+        Some(Ok(outcome)) => {
+            for line in &outcome.log {
+                sink(Stream::Stderr, line);
+            }
+            let json = serde_json::Value::Object(outcome.outputs).to_string();
+            if let Err(e) = std::fs::write(output_file, json) {
+                attempt.reason = format!("cannot write `{}`: {e}", output_file.display());
+                return attempt;
+            }
+            attempt.ok = true;
+            attempt.exit_code = 0;
+            attempt.stdout = outcome.stdout;
+        }
+    }
+    attempt
 }
 
 /// The result of one attempt of a process.

@@ -1,0 +1,325 @@
+//! The standard library, run for real: `std/http` against an HTTP server the test starts on
+//! 127.0.0.1, through the real `flowc` binary.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use crate::support::{Flowc, Output};
+
+/// One request the server received.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path, like `/health`.
+    pub path: String,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: String,
+}
+
+/// A small HTTP/1.1 server on a thread: answers each request with what `answer` says
+/// (status and body, given the request and how many came before it) and records them all.
+pub struct Server {
+    /// The port it listens on.
+    pub port: u16,
+    /// Every request so far.
+    pub requests: Arc<Mutex<Vec<Request>>>,
+}
+
+impl Server {
+    /// Starts the server.
+    pub fn start(answer: impl Fn(&Request, usize) -> (u16, String) + Send + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let mut parts = line.split_whitespace();
+                let method = parts.next().unwrap_or_default().to_string();
+                let path = parts.next().unwrap_or_default().to_string();
+                let mut length = 0usize;
+                let mut content_type = None;
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = header.split_once(':') {
+                        match k.trim().to_ascii_lowercase().as_str() {
+                            "content-length" => length = v.trim().parse().unwrap_or(0),
+                            "content-type" => content_type = Some(v.trim().to_string()),
+                            _ => {}
+                        }
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let request = Request {
+                    method,
+                    path,
+                    content_type,
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                };
+                let count = {
+                    let mut all = seen.lock().expect("lock");
+                    all.push(request.clone());
+                    all.len() - 1
+                };
+                let (status, text) = answer(&request, count);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+            }
+        });
+        Server { port, requests }
+    }
+
+    /// The requests received so far.
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().expect("lock").clone()
+    }
+}
+
+/// Writes `text` as `w.flow` in `dir` and runs it there.
+pub fn run_in(dir: &Path, text: &str, extra: &[&str]) -> Output {
+    std::fs::write(dir.join("w.flow"), text).expect("write the workflow");
+    let mut args = vec!["run", "w.flow", "--log-dir", "logs"];
+    args.extend_from_slice(extra);
+    Flowc::new(&args).dir(dir).run()
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+#[test]
+fn http_get_gives_typed_status_code_and_body() {
+    let server = Server::start(|r, _| match r.path.as_str() {
+        "/version" => (200, "1.4.2".to_string()),
+        _ => (404, "no".to_string()),
+    });
+    let dir = tmp();
+    let text = format!(
+        r#"import "std/http" as http
+workflow w(port: int = {}) {{
+  step version = http.get(url: "http://127.0.0.1:${{port}}/version")
+  step show {{ run "echo got ${{version.body}} with ${{version.status_code + 1}}" }}
+}}
+"#,
+        server.port
+    );
+    let out = run_in(dir.path(), &text, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("show | got 1.4.2 with 201"),
+        "{}",
+        out.stderr
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method, "GET");
+}
+
+#[test]
+fn http_get_fails_on_an_error_status_unless_allowed() {
+    let server = Server::start(|_, _| (503, "down for maintenance".to_string()));
+    let dir = tmp();
+    let text = format!(
+        r#"import "std/http" as http
+workflow w(port: int = {}) {{
+  step strict = http.get(url: "http://127.0.0.1:${{port}}/") {{ on_failure continue }}
+  step lenient = http.get(url: "http://127.0.0.1:${{port}}/", allow_error: true)
+  step show {{ run "echo ${{strict.status}} ${{lenient.status_code}} ${{lenient.body}}" }}
+}}
+"#,
+        server.port
+    );
+    let out = run_in(dir.path(), &text, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("E0451"), "{}", out.stderr);
+    assert!(out.stderr.contains("answered 503"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("show | failed 503 down for maintenance"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn http_post_sends_json() {
+    let server = Server::start(|r, _| (201, format!("echo:{}", r.body)));
+    let dir = tmp();
+    let text = format!(
+        r#"import "std/http" as http
+workflow w(port: int = {}) {{
+  step send = http.post(url: "http://127.0.0.1:${{port}}/hook", body: "{{\"text\": \"hi\"}}")
+  step show {{ run "echo ${{send.status_code}} ${{send.body}}" }}
+}}
+"#,
+        server.port
+    );
+    let out = run_in(dir.path(), &text, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(r#"show | 201 echo:{"text": "hi"}"#),
+        "{}",
+        out.stderr
+    );
+    let requests = server.requests();
+    assert_eq!(requests[0].method, "POST");
+    assert_eq!(requests[0].path, "/hook");
+    assert_eq!(
+        requests[0].content_type.as_deref(),
+        Some("application/json")
+    );
+}
+
+#[test]
+fn http_post_rejects_a_body_that_is_not_json_before_sending() {
+    let server = Server::start(|_, _| (200, String::new()));
+    let dir = tmp();
+    let text = format!(
+        r#"import "std/http" as http
+workflow w(port: int = {}) {{
+  step send = http.post(url: "http://127.0.0.1:${{port}}/", body: "{{not json")
+}}
+"#,
+        server.port
+    );
+    let out = run_in(dir.path(), &text, &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("E0453"), "{}", out.stderr);
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn http_wait_ok_polls_until_healthy() {
+    // Unhealthy for the first three requests, then healthy.
+    let server = Server::start(|_, n| {
+        if n < 3 {
+            (503, "starting".to_string())
+        } else {
+            (200, "ok".to_string())
+        }
+    });
+    let dir = tmp();
+    let text = format!(
+        r#"import "std/http" as http
+workflow w(port: int = {}) {{
+  step health = http.wait_ok(url: "http://127.0.0.1:${{port}}/health", timeout: 20s, interval: 50ms)
+  step show {{ run "echo ${{health.status_code}} ${{health.body}}" }}
+}}
+"#,
+        server.port
+    );
+    let out = run_in(dir.path(), &text, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("show | 200 ok"), "{}", out.stderr);
+    assert_eq!(server.requests().len(), 4);
+}
+
+#[test]
+fn http_wait_ok_fails_at_its_deadline() {
+    let server = Server::start(|_, _| (500, "broken".to_string()));
+    let dir = tmp();
+    let text = format!(
+        r#"import "std/http" as http
+workflow w(port: int = {}) {{
+  step health = http.wait_ok(url: "http://127.0.0.1:${{port}}/", timeout: 600ms, interval: 100ms)
+}}
+"#,
+        server.port
+    );
+    let out = run_in(dir.path(), &text, &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("E0452"), "{}", out.stderr);
+    assert!(out.stderr.contains("last: status 500"), "{}", out.stderr);
+    let n = server.requests().len();
+    assert!((2..=10).contains(&n), "{n} requests");
+}
+
+#[test]
+fn http_get_without_a_server_is_a_request_error() {
+    // Bind and drop, so the port is (almost certainly) closed.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let dir = tmp();
+    let text = format!(
+        r#"import "std/http" as http
+workflow w(port: int = {port}) {{
+  step get = http.get(url: "http://127.0.0.1:${{port}}/")
+}}
+"#
+    );
+    let out = run_in(dir.path(), &text, &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("E0450"), "{}", out.stderr);
+}
+
+/// Serves one fake standard-library module, `std/fake`, from memory.
+struct FakeStd(&'static str);
+
+impl flowc::check::Loader for FakeStd {
+    fn load(
+        &self,
+        _importer: Option<&Path>,
+        spec: &str,
+    ) -> Result<flowc::check::Loaded, Vec<String>> {
+        if spec != "std/fake" {
+            return Err(vec![spec.to_string()]);
+        }
+        Ok(flowc::check::Loaded {
+            name: "<std/fake>".to_string(),
+            path: None,
+            key: spec.to_string(),
+            text: self.0.to_string(),
+        })
+    }
+}
+
+#[test]
+fn a_stdlib_task_must_name_a_native_action_the_runtime_has() {
+    use flowc::source::{SourceFile, SourceMap};
+    let mut sources = SourceMap::new();
+    let root = "import \"std/fake\" as fake\nworkflow w { step s = fake.get(url: \"x\") }\n";
+    let id = sources.add(SourceFile::new("w.flow", None, root));
+    let diags = flowc::compile(
+        &mut sources,
+        id,
+        &FakeStd("task get(url: string) { native \"http.gett\" }\n"),
+    )
+    .expect_err("an unknown native action is an error");
+    let rendered = crate::support::render_all(&sources, &diags, flowc::diagnostics::Format::Human);
+    assert_eq!(crate::support::codes(&diags), ["E0114"], "{rendered}");
+    assert!(rendered.contains("did you mean `http.get`?"), "{rendered}");
+}
+
+#[test]
+fn the_runtime_refuses_a_native_action_it_does_not_have() {
+    let err = flowc::runtime::native::call(
+        "fs.teleport",
+        &Default::default(),
+        &flowc::runtime::process::CancellationSignal::never(),
+    )
+    .expect_err("no such action");
+    let code = miette::Diagnostic::code(&err).map(|c| c.to_string());
+    assert_eq!(code.as_deref(), Some("E0454"), "{}", err.reason());
+    assert!(err.reason().contains("fs.teleport"), "{}", err.reason());
+}
