@@ -649,6 +649,11 @@ impl Checker<'_> {
                         }
                     }
                 }
+                Sig::Data => {
+                    if t.is_secret() {
+                        self.require(&arg.value, &t, &Type::String, cx, &context);
+                    }
+                }
                 Sig::A => match var.join(&t) {
                     Some(j) => var = j,
                     None => self.require(&arg.value, &t, &var.clone(), cx, &context),
@@ -676,7 +681,7 @@ impl Checker<'_> {
             Sig::ListA => Type::List(Box::new(var)),
             Sig::MapA => Type::Map(Box::new(var)),
             Sig::A => var,
-            Sig::Scalar | Sig::Sized | Sig::ElemOfFirst => Type::Unknown,
+            Sig::Scalar | Sig::Sized | Sig::ElemOfFirst | Sig::Data => Type::Unknown,
         }
     }
 
