@@ -75,6 +75,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0454", include_str!("explain/E0454.md")),
     ("E0455", include_str!("explain/E0455.md")),
     ("E0456", include_str!("explain/E0456.md")),
+    ("E0457", include_str!("explain/E0457.md")),
     ("W0001", include_str!("explain/W0001.md")),
     ("W0002", include_str!("explain/W0002.md")),
     ("W0003", include_str!("explain/W0003.md")),

@@ -85,6 +85,19 @@ pub enum NativeError {
         reason: String,
     },
 
+    /// `fs.wait_for` did not see the file before its deadline.
+    #[error("`{path}` did not appear within {waited}")]
+    #[diagnostic(
+        code(E0457),
+        help("raise `timeout`, or check that the step that writes the file runs and succeeds")
+    )]
+    FileDeadline {
+        /// The file.
+        path: String,
+        /// The deadline, as a duration.
+        waited: String,
+    },
+
     /// The step was cancelled while the action ran.
     #[error("cancelled")]
     Cancelled,
@@ -121,6 +134,14 @@ pub fn call(name: &str, args: &Args, cancel: &CancellationSignal) -> Result<Outc
         "http.get" => http::get(args),
         "http.post" => http::post(args),
         "http.wait_ok" => http::wait_ok(args, cancel),
+        "notify.webhook" => http::webhook(args),
+        "fs.ensure_dir" => fs::ensure_dir(args),
+        "fs.copy" => fs::copy(args),
+        "fs.checksum" => fs::checksum(args),
+        "fs.wait_for" => fs::wait_for(args, cancel),
+        "git.sha" => git::sha(),
+        "git.branch" => git::branch(),
+        "git.changed_files" => git::changed_files(args),
         other => Err(NativeError::Io {
             what: format!("native action `{other}`"),
             reason: "not implemented by this flowc".to_string(),
@@ -258,6 +279,16 @@ mod http {
         finish("POST", &url, answer, flag(args, "allow_error"))
     }
 
+    /// `notify.webhook(url, text)`: posts `{"text": text}`, the shape Slack, Mattermost
+    /// and most chat webhooks accept.
+    pub(super) fn webhook(args: &Args) -> Result<Outcome, NativeError> {
+        let url = text(args, "url");
+        let body = serde_json::json!({ "text": text(args, "text") }).to_string();
+        let timeout = duration(args, "timeout", Duration::from_secs(30));
+        let answer = send("POST", &url, Some(&body), timeout)?;
+        finish("POST", &url, answer, false)
+    }
+
     /// `http.wait_ok(url, timeout, interval)`: GET every `interval` until a 2xx answer;
     /// fails once `timeout` has passed without one.
     pub(super) fn wait_ok(
@@ -301,5 +332,190 @@ mod http {
                 return Err(NativeError::Cancelled);
             }
         }
+    }
+}
+
+/// `std/fs`: files and directories, relative to the working directory of the run.
+mod fs {
+    use super::*;
+    use std::path::Path;
+
+    fn io(what: String) -> impl FnOnce(std::io::Error) -> NativeError {
+        move |e| NativeError::Io {
+            what,
+            reason: e.to_string(),
+        }
+    }
+
+    fn outputs(pairs: &[(&str, serde_json::Value)]) -> serde_json::Map<String, serde_json::Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    /// `fs.ensure_dir(path)`: creates the directory and its parents if missing.
+    pub(super) fn ensure_dir(args: &Args) -> Result<Outcome, NativeError> {
+        let path = text(args, "path");
+        std::fs::create_dir_all(&path).map_err(io(format!("creating directory `{path}`")))?;
+        Ok(Outcome {
+            log: vec![format!("directory {path} is there")],
+            outputs: outputs(&[("path", path.clone().into())]),
+            stdout: path,
+        })
+    }
+
+    /// `fs.copy(from, to)`: copies a file, creating the parent directories of `to`; when
+    /// `to` is an existing directory the file keeps its name inside it.
+    pub(super) fn copy(args: &Args) -> Result<Outcome, NativeError> {
+        let from = text(args, "from");
+        let mut to = std::path::PathBuf::from(text(args, "to"));
+        if to.is_dir() {
+            if let Some(name) = Path::new(&from).file_name() {
+                to.push(name);
+            }
+        }
+        if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(io(format!("creating directory `{}`", parent.display())))?;
+        }
+        let bytes = std::fs::copy(&from, &to)
+            .map_err(io(format!("copying `{from}` to `{}`", to.display())))?;
+        let to = to.display().to_string();
+        Ok(Outcome {
+            log: vec![format!("copied {from} to {to} ({bytes} bytes)")],
+            outputs: outputs(&[("path", to.clone().into()), ("bytes", bytes.into())]),
+            stdout: to,
+        })
+    }
+
+    /// `fs.checksum(path)`: the SHA-256 of a file's contents, read in pieces.
+    pub(super) fn checksum(args: &Args) -> Result<Outcome, NativeError> {
+        use sha2::Digest;
+        use std::io::Read;
+        let path = text(args, "path");
+        let mut file = std::fs::File::open(&path).map_err(io(format!("opening `{path}`")))?;
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut size = 0u64;
+        loop {
+            let n = file
+                .read(&mut buf)
+                .map_err(io(format!("reading `{path}`")))?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            hasher.update(&buf[..n]);
+        }
+        let hex: String = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Outcome {
+            log: vec![format!("sha256 {hex}  {path}")],
+            outputs: outputs(&[("sha256", hex.clone().into()), ("bytes", size.into())]),
+            stdout: hex,
+        })
+    }
+
+    /// `fs.wait_for(path, timeout, interval)`: waits until the path exists.
+    pub(super) fn wait_for(
+        args: &Args,
+        cancel: &CancellationSignal,
+    ) -> Result<Outcome, NativeError> {
+        let path = text(args, "path");
+        let timeout = duration(args, "timeout", Duration::from_secs(60));
+        let interval = duration(args, "interval", Duration::from_secs(1));
+        let deadline = Instant::now() + timeout;
+        loop {
+            if Path::new(&path).exists() {
+                return Ok(Outcome {
+                    log: vec![format!("{path} exists")],
+                    outputs: outputs(&[("path", path.clone().into())]),
+                    stdout: path,
+                });
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(NativeError::FileDeadline {
+                    path,
+                    waited: format_duration(timeout.as_millis() as u64),
+                });
+            }
+            if !sleep(interval.min(left), cancel) {
+                return Err(NativeError::Cancelled);
+            }
+        }
+    }
+}
+
+/// `std/git`: facts about the repository in the working directory, from the `git`
+/// command line.
+mod git {
+    use super::*;
+
+    /// Runs `git ARGS` and returns its trimmed standard output.
+    fn git(args: &[&str]) -> Result<String, NativeError> {
+        let what = format!("git {}", args.join(" "));
+        let out = std::process::Command::new("git")
+            .args(args)
+            .output()
+            .map_err(|e| NativeError::Io {
+                what: what.clone(),
+                reason: e.to_string(),
+            })?;
+        if !out.status.success() {
+            return Err(NativeError::Io {
+                what,
+                reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    fn one(name: &str, value: serde_json::Value, stdout: String) -> Outcome {
+        let mut outputs = serde_json::Map::new();
+        outputs.insert(name.to_string(), value);
+        Outcome {
+            log: vec![format!("{name}: {stdout}")],
+            outputs,
+            stdout,
+        }
+    }
+
+    /// `git.sha()`: the commit of HEAD, full and short.
+    pub(super) fn sha() -> Result<Outcome, NativeError> {
+        let sha = git(&["rev-parse", "HEAD"])?;
+        let short = git(&["rev-parse", "--short", "HEAD"])?;
+        let mut outcome = one("sha", sha.clone().into(), sha);
+        outcome.outputs.insert("short".to_string(), short.into());
+        Ok(outcome)
+    }
+
+    /// `git.branch()`: the current branch; `HEAD` when detached.
+    pub(super) fn branch() -> Result<Outcome, NativeError> {
+        let branch = git(&["rev-parse", "--abbrev-ref", "HEAD"])?;
+        Ok(one("branch", branch.clone().into(), branch))
+    }
+
+    /// `git.changed_files(since)`: the files that differ between `since` and the working
+    /// tree (committed or not), sorted.
+    pub(super) fn changed_files(args: &Args) -> Result<Outcome, NativeError> {
+        let since = text(args, "since");
+        let listed = git(&["diff", "--name-only", &since, "--"])?;
+        let mut files: Vec<String> = listed
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        files.sort();
+        let mut outcome = one("files", files.clone().into(), listed);
+        outcome
+            .outputs
+            .insert("count".to_string(), files.len().into());
+        outcome.log = vec![format!("{} file(s) changed since {since}", files.len())];
+        Ok(outcome)
     }
 }

@@ -323,3 +323,213 @@ fn the_runtime_refuses_a_native_action_it_does_not_have() {
     assert_eq!(code.as_deref(), Some("E0454"), "{}", err.reason());
     assert!(err.reason().contains("fs.teleport"), "{}", err.reason());
 }
+
+/// Runs `git ARGS` in `dir`, failing the test if it fails.
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn git_out(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn git_facts_come_from_a_real_repository() {
+    let dir = tmp();
+    let d = dir.path();
+    git(d, &["init", "--quiet", "--initial-branch", "trunk"]);
+    std::fs::write(d.join("a.txt"), "a").expect("write");
+    std::fs::write(d.join("b.txt"), "b").expect("write");
+    git(d, &["add", "."]);
+    git(d, &["commit", "--quiet", "-m", "one"]);
+    git(d, &["tag", "v1"]);
+    std::fs::write(d.join("b.txt"), "b2").expect("write");
+    std::fs::create_dir(d.join("src")).expect("mkdir");
+    std::fs::write(d.join("src/c.txt"), "c").expect("write");
+    git(d, &["add", "."]);
+    git(d, &["commit", "--quiet", "-m", "two"]);
+    let sha = git_out(d, &["rev-parse", "HEAD"]);
+    let short = git_out(d, &["rev-parse", "--short", "HEAD"]);
+    let text = r#"import "std/git" as git
+workflow w {
+  step head = git.sha()
+  step branch = git.branch()
+  step changed = git.changed_files(since: "v1")
+  step show {
+    run "echo sha=${head.sha} short=${head.short} branch=${branch.branch} n=${changed.count} files=${join(changed.files, ",")}"
+  }
+}
+"#;
+    let out = run_in(d, text, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let want = format!("show | sha={sha} short={short} branch=trunk n=2 files=b.txt,src/c.txt");
+    assert!(out.stderr.contains(&want), "want {want}\n{}", out.stderr);
+}
+
+#[test]
+fn git_outside_a_repository_fails_with_a_code() {
+    let dir = tmp();
+    std::fs::write(
+        dir.path().join("w.flow"),
+        "import \"std/git\" as git\nworkflow w { step head = git.sha() }\n",
+    )
+    .expect("write");
+    // The ceiling keeps git from finding a repository above the temporary directory.
+    let parent = dir.path().parent().expect("parent").display().to_string();
+    let out = Flowc::new(&["run", "w.flow", "--log-dir", "logs"])
+        .dir(dir.path())
+        .env("GIT_CEILING_DIRECTORIES", &parent)
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("E0454"), "{}", out.stderr);
+}
+
+#[test]
+fn fs_tasks_make_directories_copy_hash_and_wait() {
+    let dir = tmp();
+    let d = dir.path();
+    std::fs::write(d.join("app.bin"), "abc").expect("write");
+    let text = r#"import "std/fs" as fs
+workflow w {
+  step dist = fs.ensure_dir(path: "dist/deep")
+  step copy after dist = fs.copy(from: "app.bin", to: "dist/deep")
+  step sum = fs.checksum(path: copy.path)
+  step late { run "sh -c 'sleep 0.3 && touch ready.flag'" }
+  step ready = fs.wait_for(path: "ready.flag", timeout: 20s, interval: 50ms)
+  step show { run "echo ${copy.path} ${copy.bytes} ${sum.sha256} ${ready.path}" }
+}
+"#;
+    let out = run_in(d, text, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "show | dist/deep/app.bin 3 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad ready.flag"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("dist/deep/app.bin")).expect("copied"),
+        "abc"
+    );
+}
+
+#[test]
+fn fs_failures_have_codes() {
+    let dir = tmp();
+    let text = r#"import "std/fs" as fs
+workflow w {
+  step sum = fs.checksum(path: "missing.bin") { on_failure continue }
+  step wait = fs.wait_for(path: "never.flag", timeout: 200ms, interval: 50ms)
+}
+"#;
+    let out = run_in(dir.path(), text, &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("E0454: opening `missing.bin`"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("E0457"), "{}", out.stderr);
+}
+
+#[test]
+fn notify_webhook_posts_the_text_as_json() {
+    let server = Server::start(|_, _| (200, "ok".to_string()));
+    let dir = tmp();
+    let text = format!(
+        r#"import "std/notify" as notify
+workflow w(port: int = {}) {{
+  step tell = notify.webhook(url: "http://127.0.0.1:${{port}}/hook", text: "deployed \"v2\" to eu")
+}}
+"#,
+        server.port
+    );
+    let out = run_in(dir.path(), &text, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    let body: serde_json::Value = serde_json::from_str(&requests[0].body).expect("JSON body");
+    assert_eq!(body, serde_json::json!({ "text": "deployed \"v2\" to eu" }));
+    assert_eq!(
+        requests[0].content_type.as_deref(),
+        Some("application/json")
+    );
+}
+
+/// A directory of fake `docker` and `kubectl` executables that append their arguments,
+/// one call per line, to `calls.txt` beside them.
+fn fake_tools(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    for tool in ["docker", "kubectl"] {
+        let path = bin.join(tool);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\nprintf '%s' '{tool}' >> '{calls}'\nfor a in \"$@\"; do printf ' [%s]' \"$a\" >> '{calls}'; done\necho >> '{calls}'\n",
+                calls = bin.join("calls.txt").display()
+            ),
+        )
+        .expect("write tool");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    bin
+}
+
+#[test]
+fn docker_and_k8s_tasks_run_the_command_lines() {
+    let dir = tmp();
+    let bin = fake_tools(dir.path());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let text = r#"import "std/docker" as docker
+import "std/k8s" as k8s
+workflow w(image: string = "registry.example.com/app:1 2") {
+  step build = docker.build(image: image, context: "app")
+  step push after build = docker.push(image: image)
+  step apply after push = k8s.apply(path: "deploy/", namespace: "prod")
+  step roll after apply = k8s.set_image(deployment: "api", container: "app", image: image, context: "eu")
+  step ready after roll = k8s.wait_ready(deployment: "api", timeout: 2m)
+  step undo after ready = k8s.undo(deployment: "api", namespace: "prod")
+}
+"#;
+    std::fs::write(dir.path().join("w.flow"), text).expect("write");
+    let out = Flowc::new(&["run", "w.flow", "--log-dir", "logs"])
+        .dir(dir.path())
+        .env("PATH", &path)
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let calls = std::fs::read_to_string(bin.join("calls.txt")).expect("calls recorded");
+    let want = "\
+docker [build] [--tag] [registry.example.com/app:1 2] [--file] [Dockerfile] [app]
+docker [push] [registry.example.com/app:1 2]
+kubectl [--namespace] [prod] [apply] [--filename] [deploy/]
+kubectl [--namespace] [default] [--context] [eu] [set] [image] [deployment/api] [app=registry.example.com/app:1 2]
+kubectl [--namespace] [default] [rollout] [status] [deployment/api] [--timeout=120s]
+kubectl [--namespace] [prod] [rollout] [undo] [deployment/api]
+";
+    assert_eq!(calls, want);
+}
