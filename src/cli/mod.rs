@@ -6,6 +6,7 @@
 
 mod check;
 mod completions;
+mod doc;
 mod explain;
 mod graph;
 mod input;
@@ -64,6 +65,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
+    /// Print the documentation of the builtins, a stdlib module or your own module.
+    Doc(doc::DocArgs),
 }
 
 /// Runs flowc with these arguments and returns the exit code.
@@ -87,6 +90,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Plan(args) => plan::run(args, color),
         Command::Explain(args) => explain::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Doc(args) => doc::run(args, color),
     }
 }
 

@@ -533,3 +533,163 @@ kubectl [--namespace] [prod] [rollout] [undo] [deployment/api]
 ";
     assert_eq!(calls, want);
 }
+
+#[test]
+fn docs_stdlib_md_is_generated_from_the_sources() {
+    let out = Flowc::new(&["doc", "--markdown", "--all"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let committed = std::fs::read_to_string(crate::support::root().join("docs/stdlib.md"))
+        .expect("docs/stdlib.md exists");
+    assert!(
+        committed == out.stdout,
+        "docs/stdlib.md is out of date: run `cargo run -- doc --markdown --all > docs/stdlib.md`"
+    );
+    for heading in [
+        "## std/http",
+        "### `http.wait_ok`",
+        "### `parse_json`",
+        "## std/k8s",
+    ] {
+        assert!(out.stdout.contains(heading), "missing {heading}");
+    }
+}
+
+#[test]
+fn flowc_doc_shows_a_module_a_member_and_builtins() {
+    let out = Flowc::new(&["doc", "std/http"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("std/http\n  HTTP requests"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("task wait_ok(url: string, timeout: duration = 2m, interval: duration = 5s)  (http.wait_ok)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("status_code  int. The status of the first 2xx answer."),
+        "{}",
+        out.stdout
+    );
+
+    let one = Flowc::new(&["doc", "std/fs.checksum"]).run();
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert!(
+        one.stdout
+            .starts_with("task checksum(path: string)  (fs.checksum)"),
+        "{}",
+        one.stdout
+    );
+    assert!(!one.stdout.contains("wait_for"), "{}", one.stdout);
+
+    let f = Flowc::new(&["doc", "builtins.parse_json"]).run();
+    assert_eq!(f.code, 0, "{}", f.stderr);
+    assert!(
+        f.stdout
+            .starts_with("parse_json(text: string, default: A) -> A"),
+        "{}",
+        f.stdout
+    );
+
+    let all = Flowc::new(&["doc"]).run();
+    assert_eq!(all.code, 0);
+    for m in [
+        "builtins",
+        "std/docker",
+        "std/fs",
+        "std/git",
+        "std/http",
+        "std/k8s",
+        "std/notify",
+    ] {
+        assert!(
+            all.stdout.contains(&format!("  {m} ")),
+            "{m} not listed: {}",
+            all.stdout
+        );
+    }
+}
+
+#[test]
+fn flowc_doc_reads_the_users_own_modules() {
+    let dir = tmp();
+    std::fs::write(
+        dir.path().join("common.flow"),
+        r#"// Shared steps of our services.
+
+/// Where images go.
+let registry = "registry.example.com"
+
+/// Builds one service's image.
+task build_image(
+  /// The service to build.
+  service: string,
+  /// The tag.
+  tag: string = "latest",
+) {
+  run "./build.sh ${service} ${registry}/${service}:${tag}"
+  outputs {
+    /// The pushed digest.
+    digest: string
+  }
+}
+"#,
+    )
+    .expect("write");
+    let out = Flowc::new(&["doc", "common.flow.build_image"])
+        .dir(dir.path())
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "task build_image(service: string, tag: string = \"latest\")  (common.build_image)\n    Builds one service's image.\n  parameters:\n    service  string. The service to build.\n    tag      string = \"latest\". The tag.\n  outputs:\n    digest   string. The pushed digest.\n"
+    );
+    let md = Flowc::new(&["doc", "--markdown", "common.flow"])
+        .dir(dir.path())
+        .run();
+    assert_eq!(md.code, 0, "{}", md.stderr);
+    assert!(
+        md.stdout
+            .starts_with("## common.flow\n\nShared steps of our services.\n"),
+        "{}",
+        md.stdout
+    );
+    assert!(
+        md.stdout
+            .contains("let registry = \"registry.example.com\""),
+        "{}",
+        md.stdout
+    );
+    assert!(
+        md.stdout
+            .contains("| `tag` | `string` | `\"latest\"` | The tag. |"),
+        "{}",
+        md.stdout
+    );
+}
+
+#[test]
+fn flowc_doc_refuses_unknown_modules_and_members() {
+    let out = Flowc::new(&["doc", "std/htp"]).run();
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("did you mean `std/http`?"),
+        "{}",
+        out.stderr
+    );
+    let out = Flowc::new(&["doc", "std/http.wait"]).run();
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("no member `wait` (did you mean `wait_ok`?)"),
+        "{}",
+        out.stderr
+    );
+    let out = Flowc::new(&["doc", "missing.flow"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("E0010"), "{}", out.stderr);
+}
