@@ -355,6 +355,16 @@ pub async fn run(
             values.insert(b.name.name.clone(), v);
         }
     }
+    // The constants of imported modules, as `alias.NAME`.
+    for item in &modules[module].ast.items {
+        if let ast::Item::Import(imp) = item {
+            if let Some(m) = imported(&modules, module, &imp.alias.name) {
+                for (name, v) in module_constants(&modules[m])? {
+                    values.insert(format!("{}.{name}", imp.alias.name), v);
+                }
+            }
+        }
+    }
     for item in &ast_wf.body {
         if let ast::WorkflowItem::Binding(b) = item {
             let mut v = eval_binding(b, &values)?;
@@ -616,6 +626,28 @@ pub async fn run(
         steps,
         duration,
     })
+}
+
+/// The module that `alias` names in the imports of module `importer`.
+fn imported(modules: &[Module], importer: usize, alias: &str) -> Option<usize> {
+    modules[importer].ast.items.iter().find_map(|it| match it {
+        ast::Item::Import(imp) if imp.alias.name == alias => modules
+            .iter()
+            .position(|m| m.key == imp.path || m.key.ends_with(imp.path.trim_start_matches("./"))),
+        _ => None,
+    })
+}
+
+/// The values of a module's top-level constants, in order.
+fn module_constants(module: &Module) -> Result<BTreeMap<String, Value>, RunError> {
+    let mut values = BTreeMap::new();
+    for item in &module.ast.items {
+        if let ast::Item::Let(b) = item {
+            let v = eval_binding(b, &values)?;
+            values.insert(b.name.name.clone(), v);
+        }
+    }
+    Ok(values)
 }
 
 fn eval_binding(b: &ast::Binding, values: &BTreeMap<String, Value>) -> Result<Value, RunError> {
@@ -938,16 +970,14 @@ fn plan_step<'a>(
     if let Some(call) = &step.call {
         let module = match &call.callee.module {
             None => shared.module,
-            Some(alias) => shared
-                .modules
-                .iter()
-                .position(|m| {
-                    shared.modules[shared.module].ast.items.iter().any(|it| {
-                        matches!(it, ast::Item::Import(imp) if imp.alias.name == alias.name && (m.key == imp.path || m.key.ends_with(imp.path.trim_start_matches("./"))))
-                    })
-                })
+            Some(alias) => imported(&shared.modules, shared.module, &alias.name)
                 .ok_or_else(|| format!("module `{}` is not loaded", alias.name))?,
         };
+        // A task of another module sees that module's constants.
+        if module != shared.module {
+            let constants = module_constants(&shared.modules[module]).map_err(|e| e.to_string())?;
+            task_params.extend(constants);
+        }
         let task = shared.modules[module]
             .ast
             .items

@@ -693,3 +693,37 @@ fn flowc_doc_refuses_unknown_modules_and_members() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("E0010"), "{}", out.stderr);
 }
+
+#[test]
+fn a_task_from_the_users_own_module_runs_with_that_modules_constants() {
+    let dir = tmp();
+    std::fs::create_dir(dir.path().join("lib")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("lib/common.flow"),
+        r#"/// Where images go.
+let registry = "registry.example.com"
+
+/// Prints the image of a service.
+task show(service: string, tag: string = "latest") {
+  run "echo image ${registry}/${service}:${tag}"
+}
+"#,
+    )
+    .expect("write");
+    let text = r#"import "./lib/common.flow" as common
+workflow w {
+  step api = common.show(service: "api")
+  step web = common.show(service: "web", tag: "v2")
+  step reg { run "echo registry ${common.registry}" }
+}
+"#;
+    let out = run_in(dir.path(), text, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for line in [
+        "api | image registry.example.com/api:latest",
+        "web | image registry.example.com/web:v2",
+        "reg | registry registry.example.com",
+    ] {
+        assert!(out.stderr.contains(line), "missing {line}: {}", out.stderr);
+    }
+}
