@@ -34,6 +34,22 @@ pub enum Item {
     Task(Task),
     /// A module-level `let` constant.
     Let(Binding),
+    /// `policy name { retry ... }`.
+    Policy(Policy),
+}
+
+/// `policy network { retry 5 backoff exponential(1s, max: 30s) jitter }`: a named retry
+/// clause that steps of an importing module use as `retry module.network`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policy {
+    /// Doc comment.
+    pub docs: Docs,
+    /// Its name.
+    pub name: Ident,
+    /// The retry clause it stands for.
+    pub retry: Retry,
+    /// The whole declaration.
+    pub span: Span,
 }
 
 /// `import "std/http" as http`.

@@ -438,6 +438,20 @@ pub enum CheckError {
         help: Option<String>,
     },
 
+    /// `retry POLICY` with a `backoff`, `jitter` or `if` of its own.
+    #[error("the retry policy `{name}` cannot be combined with `backoff`, `jitter` or `if`")]
+    #[diagnostic(
+        code(E0115),
+        help("a named policy is the whole retry clause; write the clause out in full to change a part of it")
+    )]
+    PolicyWithClauses {
+        /// The policy as written.
+        name: String,
+        /// The extra part.
+        #[label("not allowed after a named policy")]
+        span: SourceSpan,
+    },
+
     /// `native` outside a task of the embedded standard library.
     #[error("`native` is only allowed in tasks of the standard library")]
     #[diagnostic(

@@ -507,6 +507,10 @@ impl Checker<'_> {
             .chain(module.workflows.keys())
             .chain(module.consts.keys())
             .map(String::as_str)
+            .chain(module.ast.items.iter().filter_map(|it| match it {
+                crate::ast::Item::Policy(p) => Some(p.name.name.as_str()),
+                _ => None,
+            }))
             .collect();
         members.sort_unstable();
         match did_you_mean(name, members.iter().copied()) {

@@ -184,6 +184,12 @@ impl<'m> Checker<'m> {
             }
         }
         for item in &file.items {
+            if let Item::Policy(p) = item {
+                let mut cx = ExprCx::new(Place::Start, format!("policy `{}`", p.name.name));
+                self.retry(&p.retry, &mut cx);
+            }
+        }
+        for item in &file.items {
             if let Item::Task(task) = item {
                 self.check_task(task);
             }
@@ -211,6 +217,7 @@ impl<'m> Checker<'m> {
                 Item::Workflow(w) => &w.name,
                 Item::Task(t) => &t.name,
                 Item::Let(b) => &b.name,
+                Item::Policy(p) => &p.name,
             };
             if let Some(first) = seen.insert(&name.name, name.span) {
                 self.error(CheckError::Duplicate {
@@ -1065,7 +1072,50 @@ impl<'m> Checker<'m> {
         }
     }
 
+    /// `retry module.NAME` naming a policy of an imported module: `Some(name)` (and the
+    /// alias is marked used); `None` for an ordinary count.
+    fn policy_ref(&mut self, count: &Expr) -> Option<String> {
+        match &count.kind {
+            ast::ExprKind::Field(base, member) => {
+                let ast::ExprKind::Name(alias) = &base.kind else {
+                    return None;
+                };
+                let id = self.scope.lookup(alias)?;
+                let EntryKind::Module(m) = self.scope.entry(id).kind else {
+                    return None;
+                };
+                let is_policy = self.modules[m]
+                    .ast
+                    .items
+                    .iter()
+                    .any(|it| matches!(it, Item::Policy(p) if p.name.name == member.name));
+                if is_policy {
+                    self.scope.mark_used(id);
+                    Some(format!("{alias}.{}", member.name))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
     fn retry(&mut self, r: &ast::Retry, cx: &mut ExprCx) {
+        if let Some(name) = self.policy_ref(&r.count) {
+            let extra = r
+                .backoff
+                .as_ref()
+                .map(|b| b.span)
+                .or(r.jitter)
+                .or(r.condition.as_ref().map(|c| c.span));
+            if let Some(span) = extra {
+                self.error(CheckError::PolicyWithClauses {
+                    name,
+                    span: span.into(),
+                });
+            }
+            return;
+        }
         self.count(&r.count, cx, "`retry`");
         if let Some(backoff) = &r.backoff {
             let name = backoff.callee.name.name.as_str();

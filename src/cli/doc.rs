@@ -257,6 +257,26 @@ fn module_doc(name: &str, prefix: String, text: &str, file: &ast::File) -> Modul
                 });
                 continue;
             }
+            Item::Policy(p) => {
+                members.push(Member {
+                    name: p.name.name.clone(),
+                    signature: format!(
+                        "policy {} {}",
+                        p.name.name,
+                        slice(
+                            text,
+                            crate::source::Span::new(p.name.span.end as usize, p.span.end as usize)
+                        )
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                    ),
+                    docs: doc_lines(&p.docs),
+                    params: Vec::new(),
+                    outputs: Vec::new(),
+                });
+                continue;
+            }
             Item::Import(_) => continue,
         };
         let params: Vec<(String, String, Option<String>, String)> = params

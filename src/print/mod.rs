@@ -285,6 +285,12 @@ impl Src {
                 self.block_tail(&t.body);
             }
             Item::Let(b) => self.binding(b),
+            Item::Policy(p) => {
+                self.docs(&p.docs);
+                self.params_header(&format!("policy {}", p.name.name), &[]);
+                self.out.push(' ');
+                self.block_tail(&[policy_attr(p)]);
+            }
         }
     }
 
@@ -709,6 +715,24 @@ fn sx_item(item: &Item) -> Sx {
             )
         }
         Item::Let(b) => sx_binding(b),
+        Item::Policy(p) => {
+            let mut children = Vec::new();
+            sx_docs(&p.docs, &mut children);
+            children.push(sx_attr(&policy_attr(p)));
+            Sx::Node(
+                format!("(policy {} {}", p.name.name, span_text(p.span)),
+                children,
+            )
+        }
+    }
+}
+
+/// A policy's retry clause as an attribute, to print it like one.
+fn policy_attr(p: &Policy) -> Attr {
+    Attr {
+        kind: AttrKind::Retry(Box::new(p.retry.clone())),
+        span: p.span,
+        keyword: p.name.span,
     }
 }
 

@@ -1314,7 +1314,7 @@ async fn run_instance(
     let mut policy = Policy::new(0);
     let mut retry_if = None;
     if let Some(r) = attr_of(plan.attrs.iter().copied(), |k| match k {
-        AttrKind::Retry(r) => Some(r),
+        AttrKind::Retry(r) => Some(crate::check::policy(&shared.modules, r)),
         _ => None,
     }) {
         if let Ok(Value::Int(count)) = eval::eval(&r.count, &env) {

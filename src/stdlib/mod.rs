@@ -11,6 +11,7 @@ pub const MODULES: &[(&str, &str)] = &[
     ("std/http", include_str!("../../stdlib/http.flow")),
     ("std/k8s", include_str!("../../stdlib/k8s.flow")),
     ("std/notify", include_str!("../../stdlib/notify.flow")),
+    ("std/retry", include_str!("../../stdlib/retry.flow")),
 ];
 
 /// The actions `native "..."` may name in a standard-library task; the runtime implements

@@ -727,3 +727,43 @@ workflow w {
         assert!(out.stderr.contains(line), "missing {line}: {}", out.stderr);
     }
 }
+
+#[test]
+fn named_retry_policies_apply_in_steps_and_defaults() {
+    let dir = tmp();
+    // `flaky` fails once, then succeeds; `usage` fails with exit code 2, which
+    // `transient` does not retry.
+    let text = r#"import "std/retry" as retry
+workflow w {
+  defaults { retry retry.transient }
+  step flaky { run "sh -c 'test -f flaky.flag || { touch flaky.flag; exit 1; }'" }
+  step usage {
+    run "sh -c 'exit 2'"
+    on_failure continue
+  }
+}
+"#;
+    let out = run_in(dir.path(), text, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("flaky: exit code 1; attempt 2 in 500ms"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("flaky succeeded"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("usage: exit code 2; attempt 2"),
+        "{}",
+        out.stderr
+    );
+
+    let plan = Flowc::new(&["plan", "w.flow"]).dir(dir.path()).run();
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("flaky  retry 3 (fixed 500ms, if exit_code != 2)"),
+        "{}",
+        plan.stdout
+    );
+}
