@@ -767,3 +767,96 @@ workflow w {
         plan.stdout
     );
 }
+
+/// A file with a sub-workflow `deploy_region`, called twice by `main`, and nested once
+/// through `wave`.
+const SUB_WORKFLOWS: &str = r#"/// Roll one region out.
+workflow deploy_region(region: string, image: string, canary: bool = false) {
+  defaults { timeout 5m }
+  let tag = "${image}-${region}"
+  step push { run "sh -c 'echo push ${tag} >> order.txt'" }
+  step roll after push when !canary { run "sh -c 'echo roll ${region} >> order.txt'" }
+  step check after roll { run "sh -c 'test ${region} != broken && echo check ${region} >> order.txt'" }
+}
+
+/// Two regions, one after the other.
+workflow wave(first: string, image: string) {
+  step a = deploy_region(region: first, image: image)
+  step b after a = deploy_region(region: "us", image: image, canary: true)
+}
+
+workflow main(first: string = "eu") {
+  step build {
+    run "sh -c 'echo digest=abc > $FLOW_OUTPUT'"
+    outputs { digest: string }
+  }
+  step w = wave(first: first, image: "app@${build.digest}")
+  step done after w { run "sh -c 'echo done ${w.status} >> order.txt'" }
+}
+"#;
+
+#[test]
+fn a_sub_workflow_runs_as_steps_of_the_caller_with_dotted_names() {
+    let dir = tmp();
+    std::fs::write(dir.path().join("w.flow"), SUB_WORKFLOWS).expect("write");
+    let out = Flowc::new(&["run", "w.flow", "--workflow", "main", "--log-dir", "logs"])
+        .dir(dir.path())
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let order = std::fs::read_to_string(dir.path().join("order.txt")).expect("order");
+    assert_eq!(
+        order,
+        "push app@abc-eu\nroll eu\ncheck eu\npush app@abc-us\ncheck us\ndone succeeded\n"
+    );
+    for line in [
+        "▶ w.a.push",
+        "✔ w.a.check succeeded",
+        "⤼ w.b.roll skipped: its condition is false",
+        "✔ w.b succeeded",
+        "✔ w succeeded",
+    ] {
+        assert!(out.stderr.contains(line), "missing {line}: {}", out.stderr);
+    }
+
+    let graph = Flowc::new(&["graph", "w.flow", "--workflow", "main"])
+        .dir(dir.path())
+        .run();
+    assert_eq!(graph.code, 0, "{}", graph.stderr);
+    for line in [
+        "  step w.a.push\n    <- build (data)\n",
+        "  step w.b.push\n    <- build (data)\n    <- w.a (after)\n",
+        "  step w\n    <- w.a (after)\n    <- w.b (after)\n",
+        "  step done\n    <- w (after)\n",
+    ] {
+        assert!(
+            graph.stdout.contains(line),
+            "missing {line:?}: {}",
+            graph.stdout
+        );
+    }
+}
+
+#[test]
+fn a_failure_inside_a_sub_workflow_fails_the_caller() {
+    let dir = tmp();
+    std::fs::write(dir.path().join("w.flow"), SUB_WORKFLOWS).expect("write");
+    let out = Flowc::new(&[
+        "run",
+        "w.flow",
+        "--workflow",
+        "main",
+        "--var",
+        "first=broken",
+        "--log-dir",
+        "logs",
+    ])
+    .dir(dir.path())
+    .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("✘ w.a.check failed"), "{}", out.stderr);
+    let order = std::fs::read_to_string(dir.path().join("order.txt")).expect("order");
+    assert_eq!(
+        order, "push app@abc-broken\nroll broken\n",
+        "nothing after the failure runs"
+    );
+}
