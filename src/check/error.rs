@@ -452,6 +452,22 @@ pub enum CheckError {
         span: SourceSpan,
     },
 
+    /// A workflow that calls itself, directly or through others.
+    #[error("workflow `{name}` calls itself: {chain}")]
+    #[diagnostic(
+        code(E0116),
+        help("sub-workflows are inlined into their caller, so a call cycle would never end; use a `for` fan-out to repeat steps")
+    )]
+    RecursiveWorkflow {
+        /// The workflow.
+        name: String,
+        /// The calls, `a -> b -> a`.
+        chain: String,
+        /// The call that closes the cycle.
+        #[label("this call closes the cycle")]
+        span: SourceSpan,
+    },
+
     /// `native` outside a task of the embedded standard library.
     #[error("`native` is only allowed in tasks of the standard library")]
     #[diagnostic(

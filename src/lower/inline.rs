@@ -19,13 +19,17 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::ast::*;
+use crate::check::CheckError;
+use crate::diagnostics::Diagnostics;
+use crate::source::SourceId;
 
 /// How deeply calls of workflows may nest.
 pub const MAX_DEPTH: usize = 16;
 
 /// The file with every inlinable workflow call replaced by the workflow's steps; `None`
-/// when there is no such call.
-pub fn inline(file: &File) -> Option<File> {
+/// when there is no such call. A workflow that calls itself, directly or through others,
+/// is an error (E0116), reported against `source`.
+pub fn inline(file: &File, source: SourceId) -> Result<Option<File>, Diagnostics> {
     let workflows: HashMap<&str, &Workflow> = file
         .items
         .iter()
@@ -38,7 +42,31 @@ pub fn inline(file: &File) -> Option<File> {
         .values()
         .any(|w| w.body.iter().any(|it| inlinable(it, &workflows).is_some()));
     if !has_call {
-        return None;
+        return Ok(None);
+    }
+    let mut diags = Diagnostics::new();
+    // One report per cycle, for its first workflow in source order.
+    let mut reported: HashSet<String> = HashSet::new();
+    for item in &file.items {
+        let Item::Workflow(w) = item else { continue };
+        if reported.contains(&w.name.name) {
+            continue;
+        }
+        if let Some((chain, span)) = cycle(w, &workflows, &mut vec![w.name.name.as_str()]) {
+            reported.extend(chain.iter().cloned());
+            diags.error(
+                source,
+                CheckError::RecursiveWorkflow {
+                    name: w.name.name.clone(),
+                    chain: chain.join(" -> "),
+                    span: span.into(),
+                },
+            );
+        }
+    }
+    if diags.has_errors() {
+        diags.sort();
+        return Err(diags);
     }
     let items = file
         .items
@@ -51,7 +79,37 @@ pub fn inline(file: &File) -> Option<File> {
             other => other.clone(),
         })
         .collect();
-    Some(File { items })
+    Ok(Some(File { items }))
+}
+
+/// A chain of calls from `w` back to the first workflow on `stack`, with the span of the
+/// call that closes it.
+fn cycle<'a>(
+    w: &'a Workflow,
+    workflows: &HashMap<&str, &'a Workflow>,
+    stack: &mut Vec<&'a str>,
+) -> Option<(Vec<String>, crate::source::Span)> {
+    for item in &w.body {
+        let (Some(callee), WorkflowItem::Step(step)) = (inlinable(item, workflows), item) else {
+            continue;
+        };
+        let name = callee.name.name.as_str();
+        if stack.first() == Some(&name) {
+            let mut chain: Vec<String> = stack.iter().map(|s| s.to_string()).collect();
+            chain.push(name.to_string());
+            return Some((chain, step.call.as_ref().map_or(step.span, |c| c.span)));
+        }
+        if stack.contains(&name) || stack.len() > MAX_DEPTH {
+            continue;
+        }
+        stack.push(name);
+        let found = cycle(callee, workflows, stack);
+        stack.pop();
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 /// The called workflow, when `item` is a step calling a local workflow in a way that can
