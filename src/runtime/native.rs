@@ -124,6 +124,89 @@ pub struct Outcome {
     pub log: Vec<String>,
 }
 
+/// How one attempt of a native action ended, in the terms of a process attempt.
+#[derive(Debug, Default)]
+pub struct Finished {
+    /// It succeeded.
+    pub ok: bool,
+    /// 0 on success, 1 on failure, -1 when it was stopped.
+    pub exit_code: i32,
+    /// The step's timeout stopped it.
+    pub timed_out: bool,
+    /// Cancellation stopped it.
+    pub cancelled: bool,
+    /// The step's `stdout`.
+    pub stdout: String,
+    /// Why it failed, with its code.
+    pub reason: String,
+    /// Progress lines to show.
+    pub log: Vec<String>,
+}
+
+/// One attempt of native action `name`: on a blocking thread, bounded by the step's
+/// `timeout`, stopped by `cancel`; on success its outputs are written to `output_file`
+/// (the step's `$FLOW_OUTPUT`) as a JSON object.
+pub async fn attempt(
+    name: &str,
+    args: &Args,
+    output_file: &std::path::Path,
+    timeout: Option<Duration>,
+    mut cancel: CancellationSignal,
+) -> Finished {
+    let started = Instant::now();
+    let (stop, stop_signal) = super::process::cancellation();
+    let job = {
+        let name = name.to_string();
+        let args = args.clone();
+        tokio::task::spawn_blocking(move || call(&name, &args, &stop_signal))
+    };
+    let limit = async {
+        match timeout {
+            Some(t) => tokio::time::sleep(t).await,
+            None => std::future::pending().await,
+        }
+    };
+    let (result, timed_out, cancelled) = tokio::select! {
+        r = job => (r.ok(), false, false),
+        _ = limit => (None, true, false),
+        _ = cancel.cancelled() => (None, false, true),
+    };
+    // Stops the blocking thread at its next look at the signal.
+    stop.cancel();
+    let mut done = Finished {
+        exit_code: -1,
+        timed_out,
+        cancelled,
+        ..Finished::default()
+    };
+    match result {
+        None if timed_out => {
+            done.reason = format!(
+                "timed out after {}",
+                format_duration(started.elapsed().as_millis() as u64)
+            );
+        }
+        None if cancelled => done.reason = "cancelled".to_string(),
+        None => done.reason = format!("native action `{name}` stopped unexpectedly"),
+        Some(Err(e)) => {
+            done.exit_code = 1;
+            done.reason = e.reason();
+        }
+        Some(Ok(outcome)) => {
+            done.log = outcome.log;
+            let json = serde_json::Value::Object(outcome.outputs).to_string();
+            if let Err(e) = std::fs::write(output_file, json) {
+                done.reason = format!("cannot write `{}`: {e}", output_file.display());
+                return done;
+            }
+            done.ok = true;
+            done.exit_code = 0;
+            done.stdout = outcome.stdout;
+        }
+    }
+    done
+}
+
 /// The evaluated parameters of the task, by name.
 pub type Args = BTreeMap<String, Value>;
 

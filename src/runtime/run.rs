@@ -1604,66 +1604,27 @@ async fn ask(question: &str, step: &str) -> bool {
     .unwrap_or(false)
 }
 
-/// One attempt of a native action: on a blocking thread, bounded by the step's timeout,
-/// stopped by cancellation; its outputs are written to `$FLOW_OUTPUT` as JSON.
+/// One attempt of a native action (see [`super::native::attempt`]), as a process attempt.
 async fn native_attempt(
     name: &str,
     args: &super::native::Args,
     output_file: &std::path::Path,
     timeout: Option<Duration>,
-    mut cancel: CancellationSignal,
+    cancel: CancellationSignal,
     sink: &mut (dyn FnMut(Stream, &str) + Send),
 ) -> Attempt {
-    let started = Instant::now();
-    let (stop, stop_signal) = process::cancellation();
-    let job = {
-        let name = name.to_string();
-        let args = args.clone();
-        tokio::task::spawn_blocking(move || super::native::call(&name, &args, &stop_signal))
-    };
-    let limit = async {
-        match timeout {
-            Some(t) => tokio::time::sleep(t).await,
-            None => std::future::pending().await,
-        }
-    };
-    let (result, timed_out, cancelled) = tokio::select! {
-        r = job => (r.ok(), false, false),
-        _ = limit => (None, true, false),
-        _ = cancel.cancelled() => (None, false, true),
-    };
-    stop.cancel();
-    let mut attempt = Attempt::failed(String::new());
-    attempt.timed_out = timed_out;
-    attempt.cancelled = cancelled;
-    match result {
-        None if timed_out => {
-            attempt.reason = format!(
-                "timed out after {}",
-                eval::format_duration(started.elapsed().as_millis() as u64)
-            );
-        }
-        None if cancelled => attempt.reason = "cancelled".to_string(),
-        None => attempt.reason = format!("native action `{name}` stopped unexpectedly"),
-        Some(Err(e)) => {
-            attempt.exit_code = 1;
-            attempt.reason = e.reason();
-        }
-        Some(Ok(outcome)) => {
-            for line in &outcome.log {
-                sink(Stream::Stderr, line);
-            }
-            let json = serde_json::Value::Object(outcome.outputs).to_string();
-            if let Err(e) = std::fs::write(output_file, json) {
-                attempt.reason = format!("cannot write `{}`: {e}", output_file.display());
-                return attempt;
-            }
-            attempt.ok = true;
-            attempt.exit_code = 0;
-            attempt.stdout = outcome.stdout;
-        }
+    let done = super::native::attempt(name, args, output_file, timeout, cancel).await;
+    for line in &done.log {
+        sink(Stream::Stderr, line);
     }
-    attempt
+    Attempt {
+        ok: done.ok,
+        exit_code: done.exit_code,
+        timed_out: done.timed_out,
+        cancelled: done.cancelled,
+        stdout: done.stdout,
+        reason: done.reason,
+    }
 }
 
 /// The result of one attempt of a process.
