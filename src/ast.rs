@@ -34,6 +34,22 @@ pub enum Item {
     Task(Task),
     /// A module-level `let` constant.
     Let(Binding),
+    /// `policy name { retry ... }`.
+    Policy(Policy),
+}
+
+/// `policy network { retry 5 backoff exponential(1s, max: 30s) jitter }`: a named retry
+/// clause that steps of an importing module use as `retry module.network`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policy {
+    /// Doc comment.
+    pub docs: Docs,
+    /// Its name.
+    pub name: Ident,
+    /// The retry clause it stands for.
+    pub retry: Retry,
+    /// The whole declaration.
+    pub span: Span,
 }
 
 /// `import "std/http" as http`.
@@ -242,6 +258,9 @@ pub enum AttrKind {
     Sleep(Expr),
     /// `approve "question"`.
     Approve(Expr),
+    /// `native "module.name"`: an action implemented in Rust by the runtime; only
+    /// tasks of the embedded standard library may use it.
+    Native(Expr),
     /// `retry n ...` (boxed: it is much larger than the other attributes).
     Retry(Box<Retry>),
     /// `timeout duration`.
@@ -264,6 +283,7 @@ impl AttrKind {
             AttrKind::Exec(_) => "exec",
             AttrKind::Sleep(_) => "sleep",
             AttrKind::Approve(_) => "approve",
+            AttrKind::Native(_) => "native",
             AttrKind::Retry(_) => "retry",
             AttrKind::Timeout(_) => "timeout",
             AttrKind::Env(_) => "env",
@@ -277,7 +297,11 @@ impl AttrKind {
     pub fn is_action(&self) -> bool {
         matches!(
             self,
-            AttrKind::Run(_) | AttrKind::Exec(_) | AttrKind::Sleep(_) | AttrKind::Approve(_)
+            AttrKind::Run(_)
+                | AttrKind::Exec(_)
+                | AttrKind::Sleep(_)
+                | AttrKind::Approve(_)
+                | AttrKind::Native(_)
         )
     }
 }

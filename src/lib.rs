@@ -51,6 +51,17 @@ pub fn compile(
     loader: &dyn Loader,
 ) -> Result<lower::Lowered, Diagnostics> {
     let file = parse::parse(id, sources.get(id))?;
+    // Calls of workflows are inlined into the caller, and the result checked again (which
+    // resolves the new steps' dependencies); the first check's warnings are the ones kept.
+    let inlined = lower::inline::inline(&file, id);
     let checked = check::check(sources, id, file, loader)?;
-    lower::lower(checked)
+    let inlined = inlined?;
+    match inlined {
+        None => lower::lower(checked),
+        Some(file) => {
+            let mut rechecked = check::check(sources, id, file, loader)?;
+            rechecked.warnings = checked.warnings;
+            lower::lower(rechecked)
+        }
+    }
 }

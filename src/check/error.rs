@@ -437,6 +437,64 @@ pub enum CheckError {
         #[help]
         help: Option<String>,
     },
+
+    /// `retry POLICY` with a `backoff`, `jitter` or `if` of its own.
+    #[error("the retry policy `{name}` cannot be combined with `backoff`, `jitter` or `if`")]
+    #[diagnostic(
+        code(E0115),
+        help("a named policy is the whole retry clause; write the clause out in full to change a part of it")
+    )]
+    PolicyWithClauses {
+        /// The policy as written.
+        name: String,
+        /// The extra part.
+        #[label("not allowed after a named policy")]
+        span: SourceSpan,
+    },
+
+    /// A workflow that calls itself, directly or through others.
+    #[error("workflow `{name}` calls itself: {chain}")]
+    #[diagnostic(
+        code(E0116),
+        help("sub-workflows are inlined into their caller, so a call cycle would never end; use a `for` fan-out to repeat steps")
+    )]
+    RecursiveWorkflow {
+        /// The workflow.
+        name: String,
+        /// The calls, `a -> b -> a`.
+        chain: String,
+        /// The call that closes the cycle.
+        #[label("this call closes the cycle")]
+        span: SourceSpan,
+    },
+
+    /// `native` outside a task of the embedded standard library.
+    #[error("`native` is only allowed in tasks of the standard library")]
+    #[diagnostic(
+        code(E0113),
+        help("native actions are implemented inside flowc; import the `std/...` module that offers one and call its task")
+    )]
+    NativeOutsideStdlib {
+        /// The attribute.
+        #[label("in {place}")]
+        span: SourceSpan,
+        /// Where it was written, as words.
+        place: String,
+    },
+
+    /// `native "x.y"` naming an action the runtime does not implement.
+    #[error("unknown native action `{name}`")]
+    #[diagnostic(code(E0114))]
+    UnknownNative {
+        /// The name as written.
+        name: String,
+        /// The name.
+        #[label("the runtime implements no such action")]
+        span: SourceSpan,
+        /// Did-you-mean and the known actions.
+        #[help]
+        help: Option<String>,
+    },
 }
 
 /// Something that is probably a mistake but does not stop the program.

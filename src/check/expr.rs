@@ -507,6 +507,10 @@ impl Checker<'_> {
             .chain(module.workflows.keys())
             .chain(module.consts.keys())
             .map(String::as_str)
+            .chain(module.ast.items.iter().filter_map(|it| match it {
+                crate::ast::Item::Policy(p) => Some(p.name.name.as_str()),
+                _ => None,
+            }))
             .collect();
         members.sort_unstable();
         match did_you_mean(name, members.iter().copied()) {
@@ -649,6 +653,11 @@ impl Checker<'_> {
                         }
                     }
                 }
+                Sig::Data => {
+                    if t.is_secret() {
+                        self.require(&arg.value, &t, &Type::String, cx, &context);
+                    }
+                }
                 Sig::A => match var.join(&t) {
                     Some(j) => var = j,
                     None => self.require(&arg.value, &t, &var.clone(), cx, &context),
@@ -676,7 +685,7 @@ impl Checker<'_> {
             Sig::ListA => Type::List(Box::new(var)),
             Sig::MapA => Type::Map(Box::new(var)),
             Sig::A => var,
-            Sig::Scalar | Sig::Sized | Sig::ElemOfFirst => Type::Unknown,
+            Sig::Scalar | Sig::Sized | Sig::ElemOfFirst | Sig::Data => Type::Unknown,
         }
     }
 

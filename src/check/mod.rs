@@ -139,6 +139,36 @@ impl Checked {
     }
 }
 
+/// The retry clause `retry` stands for: the clause of the policy it names
+/// (`retry module.NAME`), or itself. The checker has verified that a named policy
+/// exists; here it is found by name among the loaded modules.
+pub fn policy<'a>(modules: &'a [Module], retry: &'a ast::Retry) -> &'a ast::Retry {
+    let find = |m: &'a Module, name: &str| {
+        m.ast.items.iter().find_map(|it| match it {
+            ast::Item::Policy(p) if p.name.name == name => Some(&p.retry),
+            _ => None,
+        })
+    };
+    match &retry.count.kind {
+        ast::ExprKind::Field(base, member) => match &base.kind {
+            ast::ExprKind::Name(alias) => modules.iter().rev().find_map(|importer| {
+                importer.ast.items.iter().find_map(|it| match it {
+                    ast::Item::Import(imp) if imp.alias.name == *alias => modules
+                        .iter()
+                        .find(|m| {
+                            m.key == imp.path || m.key.ends_with(imp.path.trim_start_matches("./"))
+                        })
+                        .and_then(|m| find(m, &member.name)),
+                    _ => None,
+                })
+            }),
+            _ => None,
+        },
+        _ => None,
+    }
+    .unwrap_or(retry)
+}
+
 /// Checks the root file and everything it imports.
 pub fn check(
     sources: &mut SourceMap,

@@ -136,8 +136,11 @@ impl Context<'_> {
             }
         }
         let (exports, workflows, unused) = {
+            // Embedded modules have no path on disk; only they may use `native`.
+            let stdlib = key.starts_with("std/") && self.sources.get(source).path.is_none();
             let text = self.sources.get(source).text.as_str();
             let mut checker = Checker::new(source, text, &self.modules, &mut self.diags);
+            checker.stdlib = stdlib;
             for (import, module) in &imports {
                 checker.declare_import(import, *module);
             }

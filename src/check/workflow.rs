@@ -34,6 +34,8 @@ pub struct Checker<'m> {
     pub probe: Option<super::Probe>,
     /// Its type, once checked.
     pub probe_type: Option<Type>,
+    /// True for the embedded `std/...` modules, whose tasks may use `native`.
+    pub stdlib: bool,
 }
 
 /// Where a list of attributes stands.
@@ -89,6 +91,7 @@ impl<'m> Checker<'m> {
             pending_steps: Default::default(),
             probe: None,
             probe_type: None,
+            stdlib: false,
         }
     }
 
@@ -187,6 +190,12 @@ impl<'m> Checker<'m> {
             }
         }
         for item in &file.items {
+            if let Item::Policy(p) = item {
+                let mut cx = ExprCx::new(Place::Start, format!("policy `{}`", p.name.name));
+                self.retry(&p.retry, &mut cx);
+            }
+        }
+        for item in &file.items {
             if let Item::Task(task) = item {
                 self.check_task(task);
             }
@@ -214,6 +223,7 @@ impl<'m> Checker<'m> {
                 Item::Workflow(w) => &w.name,
                 Item::Task(t) => &t.name,
                 Item::Let(b) => &b.name,
+                Item::Policy(p) => &p.name,
             };
             if let Some(first) = seen.insert(&name.name, name.span) {
                 self.error(CheckError::Duplicate {
@@ -395,6 +405,18 @@ impl<'m> Checker<'m> {
         };
         self.check_attrs(&task.body, place, &mut cx);
         self.actions(&task.body, "task", &task.name, false);
+        // A native action receives every parameter, so none of them is unused.
+        if task
+            .body
+            .iter()
+            .any(|a| matches!(a.kind, AttrKind::Native(_)))
+        {
+            for p in &task.params {
+                if let Some(id) = self.scope.lookup(&p.name.name) {
+                    self.scope.mark_used(id);
+                }
+            }
+        }
         self.close_frame();
     }
 
@@ -932,6 +954,7 @@ impl<'m> Checker<'m> {
                 AttrKind::Sleep(e) => {
                     self.expect(e, cx, &Type::Duration, "`sleep`");
                 }
+                AttrKind::Native(e) => self.native(e, place),
                 AttrKind::Timeout(e) => {
                     self.expect(e, cx, &Type::Duration, "`timeout`");
                 }
@@ -1006,6 +1029,41 @@ impl<'m> Checker<'m> {
         summary
     }
 
+    /// `native "http.get"`: only in a task of the standard library, naming an action the
+    /// runtime implements.
+    fn native(&mut self, e: &Expr, place: AttrPlace<'_>) {
+        if !(self.stdlib && matches!(place, AttrPlace::Task { .. })) {
+            self.error(CheckError::NativeOutsideStdlib {
+                span: e.span.into(),
+                place: place.describe(),
+            });
+            return;
+        }
+        let name = match &e.kind {
+            ast::ExprKind::Str(parts) => match parts.as_slice() {
+                [ast::StrPart::Text(t)] => t.clone(),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        };
+        if !crate::stdlib::NATIVES.contains(&name.as_str()) {
+            let help =
+                crate::diagnostics::did_you_mean(&name, crate::stdlib::NATIVES.iter().copied())
+                    .map(|c| format!("did you mean `{c}`?"))
+                    .or_else(|| {
+                        Some(format!(
+                            "the runtime implements {}",
+                            crate::stdlib::NATIVES.join(", ")
+                        ))
+                    });
+            self.error(CheckError::UnknownNative {
+                name,
+                span: e.span.into(),
+                help,
+            });
+        }
+    }
+
     /// Why an attribute cannot stand here, as help text; `None` when it can.
     fn not_allowed(&self, kind: &AttrKind, place: AttrPlace<'_>) -> Option<String> {
         match (place, kind) {
@@ -1026,7 +1084,50 @@ impl<'m> Checker<'m> {
         }
     }
 
+    /// `retry module.NAME` naming a policy of an imported module: `Some(name)` (and the
+    /// alias is marked used); `None` for an ordinary count.
+    fn policy_ref(&mut self, count: &Expr) -> Option<String> {
+        match &count.kind {
+            ast::ExprKind::Field(base, member) => {
+                let ast::ExprKind::Name(alias) = &base.kind else {
+                    return None;
+                };
+                let id = self.scope.lookup(alias)?;
+                let EntryKind::Module(m) = self.scope.entry(id).kind else {
+                    return None;
+                };
+                let is_policy = self.modules[m]
+                    .ast
+                    .items
+                    .iter()
+                    .any(|it| matches!(it, Item::Policy(p) if p.name.name == member.name));
+                if is_policy {
+                    self.scope.mark_used(id);
+                    Some(format!("{alias}.{}", member.name))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
     fn retry(&mut self, r: &ast::Retry, cx: &mut ExprCx) {
+        if let Some(name) = self.policy_ref(&r.count) {
+            let extra = r
+                .backoff
+                .as_ref()
+                .map(|b| b.span)
+                .or(r.jitter)
+                .or(r.condition.as_ref().map(|c| c.span));
+            if let Some(span) = extra {
+                self.error(CheckError::PolicyWithClauses {
+                    name,
+                    span: span.into(),
+                });
+            }
+            return;
+        }
         self.count(&r.count, cx, "`retry`");
         if let Some(backoff) = &r.backoff {
             let name = backoff.callee.name.name.as_str();

@@ -6,6 +6,7 @@
 
 mod check;
 mod completions;
+mod doc;
 mod explain;
 mod fmt;
 mod graph;
@@ -70,6 +71,8 @@ pub enum Command {
     Fmt(fmt::FmtArgs),
     /// Experiment interactively: evaluate expressions, define steps, run them.
     Repl(repl::ReplArgs),
+    /// Print the documentation of the builtins, a stdlib module or your own module.
+    Doc(doc::DocArgs),
 }
 
 /// Runs flowc with these arguments and returns the exit code.
@@ -95,6 +98,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Completions(args) => completions::run(args),
         Command::Fmt(args) => fmt::run(args, color),
         Command::Repl(args) => repl::run(args, color),
+        Command::Doc(args) => doc::run(args, color),
     }
 }
 

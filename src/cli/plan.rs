@@ -362,7 +362,9 @@ impl Planner<'_> {
         let mut p = Policies::default();
         for attr in attrs {
             match &attr.kind {
-                AttrKind::Retry(r) => p.retry = Some(retry_text(r, scope)),
+                AttrKind::Retry(r) => {
+                    p.retry = Some(retry_text(crate::check::policy(self.modules, r), scope))
+                }
                 AttrKind::Timeout(t) => {
                     p.timeout = Some(format!("timeout {}", value_text(t, scope)))
                 }

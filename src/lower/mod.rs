@@ -2,8 +2,10 @@
 //! dependency graph from `after` clauses and data references, and rejects what cannot run:
 //! cycles (E0301, with the whole cycle shown), self-dependencies, invalid fallbacks and
 //! dependencies on `finally` steps. Warns about steps that can never run (W0003).
+//! Before that, [`inline`] replaces calls of local workflows by their steps (see there).
 
 mod error;
+pub mod inline;
 
 pub use error::{GraphError, NeverRuns};
 

@@ -98,6 +98,7 @@ impl Builder {
                 Rule::workflow_decl => items.push(Item::Workflow(self.build_workflow_decl(pair))),
                 Rule::task_decl => items.push(Item::Task(self.build_task_decl(pair))),
                 Rule::let_decl => items.push(Item::Let(self.build_binding(pair, BindingKind::Let))),
+                Rule::policy_decl => items.push(Item::Policy(self.build_policy_decl(pair))),
                 _ => {}
             }
         }
@@ -127,6 +128,7 @@ impl Builder {
                 Rule::workflow_decl => items.push(Item::Workflow(self.build_workflow_decl(pair))),
                 Rule::task_decl => items.push(Item::Task(self.build_task_decl(pair))),
                 Rule::let_decl => items.push(Item::Let(self.build_binding(pair, BindingKind::Let))),
+                Rule::policy_decl => items.push(Item::Policy(self.build_policy_decl(pair))),
                 _ => {}
             }
         }
@@ -431,6 +433,7 @@ impl Builder {
             Rule::exec_attr => AttrKind::Exec(next_expr(self, &mut inner)),
             Rule::sleep_attr => AttrKind::Sleep(next_expr(self, &mut inner)),
             Rule::approve_attr => AttrKind::Approve(next_expr(self, &mut inner)),
+            Rule::native_attr => AttrKind::Native(next_expr(self, &mut inner)),
             Rule::timeout_attr => AttrKind::Timeout(next_expr(self, &mut inner)),
             Rule::max_parallel_attr => AttrKind::MaxParallel(next_expr(self, &mut inner)),
             Rule::retry_attr => AttrKind::Retry(Box::new(self.build_retry_attr(inner, span))),
@@ -452,6 +455,40 @@ impl Builder {
             kind,
             span,
             keyword,
+        }
+    }
+
+    /// `policy_decl`: docs, name and one retry clause.
+    fn build_policy_decl(&self, pair: Pair<'_, Rule>) -> Policy {
+        let span = span_of(&pair);
+        let mut docs = Vec::new();
+        let mut name = None;
+        let mut retry = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::doc_comment => docs.push(self.build_doc_comment(p)),
+                Rule::ident => name = Some(ident(p)),
+                Rule::retry_attr => {
+                    let rspan = span_of(&p);
+                    retry = Some(self.build_retry_attr(p.into_inner(), rspan));
+                }
+                _ => {}
+            }
+        }
+        Policy {
+            docs: Docs(docs),
+            name: name.unwrap_or_else(|| missing(span)),
+            // The grammar requires the retry clause; a zero count stands in otherwise.
+            retry: retry.unwrap_or(Retry {
+                count: Expr {
+                    kind: ExprKind::Int(0),
+                    span,
+                },
+                backoff: None,
+                jitter: None,
+                condition: None,
+            }),
+            span,
         }
     }
 

@@ -314,6 +314,8 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::exec_attr | Rule::kw_exec => "`exec`",
         Rule::sleep_attr | Rule::kw_sleep => "`sleep`",
         Rule::approve_attr | Rule::kw_approve => "`approve`",
+        Rule::native_attr | Rule::kw_native => "`native`",
+        Rule::policy_decl | Rule::kw_policy => "`policy`",
         Rule::retry_attr | Rule::kw_retry => "`retry`",
         Rule::backoff | Rule::kw_backoff => "`backoff`",
         Rule::jitter | Rule::kw_jitter => "`jitter`",

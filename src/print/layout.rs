@@ -391,6 +391,12 @@ impl<'t> Layout<'t> {
                 self.attrs_block(&head, &t.body, end, !expanded);
             }
             Item::Let(b) => self.binding(b),
+            Item::Policy(p) => {
+                self.docs(&p.docs, p.span.start as usize);
+                let end = self.end_of(p.span);
+                let retry = [super::policy_attr(p)];
+                self.attrs_block(&format!("policy {}", p.name.name), &retry, end, true);
+            }
         }
     }
 
@@ -542,6 +548,7 @@ impl<'t> Layout<'t> {
                     | AttrKind::Exec(e)
                     | AttrKind::Sleep(e)
                     | AttrKind::Approve(e)
+                    | AttrKind::Native(e)
                     | AttrKind::Timeout(e)
                     | AttrKind::MaxParallel(e) => Some(e),
                     _ => None,
@@ -645,6 +652,7 @@ fn attr_line(a: &Attr, src: Option<&str>) -> Option<String> {
         | AttrKind::Exec(e)
         | AttrKind::Sleep(e)
         | AttrKind::Approve(e)
+        | AttrKind::Native(e)
         | AttrKind::Timeout(e)
         | AttrKind::MaxParallel(e) => format!("{kw} {}", expr_text(e, src)),
         AttrKind::Retry(r) => {
@@ -705,6 +713,7 @@ fn item_span(item: &Item) -> Span {
         Item::Workflow(w) => w.span,
         Item::Task(t) => t.span,
         Item::Let(b) => b.span,
+        Item::Policy(p) => p.span,
     }
 }
 

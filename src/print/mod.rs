@@ -525,6 +525,24 @@ fn sx_item(item: &Item) -> Sx {
             )
         }
         Item::Let(b) => sx_binding(b),
+        Item::Policy(p) => {
+            let mut children = Vec::new();
+            sx_docs(&p.docs, &mut children);
+            children.push(sx_attr(&policy_attr(p)));
+            Sx::Node(
+                format!("(policy {} {}", p.name.name, span_text(p.span)),
+                children,
+            )
+        }
+    }
+}
+
+/// A policy's retry clause as an attribute, to print it like one.
+pub(crate) fn policy_attr(p: &Policy) -> Attr {
+    Attr {
+        kind: AttrKind::Retry(Box::new(p.retry.clone())),
+        span: p.span,
+        keyword: p.name.span,
     }
 }
 
@@ -617,6 +635,7 @@ fn sx_attr(a: &Attr) -> Sx {
         | AttrKind::Exec(e)
         | AttrKind::Sleep(e)
         | AttrKind::Approve(e)
+        | AttrKind::Native(e)
         | AttrKind::Timeout(e)
         | AttrKind::MaxParallel(e) => Sx::Leaf(format!("{head} {})", sx_expr(e))),
         AttrKind::Retry(r) => {

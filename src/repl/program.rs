@@ -40,6 +40,7 @@ pub(super) enum Kind {
     Secret,
     Step,
     Defaults,
+    Policy,
 }
 
 impl Kind {
@@ -54,6 +55,7 @@ impl Kind {
             Kind::Secret => "secret",
             Kind::Step => "step",
             Kind::Defaults => "defaults",
+            Kind::Policy => "policy",
         }
     }
 
@@ -61,7 +63,7 @@ impl Kind {
     pub(super) fn is_item(self) -> bool {
         matches!(
             self,
-            Kind::Import | Kind::Task | Kind::Const | Kind::Workflow
+            Kind::Import | Kind::Task | Kind::Const | Kind::Workflow | Kind::Policy
         )
     }
 }
@@ -227,6 +229,7 @@ pub(super) fn item_defs(
         Item::Task(t) => def(&t.name.name, Kind::Task, t.span),
         Item::Let(b) => def(&b.name.name, Kind::Const, b.span),
         Item::Workflow(w) => def(&w.name.name, Kind::Workflow, w.span),
+        Item::Policy(p) => def(&p.name.name, Kind::Policy, p.span),
     }]
 }
 

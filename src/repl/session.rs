@@ -957,7 +957,7 @@ impl Session {
         let mut out = String::new();
         for def in defs {
             let line = match def.kind {
-                Kind::Task | Kind::Workflow | Kind::Import => {
+                Kind::Task | Kind::Workflow | Kind::Import | Kind::Policy => {
                     format!("{} {}", def.kind.word(), def.name)
                 }
                 _ => {
@@ -1001,7 +1001,7 @@ impl Session {
                 b.name,
                 params.join(", "),
                 sig_name(b.ret),
-                b.doc
+                b.doc()
             ));
         }
         let c = match self.compile(None, None) {
@@ -1245,6 +1245,7 @@ fn sig_name(sig: crate::stdlib::builtins::Sig) -> &'static str {
         Sig::MapA => "map<A>",
         Sig::A => "A",
         Sig::ElemOfFirst => "element",
+        Sig::Data => "any type but secret",
     }
 }
 

@@ -178,6 +178,37 @@ pub enum EvalError {
         span: miette::SourceSpan,
     },
 
+    /// `json_get` or `parse_json` of text that is not JSON, lacks the field, or does not
+    /// have the wanted type.
+    #[error("`{function}` failed: {reason}")]
+    #[diagnostic(code(E0455))]
+    Json {
+        /// The function.
+        function: String,
+        /// Why.
+        reason: String,
+        /// The call.
+        #[label("fails here")]
+        span: miette::SourceSpan,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// `format_time` of text that is not an RFC 3339 time, or with a bad format.
+    #[error("`format_time` failed: {reason}")]
+    #[diagnostic(
+        code(E0456),
+        help("the time is RFC 3339 text such as `now()` gives (`2026-01-31T12:00:00Z`); the format uses strftime specifiers such as `%Y-%m-%d %H:%M`")
+    )]
+    Time {
+        /// Why.
+        reason: String,
+        /// The call.
+        #[label("fails here")]
+        span: miette::SourceSpan,
+    },
+
     /// A value of a type the checker should have rejected: a bug in flowc.
     #[error("internal error: {0}; please report it")]
     #[diagnostic(code(E0424))]
@@ -566,8 +597,160 @@ fn call(callee: &Expr, args: &[Arg], span: Span, env: &dyn Env) -> Result<Value,
         "now" => {
             Value::Str(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string())
         }
-        "git_sha" | "sha256" => return Err(EvalError::Pending),
+        "sha256" => {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(text(0).as_bytes());
+            Value::Str(digest.iter().map(|b| format!("{b:02x}")).collect())
+        }
+        "git_sha" => {
+            let out = std::process::Command::new("git")
+                .args(["rev-parse", "HEAD"])
+                .output()
+                .map_err(|e| fail(format!("cannot run git: {e}"), Some("install git")))?;
+            if !out.status.success() {
+                return Err(fail(
+                    String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                    Some("run flowc inside a git repository with at least one commit"),
+                ));
+            }
+            Value::Str(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        }
+        "format_time" => {
+            let time_err = |reason: String| EvalError::Time {
+                reason,
+                span: span.into(),
+            };
+            let t = chrono::DateTime::parse_from_rfc3339(text(0).trim())
+                .map_err(|e| time_err(format!("{:?} is not an RFC 3339 time: {e}", text(0))))?;
+            let format = text(1);
+            let items = chrono::format::StrftimeItems::new(&format)
+                .parse()
+                .map_err(|_| time_err(format!("{format:?} is not a valid format")))?;
+            Value::Str(t.format_with_items(items.iter()).to_string())
+        }
+        "json_get" => {
+            let json_err = |reason: String, help: Option<&str>| EvalError::Json {
+                function: name.clone(),
+                reason,
+                span: span.into(),
+                help: help.map(str::to_string),
+            };
+            let doc: serde_json::Value = serde_json::from_str(&text(0))
+                .map_err(|e| json_err(format!("the text is not JSON: {e}"), None))?;
+            let path = text(1);
+            let mut at = &doc;
+            for key in path.split('.').filter(|k| !k.is_empty()) {
+                let next = match at {
+                    serde_json::Value::Object(o) => o.get(key),
+                    serde_json::Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
+                    _ => None,
+                };
+                at = next.ok_or_else(|| {
+                    json_err(
+                        format!("no field `{key}` (path {path:?})"),
+                        Some("fields are separated by dots; list elements are numbered from 0: `items.0.name`"),
+                    )
+                })?;
+            }
+            Value::Str(match at {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+        }
+        "parse_json" => {
+            let (Some(default), t) = (arg(1), text(0)) else {
+                return Err(internal("parse_json without a default".to_string()));
+            };
+            if t.trim().is_empty() {
+                default
+            } else {
+                let doc: serde_json::Value =
+                    serde_json::from_str(&t).map_err(|e| EvalError::Json {
+                        function: name.clone(),
+                        reason: format!("the text is not JSON: {e}"),
+                        span: span.into(),
+                        help: None,
+                    })?;
+                from_json(&doc, &default).ok_or_else(|| EvalError::Json {
+                    function: name.clone(),
+                    reason: format!("the JSON is not of the type of the default ({default})"),
+                    span: span.into(),
+                    help: Some("the default's type is the type wanted: `[\"\"]` for a list of strings, `{ n: 0 }` for a map of ints".to_string()),
+                })?
+            }
+        }
+        "to_json" => Value::Str(arg(0).as_ref().map(to_json).unwrap_or_default().to_string()),
         other => return Err(internal(format!("builtin `{other}` has no implementation"))),
+    })
+}
+
+/// A value as JSON: maps and records as objects, durations as their text.
+pub fn to_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Str(s) | Value::Secret(s) => J::String(s.clone()),
+        Value::Int(i) => J::from(*i),
+        Value::Float(f) => J::from(*f),
+        Value::Bool(b) => J::Bool(*b),
+        Value::Duration(ms) => J::String(format_duration(*ms)),
+        Value::List(items) => J::Array(items.iter().map(to_json).collect()),
+        Value::Map(m) | Value::Record(m) => {
+            J::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
+    }
+}
+
+/// JSON read as a value of the same type as `like` (its first element or entry gives the
+/// element type of a list or map; an empty one takes the JSON as it comes). `None` when the
+/// JSON has another type.
+fn from_json(j: &serde_json::Value, like: &Value) -> Option<Value> {
+    use serde_json::Value as J;
+    Some(match (like, j) {
+        (Value::Str(_), J::String(s)) => Value::Str(s.clone()),
+        (Value::Int(_), J::Number(n)) => Value::Int(n.as_i64()?),
+        (Value::Float(_), J::Number(n)) => Value::Float(n.as_f64()?),
+        (Value::Bool(_), J::Bool(b)) => Value::Bool(*b),
+        (Value::Duration(_), J::String(s)) => {
+            Value::Duration(crate::parse::parse_duration(s.trim()).ok()?)
+        }
+        (Value::List(items), J::Array(js)) => Value::List(match items.first() {
+            Some(elem) => js
+                .iter()
+                .map(|x| from_json(x, elem))
+                .collect::<Option<_>>()?,
+            None => js.iter().map(plain_json).collect::<Option<_>>()?,
+        }),
+        (Value::Map(m), J::Object(o)) => Value::Map(match m.values().next() {
+            Some(elem) => o
+                .iter()
+                .map(|(k, x)| Some((k.clone(), from_json(x, elem)?)))
+                .collect::<Option<_>>()?,
+            None => o
+                .iter()
+                .map(|(k, x)| Some((k.clone(), plain_json(x)?)))
+                .collect::<Option<_>>()?,
+        }),
+        _ => return None,
+    })
+}
+
+/// JSON as the value it looks like (for a default with no element to go by).
+fn plain_json(j: &serde_json::Value) -> Option<Value> {
+    use serde_json::Value as J;
+    Some(match j {
+        J::String(s) => Value::Str(s.clone()),
+        J::Bool(b) => Value::Bool(*b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64()?),
+        },
+        J::Array(items) => Value::List(items.iter().map(plain_json).collect::<Option<_>>()?),
+        J::Object(o) => Value::Map(
+            o.iter()
+                .map(|(k, x)| Some((k.clone(), plain_json(x)?)))
+                .collect::<Option<_>>()?,
+        ),
+        J::Null => return None,
     })
 }
 
@@ -626,6 +809,63 @@ mod tests {
                 Value::Str("3-1h30m-2.0".to_string()),
             ),
             ("get({ a: 1 }, \"b\", 5)", Value::Int(5)),
+            (
+                "sha256(\"abc\")",
+                Value::Str(
+                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".to_string(),
+                ),
+            ),
+            (
+                "format_time(\"2026-03-04T05:06:07Z\", \"%Y/%m/%d %H.%M\")",
+                Value::Str("2026/03/04 05.06".to_string()),
+            ),
+            (
+                "json_get(\"{\\\"a\\\": {\\\"b\\\": [1, \\\"x\\\"]}}\", \"a.b.1\")",
+                Value::Str("x".to_string()),
+            ),
+            (
+                "json_get(\"{\\\"a\\\": {\\\"b\\\": [1, 2]}}\", \"a.b\")",
+                Value::Str("[1,2]".to_string()),
+            ),
+            (
+                "parse_json(\"[\\\"eu\\\", \\\"us\\\"]\", [\"\"])",
+                Value::List(vec![
+                    Value::Str("eu".to_string()),
+                    Value::Str("us".to_string()),
+                ]),
+            ),
+            ("parse_json(\" \", 7)", Value::Int(7)),
+            (
+                "to_json({ n: 1, d: 90s, l: [true] })",
+                Value::Str("{\"d\":\"1m30s\",\"l\":[true],\"n\":1}".to_string()),
+            ),
+            (
+                "basename(\"dist/app.tar.gz\")",
+                Value::Str("app.tar.gz".to_string()),
+            ),
+            (
+                "dirname(\"dist/app.tar.gz\")",
+                Value::Str("dist".to_string()),
+            ),
+            (
+                "path_join(\"dist\", \"app\")",
+                Value::Str("dist/app".to_string()),
+            ),
+            ("split(\"a,b\", \",\")[1]", Value::Str("b".to_string())),
+            (
+                "replace(\"a-b-c\", \"-\", \"+\")",
+                Value::Str("a+b+c".to_string()),
+            ),
+            (
+                "starts_with(\"v1.2\", \"v\") && ends_with(\"v1.2\", \".2\")",
+                Value::Bool(true),
+            ),
+            ("keys({ b: 1, a: 2 })[0]", Value::Str("a".to_string())),
+            ("values({ b: 1, a: 2 })[0]", Value::Int(2)),
+            ("len(concat([1], [2, 3]))", Value::Int(3)),
+            ("contains({ a: 1 }, \"a\")", Value::Bool(true)),
+            ("parse_float(\"2.5\")", Value::Float(2.5)),
+            ("to_string(3) + lower(\"X\")", Value::Str("3x".to_string())),
         ];
         for (text, want) in cases {
             assert_eq!(eval_text(text, &env).expect(text), want, "{text}");
@@ -663,6 +903,15 @@ mod tests {
         assert_eq!(code("parse_int(\"x\")"), "E0422");
         assert_eq!(code("env(\"FLOWC_TEST_SURELY_UNSET_VARIABLE\")"), "E0422");
         assert_eq!(code("9223372036854775807 + 1"), "E0423");
+        assert_eq!(code("parse_float(\"1,5\")"), "E0422");
+        assert_eq!(code("json_get(\"{\", \"a\")"), "E0455");
+        assert_eq!(code("json_get(\"{}\", \"a\")"), "E0455");
+        assert_eq!(code("parse_json(\"[1]\", [\"\"])"), "E0455");
+        assert_eq!(code("format_time(\"yesterday\", \"%Y\")"), "E0456");
+        assert_eq!(
+            code("format_time(\"2026-03-04T05:06:07Z\", \"%Q\")"),
+            "E0456"
+        );
         assert!(matches!(
             eval_text("unknown_step", &env),
             Err(EvalError::Pending)

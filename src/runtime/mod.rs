@@ -3,6 +3,7 @@
 //!
 //! - [`command`]: `run` text to an argv or a quoted `sh -c` script, injection-free;
 //! - [`eval`]: expressions to values, with the builtin functions;
+//! - [`native`]: the Rust bodies of standard-library tasks (`native "http.get"`);
 //! - [`process`]: a step's process in its own group, output streaming, timeouts, kills;
 //! - [`retry`]: backoff policies and the retry loop;
 //! - [`redact`]: secret redaction of everything flowc prints or writes;
@@ -11,6 +12,7 @@
 pub mod command;
 pub mod eval;
 pub mod inputs;
+pub mod native;
 pub mod process;
 pub mod redact;
 pub mod retry;

@@ -374,6 +374,16 @@ pub async fn run(
             values.insert(b.name.name.clone(), v);
         }
     }
+    // The constants of imported modules, as `alias.NAME`.
+    for item in &modules[module].ast.items {
+        if let ast::Item::Import(imp) = item {
+            if let Some(m) = imported(&modules, module, &imp.alias.name) {
+                for (name, v) in module_constants(&modules[m])? {
+                    values.insert(format!("{}.{name}", imp.alias.name), v);
+                }
+            }
+        }
+    }
     for item in &ast_wf.body {
         if let ast::WorkflowItem::Binding(b) = item {
             let mut v = eval_binding(b, &values)?;
@@ -660,6 +670,28 @@ pub async fn run(
         steps,
         duration,
     })
+}
+
+/// The module that `alias` names in the imports of module `importer`.
+fn imported(modules: &[Module], importer: usize, alias: &str) -> Option<usize> {
+    modules[importer].ast.items.iter().find_map(|it| match it {
+        ast::Item::Import(imp) if imp.alias.name == alias => modules
+            .iter()
+            .position(|m| m.key == imp.path || m.key.ends_with(imp.path.trim_start_matches("./"))),
+        _ => None,
+    })
+}
+
+/// The values of a module's top-level constants, in order.
+fn module_constants(module: &Module) -> Result<BTreeMap<String, Value>, RunError> {
+    let mut values = BTreeMap::new();
+    for item in &module.ast.items {
+        if let ast::Item::Let(b) = item {
+            let v = eval_binding(b, &values)?;
+            values.insert(b.name.name.clone(), v);
+        }
+    }
+    Ok(values)
 }
 
 fn eval_binding(b: &ast::Binding, values: &BTreeMap<String, Value>) -> Result<Value, RunError> {
@@ -980,16 +1012,14 @@ fn plan_step<'a>(
     if let Some(call) = &step.call {
         let module = match &call.callee.module {
             None => shared.module,
-            Some(alias) => shared
-                .modules
-                .iter()
-                .position(|m| {
-                    shared.modules[shared.module].ast.items.iter().any(|it| {
-                        matches!(it, ast::Item::Import(imp) if imp.alias.name == alias.name && (m.key == imp.path || m.key.ends_with(imp.path.trim_start_matches("./"))))
-                    })
-                })
+            Some(alias) => imported(&shared.modules, shared.module, &alias.name)
                 .ok_or_else(|| format!("module `{}` is not loaded", alias.name))?,
         };
+        // A task of another module sees that module's constants.
+        if module != shared.module {
+            let constants = module_constants(&shared.modules[module]).map_err(|e| e.to_string())?;
+            task_params.extend(constants);
+        }
         let task = shared.modules[module]
             .ast
             .items
@@ -1209,6 +1239,8 @@ async fn futures_join_all<F: std::future::Future<Output = Instance>>(
 /// What one attempt does.
 enum Action {
     Argv(Vec<String>),
+    /// A standard-library action implemented in Rust (`native "http.get"`).
+    Native(String),
     Sleep(Duration),
     Approve(String),
 }
@@ -1235,6 +1267,11 @@ fn action_of(plan: &Plan<'_>, env: &StepEnv<'_>) -> Result<Action, String> {
                     Value::Duration(ms) => Ok(Action::Sleep(Duration::from_millis(ms))),
                     other => Err(format!("`sleep` got {other}")),
                 }
+            }
+            AttrKind::Native(e) => {
+                return Ok(Action::Native(
+                    eval::eval(e, env).map_err(|e| e.to_string())?.to_text(),
+                ))
             }
             AttrKind::Approve(e) => {
                 return Ok(Action::Approve(
@@ -1316,7 +1353,7 @@ async fn run_instance(
     let mut policy = Policy::new(0);
     let mut retry_if = None;
     if let Some(r) = attr_of(plan.attrs.iter().copied(), |k| match k {
-        AttrKind::Retry(r) => Some(r),
+        AttrKind::Retry(r) => Some(crate::check::policy(&shared.modules, r)),
         _ => None,
     }) {
         if let Ok(Value::Int(count)) = eval::eval(&r.count, &env) {
@@ -1379,6 +1416,12 @@ async fn run_instance(
     let output_file = shared.opts.log_dir.join(format!("{safe_label}.out"));
     let log_file = shared.opts.log_dir.join(format!("{safe_label}.log"));
     env_vars.push(("FLOW_OUTPUT".to_string(), output_file.display().to_string()));
+    // A native action goes through the same retry loop as a process (with no argv).
+    let native = match &action {
+        Action::Native(name) => Some(name.clone()),
+        _ => None,
+    };
+    let native_args: super::native::Args = plan.task_params.iter().cloned().collect();
 
     match action {
         Action::Approve(question) => {
@@ -1437,7 +1480,11 @@ async fn run_instance(
                 ..Instance::default()
             }
         }
-        Action::Argv(argv) => {
+        Action::Argv(_) | Action::Native(_) => {
+            let argv = match action {
+                Action::Argv(argv) => argv,
+                _ => Vec::new(),
+            };
             let spec = process::Spec {
                 argv,
                 env: env_vars,
@@ -1489,6 +1536,8 @@ async fn run_instance(
                     let log = &log;
                     let log_file = &log_file;
                     let output_file = &output_file;
+                    let native = native.as_deref();
+                    let native_args = &native_args;
                     async move {
                         // The slot first: a step waiting for one has not started.
                         let Ok(_slot) = shared.slots.acquire().await else {
@@ -1525,6 +1574,17 @@ async fn run_instance(
                                 line,
                             });
                         };
+                        if let Some(name) = native {
+                            return native_attempt(
+                                name,
+                                native_args,
+                                output_file,
+                                timeout,
+                                cancel,
+                                &mut sink,
+                            )
+                            .await;
+                        }
                         match process::run(spec, &mut sink, cancel).await {
                             Ok(outcome) => Attempt::from_outcome(outcome),
                             Err(e) => Attempt::failed(e.to_string()),
@@ -1581,6 +1641,29 @@ async fn ask(question: &str, step: &str) -> bool {
     })
     .await
     .unwrap_or(false)
+}
+
+/// One attempt of a native action (see [`super::native::attempt`]), as a process attempt.
+async fn native_attempt(
+    name: &str,
+    args: &super::native::Args,
+    output_file: &std::path::Path,
+    timeout: Option<Duration>,
+    cancel: CancellationSignal,
+    sink: &mut (dyn FnMut(Stream, &str) + Send),
+) -> Attempt {
+    let done = super::native::attempt(name, args, output_file, timeout, cancel).await;
+    for line in &done.log {
+        sink(Stream::Stderr, line);
+    }
+    Attempt {
+        ok: done.ok,
+        exit_code: done.exit_code,
+        timed_out: done.timed_out,
+        cancelled: done.cancelled,
+        stdout: done.stdout,
+        reason: done.reason,
+    }
 }
 
 /// The result of one attempt of a process.

@@ -12,5 +12,6 @@ mod props;
 mod repl;
 mod robustness;
 mod run;
+mod stdlib;
 mod support;
 mod ui;
