@@ -36,6 +36,7 @@ pub mod lower;
 pub mod parse;
 pub mod print;
 pub mod runtime;
+pub mod snapshot;
 pub mod source;
 pub mod stdlib;
 

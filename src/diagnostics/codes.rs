@@ -66,10 +66,16 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0433", include_str!("explain/E0433.md")),
     ("E0440", include_str!("explain/E0440.md")),
     ("E0441", include_str!("explain/E0441.md")),
+    ("E0501", include_str!("explain/E0501.md")),
+    ("E0502", include_str!("explain/E0502.md")),
+    ("E0503", include_str!("explain/E0503.md")),
+    ("E0504", include_str!("explain/E0504.md")),
+    ("E0505", include_str!("explain/E0505.md")),
     ("W0001", include_str!("explain/W0001.md")),
     ("W0002", include_str!("explain/W0002.md")),
     ("W0003", include_str!("explain/W0003.md")),
     ("W0004", include_str!("explain/W0004.md")),
+    ("W0010", include_str!("explain/W0010.md")),
 ];
 
 /// The explanation of a code (case-insensitive), if it exists.

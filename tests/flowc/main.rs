@@ -9,5 +9,6 @@ mod plan;
 mod props;
 mod robustness;
 mod run;
+mod snapshot;
 mod support;
 mod ui;
