@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::runtime::eval::format_duration;
+use crate::runtime::journal;
 use crate::runtime::run::{self, Event, Observer, Options, Status};
+use crate::snapshot::record::RunStarted;
 
 /// Arguments of `flowc run`.
 #[derive(Debug, clap::Args)]
@@ -46,6 +48,9 @@ pub struct RunArgs {
     /// Ctrl-C and the run ends `cancelled` (exit 130 is kept for Ctrl-C; a timeout exits 1).
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
+    /// Where run journals go (default: `FLOWC_STATE_DIR`, else .flow/runs next to the file).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Reads `--timeout` with the language's duration syntax.
@@ -135,7 +140,9 @@ impl Printer {
                 };
                 bar.set_message(format!("{step}{attempt}"));
             }
-            Event::StepFinished { step, .. } | Event::StepSkipped { step, .. } => {
+            Event::StepFinished { step, .. }
+            | Event::StepSkipped { step, .. }
+            | Event::StepRestored { step, .. } => {
                 if let Some(bar) = live.running.remove(step) {
                     bar.finish_and_clear();
                     live.multi.remove(&bar);
@@ -196,6 +203,9 @@ impl Observer for Printer {
                 ),
             },
             Event::StepSkipped { step, reason } => format!("{t} ⤼ {step} skipped: {reason}"),
+            Event::StepRestored { step, .. } => {
+                format!("{t} ↺ {step} restored: it finished in an earlier run")
+            }
             Event::RunFinished { .. } => return,
         };
         self.say(&line);
@@ -297,12 +307,101 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
                 && std::io::stderr().is_terminal()
         },
         interrupt: None,
+        journal: None,
+        resume: None,
     };
+    // The journal: `.flow/runs/<run id>/` next to the file, unless switched off.
+    let mut lock = None;
+    let mut options = options;
+    if !journal::disabled() {
+        let root = journal::state_root(args.state_dir.as_deref(), &base);
+        let started = RunStarted {
+            run_id: options.run_id.clone(),
+            file: absolute(&args.file),
+            workflow: workflow.clone(),
+            inputs: params
+                .iter()
+                .map(|(k, v)| (k.clone(), journal::to_val(v)))
+                .collect(),
+            max_parallel: options.max_parallel as u32,
+            approve_all: options.approve_all,
+            approve: options.approve.clone(),
+            log_dir: absolute(&options.log_dir),
+            workdir: absolute(&options.workdir),
+            steps: lowered
+                .graphs
+                .iter()
+                .find(|g| g.workflow == workflow)
+                .map_or(0, |g| g.graph.node_count() as u32),
+            at_ms: journal::now_ms(),
+        };
+        match journal::create(&root, started) {
+            Ok((l, j)) => {
+                lock = Some(l);
+                options.journal = Some(std::sync::Arc::new(j));
+            }
+            Err(e) => {
+                super::report_error(&e);
+                return super::EXIT_USAGE;
+            }
+        }
+    }
+    drive(
+        Launch {
+            lowered,
+            workflow,
+            params,
+            options,
+            events: args.events.is_some(),
+            timeout: args.timeout,
+        },
+        lock,
+    )
+}
+
+/// A path made absolute against the current directory, as text for the journal.
+pub(super) fn absolute(path: &std::path::Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Everything a run needs once its inputs are known: shared by `run` and `resume`.
+pub(super) struct Launch {
+    /// The compiled file.
+    pub lowered: crate::lower::Lowered,
+    /// The workflow to run.
+    pub workflow: String,
+    /// Its parameter values.
+    pub params: std::collections::BTreeMap<String, crate::runtime::eval::Value>,
+    /// How to run.
+    pub options: Options,
+    /// `--events json`.
+    pub events: bool,
+    /// `--timeout`.
+    pub timeout: Option<Duration>,
+}
+
+/// Runs a workflow with progress output, Ctrl-C handling and a summary, and gives the
+/// exit code. The run's lock is held until the run's journal is complete.
+pub(super) fn drive(launch: Launch, lock: Option<journal::RunLock>) -> u8 {
+    let Launch {
+        lowered,
+        workflow,
+        params,
+        mut options,
+        events,
+        timeout,
+    } = launch;
+    let log_dir = options.log_dir.clone();
+    let run_id = options.run_id.clone();
+    let journal = options.journal.clone();
     let terminal = {
         use std::io::IsTerminal;
         std::io::stderr().is_terminal()
     };
-    let printer = Printer::new(args.events.is_some(), terminal);
+    let printer = Printer::new(events, terminal);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -315,10 +414,9 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
     };
     // The first Ctrl-C stops the run gracefully; a second one exits at once.
     let (canceller, signal) = crate::runtime::process::cancellation();
-    let mut options = options;
     options.interrupt = Some(signal);
     let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    if let Some(limit) = args.timeout {
+    if let Some(limit) = timeout {
         let canceller = canceller.clone();
         let timed_out = std::sync::Arc::clone(&timed_out);
         runtime.spawn(async move {
@@ -350,36 +448,69 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
     // Nothing is left to wait for: the step processes are reaped. Waiting for the idle
     // workers and the Ctrl-C listener to wind down would only delay the exit.
     runtime.shutdown_background();
+    let journal_error = journal.as_ref().and_then(|j| j.finish().err());
+    drop(lock);
     let report = match report {
         Ok(report) => report,
         Err(e) => {
-            use miette::Diagnostic;
-            let code = e.code().map(|c| c.to_string()).unwrap_or_default();
-            eprintln!("error[{code}]: {e}");
-            if let Some(help) = e.help() {
-                eprintln!("  help: {help}");
-            }
+            super::report_error(&e);
             return super::EXIT_USAGE;
         }
     };
-    if args.events.is_none() {
+    if !events {
         summary(&report);
         eprintln!("logs: {}", log_dir.display());
     }
+    if let Some(e) = journal_error {
+        super::report_error(&e);
+        return super::EXIT_FINDINGS;
+    }
+    let journaled = journal.is_some();
     match report.status {
         Status::Succeeded => super::EXIT_OK,
         Status::Cancelled if timed_out.load(std::sync::atomic::Ordering::SeqCst) => {
+            if journaled {
+                eprintln!("`flowc resume {run_id}` continues the run");
+            }
             super::EXIT_FINDINGS
         }
         Status::Cancelled => {
-            eprintln!("run interrupted; run it again to start over");
+            if journaled {
+                eprintln!("run {run_id} interrupted; `flowc resume {run_id}` continues it without re-running finished steps");
+            } else {
+                eprintln!("run interrupted; run it again to start over");
+            }
             super::EXIT_INTERRUPTED
+        }
+        Status::Waiting if journaled => {
+            let gates: Vec<&str> = report
+                .steps
+                .iter()
+                .filter(|s| s.status == Status::Waiting)
+                .map(|s| s.name.as_str())
+                .collect();
+            eprintln!(
+                "run {run_id} is waiting for approval of {}; decide with `flowc approve {run_id} STEP` (or `flowc reject`), then continue with `flowc resume {run_id}`",
+                gates
+                    .iter()
+                    .map(|g| format!("`{g}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            super::EXIT_FINDINGS
         }
         Status::Waiting => {
             eprintln!("run stopped at an approval gate; run it again with `--approve STEP` or `--approve-all`");
             super::EXIT_FINDINGS
         }
-        _ => super::EXIT_FINDINGS,
+        _ => {
+            if journaled {
+                eprintln!(
+                    "`flowc resume {run_id}` re-runs the failed steps and what depends on them"
+                );
+            }
+            super::EXIT_FINDINGS
+        }
     }
 }
 

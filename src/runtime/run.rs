@@ -22,6 +22,7 @@ use tokio::task::JoinSet;
 
 use super::command::{self, TextPart};
 use super::eval::{self, Env, EvalError, Value};
+use super::journal::{self, Journal, Resume};
 use super::process::{self, CancellationSignal, Canceller, Stream};
 use super::redact::Redactor;
 use super::retry::{self, Backoff, Policy};
@@ -29,6 +30,7 @@ use crate::ast::{self, AttrKind, Clause, ExprKind, StrPart};
 use crate::check::{DepKind, Module, WorkflowInfo};
 use crate::graph::{EdgeKind, ExecGraph};
 use crate::lower::Lowered;
+use crate::snapshot::record::Record;
 
 /// How a run behaves.
 #[derive(Clone, Debug)]
@@ -53,6 +55,11 @@ pub struct Options {
     /// Fires on an interrupt (Ctrl-C): running steps are stopped, nothing new starts but
     /// compensation and `finally` steps, and the run ends `cancelled`.
     pub interrupt: Option<CancellationSignal>,
+    /// The run's journal: state changes are recorded there, and a step is reported
+    /// finished only once its record is on disk. `None` runs without one.
+    pub journal: Option<Arc<Journal>>,
+    /// For `flowc resume`: what to restore instead of running.
+    pub resume: Option<Arc<Resume>>,
 }
 
 /// What became of a step.
@@ -182,6 +189,14 @@ pub enum Event {
         /// Why it failed, if it did.
         reason: Option<String>,
     },
+    /// A step finished in an earlier run of a resumed run: its result is restored and it
+    /// does not run.
+    StepRestored {
+        /// The step.
+        step: String,
+        /// Attempts it made then.
+        attempts: u32,
+    },
     /// A step was skipped.
     StepSkipped {
         /// The step.
@@ -243,6 +258,8 @@ struct Shared {
     opts: Options,
     slots: Semaphore,
     observer: Mutex<Box<dyn Observer>>,
+    /// Step fingerprints by name, when the run is journaled.
+    fingerprints: HashMap<String, u64>,
 }
 
 impl Shared {
@@ -330,6 +347,15 @@ pub async fn run(
         reason: e.to_string(),
     })?;
 
+    let fingerprints: HashMap<String, u64> = if opts.journal.is_some() {
+        info.steps
+            .iter()
+            .map(|s| s.name.clone())
+            .zip(journal::fingerprints(&modules, module, info, &params))
+            .collect()
+    } else {
+        HashMap::new()
+    };
     // Parameters, module constants and bindings, in order.
     let mut values = params;
     let mut secrets: Vec<String> = values
@@ -377,6 +403,7 @@ pub async fn run(
         opts: opts.clone(),
         slots: Semaphore::new(opts.max_parallel.max(1)),
         observer: Mutex::new(observer),
+        fingerprints,
     });
     shared.emit(Event::RunStarted {
         workflow: workflow.to_string(),
@@ -449,6 +476,23 @@ pub async fn run(
                     workflow_record(workflow, workflow_status, &opts.run_id),
                 );
             }
+            if let Some(report) = restored(&shared, &step.name) {
+                shared.emit(Event::StepRestored {
+                    step: step.name.clone(),
+                    attempts: report.attempts,
+                });
+                finish(
+                    i,
+                    report,
+                    info,
+                    &mut states,
+                    &waiters,
+                    &mut ready,
+                    &mut results,
+                    &mut finished_ordinary,
+                );
+                continue;
+            }
             match decide(
                 i,
                 info,
@@ -460,6 +504,12 @@ pub async fn run(
                 &results,
             ) {
                 Decision::Skip(cause, reason) => {
+                    if let Some(j) = &shared.opts.journal {
+                        j.record(&Record::StepSkipped {
+                            step: step.name.clone(),
+                            reason: reason.clone(),
+                        });
+                    }
                     shared.emit(Event::StepSkipped {
                         step: step.name.clone(),
                         reason: reason.clone(),
@@ -606,6 +656,13 @@ pub async fn run(
         })
         .collect();
     let duration = started.elapsed();
+    if let Some(j) = &shared.opts.journal {
+        j.commit(&Record::RunFinished {
+            status: workflow_status.as_str().to_string(),
+            at_ms: journal::now_ms(),
+        })
+        .await;
+    }
     shared.emit(Event::RunFinished {
         status: workflow_status,
         duration_ms: duration.as_millis() as u64,
@@ -615,6 +672,22 @@ pub async fn run(
         status: workflow_status,
         steps,
         duration,
+    })
+}
+
+/// The report of a step that a resumed run restores instead of running.
+fn restored(shared: &Shared, name: &str) -> Option<StepReport> {
+    let f = shared.opts.resume.as_ref()?.keep.get(name)?;
+    Some(StepReport {
+        name: name.to_string(),
+        status: Status::Succeeded,
+        skip: None,
+        reason: None,
+        attempts: f.attempts,
+        duration: Duration::from_millis(f.duration_ms),
+        exit_codes: f.exit_codes.clone(),
+        continued: false,
+        record: f.record.clone(),
     })
 }
 
@@ -1131,6 +1204,21 @@ async fn run_step(
         continued: false,
         record: record(status, &done, fan_out, outputs),
     };
+    // Reported finished only once that is on disk.
+    if let Some(j) = &shared.opts.journal {
+        j.commit(&Record::StepFinished {
+            step: name.to_string(),
+            status: status.as_str().to_string(),
+            attempts: report.attempts,
+            duration_ms: report.duration.as_millis() as u64,
+            exit_codes: report.exit_codes.clone(),
+            reason: report.reason.clone(),
+            record: journal::to_val(&report.record),
+            fingerprint: shared.fingerprints.get(name).copied().unwrap_or(0),
+            at_ms: journal::now_ms(),
+        })
+        .await;
+    }
     shared.emit(Event::StepFinished {
         step: name.to_string(),
         status,
@@ -1244,6 +1332,22 @@ async fn run_instance(
     cancel: CancellationSignal,
 ) -> Instance {
     let started = Instant::now();
+    if let Some(done) = shared
+        .opts
+        .resume
+        .as_ref()
+        .and_then(|r| r.instances.get(label))
+    {
+        return Instance {
+            status_ok: true,
+            exit_code: done.exit_code,
+            stdout: done.stdout.clone(),
+            attempts: done.attempts,
+            duration: Duration::from_millis(done.duration_ms),
+            outputs: done.outputs.clone(),
+            ..Instance::default()
+        };
+    }
     let fail = |reason: String| Instance {
         failure: Some(shared.redactor.redact(&reason).into_owned()),
         exit_code: -1,
@@ -1340,17 +1444,27 @@ async fn run_instance(
     let output_file = shared.opts.log_dir.join(format!("{safe_label}.out"));
     let log_file = shared.opts.log_dir.join(format!("{safe_label}.log"));
     env_vars.push(("FLOW_OUTPUT".to_string(), output_file.display().to_string()));
+    env_vars.push((journal::RUN_ID_ENV.to_string(), shared.opts.run_id.clone()));
 
     match action {
         Action::Approve(question) => {
-            let approved = shared.opts.approve_all
+            // A decision recorded by `flowc approve` / `flowc reject`.
+            let decided = shared.opts.resume.as_ref().and_then(|r| {
+                r.approvals
+                    .get(label)
+                    .or_else(|| r.approvals.get(journal::step_of(label)))
+                    .copied()
+            });
+            let approved = decided == Some(true)
+                || shared.opts.approve_all
                 || shared
                     .opts
                     .approve
                     .iter()
                     .any(|s| s == label || label.starts_with(&format!("{s}[")));
             let question = shared.redactor.redact(&question).into_owned();
-            let approved = approved || (shared.opts.interactive && ask(&question, label).await);
+            let approved = approved
+                || (decided.is_none() && shared.opts.interactive && ask(&question, label).await);
             if approved {
                 shared.emit(Event::Output {
                     step: label.to_string(),
@@ -1363,7 +1477,7 @@ async fn run_instance(
                     duration: started.elapsed(),
                     ..Instance::default()
                 }
-            } else if shared.opts.interactive {
+            } else if shared.opts.interactive || decided == Some(false) {
                 Instance {
                     attempts: 1,
                     exit_code: -1,
@@ -1375,10 +1489,19 @@ async fn run_instance(
                 Instance {
                     waiting: true,
                     attempts: 1,
-                    failure: Some(format!(
-                        "waiting for approval: {question} (run again with `--approve {}` or `--approve-all`)",
-                        label.split('[').next().unwrap_or(label)
-                    )),
+                    failure: Some(if shared.opts.journal.is_some() {
+                        format!(
+                            "waiting for approval: {question} (`flowc approve {} {}`, then `flowc resume {}`)",
+                            shared.opts.run_id,
+                            journal::step_of(label),
+                            shared.opts.run_id
+                        )
+                    } else {
+                        format!(
+                            "waiting for approval: {question} (run again with `--approve {}` or `--approve-all`)",
+                            journal::step_of(label)
+                        )
+                    }),
                     duration: started.elapsed(),
                     ..Instance::default()
                 }
@@ -1410,6 +1533,14 @@ async fn run_instance(
             // no files open (and a step that prints nothing leaves no empty log).
             let log: Mutex<Option<std::fs::File>> = Mutex::new(None);
             let mut rng = fastrand::Rng::new();
+            // Attempts that failed before a crash count against the retries.
+            let prior = shared
+                .opts
+                .resume
+                .as_ref()
+                .and_then(|r| r.attempts.get(label).copied())
+                .unwrap_or(0);
+            policy.retries = policy.retries.saturating_sub(prior);
             let (result, attempts) = retry::run(
                 &policy,
                 &mut rng,
@@ -1437,6 +1568,15 @@ async fn run_instance(
                     }
                 },
                 |next, delay, r: &Attempt| {
+                    let next = next + prior;
+                    if let Some(j) = &shared.opts.journal {
+                        j.record(&Record::AttemptFailed {
+                            step: label.to_string(),
+                            attempt: next - 1,
+                            exit_code: r.exit_code,
+                            reason: r.reason.clone(),
+                        });
+                    }
                     shared.emit(Event::Retrying {
                         step: label.to_string(),
                         next_attempt: next,
@@ -1450,6 +1590,7 @@ async fn run_instance(
                     let log = &log;
                     let log_file = &log_file;
                     let output_file = &output_file;
+                    let attempt = attempt + prior;
                     async move {
                         // The slot first: a step waiting for one has not started.
                         let Ok(_slot) = shared.slots.acquire().await else {
@@ -1486,7 +1627,17 @@ async fn run_instance(
                                 line,
                             });
                         };
-                        match process::run(spec, &mut sink, cancel).await {
+                        let mut on_start = |pgid: i32| {
+                            if let Some(j) = &shared.opts.journal {
+                                j.record(&Record::StepStarted {
+                                    step: label.to_string(),
+                                    attempt,
+                                    pgid,
+                                    at_ms: journal::now_ms(),
+                                });
+                            }
+                        };
+                        match process::run_with(spec, &mut sink, cancel, &mut on_start).await {
                             Ok(outcome) => Attempt::from_outcome(outcome),
                             Err(e) => Attempt::failed(e.to_string()),
                         }
@@ -1498,7 +1649,7 @@ async fn run_instance(
                 status_ok: result.ok,
                 exit_code: result.exit_code,
                 stdout: shared.redactor.redact(&result.stdout).into_owned(),
-                attempts,
+                attempts: attempts + prior,
                 duration: started.elapsed(),
                 outputs: BTreeMap::new(),
                 failure: (!result.ok).then(|| shared.redactor.redact(&result.reason).into_owned()),
@@ -1512,6 +1663,28 @@ async fn run_instance(
                         instance.status_ok = false;
                         instance.failure = Some(shared.redactor.redact(&reason).into_owned());
                     }
+                }
+            }
+            // A fan-out instance's result, so that a resume keeps the finished ones.
+            if let (Some(j), true) = (&shared.opts.journal, instance.status_ok) {
+                if label.ends_with(']') {
+                    j.record(&Record::InstanceFinished {
+                        step: label.to_string(),
+                        exit_code: instance.exit_code,
+                        stdout: instance.stdout.clone(),
+                        attempts: instance.attempts,
+                        duration_ms: instance.duration.as_millis() as u64,
+                        outputs: instance
+                            .outputs
+                            .iter()
+                            .map(|(k, v)| (k.clone(), journal::to_val(v)))
+                            .collect(),
+                        fingerprint: shared
+                            .fingerprints
+                            .get(journal::step_of(label))
+                            .copied()
+                            .unwrap_or(0),
+                    });
                 }
             }
             instance

@@ -70,10 +70,7 @@ pub enum SnapshotError {
 
     /// The file was written by a newer flowc.
     #[error("the run journal `{path}` has format version {found}, written by flowc {writer}; this flowc {ours} reads up to version {supported}")]
-    #[diagnostic(
-        code(E0503),
-        help("resume the run with flowc {writer} or newer")
-    )]
+    #[diagnostic(code(E0503), help("resume the run with flowc {writer} or newer"))]
     NewerVersion {
         /// The file.
         path: String,
@@ -171,13 +168,14 @@ pub fn header() -> Vec<u8> {
 
 /// One record, framed: length, CRC32C, bincode payload.
 pub fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>, SnapshotError> {
-    let payload = bincode::serde::encode_to_vec(record, bincode::config::standard()).map_err(
-        |e| SnapshotError::Io {
-            action: "encode a record for",
-            path: "the journal".to_string(),
-            reason: e.to_string(),
-        },
-    )?;
+    let payload =
+        bincode::serde::encode_to_vec(record, bincode::config::standard()).map_err(|e| {
+            SnapshotError::Io {
+                action: "encode a record for",
+                path: "the journal".to_string(),
+                reason: e.to_string(),
+            }
+        })?;
     let len = u32::try_from(payload.len())
         .ok()
         .filter(|&l| l <= MAX_RECORD)
@@ -237,7 +235,10 @@ pub fn decode<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<Loaded<T>
             .get(12..14)
             .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
             .and_then(|n| bytes.get(14..14 + n))
-            .map_or_else(|| "unknown".to_string(), |w| String::from_utf8_lossy(w).into_owned());
+            .map_or_else(
+                || "unknown".to_string(),
+                |w| String::from_utf8_lossy(w).into_owned(),
+            );
         return Err(SnapshotError::NewerVersion {
             path: path.to_string(),
             found: version,
@@ -255,7 +256,10 @@ pub fn decode<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<Loaded<T>
     let writer = String::from_utf8_lossy(writer).into_owned();
     let crc = u32_at(bytes, writer_end).ok_or_else(short)?;
     if crc32c::crc32c(&bytes[..writer_end]) != crc {
-        return Err(corrupt(0, "the header's checksum does not match".to_string()));
+        return Err(corrupt(
+            0,
+            "the header's checksum does not match".to_string(),
+        ));
     }
     if version == 0 {
         return Err(corrupt(8, "format version 0 does not exist".to_string()));
@@ -307,7 +311,10 @@ pub fn decode<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<Loaded<T>
                 torn(&mut warnings);
                 break;
             }
-            return Err(corrupt(at, "a record's checksum does not match".to_string()));
+            return Err(corrupt(
+                at,
+                "a record's checksum does not match".to_string(),
+            ));
         }
         match decode_payload(payload) {
             Ok(record) => records.push(record),
@@ -354,7 +361,10 @@ fn fault(point: &str) {
     }
 }
 
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl Fn(std::io::Error) -> SnapshotError + 'a {
+fn io_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl Fn(std::io::Error) -> SnapshotError + 'a {
     move |e| SnapshotError::Io {
         action,
         path: path.display().to_string(),
@@ -386,7 +396,17 @@ pub fn write_atomic<T: Serialize>(path: &Path, records: &[T]) -> Result<(), Snap
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp"));
-    let mut file = std::fs::File::create(&tmp).map_err(io_err("create", &tmp))?;
+    // Private: a journal holds the run's inputs, secrets included.
+    let mut file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(io_err("create", &tmp))?
+    };
     file.write_all(&bytes).map_err(io_err("write", &tmp))?;
     fault("after-temp-write");
     file.sync_all().map_err(io_err("sync", &tmp))?;
@@ -439,7 +459,9 @@ impl Appender {
             fault("mid-append");
             self.file.write_all(b).map_err(io_err("write", &path))?;
         } else {
-            self.file.write_all(framed).map_err(io_err("write", &path))?;
+            self.file
+                .write_all(framed)
+                .map_err(io_err("write", &path))?;
         }
         self.file.sync_data().map_err(io_err("sync", &path))
     }
@@ -481,6 +503,9 @@ mod tests {
         b[8] = 9;
         let err = decode::<String>("j", &b).expect_err("refused");
         let text = err.to_string();
-        assert!(text.contains("version 9") && text.contains("up to version 1"), "{text}");
+        assert!(
+            text.contains("version 9") && text.contains("up to version 1"),
+            "{text}"
+        );
     }
 }

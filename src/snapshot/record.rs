@@ -108,6 +108,8 @@ pub enum Record {
         duration_ms: u64,
         /// Its declared outputs.
         outputs: BTreeMap<String, Val>,
+        /// Its step's fingerprint.
+        fingerprint: u64,
     },
     /// A step finished: its result, as the rest of the workflow sees it.
     StepFinished {
