@@ -4,6 +4,7 @@
 
 mod cli;
 mod codes;
+mod durable;
 mod examples;
 mod plan;
 mod props;

@@ -65,6 +65,7 @@ fn golden_records() -> Vec<Record> {
             attempts: 2,
             duration_ms: 1200,
             outputs: outputs.clone(),
+            fingerprint: 0x0123_4567_89ab_cdef,
         },
         Record::StepFinished {
             step: "call.build".to_string(),
