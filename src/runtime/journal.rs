@@ -101,8 +101,16 @@ pub fn now_ms() -> u64 {
 // Writing
 // ---------------------------------------------------------------------------------------
 
-enum Msg {
-    Write(Vec<u8>, Option<tokio::sync::oneshot::Sender<()>>),
+/// What happens once a message's bytes (if any) are on disk.
+enum Then {
+    Nothing,
+    Wake(tokio::sync::oneshot::Sender<()>),
+    Call(Box<dyn FnOnce() + Send>),
+}
+
+struct Msg {
+    bytes: Vec<u8>,
+    then: Then,
 }
 
 /// The appending end of a run's journal, shared by every task of the run.
@@ -126,23 +134,33 @@ impl Journal {
         let err = Arc::clone(&error);
         let writer = std::thread::spawn(move || {
             let mut buf = Vec::new();
-            let mut waiters = Vec::new();
+            let mut after: Vec<Then> = Vec::new();
             while let Ok(first) = rx.recv() {
                 // Everything queued while the last fsync ran shares this one.
                 let mut next = Some(first);
-                while let Some(Msg::Write(bytes, waiter)) = next {
-                    buf.extend_from_slice(&bytes);
-                    waiters.extend(waiter);
+                while let Some(msg) = next {
+                    buf.extend_from_slice(&msg.bytes);
+                    after.push(msg.then);
                     next = rx.try_recv().ok();
                 }
-                if let Err(e) = appender.append(&buf) {
-                    if let Ok(mut slot) = err.lock() {
-                        slot.get_or_insert(e);
+                if !buf.is_empty() {
+                    if let Err(e) = appender.append(&buf) {
+                        if let Ok(mut slot) = err.lock() {
+                            slot.get_or_insert(e);
+                        }
                     }
                 }
                 buf.clear();
-                for w in waiters.drain(..) {
-                    let _ = w.send(());
+                // In queue order: whatever was queued after a record happens after it
+                // is durable.
+                for then in after.drain(..) {
+                    match then {
+                        Then::Nothing => {}
+                        Then::Wake(w) => {
+                            let _ = w.send(());
+                        }
+                        Then::Call(f) => f(),
+                    }
                 }
             }
         });
@@ -153,40 +171,54 @@ impl Journal {
         }
     }
 
-    fn send(&self, record: &Record, waiter: Option<tokio::sync::oneshot::Sender<()>>) {
+    fn queue(&self, msg: Msg) {
+        if let Ok(tx) = self.tx.lock() {
+            if let Some(tx) = tx.as_ref() {
+                let _ = tx.send(msg);
+            }
+        }
+    }
+
+    fn send(&self, record: &Record, then: Then) {
         let bytes = match snapshot::encode(record) {
             Ok(b) => b,
             Err(e) => {
                 if let Ok(mut slot) = self.error.lock() {
                     slot.get_or_insert(e);
                 }
-                return;
+                Vec::new()
             }
         };
-        if let Ok(tx) = self.tx.lock() {
-            if let Some(tx) = tx.as_ref() {
-                let _ = tx.send(Msg::Write(bytes, waiter));
-            }
-        }
+        self.queue(Msg { bytes, then });
     }
 
     /// Queues a record; it reaches the disk with the next batch.
     pub fn record(&self, record: &Record) {
-        self.send(record, None);
+        self.send(record, Then::Nothing);
+    }
+
+    /// Calls `f` on the writer thread once every record queued before it is on disk.
+    /// This is how a run reports: an event queued after a step's finish record is
+    /// shown only once that record is durable, without holding up the scheduler.
+    pub fn then(&self, f: impl FnOnce() + Send + 'static) {
+        self.queue(Msg {
+            bytes: Vec::new(),
+            then: Then::Call(Box::new(f)),
+        });
     }
 
     /// Queues a record and waits until it is on disk (or writing failed: see
     /// [`Journal::finish`]).
     pub async fn commit(&self, record: &Record) {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.send(record, Some(tx));
+        self.send(record, Then::Wake(tx));
         let _ = rx.await;
     }
 
     /// Queues a record and waits for the disk, from outside the async runtime.
     pub fn commit_blocking(&self, record: &Record) {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.send(record, Some(tx));
+        self.send(record, Then::Wake(tx));
         let _ = rx.blocking_recv();
     }
 

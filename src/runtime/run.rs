@@ -257,15 +257,32 @@ struct Shared {
     redactor: Redactor,
     opts: Options,
     slots: Semaphore,
-    observer: Mutex<Box<dyn Observer>>,
+    observer: Arc<Mutex<Box<dyn Observer>>>,
     /// Step fingerprints by name, when the run is journaled.
     fingerprints: HashMap<String, u64>,
 }
 
 impl Shared {
+    /// Reports an event. With a journal, only once every record queued before it is on
+    /// disk: a step is reported finished only when its finish is durable.
     fn emit(&self, event: Event) {
+        match &self.opts.journal {
+            Some(j) => {
+                let observer = Arc::clone(&self.observer);
+                j.then(move || {
+                    if let Ok(mut obs) = observer.lock() {
+                        obs.event(&event);
+                    }
+                });
+            }
+            None => self.emit_now(&event),
+        }
+    }
+
+    /// Reports an event at once.
+    fn emit_now(&self, event: &Event) {
         if let Ok(mut obs) = self.observer.lock() {
-            obs.event(&event);
+            obs.event(event);
         }
     }
 
@@ -402,7 +419,7 @@ pub async fn run(
         redactor,
         opts: opts.clone(),
         slots: Semaphore::new(opts.max_parallel.max(1)),
-        observer: Mutex::new(observer),
+        observer: Arc::new(Mutex::new(observer)),
         fingerprints,
     });
     shared.emit(Event::RunStarted {
@@ -656,6 +673,7 @@ pub async fn run(
         })
         .collect();
     let duration = started.elapsed();
+    // Waits for every record and every event queued before it.
     if let Some(j) = &shared.opts.journal {
         j.commit(&Record::RunFinished {
             status: workflow_status.as_str().to_string(),
@@ -663,7 +681,7 @@ pub async fn run(
         })
         .await;
     }
-    shared.emit(Event::RunFinished {
+    shared.emit_now(&Event::RunFinished {
         status: workflow_status,
         duration_ms: duration.as_millis() as u64,
     });
@@ -1204,9 +1222,10 @@ async fn run_step(
         continued: false,
         record: record(status, &done, fan_out, outputs),
     };
-    // Reported finished only once that is on disk.
+    // Queued before the event below, which is reported only once this is on disk. The
+    // scheduler goes on at once: any later record is durable only after this one.
     if let Some(j) = &shared.opts.journal {
-        j.commit(&Record::StepFinished {
+        j.record(&Record::StepFinished {
             step: name.to_string(),
             status: status.as_str().to_string(),
             attempts: report.attempts,
@@ -1216,8 +1235,7 @@ async fn run_step(
             record: journal::to_val(&report.record),
             fingerprint: shared.fingerprints.get(name).copied().unwrap_or(0),
             at_ms: journal::now_ms(),
-        })
-        .await;
+        });
     }
     shared.emit(Event::StepFinished {
         step: name.to_string(),
