@@ -870,38 +870,95 @@ pub fn create(root: &Path, started: RunStarted) -> Result<(RunLock, Journal), Jo
     Ok((lock, Journal::start(Appender::open(&path, len)?)))
 }
 
-/// Opens an existing run for a new driver: takes the lock, compacts the journal (the
-/// records as loaded, without a torn tail, replaced crash-safely), and appends a
-/// `Driver` record.
+/// Opens an existing run for a new driver: takes the lock, reads the journal, and opens
+/// it for appending after its last complete record (a torn tail is cut off). When the
+/// journal had a torn tail, or holds more than three records per step (many resumes),
+/// it is first compacted: superseded records are dropped and the file is replaced
+/// crash-safely.
 pub fn reopen(dir: &Path) -> Result<(RunLock, RunState, Journal), JournalError> {
     let lock = lock(dir)?;
     let state = RunState::load(dir)?;
     let path = dir.join(JOURNAL);
-    let mut records = Vec::with_capacity(state.records.len() + 1);
-    records.push(Record::RunStarted(state.started.clone()));
-    records.extend(state.records.iter().cloned());
-    snapshot::write_atomic(&path, &records)?;
-    let len = std::fs::metadata(&path).map_err(io("read", &path))?.len();
+    let steps = state.started.steps as usize;
+    let len = if !state.warnings.is_empty() || state.records.len() > 3 * steps + 16 {
+        snapshot::write_atomic(&path, &compact(&state))?;
+        std::fs::metadata(&path).map_err(io("read", &path))?.len()
+    } else {
+        state.valid_len
+    };
     let journal = Journal::start(Appender::open(&path, len)?);
-    journal.commit_blocking(&Record::Driver {
+    journal.record(&Record::Driver {
         pid: std::process::id(),
         at_ms: now_ms(),
     });
     Ok((lock, state, journal))
 }
 
-/// The run directories under `root`, oldest first (run ids start with the start time).
+/// The records of a journal without those a later record supersedes: the starts, failed
+/// attempts and instances of a step that finished after them, and all but the last driver
+/// and run-finished records. Reading back the result gives the same state.
+pub fn compact(state: &RunState) -> Vec<Record> {
+    let mut last_finish: HashMap<&str, usize> = HashMap::new();
+    let mut last_driver = 0;
+    let mut last_end = 0;
+    for (k, r) in state.records.iter().enumerate() {
+        match r {
+            Record::StepFinished { step, .. } => {
+                last_finish.insert(step.as_str(), k);
+            }
+            Record::Driver { .. } => last_driver = k,
+            Record::RunFinished { .. } => last_end = k,
+            _ => {}
+        }
+    }
+    let superseded =
+        |label: &str, k: usize| last_finish.get(step_of(label)).is_some_and(|&f| f > k);
+    let mut out = vec![Record::RunStarted(state.started.clone())];
+    for (k, r) in state.records.iter().enumerate() {
+        let keep = match r {
+            Record::StepStarted { step, .. }
+            | Record::AttemptFailed { step, .. }
+            | Record::InstanceFinished { step, .. } => !superseded(step, k),
+            Record::Driver { .. } => k == last_driver,
+            Record::RunFinished { .. } => k == last_end,
+            _ => true,
+        };
+        if keep {
+            out.push(r.clone());
+        }
+    }
+    out
+}
+
+/// When a run started, from the first record of its journal (0 when unreadable). Reads
+/// only the file's beginning, where that record is.
+fn started_ms(dir: &Path) -> u64 {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let read = std::fs::File::open(dir.join(JOURNAL))
+        .and_then(|f| f.take(64 * 1024).read_to_end(&mut head));
+    if read.is_err() {
+        return 0;
+    }
+    match snapshot::decode::<Record>("", &head).map(|l| l.records.into_iter().next()) {
+        Ok(Some(Record::RunStarted(s))) => s.at_ms,
+        _ => 0,
+    }
+}
+
+/// The run directories under `root`, oldest first.
 pub fn list(root: &Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+    let mut dirs: Vec<(u64, PathBuf)> = std::fs::read_dir(root)
         .map(|rd| {
             rd.filter_map(Result::ok)
                 .map(|e| e.path())
                 .filter(|p| p.join(JOURNAL).is_file())
+                .map(|p| (started_ms(&p), p))
                 .collect()
         })
         .unwrap_or_default();
     dirs.sort();
-    dirs
+    dirs.into_iter().map(|(_, p)| p).collect()
 }
 
 /// Finds a run by id (or a unique prefix of one), or the newest run.
