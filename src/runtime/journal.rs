@@ -672,7 +672,14 @@ pub fn plan(
                 upstream.unwrap_or_default()
             )),
             (Some(f), _) if f.status == "succeeded" => Verdict::Keep,
-            (Some(f), _) => Verdict::Run(format!("it {} before", f.status)),
+            (Some(f), _) => Verdict::Run(
+                match f.status.as_str() {
+                    "waiting" => "it was waiting for approval",
+                    "cancelled" => "it was stopped before it finished",
+                    _ => "it failed before",
+                }
+                .to_string(),
+            ),
             (None, Some(_)) => Verdict::Redecide,
             (None, None) if state.in_flight.keys().any(|l| step_of(l) == step.name) => {
                 Verdict::Run("it was running when the run stopped".to_string())
@@ -1001,6 +1008,8 @@ pub fn find(root: &Path, run: Option<&str>) -> Result<PathBuf, JournalError> {
 pub fn leftover_groups(run_id: &str) -> Vec<i32> {
     let marker = format!("{RUN_ID_ENV}={run_id}");
     let mut groups: Vec<i32> = Vec::new();
+    // Never this process's own group (a flowc started from a step of the same run).
+    let own = nix::unistd::getpgrp().as_raw();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return groups;
     };
@@ -1028,7 +1037,7 @@ pub fn leftover_groups(run_id: &str) -> Vec<i32> {
         let ours = std::fs::read(format!("/proc/{pid}/environ"))
             .map(|env| env.split(|&b| b == 0).any(|kv| kv == marker.as_bytes()))
             .unwrap_or(false);
-        if ours && pgid > 1 && !groups.contains(&pgid) {
+        if ours && pgid > 1 && pgid != own && !groups.contains(&pgid) {
             groups.push(pgid);
         }
     }
