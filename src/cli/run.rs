@@ -203,9 +203,8 @@ impl Observer for Printer {
                 ),
             },
             Event::StepSkipped { step, reason } => format!("{t} ⤼ {step} skipped: {reason}"),
-            Event::StepRestored { step, .. } => {
-                format!("{t} ↺ {step} restored: it finished in an earlier run")
-            }
+            // `flowc resume` has said how many it keeps; one line each would drown the rest.
+            Event::StepRestored { .. } => return,
             Event::RunFinished { .. } => return,
         };
         self.say(&line);
@@ -528,8 +527,13 @@ fn summary(report: &run::Report) {
         "{:<width$}  {:<10} {:>8}  {:>9}",
         "step", "status", "attempts", "duration"
     );
+    // One write for the whole table: stderr is unbuffered, and a 10,000-step table
+    // written piece by piece costs a quarter of a million system calls.
+    let mut table = String::new();
     for s in &report.steps {
-        eprintln!(
+        use std::fmt::Write as _;
+        let _ = writeln!(
+            table,
             "{:<width$}  {:<10} {:>8}  {:>9}",
             s.name,
             s.status.as_str(),
@@ -537,6 +541,7 @@ fn summary(report: &run::Report) {
             format_duration(s.duration.as_millis() as u64)
         );
     }
+    eprint!("{table}");
     eprintln!(
         "workflow `{}` {} in {}",
         report.workflow,

@@ -705,6 +705,8 @@ pub struct Resume {
     pub attempts: HashMap<String, u32>,
     /// Approval decisions.
     pub approvals: HashMap<String, bool>,
+    /// The fingerprints of the workflow's steps as it is now, in step order.
+    pub fingerprints: Vec<u64>,
 }
 
 impl Resume {
@@ -717,6 +719,7 @@ impl Resume {
     ) -> Resume {
         let mut r = Resume {
             approvals: state.approvals.clone(),
+            fingerprints: fingerprints.to_vec(),
             ..Resume::default()
         };
         for ((step, v), fp) in info.steps.iter().zip(verdicts).zip(fingerprints) {

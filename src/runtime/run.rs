@@ -364,14 +364,21 @@ pub async fn run(
         reason: e.to_string(),
     })?;
 
-    let fingerprints: HashMap<String, u64> = if opts.journal.is_some() {
-        info.steps
+    let fingerprints: HashMap<String, u64> = match (&opts.journal, &opts.resume) {
+        (None, _) => HashMap::new(),
+        // A resume computed them already, to decide what to keep.
+        (Some(_), Some(r)) if r.fingerprints.len() == info.steps.len() => info
+            .steps
+            .iter()
+            .map(|s| s.name.clone())
+            .zip(r.fingerprints.iter().copied())
+            .collect(),
+        (Some(_), _) => info
+            .steps
             .iter()
             .map(|s| s.name.clone())
             .zip(journal::fingerprints(&modules, module, info, &params))
-            .collect()
-    } else {
-        HashMap::new()
+            .collect(),
     };
     // Parameters, module constants and bindings, in order.
     let mut values = params;
@@ -494,7 +501,8 @@ pub async fn run(
                 );
             }
             if let Some(report) = restored(&shared, &step.name) {
-                shared.emit(Event::StepRestored {
+                // Already durable: nothing to wait for.
+                shared.emit_now(&Event::StepRestored {
                     step: step.name.clone(),
                     attempts: report.attempts,
                 });

@@ -283,7 +283,11 @@ fn sigint_stops_everything_and_resume_reruns_nothing_finished() {
     );
     let out = run(dir, &["resume", &id], &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("a restored"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("1 of 3 steps finished and are kept"),
+        "{}",
+        out.stderr
+    );
     let counts = ledger(dir);
     assert_eq!(counts.get("a"), Some(&1));
     assert_eq!(counts.get("b"), Some(&2));
