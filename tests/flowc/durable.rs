@@ -696,6 +696,8 @@ fn runs_status_logs_cancel_and_prune() {
     let id2 = run_id(&out.stderr);
     let logs = run(dir, &["logs", &id2, "hi"], &[]);
     assert_eq!(logs.stdout, "hello there\n");
+    let out = run(dir, &["runs", "prune", "--older-than", "1d"], &[]);
+    assert!(out.stderr.contains("pruned 0 run(s)"), "{}", out.stderr);
     let out = run(dir, &["runs", "prune", "--keep", "1"], &[]);
     assert!(out.stderr.contains("pruned 1 run(s)"), "{}", out.stderr);
     let listed = run(dir, &["runs", "--format", "json"], &[]);
