@@ -1492,6 +1492,13 @@ async fn run_instance(
             let approved = approved
                 || (decided.is_none() && shared.opts.interactive && ask(&question, label).await);
             if approved {
+                if let (Some(j), None) = (&shared.opts.journal, decided) {
+                    j.record(&Record::Approval {
+                        step: label.to_string(),
+                        approved: true,
+                        at_ms: journal::now_ms(),
+                    });
+                }
                 shared.emit(Event::Output {
                     step: label.to_string(),
                     stream: "stdout",
