@@ -295,7 +295,7 @@ pub fn status(args: RunArg) -> u8 {
             "{:<width$}  {:<11} {:>8}  {:>9}  {}",
             s["step"].as_str().unwrap_or(""),
             s["status"].as_str().unwrap_or(""),
-            s["attempts"],
+            s["attempts"].as_u64().unwrap_or(0),
             format_duration(s["duration_ms"].as_u64().unwrap_or(0)),
             codes.join(" ")
         );
