@@ -37,6 +37,7 @@ pub mod parse;
 pub mod print;
 pub mod repl;
 pub mod runtime;
+pub mod snapshot;
 pub mod source;
 pub mod stdlib;
 

@@ -14,7 +14,9 @@ pub(crate) mod input;
 pub(crate) mod inputs;
 pub(crate) mod plan;
 mod repl;
+mod resume;
 pub(crate) mod run;
+mod runs;
 
 use std::ffi::OsString;
 
@@ -73,6 +75,20 @@ pub enum Command {
     Repl(repl::ReplArgs),
     /// Print the documentation of the builtins, a stdlib module or your own module.
     Doc(doc::DocArgs),
+    /// Continue an interrupted, failed or waiting run without re-running finished steps.
+    Resume(resume::ResumeArgs),
+    /// Approve a waiting approval gate of a run (then `flowc resume RUN`).
+    Approve(resume::DecideArgs),
+    /// Reject a waiting approval gate of a run (then `flowc resume RUN`).
+    Reject(resume::DecideArgs),
+    /// List the runs kept in the state directory (or prune them).
+    Runs(runs::RunsArgs),
+    /// Show one run's steps: status, attempts, durations, exit codes.
+    Status(runs::RunArg),
+    /// Print (or follow) the step logs of a run.
+    Logs(runs::LogsArgs),
+    /// Stop a live run from another terminal (as Ctrl-C would); resume it later.
+    Cancel(runs::CancelArgs),
 }
 
 /// Runs flowc with these arguments and returns the exit code.
@@ -99,6 +115,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Fmt(args) => fmt::run(args, color),
         Command::Repl(args) => repl::run(args, color),
         Command::Doc(args) => doc::run(args, color),
+        Command::Resume(args) => resume::run(args, color),
+        Command::Approve(args) => resume::decide(args, true),
+        Command::Reject(args) => resume::decide(args, false),
+        Command::Runs(args) => runs::runs(args),
+        Command::Status(args) => runs::status(args),
+        Command::Logs(args) => runs::logs(args),
+        Command::Cancel(args) => runs::cancel(args),
     }
 }
 
@@ -112,6 +135,15 @@ fn use_color(choice: ColorChoice) -> bool {
             std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::io::stderr().is_terminal()
         }
+    }
+}
+
+/// Prints a run-time error with its code and help on stderr.
+fn report_error(e: &dyn miette::Diagnostic) {
+    let code = e.code().map(|c| format!("[{c}]")).unwrap_or_default();
+    eprintln!("error{code}: {e}");
+    if let Some(help) = e.help() {
+        eprintln!("  help: {help}");
     }
 }
 

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::runtime::eval::format_duration;
+use crate::runtime::journal;
 use crate::runtime::run::{self, Event, Observer, Options, Status};
+use crate::snapshot::record::RunStarted;
 
 /// Arguments of `flowc run`.
 #[derive(Debug, clap::Args)]
@@ -46,6 +48,9 @@ pub struct RunArgs {
     /// Ctrl-C and the run ends `cancelled` (exit 130 is kept for Ctrl-C; a timeout exits 1).
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
+    /// Where run journals go (default: `FLOWC_STATE_DIR`, else .flow/runs next to the file).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Reads `--timeout` with the language's duration syntax.
@@ -135,7 +140,9 @@ impl Printer {
                 };
                 bar.set_message(format!("{step}{attempt}"));
             }
-            Event::StepFinished { step, .. } | Event::StepSkipped { step, .. } => {
+            Event::StepFinished { step, .. }
+            | Event::StepSkipped { step, .. }
+            | Event::StepRestored { step, .. } => {
                 if let Some(bar) = live.running.remove(step) {
                     bar.finish_and_clear();
                     live.multi.remove(&bar);
@@ -196,6 +203,8 @@ impl Observer for Printer {
                 ),
             },
             Event::StepSkipped { step, reason } => format!("{t} ⤼ {step} skipped: {reason}"),
+            // `flowc resume` has said how many it keeps; one line each would drown the rest.
+            Event::StepRestored { .. } => return,
             Event::RunFinished { .. } => return,
         };
         self.say(&line);
@@ -264,25 +273,89 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    launch(
-        lowered,
-        &workflow,
-        params,
-        &Launch {
-            file: &args.file,
-            log_dir: args.log_dir.clone(),
-            max_parallel: args.max_parallel,
-            approve_all: args.approve_all,
-            approve: args.approve.clone(),
-            json_events: args.events.is_some(),
+    let run_id = new_run_id();
+    let base = args
+        .file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let log_dir = args
+        .log_dir
+        .clone()
+        .unwrap_or_else(|| base.join(".flow").join("logs").join(&run_id));
+    let options = Options {
+        max_parallel: args
+            .max_parallel
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        approve_all: args.approve_all,
+        approve: args.approve.clone(),
+        log_dir: log_dir.clone(),
+        workdir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        grace: Duration::from_secs(5),
+        run_id,
+        interactive: {
+            use std::io::IsTerminal;
+            args.events.is_none()
+                && std::io::stdin().is_terminal()
+                && std::io::stderr().is_terminal()
+        },
+        interrupt: None,
+        journal: None,
+        resume: None,
+    };
+    // The journal: `.flow/runs/<run id>/` next to the file, unless switched off.
+    let mut lock = None;
+    let mut options = options;
+    if !journal::disabled() {
+        let root = journal::state_root(args.state_dir.as_deref(), &base);
+        let started = RunStarted {
+            run_id: options.run_id.clone(),
+            file: absolute(&args.file),
+            workflow: workflow.clone(),
+            inputs: params
+                .iter()
+                .map(|(k, v)| (k.clone(), journal::to_val(v)))
+                .collect(),
+            max_parallel: options.max_parallel as u32,
+            approve_all: options.approve_all,
+            approve: options.approve.clone(),
+            log_dir: absolute(&options.log_dir),
+            workdir: absolute(&options.workdir),
+            steps: lowered
+                .graphs
+                .iter()
+                .find(|g| g.workflow == workflow)
+                .map_or(0, |g| g.graph.node_count() as u32),
+            at_ms: journal::now_ms(),
+        };
+        match journal::create(&root, started) {
+            Ok((l, j)) => {
+                lock = Some(l);
+                options.journal = Some(std::sync::Arc::new(j));
+            }
+            Err(e) => {
+                super::report_error(&e);
+                return super::EXIT_USAGE;
+            }
+        }
+    }
+    drive(
+        Drive {
+            lowered,
+            workflow,
+            params,
+            options,
+            events: args.events.is_some(),
             timeout: args.timeout,
             second_interrupt_exits: true,
         },
+        lock,
     )
     .0
 }
 
-/// How to run a compiled workflow: what `flowc run` and the REPL's `:run` share.
+/// How the REPL's `:run` runs a compiled workflow (not journaled: a REPL session has no
+/// run to resume).
 pub(crate) struct Launch<'a> {
     /// The file the workflow came from; logs go next to it by default.
     pub file: &'a std::path::Path,
@@ -298,8 +371,7 @@ pub(crate) struct Launch<'a> {
     pub json_events: bool,
     /// Stop the run after this long.
     pub timeout: Option<Duration>,
-    /// Whether a second Ctrl-C exits the process at once (`flowc run`), or is left to the
-    /// caller (the REPL, which must survive it).
+    /// Whether a second Ctrl-C exits the process at once, or is left to the caller.
     pub second_interrupt_exits: bool,
 }
 
@@ -311,13 +383,7 @@ pub(crate) fn launch(
     params: std::collections::BTreeMap<String, crate::runtime::eval::Value>,
     launch: &Launch<'_>,
 ) -> (u8, Option<run::Report>) {
-    let run_id = format!(
-        "{}-{:04x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        fastrand::u16(..)
-    );
+    let run_id = new_run_id();
     let base = launch
         .file
         .parent()
@@ -333,7 +399,7 @@ pub(crate) fn launch(
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         approve_all: launch.approve_all,
         approve: launch.approve.clone(),
-        log_dir: log_dir.clone(),
+        log_dir,
         workdir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
         grace: Duration::from_secs(5),
         run_id,
@@ -342,12 +408,82 @@ pub(crate) fn launch(
             !launch.json_events && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
         },
         interrupt: None,
+        journal: None,
+        resume: None,
     };
+    drive(
+        Drive {
+            lowered,
+            workflow: workflow.to_string(),
+            params,
+            options,
+            events: launch.json_events,
+            timeout: launch.timeout,
+            second_interrupt_exits: launch.second_interrupt_exits,
+        },
+        None,
+    )
+}
+
+/// A new run id: the start time in seconds and four random hex digits.
+fn new_run_id() -> String {
+    format!(
+        "{}-{:04x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        fastrand::u16(..)
+    )
+}
+
+/// A path made absolute against the current directory, as text for the journal.
+pub(super) fn absolute(path: &std::path::Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Everything a run needs once its inputs are known: shared by `run`, `resume` and the
+/// REPL's `:run`.
+pub(crate) struct Drive {
+    /// The compiled file.
+    pub lowered: crate::lower::Lowered,
+    /// The workflow to run.
+    pub workflow: String,
+    /// Its parameter values.
+    pub params: std::collections::BTreeMap<String, crate::runtime::eval::Value>,
+    /// How to run.
+    pub options: Options,
+    /// `--events json`.
+    pub events: bool,
+    /// `--timeout`.
+    pub timeout: Option<Duration>,
+    /// Whether a second Ctrl-C exits the process at once (`flowc run`), or is left to the
+    /// caller (the REPL, which must survive it).
+    pub second_interrupt_exits: bool,
+}
+
+/// Runs a workflow with progress output, Ctrl-C handling and a summary, and gives the
+/// exit code and the run's report. The run's lock is held until its journal is complete.
+pub(crate) fn drive(launch: Drive, lock: Option<journal::RunLock>) -> (u8, Option<run::Report>) {
+    let Drive {
+        lowered,
+        workflow,
+        params,
+        mut options,
+        events,
+        timeout,
+        second_interrupt_exits,
+    } = launch;
+    let log_dir = options.log_dir.clone();
+    let run_id = options.run_id.clone();
+    let journal = options.journal.clone();
     let terminal = {
         use std::io::IsTerminal;
         std::io::stderr().is_terminal()
     };
-    let printer = Printer::new(launch.json_events, terminal);
+    let printer = Printer::new(events, terminal);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -360,10 +496,9 @@ pub(crate) fn launch(
     };
     // The first Ctrl-C stops the run gracefully; a second one exits at once.
     let (canceller, signal) = crate::runtime::process::cancellation();
-    let mut options = options;
     options.interrupt = Some(signal);
     let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    if let Some(limit) = launch.timeout {
+    if let Some(limit) = timeout {
         let canceller = canceller.clone();
         let timed_out = std::sync::Arc::clone(&timed_out);
         runtime.spawn(async move {
@@ -376,7 +511,7 @@ pub(crate) fn launch(
             canceller.cancel();
         });
     }
-    let second_exits = launch.second_interrupt_exits;
+    let second_exits = second_interrupt_exits;
     runtime.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             if second_exits {
@@ -394,7 +529,7 @@ pub(crate) fn launch(
     });
     let report = runtime.block_on(run::run(
         lowered,
-        workflow,
+        &workflow,
         params,
         options,
         Box::new(printer),
@@ -402,36 +537,69 @@ pub(crate) fn launch(
     // Nothing is left to wait for: the step processes are reaped. Waiting for the idle
     // workers and the Ctrl-C listener to wind down would only delay the exit.
     runtime.shutdown_background();
+    let journal_error = journal.as_ref().and_then(|j| j.finish().err());
+    drop(lock);
     let report = match report {
         Ok(report) => report,
         Err(e) => {
-            use miette::Diagnostic;
-            let code = e.code().map(|c| c.to_string()).unwrap_or_default();
-            eprintln!("error[{code}]: {e}");
-            if let Some(help) = e.help() {
-                eprintln!("  help: {help}");
-            }
+            super::report_error(&e);
             return (super::EXIT_USAGE, None);
         }
     };
-    if !launch.json_events {
+    if !events {
         summary(&report);
         eprintln!("logs: {}", log_dir.display());
     }
+    if let Some(e) = journal_error {
+        super::report_error(&e);
+        return (super::EXIT_FINDINGS, Some(report));
+    }
+    let journaled = journal.is_some();
     let code = match report.status {
         Status::Succeeded => super::EXIT_OK,
         Status::Cancelled if timed_out.load(std::sync::atomic::Ordering::SeqCst) => {
+            if journaled {
+                eprintln!("`flowc resume {run_id}` continues the run");
+            }
             super::EXIT_FINDINGS
         }
         Status::Cancelled => {
-            eprintln!("run interrupted; run it again to start over");
+            if journaled {
+                eprintln!("run {run_id} interrupted; `flowc resume {run_id}` continues it without re-running finished steps");
+            } else {
+                eprintln!("run interrupted; run it again to start over");
+            }
             super::EXIT_INTERRUPTED
+        }
+        Status::Waiting if journaled => {
+            let gates: Vec<&str> = report
+                .steps
+                .iter()
+                .filter(|s| s.status == Status::Waiting)
+                .map(|s| s.name.as_str())
+                .collect();
+            eprintln!(
+                "run {run_id} is waiting for approval of {}; decide with `flowc approve {run_id} STEP` (or `flowc reject`), then continue with `flowc resume {run_id}`",
+                gates
+                    .iter()
+                    .map(|g| format!("`{g}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            super::EXIT_FINDINGS
         }
         Status::Waiting => {
             eprintln!("run stopped at an approval gate; run it again with `--approve STEP` or `--approve-all`");
             super::EXIT_FINDINGS
         }
-        _ => super::EXIT_FINDINGS,
+        _ => {
+            if journaled {
+                eprintln!(
+                    "`flowc resume {run_id}` re-runs the failed steps and what depends on them"
+                );
+            }
+            super::EXIT_FINDINGS
+        }
     };
     (code, Some(report))
 }
@@ -450,8 +618,13 @@ fn summary(report: &run::Report) {
         "{:<width$}  {:<10} {:>8}  {:>9}",
         "step", "status", "attempts", "duration"
     );
+    // One write for the whole table: stderr is unbuffered, and a 10,000-step table
+    // written piece by piece costs a quarter of a million system calls.
+    let mut table = String::new();
     for s in &report.steps {
-        eprintln!(
+        use std::fmt::Write as _;
+        let _ = writeln!(
+            table,
             "{:<width$}  {:<10} {:>8}  {:>9}",
             s.name,
             s.status.as_str(),
@@ -459,6 +632,7 @@ fn summary(report: &run::Report) {
             format_duration(s.duration.as_millis() as u64)
         );
     }
+    eprint!("{table}");
     eprintln!(
         "workflow `{}` {} in {}",
         report.workflow,

@@ -84,10 +84,21 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0473", include_str!("explain/E0473.md")),
     ("E0474", include_str!("explain/E0474.md")),
     ("E0475", include_str!("explain/E0475.md")),
+    ("E0501", include_str!("explain/E0501.md")),
+    ("E0502", include_str!("explain/E0502.md")),
+    ("E0503", include_str!("explain/E0503.md")),
+    ("E0504", include_str!("explain/E0504.md")),
+    ("E0505", include_str!("explain/E0505.md")),
+    ("E0506", include_str!("explain/E0506.md")),
+    ("E0507", include_str!("explain/E0507.md")),
+    ("E0508", include_str!("explain/E0508.md")),
+    ("E0509", include_str!("explain/E0509.md")),
+    ("E0510", include_str!("explain/E0510.md")),
     ("W0001", include_str!("explain/W0001.md")),
     ("W0002", include_str!("explain/W0002.md")),
     ("W0003", include_str!("explain/W0003.md")),
     ("W0004", include_str!("explain/W0004.md")),
+    ("W0010", include_str!("explain/W0010.md")),
 ];
 
 /// The explanation of a code (case-insensitive), if it exists.

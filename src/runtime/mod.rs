@@ -8,10 +8,12 @@
 //! - [`retry`]: backoff policies and the retry loop;
 //! - [`redact`]: secret redaction of everything flowc prints or writes;
 //! - [`run`]: the scheduler that runs a workflow's steps with all of the above.
+//! - [`journal`]: the durable record of a run, read back by `flowc resume`.
 
 pub mod command;
 pub mod eval;
 pub mod inputs;
+pub mod journal;
 pub mod native;
 pub mod process;
 pub mod redact;

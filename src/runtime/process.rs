@@ -234,7 +234,18 @@ pub enum ProcessError {
 pub async fn run(
     spec: &Spec,
     sink: &mut dyn OutputSink,
+    cancel: CancellationSignal,
+) -> Result<Outcome, ProcessError> {
+    run_with(spec, sink, cancel, &mut |_| {}).await
+}
+
+/// [`run`], calling `on_start` with the process group id right after the process starts
+/// (the journal records it, so that a later `flowc resume` can kill what a crash left).
+pub async fn run_with(
+    spec: &Spec,
+    sink: &mut dyn OutputSink,
     mut cancel: CancellationSignal,
+    on_start: &mut (dyn FnMut(i32) + Send),
 ) -> Result<Outcome, ProcessError> {
     let Some(program) = spec.argv.first() else {
         return Err(ProcessError::CannotStart {
@@ -273,6 +284,7 @@ pub async fn run(
             reason: "the process has no id".into(),
         });
     };
+    on_start(pid);
     let pid = Pid::from_raw(pid);
     // From here on, leaving early (an error, or the caller dropping this future) kills
     // the whole group; tokio reaps a dropped child in the background.

@@ -22,6 +22,7 @@ use tokio::task::JoinSet;
 
 use super::command::{self, TextPart};
 use super::eval::{self, Env, EvalError, Value};
+use super::journal::{self, Journal, Resume};
 use super::process::{self, CancellationSignal, Canceller, Stream};
 use super::redact::Redactor;
 use super::retry::{self, Backoff, Policy};
@@ -29,6 +30,7 @@ use crate::ast::{self, AttrKind, Clause, ExprKind, StrPart};
 use crate::check::{DepKind, Module, WorkflowInfo};
 use crate::graph::{EdgeKind, ExecGraph};
 use crate::lower::Lowered;
+use crate::snapshot::record::Record;
 
 /// How a run behaves.
 #[derive(Clone, Debug)]
@@ -53,6 +55,11 @@ pub struct Options {
     /// Fires on an interrupt (Ctrl-C): running steps are stopped, nothing new starts but
     /// compensation and `finally` steps, and the run ends `cancelled`.
     pub interrupt: Option<CancellationSignal>,
+    /// The run's journal: state changes are recorded there, and a step is reported
+    /// finished only once its record is on disk. `None` runs without one.
+    pub journal: Option<Arc<Journal>>,
+    /// For `flowc resume`: what to restore instead of running.
+    pub resume: Option<Arc<Resume>>,
 }
 
 /// What became of a step.
@@ -182,6 +189,14 @@ pub enum Event {
         /// Why it failed, if it did.
         reason: Option<String>,
     },
+    /// A step finished in an earlier run of a resumed run: its result is restored and it
+    /// does not run.
+    StepRestored {
+        /// The step.
+        step: String,
+        /// Attempts it made then.
+        attempts: u32,
+    },
     /// A step was skipped.
     StepSkipped {
         /// The step.
@@ -242,16 +257,35 @@ struct Shared {
     redactor: Redactor,
     opts: Options,
     slots: Semaphore,
-    observer: Mutex<Box<dyn Observer>>,
+    observer: Arc<Mutex<Box<dyn Observer>>>,
     /// The run's workflow item and the body indices of its `defaults` blocks, found once:
     /// scanning the body for them at every step made a large run quadratic.
     defaults: (usize, Vec<usize>),
+    /// Step fingerprints by name, when the run is journaled.
+    fingerprints: HashMap<String, u64>,
 }
 
 impl Shared {
+    /// Reports an event. With a journal, only once every record queued before it is on
+    /// disk: a step is reported finished only when its finish is durable.
     fn emit(&self, event: Event) {
+        match &self.opts.journal {
+            Some(j) => {
+                let observer = Arc::clone(&self.observer);
+                j.then(move || {
+                    if let Ok(mut obs) = observer.lock() {
+                        obs.event(&event);
+                    }
+                });
+            }
+            None => self.emit_now(&event),
+        }
+    }
+
+    /// Reports an event at once.
+    fn emit_now(&self, event: &Event) {
         if let Ok(mut obs) = self.observer.lock() {
-            obs.event(&event);
+            obs.event(event);
         }
     }
 
@@ -349,6 +383,22 @@ pub async fn run(
         reason: e.to_string(),
     })?;
 
+    let fingerprints: HashMap<String, u64> = match (&opts.journal, &opts.resume) {
+        (None, _) => HashMap::new(),
+        // A resume computed them already, to decide what to keep.
+        (Some(_), Some(r)) if r.fingerprints.len() == info.steps.len() => info
+            .steps
+            .iter()
+            .map(|s| s.name.clone())
+            .zip(r.fingerprints.iter().copied())
+            .collect(),
+        (Some(_), _) => info
+            .steps
+            .iter()
+            .map(|s| s.name.clone())
+            .zip(journal::fingerprints(&modules, module, info, &params))
+            .collect(),
+    };
     // Parameters, module constants and bindings, in order.
     let mut values = params;
     let mut secrets: Vec<String> = values
@@ -405,7 +455,6 @@ pub async fn run(
         redactor,
         opts: opts.clone(),
         slots: Semaphore::new(opts.max_parallel.max(1)),
-        observer: Mutex::new(observer),
         defaults: (
             info.item,
             (ast_wf.body.iter().enumerate())
@@ -413,6 +462,8 @@ pub async fn run(
                 .map(|(i, _)| i)
                 .collect(),
         ),
+        observer: Arc::new(Mutex::new(observer)),
+        fingerprints,
     });
     shared.emit(Event::RunStarted {
         workflow: workflow.to_string(),
@@ -501,6 +552,25 @@ pub async fn run(
                     workflow_record(workflow, workflow_status, &opts.run_id),
                 );
             }
+            if let Some(report) = restored(&shared, &step.name) {
+                // Already durable: nothing to wait for.
+                shared.emit_now(&Event::StepRestored {
+                    step: step.name.clone(),
+                    attempts: report.attempts,
+                });
+                finish(
+                    i,
+                    report,
+                    info,
+                    &mut states,
+                    &waiters,
+                    &mut ready,
+                    &mut results,
+                    &mut finished_ordinary,
+                    &read,
+                );
+                continue;
+            }
             match decide(
                 i,
                 info,
@@ -512,6 +582,12 @@ pub async fn run(
                 &results,
             ) {
                 Decision::Skip(cause, reason) => {
+                    if let Some(j) = &shared.opts.journal {
+                        j.record(&Record::StepSkipped {
+                            step: step.name.clone(),
+                            reason: reason.clone(),
+                        });
+                    }
                     shared.emit(Event::StepSkipped {
                         step: step.name.clone(),
                         reason: reason.clone(),
@@ -660,7 +736,15 @@ pub async fn run(
         })
         .collect();
     let duration = started.elapsed();
-    shared.emit(Event::RunFinished {
+    // Waits for every record and every event queued before it.
+    if let Some(j) = &shared.opts.journal {
+        j.commit(&Record::RunFinished {
+            status: workflow_status.as_str().to_string(),
+            at_ms: journal::now_ms(),
+        })
+        .await;
+    }
+    shared.emit_now(&Event::RunFinished {
         status: workflow_status,
         duration_ms: duration.as_millis() as u64,
     });
@@ -692,6 +776,22 @@ fn module_constants(module: &Module) -> Result<BTreeMap<String, Value>, RunError
         }
     }
     Ok(values)
+}
+
+/// The report of a step that a resumed run restores instead of running.
+fn restored(shared: &Shared, name: &str) -> Option<StepReport> {
+    let f = shared.opts.resume.as_ref()?.keep.get(name)?;
+    Some(StepReport {
+        name: name.to_string(),
+        status: Status::Succeeded,
+        skip: None,
+        reason: None,
+        attempts: f.attempts,
+        duration: Duration::from_millis(f.duration_ms),
+        exit_codes: f.exit_codes.clone(),
+        continued: false,
+        record: f.record.clone(),
+    })
 }
 
 fn eval_binding(b: &ast::Binding, values: &BTreeMap<String, Value>) -> Result<Value, RunError> {
@@ -1200,6 +1300,21 @@ async fn run_step(
         continued: false,
         record: record(status, &done, fan_out, outputs),
     };
+    // Queued before the event below, which is reported only once this is on disk. The
+    // scheduler goes on at once: any later record is durable only after this one.
+    if let Some(j) = &shared.opts.journal {
+        j.record(&Record::StepFinished {
+            step: name.to_string(),
+            status: status.as_str().to_string(),
+            attempts: report.attempts,
+            duration_ms: report.duration.as_millis() as u64,
+            exit_codes: report.exit_codes.clone(),
+            reason: report.reason.clone(),
+            record: journal::to_val(&report.record),
+            fingerprint: shared.fingerprints.get(name).copied().unwrap_or(0),
+            at_ms: journal::now_ms(),
+        });
+    }
     shared.emit(Event::StepFinished {
         step: name.to_string(),
         status,
@@ -1320,6 +1435,22 @@ async fn run_instance(
     cancel: CancellationSignal,
 ) -> Instance {
     let started = Instant::now();
+    if let Some(done) = shared
+        .opts
+        .resume
+        .as_ref()
+        .and_then(|r| r.instances.get(label))
+    {
+        return Instance {
+            status_ok: true,
+            exit_code: done.exit_code,
+            stdout: done.stdout.clone(),
+            attempts: done.attempts,
+            duration: Duration::from_millis(done.duration_ms),
+            outputs: done.outputs.clone(),
+            ..Instance::default()
+        };
+    }
     let fail = |reason: String| Instance {
         failure: Some(shared.redactor.redact(&reason).into_owned()),
         exit_code: -1,
@@ -1422,18 +1553,35 @@ async fn run_instance(
         _ => None,
     };
     let native_args: super::native::Args = plan.task_params.iter().cloned().collect();
+    env_vars.push((journal::RUN_ID_ENV.to_string(), shared.opts.run_id.clone()));
 
     match action {
         Action::Approve(question) => {
-            let approved = shared.opts.approve_all
+            // A decision recorded by `flowc approve` / `flowc reject`.
+            let decided = shared.opts.resume.as_ref().and_then(|r| {
+                r.approvals
+                    .get(label)
+                    .or_else(|| r.approvals.get(journal::step_of(label)))
+                    .copied()
+            });
+            let approved = decided == Some(true)
+                || shared.opts.approve_all
                 || shared
                     .opts
                     .approve
                     .iter()
                     .any(|s| s == label || label.starts_with(&format!("{s}[")));
             let question = shared.redactor.redact(&question).into_owned();
-            let approved = approved || (shared.opts.interactive && ask(&question, label).await);
+            let approved = approved
+                || (decided.is_none() && shared.opts.interactive && ask(&question, label).await);
             if approved {
+                if let (Some(j), None) = (&shared.opts.journal, decided) {
+                    j.record(&Record::Approval {
+                        step: label.to_string(),
+                        approved: true,
+                        at_ms: journal::now_ms(),
+                    });
+                }
                 shared.emit(Event::Output {
                     step: label.to_string(),
                     stream: "stdout",
@@ -1445,7 +1593,7 @@ async fn run_instance(
                     duration: started.elapsed(),
                     ..Instance::default()
                 }
-            } else if shared.opts.interactive {
+            } else if shared.opts.interactive || decided == Some(false) {
                 Instance {
                     attempts: 1,
                     exit_code: -1,
@@ -1457,10 +1605,19 @@ async fn run_instance(
                 Instance {
                     waiting: true,
                     attempts: 1,
-                    failure: Some(format!(
-                        "waiting for approval: {question} (run again with `--approve {}` or `--approve-all`)",
-                        label.split('[').next().unwrap_or(label)
-                    )),
+                    failure: Some(if shared.opts.journal.is_some() {
+                        format!(
+                            "waiting for approval: {question} (`flowc approve {} {}`, then `flowc resume {}`)",
+                            shared.opts.run_id,
+                            journal::step_of(label),
+                            shared.opts.run_id
+                        )
+                    } else {
+                        format!(
+                            "waiting for approval: {question} (run again with `--approve {}` or `--approve-all`)",
+                            journal::step_of(label)
+                        )
+                    }),
                     duration: started.elapsed(),
                     ..Instance::default()
                 }
@@ -1496,6 +1653,14 @@ async fn run_instance(
             // no files open (and a step that prints nothing leaves no empty log).
             let log: Mutex<Option<std::fs::File>> = Mutex::new(None);
             let mut rng = fastrand::Rng::new();
+            // Attempts that failed before a crash count against the retries.
+            let prior = shared
+                .opts
+                .resume
+                .as_ref()
+                .and_then(|r| r.attempts.get(label).copied())
+                .unwrap_or(0);
+            policy.retries = policy.retries.saturating_sub(prior);
             let (result, attempts) = retry::run(
                 &policy,
                 &mut rng,
@@ -1523,6 +1688,15 @@ async fn run_instance(
                     }
                 },
                 |next, delay, r: &Attempt| {
+                    let next = next + prior;
+                    if let Some(j) = &shared.opts.journal {
+                        j.record(&Record::AttemptFailed {
+                            step: label.to_string(),
+                            attempt: next - 1,
+                            exit_code: r.exit_code,
+                            reason: r.reason.clone(),
+                        });
+                    }
                     shared.emit(Event::Retrying {
                         step: label.to_string(),
                         next_attempt: next,
@@ -1538,6 +1712,7 @@ async fn run_instance(
                     let output_file = &output_file;
                     let native = native.as_deref();
                     let native_args = &native_args;
+                    let attempt = attempt + prior;
                     async move {
                         // The slot first: a step waiting for one has not started.
                         let Ok(_slot) = shared.slots.acquire().await else {
@@ -1585,7 +1760,17 @@ async fn run_instance(
                             )
                             .await;
                         }
-                        match process::run(spec, &mut sink, cancel).await {
+                        let mut on_start = |pgid: i32| {
+                            if let Some(j) = &shared.opts.journal {
+                                j.record(&Record::StepStarted {
+                                    step: label.to_string(),
+                                    attempt,
+                                    pgid,
+                                    at_ms: journal::now_ms(),
+                                });
+                            }
+                        };
+                        match process::run_with(spec, &mut sink, cancel, &mut on_start).await {
                             Ok(outcome) => Attempt::from_outcome(outcome),
                             Err(e) => Attempt::failed(e.to_string()),
                         }
@@ -1597,7 +1782,7 @@ async fn run_instance(
                 status_ok: result.ok,
                 exit_code: result.exit_code,
                 stdout: shared.redactor.redact(&result.stdout).into_owned(),
-                attempts,
+                attempts: attempts + prior,
                 duration: started.elapsed(),
                 outputs: BTreeMap::new(),
                 failure: (!result.ok).then(|| shared.redactor.redact(&result.reason).into_owned()),
@@ -1611,6 +1796,28 @@ async fn run_instance(
                         instance.status_ok = false;
                         instance.failure = Some(shared.redactor.redact(&reason).into_owned());
                     }
+                }
+            }
+            // A fan-out instance's result, so that a resume keeps the finished ones.
+            if let (Some(j), true) = (&shared.opts.journal, instance.status_ok) {
+                if label.ends_with(']') {
+                    j.record(&Record::InstanceFinished {
+                        step: label.to_string(),
+                        exit_code: instance.exit_code,
+                        stdout: instance.stdout.clone(),
+                        attempts: instance.attempts,
+                        duration_ms: instance.duration.as_millis() as u64,
+                        outputs: instance
+                            .outputs
+                            .iter()
+                            .map(|(k, v)| (k.clone(), journal::to_val(v)))
+                            .collect(),
+                        fingerprint: shared
+                            .fingerprints
+                            .get(journal::step_of(label))
+                            .copied()
+                            .unwrap_or(0),
+                    });
                 }
             }
             instance

@@ -4,6 +4,7 @@
 
 mod cli;
 mod codes;
+mod durable;
 mod editors;
 mod examples;
 mod fmt;
@@ -12,6 +13,7 @@ mod props;
 mod repl;
 mod robustness;
 mod run;
+mod snapshot;
 mod stdlib;
 mod support;
 mod ui;

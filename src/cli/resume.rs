@@ -1,0 +1,284 @@
+//! `flowc resume [RUN | --last] [--plan]`: continues a run from its journal, and `flowc
+//! approve` / `flowc reject`, which record a decision at an approval gate of a waiting
+//! run. Resume restores the steps that finished (unchanged) without running them, kills
+//! what a crashed driver left running, and runs the rest with the run's original inputs.
+
+use std::path::{Path, PathBuf};
+
+use crate::runtime::journal::{self, JournalError, Resume, RunState, Verdict};
+use crate::runtime::run::Options;
+use crate::snapshot::record::Record;
+use crate::snapshot::{self, Appender};
+
+/// Arguments of `flowc resume`.
+#[derive(Debug, clap::Args)]
+pub struct ResumeArgs {
+    /// The run: its id, or a unique prefix of it (default: the newest run).
+    #[arg(value_name = "RUN_ID")]
+    pub run: Option<String>,
+    /// Resume the newest run.
+    #[arg(long, conflicts_with = "run")]
+    pub last: bool,
+    /// Show which steps would be kept and which would run again, and why; run nothing.
+    #[arg(long)]
+    pub plan: bool,
+    /// Where run journals are (default: `FLOWC_STATE_DIR`, else ./.flow/runs).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// `json`: one JSON event per line on stdout.
+    #[arg(long, value_name = "FORMAT", value_parser = ["json"])]
+    pub events: Option<String>,
+}
+
+/// Arguments of `flowc approve` and `flowc reject`.
+#[derive(Debug, clap::Args)]
+pub struct DecideArgs {
+    /// The run id (or a unique prefix).
+    #[arg(value_name = "RUN_ID")]
+    pub run: String,
+    /// The approval step (or one instance of it, `gate[2]`).
+    #[arg(value_name = "STEP")]
+    pub step: String,
+    /// Where run journals are (default: `FLOWC_STATE_DIR`, else ./.flow/runs).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// The state directory of the run commands: the flag, `FLOWC_STATE_DIR`, or
+/// `./.flow/runs`.
+pub(super) fn root(flag: Option<&Path>) -> PathBuf {
+    journal::state_root(flag, Path::new("."))
+}
+
+fn warn_all(state: &RunState) {
+    for w in &state.warnings {
+        use miette::Diagnostic;
+        let code = w.code().map(|c| format!("[{c}]")).unwrap_or_default();
+        eprintln!("warning{code}: {w}");
+    }
+}
+
+/// Resumes a run; exit codes as for `flowc run`.
+pub fn run(args: ResumeArgs, color: bool) -> u8 {
+    let root = root(args.state_dir.as_deref());
+    let dir = match journal::find(&root, args.run.as_deref()) {
+        Ok(d) => d,
+        Err(e) => {
+            super::report_error(&e);
+            return super::EXIT_USAGE;
+        }
+    };
+    // `--plan` only reads; a resume takes the run (one driver at a time) first.
+    let opened = if args.plan {
+        RunState::load(&dir).map(|s| (None, s, None))
+    } else {
+        journal::reopen(&dir).map(|(l, s, j)| (Some(l), s, Some(j)))
+    };
+    let (lock, state, journal) = match opened {
+        Ok(o) => o,
+        Err(e) => {
+            super::report_error(&e);
+            return super::EXIT_USAGE;
+        }
+    };
+    warn_all(&state);
+    let fail = |reason: String, help: &str| {
+        super::report_error(&JournalError::CannotResume {
+            run: state.run_id().to_string(),
+            reason,
+            help: help.to_string(),
+        });
+        super::EXIT_USAGE
+    };
+    let opts = crate::diagnostics::RenderOptions {
+        color,
+        width: super::width(),
+    };
+    let file = PathBuf::from(&state.started.file);
+    let Ok((_, _, lowered)) = super::input::compile(&file, opts) else {
+        return fail(
+            format!("its workflow file `{}` does not compile", file.display()),
+            "fix the errors above, then resume again",
+        );
+    };
+    let Some(index) = lowered
+        .graphs
+        .iter()
+        .position(|g| g.workflow == state.started.workflow)
+    else {
+        return fail(
+            format!(
+                "`{}` has no workflow `{}` any more",
+                file.display(),
+                state.started.workflow
+            ),
+            "restore the workflow, or start a new run with `flowc run`",
+        );
+    };
+    let module = lowered.modules.len().saturating_sub(1);
+    let Some(info) = lowered
+        .modules
+        .get(module)
+        .and_then(|m| m.checked_workflows.get(index))
+    else {
+        return fail("the workflow was not checked".to_string(), "report a bug");
+    };
+    let params: std::collections::BTreeMap<String, crate::runtime::eval::Value> = state
+        .started
+        .inputs
+        .iter()
+        .map(|(k, v)| (k.clone(), journal::from_val(v)))
+        .collect();
+    let fingerprints = journal::fingerprints(&lowered.modules, module, info, &params);
+    let verdicts = journal::plan(&state, info, &lowered.graphs[index], &fingerprints);
+    let kept = verdicts.iter().filter(|v| **v == Verdict::Keep).count();
+    let again: Vec<(&str, &str)> = info
+        .steps
+        .iter()
+        .zip(&verdicts)
+        .filter_map(|(s, v)| match v {
+            Verdict::Run(why) => Some((s.name.as_str(), why.as_str())),
+            _ => None,
+        })
+        .collect();
+    let run_id = state.run_id().to_string();
+    eprintln!(
+        "run {run_id}: workflow `{}` of {} ({})",
+        state.started.workflow,
+        file.display(),
+        // This driver holds the lock now: "running" would be about itself.
+        match (&state.ended, args.plan) {
+            (Some((status, _)), _) => status.clone(),
+            (None, true) => state.status(),
+            (None, false) => "interrupted".to_string(),
+        }
+    );
+    eprintln!(
+        "{kept} of {} steps finished and are kept; {} to run",
+        info.steps.len(),
+        again.len()
+    );
+    for (step, why) in &again {
+        eprintln!("  run  {step}: {why}");
+    }
+    let finished_ok = matches!(&state.ended, Some((s, _)) if s == "succeeded");
+    if args.plan {
+        if args.events.is_some() {
+            let plan: Vec<serde_json::Value> = info
+                .steps
+                .iter()
+                .zip(&verdicts)
+                .map(|(s, v)| match v {
+                    Verdict::Keep => serde_json::json!({"step": s.name, "action": "keep"}),
+                    Verdict::Redecide => {
+                        serde_json::json!({"step": s.name, "action": "decide"})
+                    }
+                    Verdict::Run(why) => {
+                        serde_json::json!({"step": s.name, "action": "run", "reason": why})
+                    }
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(plan));
+        }
+        return super::EXIT_OK;
+    }
+    if finished_ok && again.is_empty() {
+        eprintln!("run {run_id} already succeeded; nothing to do");
+        if let Some(j) = &journal {
+            j.commit_blocking(&Record::RunFinished {
+                status: "succeeded".to_string(),
+                at_ms: journal::now_ms(),
+            });
+            let _ = j.finish();
+        }
+        return super::EXIT_OK;
+    }
+    let killed = journal::kill_leftovers(&run_id);
+    if !killed.is_empty() {
+        eprintln!(
+            "killed {} leftover process group(s) of the interrupted run: {}",
+            killed.len(),
+            killed
+                .iter()
+                .map(i32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let resume = Resume::new(&state, info, &verdicts, &fingerprints);
+    let s = &state.started;
+    let options = Options {
+        max_parallel: (s.max_parallel as usize).max(1),
+        approve_all: s.approve_all,
+        approve: s.approve.clone(),
+        log_dir: PathBuf::from(&s.log_dir),
+        workdir: PathBuf::from(&s.workdir),
+        grace: std::time::Duration::from_secs(5),
+        run_id,
+        interactive: {
+            use std::io::IsTerminal;
+            args.events.is_none()
+                && std::io::stdin().is_terminal()
+                && std::io::stderr().is_terminal()
+        },
+        interrupt: None,
+        journal: journal.map(std::sync::Arc::new),
+        resume: Some(std::sync::Arc::new(resume)),
+    };
+    let workflow = s.workflow.clone();
+    super::run::drive(
+        super::run::Drive {
+            lowered,
+            workflow,
+            params,
+            options,
+            events: args.events.is_some(),
+            timeout: None,
+            second_interrupt_exits: true,
+        },
+        lock,
+    )
+    .0
+}
+
+/// Records an approval (or a rejection) at a waiting gate.
+pub fn decide(args: DecideArgs, approved: bool) -> u8 {
+    match try_decide(&args, approved) {
+        Ok(run) => {
+            eprintln!(
+                "{} `{}` of run {run}; continue with `flowc resume {run}`",
+                if approved { "approved" } else { "rejected" },
+                args.step
+            );
+            super::EXIT_OK
+        }
+        Err(e) => {
+            super::report_error(&e);
+            super::EXIT_USAGE
+        }
+    }
+}
+
+fn try_decide(args: &DecideArgs, approved: bool) -> Result<String, JournalError> {
+    let dir = journal::find(&root(args.state_dir.as_deref()), Some(&args.run))?;
+    let _lock = journal::lock(&dir)?;
+    let state = RunState::load(&dir)?;
+    let waiting = state
+        .finished
+        .get(journal::step_of(&args.step))
+        .is_some_and(|f| f.status == "waiting");
+    if !waiting {
+        return Err(JournalError::NotWaiting {
+            run: state.run_id().to_string(),
+            step: args.step.clone(),
+        });
+    }
+    let path = dir.join(journal::JOURNAL);
+    let mut appender = Appender::open(&path, state.valid_len)?;
+    appender.append(&snapshot::encode(&Record::Approval {
+        step: args.step.clone(),
+        approved,
+        at_ms: journal::now_ms(),
+    })?)?;
+    Ok(state.run_id().to_string())
+}

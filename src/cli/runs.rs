@@ -1,0 +1,428 @@
+//! Run management, from the journals in the state directory: `flowc runs` (a table of
+//! runs, or JSON), `flowc runs prune`, `flowc status RUN` (per-step table), `flowc logs RUN
+//! [STEP] [--follow]` and `flowc cancel RUN` (SIGINT to the run's driver, as Ctrl-C in
+//! its terminal would).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::runtime::eval::format_duration;
+use crate::runtime::journal::{self, RunState};
+
+/// Arguments of `flowc runs`.
+#[derive(Debug, clap::Args)]
+pub struct RunsArgs {
+    /// `prune`, or nothing to list the runs.
+    #[command(subcommand)]
+    pub action: Option<RunsAction>,
+    /// `human` (a table on stderr) or `json` (one object per run on stdout).
+    #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = ["human", "json"])]
+    pub format: String,
+    /// Where run journals are (default: `FLOWC_STATE_DIR`, else ./.flow/runs).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// What `flowc runs` does besides listing.
+#[derive(Debug, clap::Subcommand)]
+pub enum RunsAction {
+    /// Delete finished runs (their journals, and their logs when in the default place).
+    Prune(PruneArgs),
+}
+
+/// Arguments of `flowc runs prune`.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = true)]
+pub struct PruneArgs {
+    /// Delete runs whose last activity is older than this (`30d`, `12h`).
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub older_than: Option<Duration>,
+    /// Keep only the newest N runs.
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+}
+
+fn parse_age(text: &str) -> Result<Duration, String> {
+    crate::parse::parse_duration(text).map(Duration::from_millis)
+}
+
+/// Arguments of `flowc status`, `flowc cancel`.
+#[derive(Debug, clap::Args)]
+pub struct RunArg {
+    /// The run id, or a unique prefix (default: the newest run).
+    #[arg(value_name = "RUN_ID")]
+    pub run: Option<String>,
+    /// `human` (a table on stderr) or `json` (on stdout).
+    #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = ["human", "json"])]
+    pub format: String,
+    /// Where run journals are (default: `FLOWC_STATE_DIR`, else ./.flow/runs).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Arguments of `flowc logs`.
+#[derive(Debug, clap::Args)]
+pub struct LogsArgs {
+    /// The run id, or a unique prefix.
+    #[arg(value_name = "RUN_ID")]
+    pub run: String,
+    /// Only this step's log (all its instances, for a fan-out).
+    #[arg(value_name = "STEP")]
+    pub step: Option<String>,
+    /// Keep printing new lines until the run's driver exits.
+    #[arg(long, short)]
+    pub follow: bool,
+    /// Where run journals are (default: `FLOWC_STATE_DIR`, else ./.flow/runs).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Arguments of `flowc cancel`.
+#[derive(Debug, clap::Args)]
+pub struct CancelArgs {
+    /// The run id, or a unique prefix.
+    #[arg(value_name = "RUN_ID")]
+    pub run: String,
+    /// Where run journals are (default: `FLOWC_STATE_DIR`, else ./.flow/runs).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// A run that is not running cannot be cancelled.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("run `{run}` is not running")]
+#[diagnostic(
+    code(E0510),
+    help("`flowc runs` shows each run's status; a stopped run continues with `flowc resume`")
+)]
+pub struct NotRunning {
+    /// The run id.
+    pub run: String,
+}
+
+fn time_text(ms: u64) -> String {
+    let t = std::time::UNIX_EPOCH + Duration::from_millis(ms);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn summary_json(s: &RunState) -> serde_json::Value {
+    serde_json::json!({
+        "id": s.run_id(),
+        "workflow": s.started.workflow,
+        "file": s.started.file,
+        "status": s.status(),
+        "started": time_text(s.started.at_ms),
+        "duration_ms": s.last_ms.saturating_sub(s.started.at_ms),
+        "steps_done": s.succeeded(),
+        "steps_total": s.started.steps,
+    })
+}
+
+/// `flowc runs` and `flowc runs prune`.
+pub fn runs(args: RunsArgs) -> u8 {
+    let root = super::resume::root(args.state_dir.as_deref());
+    if let Some(RunsAction::Prune(p)) = args.action {
+        return prune(&root, &p);
+    }
+    let mut rows = Vec::new();
+    for dir in journal::list(&root) {
+        match RunState::load(&dir) {
+            Ok(s) => rows.push(s),
+            Err(e) => super::report_error(&e),
+        }
+    }
+    if args.format == "json" {
+        for s in &rows {
+            println!("{}", summary_json(s));
+        }
+        return super::EXIT_OK;
+    }
+    if rows.is_empty() {
+        eprintln!("no runs in `{}`", root.display());
+        return super::EXIT_OK;
+    }
+    eprintln!(
+        "{:<18} {:<16} {:<12} {:<20} {:>9} {:>11}",
+        "id", "workflow", "status", "started", "duration", "steps"
+    );
+    for s in &rows {
+        eprintln!(
+            "{:<18} {:<16} {:<12} {:<20} {:>9} {:>11}",
+            s.run_id(),
+            s.started.workflow,
+            s.status(),
+            time_text(s.started.at_ms),
+            format_duration(s.last_ms.saturating_sub(s.started.at_ms)),
+            format!("{}/{}", s.succeeded(), s.started.steps)
+        );
+    }
+    super::EXIT_OK
+}
+
+fn prune(root: &Path, args: &PruneArgs) -> u8 {
+    let runs = journal::list(root);
+    let now = journal::now_ms();
+    let keep_from = args.keep.map_or(0, |k| runs.len().saturating_sub(k));
+    let mut removed = 0;
+    for (k, dir) in runs.iter().enumerate() {
+        // A run with a live driver is never pruned.
+        if journal::is_locked(dir) {
+            continue;
+        }
+        let state = RunState::load(dir).ok();
+        let last = state.as_ref().map_or(0, |s| s.last_ms);
+        let old = args
+            .older_than
+            .is_some_and(|d| now.saturating_sub(last) > d.as_millis() as u64);
+        if !(old || k < keep_from) {
+            continue;
+        }
+        if let Some(s) = &state {
+            // Logs go too when they are in the default place for this run.
+            let logs = PathBuf::from(&s.started.log_dir);
+            if logs.ends_with(Path::new(".flow/logs").join(s.run_id())) {
+                let _ = std::fs::remove_dir_all(&logs);
+            }
+        }
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => removed += 1,
+            Err(e) => eprintln!("warning: cannot remove `{}`: {e}", dir.display()),
+        }
+    }
+    eprintln!("pruned {removed} run(s)");
+    super::EXIT_OK
+}
+
+/// The steps of a run in the order the journal first mentions them.
+fn step_order(s: &RunState) -> Vec<String> {
+    use crate::snapshot::record::Record;
+    let mut order: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for r in &s.records {
+        let label = match r {
+            Record::StepStarted { step, .. }
+            | Record::StepFinished { step, .. }
+            | Record::StepSkipped { step, .. } => step,
+            _ => continue,
+        };
+        let name = journal::step_of(label).to_string();
+        if seen.insert(name.clone()) {
+            order.push(name);
+        }
+    }
+    order
+}
+
+/// `flowc status RUN`.
+pub fn status(args: RunArg) -> u8 {
+    let root = super::resume::root(args.state_dir.as_deref());
+    let state = match journal::find(&root, args.run.as_deref()).and_then(|d| RunState::load(&d)) {
+        Ok(s) => s,
+        Err(e) => {
+            super::report_error(&e);
+            return super::EXIT_USAGE;
+        }
+    };
+    let running = state.status() == "running";
+    let steps: Vec<serde_json::Value> = step_order(&state)
+        .into_iter()
+        .map(|name| {
+            let (status, attempts, ms, codes, reason) = match state.finished.get(&name) {
+                Some(f) => (
+                    f.status.clone(),
+                    f.attempts,
+                    f.duration_ms,
+                    f.exit_codes.clone(),
+                    f.reason.clone(),
+                ),
+                None => match state.skipped.get(&name) {
+                    Some(why) => ("skipped".to_string(), 0, 0, Vec::new(), Some(why.clone())),
+                    None => {
+                        let attempts = state
+                            .in_flight
+                            .iter()
+                            .filter(|(l, _)| journal::step_of(l) == name)
+                            .map(|(_, (a, _))| *a)
+                            .max()
+                            .unwrap_or(0);
+                        let s = if running { "running" } else { "interrupted" };
+                        (s.to_string(), attempts, 0, Vec::new(), None)
+                    }
+                },
+            };
+            serde_json::json!({
+                "step": name, "status": status, "attempts": attempts,
+                "duration_ms": ms, "exit_codes": codes, "reason": reason,
+            })
+        })
+        .collect();
+    if args.format == "json" {
+        let mut all = summary_json(&state);
+        all["steps"] = serde_json::Value::Array(steps);
+        println!("{all}");
+        return super::EXIT_OK;
+    }
+    eprintln!(
+        "run {}: workflow `{}` of {}",
+        state.run_id(),
+        state.started.workflow,
+        state.started.file
+    );
+    eprintln!(
+        "status {}, started {}, {}/{} steps succeeded",
+        state.status(),
+        time_text(state.started.at_ms),
+        state.succeeded(),
+        state.started.steps
+    );
+    let width = steps
+        .iter()
+        .filter_map(|s| s["step"].as_str().map(str::len))
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    eprintln!();
+    eprintln!(
+        "{:<width$}  {:<11} {:>8}  {:>9}  exit codes",
+        "step", "status", "attempts", "duration"
+    );
+    for s in &steps {
+        let codes: Vec<String> = s["exit_codes"]
+            .as_array()
+            .map(|a| a.iter().map(ToString::to_string).collect())
+            .unwrap_or_default();
+        eprintln!(
+            "{:<width$}  {:<11} {:>8}  {:>9}  {}",
+            s["step"].as_str().unwrap_or(""),
+            s["status"].as_str().unwrap_or(""),
+            s["attempts"].as_u64().unwrap_or(0),
+            format_duration(s["duration_ms"].as_u64().unwrap_or(0)),
+            codes.join(" ")
+        );
+    }
+    super::EXIT_OK
+}
+
+/// The log file name of a step instance, as the runtime writes it.
+fn safe(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '.'
+            }
+        })
+        .collect()
+}
+
+/// `flowc logs RUN [STEP] [--follow]`.
+pub fn logs(args: LogsArgs) -> u8 {
+    let root = super::resume::root(args.state_dir.as_deref());
+    let (dir, state) = match journal::find(&root, Some(&args.run))
+        .and_then(|d| RunState::load(&d).map(|s| (d, s)))
+    {
+        Ok(found) => found,
+        Err(e) => {
+            super::report_error(&e);
+            return super::EXIT_USAGE;
+        }
+    };
+    let log_dir = PathBuf::from(&state.started.log_dir);
+    let wanted = |name: &str| -> bool {
+        let Some(stem) = name.strip_suffix(".log") else {
+            return false;
+        };
+        match &args.step {
+            None => true,
+            Some(step) => {
+                let s = safe(step);
+                stem == s || (stem.starts_with(&format!("{s}.")) && !step.contains('['))
+            }
+        }
+    };
+    let files = |log_dir: &Path| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(log_dir)
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.file_name().is_some_and(|n| wanted(&n.to_string_lossy())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let mut offsets: std::collections::HashMap<PathBuf, u64> = std::collections::HashMap::new();
+    let many = args.step.is_none();
+    let mut out = std::io::stdout().lock();
+    loop {
+        let live = args.follow && journal::is_locked(&dir);
+        for f in files(&log_dir) {
+            use std::io::{Read, Seek, Write};
+            let at = offsets.get(&f).copied().unwrap_or(0);
+            let Ok(mut file) = std::fs::File::open(&f) else {
+                continue;
+            };
+            let _ = file.seek(std::io::SeekFrom::Start(at));
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            if text.is_empty() {
+                continue;
+            }
+            let name = f
+                .file_stem()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            for line in text.lines() {
+                let _ = if many {
+                    writeln!(out, "{name} | {line}")
+                } else {
+                    writeln!(out, "{line}")
+                };
+            }
+            let _ = out.flush();
+            offsets.insert(f, at + text.len() as u64);
+        }
+        if !live {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    super::EXIT_OK
+}
+
+/// `flowc cancel RUN`: SIGINT to the driver, then waits (up to a minute) for it to stop.
+pub fn cancel(args: CancelArgs) -> u8 {
+    let root = super::resume::root(args.state_dir.as_deref());
+    let dir = match journal::find(&root, Some(&args.run)) {
+        Ok(d) => d,
+        Err(e) => {
+            super::report_error(&e);
+            return super::EXIT_USAGE;
+        }
+    };
+    let run = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Some(pid) = journal::holder(&dir).filter(|&p| p > 1) else {
+        super::report_error(&NotRunning { run });
+        return super::EXIT_FINDINGS;
+    };
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGINT,
+    );
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    while journal::is_locked(&dir) && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if journal::is_locked(&dir) {
+        eprintln!("run {run} is still stopping (its steps have a grace period); check with `flowc status {run}`");
+    } else {
+        eprintln!("cancelled run {run}; `flowc resume {run}` continues it");
+    }
+    super::EXIT_OK
+}

@@ -1,0 +1,158 @@
+//! The records of a run journal, format version 1: what is on disk, kept apart from the
+//! runtime's own types so that the runtime can change without changing the format. Steps
+//! are named by their instance name: `build`, `test[3]` for a fan-out instance, and
+//! `call.step` for a step of an inlined sub-workflow.
+//!
+//! Changing a record (a field, a variant, their order) changes the format: bump
+//! [`super::FORMAT_VERSION`] and keep a golden file of the old version decoding.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A value as stored: the runtime's values, one for one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Val {
+    /// Text.
+    Str(String),
+    /// An int.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A bool.
+    Bool(bool),
+    /// A duration in milliseconds.
+    Duration(u64),
+    /// A secret's text (the journal is private to its owner).
+    Secret(String),
+    /// A list.
+    List(Vec<Val>),
+    /// A map.
+    Map(BTreeMap<String, Val>),
+    /// A record.
+    Record(BTreeMap<String, Val>),
+}
+
+/// How a run began: everything `flowc resume` needs to go on with the same inputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunStarted {
+    /// The run id.
+    pub run_id: String,
+    /// The workflow file, absolute.
+    pub file: String,
+    /// The workflow's name.
+    pub workflow: String,
+    /// The resolved parameter values.
+    pub inputs: BTreeMap<String, Val>,
+    /// `--max-parallel`.
+    pub max_parallel: u32,
+    /// `--approve-all`.
+    pub approve_all: bool,
+    /// `--approve` steps.
+    pub approve: Vec<String>,
+    /// Where step logs go, absolute.
+    pub log_dir: String,
+    /// The working directory of step processes, absolute.
+    pub workdir: String,
+    /// How many steps the workflow has.
+    pub steps: u32,
+    /// Unix time in milliseconds.
+    pub at_ms: u64,
+}
+
+/// One state change of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Record {
+    /// The run began (first record of a journal).
+    RunStarted(RunStarted),
+    /// A driver (`flowc run` or `flowc resume`) took over the run.
+    Driver {
+        /// Its process id.
+        pid: u32,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+    /// An attempt of a step instance started its process.
+    StepStarted {
+        /// The instance name.
+        step: String,
+        /// 1 for the first attempt.
+        attempt: u32,
+        /// The process group of the attempt (0 when it has no process).
+        pgid: i32,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+    /// An attempt failed (another may follow).
+    AttemptFailed {
+        /// The instance name.
+        step: String,
+        /// The attempt.
+        attempt: u32,
+        /// Its exit code (-1 when it has none).
+        exit_code: i32,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A step instance finished successfully (a fan-out's instances, one by one).
+    InstanceFinished {
+        /// The instance name.
+        step: String,
+        /// Its exit code.
+        exit_code: i32,
+        /// Its captured stdout.
+        stdout: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Milliseconds.
+        duration_ms: u64,
+        /// Its declared outputs.
+        outputs: BTreeMap<String, Val>,
+        /// Its step's fingerprint.
+        fingerprint: u64,
+    },
+    /// A step finished: its result, as the rest of the workflow sees it.
+    StepFinished {
+        /// The step name.
+        step: String,
+        /// `succeeded`, `failed`, `cancelled` or `waiting`.
+        status: String,
+        /// Attempts made (all instances).
+        attempts: u32,
+        /// Milliseconds.
+        duration_ms: u64,
+        /// Exit codes (per instance).
+        exit_codes: Vec<i32>,
+        /// Why it failed.
+        reason: Option<String>,
+        /// The result record.
+        record: Val,
+        /// The fingerprint of its definition and inputs.
+        fingerprint: u64,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+    /// A step was skipped.
+    StepSkipped {
+        /// The step name.
+        step: String,
+        /// Why.
+        reason: String,
+    },
+    /// A decision at an approval gate (`flowc approve` / `flowc reject`).
+    Approval {
+        /// The step (or instance) name.
+        step: String,
+        /// Approved, or rejected.
+        approved: bool,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+    /// The run ended (for this driver).
+    RunFinished {
+        /// `succeeded`, `failed`, `cancelled` or `waiting`.
+        status: String,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+}
