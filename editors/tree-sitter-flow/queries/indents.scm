@@ -4,6 +4,7 @@
 [
   (workflow_body)
   (step_body)
+  (policy_declaration)
   (parameters)
   (arguments)
   (list)
