@@ -1,5 +1,6 @@
-; Indentation, with nvim-treesitter's capture names: the contents of bodies, parameter
-; and argument lists, lists, maps and env/outputs blocks are indented one level.
+; Indentation, with nvim-treesitter's capture names: the contents of bodies (of policies
+; too), parameter and argument lists, lists, maps and env/outputs blocks are indented one
+; level.
 
 [
   (workflow_body)
