@@ -33,6 +33,11 @@ workflow deploy(target: string = \"staging\", n: int = 1_000) {
   step test on_failure_of build for r in [1] max 2 { sleep 500ms  on_failure build }
   finally step notify { run \"${workflow.status} ${true} ${len([1]) * 2}\" }
 }
+
+/// Retries for calls over the network.
+policy network { retry 5 backoff fixed(1s) jitter }
+task fetch(url: string) { native \"http.get\"  retry retry.network }
+let parsed = to_json(parse_json(json_get(\"{}\", \"a\"))) + format_time(now(), \"%Y\")
 "
   "A sample with every token class.")
 
@@ -69,6 +74,18 @@ workflow deploy(target: string = \"staging\", n: int = 1_000) {
   (should (flow-test-has-face 'font-lock-keyword-face "if n"))
   (should (flow-test-has-face 'font-lock-keyword-face "workflow.status")))
 
+(ert-deftest flow-mode-policy-and-native ()
+  (should (flow-test-has-face 'font-lock-keyword-face "policy network"))
+  (should (flow-test-has-face 'font-lock-constant-face "network {"))
+  (should (flow-test-has-face 'font-lock-keyword-face "retry 5"))
+  (should (flow-test-has-face 'font-lock-keyword-face "native"))
+  (should (flow-test-has-face 'font-lock-string-face "\"http.get"))
+  (with-temp-buffer
+    (insert flow-test-sample)
+    (flow-mode)
+    (let ((index (funcall imenu-create-index-function)))
+      (should (equal (mapcar #'car (cdr (assoc "Policies" index))) '("network"))))))
+
 (ert-deftest flow-mode-types-and-constants ()
   (should (flow-test-has-face 'font-lock-type-face "string ="))
   (should (flow-test-has-face 'font-lock-type-face "int ="))
@@ -82,6 +99,8 @@ workflow deploy(target: string = \"staging\", n: int = 1_000) {
   (should (flow-test-has-face 'font-lock-builtin-face "env(\"DEPLOY"))
   (should (flow-test-has-face 'font-lock-builtin-face "exponential"))
   (should (flow-test-has-face 'font-lock-builtin-face "len("))
+  (dolist (needle '("to_json(" "parse_json(" "json_get(" "format_time("))
+    (should (flow-test-has-face 'font-lock-builtin-face needle)))
   (should (flow-test-has-face 'font-lock-builtin-face "exit_code"))
   (should (flow-test-has-face 'font-lock-builtin-face "timed_out"))
   ;; `token` is a plain name.

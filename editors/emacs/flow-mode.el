@@ -32,8 +32,8 @@
 (defconst flow-mode-keywords
   '("workflow" "task" "step" "let" "secret" "import" "as" "after" "when" "for" "in"
     "if" "else" "finally" "on_failure_of"
-    "max" "defaults" "run" "exec" "sleep" "approve" "retry" "backoff" "jitter"
-    "timeout" "env" "outputs" "on_failure" "max_parallel")
+    "max" "policy" "defaults" "run" "exec" "sleep" "approve" "native" "retry" "backoff"
+    "jitter" "timeout" "env" "outputs" "on_failure" "max_parallel")
   "The keywords of the flow language: every `kw_*' rule of grammar/flow.pest.")
 
 (defconst flow-mode-types
@@ -44,9 +44,10 @@
   "The boolean literals.")
 
 (defconst flow-mode-builtins
-  '("basename" "concat" "contains" "dirname" "ends_with" "env" "get" "git_sha" "join"
-    "keys" "len" "lower" "now" "parse_float" "parse_int" "path_join" "replace" "run_id"
-    "seconds" "sha256" "split" "starts_with" "to_string" "trim" "upper" "values"
+  '("basename" "concat" "contains" "dirname" "ends_with" "env" "format_time" "get"
+    "git_sha" "join" "json_get" "keys" "len" "lower" "now" "parse_float" "parse_int"
+    "parse_json" "path_join" "replace" "run_id" "seconds" "sha256" "split" "starts_with"
+    "to_json" "to_string" "trim" "upper" "values"
     "fixed" "linear" "exponential")
   "The builtin functions and backoff kinds, highlighted where called.")
 
@@ -186,6 +187,8 @@ before that has not changed since."
     (,(regexp-opt flow-mode-types 'symbols) . font-lock-type-face)
     (,(regexp-opt flow-mode-constants 'symbols) . font-lock-constant-face)
     (,(regexp-opt flow-mode-builtin-variables 'symbols) . font-lock-builtin-face)
+    ;; Retry policy names where declared.
+    (,(concat "\\_<policy\\s-+\\(" flow--name "\\)\\s-*{") 1 font-lock-constant-face)
     ;; Step names where declared; step references.
     (,(concat "\\_<step\\s-+\\(" flow--name "\\)") 1 font-lock-function-name-face)
     ("\\_<after\\_>"
@@ -205,8 +208,9 @@ before that has not changed since."
 (defconst flow-imenu-generic-expression
   `(("Workflows" ,(concat "^\\s-*workflow\\s-+\\(" flow--name "\\)") 1)
     ("Tasks" ,(concat "^\\s-*task\\s-+\\(" flow--name "\\)") 1)
+    ("Policies" ,(concat "^\\s-*policy\\s-+\\(" flow--name "\\)\\s-*{") 1)
     ("Steps" ,(concat "^\\s-*\\(?:finally\\s-+\\)?step\\s-+\\(" flow--name "\\)") 1))
-  "Index of workflows, tasks and steps for `imenu'.")
+  "Index of workflows, tasks, retry policies and steps for `imenu'.")
 
 (defun flow-indent-line ()
   "Indent the current line by the depth of the brackets around it."

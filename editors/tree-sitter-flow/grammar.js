@@ -50,6 +50,7 @@ module.exports = grammar({
       $.workflow_declaration,
       $.task_declaration,
       $.let_declaration,
+      $.policy_declaration,
     ),
 
     // ---------------------------------------------------------------- comments
@@ -95,6 +96,15 @@ module.exports = grammar({
       field('name', $.identifier),
       optional(field('parameters', $.parameters)),
       field('body', $.step_body),
+    ),
+
+    // `policy NAME { retry ... }`: a named retry policy, used as `retry module.NAME`.
+    policy_declaration: $ => seq(
+      'policy',
+      field('name', $.identifier),
+      '{',
+      field('retry', $.retry_attribute),
+      '}',
     ),
 
     parameters: $ => seq('(', commaSep($.parameter), ')'),
@@ -168,6 +178,7 @@ module.exports = grammar({
       $.exec_attribute,
       $.sleep_attribute,
       $.approve_attribute,
+      $.native_attribute,
       $.retry_attribute,
       $.timeout_attribute,
       $.env_attribute,
@@ -180,6 +191,8 @@ module.exports = grammar({
     exec_attribute: $ => seq('exec', $._expression),
     sleep_attribute: $ => seq('sleep', $._expression),
     approve_attribute: $ => seq('approve', $._expression),
+    // `native "http.get"`: an action implemented in Rust (standard-library tasks only).
+    native_attribute: $ => seq('native', $._expression),
     timeout_attribute: $ => seq('timeout', $._expression),
     max_parallel_attribute: $ => seq('max_parallel', $._expression),
 

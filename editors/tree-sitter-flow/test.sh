@@ -20,12 +20,12 @@ fi
 
 "$ts" test
 
-# Every example parses without an ERROR or MISSING node.
-"$ts" parse --quiet ../../examples/*.flow
+# Every example and standard-library module parses without an ERROR or MISSING node.
+"$ts" parse --quiet ../../examples/*.flow ../../stdlib/*.flow
 
 # The Neovim and Helix copies of the queries are current, and every query runs.
 node sync-queries.js --check
-samples=(../../examples/*.flow test/highlight/*.flow)
+samples=(../../examples/*.flow ../../stdlib/*.flow test/highlight/*.flow)
 for query in queries/*.scm ../neovim/queries/flow/*.scm ../helix/runtime/queries/flow/*.scm; do
     "$ts" query --quiet "$query" "${samples[@]}" >/dev/null
     echo "query ok: $query"

@@ -4,9 +4,10 @@
 "
 " Token classes: keywords, builtin types, builtin functions, durations, numbers, strings
 " with nested ${...} interpolation and escapes, comments and /// doc comments, operators,
-" step names (after `step`) and step references (after `after`, `on_failure`,
-" `on_failure_of`). The keyword and type lists must match grammar/flow.pest: a test
-" compares them (every `kw_*` rule and builtin type, nothing more).
+" retry policy names (after `policy`), step names (after `step`) and step references
+" (after `after`, `on_failure`, `on_failure_of`). The keyword and type lists must match
+" grammar/flow.pest: a test compares them (every `kw_*` rule and builtin type, nothing
+" more).
 
 if exists('b:current_syntax')
   finish
@@ -22,16 +23,20 @@ syn keyword flowType string int float bool duration secret list map
 
 " Keywords: every `kw_*` rule of grammar/flow.pest, reserved and contextual alike.
 syn keyword flowKeyword workflow task step let secret import as after when for in if else finally on_failure_of
-syn keyword flowKeyword max defaults run exec sleep approve retry backoff jitter timeout env outputs on_failure max_parallel
+syn keyword flowKeyword max policy defaults run exec sleep approve native retry backoff jitter timeout env outputs
+syn keyword flowKeyword on_failure max_parallel
 
 syn keyword flowBoolean true false
 
 " Builtin functions (only where called) and backoff kinds.
-syn match flowBuiltin "\<\%(basename\|concat\|contains\|dirname\|ends_with\|get\|git_sha\|join\|keys\|len\|lower\|now\|parse_float\|parse_int\|path_join\|replace\|run_id\|seconds\|sha256\|split\|starts_with\|to_string\|trim\|upper\|values\|fixed\|linear\|exponential\)\ze\s*("
+syn match flowBuiltin "\<\%(basename\|concat\|contains\|dirname\|ends_with\|format_time\|get\|git_sha\|join\|json_get\|keys\|len\|lower\|now\|parse_float\|parse_int\|parse_json\|path_join\|replace\|run_id\|seconds\|sha256\|split\|starts_with\|to_json\|to_string\|trim\|upper\|values\|fixed\|linear\|exponential\)\ze\s*("
 
 " Values only a retry condition sees, and the `on_failure` policies.
 syn match flowBuiltinVar "\<\%(exit_code\|timed_out\|attempt\)\>"
 syn match flowPolicy "\%(\<on_failure\s\+\)\@<=\%(continue\|fail_fast\)\>"
+
+" Policy names where declared (`policy network { ... }`).
+syn match flowPolicyName "\%(\<policy\s\+\)\@<=\h\w*\ze\s*{"
 
 " Step names where declared, and step references in `after` lists and failure handling.
 syn match flowStepName "\%(\<step\s\+\)\@<=\h\w*"
@@ -64,6 +69,7 @@ hi def link flowBoolean     Boolean
 hi def link flowBuiltin     Function
 hi def link flowBuiltinVar  Identifier
 hi def link flowPolicy      Constant
+hi def link flowPolicyName  Constant
 hi def link flowStepName    Function
 hi def link flowStepRef     Label
 hi def link flowNumber      Number

@@ -77,6 +77,15 @@ let s:expect = [
       \ ['  on_failure \zsbuild', 'flowStepRef'],
       \ ['http\.\zswait_ok', ''],
       \ ['\<env\>', 'flowKeyword'],
+      \ ['^policy', 'flowKeyword'],
+      \ ['policy \zsnetwork', 'flowPolicyName'],
+      \ ['network { \zsretry', 'flowKeyword'],
+      \ ['\<native\>', 'flowKeyword'],
+      \ ['native \zs"http', 'flowString'],
+      \ ['\<to_json', 'flowBuiltin'],
+      \ ['\<parse_json', 'flowBuiltin'],
+      \ ['\<json_get', 'flowBuiltin'],
+      \ ['\<format_time', 'flowBuiltin'],
       \ ]
 
 let s:failures = []

@@ -3,6 +3,7 @@
 [
   (workflow_declaration)
   (task_declaration)
+  (policy_declaration)
   (step_declaration)
   (defaults_block)
   (parameters)

@@ -91,9 +91,10 @@
 (call_expression
   function: (identifier) @function.builtin
   (#any-of? @function.builtin
-    "basename" "concat" "contains" "dirname" "ends_with" "env" "get" "git_sha" "join" "keys"
-    "len" "lower" "now" "parse_float" "parse_int" "path_join" "replace" "run_id" "seconds"
-    "sha256" "split" "starts_with" "to_string" "trim" "upper" "values"))
+    "basename" "concat" "contains" "dirname" "ends_with" "env" "format_time" "get" "git_sha" "join"
+    "json_get" "keys" "len" "lower" "now" "parse_float" "parse_int" "parse_json" "path_join"
+    "replace" "run_id" "seconds" "sha256" "split" "starts_with" "to_json" "to_string" "trim"
+    "upper" "values"))
 
 ; Types
 
@@ -146,6 +147,9 @@
 (workflow_declaration
   name: (identifier) @function)
 
+(policy_declaration
+  name: (identifier) @constant)
+
 ; Keywords
 
 [
@@ -153,6 +157,7 @@
   "exec"
   "sleep"
   "approve"
+  "native"
   "retry"
   "backoff"
   "jitter"
@@ -191,6 +196,7 @@
   "let"
   "secret"
   "defaults"
+  "policy"
 ] @keyword
 
 [

@@ -1,9 +1,11 @@
-; Indentation, with nvim-treesitter's capture names: the contents of bodies, parameter
-; and argument lists, lists, maps and env/outputs blocks are indented one level.
+; Indentation, with nvim-treesitter's capture names: the contents of bodies (of policies
+; too), parameter and argument lists, lists, maps and env/outputs blocks are indented one
+; level.
 
 [
   (workflow_body)
   (step_body)
+  (policy_declaration)
   (parameters)
   (arguments)
   (list)
