@@ -111,6 +111,10 @@ enum Then {
 struct Msg {
     bytes: Vec<u8>,
     then: Then,
+    /// Whether these bytes need an fsync before the batch is done. A step's start does
+    /// not: resume finds a step whose start record was lost by its processes'
+    /// `FLOW_RUN_ID`, and runs it again as an in-flight step either way.
+    sync: bool,
 }
 
 /// The appending end of a run's journal, shared by every task of the run.
@@ -138,13 +142,15 @@ impl Journal {
             while let Ok(first) = rx.recv() {
                 // Everything queued while the last fsync ran shares this one.
                 let mut next = Some(first);
+                let mut sync = false;
                 while let Some(msg) = next {
                     buf.extend_from_slice(&msg.bytes);
+                    sync |= msg.sync && !msg.bytes.is_empty();
                     after.push(msg.then);
                     next = rx.try_recv().ok();
                 }
                 if !buf.is_empty() {
-                    if let Err(e) = appender.append(&buf) {
+                    if let Err(e) = appender.append_then(&buf, sync) {
                         if let Ok(mut slot) = err.lock() {
                             slot.get_or_insert(e);
                         }
@@ -180,6 +186,10 @@ impl Journal {
     }
 
     fn send(&self, record: &Record, then: Then) {
+        self.send_with(record, then, true);
+    }
+
+    fn send_with(&self, record: &Record, then: Then, sync: bool) {
         let bytes = match snapshot::encode(record) {
             Ok(b) => b,
             Err(e) => {
@@ -189,12 +199,18 @@ impl Journal {
                 Vec::new()
             }
         };
-        self.queue(Msg { bytes, then });
+        self.queue(Msg { bytes, then, sync });
     }
 
     /// Queues a record; it reaches the disk with the next batch.
     pub fn record(&self, record: &Record) {
         self.send(record, Then::Nothing);
+    }
+
+    /// Queues a record that needs no fsync of its own: it is written with the next batch
+    /// and made durable by the next fsync (a step's start).
+    pub fn record_lazily(&self, record: &Record) {
+        self.send_with(record, Then::Nothing, false);
     }
 
     /// Calls `f` on the writer thread once every record queued before it is on disk.
@@ -204,6 +220,7 @@ impl Journal {
         self.queue(Msg {
             bytes: Vec::new(),
             then: Then::Call(Box::new(f)),
+            sync: false,
         });
     }
 

@@ -1762,7 +1762,7 @@ async fn run_instance(
                         }
                         let mut on_start = |pgid: i32| {
                             if let Some(j) = &shared.opts.journal {
-                                j.record(&Record::StepStarted {
+                                j.record_lazily(&Record::StepStarted {
                                     step: label.to_string(),
                                     attempt,
                                     pgid,

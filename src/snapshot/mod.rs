@@ -451,6 +451,12 @@ impl Appender {
     /// Appends already framed bytes (one or more [`encode`]d records) and makes them
     /// durable (fdatasync) before returning.
     pub fn append(&mut self, framed: &[u8]) -> Result<(), SnapshotError> {
+        self.append_then(framed, true)
+    }
+
+    /// Appends framed records, and waits for the disk only if `sync`: records nobody
+    /// waits for can share the next append's fsync (appends reach the file in order).
+    pub fn append_then(&mut self, framed: &[u8], sync: bool) -> Result<(), SnapshotError> {
         let path = self.path.clone();
         if framed.len() > 1 && std::env::var_os("FLOWC_FAULT").is_some() {
             let (a, b) = framed.split_at(framed.len() / 2);
@@ -462,6 +468,9 @@ impl Appender {
             self.file
                 .write_all(framed)
                 .map_err(io_err("write", &path))?;
+        }
+        if !sync {
+            return Ok(());
         }
         self.file.sync_data().map_err(io_err("sync", &path))
     }
