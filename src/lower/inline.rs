@@ -9,8 +9,9 @@
 //! expressions (or the parameter defaults), its steps and bindings get the `eu.` prefix,
 //! its `defaults` and the call step's own attributes fill in what the steps do not set,
 //! and the call step's `after` and `when` apply to every inner step. The call step itself
-//! stays as a step that waits for all the inner steps and does nothing, so that steps
-//! after it wait for the whole sub-workflow.
+//! stays as a step that waits for all the inner steps and does nothing but compute the
+//! callee's declared `outputs` from them, so that steps after it wait for the whole
+//! sub-workflow and read its outputs as the call step's fields.
 //!
 //! Not inlined (and left for `flowc run` to report): calls of workflows from another
 //! module, calls with `for`, `finally` or `on_failure_of`, and calls nested deeper than
@@ -179,7 +180,9 @@ fn instantiate(step: &Step, callee: &Workflow) -> Vec<WorkflowItem> {
         .filter_map(|it| match it {
             WorkflowItem::Step(s) => Some(s.name.name.clone()),
             WorkflowItem::Binding(b) if b.kind == BindingKind::Secret => Some(b.name.name.clone()),
-            WorkflowItem::Binding(_) | WorkflowItem::Defaults(_) => None,
+            WorkflowItem::Binding(_) | WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) => {
+                None
+            }
         })
         .collect();
     // A `let` of the callee is replaced by its value, like a parameter: its value may
@@ -241,7 +244,7 @@ fn instantiate(step: &Step, callee: &Workflow) -> Vec<WorkflowItem> {
     let mut joined = Vec::new();
     for it in &callee.body {
         match it {
-            WorkflowItem::Defaults(_) => {}
+            WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) => {}
             WorkflowItem::Binding(b) if b.kind == BindingKind::Let => {}
             WorkflowItem::Binding(b) => out.push(WorkflowItem::Binding(Binding {
                 name: renamer.ident(&b.name),
@@ -297,6 +300,21 @@ fn instantiate(step: &Step, callee: &Workflow) -> Vec<WorkflowItem> {
             .filter(|a| matches!(a.kind, AttrKind::OnFailure(_)))
             .cloned(),
     );
+    // The callee's declared outputs, with their values read from the inner steps: the
+    // runtime evaluates them when the join step runs, after all of them.
+    let outputs: Vec<OutputDecl> = crate::check::workflow_outputs(callee)
+        .map(|d| OutputDecl {
+            value: d.value.as_ref().map(|v| renamer.expr(v, &HashSet::new())),
+            ..d.clone()
+        })
+        .collect();
+    if !outputs.is_empty() {
+        attrs.push(Attr {
+            kind: AttrKind::Outputs(outputs),
+            span: step.span,
+            keyword: step.name.span,
+        });
+    }
     out.push(WorkflowItem::Step(Step {
         docs: step.docs.clone(),
         finally: None,
