@@ -618,9 +618,21 @@ impl<'t> Layout<'t> {
                     let start = self.trivia.map_or(0, |t| t.skip_forward(pos, false, true));
                     self.gap(start, false);
                     self.docs(&o.docs, start);
-                    let text = format!("{}: {}", o.name.name, type_text(&o.ty));
-                    self.leaf(&text, Span::new(start, o.ty.span.end as usize));
-                    pos = o.ty.span.end as usize;
+                    // (A value only on the join step of an inlined sub-workflow call.)
+                    let (text, stop) = match &o.value {
+                        Some(v) => (
+                            format!(
+                                "{}: {} = {}",
+                                o.name.name,
+                                type_text(&o.ty),
+                                expr_text(v, src)
+                            ),
+                            v.span.end,
+                        ),
+                        None => (format!("{}: {}", o.name.name, type_text(&o.ty)), o.ty.span.end),
+                    };
+                    self.leaf(&text, Span::new(start, stop as usize));
+                    pos = stop as usize;
                 }
             }
             // Every other attribute has a one-line form.
@@ -717,7 +729,7 @@ fn attr_line(a: &Attr, src: Option<&str>) -> Option<String> {
         }
         AttrKind::Outputs(outs) => match outs.as_slice() {
             [] => "outputs {}".to_string(),
-            [o] if o.docs.0.is_empty() => {
+            [o] if o.docs.0.is_empty() && o.value.is_none() => {
                 format!("outputs {{ {}: {} }}", o.name.name, type_text(&o.ty))
             }
             _ => return None,

@@ -119,3 +119,122 @@ fn fmt_keeps_workflow_outputs_and_is_idempotent() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+/// Runs flowc in `dir` to the end, with no journal settings from the environment.
+fn run(dir: &Path, args: &[&str]) -> crate::support::Output {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FLOWC_STATE_DIR")
+        .env_remove("FLOWC_JOURNAL")
+        .env_remove("FLOWC_FAULT")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("flowc runs");
+    crate::support::Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// How often each line is in the ledger.
+fn ledger(dir: &Path) -> std::collections::HashMap<String, usize> {
+    let mut counts = std::collections::HashMap::new();
+    for line in std::fs::read_to_string(dir.join("ledger"))
+        .unwrap_or_default()
+        .lines()
+    {
+        *counts.entry(line.trim().to_string()).or_insert(0) += 1;
+    }
+    counts
+}
+
+const RESUMABLE: &str = r#"workflow deploy(region: string) {
+  step push { run "echo push-${region} >> ledger" }
+  step roll after push { run "echo roll-${region} >> ledger; test -e fixed" }
+  step check after roll { run "echo check-${region} >> ledger" }
+  outputs { state: string = check.status }
+}
+
+workflow main() {
+  step pre { run "echo pre >> ledger" }
+  step eu after pre = deploy(region: "eu")
+  step post after eu { run "echo post-${eu.state} >> ledger" }
+}
+"#;
+
+#[test]
+fn resume_reruns_only_the_unfinished_steps_inside_a_sub_workflow() {
+    let dir = tmp();
+    let dir = dir.path();
+    std::fs::write(dir.join("w.flow"), RESUMABLE).expect("write");
+    let out = run(dir, &["run", "w.flow", "--workflow", "main"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("✘ eu.roll failed"), "{}", out.stderr);
+    std::fs::write(dir.join("fixed"), "").expect("write");
+    let out = run(dir, &["resume", "--last"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("run  eu.roll: it failed before"),
+        "{}",
+        out.stderr
+    );
+    let counts = ledger(dir);
+    assert_eq!(counts.get("pre"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("push-eu"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("roll-eu"), Some(&2), "{counts:?}");
+    assert_eq!(counts.get("check-eu"), Some(&1), "{counts:?}");
+    // The outputs of the sub-workflow reach the caller after a resume too.
+    assert_eq!(counts.get("post-succeeded"), Some(&1), "{counts:?}");
+}
+
+#[test]
+fn editing_a_step_of_the_called_workflow_reruns_that_inlined_step() {
+    let dir = tmp();
+    let dir = dir.path();
+    std::fs::write(dir.join("fixed"), "").expect("write");
+    std::fs::write(dir.join("w.flow"), RESUMABLE).expect("write");
+    let out = run(dir, &["run", "w.flow", "--workflow", "main"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let edited = RESUMABLE.replace(
+        "echo check-${region} >> ledger",
+        "echo check-${region} >> ledger; echo edited",
+    );
+    std::fs::write(dir.join("w.flow"), edited).expect("write");
+    let plan = run(dir, &["resume", "--last", "--plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stderr
+            .contains("run  eu.check: its definition or inputs changed"),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        !plan.stderr.contains("run  eu.push") && !plan.stderr.contains("run  eu.roll"),
+        "{}",
+        plan.stderr
+    );
+    let out = run(dir, &["resume", "--last"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let counts = ledger(dir);
+    assert_eq!(counts.get("push-eu"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("roll-eu"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("check-eu"), Some(&2), "{counts:?}");
+    assert_eq!(counts.get("post-succeeded"), Some(&2), "{counts:?}");
+
+    // Editing a declared output re-runs the call step that computes it, and its readers.
+    let edited = RESUMABLE.replace("check.status", "\"x-${check.status}\"");
+    std::fs::write(dir.join("w.flow"), edited).expect("write");
+    let out = run(dir, &["resume", "--last"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("run  eu: its definition or inputs changed"),
+        "{}",
+        out.stderr
+    );
+    let counts = ledger(dir);
+    assert_eq!(counts.get("post-x-succeeded"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("push-eu"), Some(&1), "{counts:?}");
+}
