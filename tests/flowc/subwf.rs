@@ -238,3 +238,67 @@ fn editing_a_step_of_the_called_workflow_reruns_that_inlined_step() {
     assert_eq!(counts.get("post-x-succeeded"), Some(&1), "{counts:?}");
     assert_eq!(counts.get("push-eu"), Some(&1), "{counts:?}");
 }
+
+const COMMON: &str = r#"let registry = "reg.example"
+let repo = "${registry}/app"
+
+task announce(what: string) {
+  run "echo announce ${what} at ${registry} >> ledger"
+}
+
+/// Deploy to a target.
+workflow deploy(target: string, replicas: int = 2, from: string = repo) {
+  step push { run "echo push ${from} to ${target} x${replicas} >> ledger" }
+  step tell after push = announce(what: target)
+  outputs { image: string = "${repo}:${target}" }
+}
+"#;
+
+#[test]
+fn a_workflow_of_an_imported_module_is_inlined_with_its_modules_names() {
+    let dir = tmp();
+    let dir = dir.path();
+    std::fs::create_dir(dir.join("lib")).expect("mkdir");
+    std::fs::write(dir.join("lib/common.flow"), COMMON).expect("write");
+    // The caller's own `registry` must not leak into the module's steps.
+    let text = r#"import "./lib/common.flow" as common
+
+let registry = "wrong"
+
+workflow main() {
+  step d = common.deploy(target: "x")
+  step after_it { run "echo got ${d.image} >> ledger" }
+}
+"#;
+    std::fs::write(dir.join("w.flow"), text).expect("write");
+    let out = run(dir, &["run", "w.flow", "--log-dir", "logs"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("✔ d.push succeeded"), "{}", out.stderr);
+    assert!(out.stderr.contains("✔ d.tell succeeded"), "{}", out.stderr);
+    let ledger = std::fs::read_to_string(dir.join("ledger")).expect("ledger");
+    assert_eq!(
+        ledger,
+        "push reg.example/app to x x2\nannounce x at reg.example\ngot reg.example/app:x\n"
+    );
+
+    let graph = run(dir, &["graph", "w.flow"]);
+    assert_eq!(graph.code, 0, "{}", graph.stderr);
+    assert!(
+        graph
+            .stdout
+            .contains("  step d.tell\n    <- d.push (after)\n"),
+        "{}",
+        graph.stdout
+    );
+
+    let bad = text.replace("target: \"x\"", "target: 3");
+    std::fs::write(dir.join("bad.flow"), bad).expect("write");
+    let out = run(dir, &["check", "bad.flow", "--color", "never"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("argument `target` of `common.deploy` must be `string`"),
+        "{}",
+        out.stderr
+    );
+}
