@@ -45,16 +45,23 @@ pub fn inline(
         .items
         .iter()
         .filter_map(|it| match it {
-            Item::Workflow(w) => Some((w.name.name.clone(), Callee { wf: w, module: None })),
+            Item::Workflow(w) => Some((
+                w.name.name.clone(),
+                Callee {
+                    wf: w,
+                    module: None,
+                },
+            )),
             _ => None,
         })
         .collect();
     // Workflows of imported modules, as `alias.name`.
     for item in &file.items {
         let Item::Import(imp) = item else { continue };
-        let Some(m) = modules.iter().find(|m| {
-            m.key == imp.path || m.key.ends_with(imp.path.trim_start_matches("./"))
-        }) else {
+        let Some(m) = modules
+            .iter()
+            .find(|m| m.key == imp.path || m.key.ends_with(imp.path.trim_start_matches("./")))
+        else {
             continue;
         };
         for it in &m.ast.items {
@@ -69,9 +76,11 @@ pub fn inline(
             }
         }
     }
-    let has_call = workflows
-        .values()
-        .any(|c| c.wf.body.iter().any(|it| inlinable(it, &workflows).is_some()));
+    let has_call = workflows.values().any(|c| {
+        c.wf.body
+            .iter()
+            .any(|it| inlinable(it, &workflows).is_some())
+    });
     if !has_call {
         return Ok(None);
     }
@@ -264,9 +273,7 @@ fn instantiate(step: &Step, target: &Callee<'_>) -> Vec<WorkflowItem> {
         .filter_map(|it| match it {
             WorkflowItem::Step(s) => Some(s.name.name.clone()),
             WorkflowItem::Binding(b) if b.kind == BindingKind::Secret => Some(b.name.name.clone()),
-            WorkflowItem::Binding(_) | WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) => {
-                None
-            }
+            WorkflowItem::Binding(_) | WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) => None,
         })
         .collect();
     // A `let` of the callee is replaced by its value, like a parameter: its value may

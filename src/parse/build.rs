@@ -214,9 +214,7 @@ impl Builder {
                 | Rule::workflow_outputs
                 | Rule::let_decl
                 | Rule::secret_decl
-                | Rule::step_decl => {
-                    body.extend(self.build_workflow_item(p))
-                }
+                | Rule::step_decl => body.extend(self.build_workflow_item(p)),
                 _ => {}
             }
         }

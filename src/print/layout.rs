@@ -510,7 +510,10 @@ impl<'t> Layout<'t> {
                     ),
                     v.span.end,
                 ),
-                None => (format!("{}: {}", d.name.name, type_text(&d.ty)), d.ty.span.end),
+                None => (
+                    format!("{}: {}", d.name.name, type_text(&d.ty)),
+                    d.ty.span.end,
+                ),
             };
             self.leaf(&text, Span::new(start, stop as usize));
             pos = stop as usize;
@@ -629,7 +632,10 @@ impl<'t> Layout<'t> {
                             ),
                             v.span.end,
                         ),
-                        None => (format!("{}: {}", o.name.name, type_text(&o.ty)), o.ty.span.end),
+                        None => (
+                            format!("{}: {}", o.name.name, type_text(&o.ty)),
+                            o.ty.span.end,
+                        ),
                     };
                     self.leaf(&text, Span::new(start, stop as usize));
                     pos = stop as usize;

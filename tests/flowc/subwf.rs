@@ -38,7 +38,14 @@ fn a_sub_workflows_declared_outputs_are_fields_of_the_call_step() {
     std::fs::write(dir.path().join("w.flow"), OUTPUTS).expect("write");
     let out = flowc_in(
         dir.path(),
-        &["run", "w.flow", "--workflow", "release", "--log-dir", "logs"],
+        &[
+            "run",
+            "w.flow",
+            "--workflow",
+            "release",
+            "--log-dir",
+            "logs",
+        ],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
@@ -50,12 +57,17 @@ fn a_sub_workflows_declared_outputs_are_fields_of_the_call_step() {
     let plan = flowc_in(dir.path(), &["plan", "w.flow", "--workflow", "release"]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(
-        plan.stdout
-            .contains("after img.build · reads outputs of img.build · outputs digest: string, size: int"),
+        plan.stdout.contains(
+            "after img.build · reads outputs of img.build · outputs digest: string, size: int"
+        ),
         "{}",
         plan.stdout
     );
-    assert!(plan.stdout.contains("show       reads outputs of img"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("show       reads outputs of img"),
+        "{}",
+        plan.stdout
+    );
 }
 
 #[test]
@@ -74,7 +86,11 @@ fn reading_an_undeclared_or_mistyped_sub_workflow_output_is_an_error_at_the_call
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("did you mean `digest`?"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did you mean `digest`?"),
+        "{}",
+        out.stderr
+    );
     assert!(
         out.stderr
             .contains("`+` cannot be applied to `int` and `string`"),
@@ -91,7 +107,8 @@ fn a_workflow_output_must_have_its_declared_type() {
     let out = flowc_in(dir.path(), &["check", "w.flow", "--color", "never"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
-        out.stderr.contains("E0201]: expected `int`, found `string`")
+        out.stderr
+            .contains("E0201]: expected `int`, found `string`")
             && out.stderr.contains("the output `size` must be `int`"),
         "{}",
         out.stderr
@@ -115,7 +132,14 @@ fn fmt_keeps_workflow_outputs_and_is_idempotent() {
     assert_eq!(check.code, 0, "not idempotent: {}", check.stdout);
     let run = flowc_in(
         dir.path(),
-        &["run", "w.flow", "--workflow", "release", "--log-dir", "logs"],
+        &[
+            "run",
+            "w.flow",
+            "--workflow",
+            "release",
+            "--log-dir",
+            "logs",
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
@@ -230,7 +254,8 @@ fn editing_a_step_of_the_called_workflow_reruns_that_inlined_step() {
     let out = run(dir, &["resume", "--last"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr.contains("run  eu: its definition or inputs changed"),
+        out.stderr
+            .contains("run  eu: its definition or inputs changed"),
         "{}",
         out.stderr
     );
