@@ -54,6 +54,15 @@ fn a_sub_workflows_declared_outputs_are_fields_of_the_call_step() {
         out.stderr
     );
 
+    let graph = flowc_in(dir.path(), &["graph", "w.flow", "--workflow", "release"]);
+    assert_eq!(graph.code, 0, "{}", graph.stderr);
+    assert!(
+        graph.stdout.contains(
+            "  step img\n    outputs digest: string, size: int\n    <- img.build (after)\n"
+        ),
+        "{}",
+        graph.stdout
+    );
     let plan = flowc_in(dir.path(), &["plan", "w.flow", "--workflow", "release"]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(
