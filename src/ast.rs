@@ -91,6 +91,17 @@ pub enum WorkflowItem {
     Binding(Binding),
     /// `step` or `finally step`.
     Step(Step),
+    /// `outputs { name: type = expr }`: what the workflow gives back to a calling step.
+    Outputs(WorkflowOutputs),
+}
+
+/// A workflow's `outputs` block: each declaration has a value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkflowOutputs {
+    /// The declared outputs, each with its `value`.
+    pub decls: Vec<OutputDecl>,
+    /// The whole block.
+    pub span: Span,
 }
 
 /// A reusable step template.
@@ -337,6 +348,9 @@ pub struct OutputDecl {
     pub name: Ident,
     /// Its type.
     pub ty: TypeExpr,
+    /// Its value: set in a workflow's `outputs` block (and in the join step of an inlined
+    /// call), never in a step's, whose outputs its command writes.
+    pub value: Option<Expr>,
 }
 
 /// A written type: `string`, `list<int>`.

@@ -54,9 +54,8 @@ pub fn compile(
     let file = parse::parse(id, sources.get(id))?;
     // Calls of workflows are inlined into the caller, and the result checked again (which
     // resolves the new steps' dependencies); the first check's warnings are the ones kept.
-    let inlined = lower::inline::inline(&file, id);
     let checked = check::check(sources, id, file, loader)?;
-    let inlined = inlined?;
+    let inlined = lower::inline::inline(&checked.root().ast, id, &checked.modules)?;
     match inlined {
         None => lower::lower(checked),
         Some(file) => {

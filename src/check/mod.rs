@@ -16,6 +16,7 @@ use std::path::PathBuf;
 pub use error::{CheckError, CheckWarning};
 pub use module::{FsLoader, Loaded, Loader};
 pub use types::Type;
+pub use workflow::workflow_outputs;
 
 use crate::ast;
 use crate::diagnostics::Diagnostics;

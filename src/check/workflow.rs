@@ -169,7 +169,14 @@ impl<'m> Checker<'m> {
                         .or_insert(sig);
                 }
                 Item::Workflow(wf) => {
-                    let sig = self.signature("workflow", &wf.name.name, &wf.params, &[], &wf.docs);
+                    // Its `outputs` blocks, as the attribute a step would declare them with.
+                    let outputs = [ast::Attr {
+                        kind: AttrKind::Outputs(workflow_outputs(wf).cloned().collect()),
+                        span: wf.span,
+                        keyword: wf.name.span,
+                    }];
+                    let sig =
+                        self.signature("workflow", &wf.name.name, &wf.params, &outputs, &wf.docs);
                     self.exports
                         .workflows
                         .entry(wf.name.name.clone())
@@ -525,13 +532,19 @@ impl<'m> Checker<'m> {
                     };
                     self.scope.declare(&b.name.name, ty, kind, b.name.span);
                 }
-                WorkflowItem::Step(_) => {}
+                WorkflowItem::Step(_) | WorkflowItem::Outputs(_) => {}
             }
         }
 
         let mut infos = Vec::with_capacity(steps.len());
         for (index, (body_index, step)) in steps.iter().enumerate() {
             infos.push(self.check_step(step, index, *body_index, &step_ids));
+        }
+        // The outputs read the steps, as if in one more step after all of them.
+        let decls: Vec<ast::OutputDecl> = workflow_outputs(wf).cloned().collect();
+        if !decls.is_empty() {
+            let mut cx = ExprCx::new(Place::Step(infos.len()), "the workflow's outputs");
+            self.check_output_decls(&decls, &mut cx);
         }
         if let Some(probe) = self.probe.take_if(|p| p.workflow == wf.name.name) {
             // As if in one more step: it may read step results and secrets.
@@ -562,7 +575,7 @@ impl<'m> Checker<'m> {
             let name = match it {
                 WorkflowItem::Binding(b) => &b.name,
                 WorkflowItem::Step(s) => &s.name,
-                WorkflowItem::Defaults(_) => continue,
+                WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) => continue,
             };
             if let Some(first) = seen.insert(&name.name, name.span) {
                 self.error(CheckError::Duplicate {
@@ -986,25 +999,7 @@ impl<'m> Checker<'m> {
                         }
                     }
                 }
-                AttrKind::Outputs(decls) => {
-                    let mut names: HashMap<&str, Span> = HashMap::new();
-                    for d in decls {
-                        self.resolve_type(&d.ty);
-                        if STEP_FIELDS.contains(&d.name.name.as_str()) {
-                            self.error(CheckError::OutputClash {
-                                name: d.name.name.clone(),
-                                span: d.name.span.into(),
-                            });
-                        }
-                        if let Some(first) = names.insert(&d.name.name, d.name.span) {
-                            self.error(CheckError::Duplicate {
-                                name: d.name.name.clone(),
-                                span: d.name.span.into(),
-                                first: first.into(),
-                            });
-                        }
-                    }
-                }
+                AttrKind::Outputs(decls) => self.check_output_decls(decls, cx),
                 AttrKind::OnFailure(target) => match target.name.as_str() {
                     "continue" | "fail_fast" => {}
                     _ => match place {
@@ -1027,6 +1022,38 @@ impl<'m> Checker<'m> {
             }
         }
         summary
+    }
+
+    /// Declared outputs: known types, no clash with the built-in fields, no duplicates,
+    /// and a value (in a workflow's `outputs`) of the declared type.
+    fn check_output_decls(&mut self, decls: &[ast::OutputDecl], cx: &mut ExprCx) {
+        let mut names: HashMap<&str, Span> = HashMap::new();
+        for d in decls {
+            let declared = self.resolve_type(&d.ty);
+            if STEP_FIELDS.contains(&d.name.name.as_str()) {
+                self.error(CheckError::OutputClash {
+                    name: d.name.name.clone(),
+                    span: d.name.span.into(),
+                });
+            }
+            if let Some(first) = names.insert(&d.name.name, d.name.span) {
+                self.error(CheckError::Duplicate {
+                    name: d.name.name.clone(),
+                    span: d.name.span.into(),
+                    first: first.into(),
+                });
+            }
+            if let Some(value) = &d.value {
+                let found = self.expr(value, cx);
+                self.require(
+                    value,
+                    &found,
+                    &declared,
+                    cx,
+                    &format!("the output `{}`", d.name.name),
+                );
+            }
+        }
     }
 
     /// `native "http.get"`: only in a task of the standard library, naming an action the
@@ -1176,4 +1203,12 @@ impl<'m> Checker<'m> {
             self.scope.pop();
         }
     }
+}
+
+/// The declared outputs of a workflow, from all its `outputs` blocks.
+pub fn workflow_outputs(wf: &ast::Workflow) -> impl Iterator<Item = &ast::OutputDecl> {
+    wf.body.iter().flat_map(|it| match it {
+        WorkflowItem::Outputs(o) => o.decls.as_slice(),
+        _ => &[],
+    })
 }

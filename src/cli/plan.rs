@@ -212,7 +212,7 @@ impl Planner<'_> {
                     }
                 }
                 WorkflowItem::Defaults(d) => defaults = &d.attrs,
-                WorkflowItem::Step(_) => {}
+                WorkflowItem::Step(_) | WorkflowItem::Outputs(_) => {}
             }
         }
         let scope = ValuesEnv {
@@ -302,6 +302,21 @@ impl Planner<'_> {
                 facts.push(format!("calls {}", path_text(&call.callee)));
             }
             facts.extend(dependencies(info, step));
+            // The declared outputs of a sub-workflow, on its call step.
+            let given: Vec<String> = ast_step
+                .attrs
+                .iter()
+                .filter_map(|a| match &a.kind {
+                    ast::AttrKind::Outputs(decls) => Some(decls),
+                    _ => None,
+                })
+                .flatten()
+                .filter(|d| d.value.is_some())
+                .map(|d| format!("{}: {}", d.name.name, crate::print::type_text(&d.ty)))
+                .collect();
+            if !given.is_empty() {
+                facts.push(format!("outputs {}", given.join(", ")));
+            }
             // Condition, and skips decided by the inputs.
             for clause in &ast_step.clauses {
                 if let Clause::When(cond, _) = clause {

@@ -22,6 +22,9 @@ pub struct Node {
     pub fan_out: bool,
     /// Its `when` is always false.
     pub never: bool,
+    /// The outputs it computes from other steps (`name: type`): the declared outputs of
+    /// a sub-workflow, on the step that called it.
+    pub gives: Vec<String>,
 }
 
 /// Why an edge exists; edges point from the step that runs first.
@@ -165,6 +168,9 @@ impl ExecGraph {
                 .map(|e| (e.source().index(), *e.weight()))
                 .collect();
             incoming.sort_by_key(|(s, _)| *s);
+            if !node.gives.is_empty() {
+                let _ = write!(out, "\n    outputs {}", node.gives.join(", "));
+            }
             for (s, kind) in incoming {
                 let _ = write!(
                     out,

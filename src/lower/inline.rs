@@ -9,17 +9,24 @@
 //! expressions (or the parameter defaults), its steps and bindings get the `eu.` prefix,
 //! its `defaults` and the call step's own attributes fill in what the steps do not set,
 //! and the call step's `after` and `when` apply to every inner step. The call step itself
-//! stays as a step that waits for all the inner steps and does nothing, so that steps
-//! after it wait for the whole sub-workflow.
+//! stays as a step that waits for all the inner steps and does nothing but compute the
+//! callee's declared `outputs` from them, so that steps after it wait for the whole
+//! sub-workflow and read its outputs as the call step's fields.
 //!
-//! Not inlined (and left for `flowc run` to report): calls of workflows from another
-//! module, calls with `for`, `finally` or `on_failure_of`, and calls nested deeper than
-//! [`MAX_DEPTH`] (a workflow that calls itself).
+//! A workflow of an imported module (`step d = common.deploy(...)`) is inlined the same
+//! way, from the checked module's syntax tree: its constants are replaced by their values
+//! and its unqualified calls of its own tasks and workflows are qualified with the
+//! caller's alias, so that they resolve in the caller's file. (Its steps' calls through
+//! the module's own imports are left as written.)
+//!
+//! Not inlined (and left for `flowc run` to report): calls with `for`, `finally` or
+//! `on_failure_of`, and calls nested deeper than [`MAX_DEPTH`] (a workflow that calls
+//! itself).
 
 use std::collections::{HashMap, HashSet};
 
 use crate::ast::*;
-use crate::check::CheckError;
+use crate::check::{CheckError, Module};
 use crate::diagnostics::Diagnostics;
 use crate::source::SourceId;
 
@@ -29,18 +36,51 @@ pub const MAX_DEPTH: usize = 16;
 /// The file with every inlinable workflow call replaced by the workflow's steps; `None`
 /// when there is no such call. A workflow that calls itself, directly or through others,
 /// is an error (E0116), reported against `source`.
-pub fn inline(file: &File, source: SourceId) -> Result<Option<File>, Diagnostics> {
-    let workflows: HashMap<&str, &Workflow> = file
+pub fn inline(
+    file: &File,
+    source: SourceId,
+    modules: &[Module],
+) -> Result<Option<File>, Diagnostics> {
+    let mut workflows: HashMap<String, Callee<'_>> = file
         .items
         .iter()
         .filter_map(|it| match it {
-            Item::Workflow(w) => Some((w.name.name.as_str(), w)),
+            Item::Workflow(w) => Some((
+                w.name.name.clone(),
+                Callee {
+                    wf: w,
+                    module: None,
+                },
+            )),
             _ => None,
         })
         .collect();
-    let has_call = workflows
-        .values()
-        .any(|w| w.body.iter().any(|it| inlinable(it, &workflows).is_some()));
+    // Workflows of imported modules, as `alias.name`.
+    for item in &file.items {
+        let Item::Import(imp) = item else { continue };
+        let Some(m) = modules
+            .iter()
+            .find(|m| m.key == imp.path || m.key.ends_with(imp.path.trim_start_matches("./")))
+        else {
+            continue;
+        };
+        for it in &m.ast.items {
+            if let Item::Workflow(w) = it {
+                workflows.insert(
+                    format!("{}.{}", imp.alias.name, w.name.name),
+                    Callee {
+                        wf: w,
+                        module: Some((&imp.alias, &m.ast)),
+                    },
+                );
+            }
+        }
+    }
+    let has_call = workflows.values().any(|c| {
+        c.wf.body
+            .iter()
+            .any(|it| inlinable(it, &workflows).is_some())
+    });
     if !has_call {
         return Ok(None);
     }
@@ -52,7 +92,7 @@ pub fn inline(file: &File, source: SourceId) -> Result<Option<File>, Diagnostics
         if reported.contains(&w.name.name) {
             continue;
         }
-        if let Some((chain, span)) = cycle(w, &workflows, &mut vec![w.name.name.as_str()]) {
+        if let Some((chain, span)) = cycle(w, &workflows, &mut vec![w.name.name.clone()]) {
             reported.extend(chain.iter().cloned());
             diags.error(
                 source,
@@ -83,27 +123,30 @@ pub fn inline(file: &File, source: SourceId) -> Result<Option<File>, Diagnostics
 }
 
 /// A chain of calls from `w` back to the first workflow on `stack`, with the span of the
-/// call that closes it.
-fn cycle<'a>(
-    w: &'a Workflow,
-    workflows: &HashMap<&str, &'a Workflow>,
-    stack: &mut Vec<&'a str>,
+/// call that closes it. (Workflows of other modules cannot call back into this file.)
+fn cycle(
+    w: &Workflow,
+    workflows: &HashMap<String, Callee<'_>>,
+    stack: &mut Vec<String>,
 ) -> Option<(Vec<String>, crate::source::Span)> {
     for item in &w.body {
         let (Some(callee), WorkflowItem::Step(step)) = (inlinable(item, workflows), item) else {
             continue;
         };
-        let name = callee.name.name.as_str();
+        if callee.module.is_some() {
+            continue;
+        }
+        let name = callee.wf.name.name.clone();
         if stack.first() == Some(&name) {
-            let mut chain: Vec<String> = stack.iter().map(|s| s.to_string()).collect();
-            chain.push(name.to_string());
+            let mut chain = stack.clone();
+            chain.push(name);
             return Some((chain, step.call.as_ref().map_or(step.span, |c| c.span)));
         }
         if stack.contains(&name) || stack.len() > MAX_DEPTH {
             continue;
         }
         stack.push(name);
-        let found = cycle(callee, workflows, stack);
+        let found = cycle(callee.wf, workflows, stack);
         stack.pop();
         if found.is_some() {
             return found;
@@ -112,17 +155,24 @@ fn cycle<'a>(
     None
 }
 
-/// The called workflow, when `item` is a step calling a local workflow in a way that can
-/// be inlined.
-fn inlinable<'a>(
+/// A workflow a step may call: one of this file, or of an imported module (with the
+/// alias it is imported under and the module's syntax tree).
+struct Callee<'a> {
+    wf: &'a Workflow,
+    module: Option<(&'a Ident, &'a File)>,
+}
+
+/// The called workflow, when `item` is a step calling a workflow in a way that can be
+/// inlined.
+fn inlinable<'a, 'b>(
     item: &WorkflowItem,
-    workflows: &HashMap<&str, &'a Workflow>,
-) -> Option<&'a Workflow> {
+    workflows: &'b HashMap<String, Callee<'a>>,
+) -> Option<&'b Callee<'a>> {
     let WorkflowItem::Step(step) = item else {
         return None;
     };
     let call = step.call.as_ref()?;
-    if call.callee.module.is_some() || step.finally.is_some() {
+    if step.finally.is_some() {
         return None;
     }
     if step
@@ -132,13 +182,17 @@ fn inlinable<'a>(
     {
         return None;
     }
-    workflows.get(call.callee.name.name.as_str()).copied()
+    let key = match &call.callee.module {
+        None => call.callee.name.name.clone(),
+        Some(alias) => format!("{}.{}", alias.name, call.callee.name.name),
+    };
+    workflows.get(&key)
 }
 
 /// A workflow body with its calls of workflows expanded, `depth` calls deep.
 fn expand(
     body: &[WorkflowItem],
-    workflows: &HashMap<&str, &Workflow>,
+    workflows: &HashMap<String, Callee<'_>>,
     depth: usize,
 ) -> Vec<WorkflowItem> {
     let mut out = Vec::with_capacity(body.len());
@@ -156,11 +210,41 @@ fn expand(
 
 /// The steps and bindings of `callee` as called by `step`, renamed and with the call's
 /// arguments in place of the parameters, followed by the join step.
-fn instantiate(step: &Step, callee: &Workflow) -> Vec<WorkflowItem> {
+fn instantiate(step: &Step, target: &Callee<'_>) -> Vec<WorkflowItem> {
+    let callee = target.wf;
     let call = step.call.as_deref();
     let prefix = format!("{}.", step.name.name);
     // Parameters -> the argument given for them, or their default.
     let mut args: HashMap<String, Expr> = HashMap::new();
+    // A workflow of another module: its tasks and workflows are called through the
+    // caller's alias, its constants are replaced by their values (read in its module).
+    let mut members: HashSet<String> = HashSet::new();
+    if let Some((_, module)) = target.module {
+        let no_locals = HashSet::new();
+        for item in &module.items {
+            match item {
+                Item::Task(t) => {
+                    members.insert(t.name.name.clone());
+                }
+                Item::Workflow(w) => {
+                    members.insert(w.name.name.clone());
+                }
+                Item::Let(b) => {
+                    let value = Renamer {
+                        prefix: "",
+                        locals: &no_locals,
+                        args: &args,
+                        qualify: None,
+                    }
+                    .expr(&b.value, &HashSet::new());
+                    args.insert(b.name.name.clone(), value);
+                }
+                Item::Import(_) | Item::Policy(_) => {}
+            }
+        }
+    }
+    let qualify = target.module.map(|(alias, _)| (alias, &members));
+    let constants = args.clone();
     for (k, p) in callee.params.iter().enumerate() {
         let given = call.and_then(|c| {
             c.args
@@ -169,7 +253,17 @@ fn instantiate(step: &Step, callee: &Workflow) -> Vec<WorkflowItem> {
                 .find(|(pos, a)| a.name.as_ref().map_or(*pos == k, |n| n.name == p.name.name))
                 .map(|(_, a)| a.value.clone())
         });
-        if let Some(e) = given.or_else(|| p.default.clone()) {
+        // A default is read in the callee's module: its constants are replaced.
+        let default = p.default.as_ref().map(|d| {
+            Renamer {
+                prefix: "",
+                locals: &HashSet::new(),
+                args: &constants,
+                qualify: None,
+            }
+            .expr(d, &HashSet::new())
+        });
+        if let Some(e) = given.or(default) {
             args.insert(p.name.name.clone(), e);
         }
     }
@@ -179,7 +273,7 @@ fn instantiate(step: &Step, callee: &Workflow) -> Vec<WorkflowItem> {
         .filter_map(|it| match it {
             WorkflowItem::Step(s) => Some(s.name.name.clone()),
             WorkflowItem::Binding(b) if b.kind == BindingKind::Secret => Some(b.name.name.clone()),
-            WorkflowItem::Binding(_) | WorkflowItem::Defaults(_) => None,
+            WorkflowItem::Binding(_) | WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) => None,
         })
         .collect();
     // A `let` of the callee is replaced by its value, like a parameter: its value may
@@ -193,6 +287,7 @@ fn instantiate(step: &Step, callee: &Workflow) -> Vec<WorkflowItem> {
                     prefix: &prefix,
                     locals: &locals,
                     args: &args,
+                    qualify,
                 }
                 .expr(&b.value, &HashSet::new());
                 args.insert(b.name.name.clone(), value);
@@ -203,6 +298,7 @@ fn instantiate(step: &Step, callee: &Workflow) -> Vec<WorkflowItem> {
         prefix: &prefix,
         locals: &locals,
         args: &args,
+        qualify,
     };
     // What the inner steps inherit: the call step's attributes, then the callee's
     // defaults (a step's own attributes win over both).
@@ -241,7 +337,7 @@ fn instantiate(step: &Step, callee: &Workflow) -> Vec<WorkflowItem> {
     let mut joined = Vec::new();
     for it in &callee.body {
         match it {
-            WorkflowItem::Defaults(_) => {}
+            WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) => {}
             WorkflowItem::Binding(b) if b.kind == BindingKind::Let => {}
             WorkflowItem::Binding(b) => out.push(WorkflowItem::Binding(Binding {
                 name: renamer.ident(&b.name),
@@ -297,6 +393,21 @@ fn instantiate(step: &Step, callee: &Workflow) -> Vec<WorkflowItem> {
             .filter(|a| matches!(a.kind, AttrKind::OnFailure(_)))
             .cloned(),
     );
+    // The callee's declared outputs, with their values read from the inner steps: the
+    // runtime evaluates them when the join step runs, after all of them.
+    let outputs: Vec<OutputDecl> = crate::check::workflow_outputs(callee)
+        .map(|d| OutputDecl {
+            value: d.value.as_ref().map(|v| renamer.expr(v, &HashSet::new())),
+            ..d.clone()
+        })
+        .collect();
+    if !outputs.is_empty() {
+        attrs.push(Attr {
+            kind: AttrKind::Outputs(outputs),
+            span: step.span,
+            keyword: step.name.span,
+        });
+    }
     out.push(WorkflowItem::Step(Step {
         docs: step.docs.clone(),
         finally: None,
@@ -344,6 +455,9 @@ struct Renamer<'a> {
     prefix: &'a str,
     locals: &'a HashSet<String>,
     args: &'a HashMap<String, Expr>,
+    /// For a workflow of another module: the caller's alias for it, and the names of its
+    /// tasks and workflows, which its steps call unqualified.
+    qualify: Option<(&'a Ident, &'a HashSet<String>)>,
 }
 
 impl Renamer<'_> {
@@ -388,7 +502,14 @@ impl Renamer<'_> {
                 })
                 .collect(),
             call: s.call.as_ref().map(|c| {
+                let mut callee = c.callee.clone();
+                if let Some((alias, members)) = self.qualify {
+                    if callee.module.is_none() && members.contains(&callee.name.name) {
+                        callee.module = Some(alias.clone());
+                    }
+                }
                 Box::new(Call {
+                    callee,
                     args: c
                         .args
                         .iter()

@@ -58,12 +58,31 @@ pub fn lower(checked: Checked) -> Result<Lowered, Diagnostics> {
 fn lower_workflow(module: &Module, wf: &WorkflowInfo, diags: &mut Diagnostics) -> ExecGraph {
     let source = module.source;
     let mut graph: DiGraph<Node, EdgeKind> = DiGraph::with_capacity(wf.steps.len(), wf.steps.len());
+    let ast_wf = match module.ast.items.get(wf.item) {
+        Some(crate::ast::Item::Workflow(w)) => Some(w),
+        _ => None,
+    };
     for step in &wf.steps {
+        let gives = match ast_wf.and_then(|w| w.body.get(step.body_index)) {
+            Some(crate::ast::WorkflowItem::Step(s)) => s
+                .attrs
+                .iter()
+                .filter_map(|a| match &a.kind {
+                    crate::ast::AttrKind::Outputs(decls) => Some(decls),
+                    _ => None,
+                })
+                .flatten()
+                .filter(|d| d.value.is_some())
+                .map(|d| format!("{}: {}", d.name.name, crate::print::type_text(&d.ty)))
+                .collect(),
+            _ => Vec::new(),
+        };
         graph.add_node(Node {
             name: step.name.clone(),
             finally: step.finally,
             fan_out: step.fan_out,
             never: step.never,
+            gives,
         });
     }
     let mut linked: Vec<usize> = Vec::new();

@@ -139,6 +139,10 @@ impl Builder {
     fn build_workflow_item(&self, p: Pair<'_, Rule>) -> Option<WorkflowItem> {
         Some(match p.as_rule() {
             Rule::defaults_block => WorkflowItem::Defaults(self.build_defaults_block(p)),
+            Rule::workflow_outputs => WorkflowItem::Outputs(WorkflowOutputs {
+                span: span_of(&p),
+                decls: p.into_inner().map(|d| self.build_output_decl(d)).collect(),
+            }),
             Rule::let_decl => WorkflowItem::Binding(self.build_binding(p, BindingKind::Let)),
             Rule::secret_decl => WorkflowItem::Binding(self.build_binding(p, BindingKind::Secret)),
             Rule::step_decl => WorkflowItem::Step(self.build_step_decl(p)),
@@ -206,9 +210,11 @@ impl Builder {
                 Rule::doc_comment => docs.0.push(self.build_doc_comment(p)),
                 Rule::ident => name = Some(ident(p)),
                 Rule::params => params = self.build_params(p),
-                Rule::defaults_block | Rule::let_decl | Rule::secret_decl | Rule::step_decl => {
-                    body.extend(self.build_workflow_item(p))
-                }
+                Rule::defaults_block
+                | Rule::workflow_outputs
+                | Rule::let_decl
+                | Rule::secret_decl
+                | Rule::step_decl => body.extend(self.build_workflow_item(p)),
                 _ => {}
             }
         }
@@ -583,11 +589,13 @@ impl Builder {
         let mut docs = Docs::default();
         let mut name = None;
         let mut ty = None;
+        let mut value = None;
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::doc_comment => docs.0.push(self.build_doc_comment(p)),
                 Rule::ident => name = Some(ident(p)),
                 Rule::type_expr => ty = Some(self.build_type_expr(p)),
+                Rule::expr => value = Some(self.build_expr(p)),
                 _ => {}
             }
         }
@@ -595,6 +603,7 @@ impl Builder {
             docs,
             name: name.unwrap_or_else(|| missing(span)),
             ty: ty.unwrap_or_else(|| missing_type(span)),
+            value,
         }
     }
 

@@ -481,7 +481,44 @@ impl<'t> Layout<'t> {
             }
             WorkflowItem::Binding(b) => self.binding(b),
             WorkflowItem::Step(s) => self.step(s),
+            WorkflowItem::Outputs(o) => self.workflow_outputs(o),
         }
+    }
+
+    /// `outputs { name: type = expr }`, one output per line.
+    fn workflow_outputs(&mut self, o: &WorkflowOutputs) {
+        let end = self.end_of(o.span);
+        let open = self.trivia.map_or(0, |t| {
+            t.skip_forward(o.span.start as usize + "outputs".len(), false, false)
+        });
+        if !self.open("outputs", open, o.decls.is_empty(), end) {
+            return;
+        }
+        let src = self.src();
+        let mut pos = open + 1;
+        for d in &o.decls {
+            let start = self.trivia.map_or(0, |t| t.skip_forward(pos, false, true));
+            self.gap(start, false);
+            self.docs(&d.docs, start);
+            let (text, stop) = match &d.value {
+                Some(v) => (
+                    format!(
+                        "{}: {} = {}",
+                        d.name.name,
+                        type_text(&d.ty),
+                        expr_text(v, src)
+                    ),
+                    v.span.end,
+                ),
+                None => (
+                    format!("{}: {}", d.name.name, type_text(&d.ty)),
+                    d.ty.span.end,
+                ),
+            };
+            self.leaf(&text, Span::new(start, stop as usize));
+            pos = stop as usize;
+        }
+        self.close(end);
     }
 
     fn binding(&mut self, b: &Binding) {
@@ -584,9 +621,24 @@ impl<'t> Layout<'t> {
                     let start = self.trivia.map_or(0, |t| t.skip_forward(pos, false, true));
                     self.gap(start, false);
                     self.docs(&o.docs, start);
-                    let text = format!("{}: {}", o.name.name, type_text(&o.ty));
-                    self.leaf(&text, Span::new(start, o.ty.span.end as usize));
-                    pos = o.ty.span.end as usize;
+                    // (A value only on the join step of an inlined sub-workflow call.)
+                    let (text, stop) = match &o.value {
+                        Some(v) => (
+                            format!(
+                                "{}: {} = {}",
+                                o.name.name,
+                                type_text(&o.ty),
+                                expr_text(v, src)
+                            ),
+                            v.span.end,
+                        ),
+                        None => (
+                            format!("{}: {}", o.name.name, type_text(&o.ty)),
+                            o.ty.span.end,
+                        ),
+                    };
+                    self.leaf(&text, Span::new(start, stop as usize));
+                    pos = stop as usize;
                 }
             }
             // Every other attribute has a one-line form.
@@ -683,7 +735,7 @@ fn attr_line(a: &Attr, src: Option<&str>) -> Option<String> {
         }
         AttrKind::Outputs(outs) => match outs.as_slice() {
             [] => "outputs {}".to_string(),
-            [o] if o.docs.0.is_empty() => {
+            [o] if o.docs.0.is_empty() && o.value.is_none() => {
                 format!("outputs {{ {}: {} }}", o.name.name, type_text(&o.ty))
             }
             _ => return None,
@@ -720,6 +772,7 @@ fn item_span(item: &Item) -> Span {
 fn workflow_item_span(item: &WorkflowItem) -> Span {
     match item {
         WorkflowItem::Defaults(d) => d.span,
+        WorkflowItem::Outputs(o) => o.span,
         WorkflowItem::Binding(b) => b.span,
         WorkflowItem::Step(s) => s.span,
     }

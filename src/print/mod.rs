@@ -243,7 +243,8 @@ fn key_text(key: &str) -> String {
     }
 }
 
-fn type_text(ty: &TypeExpr) -> String {
+/// A type as written: `list<string>`.
+pub fn type_text(ty: &TypeExpr) -> String {
     match &ty.arg {
         Some(arg) => format!("{}<{}>", ty.name.name, type_text(arg)),
         None => ty.name.name.clone(),
@@ -507,6 +508,10 @@ fn sx_item(item: &Item) -> Sx {
                     ),
                     WorkflowItem::Binding(b) => sx_binding(b),
                     WorkflowItem::Step(s) => sx_step(s),
+                    WorkflowItem::Outputs(o) => Sx::Node(
+                        format!("(outputs {}", span_text(o.span)),
+                        o.decls.iter().map(sx_output).collect(),
+                    ),
                 });
             }
             Sx::Node(
@@ -665,16 +670,7 @@ fn sx_attr(a: &Attr) -> Sx {
             text.push(')');
             Sx::Leaf(text)
         }
-        AttrKind::Outputs(outs) => Sx::Node(
-            head,
-            outs.iter()
-                .map(|o| {
-                    let mut children = Vec::new();
-                    sx_docs(&o.docs, &mut children);
-                    Sx::Node(format!("({}: {}", o.name.name, type_text(&o.ty)), children)
-                })
-                .collect(),
-        ),
+        AttrKind::Outputs(outs) => Sx::Node(head, outs.iter().map(sx_output).collect()),
         AttrKind::OnFailure(target) => Sx::Leaf(format!("{head} {})", target.name)),
     }
 }
@@ -756,4 +752,15 @@ fn sx_expr(e: &Expr) -> String {
             format!("(if {} {} {})", sx_expr(c), sx_expr(a), sx_expr(b))
         }
     }
+}
+
+/// One declared output: `(name: type)`, or `(name: type = expr)` in a workflow.
+fn sx_output(o: &OutputDecl) -> Sx {
+    let mut children = Vec::new();
+    sx_docs(&o.docs, &mut children);
+    let head = match &o.value {
+        Some(v) => format!("({}: {} = {}", o.name.name, type_text(&o.ty), sx_expr(v)),
+        None => format!("({}: {}", o.name.name, type_text(&o.ty)),
+    };
+    Sx::Node(head, children)
 }

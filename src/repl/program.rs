@@ -40,6 +40,7 @@ pub(super) enum Kind {
     Secret,
     Step,
     Defaults,
+    Outputs,
     Policy,
 }
 
@@ -55,6 +56,7 @@ impl Kind {
             Kind::Secret => "secret",
             Kind::Step => "step",
             Kind::Defaults => "defaults",
+            Kind::Outputs => "outputs",
             Kind::Policy => "policy",
         }
     }
@@ -240,6 +242,7 @@ pub(super) fn body_def(
 ) -> Def {
     match it {
         WorkflowItem::Defaults(d) => def("defaults", Kind::Defaults, d.span),
+        WorkflowItem::Outputs(o) => def("outputs", Kind::Outputs, o.span),
         WorkflowItem::Binding(b) => {
             let kind = match b.kind {
                 ast::BindingKind::Let => Kind::Let,

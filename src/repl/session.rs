@@ -351,6 +351,8 @@ impl Session {
             };
             if def.kind == Kind::Defaults {
                 let _ = writeln!(out, "{verb} the workflow's defaults");
+            } else if def.kind == Kind::Outputs {
+                let _ = writeln!(out, "{verb} the workflow's outputs");
             } else {
                 let _ = writeln!(out, "{verb} {} `{}`{ty}", def.kind.word(), def.name);
             }
@@ -951,7 +953,7 @@ impl Session {
             .iter()
             .chain(&self.program.params)
             .chain(&self.program.body)
-            .filter(|d| !matches!(d.kind, Kind::Defaults))
+            .filter(|d| !matches!(d.kind, Kind::Defaults | Kind::Outputs))
             .cloned()
             .collect();
         let mut out = String::new();
@@ -1083,7 +1085,7 @@ impl Session {
         names.names.extend(module.tasks.keys().cloned());
         names.names.extend(module.consts.keys().cloned());
         for def in self.program.params.iter().chain(&self.program.body) {
-            if def.kind != Kind::Defaults {
+            if !matches!(def.kind, Kind::Defaults | Kind::Outputs) {
                 names.names.push(def.name.clone());
             }
         }

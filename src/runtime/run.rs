@@ -1097,7 +1097,11 @@ struct Instance {
 struct Plan<'a> {
     attrs: Vec<&'a ast::Attr>,
     task_params: Vec<(String, Value)>,
+    /// Outputs the step's command writes to `$FLOW_OUTPUT`.
     outputs: Vec<(String, ast::TypeExpr)>,
+    /// Outputs computed from other steps' results once the step succeeded: the declared
+    /// outputs of a sub-workflow, on the step that called it.
+    computed: Vec<(String, &'a ast::Expr)>,
 }
 
 fn plan_step<'a>(
@@ -1169,15 +1173,22 @@ fn plan_step<'a>(
             }
         }
     }
+    let mut computed = Vec::new();
     for a in &attrs {
         if let AttrKind::Outputs(decls) = &a.kind {
-            outputs.extend(decls.iter().map(|d| (d.name.name.clone(), d.ty.clone())));
+            for d in decls {
+                match &d.value {
+                    Some(value) => computed.push((d.name.name.clone(), value)),
+                    None => outputs.push((d.name.name.clone(), d.ty.clone())),
+                }
+            }
         }
     }
     Ok(Plan {
         attrs,
         task_params,
         outputs,
+        computed,
     })
 }
 
@@ -1629,13 +1640,15 @@ async fn run_instance(
                 _ = tokio::time::sleep(d) => false,
                 _ = cancel.cancelled() => true,
             };
-            Instance {
+            let mut instance = Instance {
                 status_ok: !cancelled,
                 cancelled,
                 attempts: 1,
                 duration: started.elapsed(),
                 ..Instance::default()
-            }
+            };
+            computed_outputs(shared, &plan, &env, &mut instance);
+            instance
         }
         Action::Argv(_) | Action::Native(_) => {
             let argv = match action {
@@ -1798,6 +1811,7 @@ async fn run_instance(
                     }
                 }
             }
+            computed_outputs(shared, &plan, &env, &mut instance);
             // A fan-out instance's result, so that a resume keeps the finished ones.
             if let (Some(j), true) = (&shared.opts.journal, instance.status_ok) {
                 if label.ends_with(']') {
@@ -1921,6 +1935,26 @@ impl Attempt {
 
 /// Reads a step's declared outputs from its `$FLOW_OUTPUT` file: a JSON object, or
 /// `name=value` lines.
+/// Evaluates the outputs of a succeeded instance that are computed from other steps'
+/// results (a sub-workflow's declared outputs, on its call step).
+fn computed_outputs(shared: &Shared, plan: &Plan<'_>, env: &StepEnv<'_>, instance: &mut Instance) {
+    for (name, value) in &plan.computed {
+        if !instance.status_ok {
+            return;
+        }
+        match eval::eval(value, env) {
+            Ok(v) => {
+                instance.outputs.insert(name.clone(), v);
+            }
+            Err(e) => {
+                instance.status_ok = false;
+                let reason = format!("output `{name}`: {e}");
+                instance.failure = Some(shared.redactor.redact(&reason).into_owned());
+            }
+        }
+    }
+}
+
 fn read_outputs(
     path: &std::path::Path,
     declared: &[(String, ast::TypeExpr)],

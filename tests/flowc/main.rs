@@ -15,5 +15,6 @@ mod robustness;
 mod run;
 mod snapshot;
 mod stdlib;
+mod subwf;
 mod support;
 mod ui;

@@ -347,7 +347,8 @@ fn attr() -> impl Strategy<Value = Attr> {
                 .map(|(docs, name, ty)| OutputDecl {
                     docs,
                     name: id(name),
-                    ty
+                    ty,
+                    value: None,
                 })
                 .collect()
         )),
