@@ -297,19 +297,27 @@ impl Shared {
     }
 
     /// The `defaults` blocks of `wf`.
-    fn defaults_of<'a>(&'a self, wf: &'a ast::Workflow) -> Vec<&'a ast::Defaults> {
-        let block = |i: &usize| match wf.body.get(*i) {
-            Some(ast::WorkflowItem::Defaults(d)) => Some(d),
-            _ => None,
-        };
-        if self
+    fn defaults_of<'a>(
+        &'a self,
+        wf: &'a ast::Workflow,
+    ) -> impl Iterator<Item = &'a ast::Defaults> + 'a {
+        // The run's own workflow has its blocks found already; another is scanned.
+        let cached = self
             .workflow(self.defaults.0)
-            .is_some_and(|w| std::ptr::eq(w, wf))
-        {
-            self.defaults.1.iter().filter_map(block).collect()
+            .is_some_and(|w| std::ptr::eq(w, wf));
+        let (known, scan): (&[usize], _) = if cached {
+            (&self.defaults.1, 0..0)
         } else {
-            (0..wf.body.len()).filter_map(|i| block(&i)).collect()
-        }
+            (&[], 0..wf.body.len())
+        };
+        known
+            .iter()
+            .copied()
+            .chain(scan)
+            .filter_map(|i| match wf.body.get(i) {
+                Some(ast::WorkflowItem::Defaults(d)) => Some(d),
+                _ => None,
+            })
     }
 }
 
@@ -1062,7 +1070,7 @@ fn on_failure(shared: &Shared, item: usize, body_index: usize) -> String {
         _ => None,
     };
     own.or_else(|| {
-        (shared.defaults_of(wf).into_iter()).find_map(|d| {
+        shared.defaults_of(wf).find_map(|d| {
             attr_of(&d.attrs, |k| match k {
                 AttrKind::OnFailure(i) => Some(i.name.clone()),
                 _ => None,
