@@ -265,7 +265,14 @@ pub async fn run_with(
         });
     }
 
-    let mut command = Command::new(program);
+    let mut command = match lookup(program, &spec.env) {
+        Some(path) => {
+            let mut command = Command::new(path);
+            command.arg0(program);
+            command
+        }
+        None => Command::new(program),
+    };
     command
         .args(&spec.argv[1..])
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
@@ -428,6 +435,53 @@ fn terminate(group: &Group, pid: Pid, grace: Duration) -> Instant {
         let _ = kill(pid, Signal::SIGTERM);
     }
     Instant::now() + grace
+}
+
+/// Where `PATH` finds `program`, remembered for the rest of the process.
+///
+/// Spawning a bare name makes the child try every `PATH` entry in turn (one failed
+/// `execve` per entry before the one that works); looking the name up once, like a
+/// shell's command hash, saves that at every step. Only absolute `PATH` entries are
+/// searched and only hits are remembered, so a program installed by an earlier step is
+/// still found; `None` (a name with a `/`, a relative entry first, or nothing found)
+/// leaves the search to the OS as before, with its usual error. The step's own `PATH`
+/// (from `env`) is used when it sets one.
+fn lookup(program: &str, env: &[(String, String)]) -> Option<PathBuf> {
+    use std::collections::HashMap;
+    use std::ffi::OsString;
+    use std::sync::Mutex;
+
+    static FOUND: Mutex<Option<HashMap<(String, OsString), PathBuf>>> = Mutex::new(None);
+
+    if program.is_empty() || program.contains('/') {
+        return None;
+    }
+    let path_var: OsString = match env.iter().rev().find(|(k, _)| k == "PATH") {
+        Some((_, v)) => v.into(),
+        None => std::env::var_os("PATH")?,
+    };
+    let key = (program.to_string(), path_var);
+    if let Some(found) = FOUND.lock().ok()?.as_ref().and_then(|m| m.get(&key)) {
+        return Some(found.clone());
+    }
+    for dir in std::env::split_paths(&key.1) {
+        if !dir.is_absolute() {
+            // `.` or an empty entry: depends on the step's directory; the OS decides.
+            return None;
+        }
+        let candidate = dir.join(program);
+        let executable = std::fs::metadata(&candidate).is_ok_and(|m| m.is_file())
+            && nix::unistd::access(&candidate, nix::unistd::AccessFlags::X_OK).is_ok();
+        if executable {
+            FOUND
+                .lock()
+                .ok()?
+                .get_or_insert_with(HashMap::new)
+                .insert(key, candidate.clone());
+            return Some(candidate);
+        }
+    }
+    None
 }
 
 /// The E0410 error for a failed spawn, naming the working directory when that is the

@@ -430,3 +430,50 @@ fn on_a_terminal_the_live_view_keeps_the_log_lines() {
     assert!(screen.contains("b | two"), "{screen}");
     assert!(screen.contains("workflow `l` succeeded"), "{screen}");
 }
+
+/// Programs are looked up on `PATH` once and then exec'd by path (a per-run cache, like a
+/// shell's command hash): the program still sees its bare name as `argv[0]`, a step's own
+/// `PATH` is honoured, and a program that an earlier step installs is found, even after a
+/// step failed to find it.
+#[test]
+fn programs_found_on_path_keep_their_name_and_new_ones_are_found() {
+    let dir = tmp();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let text = format!(
+        r##"workflow p {{
+  step name {{ run "sh -c 'tr \\\\0 _ < /proc/$$/cmdline > argv0'" }}
+  step probe after name {{
+    run "newtool"
+    env {{ PATH: "{path}" }}
+    on_failure continue
+  }}
+  step install after probe {{
+    run "sh -c 'printf \"#!/bin/sh\\necho installed >> ledger\\n\" > bin/newtool && chmod +x bin/newtool'"
+  }}
+  step use after install {{
+    run "newtool"
+    env {{ PATH: "{path}" }}
+  }}
+  step again after use {{
+    run "newtool"
+    env {{ PATH: "{path}" }}
+  }}
+}}
+"##
+    );
+    let out = run_in(dir.path(), &text, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let argv0 = std::fs::read_to_string(dir.path().join("argv0")).expect("argv0");
+    assert!(
+        argv0.starts_with("sh_-c_"),
+        "argv[0] is not the bare name: {argv0:?}"
+    );
+    let ledger = std::fs::read_to_string(dir.path().join("ledger")).expect("ledger");
+    assert_eq!(ledger, "installed\ninstalled\n");
+}
