@@ -101,6 +101,12 @@ pub fn now_ms() -> u64 {
 // Writing
 // ---------------------------------------------------------------------------------------
 
+/// The shortest time between two fsyncs of the journal. Records that need one wait for
+/// the next (at most this long after the last), and share it. Only reporting waits: the
+/// scheduler never does, so this bounds how late a finished step is shown, not the run.
+/// A record somebody awaits ([`Journal::commit`]) is written at once.
+const SYNC_GAP: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// What happens once a message's bytes (if any) are on disk.
 enum Then {
     Nothing,
@@ -132,28 +138,69 @@ impl std::fmt::Debug for Journal {
 
 impl Journal {
     /// Starts the writer thread on an open journal.
-    pub fn start(mut appender: Appender) -> Journal {
+    pub fn start(appender: Appender) -> Journal {
+        Journal::start_syncing(appender, Vec::new())
+    }
+
+    /// Starts the writer thread on a journal that is not durable yet: before anything
+    /// else, the thread fsyncs the file and then each of `dirs` (those whose new entries
+    /// lead to it). Everything reported waits for the writer, so nothing is reported
+    /// before the journal itself is on disk, and the run does not wait for it.
+    pub fn start_syncing(mut appender: Appender, dirs: Vec<PathBuf>) -> Journal {
         let (tx, rx) = std::sync::mpsc::channel::<Msg>();
         let error: Arc<Mutex<Option<SnapshotError>>> = Arc::new(Mutex::new(None));
         let err = Arc::clone(&error);
         let writer = std::thread::spawn(move || {
+            if !dirs.is_empty() {
+                let synced = appender
+                    .sync_all()
+                    .and_then(|()| dirs.iter().try_for_each(|d| snapshot::sync_dir(d)));
+                if let Err(e) = synced {
+                    if let Ok(mut slot) = err.lock() {
+                        slot.get_or_insert(e);
+                    }
+                }
+            }
             let mut buf = Vec::new();
             let mut after: Vec<Then> = Vec::new();
+            let mut last_sync: Option<std::time::Instant> = None;
             while let Ok(first) = rx.recv() {
-                // Everything queued while the last fsync ran shares this one.
+                // Everything queued while the last fsync ran shares this one, and so does
+                // everything queued until SYNC_GAP after it: many steps finishing close
+                // together cost one fsync, not one each.
                 let mut next = Some(first);
                 let mut sync = false;
-                while let Some(msg) = next {
-                    buf.extend_from_slice(&msg.bytes);
-                    sync |= msg.sync && !msg.bytes.is_empty();
-                    after.push(msg.then);
-                    next = rx.try_recv().ok();
+                // Someone is waiting for this batch (a commit): no gap.
+                let mut waited = false;
+                loop {
+                    while let Some(msg) = next {
+                        buf.extend_from_slice(&msg.bytes);
+                        sync |= msg.sync && !msg.bytes.is_empty();
+                        waited |= matches!(msg.then, Then::Wake(_));
+                        after.push(msg.then);
+                        next = rx.try_recv().ok();
+                    }
+                    let due = match (sync && !waited, last_sync) {
+                        (true, Some(at)) => at + SYNC_GAP,
+                        _ => break,
+                    };
+                    let now = std::time::Instant::now();
+                    if now >= due {
+                        break;
+                    }
+                    match rx.recv_timeout(due - now) {
+                        Ok(msg) => next = Some(msg),
+                        Err(_) => break,
+                    }
                 }
                 if !buf.is_empty() {
                     if let Err(e) = appender.append_then(&buf, sync) {
                         if let Ok(mut slot) = err.lock() {
                             slot.get_or_insert(e);
                         }
+                    }
+                    if sync {
+                        last_sync = Some(std::time::Instant::now());
                     }
                 }
                 buf.clear();
@@ -891,10 +938,14 @@ pub fn create(root: &Path, started: RunStarted) -> Result<(RunLock, Journal), Jo
             at_ms: now_ms(),
         },
     ];
-    snapshot::write_atomic(&path, &records)?;
-    snapshot::sync_dir(root)?;
+    // Durable once the writer thread has synced it and the directories above it.
+    snapshot::write_unsynced(&path, &records)?;
     let len = std::fs::metadata(&path).map_err(io("read", &path))?.len();
-    Ok((lock, Journal::start(Appender::open(&path, len)?)))
+    let dirs = vec![dir.clone(), root.to_path_buf()];
+    Ok((
+        lock,
+        Journal::start_syncing(Appender::open(&path, len)?, dirs),
+    ))
 }
 
 /// Opens an existing run for a new driver: takes the lock, reads the journal, and opens

@@ -383,6 +383,23 @@ pub fn sync_dir(dir: &Path) -> Result<(), SnapshotError> {
 /// a temporary file beside it, which is fsynced, renamed over `path`, and the directory is
 /// fsynced. A crash at any point leaves either the old file or the new one.
 pub fn write_atomic<T: Serialize>(path: &Path, records: &[T]) -> Result<(), SnapshotError> {
+    write_replacing(path, records, true)
+}
+
+/// Writes a new file the way [`write_atomic`] does (temporary file, then rename, so that a
+/// killed process leaves no half-written file), but without waiting for the disk: the
+/// caller makes it durable later ([`Appender::sync_all`] and [`sync_dir`]) before anything
+/// that depends on it is reported. A new run's journal is written this way, so that its
+/// first step need not wait for three fsyncs.
+pub fn write_unsynced<T: Serialize>(path: &Path, records: &[T]) -> Result<(), SnapshotError> {
+    write_replacing(path, records, false)
+}
+
+fn write_replacing<T: Serialize>(
+    path: &Path,
+    records: &[T],
+    sync: bool,
+) -> Result<(), SnapshotError> {
     let mut bytes = header();
     for r in records {
         bytes.extend_from_slice(&encode(r)?);
@@ -408,6 +425,10 @@ pub fn write_atomic<T: Serialize>(path: &Path, records: &[T]) -> Result<(), Snap
             .map_err(io_err("create", &tmp))?
     };
     file.write_all(&bytes).map_err(io_err("write", &tmp))?;
+    if !sync {
+        drop(file);
+        return std::fs::rename(&tmp, path).map_err(io_err("rename", path));
+    }
     fault("after-temp-write");
     file.sync_all().map_err(io_err("sync", &tmp))?;
     drop(file);
@@ -446,6 +467,11 @@ impl Appender {
             file,
             path: path.to_path_buf(),
         })
+    }
+
+    /// Makes the whole file durable (fsync), metadata included.
+    pub fn sync_all(&mut self) -> Result<(), SnapshotError> {
+        self.file.sync_all().map_err(io_err("sync", &self.path))
     }
 
     /// Appends already framed bytes (one or more [`encode`]d records) and makes them
