@@ -109,7 +109,15 @@ impl Printer {
             Some(live) => {
                 let _ = live.multi.println(line);
             }
-            None => eprintln!("{line}"),
+            None => {
+                // One write per line: stderr is unbuffered, and `eprintln!` writes the
+                // line and its newline separately.
+                use std::io::Write as _;
+                let mut text = String::with_capacity(line.len() + 1);
+                text.push_str(line);
+                text.push('\n');
+                let _ = std::io::stderr().lock().write_all(text.as_bytes());
+            }
         }
     }
 
@@ -211,6 +219,13 @@ impl Observer for Printer {
     }
 }
 
+/// The number of cores (the default `--max-parallel`), asked of the OS once: on Linux
+/// the answer reads the process's cgroup files.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
 /// Runs the workflow; exit 0 when it succeeded, 1 when it failed or stopped at an approval,
 /// 2 for check, usage or input errors.
 pub fn run(args: RunArgs, color: bool) -> u8 {
@@ -284,9 +299,7 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         .clone()
         .unwrap_or_else(|| base.join(".flow").join("logs").join(&run_id));
     let options = Options {
-        max_parallel: args
-            .max_parallel
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        max_parallel: args.max_parallel.unwrap_or_else(cores),
         approve_all: args.approve_all,
         approve: args.approve.clone(),
         log_dir: log_dir.clone(),
@@ -394,9 +407,7 @@ pub(crate) fn launch(
         .clone()
         .unwrap_or_else(|| base.join(".flow").join("logs").join(&run_id));
     let options = Options {
-        max_parallel: launch
-            .max_parallel
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        max_parallel: launch.max_parallel.unwrap_or_else(cores),
         approve_all: launch.approve_all,
         approve: launch.approve.clone(),
         log_dir,
@@ -485,6 +496,7 @@ pub(crate) fn drive(launch: Drive, lock: Option<journal::RunLock>) -> (u8, Optio
     };
     let printer = Printer::new(events, terminal);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores())
         .enable_all()
         .build()
     {
@@ -547,8 +559,7 @@ pub(crate) fn drive(launch: Drive, lock: Option<journal::RunLock>) -> (u8, Optio
         }
     };
     if !events {
-        summary(&report);
-        eprintln!("logs: {}", log_dir.display());
+        summary(&report, &log_dir);
     }
     if let Some(e) = journal_error {
         super::report_error(&e);
@@ -605,7 +616,7 @@ pub(crate) fn drive(launch: Drive, lock: Option<journal::RunLock>) -> (u8, Optio
 }
 
 /// The table printed at the end of a run.
-fn summary(report: &run::Report) {
+fn summary(report: &run::Report, log_dir: &std::path::Path) {
     let width = report
         .steps
         .iter()
@@ -613,16 +624,16 @@ fn summary(report: &run::Report) {
         .max()
         .unwrap_or(4)
         .max(4);
-    eprintln!();
-    eprintln!(
-        "{:<width$}  {:<10} {:>8}  {:>9}",
-        "step", "status", "attempts", "duration"
-    );
+    use std::fmt::Write as _;
     // One write for the whole table: stderr is unbuffered, and a 10,000-step table
     // written piece by piece costs a quarter of a million system calls.
     let mut table = String::new();
+    let _ = writeln!(
+        table,
+        "\n{:<width$}  {:<10} {:>8}  {:>9}",
+        "step", "status", "attempts", "duration"
+    );
     for s in &report.steps {
-        use std::fmt::Write as _;
         let _ = writeln!(
             table,
             "{:<width$}  {:<10} {:>8}  {:>9}",
@@ -632,11 +643,14 @@ fn summary(report: &run::Report) {
             format_duration(s.duration.as_millis() as u64)
         );
     }
-    eprint!("{table}");
-    eprintln!(
+    let _ = writeln!(
+        table,
         "workflow `{}` {} in {}",
         report.workflow,
         report.status.as_str(),
         format_duration(report.duration.as_millis() as u64)
     );
+    let _ = writeln!(table, "logs: {}", log_dir.display());
+    use std::io::Write as _;
+    let _ = std::io::stderr().lock().write_all(table.as_bytes());
 }
