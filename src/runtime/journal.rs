@@ -101,10 +101,11 @@ pub fn now_ms() -> u64 {
 // Writing
 // ---------------------------------------------------------------------------------------
 
-/// The shortest time between two fsyncs of the journal. Records that need one wait for
-/// the next (at most this long after the last), and share it. Only reporting waits: the
-/// scheduler never does, so this bounds how late a finished step is shown, not the run.
-/// A record somebody awaits ([`Journal::commit`]) is written at once.
+/// The shortest time between two batches (one write, and one fsync if a record needs it)
+/// of the journal. Records queued in between wait for the next batch, at most this long
+/// after the last, and share it. Only reporting waits: the scheduler never does, so this
+/// bounds how late a finished step is shown, not the run. A record somebody awaits
+/// ([`Journal::commit`]) is written at once.
 const SYNC_GAP: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// What happens once a message's bytes (if any) are on disk.
@@ -127,6 +128,8 @@ struct Msg {
 pub struct Journal {
     tx: Mutex<Option<std::sync::mpsc::Sender<Msg>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The writer thread, to unpark when someone waits for it (it parks between batches).
+    parked: std::thread::Thread,
     error: Arc<Mutex<Option<SnapshotError>>>,
 }
 
@@ -163,14 +166,16 @@ impl Journal {
             }
             let mut buf = Vec::new();
             let mut after: Vec<Then> = Vec::new();
-            let mut last_sync: Option<std::time::Instant> = None;
+            let mut last_batch: Option<std::time::Instant> = None;
             while let Ok(first) = rx.recv() {
-                // Everything queued while the last fsync ran shares this one, and so does
-                // everything queued until SYNC_GAP after it: many steps finishing close
-                // together cost one fsync, not one each.
+                // Everything queued while the last batch was written shares this one, and
+                // so does everything queued until SYNC_GAP after it: many steps finishing
+                // close together cost one write and one fsync, not one each. While it
+                // waits, the thread is parked, so queueing a record does not wake it.
                 let mut next = Some(first);
                 let mut sync = false;
-                // Someone is waiting for this batch (a commit): no gap.
+                // Someone is waiting for this batch (a commit, which also unparks us):
+                // no gap.
                 let mut waited = false;
                 loop {
                     while let Some(msg) = next {
@@ -180,17 +185,19 @@ impl Journal {
                         after.push(msg.then);
                         next = rx.try_recv().ok();
                     }
-                    let due = match (sync && !waited, last_sync) {
-                        (true, Some(at)) => at + SYNC_GAP,
+                    let due = match (waited, last_batch) {
+                        (false, Some(at)) => at + SYNC_GAP,
                         _ => break,
                     };
                     let now = std::time::Instant::now();
                     if now >= due {
                         break;
                     }
-                    match rx.recv_timeout(due - now) {
+                    std::thread::park_timeout(due - now);
+                    match rx.try_recv() {
                         Ok(msg) => next = Some(msg),
-                        Err(_) => break,
+                        Err(std::sync::mpsc::TryRecvError::Empty) => {}
+                        Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
                     }
                 }
                 if !buf.is_empty() {
@@ -199,10 +206,8 @@ impl Journal {
                             slot.get_or_insert(e);
                         }
                     }
-                    if sync {
-                        last_sync = Some(std::time::Instant::now());
-                    }
                 }
+                last_batch = Some(std::time::Instant::now());
                 buf.clear();
                 // In queue order: whatever was queued after a record happens after it
                 // is durable.
@@ -219,6 +224,7 @@ impl Journal {
         });
         Journal {
             tx: Mutex::new(Some(tx)),
+            parked: writer.thread().clone(),
             writer: Mutex::new(Some(writer)),
             error,
         }
@@ -276,6 +282,7 @@ impl Journal {
     pub async fn commit(&self, record: &Record) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.send(record, Then::Wake(tx));
+        self.parked.unpark();
         let _ = rx.await;
     }
 
@@ -283,6 +290,7 @@ impl Journal {
     pub fn commit_blocking(&self, record: &Record) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.send(record, Then::Wake(tx));
+        self.parked.unpark();
         let _ = rx.blocking_recv();
     }
 
@@ -291,6 +299,7 @@ impl Journal {
         if let Ok(mut tx) = self.tx.lock() {
             tx.take();
         }
+        self.parked.unpark();
         if let Ok(mut w) = self.writer.lock() {
             if let Some(w) = w.take() {
                 let _ = w.join();
