@@ -121,37 +121,60 @@ pub fn read(arg: &Path) -> Result<SourceFile, (String, InputError)> {
 /// (human, on stderr). Returns the sources, the file's id and the lowered program, or the
 /// exit code to stop with: 2 for unreadable input, 1 for errors in the file.
 pub fn compile(path: &Path, opts: RenderOptions) -> Result<(SourceMap, SourceId, Lowered), u8> {
+    compile_quietly(path).report(opts)
+}
+
+/// A file read and compiled, with its diagnostics not shown yet.
+pub struct Compiled {
+    sources: SourceMap,
+    result: Result<(SourceId, Lowered), u8>,
+    diags: Diagnostics,
+}
+
+impl Compiled {
+    /// Prints the diagnostics (human, on stderr) and gives what [`compile`] gives.
+    pub fn report(self, opts: RenderOptions) -> Result<(SourceMap, SourceId, Lowered), u8> {
+        for diag in self.diags.iter() {
+            eprint!(
+                "{}",
+                diagnostics::render(diag, &self.sources, Format::Human, opts)
+            );
+        }
+        let sources = self.sources;
+        self.result.map(|(id, lowered)| (sources, id, lowered))
+    }
+}
+
+/// [`compile`] without printing anything yet (`flowc resume` compiles on one thread while
+/// it reads the journal on another, and shows the diagnostics only if the run can resume).
+pub fn compile_quietly(path: &Path) -> Compiled {
     let mut sources = SourceMap::new();
     let file = match read(path) {
         Ok(file) => file,
         Err((name, err)) => {
             let id = sources.add(SourceFile::new(name, None, ""));
-            let mut d = Diagnostics::new();
-            d.error(id, err);
-            for diag in d.iter() {
-                eprint!(
-                    "{}",
-                    diagnostics::render(diag, &sources, Format::Human, opts)
-                );
-            }
-            return Err(super::EXIT_USAGE);
+            let mut diags = Diagnostics::new();
+            diags.error(id, err);
+            return Compiled {
+                sources,
+                result: Err(super::EXIT_USAGE),
+                diags,
+            };
         }
     };
     let id = sources.add(file);
     let (result, diags) = match crate::compile(&mut sources, id, &FsLoader) {
         Ok(mut lowered) => {
             let warnings = std::mem::take(&mut lowered.warnings);
-            (Ok(lowered), warnings)
+            (Ok((id, lowered)), warnings)
         }
         Err(diags) => (Err(super::EXIT_FINDINGS), diags),
     };
-    for diag in diags.iter() {
-        eprint!(
-            "{}",
-            diagnostics::render(diag, &sources, Format::Human, opts)
-        );
+    Compiled {
+        sources,
+        result,
+        diags,
     }
-    result.map(|lowered| (sources, id, lowered))
 }
 
 /// The graphs of the workflows a command acts on: all of them, or only `wanted`. Reports

@@ -58,6 +58,9 @@ fn warn_all(state: &RunState) {
     }
 }
 
+/// The stack of the thread that compiles the workflow file: what the main thread has.
+const COMPILE_STACK: usize = 8 * 1024 * 1024;
+
 /// Resumes a run; exit codes as for `flowc run`.
 pub fn run(args: ResumeArgs, color: bool) -> u8 {
     let root = root(args.state_dir.as_deref());
@@ -68,12 +71,24 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
             return super::EXIT_USAGE;
         }
     };
-    // `--plan` only reads; a resume takes the run (one driver at a time) first.
-    let opened = if args.plan {
-        RunState::load(&dir).map(|s| (None, s, None))
-    } else {
-        journal::reopen(&dir).map(|(l, s, j)| (Some(l), s, Some(j)))
-    };
+    // The workflow file compiles on a second thread while this one takes the run (one
+    // driver at a time; `--plan` only reads) and loads its journal. Its diagnostics are
+    // shown only once the run is known to be resumable.
+    let peeked = RunState::peek_file(&dir);
+    let (opened, compiled) = std::thread::scope(|scope| {
+        let compiling = peeked.as_deref().and_then(|file| {
+            std::thread::Builder::new()
+                .stack_size(COMPILE_STACK)
+                .spawn_scoped(scope, move || super::input::compile_quietly(file))
+                .ok()
+        });
+        let opened = if args.plan {
+            RunState::load(&dir).map(|s| (None, s, None))
+        } else {
+            journal::reopen(&dir).map(|(l, s, j)| (Some(l), s, Some(j)))
+        };
+        (opened, compiling.and_then(|c| c.join().ok()))
+    });
     let (lock, state, journal) = match opened {
         Ok(o) => o,
         Err(e) => {
@@ -95,7 +110,11 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         width: super::width(),
     };
     let file = PathBuf::from(&state.started.file);
-    let Ok((_, _, lowered)) = super::input::compile(&file, opts) else {
+    let compiled = match compiled {
+        Some(compiled) if peeked.as_deref() == Some(file.as_path()) => compiled,
+        _ => super::input::compile_quietly(&file),
+    };
+    let Ok((_, _, lowered)) = compiled.report(opts) else {
         return fail(
             format!("its workflow file `{}` does not compile", file.display()),
             "fix the errors above, then resume again",

@@ -402,35 +402,51 @@ pub fn fingerprints(
         .collect();
     common = fnv(common, print_wf(shared_items).as_bytes());
     common = fnv(common, format!("{inputs:?}").as_bytes());
-    info.steps
-        .iter()
-        .map(|s| {
-            let Some(ast::WorkflowItem::Step(step)) = wf.body.get(s.body_index) else {
-                return fnv(common, s.name.as_bytes());
-            };
-            let mut step = step.clone();
-            step.docs = ast::Docs::default();
-            let mut h = fnv(common, s.name.as_bytes());
-            if let Some(call) = &step.call {
-                for module in modules {
-                    for item in &module.ast.items {
-                        if let ast::Item::Task(t) = item {
-                            if t.name.name == call.callee.name.name {
-                                let mut t = t.clone();
-                                t.docs = ast::Docs::default();
-                                let text = crate::print::source(&ast::File {
-                                    items: vec![ast::Item::Task(t)],
-                                });
-                                h = fnv(h, text.as_bytes());
-                            }
+    let one = |s: &crate::check::StepInfo| {
+        let Some(ast::WorkflowItem::Step(step)) = wf.body.get(s.body_index) else {
+            return fnv(common, s.name.as_bytes());
+        };
+        let mut step = step.clone();
+        step.docs = ast::Docs::default();
+        let mut h = fnv(common, s.name.as_bytes());
+        if let Some(call) = &step.call {
+            for module in modules {
+                for item in &module.ast.items {
+                    if let ast::Item::Task(t) = item {
+                        if t.name.name == call.callee.name.name {
+                            let mut t = t.clone();
+                            t.docs = ast::Docs::default();
+                            let text = crate::print::source(&ast::File {
+                                items: vec![ast::Item::Task(t)],
+                            });
+                            h = fnv(h, text.as_bytes());
                         }
                     }
                 }
             }
-            fnv(h, print_wf(vec![ast::WorkflowItem::Step(step)]).as_bytes())
-        })
-        .collect()
+        }
+        fnv(h, print_wf(vec![ast::WorkflowItem::Step(step)]).as_bytes())
+    };
+    // Printing every step is most of a large resume's work after parsing: two threads.
+    if info.steps.len() < PARALLEL_FINGERPRINTS {
+        return info.steps.iter().map(one).collect();
+    }
+    let (first, second) = info.steps.split_at(info.steps.len() / 2);
+    std::thread::scope(|scope| {
+        let head = scope.spawn(|| first.iter().map(one).collect::<Vec<u64>>());
+        let tail: Vec<u64> = second.iter().map(one).collect();
+        match head.join() {
+            Ok(mut all) => {
+                all.extend(tail);
+                all
+            }
+            Err(_) => info.steps.iter().map(one).collect(),
+        }
+    })
 }
+
+/// From this many steps on, [`fingerprints`] are computed on two threads.
+const PARALLEL_FINGERPRINTS: usize = 2_000;
 
 // ---------------------------------------------------------------------------------------
 // Reading back
@@ -517,6 +533,16 @@ pub fn step_of(label: &str) -> &str {
 
 impl RunState {
     /// Reads a run directory's journal.
+    /// The workflow file of the run in `dir`, from the journal's first record alone (so
+    /// that `flowc resume` can compile it while the rest of the journal loads). `None`
+    /// when that record cannot be read: [`RunState::load`] then says why.
+    pub fn peek_file(dir: &Path) -> Option<PathBuf> {
+        match snapshot::load_first::<Record>(&dir.join(JOURNAL)) {
+            Ok(Some(Record::RunStarted(started))) => Some(PathBuf::from(started.file)),
+            _ => None,
+        }
+    }
+
     pub fn load(dir: &Path) -> Result<RunState, JournalError> {
         let loaded = snapshot::load::<Record>(&dir.join(JOURNAL))?;
         let run = dir

@@ -211,6 +211,15 @@ fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
 
 /// Decodes a whole file's bytes. `path` only names the file in messages.
 pub fn decode<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<Loaded<T>, SnapshotError> {
+    decode_at_most(path, bytes, usize::MAX)
+}
+
+/// Decodes the header and at most `max` records (the rest of the file is not looked at).
+fn decode_at_most<T: DeserializeOwned>(
+    path: &str,
+    bytes: &[u8],
+    max: usize,
+) -> Result<Loaded<T>, SnapshotError> {
     let corrupt = |offset: usize, reason: String| SnapshotError::Corrupt {
         path: path.to_string(),
         offset: offset as u64,
@@ -267,7 +276,7 @@ pub fn decode<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<Loaded<T>
     let mut at = writer_end + 4;
     let mut records = Vec::new();
     let mut warnings = Vec::new();
-    while at < bytes.len() {
+    while at < bytes.len() && records.len() < max {
         let torn = |warnings: &mut Vec<SnapshotWarning>| {
             warnings.push(SnapshotWarning::TornTail {
                 path: path.to_string(),
@@ -332,6 +341,18 @@ pub fn decode<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<Loaded<T>
         writer,
         valid_len,
     })
+}
+
+/// Reads a journal or snapshot file and decodes only its first record (`None` if it has
+/// none). Never modifies it.
+pub fn load_first<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, SnapshotError> {
+    let bytes = std::fs::read(path).map_err(|e| SnapshotError::Io {
+        action: "read",
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let loaded = decode_at_most(&path.display().to_string(), &bytes, 1)?;
+    Ok(loaded.records.into_iter().next())
 }
 
 /// Reads and decodes a journal or snapshot file. Never modifies it.

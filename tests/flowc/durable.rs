@@ -704,3 +704,51 @@ fn runs_status_logs_cancel_and_prune() {
     assert_eq!(listed.stdout.lines().count(), 1);
     assert!(listed.stdout.contains(&id2));
 }
+
+/// A large workflow's fingerprints are computed on two threads: a step changed in either
+/// half is found, and every unchanged step before it is kept.
+#[test]
+fn a_large_edited_workflow_keeps_exactly_the_unchanged_steps() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let n = 2_400;
+    let workflow = |changed: Option<usize>| {
+        let mut text = String::from("workflow big {\n  step s_0 { sleep 0s }\n");
+        for i in 1..n - 1 {
+            let pause = if changed == Some(i) { "1ms" } else { "0s" };
+            text.push_str(&format!(
+                "  step s_{i} after s_{} {{ sleep {pause} }}\n",
+                i - 1
+            ));
+        }
+        text.push_str(&format!(
+            "  step s_{} after s_{} {{ run \"test -e ok\" }}\n}}\n",
+            n - 1,
+            n - 2
+        ));
+        text
+    };
+    std::fs::write(dir.join("w.flow"), workflow(None)).expect("write");
+    let out = run(dir, &["run", "w.flow"], &[]);
+    assert_eq!(out.code, 1, "the last step should fail: {}", out.stderr);
+    std::fs::write(dir.join("ok"), "").expect("write");
+    // A step in the second half of the list (the halves split at n / 2).
+    std::fs::write(dir.join("w.flow"), workflow(Some(2_000))).expect("write");
+    let out = run(dir, &["resume", "--last", "--plan"], &[]);
+    assert!(
+        out.stderr
+            .contains(&format!("2000 of {n} steps finished and are kept")),
+        "{}",
+        out.stderr
+    );
+    // And one in the first half.
+    std::fs::write(dir.join("w.flow"), workflow(Some(700))).expect("write");
+    let out = run(dir, &["resume", "--last"], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("700 of {n} steps finished and are kept")),
+        "{}",
+        out.stderr
+    );
+}
