@@ -227,13 +227,33 @@ fn config(cases: u32) -> ProptestConfig {
 }
 
 proptest! {
-    #![proptest_config(config(384))]
+    #![proptest_config(config(512))]
 
     /// Random valid programs: the fast path accepts them and builds pest's tree.
     #[test]
     fn fast_path_accepts_random_programs_as_pest_does(file in file()) {
         let text = print::source(&file);
         agree("random program", &text, true)?;
+    }
+
+    /// The same with comments at the ends of lines, blank lines and CRLF line ends, where
+    /// pest's rule boundaries (and so the spans) take in trailing comments.
+    #[test]
+    fn fast_path_agrees_on_commented_programs(file in file(), marks in proptest::collection::vec(0u8..5, 64)) {
+        let printed = print::source(&file);
+        let mut text = String::new();
+        for (i, line) in printed.lines().enumerate() {
+            text.push_str(line);
+            match marks[i % marks.len()] {
+                0 => text.push_str(&format!(" // note {i} }} \"")),
+                1 => text.push_str(" ////"),
+                2 => text.push_str("\r"),
+                3 => text.push('\n'),
+                _ => {}
+            }
+            text.push('\n');
+        }
+        agree("commented program", &text, true)?;
     }
 
     /// Random edits of random programs: whatever the fast path accepts, pest accepts with
