@@ -2,6 +2,13 @@
 //! does the recognising; `build` turns its pairs into the AST (one `build_<rule>` function per
 //! rule), and `error` turns pest's failures into E00xx diagnostics. Nothing outside this module
 //! sees a pest `Pair`.
+//!
+//! `fast` is a hand-written recursive-descent parser of the same grammar that builds the
+//! AST directly, several times faster; [`parse`] tries it first, after the scan. It returns
+//! a tree only when pest and the builder would give an equal one (spans included), and
+//! declines everything else, so pest stays the definition of the language and the parser
+//! of record for every error. Differential tests (`tests/flowc/fastparse.rs`) and a fuzz
+//! target (`fuzz_targets/fast_vs_pest.rs`) hold it to that.
 
 mod build;
 pub mod error;
