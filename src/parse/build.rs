@@ -856,7 +856,7 @@ impl Builder {
     fn build_number(&self, pair: Pair<'_, Rule>) -> Expr {
         let span = span_of(&pair);
         let kind = number_kind(pair.as_str(), span).unwrap_or_else(|(kind, err)| {
-            self.error(err);
+            self.error(*err);
             kind
         });
         Expr { kind, span }
@@ -902,12 +902,17 @@ pub(super) fn escape_char(s: &str) -> Option<char> {
 
 /// The value of a `number` token: an int, a float or a duration, told apart by its
 /// suffix. On a bad number, the error and a stand-in value.
-pub(super) fn number_kind(text: &str, span: Span) -> Result<ExprKind, (ExprKind, SyntaxError)> {
-    let number_error = |reason: &str, help: Option<&str>| SyntaxError::InvalidNumber {
-        text: text.to_string(),
-        reason: reason.to_string(),
-        span: span.into(),
-        help: help.map(str::to_string),
+pub(super) fn number_kind(
+    text: &str,
+    span: Span,
+) -> Result<ExprKind, (ExprKind, Box<SyntaxError>)> {
+    let number_error = |reason: &str, help: Option<&str>| {
+        Box::new(SyntaxError::InvalidNumber {
+            text: text.to_string(),
+            reason: reason.to_string(),
+            span: span.into(),
+            help: help.map(str::to_string),
+        })
     };
     let digits_end = text
         .find(|c: char| !(c.is_ascii_digit() || c == '_' || c == '.'))
@@ -915,7 +920,7 @@ pub(super) fn number_kind(text: &str, span: Span) -> Result<ExprKind, (ExprKind,
     let (num, suffix) = text.split_at(digits_end);
     if !suffix.is_empty() {
         return parse_duration(text).map(ExprKind::Duration).map_err(|reason| {
-            let err = SyntaxError::InvalidDuration {
+            let err = Box::new(SyntaxError::InvalidDuration {
                 text: text.to_string(),
                 reason,
                 span: span.into(),
@@ -923,7 +928,7 @@ pub(super) fn number_kind(text: &str, span: Span) -> Result<ExprKind, (ExprKind,
                     "durations are digits with a unit: `500ms`, `2s`, `10m`, `1h`, `1d`, or combined as `1h30m`"
                         .to_string(),
                 ),
-            };
+            });
             (ExprKind::Duration(0), err)
         });
     }

@@ -101,14 +101,14 @@ impl<'t> Parser<'t> {
                     if self.peek_at(2) == Some(b'/') && self.peek_at(3) != Some(b'/') {
                         return;
                     }
-                    self.to_line_end();
+                    self.skip_line();
                 }
                 _ => return,
             }
         }
     }
 
-    fn to_line_end(&mut self) {
+    fn skip_line(&mut self) {
         let rest = &self.bytes[self.pos..];
         self.pos += rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
     }
@@ -196,7 +196,7 @@ impl<'t> Parser<'t> {
         let mut docs = Vec::new();
         while self.at_doc() {
             let start = self.pos;
-            self.to_line_end();
+            self.skip_line();
             docs.push(doc_text(&self.text[start..self.pos]));
             let before = self.pos;
             self.skip();
@@ -654,10 +654,7 @@ impl<'t> Parser<'t> {
             "native" => AttrKind::Native(self.expr()?),
             "timeout" => AttrKind::Timeout(self.expr()?),
             "max_parallel" => AttrKind::MaxParallel(self.expr()?),
-            "retry" => {
-                self.pos = start + word.len();
-                AttrKind::Retry(Box::new(self.retry_attr()?))
-            }
+            "retry" => AttrKind::Retry(Box::new(self.retry_attr()?)),
             "env" => AttrKind::Env(self.env_block()?),
             "outputs" => AttrKind::Outputs(self.output_block(false)?),
             "on_failure" => AttrKind::OnFailure(self.ident()?),

@@ -203,10 +203,7 @@ fn edit() -> impl Strategy<Value = Edit> {
 
 fn apply(text: &str, edit: &Edit) -> String {
     let mut text = text.to_string();
-    let (at, insert) = match edit {
-        Edit::Delete(at) | Edit::Replace(at, _) => (at, matches!(edit, Edit::Replace(..))),
-        Edit::Insert(at, _) => (at, false),
-    };
+    let (Edit::Delete(at) | Edit::Insert(at, _) | Edit::Replace(at, _)) = edit;
     let start = floor_boundary(&text, at.index(text.len() + 1));
     if !matches!(edit, Edit::Insert(..)) {
         let len = text[start..].chars().next().map_or(0, char::len_utf8);
@@ -215,7 +212,6 @@ fn apply(text: &str, edit: &Edit) -> String {
     if let Edit::Insert(_, s) | Edit::Replace(_, s) = edit {
         text.insert_str(start, s);
     }
-    let _ = insert;
     text
 }
 
@@ -247,7 +243,7 @@ proptest! {
             match marks[i % marks.len()] {
                 0 => text.push_str(&format!(" // note {i} }} \"")),
                 1 => text.push_str(" ////"),
-                2 => text.push_str("\r"),
+                2 => text.push('\r'),
                 3 => text.push('\n'),
                 _ => {}
             }
