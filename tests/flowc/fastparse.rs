@@ -262,4 +262,25 @@ proptest! {
         }
         agree("edited program", &text, false)?;
     }
+
+    /// Random edits of real files (comments, docs, every construct): the same contract.
+    #[test]
+    fn fast_path_never_accepts_more_than_pest_on_edited_examples(
+        base in select(REAL),
+        edits in proptest::collection::vec(edit(), 1..4),
+    ) {
+        let mut text = base.to_string();
+        for e in &edits {
+            text = apply(&text, e);
+        }
+        agree("edited example", &text, false)?;
+    }
 }
+
+/// Real programs to edit: an example with every kind of step, and stdlib modules.
+const REAL: &[&str] = &[
+    include_str!("../../examples/deploy.flow"),
+    include_str!("../../examples/data-pipeline.flow"),
+    include_str!("../../stdlib/http.flow"),
+    include_str!("../../stdlib/retry.flow"),
+];
