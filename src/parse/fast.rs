@@ -13,13 +13,14 @@
 //!
 //! It never backtracks: where pest would try another alternative after a failed one, the
 //! fast path decides by looking ahead, and it only decides "no" when pest's attempt would
-//! surely fail; a "yes" that then fails declines the whole file. So it declines some rare
-//! valid forms, on purpose: `f(,)` and `[,]`-like lists whose first element is missing
-//! before a comma, a field, index or call postfix or an infix operator that pest would
-//! abandon and leave to an enclosing rule, and anything nested more than [`MAX_NESTING`]
-//! deep (expressions, `else if` chains, `list<...>` types). Number, escape and doc-comment
-//! text, operator precedence and span trimming come from `build.rs`, so that both paths
-//! share one definition of each.
+//! surely fail; a "yes" that then fails declines the whole file. In this grammar such a
+//! failure is fatal for pest too, as far as we know (the differential tests would show a
+//! valid program declined). The one thing declined on purpose is nesting deeper than
+//! [`MAX_NESTING`] (expressions, `else if` chains, `list<...>` types), which the scan does
+//! not bound for the last two and which would otherwise recurse without limit.
+//!
+//! Number, escape and doc-comment text, operator precedence and span trimming come from
+//! `build.rs`, so that both paths share one definition of each.
 
 use super::build::{doc_text, escape_char, infix_level, number_kind, push_text, trimmed_span};
 use crate::ast::*;
