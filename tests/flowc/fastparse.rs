@@ -214,7 +214,12 @@ fn apply(text: &str, edit: &Edit) -> String {
     text
 }
 
+/// `cases` per property, or `PROPTEST_CASES` for a longer run.
 fn config(cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(cases);
     ProptestConfig {
         cases,
         ..ProptestConfig::default()
