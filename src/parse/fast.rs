@@ -126,17 +126,14 @@ impl<'t> Parser<'t> {
 
     /// The name-shaped word at the cursor, keywords included, without consuming it.
     fn word_at(&self) -> &'t str {
-        let rest = &self.bytes[self.pos..];
-        match rest.first() {
-            Some(&b) if is_ident_start(b) => {
-                let len = rest
-                    .iter()
-                    .position(|&c| !is_ident_char(c))
-                    .unwrap_or(rest.len());
-                &self.text[self.pos..self.pos + len]
-            }
-            _ => "",
+        if !self.peek().is_some_and(is_ident_start) {
+            return "";
         }
+        let mut end = self.pos + 1;
+        while self.bytes.get(end).is_some_and(|&b| is_ident_char(b)) {
+            end += 1;
+        }
+        self.text.get(self.pos..end).unwrap_or("")
     }
 
     /// Consumes the keyword `kw` (`&kw_x ~ "x"` in the grammar), if it is at the cursor.
@@ -155,6 +152,20 @@ impl<'t> Parser<'t> {
     /// `word`: any name-shaped word.
     fn word(&mut self) -> Option<Ident> {
         let w = self.word_at();
+        self.take_word(w)
+    }
+
+    /// `ident`: a word that is not reserved.
+    fn ident(&mut self) -> Option<Ident> {
+        let w = self.word_at();
+        if RESERVED.contains(&w) {
+            return None;
+        }
+        self.take_word(w)
+    }
+
+    /// Consumes `w`, the word at the cursor, if it is not empty.
+    fn take_word(&mut self, w: &str) -> Option<Ident> {
         if w.is_empty() {
             return None;
         }
@@ -164,14 +175,6 @@ impl<'t> Parser<'t> {
             name: w.to_string(),
             span: Span::new(start, self.pos),
         })
-    }
-
-    /// `ident`: a word that is not reserved.
-    fn ident(&mut self) -> Option<Ident> {
-        if RESERVED.contains(&self.word_at()) {
-            return None;
-        }
-        self.word()
     }
 
     /// The span of the rule that started at `start` and ends at the cursor.
