@@ -13,20 +13,45 @@ use super::Rule;
 use crate::ast::*;
 use crate::source::Span;
 
+/// The infix operators, loosest first: one precedence level per entry, every one
+/// left-associative. Both parsers take precedence from here: [`PRATT`] below and the fast
+/// path (`super::fast`).
+pub(super) const INFIX_LEVELS: [&[(Rule, BinOp)]; 5] = [
+    &[(Rule::or, BinOp::Or)],
+    &[(Rule::and, BinOp::And)],
+    &[
+        (Rule::eq, BinOp::Eq),
+        (Rule::ne, BinOp::Ne),
+        (Rule::lt, BinOp::Lt),
+        (Rule::le, BinOp::Le),
+        (Rule::gt, BinOp::Gt),
+        (Rule::ge, BinOp::Ge),
+    ],
+    &[(Rule::add, BinOp::Add), (Rule::sub, BinOp::Sub)],
+    &[
+        (Rule::mul, BinOp::Mul),
+        (Rule::div, BinOp::Div),
+        (Rule::rem, BinOp::Rem),
+    ],
+];
+
+/// The precedence level of an infix operator: its index in [`INFIX_LEVELS`].
+pub(super) fn infix_level(op: BinOp) -> usize {
+    INFIX_LEVELS
+        .iter()
+        .position(|level| level.iter().any(|&(_, b)| b == op))
+        .unwrap_or(0)
+}
+
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
-    PrattParser::new()
-        .op(Op::infix(Rule::or, Assoc::Left))
-        .op(Op::infix(Rule::and, Assoc::Left))
-        .op(Op::infix(Rule::eq, Assoc::Left)
-            | Op::infix(Rule::ne, Assoc::Left)
-            | Op::infix(Rule::lt, Assoc::Left)
-            | Op::infix(Rule::le, Assoc::Left)
-            | Op::infix(Rule::gt, Assoc::Left)
-            | Op::infix(Rule::ge, Assoc::Left))
-        .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
-        .op(Op::infix(Rule::mul, Assoc::Left)
-            | Op::infix(Rule::div, Assoc::Left)
-            | Op::infix(Rule::rem, Assoc::Left))
+    let mut pratt = PrattParser::new();
+    for level in INFIX_LEVELS {
+        let mut ops = level.iter().map(|&(rule, _)| Op::infix(rule, Assoc::Left));
+        if let Some(first) = ops.next() {
+            pratt = pratt.op(ops.fold(first, |all, op| all | op));
+        }
+    }
+    pratt
         .op(Op::prefix(Rule::not) | Op::prefix(Rule::neg))
         .op(Op::postfix(Rule::field) | Op::postfix(Rule::index) | Op::postfix(Rule::call_args))
 });
@@ -56,9 +81,14 @@ pub fn with_offset<T>(offset: usize, f: impl FnOnce() -> T) -> T {
 /// The span of a pair, without the whitespace pest's implicit skipping leaves at its end.
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let s = pair.as_span();
-    let trimmed = s.as_str().trim_end().len();
     let offset = OFFSET.with(|o| o.get());
-    Span::new(offset + s.start(), offset + s.start() + trimmed)
+    trimmed_span(offset + s.start(), s.as_str())
+}
+
+/// The span of a rule's text `raw` starting at `start`, without its trailing whitespace:
+/// pest's implicit skipping can leave whitespace (and comments) at the end of a rule.
+pub(super) fn trimmed_span(start: usize, raw: &str) -> Span {
+    Span::new(start, start + raw.trim_end().len())
 }
 
 fn ident(pair: Pair<'_, Rule>) -> Ident {
@@ -152,11 +182,7 @@ impl Builder {
 
     /// One `doc_comment` line, without the slashes and one leading space.
     fn build_doc_comment(&self, pair: Pair<'_, Rule>) -> String {
-        let text = pair.as_str().trim_start_matches("///");
-        text.strip_prefix(' ')
-            .unwrap_or(text)
-            .trim_end()
-            .to_string()
+        doc_text(pair.as_str())
     }
 
     fn build_import_decl(&self, pair: Pair<'_, Rule>) -> Import {
@@ -692,21 +718,12 @@ impl Builder {
                 Expr { kind, span }
             })
             .map_infix(|lhs, op, rhs| {
-                let bin = match op.as_rule() {
-                    Rule::or => BinOp::Or,
-                    Rule::and => BinOp::And,
-                    Rule::eq => BinOp::Eq,
-                    Rule::ne => BinOp::Ne,
-                    Rule::lt => BinOp::Lt,
-                    Rule::le => BinOp::Le,
-                    Rule::gt => BinOp::Gt,
-                    Rule::ge => BinOp::Ge,
-                    Rule::add => BinOp::Add,
-                    Rule::sub => BinOp::Sub,
-                    Rule::mul => BinOp::Mul,
-                    Rule::div => BinOp::Div,
-                    _ => BinOp::Rem,
-                };
+                let rule = op.as_rule();
+                let bin = INFIX_LEVELS
+                    .iter()
+                    .flat_map(|level| level.iter())
+                    .find(|&&(r, _)| r == rule)
+                    .map_or(BinOp::Rem, |&(_, b)| b);
                 if bin.is_comparison() {
                     if let ExprKind::Binary(prev, ..) = &lhs.kind {
                         let parenthesised = self.parenthesised.borrow().contains(&lhs.span);
@@ -804,13 +821,6 @@ impl Builder {
     /// `string_lit`: text, escapes and interpolations, adjacent text merged.
     fn build_string_lit(&self, pair: Pair<'_, Rule>) -> Vec<StrPart> {
         let mut parts: Vec<StrPart> = Vec::new();
-        let push_text = |parts: &mut Vec<StrPart>, s: &str| {
-            if let Some(StrPart::Text(t)) = parts.last_mut() {
-                t.push_str(s);
-            } else {
-                parts.push(StrPart::Text(s.to_string()));
-            }
-        };
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::text => push_text(&mut parts, p.as_str()),
@@ -832,20 +842,7 @@ impl Builder {
 
     fn decode_escape(&self, pair: &Pair<'_, Rule>) -> Option<char> {
         let s = pair.as_str();
-        let decoded = match s {
-            "\\n" => Some('\n'),
-            "\\t" => Some('\t'),
-            "\\r" => Some('\r'),
-            "\\0" => Some('\0'),
-            "\\\\" => Some('\\'),
-            "\\\"" => Some('"'),
-            "\\$" => Some('$'),
-            _ => s
-                .strip_prefix("\\u{")
-                .and_then(|h| h.strip_suffix('}'))
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .and_then(char::from_u32),
-        };
+        let decoded = escape_char(s);
         if decoded.is_none() {
             self.error(SyntaxError::InvalidEscape {
                 text: s.to_string(),
@@ -858,62 +855,102 @@ impl Builder {
     /// `number`: an int, a float or a duration, told apart by its suffix.
     fn build_number(&self, pair: Pair<'_, Rule>) -> Expr {
         let span = span_of(&pair);
-        let text = pair.as_str();
-        let digits_end = text
-            .find(|c: char| !(c.is_ascii_digit() || c == '_' || c == '.'))
-            .unwrap_or(text.len());
-        let (num, suffix) = text.split_at(digits_end);
-        let clean: String = num.chars().filter(|&c| c != '_').collect();
-        let kind = if suffix.is_empty() {
-            if clean.contains('.') {
-                match clean.parse::<f64>() {
-                    Ok(f) if f.is_finite() => ExprKind::Float(f),
-                    _ => {
-                        self.number_error(text, span, "not a valid number", None);
-                        ExprKind::Float(0.0)
-                    }
-                }
-            } else {
-                match clean.parse::<i64>() {
-                    Ok(i) => ExprKind::Int(i),
-                    Err(_) => {
-                        self.number_error(
-                            text,
-                            span,
-                            "too large for an int",
-                            Some("ints are 64-bit: at most 9223372036854775807"),
-                        );
-                        ExprKind::Int(0)
-                    }
-                }
-            }
-        } else {
-            match parse_duration(text) {
-                Ok(ms) => ExprKind::Duration(ms),
-                Err(reason) => {
-                    self.error(SyntaxError::InvalidDuration {
-                        text: text.to_string(),
-                        reason,
-                        span: span.into(),
-                        help: Some(
-                            "durations are digits with a unit: `500ms`, `2s`, `10m`, `1h`, `1d`, or combined as `1h30m`"
-                                .to_string(),
-                        ),
-                    });
-                    ExprKind::Duration(0)
-                }
-            }
-        };
+        let kind = number_kind(pair.as_str(), span).unwrap_or_else(|(kind, err)| {
+            self.error(*err);
+            kind
+        });
         Expr { kind, span }
     }
+}
 
-    fn number_error(&self, text: &str, span: Span, reason: &str, help: Option<&str>) {
-        self.error(SyntaxError::InvalidNumber {
+/// The text of one `///` line: without the slashes, one leading space and trailing space.
+pub(super) fn doc_text(line: &str) -> String {
+    let text = line.trim_start_matches("///");
+    text.strip_prefix(' ')
+        .unwrap_or(text)
+        .trim_end()
+        .to_string()
+}
+
+/// Appends literal text to a string's parts, merging it with text right before it.
+pub(super) fn push_text(parts: &mut Vec<StrPart>, s: &str) {
+    if let Some(StrPart::Text(t)) = parts.last_mut() {
+        t.push_str(s);
+    } else {
+        parts.push(StrPart::Text(s.to_string()));
+    }
+}
+
+/// The character an `escape` token such as `\n` or `\u{1F600}` stands for; `None` when it
+/// stands for none.
+pub(super) fn escape_char(s: &str) -> Option<char> {
+    match s {
+        "\\n" => Some('\n'),
+        "\\t" => Some('\t'),
+        "\\r" => Some('\r'),
+        "\\0" => Some('\0'),
+        "\\\\" => Some('\\'),
+        "\\\"" => Some('"'),
+        "\\$" => Some('$'),
+        _ => s
+            .strip_prefix("\\u{")
+            .and_then(|h| h.strip_suffix('}'))
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .and_then(char::from_u32),
+    }
+}
+
+/// The value of a `number` token: an int, a float or a duration, told apart by its
+/// suffix. On a bad number, the error and a stand-in value.
+pub(super) fn number_kind(
+    text: &str,
+    span: Span,
+) -> Result<ExprKind, (ExprKind, Box<SyntaxError>)> {
+    let number_error = |reason: &str, help: Option<&str>| {
+        Box::new(SyntaxError::InvalidNumber {
             text: text.to_string(),
             reason: reason.to_string(),
             span: span.into(),
             help: help.map(str::to_string),
+        })
+    };
+    let digits_end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '_' || c == '.'))
+        .unwrap_or(text.len());
+    let (num, suffix) = text.split_at(digits_end);
+    if !suffix.is_empty() {
+        return parse_duration(text).map(ExprKind::Duration).map_err(|reason| {
+            let err = Box::new(SyntaxError::InvalidDuration {
+                text: text.to_string(),
+                reason,
+                span: span.into(),
+                help: Some(
+                    "durations are digits with a unit: `500ms`, `2s`, `10m`, `1h`, `1d`, or combined as `1h30m`"
+                        .to_string(),
+                ),
+            });
+            (ExprKind::Duration(0), err)
         });
+    }
+    let clean: String = num.chars().filter(|&c| c != '_').collect();
+    if clean.contains('.') {
+        match clean.parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(ExprKind::Float(f)),
+            _ => Err((
+                ExprKind::Float(0.0),
+                number_error("not a valid number", None),
+            )),
+        }
+    } else {
+        clean.parse::<i64>().map(ExprKind::Int).map_err(|_| {
+            (
+                ExprKind::Int(0),
+                number_error(
+                    "too large for an int",
+                    Some("ints are 64-bit: at most 9223372036854775807"),
+                ),
+            )
+        })
     }
 }
 

@@ -2,9 +2,17 @@
 //! does the recognising; `build` turns its pairs into the AST (one `build_<rule>` function per
 //! rule), and `error` turns pest's failures into E00xx diagnostics. Nothing outside this module
 //! sees a pest `Pair`.
+//!
+//! `fast` is a hand-written recursive-descent parser of the same grammar that builds the
+//! AST directly, several times faster; [`parse`] tries it first, after the scan. It returns
+//! a tree only when pest and the builder would give an equal one (spans included), and
+//! declines everything else, so pest stays the definition of the language and the parser
+//! of record for every error. Differential tests (`tests/flowc/fastparse.rs`) and a fuzz
+//! target (`fuzz_targets/fast_vs_pest.rs`) hold it to that.
 
 mod build;
 pub mod error;
+mod fast;
 mod scan;
 
 use pest::Parser as _;
@@ -55,6 +63,9 @@ pub fn parse(id: SourceId, file: &SourceFile) -> Result<ast::File, Diagnostics> 
             return Err(diags);
         }
         None => {}
+    }
+    if let Some(file) = fast::parse(text) {
+        return Ok(file);
     }
     if text.len() >= PARALLEL_MIN {
         if let Some(file) = parse_in_halves(text) {
@@ -132,6 +143,22 @@ fn parse_in_halves(text: &str) -> Option<ast::File> {
         file.items.extend(items);
         Some(file)
     })
+}
+
+/// The file as the fast path reads it (see `fast`): for differential tests only.
+#[doc(hidden)]
+pub fn fast_only(text: &str) -> Option<ast::File> {
+    fast::parse(text)
+}
+
+/// The file as pest and the builder read it, `None` on any error or an empty file: the
+/// tree the fast path must equal whenever it accepts. For differential tests only.
+#[doc(hidden)]
+pub fn pest_only(text: &str) -> Option<ast::File> {
+    let pairs = FlowParser::parse(Rule::file, text).ok()?;
+    let builder = build::Builder::new();
+    let file = builder.build_file(pairs);
+    (builder.into_errors().is_empty() && !file.items.is_empty()).then_some(file)
 }
 
 /// Parses a single expression (used by the REPL and tests).
@@ -241,6 +268,12 @@ mod tests {
             scan::split_point("workflow w {\n  /// doc\n  step a { run \"x\" }\n}\n"),
             None
         );
+    }
+
+    #[test]
+    fn the_fast_path_builds_the_large_file_as_pest_does() {
+        let text = large_file();
+        assert_eq!(fast::parse(&text), Some(serial(&text)));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 
-const KEYWORDS: &[&str] = &[
+pub(crate) const KEYWORDS: &[&str] = &[
     "workflow",
     "task",
     "step",
@@ -485,7 +485,8 @@ fn item() -> impl Strategy<Value = Item> {
     ]
 }
 
-fn file() -> impl Strategy<Value = File> {
+/// A random well-formed program (shared with the fast-parser tests in `fastparse.rs`).
+pub(crate) fn file() -> impl Strategy<Value = File> {
     vec(item(), 1..4).prop_map(|items| File { items })
 }
 
@@ -626,7 +627,7 @@ fn front_end(text: &str) -> Result<(), TestCaseError> {
 const DEPLOY: &str = include_str!("../../examples/deploy.flow");
 
 /// Fragments worth inserting: tokens, openers without closers, escapes, keywords.
-const FRAGMENTS: &[&str] = &[
+pub(crate) const FRAGMENTS: &[&str] = &[
     "\"",
     "${",
     "}",
@@ -700,7 +701,8 @@ fn edit() -> impl Strategy<Value = Edit> {
     ]
 }
 
-fn floor_boundary(text: &str, mut at: usize) -> usize {
+/// The nearest char boundary at or before `at`.
+pub(crate) fn floor_boundary(text: &str, mut at: usize) -> usize {
     at = at.min(text.len());
     while !text.is_char_boundary(at) {
         at -= 1;
@@ -774,7 +776,8 @@ proptest! {
 // Every real file round-trips through the printer
 // -----------------------------------------------------------------------------------------
 
-fn flow_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+/// Every `.flow` file under `dir`, recursively.
+pub(crate) fn flow_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
