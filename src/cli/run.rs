@@ -633,7 +633,10 @@ fn summary(report: &run::Report, log_dir: &std::path::Path) {
         "\n{:<width$}  {:<10} {:>8}  {:>9}",
         "step", "status", "attempts", "duration"
     );
-    for s in &report.steps {
+    // Steps kept from an earlier run (`flowc resume`) are counted, not listed: `flowc
+    // status` shows every step of the run.
+    let kept = report.steps.iter().filter(|s| s.restored).count();
+    for s in report.steps.iter().filter(|s| !s.restored) {
         let _ = writeln!(
             table,
             "{:<width$}  {:<10} {:>8}  {:>9}",
@@ -641,6 +644,13 @@ fn summary(report: &run::Report, log_dir: &std::path::Path) {
             s.status.as_str(),
             s.attempts,
             format_duration(s.duration.as_millis() as u64)
+        );
+    }
+    if kept > 0 {
+        let _ = writeln!(
+            table,
+            "({kept} step{} kept from before)",
+            if kept == 1 { "" } else { "s" }
         );
     }
     let _ = writeln!(

@@ -119,6 +119,8 @@ pub struct StepReport {
     pub exit_codes: Vec<i32>,
     /// Whether a failure was let through by `on_failure continue`.
     pub continued: bool,
+    /// Whether it finished in an earlier run and was kept by `flowc resume`.
+    pub restored: bool,
     /// The result record the language sees.
     pub record: Value,
 }
@@ -798,6 +800,7 @@ fn restored(shared: &Shared, name: &str) -> Option<StepReport> {
         duration: Duration::from_millis(f.duration_ms),
         exit_codes: f.exit_codes.clone(),
         continued: false,
+        restored: true,
         record: f.record.clone(),
     })
 }
@@ -835,6 +838,7 @@ fn skipped_report(name: &str, cause: SkipCause, reason: String, fan_out: bool) -
         duration: Duration::ZERO,
         exit_codes: Vec::new(),
         continued: false,
+        restored: false,
         record: record(Status::Skipped, &[], fan_out, BTreeMap::new()),
     }
 }
@@ -1317,6 +1321,7 @@ async fn run_step(
         duration: started.elapsed(),
         exit_codes: done.iter().map(|i| i.exit_code).collect(),
         continued: false,
+        restored: false,
         record: record(status, &done, fan_out, outputs),
     };
     // Queued before the event below, which is reported only once this is on disk. The

@@ -752,3 +752,30 @@ fn a_large_edited_workflow_keeps_exactly_the_unchanged_steps() {
         out.stderr
     );
 }
+
+/// The summary of a resume lists what ran in it and counts what was kept.
+#[test]
+fn a_resume_summary_counts_the_kept_steps() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let text = "workflow k {
+  step first { run \"true\" }
+  step second after first { run \"true\" }
+  step last after second { run \"test -e ok\" }
+}
+";
+    std::fs::write(dir.join("w.flow"), text).expect("write");
+    let out = run(dir, &["run", "w.flow"], &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("\nfirst "), "{}", out.stderr);
+    std::fs::write(dir.join("ok"), "").expect("write");
+    let out = run(dir, &["resume", "--last"], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let table = out.stderr.split("\nstep ").nth(1).expect("a summary table");
+    assert!(table.contains("\nlast "), "{table}");
+    assert!(
+        !table.contains("\nfirst ") && !table.contains("\nsecond "),
+        "{table}"
+    );
+    assert!(table.contains("(2 steps kept from before)"), "{table}");
+}
