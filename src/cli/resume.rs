@@ -224,7 +224,9 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
                 .join(", ")
         );
     }
-    let resume = Resume::new(&state, info, &verdicts, &fingerprints);
+    let resume = std::sync::Arc::new(Resume::new(&state, info, &verdicts, &fingerprints));
+    // Like `state` below: kept alive to the exit rather than freed piece by piece.
+    std::mem::forget(std::sync::Arc::clone(&resume));
     let s = &state.started;
     let options = Options {
         max_parallel: (s.max_parallel as usize).max(1),
@@ -242,7 +244,7 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         },
         interrupt: None,
         journal: journal.map(std::sync::Arc::new),
-        resume: Some(std::sync::Arc::new(resume)),
+        resume: Some(resume),
     };
     let workflow = s.workflow.clone();
     // The process ends with this run: freeing the journal's state of a 10,000-step run

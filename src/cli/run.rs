@@ -173,6 +173,13 @@ impl Observer for Printer {
             return;
         }
         self.track(event);
+        // `flowc resume` has said how many it keeps; one line each would drown the rest.
+        if matches!(
+            event,
+            Event::StepRestored { .. } | Event::RunFinished { .. }
+        ) {
+            return;
+        }
         let t = self.stamp();
         let line = match event {
             Event::RunStarted {
@@ -211,9 +218,7 @@ impl Observer for Printer {
                 ),
             },
             Event::StepSkipped { step, reason } => format!("{t} ⤼ {step} skipped: {reason}"),
-            // `flowc resume` has said how many it keeps; one line each would drown the rest.
-            Event::StepRestored { .. } => return,
-            Event::RunFinished { .. } => return,
+            Event::StepRestored { .. } | Event::RunFinished { .. } => return,
         };
         self.say(&line);
     }
