@@ -1,7 +1,7 @@
 //! Typing expressions: names, operators, fields, indexing, builtin calls and interpolation,
 //! including the rule that a secret never flows into visible text.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::error::CheckError;
 use super::types::{Type, STEP_FIELDS};
@@ -55,7 +55,7 @@ pub struct Scope {
 impl Scope {
     /// Opens a frame.
     pub fn push(&mut self) {
-        self.frames.push(HashMap::new());
+        self.frames.push(HashMap::default());
     }
 
     /// Closes the innermost frame and returns its entries.
@@ -242,7 +242,7 @@ impl Checker<'_> {
             }
             ExprKind::Map(entries) => {
                 let mut elem = Type::Unknown;
-                let mut seen: HashMap<&str, Span> = HashMap::new();
+                let mut seen: HashMap<&str, Span> = HashMap::default();
                 for (key, value) in entries {
                     if let Some(first) = seen.insert(&key.name, key.span) {
                         self.error(CheckError::Duplicate {

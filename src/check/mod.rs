@@ -10,7 +10,7 @@ mod module;
 pub mod types;
 mod workflow;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::PathBuf;
 
 pub use error::{CheckError, CheckWarning};
@@ -214,7 +214,7 @@ fn check_inner(
         sources,
         loader,
         modules: Vec::new(),
-        by_key: HashMap::new(),
+        by_key: HashMap::default(),
         loading: Vec::new(),
         diags: Diagnostics::new(),
         probe,

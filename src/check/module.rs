@@ -1,7 +1,7 @@
 //! Modules: finding imported files through a [`Loader`], detecting import cycles, and
 //! checking each module's items in the order their dependencies need.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 
 use super::error::{CheckError, CheckWarning};

@@ -2,7 +2,7 @@
 //! clauses and attributes. Step references found here become the dependencies that
 //! `lower` turns into graph edges.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::consts::{self, Const};
 use super::error::{CheckError, CheckWarning};
@@ -82,9 +82,9 @@ impl<'m> Checker<'m> {
             diags,
             scope,
             exports: Exports {
-                tasks: HashMap::new(),
-                workflows: HashMap::new(),
-                consts: HashMap::new(),
+                tasks: HashMap::default(),
+                workflows: HashMap::default(),
+                consts: HashMap::default(),
             },
             imports: Vec::new(),
             workflows: Vec::new(),
@@ -215,15 +215,15 @@ impl<'m> Checker<'m> {
         std::mem::replace(
             &mut self.exports,
             Exports {
-                tasks: HashMap::new(),
-                workflows: HashMap::new(),
-                consts: HashMap::new(),
+                tasks: HashMap::default(),
+                workflows: HashMap::default(),
+                consts: HashMap::default(),
             },
         )
     }
 
     fn module_duplicates(&mut self, file: &ast::File) {
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut seen: HashMap<&str, Span> = HashMap::default();
         for item in &file.items {
             let name = match item {
                 Item::Import(i) => &i.alias,
@@ -345,7 +345,7 @@ impl<'m> Checker<'m> {
 
     /// Checks parameters (types, defaults) and declares them in the current frame.
     fn check_params(&mut self, params: &[ast::Param]) {
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut seen: HashMap<&str, Span> = HashMap::default();
         for p in params {
             let ty = self.resolve_type(&p.ty);
             if let Some(default) = &p.default {
@@ -480,7 +480,7 @@ impl<'m> Checker<'m> {
 
         // Declare every step up front: steps may refer to steps defined below them.
         let mut steps: Vec<(usize, &ast::Step)> = Vec::new();
-        let mut step_ids: HashMap<&str, usize> = HashMap::new();
+        let mut step_ids: HashMap<&str, usize> = HashMap::default();
         for (body_index, it) in wf.body.iter().enumerate() {
             if let WorkflowItem::Step(step) = it {
                 if step_ids.contains_key(step.name.name.as_str())
@@ -730,7 +730,7 @@ impl<'m> Checker<'m> {
                     .declare(&each.var.name, elem, EntryKind::Local, each.var.span);
             }
         }
-        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        let mut seen: HashMap<&'static str, Span> = HashMap::default();
         for clause in &step.clauses {
             let (kw, span) = match clause {
                 Clause::After(_, s) => ("after", *s),
@@ -916,7 +916,7 @@ impl<'m> Checker<'m> {
         cx: &mut ExprCx,
     ) -> AttrSummary {
         let mut summary = AttrSummary::default();
-        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        let mut seen: HashMap<&'static str, Span> = HashMap::default();
         for attr in attrs {
             let kw = attr.kind.keyword();
             if let Some(first) = seen.insert(kw, attr.keyword) {
@@ -974,7 +974,7 @@ impl<'m> Checker<'m> {
                 AttrKind::MaxParallel(e) => self.count(e, cx, "`max_parallel`"),
                 AttrKind::Retry(r) => self.retry(r, cx),
                 AttrKind::Env(entries) => {
-                    let mut names: HashMap<&str, Span> = HashMap::new();
+                    let mut names: HashMap<&str, Span> = HashMap::default();
                     for entry in entries {
                         if let Some(first) = names.insert(&entry.name.name, entry.name.span) {
                             self.error(CheckError::Duplicate {
@@ -1027,7 +1027,7 @@ impl<'m> Checker<'m> {
     /// Declared outputs: known types, no clash with the built-in fields, no duplicates,
     /// and a value (in a workflow's `outputs`) of the declared type.
     fn check_output_decls(&mut self, decls: &[ast::OutputDecl], cx: &mut ExprCx) {
-        let mut names: HashMap<&str, Span> = HashMap::new();
+        let mut names: HashMap<&str, Span> = HashMap::default();
         for d in decls {
             let declared = self.resolve_type(&d.ty);
             if STEP_FIELDS.contains(&d.name.name.as_str()) {

@@ -23,7 +23,7 @@
 //! `on_failure_of`, and calls nested deeper than [`MAX_DEPTH`] (a workflow that calls
 //! itself).
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::ast::*;
 use crate::check::{CheckError, Module};
@@ -86,7 +86,7 @@ pub fn inline(
     }
     let mut diags = Diagnostics::new();
     // One report per cycle, for its first workflow in source order.
-    let mut reported: HashSet<String> = HashSet::new();
+    let mut reported: HashSet<String> = HashSet::default();
     for item in &file.items {
         let Item::Workflow(w) = item else { continue };
         if reported.contains(&w.name.name) {
@@ -215,12 +215,12 @@ fn instantiate(step: &Step, target: &Callee<'_>) -> Vec<WorkflowItem> {
     let call = step.call.as_deref();
     let prefix = format!("{}.", step.name.name);
     // Parameters -> the argument given for them, or their default.
-    let mut args: HashMap<String, Expr> = HashMap::new();
+    let mut args: HashMap<String, Expr> = HashMap::default();
     // A workflow of another module: its tasks and workflows are called through the
     // caller's alias, its constants are replaced by their values (read in its module).
-    let mut members: HashSet<String> = HashSet::new();
+    let mut members: HashSet<String> = HashSet::default();
     if let Some((_, module)) = target.module {
-        let no_locals = HashSet::new();
+        let no_locals = HashSet::default();
         for item in &module.items {
             match item {
                 Item::Task(t) => {
@@ -236,7 +236,7 @@ fn instantiate(step: &Step, target: &Callee<'_>) -> Vec<WorkflowItem> {
                         args: &args,
                         qualify: None,
                     }
-                    .expr(&b.value, &HashSet::new());
+                    .expr(&b.value, &HashSet::default());
                     args.insert(b.name.name.clone(), value);
                 }
                 Item::Import(_) | Item::Policy(_) => {}
@@ -257,11 +257,11 @@ fn instantiate(step: &Step, target: &Callee<'_>) -> Vec<WorkflowItem> {
         let default = p.default.as_ref().map(|d| {
             Renamer {
                 prefix: "",
-                locals: &HashSet::new(),
+                locals: &HashSet::default(),
                 args: &constants,
                 qualify: None,
             }
-            .expr(d, &HashSet::new())
+            .expr(d, &HashSet::default())
         });
         if let Some(e) = given.or(default) {
             args.insert(p.name.name.clone(), e);
@@ -289,7 +289,7 @@ fn instantiate(step: &Step, target: &Callee<'_>) -> Vec<WorkflowItem> {
                     args: &args,
                     qualify,
                 }
-                .expr(&b.value, &HashSet::new());
+                .expr(&b.value, &HashSet::default());
                 args.insert(b.name.name.clone(), value);
             }
         }
@@ -341,7 +341,7 @@ fn instantiate(step: &Step, target: &Callee<'_>) -> Vec<WorkflowItem> {
             WorkflowItem::Binding(b) if b.kind == BindingKind::Let => {}
             WorkflowItem::Binding(b) => out.push(WorkflowItem::Binding(Binding {
                 name: renamer.ident(&b.name),
-                value: renamer.expr(&b.value, &HashSet::new()),
+                value: renamer.expr(&b.value, &HashSet::default()),
                 ..b.clone()
             })),
             WorkflowItem::Step(s) => {
@@ -397,7 +397,10 @@ fn instantiate(step: &Step, target: &Callee<'_>) -> Vec<WorkflowItem> {
     // runtime evaluates them when the join step runs, after all of them.
     let outputs: Vec<OutputDecl> = crate::check::workflow_outputs(callee)
         .map(|d| OutputDecl {
-            value: d.value.as_ref().map(|v| renamer.expr(v, &HashSet::new())),
+            value: d
+                .value
+                .as_ref()
+                .map(|v| renamer.expr(v, &HashSet::default())),
             ..d.clone()
         })
         .collect();
@@ -494,8 +497,8 @@ impl Renamer<'_> {
                     Clause::When(e, span) => Clause::When(self.expr(e, &hidden), *span),
                     Clause::For(f) => Clause::For(Box::new(ForEach {
                         var: f.var.clone(),
-                        list: self.expr(&f.list, &HashSet::new()),
-                        max: f.max.as_ref().map(|m| self.expr(m, &HashSet::new())),
+                        list: self.expr(&f.list, &HashSet::default()),
+                        max: f.max.as_ref().map(|m| self.expr(m, &HashSet::default())),
                         span: f.span,
                     })),
                     Clause::Compensates(n, span) => Clause::Compensates(self.ident(n), *span),
@@ -531,7 +534,7 @@ impl Renamer<'_> {
     }
 
     fn attr(&self, a: &Attr) -> Attr {
-        self.attr_hiding(a, &HashSet::new())
+        self.attr_hiding(a, &HashSet::default())
     }
 
     fn attr_hiding(&self, a: &Attr, hidden: &HashSet<String>) -> Attr {

@@ -11,7 +11,9 @@
 //! The promise: a step reported finished never runs again on resume; a step in flight at a
 //! crash runs again (at least once) after its leftover process group is killed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -561,12 +563,12 @@ impl RunState {
             dir: dir.to_path_buf(),
             last_ms: started.at_ms,
             started,
-            finished: HashMap::new(),
-            skipped: HashMap::new(),
-            instances: HashMap::new(),
-            failed_attempts: HashMap::new(),
-            in_flight: HashMap::new(),
-            approvals: HashMap::new(),
+            finished: HashMap::default(),
+            skipped: HashMap::default(),
+            instances: HashMap::default(),
+            failed_attempts: HashMap::default(),
+            in_flight: HashMap::default(),
+            approvals: HashMap::default(),
             ended: None,
             driver: None,
             warnings: loaded.warnings,
@@ -1011,7 +1013,7 @@ pub fn reopen(dir: &Path) -> Result<(RunLock, RunState, Journal), JournalError> 
 /// attempts and instances of a step that finished after them, and all but the last driver
 /// and run-finished records. Reading back the result gives the same state.
 pub fn compact(state: &RunState) -> Vec<Record> {
-    let mut last_finish: HashMap<&str, usize> = HashMap::new();
+    let mut last_finish: HashMap<&str, usize> = HashMap::default();
     let mut last_driver = 0;
     let mut last_end = 0;
     for (k, r) in state.records.iter().enumerate() {

@@ -10,7 +10,9 @@
 //! reads a declared output that was never produced is skipped too, compensation steps run
 //! only after a failure of their target, and `finally` steps always run last.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -394,7 +396,7 @@ pub async fn run(
     })?;
 
     let fingerprints: HashMap<String, u64> = match (&opts.journal, &opts.resume) {
-        (None, _) => HashMap::new(),
+        (None, _) => HashMap::default(),
         // A resume computed them already, to decide what to keep.
         (Some(_), Some(r)) if r.fingerprints.len() == info.steps.len() => info
             .steps
@@ -535,10 +537,10 @@ pub async fn run(
             read[d.step] = true;
         }
     }
-    let mut results: HashMap<String, Value> = HashMap::new();
+    let mut results: HashMap<String, Value> = HashMap::default();
     let mut ready: Vec<usize> = (0..n).filter(|&i| states[i].remaining == 0).rev().collect();
     let mut running: JoinSet<(usize, StepReport)> = JoinSet::new();
-    let mut cancellers: HashMap<usize, Canceller> = HashMap::new();
+    let mut cancellers: HashMap<usize, Canceller> = HashMap::default();
     let mut failing = false;
     let mut finished_ordinary = 0usize;
     let mut workflow_status = Status::Succeeded;
