@@ -544,13 +544,20 @@ pub(crate) fn drive(launch: Drive, lock: Option<journal::RunLock>) -> (u8, Optio
             }
         }
     });
-    let report = runtime.block_on(run::run(
-        lowered,
-        &workflow,
-        params,
-        options,
-        Box::new(printer),
-    ));
+    // The scheduler runs as a task on the workers, not on this thread: a step's task and
+    // the scheduler then wake each other on the same worker, without a thread switch.
+    let scheduled = {
+        let workflow = workflow.clone();
+        runtime.spawn(async move {
+            run::run(lowered, &workflow, params, options, Box::new(printer)).await
+        })
+    };
+    let report = match runtime.block_on(scheduled) {
+        Ok(report) => report,
+        // Nothing cancels the task, so it panicked (a bug): the panic goes on from here,
+        // as it would have with the scheduler on this thread.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    };
     // Nothing is left to wait for: the step processes are reaped. Waiting for the idle
     // workers and the Ctrl-C listener to wind down would only delay the exit.
     runtime.shutdown_background();
