@@ -48,7 +48,44 @@ pub fn render(
     }
 }
 
+/// miette lays labels out with format widths, which Rust caps at 65,535: a label that
+/// starts (or reaches) further right than this on its line would make it panic. Such
+/// lines (generated or minified text) get the plain rendering instead.
+const MAX_LABEL_COLUMN: usize = 60_000;
+
+/// Whether a label of `diag` is too far right for miette's layout.
+fn too_wide(diag: &Diagnostic, file: &SourceFile) -> bool {
+    let text = file.text.as_str();
+    diag.inner.labels().into_iter().flatten().any(|l| {
+        let Some(before) = text.get(..l.offset()) else {
+            return true;
+        };
+        let column = l.offset() - before.rfind('\n').map_or(0, |i| i + 1);
+        column + l.len() > MAX_LABEL_COLUMN
+    })
+}
+
+/// The header, location and help of a diagnostic, without the source excerpt.
+fn render_plain(diag: &Diagnostic, file: &SourceFile) -> String {
+    let (start, _) = primary_span(diag);
+    let (line, column) = file.line_col(start as u32);
+    let mut out = format!(
+        "{}[{}]: {}\n  --> {}:{line}:{column}\n",
+        severity_name(diag.severity),
+        diag.code(),
+        diag.inner,
+        file.name
+    );
+    if let Some(help) = diag.inner.help() {
+        out.push_str(&format!("  help: {help}\n"));
+    }
+    out
+}
+
 fn render_human(diag: &Diagnostic, file: &SourceFile, opts: RenderOptions) -> String {
+    if too_wide(diag, file) {
+        return render_plain(diag, file);
+    }
     let mut theme = if opts.color {
         GraphicalTheme::unicode()
     } else {

@@ -138,3 +138,15 @@ fn garbage_never_crashes() {
         );
     }
 }
+
+/// A mistake half a megabyte into one line is reported with its line and column (the
+/// excerpt is left out: the terminal renderer cannot lay out labels that far right).
+#[test]
+fn an_error_far_right_on_a_huge_line_is_reported_plainly() {
+    let text = format!("workflow w(x: {}) {{ }}\n", "list<".repeat(100_000));
+    let out = Flowc::new(&["check", "-"]).stdin(text.as_str()).run();
+    assert_no_crash(&out);
+    assert_eq!(out.code, 1, "{}", &out.stderr[..out.stderr.len().min(2000)]);
+    assert!(out.stderr.contains("error[E0001]"), "{}", out.stderr);
+    assert!(out.stderr.contains(":1:500015"), "{}", out.stderr);
+}
