@@ -123,19 +123,47 @@ while IFS=$'\t' read -r shape steps flow make_dir ninja_dir; do
     done
 
     if [ "$steps" -ge 10000 ]; then
-        runs=(--runs 3)
+        rounds=5
     else
-        runs=(--warmup 1 --runs 5)
+        rounds=9
     fi
     json="$WORK/$shape-$steps.json"
-    # Shell-less (-N); output (flowc's progress on stderr included) goes to /dev/null.
-    # The (untimed) prepare command gives flowc an empty --log-dir before every run; it
-    # runs before the make and ninja runs too, where it has nothing to move.
-    hyperfine -N "${runs[@]}" --style basic --export-json "$json" \
-        --prepare "$PREPARE" \
-        -n "flowc" "$FLOWC run $flow --max-parallel $JOBS --log-dir $LOGS" \
-        -n "make" "make -C $make_dir -j$JOBS" \
-        -n "ninja" "ninja -C $ninja_dir -j$JOBS"
+    # Interleaved rounds (flowc, make, ninja, then again), medians per tool: the machine's
+    # speed drifts over a minute by more than the differences measured, and timing all of
+    # one tool's runs before the next one's would put that drift into the ratios. Output
+    # (flowc's progress on stderr included) goes to /dev/null. The untimed prepare command
+    # gives flowc an empty --log-dir before every run.
+    times="$WORK/$shape-$steps.times"
+    : > "$times"
+    for ((r = 0; r < rounds; r++)); do
+        for tool in flowc make ninja; do
+            case "$tool" in
+                flowc) cmd=("$FLOWC" run "$flow" --max-parallel "$JOBS" --log-dir "$LOGS") ;;
+                make) cmd=(make -C "$make_dir" -j"$JOBS") ;;
+                ninja) cmd=(ninja -C "$ninja_dir" -j"$JOBS") ;;
+            esac
+            $PREPARE
+            t0=$(date +%s%N)
+            "${cmd[@]}" >/dev/null 2>&1 || { echo "FAIL: ${cmd[*]} failed" >&2; exit 1; }
+            t1=$(date +%s%N)
+            printf '%s\t%s\n' "$tool" $((t1 - t0)) >> "$times"
+        done
+    done
+    # The same shape as hyperfine's --export-json, which the report reads.
+    python3 - "$times" "$json" <<'PY'
+import json, statistics, sys
+times = {}
+with open(sys.argv[1]) as f:
+    for line in f:
+        tool, ns = line.split()
+        times.setdefault(tool, []).append(int(ns) / 1e9)
+results = [{"command": t, "median": statistics.median(v), "times": v} for t, v in times.items()]
+with open(sys.argv[2], "w") as f:
+    json.dump({"results": results}, f)
+for r in results:
+    print(f"  {r['command']:<6} median {r['median'] * 1000:9.1f} ms  "
+          f"({', '.join(f'{x * 1000:.0f}' for x in r['times'])})")
+PY
 
     printf '%s\t%s\t%s\t%s\n' "$shape" "$steps" "$json" "$rss_kib" >> "$RESULTS"
 done < "$WORK/cases.tsv"
