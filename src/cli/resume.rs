@@ -212,7 +212,14 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         }
         return super::EXIT_OK;
     }
-    let killed = journal::kill_leftovers(&run_id);
+    // A driver that recorded the run's end reaped every step and killed their groups:
+    // only an interrupted run can have left processes (the search reads every process's
+    // environment).
+    let killed = if state.ended.is_some() {
+        Vec::new()
+    } else {
+        journal::kill_leftovers(&run_id)
+    };
     if !killed.is_empty() {
         eprintln!(
             "killed {} leftover process group(s) of the interrupted run: {}",
@@ -250,7 +257,7 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
     // The process ends with this run: freeing the journal's state of a 10,000-step run
     // one allocation at a time would only delay the exit.
     std::mem::forget(state);
-    super::run::drive(
+    let (code, report) = super::run::drive(
         super::run::Drive {
             lowered,
             workflow,
@@ -261,8 +268,9 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
             second_interrupt_exits: true,
         },
         lock,
-    )
-    .0
+    );
+    std::mem::forget(report);
+    code
 }
 
 /// Records an approval (or a rejection) at a waiting gate.
