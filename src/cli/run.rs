@@ -218,6 +218,7 @@ impl Observer for Printer {
                 ),
             },
             Event::StepSkipped { step, reason } => format!("{t} ⤼ {step} skipped: {reason}"),
+            // Returned above, before the time stamp is formatted.
             Event::StepRestored { .. } | Event::RunFinished { .. } => return,
         };
         self.say(&line);

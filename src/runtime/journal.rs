@@ -437,13 +437,11 @@ pub fn fingerprints(
     std::thread::scope(|scope| {
         let head = scope.spawn(|| first.iter().map(one).collect::<Vec<u64>>());
         let tail: Vec<u64> = second.iter().map(one).collect();
-        match head.join() {
-            Ok(mut all) => {
-                all.extend(tail);
-                all
-            }
-            Err(_) => info.steps.iter().map(one).collect(),
-        }
+        let mut all = head
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        all.extend(tail);
+        all
     })
 }
 

@@ -448,23 +448,35 @@ fn terminate(group: &Group, pid: Pid, grace: Duration) -> Instant {
 /// (from `env`) is used when it sets one.
 fn lookup(program: &str, env: &[(String, String)]) -> Option<PathBuf> {
     use std::collections::HashMap;
-    use std::ffi::OsString;
-    use std::sync::Mutex;
+    use std::ffi::{OsStr, OsString};
+    use std::sync::{Mutex, OnceLock};
 
-    static FOUND: Mutex<Option<HashMap<(String, OsString), PathBuf>>> = Mutex::new(None);
+    /// Hits by `PATH` value, then by program: looked up without allocating.
+    type Found = HashMap<OsString, HashMap<String, PathBuf>>;
+    static FOUND: Mutex<Option<Found>> = Mutex::new(None);
+    /// flowc's own `PATH`: it never changes its environment.
+    static INHERITED: OnceLock<Option<OsString>> = OnceLock::new();
 
     if program.is_empty() || program.contains('/') {
         return None;
     }
-    let path_var: OsString = match env.iter().rev().find(|(k, _)| k == "PATH") {
-        Some((_, v)) => v.into(),
-        None => std::env::var_os("PATH")?,
+    let path_var: &OsStr = match env.iter().rev().find(|(k, _)| k == "PATH") {
+        Some((_, v)) => OsStr::new(v),
+        None => INHERITED
+            .get_or_init(|| std::env::var_os("PATH"))
+            .as_deref()?,
     };
-    let key = (program.to_string(), path_var);
-    if let Some(found) = FOUND.lock().ok()?.as_ref().and_then(|m| m.get(&key)) {
-        return Some(found.clone());
+    let hit = FOUND
+        .lock()
+        .ok()?
+        .as_ref()
+        .and_then(|m| m.get(path_var))
+        .and_then(|m| m.get(program))
+        .cloned();
+    if hit.is_some() {
+        return hit;
     }
-    for dir in std::env::split_paths(&key.1) {
+    for dir in std::env::split_paths(path_var) {
         if !dir.is_absolute() {
             // `.` or an empty entry: depends on the step's directory; the OS decides.
             return None;
@@ -477,7 +489,9 @@ fn lookup(program: &str, env: &[(String, String)]) -> Option<PathBuf> {
                 .lock()
                 .ok()?
                 .get_or_insert_with(HashMap::new)
-                .insert(key, candidate.clone());
+                .entry(path_var.to_os_string())
+                .or_default()
+                .insert(program.to_string(), candidate.clone());
             return Some(candidate);
         }
     }
