@@ -5,6 +5,7 @@
 //! - [`eval`]: expressions to values, with the builtin functions;
 //! - [`native`]: the Rust bodies of standard-library tasks (`native "http.get"`);
 //! - [`process`]: a step's process in its own group, output streaming, timeouts, kills;
+//! - [`spawn`]: starting that process cheaply (the one module with `unsafe`);
 //! - [`retry`]: backoff policies and the retry loop;
 //! - [`redact`]: secret redaction of everything flowc prints or writes;
 //! - [`run`]: the scheduler that runs a workflow's steps with all of the above.
@@ -19,3 +20,4 @@ pub mod process;
 pub mod redact;
 pub mod retry;
 pub mod run;
+pub mod spawn;

@@ -17,17 +17,21 @@
 
 use std::fmt;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::signal::{kill, killpg, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Command;
+
+use super::spawn;
+use tokio::net::unix::pipe;
 use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
 
@@ -265,42 +269,34 @@ pub async fn run_with(
         });
     }
 
-    let mut command = match lookup(program, &spec.env) {
-        Some(path) => {
-            let mut command = Command::new(path);
-            command.arg0(program);
-            command
-        }
-        None => Command::new(program),
-    };
-    command
-        .args(&spec.argv[1..])
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .current_dir(&spec.cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = command
-        .spawn()
-        .map_err(|e| start_error(program, &spec.cwd, &e))?;
-    let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) else {
-        // Cannot happen right after a spawn; without a pid there is nothing to watch.
-        return Err(ProcessError::CannotWait {
-            program: program.clone(),
-            reason: "the process has no id".into(),
-        });
-    };
-    on_start(pid);
-    let pid = Pid::from_raw(pid);
+    let found = lookup(program, &spec.env);
+    let spawned = spawn::spawn(&spawn::Request {
+        argv: &spec.argv,
+        path: found.as_deref(),
+        env: &spec.env,
+        cwd: &spec.cwd,
+    })
+    .map_err(|e| start_error(program, &spec.cwd, &e))?;
+    on_start(spawned.pid);
+    let pid = Pid::from_raw(spawned.pid);
     // From here on, leaving early (an error, or the caller dropping this future) kills
-    // the whole group; tokio reaps a dropped child in the background.
+    // the whole group; a dropped child is reaped in the background.
     let mut group = Group {
         pgid: pid,
         armed: true,
     };
-    let mut out = LineReader::new(child.stdout.take(), Some(Tail::default()));
-    let mut err = LineReader::new(child.stderr.take(), None);
+    let mut child = Child::new(pid, spawned.pidfd).map_err(|e| ProcessError::CannotWait {
+        program: program.clone(),
+        reason: os_reason(&e),
+    })?;
+    let reader = |fd| {
+        pipe::Receiver::from_owned_fd_unchecked(fd).map_err(|e| ProcessError::CannotWait {
+            program: program.clone(),
+            reason: os_reason(&e),
+        })
+    };
+    let mut out = LineReader::new(Some(reader(spawned.stdout)?), Some(Tail::default()));
+    let mut err = LineReader::new(Some(reader(spawned.stderr)?), None);
 
     let deadline = spec.timeout.map(|t| started + t);
     let mut status: Option<ExitStatus> = None;
@@ -363,7 +359,7 @@ pub async fn run_with(
                 if status.is_none() {
                     // In case the main process left its group: it is not reaped yet, so
                     // its pid is still its own.
-                    let _ = child.start_kill();
+                    child.start_kill();
                 }
                 settle_until = Some(Instant::now() + SETTLE);
             }
@@ -530,6 +526,112 @@ async fn sleep_opt(at: Option<Instant>) {
     match at {
         Some(at) => sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+/// A started step's main process, reaped through its pidfd, or by a blocking thread on a
+/// kernel without pidfds. Dropped before it was reaped, it is reaped in the background.
+struct Child {
+    pid: Pid,
+    /// `None` only while being dropped.
+    reaper: Option<Reaper>,
+    status: Option<ExitStatus>,
+}
+
+enum Reaper {
+    PidFd(spawn::ExitWatch),
+    Thread(tokio::task::JoinHandle<io::Result<ExitStatus>>),
+}
+
+impl Child {
+    fn new(pid: Pid, pidfd: Option<OwnedFd>) -> io::Result<Self> {
+        let reaper = match pidfd {
+            Some(fd) => Reaper::PidFd(spawn::ExitWatch::new(fd)?),
+            None => Reaper::Thread(tokio::task::spawn_blocking(move || reap_blocking(pid))),
+        };
+        Ok(Self {
+            pid,
+            reaper: Some(reaper),
+            status: None,
+        })
+    }
+
+    /// Waits for the process to exit and reaps it. Cancel-safe.
+    async fn wait(&mut self) -> io::Result<ExitStatus> {
+        if let Some(status) = self.status {
+            return Ok(status);
+        }
+        let status = match &mut self.reaper {
+            Some(Reaper::PidFd(watch)) => {
+                let pid = self.pid;
+                watch.until(|| try_reap(pid)).await?
+            }
+            Some(Reaper::Thread(handle)) => handle.await.map_err(io::Error::other)??,
+            None => return Err(io::Error::other("the process has no reaper")),
+        };
+        self.status = Some(status);
+        Ok(status)
+    }
+
+    /// SIGKILL to the main process, unless it was reaped (its pid may be reused then).
+    fn start_kill(&self) {
+        if self.status.is_none() {
+            let _ = kill(self.pid, Signal::SIGKILL);
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if self.status.is_some() || matches!(try_reap(self.pid), Ok(Some(_)) | Err(_)) {
+            return;
+        }
+        let pid = self.pid;
+        // A blocking reaper thread finishes by itself.
+        if let Some(Reaper::PidFd(fd)) = self.reaper.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    runtime.spawn(async move {
+                        let _ = fd.until(|| try_reap(pid)).await;
+                    });
+                }
+                Err(_) => {
+                    drop(fd);
+                    std::thread::spawn(move || reap_blocking(pid));
+                }
+            }
+        }
+    }
+}
+
+/// The exit status of `pid` if it has exited (and is now reaped).
+fn try_reap(pid: Pid) -> io::Result<Option<ExitStatus>> {
+    loop {
+        return match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => Ok(Some(ExitStatus::from_raw((code & 0xff) << 8))),
+            Ok(WaitStatus::Signaled(_, signal, core)) => Ok(Some(ExitStatus::from_raw(
+                signal as i32 | if core { 0x80 } else { 0 },
+            ))),
+            Ok(_) => Ok(None),
+            Err(Errno::EINTR) => continue,
+            Err(e) => Err(e.into()),
+        };
+    }
+}
+
+/// Waits for `pid` to exit, blocking the thread.
+fn reap_blocking(pid: Pid) -> io::Result<ExitStatus> {
+    loop {
+        match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(ExitStatus::from_raw((code & 0xff) << 8)),
+            Ok(WaitStatus::Signaled(_, signal, core)) => {
+                return Ok(ExitStatus::from_raw(
+                    signal as i32 | if core { 0x80 } else { 0 },
+                ))
+            }
+            Ok(_) | Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 
@@ -860,6 +962,119 @@ mod tests {
                 real.to_str().expect("utf-8 path")
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn the_child_starts_clean() {
+        // Open descriptors, blocked and ignored signals, stdin and process group of the
+        // step's own process (`$$`: `sh` runs it, as the step's main process).
+        let script = "for f in /proc/$$/fd/*; do echo \"fd ${f##*/}\"; done; \
+                      grep -E '^Sig(Blk|Ign)' /proc/$$/status; \
+                      echo \"stdin $(readlink /proc/$$/fd/0)\"; \
+                      echo \"pgrp $(cut -d' ' -f5 /proc/$$/stat) pid $$\"";
+        let (outcome, lines) = run_collect(&spec(script), CancellationSignal::never()).await;
+        assert!(outcome.success(), "{lines:?}");
+        let out = of(&lines, Stream::Stdout);
+        // Besides 0, 1 and 2 the step may only hold what this test process inherited
+        // without close-on-exec, and the directory its `for` loop is reading.
+        let inherited: Vec<String> = std::fs::read_dir("/proc/self/fd")
+            .expect("fds")
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|fd| {
+                let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}"));
+                let flags = info.ok().and_then(|i| {
+                    let line = i.lines().find(|l| l.starts_with("flags:"))?.to_string();
+                    u32::from_str_radix(line.split_whitespace().nth(1)?, 8).ok()
+                });
+                flags.is_some_and(|f| f & 0o2000000 == 0)
+            })
+            .collect();
+        let extra: Vec<&str> = out
+            .iter()
+            .filter_map(|l| l.strip_prefix("fd "))
+            .filter(|fd| !["0", "1", "2"].contains(fd) && !inherited.iter().any(|i| i == fd))
+            .collect();
+        assert_eq!(
+            extra.len(),
+            1,
+            "descriptors leaked into the step: {extra:?}"
+        );
+        let mask = |name: &str| {
+            let line = out
+                .iter()
+                .find(|l| l.starts_with(name))
+                .expect("status line");
+            u64::from_str_radix(line.split_whitespace().nth(1).expect("mask"), 16).expect("hex")
+        };
+        assert_eq!(mask("SigBlk:"), 0, "signals left blocked");
+        // Rust ignores SIGPIPE in flowc; a step must get the default back.
+        let sigpipe = 1 << (Signal::SIGPIPE as i32 - 1);
+        assert_eq!(mask("SigIgn:") & sigpipe, 0, "SIGPIPE still ignored");
+        assert!(out.contains(&"stdin /dev/null".to_string()), "{out:?}");
+        let group = out
+            .iter()
+            .find(|l| l.starts_with("pgrp "))
+            .expect("pgrp line");
+        let fields: Vec<&str> = group.split_whitespace().collect();
+        assert_eq!(
+            fields[1], fields[3],
+            "not the leader of its own group: {group}"
+        );
+    }
+
+    #[tokio::test]
+    async fn env_overrides_replace_inherited_values_and_the_last_one_wins() {
+        let mut spec = spec("echo \"$HOME|$FLOWC_TWICE\"; env | grep -c '^HOME='");
+        spec.env = vec![
+            ("HOME".into(), "/elsewhere".into()),
+            ("FLOWC_TWICE".into(), "first".into()),
+            ("FLOWC_TWICE".into(), "second".into()),
+        ];
+        let (_, lines) = run_collect(&spec, CancellationSignal::never()).await;
+        assert_eq!(of(&lines, Stream::Stdout), ["/elsewhere|second", "1"]);
+    }
+
+    #[tokio::test]
+    async fn exec_errors_are_reported_like_execvp() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Not executable: permission denied, also when a PATH entry holds it.
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "#!/bin/sh\n").expect("write");
+        let mut spec = spec("");
+        spec.argv = vec![plain.display().to_string()];
+        let error = run(
+            &spec,
+            &mut |_: Stream, _: &str| {},
+            CancellationSignal::never(),
+        )
+        .await
+        .expect_err("cannot start");
+        assert!(error.to_string().contains("permission denied"), "{error}");
+        spec.argv = vec!["plain".into()];
+        spec.env = vec![(
+            "PATH".into(),
+            format!("{}:/nonexistent", dir.path().display()),
+        )];
+        let error = run(
+            &spec,
+            &mut |_: Stream, _: &str| {},
+            CancellationSignal::never(),
+        )
+        .await
+        .expect_err("cannot start");
+        assert!(error.to_string().contains("permission denied"), "{error}");
+        // An argument with a NUL byte is refused before anything starts.
+        spec.argv = vec!["sh".into(), "-c".into(), "true\0".into()];
+        spec.env.clear();
+        let error = run(
+            &spec,
+            &mut |_: Stream, _: &str| {},
+            CancellationSignal::never(),
+        )
+        .await
+        .expect_err("cannot start");
+        assert!(error.to_string().contains("nul byte"), "{error}");
     }
 
     #[tokio::test]

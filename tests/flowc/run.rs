@@ -477,3 +477,66 @@ fn programs_found_on_path_keep_their_name_and_new_ones_are_found() {
     let ledger = std::fs::read_to_string(dir.path().join("ledger")).expect("ledger");
     assert_eq!(ledger, "installed\ninstalled\n");
 }
+
+#[test]
+fn steps_keep_ignored_signals_and_start_with_flowc_stdin_closed() {
+    // flowc started the way `nohup` starts it (SIGHUP ignored) and with stdin closed, so
+    // that the pipes it makes for a step take the lowest descriptors.
+    let dir = tmp();
+    let text = r#"workflow s {
+  step look {
+    run "sh -c 'grep -E \"^Sig(Ign|Cgt)\" /proc/$$/status /proc/$PPID/status > sig; readlink /proc/$$/fd/0 > stdin; echo out; echo err >&2'"
+  }
+}
+"#;
+    std::fs::write(dir.path().join("w.flow"), text).expect("write the workflow");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("trap '' HUP; exec \"$0\" run w.flow --log-dir logs <&-")
+        .arg(env!("CARGO_BIN_EXE_flowc"))
+        .current_dir(dir.path())
+        .output()
+        .expect("flowc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stdin = std::fs::read_to_string(dir.path().join("stdin")).expect("stdin");
+    assert_eq!(stdin.trim(), "/dev/null");
+    let sig = std::fs::read_to_string(dir.path().join("sig")).expect("sig");
+    let mask = |file: &str, name: &str| {
+        let line = sig
+            .lines()
+            .find(|l| l.starts_with(file) && l.contains(name))
+            .unwrap_or_else(|| panic!("no {name} of {file} in {sig}"));
+        let hex = line.split_whitespace().nth(1).expect("mask");
+        u64::from_str_radix(hex, 16).expect("hex mask")
+    };
+    let lines: Vec<&str> = sig.lines().collect();
+    // The first file grep read is the step's own status, the second flowc's.
+    let own = lines[0].split(':').next().expect("file name");
+    let parent = lines
+        .iter()
+        .map(|l| l.split(':').next().expect("file name"))
+        .find(|f| *f != own)
+        .expect("flowc's status");
+    assert!(
+        own.starts_with("/proc/") && parent.starts_with("/proc/"),
+        "{sig}"
+    );
+    let sighup = 1u64 << (1 - 1);
+    assert_ne!(mask(own, "SigIgn"), 0, "{sig}");
+    assert_eq!(
+        mask(own, "SigIgn") & sighup,
+        sighup,
+        "SIGHUP not ignored: {sig}"
+    );
+    // The spawn resets the handlers of signals 1 to 31 only: flowc must catch no
+    // real-time signal but glibc's own two (32 and 33).
+    let caught = mask(parent, "SigCgt");
+    assert_eq!(
+        caught >> 33,
+        0,
+        "flowc catches a real-time signal: {caught:#x}"
+    );
+    let logs = std::fs::read_to_string(dir.path().join("logs/look.log")).expect("the log");
+    assert!(logs.contains("out") && logs.contains("err"), "{logs}");
+}
