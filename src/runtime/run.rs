@@ -1580,6 +1580,7 @@ async fn run_instance(
     };
     let native_args: super::native::Args = plan.task_params.iter().cloned().collect();
     env_vars.push((journal::RUN_ID_ENV.to_string(), shared.opts.run_id.clone()));
+    let reads_outputs = !plan.outputs.is_empty();
 
     match action {
         Action::Approve(question) => {
@@ -1750,8 +1751,11 @@ async fn run_instance(
                             step: label.to_string(),
                             attempt,
                         });
-                        // A reused --log-dir may hold an old output file.
-                        let _ = std::fs::remove_file(output_file);
+                        // A reused --log-dir may hold an old output file; only a step
+                        // with declared outputs reads it back.
+                        if reads_outputs {
+                            let _ = std::fs::remove_file(output_file);
+                        }
                         let mut sink = |stream: Stream, line: &str| {
                             let line = shared.redactor.redact(line).into_owned();
                             if let Ok(mut guard) = log.lock() {
