@@ -501,8 +501,11 @@ pub(crate) fn drive(launch: Drive, lock: Option<journal::RunLock>) -> (u8, Optio
         std::io::stderr().is_terminal()
     };
     let printer = Printer::new(events, terminal);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cores())
+    // One thread runs the scheduler and every step's task: a step costs a spawn, a few
+    // reads and a reap, and handing those between threads (wake-ups, work stealing, TLB
+    // flushes after each spawn) cost more CPU than they saved (benches/run.sh: about 25%
+    // less CPU of flowc's own at 10,000 steps). The journal writes on its own thread.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -545,8 +548,6 @@ pub(crate) fn drive(launch: Drive, lock: Option<journal::RunLock>) -> (u8, Optio
             }
         }
     });
-    // The scheduler runs as a task on the workers, not on this thread: a step's task and
-    // the scheduler then wake each other on the same worker, without a thread switch.
     let scheduled = {
         let workflow = workflow.clone();
         runtime.spawn(async move {
