@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Benchmark `flowc run` on large generated workflows of `true` steps against GNU make -j2
 # and ninja -j2 on the same graphs. See benches/README.md.
-# Usage: benches/run.sh [--quick] [--no-build]
+# Usage: benches/run.sh [--quick] [--no-build] [--rounds=N]
 set -euo pipefail
 
 usage() {
     cat <<'EOF'
-usage: benches/run.sh [--quick] [--no-build]
+usage: benches/run.sh [--quick] [--no-build] [--rounds=N]
   --quick     only the 1,000 step sizes (the 10,000 step targets are reported as SKIP)
+  --rounds=N  timed rounds per case (default: 7 at 10,000 steps, 9 at 1,000)
   --no-build  do not run `cargo build --release`; use the existing binary
 Environment: FLOWC=/path/to/flowc overrides the binary (implies --no-build).
 EOF
@@ -15,9 +16,11 @@ EOF
 
 QUICK=0
 BUILD=1
+ROUNDS=""
 for arg in "$@"; do
     case "$arg" in
         --quick) QUICK=1 ;;
+        --rounds=*) ROUNDS="${arg#--rounds=}" ;;
         --no-build) BUILD=0 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "run.sh: unknown argument: $arg" >&2; usage >&2; exit 2 ;;
@@ -122,21 +125,30 @@ while IFS=$'\t' read -r shape steps flow make_dir ninja_dir; do
         fi
     done
 
-    if [ "$steps" -ge 10000 ]; then
-        rounds=5
+    if [ -n "$ROUNDS" ]; then
+        rounds=$ROUNDS
+    elif [ "$steps" -ge 10000 ]; then
+        rounds=7
     else
         rounds=9
     fi
     json="$WORK/$shape-$steps.json"
-    # Interleaved rounds (flowc, make, ninja, then again), medians per tool: the machine's
-    # speed drifts over a minute by more than the differences measured, and timing all of
-    # one tool's runs before the next one's would put that drift into the ratios. Output
-    # (flowc's progress on stderr included) goes to /dev/null. The untimed prepare command
-    # gives flowc an empty --log-dir before every run.
+    # Interleaved rounds (flowc, make, ninja, then make, ninja, flowc, ...), medians per
+    # tool: the machine's speed drifts over a minute by more than the differences
+    # measured, and timing all of one tool's runs before the next one's would put that
+    # drift into the ratios; rotating the order keeps any cost of going first or last out
+    # of them. Output (flowc's progress on stderr included) goes to /dev/null. The
+    # untimed prepare command gives flowc an empty --log-dir before every run. Each run
+    # also gives its CPU time (user + system, the tool and every process it started,
+    # from /usr/bin/time): less noisy than wall time, and what decides it when the CPU is
+    # the bottleneck, as at -j2 on two cores.
     times="$WORK/$shape-$steps.times"
+    cpu="$WORK/cpu"
     : > "$times"
+    tools=(flowc make ninja)
     for ((r = 0; r < rounds; r++)); do
-        for tool in flowc make ninja; do
+        for ((k = 0; k < 3; k++)); do
+            tool=${tools[$(((r + k) % 3))]}
             case "$tool" in
                 flowc) cmd=("$FLOWC" run "$flow" --max-parallel "$JOBS" --log-dir "$LOGS") ;;
                 make) cmd=(make -C "$make_dir" -j"$JOBS") ;;
@@ -144,25 +156,30 @@ while IFS=$'\t' read -r shape steps flow make_dir ninja_dir; do
             esac
             $PREPARE
             t0=$(date +%s%N)
-            "${cmd[@]}" >/dev/null 2>&1 || { echo "FAIL: ${cmd[*]} failed" >&2; exit 1; }
+            /usr/bin/time -f '%U %S' -o "$cpu" "${cmd[@]}" >/dev/null 2>&1 \
+                || { echo "FAIL: ${cmd[*]} failed" >&2; exit 1; }
             t1=$(date +%s%N)
-            printf '%s\t%s\n' "$tool" $((t1 - t0)) >> "$times"
+            printf '%s\t%s\t%s\n' "$tool" $((t1 - t0)) "$(awk '{print $1 + $2}' "$cpu")" >> "$times"
         done
     done
     # The same shape as hyperfine's --export-json, which the report reads.
     python3 - "$times" "$json" <<'PY'
 import json, statistics, sys
-times = {}
+times, cpus = {}, {}
 with open(sys.argv[1]) as f:
     for line in f:
-        tool, ns = line.split()
+        tool, ns, cpu = line.split()
         times.setdefault(tool, []).append(int(ns) / 1e9)
-results = [{"command": t, "median": statistics.median(v), "times": v} for t, v in times.items()]
+        cpus.setdefault(tool, []).append(float(cpu))
+results = [{"command": t, "median": statistics.median(v), "times": v,
+            "cpu_median": statistics.median(cpus[t]), "cpus": cpus[t]}
+           for t, v in times.items()]
 with open(sys.argv[2], "w") as f:
     json.dump({"results": results}, f)
 for r in results:
     print(f"  {r['command']:<6} median {r['median'] * 1000:9.1f} ms  "
-          f"({', '.join(f'{x * 1000:.0f}' for x in r['times'])})")
+          f"({', '.join(f'{x * 1000:.0f}' for x in r['times'])}); "
+          f"CPU median {r['cpu_median']:.2f} s")
 PY
 
     printf '%s\t%s\t%s\t%s\n' "$shape" "$steps" "$json" "$rss_kib" >> "$RESULTS"
@@ -196,10 +213,10 @@ import sys
 
 results_path, one_json, quick = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 
-def medians(path):
+def medians(path, key="median"):
     with open(path) as f:
         data = json.load(f)
-    return {r["command"]: r["median"] * 1000.0 for r in data["results"]}  # s -> ms
+    return {r["command"]: r[key] * 1000.0 for r in data["results"] if key in r}  # s -> ms
 
 def ratio(a, b):
     return a / b if b > 0 else float("inf")
@@ -209,7 +226,10 @@ with open(results_path) as f:
     for line in f:
         shape, steps, path, rss_kib = line.rstrip("\n").split("\t")
         m = medians(path)
+        c = medians(path, "cpu_median")
         rows.append({
+            "cpu_flowc": c["flowc"] / 1000.0, "cpu_make": c["make"] / 1000.0,
+            "cpu_ninja": c["ninja"] / 1000.0,
             "shape": shape, "steps": int(steps),
             "flowc": m["flowc"], "make": m["make"], "ninja": m["ninja"],
             "vs_ninja": ratio(m["flowc"], m["ninja"]),
@@ -226,6 +246,14 @@ for r in rows:
     print(f"{r['shape']:<8} {r['steps']:>6} {r['flowc']:>10.1f} {r['make']:>10.1f} "
           f"{r['ninja']:>10.1f} {r['vs_ninja']:>11.2f} {r['vs_make']:>10.2f} "
           f"{r['us_step']:>8.0f} {r['rss_mb']:>8.1f}")
+
+print("\nCPU time (user + system of the tool and everything it started, median s):")
+hdr = f"{'shape':<8} {'steps':>6} {'flowc':>8} {'make':>8} {'ninja':>8} {'flowc/ninja':>11}"
+print(hdr)
+print("-" * len(hdr))
+for r in rows:
+    print(f"{r['shape']:<8} {r['steps']:>6} {r['cpu_flowc']:>8.2f} {r['cpu_make']:>8.2f} "
+          f"{r['cpu_ninja']:>8.2f} {ratio(r['cpu_flowc'], r['cpu_ninja']):>11.2f}")
 
 one_ms = medians(one_json)["flowc run one step"]
 print(f"\nflowc run, one-step workflow: median {one_ms:.2f} ms (whole process, hyperfine -N)")
