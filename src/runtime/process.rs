@@ -29,11 +29,11 @@ use nix::sys::signal::{kill, killpg, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
-
-use super::spawn;
 use tokio::net::unix::pipe;
 use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
+
+use super::spawn;
 
 /// How much of a step's stdout [`Outcome::stdout`] keeps: the last 1 MiB.
 pub const STDOUT_CAP: usize = 1024 * 1024;
@@ -285,10 +285,7 @@ pub async fn run_with(
         pgid: pid,
         armed: true,
     };
-    let mut child = Child::new(pid, spawned.pidfd).map_err(|e| ProcessError::CannotWait {
-        program: program.clone(),
-        reason: os_reason(&e),
-    })?;
+    let mut child = Child::new(pid, spawned.pidfd);
     let reader = |fd| {
         pipe::Receiver::from_owned_fd_unchecked(fd).map_err(|e| ProcessError::CannotWait {
             program: program.clone(),
@@ -544,16 +541,17 @@ enum Reaper {
 }
 
 impl Child {
-    fn new(pid: Pid, pidfd: Option<OwnedFd>) -> io::Result<Self> {
-        let reaper = match pidfd {
-            Some(fd) => Reaper::PidFd(spawn::ExitWatch::new(fd)?),
-            None => Reaper::Thread(tokio::task::spawn_blocking(move || reap_blocking(pid))),
+    fn new(pid: Pid, pidfd: Option<OwnedFd>) -> Self {
+        // A pidfd the reactor cannot watch is no worse than none.
+        let reaper = match pidfd.map(spawn::ExitWatch::new) {
+            Some(Ok(watch)) => Reaper::PidFd(watch),
+            _ => Reaper::Thread(tokio::task::spawn_blocking(move || reap_blocking(pid))),
         };
-        Ok(Self {
+        Self {
             pid,
             reaper: Some(reaper),
             status: None,
-        })
+        }
     }
 
     /// Waits for the process to exit and reaps it. Cancel-safe.
@@ -1029,6 +1027,43 @@ mod tests {
             fields[1], fields[3],
             "not the leader of its own group: {group}"
         );
+    }
+
+    #[tokio::test]
+    async fn both_reapers_report_the_status_and_reap_a_dropped_child() {
+        let start = |script: &str| {
+            let argv = ["sh", "-c", script].map(String::from).to_vec();
+            let cwd = std::env::current_dir().expect("cwd");
+            let request = spawn::Request {
+                argv: &argv,
+                path: None,
+                env: &[],
+                cwd: &cwd,
+            };
+            spawn::spawn(&request).expect("spawns")
+        };
+        // With its pidfd, and as on a kernel without pidfds.
+        for use_pidfd in [true, false] {
+            let spawned = start("exit 7");
+            let pidfd = spawned.pidfd.filter(|_| use_pidfd);
+            let mut child = Child::new(Pid::from_raw(spawned.pid), pidfd);
+            let status = tokio::time::timeout(HANG_GUARD, child.wait())
+                .await
+                .expect("wait hung")
+                .expect("reaped");
+            assert_eq!(status.code(), Some(7));
+
+            // Dropped while still running: reaped once it ends.
+            let spawned = start("sleep 0.2");
+            let pid = spawned.pid;
+            let pidfd = spawned.pidfd.filter(|_| use_pidfd);
+            drop(Child::new(Pid::from_raw(pid), pidfd));
+            let deadline = std::time::Instant::now() + HANG_GUARD;
+            while Path::new(&format!("/proc/{pid}")).exists() {
+                assert!(std::time::Instant::now() < deadline, "{pid} never reaped");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
     }
 
     #[tokio::test]
