@@ -540,3 +540,21 @@ fn steps_keep_ignored_signals_and_start_with_flowc_stdin_closed() {
     let logs = std::fs::read_to_string(dir.path().join("logs/look.log")).expect("the log");
     assert!(logs.contains("out") && logs.contains("err"), "{logs}");
 }
+
+#[test]
+fn an_output_file_left_in_a_reused_log_dir_is_not_read_as_this_runs_output() {
+    let dir = tmp();
+    let writes = "workflow o {\n  step produce {\n    run \"sh -c 'echo n=1 > $FLOW_OUTPUT'\"\n    outputs { n: int }\n  }\n}\n";
+    let out = run_in(dir.path(), writes, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The same step, the same --log-dir, and this time it writes nothing.
+    let silent =
+        "workflow o {\n  step produce {\n    run \"true\"\n    outputs { n: int }\n  }\n}\n";
+    let out = run_in(dir.path(), silent, &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did not write its output `n`"),
+        "{}",
+        out.stderr
+    );
+}
