@@ -6,7 +6,7 @@
 //! sorted map and back into C strings, `/dev/null` opened, a fresh 36 KiB child stack
 //! mapped and unmapped (an inter-processor TLB flush in a threaded process), six
 //! `getrlimit` calls, and in the child one `sigaction` query for each of the 64 signals.
-//! On a 10,000-step workflow that was about a third of flowc's own CPU time.
+//! On a 10,000-step workflow, doing without them cut flowc's own CPU time by a fifth.
 //!
 //! [`spawn`] does the same job with what can be prepared once: the inherited environment
 //! is turned into C strings once per process, `/dev/null` stays open, and each thread
