@@ -269,10 +269,8 @@ pub async fn run_with(
         });
     }
 
-    let found = lookup(program, &spec.env);
     let spawned = spawn::spawn(&spawn::Request {
         argv: &spec.argv,
-        path: found.as_deref(),
         env: &spec.env,
         cwd: &spec.cwd,
     })
@@ -428,67 +426,6 @@ fn terminate(group: &Group, pid: Pid, grace: Duration) -> Instant {
         let _ = kill(pid, Signal::SIGTERM);
     }
     Instant::now() + grace
-}
-
-/// Where `PATH` finds `program`, remembered for the rest of the process.
-///
-/// Spawning a bare name makes the child try every `PATH` entry in turn (one failed
-/// `execve` per entry before the one that works); looking the name up once, like a
-/// shell's command hash, saves that at every step. Only absolute `PATH` entries are
-/// searched and only hits are remembered, so a program installed by an earlier step is
-/// still found; `None` (a name with a `/`, a relative entry first, or nothing found)
-/// leaves the search to the OS as before, with its usual error. The step's own `PATH`
-/// (from `env`) is used when it sets one.
-fn lookup(program: &str, env: &[(String, String)]) -> Option<PathBuf> {
-    use std::collections::HashMap;
-    use std::ffi::{OsStr, OsString};
-    use std::sync::{Mutex, OnceLock};
-
-    /// Hits by `PATH` value, then by program: looked up without allocating.
-    type Found = HashMap<OsString, HashMap<String, PathBuf>>;
-    static FOUND: Mutex<Option<Found>> = Mutex::new(None);
-    /// flowc's own `PATH`: it never changes its environment.
-    static INHERITED: OnceLock<Option<OsString>> = OnceLock::new();
-
-    if program.is_empty() || program.contains('/') {
-        return None;
-    }
-    let path_var: &OsStr = match env.iter().rev().find(|(k, _)| k == "PATH") {
-        Some((_, v)) => OsStr::new(v),
-        None => INHERITED
-            .get_or_init(|| std::env::var_os("PATH"))
-            .as_deref()?,
-    };
-    let hit = FOUND
-        .lock()
-        .ok()?
-        .as_ref()
-        .and_then(|m| m.get(path_var))
-        .and_then(|m| m.get(program))
-        .cloned();
-    if hit.is_some() {
-        return hit;
-    }
-    for dir in std::env::split_paths(path_var) {
-        if !dir.is_absolute() {
-            // `.` or an empty entry: depends on the step's directory; the OS decides.
-            return None;
-        }
-        let candidate = dir.join(program);
-        let executable = std::fs::metadata(&candidate).is_ok_and(|m| m.is_file())
-            && nix::unistd::access(&candidate, nix::unistd::AccessFlags::X_OK).is_ok();
-        if executable {
-            FOUND
-                .lock()
-                .ok()?
-                .get_or_insert_with(HashMap::new)
-                .entry(path_var.to_os_string())
-                .or_default()
-                .insert(program.to_string(), candidate.clone());
-            return Some(candidate);
-        }
-    }
-    None
 }
 
 /// The E0410 error for a failed spawn, naming the working directory when that is the
@@ -1036,7 +973,6 @@ mod tests {
             let cwd = std::env::current_dir().expect("cwd");
             let request = spawn::Request {
                 argv: &argv,
-                path: None,
                 env: &[],
                 cwd: &cwd,
             };

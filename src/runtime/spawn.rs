@@ -39,11 +39,10 @@
 
 #![allow(unsafe_code)]
 
-use std::ffi::{CString, OsStr};
+use std::ffi::OsStr;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 
@@ -64,10 +63,9 @@ pub struct Spawned {
 
 /// What to start.
 pub struct Request<'a> {
-    /// `argv`, with the program as given first (it stays `argv[0]`).
+    /// `argv`, with the program as given first (it stays `argv[0]`); a bare program
+    /// name is looked up on `PATH`.
     pub argv: &'a [String],
-    /// The executable found on `PATH` beforehand, if any.
-    pub path: Option<&'a Path>,
     /// Variables added to (or overriding) the inherited environment; the last of a name
     /// wins.
     pub env: &'a [(String, String)],
@@ -103,51 +101,117 @@ impl ExitWatch {
     }
 }
 
-/// A string for C: an error (as std gives) when it holds a NUL byte.
-fn c_string(bytes: &[u8]) -> io::Result<CString> {
-    CString::new(bytes).map_err(|_| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "nul byte found in provided data",
-        )
-    })
-}
-
-/// A pipe whose read end is non-blocking; both ends close-on-exec and numbered 3 or
-/// above (so that the child's `dup2` onto 0, 1 and 2 cannot clobber one of them).
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-    let read = above_stdio(read)?;
-    let write = above_stdio(write)?;
-    fcntl(read.as_raw_fd(), FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
-    Ok((read, write))
-}
-
-/// `fd` itself when it is 3 or above; otherwise a close-on-exec duplicate that is (only
-/// when flowc was started with stdin, stdout or stderr closed).
-fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
-    use std::os::fd::FromRawFd;
-    if fd.as_raw_fd() > 2 {
-        return Ok(fd);
-    }
-    let dup = fcntl(fd.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(3))?;
-    // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(dup) })
-}
-
 /// Starts the process `request` describes.
 pub fn spawn(request: &Request<'_>) -> io::Result<Spawned> {
     imp::spawn(request)
+}
+
+/// Where `PATH` finds `program`, remembered for the rest of the process.
+///
+/// Spawning a bare name makes the child try every `PATH` entry in turn (one failed
+/// `execve` per entry before the one that works); looking the name up once, like a
+/// shell's command hash, saves that at every step. Only absolute `PATH` entries are
+/// searched and only hits are remembered, so a program installed by an earlier step is
+/// still found; `None` (a name with a `/`, a relative entry first, or nothing found)
+/// leaves the search to the child, which tries every entry as `execvp` does and fails
+/// with its usual error. The step's own `PATH` (from `env`) is used when it sets one.
+fn lookup(program: &str, env: &[(String, String)]) -> Option<PathBuf> {
+    use std::collections::HashMap;
+    use std::ffi::OsString;
+    use std::sync::Mutex;
+
+    /// Hits by `PATH` value, then by program: looked up without allocating.
+    type Found = HashMap<OsString, HashMap<String, PathBuf>>;
+    static FOUND: Mutex<Option<Found>> = Mutex::new(None);
+
+    if program.is_empty() || program.contains('/') {
+        return None;
+    }
+    let path_var = path_var(env)?;
+    let hit = FOUND
+        .lock()
+        .ok()?
+        .as_ref()
+        .and_then(|m| m.get(path_var))
+        .and_then(|m| m.get(program))
+        .cloned();
+    if hit.is_some() {
+        return hit;
+    }
+    for dir in std::env::split_paths(path_var) {
+        if !dir.is_absolute() {
+            // `.` or an empty entry: depends on the step's directory; the OS decides.
+            return None;
+        }
+        let candidate = dir.join(program);
+        let executable = std::fs::metadata(&candidate).is_ok_and(|m| m.is_file())
+            && nix::unistd::access(&candidate, nix::unistd::AccessFlags::X_OK).is_ok();
+        if executable {
+            FOUND
+                .lock()
+                .ok()?
+                .get_or_insert_with(HashMap::new)
+                .entry(path_var.to_os_string())
+                .or_default()
+                .insert(program.to_string(), candidate.clone());
+            return Some(candidate);
+        }
+    }
+    None
+}
+
+/// The `PATH` a step's program is searched on: the step's own (from `env`), else flowc's.
+fn path_var(env: &[(String, String)]) -> Option<&OsStr> {
+    /// flowc's own `PATH`: it never changes its environment.
+    static INHERITED: std::sync::OnceLock<Option<std::ffi::OsString>> = std::sync::OnceLock::new();
+    match env.iter().rev().find(|(k, _)| k == "PATH") {
+        Some((_, v)) => Some(OsStr::new(v)),
+        None => INHERITED
+            .get_or_init(|| std::env::var_os("PATH"))
+            .as_deref(),
+    }
 }
 
 #[cfg(target_os = "linux")]
 mod imp {
     use super::*;
     use std::cell::RefCell;
-    use std::ffi::c_void;
+    use std::ffi::{c_void, CString};
     use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
     use std::sync::atomic::{AtomicI32, Ordering};
     use std::sync::OnceLock;
+
+    /// A string for C: an error (as std gives) when it holds a NUL byte.
+    fn c_string(bytes: &[u8]) -> io::Result<CString> {
+        CString::new(bytes).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "nul byte found in provided data",
+            )
+        })
+    }
+
+    /// A pipe whose read end is non-blocking; both ends close-on-exec and numbered 3 or
+    /// above (so that the child's `dup2` onto 0, 1 and 2 cannot clobber one of them).
+    fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+        let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+        let read = above_stdio(read)?;
+        let write = above_stdio(write)?;
+        fcntl(read.as_raw_fd(), FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+        Ok((read, write))
+    }
+
+    /// `fd` itself when it is 3 or above; otherwise a close-on-exec duplicate that is (only
+    /// when flowc was started with stdin, stdout or stderr closed).
+    fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
+        if fd.as_raw_fd() > 2 {
+            return Ok(fd);
+        }
+        let dup = fcntl(fd.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(3))?;
+        // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+        Ok(unsafe { OwnedFd::from_raw_fd(dup) })
+    }
 
     /// The bytes of each thread's child stack. The child runs a few system calls, with no
     /// recursion; glibc's `posix_spawn` gives it 36 KiB.
@@ -239,7 +303,7 @@ mod imp {
         envp.extend(overrides.iter().map(|(_, e)| e.as_ptr()));
         envp.push(std::ptr::null());
 
-        let candidates_c = candidates(program, request.path, request.env)?;
+        let candidates_c = candidates(program, request.env)?;
         let cwd_c = c_string(request.cwd.as_os_str().as_bytes())?;
         let stdin = dev_null()?;
         let (out_read, out_write) = pipe()?;
@@ -320,25 +384,17 @@ mod imp {
         }
     }
 
-    /// The executables to try, as `execvp` would: the one found beforehand; the program
+    /// The executables to try, as `execvp` would: the one [`lookup`] found; the program
     /// itself when it names a path; otherwise each `PATH` entry in turn.
-    fn candidates(
-        program: &str,
-        found: Option<&Path>,
-        env: &[(String, String)],
-    ) -> io::Result<Vec<CString>> {
-        if let Some(path) = found {
+    fn candidates(program: &str, env: &[(String, String)]) -> io::Result<Vec<CString>> {
+        if let Some(path) = lookup(program, env) {
             return Ok(vec![c_string(path.as_os_str().as_bytes())?]);
         }
         if program.contains('/') {
             return Ok(vec![c_string(program.as_bytes())?]);
         }
-        let path_var = match env.iter().rev().find(|(k, _)| k == "PATH") {
-            Some((_, v)) => Some(OsStr::new(v).to_os_string()),
-            None => std::env::var_os("PATH"),
-        };
         // glibc's default when PATH is unset.
-        let path_var = path_var.unwrap_or_else(|| "/bin:/usr/bin".into());
+        let path_var = path_var(env).unwrap_or(OsStr::new("/bin:/usr/bin"));
         path_var
             .as_bytes()
             .split(|&b| b == b':')
@@ -441,16 +497,17 @@ mod imp {
         #[test]
         fn candidates_follow_path_like_execvp() {
             let env = vec![("PATH".to_string(), "/a::/b".to_string())];
-            let got: Vec<_> = candidates("tool", None, &env)
+            let got: Vec<_> = candidates("tool", &env)
                 .unwrap_or_default()
                 .into_iter()
                 .map(|c| c.into_string().unwrap_or_default())
                 .collect();
             assert_eq!(got, ["/a/tool", "tool", "/b/tool"]);
-            let got = candidates("./x", None, &env).unwrap_or_default();
+            let got = candidates("./x", &env).unwrap_or_default();
             assert_eq!(got, [CString::from(c"./x")]);
-            let found = Path::new("/usr/bin/true");
-            let got = candidates("true", Some(found), &env).unwrap_or_default();
+            // Found beforehand on an all-absolute PATH: only that one.
+            let env = vec![("PATH".to_string(), "/nonexistent:/usr/bin".to_string())];
+            let got = candidates("true", &env).unwrap_or_default();
             assert_eq!(got, [CString::from(c"/usr/bin/true")]);
         }
     }
@@ -469,7 +526,7 @@ mod imp {
                 "the command is empty",
             ));
         };
-        let mut command = match request.path {
+        let mut command = match lookup(program, request.env) {
             Some(path) => {
                 let mut command = Command::new(path);
                 command.arg0(program);
