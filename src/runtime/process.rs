@@ -543,11 +543,7 @@ impl Drop for Child {
 fn try_reap(pid: Pid) -> io::Result<Option<ExitStatus>> {
     loop {
         return match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(_, code)) => Ok(Some(ExitStatus::from_raw((code & 0xff) << 8))),
-            Ok(WaitStatus::Signaled(_, signal, core)) => Ok(Some(ExitStatus::from_raw(
-                signal as i32 | if core { 0x80 } else { 0 },
-            ))),
-            Ok(_) => Ok(None),
+            Ok(status) => Ok(exit_status(status)),
             Err(Errno::EINTR) => continue,
             Err(e) => Err(e.into()),
         };
@@ -558,15 +554,25 @@ fn try_reap(pid: Pid) -> io::Result<Option<ExitStatus>> {
 fn reap_blocking(pid: Pid) -> io::Result<ExitStatus> {
     loop {
         match waitpid(pid, None) {
-            Ok(WaitStatus::Exited(_, code)) => return Ok(ExitStatus::from_raw((code & 0xff) << 8)),
-            Ok(WaitStatus::Signaled(_, signal, core)) => {
-                return Ok(ExitStatus::from_raw(
-                    signal as i32 | if core { 0x80 } else { 0 },
-                ))
+            Ok(status) => {
+                if let Some(status) = exit_status(status) {
+                    return Ok(status);
+                }
             }
-            Ok(_) | Err(Errno::EINTR) => continue,
+            Err(Errno::EINTR) => {}
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// How a process ended, from what `waitpid` said; `None` while it has not.
+fn exit_status(status: WaitStatus) -> Option<ExitStatus> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(ExitStatus::from_raw((code & 0xff) << 8)),
+        WaitStatus::Signaled(_, signal, core) => Some(ExitStatus::from_raw(
+            signal as i32 | if core { 0x80 } else { 0 },
+        )),
+        _ => None,
     }
 }
 
@@ -802,6 +808,17 @@ mod tests {
 
     type Lines = Vec<(Stream, String)>;
 
+    /// The error of a `spec` that must not start.
+    async fn cannot_start(spec: &Spec) -> ProcessError {
+        run(
+            spec,
+            &mut |_: Stream, _: &str| {},
+            CancellationSignal::never(),
+        )
+        .await
+        .expect_err("cannot start")
+    }
+
     async fn run_collect(spec: &Spec, cancel: CancellationSignal) -> (Outcome, Lines) {
         let mut lines = Vec::new();
         let mut sink = |stream: Stream, line: &str| lines.push((stream, line.to_string()));
@@ -1022,37 +1039,19 @@ mod tests {
         std::fs::write(&plain, "#!/bin/sh\n").expect("write");
         let mut spec = spec("");
         spec.argv = vec![plain.display().to_string()];
-        let error = run(
-            &spec,
-            &mut |_: Stream, _: &str| {},
-            CancellationSignal::never(),
-        )
-        .await
-        .expect_err("cannot start");
+        let error = cannot_start(&spec).await;
         assert!(error.to_string().contains("permission denied"), "{error}");
         spec.argv = vec!["plain".into()];
         spec.env = vec![(
             "PATH".into(),
             format!("{}:/nonexistent", dir.path().display()),
         )];
-        let error = run(
-            &spec,
-            &mut |_: Stream, _: &str| {},
-            CancellationSignal::never(),
-        )
-        .await
-        .expect_err("cannot start");
+        let error = cannot_start(&spec).await;
         assert!(error.to_string().contains("permission denied"), "{error}");
         // An argument with a NUL byte is refused before anything starts.
         spec.argv = vec!["sh".into(), "-c".into(), "true\0".into()];
         spec.env.clear();
-        let error = run(
-            &spec,
-            &mut |_: Stream, _: &str| {},
-            CancellationSignal::never(),
-        )
-        .await
-        .expect_err("cannot start");
+        let error = cannot_start(&spec).await;
         assert!(error.to_string().contains("nul byte"), "{error}");
     }
 
@@ -1211,13 +1210,7 @@ mod tests {
     async fn missing_program_is_e0410() {
         let mut spec = spec("");
         spec.argv = vec!["flowc-no-such-program-here".into()];
-        let error = run(
-            &spec,
-            &mut |_: Stream, _: &str| {},
-            CancellationSignal::never(),
-        )
-        .await
-        .expect_err("cannot start");
+        let error = cannot_start(&spec).await;
         assert!(matches!(error, ProcessError::CannotStart { .. }));
         assert_eq!(
             error.code().map(|c| c.to_string()).as_deref(),
@@ -1233,22 +1226,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut spec = spec("true");
         spec.cwd = dir.path().join("missing");
-        let error = run(
-            &spec,
-            &mut |_: Stream, _: &str| {},
-            CancellationSignal::never(),
-        )
-        .await
-        .expect_err("cannot start");
+        let error = cannot_start(&spec).await;
         assert!(error.to_string().contains("working directory"), "{error}");
         spec.argv.clear();
-        let error = run(
-            &spec,
-            &mut |_: Stream, _: &str| {},
-            CancellationSignal::never(),
-        )
-        .await
-        .expect_err("cannot start");
+        let error = cannot_start(&spec).await;
         assert!(matches!(error, ProcessError::CannotStart { .. }));
     }
 
