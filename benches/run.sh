@@ -213,10 +213,12 @@ import sys
 
 results_path, one_json, quick = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 
-def medians(path, key="median"):
+def results(path):
     with open(path) as f:
-        data = json.load(f)
-    return {r["command"]: r[key] * 1000.0 for r in data["results"] if key in r}  # s -> ms
+        return {r["command"]: r for r in json.load(f)["results"]}
+
+def medians(path):
+    return {c: r["median"] * 1000.0 for c, r in results(path).items()}  # s -> ms
 
 def ratio(a, b):
     return a / b if b > 0 else float("inf")
@@ -226,10 +228,9 @@ with open(results_path) as f:
     for line in f:
         shape, steps, path, rss_kib = line.rstrip("\n").split("\t")
         m = medians(path)
-        c = medians(path, "cpu_median")
+        cpu = {c: r["cpu_median"] for c, r in results(path).items()}  # s
         rows.append({
-            "cpu_flowc": c["flowc"] / 1000.0, "cpu_make": c["make"] / 1000.0,
-            "cpu_ninja": c["ninja"] / 1000.0,
+            "cpu_flowc": cpu["flowc"], "cpu_make": cpu["make"], "cpu_ninja": cpu["ninja"],
             "shape": shape, "steps": int(steps),
             "flowc": m["flowc"], "make": m["make"], "ninja": m["ninja"],
             "vs_ninja": ratio(m["flowc"], m["ninja"]),
