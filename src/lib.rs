@@ -30,6 +30,7 @@ extern crate alloc;
 pub mod ast;
 pub mod check;
 pub mod cli;
+pub mod command;
 pub mod diagnostics;
 pub mod graph;
 pub mod lower;
@@ -40,6 +41,7 @@ pub mod runtime;
 pub mod snapshot;
 pub mod source;
 pub mod stdlib;
+pub mod typed;
 
 use check::Loader;
 use diagnostics::Diagnostics;

@@ -46,6 +46,23 @@ impl From<Span> for miette::SourceSpan {
     }
 }
 
+/// A span that knows its file: what the resolved program carries, so that a step inlined
+/// from an imported module, or a constant read from one, still points into that module.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileSpan {
+    /// The file.
+    pub source: SourceId,
+    /// The range in it.
+    pub span: Span,
+}
+
+impl FileSpan {
+    /// `span` in `source`.
+    pub fn new(source: SourceId, span: Span) -> FileSpan {
+        FileSpan { source, span }
+    }
+}
+
 /// A value with the span of the source text it came from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Spanned<T> {
@@ -63,7 +80,7 @@ impl<T> Spanned<T> {
 }
 
 /// Identifies one file in a [`SourceMap`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SourceId(pub u32);
 
 /// One source file: its display name, where it lives (if anywhere) and its text.

@@ -438,6 +438,24 @@ pub enum CheckError {
         help: Option<String>,
     },
 
+    /// `timeout 0s` or a negative constant duration where only a positive one makes sense.
+    #[error("{what} must be a positive duration, found {value}")]
+    #[diagnostic(
+        code(E0217),
+        help("give the step the time it needs, or remove `timeout` to let it run as long as it takes")
+    )]
+    NotPositiveDuration {
+        /// The attribute.
+        what: String,
+        /// The value as written.
+        value: String,
+        /// The value.
+        #[label("{}", if *zero { "zero" } else { "negative" })]
+        span: SourceSpan,
+        /// Whether it is zero (rather than negative).
+        zero: bool,
+    },
+
     /// `retry POLICY` with a `backoff`, `jitter` or `if` of its own.
     #[error("the retry policy `{name}` cannot be combined with `backoff`, `jitter` or `if`")]
     #[diagnostic(
@@ -542,4 +560,34 @@ pub enum CheckWarning {
         #[label("imported here")]
         span: SourceSpan,
     },
+}
+
+/// A `run` command or `exec` list that cannot be started, found at check time: the
+/// command's own error (E0402-E0405, the codes the runtime used to raise mid-run), placed
+/// on the text or the value it is about.
+#[derive(Debug, thiserror::Error)]
+#[error("{inner}")]
+pub struct CommandAt {
+    /// What is wrong.
+    pub inner: crate::command::CommandError,
+    /// Where.
+    pub span: SourceSpan,
+    /// What is at the span.
+    pub label: &'static str,
+}
+
+impl miette::Diagnostic for CommandAt {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.inner.code()
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.inner.help()
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        Some(Box::new(std::iter::once(
+            miette::LabeledSpan::new_with_span(Some(self.label.to_string()), self.span),
+        )))
+    }
 }

@@ -8,8 +8,9 @@ use super::types::{Type, STEP_FIELDS};
 use super::workflow::Checker;
 use crate::ast::{Arg, BinOp, Expr, ExprKind, StrPart, UnOp};
 use crate::diagnostics::did_you_mean;
-use crate::source::Span;
+use crate::source::{FileSpan, Span};
 use crate::stdlib::builtins::{self, Builtin, Sig};
+use crate::typed::{self, Ref};
 
 /// What a name in scope stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,14 +21,17 @@ pub enum EntryKind {
     Let,
     /// A `secret` binding.
     Secret,
-    /// A module-level constant.
-    Const,
+    /// A module-level constant of the module at this index (the checker's own index
+    /// while its module is being checked).
+    Const(usize),
     /// A step (index in the workflow's steps).
     Step(usize),
     /// An imported module (index in the module table).
     Module(usize),
     /// A loop variable or a name of a retry condition.
     Local,
+    /// A name whose declaration failed (an import not found): reading it reports nothing.
+    Broken,
 }
 
 /// A name in scope.
@@ -157,10 +161,29 @@ fn leak_help(place: &str) -> Option<String> {
 }
 
 impl Checker<'_> {
+    /// `span` in the module being checked.
+    pub fn at(&self, span: Span) -> FileSpan {
+        FileSpan::new(self.source, span)
+    }
+
+    fn typed(&self, kind: typed::ExprKind, ty: Type, span: Span) -> typed::Expr {
+        typed::Expr {
+            kind,
+            ty,
+            span: self.at(span),
+        }
+    }
+
     /// Checks `e` and requires its type to fit `expected`.
-    pub fn expect(&mut self, e: &Expr, cx: &mut ExprCx, expected: &Type, context: &str) -> Type {
+    pub fn expect(
+        &mut self,
+        e: &Expr,
+        cx: &mut ExprCx,
+        expected: &Type,
+        context: &str,
+    ) -> typed::Expr {
         let found = self.expr(e, cx);
-        self.require(e, &found, expected, cx, context);
+        self.require(e, &found.ty, expected, cx, context);
         found
     }
 
@@ -199,201 +222,292 @@ impl Checker<'_> {
     }
 
     /// Checks a condition: it must be `bool`.
-    pub fn condition(&mut self, e: &Expr, cx: &mut ExprCx) {
+    pub fn condition(&mut self, e: &Expr, cx: &mut ExprCx) -> typed::Expr {
         let t = self.expr(e, cx);
-        if !t.fits(&Type::Bool) {
-            let help = match t {
+        if !t.ty.fits(&Type::Bool) {
+            let help = match t.ty {
                 Type::String => Some("compare it: `x == \"value\"`".to_string()),
                 Type::Int => Some("compare it: `x > 0`".to_string()),
                 _ => None,
             };
             self.error(CheckError::NotBool {
-                found: t.to_string(),
+                found: t.ty.to_string(),
                 span: e.span.into(),
                 help,
             });
         }
+        t
     }
 
-    /// The type of an expression; reports what is wrong inside it.
-    pub fn expr(&mut self, e: &Expr, cx: &mut ExprCx) -> Type {
-        match &e.kind {
-            ExprKind::Int(_) => Type::Int,
-            ExprKind::Float(_) => Type::Float,
-            ExprKind::Duration(_) => Type::Duration,
-            ExprKind::Bool(_) => Type::Bool,
+    /// The typed form of an expression; reports what is wrong inside it.
+    ///
+    /// Operator chains nest as deep as they are long, so this frame is kept small: each
+    /// construct is typed by a helper of its own that is never inlined here.
+    pub fn expr(&mut self, e: &Expr, cx: &mut ExprCx) -> typed::Expr {
+        use typed::ExprKind as K;
+        let (kind, ty) = match &e.kind {
+            ExprKind::Int(i) => (K::Int(*i), Type::Int),
+            ExprKind::Float(f) => (K::Float(*f), Type::Float),
+            ExprKind::Duration(d) => (K::Duration(*d), Type::Duration),
+            ExprKind::Bool(b) => (K::Bool(*b), Type::Bool),
             ExprKind::Str(parts) => self.string(parts, cx),
-            ExprKind::List(items) => {
-                let mut elem = Type::Unknown;
-                for item in items {
-                    let t = self.expr(item, cx);
-                    match elem.join(&t) {
-                        Some(j) => elem = j,
-                        None => self.error(CheckError::Mismatch {
-                            expected: elem.to_string(),
-                            found: t.to_string(),
-                            context: format!("list elements must all be `{elem}`"),
-                            span: item.span.into(),
-                            help: None,
-                        }),
-                    }
-                }
-                Type::List(Box::new(elem))
-            }
-            ExprKind::Map(entries) => {
-                let mut elem = Type::Unknown;
-                let mut seen: HashMap<&str, Span> = HashMap::default();
-                for (key, value) in entries {
-                    if let Some(first) = seen.insert(&key.name, key.span) {
-                        self.error(CheckError::Duplicate {
-                            name: key.name.clone(),
-                            span: key.span.into(),
-                            first: first.into(),
-                        });
-                    }
-                    let t = self.expr(value, cx);
-                    match elem.join(&t) {
-                        Some(j) => elem = j,
-                        None => self.error(CheckError::Mismatch {
-                            expected: elem.to_string(),
-                            found: t.to_string(),
-                            context: format!("map values must all be `{elem}`"),
-                            span: value.span.into(),
-                            help: None,
-                        }),
-                    }
-                }
-                Type::Map(Box::new(elem))
-            }
-            ExprKind::Name(name) => self.name(name, e.span, cx),
-            ExprKind::Workflow => Type::workflow_record(),
-            ExprKind::Field(base, field) => {
-                let before = cx.deps.len();
-                let t = self.expr(base, cx);
-                if matches!(base.kind, ExprKind::Name(_)) && cx.deps.len() == before + 1 {
-                    cx.deps[before].2 = !STEP_FIELDS.contains(&field.name.as_str());
-                }
-                self.field(&t, &field.name, field.span, e.span)
-            }
-            ExprKind::Index(base, index) => {
-                let t = self.expr(base, cx);
-                let i = self.expr(index, cx);
-                match t {
-                    Type::List(elem) => {
-                        self.require(index, &i, &Type::Int, cx, "a list index");
-                        *elem
-                    }
-                    Type::Map(elem) => {
-                        self.require(index, &i, &Type::String, cx, "a map key");
-                        *elem
-                    }
-                    Type::Unknown => Type::Unknown,
-                    other => {
-                        self.error(CheckError::NoFields {
-                            ty: other.to_string(),
-                            what: "cannot be indexed".to_string(),
-                            span: base.span.into(),
-                            help: Some("only lists and maps can be indexed".to_string()),
-                        });
-                        Type::Unknown
-                    }
-                }
-            }
-            ExprKind::Call(callee, args) => self.call(callee, args, e.span, cx),
-            ExprKind::Unary(op, operand) => {
-                let t = self.expr(operand, cx);
-                let ok = match op {
-                    UnOp::Not => t.fits(&Type::Bool),
-                    UnOp::Neg => {
-                        matches!(t, Type::Int | Type::Float | Type::Duration | Type::Unknown)
-                    }
-                };
-                if ok {
-                    t
-                } else {
-                    let sym = if *op == UnOp::Not { "!" } else { "-" };
-                    self.error(CheckError::BadOperator {
-                        op: sym.to_string(),
-                        left: t.to_string(),
-                        right: t.to_string(),
-                        span: e.span.into(),
-                        help: Some(format!(
-                            "prefix `{sym}` takes {}",
-                            if *op == UnOp::Not {
-                                "a bool"
-                            } else {
-                                "a number or duration"
-                            }
-                        )),
-                    });
-                    Type::Unknown
-                }
-            }
-            ExprKind::Binary(op, a, b) => {
-                let ta = self.expr(a, cx);
-                let tb = self.expr(b, cx);
-                self.binary(*op, &ta, &tb, e, cx)
-            }
-            ExprKind::If(c, a, b) => {
-                self.condition(c, cx);
-                let ta = self.expr(a, cx);
-                let tb = self.expr(b, cx);
-                match ta.join(&tb) {
-                    Some(t) => t,
-                    None => {
-                        self.error(CheckError::Mismatch {
-                            expected: ta.to_string(),
-                            found: tb.to_string(),
-                            context: format!("both branches must be `{ta}`"),
-                            span: b.span.into(),
-                            help: None,
-                        });
-                        Type::Unknown
-                    }
-                }
-            }
-        }
+            ExprKind::List(items) => self.list(items, cx),
+            ExprKind::Map(entries) => self.map(entries, cx),
+            ExprKind::Name(name) => return self.name(name, e.span, cx),
+            ExprKind::Workflow => (K::Workflow, Type::workflow_record()),
+            ExprKind::Field(base, field) => return self.field_expr(e, base, field, cx),
+            ExprKind::Index(base, index) => self.index(base, index, cx),
+            ExprKind::Call(callee, args) => return self.call(callee, args, e.span, cx),
+            ExprKind::Unary(op, operand) => self.unary(e, *op, operand, cx),
+            ExprKind::Binary(op, a, b) => self.binary_expr(e, *op, a, b, cx),
+            ExprKind::If(c, a, b) => self.if_expr(c, a, b, cx),
+        };
+        self.typed(kind, ty, e.span)
     }
 
-    fn string(&mut self, parts: &[StrPart], cx: &mut ExprCx) -> Type {
-        let mut secret = false;
-        for part in parts {
-            if let StrPart::Interp(inner) = part {
-                let t = self.expr(inner, cx);
-                if t.is_secret() {
-                    if cx.allow_secret {
-                        secret = true;
-                    } else {
-                        self.error(CheckError::SecretLeak {
-                            place: cx.text_place.clone(),
-                            span: inner.span.into(),
-                            help: leak_help(&cx.text_place),
-                        });
-                    }
-                } else if !t.is_textual() {
-                    let help = match &t {
-                        Type::List(_) => Some("join it first: `${join(list, \" \")}`".to_string()),
-                        Type::Record(_) => {
-                            Some("interpolate one of its fields instead".to_string())
-                        }
-                        _ => None,
-                    };
-                    self.error(CheckError::NotInterpolatable {
-                        ty: t.to_string(),
-                        span: inner.span.into(),
-                        help,
-                    });
-                }
+    #[inline(never)]
+    fn list(&mut self, items: &[Expr], cx: &mut ExprCx) -> (typed::ExprKind, Type) {
+        let mut elem = Type::Unknown;
+        let mut typed_items = Vec::with_capacity(items.len());
+        for item in items {
+            let t = self.expr(item, cx);
+            match elem.join(&t.ty) {
+                Some(j) => elem = j,
+                None => self.error(CheckError::Mismatch {
+                    expected: elem.to_string(),
+                    found: t.ty.to_string(),
+                    context: format!("list elements must all be `{elem}`"),
+                    span: item.span.into(),
+                    help: None,
+                }),
             }
+            typed_items.push(t);
         }
-        if secret {
-            Type::Secret
+        (
+            typed::ExprKind::List(typed_items),
+            Type::List(Box::new(elem)),
+        )
+    }
+
+    #[inline(never)]
+    fn map(
+        &mut self,
+        entries: &[(crate::ast::Ident, Expr)],
+        cx: &mut ExprCx,
+    ) -> (typed::ExprKind, Type) {
+        let mut elem = Type::Unknown;
+        let mut seen: HashMap<&str, Span> = HashMap::default();
+        let mut typed_entries = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            if let Some(first) = seen.insert(&key.name, key.span) {
+                self.error(CheckError::Duplicate {
+                    name: key.name.clone(),
+                    span: key.span.into(),
+                    first: first.into(),
+                });
+            }
+            let t = self.expr(value, cx);
+            match elem.join(&t.ty) {
+                Some(j) => elem = j,
+                None => self.error(CheckError::Mismatch {
+                    expected: elem.to_string(),
+                    found: t.ty.to_string(),
+                    context: format!("map values must all be `{elem}`"),
+                    span: value.span.into(),
+                    help: None,
+                }),
+            }
+            typed_entries.push((key.name.clone(), t));
+        }
+        (
+            typed::ExprKind::Map(typed_entries),
+            Type::Map(Box::new(elem)),
+        )
+    }
+
+    #[inline(never)]
+    fn field_expr(
+        &mut self,
+        e: &Expr,
+        base: &Expr,
+        field: &crate::ast::Ident,
+        cx: &mut ExprCx,
+    ) -> typed::Expr {
+        let before = cx.deps.len();
+        let t = self.expr(base, cx);
+        if matches!(base.kind, ExprKind::Name(_)) && cx.deps.len() == before + 1 {
+            cx.deps[before].2 = !STEP_FIELDS.contains(&field.name.as_str());
+        }
+        let ty = self.field(&t.ty, &field.name, field.span, e.span);
+        // `alias.NAME` is the constant itself, found by the module's identity.
+        let kind = match t.ty {
+            Type::Module(_) if ty == Type::Unknown => typed::ExprKind::Invalid,
+            Type::Module(module) => typed::ExprKind::Ref(Ref::Const {
+                module,
+                name: field.name.clone(),
+            }),
+            _ => typed::ExprKind::Field(Box::new(t), field.name.clone()),
+        };
+        self.typed(kind, ty, e.span)
+    }
+
+    #[inline(never)]
+    fn index(&mut self, base: &Expr, index: &Expr, cx: &mut ExprCx) -> (typed::ExprKind, Type) {
+        let t = self.expr(base, cx);
+        let i = self.expr(index, cx);
+        let ty = match &t.ty {
+            Type::List(elem) => {
+                self.require(index, &i.ty, &Type::Int, cx, "a list index");
+                (**elem).clone()
+            }
+            Type::Map(elem) => {
+                self.require(index, &i.ty, &Type::String, cx, "a map key");
+                (**elem).clone()
+            }
+            Type::Unknown => Type::Unknown,
+            other => {
+                self.error(CheckError::NoFields {
+                    ty: other.to_string(),
+                    what: "cannot be indexed".to_string(),
+                    span: base.span.into(),
+                    help: Some("only lists and maps can be indexed".to_string()),
+                });
+                Type::Unknown
+            }
+        };
+        (typed::ExprKind::Index(Box::new(t), Box::new(i)), ty)
+    }
+
+    #[inline(never)]
+    fn unary(
+        &mut self,
+        e: &Expr,
+        op: UnOp,
+        operand: &Expr,
+        cx: &mut ExprCx,
+    ) -> (typed::ExprKind, Type) {
+        let t = self.expr(operand, cx);
+        let ok = match op {
+            UnOp::Not => t.ty.fits(&Type::Bool),
+            UnOp::Neg => matches!(
+                t.ty,
+                Type::Int | Type::Float | Type::Duration | Type::Unknown
+            ),
+        };
+        let ty = if ok {
+            t.ty.clone()
         } else {
-            Type::String
-        }
+            let sym = if op == UnOp::Not { "!" } else { "-" };
+            self.error(CheckError::BadOperator {
+                op: sym.to_string(),
+                left: t.ty.to_string(),
+                right: t.ty.to_string(),
+                span: e.span.into(),
+                help: Some(format!(
+                    "prefix `{sym}` takes {}",
+                    if op == UnOp::Not {
+                        "a bool"
+                    } else {
+                        "a number or duration"
+                    }
+                )),
+            });
+            Type::Unknown
+        };
+        (typed::ExprKind::Unary(op, Box::new(t)), ty)
     }
 
-    fn name(&mut self, name: &str, span: Span, cx: &mut ExprCx) -> Type {
+    #[inline(never)]
+    fn binary_expr(
+        &mut self,
+        e: &Expr,
+        op: BinOp,
+        a: &Expr,
+        b: &Expr,
+        cx: &mut ExprCx,
+    ) -> (typed::ExprKind, Type) {
+        let ta = self.expr(a, cx);
+        let tb = self.expr(b, cx);
+        let ty = self.binary(op, &ta.ty, &tb.ty, e, cx);
+        (typed::ExprKind::Binary(op, Box::new(ta), Box::new(tb)), ty)
+    }
+
+    #[inline(never)]
+    fn if_expr(
+        &mut self,
+        c: &Expr,
+        a: &Expr,
+        b: &Expr,
+        cx: &mut ExprCx,
+    ) -> (typed::ExprKind, Type) {
+        let tc = self.condition(c, cx);
+        let ta = self.expr(a, cx);
+        let tb = self.expr(b, cx);
+        let ty = match ta.ty.join(&tb.ty) {
+            Some(t) => t,
+            None => {
+                self.error(CheckError::Mismatch {
+                    expected: ta.ty.to_string(),
+                    found: tb.ty.to_string(),
+                    context: format!("both branches must be `{}`", ta.ty),
+                    span: b.span.into(),
+                    help: None,
+                });
+                Type::Unknown
+            }
+        };
+        (
+            typed::ExprKind::If(Box::new(tc), Box::new(ta), Box::new(tb)),
+            ty,
+        )
+    }
+
+    #[inline(never)]
+    fn string(&mut self, parts: &[StrPart], cx: &mut ExprCx) -> (typed::ExprKind, Type) {
+        let mut secret = false;
+        let mut typed_parts = Vec::with_capacity(parts.len());
+        for part in parts {
+            match part {
+                StrPart::Text(t) => typed_parts.push(typed::StrPart::Text(t.clone())),
+                StrPart::Interp(inner) => {
+                    let t = self.expr(inner, cx);
+                    if t.ty.is_secret() {
+                        if cx.allow_secret {
+                            secret = true;
+                        } else {
+                            self.error(CheckError::SecretLeak {
+                                place: cx.text_place.clone(),
+                                span: inner.span.into(),
+                                help: leak_help(&cx.text_place),
+                            });
+                        }
+                    } else if !t.ty.is_textual() {
+                        let help = match &t.ty {
+                            Type::List(_) => {
+                                Some("join it first: `${join(list, \" \")}`".to_string())
+                            }
+                            Type::Record(_) => {
+                                Some("interpolate one of its fields instead".to_string())
+                            }
+                            _ => None,
+                        };
+                        self.error(CheckError::NotInterpolatable {
+                            ty: t.ty.to_string(),
+                            span: inner.span.into(),
+                            help,
+                        });
+                    }
+                    typed_parts.push(typed::StrPart::Interp(t));
+                }
+            }
+        }
+        let ty = if secret { Type::Secret } else { Type::String };
+        (typed::ExprKind::Str(typed_parts), ty)
+    }
+
+    #[inline(never)]
+    fn name(&mut self, name: &str, span: Span, cx: &mut ExprCx) -> typed::Expr {
+        let invalid = |this: &Self| this.typed(typed::ExprKind::Invalid, Type::Unknown, span);
         let Some(id) = self.scope.lookup(name) else {
             if self.pending_steps.contains(name) {
                 self.error(CheckError::StepOutsideStep {
@@ -401,7 +515,7 @@ impl Checker<'_> {
                     place: "a parameter default".to_string(),
                     span: span.into(),
                 });
-                return Type::Unknown;
+                return invalid(self);
             }
             let suggestion = did_you_mean(name, self.scope.names());
             let help = match suggestion {
@@ -416,29 +530,44 @@ impl Checker<'_> {
                 span: span.into(),
                 help,
             });
-            return Type::Unknown;
+            return invalid(self);
         };
         self.scope.mark_used(id);
         let entry = self.scope.entry(id);
         let ty = entry.ty.clone();
-        if let EntryKind::Step(step) = entry.kind {
-            match cx.place {
-                Place::Step(_) => cx.deps.push((step, span, false)),
-                Place::Binding | Place::Start | Place::Task => {
-                    let place = match cx.place {
-                        Place::Binding => "a `let` or `secret` binding",
-                        _ => "a parameter default",
-                    };
-                    self.error(CheckError::StepOutsideStep {
-                        step: name.to_string(),
-                        place: place.to_string(),
-                        span: span.into(),
-                    });
-                    return Type::Unknown;
+        let kind = entry.kind;
+        let reference = match kind {
+            EntryKind::Param if cx.place == Place::Task => Ref::Arg(name.to_string()),
+            EntryKind::Param => Ref::Param(name.to_string()),
+            EntryKind::Let | EntryKind::Secret => Ref::Binding(name.to_string()),
+            EntryKind::Const(module) => Ref::Const {
+                module,
+                name: name.to_string(),
+            },
+            EntryKind::Step(step) => {
+                match cx.place {
+                    Place::Step(_) => cx.deps.push((step, span, false)),
+                    Place::Binding | Place::Start | Place::Task => {
+                        let place = match cx.place {
+                            Place::Binding => "a `let` or `secret` binding",
+                            _ => "a parameter default",
+                        };
+                        self.error(CheckError::StepOutsideStep {
+                            step: name.to_string(),
+                            place: place.to_string(),
+                            span: span.into(),
+                        });
+                        return invalid(self);
+                    }
                 }
+                Ref::Step(typed::StepId::new(step))
             }
-        }
-        ty
+            // A module on its own is no value; `field` turns `alias.NAME` into a constant.
+            EntryKind::Module(_) => return self.typed(typed::ExprKind::Invalid, ty, span),
+            EntryKind::Local => Ref::Local(name.to_string()),
+            EntryKind::Broken => return invalid(self),
+        };
+        self.typed(typed::ExprKind::Ref(reference), ty, span)
     }
 
     fn field(&mut self, base: &Type, field: &str, field_span: Span, span: Span) -> Type {
@@ -520,7 +649,8 @@ impl Checker<'_> {
         }
     }
 
-    fn call(&mut self, callee: &Expr, args: &[Arg], span: Span, cx: &mut ExprCx) -> Type {
+    fn call(&mut self, callee: &Expr, args: &[Arg], span: Span, cx: &mut ExprCx) -> typed::Expr {
+        let invalid = |this: &Self| this.typed(typed::ExprKind::Invalid, Type::Unknown, span);
         let name = match &callee.kind {
             ExprKind::Name(n) => n.as_str(),
             ExprKind::Field(base, member) => {
@@ -546,7 +676,7 @@ impl Checker<'_> {
                                 help,
                             });
                             self.args_only(args, cx);
-                            return Type::Unknown;
+                            return invalid(self);
                         }
                     }
                 }
@@ -558,7 +688,7 @@ impl Checker<'_> {
                     help: Some("call a function by name: `len(x)`, not `x.len()`".to_string()),
                 });
                 self.args_only(args, cx);
-                return Type::Unknown;
+                return invalid(self);
             }
             _ => {
                 self.expr(callee, cx);
@@ -569,7 +699,7 @@ impl Checker<'_> {
                     help: None,
                 });
                 self.args_only(args, cx);
-                return Type::Unknown;
+                return invalid(self);
             }
         };
         let Some(builtin) = builtins::lookup(name) else {
@@ -587,9 +717,10 @@ impl Checker<'_> {
                 help,
             });
             self.args_only(args, cx);
-            return Type::Unknown;
+            return invalid(self);
         };
-        self.builtin_call(builtin, args, span, cx)
+        let (bound, ty) = self.builtin_call(builtin, args, span, cx);
+        self.typed(typed::ExprKind::Call(builtin.name, bound), ty, span)
     }
 
     fn args_only(&mut self, args: &[Arg], cx: &mut ExprCx) {
@@ -598,7 +729,13 @@ impl Checker<'_> {
         }
     }
 
-    fn builtin_call(&mut self, b: &Builtin, args: &[Arg], span: Span, cx: &mut ExprCx) -> Type {
+    fn builtin_call(
+        &mut self,
+        b: &Builtin,
+        args: &[Arg],
+        span: Span,
+        cx: &mut ExprCx,
+    ) -> (Vec<Option<typed::Expr>>, Type) {
         let names: Vec<&str> = b.params.iter().map(|(n, _)| *n).collect();
         let required: Vec<bool> = (0..b.params.len())
             .map(|i| i < b.params.len() - b.optional)
@@ -607,9 +744,15 @@ impl Checker<'_> {
         self.unbound_args(args, &slots, cx);
         let mut var = Type::Unknown;
         let mut first = Type::Unknown;
+        let mut bound = Vec::with_capacity(b.params.len());
         for (i, (pname, sig)) in b.params.iter().enumerate() {
-            let Some(arg) = slots[i] else { continue };
-            let t = self.expr(&arg.value, cx);
+            let Some(arg) = slots[i] else {
+                bound.push(None);
+                continue;
+            };
+            let typed_arg = self.expr(&arg.value, cx);
+            let t = typed_arg.ty.clone();
+            bound.push(Some(typed_arg));
             let context = format!("argument `{pname}` of `{}`", b.name);
             match sig {
                 Sig::Str => self.require(&arg.value, &t, &Type::String, cx, &context),
@@ -675,7 +818,7 @@ impl Checker<'_> {
                 first = t;
             }
         }
-        match b.ret {
+        let ty = match b.ret {
             Sig::Str => Type::String,
             Sig::Int => Type::Int,
             Sig::Float => Type::Float,
@@ -686,7 +829,8 @@ impl Checker<'_> {
             Sig::MapA => Type::Map(Box::new(var)),
             Sig::A => var,
             Sig::Scalar | Sig::Sized | Sig::ElemOfFirst | Sig::Data => Type::Unknown,
-        }
+        };
+        (bound, ty)
     }
 
     /// Matches arguments to parameter slots: positional first, then named. Reports E0206

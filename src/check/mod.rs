@@ -13,7 +13,7 @@ mod workflow;
 use rustc_hash::FxHashMap as HashMap;
 use std::path::PathBuf;
 
-pub use error::{CheckError, CheckWarning};
+pub use error::{CheckError, CheckWarning, CommandAt};
 pub use module::{FsLoader, Loaded, Loader};
 pub use types::Type;
 pub use workflow::workflow_outputs;
@@ -65,6 +65,10 @@ pub struct Module {
     pub consts: HashMap<String, Type>,
     /// Workflows with their resolved steps, in source order.
     pub checked_workflows: Vec<WorkflowInfo>,
+    /// What the module gives the resolved program: constants, policies, tasks.
+    pub typed: crate::typed::Module,
+    /// Its workflows, resolved, in source order.
+    pub typed_workflows: Vec<crate::typed::Workflow>,
 }
 
 /// A checked workflow: its steps with their dependencies resolved.
@@ -137,6 +141,24 @@ impl Checked {
     /// The root file's module.
     pub fn root(&self) -> &Module {
         &self.modules[self.modules.len() - 1]
+    }
+
+    /// Moves the resolved program out of the checked modules: every module's constants,
+    /// policies and tasks, and the root file's workflows.
+    pub fn take_program(&mut self) -> crate::typed::Program {
+        let workflows = self
+            .modules
+            .last_mut()
+            .map(|m| std::mem::take(&mut m.typed_workflows))
+            .unwrap_or_default();
+        crate::typed::Program {
+            modules: self
+                .modules
+                .iter_mut()
+                .map(|m| std::mem::take(&mut m.typed))
+                .collect(),
+            workflows,
+        }
     }
 }
 

@@ -135,7 +135,7 @@ impl Context<'_> {
                 imports.push((import.clone(), module));
             }
         }
-        let (exports, workflows, unused) = {
+        let (exports, workflows, resolved, unused) = {
             // Embedded modules have no path on disk; only they may use `native`.
             let stdlib = key.starts_with("std/") && self.sources.get(source).path.is_none();
             let text = self.sources.get(source).text.as_str();
@@ -153,7 +153,10 @@ impl Context<'_> {
                 self.probe_type = checker.probe_type.take();
             }
             let workflows = std::mem::take(&mut checker.workflows);
-            (exports, workflows, checker.finish_imports())
+            let mut typed = std::mem::take(&mut checker.typed);
+            typed.key = key.clone();
+            let resolved = (typed, std::mem::take(&mut checker.typed_workflows));
+            (exports, workflows, resolved, checker.finish_imports())
         };
         for import in unused {
             self.diags.warning(
@@ -174,6 +177,8 @@ impl Context<'_> {
             workflows: exports.workflows,
             consts: exports.consts,
             checked_workflows: workflows,
+            typed: resolved.0,
+            typed_workflows: resolved.1,
         });
         self.by_key.insert(key, index);
         index

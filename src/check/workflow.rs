@@ -11,12 +11,14 @@ use super::module::Exports;
 use super::types::{Type, STEP_FIELDS, TYPE_NAMES};
 use super::{Dep, DepKind, Module, ParamSig, Signature, StepInfo, WorkflowInfo};
 use crate::ast::{self, Attr, AttrKind, Clause, Expr, Item, WorkflowItem};
+use crate::command::{self, CommandError, TextPart};
 use crate::diagnostics::{did_you_mean, Diagnostics};
 use crate::source::{SourceId, Span};
+use crate::typed;
 
 /// Checks the items of one module.
 pub struct Checker<'m> {
-    source: SourceId,
+    pub(super) source: SourceId,
     text: &'m str,
     /// Modules checked before this one (its imports among them).
     pub modules: &'m [Module],
@@ -36,6 +38,25 @@ pub struct Checker<'m> {
     pub probe_type: Option<Type>,
     /// True for the embedded `std/...` modules, whose tasks may use `native`.
     pub stdlib: bool,
+    /// What this module gives the resolved program: constants, policies, tasks.
+    pub typed: typed::Module,
+    /// The resolved workflows of this module, in source order.
+    pub typed_workflows: Vec<typed::Workflow>,
+}
+
+/// What a step's call resolves to.
+enum Called {
+    /// A task, with the arguments bound, and the task's own attributes.
+    Task(typed::TaskCall, Box<typed::Attrs>),
+    /// A workflow (inlined into the caller before anything runs).
+    Workflow {
+        /// Its module.
+        module: usize,
+        /// Its name.
+        name: String,
+        /// Its declared outputs.
+        outputs: Vec<typed::Output>,
+    },
 }
 
 /// Where a list of attributes stands.
@@ -59,10 +80,11 @@ impl AttrPlace<'_> {
     }
 }
 
-/// What the attributes of a step say, beyond their types.
+/// What the attributes of a step say: their typed forms, and the fallback step named.
 #[derive(Default)]
 struct AttrSummary {
     fallback: Option<ast::Ident>,
+    attrs: typed::Attrs,
 }
 
 impl<'m> Checker<'m> {
@@ -92,7 +114,18 @@ impl<'m> Checker<'m> {
             probe: None,
             probe_type: None,
             stdlib: false,
+            typed: typed::Module {
+                source,
+                ..typed::Module::default()
+            },
+            typed_workflows: Vec::new(),
         }
+    }
+
+    /// The index this module will have among the checked modules: it is added after all
+    /// those it imports.
+    pub fn module_index(&self) -> usize {
+        self.modules.len()
     }
 
     /// Reports an error in this module.
@@ -127,7 +160,7 @@ impl<'m> Checker<'m> {
     /// Declares an import's alias; `module` is `None` when loading it failed.
     pub fn declare_import(&mut self, import: &ast::Import, module: Option<usize>) {
         let ty = module.map_or(Type::Unknown, Type::Module);
-        let kind = module.map_or(EntryKind::Const, EntryKind::Module);
+        let kind = module.map_or(EntryKind::Broken, EntryKind::Module);
         if let Some(m) = module {
             self.imports.push((import.clone(), m));
         }
@@ -188,18 +221,33 @@ impl<'m> Checker<'m> {
         for item in &file.items {
             if let Item::Let(binding) = item {
                 let mut cx = ExprCx::new(Place::Start, format!("constant `{}`", binding.name.name));
-                let ty = self.binding_value(binding, &mut cx);
+                let (value, ty) = self.binding_value(binding, &mut cx);
                 self.exports
                     .consts
                     .insert(binding.name.name.clone(), ty.clone());
-                self.scope
-                    .declare(&binding.name.name, ty, EntryKind::Const, binding.name.span);
+                let module = self.module_index();
+                self.scope.declare(
+                    &binding.name.name,
+                    ty.clone(),
+                    EntryKind::Const(module),
+                    binding.name.span,
+                );
+                self.typed.consts.push(typed::Const {
+                    name: binding.name.name.clone(),
+                    ty,
+                    value,
+                });
             }
         }
         for item in &file.items {
             if let Item::Policy(p) = item {
                 let mut cx = ExprCx::new(Place::Start, format!("policy `{}`", p.name.name));
-                self.retry(&p.retry, &mut cx);
+                if let Some(retry) = self.retry(&p.retry, &mut cx) {
+                    self.typed.policies.push(typed::Policy {
+                        name: p.name.name.clone(),
+                        retry,
+                    });
+                }
             }
         }
         for item in &file.items {
@@ -343,17 +391,22 @@ impl<'m> Checker<'m> {
         outputs
     }
 
-    /// Checks parameters (types, defaults) and declares them in the current frame.
-    fn check_params(&mut self, params: &[ast::Param]) {
+    /// Checks parameters (types, defaults), declares them in the current frame and gives
+    /// their resolved forms.
+    fn check_params(&mut self, params: &[ast::Param]) -> Vec<typed::Param> {
         let mut seen: HashMap<&str, Span> = HashMap::default();
+        let mut resolved = Vec::with_capacity(params.len());
         for p in params {
             let ty = self.resolve_type(&p.ty);
+            let mut default_value = None;
             if let Some(default) = &p.default {
                 let mut cx = ExprCx::new(
                     Place::Start,
                     format!("the default of parameter `{}`", p.name.name),
                 );
-                let found = self.expr(default, &mut cx);
+                let typed_default = self.expr(default, &mut cx);
+                let found = typed_default.ty.clone();
+                default_value = Some(typed_default);
                 if !found.fits(&ty) {
                     if ty == Type::Duration && matches!(default.kind, ast::ExprKind::Int(_)) {
                         self.require(default, &found, &ty, &cx, "");
@@ -377,8 +430,16 @@ impl<'m> Checker<'m> {
                 continue;
             }
             self.scope
-                .declare(&p.name.name, ty, EntryKind::Param, p.name.span);
+                .declare(&p.name.name, ty.clone(), EntryKind::Param, p.name.span);
+            resolved.push(typed::Param {
+                name: p.name.name.clone(),
+                ty,
+                default: default_value,
+                docs: p.docs.0.clone(),
+                span: self.at(p.span),
+            });
         }
+        resolved
     }
 
     /// Closes a frame and warns about what in it was never read.
@@ -402,7 +463,7 @@ impl<'m> Checker<'m> {
 
     fn check_task(&mut self, task: &ast::Task) {
         self.scope.push();
-        self.check_params(&task.params);
+        let params = self.check_params(&task.params);
         let mut cx = ExprCx::new(
             Place::Task,
             format!("the command line of task `{}`", task.name.name),
@@ -410,8 +471,14 @@ impl<'m> Checker<'m> {
         let place = AttrPlace::Task {
             name: &task.name.name,
         };
-        self.check_attrs(&task.body, place, &mut cx);
+        let summary = self.check_attrs(&task.body, place, &mut cx);
         self.actions(&task.body, "task", &task.name, false);
+        self.typed.tasks.push(typed::Task {
+            name: task.name.name.clone(),
+            docs: task.docs.0.clone(),
+            params,
+            attrs: summary.attrs,
+        });
         // A native action receives every parameter, so none of them is unused.
         if task
             .body
@@ -427,39 +494,40 @@ impl<'m> Checker<'m> {
         self.close_frame();
     }
 
-    /// Checks the value of a `let` or `secret` and returns the binding's type.
-    fn binding_value(&mut self, b: &ast::Binding, cx: &mut ExprCx) -> Type {
+    /// Checks the value of a `let` or `secret`; gives the value and the binding's type.
+    fn binding_value(&mut self, b: &ast::Binding, cx: &mut ExprCx) -> (typed::Expr, Type) {
         match b.kind {
             ast::BindingKind::Let => {
-                let found = self.expr(&b.value, cx);
-                match &b.ty {
+                let value = self.expr(&b.value, cx);
+                let ty = match &b.ty {
                     Some(t) => {
                         let declared = self.resolve_type(t);
                         self.require(
                             &b.value,
-                            &found,
+                            &value.ty,
                             &declared,
                             cx,
                             &format!("the value of `{}`", b.name.name),
                         );
                         declared
                     }
-                    None => found,
-                }
+                    None => value.ty.clone(),
+                };
+                (value, ty)
             }
             ast::BindingKind::Secret => {
                 cx.allow_secret = true;
-                let found = self.expr(&b.value, cx);
-                if !found.fits(&Type::Secret) {
+                let value = self.expr(&b.value, cx);
+                if !value.ty.fits(&Type::Secret) {
                     self.error(CheckError::Mismatch {
                         expected: "string".to_string(),
-                        found: found.to_string(),
+                        found: value.ty.to_string(),
                         context: "a secret must be `string`".to_string(),
                         span: b.value.span.into(),
                         help: None,
                     });
                 }
-                Type::Secret
+                (value, Type::Secret)
             }
         }
     }
@@ -474,9 +542,10 @@ impl<'m> Checker<'m> {
                 _ => None,
             })
             .collect();
-        self.check_params(&wf.params);
+        let params = self.check_params(&wf.params);
         self.pending_steps.clear();
         self.workflow_duplicates(wf);
+        self.defaults_repeated(wf);
 
         // Declare every step up front: steps may refer to steps defined below them.
         let mut steps: Vec<(usize, &ast::Step)> = Vec::new();
@@ -510,15 +579,25 @@ impl<'m> Checker<'m> {
             }
         }
 
+        // Every `defaults` block gives what it sets (setting one twice is E0113 above).
+        let mut defaults = typed::Attrs::default();
+        let mut bindings = Vec::new();
         for it in &wf.body {
             match it {
                 WorkflowItem::Defaults(d) => {
                     let mut cx = ExprCx::new(Place::Binding, "`defaults`");
-                    self.check_attrs(&d.attrs, AttrPlace::Defaults, &mut cx);
+                    let summary = self.check_attrs(&d.attrs, AttrPlace::Defaults, &mut cx);
+                    defaults = summary.attrs.or(&defaults);
                 }
                 WorkflowItem::Binding(b) => {
                     let mut cx = ExprCx::new(Place::Binding, format!("`{}`", b.name.name));
-                    let ty = self.binding_value(b, &mut cx);
+                    let (value, ty) = self.binding_value(b, &mut cx);
+                    bindings.push(typed::Binding {
+                        name: b.name.name.clone(),
+                        secret: b.kind == ast::BindingKind::Secret,
+                        ty: ty.clone(),
+                        value,
+                    });
                     if self
                         .scope
                         .lookup(&b.name.name)
@@ -537,22 +616,37 @@ impl<'m> Checker<'m> {
         }
 
         let mut infos = Vec::with_capacity(steps.len());
+        let mut typed_steps = Vec::with_capacity(steps.len());
         for (index, (body_index, step)) in steps.iter().enumerate() {
-            infos.push(self.check_step(step, index, *body_index, &step_ids));
+            let (info, typed_step) =
+                self.check_step(step, index, *body_index, &step_ids, &defaults);
+            infos.push(info);
+            typed_steps.push(typed_step);
         }
         // The outputs read the steps, as if in one more step after all of them.
         let decls: Vec<ast::OutputDecl> = workflow_outputs(wf).cloned().collect();
+        let mut outputs = Vec::new();
         if !decls.is_empty() {
             let mut cx = ExprCx::new(Place::Step(infos.len()), "the workflow's outputs");
-            self.check_output_decls(&decls, &mut cx);
+            outputs = self.check_output_decls(&decls, &mut cx);
         }
         if let Some(probe) = self.probe.take_if(|p| p.workflow == wf.name.name) {
             // As if in one more step: it may read step results and secrets.
             let mut cx = ExprCx::new(Place::Step(infos.len()), "the expression");
             cx.allow_secret = true;
-            self.probe_type = Some(self.expr(&probe.expr, &mut cx));
+            self.probe_type = Some(self.expr(&probe.expr, &mut cx).ty);
         }
         self.close_frame();
+        self.typed_workflows.push(typed::Workflow {
+            name: wf.name.name.clone(),
+            docs: wf.docs.0.clone(),
+            params,
+            bindings,
+            steps: typed_steps,
+            outputs,
+            max_parallel: defaults.max_parallel,
+            span: self.at(wf.name.span),
+        });
         self.workflows.push(WorkflowInfo {
             name: wf.name.name.clone(),
             item,
@@ -584,6 +678,32 @@ impl<'m> Checker<'m> {
                     first: first.into(),
                 });
                 seen.insert(&name.name, first);
+            }
+        }
+    }
+
+    /// Reports an attribute set by two `defaults` blocks of one workflow (one block
+    /// setting it twice is reported when the block is checked).
+    fn defaults_repeated(&mut self, wf: &ast::Workflow) {
+        let mut seen: HashMap<&'static str, Span> = HashMap::default();
+        for it in &wf.body {
+            let WorkflowItem::Defaults(d) = it else {
+                continue;
+            };
+            let mut here: HashMap<&'static str, Span> = HashMap::default();
+            for attr in &d.attrs {
+                let kw = attr.kind.keyword();
+                if let Some(first) = seen.get(kw) {
+                    self.error(CheckError::Repeated {
+                        what: kw.to_string(),
+                        span: attr.keyword.into(),
+                        first: (*first).into(),
+                    });
+                }
+                here.entry(kw).or_insert(attr.keyword);
+            }
+            for (kw, span) in here {
+                seen.entry(kw).or_insert(span);
             }
         }
     }
@@ -692,7 +812,8 @@ impl<'m> Checker<'m> {
         index: usize,
         body_index: usize,
         step_ids: &HashMap<&str, usize>,
-    ) -> StepInfo {
+        defaults: &typed::Attrs,
+    ) -> (StepInfo, typed::Step) {
         let name = step.name.name.as_str();
         let mut cx = ExprCx::new(
             Place::Step(index),
@@ -701,16 +822,16 @@ impl<'m> Checker<'m> {
         let mut deps: Vec<Dep> = Vec::new();
         let mut compensates = None;
         let mut never = false;
-        let mut fan_out = false;
+        let mut fan_out = None;
+        let mut when = None;
 
         self.scope.push();
         // The loop variable is in scope for the whole step, so `for` goes first.
         for clause in &step.clauses {
             if let Clause::For(each) = clause {
-                fan_out = true;
-                let t = self.expr(&each.list, &mut cx);
-                let elem = match t {
-                    Type::List(e) => *e,
+                let list = self.expr(&each.list, &mut cx);
+                let elem = match &list.ty {
+                    Type::List(e) => (**e).clone(),
                     Type::Unknown => Type::Unknown,
                     other => {
                         self.error(CheckError::Mismatch {
@@ -723,11 +844,17 @@ impl<'m> Checker<'m> {
                         Type::Unknown
                     }
                 };
-                if let Some(max) = &each.max {
-                    self.count(max, &mut cx, "`max`");
-                }
+                let max = each
+                    .max
+                    .as_ref()
+                    .map(|max| self.count(max, &mut cx, "`max`"));
                 self.scope
                     .declare(&each.var.name, elem, EntryKind::Local, each.var.span);
+                fan_out = Some(typed::FanOut {
+                    var: each.var.name.clone(),
+                    list,
+                    max,
+                });
             }
         }
         let mut seen: HashMap<&'static str, Span> = HashMap::default();
@@ -759,7 +886,7 @@ impl<'m> Checker<'m> {
                     }
                 }
                 Clause::When(cond, _) => {
-                    self.condition(cond, &mut cx);
+                    when = Some(self.condition(cond, &mut cx));
                     if consts::eval(cond) == Some(Const::Bool(false)) {
                         never = true;
                         self.warning(CheckWarning::AlwaysFalse {
@@ -777,9 +904,10 @@ impl<'m> Checker<'m> {
             }
         }
 
-        if let Some(call) = &step.call {
-            self.step_call(call, &mut cx);
-        }
+        let called = match &step.call {
+            Some(call) => self.step_call(call, &mut cx),
+            None => None,
+        };
         let place = AttrPlace::Step {
             name,
             is_call: step.call.is_some(),
@@ -803,17 +931,73 @@ impl<'m> Checker<'m> {
                 },
             });
         }
-        StepInfo {
+
+        // The step's own attributes, then its task's, then the workflow's `defaults`.
+        let (call, mut attrs) = match called {
+            Some(Called::Task(call, task_attrs)) => (Some(call), summary.attrs.or(&task_attrs)),
+            Some(Called::Workflow {
+                module,
+                name,
+                outputs,
+            }) => {
+                let mut attrs = summary.attrs;
+                attrs.action = Some(typed::Action::Workflow { module, name });
+                attrs.outputs = Some(outputs);
+                (None, attrs)
+            }
+            None => (None, summary.attrs),
+        };
+        attrs = attrs.or(defaults);
+        let on_failure = match fallback {
+            Some((target, _)) => typed::OnFailure::Fallback(typed::StepId::new(target)),
+            None => attrs.on_failure.unwrap_or_default(),
+        };
+        let resolved = typed::Step {
+            id: typed::StepId::new(index),
+            name: name.to_string(),
+            span: self.at(step.name.span),
+            docs: step.docs.0.clone(),
+            finally: step.finally.is_some(),
+            fan_out,
+            when,
+            never,
+            deps: deps
+                .iter()
+                .map(|d| typed::Dep {
+                    step: typed::StepId::new(d.step),
+                    kind: match d.kind {
+                        DepKind::After => typed::DepKind::After,
+                        DepKind::Data => typed::DepKind::Data,
+                        DepKind::Output => typed::DepKind::Output,
+                    },
+                    span: self.at(d.span),
+                })
+                .collect(),
+            compensates: compensates.map(|(t, _)| typed::StepId::new(t)),
+            call,
+            action: attrs
+                .action
+                .unwrap_or_else(|| typed::Action::Sleep(typed::Expr::error(self.at(step.span)))),
+            settings: typed::Settings {
+                retry: attrs.retry,
+                timeout: attrs.timeout,
+                env: attrs.env.unwrap_or_default(),
+                on_failure,
+            },
+            outputs: attrs.outputs.unwrap_or_default(),
+        };
+        let info = StepInfo {
             name: name.to_string(),
             span: step.name.span,
             body_index,
             finally: step.finally.is_some(),
-            fan_out,
+            fan_out: resolved.fan_out.is_some(),
             deps,
             compensates,
             fallback,
             never,
-        }
+        };
+        (info, resolved)
     }
 
     /// Resolves a step name written in `after`, `on_failure_of` or `on_failure`.
@@ -839,18 +1023,32 @@ impl<'m> Checker<'m> {
         None
     }
 
-    fn step_call(&mut self, call: &ast::Call, cx: &mut ExprCx) {
+    /// Checks a step's call and resolves it: the task with every argument bound, or the
+    /// workflow called.
+    fn step_call(&mut self, call: &ast::Call, cx: &mut ExprCx) -> Option<Called> {
         let Some(sig) = self.callee(&call.callee, true) else {
             for a in &call.args {
                 self.expr(&a.value, cx);
             }
-            return;
+            return None;
+        };
+        let module = match &call.callee.module {
+            None => self.module_index(),
+            Some(alias) => match self
+                .scope
+                .lookup(&alias.name)
+                .map(|id| self.scope.entry(id).kind)
+            {
+                Some(EntryKind::Module(m)) => m,
+                _ => return None,
+            },
         };
         let names: Vec<&str> = sig.params.iter().map(|p| p.name.as_str()).collect();
         let required: Vec<bool> = sig.params.iter().map(|p| !p.has_default).collect();
         let callee = self.text(call.callee.span).to_string();
         let slots = self.bind_args(&callee, sig.kind, &names, &required, &call.args, call.span);
         self.unbound_args(&call.args, &slots, cx);
+        let mut bound = Vec::with_capacity(sig.params.len());
         for (p, slot) in sig.params.iter().zip(slots) {
             if let Some(arg) = slot {
                 let saved = cx.allow_secret;
@@ -860,16 +1058,133 @@ impl<'m> Checker<'m> {
                     &mut cx.text_place,
                     format!("parameter `{}` of `{callee}`", p.name),
                 );
-                self.expect(&arg.value, cx, &p.ty, &context);
+                bound.push((
+                    p.name.clone(),
+                    Some(self.expect(&arg.value, cx, &p.ty, &context)),
+                ));
                 cx.text_place = text_place;
                 cx.allow_secret = saved;
+            } else {
+                bound.push((p.name.clone(), None));
+            }
+        }
+        let name = call.callee.name.name.clone();
+        if sig.kind == "workflow" {
+            let outputs = sig
+                .outputs
+                .iter()
+                .map(|(name, ty)| typed::Output {
+                    name: name.clone(),
+                    ty: ty.clone(),
+                    value: None,
+                })
+                .collect();
+            return Some(Called::Workflow {
+                module,
+                name,
+                outputs,
+            });
+        }
+        let task = if module == self.module_index() {
+            self.typed.task(&name)
+        } else {
+            self.modules.get(module).and_then(|m| m.typed.task(&name))
+        }?;
+        // A parameter left out takes its default, read in the task module's scope.
+        let args = bound
+            .into_iter()
+            .zip(&task.params)
+            .filter_map(|((name, value), param)| {
+                Some((name, value.or_else(|| param.default.clone())?))
+            })
+            .collect();
+        Some(Called::Task(
+            typed::TaskCall {
+                module,
+                task: name,
+                args,
+            },
+            Box::new(task.attrs.clone()),
+        ))
+    }
+
+    /// Compiles the text of a `run` into its command shape now, so that a quote left open,
+    /// an interpolation the shell would re-read, or an empty command is reported here with
+    /// its code, not when the step starts.
+    fn command(&mut self, text: typed::Expr, span: Span) -> Option<typed::Command> {
+        let mut parts = Vec::new();
+        let mut values: Vec<typed::Expr> = Vec::new();
+        match text.kind {
+            typed::ExprKind::Invalid => return None,
+            typed::ExprKind::Str(pieces) => {
+                for piece in pieces {
+                    match piece {
+                        typed::StrPart::Text(t) => parts.push(TextPart::Literal(t)),
+                        typed::StrPart::Interp(e) => {
+                            parts.push(TextPart::Value(values.len()));
+                            values.push(e);
+                        }
+                    }
+                }
+            }
+            // Text that is not a literal is one value: it can never add shell syntax.
+            _ => {
+                parts.push(TextPart::Value(0));
+                values.push(text);
+            }
+        }
+        match command::compile(&parts) {
+            Ok(template) => Some(typed::Command { template, values }),
+            Err(inner) => {
+                let (span, label) = match &inner {
+                    CommandError::UnsafePlacement { index, .. }
+                    | CommandError::NulInValue { index } => match values.get(*index) {
+                        Some(v) if v.span.source == self.source => {
+                            (v.span.span, "this value cannot be placed safely")
+                        }
+                        _ => (span, "in this command"),
+                    },
+                    CommandError::UnbalancedQuote { .. } => (span, "a quote here is never closed"),
+                    CommandError::EmptyCommand => (span, "no program to start"),
+                    _ => (span, "in this command"),
+                };
+                self.diags.error(
+                    self.source,
+                    super::CommandAt {
+                        inner,
+                        span: span.into(),
+                        label,
+                    },
+                );
+                None
             }
         }
     }
 
+    /// Reports a constant duration that is zero or negative where only a positive one
+    /// makes sense (`timeout`).
+    fn positive_duration(&mut self, d: &typed::Expr, what: &str) {
+        let value = match &d.kind {
+            typed::ExprKind::Duration(ms) => Some(*ms as i128),
+            typed::ExprKind::Unary(typed::UnOp::Neg, inner) => match inner.kind {
+                typed::ExprKind::Duration(ms) => Some(-(ms as i128)),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(ms) = value.filter(|ms| *ms <= 0) {
+            self.error(CheckError::NotPositiveDuration {
+                what: what.to_string(),
+                value: self.text(d.span.span).to_string(),
+                span: d.span.span.into(),
+                zero: ms == 0,
+            });
+        }
+    }
+
     /// Requires a positive int count (`retry`, `max`, `max_parallel`).
-    fn count(&mut self, e: &Expr, cx: &mut ExprCx, what: &str) {
-        self.expect(e, cx, &Type::Int, what);
+    fn count(&mut self, e: &Expr, cx: &mut ExprCx, what: &str) -> typed::Expr {
+        let typed = self.expect(e, cx, &Type::Int, what);
         if let Some(Const::Int(n)) = consts::eval(e) {
             if n <= 0 {
                 let help = (what == "`retry`")
@@ -882,6 +1197,7 @@ impl<'m> Checker<'m> {
                 });
             }
         }
+        typed
     }
 
     /// Counts the actions of a step or task body: exactly one is required.
@@ -939,41 +1255,72 @@ impl<'m> Checker<'m> {
             match &attr.kind {
                 AttrKind::Run(e) => {
                     cx.text_place = format!("the command line of {desc}");
-                    self.expect(e, cx, &Type::String, "the command");
+                    let text = self.expect(e, cx, &Type::String, "the command");
+                    let command = self.command(text, e.span);
+                    summary.attrs.action = command.map(typed::Action::Run);
                 }
                 AttrKind::Exec(e) => {
                     cx.text_place = format!("the arguments of {desc}");
-                    match &e.kind {
+                    let list = match &e.kind {
                         // Element by element, so that a bad argument is pointed at exactly.
                         ast::ExprKind::List(items) => {
-                            for item in items {
-                                self.expect(item, cx, &Type::String, "each argument");
+                            if items.is_empty() {
+                                self.diags.error(
+                                    self.source,
+                                    super::CommandAt {
+                                        inner: CommandError::EmptyCommand,
+                                        span: e.span.into(),
+                                        label: "no program to start",
+                                    },
+                                );
+                            }
+                            let typed_items = items
+                                .iter()
+                                .map(|item| self.expect(item, cx, &Type::String, "each argument"))
+                                .collect();
+                            typed::Expr {
+                                kind: typed::ExprKind::List(typed_items),
+                                ty: Type::List(Box::new(Type::String)),
+                                span: self.at(e.span),
                             }
                         }
-                        _ => {
-                            self.expect(
-                                e,
-                                cx,
-                                &Type::List(Box::new(Type::String)),
-                                "the argument list",
-                            );
-                        }
-                    }
+                        _ => self.expect(
+                            e,
+                            cx,
+                            &Type::List(Box::new(Type::String)),
+                            "the argument list",
+                        ),
+                    };
+                    summary.attrs.action = Some(typed::Action::Exec(list));
                 }
                 AttrKind::Approve(e) => {
                     cx.text_place = format!("the approval message of {desc}");
-                    self.expect(e, cx, &Type::String, "the approval message");
+                    let message = self.expect(e, cx, &Type::String, "the approval message");
+                    summary.attrs.action = Some(typed::Action::Approve(message));
                 }
                 AttrKind::Sleep(e) => {
-                    self.expect(e, cx, &Type::Duration, "`sleep`");
+                    let d = self.expect(e, cx, &Type::Duration, "`sleep`");
+                    summary.attrs.action = Some(typed::Action::Sleep(d));
                 }
-                AttrKind::Native(e) => self.native(e, place),
+                AttrKind::Native(e) => {
+                    let name = self.native(e, place);
+                    summary.attrs.action = Some(typed::Action::Native(name));
+                }
                 AttrKind::Timeout(e) => {
-                    self.expect(e, cx, &Type::Duration, "`timeout`");
+                    let d = self.expect(e, cx, &Type::Duration, "`timeout`");
+                    self.positive_duration(&d, "`timeout`");
+                    summary.attrs.timeout = Some(d);
                 }
-                AttrKind::MaxParallel(e) => self.count(e, cx, "`max_parallel`"),
-                AttrKind::Retry(r) => self.retry(r, cx),
+                AttrKind::MaxParallel(e) => {
+                    let n = self.count(e, cx, "`max_parallel`");
+                    summary.attrs.max_parallel = Some(n);
+                }
+                AttrKind::Retry(r) => {
+                    let retry = self.retry(r, cx);
+                    summary.attrs.retry = retry;
+                }
                 AttrKind::Env(entries) => {
+                    let mut env = Vec::with_capacity(entries.len());
                     let mut names: HashMap<&str, Span> = HashMap::default();
                     for entry in entries {
                         if let Some(first) = names.insert(&entry.name.name, entry.name.span) {
@@ -985,9 +1332,10 @@ impl<'m> Checker<'m> {
                         }
                         let saved = cx.allow_secret;
                         cx.allow_secret = true;
-                        let t = self.expr(&entry.value, cx);
+                        let value = self.expr(&entry.value, cx);
                         cx.allow_secret = saved;
-                        if !(t.is_textual() || t == Type::Secret) {
+                        let t = &value.ty;
+                        if !(t.is_textual() || *t == Type::Secret) {
                             self.error(CheckError::Mismatch {
                                 expected: "string".to_string(),
                                 found: t.to_string(),
@@ -997,11 +1345,17 @@ impl<'m> Checker<'m> {
                                     .then(|| "join it first: `join(list, \",\")`".to_string()),
                             });
                         }
+                        env.push((entry.name.name.clone(), value));
                     }
+                    summary.attrs.env = Some(env);
                 }
-                AttrKind::Outputs(decls) => self.check_output_decls(decls, cx),
+                AttrKind::Outputs(decls) => {
+                    let outputs = self.check_output_decls(decls, cx);
+                    summary.attrs.outputs = Some(outputs);
+                }
                 AttrKind::OnFailure(target) => match target.name.as_str() {
-                    "continue" | "fail_fast" => {}
+                    "continue" => summary.attrs.on_failure = Some(typed::OnFailure::Continue),
+                    "fail_fast" => summary.attrs.on_failure = Some(typed::OnFailure::FailFast),
                     _ => match place {
                         AttrPlace::Step { .. } => summary.fallback = Some(target.clone()),
                         AttrPlace::Task { .. } | AttrPlace::Defaults => {
@@ -1026,8 +1380,13 @@ impl<'m> Checker<'m> {
 
     /// Declared outputs: known types, no clash with the built-in fields, no duplicates,
     /// and a value (in a workflow's `outputs`) of the declared type.
-    fn check_output_decls(&mut self, decls: &[ast::OutputDecl], cx: &mut ExprCx) {
+    fn check_output_decls(
+        &mut self,
+        decls: &[ast::OutputDecl],
+        cx: &mut ExprCx,
+    ) -> Vec<typed::Output> {
         let mut names: HashMap<&str, Span> = HashMap::default();
+        let mut outputs = Vec::with_capacity(decls.len());
         for d in decls {
             let declared = self.resolve_type(&d.ty);
             if STEP_FIELDS.contains(&d.name.name.as_str()) {
@@ -1043,28 +1402,35 @@ impl<'m> Checker<'m> {
                     first: first.into(),
                 });
             }
-            if let Some(value) = &d.value {
+            let value = d.value.as_ref().map(|value| {
                 let found = self.expr(value, cx);
                 self.require(
                     value,
-                    &found,
+                    &found.ty,
                     &declared,
                     cx,
                     &format!("the output `{}`", d.name.name),
                 );
-            }
+                found
+            });
+            outputs.push(typed::Output {
+                name: d.name.name.clone(),
+                ty: declared,
+                value,
+            });
         }
+        outputs
     }
 
     /// `native "http.get"`: only in a task of the standard library, naming an action the
     /// runtime implements.
-    fn native(&mut self, e: &Expr, place: AttrPlace<'_>) {
+    fn native(&mut self, e: &Expr, place: AttrPlace<'_>) -> String {
         if !(self.stdlib && matches!(place, AttrPlace::Task { .. })) {
             self.error(CheckError::NativeOutsideStdlib {
                 span: e.span.into(),
                 place: place.describe(),
             });
-            return;
+            return String::new();
         }
         let name = match &e.kind {
             ast::ExprKind::Str(parts) => match parts.as_slice() {
@@ -1084,11 +1450,12 @@ impl<'m> Checker<'m> {
                         ))
                     });
             self.error(CheckError::UnknownNative {
-                name,
+                name: name.clone(),
                 span: e.span.into(),
                 help,
             });
         }
+        name
     }
 
     /// Why an attribute cannot stand here, as help text; `None` when it can.
@@ -1111,9 +1478,9 @@ impl<'m> Checker<'m> {
         }
     }
 
-    /// `retry module.NAME` naming a policy of an imported module: `Some(name)` (and the
-    /// alias is marked used); `None` for an ordinary count.
-    fn policy_ref(&mut self, count: &Expr) -> Option<String> {
+    /// `retry module.NAME` naming a policy of an imported module: that module's index and
+    /// the policy's name (and the alias is marked used); `None` for an ordinary count.
+    fn policy_ref(&mut self, count: &Expr) -> Option<(usize, String)> {
         match &count.kind {
             ast::ExprKind::Field(base, member) => {
                 let ast::ExprKind::Name(alias) = &base.kind else {
@@ -1130,7 +1497,7 @@ impl<'m> Checker<'m> {
                     .any(|it| matches!(it, Item::Policy(p) if p.name.name == member.name));
                 if is_policy {
                     self.scope.mark_used(id);
-                    Some(format!("{alias}.{}", member.name))
+                    Some((m, member.name.clone()))
                 } else {
                     None
                 }
@@ -1139,8 +1506,11 @@ impl<'m> Checker<'m> {
         }
     }
 
-    fn retry(&mut self, r: &ast::Retry, cx: &mut ExprCx) {
-        if let Some(name) = self.policy_ref(&r.count) {
+    /// Checks a retry clause and resolves it; a named policy is the clause of the module
+    /// it was imported from.
+    fn retry(&mut self, r: &ast::Retry, cx: &mut ExprCx) -> Option<typed::Retry> {
+        if let Some((module, policy)) = self.policy_ref(&r.count) {
+            let written = self.text(r.count.span).to_string();
             let extra = r
                 .backoff
                 .as_ref()
@@ -1149,49 +1519,66 @@ impl<'m> Checker<'m> {
                 .or(r.condition.as_ref().map(|c| c.span));
             if let Some(span) = extra {
                 self.error(CheckError::PolicyWithClauses {
-                    name,
+                    name: written.clone(),
                     span: span.into(),
                 });
             }
-            return;
+            let mut retry = self.modules[module].typed.policy(&policy)?.retry.clone();
+            retry.policy = Some(written);
+            return Some(retry);
         }
-        self.count(&r.count, cx, "`retry`");
-        if let Some(backoff) = &r.backoff {
-            let name = backoff.callee.name.name.as_str();
-            const POLICIES: &[&str] = &["fixed", "linear", "exponential"];
-            if POLICIES.contains(&name) {
+        let count = self.count(&r.count, cx, "`retry`");
+        let mut backoff = typed::Backoff {
+            kind: typed::BackoffKind::Fixed,
+            delay: None,
+            max: None,
+        };
+        if let Some(b) = &r.backoff {
+            let name = b.callee.name.name.as_str();
+            const POLICIES: &[(&str, typed::BackoffKind)] = &[
+                ("fixed", typed::BackoffKind::Fixed),
+                ("linear", typed::BackoffKind::Linear),
+                ("exponential", typed::BackoffKind::Exponential),
+            ];
+            if let Some((_, kind)) = POLICIES.iter().find(|(n, _)| *n == name) {
+                backoff.kind = *kind;
                 let slots = self.bind_args(
                     name,
                     "backoff",
                     &["delay", "max"],
                     &[true, false],
-                    &backoff.args,
-                    backoff.span,
+                    &b.args,
+                    b.span,
                 );
-                self.unbound_args(&backoff.args, &slots, cx);
+                self.unbound_args(&b.args, &slots, cx);
                 for (pname, arg) in ["delay", "max"].iter().zip(&slots) {
                     if let Some(arg) = arg {
-                        self.expect(
+                        let d = self.expect(
                             &arg.value,
                             cx,
                             &Type::Duration,
                             &format!("`{pname}` of `{name}`"),
                         );
+                        if *pname == "delay" {
+                            backoff.delay = Some(d);
+                        } else {
+                            backoff.max = Some(d);
+                        }
                     }
                 }
             } else {
-                let help = match did_you_mean(name, POLICIES.iter().copied()) {
+                let help = match did_you_mean(name, POLICIES.iter().map(|(n, _)| *n)) {
                     Some(s) => format!("did you mean `{s}`? the policies are fixed, linear and exponential"),
                     None => "the policies are `fixed(delay)`, `linear(delay)` and `exponential(delay, max: d)`".to_string(),
                 };
                 self.error(CheckError::UnknownBackoff {
                     name: name.to_string(),
-                    span: backoff.callee.span.into(),
+                    span: b.callee.span.into(),
                     help: Some(help),
                 });
             }
         }
-        if let Some(cond) = &r.condition {
+        let condition = r.condition.as_ref().map(|cond| {
             self.scope.push();
             self.scope
                 .declare("exit_code", Type::Int, EntryKind::Local, cond.span);
@@ -1199,9 +1586,17 @@ impl<'m> Checker<'m> {
                 .declare("timed_out", Type::Bool, EntryKind::Local, cond.span);
             self.scope
                 .declare("attempt", Type::Int, EntryKind::Local, cond.span);
-            self.condition(cond, cx);
+            let c = self.condition(cond, cx);
             self.scope.pop();
-        }
+            c
+        });
+        Some(typed::Retry {
+            count,
+            backoff,
+            jitter: r.jitter.is_some(),
+            condition,
+            policy: None,
+        })
     }
 }
 

@@ -46,6 +46,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0214", include_str!("explain/E0214.md")),
     ("E0215", include_str!("explain/E0215.md")),
     ("E0216", include_str!("explain/E0216.md")),
+    ("E0217", include_str!("explain/E0217.md")),
     ("E0301", include_str!("explain/E0301.md")),
     ("E0302", include_str!("explain/E0302.md")),
     ("E0303", include_str!("explain/E0303.md")),

@@ -26,11 +26,14 @@ pub struct Lowered {
     pub modules: Vec<Module>,
     /// Warnings from checking and lowering.
     pub warnings: Diagnostics,
+    /// The resolved program.
+    pub program: crate::typed::Program,
 }
 
 /// Lowers every workflow of every module (so imported modules are validated too) and
 /// returns the root module's graphs.
-pub fn lower(checked: Checked) -> Result<Lowered, Diagnostics> {
+pub fn lower(mut checked: Checked) -> Result<Lowered, Diagnostics> {
+    let program = checked.take_program();
     let Checked { modules, warnings } = checked;
     let mut diags = warnings;
     let mut graphs = Vec::new();
@@ -51,6 +54,7 @@ pub fn lower(checked: Checked) -> Result<Lowered, Diagnostics> {
             graphs,
             modules,
             warnings: diags,
+            program,
         })
     }
 }

@@ -1,7 +1,8 @@
 //! The runtime: what executes a lowered workflow. This stage is being built up part by
 //! part; each module below is complete and tested on its own:
 //!
-//! - [`command`]: `run` text to an argv or a quoted `sh -c` script, injection-free;
+//! - [`command`] (compiled at check time, rendered here): `run` text to an argv or a
+//!   quoted `sh -c` script, injection-free;
 //! - [`eval`]: expressions to values, with the builtin functions;
 //! - [`native`]: the Rust bodies of standard-library tasks (`native "http.get"`);
 //! - [`process`]: a step's process in its own group, output streaming, timeouts, kills;
@@ -11,7 +12,7 @@
 //! - [`run`]: the scheduler that runs a workflow's steps with all of the above.
 //! - [`journal`]: the durable record of a run, read back by `flowc resume`.
 
-pub mod command;
+pub use crate::command;
 pub mod eval;
 pub mod inputs;
 pub mod journal;

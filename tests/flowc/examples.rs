@@ -61,6 +61,25 @@ fn example_graphs() {
     }
 }
 
+/// The resolved program of every example: what `run`, `plan`, the journal and every later
+/// reader see, with names resolved, attributes merged and commands compiled.
+#[test]
+fn example_programs() {
+    for rel in flow_files("examples") {
+        let text = std::fs::read_to_string(root().join(&rel)).expect("readable");
+        let mut sources = SourceMap::new();
+        let id = sources.add(SourceFile::new(
+            rel.display().to_string(),
+            Some(root().join(&rel)),
+            text,
+        ));
+        let lowered = flowc::compile(&mut sources, id, &FsLoader).expect("example compiles");
+        insta::with_settings!({ snapshot_path => "snapshots/programs", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(stem(&rel), lowered.program.dump());
+        });
+    }
+}
+
 #[test]
 fn example_asts() {
     for rel in flow_files("examples") {

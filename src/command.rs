@@ -51,6 +51,41 @@ impl Template {
     pub fn uses_shell(&self) -> bool {
         matches!(self.form, Form::Shell(_))
     }
+
+    /// A stable one-line description with each value as `{i}`: `argv ["echo", "a{0}"]`,
+    /// or `sh -c "make | tee {0}"` (with the value's quoting: `{0}`, `'{0}'`, `"{0}"`).
+    pub fn describe(&self) -> String {
+        match &self.form {
+            Form::Exec(words) => {
+                let words: Vec<String> = words
+                    .iter()
+                    .map(|pieces| {
+                        let word: String = pieces
+                            .iter()
+                            .map(|p| match p {
+                                Piece::Text(t) => t.clone(),
+                                Piece::Value(i) => format!("{{{i}}}"),
+                            })
+                            .collect();
+                        format!("{word:?}")
+                    })
+                    .collect();
+                format!("argv [{}]", words.join(", "))
+            }
+            Form::Shell(chunks) => {
+                let script: String = chunks
+                    .iter()
+                    .map(|c| match c {
+                        Chunk::Text(t) => t.clone(),
+                        Chunk::Value(i, Context::Unquoted) => format!("{{{i}}}"),
+                        Chunk::Value(i, Context::SingleQuoted) => format!("'{{{i}}}'"),
+                        Chunk::Value(i, Context::DoubleQuoted) => format!("\"{{{i}}}\""),
+                    })
+                    .collect();
+                format!("sh -c {script:?}")
+            }
+        }
+    }
 }
 
 /// How a template runs.

@@ -1,0 +1,331 @@
+//! A stable text form of the resolved program, for snapshot tests: one block per workflow
+//! and one line per fact, in id order. Names are shown as they were resolved: `#3 build`
+//! is step 3, `m0.registry` the constant `registry` of module 0, `arg.url` a task's
+//! parameter; binary operations are parenthesised.
+
+use std::fmt::Write as _;
+
+use super::{
+    Action, Attrs, Backoff, Expr, ExprKind, OnFailure, Program, Ref, Retry, Step, StrPart, Workflow,
+};
+
+impl Program {
+    /// The stable text form of the whole program: the modules' constants, policies and
+    /// tasks (the standard library's by name only), then the root file's workflows.
+    pub fn dump(&self) -> String {
+        let mut out = String::new();
+        for (i, m) in self.modules.iter().enumerate() {
+            if m.key.starts_with("std/") {
+                let _ = writeln!(out, "module m{i} {}", m.key);
+                continue;
+            }
+            // A file's key is its canonical path; its name is what is stable across machines.
+            let name = std::path::Path::new(&m.key)
+                .file_name()
+                .map_or_else(|| m.key.clone(), |n| n.to_string_lossy().into_owned());
+            let _ = writeln!(out, "module m{i} {name}");
+            for c in &m.consts {
+                let _ = writeln!(out, "  const {}: {} = {}", c.name, c.ty, expr(&c.value));
+            }
+            for p in &m.policies {
+                let _ = writeln!(out, "  policy {} {}", p.name, retry(&p.retry));
+            }
+            for t in &m.tasks {
+                let params: Vec<String> = t
+                    .params
+                    .iter()
+                    .map(|p| match &p.default {
+                        Some(d) => format!("{}: {} = {}", p.name, p.ty, expr(d)),
+                        None => format!("{}: {}", p.name, p.ty),
+                    })
+                    .collect();
+                let _ = writeln!(out, "  task {}({})", t.name, params.join(", "));
+                attrs(&mut out, &t.attrs, "    ");
+            }
+        }
+        for w in &self.workflows {
+            out.push_str(&w.dump());
+        }
+        out
+    }
+}
+
+impl Workflow {
+    /// The stable text form of one workflow.
+    pub fn dump(&self) -> String {
+        let mut out = format!("workflow {}\n", self.name);
+        for p in &self.params {
+            let _ = match &p.default {
+                Some(d) => writeln!(out, "  param {}: {} = {}", p.name, p.ty, expr(d)),
+                None => writeln!(out, "  param {}: {}", p.name, p.ty),
+            };
+        }
+        for b in &self.bindings {
+            let kw = if b.secret { "secret" } else { "let" };
+            let _ = writeln!(out, "  {kw} {}: {} = {}", b.name, b.ty, expr(&b.value));
+        }
+        if let Some(n) = &self.max_parallel {
+            let _ = writeln!(out, "  max_parallel {}", expr(n));
+        }
+        for s in &self.steps {
+            step(&mut out, self, s);
+        }
+        for o in &self.outputs {
+            let value = o.value.as_ref().map(expr).unwrap_or_default();
+            let _ = writeln!(out, "  output {}: {} = {value}", o.name, o.ty);
+        }
+        out
+    }
+}
+
+fn step(out: &mut String, wf: &Workflow, s: &Step) {
+    let mut flags = Vec::new();
+    if s.finally {
+        flags.push("finally");
+    }
+    if s.never {
+        flags.push("never");
+    }
+    let _ = write!(out, "  step #{} {}", s.id.0, s.name);
+    if !flags.is_empty() {
+        let _ = write!(out, " [{}]", flags.join(", "));
+    }
+    out.push('\n');
+    for d in &s.deps {
+        let kind = match d.kind {
+            super::DepKind::After => "after",
+            super::DepKind::Data => "data",
+            super::DepKind::Output => "output",
+        };
+        let _ = writeln!(out, "    {kind} #{} {}", d.step.0, wf.step(d.step).name);
+    }
+    if let Some(t) = s.compensates {
+        let _ = writeln!(out, "    on_failure_of #{} {}", t.0, wf.step(t).name);
+    }
+    if let Some(f) = &s.fan_out {
+        let _ = write!(out, "    for {} in {}", f.var, expr(&f.list));
+        if let Some(max) = &f.max {
+            let _ = write!(out, " max {}", expr(max));
+        }
+        out.push('\n');
+    }
+    if let Some(w) = &s.when {
+        let _ = writeln!(out, "    when {}", expr(w));
+    }
+    if let Some(call) = &s.call {
+        let args: Vec<String> = call
+            .args
+            .iter()
+            .map(|(n, v)| format!("{n}: {}", expr(v)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "    call m{}.{}({})",
+            call.module,
+            call.task,
+            args.join(", ")
+        );
+    }
+    let _ = writeln!(out, "    {}", action(&s.action));
+    if let Some(r) = &s.settings.retry {
+        let _ = writeln!(out, "    retry {}", retry(r));
+    }
+    if let Some(t) = &s.settings.timeout {
+        let _ = writeln!(out, "    timeout {}", expr(t));
+    }
+    for (name, value) in &s.settings.env {
+        let _ = writeln!(out, "    env {name} = {}", expr(value));
+    }
+    let on_failure = match s.settings.on_failure {
+        OnFailure::FailFast => "fail_fast".to_string(),
+        OnFailure::Continue => "continue".to_string(),
+        OnFailure::Fallback(id) => format!("#{} {}", id.0, wf.step(id).name),
+    };
+    let _ = writeln!(out, "    on_failure {on_failure}");
+    for o in &s.outputs {
+        match &o.value {
+            Some(v) => {
+                let _ = writeln!(out, "    output {}: {} = {}", o.name, o.ty, expr(v));
+            }
+            None => {
+                let _ = writeln!(out, "    output {}: {}", o.name, o.ty);
+            }
+        }
+    }
+}
+
+fn attrs(out: &mut String, a: &Attrs, indent: &str) {
+    if let Some(act) = &a.action {
+        let _ = writeln!(out, "{indent}{}", action(act));
+    }
+    if let Some(r) = &a.retry {
+        let _ = writeln!(out, "{indent}retry {}", retry(r));
+    }
+    if let Some(t) = &a.timeout {
+        let _ = writeln!(out, "{indent}timeout {}", expr(t));
+    }
+    for (name, value) in a.env.iter().flatten() {
+        let _ = writeln!(out, "{indent}env {name} = {}", expr(value));
+    }
+    for o in a.outputs.iter().flatten() {
+        let _ = writeln!(out, "{indent}output {}: {}", o.name, o.ty);
+    }
+}
+
+fn action(a: &Action) -> String {
+    match a {
+        Action::Run(c) => {
+            let values: Vec<String> = c.values.iter().map(expr).collect();
+            if values.is_empty() {
+                format!("run {}", c.template.describe())
+            } else {
+                format!("run {} with [{}]", c.template.describe(), values.join(", "))
+            }
+        }
+        Action::Exec(e) => format!("exec {}", expr(e)),
+        Action::Sleep(e) => format!("sleep {}", expr(e)),
+        Action::Approve(e) => format!("approve {}", expr(e)),
+        Action::Native(n) => format!("native {n}"),
+        Action::Workflow { module, name } => format!("workflow m{module}.{name}"),
+    }
+}
+
+fn retry(r: &Retry) -> String {
+    let mut out = expr(&r.count);
+    let Backoff { kind, delay, max } = &r.backoff;
+    if let Some(d) = delay {
+        let _ = write!(out, " backoff {}({}", kind.name(), expr(d));
+        if let Some(m) = max {
+            let _ = write!(out, ", max: {}", expr(m));
+        }
+        out.push(')');
+    }
+    if r.jitter {
+        out.push_str(" jitter");
+    }
+    if let Some(c) = &r.condition {
+        let _ = write!(out, " if {}", expr(c));
+    }
+    if let Some(p) = &r.policy {
+        let _ = write!(out, " (policy {p})");
+    }
+    out
+}
+
+/// An expression as text, with names shown as they were resolved.
+pub fn expr(e: &Expr) -> String {
+    let mut out = String::new();
+    write_expr(&mut out, e);
+    out
+}
+
+fn write_expr(out: &mut String, e: &Expr) {
+    match &e.kind {
+        ExprKind::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        ExprKind::Float(f) => {
+            let _ = write!(out, "{f:?}");
+        }
+        ExprKind::Duration(ms) => {
+            let _ = write!(out, "{ms}ms");
+        }
+        ExprKind::Bool(b) => {
+            let _ = write!(out, "{b}");
+        }
+        ExprKind::Str(parts) => {
+            out.push('"');
+            for p in parts {
+                match p {
+                    StrPart::Text(t) => {
+                        let escaped = format!("{t:?}");
+                        out.push_str(&escaped[1..escaped.len() - 1]);
+                    }
+                    StrPart::Interp(inner) => {
+                        out.push_str("${");
+                        write_expr(out, inner);
+                        out.push('}');
+                    }
+                }
+            }
+            out.push('"');
+        }
+        ExprKind::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_expr(out, item);
+            }
+            out.push(']');
+        }
+        ExprKind::Map(entries) => {
+            out.push('{');
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                let _ = write!(out, "{k}: ");
+                write_expr(out, v);
+            }
+            out.push('}');
+        }
+        ExprKind::Ref(r) => {
+            let _ = match r {
+                Ref::Param(n) | Ref::Binding(n) | Ref::Local(n) => write!(out, "{n}"),
+                Ref::Arg(n) => write!(out, "arg.{n}"),
+                Ref::Const { module, name } => write!(out, "m{module}.{name}"),
+                Ref::Step(id) => write!(out, "#{}", id.0),
+            };
+        }
+        ExprKind::Workflow => out.push_str("workflow"),
+        ExprKind::Field(base, field) => {
+            write_expr(out, base);
+            let _ = write!(out, ".{field}");
+        }
+        ExprKind::Index(base, index) => {
+            write_expr(out, base);
+            out.push('[');
+            write_expr(out, index);
+            out.push(']');
+        }
+        ExprKind::Call(name, args) => {
+            let _ = write!(out, "{name}(");
+            for (i, a) in args.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                match a {
+                    Some(a) => write_expr(out, a),
+                    None => out.push('_'),
+                }
+            }
+            out.push(')');
+        }
+        ExprKind::Unary(op, inner) => {
+            out.push(match op {
+                super::UnOp::Not => '!',
+                super::UnOp::Neg => '-',
+            });
+            write_expr(out, inner);
+        }
+        ExprKind::Binary(op, a, b) => {
+            out.push('(');
+            write_expr(out, a);
+            let _ = write!(out, " {} ", op.symbol());
+            write_expr(out, b);
+            out.push(')');
+        }
+        ExprKind::If(c, a, b) => {
+            out.push_str("if ");
+            write_expr(out, c);
+            out.push_str(" { ");
+            write_expr(out, a);
+            out.push_str(" } else { ");
+            write_expr(out, b);
+            out.push_str(" }");
+        }
+        ExprKind::Invalid => out.push_str("<invalid>"),
+    }
+}

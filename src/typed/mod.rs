@@ -1,0 +1,398 @@
+//! The resolved program: what [`crate::check`] gives every later phase, and the only thing
+//! they read. Names are resolved (to parameters, bindings, module constants by module
+//! identity, step ids), every expression is typed ([`Expr`]), a step's attributes are merged
+//! from the step, the task it calls and every `defaults` block ([`Settings`]), `run`
+//! commands are compiled into [`Template`]s at check time, and every span knows its file.
+//!
+//! Steps are linked by [`StepId`]s into their workflow's `steps` table, so the execution
+//! graph, the journal and the scheduler agree on them by construction.
+
+mod dump;
+mod expr;
+
+pub use expr::{BinOp, Expr, ExprKind, Ref, StrPart, UnOp};
+
+use crate::check::Type;
+use crate::command::Template;
+use crate::source::{FileSpan, SourceId};
+
+/// A step's index in its workflow's [`Workflow::steps`] (and its node in the graph).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StepId(pub u32);
+
+impl StepId {
+    /// The id of the step at `index`.
+    pub fn new(index: usize) -> StepId {
+        StepId(u32::try_from(index).unwrap_or(u32::MAX))
+    }
+
+    /// The index into the workflow's steps.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// The resolved program of one root file.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    /// Every module, imports before their importers, so the root file last.
+    pub modules: Vec<Module>,
+    /// The root file's workflows, in source order.
+    pub workflows: Vec<Workflow>,
+}
+
+impl Program {
+    /// The workflow named `name` of the root file.
+    pub fn workflow(&self, name: &str) -> Option<&Workflow> {
+        self.workflows.iter().find(|w| w.name == name)
+    }
+}
+
+/// What a module defines that steps of any module may use.
+#[derive(Clone, Debug, Default)]
+pub struct Module {
+    /// Its file.
+    pub source: SourceId,
+    /// Its identity: `std/http`, or the canonical path of its file.
+    pub key: String,
+    /// Its constants, in source order (each may read the ones before it).
+    pub consts: Vec<Const>,
+    /// Its named retry policies.
+    pub policies: Vec<Policy>,
+    /// Its tasks.
+    pub tasks: Vec<Task>,
+}
+
+impl Module {
+    /// The task named `name`.
+    pub fn task(&self, name: &str) -> Option<&Task> {
+        self.tasks.iter().find(|t| t.name == name)
+    }
+
+    /// The policy named `name`.
+    pub fn policy(&self, name: &str) -> Option<&Policy> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+}
+
+/// A module-level `let`.
+#[derive(Clone, Debug)]
+pub struct Const {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub ty: Type,
+    /// Its value: reads only literals, builtins and constants before it.
+    pub value: Expr,
+}
+
+/// `policy NAME { retry ... }`.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Its name.
+    pub name: String,
+    /// The clause it stands for.
+    pub retry: Retry,
+}
+
+/// A task: a step template. Its expressions read its parameters as [`Ref::Arg`].
+#[derive(Clone, Debug)]
+pub struct Task {
+    /// Its name.
+    pub name: String,
+    /// Its doc comment.
+    pub docs: Vec<String>,
+    /// Its parameters; defaults read only constants.
+    pub params: Vec<Param>,
+    /// Its attributes.
+    pub attrs: Attrs,
+}
+
+/// A parameter of a workflow or task.
+#[derive(Clone, Debug)]
+pub struct Param {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub ty: Type,
+    /// Its default.
+    pub default: Option<Expr>,
+    /// Its doc comment.
+    pub docs: Vec<String>,
+    /// Where it is declared.
+    pub span: FileSpan,
+}
+
+/// A workflow of the root file.
+#[derive(Clone, Debug)]
+pub struct Workflow {
+    /// Its name.
+    pub name: String,
+    /// Its doc comment.
+    pub docs: Vec<String>,
+    /// Its parameters.
+    pub params: Vec<Param>,
+    /// Its `let` and `secret` bindings, in source order (each may read those before it).
+    pub bindings: Vec<Binding>,
+    /// Its steps; a [`StepId`] indexes this table.
+    pub steps: Vec<Step>,
+    /// The outputs it gives a calling step, with their values.
+    pub outputs: Vec<Output>,
+    /// `max_parallel` from its `defaults`.
+    pub max_parallel: Option<Expr>,
+    /// Where it is declared.
+    pub span: FileSpan,
+}
+
+impl Workflow {
+    /// The step with this id.
+    pub fn step(&self, id: StepId) -> &Step {
+        &self.steps[id.index()]
+    }
+
+    /// The step named `name`.
+    pub fn step_named(&self, name: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.name == name)
+    }
+}
+
+/// `let` or `secret` in a workflow body.
+#[derive(Clone, Debug)]
+pub struct Binding {
+    /// Its name.
+    pub name: String,
+    /// True for `secret`: its value is never shown.
+    pub secret: bool,
+    /// Its type.
+    pub ty: Type,
+    /// Its value.
+    pub value: Expr,
+}
+
+/// A step with everything that drives it resolved.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// Its id in the workflow.
+    pub id: StepId,
+    /// Its name.
+    pub name: String,
+    /// The span of its name.
+    pub span: FileSpan,
+    /// Its doc comment.
+    pub docs: Vec<String>,
+    /// A `finally` step: runs when everything else has ended.
+    pub finally: bool,
+    /// `for var in list [max k]`.
+    pub fan_out: Option<FanOut>,
+    /// `when`.
+    pub when: Option<Expr>,
+    /// Its `when` is always false.
+    pub never: bool,
+    /// What it waits for, in the order written (`after` first, then data reads).
+    pub deps: Vec<Dep>,
+    /// `on_failure_of`: the step it compensates.
+    pub compensates: Option<StepId>,
+    /// The task it calls, with the arguments bound.
+    pub call: Option<TaskCall>,
+    /// What it does.
+    pub action: Action,
+    /// Retry, timeout, env and failure policy, merged.
+    pub settings: Settings,
+    /// Its outputs: written by its command (no value), or computed (with one).
+    pub outputs: Vec<Output>,
+}
+
+/// The fan-out clause of a step.
+#[derive(Clone, Debug)]
+pub struct FanOut {
+    /// The loop variable ([`Ref::Local`]).
+    pub var: String,
+    /// The list iterated over.
+    pub list: Expr,
+    /// At most this many instances at once.
+    pub max: Option<Expr>,
+}
+
+/// Why a step waits for another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DepKind {
+    /// Written in `after`.
+    After,
+    /// A read of a built-in field of the other step's result (`status`, ...).
+    Data,
+    /// A read of a declared output of the other step.
+    Output,
+}
+
+/// One dependency of a step.
+#[derive(Clone, Copy, Debug)]
+pub struct Dep {
+    /// The step depended on.
+    pub step: StepId,
+    /// How it arose.
+    pub kind: DepKind,
+    /// Where it is written.
+    pub span: FileSpan,
+}
+
+/// A step's call of a task.
+#[derive(Clone, Debug)]
+pub struct TaskCall {
+    /// The module that defines the task ([`Program::modules`]).
+    pub module: usize,
+    /// The task's name.
+    pub task: String,
+    /// Every parameter's value, in parameter order: the argument written (read in the
+    /// workflow's scope) or the parameter's default (read in the task module's scope).
+    pub args: Vec<(String, Expr)>,
+}
+
+/// What a step does.
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// `run "text"`: a command compiled at check time.
+    Run(Command),
+    /// `exec [argv]`: a list of strings, never a shell.
+    Exec(Expr),
+    /// `sleep duration`.
+    Sleep(Expr),
+    /// `approve "question"`.
+    Approve(Expr),
+    /// `native "http.get"`: an action the runtime implements.
+    Native(String),
+    /// A call of a workflow not inlined (a reader refuses it with a clear error).
+    Workflow {
+        /// The module that defines it.
+        module: usize,
+        /// Its name.
+        name: String,
+    },
+}
+
+/// A `run` command: its shape fixed at check time, its values filled in at run time.
+#[derive(Clone, Debug)]
+pub struct Command {
+    /// The compiled shape (argv words or an `sh -c` script with quoted holes).
+    pub template: Template,
+    /// The values of its holes, in order.
+    pub values: Vec<Expr>,
+}
+
+/// How failures of a step are handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OnFailure {
+    /// Stop starting new steps and fail the run.
+    #[default]
+    FailFast,
+    /// Let the failure through: dependents still run.
+    Continue,
+    /// Run this step instead; the failure stands only if it fails too.
+    Fallback(StepId),
+}
+
+/// A step's retry clause.
+#[derive(Clone, Debug)]
+pub struct Retry {
+    /// Retries after the first attempt.
+    pub count: Expr,
+    /// The delay policy.
+    pub backoff: Backoff,
+    /// Randomise each delay.
+    pub jitter: bool,
+    /// Which failures are retried (all when absent).
+    pub condition: Option<Expr>,
+    /// `module.NAME` when the clause is a named policy.
+    pub policy: Option<String>,
+}
+
+/// The delay between attempts: `backoff KIND(delay, max: d)`.
+#[derive(Clone, Debug)]
+pub struct Backoff {
+    /// How the delay grows.
+    pub kind: BackoffKind,
+    /// The first delay; `None` (no `backoff` written) is 1 s.
+    pub delay: Option<Expr>,
+    /// The longest delay.
+    pub max: Option<Expr>,
+}
+
+/// How the delay between attempts grows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackoffKind {
+    /// The same each time.
+    Fixed,
+    /// `delay`, `2 * delay`, `3 * delay`, ...
+    Linear,
+    /// `delay`, `2 * delay`, `4 * delay`, ...
+    Exponential,
+}
+
+impl BackoffKind {
+    /// The kind as written: `fixed`, `linear`, `exponential`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackoffKind::Fixed => "fixed",
+            BackoffKind::Linear => "linear",
+            BackoffKind::Exponential => "exponential",
+        }
+    }
+}
+
+/// A step's behaviour besides its action, merged from the step, its task and `defaults`.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// `retry`.
+    pub retry: Option<Retry>,
+    /// `timeout`.
+    pub timeout: Option<Expr>,
+    /// `env`.
+    pub env: Vec<(String, Expr)>,
+    /// `on_failure`.
+    pub on_failure: OnFailure,
+}
+
+/// A declared output.
+#[derive(Clone, Debug)]
+pub struct Output {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub ty: Type,
+    /// Its value, for computed outputs (a workflow's `outputs`); `None` when the step's
+    /// command writes it.
+    pub value: Option<Expr>,
+}
+
+/// The attributes of one step, task or `defaults` block as written, before merging.
+#[derive(Clone, Debug, Default)]
+pub struct Attrs {
+    /// The action.
+    pub action: Option<Action>,
+    /// `retry`.
+    pub retry: Option<Retry>,
+    /// `timeout`.
+    pub timeout: Option<Expr>,
+    /// `env`.
+    pub env: Option<Vec<(String, Expr)>>,
+    /// `outputs`.
+    pub outputs: Option<Vec<Output>>,
+    /// `on_failure`.
+    pub on_failure: Option<OnFailure>,
+    /// `max_parallel`.
+    pub max_parallel: Option<Expr>,
+}
+
+impl Attrs {
+    /// `self`, with what it does not set taken from `fallback`.
+    pub fn or(self, fallback: &Attrs) -> Attrs {
+        Attrs {
+            action: self.action.or_else(|| fallback.action.clone()),
+            retry: self.retry.or_else(|| fallback.retry.clone()),
+            timeout: self.timeout.or_else(|| fallback.timeout.clone()),
+            env: self.env.or_else(|| fallback.env.clone()),
+            outputs: self.outputs.or_else(|| fallback.outputs.clone()),
+            on_failure: self.on_failure.or(fallback.on_failure),
+            max_parallel: self.max_parallel.or_else(|| fallback.max_parallel.clone()),
+        }
+    }
+}
