@@ -54,9 +54,17 @@ pub fn compile(
     loader: &dyn Loader,
 ) -> Result<lower::Lowered, Diagnostics> {
     let file = parse::parse(id, sources.get(id))?;
+    let (mut checked, diags) = check::check_partial(sources, id, file, loader);
+    if diags.has_errors() {
+        // The graph's checks do not need a clean program: report their problems too.
+        let mut diags = diags;
+        lower::check_graphs(&checked, &mut diags);
+        diags.sort();
+        return Err(diags);
+    }
+    checked.warnings = diags;
     // Calls of workflows are inlined into the caller, and the result checked again (which
     // resolves the new steps' dependencies); the first check's warnings are the ones kept.
-    let checked = check::check(sources, id, file, loader)?;
     let inlined = lower::inline::inline(&checked.root().ast, id, &checked.modules)?;
     match inlined {
         None => lower::lower(checked),

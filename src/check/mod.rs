@@ -192,6 +192,25 @@ pub fn policy<'a>(modules: &'a [Module], retry: &'a ast::Retry) -> &'a ast::Retr
     .unwrap_or(retry)
 }
 
+/// Checks the root file and everything it imports, and gives what was checked even when
+/// there are errors, with every diagnostic found (errors and warnings): later checks that
+/// do not depend on the broken parts (the graph's) still run on it. `Checked::warnings`
+/// is left empty.
+pub fn check_partial(
+    sources: &mut SourceMap,
+    root: SourceId,
+    file: ast::File,
+    loader: &dyn Loader,
+) -> (Checked, Diagnostics) {
+    let (modules, _, mut diags) = check_modules(sources, root, file, loader, None);
+    diags.sort();
+    let checked = Checked {
+        modules,
+        warnings: Diagnostics::new(),
+    };
+    (checked, diags)
+}
+
 /// Checks the root file and everything it imports.
 pub fn check(
     sources: &mut SourceMap,
@@ -232,6 +251,28 @@ fn check_inner(
     loader: &dyn Loader,
     probe: Option<Probe>,
 ) -> Result<(Checked, Option<Type>), Diagnostics> {
+    let (modules, probe_type, mut diags) = check_modules(sources, root, file, loader, probe);
+    diags.sort();
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok((
+            Checked {
+                modules,
+                warnings: diags,
+            },
+            probe_type,
+        ))
+    }
+}
+
+fn check_modules(
+    sources: &mut SourceMap,
+    root: SourceId,
+    file: ast::File,
+    loader: &dyn Loader,
+    probe: Option<Probe>,
+) -> (Vec<Module>, Option<Type>, Diagnostics) {
     let mut cx = module::Context {
         sources,
         loader,
@@ -252,18 +293,5 @@ fn check_inner(
         .display()
         .to_string();
     cx.check_module(root, key, file);
-    let mut diags = cx.diags;
-    let modules = cx.modules;
-    diags.sort();
-    if diags.has_errors() {
-        Err(diags)
-    } else {
-        Ok((
-            Checked {
-                modules,
-                warnings: diags,
-            },
-            cx.probe_type,
-        ))
-    }
+    (cx.modules, cx.probe_type, cx.diags)
 }

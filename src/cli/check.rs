@@ -25,42 +25,13 @@ pub struct CheckArgs {
     pub deny_warnings: bool,
 }
 
-/// The stack size of the thread that compiles: deep (but bounded) nesting and long chains
-/// must give diagnostics, never a stack overflow.
-const STACK_SIZE: usize = 512 * 1024 * 1024;
-
-/// Files below this size are checked on the main thread. Nesting is bounded by the parser;
-/// what needs the big stack is very long operator chains, which need a large file.
-const SMALL_INPUT: u64 = 4 * 1024;
-
 /// Checks every file; returns the exit code.
 pub fn run(args: CheckArgs, color: bool) -> u8 {
     let opts = RenderOptions {
         color,
         width: super::width(),
     };
-    let format = args.format;
-    let deny_warnings = args.deny_warnings;
-    let files = args.files;
-    // Small inputs cannot nest deep enough to need the big stack; sparing them the extra
-    // thread keeps `flowc check` on a typical file at a couple of milliseconds.
-    let small = files.iter().all(|f| {
-        f.as_os_str() != "-"
-            && std::fs::metadata(f).is_ok_and(|m| m.is_file() && m.len() < SMALL_INPUT)
-    });
-    if small {
-        return check_all(&files, format, opts, deny_warnings);
-    }
-    let worker = std::thread::Builder::new()
-        .stack_size(STACK_SIZE)
-        .spawn(move || check_all(&files, format, opts, deny_warnings));
-    match worker.map(|h| h.join()) {
-        Ok(Ok(code)) => code,
-        _ => {
-            eprintln!("error: internal error while checking; please report it");
-            super::EXIT_USAGE
-        }
-    }
+    check_all(&args.files, args.format, opts, args.deny_warnings)
 }
 
 fn check_all(files: &[PathBuf], format: Format, opts: RenderOptions, deny_warnings: bool) -> u8 {

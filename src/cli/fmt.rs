@@ -33,13 +33,6 @@ pub struct FmtArgs {
     pub diff: bool,
 }
 
-/// The stack size of the thread that formats large inputs (long operator chains recurse
-/// as deep as they are long; see `cli::check`).
-const STACK_SIZE: usize = 512 * 1024 * 1024;
-
-/// Inputs below this size are formatted on the main thread.
-const SMALL_INPUT: u64 = 4 * 1024;
-
 /// One input: a file, or standard input.
 enum Input {
     File(PathBuf),
@@ -67,25 +60,8 @@ pub fn run(args: FmtArgs, color: bool) -> u8 {
     };
     let mut tally = Tally::default();
     let inputs = expand(&args.paths, &mut tally);
-    let small = inputs.iter().all(|i| match i {
-        Input::File(f) => std::fs::metadata(f).is_ok_and(|m| m.len() < SMALL_INPUT),
-        Input::Stdin => false,
-    });
     let only_stdin = inputs.iter().all(|i| matches!(i, Input::Stdin));
-    let tally = if small {
-        format_all(&inputs, &args, opts, tally)
-    } else {
-        let worker = std::thread::Builder::new()
-            .stack_size(STACK_SIZE)
-            .spawn(move || format_all(&inputs, &args, opts, tally));
-        match worker.map(|h| h.join()) {
-            Ok(Ok(tally)) => tally,
-            _ => {
-                eprintln!("error: internal error while formatting; please report it");
-                return super::EXIT_USAGE;
-            }
-        }
-    };
+    let tally = format_all(&inputs, &args, opts, tally);
     if !only_stdin || tally.failed + tally.invalid > 0 {
         eprintln!("{}", summary(&tally));
     }

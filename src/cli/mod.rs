@@ -91,8 +91,32 @@ pub enum Command {
     Cancel(runs::CancelArgs),
 }
 
-/// Runs flowc with these arguments and returns the exit code.
+/// The stack of the thread every command runs on. Operator chains nest as deep as they
+/// are long, and the parser, the checker, the formatter, the graph renderers and the
+/// runtime's evaluator all recurse over them: whatever `flowc check` accepts must run,
+/// plan, format and graph without overflowing, so every command gets the same stack.
+/// It is reserved address space; only the pages a deep program touches are used.
+pub const STACK_SIZE: usize = 512 * 1024 * 1024;
+
+/// Runs flowc with these arguments and returns the exit code. The command runs on a thread
+/// with a [`STACK_SIZE`] stack.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let worker = std::thread::Builder::new()
+        .name("flowc".to_string())
+        .stack_size(STACK_SIZE)
+        .spawn(move || run_here(args));
+    match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        _ => {
+            eprintln!("error: internal error; please report it");
+            EXIT_USAGE
+        }
+    }
+}
+
+/// [`run`] on the calling thread.
+fn run_here(args: Vec<OsString>) -> u8 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {

@@ -16,22 +16,9 @@ pub struct ReplArgs {
     pub file: Option<PathBuf>,
 }
 
-/// The stack size of the REPL's thread: as for `flowc check`, a long operator chain in a
-/// loaded file must give a diagnostic, never a stack overflow.
-const STACK_SIZE: usize = 512 * 1024 * 1024;
-
-/// Runs the REPL (on a thread with a large stack); returns its exit code.
+/// Runs the REPL; returns its exit code.
 pub fn run(args: ReplArgs, color: bool) -> u8 {
-    let worker = std::thread::Builder::new()
-        .stack_size(STACK_SIZE)
-        .spawn(move || session(args, color));
-    match worker.map(|h| h.join()) {
-        Ok(Ok(code)) => code,
-        _ => {
-            eprintln!("error: internal error in the REPL; please report it");
-            super::EXIT_USAGE
-        }
-    }
+    session(args, color)
 }
 
 fn session(args: ReplArgs, color: bool) -> u8 {

@@ -58,9 +58,6 @@ fn warn_all(state: &RunState) {
     }
 }
 
-/// The stack of the thread that compiles the workflow file: what the main thread has.
-const COMPILE_STACK: usize = 8 * 1024 * 1024;
-
 /// Resumes a run; exit codes as for `flowc run`.
 pub fn run(args: ResumeArgs, color: bool) -> u8 {
     let root = root(args.state_dir.as_deref());
@@ -78,7 +75,7 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
     let (opened, compiled) = std::thread::scope(|scope| {
         let compiling = peeked.as_deref().and_then(|file| {
             std::thread::Builder::new()
-                .stack_size(COMPILE_STACK)
+                .stack_size(super::STACK_SIZE)
                 .spawn_scoped(scope, move || super::input::compile_quietly(file))
                 .ok()
         });

@@ -59,6 +59,18 @@ pub fn lower(mut checked: Checked) -> Result<Lowered, Diagnostics> {
     }
 }
 
+/// The graph checks of [`lower`] (cycles, self-dependencies, fallbacks, dependencies on
+/// `finally` steps, steps that never run) on a program with errors elsewhere, so that one
+/// pass reports every independent problem. A reference the checker could not resolve is
+/// simply no edge.
+pub fn check_graphs(checked: &Checked, diags: &mut Diagnostics) {
+    for module in &checked.modules {
+        for wf in &module.checked_workflows {
+            lower_workflow(module, wf, diags);
+        }
+    }
+}
+
 fn lower_workflow(module: &Module, wf: &WorkflowInfo, diags: &mut Diagnostics) -> ExecGraph {
     let source = module.source;
     let mut graph: DiGraph<Node, EdgeKind> = DiGraph::with_capacity(wf.steps.len(), wf.steps.len());

@@ -150,3 +150,34 @@ fn an_error_far_right_on_a_huge_line_is_reported_plainly() {
     assert!(out.stderr.contains("error[E0001]"), "{}", out.stderr);
     assert!(out.stderr.contains(":1:500015"), "{}", out.stderr);
 }
+
+/// Issue 14, defect 10: an 80 KB file with a 20,000-term sum checked clean but overflowed
+/// the stack in `flowc run` and `flowc graph`, which compiled and evaluated on the main
+/// thread. Every command now runs on the same large stack.
+#[test]
+fn a_long_sum_that_checks_also_graphs_plans_and_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sum.flow");
+    let text = format!(
+        "workflow w {{\n  let n = 1{}\n  step s {{ run \"echo total ${{n}}\" }}\n}}\n",
+        " + 1".repeat(20_000)
+    );
+    assert!(text.len() > 80_000);
+    std::fs::write(&path, text).expect("write");
+    let file = path.to_str().expect("utf8");
+    for args in [
+        vec!["check", file],
+        vec!["graph", file],
+        vec!["graph", "--format", "json", file],
+        vec!["plan", file],
+        vec!["fmt", "--check", file],
+    ] {
+        let out = Flowc::new(&args).dir(dir.path()).run();
+        assert_no_crash(&out);
+        assert_ne!(out.code, 2, "{args:?}: {}", out.stderr);
+    }
+    let out = Flowc::new(&["run", file]).dir(dir.path()).run();
+    assert_no_crash(&out);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("total 20001"), "{}", out.stderr);
+}
