@@ -948,8 +948,12 @@ impl<'m> Checker<'m> {
             None => (None, summary.attrs),
         };
         attrs = attrs.or(defaults);
+        let link = |this: &Self, (target, span): (usize, Span)| typed::Link {
+            step: typed::StepId::new(target),
+            span: this.at(span),
+        };
         let on_failure = match fallback {
-            Some((target, _)) => typed::OnFailure::Fallback(typed::StepId::new(target)),
+            Some(f) => typed::OnFailure::Fallback(link(self, f)),
             None => attrs.on_failure.unwrap_or_default(),
         };
         let resolved = typed::Step {
@@ -973,7 +977,7 @@ impl<'m> Checker<'m> {
                     span: self.at(d.span),
                 })
                 .collect(),
-            compensates: compensates.map(|(t, _)| typed::StepId::new(t)),
+            compensates: compensates.map(|c| link(self, c)),
             call,
             action: attrs
                 .action

@@ -22,6 +22,8 @@ pub struct Node {
     pub fan_out: bool,
     /// Its `when` is always false.
     pub never: bool,
+    /// Its `when` condition, as written.
+    pub when: Option<String>,
     /// The outputs it computes from other steps (`name: type`): the declared outputs of
     /// a sub-workflow, on the step that called it.
     pub gives: Vec<String>,
@@ -38,6 +40,9 @@ pub enum EdgeKind {
     Compensates,
     /// `on_failure`: the later step is the earlier one's fallback.
     Fallback,
+    /// The later step is a `finally` step, which starts once the earlier one (an ordinary
+    /// step nothing else waits for) has ended.
+    Finally,
 }
 
 impl EdgeKind {
@@ -48,6 +53,7 @@ impl EdgeKind {
             EdgeKind::Data => "data",
             EdgeKind::Compensates => "compensates",
             EdgeKind::Fallback => "fallback",
+            EdgeKind::Finally => "finally",
         }
     }
 }
@@ -168,6 +174,9 @@ impl ExecGraph {
                 .map(|e| (e.source().index(), *e.weight()))
                 .collect();
             incoming.sort_by_key(|(s, _)| *s);
+            if let Some(when) = &node.when {
+                let _ = write!(out, "\n    when {when}");
+            }
             if !node.gives.is_empty() {
                 let _ = write!(out, "\n    outputs {}", node.gives.join(", "));
             }

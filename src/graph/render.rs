@@ -15,8 +15,9 @@ fn dot_quote(s: &str) -> String {
 
 impl ExecGraph {
     /// Graphviz DOT: boxes for steps (3-D for fan-outs, dashed for `finally`, grey for steps
-    /// that never run); solid edges for `after`, dashed for data, dotted red for
-    /// compensation, orange for fallbacks.
+    /// that never run; a `when` condition under the name); solid edges for `after`, dashed
+    /// for data, dotted red for compensation, orange for fallbacks, dashed grey into
+    /// `finally` steps.
     pub fn to_dot(&self) -> String {
         let mut out = format!(
             "digraph {} {{\n  rankdir=LR;\n  node [shape=box];\n",
@@ -34,6 +35,17 @@ impl ExecGraph {
             if node.never {
                 attrs.push("color=gray, fontcolor=gray");
             }
+            let label;
+            if let Some(when) = &node.when {
+                // Each part quoted on its own: the line break between them is DOT's `\n`.
+                let (name, when) = (dot_quote(&node.name), dot_quote(&format!("when {when}")));
+                label = format!(
+                    "label=\"{}\\n{}\"",
+                    &name[1..name.len() - 1],
+                    &when[1..when.len() - 1]
+                );
+                attrs.push(&label);
+            }
             let _ = write!(out, "  {}", dot_quote(&node.name));
             if !attrs.is_empty() {
                 let _ = write!(out, " [{}]", attrs.join(", "));
@@ -46,6 +58,7 @@ impl ExecGraph {
                 EdgeKind::Data => " [style=dashed, label=\"data\"]",
                 EdgeKind::Compensates => " [style=dotted, color=red, label=\"on failure\"]",
                 EdgeKind::Fallback => " [color=orange, label=\"fallback\"]",
+                EdgeKind::Finally => " [style=dashed, color=gray, label=\"finally\"]",
             };
             let _ = writeln!(
                 out,
@@ -70,6 +83,12 @@ impl ExecGraph {
             if node.finally {
                 label.push_str(" (finally)");
             }
+            if let Some(when) = &node.when {
+                label.push_str("<br/>when ");
+                label.push_str(when);
+            }
+            // Mermaid ends a quoted label at `"`; its entity keeps the condition's strings.
+            let label = label.replace('"', "#quot;");
             // Index ids, not step names: a step may be called `end`, which Mermaid reserves.
             let _ = writeln!(out, "  s{}[\"{}\"]", idx.index(), label);
         }
@@ -79,6 +98,7 @@ impl ExecGraph {
                 EdgeKind::Data => "-. data .->",
                 EdgeKind::Compensates => "-. on failure .->",
                 EdgeKind::Fallback => "-- fallback -->",
+                EdgeKind::Finally => "-. finally .->",
             };
             let _ = writeln!(
                 out,
@@ -90,8 +110,9 @@ impl ExecGraph {
         out
     }
 
-    /// The JSON shape: `{"workflow", "nodes": [{name, finally, fan_out, never}],
-    /// "edges": [{from, to, kind}]}`, nodes in source order, edges by target then source.
+    /// The JSON shape: `{"workflow", "nodes": [{name, finally, fan_out, never, when}],
+    /// "edges": [{from, to, kind}]}`, nodes in source order, edges by target then source;
+    /// `when` is the condition as written, or null.
     pub fn to_json(&self) -> serde_json::Value {
         #[derive(Serialize)]
         struct JsonNode<'a> {
@@ -99,6 +120,7 @@ impl ExecGraph {
             finally: bool,
             fan_out: bool,
             never: bool,
+            when: Option<&'a str>,
         }
         #[derive(Serialize)]
         struct JsonEdge<'a> {
@@ -114,6 +136,7 @@ impl ExecGraph {
                 finally: n.finally,
                 fan_out: n.fan_out,
                 never: n.never,
+                when: n.when.as_deref(),
             })
             .collect();
         let mut edges: Vec<(usize, usize, EdgeKind)> = self

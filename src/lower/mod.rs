@@ -12,9 +12,12 @@ pub use error::{GraphError, NeverRuns};
 use miette::LabeledSpan;
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::check::{Checked, DepKind, Module, WorkflowInfo};
+use petgraph::visit::EdgeRef;
+
+use crate::check::{Checked, Module};
 use crate::diagnostics::Diagnostics;
 use crate::graph::{EdgeKind, ExecGraph, Node};
+use crate::typed::{DepKind, OnFailure, Workflow};
 
 /// The lowered program: one graph per workflow of the root file, the checked modules they
 /// came from, and the warnings found.
@@ -33,26 +36,25 @@ pub struct Lowered {
 /// Lowers every workflow of every module (so imported modules are validated too) and
 /// returns the root module's graphs.
 pub fn lower(mut checked: Checked) -> Result<Lowered, Diagnostics> {
-    let program = checked.take_program();
-    let Checked { modules, warnings } = checked;
-    let mut diags = warnings;
+    let mut diags = std::mem::take(&mut checked.warnings);
     let mut graphs = Vec::new();
-    let root = modules.len().saturating_sub(1);
-    for (i, module) in modules.iter().enumerate() {
-        for wf in &module.checked_workflows {
-            let graph = lower_workflow(module, wf, &mut diags);
+    let root = checked.modules.len().saturating_sub(1);
+    for (i, module) in checked.modules.iter().enumerate() {
+        for wf in &module.typed_workflows {
+            let graph = lower_workflow(wf, &mut diags);
             if i == root {
                 graphs.push(graph);
             }
         }
     }
+    let program = checked.take_program();
     diags.sort();
     if diags.has_errors() {
         Err(diags)
     } else {
         Ok(Lowered {
             graphs,
-            modules,
+            modules: checked.modules,
             warnings: diags,
             program,
         })
@@ -65,40 +67,32 @@ pub fn lower(mut checked: Checked) -> Result<Lowered, Diagnostics> {
 /// simply no edge.
 pub fn check_graphs(checked: &Checked, diags: &mut Diagnostics) {
     for module in &checked.modules {
-        for wf in &module.checked_workflows {
-            lower_workflow(module, wf, diags);
+        for wf in &module.typed_workflows {
+            lower_workflow(wf, diags);
         }
     }
 }
 
-fn lower_workflow(module: &Module, wf: &WorkflowInfo, diags: &mut Diagnostics) -> ExecGraph {
-    let source = module.source;
-    let mut graph: DiGraph<Node, EdgeKind> = DiGraph::with_capacity(wf.steps.len(), wf.steps.len());
-    let ast_wf = match module.ast.items.get(wf.item) {
-        Some(crate::ast::Item::Workflow(w)) => Some(w),
-        _ => None,
-    };
+/// The execution graph of one workflow: a node per step (node index = step id) and an edge
+/// for every order the scheduler keeps: `after` and data reads, compensation, fallbacks,
+/// and `finally` steps after every ordinary step that nothing else waits for.
+fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
+    let source = wf.span.source;
+    let n = wf.steps.len();
+    let mut graph: DiGraph<Node, EdgeKind> = DiGraph::with_capacity(n, n);
     for step in &wf.steps {
-        let gives = match ast_wf.and_then(|w| w.body.get(step.body_index)) {
-            Some(crate::ast::WorkflowItem::Step(s)) => s
-                .attrs
-                .iter()
-                .filter_map(|a| match &a.kind {
-                    crate::ast::AttrKind::Outputs(decls) => Some(decls),
-                    _ => None,
-                })
-                .flatten()
-                .filter(|d| d.value.is_some())
-                .map(|d| format!("{}: {}", d.name.name, crate::print::type_text(&d.ty)))
-                .collect(),
-            _ => Vec::new(),
-        };
         graph.add_node(Node {
             name: step.name.clone(),
             finally: step.finally,
-            fan_out: step.fan_out,
+            fan_out: step.fan_out.is_some(),
             never: step.never,
-            gives,
+            when: step.when.as_ref().map(|w| w.to_source(wf)),
+            gives: step
+                .outputs
+                .iter()
+                .filter(|o| o.value.is_some())
+                .map(|o| format!("{}: {}", o.name, o.ty))
+                .collect(),
         });
     }
     let mut linked: Vec<usize> = Vec::new();
@@ -106,24 +100,25 @@ fn lower_workflow(module: &Module, wf: &WorkflowInfo, diags: &mut Diagnostics) -
         let to = NodeIndex::new(i);
         linked.clear();
         for dep in &step.deps {
-            if dep.step == i {
+            let d = dep.step.index();
+            if d == i {
                 diags.error(
                     source,
                     GraphError::SelfDependency {
                         step: step.name.clone(),
-                        span: dep.span.into(),
+                        span: dep.span.span.into(),
                     },
                 );
                 continue;
             }
-            let target = &wf.steps[dep.step];
+            let target = &wf.steps[d];
             if target.finally && !step.finally {
                 diags.error(
                     source,
                     GraphError::AfterFinally {
                         step: step.name.clone(),
                         target: target.name.clone(),
-                        span: dep.span.into(),
+                        span: dep.span.span.into(),
                     },
                 );
                 continue;
@@ -135,25 +130,27 @@ fn lower_workflow(module: &Module, wf: &WorkflowInfo, diags: &mut Diagnostics) -
             // Several references to one step make one edge. (A scan of this step's own few
             // dependencies, not `find_edge`, which scans all of the target's edges and is
             // quadratic in a fan-out.)
-            if !linked.contains(&dep.step) {
-                linked.push(dep.step);
-                graph.add_edge(NodeIndex::new(dep.step), to, kind);
+            if !linked.contains(&d) {
+                linked.push(d);
+                graph.add_edge(NodeIndex::new(d), to, kind);
             }
         }
-        if let Some((target, span)) = step.compensates {
+        if let Some(link) = step.compensates {
+            let target = link.step.index();
             if target == i {
                 diags.error(
                     source,
                     GraphError::SelfDependency {
                         step: step.name.clone(),
-                        span: span.into(),
+                        span: link.span.span.into(),
                     },
                 );
             } else if !linked.contains(&target) {
                 graph.add_edge(NodeIndex::new(target), to, EdgeKind::Compensates);
             }
         }
-        if let Some((target, span)) = step.fallback {
+        if let OnFailure::Fallback(link) = step.settings.on_failure {
+            let target = link.step.index();
             let reason = if target == i {
                 Some(format!("step `{}` cannot be its own fallback", step.name))
             } else if wf.steps[target].finally {
@@ -169,7 +166,7 @@ fn lower_workflow(module: &Module, wf: &WorkflowInfo, diags: &mut Diagnostics) -
                     source,
                     GraphError::BadFallback {
                         reason,
-                        span: span.into(),
+                        span: link.span.span.into(),
                         help: Some("name an ordinary step that handles the failure".to_string()),
                     },
                 ),
@@ -185,15 +182,45 @@ fn lower_workflow(module: &Module, wf: &WorkflowInfo, diags: &mut Diagnostics) -
     };
     let cycles = exec.cycles();
     for cycle in &cycles {
-        report_cycle(module, wf, cycle, diags);
+        report_cycle(wf, cycle, diags);
     }
+    let mut exec = exec;
     if cycles.is_empty() {
-        never_runs(module, wf, &exec, diags);
+        never_runs(wf, &exec, diags);
+        finally_edges(wf, &mut exec);
     }
     exec
 }
 
-fn report_cycle(module: &Module, wf: &WorkflowInfo, cycle: &[usize], diags: &mut Diagnostics) {
+/// `finally` steps run once everything ordinary has ended: an edge from each ordinary step
+/// that no other ordinary step waits for (which has ended only when all before it have).
+fn finally_edges(wf: &Workflow, exec: &mut ExecGraph) {
+    let finals: Vec<usize> = (0..wf.steps.len())
+        .filter(|&i| wf.steps[i].finally)
+        .collect();
+    if finals.is_empty() {
+        return;
+    }
+    let sinks: Vec<usize> = (0..wf.steps.len())
+        .filter(|&i| !wf.steps[i].finally)
+        .filter(|&i| {
+            exec.graph
+                .edges_directed(NodeIndex::new(i), petgraph::Direction::Outgoing)
+                .all(|e| wf.steps[e.target().index()].finally)
+        })
+        .collect();
+    for &f in &finals {
+        for &s in &sinks {
+            let (from, to) = (NodeIndex::new(s), NodeIndex::new(f));
+            // A step that the `finally` step reads is ordered before it already.
+            if exec.graph.find_edge(from, to).is_none() {
+                exec.graph.add_edge(from, to, EdgeKind::Finally);
+            }
+        }
+    }
+}
+
+fn report_cycle(wf: &Workflow, cycle: &[usize], diags: &mut Diagnostics) {
     let mut names: Vec<&str> = cycle.iter().map(|&i| wf.steps[i].name.as_str()).collect();
     names.push(names[0]);
     let mut edges = Vec::new();
@@ -206,18 +233,25 @@ fn report_cycle(module: &Module, wf: &WorkflowInfo, cycle: &[usize], diags: &mut
                 format!("`{}` reads `{}`", step.name, wf.steps[from].name)
             }
         };
-        if let Some(dep) = step.deps.iter().find(|d| d.step == from) {
-            edges.push(LabeledSpan::new_with_span(Some(how(dep.kind)), dep.span));
-        } else if let Some((_, span)) = step.compensates.filter(|(t, _)| *t == from) {
+        let fallback = |s: &crate::typed::Step| match s.settings.on_failure {
+            OnFailure::Fallback(l) => Some(l),
+            _ => None,
+        };
+        if let Some(dep) = step.deps.iter().find(|d| d.step.index() == from) {
+            edges.push(LabeledSpan::new_with_span(
+                Some(how(dep.kind)),
+                dep.span.span,
+            ));
+        } else if let Some(link) = step.compensates.filter(|l| l.step.index() == from) {
             let label = format!("`{}` compensates `{}`", step.name, wf.steps[from].name);
-            edges.push(LabeledSpan::new_with_span(Some(label), span));
-        } else if let Some((_, span)) = wf.steps[from].fallback.filter(|(t, _)| *t == to) {
+            edges.push(LabeledSpan::new_with_span(Some(label), link.span.span));
+        } else if let Some(link) = fallback(&wf.steps[from]).filter(|l| l.step.index() == to) {
             let label = format!("`{}` falls back to `{}`", wf.steps[from].name, step.name);
-            edges.push(LabeledSpan::new_with_span(Some(label), span));
+            edges.push(LabeledSpan::new_with_span(Some(label), link.span.span));
         }
     }
     diags.error(
-        module.source,
+        wf.span.source,
         GraphError::Cycle {
             cycle: names.join(" -> "),
             edges,
@@ -228,7 +262,7 @@ fn report_cycle(module: &Module, wf: &WorkflowInfo, cycle: &[usize], diags: &mut
 /// Warns about steps that can never run: those that read a declared output of a step whose
 /// `when` is always false (directly or through others), compensate it, or are its fallback.
 /// An `after` dependency on a skipped step does not stop a step: skipped counts as done.
-fn never_runs(module: &Module, wf: &WorkflowInfo, exec: &ExecGraph, diags: &mut Diagnostics) {
+fn never_runs(wf: &Workflow, exec: &ExecGraph, diags: &mut Diagnostics) {
     if !wf.steps.iter().any(|s| s.never) {
         return;
     }
@@ -239,8 +273,8 @@ fn never_runs(module: &Module, wf: &WorkflowInfo, exec: &ExecGraph, diags: &mut 
     let mut cause: Vec<Option<usize>> = vec![None; wf.steps.len()];
     let mut fallback_of: Vec<Option<usize>> = vec![None; wf.steps.len()];
     for (owner, step) in wf.steps.iter().enumerate() {
-        if let Some((f, _)) = step.fallback {
-            fallback_of[f] = Some(owner);
+        if let OnFailure::Fallback(l) = step.settings.on_failure {
+            fallback_of[l.step.index()] = Some(owner);
         }
     }
     for i in order {
@@ -256,17 +290,20 @@ fn never_runs(module: &Module, wf: &WorkflowInfo, exec: &ExecGraph, diags: &mut 
             .deps
             .iter()
             .filter(|d| d.kind == DepKind::Output)
-            .find_map(|d| cause[d.step].map(|_| d.step))
-            .or_else(|| step.compensates.and_then(|(t, _)| cause[t].map(|_| t)))
+            .find_map(|d| cause[d.step.index()].map(|_| d.step.index()))
+            .or_else(|| {
+                step.compensates
+                    .and_then(|l| cause[l.step.index()].map(|_| l.step.index()))
+            })
             .or_else(|| fallback_of[i].filter(|&owner| cause[owner].is_some()));
         if let Some(upstream) = blocked {
             cause[i] = Some(upstream);
             let root = cause[upstream].unwrap_or(upstream);
             diags.warning(
-                module.source,
+                wf.span.source,
                 NeverRuns {
                     step: step.name.clone(),
-                    span: step.span.into(),
+                    span: step.span.span.into(),
                     help: Some(if upstream == root {
                         format!("it needs `{}`, whose condition is always false", wf.steps[upstream].name)
                     } else {

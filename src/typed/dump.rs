@@ -100,7 +100,12 @@ fn step(out: &mut String, wf: &Workflow, s: &Step) {
         let _ = writeln!(out, "    {kind} #{} {}", d.step.0, wf.step(d.step).name);
     }
     if let Some(t) = s.compensates {
-        let _ = writeln!(out, "    on_failure_of #{} {}", t.0, wf.step(t).name);
+        let _ = writeln!(
+            out,
+            "    on_failure_of #{} {}",
+            t.step.0,
+            wf.step(t.step).name
+        );
     }
     if let Some(f) = &s.fan_out {
         let _ = write!(out, "    for {} in {}", f.var, expr(&f.list));
@@ -139,7 +144,7 @@ fn step(out: &mut String, wf: &Workflow, s: &Step) {
     let on_failure = match s.settings.on_failure {
         OnFailure::FailFast => "fail_fast".to_string(),
         OnFailure::Continue => "continue".to_string(),
-        OnFailure::Fallback(id) => format!("#{} {}", id.0, wf.step(id).name),
+        OnFailure::Fallback(l) => format!("#{} {}", l.step.0, wf.step(l.step).name),
     };
     let _ = writeln!(out, "    on_failure {on_failure}");
     for o in &s.outputs {
@@ -215,11 +220,35 @@ fn retry(r: &Retry) -> String {
 /// An expression as text, with names shown as they were resolved.
 pub fn expr(e: &Expr) -> String {
     let mut out = String::new();
-    write_expr(&mut out, e);
+    write_expr(&mut out, e, Style::Resolved);
     out
 }
 
-fn write_expr(out: &mut String, e: &Expr) {
+impl Expr {
+    /// The expression as a person would write it in `wf` (step references by name, no
+    /// parentheses around the outermost operation), for `flowc graph` and `flowc plan`.
+    pub fn to_source(&self, wf: &Workflow) -> String {
+        let mut out = String::new();
+        write_expr(&mut out, self, Style::Source(wf, true));
+        out
+    }
+}
+
+/// How names and operations are shown.
+#[derive(Clone, Copy)]
+enum Style<'a> {
+    /// As resolved: `#3`, `m0.name`, `arg.x`; every operation parenthesised.
+    Resolved,
+    /// As written in this workflow; `true` while at the outermost operation.
+    Source(&'a Workflow, bool),
+}
+
+fn write_expr(out: &mut String, e: &Expr, style: Style<'_>) {
+    let inner_style = match style {
+        Style::Source(wf, _) => Style::Source(wf, false),
+        Style::Resolved => Style::Resolved,
+    };
+    let write_expr = |out: &mut String, e: &Expr, _: Style<'_>| write_expr(out, e, inner_style);
     match &e.kind {
         ExprKind::Int(i) => {
             let _ = write!(out, "{i}");
@@ -243,7 +272,7 @@ fn write_expr(out: &mut String, e: &Expr) {
                     }
                     StrPart::Interp(inner) => {
                         out.push_str("${");
-                        write_expr(out, inner);
+                        write_expr(out, inner, style);
                         out.push('}');
                     }
                 }
@@ -256,7 +285,7 @@ fn write_expr(out: &mut String, e: &Expr) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_expr(out, item);
+                write_expr(out, item, style);
             }
             out.push(']');
         }
@@ -267,27 +296,35 @@ fn write_expr(out: &mut String, e: &Expr) {
                     out.push_str(", ");
                 }
                 let _ = write!(out, "{k}: ");
-                write_expr(out, v);
+                write_expr(out, v, style);
             }
             out.push('}');
         }
         ExprKind::Ref(r) => {
-            let _ = match r {
-                Ref::Param(n) | Ref::Binding(n) | Ref::Local(n) => write!(out, "{n}"),
-                Ref::Arg(n) => write!(out, "arg.{n}"),
-                Ref::Const { module, name } => write!(out, "m{module}.{name}"),
-                Ref::Step(id) => write!(out, "#{}", id.0),
+            let _ = match (r, style) {
+                (Ref::Param(n) | Ref::Binding(n) | Ref::Local(n), _) => write!(out, "{n}"),
+                (Ref::Arg(n), Style::Source(..))
+                | (Ref::Const { name: n, .. }, Style::Source(..)) => {
+                    write!(out, "{n}")
+                }
+                (Ref::Step(id), Style::Source(wf, _)) => {
+                    let name = wf.steps.get(id.index()).map_or("?", |s| s.name.as_str());
+                    write!(out, "{name}")
+                }
+                (Ref::Arg(n), Style::Resolved) => write!(out, "arg.{n}"),
+                (Ref::Const { module, name }, Style::Resolved) => write!(out, "m{module}.{name}"),
+                (Ref::Step(id), Style::Resolved) => write!(out, "#{}", id.0),
             };
         }
         ExprKind::Workflow => out.push_str("workflow"),
         ExprKind::Field(base, field) => {
-            write_expr(out, base);
+            write_expr(out, base, style);
             let _ = write!(out, ".{field}");
         }
         ExprKind::Index(base, index) => {
-            write_expr(out, base);
+            write_expr(out, base, style);
             out.push('[');
-            write_expr(out, index);
+            write_expr(out, index, style);
             out.push(']');
         }
         ExprKind::Call(name, args) => {
@@ -297,7 +334,7 @@ fn write_expr(out: &mut String, e: &Expr) {
                     out.push_str(", ");
                 }
                 match a {
-                    Some(a) => write_expr(out, a),
+                    Some(a) => write_expr(out, a, style),
                     None => out.push('_'),
                 }
             }
@@ -308,22 +345,27 @@ fn write_expr(out: &mut String, e: &Expr) {
                 super::UnOp::Not => '!',
                 super::UnOp::Neg => '-',
             });
-            write_expr(out, inner);
+            write_expr(out, inner, style);
         }
         ExprKind::Binary(op, a, b) => {
-            out.push('(');
-            write_expr(out, a);
+            let parens = !matches!(style, Style::Source(_, true));
+            if parens {
+                out.push('(');
+            }
+            write_expr(out, a, style);
             let _ = write!(out, " {} ", op.symbol());
-            write_expr(out, b);
-            out.push(')');
+            write_expr(out, b, style);
+            if parens {
+                out.push(')');
+            }
         }
         ExprKind::If(c, a, b) => {
             out.push_str("if ");
-            write_expr(out, c);
+            write_expr(out, c, style);
             out.push_str(" { ");
-            write_expr(out, a);
+            write_expr(out, a, style);
             out.push_str(" } else { ");
-            write_expr(out, b);
+            write_expr(out, b, style);
             out.push_str(" }");
         }
         ExprKind::Invalid => out.push_str("<invalid>"),

@@ -191,7 +191,7 @@ pub struct Step {
     /// What it waits for, in the order written (`after` first, then data reads).
     pub deps: Vec<Dep>,
     /// `on_failure_of`: the step it compensates.
-    pub compensates: Option<StepId>,
+    pub compensates: Option<Link>,
     /// The task it calls, with the arguments bound.
     pub call: Option<TaskCall>,
     /// What it does.
@@ -231,6 +231,15 @@ pub struct Dep {
     pub step: StepId,
     /// How it arose.
     pub kind: DepKind,
+    /// Where it is written.
+    pub span: FileSpan,
+}
+
+/// A reference from one step to another written in `on_failure_of` or `on_failure`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// The step named.
+    pub step: StepId,
     /// Where it is written.
     pub span: FileSpan,
 }
@@ -287,7 +296,7 @@ pub enum OnFailure {
     /// Let the failure through: dependents still run.
     Continue,
     /// Run this step instead; the failure stands only if it fails too.
-    Fallback(StepId),
+    Fallback(Link),
 }
 
 /// A step's retry clause.
