@@ -144,21 +144,23 @@ impl Checked {
     }
 
     /// Moves the resolved program out of the checked modules: every module's constants,
-    /// policies and tasks, and the root file's workflows.
+    /// policies, tasks and workflows (the root file's as the program's own).
     pub fn take_program(&mut self) -> crate::typed::Program {
         let workflows = self
             .modules
             .last_mut()
             .map(|m| std::mem::take(&mut m.typed_workflows))
             .unwrap_or_default();
-        crate::typed::Program {
-            modules: self
-                .modules
-                .iter_mut()
-                .map(|m| std::mem::take(&mut m.typed))
-                .collect(),
-            workflows,
-        }
+        let modules = self
+            .modules
+            .iter_mut()
+            .map(|m| {
+                let mut typed = std::mem::take(&mut m.typed);
+                typed.workflows = std::mem::take(&mut m.typed_workflows);
+                typed
+            })
+            .collect();
+        crate::typed::Program { modules, workflows }
     }
 }
 

@@ -234,6 +234,8 @@ impl<'m> Checker<'m> {
                 );
                 self.typed.consts.push(typed::Const {
                     name: binding.name.name.clone(),
+                    docs: binding.docs.0.clone(),
+                    span: self.at(binding.name.span),
                     ty,
                     value,
                 });
@@ -245,6 +247,8 @@ impl<'m> Checker<'m> {
                 if let Some(retry) = self.retry(&p.retry, &mut cx) {
                     self.typed.policies.push(typed::Policy {
                         name: p.name.name.clone(),
+                        docs: p.docs.0.clone(),
+                        span: self.at(Span::new(p.name.span.start as usize, p.span.end as usize)),
                         retry,
                     });
                 }
@@ -475,6 +479,7 @@ impl<'m> Checker<'m> {
         self.actions(&task.body, "task", &task.name, false);
         self.typed.tasks.push(typed::Task {
             name: task.name.name.clone(),
+            span: self.at(task.name.span),
             docs: task.docs.0.clone(),
             params,
             attrs: summary.attrs,
@@ -1079,6 +1084,7 @@ impl<'m> Checker<'m> {
                 .iter()
                 .map(|(name, ty)| typed::Output {
                     name: name.clone(),
+                    docs: Vec::new(),
                     ty: ty.clone(),
                     value: None,
                 })
@@ -1419,6 +1425,7 @@ impl<'m> Checker<'m> {
             });
             outputs.push(typed::Output {
                 name: d.name.name.clone(),
+                docs: d.docs.0.clone(),
                 ty: declared,
                 value,
             });

@@ -61,6 +61,9 @@ pub struct Module {
     pub policies: Vec<Policy>,
     /// Its tasks.
     pub tasks: Vec<Task>,
+    /// Its workflows, for an imported module (the root file's are
+    /// [`Program::workflows`]).
+    pub workflows: Vec<Workflow>,
 }
 
 impl Module {
@@ -80,6 +83,10 @@ impl Module {
 pub struct Const {
     /// Its name.
     pub name: String,
+    /// Its doc comment.
+    pub docs: Vec<String>,
+    /// The span of its name.
+    pub span: FileSpan,
     /// Its type.
     pub ty: Type,
     /// Its value: reads only literals, builtins and constants before it.
@@ -91,6 +98,10 @@ pub struct Const {
 pub struct Policy {
     /// Its name.
     pub name: String,
+    /// Its doc comment.
+    pub docs: Vec<String>,
+    /// From its name to the end of the declaration.
+    pub span: FileSpan,
     /// The clause it stands for.
     pub retry: Retry,
 }
@@ -100,6 +111,8 @@ pub struct Policy {
 pub struct Task {
     /// Its name.
     pub name: String,
+    /// The span of its name.
+    pub span: FileSpan,
     /// Its doc comment.
     pub docs: Vec<String>,
     /// Its parameters; defaults read only constants.
@@ -140,7 +153,7 @@ pub struct Workflow {
     pub outputs: Vec<Output>,
     /// `max_parallel` from its `defaults`.
     pub max_parallel: Option<Expr>,
-    /// Where it is declared.
+    /// The span of its name.
     pub span: FileSpan,
 }
 
@@ -365,6 +378,8 @@ pub struct Settings {
 pub struct Output {
     /// Its name.
     pub name: String,
+    /// Its doc comment.
+    pub docs: Vec<String>,
     /// Its type.
     pub ty: Type,
     /// Its value, for computed outputs (a workflow's `outputs`); `None` when the step's
