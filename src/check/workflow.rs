@@ -855,11 +855,11 @@ impl<'m> Checker<'m> {
                     .map(|max| self.count(max, &mut cx, "`max`"));
                 self.scope
                     .declare(&each.var.name, elem, EntryKind::Local, each.var.span);
-                fan_out = Some(typed::FanOut {
+                fan_out = Some(Box::new(typed::FanOut {
                     var: each.var.name.clone(),
                     list,
                     max,
-                });
+                }));
             }
         }
         let mut seen: HashMap<&'static str, Span> = HashMap::default();
@@ -891,7 +891,7 @@ impl<'m> Checker<'m> {
                     }
                 }
                 Clause::When(cond, _) => {
-                    when = Some(self.condition(cond, &mut cx));
+                    when = Some(Box::new(self.condition(cond, &mut cx)));
                     if consts::eval(cond) == Some(Const::Bool(false)) {
                         never = true;
                         self.warning(CheckWarning::AlwaysFalse {
@@ -939,7 +939,9 @@ impl<'m> Checker<'m> {
 
         // The step's own attributes, then its task's, then the workflow's `defaults`.
         let (call, mut attrs) = match called {
-            Some(Called::Task(call, task_attrs)) => (Some(call), summary.attrs.or(&task_attrs)),
+            Some(Called::Task(call, task_attrs)) => {
+                (Some(Box::new(call)), summary.attrs.or(&task_attrs))
+            }
             Some(Called::Workflow {
                 module,
                 name,
@@ -1319,7 +1321,7 @@ impl<'m> Checker<'m> {
                 AttrKind::Timeout(e) => {
                     let d = self.expect(e, cx, &Type::Duration, "`timeout`");
                     self.positive_duration(&d, "`timeout`");
-                    summary.attrs.timeout = Some(d);
+                    summary.attrs.timeout = Some(std::sync::Arc::new(d));
                 }
                 AttrKind::MaxParallel(e) => {
                     let n = self.count(e, cx, "`max_parallel`");
@@ -1327,7 +1329,7 @@ impl<'m> Checker<'m> {
                 }
                 AttrKind::Retry(r) => {
                     let retry = self.retry(r, cx);
-                    summary.attrs.retry = retry;
+                    summary.attrs.retry = retry.map(std::sync::Arc::new);
                 }
                 AttrKind::Env(entries) => {
                     let mut env = Vec::with_capacity(entries.len());

@@ -12,6 +12,8 @@ mod expr;
 
 pub use expr::{BinOp, Expr, ExprKind, Ref, StrPart, UnOp};
 
+use std::sync::Arc;
+
 use crate::check::Type;
 use crate::command::Template;
 use crate::source::{FileSpan, SourceId};
@@ -182,7 +184,9 @@ pub struct Binding {
     pub value: Expr,
 }
 
-/// A step with everything that drives it resolved.
+/// A step with everything that drives it resolved. What most steps lack (a fan-out, a
+/// condition, a task call) is boxed, and what `defaults` gives every step is shared, so a
+/// workflow of 100,000 steps stays small.
 #[derive(Clone, Debug)]
 pub struct Step {
     /// Its id in the workflow.
@@ -196,9 +200,9 @@ pub struct Step {
     /// A `finally` step: runs when everything else has ended.
     pub finally: bool,
     /// `for var in list [max k]`.
-    pub fan_out: Option<FanOut>,
+    pub fan_out: Option<Box<FanOut>>,
     /// `when`.
-    pub when: Option<Expr>,
+    pub when: Option<Box<Expr>>,
     /// Its `when` is always false.
     pub never: bool,
     /// What it waits for, in the order written (`after` first, then data reads).
@@ -206,7 +210,7 @@ pub struct Step {
     /// `on_failure_of`: the step it compensates.
     pub compensates: Option<Link>,
     /// The task it calls, with the arguments bound.
-    pub call: Option<TaskCall>,
+    pub call: Option<Box<TaskCall>>,
     /// What it does.
     pub action: Action,
     /// Retry, timeout, env and failure policy, merged.
@@ -363,10 +367,10 @@ impl BackoffKind {
 /// A step's behaviour besides its action, merged from the step, its task and `defaults`.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
-    /// `retry`.
-    pub retry: Option<Retry>,
-    /// `timeout`.
-    pub timeout: Option<Expr>,
+    /// `retry` (shared with the `defaults` block or task it may come from).
+    pub retry: Option<Arc<Retry>>,
+    /// `timeout` (shared likewise).
+    pub timeout: Option<Arc<Expr>>,
     /// `env`.
     pub env: Vec<(String, Expr)>,
     /// `on_failure`.
@@ -392,10 +396,10 @@ pub struct Output {
 pub struct Attrs {
     /// The action.
     pub action: Option<Action>,
-    /// `retry`.
-    pub retry: Option<Retry>,
-    /// `timeout`.
-    pub timeout: Option<Expr>,
+    /// `retry` (shared with the `defaults` block or task it may come from).
+    pub retry: Option<Arc<Retry>>,
+    /// `timeout` (shared likewise).
+    pub timeout: Option<Arc<Expr>>,
     /// `env`.
     pub env: Option<Vec<(String, Expr)>>,
     /// `outputs`.
