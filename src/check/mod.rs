@@ -3,10 +3,13 @@
 //! problem is reported in one pass; an expression whose type is already wrong has type
 //! `Unknown`, which fits anywhere, so one mistake gives one diagnostic.
 
+mod attrs;
 pub mod consts;
 mod error;
 mod expr;
+mod items;
 mod module;
+mod step;
 pub mod types;
 mod workflow;
 

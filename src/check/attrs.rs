@@ -1,0 +1,423 @@
+//! Checking attributes of steps, tasks and `defaults` blocks, and resolving them into
+//! [`typed::Attrs`]: actions, retry clauses and named policies, timeouts, env, outputs and
+//! failure policies.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use super::error::CheckError;
+use super::expr::{EntryKind, ExprCx};
+use super::types::{Type, STEP_FIELDS};
+use crate::ast::{self, Attr, AttrKind, Expr, Item};
+use crate::command::CommandError;
+use crate::diagnostics::did_you_mean;
+use crate::source::Span;
+use crate::typed;
+
+use super::workflow::Checker;
+
+/// Where a list of attributes stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum AttrPlace<'a> {
+    /// A step; `is_call` when its action is `= callee(...)`.
+    Step { name: &'a str, is_call: bool },
+    /// A task body.
+    Task { name: &'a str },
+    /// A `defaults` block.
+    Defaults,
+}
+
+impl AttrPlace<'_> {
+    pub(super) fn describe(&self) -> String {
+        match self {
+            AttrPlace::Step { name, .. } => format!("step `{name}`"),
+            AttrPlace::Task { name } => format!("task `{name}`"),
+            AttrPlace::Defaults => "`defaults`".to_string(),
+        }
+    }
+}
+
+/// What the attributes of a step say: their typed forms, and the fallback step named.
+#[derive(Default)]
+pub(super) struct AttrSummary {
+    /// The fallback step named by `on_failure`.
+    pub(super) fallback: Option<ast::Ident>,
+    /// The attributes, resolved.
+    pub(super) attrs: typed::Attrs,
+}
+
+impl Checker<'_> {
+    pub(super) fn check_attrs(
+        &mut self,
+        attrs: &[Attr],
+        place: AttrPlace<'_>,
+        cx: &mut ExprCx,
+    ) -> AttrSummary {
+        let mut summary = AttrSummary::default();
+        let mut seen: HashMap<&'static str, Span> = HashMap::default();
+        for attr in attrs {
+            let kw = attr.kind.keyword();
+            if let Some(first) = seen.insert(kw, attr.keyword) {
+                self.error(CheckError::Repeated {
+                    what: kw.to_string(),
+                    span: attr.keyword.into(),
+                    first: first.into(),
+                });
+            }
+            if let Some(help) = self.not_allowed(&attr.kind, place) {
+                self.error(CheckError::NotAllowedHere {
+                    attr: kw.to_string(),
+                    place: place.describe(),
+                    span: attr.keyword.into(),
+                    help: Some(help),
+                });
+                continue;
+            }
+            let desc = place.describe();
+            match &attr.kind {
+                AttrKind::Run(e) => {
+                    cx.text_place = format!("the command line of {desc}");
+                    let text = self.expect(e, cx, &Type::String, "the command");
+                    let command = self.command(text, e.span);
+                    summary.attrs.action = command.map(typed::Action::Run);
+                }
+                AttrKind::Exec(e) => {
+                    cx.text_place = format!("the arguments of {desc}");
+                    let list = match &e.kind {
+                        // Element by element, so that a bad argument is pointed at exactly.
+                        ast::ExprKind::List(items) => {
+                            if items.is_empty() {
+                                self.diags.error(
+                                    self.source,
+                                    super::CommandAt {
+                                        inner: CommandError::EmptyCommand,
+                                        span: e.span.into(),
+                                        label: "no program to start",
+                                    },
+                                );
+                            }
+                            let typed_items = items
+                                .iter()
+                                .map(|item| self.expect(item, cx, &Type::String, "each argument"))
+                                .collect();
+                            typed::Expr {
+                                kind: typed::ExprKind::List(typed_items),
+                                ty: Type::List(Box::new(Type::String)),
+                                span: self.at(e.span),
+                            }
+                        }
+                        _ => self.expect(
+                            e,
+                            cx,
+                            &Type::List(Box::new(Type::String)),
+                            "the argument list",
+                        ),
+                    };
+                    summary.attrs.action = Some(typed::Action::Exec(list));
+                }
+                AttrKind::Approve(e) => {
+                    cx.text_place = format!("the approval message of {desc}");
+                    let message = self.expect(e, cx, &Type::String, "the approval message");
+                    summary.attrs.action = Some(typed::Action::Approve(message));
+                }
+                AttrKind::Sleep(e) => {
+                    let d = self.expect(e, cx, &Type::Duration, "`sleep`");
+                    summary.attrs.action = Some(typed::Action::Sleep(d));
+                }
+                AttrKind::Native(e) => {
+                    let name = self.native(e, place);
+                    summary.attrs.action = Some(typed::Action::Native(name));
+                }
+                AttrKind::Timeout(e) => {
+                    let d = self.expect(e, cx, &Type::Duration, "`timeout`");
+                    self.positive_duration(&d, "`timeout`");
+                    summary.attrs.timeout = Some(std::sync::Arc::new(d));
+                }
+                AttrKind::MaxParallel(e) => {
+                    let n = self.count(e, cx, "`max_parallel`");
+                    summary.attrs.max_parallel = Some(n);
+                }
+                AttrKind::Retry(r) => {
+                    let retry = self.retry(r, cx);
+                    summary.attrs.retry = retry.map(std::sync::Arc::new);
+                }
+                AttrKind::Env(entries) => {
+                    let mut env = Vec::with_capacity(entries.len());
+                    let mut names: HashMap<&str, Span> = HashMap::default();
+                    for entry in entries {
+                        if let Some(first) = names.insert(&entry.name.name, entry.name.span) {
+                            self.error(CheckError::Duplicate {
+                                name: entry.name.name.clone(),
+                                span: entry.name.span.into(),
+                                first: first.into(),
+                            });
+                        }
+                        let saved = cx.allow_secret;
+                        cx.allow_secret = true;
+                        let value = self.expr(&entry.value, cx);
+                        cx.allow_secret = saved;
+                        let t = &value.ty;
+                        if !(t.is_textual() || *t == Type::Secret) {
+                            self.error(CheckError::Mismatch {
+                                expected: "string".to_string(),
+                                found: t.to_string(),
+                                context: "an environment variable must be text".to_string(),
+                                span: entry.value.span.into(),
+                                help: matches!(t, Type::List(_))
+                                    .then(|| "join it first: `join(list, \",\")`".to_string()),
+                            });
+                        }
+                        env.push((entry.name.name.clone(), value));
+                    }
+                    summary.attrs.env = Some(env);
+                }
+                AttrKind::Outputs(decls) => {
+                    let outputs = self.check_output_decls(decls, cx);
+                    summary.attrs.outputs = Some(outputs);
+                }
+                AttrKind::OnFailure(target) => match target.name.as_str() {
+                    "continue" => summary.attrs.on_failure = Some(typed::OnFailure::Continue),
+                    "fail_fast" => summary.attrs.on_failure = Some(typed::OnFailure::FailFast),
+                    _ => match place {
+                        AttrPlace::Step { .. } => summary.fallback = Some(target.clone()),
+                        AttrPlace::Task { .. } | AttrPlace::Defaults => {
+                            self.diags.error(
+                                self.source,
+                                crate::lower::GraphError::BadFallback {
+                                    reason: format!("{} cannot name a fallback step", place.describe()),
+                                    span: target.span.into(),
+                                    help: Some(
+                                        "use `continue` or `fail_fast` here; name fallback steps on the steps themselves"
+                                            .to_string(),
+                                    ),
+                                },
+                            );
+                        }
+                    },
+                },
+            }
+        }
+        summary
+    }
+
+    /// Declared outputs: known types, no clash with the built-in fields, no duplicates,
+    /// and a value (in a workflow's `outputs`) of the declared type.
+    pub(super) fn check_output_decls(
+        &mut self,
+        decls: &[ast::OutputDecl],
+        cx: &mut ExprCx,
+    ) -> Vec<typed::Output> {
+        let mut names: HashMap<&str, Span> = HashMap::default();
+        let mut outputs = Vec::with_capacity(decls.len());
+        for d in decls {
+            let declared = self.resolve_type(&d.ty);
+            if STEP_FIELDS.contains(&d.name.name.as_str()) {
+                self.error(CheckError::OutputClash {
+                    name: d.name.name.clone(),
+                    span: d.name.span.into(),
+                });
+            }
+            if let Some(first) = names.insert(&d.name.name, d.name.span) {
+                self.error(CheckError::Duplicate {
+                    name: d.name.name.clone(),
+                    span: d.name.span.into(),
+                    first: first.into(),
+                });
+            }
+            let value = d.value.as_ref().map(|value| {
+                let found = self.expr(value, cx);
+                self.require(
+                    value,
+                    &found.ty,
+                    &declared,
+                    cx,
+                    &format!("the output `{}`", d.name.name),
+                );
+                found
+            });
+            outputs.push(typed::Output {
+                name: d.name.name.clone(),
+                docs: d.docs.0.clone(),
+                ty: declared,
+                value,
+            });
+        }
+        outputs
+    }
+
+    /// `native "http.get"`: only in a task of the standard library, naming an action the
+    /// runtime implements.
+    pub(super) fn native(&mut self, e: &Expr, place: AttrPlace<'_>) -> String {
+        if !(self.stdlib && matches!(place, AttrPlace::Task { .. })) {
+            self.error(CheckError::NativeOutsideStdlib {
+                span: e.span.into(),
+                place: place.describe(),
+            });
+            return String::new();
+        }
+        let name = match &e.kind {
+            ast::ExprKind::Str(parts) => match parts.as_slice() {
+                [ast::StrPart::Text(t)] => t.clone(),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        };
+        if !crate::stdlib::NATIVES.contains(&name.as_str()) {
+            let help =
+                crate::diagnostics::did_you_mean(&name, crate::stdlib::NATIVES.iter().copied())
+                    .map(|c| format!("did you mean `{c}`?"))
+                    .or_else(|| {
+                        Some(format!(
+                            "the runtime implements {}",
+                            crate::stdlib::NATIVES.join(", ")
+                        ))
+                    });
+            self.error(CheckError::UnknownNative {
+                name: name.clone(),
+                span: e.span.into(),
+                help,
+            });
+        }
+        name
+    }
+
+    /// Why an attribute cannot stand here, as help text; `None` when it can.
+    pub(super) fn not_allowed(&self, kind: &AttrKind, place: AttrPlace<'_>) -> Option<String> {
+        match (place, kind) {
+            (AttrPlace::Defaults, k) if k.is_action() => Some(
+                "`defaults` holds what every step inherits: retry, timeout, env, on_failure, max_parallel".to_string(),
+            ),
+            (AttrPlace::Defaults, AttrKind::Outputs(_)) => {
+                Some("declare outputs on the step that writes them".to_string())
+            }
+            (AttrPlace::Step { .. } | AttrPlace::Task { .. }, AttrKind::MaxParallel(_)) => Some(
+                "set `max_parallel` in the workflow's `defaults`, or bound a fan-out with `for x in list max N`"
+                    .to_string(),
+            ),
+            (AttrPlace::Step { is_call: true, .. }, AttrKind::Outputs(_)) => {
+                Some("a step that calls a task has the task's outputs".to_string())
+            }
+            _ => None,
+        }
+    }
+
+    /// `retry module.NAME` naming a policy of an imported module: that module's index and
+    /// the policy's name (and the alias is marked used); `None` for an ordinary count.
+    pub(super) fn policy_ref(&mut self, count: &Expr) -> Option<(usize, String)> {
+        match &count.kind {
+            ast::ExprKind::Field(base, member) => {
+                let ast::ExprKind::Name(alias) = &base.kind else {
+                    return None;
+                };
+                let id = self.scope.lookup(alias)?;
+                let EntryKind::Module(m) = self.scope.entry(id).kind else {
+                    return None;
+                };
+                let is_policy = self.modules[m]
+                    .ast
+                    .items
+                    .iter()
+                    .any(|it| matches!(it, Item::Policy(p) if p.name.name == member.name));
+                if is_policy {
+                    self.scope.mark_used(id);
+                    Some((m, member.name.clone()))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Checks a retry clause and resolves it; a named policy is the clause of the module
+    /// it was imported from.
+    pub(super) fn retry(&mut self, r: &ast::Retry, cx: &mut ExprCx) -> Option<typed::Retry> {
+        if let Some((module, policy)) = self.policy_ref(&r.count) {
+            let written = self.text(r.count.span).to_string();
+            let extra = r
+                .backoff
+                .as_ref()
+                .map(|b| b.span)
+                .or(r.jitter)
+                .or(r.condition.as_ref().map(|c| c.span));
+            if let Some(span) = extra {
+                self.error(CheckError::PolicyWithClauses {
+                    name: written.clone(),
+                    span: span.into(),
+                });
+            }
+            let mut retry = self.modules[module].typed.policy(&policy)?.retry.clone();
+            retry.policy = Some(written);
+            return Some(retry);
+        }
+        let count = self.count(&r.count, cx, "`retry`");
+        let mut backoff = typed::Backoff {
+            kind: typed::BackoffKind::Fixed,
+            delay: None,
+            max: None,
+        };
+        if let Some(b) = &r.backoff {
+            let name = b.callee.name.name.as_str();
+            const POLICIES: &[(&str, typed::BackoffKind)] = &[
+                ("fixed", typed::BackoffKind::Fixed),
+                ("linear", typed::BackoffKind::Linear),
+                ("exponential", typed::BackoffKind::Exponential),
+            ];
+            if let Some((_, kind)) = POLICIES.iter().find(|(n, _)| *n == name) {
+                backoff.kind = *kind;
+                let slots = self.bind_args(
+                    name,
+                    "backoff",
+                    &["delay", "max"],
+                    &[true, false],
+                    &b.args,
+                    b.span,
+                );
+                self.unbound_args(&b.args, &slots, cx);
+                for (pname, arg) in ["delay", "max"].iter().zip(&slots) {
+                    if let Some(arg) = arg {
+                        let d = self.expect(
+                            &arg.value,
+                            cx,
+                            &Type::Duration,
+                            &format!("`{pname}` of `{name}`"),
+                        );
+                        if *pname == "delay" {
+                            backoff.delay = Some(d);
+                        } else {
+                            backoff.max = Some(d);
+                        }
+                    }
+                }
+            } else {
+                let help = match did_you_mean(name, POLICIES.iter().map(|(n, _)| *n)) {
+                    Some(s) => format!("did you mean `{s}`? the policies are fixed, linear and exponential"),
+                    None => "the policies are `fixed(delay)`, `linear(delay)` and `exponential(delay, max: d)`".to_string(),
+                };
+                self.error(CheckError::UnknownBackoff {
+                    name: name.to_string(),
+                    span: b.callee.span.into(),
+                    help: Some(help),
+                });
+            }
+        }
+        let condition = r.condition.as_ref().map(|cond| {
+            self.scope.push();
+            self.scope
+                .declare("exit_code", Type::Int, EntryKind::Local, cond.span);
+            self.scope
+                .declare("timed_out", Type::Bool, EntryKind::Local, cond.span);
+            self.scope
+                .declare("attempt", Type::Int, EntryKind::Local, cond.span);
+            let c = self.condition(cond, cx);
+            self.scope.pop();
+            c
+        });
+        Some(typed::Retry {
+            count,
+            backoff,
+            jitter: r.jitter.is_some(),
+            condition,
+            policy: None,
+        })
+    }
+}

@@ -1,0 +1,472 @@
+//! Checking one step: its clauses (`after`, `when`, `for`, `on_failure_of`), its call of a
+//! task or workflow, its `run` command (compiled here), and its resolved form with every
+//! attribute merged from the step, its task and `defaults`.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use super::consts::{self, Const};
+use super::error::{CheckError, CheckWarning};
+use super::expr::{EntryKind, ExprCx, Place};
+use super::types::Type;
+use super::{Dep, DepKind, StepInfo};
+use crate::ast::{self, Attr, Clause, Expr};
+use crate::command::{self, CommandError, TextPart};
+use crate::diagnostics::did_you_mean;
+use crate::source::Span;
+use crate::typed;
+
+use super::attrs::AttrPlace;
+use super::workflow::Checker;
+
+/// What a step's call resolves to.
+pub(super) enum Called {
+    /// A task, with the arguments bound, and the task's own attributes.
+    Task(typed::TaskCall, Box<typed::Attrs>),
+    /// A workflow (inlined into the caller before anything runs).
+    Workflow {
+        /// Its module.
+        module: usize,
+        /// Its name.
+        name: String,
+        /// Its declared outputs.
+        outputs: Vec<typed::Output>,
+    },
+}
+
+impl Checker<'_> {
+    pub(super) fn check_step(
+        &mut self,
+        step: &ast::Step,
+        index: usize,
+        body_index: usize,
+        step_ids: &HashMap<&str, usize>,
+        defaults: &typed::Attrs,
+    ) -> (StepInfo, typed::Step) {
+        let name = step.name.name.as_str();
+        let mut cx = ExprCx::new(
+            Place::Step(index),
+            format!("the command line of step `{name}`"),
+        );
+        let mut deps: Vec<Dep> = Vec::new();
+        let mut compensates = None;
+        let mut never = false;
+        let mut fan_out = None;
+        let mut when = None;
+
+        self.scope.push();
+        // The loop variable is in scope for the whole step, so `for` goes first.
+        for clause in &step.clauses {
+            if let Clause::For(each) = clause {
+                let list = self.expr(&each.list, &mut cx);
+                let elem = match &list.ty {
+                    Type::List(e) => (**e).clone(),
+                    Type::Unknown => Type::Unknown,
+                    other => {
+                        self.error(CheckError::Mismatch {
+                            expected: "list".to_string(),
+                            found: other.to_string(),
+                            context: "`for` iterates over a list".to_string(),
+                            span: each.list.span.into(),
+                            help: None,
+                        });
+                        Type::Unknown
+                    }
+                };
+                let max = each
+                    .max
+                    .as_ref()
+                    .map(|max| self.count(max, &mut cx, "`max`"));
+                self.scope
+                    .declare(&each.var.name, elem, EntryKind::Local, each.var.span);
+                fan_out = Some(Box::new(typed::FanOut {
+                    var: each.var.name.clone(),
+                    list,
+                    max,
+                }));
+            }
+        }
+        let mut seen: HashMap<&'static str, Span> = HashMap::default();
+        for clause in &step.clauses {
+            let (kw, span) = match clause {
+                Clause::After(_, s) => ("after", *s),
+                Clause::When(_, s) => ("when", *s),
+                Clause::For(f) => ("for", f.span),
+                Clause::Compensates(_, s) => ("on_failure_of", *s),
+            };
+            if let Some(first) = seen.insert(kw, span) {
+                self.error(CheckError::Repeated {
+                    what: kw.to_string(),
+                    span: span.into(),
+                    first: first.into(),
+                });
+            }
+            match clause {
+                Clause::After(names, _) => {
+                    for n in names {
+                        match self.step_ref(n, step_ids) {
+                            Some(target) => deps.push(Dep {
+                                step: target,
+                                span: n.span,
+                                kind: DepKind::After,
+                            }),
+                            None => continue,
+                        }
+                    }
+                }
+                Clause::When(cond, _) => {
+                    when = Some(Box::new(self.condition(cond, &mut cx)));
+                    if consts::eval(cond) == Some(Const::Bool(false)) {
+                        never = true;
+                        self.warning(CheckWarning::AlwaysFalse {
+                            step: name.to_string(),
+                            span: cond.span.into(),
+                        });
+                    }
+                }
+                Clause::For(_) => {}
+                Clause::Compensates(target, s) => {
+                    if let Some(t) = self.step_ref(target, step_ids) {
+                        compensates = Some((t, *s));
+                    }
+                }
+            }
+        }
+
+        let called = match &step.call {
+            Some(call) => self.step_call(call, &mut cx),
+            None => None,
+        };
+        let place = AttrPlace::Step {
+            name,
+            is_call: step.call.is_some(),
+        };
+        let summary = self.check_attrs(&step.attrs, place, &mut cx);
+        self.actions(&step.attrs, "step", &step.name, step.call.is_some());
+        let fallback = summary.fallback.and_then(|f| {
+            let target = self.step_ref(&f, step_ids)?;
+            Some((target, f.span))
+        });
+        self.scope.pop();
+
+        for (target, span, output) in cx.deps {
+            deps.push(Dep {
+                step: target,
+                span,
+                kind: if output {
+                    DepKind::Output
+                } else {
+                    DepKind::Data
+                },
+            });
+        }
+
+        // The step's own attributes, then its task's, then the workflow's `defaults`.
+        let (call, mut attrs) = match called {
+            Some(Called::Task(call, task_attrs)) => {
+                (Some(Box::new(call)), summary.attrs.or(&task_attrs))
+            }
+            Some(Called::Workflow {
+                module,
+                name,
+                outputs,
+            }) => {
+                let mut attrs = summary.attrs;
+                attrs.action = Some(typed::Action::Workflow { module, name });
+                attrs.outputs = Some(outputs);
+                (None, attrs)
+            }
+            None => (None, summary.attrs),
+        };
+        attrs = attrs.or(defaults);
+        let link = |this: &Self, (target, span): (usize, Span)| typed::Link {
+            step: typed::StepId::new(target),
+            span: this.at(span),
+        };
+        let on_failure = match fallback {
+            Some(f) => typed::OnFailure::Fallback(link(self, f)),
+            None => attrs.on_failure.unwrap_or_default(),
+        };
+        let resolved = typed::Step {
+            id: typed::StepId::new(index),
+            name: name.to_string(),
+            span: self.at(step.name.span),
+            docs: step.docs.0.clone(),
+            finally: step.finally.is_some(),
+            fan_out,
+            when,
+            never,
+            deps: deps
+                .iter()
+                .map(|d| typed::Dep {
+                    step: typed::StepId::new(d.step),
+                    kind: match d.kind {
+                        DepKind::After => typed::DepKind::After,
+                        DepKind::Data => typed::DepKind::Data,
+                        DepKind::Output => typed::DepKind::Output,
+                    },
+                    span: self.at(d.span),
+                })
+                .collect(),
+            compensates: compensates.map(|c| link(self, c)),
+            call,
+            action: attrs
+                .action
+                .unwrap_or_else(|| typed::Action::Sleep(typed::Expr::error(self.at(step.span)))),
+            settings: typed::Settings {
+                retry: attrs.retry,
+                timeout: attrs.timeout,
+                env: attrs.env.unwrap_or_default(),
+                on_failure,
+            },
+            outputs: attrs.outputs.unwrap_or_default(),
+        };
+        let info = StepInfo {
+            name: name.to_string(),
+            span: step.name.span,
+            body_index,
+            finally: step.finally.is_some(),
+            fan_out: resolved.fan_out.is_some(),
+            deps,
+            compensates,
+            fallback,
+            never,
+        };
+        (info, resolved)
+    }
+
+    /// Resolves a step name written in `after`, `on_failure_of` or `on_failure`.
+    pub(super) fn step_ref(
+        &mut self,
+        n: &ast::Ident,
+        step_ids: &HashMap<&str, usize>,
+    ) -> Option<usize> {
+        if let Some(&i) = step_ids.get(n.name.as_str()) {
+            if let Some(id) = self.scope.lookup(&n.name) {
+                self.scope.mark_used(id);
+            }
+            return Some(i);
+        }
+        let help = match did_you_mean(&n.name, step_ids.keys().copied()) {
+            Some(s) => Some(format!("did you mean `{s}`?")),
+            None if self.scope.lookup(&n.name).is_some() => {
+                Some(format!("`{}` is a value, not a step", n.name))
+            }
+            None => None,
+        };
+        self.error(CheckError::UnknownStep {
+            name: n.name.clone(),
+            span: n.span.into(),
+            help,
+        });
+        None
+    }
+
+    /// Checks a step's call and resolves it: the task with every argument bound, or the
+    /// workflow called.
+    pub(super) fn step_call(&mut self, call: &ast::Call, cx: &mut ExprCx) -> Option<Called> {
+        let Some(sig) = self.callee(&call.callee, true) else {
+            for a in &call.args {
+                self.expr(&a.value, cx);
+            }
+            return None;
+        };
+        let module = match &call.callee.module {
+            None => self.module_index(),
+            Some(alias) => match self
+                .scope
+                .lookup(&alias.name)
+                .map(|id| self.scope.entry(id).kind)
+            {
+                Some(EntryKind::Module(m)) => m,
+                _ => return None,
+            },
+        };
+        let names: Vec<&str> = sig.params.iter().map(|p| p.name.as_str()).collect();
+        let required: Vec<bool> = sig.params.iter().map(|p| !p.has_default).collect();
+        let callee = self.text(call.callee.span).to_string();
+        let slots = self.bind_args(&callee, sig.kind, &names, &required, &call.args, call.span);
+        self.unbound_args(&call.args, &slots, cx);
+        let mut bound = Vec::with_capacity(sig.params.len());
+        for (p, slot) in sig.params.iter().zip(slots) {
+            if let Some(arg) = slot {
+                let saved = cx.allow_secret;
+                cx.allow_secret = p.ty.is_secret();
+                let context = format!("argument `{}` of `{callee}`", p.name);
+                let text_place = std::mem::replace(
+                    &mut cx.text_place,
+                    format!("parameter `{}` of `{callee}`", p.name),
+                );
+                bound.push((
+                    p.name.clone(),
+                    Some(self.expect(&arg.value, cx, &p.ty, &context)),
+                ));
+                cx.text_place = text_place;
+                cx.allow_secret = saved;
+            } else {
+                bound.push((p.name.clone(), None));
+            }
+        }
+        let name = call.callee.name.name.clone();
+        if sig.kind == "workflow" {
+            let outputs = sig
+                .outputs
+                .iter()
+                .map(|(name, ty)| typed::Output {
+                    name: name.clone(),
+                    docs: Vec::new(),
+                    ty: ty.clone(),
+                    value: None,
+                })
+                .collect();
+            return Some(Called::Workflow {
+                module,
+                name,
+                outputs,
+            });
+        }
+        let task = if module == self.module_index() {
+            self.typed.task(&name)
+        } else {
+            self.modules.get(module).and_then(|m| m.typed.task(&name))
+        }?;
+        // A parameter left out takes its default, read in the task module's scope.
+        let args = bound
+            .into_iter()
+            .zip(&task.params)
+            .filter_map(|((name, value), param)| {
+                Some((name, value.or_else(|| param.default.clone())?))
+            })
+            .collect();
+        Some(Called::Task(
+            typed::TaskCall {
+                module,
+                task: name,
+                args,
+            },
+            Box::new(task.attrs.clone()),
+        ))
+    }
+
+    /// Compiles the text of a `run` into its command shape now, so that a quote left open,
+    /// an interpolation the shell would re-read, or an empty command is reported here with
+    /// its code, not when the step starts.
+    pub(super) fn command(&mut self, text: typed::Expr, span: Span) -> Option<typed::Command> {
+        let mut parts = Vec::new();
+        let mut values: Vec<typed::Expr> = Vec::new();
+        match text.kind {
+            typed::ExprKind::Invalid => return None,
+            typed::ExprKind::Str(pieces) => {
+                for piece in pieces {
+                    match piece {
+                        typed::StrPart::Text(t) => parts.push(TextPart::Literal(t)),
+                        typed::StrPart::Interp(e) => {
+                            parts.push(TextPart::Value(values.len()));
+                            values.push(e);
+                        }
+                    }
+                }
+            }
+            // Text that is not a literal is one value: it can never add shell syntax.
+            _ => {
+                parts.push(TextPart::Value(0));
+                values.push(text);
+            }
+        }
+        match command::compile(&parts) {
+            Ok(template) => Some(typed::Command { template, values }),
+            Err(inner) => {
+                let (span, label) = match &inner {
+                    CommandError::UnsafePlacement { index, .. }
+                    | CommandError::NulInValue { index } => match values.get(*index) {
+                        Some(v) if v.span.source == self.source => {
+                            (v.span.span, "this value cannot be placed safely")
+                        }
+                        _ => (span, "in this command"),
+                    },
+                    CommandError::UnbalancedQuote { .. } => (span, "a quote here is never closed"),
+                    CommandError::EmptyCommand => (span, "no program to start"),
+                    _ => (span, "in this command"),
+                };
+                self.diags.error(
+                    self.source,
+                    super::CommandAt {
+                        inner,
+                        span: span.into(),
+                        label,
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    /// Reports a constant duration that is zero or negative where only a positive one
+    /// makes sense (`timeout`).
+    pub(super) fn positive_duration(&mut self, d: &typed::Expr, what: &str) {
+        let value = match &d.kind {
+            typed::ExprKind::Duration(ms) => Some(*ms as i128),
+            typed::ExprKind::Unary(typed::UnOp::Neg, inner) => match inner.kind {
+                typed::ExprKind::Duration(ms) => Some(-(ms as i128)),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(ms) = value.filter(|ms| *ms <= 0) {
+            self.error(CheckError::NotPositiveDuration {
+                what: what.to_string(),
+                value: self.text(d.span.span).to_string(),
+                span: d.span.span.into(),
+                zero: ms == 0,
+            });
+        }
+    }
+
+    /// Requires a positive int count (`retry`, `max`, `max_parallel`).
+    pub(super) fn count(&mut self, e: &Expr, cx: &mut ExprCx, what: &str) -> typed::Expr {
+        let typed = self.expect(e, cx, &Type::Int, what);
+        if let Some(Const::Int(n)) = consts::eval(e) {
+            if n <= 0 {
+                let help = (what == "`retry`")
+                    .then(|| "to run a step once without retries, remove `retry`".to_string());
+                self.error(CheckError::NotPositive {
+                    what: what.to_string(),
+                    value: n.to_string(),
+                    span: e.span.into(),
+                    help,
+                });
+            }
+        }
+        typed
+    }
+
+    /// Counts the actions of a step or task body: exactly one is required.
+    pub(super) fn actions(
+        &mut self,
+        attrs: &[Attr],
+        kind: &'static str,
+        name: &ast::Ident,
+        has_call: bool,
+    ) {
+        let actions: Vec<&Attr> = attrs.iter().filter(|a| a.kind.is_action()).collect();
+        match (has_call, actions.as_slice()) {
+            (false, []) => self.error(CheckError::NoAction {
+                kind,
+                step: name.name.clone(),
+                span: name.span.into(),
+            }),
+            (true, [second, ..]) => self.error(CheckError::ManyActions {
+                kind,
+                step: name.name.clone(),
+                span: second.keyword.into(),
+                first: name.span.into(),
+            }),
+            (false, [first, second, ..]) => self.error(CheckError::ManyActions {
+                kind,
+                step: name.name.clone(),
+                span: second.keyword.into(),
+                first: first.keyword.into(),
+            }),
+            _ => {}
+        }
+    }
+}
