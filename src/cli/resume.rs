@@ -145,7 +145,11 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         .iter()
         .map(|(k, v)| (k.clone(), journal::from_val(v)))
         .collect();
-    let fingerprints = journal::fingerprints(&lowered.modules, module, info, &params);
+    let Some(resolved) = lowered.program.workflows.get(index) else {
+        return fail("the workflow was not checked".to_string(), "report a bug");
+    };
+    let fingerprints =
+        crate::runtime::fingerprint::fingerprints(&lowered.program, resolved, &params);
     let verdicts = journal::plan(&state, info, &lowered.graphs[index], &fingerprints);
     let kept = verdicts.iter().filter(|v| **v == Verdict::Keep).count();
     let again: Vec<(&str, &str)> = info

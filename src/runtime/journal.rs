@@ -17,8 +17,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::ast;
-use crate::check::{Module, WorkflowInfo};
+use crate::check::WorkflowInfo;
 use crate::graph::ExecGraph;
 use crate::runtime::eval::Value;
 use crate::snapshot::record::{Record, RunStarted, Val};
@@ -343,110 +342,6 @@ pub fn from_val(v: &Val) -> Value {
         Val::Record(m) => Value::Record(m.iter().map(|(k, v)| (k.clone(), from_val(v))).collect()),
     }
 }
-
-// ---------------------------------------------------------------------------------------
-// Fingerprints
-// ---------------------------------------------------------------------------------------
-
-/// FNV-1a, 64 bits: stable across builds and platforms, which a journal needs.
-fn fnv(hash: u64, bytes: &[u8]) -> u64 {
-    bytes.iter().fold(hash, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// Every step's fingerprint: its definition (printed without comments, so that moving or
-/// re-indenting it changes nothing), the task it calls, the workflow's `defaults` and
-/// bindings, the module's constants, and the run's inputs. Resolved upstream results are
-/// covered by the rule that a step re-runs when anything it waits for re-runs.
-pub fn fingerprints(
-    modules: &[Module],
-    module: usize,
-    info: &WorkflowInfo,
-    inputs: &BTreeMap<String, Value>,
-) -> Vec<u64> {
-    let Some(m) = modules.get(module) else {
-        return vec![0; info.steps.len()];
-    };
-    let Some(ast::Item::Workflow(wf)) = m.ast.items.get(info.item) else {
-        return vec![0; info.steps.len()];
-    };
-    let print_wf = |body: Vec<ast::WorkflowItem>| {
-        crate::print::source(&ast::File {
-            items: vec![ast::Item::Workflow(ast::Workflow {
-                docs: ast::Docs::default(),
-                name: wf.name.clone(),
-                params: Vec::new(),
-                body,
-                span: wf.span,
-            })],
-        })
-    };
-    let mut common = FNV_START;
-    let lets: Vec<ast::Item> = m
-        .ast
-        .items
-        .iter()
-        .filter(|i| matches!(i, ast::Item::Let(_)))
-        .cloned()
-        .collect();
-    common = fnv(
-        common,
-        crate::print::source(&ast::File { items: lets }).as_bytes(),
-    );
-    let shared_items: Vec<ast::WorkflowItem> = wf
-        .body
-        .iter()
-        .filter(|i| !matches!(i, ast::WorkflowItem::Step(_)))
-        .cloned()
-        .collect();
-    common = fnv(common, print_wf(shared_items).as_bytes());
-    common = fnv(common, format!("{inputs:?}").as_bytes());
-    let one = |s: &crate::check::StepInfo| {
-        let Some(ast::WorkflowItem::Step(step)) = wf.body.get(s.body_index) else {
-            return fnv(common, s.name.as_bytes());
-        };
-        let mut step = step.clone();
-        step.docs = ast::Docs::default();
-        let mut h = fnv(common, s.name.as_bytes());
-        if let Some(call) = &step.call {
-            for module in modules {
-                for item in &module.ast.items {
-                    if let ast::Item::Task(t) = item {
-                        if t.name.name == call.callee.name.name {
-                            let mut t = t.clone();
-                            t.docs = ast::Docs::default();
-                            let text = crate::print::source(&ast::File {
-                                items: vec![ast::Item::Task(t)],
-                            });
-                            h = fnv(h, text.as_bytes());
-                        }
-                    }
-                }
-            }
-        }
-        fnv(h, print_wf(vec![ast::WorkflowItem::Step(step)]).as_bytes())
-    };
-    // Printing every step is most of a large resume's work after parsing: two threads.
-    if info.steps.len() < PARALLEL_FINGERPRINTS {
-        return info.steps.iter().map(one).collect();
-    }
-    let (first, second) = info.steps.split_at(info.steps.len() / 2);
-    std::thread::scope(|scope| {
-        let head = scope.spawn(|| first.iter().map(one).collect::<Vec<u64>>());
-        let tail: Vec<u64> = second.iter().map(one).collect();
-        let mut all = head
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        all.extend(tail);
-        all
-    })
-}
-
-/// From this many steps on, [`fingerprints`] are computed on two threads.
-const PARALLEL_FINGERPRINTS: usize = 2_000;
 
 // ---------------------------------------------------------------------------------------
 // Reading back

@@ -10,10 +10,12 @@
 //! - [`retry`]: backoff policies and the retry loop;
 //! - [`redact`]: secret redaction of everything flowc prints or writes;
 //! - [`run`]: the scheduler that runs a workflow's steps with all of the above.
-//! - [`journal`]: the durable record of a run, read back by `flowc resume`.
+//! - [`journal`]: the durable record of a run, read back by `flowc resume`;
+//! - [`fingerprint`]: what a step's definition hashes to, so that resume keeps it or not.
 
 pub use crate::command;
 pub mod eval;
+pub mod fingerprint;
 pub mod inputs;
 pub mod journal;
 pub mod native;

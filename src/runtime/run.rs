@@ -373,7 +373,10 @@ pub async fn run(
 ) -> Result<Report, RunError> {
     let started = Instant::now();
     let Lowered {
-        graphs, modules, ..
+        graphs,
+        modules,
+        program,
+        ..
     } = lowered;
     let module = modules.len().saturating_sub(1);
     let modules = Arc::new(modules);
@@ -408,7 +411,11 @@ pub async fn run(
             .steps
             .iter()
             .map(|s| s.name.clone())
-            .zip(journal::fingerprints(&modules, module, info, &params))
+            .zip(super::fingerprint::fingerprints(
+                &program,
+                &program.workflows[wf_index],
+                &params,
+            ))
             .collect(),
     };
     // Parameters, module constants and bindings, in order.

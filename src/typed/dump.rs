@@ -78,6 +78,16 @@ impl Workflow {
     }
 }
 
+impl Step {
+    /// The stable text form of this step of `wf`: everything that decides what it does,
+    /// with names resolved and without comments, docs or positions.
+    pub fn dump(&self, wf: &Workflow) -> String {
+        let mut out = String::new();
+        step(&mut out, wf, self);
+        out
+    }
+}
+
 fn step(out: &mut String, wf: &Workflow, s: &Step) {
     let mut flags = Vec::new();
     if s.finally {

@@ -192,7 +192,7 @@ impl Expr {
     }
 
     /// Calls `f` on this expression and every expression inside it, outermost first.
-    pub fn walk(&self, f: &mut dyn FnMut(&Expr)) {
+    pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
         f(self);
         match &self.kind {
             ExprKind::Int(_)

@@ -7,7 +7,7 @@
 //! Steps are linked by [`StepId`]s into their workflow's `steps` table, so the execution
 //! graph, the journal and the scheduler agree on them by construction.
 
-mod dump;
+pub mod dump;
 mod expr;
 
 pub use expr::{BinOp, Expr, ExprKind, Ref, StrPart, UnOp};
@@ -217,6 +217,47 @@ pub struct Step {
     pub settings: Settings,
     /// Its outputs: written by its command (no value), or computed (with one).
     pub outputs: Vec<Output>,
+}
+
+impl Step {
+    /// Calls `f` on every expression of the step (not on the expressions inside them):
+    /// its clauses, the task call's arguments, its action, settings and computed outputs.
+    pub fn for_each_expr<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
+        if let Some(fan) = &self.fan_out {
+            f(&fan.list);
+            if let Some(max) = &fan.max {
+                f(max);
+            }
+        }
+        if let Some(when) = &self.when {
+            f(when);
+        }
+        if let Some(call) = &self.call {
+            call.args.iter().for_each(|(_, e)| f(e));
+        }
+        match &self.action {
+            Action::Run(c) => c.values.iter().for_each(&mut *f),
+            Action::Exec(e) | Action::Sleep(e) | Action::Approve(e) => f(e),
+            Action::Native(_) | Action::Workflow { .. } => {}
+        }
+        if let Some(r) = &self.settings.retry {
+            f(&r.count);
+            for e in [&r.backoff.delay, &r.backoff.max, &r.condition]
+                .into_iter()
+                .flatten()
+            {
+                f(e);
+            }
+        }
+        if let Some(t) = &self.settings.timeout {
+            f(t);
+        }
+        self.settings.env.iter().for_each(|(_, e)| f(e));
+        self.outputs
+            .iter()
+            .filter_map(|o| o.value.as_ref())
+            .for_each(f);
+    }
 }
 
 /// The fan-out clause of a step.

@@ -779,3 +779,61 @@ fn a_resume_summary_counts_the_kept_steps() {
     );
     assert!(table.contains("(2 steps kept from before)"), "{table}");
 }
+
+/// Issue 14, defect 12: a step's fingerprint covers the constants it reads, also those of
+/// an imported module (and a task's), so changing one re-runs that step and only what
+/// depends on it.
+#[test]
+fn a_changed_constant_of_an_imported_module_reruns_the_steps_that_read_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    std::fs::write(
+        dir.join("lib.flow"),
+        "let greeting = \"hello\"\nlet other = \"x\"\n/// Appends the greeting.\ntask note() { run \"echo n-${greeting} >> ledger\" }\n",
+    )
+    .expect("write");
+    let text = "import \"./lib.flow\" as lib
+workflow e {
+  step a { run \"echo a-${lib.greeting} >> ledger\" }
+  step b = lib.note()
+  step c after a { run \"echo c >> ledger\" }
+  step d { run \"echo d-${lib.other} >> ledger\" }
+}
+";
+    std::fs::write(dir.join("w.flow"), text).expect("write");
+    let out = run(dir, &["run", "w.flow"], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    std::fs::write(
+        dir.join("lib.flow"),
+        "let greeting = \"bonjour\"\nlet other = \"x\"\n/// Appends the greeting.\ntask note() { run \"echo n-${greeting} >> ledger\" }\n",
+    )
+    .expect("write");
+    let plan = run(dir, &["resume", "--last", "--plan"], &[]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stderr
+            .contains("run  a: its definition or inputs changed"),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stderr
+            .contains("run  b: its definition or inputs changed"),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stderr.contains("1 of 4 steps finished and are kept"),
+        "{}",
+        plan.stderr
+    );
+    let out = run(dir, &["resume", "--last"], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let counts = ledger(dir);
+    assert_eq!(counts.get("a-hello"), Some(&1));
+    assert_eq!(counts.get("a-bonjour"), Some(&1));
+    assert_eq!(counts.get("n-hello"), Some(&1));
+    assert_eq!(counts.get("n-bonjour"), Some(&1));
+    assert_eq!(counts.get("c"), Some(&2));
+    assert_eq!(counts.get("d-x"), Some(&1));
+}
