@@ -178,3 +178,22 @@ fn graph_of_a_broken_file_reports_and_fails() {
         out.stderr
     );
 }
+
+/// The resolved programs of `tests/programs/*.flow`, which import modules of their own:
+/// how names, policies, task calls and merged attributes come out of check.
+#[test]
+fn resolved_programs() {
+    for rel in flow_files("tests/programs") {
+        let text = std::fs::read_to_string(root().join(&rel)).expect("readable");
+        let mut sources = SourceMap::new();
+        let id = sources.add(SourceFile::new(
+            rel.display().to_string(),
+            Some(root().join(&rel)),
+            text,
+        ));
+        let lowered = flowc::compile(&mut sources, id, &FsLoader).expect("program compiles");
+        insta::with_settings!({ snapshot_path => "snapshots/programs", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(format!("tests_{}", stem(&rel)), lowered.program.dump());
+        });
+    }
+}
