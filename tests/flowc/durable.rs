@@ -787,11 +787,13 @@ fn a_resume_summary_counts_the_kept_steps() {
 fn a_changed_constant_of_an_imported_module_reruns_the_steps_that_read_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let dir = dir.path();
-    std::fs::write(
-        dir.join("lib.flow"),
-        "let greeting = \"hello\"\nlet other = \"x\"\n/// Appends the greeting.\ntask note() { run \"echo n-${greeting} >> ledger\" }\n",
-    )
-    .expect("write");
+    let lib = |greeting: &str| {
+        let text = format!(
+            "let greeting = \"{greeting}\"\nlet other = \"x\"\n/// Appends the greeting.\ntask note() {{ run \"echo n-${{greeting}} >> ledger\" }}\n"
+        );
+        std::fs::write(dir.join("lib.flow"), text).expect("write");
+    };
+    lib("hello");
     let text = "import \"./lib.flow\" as lib
 workflow e {
   step a { run \"echo a-${lib.greeting} >> ledger\" }
@@ -803,11 +805,7 @@ workflow e {
     std::fs::write(dir.join("w.flow"), text).expect("write");
     let out = run(dir, &["run", "w.flow"], &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    std::fs::write(
-        dir.join("lib.flow"),
-        "let greeting = \"bonjour\"\nlet other = \"x\"\n/// Appends the greeting.\ntask note() { run \"echo n-${greeting} >> ledger\" }\n",
-    )
-    .expect("write");
+    lib("bonjour");
     let plan = run(dir, &["resume", "--last", "--plan"], &[]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(

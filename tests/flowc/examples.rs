@@ -43,17 +43,23 @@ fn examples_check_clean() {
     }
 }
 
+/// Compiles a file of the repository (imports found next to it); it must compile.
+fn compile_file(rel: &std::path::Path) -> flowc::lower::Lowered {
+    let text = std::fs::read_to_string(root().join(rel)).expect("readable");
+    let mut sources = SourceMap::new();
+    let id = sources.add(SourceFile::new(
+        rel.display().to_string(),
+        Some(root().join(rel)),
+        text,
+    ));
+    flowc::compile(&mut sources, id, &FsLoader)
+        .unwrap_or_else(|_| panic!("{} compiles", rel.display()))
+}
+
 #[test]
 fn example_graphs() {
     for rel in flow_files("examples") {
-        let text = std::fs::read_to_string(root().join(&rel)).expect("readable");
-        let mut sources = SourceMap::new();
-        let id = sources.add(SourceFile::new(
-            rel.display().to_string(),
-            Some(root().join(&rel)),
-            text,
-        ));
-        let lowered = flowc::compile(&mut sources, id, &FsLoader).expect("example compiles");
+        let lowered = compile_file(&rel);
         let dump: String = lowered.graphs.iter().map(|g| g.dump()).collect();
         insta::with_settings!({ snapshot_path => "snapshots/graphs", prepend_module_to_snapshot => false, omit_expression => true }, {
             insta::assert_snapshot!(stem(&rel), dump);
@@ -66,14 +72,7 @@ fn example_graphs() {
 #[test]
 fn example_programs() {
     for rel in flow_files("examples") {
-        let text = std::fs::read_to_string(root().join(&rel)).expect("readable");
-        let mut sources = SourceMap::new();
-        let id = sources.add(SourceFile::new(
-            rel.display().to_string(),
-            Some(root().join(&rel)),
-            text,
-        ));
-        let lowered = flowc::compile(&mut sources, id, &FsLoader).expect("example compiles");
+        let lowered = compile_file(&rel);
         insta::with_settings!({ snapshot_path => "snapshots/programs", prepend_module_to_snapshot => false, omit_expression => true }, {
             insta::assert_snapshot!(stem(&rel), lowered.program.dump());
         });
@@ -184,14 +183,7 @@ fn graph_of_a_broken_file_reports_and_fails() {
 #[test]
 fn resolved_programs() {
     for rel in flow_files("tests/programs") {
-        let text = std::fs::read_to_string(root().join(&rel)).expect("readable");
-        let mut sources = SourceMap::new();
-        let id = sources.add(SourceFile::new(
-            rel.display().to_string(),
-            Some(root().join(&rel)),
-            text,
-        ));
-        let lowered = flowc::compile(&mut sources, id, &FsLoader).expect("program compiles");
+        let lowered = compile_file(&rel);
         insta::with_settings!({ snapshot_path => "snapshots/programs", prepend_module_to_snapshot => false, omit_expression => true }, {
             insta::assert_snapshot!(format!("tests_{}", stem(&rel)), lowered.program.dump());
         });
