@@ -241,13 +241,14 @@ const CASE_IN_SUBST: &str =
     "it comes after `case` inside `$(...)`, whose `)` patterns are not tracked";
 
 /// First words that only a shell can run: keywords, and builtins that act on the shell
-/// itself. Started directly they would fail or do nothing, so they force `sh -c`.
+/// itself. Started directly they would fail or do nothing, so they force `sh -c`. Sorted
+/// (byte order), for a binary search per command.
 const SHELL_WORDS: &[&str] = &[
-    "!", "{", "}", "case", "do", "done", "elif", "else", "esac", "fi", "for", "function", "if",
-    "in", "select", "then", "until", "while", ".", ":", "alias", "bg", "break", "cd", "command",
-    "continue", "declare", "eval", "exec", "exit", "export", "fg", "getopts", "hash", "jobs",
-    "let", "local", "read", "readonly", "return", "set", "shift", "source", "times", "trap",
-    "type", "typeset", "ulimit", "umask", "unalias", "unset", "wait",
+    "!", ".", ":", "alias", "bg", "break", "case", "cd", "command", "continue", "declare", "do",
+    "done", "elif", "else", "esac", "eval", "exec", "exit", "export", "fg", "fi", "for",
+    "function", "getopts", "hash", "if", "in", "jobs", "let", "local", "read", "readonly",
+    "return", "select", "set", "shift", "source", "then", "times", "trap", "type", "typeset",
+    "ulimit", "umask", "unalias", "unset", "until", "wait", "while", "{", "}",
 ];
 
 /// Prepares a `run` command: decides whether it needs a shell, splits it into words or
@@ -540,7 +541,9 @@ impl WordSplitter {
         match self.words.first().map(Vec::as_slice) {
             None => Err(CommandError::EmptyCommand),
             Some([Piece::Text(first)]) if first.is_empty() => Err(CommandError::EmptyCommand),
-            Some([Piece::Text(first)]) if SHELL_WORDS.contains(&first.as_str()) => Ok(None),
+            Some([Piece::Text(first)]) if SHELL_WORDS.binary_search(&first.as_str()).is_ok() => {
+                Ok(None)
+            }
             Some(_) => Ok(Some(self.words)),
         }
     }
@@ -959,6 +962,16 @@ impl ShellLexer {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn shell_words_are_sorted_for_the_binary_search() {
+        let mut sorted = SHELL_WORDS.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted, SHELL_WORDS);
+        assert_eq!(SHELL_WORDS.len(), 52);
+    }
+
     use super::*;
     use miette::Diagnostic;
     use proptest::prelude::*;

@@ -28,10 +28,18 @@ pub(super) enum AttrPlace<'a> {
 
 impl AttrPlace<'_> {
     pub(super) fn describe(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// "step `build`", "task `get`", "`defaults`": written straight into the messages that
+/// name the place (a string per attribute would be a large check's allocation hot spot).
+impl std::fmt::Display for AttrPlace<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            AttrPlace::Step { name, .. } => format!("step `{name}`"),
-            AttrPlace::Task { name } => format!("task `{name}`"),
-            AttrPlace::Defaults => "`defaults`".to_string(),
+            AttrPlace::Step { name, .. } => write!(f, "step `{name}`"),
+            AttrPlace::Task { name } => write!(f, "task `{name}`"),
+            AttrPlace::Defaults => f.write_str("`defaults`"),
         }
     }
 }
@@ -72,16 +80,15 @@ impl Checker<'_> {
                 });
                 continue;
             }
-            let desc = place.describe();
             match &attr.kind {
                 AttrKind::Run(e) => {
-                    cx.text_place = format!("the command line of {desc}");
+                    cx.text_place = format!("the command line of {place}");
                     let text = self.expect(e, cx, &Type::String, "the command");
                     let command = self.command(text, e.span);
                     summary.attrs.action = command.map(typed::Action::Run);
                 }
                 AttrKind::Exec(e) => {
-                    cx.text_place = format!("the arguments of {desc}");
+                    cx.text_place = format!("the arguments of {place}");
                     let list = match &e.kind {
                         // Element by element, so that a bad argument is pointed at exactly.
                         ast::ExprKind::List(items) => {
@@ -115,7 +122,7 @@ impl Checker<'_> {
                     summary.attrs.action = Some(typed::Action::Exec(list));
                 }
                 AttrKind::Approve(e) => {
-                    cx.text_place = format!("the approval message of {desc}");
+                    cx.text_place = format!("the approval message of {place}");
                     let message = self.expect(e, cx, &Type::String, "the approval message");
                     summary.attrs.action = Some(typed::Action::Approve(message));
                 }

@@ -49,25 +49,36 @@ pub struct Entry {
     pub used: bool,
 }
 
-/// Nested frames of names: module, workflow, step, retry condition.
+/// Nested frames of names: module, workflow, step, retry condition. A name is always
+/// declared in the innermost frame, so a frame's entries are the last ones: closing it
+/// moves them out, and a workflow of 100,000 steps does not keep (or copy) its names twice.
 #[derive(Default)]
 pub struct Scope {
     entries: Vec<Entry>,
-    frames: Vec<HashMap<String, usize>>,
+    /// Each open frame: its names, and the number of entries when it was opened.
+    frames: Vec<(HashMap<String, usize>, usize)>,
 }
 
 impl Scope {
     /// Opens a frame.
     pub fn push(&mut self) {
-        self.frames.push(HashMap::default());
+        self.frames.push((HashMap::default(), self.entries.len()));
     }
 
-    /// Closes the innermost frame and returns its entries.
+    /// Closes the innermost frame and returns its entries in the order declared (for a
+    /// name declared twice in it, the later one).
     pub fn pop(&mut self) -> Vec<Entry> {
-        let frame = self.frames.pop().unwrap_or_default();
-        let mut ids: Vec<usize> = frame.into_values().collect();
-        ids.sort_unstable();
-        ids.into_iter().map(|i| self.entries[i].clone()).collect()
+        let Some((names, start)) = self.frames.pop() else {
+            return Vec::new();
+        };
+        let start = start.min(self.entries.len());
+        self.entries
+            .split_off(start)
+            .into_iter()
+            .enumerate()
+            .filter(|(i, e)| names.get(&e.name) == Some(&(start + i)))
+            .map(|(_, e)| e)
+            .collect()
     }
 
     /// Declares a name in the innermost frame; returns its id.
@@ -80,7 +91,7 @@ impl Scope {
             span,
             used: false,
         });
-        if let Some(frame) = self.frames.last_mut() {
+        if let Some((frame, _)) = self.frames.last_mut() {
             frame.insert(name.to_string(), id);
         }
         id
@@ -88,7 +99,10 @@ impl Scope {
 
     /// Finds a name, innermost frame first.
     pub fn lookup(&self, name: &str) -> Option<usize> {
-        self.frames.iter().rev().find_map(|f| f.get(name).copied())
+        self.frames
+            .iter()
+            .rev()
+            .find_map(|(f, _)| f.get(name).copied())
     }
 
     /// The entry with this id.
@@ -105,7 +119,7 @@ impl Scope {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.frames
             .iter()
-            .flat_map(|f| f.keys().map(String::as_str))
+            .flat_map(|(f, _)| f.keys().map(String::as_str))
     }
 }
 
