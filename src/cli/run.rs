@@ -35,7 +35,7 @@ pub struct RunArgs {
     /// Approve every `approve` step without asking.
     #[arg(long)]
     pub approve_all: bool,
-    /// Where step logs and output files go (default: .flow/logs/<run id> next to the file).
+    /// Where step logs and output files go (default: ./.flow/logs/<run id>).
     #[arg(long, value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
     /// `json`: one JSON event per line on stdout.
@@ -48,7 +48,7 @@ pub struct RunArgs {
     /// Ctrl-C and the run ends `cancelled` (exit 130 is kept for Ctrl-C; a timeout exits 1).
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
-    /// Where run journals go (default: `FLOWC_STATE_DIR`, else .flow/runs next to the file).
+    /// Where run journals go (default: `FLOWC_STATE_DIR`, else ./.flow/runs).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 }
@@ -295,11 +295,7 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         Err(code) => return code,
     };
     let run_id = new_run_id();
-    let base = args
-        .file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let base = project_dir();
     let log_dir = args
         .log_dir
         .clone()
@@ -322,7 +318,7 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         journal: None,
         resume: None,
     };
-    // The journal: `.flow/runs/<run id>/` next to the file, unless switched off.
+    // The journal: `./.flow/runs/<run id>/`, unless switched off.
     let mut lock = None;
     let mut options = options;
     if !journal::disabled() {
@@ -375,10 +371,8 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
 
 /// How the REPL's `:run` runs a compiled workflow (not journaled: a REPL session has no
 /// run to resume).
-pub(crate) struct Launch<'a> {
-    /// The file the workflow came from; logs go next to it by default.
-    pub file: &'a std::path::Path,
-    /// Where step logs go, instead of `.flow/logs/<run id>` next to the file.
+pub(crate) struct Launch {
+    /// Where step logs go, instead of `./.flow/logs/<run id>`.
     pub log_dir: Option<PathBuf>,
     /// At most this many step processes at once (default: the number of cores).
     pub max_parallel: Option<usize>,
@@ -400,14 +394,10 @@ pub(crate) fn launch(
     lowered: crate::lower::Lowered,
     workflow: &str,
     params: std::collections::BTreeMap<String, crate::runtime::eval::Value>,
-    launch: &Launch<'_>,
+    launch: &Launch,
 ) -> (u8, Option<run::Report>) {
     let run_id = new_run_id();
-    let base = launch
-        .file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let base = project_dir();
     let log_dir = launch
         .log_dir
         .clone()
@@ -440,6 +430,14 @@ pub(crate) fn launch(
         },
         None,
     )
+}
+
+/// Where flowc keeps its state by default: `.flow/` in the directory it runs in (the
+/// project directory, where steps run too), whatever directory the workflow file is in.
+/// The run commands (`resume`, `runs`, `status`, ...) look there, so they find a run made
+/// from the same directory.
+fn project_dir() -> PathBuf {
+    PathBuf::from(".")
 }
 
 /// A new run id: the start time in seconds and four random hex digits.

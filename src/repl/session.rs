@@ -881,12 +881,7 @@ impl Session {
             Ok(params) => params,
             Err(_) => return Reply::failed(String::new()),
         };
-        let file = self
-            .loaded
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("repl.flow"));
         let launch = crate::cli::run::Launch {
-            file: &file,
             log_dir: None,
             max_parallel: None,
             approve_all: false,
