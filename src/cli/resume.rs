@@ -203,11 +203,9 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
     }
     if finished_ok && again.is_empty() {
         eprintln!("run {run_id} already succeeded; nothing to do");
+        // Nothing ran: the journal gets no record, so the run keeps its recorded end (and
+        // the duration `flowc runs` shows).
         if let Some(j) = &journal {
-            j.commit_blocking(&Record::RunFinished {
-                status: "succeeded".to_string(),
-                at_ms: journal::now_ms(),
-            });
             let _ = j.finish();
         }
         return super::EXIT_OK;
@@ -230,6 +228,9 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+    }
+    if let Some(j) = &journal {
+        journal::take_over(j);
     }
     let resume = std::sync::Arc::new(Resume::new(&state, info, &verdicts, &fingerprints));
     // Like `state` below: kept alive to the exit rather than freed piece by piece.

@@ -1000,11 +1000,16 @@ pub fn reopen(dir: &Path) -> Result<(RunLock, RunState, Journal), JournalError> 
         state.valid_len
     };
     let journal = Journal::start(Appender::open(&path, len)?);
+    Ok((lock, state, journal))
+}
+
+/// Records this process as the run's driver, once a resume is about to run something (a
+/// resume that runs nothing leaves the journal as it was).
+pub fn take_over(journal: &Journal) {
     journal.record(&Record::Driver {
         pid: std::process::id(),
         at_ms: now_ms(),
     });
-    Ok((lock, state, journal))
 }
 
 /// The records of a journal without those a later record supersedes: the starts, failed
