@@ -598,7 +598,7 @@ pub(crate) fn drive(launch: Drive, lock: Option<journal::RunLock>) -> (u8, Optio
             let gates: Vec<&str> = report
                 .steps
                 .iter()
-                .filter(|s| s.status == Status::Waiting)
+                .filter(|s| s.status == Status::Waiting && s.gate)
                 .map(|s| s.name.as_str())
                 .collect();
             eprintln!(

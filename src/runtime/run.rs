@@ -123,6 +123,10 @@ pub struct StepReport {
     pub continued: bool,
     /// Whether it finished in an earlier run and was kept by `flowc resume`.
     pub restored: bool,
+    /// For a `waiting` step: whether it is an approval gate waiting for a decision
+    /// (`false` for a step that waits behind one, or a `finally` step that waits for the
+    /// run to really end).
+    pub gate: bool,
     /// The result record the language sees.
     pub record: Value,
 }
@@ -590,9 +594,24 @@ pub async fn run(
                 &states,
                 &fallback_of,
                 failing,
+                workflow_status == Status::Waiting,
                 &shared,
                 &results,
             ) {
+                Decision::Hold(reason) => {
+                    let report = held_report(&step.name, reason, step.fan_out);
+                    finish(
+                        i,
+                        report,
+                        info,
+                        &mut states,
+                        &waiters,
+                        &mut ready,
+                        &mut results,
+                        &mut finished_ordinary,
+                        &read,
+                    );
+                }
                 Decision::Skip(cause, reason) => {
                     if let Some(j) = &shared.opts.journal {
                         j.record(&Record::StepSkipped {
@@ -604,6 +623,19 @@ pub async fn run(
                         step: step.name.clone(),
                         reason: reason.clone(),
                     });
+                    // A fallback that does not run leaves its owner's failure standing.
+                    let owner_failed = fallback_of[i]
+                        .and_then(|o| states[o].report.as_ref())
+                        .is_some_and(|r| r.status == Status::Failed);
+                    if owner_failed {
+                        fail_run(
+                            &mut workflow_status,
+                            &mut failing,
+                            &cancellers,
+                            info,
+                            &fallback_of,
+                        );
+                    }
                     let report = skipped_report(&step.name, cause, reason, step.fan_out);
                     finish(
                         i,
@@ -619,6 +651,12 @@ pub async fn run(
                 }
                 Decision::Run(instances) => {
                     let (canceller, signal) = process::cancellation();
+                    // Under fail_fast a failed instance fails the workflow: the step's
+                    // other instances are stopped and no new one starts.
+                    let stop = (!step.finally
+                        && step.compensates.is_none()
+                        && on_failure(&shared, info.item, step.body_index) == "fail_fast")
+                        .then(|| canceller.clone());
                     cancellers.insert(i, canceller);
                     let shared = Arc::clone(&shared);
                     // Only the results this step reads: copying every result into every
@@ -649,6 +687,7 @@ pub async fn run(
                             instances,
                             env_results,
                             signal,
+                            stop,
                         )
                         .await;
                         (i, report)
@@ -689,20 +728,13 @@ pub async fn run(
             let rescued = step.fallback.is_some();
             let continued = policy == "continue";
             if !rescued && !continued {
-                if workflow_status != Status::Cancelled {
-                    workflow_status = Status::Failed;
-                }
-                if !failing {
-                    failing = true;
-                    // fail_fast: stop everything ordinary that is still running.
-                    // Compensation, fallback and finally steps are handlers: they go on.
-                    for (j, c) in &cancellers {
-                        let s = &info.steps[*j];
-                        if !s.finally && s.compensates.is_none() && fallback_of[*j].is_none() {
-                            c.cancel();
-                        }
-                    }
-                }
+                fail_run(
+                    &mut workflow_status,
+                    &mut failing,
+                    &cancellers,
+                    info,
+                    &fallback_of,
+                );
             }
         }
         if report.status == Status::Waiting && workflow_status == Status::Succeeded {
@@ -711,12 +743,16 @@ pub async fn run(
         if report.status == Status::Failed && step.fallback.is_none() && step.finally {
             workflow_status = Status::Failed;
         }
-        // A fallback that failed fails the workflow on behalf of its owner.
-        if report.status == Status::Failed
-            && fallback_of[i].is_some()
-            && workflow_status != Status::Cancelled
-        {
-            workflow_status = Status::Failed;
+        // A fallback that failed fails the workflow on behalf of its owner, as
+        // `fail_fast` would have.
+        if report.status == Status::Failed && fallback_of[i].is_some() {
+            fail_run(
+                &mut workflow_status,
+                &mut failing,
+                &cancellers,
+                info,
+                &fallback_of,
+            );
         }
         let mut report = report;
         report.continued = report.status == Status::Failed && policy == "continue";
@@ -768,6 +804,30 @@ pub async fn run(
     })
 }
 
+/// A failure under `fail_fast` (or of a fallback, or a fallback that did not run): the
+/// workflow fails and everything ordinary that is still running is stopped. Compensation,
+/// fallback and finally steps are handlers: they go on.
+fn fail_run(
+    workflow_status: &mut Status,
+    failing: &mut bool,
+    cancellers: &HashMap<usize, Canceller>,
+    info: &WorkflowInfo,
+    fallback_of: &[Option<usize>],
+) {
+    if *workflow_status != Status::Cancelled {
+        *workflow_status = Status::Failed;
+    }
+    if !*failing {
+        *failing = true;
+        for (j, c) in cancellers {
+            let s = &info.steps[*j];
+            if !s.finally && s.compensates.is_none() && fallback_of[*j].is_none() {
+                c.cancel();
+            }
+        }
+    }
+}
+
 /// The module that `alias` names in the imports of module `importer`.
 fn imported(modules: &[Module], importer: usize, alias: &str) -> Option<usize> {
     modules[importer].ast.items.iter().find_map(|it| match it {
@@ -803,6 +863,7 @@ fn restored(shared: &Shared, name: &str) -> Option<StepReport> {
         exit_codes: f.exit_codes.clone(),
         continued: false,
         restored: true,
+        gate: false,
         record: f.record.clone(),
     })
 }
@@ -841,7 +902,27 @@ fn skipped_report(name: &str, cause: SkipCause, reason: String, fan_out: bool) -
         exit_codes: Vec::new(),
         continued: false,
         restored: false,
+        gate: false,
         record: record(Status::Skipped, &[], fan_out, BTreeMap::new()),
+    }
+}
+
+/// The report of a step that is not decided because the run is paused at an approval
+/// gate: it is neither run nor skipped (nothing is journaled), so the resume that follows
+/// the decision decides it.
+fn held_report(name: &str, reason: String, fan_out: bool) -> StepReport {
+    StepReport {
+        name: name.to_string(),
+        status: Status::Waiting,
+        skip: None,
+        reason: Some(reason),
+        attempts: 0,
+        duration: Duration::ZERO,
+        exit_codes: Vec::new(),
+        continued: false,
+        restored: false,
+        gate: false,
+        record: record(Status::Waiting, &[], fan_out, BTreeMap::new()),
     }
 }
 
@@ -916,6 +997,9 @@ fn finish(
 
 enum Decision {
     Skip(SkipCause, String),
+    /// Neither run nor skip: the run is paused at an approval gate that this step waits
+    /// for (or, for a `finally` step, the run is paused), so a resume decides it.
+    Hold(String),
     /// Run, with the loop values of a fan-out (one `None` for an ordinary step).
     Run(Vec<Option<Value>>),
 }
@@ -928,13 +1012,31 @@ fn decide(
     states: &[State],
     fallback_of: &[Option<usize>],
     failing: bool,
+    paused: bool,
     shared: &Shared,
     results: &HashMap<String, Value>,
 ) -> Decision {
     let step = &info.steps[i];
     let report_of = |j: usize| states[j].report.as_ref();
+    // A run paused at a gate has not ended: it is no failure, and `finally` waits for
+    // the resume that ends it.
+    let held = |r: &StepReport| {
+        Decision::Hold(if r.gate {
+            format!("`{}` is waiting for approval", r.name)
+        } else {
+            format!("`{}` is waiting", r.name)
+        })
+    };
+    if step.finally && paused {
+        return Decision::Hold(
+            "the run is paused at an approval gate; finally steps run when it ends".to_string(),
+        );
+    }
     // A fallback runs only when the step it backs failed.
     if let Some(owner) = fallback_of[i] {
+        if let Some(r) = report_of(owner).filter(|r| r.status == Status::Waiting) {
+            return held(r);
+        }
         if report_of(owner).is_none_or(|r| r.status != Status::Failed) {
             return Decision::Skip(
                 SkipCause::Condition,
@@ -945,6 +1047,9 @@ fn decide(
     // A compensation runs only after a failure of its target.
     if let Some((target, _)) = step.compensates {
         let r = report_of(target);
+        if let Some(r) = r.filter(|r| r.status == Status::Waiting) {
+            return held(r);
+        }
         let failed = r.is_some_and(|r| {
             matches!(r.status, Status::Failed | Status::Cancelled)
                 || r.skip == Some(SkipCause::Failure)
@@ -983,12 +1088,7 @@ fn decide(
                         format!("`{}` was cancelled", r.name),
                     );
                 }
-                Status::Waiting => {
-                    return Decision::Skip(
-                        SkipCause::Failure,
-                        format!("`{}` is waiting for approval", r.name),
-                    );
-                }
+                Status::Waiting => return held(r),
                 _ => {}
             }
             let reads_output = step
@@ -1105,6 +1205,54 @@ struct Instance {
     failure: Option<String>,
     cancelled: bool,
     waiting: bool,
+    /// When its first attempt started (its process, or its sleep or question); `None`
+    /// when nothing was started.
+    started: Option<Instant>,
+}
+
+impl Instance {
+    /// An instance that was not started because its step was stopped first.
+    fn not_started() -> Instance {
+        Instance {
+            exit_code: -1,
+            cancelled: true,
+            ..Instance::default()
+        }
+    }
+
+    /// Whether it failed on its own (not cancelled, not waiting at a gate).
+    fn failed(&self) -> bool {
+        !self.status_ok && !self.cancelled && !self.waiting
+    }
+}
+
+/// The names of the outputs a step declares (its own, its task's or the `defaults`'),
+/// found without evaluating anything, as [`plan_step`] merges them.
+fn output_names(shared: &Shared, wf: &ast::Workflow, step: &ast::Step) -> Vec<String> {
+    let task = step.call.as_ref().and_then(|call| {
+        let module = match &call.callee.module {
+            None => Some(shared.module),
+            Some(alias) => imported(&shared.modules, shared.module, &alias.name),
+        }?;
+        shared.modules[module]
+            .ast
+            .items
+            .iter()
+            .find_map(|it| match it {
+                ast::Item::Task(t) if t.name.name == call.callee.name.name => Some(t),
+                _ => None,
+            })
+    });
+    let attrs = step
+        .attrs
+        .iter()
+        .chain(task.into_iter().flat_map(|t| t.body.iter()))
+        .chain(shared.defaults_of(wf).flat_map(|d| d.attrs.iter()));
+    attr_of(attrs, |k| match k {
+        AttrKind::Outputs(decls) => Some(decls.iter().map(|d| d.name.name.clone()).collect()),
+        _ => None,
+    })
+    .unwrap_or_default()
 }
 
 /// The attributes that drive one step, resolved against `defaults` and a called task.
@@ -1216,8 +1364,8 @@ async fn run_step(
     instances: Vec<Option<Value>>,
     results: HashMap<String, Value>,
     cancel: CancellationSignal,
+    stop_on_failure: Option<Canceller>,
 ) -> StepReport {
-    let started = Instant::now();
     let Some(wf) = shared.workflow(item) else {
         return skipped_report(
             name,
@@ -1270,10 +1418,15 @@ async fn run_step(
         let results = &results;
         let cancel = cancel.clone();
         let fan_slots = &fan_slots;
+        let stop = stop_on_failure.as_ref();
         tasks.push(async move {
             let Ok(_fan) = fan_slots.acquire().await else {
                 return Instance::default();
             };
+            // No new instance starts once the step is stopped.
+            if cancel.is_cancelled() {
+                return Instance::not_started();
+            }
             let env = StepEnv {
                 values: &shared.values,
                 results,
@@ -1281,27 +1434,47 @@ async fn run_step(
                 extra: &[],
                 run_id: &shared.opts.run_id,
             };
-            run_instance(shared, wf, step, &label, &env, cancel).await
+            let instance = run_instance(shared, wf, step, &label, &env, cancel).await;
+            if let (Some(stop), true) = (stop, instance.failed()) {
+                stop.cancel();
+            }
+            instance
         });
     }
     let done: Vec<Instance> = futures_join_all(tasks).await;
-    let status = if done.iter().any(|i| i.waiting) {
+    // A failure outranks the cancellations it caused among its siblings.
+    let status = if done.iter().any(Instance::failed) {
+        Status::Failed
+    } else if done.iter().any(|i| i.waiting) {
         Status::Waiting
     } else if done.iter().any(|i| i.cancelled) {
         Status::Cancelled
-    } else if done.iter().all(|i| i.status_ok) {
-        Status::Succeeded
     } else {
-        Status::Failed
+        Status::Succeeded
     };
-    let reason = done.iter().find_map(|i| i.failure.clone());
+    let reason = if fan_out {
+        // The failed instance is named: `greet[3]: exit code 1`.
+        let mut failed = done.iter().enumerate().filter(|(_, i)| i.failed());
+        match failed.next() {
+            Some((k, first)) => {
+                let more = failed.count();
+                let why = first.failure.as_deref().unwrap_or("failed");
+                Some(match more {
+                    0 => format!("{name}[{k}]: {why}"),
+                    1 => format!("{name}[{k}]: {why} (and 1 more instance failed)"),
+                    n => format!("{name}[{k}]: {why} (and {n} more instances failed)"),
+                })
+            }
+            None => done.iter().find_map(|i| i.failure.clone()),
+        }
+    } else {
+        done.iter().find_map(|i| i.failure.clone())
+    };
     let mut outputs = BTreeMap::new();
     if status == Status::Succeeded {
         if fan_out {
-            let mut keys: Vec<String> = done
-                .first()
-                .map(|i| i.outputs.keys().cloned().collect())
-                .unwrap_or_default();
+            // Declared names, so that an empty fan-out has its outputs, as empty lists.
+            let mut keys: Vec<String> = output_names(shared, wf, step);
             keys.sort();
             for key in keys {
                 let list = done
@@ -1320,10 +1493,16 @@ async fn run_step(
         skip: None,
         reason: reason.clone(),
         attempts: done.iter().map(|i| i.attempts).sum(),
-        duration: started.elapsed(),
+        // From the first process start: time spent waiting for a slot is not the step's.
+        duration: done
+            .iter()
+            .filter_map(|i| i.started)
+            .min()
+            .map_or(Duration::ZERO, |t| t.elapsed()),
         exit_codes: done.iter().map(|i| i.exit_code).collect(),
         continued: false,
         restored: false,
+        gate: status == Status::Waiting,
         record: record(status, &done, fan_out, outputs),
     };
     // Queued before the event below, which is reported only once this is on disk. The
@@ -1480,7 +1659,6 @@ async fn run_instance(
     let fail = |reason: String| Instance {
         failure: Some(shared.redactor.redact(&reason).into_owned()),
         exit_code: -1,
-        duration: started.elapsed(),
         ..Instance::default()
     };
     let plan = match plan_step(shared, wf, step, env) {
@@ -1618,6 +1796,7 @@ async fn run_instance(
                     status_ok: true,
                     attempts: 1,
                     duration: started.elapsed(),
+                    started: Some(started),
                     ..Instance::default()
                 }
             } else if shared.opts.interactive || decided == Some(false) {
@@ -1626,6 +1805,7 @@ async fn run_instance(
                     exit_code: -1,
                     failure: Some(format!("rejected: {question}")),
                     duration: started.elapsed(),
+                    started: Some(started),
                     ..Instance::default()
                 }
             } else {
@@ -1646,6 +1826,7 @@ async fn run_instance(
                         )
                     }),
                     duration: started.elapsed(),
+                    started: Some(started),
                     ..Instance::default()
                 }
             }
@@ -1661,6 +1842,7 @@ async fn run_instance(
                 cancelled,
                 attempts: 1,
                 duration: started.elapsed(),
+                started: Some(started),
                 ..Instance::default()
             };
             computed_outputs(shared, &plan, &env, &mut instance);
@@ -1681,6 +1863,9 @@ async fn run_instance(
             // Opened at the first line, so that thousands of steps waiting for a slot hold
             // no files open (and a step that prints nothing leaves no empty log).
             let log: Mutex<Option<std::fs::File>> = Mutex::new(None);
+            // Set when the first attempt gets its slot: the step's duration counts from
+            // there, not from when it began waiting for one.
+            let first_start: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
             let mut rng = fastrand::Rng::new();
             // Attempts that failed before a crash count against the retries.
             let prior = shared
@@ -1741,12 +1926,18 @@ async fn run_instance(
                     let output_file = &output_file;
                     let native = native.as_deref();
                     let native_args = &native_args;
+                    let first_start = &first_start;
                     let attempt = attempt + prior;
                     async move {
                         // The slot first: a step waiting for one has not started.
                         let Ok(_slot) = shared.slots.acquire().await else {
                             return Attempt::failed("the run is shutting down".to_string());
                         };
+                        // Stopped while it waited: it does not start at all.
+                        if cancel.is_cancelled() {
+                            return Attempt::cancelled();
+                        }
+                        first_start.get_or_init(Instant::now);
                         shared.emit(Event::StepStarted {
                             step: label.to_string(),
                             attempt,
@@ -1815,11 +2006,12 @@ async fn run_instance(
                 exit_code: result.exit_code,
                 stdout: shared.redactor.redact(&result.stdout).into_owned(),
                 attempts: attempts + prior,
-                duration: started.elapsed(),
+                duration: first_start.get().map_or(Duration::ZERO, |t| t.elapsed()),
                 outputs: BTreeMap::new(),
                 failure: (!result.ok).then(|| shared.redactor.redact(&result.reason).into_owned()),
                 cancelled: result.cancelled,
                 waiting: false,
+                started: first_start.get().copied(),
             };
             if instance.status_ok && !plan.outputs.is_empty() {
                 match read_outputs(&output_file, &plan.outputs) {
@@ -1925,6 +2117,13 @@ impl Attempt {
             cancelled: false,
             stdout: String::new(),
             reason,
+        }
+    }
+
+    fn cancelled() -> Attempt {
+        Attempt {
+            cancelled: true,
+            ..Attempt::failed("cancelled".to_string())
         }
     }
 
