@@ -318,16 +318,7 @@ pub fn status(args: RunArg) -> u8 {
 
 /// The log file name of a step instance, as the runtime writes it.
 fn safe(label: &str) -> String {
-    label
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '.'
-            }
-        })
-        .collect()
+    crate::runtime::run::log_stem(label)
 }
 
 /// `flowc logs RUN [STEP] [--follow]`.

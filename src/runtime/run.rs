@@ -1255,6 +1255,23 @@ fn output_names(shared: &Shared, wf: &ast::Workflow, step: &ast::Step) -> Vec<St
     .unwrap_or_default()
 }
 
+/// The name of a step instance's log and output files (without extension): `build`,
+/// `greet.3` for `greet[3]`, `call.step` for a step of an inlined sub-workflow. Any other
+/// character that is not a letter, a digit or `_` becomes `.`.
+pub fn log_stem(label: &str) -> String {
+    label
+        .chars()
+        .filter(|&c| c != ']')
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '.'
+            }
+        })
+        .collect()
+}
+
 /// The attributes that drive one step, resolved against `defaults` and a called task.
 struct Plan<'a> {
     attrs: Vec<&'a ast::Attr>,
@@ -1738,16 +1755,7 @@ async fn run_instance(
             }
         }
     }
-    let safe_label: String = label
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '.'
-            }
-        })
-        .collect();
+    let safe_label = log_stem(label);
     let output_file = shared.opts.log_dir.join(format!("{safe_label}.out"));
     let log_file = shared.opts.log_dir.join(format!("{safe_label}.log"));
     env_vars.push(("FLOW_OUTPUT".to_string(), output_file.display().to_string()));

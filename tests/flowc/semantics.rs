@@ -235,6 +235,45 @@ fn a_resume_that_runs_nothing_keeps_the_recorded_duration() {
 }
 
 #[test]
+fn fan_out_logs_are_named_by_instance_and_a_failed_instance_is_named() {
+    let dir = tmp();
+    let dir = dir.path();
+    let text = "workflow w {
+  step greet for who in [\"a\", \"b\", \"c\", \"d\"] max 1 {
+    run \"echo hello ${who} && test ${who} != d\"
+  }
+}
+";
+    std::fs::write(dir.join("w.flow"), text).expect("write");
+    let out = flowc(dir, &["run", "w.flow"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let failed = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("✘ greet failed"))
+        .unwrap_or_default();
+    assert!(failed.contains("greet[3]"), "{}", out.stderr);
+    let id = run_id(&out.stderr);
+    let mut names: Vec<String> = std::fs::read_dir(dir.join(".flow/logs").join(&id))
+        .expect("logs")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".log"))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["greet.0.log", "greet.1.log", "greet.2.log", "greet.3.log"]
+    );
+    let logs = flowc(dir, &["logs", &id, "greet"]);
+    assert_eq!(logs.code, 0, "{}", logs.stderr);
+    assert_eq!(logs.stdout, "hello a\nhello b\nhello c\nhello d\n");
+    let all = flowc(dir, &["logs", &id]);
+    assert!(all.stdout.contains("greet.3 | hello d"), "{}", all.stdout);
+    let one = flowc(dir, &["logs", &id, "greet[1]"]);
+    assert_eq!(one.stdout, "hello b\n");
+}
+
+#[test]
 fn resume_last_finds_a_run_of_a_file_in_another_directory() {
     let dir = tmp();
     let dir = dir.path();
