@@ -1255,6 +1255,33 @@ fn output_names(shared: &Shared, wf: &ast::Workflow, step: &ast::Step) -> Vec<St
     .unwrap_or_default()
 }
 
+/// A step attribute whose expression cannot be evaluated when the step starts (a retry
+/// count, backoff or timeout): the step fails rather than run without it.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("the {what} cannot be evaluated: {reason}")]
+#[diagnostic(
+    code(E0442),
+    help("the expression depends on inputs known only at run time; check the values given")
+)]
+pub struct AttrError {
+    /// `retry count`, `backoff` or `timeout`.
+    pub what: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+impl AttrError {
+    /// The text of a step failure: the error with its code.
+    fn reason(what: &'static str, reason: String) -> String {
+        let e = AttrError { what, reason };
+        let code = miette::Diagnostic::code(&e).map(|c| c.to_string());
+        match code {
+            Some(code) => format!("[{code}] {e}"),
+            None => e.to_string(),
+        }
+    }
+}
+
 /// The name of a step instance's log and output files (without extension): `build`,
 /// `greet.3` for `greet[3]`, `call.step` for a step of an inlined sub-workflow. Any other
 /// character that is not a letter, a digit or `_` becomes `.`.
@@ -1695,34 +1722,63 @@ async fn run_instance(
         Ok(a) => a,
         Err(reason) => return fail(reason),
     };
-    let timeout = attr_of(plan.attrs.iter().copied(), |k| match k {
-        AttrKind::Timeout(e) => match eval::eval(e, &env) {
-            Ok(Value::Duration(ms)) => Some(Duration::from_millis(ms)),
-            _ => None,
-        },
+    let timeout = match attr_of(plan.attrs.iter().copied(), |k| match k {
+        AttrKind::Timeout(e) => Some(e),
         _ => None,
-    });
+    }) {
+        None => None,
+        Some(e) => match eval::eval(e, &env) {
+            Ok(Value::Duration(ms)) => Some(Duration::from_millis(ms)),
+            Ok(other) => {
+                return fail(AttrError::reason(
+                    "timeout",
+                    format!("{other} is not a duration"),
+                ))
+            }
+            Err(e) => return fail(AttrError::reason("timeout", e.to_string())),
+        },
+    };
     let mut policy = Policy::new(0);
     let mut retry_if = None;
     if let Some(r) = attr_of(plan.attrs.iter().copied(), |k| match k {
         AttrKind::Retry(r) => Some(crate::check::policy(&shared.modules, r)),
         _ => None,
     }) {
-        if let Ok(Value::Int(count)) = eval::eval(&r.count, &env) {
-            policy.retries = u32::try_from(count).unwrap_or(0);
+        match eval::eval(&r.count, &env) {
+            Ok(Value::Int(count)) => match u32::try_from(count) {
+                Ok(n) => policy.retries = n,
+                Err(_) => {
+                    return fail(AttrError::reason(
+                        "retry count",
+                        format!("{count} is not a number of retries"),
+                    ))
+                }
+            },
+            Ok(other) => {
+                return fail(AttrError::reason(
+                    "retry count",
+                    format!("{other} is not an int"),
+                ))
+            }
+            Err(e) => return fail(AttrError::reason("retry count", e.to_string())),
         }
         if let Some(b) = &r.backoff {
-            let durations: Vec<(Option<String>, Duration)> = b
-                .args
-                .iter()
-                .filter_map(|a| match eval::eval(&a.value, &env) {
-                    Ok(Value::Duration(ms)) => Some((
+            let mut durations: Vec<(Option<String>, Duration)> = Vec::new();
+            for a in &b.args {
+                match eval::eval(&a.value, &env) {
+                    Ok(Value::Duration(ms)) => durations.push((
                         a.name.as_ref().map(|n| n.name.clone()),
                         Duration::from_millis(ms),
                     )),
-                    _ => None,
-                })
-                .collect();
+                    Ok(other) => {
+                        return fail(AttrError::reason(
+                            "backoff",
+                            format!("{other} is not a duration"),
+                        ))
+                    }
+                    Err(e) => return fail(AttrError::reason("backoff", e.to_string())),
+                }
+            }
             let delay = durations
                 .iter()
                 .find(|(n, _)| n.as_deref() != Some("max"))

@@ -296,3 +296,38 @@ fn resume_last_finds_a_run_of_a_file_in_another_directory() {
     assert_eq!(flowc(dir, &["logs", &id]).code, 0);
     assert_eq!(ledger(dir), ["a"]);
 }
+
+#[test]
+fn a_retry_count_or_timeout_that_cannot_be_evaluated_fails_the_step() {
+    let dir = tmp();
+    let dir = dir.path();
+    let text = "workflow w(n: string = \"many\") {
+  step s {
+    run \"echo s >> ledger\"
+    retry parse_int(n)
+  }
+}
+";
+    let out = run_in(dir, text, &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("E0442"), "{}", out.stderr);
+    assert!(out.stderr.contains("retry count"), "{}", out.stderr);
+    let out = run_in(dir, text, &["--var", "n=-1"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("E0442"), "{}", out.stderr);
+    let text = "workflow w(n: string = \"many\") {
+  step s {
+    run \"echo s >> ledger\"
+    timeout 1s * parse_int(n)
+  }
+}
+";
+    let out = run_in(dir, text, &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("E0442"), "{}", out.stderr);
+    assert!(out.stderr.contains("timeout"), "{}", out.stderr);
+    assert!(ledger(dir).is_empty());
+    let out = run_in(dir, text, &["--var", "n=2"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(ledger(dir), ["s"]);
+}
