@@ -824,17 +824,8 @@ impl Session {
             .iter()
             .filter(|g| g.workflow == self.program.workflow)
             .collect();
-        let args = crate::cli::plan::PlanArgs {
-            file: self
-                .loaded
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("<repl>")),
-            workflow: None,
-            vars: Vec::new(),
-            vars_file: None,
-        };
         let env = |name: &str| std::env::var(name).ok();
-        match crate::cli::plan::plan(&c.lowered, &c.sources, &graphs, &args, &env) {
+        match crate::runtime::plan::plan(&c.lowered, &c.sources, &graphs, &[], None, &env) {
             Ok(text) => Reply::out(text),
             Err(errors) => {
                 let mut diags = Diagnostics::new();
