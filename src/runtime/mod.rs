@@ -10,9 +10,12 @@
 //! - [`redact`]: secret redaction of everything flowc prints or writes;
 //! - [`plan`]: what a run would do, as text, without running anything;
 //! - [`run`]: the scheduler that runs a workflow's steps with all of the above.
-//! - [`journal`]: the durable record of a run, read back by `flowc resume`.
+//! - [`journal`]: the durable record of a run, read back by `flowc resume`;
+//! - [`driver`]: a run from compiled program to report (runtime, Ctrl-C, timeout), with
+//!   progress, approvals and notices handed to the front end, and the exit codes.
 
 pub mod command;
+pub mod driver;
 pub mod eval;
 pub mod inputs;
 pub mod journal;

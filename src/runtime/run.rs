@@ -51,9 +51,9 @@ pub struct Options {
     pub grace: Duration,
     /// The id of the run, for `run_id()` and `workflow.run_id`.
     pub run_id: String,
-    /// Ask on the terminal at `approve` steps that are not pre-approved (otherwise the run
-    /// stops at the gate).
-    pub interactive: bool,
+    /// Who decides at `approve` steps that are not pre-approved (a person at a terminal,
+    /// for `flowc run`); without one, the run stops at the gate (status `waiting`).
+    pub approver: Option<Arc<dyn Approver>>,
     /// Fires on an interrupt (Ctrl-C): running steps are stopped, nothing new starts but
     /// compensation and `finally` steps, and the run ends `cancelled`.
     pub interrupt: Option<CancellationSignal>,
@@ -219,6 +219,15 @@ pub enum Event {
         /// Milliseconds.
         duration_ms: u64,
     },
+}
+
+/// Decides at an approval gate: the front end asks a person (`flowc run` on a terminal)
+/// or answers by rule. The library never asks anyone itself.
+pub trait Approver: Send + Sync + std::fmt::Debug {
+    /// Whether `step` (an instance name, `gate[2]`) is approved, given its question
+    /// (secrets already redacted). Called on a blocking thread, one gate at a time per
+    /// approver is up to the implementation.
+    fn approve(&self, step: &str, question: &str) -> bool;
 }
 
 /// Receives the events of a run.
@@ -1842,7 +1851,11 @@ async fn run_instance(
                     .any(|s| s == label || label.starts_with(&format!("{s}[")));
             let question = shared.redactor.redact(&question).into_owned();
             let approved = approved
-                || (decided.is_none() && shared.opts.interactive && ask(&question, label).await);
+                || (decided.is_none()
+                    && match &shared.opts.approver {
+                        Some(approver) => ask(approver, &question, label).await,
+                        None => false,
+                    });
             if approved {
                 if let (Some(j), None) = (&shared.opts.journal, decided) {
                     j.record(&Record::Approval {
@@ -1863,7 +1876,7 @@ async fn run_instance(
                     started: Some(started),
                     ..Instance::default()
                 }
-            } else if shared.opts.interactive || decided == Some(false) {
+            } else if shared.opts.approver.is_some() || decided == Some(false) {
                 Instance {
                     attempts: 1,
                     exit_code: -1,
@@ -2114,29 +2127,15 @@ async fn run_instance(
     }
 }
 
-/// One question at a time on the terminal.
-static PROMPT: Mutex<()> = Mutex::new(());
-
-/// Asks a person at the terminal to approve; true for `y` or `yes`.
-async fn ask(question: &str, step: &str) -> bool {
+/// Asks `approver` about a gate on a blocking thread (it may wait for a person); a
+/// question that cannot be asked is not approved.
+async fn ask(approver: &Arc<dyn Approver>, question: &str, step: &str) -> bool {
+    let approver = Arc::clone(approver);
     let question = question.to_string();
     let step = step.to_string();
-    tokio::task::spawn_blocking(move || {
-        let Ok(_turn) = PROMPT.lock() else {
-            return false;
-        };
-        use std::io::{BufRead, Write};
-        let mut err = std::io::stderr();
-        let _ = write!(err, "approve `{step}`: {question} [y/N] ");
-        let _ = err.flush();
-        let mut answer = String::new();
-        if std::io::stdin().lock().read_line(&mut answer).is_err() {
-            return false;
-        }
-        matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
-    })
-    .await
-    .unwrap_or(false)
+    tokio::task::spawn_blocking(move || approver.approve(&step, &question))
+        .await
+        .unwrap_or(false)
 }
 
 /// One attempt of a native action (see [`super::native::attempt`]), as a process attempt.
