@@ -440,3 +440,95 @@ pub fn absolute(path: &Path) -> String {
         .display()
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Answers every gate with `yes` and remembers what it was asked.
+    #[derive(Debug)]
+    struct Fake {
+        yes: bool,
+        asked: Mutex<Vec<(String, String)>>,
+    }
+
+    impl Approver for Fake {
+        fn approve(&self, step: &str, question: &str) -> bool {
+            if let Ok(mut asked) = self.asked.lock() {
+                asked.push((step.to_string(), question.to_string()));
+            }
+            self.yes
+        }
+    }
+
+    fn compiled(text: &str) -> Lowered {
+        let mut sources = SourceMap::new();
+        let id = sources.add(SourceFile::new("t.flow", None, text));
+        crate::compile(&mut sources, id, &FsLoader).expect("the workflow compiles")
+    }
+
+    fn drive_with(approver: Option<Arc<dyn Approver>>, dir: &Path) -> Driven {
+        let text = "workflow g {\n  step gate { approve \"ship it?\" }\n  step ship after gate { sleep 0s }\n}\n";
+        let launch = Launch {
+            log_dir: Some(dir.join("logs")),
+            ..Launch::default()
+        };
+        struct Silent;
+        impl Observer for Silent {
+            fn event(&mut self, _: &Event) {}
+        }
+        let drive = Drive {
+            lowered: compiled(text),
+            workflow: "g".to_string(),
+            params: BTreeMap::new(),
+            options: launch.options(approver),
+            timeout: None,
+        };
+        self::drive(drive, Box::new(Silent), Arc::new(|_| {}), None).expect("the run starts")
+    }
+
+    #[test]
+    fn gates_are_decided_by_the_approver_and_wait_without_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let yes = Arc::new(Fake {
+            yes: true,
+            asked: Mutex::new(Vec::new()),
+        });
+        let driven = drive_with(Some(yes.clone()), dir.path());
+        assert_eq!(driven.report.status, Status::Succeeded);
+        assert_eq!(driven.exit_code(), EXIT_OK);
+        assert_eq!(
+            *yes.asked.lock().expect("lock"),
+            [("gate".to_string(), "ship it?".to_string())]
+        );
+        let no = Arc::new(Fake {
+            yes: false,
+            asked: Mutex::new(Vec::new()),
+        });
+        let driven = drive_with(Some(no), dir.path());
+        assert_eq!(driven.report.status, Status::Failed);
+        assert_eq!(driven.exit_code(), EXIT_FINDINGS);
+        let driven = drive_with(None, dir.path());
+        assert_eq!(driven.report.status, Status::Waiting);
+        assert_eq!(driven.exit_code(), EXIT_FINDINGS);
+        let ship = driven.report.steps.iter().find(|s| s.name == "ship");
+        assert!(ship.is_some_and(|s| s.status == Status::Waiting && !s.gate));
+    }
+
+    #[test]
+    fn unreadable_and_binary_sources_are_refused_with_codes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = |r: Result<SourceFile, (String, InputError)>| {
+            let (_, e) = r.expect_err("refused");
+            miette::Diagnostic::code(&e).map(|c| c.to_string())
+        };
+        assert_eq!(err(read_source(dir.path())), Some("E0010".to_string()));
+        let binary = dir.path().join("b.flow");
+        std::fs::write(&binary, b"workflow\0").expect("write");
+        assert_eq!(err(read_source(&binary)), Some("E0008".to_string()));
+        let text = dir.path().join("t.flow");
+        std::fs::write(&text, "workflow w {}\n").expect("write");
+        assert!(read_source(&text).is_ok());
+    }
+}
