@@ -8,6 +8,7 @@
 //! - [`spawn`]: starting that process cheaply (the one module with `unsafe`);
 //! - [`retry`]: backoff policies and the retry loop;
 //! - [`redact`]: secret redaction of everything flowc prints or writes;
+//! - [`outputs`]: a step's `$FLOW_OUTPUT` file read back as typed values;
 //! - [`plan`]: what a run would do, as text, without running anything;
 //! - [`run`]: the scheduler that runs a workflow's steps with all of the above.
 //! - [`journal`]: the durable record of a run, read back by `flowc resume`;
@@ -20,6 +21,7 @@ pub mod eval;
 pub mod inputs;
 pub mod journal;
 pub mod native;
+pub mod outputs;
 pub mod plan;
 pub mod process;
 pub mod redact;

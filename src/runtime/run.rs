@@ -25,6 +25,7 @@ use tokio::task::JoinSet;
 use super::command::{self, TextPart};
 use super::eval::{self, Env, EvalError, Value};
 use super::journal::{self, Journal, Resume};
+use super::outputs;
 use super::process::{self, CancellationSignal, Canceller, Stream};
 use super::redact::Redactor;
 use super::retry::{self, Backoff, Policy};
@@ -2091,7 +2092,7 @@ async fn run_instance(
                 started: first_start.get().copied(),
             };
             if instance.status_ok && !plan.outputs.is_empty() {
-                match read_outputs(&output_file, &plan.outputs) {
+                match outputs::read(&output_file, &plan.outputs) {
                     Ok(outputs) => instance.outputs = outputs,
                     Err(reason) => {
                         instance.status_ok = false;
@@ -2214,8 +2215,6 @@ impl Attempt {
     }
 }
 
-/// Reads a step's declared outputs from its `$FLOW_OUTPUT` file: a JSON object, or
-/// `name=value` lines.
 /// Evaluates the outputs of a succeeded instance that are computed from other steps'
 /// results (a sub-workflow's declared outputs, on its call step).
 fn computed_outputs(shared: &Shared, plan: &Plan<'_>, env: &StepEnv<'_>, instance: &mut Instance) {
@@ -2233,110 +2232,5 @@ fn computed_outputs(shared: &Shared, plan: &Plan<'_>, env: &StepEnv<'_>, instanc
                 instance.failure = Some(shared.redactor.redact(&reason).into_owned());
             }
         }
-    }
-}
-
-fn read_outputs(
-    path: &std::path::Path,
-    declared: &[(String, ast::TypeExpr)],
-) -> Result<BTreeMap<String, Value>, String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut raw: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-    if text.trim_start().starts_with('{') {
-        let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
-            .map_err(|e| format!("$FLOW_OUTPUT is not a valid JSON object: {e}"))?;
-        raw.extend(obj);
-    } else {
-        for line in text
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        {
-            let Some((k, v)) = line.split_once('=') else {
-                return Err(format!("$FLOW_OUTPUT line {line:?} is not `name=value`"));
-            };
-            raw.insert(
-                k.trim().to_string(),
-                serde_json::Value::String(v.to_string()),
-            );
-        }
-    }
-    let mut out = BTreeMap::new();
-    for (name, ty) in declared {
-        let Some(v) = raw.get(name) else {
-            return Err(format!(
-                "the step did not write its output `{name}` to $FLOW_OUTPUT"
-            ));
-        };
-        let value = convert(v, ty)
-            .ok_or_else(|| format!("output `{name}` is {v}, which is not a `{}`", type_text(ty)))?;
-        out.insert(name.clone(), value);
-    }
-    Ok(out)
-}
-
-fn type_text(t: &ast::TypeExpr) -> String {
-    match &t.arg {
-        Some(a) => format!("{}<{}>", t.name.name, type_text(a)),
-        None => t.name.name.clone(),
-    }
-}
-
-/// A list or map output: the JSON value itself, or the JSON text of a `name=value` line.
-fn structured(v: &serde_json::Value, text: Option<&str>) -> Option<serde_json::Value> {
-    match text {
-        Some(s) => serde_json::from_str(s).ok(),
-        None => Some(v.clone()),
-    }
-}
-
-/// Converts a JSON value (or a string from a `name=value` line) to a declared type.
-fn convert(v: &serde_json::Value, ty: &ast::TypeExpr) -> Option<Value> {
-    use serde_json::Value as J;
-    let text = match v {
-        J::String(s) => Some(s.as_str()),
-        _ => None,
-    };
-    match ty.name.name.as_str() {
-        "string" | "secret" => Some(Value::Str(
-            text.map_or_else(|| v.to_string(), str::to_string),
-        )),
-        "int" => v
-            .as_i64()
-            .or_else(|| text.and_then(|s| s.trim().parse().ok()))
-            .map(Value::Int),
-        "float" => v
-            .as_f64()
-            .or_else(|| text.and_then(|s| s.trim().parse().ok()))
-            .map(Value::Float),
-        "bool" => v
-            .as_bool()
-            .or_else(|| text.and_then(|s| s.trim().parse().ok()))
-            .map(Value::Bool),
-        "duration" => text
-            .and_then(|s| crate::parse::parse_duration(s.trim()).ok())
-            .map(Value::Duration),
-        "list" => {
-            let elem = ty.arg.as_deref()?;
-            match structured(v, text)? {
-                J::Array(items) => items
-                    .iter()
-                    .map(|i| convert(i, elem))
-                    .collect::<Option<Vec<_>>>()
-                    .map(Value::List),
-                _ => None,
-            }
-        }
-        "map" => {
-            let elem = ty.arg.as_deref()?;
-            match structured(v, text)? {
-                J::Object(obj) => obj
-                    .iter()
-                    .map(|(k, i)| convert(i, elem).map(|v| (k.clone(), v)))
-                    .collect::<Option<BTreeMap<_, _>>>()
-                    .map(Value::Map),
-                _ => None,
-            }
-        }
-        _ => None,
     }
 }
