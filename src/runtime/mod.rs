@@ -10,6 +10,7 @@
 //! - [`redact`]: secret redaction of everything flowc prints or writes;
 //! - [`outputs`]: a step's `$FLOW_OUTPUT` file read back as typed values;
 //! - [`plan`]: what a run would do, as text, without running anything;
+//! - [`schedule`]: who waits for whom, and the skip and failure rules (no tokio);
 //! - [`run`]: the scheduler that runs a workflow's steps with all of the above.
 //! - [`journal`]: the durable record of a run, read back by `flowc resume`;
 //! - [`driver`]: a run from compiled program to report (runtime, Ctrl-C, timeout), with
@@ -27,4 +28,5 @@ pub mod process;
 pub mod redact;
 pub mod retry;
 pub mod run;
+pub mod schedule;
 pub mod spawn;

@@ -1,14 +1,12 @@
 //! Running a workflow: a lowered program, the workflow's input values and run options in,
 //! a [`Report`] of every step out, with [`Event`]s sent to an [`Observer`] as things happen.
 //!
-//! The scheduler keeps, for each step, how many of the steps it waits for are still
-//! unfinished; a step is decided the moment that count reaches zero, so a run costs time
-//! in proportion to its steps and edges. Deciding applies the rules of docs/language.md
-//! ("Skip and failure propagation"): a failed dependency skips the step (unless it failed
-//! with `on_failure continue`, or its fallback succeeded), a step whose `when` is false is
-//! skipped *by a condition* and counts as done for steps that only wait for it, a step that
-//! reads a declared output that was never produced is skipped too, compensation steps run
-//! only after a failure of their target, and `finally` steps always run last.
+//! The scheduler loop lives here: it starts the steps that [`super::schedule`] says are
+//! ready (a step is decided the moment the last step it waits for is done, so a run costs
+//! time in proportion to its steps and edges), applies its rules (docs/language.md "Skip
+//! and failure propagation"), evaluates a step's `when` and fan-out list, and runs its
+//! instances (processes, sleeps, questions to the [`Approver`], native actions) with
+//! their retries and timeouts; declared outputs are read by [`super::outputs`].
 
 use std::collections::BTreeMap;
 
@@ -17,8 +15,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use petgraph::visit::EdgeRef;
-use petgraph::Direction;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -29,9 +25,10 @@ use super::outputs;
 use super::process::{self, CancellationSignal, Canceller, Stream};
 use super::redact::Redactor;
 use super::retry::{self, Backoff, Policy};
+use super::schedule::{self, Verdict, Waits};
 use crate::ast::{self, AttrKind, Clause, ExprKind, StrPart};
 use crate::check::{DepKind, Module, WorkflowInfo};
-use crate::graph::{EdgeKind, ExecGraph};
+use crate::graph::ExecGraph;
 use crate::lower::Lowered;
 use crate::snapshot::record::Record;
 
@@ -373,7 +370,6 @@ impl Env for StepEnv<'_> {
 /// The state of one step while the run goes on.
 #[derive(Clone, Debug)]
 struct State {
-    remaining: usize,
     report: Option<StepReport>,
 }
 
@@ -500,48 +496,9 @@ pub async fn run(
     let n = info.steps.len();
     let finally: Vec<usize> = (0..n).filter(|&i| info.steps[i].finally).collect();
     let ordinary = n - finally.len();
-    let fallback_of: Vec<Option<usize>> = {
-        let mut f = vec![None; n];
-        for (owner, s) in info.steps.iter().enumerate() {
-            if let Some((target, _)) = s.fallback {
-                f[target] = Some(owner);
-            }
-        }
-        f
-    };
-    // Who waits for whom: graph predecessors, the fallback of each predecessor (it stands
-    // in for it), and for `finally` steps every ordinary step.
-    let mut waiters: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut states: Vec<State> = vec![
-        State {
-            remaining: 0,
-            report: None
-        };
-        n
-    ];
-    for (i, state) in states.iter_mut().enumerate() {
-        let node = petgraph::graph::NodeIndex::new(i);
-        let mut preds: Vec<usize> = graph
-            .graph
-            .edges_directed(node, Direction::Incoming)
-            .map(|e| e.source().index())
-            .collect();
-        let stand_ins: Vec<usize> = preds
-            .iter()
-            .filter_map(|&p| info.steps[p].fallback.map(|(f, _)| f))
-            .filter(|&f| f != i)
-            .collect();
-        preds.extend(stand_ins);
-        if info.steps[i].finally {
-            preds.extend((0..n).filter(|&j| !info.steps[j].finally));
-        }
-        preds.sort_unstable();
-        preds.dedup();
-        state.remaining = preds.len();
-        for p in preds {
-            waiters[p].push(i);
-        }
-    }
+    let mut waits = Waits::new(info, graph);
+    let fallback_of = waits.fallback_of.clone();
+    let mut states: Vec<State> = vec![State { report: None }; n];
 
     // Only results some step reads are kept by name: a large run of `after`-only steps
     // would otherwise hold every result record twice.
@@ -552,7 +509,7 @@ pub async fn run(
         }
     }
     let mut results: HashMap<String, Value> = HashMap::default();
-    let mut ready: Vec<usize> = (0..n).filter(|&i| states[i].remaining == 0).rev().collect();
+    let mut ready: Vec<usize> = waits.ready_at_start();
     let mut running: JoinSet<(usize, StepReport)> = JoinSet::new();
     let mut cancellers: HashMap<usize, Canceller> = HashMap::default();
     let mut failing = false;
@@ -589,7 +546,7 @@ pub async fn run(
                     report,
                     info,
                     &mut states,
-                    &waiters,
+                    &mut waits,
                     &mut ready,
                     &mut results,
                     &mut finished_ordinary,
@@ -615,7 +572,7 @@ pub async fn run(
                         report,
                         info,
                         &mut states,
-                        &waiters,
+                        &mut waits,
                         &mut ready,
                         &mut results,
                         &mut finished_ordinary,
@@ -652,7 +609,7 @@ pub async fn run(
                         report,
                         info,
                         &mut states,
-                        &waiters,
+                        &mut waits,
                         &mut ready,
                         &mut results,
                         &mut finished_ordinary,
@@ -771,7 +728,7 @@ pub async fn run(
             report,
             info,
             &mut states,
-            &waiters,
+            &mut waits,
             &mut ready,
             &mut results,
             &mut finished_ordinary,
@@ -984,7 +941,7 @@ fn finish(
     report: StepReport,
     info: &WorkflowInfo,
     states: &mut [State],
-    waiters: &[Vec<usize>],
+    waits: &mut Waits,
     ready: &mut Vec<usize>,
     results: &mut HashMap<String, Value>,
     finished_ordinary: &mut usize,
@@ -997,12 +954,7 @@ fn finish(
     if !info.steps[i].finally {
         *finished_ordinary += 1;
     }
-    for &w in &waiters[i] {
-        states[w].remaining -= 1;
-        if states[w].remaining == 0 {
-            ready.push(w);
-        }
-    }
+    waits.done(i, ready);
 }
 
 enum Decision {
@@ -1028,91 +980,10 @@ fn decide(
 ) -> Decision {
     let step = &info.steps[i];
     let report_of = |j: usize| states[j].report.as_ref();
-    // A run paused at a gate has not ended: it is no failure, and `finally` waits for
-    // the resume that ends it.
-    let held = |r: &StepReport| {
-        Decision::Hold(if r.gate {
-            format!("`{}` is waiting for approval", r.name)
-        } else {
-            format!("`{}` is waiting", r.name)
-        })
-    };
-    if step.finally && paused {
-        return Decision::Hold(
-            "the run is paused at an approval gate; finally steps run when it ends".to_string(),
-        );
-    }
-    // A fallback runs only when the step it backs failed.
-    if let Some(owner) = fallback_of[i] {
-        if let Some(r) = report_of(owner).filter(|r| r.status == Status::Waiting) {
-            return held(r);
-        }
-        if report_of(owner).is_none_or(|r| r.status != Status::Failed) {
-            return Decision::Skip(
-                SkipCause::Condition,
-                format!("`{}` did not fail", info.steps[owner].name),
-            );
-        }
-    }
-    // A compensation runs only after a failure of its target.
-    if let Some((target, _)) = step.compensates {
-        let r = report_of(target);
-        if let Some(r) = r.filter(|r| r.status == Status::Waiting) {
-            return held(r);
-        }
-        let failed = r.is_some_and(|r| {
-            matches!(r.status, Status::Failed | Status::Cancelled)
-                || r.skip == Some(SkipCause::Failure)
-        });
-        if !failed {
-            return Decision::Skip(
-                SkipCause::Condition,
-                format!("`{}` did not fail", info.steps[target].name),
-            );
-        }
-    } else if !step.finally && fallback_of[i].is_none() {
-        if failing {
-            return Decision::Skip(
-                SkipCause::Failure,
-                "the run is stopping: a step failed (fail_fast) or it was interrupted".to_string(),
-            );
-        }
-        let node = petgraph::graph::NodeIndex::new(i);
-        for e in graph.graph.edges_directed(node, Direction::Incoming) {
-            if !matches!(e.weight(), EdgeKind::After | EdgeKind::Data) {
-                continue;
-            }
-            let p = e.source().index();
-            let Some(r) = report_of(p) else { continue };
-            let rescued = info.steps[p]
-                .fallback
-                .and_then(|(f, _)| report_of(f))
-                .is_some_and(|f| f.status == Status::Succeeded);
-            match r.status {
-                Status::Failed if !r.continued && !rescued => {
-                    return Decision::Skip(SkipCause::Failure, format!("`{}` failed", r.name));
-                }
-                Status::Cancelled => {
-                    return Decision::Skip(
-                        SkipCause::Failure,
-                        format!("`{}` was cancelled", r.name),
-                    );
-                }
-                Status::Waiting => return held(r),
-                _ => {}
-            }
-            let reads_output = step
-                .deps
-                .iter()
-                .any(|d| d.step == p && d.kind == DepKind::Output);
-            if reads_output && r.status != Status::Succeeded {
-                let cause = r.skip.unwrap_or(SkipCause::Failure);
-                return Decision::Skip(
-                    cause,
-                    format!("it reads an output of `{}`, which has none", r.name),
-                );
-            }
-        }
+    match schedule::rules(i, info, graph, &report_of, fallback_of, failing, paused) {
+        Some(Verdict::Skip(cause, reason)) => return Decision::Skip(cause, reason),
+        Some(Verdict::Hold(reason)) => return Decision::Hold(reason),
+        None => {}
     }
     let Some(wf) = shared.workflow(info.item) else {
         return Decision::Skip(
