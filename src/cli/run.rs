@@ -11,7 +11,6 @@ use crate::runtime::driver;
 use crate::runtime::eval::format_duration;
 use crate::runtime::journal;
 use crate::runtime::run::{self, Approver, Event, Observer, Status};
-use crate::snapshot::record::RunStarted;
 
 /// Arguments of `flowc run`.
 #[derive(Debug, clap::Args)]
@@ -300,41 +299,21 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
     };
     let options = launch.options(terminal_approver(launch.json_events));
     // The journal: `./.flow/runs/<run id>/`, unless switched off.
-    let mut lock = None;
     let mut options = options;
-    if !journal::disabled() {
-        let root = driver::state_root(args.state_dir.as_deref());
-        let started = RunStarted {
-            run_id: options.run_id.clone(),
-            file: driver::absolute(&args.file),
-            workflow: workflow.clone(),
-            inputs: params
-                .iter()
-                .map(|(k, v)| (k.clone(), journal::to_val(v)))
-                .collect(),
-            max_parallel: options.max_parallel as u32,
-            approve_all: options.approve_all,
-            approve: options.approve.clone(),
-            log_dir: driver::absolute(&options.log_dir),
-            workdir: driver::absolute(&options.workdir),
-            steps: lowered
-                .graphs
-                .iter()
-                .find(|g| g.workflow == workflow)
-                .map_or(0, |g| g.graph.node_count() as u32),
-            at_ms: journal::now_ms(),
-        };
-        match journal::create(&root, started) {
-            Ok((l, j)) => {
-                lock = Some(l);
-                options.journal = Some(std::sync::Arc::new(j));
-            }
-            Err(e) => {
-                super::report_error(&e);
-                return super::EXIT_USAGE;
-            }
+    let lock = match driver::start_journal(
+        &mut options,
+        &args.file,
+        &lowered,
+        &workflow,
+        &params,
+        args.state_dir.as_deref(),
+    ) {
+        Ok(lock) => lock,
+        Err(e) => {
+            super::report_error(&e);
+            return super::EXIT_USAGE;
         }
-    }
+    };
     drive(
         driver::Drive {
             lowered,

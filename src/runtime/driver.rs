@@ -24,6 +24,7 @@ use super::run::{self, Approver, Event, Observer, Options, Report, RunError, Sta
 use crate::check::FsLoader;
 use crate::diagnostics::Diagnostics;
 use crate::lower::Lowered;
+use crate::snapshot::record::RunStarted;
 use crate::snapshot::SnapshotError;
 use crate::source::{SourceFile, SourceId, SourceMap};
 
@@ -325,6 +326,46 @@ pub fn drive(
         run_id,
         log_dir,
     })
+}
+
+/// Gives a new run a journal in the state directory (`state_dir`, else
+/// `FLOWC_STATE_DIR`, else `./.flow/runs`) recording its file, workflow, inputs and
+/// options, unless journals are switched off (`FLOWC_JOURNAL=off`). Returns the run's
+/// lock, held by this driver until the run ends.
+pub fn start_journal(
+    options: &mut Options,
+    file: &Path,
+    lowered: &Lowered,
+    workflow: &str,
+    params: &BTreeMap<String, Value>,
+    state_dir: Option<&Path>,
+) -> Result<Option<RunLock>, journal::JournalError> {
+    if journal::disabled() {
+        return Ok(None);
+    }
+    let started = RunStarted {
+        run_id: options.run_id.clone(),
+        file: absolute(file),
+        workflow: workflow.to_string(),
+        inputs: params
+            .iter()
+            .map(|(k, v)| (k.clone(), journal::to_val(v)))
+            .collect(),
+        max_parallel: u32::try_from(options.max_parallel).unwrap_or(u32::MAX),
+        approve_all: options.approve_all,
+        approve: options.approve.clone(),
+        log_dir: absolute(&options.log_dir),
+        workdir: absolute(&options.workdir),
+        steps: lowered
+            .graphs
+            .iter()
+            .find(|g| g.workflow == workflow)
+            .map_or(0, |g| g.graph.node_count() as u32),
+        at_ms: journal::now_ms(),
+    };
+    let (lock, journal) = journal::create(&state_root(state_dir), started)?;
+    options.journal = Some(Arc::new(journal));
+    Ok(Some(lock))
 }
 
 /// How the REPL's `:run` runs a compiled workflow (not journaled: a REPL session has no
