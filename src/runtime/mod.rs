@@ -7,6 +7,7 @@
 //! - [`process`]: a step's process in its own group, output streaming, timeouts, kills;
 //! - [`spawn`]: starting that process cheaply (the one module with `unsafe`);
 //! - [`retry`]: backoff policies and the retry loop;
+//! - [`attempt`]: one attempt of a step, from a finished process or native action;
 //! - [`redact`]: secret redaction of everything flowc prints or writes;
 //! - [`outputs`]: a step's `$FLOW_OUTPUT` file read back as typed values;
 //! - [`plan`]: what a run would do, as text, without running anything;
@@ -16,6 +17,7 @@
 //! - [`driver`]: a run from compiled program to report (runtime, Ctrl-C, timeout), with
 //!   progress, approvals and notices handed to the front end, and the exit codes.
 
+pub mod attempt;
 pub mod command;
 pub mod driver;
 pub mod eval;

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::attempt::{self, Attempt};
 use super::command::{self, TextPart};
 use super::eval::{self, Env, EvalError, Value};
 use super::journal::{self, Journal, Resume};
@@ -1922,7 +1923,7 @@ async fn run_instance(
                             });
                         };
                         if let Some(name) = native {
-                            return native_attempt(
+                            return attempt::native(
                                 name,
                                 native_args,
                                 output_file,
@@ -2008,82 +2009,6 @@ async fn ask(approver: &Arc<dyn Approver>, question: &str, step: &str) -> bool {
     tokio::task::spawn_blocking(move || approver.approve(&step, &question))
         .await
         .unwrap_or(false)
-}
-
-/// One attempt of a native action (see [`super::native::attempt`]), as a process attempt.
-async fn native_attempt(
-    name: &str,
-    args: &super::native::Args,
-    output_file: &std::path::Path,
-    timeout: Option<Duration>,
-    cancel: CancellationSignal,
-    sink: &mut (dyn FnMut(Stream, &str) + Send),
-) -> Attempt {
-    let done = super::native::attempt(name, args, output_file, timeout, cancel).await;
-    for line in &done.log {
-        sink(Stream::Stderr, line);
-    }
-    Attempt {
-        ok: done.ok,
-        exit_code: done.exit_code,
-        timed_out: done.timed_out,
-        cancelled: done.cancelled,
-        stdout: done.stdout,
-        reason: done.reason,
-    }
-}
-
-/// The result of one attempt of a process.
-struct Attempt {
-    ok: bool,
-    exit_code: i32,
-    timed_out: bool,
-    cancelled: bool,
-    stdout: String,
-    reason: String,
-}
-
-impl Attempt {
-    fn failed(reason: String) -> Attempt {
-        Attempt {
-            ok: false,
-            exit_code: -1,
-            timed_out: false,
-            cancelled: false,
-            stdout: String::new(),
-            reason,
-        }
-    }
-
-    fn cancelled() -> Attempt {
-        Attempt {
-            cancelled: true,
-            ..Attempt::failed("cancelled".to_string())
-        }
-    }
-
-    fn from_outcome(o: process::Outcome) -> Attempt {
-        let reason = if o.timed_out {
-            format!(
-                "timed out after {}",
-                eval::format_duration(o.duration.as_millis() as u64)
-            )
-        } else if o.cancelled {
-            "cancelled".to_string()
-        } else if let Some(sig) = o.signal {
-            format!("killed by signal {sig}")
-        } else {
-            format!("exit code {}", o.exit_code.unwrap_or(-1))
-        };
-        Attempt {
-            ok: o.success(),
-            exit_code: o.exit_code.unwrap_or(-1),
-            timed_out: o.timed_out,
-            cancelled: o.cancelled,
-            stdout: o.stdout,
-            reason,
-        }
-    }
 }
 
 /// Evaluates the outputs of a succeeded instance that are computed from other steps'
