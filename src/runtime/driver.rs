@@ -558,6 +558,45 @@ mod tests {
     }
 
     #[test]
+    fn a_timeout_is_noticed_and_stops_the_run_with_exit_1() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let launch = Launch {
+            log_dir: Some(dir.path().join("logs")),
+            ..Launch::default()
+        };
+        struct Silent;
+        impl Observer for Silent {
+            fn event(&mut self, _: &Event) {}
+        }
+        let heard: Arc<Mutex<Vec<Notice>>> = Arc::default();
+        let notify: Notify = {
+            let heard = Arc::clone(&heard);
+            Arc::new(move |n| {
+                if let Ok(mut heard) = heard.lock() {
+                    heard.push(n);
+                }
+            })
+        };
+        let drive = Drive {
+            lowered: compiled("workflow w {\n  step long { sleep 30s }\n}\n"),
+            workflow: "w".to_string(),
+            params: BTreeMap::new(),
+            options: launch.options(None),
+            timeout: Some(Duration::from_millis(100)),
+        };
+        let started = std::time::Instant::now();
+        let driven = self::drive(drive, Box::new(Silent), notify, None).expect("the run starts");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(driven.timed_out);
+        assert_eq!(driven.report.status, Status::Cancelled);
+        assert_eq!(driven.exit_code(), EXIT_FINDINGS);
+        assert_eq!(
+            *heard.lock().expect("lock"),
+            [Notice::TimedOut(Duration::from_millis(100))]
+        );
+    }
+
+    #[test]
     fn unreadable_and_binary_sources_are_refused_with_codes() {
         let dir = tempfile::tempdir().expect("tempdir");
         let err = |r: Result<SourceFile, (String, InputError)>| {

@@ -224,8 +224,8 @@ pub enum Event {
 /// or answers by rule. The library never asks anyone itself.
 pub trait Approver: Send + Sync + std::fmt::Debug {
     /// Whether `step` (an instance name, `gate[2]`) is approved, given its question
-    /// (secrets already redacted). Called on a blocking thread, one gate at a time per
-    /// approver is up to the implementation.
+    /// (secrets already redacted). Called on a blocking thread; several gates may ask at
+    /// once, so an approver that talks to one person asks one question at a time.
     fn approve(&self, step: &str, question: &str) -> bool;
 }
 
