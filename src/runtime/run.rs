@@ -511,6 +511,9 @@ pub async fn run(
     }
     let mut results: HashMap<String, Value> = HashMap::default();
     let mut ready: Vec<usize> = waits.ready_at_start();
+    // Steps that wait for a waiting gate, until nothing else runs; then `settled`.
+    let mut parked: Vec<usize> = Vec::new();
+    let mut settled = false;
     let mut running: JoinSet<(usize, StepReport)> = JoinSet::new();
     let mut cancellers: HashMap<usize, Canceller> = HashMap::default();
     let mut failing = false;
@@ -566,6 +569,9 @@ pub async fn run(
                 &shared,
                 &results,
             ) {
+                // Behind a waiting gate: parked until nothing else runs, since a failure
+                // meanwhile would skip it instead (docs/language.md §16, rule 4).
+                Decision::Hold(_) if !settled => parked.push(i),
                 Decision::Hold(reason) => {
                     let report = held_report(&step.name, reason, step.fan_out);
                     finish(
@@ -684,7 +690,14 @@ pub async fn run(
             _ => running.join_next().await,
         };
         let Some(joined) = joined else {
-            break;
+            if parked.is_empty() {
+                break;
+            }
+            // Nothing runs any more: the steps parked behind a gate are decided for good,
+            // held if the run is only paused, skipped if it failed meanwhile.
+            settled = true;
+            ready.extend(parked.drain(..).rev());
+            continue;
         };
         let Ok((i, report)) = joined else {
             continue;

@@ -91,6 +91,29 @@ fn a_run_paused_at_a_gate_compensates_nothing_and_runs_finally_after_the_resume(
 }
 
 #[test]
+fn a_failure_while_paused_at_a_gate_fails_the_run_as_without_the_gate() {
+    let dir = tmp();
+    let dir = dir.path();
+    let text = "workflow g {
+  step gate { approve \"ship it?\" }
+  step ship after gate { run \"echo ship >> ledger\" }
+  step undo on_failure_of ship { run \"echo undo >> ledger\" }
+  step slow { run \"sleep 0.3 && exit 3\" }
+  finally step report { run \"echo report ${workflow.status} >> ledger\" }
+}
+";
+    let out = run_in(dir, text, &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("workflow `g` failed"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("⤼ ship skipped: the run is stopping"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(ledger(dir), ["undo", "report failed"], "{}", out.stderr);
+}
+
+#[test]
 fn a_fallback_that_did_not_run_leaves_the_failure_standing() {
     let dir = tmp();
     let dir = dir.path();
