@@ -26,10 +26,9 @@ use super::outputs;
 use super::process::{self, CancellationSignal, Canceller, Stream};
 use super::redact::Redactor;
 use super::retry::{self, Backoff, Policy};
-use super::schedule::{self, Verdict, Waits};
+use super::schedule::{OnFailure, Ruling, Scheduler};
 use crate::ast::{self, AttrKind, Clause, ExprKind, StrPart};
 use crate::check::{DepKind, Module, WorkflowInfo};
-use crate::graph::ExecGraph;
 use crate::lower::Lowered;
 use crate::snapshot::record::Record;
 
@@ -368,12 +367,6 @@ impl Env for StepEnv<'_> {
     }
 }
 
-/// The state of one step while the run goes on.
-#[derive(Clone, Debug)]
-struct State {
-    report: Option<StepReport>,
-}
-
 /// Runs workflow `workflow` of the root module with these parameter values.
 pub async fn run(
     lowered: Lowered,
@@ -495,11 +488,18 @@ pub async fn run(
     });
 
     let n = info.steps.len();
-    let finally: Vec<usize> = (0..n).filter(|&i| info.steps[i].finally).collect();
-    let ordinary = n - finally.len();
-    let mut waits = Waits::new(info, graph);
-    let fallback_of = waits.fallback_of.clone();
-    let mut states: Vec<State> = vec![State { report: None }; n];
+    let policies: Vec<OnFailure> = info
+        .steps
+        .iter()
+        .map(
+            |s| match on_failure(&shared, info.item, s.body_index).as_str() {
+                "fail_fast" => OnFailure::FailFast,
+                "continue" => OnFailure::Continue,
+                _ => OnFailure::Fallback,
+            },
+        )
+        .collect();
+    let mut sched = Scheduler::new(info, graph, policies.clone());
 
     // Only results some step reads are kept by name: a large run of `after`-only steps
     // would otherwise hold every result record twice.
@@ -510,15 +510,20 @@ pub async fn run(
         }
     }
     let mut results: HashMap<String, Value> = HashMap::default();
-    let mut ready: Vec<usize> = waits.ready_at_start();
-    // Steps that wait for a waiting gate, until nothing else runs; then `settled`.
-    let mut parked: Vec<usize> = Vec::new();
-    let mut settled = false;
+    let keep = |i: usize, report: &StepReport, results: &mut HashMap<String, Value>| {
+        if read[i] {
+            results.insert(info.steps[i].name.clone(), report.record.clone());
+        }
+    };
     let mut running: JoinSet<(usize, StepReport)> = JoinSet::new();
     let mut cancellers: HashMap<usize, Canceller> = HashMap::default();
-    let mut failing = false;
-    let mut finished_ordinary = 0usize;
-    let mut workflow_status = Status::Succeeded;
+    let cancel = |cancellers: &HashMap<usize, Canceller>, steps: Vec<usize>| {
+        for j in steps {
+            if let Some(c) = cancellers.get(&j) {
+                c.cancel();
+            }
+        }
+    };
     let mut interrupt = opts.interrupt.clone();
     let mut interrupted = false;
 
@@ -531,12 +536,12 @@ pub async fn run(
         .saturating_add(16);
     loop {
         while running.len() < in_flight_max {
-            let Some(i) = ready.pop() else { break };
+            let Some(i) = sched.next_ready() else { break };
             let step = &info.steps[i];
-            if step.finally && finished_ordinary == ordinary {
+            if step.finally && sched.ordinary_done() {
                 results.insert(
                     "workflow".to_string(),
-                    workflow_record(workflow, workflow_status, &opts.run_id),
+                    workflow_record(workflow, sched.status(), &opts.run_id),
                 );
             }
             if let Some(report) = restored(&shared, &step.name) {
@@ -545,46 +550,21 @@ pub async fn run(
                     step: step.name.clone(),
                     attempts: report.attempts,
                 });
-                finish(
-                    i,
-                    report,
-                    info,
-                    &mut states,
-                    &mut waits,
-                    &mut ready,
-                    &mut results,
-                    &mut finished_ordinary,
-                    &read,
-                );
+                keep(i, &report, &mut results);
+                sched.restored(i, report);
                 continue;
             }
-            match decide(
-                i,
-                info,
-                graph,
-                &states,
-                &fallback_of,
-                failing,
-                workflow_status == Status::Waiting,
-                &shared,
-                &results,
-            ) {
-                // Behind a waiting gate: parked until nothing else runs, since a failure
-                // meanwhile would skip it instead (docs/language.md §16, rule 4).
-                Decision::Hold(_) if !settled => parked.push(i),
+            let decision = match sched.rule(i) {
+                Ruling::Parked => continue,
+                Ruling::Hold(reason) => Decision::Hold(reason),
+                Ruling::Skip(cause, reason) => Decision::Skip(cause, reason),
+                Ruling::Run => decide(i, info, &shared, &results),
+            };
+            match decision {
                 Decision::Hold(reason) => {
                     let report = held_report(&step.name, reason, step.fan_out);
-                    finish(
-                        i,
-                        report,
-                        info,
-                        &mut states,
-                        &mut waits,
-                        &mut ready,
-                        &mut results,
-                        &mut finished_ordinary,
-                        &read,
-                    );
+                    keep(i, &report, &mut results);
+                    sched.held(i, report);
                 }
                 Decision::Skip(cause, reason) => {
                     if let Some(j) = &shared.opts.journal {
@@ -597,31 +577,10 @@ pub async fn run(
                         step: step.name.clone(),
                         reason: reason.clone(),
                     });
-                    // A fallback that does not run leaves its owner's failure standing.
-                    let owner_failed = fallback_of[i]
-                        .and_then(|o| states[o].report.as_ref())
-                        .is_some_and(|r| r.status == Status::Failed);
-                    if owner_failed {
-                        fail_run(
-                            &mut workflow_status,
-                            &mut failing,
-                            &cancellers,
-                            info,
-                            &fallback_of,
-                        );
-                    }
                     let report = skipped_report(&step.name, cause, reason, step.fan_out);
-                    finish(
-                        i,
-                        report,
-                        info,
-                        &mut states,
-                        &mut waits,
-                        &mut ready,
-                        &mut results,
-                        &mut finished_ordinary,
-                        &read,
-                    );
+                    keep(i, &report, &mut results);
+                    let stop = sched.skipped(i, report);
+                    cancel(&cancellers, stop);
                 }
                 Decision::Run(instances) => {
                     let (canceller, signal) = process::cancellation();
@@ -629,9 +588,10 @@ pub async fn run(
                     // other instances are stopped and no new one starts.
                     let stop = (!step.finally
                         && step.compensates.is_none()
-                        && on_failure(&shared, info.item, step.body_index) == "fail_fast")
+                        && policies[i] == OnFailure::FailFast)
                         .then(|| canceller.clone());
                     cancellers.insert(i, canceller);
+                    sched.started(i);
                     let shared = Arc::clone(&shared);
                     // Only the results this step reads: copying every result into every
                     // step would make a large run quadratic.
@@ -675,14 +635,8 @@ pub async fn run(
                     joined = running.join_next() => joined,
                     _ = signal.cancelled() => {
                         interrupted = true;
-                        failing = true;
-                        workflow_status = Status::Cancelled;
-                        for (j, c) in &cancellers {
-                            let s = &info.steps[*j];
-                            if !s.finally && s.compensates.is_none() && fallback_of[*j].is_none() {
-                                c.cancel();
-                            }
-                        }
+                        let stop = sched.interrupted();
+                        cancel(&cancellers, stop);
                         continue;
                     }
                 }
@@ -690,71 +644,28 @@ pub async fn run(
             _ => running.join_next().await,
         };
         let Some(joined) = joined else {
-            if parked.is_empty() {
-                break;
+            // Nothing runs any more: the steps parked behind a gate are decided for good.
+            if sched.settle() {
+                continue;
             }
-            // Nothing runs any more: the steps parked behind a gate are decided for good,
-            // held if the run is only paused, skipped if it failed meanwhile.
-            settled = true;
-            ready.extend(parked.drain(..).rev());
-            continue;
+            break;
         };
         let Ok((i, report)) = joined else {
             continue;
         };
         cancellers.remove(&i);
-        let step = &info.steps[i];
-        let policy = on_failure(&shared, info.item, step.body_index);
-        if report.status == Status::Failed && !step.finally && info.steps[i].compensates.is_none() {
-            let rescued = step.fallback.is_some();
-            let continued = policy == "continue";
-            if !rescued && !continued {
-                fail_run(
-                    &mut workflow_status,
-                    &mut failing,
-                    &cancellers,
-                    info,
-                    &fallback_of,
-                );
-            }
-        }
-        if report.status == Status::Waiting && workflow_status == Status::Succeeded {
-            workflow_status = Status::Waiting;
-        }
-        if report.status == Status::Failed && step.fallback.is_none() && step.finally {
-            workflow_status = Status::Failed;
-        }
-        // A fallback that failed fails the workflow on behalf of its owner, as
-        // `fail_fast` would have.
-        if report.status == Status::Failed && fallback_of[i].is_some() {
-            fail_run(
-                &mut workflow_status,
-                &mut failing,
-                &cancellers,
-                info,
-                &fallback_of,
-            );
-        }
-        let mut report = report;
-        report.continued = report.status == Status::Failed && policy == "continue";
-        finish(
-            i,
-            report,
-            info,
-            &mut states,
-            &mut waits,
-            &mut ready,
-            &mut results,
-            &mut finished_ordinary,
-            &read,
-        );
+        keep(i, &report, &mut results);
+        let stop = sched.finished(i, report);
+        cancel(&cancellers, stop);
     }
 
-    let steps: Vec<StepReport> = states
+    let workflow_status = sched.status();
+    let steps: Vec<StepReport> = sched
+        .into_reports()
         .into_iter()
         .zip(&info.steps)
-        .map(|(s, info)| {
-            s.report.unwrap_or_else(|| {
+        .map(|(report, info)| {
+            report.unwrap_or_else(|| {
                 skipped_report(
                     &info.name,
                     SkipCause::Failure,
@@ -783,30 +694,6 @@ pub async fn run(
         steps,
         duration,
     })
-}
-
-/// A failure under `fail_fast` (or of a fallback, or a fallback that did not run): the
-/// workflow fails and everything ordinary that is still running is stopped. Compensation,
-/// fallback and finally steps are handlers: they go on.
-fn fail_run(
-    workflow_status: &mut Status,
-    failing: &mut bool,
-    cancellers: &HashMap<usize, Canceller>,
-    info: &WorkflowInfo,
-    fallback_of: &[Option<usize>],
-) {
-    if *workflow_status != Status::Cancelled {
-        *workflow_status = Status::Failed;
-    }
-    if !*failing {
-        *failing = true;
-        for (j, c) in cancellers {
-            let s = &info.steps[*j];
-            if !s.finally && s.compensates.is_none() && fallback_of[*j].is_none() {
-                c.cancel();
-            }
-        }
-    }
 }
 
 /// The module that `alias` names in the imports of module `importer`.
@@ -949,28 +836,6 @@ fn record(
     Value::Record(fields)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    i: usize,
-    report: StepReport,
-    info: &WorkflowInfo,
-    states: &mut [State],
-    waits: &mut Waits,
-    ready: &mut Vec<usize>,
-    results: &mut HashMap<String, Value>,
-    finished_ordinary: &mut usize,
-    read: &[bool],
-) {
-    if read[i] {
-        results.insert(info.steps[i].name.clone(), report.record.clone());
-    }
-    states[i].report = Some(report);
-    if !info.steps[i].finally {
-        *finished_ordinary += 1;
-    }
-    waits.done(i, ready);
-}
-
 enum Decision {
     Skip(SkipCause, String),
     /// Neither run nor skip: the run is paused at an approval gate that this step waits
@@ -980,25 +845,14 @@ enum Decision {
     Run(Vec<Option<Value>>),
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Decides a step the rules let run: evaluates its fan-out list and its `when`.
 fn decide(
     i: usize,
     info: &WorkflowInfo,
-    graph: &ExecGraph,
-    states: &[State],
-    fallback_of: &[Option<usize>],
-    failing: bool,
-    paused: bool,
     shared: &Shared,
     results: &HashMap<String, Value>,
 ) -> Decision {
     let step = &info.steps[i];
-    let report_of = |j: usize| states[j].report.as_ref();
-    match schedule::rules(i, info, graph, &report_of, fallback_of, failing, paused) {
-        Some(Verdict::Skip(cause, reason)) => return Decision::Skip(cause, reason),
-        Some(Verdict::Hold(reason)) => return Decision::Hold(reason),
-        None => {}
-    }
     let Some(wf) = shared.workflow(info.item) else {
         return Decision::Skip(
             SkipCause::Failure,

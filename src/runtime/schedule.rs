@@ -1,9 +1,12 @@
 //! The scheduler's bookkeeping and rules, with no tokio and no processes: who waits for
 //! whom ([`Waits`]: a step is decided the moment the last step it waits for is done, so a
-//! run costs time in proportion to its steps and edges), and the skip and failure rules
-//! of docs/language.md §16 that decide a step from the results of the steps it waits for
-//! ([`rules`]). [`super::run`] drives both, and evaluates a step's `when` and fan-out
-//! list when the rules let it run.
+//! run costs time in proportion to its steps and edges), the skip and failure rules of
+//! docs/language.md §16 that decide a step from the results of the steps it waits for
+//! ([`rules`]), and the [`Scheduler`] that keeps the ready set, parks the steps behind a
+//! waiting gate, and tracks the workflow's status and what to cancel as steps finish.
+//! [`super::run`] drives it with tokio and real processes, and evaluates a step's `when`
+//! and fan-out list when the rules let it run; the unit tests drive it with a fake
+//! spawner on a fake clock.
 
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
@@ -201,6 +204,242 @@ pub fn rules<'a>(
     None
 }
 
+/// A step's `on_failure` policy (its own attribute, else `defaults`, else fail_fast).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnFailure {
+    /// The workflow fails.
+    FailFast,
+    /// The failure is let through.
+    Continue,
+    /// A fallback step runs.
+    Fallback,
+}
+
+/// What the scheduler says about a ready step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ruling {
+    /// The rules let it run: its `when` and fan-out list come next.
+    Run,
+    /// It does not run, for this reason.
+    Skip(SkipCause, String),
+    /// It stays undecided, for good: the run is paused at a gate it waits for.
+    Hold(String),
+    /// It waits for a waiting gate while other steps still run: it is decided again when
+    /// nothing else runs ([`Scheduler::settle`]), since a failure meanwhile would skip it.
+    Parked,
+}
+
+/// The scheduler's state, without tokio or processes: the ready set, the rules, and the
+/// workflow's status as steps finish. Its driver ([`super::run`]) starts what it is told
+/// may run and reports back; the steps to cancel come back from the calls that fail the
+/// run.
+#[derive(Debug)]
+pub struct Scheduler<'a> {
+    info: &'a WorkflowInfo,
+    graph: &'a ExecGraph,
+    waits: Waits,
+    policies: Vec<OnFailure>,
+    reports: Vec<Option<StepReport>>,
+    ready: Vec<usize>,
+    parked: Vec<usize>,
+    settled: bool,
+    running: Vec<bool>,
+    failing: bool,
+    status: Status,
+    finished_ordinary: usize,
+    ordinary: usize,
+}
+
+impl<'a> Scheduler<'a> {
+    /// A run of the workflow's steps, with each step's `on_failure` policy.
+    pub fn new(
+        info: &'a WorkflowInfo,
+        graph: &'a ExecGraph,
+        policies: Vec<OnFailure>,
+    ) -> Scheduler<'a> {
+        let n = info.steps.len();
+        let waits = Waits::new(info, graph);
+        let ready = waits.ready_at_start();
+        Scheduler {
+            info,
+            graph,
+            waits,
+            policies,
+            reports: vec![None; n],
+            ready,
+            parked: Vec::new(),
+            settled: false,
+            running: vec![false; n],
+            failing: false,
+            status: Status::Succeeded,
+            finished_ordinary: 0,
+            ordinary: info.steps.iter().filter(|s| !s.finally).count(),
+        }
+    }
+
+    /// The workflow's status so far: `succeeded`, `failed`, `waiting` or `cancelled`.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// Whether every ordinary (not `finally`) step is done.
+    pub fn ordinary_done(&self) -> bool {
+        self.finished_ordinary == self.ordinary
+    }
+
+    /// The step whose fallback `i` is.
+    pub fn fallback_of(&self, i: usize) -> Option<usize> {
+        self.waits.fallback_of[i]
+    }
+
+    /// The next step that is ready to be decided, if any.
+    pub fn next_ready(&mut self) -> Option<usize> {
+        self.ready.pop()
+    }
+
+    /// What the rules say about ready step `i`.
+    pub fn rule(&mut self, i: usize) -> Ruling {
+        let reports = &self.reports;
+        let report_of = |j: usize| reports[j].as_ref();
+        match rules(
+            i,
+            self.info,
+            self.graph,
+            &report_of,
+            &self.waits.fallback_of,
+            self.failing,
+            self.status == Status::Waiting,
+        ) {
+            None => Ruling::Run,
+            Some(Verdict::Skip(cause, why)) => Ruling::Skip(cause, why),
+            Some(Verdict::Hold(_)) if !self.settled => {
+                self.parked.push(i);
+                Ruling::Parked
+            }
+            Some(Verdict::Hold(why)) => Ruling::Hold(why),
+        }
+    }
+
+    /// Step `i` started.
+    pub fn started(&mut self, i: usize) {
+        self.running[i] = true;
+    }
+
+    /// Step `i` finished in an earlier run and is restored as it was.
+    pub fn restored(&mut self, i: usize, report: StepReport) {
+        self.finish(i, report);
+    }
+
+    /// Step `i` is held for good (see [`Ruling::Hold`]).
+    pub fn held(&mut self, i: usize, report: StepReport) {
+        self.finish(i, report);
+    }
+
+    /// Step `i` was skipped. A fallback that does not run leaves its owner's failure
+    /// standing: the run fails, and the running steps to cancel are returned.
+    pub fn skipped(&mut self, i: usize, report: StepReport) -> Vec<usize> {
+        let owner_failed = self.waits.fallback_of[i]
+            .and_then(|o| self.reports[o].as_ref())
+            .is_some_and(|r| r.status == Status::Failed);
+        let cancel = if owner_failed {
+            self.fail()
+        } else {
+            Vec::new()
+        };
+        self.finish(i, report);
+        cancel
+    }
+
+    /// Step `i` ran and ended so. Returns the running steps to cancel when this fails the
+    /// run (fail_fast, or a fallback that failed).
+    pub fn finished(&mut self, i: usize, mut report: StepReport) -> Vec<usize> {
+        let info = self.info;
+        let step = &info.steps[i];
+        let policy = self.policies[i];
+        let mut cancel = Vec::new();
+        let failed = report.status == Status::Failed;
+        if failed && !step.finally && step.compensates.is_none() {
+            let rescued = step.fallback.is_some();
+            if !rescued && policy != OnFailure::Continue {
+                cancel = self.fail();
+            }
+        }
+        if report.status == Status::Waiting && self.status == Status::Succeeded {
+            self.status = Status::Waiting;
+        }
+        if failed && step.fallback.is_none() && step.finally {
+            self.status = Status::Failed;
+        }
+        // A fallback that failed fails the workflow on behalf of its owner, as
+        // `fail_fast` would have.
+        if failed && self.waits.fallback_of[i].is_some() {
+            cancel.extend(self.fail());
+        }
+        report.continued = failed && policy == OnFailure::Continue;
+        self.finish(i, report);
+        cancel
+    }
+
+    /// The run was interrupted: it ends `cancelled`, nothing new starts but compensation
+    /// and finally steps. Returns the running steps to cancel.
+    pub fn interrupted(&mut self) -> Vec<usize> {
+        self.failing = true;
+        self.status = Status::Cancelled;
+        self.to_stop()
+    }
+
+    /// Nothing runs any more: the parked steps become ready, to be decided for good (held
+    /// if the run is only paused, skipped if it failed meanwhile). False when none were
+    /// parked: the run is over.
+    pub fn settle(&mut self) -> bool {
+        if self.parked.is_empty() {
+            return false;
+        }
+        self.settled = true;
+        self.ready.extend(self.parked.drain(..).rev());
+        true
+    }
+
+    /// Every step's report (`None` for a step never decided), in step order.
+    pub fn into_reports(self) -> Vec<Option<StepReport>> {
+        self.reports
+    }
+
+    fn finish(&mut self, i: usize, report: StepReport) {
+        self.reports[i] = Some(report);
+        self.running[i] = false;
+        if !self.info.steps[i].finally {
+            self.finished_ordinary += 1;
+        }
+        self.waits.done(i, &mut self.ready);
+    }
+
+    /// A failure under `fail_fast` (or of a fallback, or a fallback that did not run): the
+    /// workflow fails and everything ordinary that is still running is stopped.
+    fn fail(&mut self) -> Vec<usize> {
+        if self.status != Status::Cancelled {
+            self.status = Status::Failed;
+        }
+        if self.failing {
+            return Vec::new();
+        }
+        self.failing = true;
+        self.to_stop()
+    }
+
+    /// The running steps a failure or an interrupt stops. Compensation, fallback and
+    /// finally steps are handlers: they go on.
+    fn to_stop(&self) -> Vec<usize> {
+        (0..self.running.len())
+            .filter(|&j| self.running[j])
+            .filter(|&j| {
+                let s = &self.info.steps[j];
+                !s.finally && s.compensates.is_none() && self.waits.fallback_of[j].is_none()
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,5 +618,256 @@ mod tests {
             &[],
         );
         assert_eq!(fate(&fates, "undo"), "skipped: `deploy` did not fail");
+    }
+
+    /// A fake spawner on a fake clock: a started step ends `ms` later with its status
+    /// from `table` (default 10 ms, succeeded); at most `slots` run at once (the others
+    /// wait for a slot, as started tasks do). A step the scheduler cancels ends at once,
+    /// cancelled; `interrupt_at` sends an interrupt then. Gives the log (`t=.. start a`,
+    /// `t=.. a failed`, `t=.. cancel b`, `t=.. skip c: why`, `t=.. hold d`) and the
+    /// workflow's status.
+    fn play(
+        text: &str,
+        table: &[(&str, u64, Status)],
+        slots: usize,
+        interrupt_at: Option<u64>,
+    ) -> (Vec<String>, Status) {
+        let lowered = compiled(text);
+        let info = &lowered.modules[lowered.modules.len() - 1].checked_workflows[0];
+        let graph = &lowered.graphs[0];
+        let policies = info
+            .steps
+            .iter()
+            .map(|s| {
+                if s.fallback.is_some() {
+                    OnFailure::Fallback
+                } else {
+                    OnFailure::FailFast
+                }
+            })
+            .collect();
+        let mut sched = Scheduler::new(info, graph, policies);
+        let name = |i: usize| info.steps[i].name.clone();
+        let outcome = |i: usize| {
+            table
+                .iter()
+                .find(|(n, _, _)| *n == info.steps[i].name)
+                .map_or((10, Status::Succeeded), |(_, ms, s)| (*ms, *s))
+        };
+        let mut log = Vec::new();
+        let mut now = 0u64;
+        // Started steps: (ends at, step, status); `None` for the end while waiting for a slot.
+        let mut running: Vec<(Option<u64>, usize, Status)> = Vec::new();
+        let mut interrupted = false;
+        loop {
+            while let Some(i) = sched.next_ready() {
+                match sched.rule(i) {
+                    Ruling::Parked => {}
+                    Ruling::Hold(_) => {
+                        log.push(format!("t={now} hold {}", name(i)));
+                        let mut held = report(&name(i), Status::Waiting, None);
+                        held.gate = false;
+                        sched.held(i, held);
+                    }
+                    Ruling::Skip(cause, why) => {
+                        log.push(format!("t={now} skip {}: {why}", name(i)));
+                        let stop = sched.skipped(i, report(&name(i), Status::Skipped, Some(cause)));
+                        cancel(&mut sched, &mut running, &mut log, now, stop, &name);
+                    }
+                    Ruling::Run => {
+                        sched.started(i);
+                        running.push((None, i, outcome(i).1));
+                    }
+                }
+            }
+            // Free slots go to the steps waiting for one, in the order they were started.
+            let busy = running.iter().filter(|r| r.0.is_some()).count();
+            for r in running
+                .iter_mut()
+                .filter(|r| r.0.is_none())
+                .take(slots - busy.min(slots))
+            {
+                r.0 = Some(now + outcome(r.1).0);
+                log.push(format!("t={now} start {}", name(r.1)));
+            }
+            let Some(k) = (0..running.len())
+                .filter(|&k| running[k].0.is_some())
+                .min_by_key(|&k| running[k].0)
+            else {
+                if sched.settle() {
+                    continue;
+                }
+                break;
+            };
+            let end = running[k].0.unwrap_or(now);
+            if let Some(t) = interrupt_at.filter(|t| !interrupted && *t < end) {
+                now = t;
+                interrupted = true;
+                log.push(format!("t={now} interrupt"));
+                let stop = sched.interrupted();
+                cancel(&mut sched, &mut running, &mut log, now, stop, &name);
+                continue;
+            }
+            now = end;
+            let (_, i, status) = running.remove(k);
+            log.push(format!("t={now} {} {}", name(i), status.as_str()));
+            let stop = sched.finished(i, report(&name(i), status, None));
+            cancel(&mut sched, &mut running, &mut log, now, stop, &name);
+        }
+        (log, sched.status())
+    }
+
+    /// Ends the `stop` steps at once, cancelled.
+    fn cancel(
+        sched: &mut Scheduler<'_>,
+        running: &mut Vec<(Option<u64>, usize, Status)>,
+        log: &mut Vec<String>,
+        now: u64,
+        stop: Vec<usize>,
+        name: &dyn Fn(usize) -> String,
+    ) {
+        for j in stop {
+            if let Some(k) = running.iter().position(|r| r.1 == j) {
+                running.remove(k);
+                log.push(format!("t={now} cancel {}", name(j)));
+                let more = sched.finished(j, report(&name(j), Status::Cancelled, None));
+                assert!(more.is_empty(), "a cancellation fails nothing more");
+            }
+        }
+    }
+
+    #[test]
+    fn slots_limit_what_runs_and_steps_start_in_source_order() {
+        let (log, status) = play(
+            "workflow w {
+  step a { sleep 0s }
+  step b { sleep 0s }
+  step c after a { sleep 0s }
+}",
+            &[],
+            1,
+            None,
+        );
+        assert_eq!(status, Status::Succeeded);
+        assert_eq!(
+            log,
+            [
+                "t=0 start a",
+                "t=10 a succeeded",
+                "t=10 start b",
+                "t=20 b succeeded",
+                "t=20 start c",
+                "t=30 c succeeded"
+            ]
+        );
+    }
+
+    #[test]
+    fn fail_fast_cancels_running_steps_skips_the_rest_and_runs_handlers() {
+        let (log, status) = play(
+            "workflow w {
+  step a { sleep 0s }
+  step b { sleep 0s }
+  step c after b { sleep 0s }
+  step undo on_failure_of a { sleep 0s }
+  finally step report { sleep 0s }
+}",
+            &[("a", 100, Status::Failed), ("b", 500, Status::Succeeded)],
+            2,
+            None,
+        );
+        assert_eq!(status, Status::Failed);
+        assert_eq!(
+            log,
+            [
+                "t=0 start a",
+                "t=0 start b",
+                "t=100 a failed",
+                "t=100 cancel b",
+                "t=100 skip c: the run is stopping: a step failed (fail_fast) or it was interrupted",
+                "t=100 start undo",
+                "t=110 undo succeeded",
+                "t=110 start report",
+                "t=120 report succeeded"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_interrupt_cancels_running_steps_and_still_runs_finally() {
+        let (log, status) = play(
+            "workflow w {
+  step a { sleep 0s }
+  step b after a { sleep 0s }
+  finally step report { sleep 0s }
+}",
+            &[("a", 1000, Status::Succeeded)],
+            2,
+            Some(50),
+        );
+        assert_eq!(status, Status::Cancelled);
+        assert_eq!(
+            log,
+            [
+                "t=0 start a",
+                "t=50 interrupt",
+                "t=50 cancel a",
+                "t=50 skip b: the run is stopping: a step failed (fail_fast) or it was interrupted",
+                "t=50 start report",
+                "t=60 report succeeded"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_gate_parks_what_waits_for_it_until_nothing_else_runs() {
+        let text = "workflow g {
+  step gate { approve \"ship?\" }
+  step ship after gate { sleep 0s }
+  step undo on_failure_of ship { sleep 0s }
+  step slow { sleep 0s }
+  finally step report { sleep 0s }
+}";
+        let (log, status) = play(
+            text,
+            &[
+                ("gate", 10, Status::Waiting),
+                ("slow", 300, Status::Succeeded),
+            ],
+            2,
+            None,
+        );
+        assert_eq!(status, Status::Waiting);
+        assert_eq!(
+            log,
+            [
+                "t=0 start gate",
+                "t=0 start slow",
+                "t=10 gate waiting",
+                "t=300 slow succeeded",
+                "t=300 hold ship",
+                "t=300 hold undo",
+                "t=300 hold report"
+            ]
+        );
+        // A failure while paused: the parked steps are skipped because of it.
+        let (log, status) = play(
+            text,
+            &[("gate", 10, Status::Waiting), ("slow", 300, Status::Failed)],
+            2,
+            None,
+        );
+        assert_eq!(status, Status::Failed);
+        assert_eq!(
+            &log[3..],
+            [
+                "t=300 slow failed",
+                "t=300 skip ship: the run is stopping: a step failed (fail_fast) or it was interrupted",
+                "t=300 start undo",
+                "t=310 undo succeeded",
+                "t=310 start report",
+                "t=320 report succeeded"
+            ]
+        );
     }
 }
