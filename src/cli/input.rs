@@ -1,120 +1,33 @@
 //! Reading input files: text must be UTF-8 and not binary; unreadable paths, directories
-//! and bad encodings become coded diagnostics (E0008, E0010) instead of IO error dumps.
+//! and bad encodings become coded diagnostics (E0008, E0010) instead of IO error dumps
+//! (see [`crate::runtime::driver::read_source`]; this adds `-` for stdin).
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::check::FsLoader;
 use crate::diagnostics::{self, Diagnostics, Format, RenderOptions};
 use crate::lower::Lowered;
+use crate::runtime::driver::{self, InputError};
 use crate::source::{SourceFile, SourceId, SourceMap};
-
-/// A file that cannot be used as flowc input.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum InputError {
-    /// Bytes that are not UTF-8 text.
-    #[error("`{file}` is not UTF-8 text: {reason}")]
-    #[diagnostic(
-        code(E0008),
-        help("flowc reads .flow files as UTF-8 text; check that this is the file you meant")
-    )]
-    NotText {
-        /// The file.
-        file: String,
-        /// What was found.
-        reason: String,
-    },
-
-    /// A path that cannot be read.
-    #[error("cannot read `{file}`: {reason}")]
-    #[diagnostic(code(E0010))]
-    Unreadable {
-        /// The file.
-        file: String,
-        /// The operating system's reason.
-        reason: String,
-        /// Advice.
-        #[help]
-        help: Option<String>,
-    },
-}
 
 /// Reads one input: a path, or `-` for stdin.
 pub fn read(arg: &Path) -> Result<SourceFile, (String, InputError)> {
-    let name = arg.display().to_string();
-    let (bytes, path) = if arg == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).map_err(|e| {
-            (
-                "<stdin>".to_string(),
-                InputError::Unreadable {
-                    file: "<stdin>".to_string(),
-                    reason: e.to_string(),
-                    help: None,
-                },
-            )
-        })?;
-        (buf, None::<PathBuf>)
-    } else {
-        if arg.is_dir() {
-            return Err((
-                name.clone(),
-                InputError::Unreadable {
-                    file: name.clone(),
-                    reason: "it is a directory".to_string(),
-                    help: Some(format!(
-                        "pass the files in it: `flowc check {}/*.flow`",
-                        name.trim_end_matches('/')
-                    )),
-                },
-            ));
-        }
-        let bytes = std::fs::read(arg).map_err(|e| {
-            let reason = match e.kind() {
-                std::io::ErrorKind::NotFound => "no such file".to_string(),
-                std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-                _ => e.to_string(),
-            };
-            let help = (e.kind() == std::io::ErrorKind::NotFound)
-                .then(|| "check the path; it is relative to the current directory".to_string());
-            (
-                name.clone(),
-                InputError::Unreadable {
-                    file: name.clone(),
-                    reason,
-                    help,
-                },
-            )
-        })?;
-        (bytes, Some(arg.to_path_buf()))
-    };
-    let display = if path.is_some() {
-        name
-    } else {
-        "<stdin>".to_string()
-    };
-    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
-        return Err((
-            display.clone(),
-            InputError::NotText {
-                file: display,
-                reason: format!("it contains a NUL byte at offset {pos}, so it looks binary"),
+    if arg != Path::new("-") {
+        return driver::read_source(arg);
+    }
+    let mut buf = Vec::new();
+    std::io::stdin().read_to_end(&mut buf).map_err(|e| {
+        (
+            "<stdin>".to_string(),
+            InputError::Unreadable {
+                file: "<stdin>".to_string(),
+                reason: e.to_string(),
+                help: None,
             },
-        ));
-    }
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(SourceFile::new(display, path, text)),
-        Err(e) => {
-            let offset = e.utf8_error().valid_up_to();
-            Err((
-                display.clone(),
-                InputError::NotText {
-                    file: display,
-                    reason: format!("invalid UTF-8 at byte offset {offset}"),
-                },
-            ))
-        }
-    }
+        )
+    })?;
+    driver::source_from_bytes("<stdin>".to_string(), None, buf)
 }
 
 /// Reads and compiles one file for `run`, `plan` and `graph`, printing its diagnostics

@@ -22,14 +22,7 @@ use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 
-/// Success.
-pub const EXIT_OK: u8 = 0;
-/// Findings: errors in a checked file, or warnings with `--deny-warnings`.
-pub const EXIT_FINDINGS: u8 = 1;
-/// Bad usage or unreadable input.
-pub const EXIT_USAGE: u8 = 2;
-/// Interrupted (Ctrl-C).
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub use crate::runtime::driver::{EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
 
 /// flowc: compile, check and run .flow workflow files.
 #[derive(Debug, Parser)]

@@ -27,7 +27,7 @@ fn session(args: ReplArgs, color: bool) -> u8 {
         color: color && terminal,
         width: super::width(),
     };
-    let mut session = Session::new(opts);
+    let mut session = Session::new(opts).with_runner(Box::new(super::run::launch));
     let mut failed = false;
     if let Some(file) = &args.file {
         let reply = session.input(&format!(":load {}", file.display()));

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::runtime::driver;
 use crate::runtime::journal::{self, JournalError, Resume, RunState, Verdict};
 use crate::runtime::run::Options;
 use crate::snapshot::record::Record;
@@ -45,9 +46,9 @@ pub struct DecideArgs {
 }
 
 /// The state directory of the run commands: the flag, `FLOWC_STATE_DIR`, or
-/// `./.flow/runs`.
+/// `./.flow/runs`, as for `flowc run`.
 pub(super) fn root(flag: Option<&Path>) -> PathBuf {
-    journal::state_root(flag, Path::new("."))
+    driver::state_root(flag)
 }
 
 fn warn_all(state: &RunState) {
@@ -204,11 +205,9 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
     }
     if finished_ok && again.is_empty() {
         eprintln!("run {run_id} already succeeded; nothing to do");
+        // Nothing ran: the journal gets no record, so the run keeps its recorded end (and
+        // the duration `flowc runs` shows).
         if let Some(j) = &journal {
-            j.commit_blocking(&Record::RunFinished {
-                status: "succeeded".to_string(),
-                at_ms: journal::now_ms(),
-            });
             let _ = j.finish();
         }
         return super::EXIT_OK;
@@ -232,6 +231,9 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
                 .join(", ")
         );
     }
+    if let Some(j) = &journal {
+        journal::take_over(j);
+    }
     let resume = std::sync::Arc::new(Resume::new(&state, info, &verdicts, &fingerprints));
     // Like `state` below: kept alive to the exit rather than freed piece by piece.
     std::mem::forget(std::sync::Arc::clone(&resume));
@@ -244,12 +246,7 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         workdir: PathBuf::from(&s.workdir),
         grace: std::time::Duration::from_secs(5),
         run_id,
-        interactive: {
-            use std::io::IsTerminal;
-            args.events.is_none()
-                && std::io::stdin().is_terminal()
-                && std::io::stderr().is_terminal()
-        },
+        approver: super::run::terminal_approver(args.events.is_some()),
         interrupt: None,
         journal: journal.map(std::sync::Arc::new),
         resume: Some(resume),
@@ -259,15 +256,15 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
     // one allocation at a time would only delay the exit.
     std::mem::forget(state);
     let (code, report) = super::run::drive(
-        super::run::Drive {
+        driver::Drive {
             lowered,
             workflow,
             params,
             options,
-            events: args.events.is_some(),
             timeout: None,
-            second_interrupt_exits: true,
         },
+        args.events.is_some(),
+        true,
         lock,
     );
     std::mem::forget(report);

@@ -4,12 +4,13 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::runtime::driver;
 use crate::runtime::eval::format_duration;
 use crate::runtime::journal;
-use crate::runtime::run::{self, Event, Observer, Options, Status};
-use crate::snapshot::record::RunStarted;
+use crate::runtime::run::{self, Approver, Event, Observer, Status};
 
 /// Arguments of `flowc run`.
 #[derive(Debug, clap::Args)]
@@ -35,7 +36,7 @@ pub struct RunArgs {
     /// Approve every `approve` step without asking.
     #[arg(long)]
     pub approve_all: bool,
-    /// Where step logs and output files go (default: .flow/logs/<run id> next to the file).
+    /// Where step logs and output files go (default: ./.flow/logs/<run id>).
     #[arg(long, value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
     /// `json`: one JSON event per line on stdout.
@@ -48,7 +49,7 @@ pub struct RunArgs {
     /// Ctrl-C and the run ends `cancelled` (exit 130 is kept for Ctrl-C; a timeout exits 1).
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
-    /// Where run journals go (default: `FLOWC_STATE_DIR`, else .flow/runs next to the file).
+    /// Where run journals go (default: `FLOWC_STATE_DIR`, else ./.flow/runs).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 }
@@ -225,13 +226,6 @@ impl Observer for Printer {
     }
 }
 
-/// The number of cores (the default `--max-parallel`), asked of the OS once: on Linux
-/// the answer reads the process's cgroup files.
-fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-}
-
 /// Runs the workflow; exit 0 when it succeeded, 1 when it failed or stopped at an approval,
 /// 2 for check, usage or input errors.
 pub fn run(args: RunArgs, color: bool) -> u8 {
@@ -294,339 +288,198 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let run_id = new_run_id();
-    let base = args
-        .file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), PathBuf::from);
-    let log_dir = args
-        .log_dir
-        .clone()
-        .unwrap_or_else(|| base.join(".flow").join("logs").join(&run_id));
-    let options = Options {
-        max_parallel: args.max_parallel.unwrap_or_else(cores),
+    let launch = driver::Launch {
+        log_dir: args.log_dir.clone(),
+        max_parallel: args.max_parallel,
         approve_all: args.approve_all,
         approve: args.approve.clone(),
-        log_dir: log_dir.clone(),
-        workdir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-        grace: Duration::from_secs(5),
-        run_id,
-        interactive: {
-            use std::io::IsTerminal;
-            args.events.is_none()
-                && std::io::stdin().is_terminal()
-                && std::io::stderr().is_terminal()
-        },
-        interrupt: None,
-        journal: None,
-        resume: None,
+        json_events: args.events.is_some(),
+        timeout: args.timeout,
+        second_interrupt_exits: true,
     };
-    // The journal: `.flow/runs/<run id>/` next to the file, unless switched off.
-    let mut lock = None;
+    let options = launch.options(terminal_approver(launch.json_events));
+    // The journal: `./.flow/runs/<run id>/`, unless switched off.
     let mut options = options;
-    if !journal::disabled() {
-        let root = journal::state_root(args.state_dir.as_deref(), &base);
-        let started = RunStarted {
-            run_id: options.run_id.clone(),
-            file: absolute(&args.file),
-            workflow: workflow.clone(),
-            inputs: params
-                .iter()
-                .map(|(k, v)| (k.clone(), journal::to_val(v)))
-                .collect(),
-            max_parallel: options.max_parallel as u32,
-            approve_all: options.approve_all,
-            approve: options.approve.clone(),
-            log_dir: absolute(&options.log_dir),
-            workdir: absolute(&options.workdir),
-            steps: lowered
-                .graphs
-                .iter()
-                .find(|g| g.workflow == workflow)
-                .map_or(0, |g| g.graph.node_count() as u32),
-            at_ms: journal::now_ms(),
-        };
-        match journal::create(&root, started) {
-            Ok((l, j)) => {
-                lock = Some(l);
-                options.journal = Some(std::sync::Arc::new(j));
-            }
-            Err(e) => {
-                super::report_error(&e);
-                return super::EXIT_USAGE;
-            }
+    let lock = match driver::start_journal(
+        &mut options,
+        &args.file,
+        &lowered,
+        &workflow,
+        &params,
+        args.state_dir.as_deref(),
+    ) {
+        Ok(lock) => lock,
+        Err(e) => {
+            super::report_error(&e);
+            return super::EXIT_USAGE;
         }
-    }
+    };
     drive(
-        Drive {
+        driver::Drive {
             lowered,
             workflow,
             params,
             options,
-            events: args.events.is_some(),
             timeout: args.timeout,
-            second_interrupt_exits: true,
         },
+        launch.json_events,
+        true,
         lock,
     )
     .0
 }
 
-/// How the REPL's `:run` runs a compiled workflow (not journaled: a REPL session has no
-/// run to resume).
-pub(crate) struct Launch<'a> {
-    /// The file the workflow came from; logs go next to it by default.
-    pub file: &'a std::path::Path,
-    /// Where step logs go, instead of `.flow/logs/<run id>` next to the file.
-    pub log_dir: Option<PathBuf>,
-    /// At most this many step processes at once (default: the number of cores).
-    pub max_parallel: Option<usize>,
-    /// Approve every `approve` step.
-    pub approve_all: bool,
-    /// Approve these `approve` steps.
-    pub approve: Vec<String>,
-    /// One JSON event per line on stdout instead of progress lines.
-    pub json_events: bool,
-    /// Stop the run after this long.
-    pub timeout: Option<Duration>,
-    /// Whether a second Ctrl-C exits the process at once, or is left to the caller.
-    pub second_interrupt_exits: bool,
+/// Asks a person at the terminal at approval gates: `approve `STEP`: QUESTION [y/N]` on
+/// stderr, `y` or `yes` on stdin approves. One question at a time.
+#[derive(Debug, Default)]
+pub(crate) struct TerminalApprover {
+    turn: std::sync::Mutex<()>,
 }
 
-/// Runs `workflow` of a compiled program with live progress on stderr (or JSON events),
-/// then prints the summary; returns the exit code of `flowc run` and the run's report.
+impl Approver for TerminalApprover {
+    fn approve(&self, step: &str, question: &str) -> bool {
+        let Ok(_turn) = self.turn.lock() else {
+            return false;
+        };
+        use std::io::BufRead;
+        let mut err = std::io::stderr();
+        let _ = write!(err, "approve `{step}`: {question} [y/N] ");
+        let _ = err.flush();
+        let mut answer = String::new();
+        if std::io::stdin().lock().read_line(&mut answer).is_err() {
+            return false;
+        }
+        matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    }
+}
+
+/// The terminal approver when there is a person to ask: stdin and stderr are terminals
+/// and no JSON events are written.
+pub(crate) fn terminal_approver(json_events: bool) -> Option<Arc<dyn Approver>> {
+    use std::io::IsTerminal;
+    let terminal =
+        !json_events && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    terminal.then(|| Arc::new(TerminalApprover::default()) as Arc<dyn Approver>)
+}
+
+/// Runs `workflow` of a compiled program for the REPL's `:run`, with live progress on
+/// stderr (or JSON events) and the summary; returns the exit code of `flowc run` and the
+/// run's report.
 pub(crate) fn launch(
     lowered: crate::lower::Lowered,
     workflow: &str,
     params: std::collections::BTreeMap<String, crate::runtime::eval::Value>,
-    launch: &Launch<'_>,
+    launch: &driver::Launch,
 ) -> (u8, Option<run::Report>) {
-    let run_id = new_run_id();
-    let base = launch
-        .file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), PathBuf::from);
-    let log_dir = launch
-        .log_dir
-        .clone()
-        .unwrap_or_else(|| base.join(".flow").join("logs").join(&run_id));
-    let options = Options {
-        max_parallel: launch.max_parallel.unwrap_or_else(cores),
-        approve_all: launch.approve_all,
-        approve: launch.approve.clone(),
-        log_dir,
-        workdir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-        grace: Duration::from_secs(5),
-        run_id,
-        interactive: {
-            use std::io::IsTerminal;
-            !launch.json_events && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
-        },
-        interrupt: None,
-        journal: None,
-        resume: None,
-    };
     drive(
-        Drive {
+        driver::Drive {
             lowered,
             workflow: workflow.to_string(),
             params,
-            options,
-            events: launch.json_events,
+            options: launch.options(terminal_approver(launch.json_events)),
             timeout: launch.timeout,
-            second_interrupt_exits: launch.second_interrupt_exits,
         },
+        launch.json_events,
+        launch.second_interrupt_exits,
         None,
     )
 }
 
-/// A new run id: the start time in seconds and four random hex digits.
-fn new_run_id() -> String {
-    format!(
-        "{}-{:04x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        fastrand::u16(..)
-    )
-}
-
-/// A path made absolute against the current directory, as text for the journal.
-pub(super) fn absolute(path: &std::path::Path) -> String {
-    std::path::absolute(path)
-        .unwrap_or_else(|_| path.to_path_buf())
-        .display()
-        .to_string()
-}
-
-/// Everything a run needs once its inputs are known: shared by `run`, `resume` and the
-/// REPL's `:run`.
-pub(crate) struct Drive {
-    /// The compiled file.
-    pub lowered: crate::lower::Lowered,
-    /// The workflow to run.
-    pub workflow: String,
-    /// Its parameter values.
-    pub params: std::collections::BTreeMap<String, crate::runtime::eval::Value>,
-    /// How to run.
-    pub options: Options,
-    /// `--events json`.
-    pub events: bool,
-    /// `--timeout`.
-    pub timeout: Option<Duration>,
-    /// Whether a second Ctrl-C exits the process at once (`flowc run`), or is left to the
-    /// caller (the REPL, which must survive it).
-    pub second_interrupt_exits: bool,
-}
-
-/// Runs a workflow with progress output, Ctrl-C handling and a summary, and gives the
-/// exit code and the run's report. The run's lock is held until its journal is complete.
-pub(crate) fn drive(launch: Drive, lock: Option<journal::RunLock>) -> (u8, Option<run::Report>) {
-    let Drive {
-        lowered,
-        workflow,
-        params,
-        mut options,
-        events,
-        timeout,
-        second_interrupt_exits,
-    } = launch;
-    let log_dir = options.log_dir.clone();
-    let run_id = options.run_id.clone();
-    let journal = options.journal.clone();
+/// Runs a workflow with progress output (JSON events with `events`), Ctrl-C messages (a
+/// second Ctrl-C exits at once when `second_interrupt_exits`) and a summary, and gives
+/// the exit code and the run's report. The run's lock is held until its journal is
+/// complete.
+pub(crate) fn drive(
+    launch: driver::Drive,
+    events: bool,
+    second_interrupt_exits: bool,
+    lock: Option<journal::RunLock>,
+) -> (u8, Option<run::Report>) {
     let terminal = {
         use std::io::IsTerminal;
         std::io::stderr().is_terminal()
     };
     let printer = Printer::new(events, terminal);
-    // One thread runs the scheduler and every step's task: a step costs a spawn, a few
-    // reads and a reap, and handing those between threads (wake-ups, work stealing, TLB
-    // flushes after each spawn) cost more CPU than they saved (benches/run.sh: about 25%
-    // less CPU of flowc's own at 10,000 steps). The journal writes on its own thread.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+    let notify: driver::Notify = Arc::new(move |notice| match notice {
+        driver::Notice::TimedOut(limit) => eprintln!(
+            "the run's --timeout of {} has passed: stopping running steps",
+            format_duration(limit.as_millis() as u64)
+        ),
+        driver::Notice::Interrupted { count: 1 } if second_interrupt_exits => {
+            eprintln!("interrupted: stopping running steps (press Ctrl-C again to exit at once)")
+        }
+        driver::Notice::Interrupted { count: 1 } => {
+            eprintln!("interrupted: stopping running steps")
+        }
+        driver::Notice::Interrupted { .. } if second_interrupt_exits => {
+            std::process::exit(i32::from(super::EXIT_INTERRUPTED))
+        }
+        driver::Notice::Interrupted { .. } => {}
+    });
+    let driven = match driver::drive(launch, Box::new(printer), notify, lock) {
+        Ok(driven) => driven,
+        Err(driver::DriveError::Run(e)) => {
+            super::report_error(&e);
             return (super::EXIT_USAGE, None);
         }
-    };
-    // The first Ctrl-C stops the run gracefully; a second one exits at once.
-    let (canceller, signal) = crate::runtime::process::cancellation();
-    options.interrupt = Some(signal);
-    let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    if let Some(limit) = timeout {
-        let canceller = canceller.clone();
-        let timed_out = std::sync::Arc::clone(&timed_out);
-        runtime.spawn(async move {
-            tokio::time::sleep(limit).await;
-            eprintln!(
-                "the run's --timeout of {} has passed: stopping running steps",
-                format_duration(limit.as_millis() as u64)
-            );
-            timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
-            canceller.cancel();
-        });
-    }
-    let second_exits = second_interrupt_exits;
-    runtime.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            if second_exits {
-                eprintln!(
-                    "interrupted: stopping running steps (press Ctrl-C again to exit at once)"
-                );
-            } else {
-                eprintln!("interrupted: stopping running steps");
-            }
-            canceller.cancel();
-            if second_exits && tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(i32::from(super::EXIT_INTERRUPTED));
-            }
-        }
-    });
-    let scheduled = {
-        let workflow = workflow.clone();
-        runtime.spawn(async move {
-            run::run(lowered, &workflow, params, options, Box::new(printer)).await
-        })
-    };
-    let report = match runtime.block_on(scheduled) {
-        Ok(report) => report,
-        // Nothing cancels the task, so it panicked (a bug): the panic goes on from here,
-        // as it would have with the scheduler on this thread.
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    };
-    // Nothing is left to wait for: the step processes are reaped. Waiting for the idle
-    // workers and the Ctrl-C listener to wind down would only delay the exit.
-    runtime.shutdown_background();
-    let journal_error = journal.as_ref().and_then(|j| j.finish().err());
-    drop(lock);
-    let report = match report {
-        Ok(report) => report,
         Err(e) => {
-            super::report_error(&e);
+            eprintln!("error: {e}");
             return (super::EXIT_USAGE, None);
         }
     };
     if !events {
-        summary(&report, &log_dir);
+        summary(&driven.report, &driven.log_dir);
     }
-    if let Some(e) = journal_error {
-        super::report_error(&e);
-        return (super::EXIT_FINDINGS, Some(report));
-    }
-    let journaled = journal.is_some();
-    let code = match report.status {
-        Status::Succeeded => super::EXIT_OK,
-        Status::Cancelled if timed_out.load(std::sync::atomic::Ordering::SeqCst) => {
-            if journaled {
-                eprintln!("`flowc resume {run_id}` continues the run");
+    let code = driven.exit_code();
+    let run_id = &driven.run_id;
+    let journaled = driven.journaled;
+    let report = &driven.report;
+    if let Some(e) = &driven.journal_error {
+        super::report_error(e);
+    } else {
+        match report.status {
+            Status::Succeeded => {}
+            Status::Cancelled if driven.timed_out => {
+                if journaled {
+                    eprintln!("`flowc resume {run_id}` continues the run");
+                }
             }
-            super::EXIT_FINDINGS
-        }
-        Status::Cancelled => {
-            if journaled {
-                eprintln!("run {run_id} interrupted; `flowc resume {run_id}` continues it without re-running finished steps");
-            } else {
-                eprintln!("run interrupted; run it again to start over");
+            Status::Cancelled => {
+                if journaled {
+                    eprintln!("run {run_id} interrupted; `flowc resume {run_id}` continues it without re-running finished steps");
+                } else {
+                    eprintln!("run interrupted; run it again to start over");
+                }
             }
-            super::EXIT_INTERRUPTED
-        }
-        Status::Waiting if journaled => {
-            let gates: Vec<&str> = report
-                .steps
-                .iter()
-                .filter(|s| s.status == Status::Waiting)
-                .map(|s| s.name.as_str())
-                .collect();
-            eprintln!(
-                "run {run_id} is waiting for approval of {}; decide with `flowc approve {run_id} STEP` (or `flowc reject`), then continue with `flowc resume {run_id}`",
-                gates
+            Status::Waiting if journaled => {
+                let gates: Vec<&str> = report
+                    .steps
                     .iter()
-                    .map(|g| format!("`{g}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            super::EXIT_FINDINGS
-        }
-        Status::Waiting => {
-            eprintln!("run stopped at an approval gate; run it again with `--approve STEP` or `--approve-all`");
-            super::EXIT_FINDINGS
-        }
-        _ => {
-            if journaled {
+                    .filter(|s| s.status == Status::Waiting && s.gate)
+                    .map(|s| s.name.as_str())
+                    .collect();
                 eprintln!(
-                    "`flowc resume {run_id}` re-runs the failed steps and what depends on them"
+                    "run {run_id} is waiting for approval of {}; decide with `flowc approve {run_id} STEP` (or `flowc reject`), then continue with `flowc resume {run_id}`",
+                    gates
+                        .iter()
+                        .map(|g| format!("`{g}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             }
-            super::EXIT_FINDINGS
+            Status::Waiting => {
+                eprintln!("run stopped at an approval gate; run it again with `--approve STEP` or `--approve-all`");
+            }
+            _ => {
+                if journaled {
+                    eprintln!(
+                        "`flowc resume {run_id}` re-runs the failed steps and what depends on them"
+                    );
+                }
+            }
         }
-    };
-    (code, Some(report))
+    }
+    (code, Some(driven.report))
 }
 
 /// The table printed at the end of a run.

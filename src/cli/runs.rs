@@ -26,7 +26,8 @@ pub struct RunsArgs {
 /// What `flowc runs` does besides listing.
 #[derive(Debug, clap::Subcommand)]
 pub enum RunsAction {
-    /// Delete finished runs (their journals, and their logs when in the default place).
+    /// Delete finished runs (their journals, and their logs when in the default place);
+    /// a run that is running or waiting at an approval gate is never deleted.
     Prune(PruneArgs),
 }
 
@@ -160,16 +161,28 @@ pub fn runs(args: RunsArgs) -> u8 {
 }
 
 fn prune(root: &Path, args: &PruneArgs) -> u8 {
-    let runs = journal::list(root);
+    // A run with a live driver, or one waiting at an approval gate, is not finished: it
+    // is never pruned, and `--keep` counts only the others.
+    let runs: Vec<(PathBuf, Option<RunState>)> = journal::list(root)
+        .into_iter()
+        .filter(|dir| !journal::is_locked(dir))
+        .map(|dir| {
+            let state = RunState::load(&dir).ok();
+            (dir, state)
+        })
+        .filter(|(_, s)| {
+            s.as_ref()
+                .is_none_or(|s| !matches!(s.status().as_str(), "waiting" | "running"))
+        })
+        .collect();
     let now = journal::now_ms();
     let keep_from = args.keep.map_or(0, |k| runs.len().saturating_sub(k));
     let mut removed = 0;
-    for (k, dir) in runs.iter().enumerate() {
-        // A run with a live driver is never pruned.
+    for (k, (dir, state)) in runs.iter().enumerate() {
+        // Its driver may have started since the list was made.
         if journal::is_locked(dir) {
             continue;
         }
-        let state = RunState::load(dir).ok();
         let last = state.as_ref().map_or(0, |s| s.last_ms);
         let old = args
             .older_than
@@ -305,16 +318,7 @@ pub fn status(args: RunArg) -> u8 {
 
 /// The log file name of a step instance, as the runtime writes it.
 fn safe(label: &str) -> String {
-    label
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '.'
-            }
-        })
-        .collect()
+    crate::runtime::run::log_stem(label)
 }
 
 /// `flowc logs RUN [STEP] [--follow]`.

@@ -71,6 +71,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0433", include_str!("explain/E0433.md")),
     ("E0440", include_str!("explain/E0440.md")),
     ("E0441", include_str!("explain/E0441.md")),
+    ("E0442", include_str!("explain/E0442.md")),
     ("E0450", include_str!("explain/E0450.md")),
     ("E0451", include_str!("explain/E0451.md")),
     ("E0452", include_str!("explain/E0452.md")),

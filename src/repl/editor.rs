@@ -41,7 +41,7 @@ pub fn interactive(mut session: Session, color: bool, history: Option<PathBuf>) 
         Ok(editor) => editor,
         Err(e) => {
             eprintln!("error: cannot use the terminal: {e}");
-            return crate::cli::EXIT_USAGE;
+            return crate::runtime::driver::EXIT_USAGE;
         }
     };
     editor.set_helper(Some(FlowHelper {
@@ -80,12 +80,12 @@ pub fn interactive(mut session: Session, color: bool, history: Option<PathBuf>) 
             Err(ReadlineError::Eof) => break,
             Err(e) => {
                 eprintln!("error: cannot read the terminal: {e}");
-                return crate::cli::EXIT_USAGE;
+                return crate::runtime::driver::EXIT_USAGE;
             }
         }
     }
     save_history(&mut editor, history.as_ref());
-    crate::cli::EXIT_OK
+    crate::runtime::driver::EXIT_OK
 }
 
 fn save_history(editor: &mut Editor<FlowHelper, DefaultHistory>, path: Option<&PathBuf>) {

@@ -50,7 +50,7 @@ pub fn piped(
             Ok(line) => line,
             Err(e) => {
                 let _ = writeln!(err, "error: cannot read standard input: {e}");
-                return crate::cli::EXIT_USAGE;
+                return crate::runtime::driver::EXIT_USAGE;
             }
         };
         buffer.push_str(&line);
@@ -69,8 +69,8 @@ pub fn piped(
         answer(session, &buffer);
     }
     if failed {
-        crate::cli::EXIT_FINDINGS
+        crate::runtime::driver::EXIT_FINDINGS
     } else {
-        crate::cli::EXIT_OK
+        crate::runtime::driver::EXIT_OK
     }
 }

@@ -26,8 +26,10 @@ use crate::ast::{self, AttrKind, Item, WorkflowItem};
 use crate::check::{self, FsLoader, Type};
 use crate::diagnostics::{self, did_you_mean, Diagnostics, Format, RenderOptions};
 use crate::lower::Lowered;
+use crate::runtime::driver;
 use crate::runtime::eval::{eval, EvalError, Value};
 use crate::runtime::inputs::{self, coerce, ValuesEnv};
+use crate::runtime::run::Report;
 use crate::source::{SourceFile, SourceId, SourceMap};
 
 /// The REPL's commands: name, argument, what it does (for `:help`, completion and hints).
@@ -190,6 +192,23 @@ pub struct Session {
     /// Step results of the last `:run`, by step name.
     results: BTreeMap<String, Value>,
     names: Names,
+    /// What `:run` runs a workflow with.
+    runner: Runner,
+}
+
+/// How `:run` runs a compiled workflow and shows it: the front end's progress and
+/// summary (`flowc repl` gives `flowc run`'s), or [`driver::run_quietly`]. It gives the
+/// exit code of `flowc run` and the report.
+pub type RunFn =
+    dyn FnMut(Lowered, &str, BTreeMap<String, Value>, &driver::Launch) -> (u8, Option<Report>);
+
+/// The session's [`RunFn`].
+struct Runner(Box<RunFn>);
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Runner")
+    }
 }
 
 impl Session {
@@ -203,9 +222,17 @@ impl Session {
             inputs: 0,
             results: BTreeMap::new(),
             names: Names::default(),
+            runner: Runner(Box::new(driver::run_quietly)),
         };
         session.refresh_names();
         session
+    }
+
+    /// Runs `:run` with `runner` (the front end's progress and summary) instead of
+    /// quietly.
+    pub fn with_runner(mut self, runner: Box<RunFn>) -> Session {
+        self.runner = Runner(runner);
+        self
     }
 
     /// The names the frontend completes, as of the last input.
@@ -422,7 +449,7 @@ impl Session {
     /// `:load FILE`: the file's items become the program; its first workflow becomes the
     /// session's workflow. Nothing changes if the file has errors.
     fn load(&mut self, path: &Path) -> Reply {
-        let file = match crate::cli::input::read(path) {
+        let file = match driver::read_source(path) {
             Ok(file) => file,
             Err((name, err)) => {
                 let mut sources = SourceMap::new();
@@ -824,17 +851,8 @@ impl Session {
             .iter()
             .filter(|g| g.workflow == self.program.workflow)
             .collect();
-        let args = crate::cli::plan::PlanArgs {
-            file: self
-                .loaded
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("<repl>")),
-            workflow: None,
-            vars: Vec::new(),
-            vars_file: None,
-        };
         let env = |name: &str| std::env::var(name).ok();
-        match crate::cli::plan::plan(&c.lowered, &c.sources, &graphs, &args, &env) {
+        match crate::runtime::plan::plan(&c.lowered, &c.sources, &graphs, &[], None, &env) {
             Ok(text) => Reply::out(text),
             Err(errors) => {
                 let mut diags = Diagnostics::new();
@@ -869,40 +887,32 @@ impl Session {
             },
         };
         let workflow = self.program.workflow.clone();
-        let params = match crate::cli::inputs::resolve(
+        let params = match driver::resolve_params(
             &compiled.sources,
             compiled.root,
             &compiled.lowered,
             &workflow,
             &[],
             None,
-            self.opts,
         ) {
             Ok(params) => params,
-            Err(_) => return Reply::failed(String::new()),
+            Err(diags) => {
+                let text: String = diags
+                    .iter()
+                    .map(|d| diagnostics::render(d, &compiled.sources, Format::Human, self.opts))
+                    .collect();
+                return Reply::failed(text);
+            }
         };
-        let file = self
-            .loaded
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("repl.flow"));
-        let launch = crate::cli::run::Launch {
-            file: &file,
-            log_dir: None,
-            max_parallel: None,
-            approve_all: false,
-            approve: Vec::new(),
-            json_events: false,
-            timeout: None,
-            second_interrupt_exits: false,
-        };
-        let (code, report) = crate::cli::run::launch(compiled.lowered, &workflow, params, &launch);
+        let launch = driver::Launch::default();
+        let (code, report) = (self.runner.0)(compiled.lowered, &workflow, params, &launch);
         if let Some(report) = report {
             for s in report.steps {
                 self.results.insert(s.name, s.record);
             }
         }
         Reply {
-            ok: code == crate::cli::EXIT_OK,
+            ok: code == driver::EXIT_OK,
             ..Reply::default()
         }
     }

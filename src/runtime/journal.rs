@@ -56,7 +56,7 @@ pub enum JournalError {
     #[error("no run `{run}` in `{dir}`")]
     #[diagnostic(
         code(E0507),
-        help("list the runs with `flowc runs`; runs are kept in `.flow/runs` next to the workflow file (run flowc from there, or pass `--state-dir`)")
+        help("list the runs with `flowc runs`; runs are kept in `.flow/runs` of the directory flowc was run from (run it from there, or pass `--state-dir`)")
     )]
     NoSuchRun {
         /// The run id asked for (`--last` when none was).
@@ -750,7 +750,7 @@ impl Resume {
 // ---------------------------------------------------------------------------------------
 
 /// The state directory: `--state-dir`, else `FLOWC_STATE_DIR`, else `.flow/runs` in
-/// `base` (the workflow file's directory, or the current one).
+/// `base` (the project directory: the one flowc runs in, where steps run too).
 pub fn state_root(flag: Option<&Path>, base: &Path) -> PathBuf {
     if let Some(dir) = flag {
         return dir.to_path_buf();
@@ -895,11 +895,16 @@ pub fn reopen(dir: &Path) -> Result<(RunLock, RunState, Journal), JournalError> 
         state.valid_len
     };
     let journal = Journal::start(Appender::open(&path, len)?);
+    Ok((lock, state, journal))
+}
+
+/// Records this process as the run's driver, once a resume is about to run something (a
+/// resume that runs nothing leaves the journal as it was).
+pub fn take_over(journal: &Journal) {
     journal.record(&Record::Driver {
         pid: std::process::id(),
         at_ms: now_ms(),
     });
-    Ok((lock, state, journal))
 }
 
 /// The records of a journal without those a later record supersedes: the starts, failed

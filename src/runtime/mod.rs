@@ -8,19 +8,30 @@
 //! - [`process`]: a step's process in its own group, output streaming, timeouts, kills;
 //! - [`spawn`]: starting that process cheaply (the one module with `unsafe`);
 //! - [`retry`]: backoff policies and the retry loop;
+//! - [`attempt`]: one attempt of a step, from a finished process or native action;
 //! - [`redact`]: secret redaction of everything flowc prints or writes;
+//! - [`outputs`]: a step's `$FLOW_OUTPUT` file read back as typed values;
+//! - [`plan`]: what a run would do, as text, without running anything;
+//! - [`schedule`]: who waits for whom, and the skip and failure rules (no tokio);
 //! - [`run`]: the scheduler that runs a workflow's steps with all of the above.
 //! - [`journal`]: the durable record of a run, read back by `flowc resume`;
-//! - [`fingerprint`]: what a step's definition hashes to, so that resume keeps it or not.
+//! - [`fingerprint`]: what a step's definition hashes to, so that resume keeps it or not;
+//! - [`driver`]: a run from compiled program to report (runtime, Ctrl-C, timeout), with
+//!   progress, approvals and notices handed to the front end, and the exit codes.
 
+pub mod attempt;
 pub use crate::command;
+pub mod driver;
 pub mod eval;
 pub mod fingerprint;
 pub mod inputs;
 pub mod journal;
 pub mod native;
+pub mod outputs;
+pub mod plan;
 pub mod process;
 pub mod redact;
 pub mod retry;
 pub mod run;
+pub mod schedule;
 pub mod spawn;

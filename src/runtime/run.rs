@@ -1,14 +1,12 @@
 //! Running a workflow: a lowered program, the workflow's input values and run options in,
 //! a [`Report`] of every step out, with [`Event`]s sent to an [`Observer`] as things happen.
 //!
-//! The scheduler keeps, for each step, how many of the steps it waits for are still
-//! unfinished; a step is decided the moment that count reaches zero, so a run costs time
-//! in proportion to its steps and edges. Deciding applies the rules of docs/language.md
-//! ("Skip and failure propagation"): a failed dependency skips the step (unless it failed
-//! with `on_failure continue`, or its fallback succeeded), a step whose `when` is false is
-//! skipped *by a condition* and counts as done for steps that only wait for it, a step that
-//! reads a declared output that was never produced is skipped too, compensation steps run
-//! only after a failure of their target, and `finally` steps always run last.
+//! The scheduler loop lives here: it starts the steps that [`super::schedule`] says are
+//! ready (a step is decided the moment the last step it waits for is done, so a run costs
+//! time in proportion to its steps and edges), applies its rules (docs/language.md "Skip
+//! and failure propagation"), evaluates a step's `when` and fan-out list, and runs its
+//! instances (processes, sleeps, questions to the [`Approver`], native actions) with
+//! their retries and timeouts; declared outputs are read by [`super::outputs`].
 
 use std::collections::BTreeMap;
 
@@ -17,20 +15,20 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use petgraph::visit::EdgeRef;
-use petgraph::Direction;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::attempt::{self, Attempt};
 use super::command::{self, TextPart};
 use super::eval::{self, Env, EvalError, Value};
 use super::journal::{self, Journal, Resume};
+use super::outputs;
 use super::process::{self, CancellationSignal, Canceller, Stream};
 use super::redact::Redactor;
 use super::retry::{self, Backoff, Policy};
+use super::schedule::{OnFailure, Ruling, Scheduler};
 use crate::ast::{self, AttrKind, Clause, ExprKind, StrPart};
 use crate::check::{DepKind, Module, WorkflowInfo};
-use crate::graph::{EdgeKind, ExecGraph};
 use crate::lower::Lowered;
 use crate::snapshot::record::Record;
 
@@ -51,9 +49,9 @@ pub struct Options {
     pub grace: Duration,
     /// The id of the run, for `run_id()` and `workflow.run_id`.
     pub run_id: String,
-    /// Ask on the terminal at `approve` steps that are not pre-approved (otherwise the run
-    /// stops at the gate).
-    pub interactive: bool,
+    /// Who decides at `approve` steps that are not pre-approved (a person at a terminal,
+    /// for `flowc run`); without one, the run stops at the gate (status `waiting`).
+    pub approver: Option<Arc<dyn Approver>>,
     /// Fires on an interrupt (Ctrl-C): running steps are stopped, nothing new starts but
     /// compensation and `finally` steps, and the run ends `cancelled`.
     pub interrupt: Option<CancellationSignal>,
@@ -123,6 +121,10 @@ pub struct StepReport {
     pub continued: bool,
     /// Whether it finished in an earlier run and was kept by `flowc resume`.
     pub restored: bool,
+    /// For a `waiting` step: whether it is an approval gate waiting for a decision
+    /// (`false` for a step that waits behind one, or a `finally` step that waits for the
+    /// run to really end).
+    pub gate: bool,
     /// The result record the language sees.
     pub record: Value,
 }
@@ -215,6 +217,15 @@ pub enum Event {
         /// Milliseconds.
         duration_ms: u64,
     },
+}
+
+/// Decides at an approval gate: the front end asks a person (`flowc run` on a terminal)
+/// or answers by rule. The library never asks anyone itself.
+pub trait Approver: Send + Sync + std::fmt::Debug {
+    /// Whether `step` (an instance name, `gate[2]`) is approved, given its question
+    /// (secrets already redacted). Called on a blocking thread; several gates may ask at
+    /// once, so an approver that talks to one person asks one question at a time.
+    fn approve(&self, step: &str, question: &str) -> bool;
 }
 
 /// Receives the events of a run.
@@ -356,13 +367,6 @@ impl Env for StepEnv<'_> {
     }
 }
 
-/// The state of one step while the run goes on.
-#[derive(Clone, Debug)]
-struct State {
-    remaining: usize,
-    report: Option<StepReport>,
-}
-
 /// Runs workflow `workflow` of the root module with these parameter values.
 pub async fn run(
     lowered: Lowered,
@@ -491,50 +495,18 @@ pub async fn run(
     });
 
     let n = info.steps.len();
-    let finally: Vec<usize> = (0..n).filter(|&i| info.steps[i].finally).collect();
-    let ordinary = n - finally.len();
-    let fallback_of: Vec<Option<usize>> = {
-        let mut f = vec![None; n];
-        for (owner, s) in info.steps.iter().enumerate() {
-            if let Some((target, _)) = s.fallback {
-                f[target] = Some(owner);
-            }
-        }
-        f
-    };
-    // Who waits for whom: graph predecessors, the fallback of each predecessor (it stands
-    // in for it), and for `finally` steps every ordinary step.
-    let mut waiters: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut states: Vec<State> = vec![
-        State {
-            remaining: 0,
-            report: None
-        };
-        n
-    ];
-    for (i, state) in states.iter_mut().enumerate() {
-        let node = petgraph::graph::NodeIndex::new(i);
-        let mut preds: Vec<usize> = graph
-            .graph
-            .edges_directed(node, Direction::Incoming)
-            .map(|e| e.source().index())
-            .collect();
-        let stand_ins: Vec<usize> = preds
-            .iter()
-            .filter_map(|&p| info.steps[p].fallback.map(|(f, _)| f))
-            .filter(|&f| f != i)
-            .collect();
-        preds.extend(stand_ins);
-        if info.steps[i].finally {
-            preds.extend((0..n).filter(|&j| !info.steps[j].finally));
-        }
-        preds.sort_unstable();
-        preds.dedup();
-        state.remaining = preds.len();
-        for p in preds {
-            waiters[p].push(i);
-        }
-    }
+    let policies: Vec<OnFailure> = info
+        .steps
+        .iter()
+        .map(
+            |s| match on_failure(&shared, info.item, s.body_index).as_str() {
+                "fail_fast" => OnFailure::FailFast,
+                "continue" => OnFailure::Continue,
+                _ => OnFailure::Fallback,
+            },
+        )
+        .collect();
+    let mut sched = Scheduler::new(info, graph, policies.clone());
 
     // Only results some step reads are kept by name: a large run of `after`-only steps
     // would otherwise hold every result record twice.
@@ -545,12 +517,20 @@ pub async fn run(
         }
     }
     let mut results: HashMap<String, Value> = HashMap::default();
-    let mut ready: Vec<usize> = (0..n).filter(|&i| states[i].remaining == 0).rev().collect();
+    let keep = |i: usize, report: &StepReport, results: &mut HashMap<String, Value>| {
+        if read[i] {
+            results.insert(info.steps[i].name.clone(), report.record.clone());
+        }
+    };
     let mut running: JoinSet<(usize, StepReport)> = JoinSet::new();
     let mut cancellers: HashMap<usize, Canceller> = HashMap::default();
-    let mut failing = false;
-    let mut finished_ordinary = 0usize;
-    let mut workflow_status = Status::Succeeded;
+    let cancel = |cancellers: &HashMap<usize, Canceller>, steps: Vec<usize>| {
+        for j in steps {
+            if let Some(c) = cancellers.get(&j) {
+                c.cancel();
+            }
+        }
+    };
     let mut interrupt = opts.interrupt.clone();
     let mut interrupted = false;
 
@@ -563,12 +543,12 @@ pub async fn run(
         .saturating_add(16);
     loop {
         while running.len() < in_flight_max {
-            let Some(i) = ready.pop() else { break };
+            let Some(i) = sched.next_ready() else { break };
             let step = &info.steps[i];
-            if step.finally && finished_ordinary == ordinary {
+            if step.finally && sched.ordinary_done() {
                 results.insert(
                     "workflow".to_string(),
-                    workflow_record(workflow, workflow_status, &opts.run_id),
+                    workflow_record(workflow, sched.status(), &opts.run_id),
                 );
             }
             if let Some(report) = restored(&shared, &step.name) {
@@ -577,29 +557,22 @@ pub async fn run(
                     step: step.name.clone(),
                     attempts: report.attempts,
                 });
-                finish(
-                    i,
-                    report,
-                    info,
-                    &mut states,
-                    &waiters,
-                    &mut ready,
-                    &mut results,
-                    &mut finished_ordinary,
-                    &read,
-                );
+                keep(i, &report, &mut results);
+                sched.restored(i, report);
                 continue;
             }
-            match decide(
-                i,
-                info,
-                graph,
-                &states,
-                &fallback_of,
-                failing,
-                &shared,
-                &results,
-            ) {
+            let decision = match sched.rule(i) {
+                Ruling::Parked => continue,
+                Ruling::Hold(reason) => Decision::Hold(reason),
+                Ruling::Skip(cause, reason) => Decision::Skip(cause, reason),
+                Ruling::Run => decide(i, info, &shared, &results),
+            };
+            match decision {
+                Decision::Hold(reason) => {
+                    let report = held_report(&step.name, reason, step.fan_out);
+                    keep(i, &report, &mut results);
+                    sched.held(i, report);
+                }
                 Decision::Skip(cause, reason) => {
                     if let Some(j) = &shared.opts.journal {
                         j.record(&Record::StepSkipped {
@@ -612,21 +585,20 @@ pub async fn run(
                         reason: reason.clone(),
                     });
                     let report = skipped_report(&step.name, cause, reason, step.fan_out);
-                    finish(
-                        i,
-                        report,
-                        info,
-                        &mut states,
-                        &waiters,
-                        &mut ready,
-                        &mut results,
-                        &mut finished_ordinary,
-                        &read,
-                    );
+                    keep(i, &report, &mut results);
+                    let stop = sched.skipped(i, report);
+                    cancel(&cancellers, stop);
                 }
                 Decision::Run(instances) => {
                     let (canceller, signal) = process::cancellation();
+                    // Under fail_fast a failed instance fails the workflow: the step's
+                    // other instances are stopped and no new one starts.
+                    let stop = (!step.finally
+                        && step.compensates.is_none()
+                        && policies[i] == OnFailure::FailFast)
+                        .then(|| canceller.clone());
                     cancellers.insert(i, canceller);
+                    sched.started(i);
                     let shared = Arc::clone(&shared);
                     // Only the results this step reads: copying every result into every
                     // step would make a large run quadratic.
@@ -656,6 +628,7 @@ pub async fn run(
                             instances,
                             env_results,
                             signal,
+                            stop,
                         )
                         .await;
                         (i, report)
@@ -669,14 +642,8 @@ pub async fn run(
                     joined = running.join_next() => joined,
                     _ = signal.cancelled() => {
                         interrupted = true;
-                        failing = true;
-                        workflow_status = Status::Cancelled;
-                        for (j, c) in &cancellers {
-                            let s = &info.steps[*j];
-                            if !s.finally && s.compensates.is_none() && fallback_of[*j].is_none() {
-                                c.cancel();
-                            }
-                        }
+                        let stop = sched.interrupted();
+                        cancel(&cancellers, stop);
                         continue;
                     }
                 }
@@ -684,67 +651,28 @@ pub async fn run(
             _ => running.join_next().await,
         };
         let Some(joined) = joined else {
+            // Nothing runs any more: the steps parked behind a gate are decided for good.
+            if sched.settle() {
+                continue;
+            }
             break;
         };
         let Ok((i, report)) = joined else {
             continue;
         };
         cancellers.remove(&i);
-        let step = &info.steps[i];
-        let policy = on_failure(&shared, info.item, step.body_index);
-        if report.status == Status::Failed && !step.finally && info.steps[i].compensates.is_none() {
-            let rescued = step.fallback.is_some();
-            let continued = policy == "continue";
-            if !rescued && !continued {
-                if workflow_status != Status::Cancelled {
-                    workflow_status = Status::Failed;
-                }
-                if !failing {
-                    failing = true;
-                    // fail_fast: stop everything ordinary that is still running.
-                    // Compensation, fallback and finally steps are handlers: they go on.
-                    for (j, c) in &cancellers {
-                        let s = &info.steps[*j];
-                        if !s.finally && s.compensates.is_none() && fallback_of[*j].is_none() {
-                            c.cancel();
-                        }
-                    }
-                }
-            }
-        }
-        if report.status == Status::Waiting && workflow_status == Status::Succeeded {
-            workflow_status = Status::Waiting;
-        }
-        if report.status == Status::Failed && step.fallback.is_none() && step.finally {
-            workflow_status = Status::Failed;
-        }
-        // A fallback that failed fails the workflow on behalf of its owner.
-        if report.status == Status::Failed
-            && fallback_of[i].is_some()
-            && workflow_status != Status::Cancelled
-        {
-            workflow_status = Status::Failed;
-        }
-        let mut report = report;
-        report.continued = report.status == Status::Failed && policy == "continue";
-        finish(
-            i,
-            report,
-            info,
-            &mut states,
-            &waiters,
-            &mut ready,
-            &mut results,
-            &mut finished_ordinary,
-            &read,
-        );
+        keep(i, &report, &mut results);
+        let stop = sched.finished(i, report);
+        cancel(&cancellers, stop);
     }
 
-    let steps: Vec<StepReport> = states
+    let workflow_status = sched.status();
+    let steps: Vec<StepReport> = sched
+        .into_reports()
         .into_iter()
         .zip(&info.steps)
-        .map(|(s, info)| {
-            s.report.unwrap_or_else(|| {
+        .map(|(report, info)| {
+            report.unwrap_or_else(|| {
                 skipped_report(
                     &info.name,
                     SkipCause::Failure,
@@ -810,6 +738,7 @@ fn restored(shared: &Shared, name: &str) -> Option<StepReport> {
         exit_codes: f.exit_codes.clone(),
         continued: false,
         restored: true,
+        gate: false,
         record: f.record.clone(),
     })
 }
@@ -848,7 +777,27 @@ fn skipped_report(name: &str, cause: SkipCause, reason: String, fan_out: bool) -
         exit_codes: Vec::new(),
         continued: false,
         restored: false,
+        gate: false,
         record: record(Status::Skipped, &[], fan_out, BTreeMap::new()),
+    }
+}
+
+/// The report of a step that is not decided because the run is paused at an approval
+/// gate: it is neither run nor skipped (nothing is journaled), so the resume that follows
+/// the decision decides it.
+fn held_report(name: &str, reason: String, fan_out: bool) -> StepReport {
+    StepReport {
+        name: name.to_string(),
+        status: Status::Waiting,
+        skip: None,
+        reason: Some(reason),
+        attempts: 0,
+        duration: Duration::ZERO,
+        exit_codes: Vec::new(),
+        continued: false,
+        restored: false,
+        gate: false,
+        record: record(Status::Waiting, &[], fan_out, BTreeMap::new()),
     }
 }
 
@@ -894,123 +843,23 @@ fn record(
     Value::Record(fields)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    i: usize,
-    report: StepReport,
-    info: &WorkflowInfo,
-    states: &mut [State],
-    waiters: &[Vec<usize>],
-    ready: &mut Vec<usize>,
-    results: &mut HashMap<String, Value>,
-    finished_ordinary: &mut usize,
-    read: &[bool],
-) {
-    if read[i] {
-        results.insert(info.steps[i].name.clone(), report.record.clone());
-    }
-    states[i].report = Some(report);
-    if !info.steps[i].finally {
-        *finished_ordinary += 1;
-    }
-    for &w in &waiters[i] {
-        states[w].remaining -= 1;
-        if states[w].remaining == 0 {
-            ready.push(w);
-        }
-    }
-}
-
 enum Decision {
     Skip(SkipCause, String),
+    /// Neither run nor skip: the run is paused at an approval gate that this step waits
+    /// for (or, for a `finally` step, the run is paused), so a resume decides it.
+    Hold(String),
     /// Run, with the loop values of a fan-out (one `None` for an ordinary step).
     Run(Vec<Option<Value>>),
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Decides a step the rules let run: evaluates its fan-out list and its `when`.
 fn decide(
     i: usize,
     info: &WorkflowInfo,
-    graph: &ExecGraph,
-    states: &[State],
-    fallback_of: &[Option<usize>],
-    failing: bool,
     shared: &Shared,
     results: &HashMap<String, Value>,
 ) -> Decision {
     let step = &info.steps[i];
-    let report_of = |j: usize| states[j].report.as_ref();
-    // A fallback runs only when the step it backs failed.
-    if let Some(owner) = fallback_of[i] {
-        if report_of(owner).is_none_or(|r| r.status != Status::Failed) {
-            return Decision::Skip(
-                SkipCause::Condition,
-                format!("`{}` did not fail", info.steps[owner].name),
-            );
-        }
-    }
-    // A compensation runs only after a failure of its target.
-    if let Some((target, _)) = step.compensates {
-        let r = report_of(target);
-        let failed = r.is_some_and(|r| {
-            matches!(r.status, Status::Failed | Status::Cancelled)
-                || r.skip == Some(SkipCause::Failure)
-        });
-        if !failed {
-            return Decision::Skip(
-                SkipCause::Condition,
-                format!("`{}` did not fail", info.steps[target].name),
-            );
-        }
-    } else if !step.finally && fallback_of[i].is_none() {
-        if failing {
-            return Decision::Skip(
-                SkipCause::Failure,
-                "the run is stopping: a step failed (fail_fast) or it was interrupted".to_string(),
-            );
-        }
-        let node = petgraph::graph::NodeIndex::new(i);
-        for e in graph.graph.edges_directed(node, Direction::Incoming) {
-            if !matches!(e.weight(), EdgeKind::After | EdgeKind::Data) {
-                continue;
-            }
-            let p = e.source().index();
-            let Some(r) = report_of(p) else { continue };
-            let rescued = info.steps[p]
-                .fallback
-                .and_then(|(f, _)| report_of(f))
-                .is_some_and(|f| f.status == Status::Succeeded);
-            match r.status {
-                Status::Failed if !r.continued && !rescued => {
-                    return Decision::Skip(SkipCause::Failure, format!("`{}` failed", r.name));
-                }
-                Status::Cancelled => {
-                    return Decision::Skip(
-                        SkipCause::Failure,
-                        format!("`{}` was cancelled", r.name),
-                    );
-                }
-                Status::Waiting => {
-                    return Decision::Skip(
-                        SkipCause::Failure,
-                        format!("`{}` is waiting for approval", r.name),
-                    );
-                }
-                _ => {}
-            }
-            let reads_output = step
-                .deps
-                .iter()
-                .any(|d| d.step == p && d.kind == DepKind::Output);
-            if reads_output && r.status != Status::Succeeded {
-                let cause = r.skip.unwrap_or(SkipCause::Failure);
-                return Decision::Skip(
-                    cause,
-                    format!("it reads an output of `{}`, which has none", r.name),
-                );
-            }
-        }
-    }
     let Some(wf) = shared.workflow(info.item) else {
         return Decision::Skip(
             SkipCause::Failure,
@@ -1112,6 +961,98 @@ struct Instance {
     failure: Option<String>,
     cancelled: bool,
     waiting: bool,
+    /// When its first attempt started (its process, or its sleep or question); `None`
+    /// when nothing was started.
+    started: Option<Instant>,
+}
+
+impl Instance {
+    /// An instance that was not started because its step was stopped first.
+    fn not_started() -> Instance {
+        Instance {
+            exit_code: -1,
+            cancelled: true,
+            ..Instance::default()
+        }
+    }
+
+    /// Whether it failed on its own (not cancelled, not waiting at a gate).
+    fn failed(&self) -> bool {
+        !self.status_ok && !self.cancelled && !self.waiting
+    }
+}
+
+/// The names of the outputs a step declares (its own, its task's or the `defaults`'),
+/// found without evaluating anything, as [`plan_step`] merges them.
+fn output_names(shared: &Shared, wf: &ast::Workflow, step: &ast::Step) -> Vec<String> {
+    let task = step.call.as_ref().and_then(|call| {
+        let module = match &call.callee.module {
+            None => Some(shared.module),
+            Some(alias) => imported(&shared.modules, shared.module, &alias.name),
+        }?;
+        shared.modules[module]
+            .ast
+            .items
+            .iter()
+            .find_map(|it| match it {
+                ast::Item::Task(t) if t.name.name == call.callee.name.name => Some(t),
+                _ => None,
+            })
+    });
+    let attrs = step
+        .attrs
+        .iter()
+        .chain(task.into_iter().flat_map(|t| t.body.iter()))
+        .chain(shared.defaults_of(wf).flat_map(|d| d.attrs.iter()));
+    attr_of(attrs, |k| match k {
+        AttrKind::Outputs(decls) => Some(decls.iter().map(|d| d.name.name.clone()).collect()),
+        _ => None,
+    })
+    .unwrap_or_default()
+}
+
+/// A step attribute whose expression cannot be evaluated when the step starts (a retry
+/// count, backoff or timeout): the step fails rather than run without it.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("the {what} cannot be evaluated: {reason}")]
+#[diagnostic(
+    code(E0442),
+    help("the expression depends on inputs known only at run time; check the values given")
+)]
+pub struct AttrError {
+    /// `retry count`, `backoff` or `timeout`.
+    pub what: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+impl AttrError {
+    /// The text of a step failure: the error with its code.
+    fn reason(what: &'static str, reason: String) -> String {
+        let e = AttrError { what, reason };
+        let code = miette::Diagnostic::code(&e).map(|c| c.to_string());
+        match code {
+            Some(code) => format!("[{code}] {e}"),
+            None => e.to_string(),
+        }
+    }
+}
+
+/// The name of a step instance's log and output files (without extension): `build`,
+/// `greet.3` for `greet[3]`, `call.step` for a step of an inlined sub-workflow. Any other
+/// character that is not a letter, a digit or `_` becomes `.`.
+pub fn log_stem(label: &str) -> String {
+    label
+        .chars()
+        .filter(|&c| c != ']')
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '.'
+            }
+        })
+        .collect()
 }
 
 /// The attributes that drive one step, resolved against `defaults` and a called task.
@@ -1223,8 +1164,8 @@ async fn run_step(
     instances: Vec<Option<Value>>,
     results: HashMap<String, Value>,
     cancel: CancellationSignal,
+    stop_on_failure: Option<Canceller>,
 ) -> StepReport {
-    let started = Instant::now();
     let Some(wf) = shared.workflow(item) else {
         return skipped_report(
             name,
@@ -1277,10 +1218,15 @@ async fn run_step(
         let results = &results;
         let cancel = cancel.clone();
         let fan_slots = &fan_slots;
+        let stop = stop_on_failure.as_ref();
         tasks.push(async move {
             let Ok(_fan) = fan_slots.acquire().await else {
                 return Instance::default();
             };
+            // No new instance starts once the step is stopped.
+            if cancel.is_cancelled() {
+                return Instance::not_started();
+            }
             let env = StepEnv {
                 values: &shared.values,
                 results,
@@ -1288,27 +1234,47 @@ async fn run_step(
                 extra: &[],
                 run_id: &shared.opts.run_id,
             };
-            run_instance(shared, wf, step, &label, &env, cancel).await
+            let instance = run_instance(shared, wf, step, &label, &env, cancel).await;
+            if let (Some(stop), true) = (stop, instance.failed()) {
+                stop.cancel();
+            }
+            instance
         });
     }
     let done: Vec<Instance> = futures_join_all(tasks).await;
-    let status = if done.iter().any(|i| i.waiting) {
+    // A failure outranks the cancellations it caused among its siblings.
+    let status = if done.iter().any(Instance::failed) {
+        Status::Failed
+    } else if done.iter().any(|i| i.waiting) {
         Status::Waiting
     } else if done.iter().any(|i| i.cancelled) {
         Status::Cancelled
-    } else if done.iter().all(|i| i.status_ok) {
-        Status::Succeeded
     } else {
-        Status::Failed
+        Status::Succeeded
     };
-    let reason = done.iter().find_map(|i| i.failure.clone());
+    let reason = if fan_out {
+        // The failed instance is named: `greet[3]: exit code 1`.
+        let mut failed = done.iter().enumerate().filter(|(_, i)| i.failed());
+        match failed.next() {
+            Some((k, first)) => {
+                let more = failed.count();
+                let why = first.failure.as_deref().unwrap_or("failed");
+                Some(match more {
+                    0 => format!("{name}[{k}]: {why}"),
+                    1 => format!("{name}[{k}]: {why} (and 1 more instance failed)"),
+                    n => format!("{name}[{k}]: {why} (and {n} more instances failed)"),
+                })
+            }
+            None => done.iter().find_map(|i| i.failure.clone()),
+        }
+    } else {
+        done.iter().find_map(|i| i.failure.clone())
+    };
     let mut outputs = BTreeMap::new();
     if status == Status::Succeeded {
         if fan_out {
-            let mut keys: Vec<String> = done
-                .first()
-                .map(|i| i.outputs.keys().cloned().collect())
-                .unwrap_or_default();
+            // Declared names, so that an empty fan-out has its outputs, as empty lists.
+            let mut keys: Vec<String> = output_names(shared, wf, step);
             keys.sort();
             for key in keys {
                 let list = done
@@ -1327,10 +1293,16 @@ async fn run_step(
         skip: None,
         reason: reason.clone(),
         attempts: done.iter().map(|i| i.attempts).sum(),
-        duration: started.elapsed(),
+        // From the first process start: time spent waiting for a slot is not the step's.
+        duration: done
+            .iter()
+            .filter_map(|i| i.started)
+            .min()
+            .map_or(Duration::ZERO, |t| t.elapsed()),
         exit_codes: done.iter().map(|i| i.exit_code).collect(),
         continued: false,
         restored: false,
+        gate: status == Status::Waiting,
         record: record(status, &done, fan_out, outputs),
     };
     // Queued before the event below, which is reported only once this is on disk. The
@@ -1487,7 +1459,6 @@ async fn run_instance(
     let fail = |reason: String| Instance {
         failure: Some(shared.redactor.redact(&reason).into_owned()),
         exit_code: -1,
-        duration: started.elapsed(),
         ..Instance::default()
     };
     let plan = match plan_step(shared, wf, step, env) {
@@ -1507,34 +1478,63 @@ async fn run_instance(
         Ok(a) => a,
         Err(reason) => return fail(reason),
     };
-    let timeout = attr_of(plan.attrs.iter().copied(), |k| match k {
-        AttrKind::Timeout(e) => match eval::eval(e, &env) {
-            Ok(Value::Duration(ms)) => Some(Duration::from_millis(ms)),
-            _ => None,
-        },
+    let timeout = match attr_of(plan.attrs.iter().copied(), |k| match k {
+        AttrKind::Timeout(e) => Some(e),
         _ => None,
-    });
+    }) {
+        None => None,
+        Some(e) => match eval::eval(e, &env) {
+            Ok(Value::Duration(ms)) => Some(Duration::from_millis(ms)),
+            Ok(other) => {
+                return fail(AttrError::reason(
+                    "timeout",
+                    format!("{other} is not a duration"),
+                ))
+            }
+            Err(e) => return fail(AttrError::reason("timeout", e.to_string())),
+        },
+    };
     let mut policy = Policy::new(0);
     let mut retry_if = None;
     if let Some(r) = attr_of(plan.attrs.iter().copied(), |k| match k {
         AttrKind::Retry(r) => Some(crate::check::policy(&shared.modules, r)),
         _ => None,
     }) {
-        if let Ok(Value::Int(count)) = eval::eval(&r.count, &env) {
-            policy.retries = u32::try_from(count).unwrap_or(0);
+        match eval::eval(&r.count, &env) {
+            Ok(Value::Int(count)) => match u32::try_from(count) {
+                Ok(n) => policy.retries = n,
+                Err(_) => {
+                    return fail(AttrError::reason(
+                        "retry count",
+                        format!("{count} is not a number of retries"),
+                    ))
+                }
+            },
+            Ok(other) => {
+                return fail(AttrError::reason(
+                    "retry count",
+                    format!("{other} is not an int"),
+                ))
+            }
+            Err(e) => return fail(AttrError::reason("retry count", e.to_string())),
         }
         if let Some(b) = &r.backoff {
-            let durations: Vec<(Option<String>, Duration)> = b
-                .args
-                .iter()
-                .filter_map(|a| match eval::eval(&a.value, &env) {
-                    Ok(Value::Duration(ms)) => Some((
+            let mut durations: Vec<(Option<String>, Duration)> = Vec::new();
+            for a in &b.args {
+                match eval::eval(&a.value, &env) {
+                    Ok(Value::Duration(ms)) => durations.push((
                         a.name.as_ref().map(|n| n.name.clone()),
                         Duration::from_millis(ms),
                     )),
-                    _ => None,
-                })
-                .collect();
+                    Ok(other) => {
+                        return fail(AttrError::reason(
+                            "backoff",
+                            format!("{other} is not a duration"),
+                        ))
+                    }
+                    Err(e) => return fail(AttrError::reason("backoff", e.to_string())),
+                }
+            }
             let delay = durations
                 .iter()
                 .find(|(n, _)| n.as_deref() != Some("max"))
@@ -1567,16 +1567,7 @@ async fn run_instance(
             }
         }
     }
-    let safe_label: String = label
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '.'
-            }
-        })
-        .collect();
+    let safe_label = log_stem(label);
     let output_file = shared.opts.log_dir.join(format!("{safe_label}.out"));
     let log_file = shared.opts.log_dir.join(format!("{safe_label}.log"));
     env_vars.push(("FLOW_OUTPUT".to_string(), output_file.display().to_string()));
@@ -1607,7 +1598,11 @@ async fn run_instance(
                     .any(|s| s == label || label.starts_with(&format!("{s}[")));
             let question = shared.redactor.redact(&question).into_owned();
             let approved = approved
-                || (decided.is_none() && shared.opts.interactive && ask(&question, label).await);
+                || (decided.is_none()
+                    && match &shared.opts.approver {
+                        Some(approver) => ask(approver, &question, label).await,
+                        None => false,
+                    });
             if approved {
                 if let (Some(j), None) = (&shared.opts.journal, decided) {
                     j.record(&Record::Approval {
@@ -1625,14 +1620,16 @@ async fn run_instance(
                     status_ok: true,
                     attempts: 1,
                     duration: started.elapsed(),
+                    started: Some(started),
                     ..Instance::default()
                 }
-            } else if shared.opts.interactive || decided == Some(false) {
+            } else if shared.opts.approver.is_some() || decided == Some(false) {
                 Instance {
                     attempts: 1,
                     exit_code: -1,
                     failure: Some(format!("rejected: {question}")),
                     duration: started.elapsed(),
+                    started: Some(started),
                     ..Instance::default()
                 }
             } else {
@@ -1653,6 +1650,7 @@ async fn run_instance(
                         )
                     }),
                     duration: started.elapsed(),
+                    started: Some(started),
                     ..Instance::default()
                 }
             }
@@ -1668,6 +1666,7 @@ async fn run_instance(
                 cancelled,
                 attempts: 1,
                 duration: started.elapsed(),
+                started: Some(started),
                 ..Instance::default()
             };
             computed_outputs(shared, &plan, &env, &mut instance);
@@ -1688,6 +1687,9 @@ async fn run_instance(
             // Opened at the first line, so that thousands of steps waiting for a slot hold
             // no files open (and a step that prints nothing leaves no empty log).
             let log: Mutex<Option<std::fs::File>> = Mutex::new(None);
+            // Set when the first attempt gets its slot: the step's duration counts from
+            // there, not from when it began waiting for one.
+            let first_start: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
             let mut rng = fastrand::Rng::new();
             // Attempts that failed before a crash count against the retries.
             let prior = shared
@@ -1748,12 +1750,18 @@ async fn run_instance(
                     let output_file = &output_file;
                     let native = native.as_deref();
                     let native_args = &native_args;
+                    let first_start = &first_start;
                     let attempt = attempt + prior;
                     async move {
                         // The slot first: a step waiting for one has not started.
                         let Ok(_slot) = shared.slots.acquire().await else {
                             return Attempt::failed("the run is shutting down".to_string());
                         };
+                        // Stopped while it waited: it does not start at all.
+                        if cancel.is_cancelled() {
+                            return Attempt::cancelled();
+                        }
+                        first_start.get_or_init(Instant::now);
                         shared.emit(Event::StepStarted {
                             step: label.to_string(),
                             attempt,
@@ -1789,7 +1797,7 @@ async fn run_instance(
                             });
                         };
                         if let Some(name) = native {
-                            return native_attempt(
+                            return attempt::native(
                                 name,
                                 native_args,
                                 output_file,
@@ -1822,14 +1830,15 @@ async fn run_instance(
                 exit_code: result.exit_code,
                 stdout: shared.redactor.redact(&result.stdout).into_owned(),
                 attempts: attempts + prior,
-                duration: started.elapsed(),
+                duration: first_start.get().map_or(Duration::ZERO, |t| t.elapsed()),
                 outputs: BTreeMap::new(),
                 failure: (!result.ok).then(|| shared.redactor.redact(&result.reason).into_owned()),
                 cancelled: result.cancelled,
                 waiting: false,
+                started: first_start.get().copied(),
             };
             if instance.status_ok && !plan.outputs.is_empty() {
-                match read_outputs(&output_file, &plan.outputs) {
+                match outputs::read(&output_file, &plan.outputs) {
                     Ok(outputs) => instance.outputs = outputs,
                     Err(reason) => {
                         instance.status_ok = false;
@@ -1865,102 +1874,17 @@ async fn run_instance(
     }
 }
 
-/// One question at a time on the terminal.
-static PROMPT: Mutex<()> = Mutex::new(());
-
-/// Asks a person at the terminal to approve; true for `y` or `yes`.
-async fn ask(question: &str, step: &str) -> bool {
+/// Asks `approver` about a gate on a blocking thread (it may wait for a person); a
+/// question that cannot be asked is not approved.
+async fn ask(approver: &Arc<dyn Approver>, question: &str, step: &str) -> bool {
+    let approver = Arc::clone(approver);
     let question = question.to_string();
     let step = step.to_string();
-    tokio::task::spawn_blocking(move || {
-        let Ok(_turn) = PROMPT.lock() else {
-            return false;
-        };
-        use std::io::{BufRead, Write};
-        let mut err = std::io::stderr();
-        let _ = write!(err, "approve `{step}`: {question} [y/N] ");
-        let _ = err.flush();
-        let mut answer = String::new();
-        if std::io::stdin().lock().read_line(&mut answer).is_err() {
-            return false;
-        }
-        matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
-    })
-    .await
-    .unwrap_or(false)
+    tokio::task::spawn_blocking(move || approver.approve(&step, &question))
+        .await
+        .unwrap_or(false)
 }
 
-/// One attempt of a native action (see [`super::native::attempt`]), as a process attempt.
-async fn native_attempt(
-    name: &str,
-    args: &super::native::Args,
-    output_file: &std::path::Path,
-    timeout: Option<Duration>,
-    cancel: CancellationSignal,
-    sink: &mut (dyn FnMut(Stream, &str) + Send),
-) -> Attempt {
-    let done = super::native::attempt(name, args, output_file, timeout, cancel).await;
-    for line in &done.log {
-        sink(Stream::Stderr, line);
-    }
-    Attempt {
-        ok: done.ok,
-        exit_code: done.exit_code,
-        timed_out: done.timed_out,
-        cancelled: done.cancelled,
-        stdout: done.stdout,
-        reason: done.reason,
-    }
-}
-
-/// The result of one attempt of a process.
-struct Attempt {
-    ok: bool,
-    exit_code: i32,
-    timed_out: bool,
-    cancelled: bool,
-    stdout: String,
-    reason: String,
-}
-
-impl Attempt {
-    fn failed(reason: String) -> Attempt {
-        Attempt {
-            ok: false,
-            exit_code: -1,
-            timed_out: false,
-            cancelled: false,
-            stdout: String::new(),
-            reason,
-        }
-    }
-
-    fn from_outcome(o: process::Outcome) -> Attempt {
-        let reason = if o.timed_out {
-            format!(
-                "timed out after {}",
-                eval::format_duration(o.duration.as_millis() as u64)
-            )
-        } else if o.cancelled {
-            "cancelled".to_string()
-        } else if let Some(sig) = o.signal {
-            format!("killed by signal {sig}")
-        } else {
-            format!("exit code {}", o.exit_code.unwrap_or(-1))
-        };
-        Attempt {
-            ok: o.success(),
-            exit_code: o.exit_code.unwrap_or(-1),
-            timed_out: o.timed_out,
-            cancelled: o.cancelled,
-            stdout: o.stdout,
-            reason,
-        }
-    }
-}
-
-/// Reads a step's declared outputs from its `$FLOW_OUTPUT` file: a JSON object, or
-/// `name=value` lines.
 /// Evaluates the outputs of a succeeded instance that are computed from other steps'
 /// results (a sub-workflow's declared outputs, on its call step).
 fn computed_outputs(shared: &Shared, plan: &Plan<'_>, env: &StepEnv<'_>, instance: &mut Instance) {
@@ -1978,110 +1902,5 @@ fn computed_outputs(shared: &Shared, plan: &Plan<'_>, env: &StepEnv<'_>, instanc
                 instance.failure = Some(shared.redactor.redact(&reason).into_owned());
             }
         }
-    }
-}
-
-fn read_outputs(
-    path: &std::path::Path,
-    declared: &[(String, ast::TypeExpr)],
-) -> Result<BTreeMap<String, Value>, String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut raw: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-    if text.trim_start().starts_with('{') {
-        let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
-            .map_err(|e| format!("$FLOW_OUTPUT is not a valid JSON object: {e}"))?;
-        raw.extend(obj);
-    } else {
-        for line in text
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        {
-            let Some((k, v)) = line.split_once('=') else {
-                return Err(format!("$FLOW_OUTPUT line {line:?} is not `name=value`"));
-            };
-            raw.insert(
-                k.trim().to_string(),
-                serde_json::Value::String(v.to_string()),
-            );
-        }
-    }
-    let mut out = BTreeMap::new();
-    for (name, ty) in declared {
-        let Some(v) = raw.get(name) else {
-            return Err(format!(
-                "the step did not write its output `{name}` to $FLOW_OUTPUT"
-            ));
-        };
-        let value = convert(v, ty)
-            .ok_or_else(|| format!("output `{name}` is {v}, which is not a `{}`", type_text(ty)))?;
-        out.insert(name.clone(), value);
-    }
-    Ok(out)
-}
-
-fn type_text(t: &ast::TypeExpr) -> String {
-    match &t.arg {
-        Some(a) => format!("{}<{}>", t.name.name, type_text(a)),
-        None => t.name.name.clone(),
-    }
-}
-
-/// A list or map output: the JSON value itself, or the JSON text of a `name=value` line.
-fn structured(v: &serde_json::Value, text: Option<&str>) -> Option<serde_json::Value> {
-    match text {
-        Some(s) => serde_json::from_str(s).ok(),
-        None => Some(v.clone()),
-    }
-}
-
-/// Converts a JSON value (or a string from a `name=value` line) to a declared type.
-fn convert(v: &serde_json::Value, ty: &ast::TypeExpr) -> Option<Value> {
-    use serde_json::Value as J;
-    let text = match v {
-        J::String(s) => Some(s.as_str()),
-        _ => None,
-    };
-    match ty.name.name.as_str() {
-        "string" | "secret" => Some(Value::Str(
-            text.map_or_else(|| v.to_string(), str::to_string),
-        )),
-        "int" => v
-            .as_i64()
-            .or_else(|| text.and_then(|s| s.trim().parse().ok()))
-            .map(Value::Int),
-        "float" => v
-            .as_f64()
-            .or_else(|| text.and_then(|s| s.trim().parse().ok()))
-            .map(Value::Float),
-        "bool" => v
-            .as_bool()
-            .or_else(|| text.and_then(|s| s.trim().parse().ok()))
-            .map(Value::Bool),
-        "duration" => text
-            .and_then(|s| crate::parse::parse_duration(s.trim()).ok())
-            .map(Value::Duration),
-        "list" => {
-            let elem = ty.arg.as_deref()?;
-            match structured(v, text)? {
-                J::Array(items) => items
-                    .iter()
-                    .map(|i| convert(i, elem))
-                    .collect::<Option<Vec<_>>>()
-                    .map(Value::List),
-                _ => None,
-            }
-        }
-        "map" => {
-            let elem = ty.arg.as_deref()?;
-            match structured(v, text)? {
-                J::Object(obj) => obj
-                    .iter()
-                    .map(|(k, i)| convert(i, elem).map(|v| (k.clone(), v)))
-                    .collect::<Option<BTreeMap<_, _>>>()
-                    .map(Value::Map),
-                _ => None,
-            }
-        }
-        _ => None,
     }
 }

@@ -14,6 +14,7 @@ mod props;
 mod repl;
 mod robustness;
 mod run;
+mod semantics;
 mod snapshot;
 mod stdlib;
 mod subwf;

@@ -1,0 +1,614 @@
+//! The run driver: a compiled program, a workflow, its parameter values and run options
+//! in; a [`Driven`] run (its [`Report`], whether `--timeout` stopped it, the journal's
+//! state) out. It builds the tokio runtime the scheduler runs on, wires Ctrl-C and
+//! `--timeout` to the run's interrupt, and waits for the journal to be complete.
+//!
+//! It does no terminal IO of its own: progress goes to an [`Observer`], approvals are
+//! asked of an [`Approver`] (in [`Options`]), and what a person should hear about
+//! (an interrupt, the timeout) goes to a [`Notice`] callback. `flowc run`, `flowc resume`
+//! and the REPL's `:run` supply those; the library never prints, reads stdin or exits.
+//!
+//! This module also holds the exit codes every front end uses, and reads the `.flow` files
+//! they compile (text must be UTF-8 and not binary).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::eval::Value;
+use super::inputs::{self, Params};
+use super::journal::{self, RunLock};
+use super::run::{self, Approver, Event, Observer, Options, Report, RunError, Status};
+use crate::check::FsLoader;
+use crate::diagnostics::Diagnostics;
+use crate::lower::Lowered;
+use crate::snapshot::record::RunStarted;
+use crate::snapshot::SnapshotError;
+use crate::source::{SourceFile, SourceId, SourceMap};
+
+/// Success.
+pub const EXIT_OK: u8 = 0;
+/// Findings: errors in a checked file, warnings with `--deny-warnings`, or a workflow that
+/// failed (or stopped at an approval gate).
+pub const EXIT_FINDINGS: u8 = 1;
+/// Bad usage or unreadable input.
+pub const EXIT_USAGE: u8 = 2;
+/// Interrupted (Ctrl-C).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+// ---------------------------------------------------------------------------------------
+// Input files
+// ---------------------------------------------------------------------------------------
+
+/// A file that cannot be used as flowc input.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum InputError {
+    /// Bytes that are not UTF-8 text.
+    #[error("`{file}` is not UTF-8 text: {reason}")]
+    #[diagnostic(
+        code(E0008),
+        help("flowc reads .flow files as UTF-8 text; check that this is the file you meant")
+    )]
+    NotText {
+        /// The file.
+        file: String,
+        /// What was found.
+        reason: String,
+    },
+
+    /// A path that cannot be read.
+    #[error("cannot read `{file}`: {reason}")]
+    #[diagnostic(code(E0010))]
+    Unreadable {
+        /// The file.
+        file: String,
+        /// The operating system's reason.
+        reason: String,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+    },
+}
+
+/// Reads one `.flow` file from a path. On failure, gives the name to show for it and why.
+pub fn read_source(arg: &Path) -> Result<SourceFile, (String, InputError)> {
+    let name = arg.display().to_string();
+    if arg.is_dir() {
+        return Err((
+            name.clone(),
+            InputError::Unreadable {
+                file: name.clone(),
+                reason: "it is a directory".to_string(),
+                help: Some(format!(
+                    "pass the files in it: `flowc check {}/*.flow`",
+                    name.trim_end_matches('/')
+                )),
+            },
+        ));
+    }
+    let bytes = std::fs::read(arg).map_err(|e| {
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ => e.to_string(),
+        };
+        let help = (e.kind() == std::io::ErrorKind::NotFound)
+            .then(|| "check the path; it is relative to the current directory".to_string());
+        (
+            name.clone(),
+            InputError::Unreadable {
+                file: name.clone(),
+                reason,
+                help,
+            },
+        )
+    })?;
+    source_from_bytes(name, Some(arg.to_path_buf()), bytes)
+}
+
+/// A source file from bytes read from `path` (`None` for standard input, which the
+/// caller reads), shown as `name`: refused when binary (a NUL byte) or not UTF-8.
+pub fn source_from_bytes(
+    name: String,
+    path: Option<PathBuf>,
+    bytes: Vec<u8>,
+) -> Result<SourceFile, (String, InputError)> {
+    let display = if path.is_some() {
+        name
+    } else {
+        "<stdin>".to_string()
+    };
+    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+        return Err((
+            display.clone(),
+            InputError::NotText {
+                file: display,
+                reason: format!("it contains a NUL byte at offset {pos}, so it looks binary"),
+            },
+        ));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(display, path, text)),
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            Err((
+                display.clone(),
+                InputError::NotText {
+                    file: display,
+                    reason: format!("invalid UTF-8 at byte offset {offset}"),
+                },
+            ))
+        }
+    }
+}
+
+/// The parameter values of `workflow` of a compiled file: defaults, a vars file,
+/// `FLOW_VAR_name` and `vars` (see [`super::inputs`] for the precedence). On failure, the
+/// diagnostics of every bad input, against the file `root` (none when the workflow does
+/// not exist).
+pub fn resolve_params(
+    sources: &SourceMap,
+    root: SourceId,
+    lowered: &Lowered,
+    workflow: &str,
+    vars: &[(String, String)],
+    vars_file: Option<&Path>,
+) -> Result<BTreeMap<String, Value>, Diagnostics> {
+    let Some(index) = lowered.modules.len().checked_sub(1) else {
+        return Err(Diagnostics::new());
+    };
+    let Some(params) = Params::of(&lowered.modules[index], workflow) else {
+        return Err(Diagnostics::new());
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let consts = inputs::module_constants(&lowered.modules, index, sources, &FsLoader, &env);
+    inputs::resolve(&params, vars, vars_file, &env, &consts).map_err(|errors| {
+        let mut diags = Diagnostics::new();
+        for e in errors {
+            diags.error(root, e);
+        }
+        diags
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Driving a run
+// ---------------------------------------------------------------------------------------
+
+/// Something a person running the workflow should hear about, outside the run's events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// The run's `--timeout` passed: running steps are being stopped.
+    TimedOut(Duration),
+    /// An interrupt (Ctrl-C) arrived; `count` is 1 for the first. The first stops the
+    /// run gracefully; what later ones do is the caller's choice.
+    Interrupted {
+        /// How many interrupts so far.
+        count: u32,
+    },
+}
+
+/// Receives [`Notice`]s, on the driver's threads.
+pub type Notify = Arc<dyn Fn(Notice) + Send + Sync>;
+
+/// Everything a run needs once its inputs are known: shared by `flowc run`, `flowc
+/// resume` and the REPL's `:run`.
+pub struct Drive {
+    /// The compiled file.
+    pub lowered: Lowered,
+    /// The workflow to run.
+    pub workflow: String,
+    /// Its parameter values.
+    pub params: BTreeMap<String, Value>,
+    /// How to run.
+    pub options: Options,
+    /// Stop the whole run after this long (`--timeout`).
+    pub timeout: Option<Duration>,
+}
+
+/// A run the driver saw to its end.
+#[derive(Debug)]
+pub struct Driven {
+    /// What became of the run and of every step.
+    pub report: Report,
+    /// Whether the run's `--timeout` stopped it.
+    pub timed_out: bool,
+    /// Whether it had a journal (it can be resumed).
+    pub journaled: bool,
+    /// The journal could not be completed: steps reported after this may not be durable.
+    pub journal_error: Option<SnapshotError>,
+    /// The run id.
+    pub run_id: String,
+    /// Where its step logs are.
+    pub log_dir: PathBuf,
+}
+
+impl Driven {
+    /// The exit code of the run: 0 it succeeded; 1 it failed, stopped at an approval gate,
+    /// was stopped by `--timeout`, or its journal failed; 130 it was interrupted.
+    pub fn exit_code(&self) -> u8 {
+        if self.journal_error.is_some() {
+            return EXIT_FINDINGS;
+        }
+        match self.report.status {
+            Status::Succeeded => EXIT_OK,
+            Status::Cancelled if self.timed_out => EXIT_FINDINGS,
+            Status::Cancelled => EXIT_INTERRUPTED,
+            _ => EXIT_FINDINGS,
+        }
+    }
+}
+
+/// Why a run could not be driven at all.
+#[derive(Debug, thiserror::Error)]
+pub enum DriveError {
+    /// The async runtime could not be built.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+    /// The run could not start (its log directory, a binding).
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
+
+/// Runs a workflow to its end: progress to `observer`, notices to `notify`. The first
+/// Ctrl-C (or the end of `timeout`) stops running steps, runs compensation and `finally`
+/// steps, and ends the run `cancelled`. The run's lock is held until its journal is
+/// complete.
+pub fn drive(
+    launch: Drive,
+    observer: Box<dyn Observer>,
+    notify: Notify,
+    lock: Option<RunLock>,
+) -> Result<Driven, DriveError> {
+    let Drive {
+        lowered,
+        workflow,
+        params,
+        mut options,
+        timeout,
+    } = launch;
+    let log_dir = options.log_dir.clone();
+    let run_id = options.run_id.clone();
+    let journal = options.journal.clone();
+    // One thread runs the scheduler and every step's task: a step costs a spawn, a few
+    // reads and a reap, and handing those between threads (wake-ups, work stealing, TLB
+    // flushes after each spawn) cost more CPU than they saved (benches/run.sh: about 25%
+    // less CPU of flowc's own at 10,000 steps). The journal writes on its own thread.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(DriveError::Runtime)?;
+    // The first Ctrl-C stops the run gracefully; the caller decides about later ones.
+    let (canceller, signal) = super::process::cancellation();
+    options.interrupt = Some(signal);
+    let timed_out = Arc::new(AtomicBool::new(false));
+    if let Some(limit) = timeout {
+        let canceller = canceller.clone();
+        let timed_out = Arc::clone(&timed_out);
+        let notify = Arc::clone(&notify);
+        runtime.spawn(async move {
+            tokio::time::sleep(limit).await;
+            notify(Notice::TimedOut(limit));
+            timed_out.store(true, Ordering::SeqCst);
+            canceller.cancel();
+        });
+    }
+    runtime.spawn(async move {
+        let mut count = 0;
+        while tokio::signal::ctrl_c().await.is_ok() {
+            count += 1;
+            notify(Notice::Interrupted { count });
+            canceller.cancel();
+        }
+    });
+    let scheduled = {
+        let workflow = workflow.clone();
+        runtime.spawn(async move { run::run(lowered, &workflow, params, options, observer).await })
+    };
+    let report = match runtime.block_on(scheduled) {
+        Ok(report) => report,
+        // Nothing cancels the task, so it panicked (a bug): the panic goes on from here,
+        // as it would have with the scheduler on this thread.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    };
+    // Nothing is left to wait for: the step processes are reaped. Waiting for the idle
+    // workers and the Ctrl-C listener to wind down would only delay the exit.
+    runtime.shutdown_background();
+    let journal_error = journal.as_ref().and_then(|j| j.finish().err());
+    drop(lock);
+    Ok(Driven {
+        report: report?,
+        timed_out: timed_out.load(Ordering::SeqCst),
+        journaled: journal.is_some(),
+        journal_error,
+        run_id,
+        log_dir,
+    })
+}
+
+/// Gives a new run a journal in the state directory (`state_dir`, else
+/// `FLOWC_STATE_DIR`, else `./.flow/runs`) recording its file, workflow, inputs and
+/// options, unless journals are switched off (`FLOWC_JOURNAL=off`). Returns the run's
+/// lock, held by this driver until the run ends.
+pub fn start_journal(
+    options: &mut Options,
+    file: &Path,
+    lowered: &Lowered,
+    workflow: &str,
+    params: &BTreeMap<String, Value>,
+    state_dir: Option<&Path>,
+) -> Result<Option<RunLock>, journal::JournalError> {
+    if journal::disabled() {
+        return Ok(None);
+    }
+    let started = RunStarted {
+        run_id: options.run_id.clone(),
+        file: absolute(file),
+        workflow: workflow.to_string(),
+        inputs: params
+            .iter()
+            .map(|(k, v)| (k.clone(), journal::to_val(v)))
+            .collect(),
+        max_parallel: u32::try_from(options.max_parallel).unwrap_or(u32::MAX),
+        approve_all: options.approve_all,
+        approve: options.approve.clone(),
+        log_dir: absolute(&options.log_dir),
+        workdir: absolute(&options.workdir),
+        steps: lowered
+            .graphs
+            .iter()
+            .find(|g| g.workflow == workflow)
+            .map_or(0, |g| g.graph.node_count() as u32),
+        at_ms: journal::now_ms(),
+    };
+    let (lock, journal) = journal::create(&state_root(state_dir), started)?;
+    options.journal = Some(Arc::new(journal));
+    Ok(Some(lock))
+}
+
+/// How the REPL's `:run` runs a compiled workflow (not journaled: a REPL session has no
+/// run to resume).
+#[derive(Clone, Debug, Default)]
+pub struct Launch {
+    /// Where step logs go, instead of `./.flow/logs/<run id>`.
+    pub log_dir: Option<PathBuf>,
+    /// At most this many step processes at once (default: the number of cores).
+    pub max_parallel: Option<usize>,
+    /// Approve every `approve` step.
+    pub approve_all: bool,
+    /// Approve these `approve` steps.
+    pub approve: Vec<String>,
+    /// One JSON event per line instead of progress lines.
+    pub json_events: bool,
+    /// Stop the run after this long.
+    pub timeout: Option<Duration>,
+    /// Whether a second Ctrl-C exits the process at once, or is left to the caller.
+    pub second_interrupt_exits: bool,
+}
+
+impl Launch {
+    /// The options of an unjournaled run with a new id, asking `approver` at gates that are
+    /// not pre-approved (without one, the run stops at them).
+    pub fn options(&self, approver: Option<Arc<dyn Approver>>) -> Options {
+        let run_id = new_run_id();
+        let log_dir = self
+            .log_dir
+            .clone()
+            .unwrap_or_else(|| default_log_dir(&run_id));
+        Options {
+            max_parallel: self.max_parallel.unwrap_or_else(cores),
+            approve_all: self.approve_all,
+            approve: self.approve.clone(),
+            log_dir,
+            workdir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            grace: Duration::from_secs(5),
+            run_id,
+            approver,
+            interrupt: None,
+            journal: None,
+            resume: None,
+        }
+    }
+}
+
+/// Runs `workflow` with no progress shown and no approver, for a REPL session that has no
+/// front end to show it: the exit code of `flowc run` and the report.
+pub fn run_quietly(
+    lowered: Lowered,
+    workflow: &str,
+    params: BTreeMap<String, Value>,
+    launch: &Launch,
+) -> (u8, Option<Report>) {
+    struct Silent;
+    impl Observer for Silent {
+        fn event(&mut self, _: &Event) {}
+    }
+    let drive = Drive {
+        lowered,
+        workflow: workflow.to_string(),
+        params,
+        options: launch.options(None),
+        timeout: launch.timeout,
+    };
+    match self::drive(drive, Box::new(Silent), Arc::new(|_| {}), None) {
+        Ok(driven) => (driven.exit_code(), Some(driven.report)),
+        Err(_) => (EXIT_USAGE, None),
+    }
+}
+
+/// Where flowc keeps its state by default: `.flow/` in the directory it runs in (the
+/// project directory, where steps run too), whatever directory the workflow file is in.
+/// The run commands (`resume`, `runs`, `status`, ...) look there, so they find a run made
+/// from the same directory.
+pub fn project_dir() -> PathBuf {
+    PathBuf::from(".")
+}
+
+/// The default log directory of a run: `./.flow/logs/<run id>`.
+pub fn default_log_dir(run_id: &str) -> PathBuf {
+    project_dir().join(".flow").join("logs").join(run_id)
+}
+
+/// The default state directory, as [`journal::state_root`] resolves it with `flag`.
+pub fn state_root(flag: Option<&Path>) -> PathBuf {
+    journal::state_root(flag, &project_dir())
+}
+
+/// The number of cores (the default `--max-parallel`), asked of the OS once: on Linux
+/// the answer reads the process's cgroup files.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
+/// A new run id: the start time in seconds and four random hex digits.
+pub fn new_run_id() -> String {
+    format!(
+        "{}-{:04x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        fastrand::u16(..)
+    )
+}
+
+/// A path made absolute against the current directory, as text for the journal.
+pub fn absolute(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Answers every gate with `yes` and remembers what it was asked.
+    #[derive(Debug)]
+    struct Fake {
+        yes: bool,
+        asked: Mutex<Vec<(String, String)>>,
+    }
+
+    impl Approver for Fake {
+        fn approve(&self, step: &str, question: &str) -> bool {
+            if let Ok(mut asked) = self.asked.lock() {
+                asked.push((step.to_string(), question.to_string()));
+            }
+            self.yes
+        }
+    }
+
+    fn compiled(text: &str) -> Lowered {
+        let mut sources = SourceMap::new();
+        let id = sources.add(SourceFile::new("t.flow", None, text));
+        crate::compile(&mut sources, id, &FsLoader).expect("the workflow compiles")
+    }
+
+    fn drive_with(approver: Option<Arc<dyn Approver>>, dir: &Path) -> Driven {
+        let text = "workflow g {\n  step gate { approve \"ship it?\" }\n  step ship after gate { sleep 0s }\n}\n";
+        let launch = Launch {
+            log_dir: Some(dir.join("logs")),
+            ..Launch::default()
+        };
+        struct Silent;
+        impl Observer for Silent {
+            fn event(&mut self, _: &Event) {}
+        }
+        let drive = Drive {
+            lowered: compiled(text),
+            workflow: "g".to_string(),
+            params: BTreeMap::new(),
+            options: launch.options(approver),
+            timeout: None,
+        };
+        self::drive(drive, Box::new(Silent), Arc::new(|_| {}), None).expect("the run starts")
+    }
+
+    #[test]
+    fn gates_are_decided_by_the_approver_and_wait_without_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let yes = Arc::new(Fake {
+            yes: true,
+            asked: Mutex::new(Vec::new()),
+        });
+        let driven = drive_with(Some(yes.clone()), dir.path());
+        assert_eq!(driven.report.status, Status::Succeeded);
+        assert_eq!(driven.exit_code(), EXIT_OK);
+        assert_eq!(
+            *yes.asked.lock().expect("lock"),
+            [("gate".to_string(), "ship it?".to_string())]
+        );
+        let no = Arc::new(Fake {
+            yes: false,
+            asked: Mutex::new(Vec::new()),
+        });
+        let driven = drive_with(Some(no), dir.path());
+        assert_eq!(driven.report.status, Status::Failed);
+        assert_eq!(driven.exit_code(), EXIT_FINDINGS);
+        let driven = drive_with(None, dir.path());
+        assert_eq!(driven.report.status, Status::Waiting);
+        assert_eq!(driven.exit_code(), EXIT_FINDINGS);
+        let ship = driven.report.steps.iter().find(|s| s.name == "ship");
+        assert!(ship.is_some_and(|s| s.status == Status::Waiting && !s.gate));
+    }
+
+    #[test]
+    fn a_timeout_is_noticed_and_stops_the_run_with_exit_1() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let launch = Launch {
+            log_dir: Some(dir.path().join("logs")),
+            ..Launch::default()
+        };
+        struct Silent;
+        impl Observer for Silent {
+            fn event(&mut self, _: &Event) {}
+        }
+        let heard: Arc<Mutex<Vec<Notice>>> = Arc::default();
+        let notify: Notify = {
+            let heard = Arc::clone(&heard);
+            Arc::new(move |n| {
+                if let Ok(mut heard) = heard.lock() {
+                    heard.push(n);
+                }
+            })
+        };
+        let drive = Drive {
+            lowered: compiled("workflow w {\n  step long { sleep 30s }\n}\n"),
+            workflow: "w".to_string(),
+            params: BTreeMap::new(),
+            options: launch.options(None),
+            timeout: Some(Duration::from_millis(100)),
+        };
+        let started = std::time::Instant::now();
+        let driven = self::drive(drive, Box::new(Silent), notify, None).expect("the run starts");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(driven.timed_out);
+        assert_eq!(driven.report.status, Status::Cancelled);
+        assert_eq!(driven.exit_code(), EXIT_FINDINGS);
+        assert_eq!(
+            *heard.lock().expect("lock"),
+            [Notice::TimedOut(Duration::from_millis(100))]
+        );
+    }
+
+    #[test]
+    fn unreadable_and_binary_sources_are_refused_with_codes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = |r: Result<SourceFile, (String, InputError)>| {
+            let (_, e) = r.expect_err("refused");
+            miette::Diagnostic::code(&e).map(|c| c.to_string())
+        };
+        assert_eq!(err(read_source(dir.path())), Some("E0010".to_string()));
+        let binary = dir.path().join("b.flow");
+        std::fs::write(&binary, b"workflow\0").expect("write");
+        assert_eq!(err(read_source(&binary)), Some("E0008".to_string()));
+        let text = dir.path().join("t.flow");
+        std::fs::write(&text, "workflow w {}\n").expect("write");
+        assert!(read_source(&text).is_ok());
+    }
+}

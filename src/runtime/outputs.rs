@@ -1,0 +1,176 @@
+//! A step's declared outputs: the `$FLOW_OUTPUT` file its process wrote (a JSON object,
+//! or `name=value` lines with list and map values as JSON) and the declared types in; the
+//! typed values out, or a sentence on what is missing or mistyped.
+
+use std::collections::BTreeMap;
+
+use super::eval::Value;
+use crate::ast;
+
+/// Reads a step's declared outputs from its `$FLOW_OUTPUT` file: a JSON object, or
+/// `name=value` lines. Every declared output must be there, with a value of its type.
+pub fn read(
+    path: &std::path::Path,
+    declared: &[(String, ast::TypeExpr)],
+) -> Result<BTreeMap<String, Value>, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut raw: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    if text.trim_start().starts_with('{') {
+        let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+            .map_err(|e| format!("$FLOW_OUTPUT is not a valid JSON object: {e}"))?;
+        raw.extend(obj);
+    } else {
+        for line in text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        {
+            let Some((k, v)) = line.split_once('=') else {
+                return Err(format!("$FLOW_OUTPUT line {line:?} is not `name=value`"));
+            };
+            raw.insert(
+                k.trim().to_string(),
+                serde_json::Value::String(v.to_string()),
+            );
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (name, ty) in declared {
+        let Some(v) = raw.get(name) else {
+            return Err(format!(
+                "the step did not write its output `{name}` to $FLOW_OUTPUT"
+            ));
+        };
+        let value = convert(v, ty)
+            .ok_or_else(|| format!("output `{name}` is {v}, which is not a `{}`", type_text(ty)))?;
+        out.insert(name.clone(), value);
+    }
+    Ok(out)
+}
+
+fn type_text(t: &ast::TypeExpr) -> String {
+    match &t.arg {
+        Some(a) => format!("{}<{}>", t.name.name, type_text(a)),
+        None => t.name.name.clone(),
+    }
+}
+
+/// A list or map output: the JSON value itself, or the JSON text of a `name=value` line.
+fn structured(v: &serde_json::Value, text: Option<&str>) -> Option<serde_json::Value> {
+    match text {
+        Some(s) => serde_json::from_str(s).ok(),
+        None => Some(v.clone()),
+    }
+}
+
+/// Converts a JSON value (or a string from a `name=value` line) to a declared type.
+fn convert(v: &serde_json::Value, ty: &ast::TypeExpr) -> Option<Value> {
+    use serde_json::Value as J;
+    let text = match v {
+        J::String(s) => Some(s.as_str()),
+        _ => None,
+    };
+    match ty.name.name.as_str() {
+        "string" | "secret" => Some(Value::Str(
+            text.map_or_else(|| v.to_string(), str::to_string),
+        )),
+        "int" => v
+            .as_i64()
+            .or_else(|| text.and_then(|s| s.trim().parse().ok()))
+            .map(Value::Int),
+        "float" => v
+            .as_f64()
+            .or_else(|| text.and_then(|s| s.trim().parse().ok()))
+            .map(Value::Float),
+        "bool" => v
+            .as_bool()
+            .or_else(|| text.and_then(|s| s.trim().parse().ok()))
+            .map(Value::Bool),
+        "duration" => text
+            .and_then(|s| crate::parse::parse_duration(s.trim()).ok())
+            .map(Value::Duration),
+        "list" => {
+            let elem = ty.arg.as_deref()?;
+            match structured(v, text)? {
+                J::Array(items) => items
+                    .iter()
+                    .map(|i| convert(i, elem))
+                    .collect::<Option<Vec<_>>>()
+                    .map(Value::List),
+                _ => None,
+            }
+        }
+        "map" => {
+            let elem = ty.arg.as_deref()?;
+            match structured(v, text)? {
+                J::Object(obj) => obj
+                    .iter()
+                    .map(|(k, i)| convert(i, elem).map(|v| (k.clone(), v)))
+                    .collect::<Option<BTreeMap<_, _>>>()
+                    .map(Value::Map),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Span;
+
+    fn ty(name: &str, arg: Option<ast::TypeExpr>) -> ast::TypeExpr {
+        ast::TypeExpr {
+            name: ast::Ident {
+                name: name.to_string(),
+                span: Span::default(),
+            },
+            arg: arg.map(Box::new),
+            span: Span::default(),
+        }
+    }
+
+    fn declared() -> Vec<(String, ast::TypeExpr)> {
+        vec![
+            ("n".to_string(), ty("int", None)),
+            ("tags".to_string(), ty("list", Some(ty("string", None)))),
+            ("wait".to_string(), ty("duration", None)),
+        ]
+    }
+
+    fn read_text(text: &str) -> Result<BTreeMap<String, Value>, String> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.out");
+        std::fs::write(&path, text).expect("write");
+        read(&path, &declared())
+    }
+
+    #[test]
+    fn lines_and_json_give_the_same_typed_values() {
+        let lines = read_text("# a comment\nn=42\ntags=[\"a\",\"b\"]\nwait=1m30s\n");
+        let json = read_text(r#"{"n": 42, "tags": ["a", "b"], "wait": "1m30s"}"#);
+        assert_eq!(lines, json);
+        let values = lines.expect("read");
+        assert_eq!(values.get("n"), Some(&Value::Int(42)));
+        assert_eq!(
+            values.get("tags"),
+            Some(&Value::List(vec![
+                Value::Str("a".to_string()),
+                Value::Str("b".to_string())
+            ]))
+        );
+        assert_eq!(values.get("wait"), Some(&Value::Duration(90_000)));
+    }
+
+    #[test]
+    fn a_missing_or_mistyped_output_is_named() {
+        let missing = read_text("n=1\ntags=[]\n").expect_err("missing");
+        assert!(missing.contains("`wait`"), "{missing}");
+        let mistyped = read_text("n=many\ntags=[]\nwait=1s\n").expect_err("mistyped");
+        assert!(mistyped.contains("which is not a `int`"), "{mistyped}");
+        let list = read_text("n=1\ntags={\"a\": 1}\nwait=1s\n").expect_err("mistyped");
+        assert!(list.contains("list<string>"), "{list}");
+        let bad = read_text("n\n").expect_err("not name=value");
+        assert!(bad.contains("is not `name=value`"), "{bad}");
+    }
+}

@@ -1,0 +1,873 @@
+//! The scheduler's bookkeeping and rules, with no tokio and no processes: who waits for
+//! whom ([`Waits`]: a step is decided the moment the last step it waits for is done, so a
+//! run costs time in proportion to its steps and edges), the skip and failure rules of
+//! docs/language.md §16 that decide a step from the results of the steps it waits for
+//! ([`rules`]), and the [`Scheduler`] that keeps the ready set, parks the steps behind a
+//! waiting gate, and tracks the workflow's status and what to cancel as steps finish.
+//! [`super::run`] drives it with tokio and real processes, and evaluates a step's `when`
+//! and fan-out list when the rules let it run; the unit tests drive it with a fake
+//! spawner on a fake clock.
+
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+
+use super::run::{SkipCause, Status, StepReport};
+use crate::check::{DepKind, WorkflowInfo};
+use crate::graph::{EdgeKind, ExecGraph};
+
+/// Who waits for whom: graph predecessors, the fallback of each predecessor (it stands
+/// in for it), and for `finally` steps every ordinary step.
+#[derive(Clone, Debug)]
+pub struct Waits {
+    /// For each step, the steps that wait for it.
+    waiters: Vec<Vec<usize>>,
+    /// For each step, how many of the steps it waits for are not done yet.
+    remaining: Vec<usize>,
+    /// For each step, the step whose fallback it is.
+    pub fallback_of: Vec<Option<usize>>,
+}
+
+impl Waits {
+    /// The waits of a workflow's steps (indices as in `info.steps` and the graph's nodes).
+    pub fn new(info: &WorkflowInfo, graph: &ExecGraph) -> Waits {
+        let n = info.steps.len();
+        let mut fallback_of = vec![None; n];
+        for (owner, s) in info.steps.iter().enumerate() {
+            if let Some((target, _)) = s.fallback {
+                fallback_of[target] = Some(owner);
+            }
+        }
+        let mut waiters: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut remaining = vec![0; n];
+        for (i, left) in remaining.iter_mut().enumerate() {
+            let node = petgraph::graph::NodeIndex::new(i);
+            let mut preds: Vec<usize> = graph
+                .graph
+                .edges_directed(node, Direction::Incoming)
+                .map(|e| e.source().index())
+                .collect();
+            let stand_ins: Vec<usize> = preds
+                .iter()
+                .filter_map(|&p| info.steps[p].fallback.map(|(f, _)| f))
+                .filter(|&f| f != i)
+                .collect();
+            preds.extend(stand_ins);
+            if info.steps[i].finally {
+                preds.extend((0..n).filter(|&j| !info.steps[j].finally));
+            }
+            preds.sort_unstable();
+            preds.dedup();
+            *left = preds.len();
+            for p in preds {
+                waiters[p].push(i);
+            }
+        }
+        Waits {
+            waiters,
+            remaining,
+            fallback_of,
+        }
+    }
+
+    /// The steps that wait for nothing, last first (the scheduler pops from the end, so
+    /// they start in source order).
+    pub fn ready_at_start(&self) -> Vec<usize> {
+        (0..self.remaining.len())
+            .filter(|&i| self.remaining[i] == 0)
+            .rev()
+            .collect()
+    }
+
+    /// Step `i` is done: the steps that waited only for it are pushed on `ready`.
+    pub fn done(&mut self, i: usize, ready: &mut Vec<usize>) {
+        for &w in &self.waiters[i] {
+            self.remaining[w] = self.remaining[w].saturating_sub(1);
+            if self.remaining[w] == 0 {
+                ready.push(w);
+            }
+        }
+    }
+}
+
+/// What the rules decide about a step before its `when` is evaluated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// It does not run, for this reason.
+    Skip(SkipCause, String),
+    /// Neither run nor skip: the run is paused at an approval gate that this step waits
+    /// for (or, for a `finally` step, the run is paused), so a resume decides it.
+    Hold(String),
+}
+
+/// Decides step `i` from the results of the steps it waits for (`report_of`), whether the
+/// run is failing (a fail_fast failure or an interrupt) and whether it is paused at a
+/// gate. `None`: the rules let it run (its `when` and fan-out list come next).
+pub fn rules<'a>(
+    i: usize,
+    info: &WorkflowInfo,
+    graph: &ExecGraph,
+    report_of: &dyn Fn(usize) -> Option<&'a StepReport>,
+    fallback_of: &[Option<usize>],
+    failing: bool,
+    paused: bool,
+) -> Option<Verdict> {
+    let step = &info.steps[i];
+    // A run paused at a gate has not ended: it is no failure, and `finally` waits for
+    // the resume that ends it.
+    let held = |r: &StepReport| {
+        Verdict::Hold(if r.gate {
+            format!("`{}` is waiting for approval", r.name)
+        } else {
+            format!("`{}` is waiting", r.name)
+        })
+    };
+    if step.finally && paused {
+        return Some(Verdict::Hold(
+            "the run is paused at an approval gate; finally steps run when it ends".to_string(),
+        ));
+    }
+    // A fallback runs only when the step it backs failed.
+    if let Some(owner) = fallback_of[i] {
+        if let Some(r) = report_of(owner).filter(|r| r.status == Status::Waiting) {
+            return Some(held(r));
+        }
+        if report_of(owner).is_none_or(|r| r.status != Status::Failed) {
+            return Some(Verdict::Skip(
+                SkipCause::Condition,
+                format!("`{}` did not fail", info.steps[owner].name),
+            ));
+        }
+    }
+    // A compensation runs only after a failure of its target.
+    if let Some((target, _)) = step.compensates {
+        let r = report_of(target);
+        if let Some(r) = r.filter(|r| r.status == Status::Waiting) {
+            return Some(held(r));
+        }
+        let failed = r.is_some_and(|r| {
+            matches!(r.status, Status::Failed | Status::Cancelled)
+                || r.skip == Some(SkipCause::Failure)
+        });
+        if !failed {
+            return Some(Verdict::Skip(
+                SkipCause::Condition,
+                format!("`{}` did not fail", info.steps[target].name),
+            ));
+        }
+    } else if !step.finally && fallback_of[i].is_none() {
+        if failing {
+            return Some(Verdict::Skip(
+                SkipCause::Failure,
+                "the run is stopping: a step failed (fail_fast) or it was interrupted".to_string(),
+            ));
+        }
+        let node = petgraph::graph::NodeIndex::new(i);
+        for e in graph.graph.edges_directed(node, Direction::Incoming) {
+            if !matches!(e.weight(), EdgeKind::After | EdgeKind::Data) {
+                continue;
+            }
+            let p = e.source().index();
+            let Some(r) = report_of(p) else { continue };
+            let rescued = info.steps[p]
+                .fallback
+                .and_then(|(f, _)| report_of(f))
+                .is_some_and(|f| f.status == Status::Succeeded);
+            match r.status {
+                Status::Failed if !r.continued && !rescued => {
+                    return Some(Verdict::Skip(
+                        SkipCause::Failure,
+                        format!("`{}` failed", r.name),
+                    ));
+                }
+                Status::Cancelled => {
+                    return Some(Verdict::Skip(
+                        SkipCause::Failure,
+                        format!("`{}` was cancelled", r.name),
+                    ));
+                }
+                Status::Waiting => return Some(held(r)),
+                _ => {}
+            }
+            let reads_output = step
+                .deps
+                .iter()
+                .any(|d| d.step == p && d.kind == DepKind::Output);
+            if reads_output && r.status != Status::Succeeded {
+                let cause = r.skip.unwrap_or(SkipCause::Failure);
+                return Some(Verdict::Skip(
+                    cause,
+                    format!("it reads an output of `{}`, which has none", r.name),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// A step's `on_failure` policy (its own attribute, else `defaults`, else fail_fast).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnFailure {
+    /// The workflow fails.
+    FailFast,
+    /// The failure is let through.
+    Continue,
+    /// A fallback step runs.
+    Fallback,
+}
+
+/// What the scheduler says about a ready step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ruling {
+    /// The rules let it run: its `when` and fan-out list come next.
+    Run,
+    /// It does not run, for this reason.
+    Skip(SkipCause, String),
+    /// It stays undecided, for good: the run is paused at a gate it waits for.
+    Hold(String),
+    /// It waits for a waiting gate while other steps still run: it is decided again when
+    /// nothing else runs ([`Scheduler::settle`]), since a failure meanwhile would skip it.
+    Parked,
+}
+
+/// The scheduler's state, without tokio or processes: the ready set, the rules, and the
+/// workflow's status as steps finish. Its driver ([`super::run`]) starts what it is told
+/// may run and reports back; the steps to cancel come back from the calls that fail the
+/// run.
+#[derive(Debug)]
+pub struct Scheduler<'a> {
+    info: &'a WorkflowInfo,
+    graph: &'a ExecGraph,
+    waits: Waits,
+    policies: Vec<OnFailure>,
+    reports: Vec<Option<StepReport>>,
+    ready: Vec<usize>,
+    parked: Vec<usize>,
+    settled: bool,
+    running: Vec<bool>,
+    failing: bool,
+    status: Status,
+    finished_ordinary: usize,
+    ordinary: usize,
+}
+
+impl<'a> Scheduler<'a> {
+    /// A run of the workflow's steps, with each step's `on_failure` policy.
+    pub fn new(
+        info: &'a WorkflowInfo,
+        graph: &'a ExecGraph,
+        policies: Vec<OnFailure>,
+    ) -> Scheduler<'a> {
+        let n = info.steps.len();
+        let waits = Waits::new(info, graph);
+        let ready = waits.ready_at_start();
+        Scheduler {
+            info,
+            graph,
+            waits,
+            policies,
+            reports: vec![None; n],
+            ready,
+            parked: Vec::new(),
+            settled: false,
+            running: vec![false; n],
+            failing: false,
+            status: Status::Succeeded,
+            finished_ordinary: 0,
+            ordinary: info.steps.iter().filter(|s| !s.finally).count(),
+        }
+    }
+
+    /// The workflow's status so far: `succeeded`, `failed`, `waiting` or `cancelled`.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// Whether every ordinary (not `finally`) step is done.
+    pub fn ordinary_done(&self) -> bool {
+        self.finished_ordinary == self.ordinary
+    }
+
+    /// The step whose fallback `i` is.
+    pub fn fallback_of(&self, i: usize) -> Option<usize> {
+        self.waits.fallback_of[i]
+    }
+
+    /// The next step that is ready to be decided, if any.
+    pub fn next_ready(&mut self) -> Option<usize> {
+        self.ready.pop()
+    }
+
+    /// What the rules say about ready step `i`.
+    pub fn rule(&mut self, i: usize) -> Ruling {
+        let reports = &self.reports;
+        let report_of = |j: usize| reports[j].as_ref();
+        match rules(
+            i,
+            self.info,
+            self.graph,
+            &report_of,
+            &self.waits.fallback_of,
+            self.failing,
+            self.status == Status::Waiting,
+        ) {
+            None => Ruling::Run,
+            Some(Verdict::Skip(cause, why)) => Ruling::Skip(cause, why),
+            Some(Verdict::Hold(_)) if !self.settled => {
+                self.parked.push(i);
+                Ruling::Parked
+            }
+            Some(Verdict::Hold(why)) => Ruling::Hold(why),
+        }
+    }
+
+    /// Step `i` started.
+    pub fn started(&mut self, i: usize) {
+        self.running[i] = true;
+    }
+
+    /// Step `i` finished in an earlier run and is restored as it was.
+    pub fn restored(&mut self, i: usize, report: StepReport) {
+        self.finish(i, report);
+    }
+
+    /// Step `i` is held for good (see [`Ruling::Hold`]).
+    pub fn held(&mut self, i: usize, report: StepReport) {
+        self.finish(i, report);
+    }
+
+    /// Step `i` was skipped. A fallback that does not run leaves its owner's failure
+    /// standing: the run fails, and the running steps to cancel are returned.
+    pub fn skipped(&mut self, i: usize, report: StepReport) -> Vec<usize> {
+        let owner_failed = self.waits.fallback_of[i]
+            .and_then(|o| self.reports[o].as_ref())
+            .is_some_and(|r| r.status == Status::Failed);
+        let cancel = if owner_failed {
+            self.fail()
+        } else {
+            Vec::new()
+        };
+        self.finish(i, report);
+        cancel
+    }
+
+    /// Step `i` ran and ended so. Returns the running steps to cancel when this fails the
+    /// run (fail_fast, or a fallback that failed).
+    pub fn finished(&mut self, i: usize, mut report: StepReport) -> Vec<usize> {
+        let info = self.info;
+        let step = &info.steps[i];
+        let policy = self.policies[i];
+        let mut cancel = Vec::new();
+        let failed = report.status == Status::Failed;
+        if failed && !step.finally && step.compensates.is_none() {
+            let rescued = step.fallback.is_some();
+            if !rescued && policy != OnFailure::Continue {
+                cancel = self.fail();
+            }
+        }
+        if report.status == Status::Waiting && self.status == Status::Succeeded {
+            self.status = Status::Waiting;
+        }
+        if failed && step.fallback.is_none() && step.finally {
+            self.status = Status::Failed;
+        }
+        // A fallback that failed fails the workflow on behalf of its owner, as
+        // `fail_fast` would have.
+        if failed && self.waits.fallback_of[i].is_some() {
+            cancel.extend(self.fail());
+        }
+        report.continued = failed && policy == OnFailure::Continue;
+        self.finish(i, report);
+        cancel
+    }
+
+    /// The run was interrupted: it ends `cancelled`, nothing new starts but compensation
+    /// and finally steps. Returns the running steps to cancel.
+    pub fn interrupted(&mut self) -> Vec<usize> {
+        self.failing = true;
+        self.status = Status::Cancelled;
+        self.to_stop()
+    }
+
+    /// Nothing runs any more: the parked steps become ready, to be decided for good (held
+    /// if the run is only paused, skipped if it failed meanwhile). False when none were
+    /// parked: the run is over.
+    pub fn settle(&mut self) -> bool {
+        if self.parked.is_empty() {
+            return false;
+        }
+        self.settled = true;
+        self.ready.extend(self.parked.drain(..).rev());
+        true
+    }
+
+    /// Every step's report (`None` for a step never decided), in step order.
+    pub fn into_reports(self) -> Vec<Option<StepReport>> {
+        self.reports
+    }
+
+    fn finish(&mut self, i: usize, report: StepReport) {
+        self.reports[i] = Some(report);
+        self.running[i] = false;
+        if !self.info.steps[i].finally {
+            self.finished_ordinary += 1;
+        }
+        self.waits.done(i, &mut self.ready);
+    }
+
+    /// A failure under `fail_fast` (or of a fallback, or a fallback that did not run): the
+    /// workflow fails and everything ordinary that is still running is stopped.
+    fn fail(&mut self) -> Vec<usize> {
+        if self.status != Status::Cancelled {
+            self.status = Status::Failed;
+        }
+        if self.failing {
+            return Vec::new();
+        }
+        self.failing = true;
+        self.to_stop()
+    }
+
+    /// The running steps a failure or an interrupt stops. Compensation, fallback and
+    /// finally steps are handlers: they go on.
+    fn to_stop(&self) -> Vec<usize> {
+        (0..self.running.len())
+            .filter(|&j| self.running[j])
+            .filter(|&j| {
+                let s = &self.info.steps[j];
+                !s.finally && s.compensates.is_none() && self.waits.fallback_of[j].is_none()
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::FsLoader;
+    use crate::lower::Lowered;
+    use crate::runtime::eval::Value;
+    use crate::source::{SourceFile, SourceMap};
+
+    fn compiled(text: &str) -> Lowered {
+        let mut sources = SourceMap::new();
+        let id = sources.add(SourceFile::new("t.flow", None, text));
+        crate::compile(&mut sources, id, &FsLoader).expect("the workflow compiles")
+    }
+
+    fn report(name: &str, status: Status, skip: Option<SkipCause>) -> StepReport {
+        StepReport {
+            name: name.to_string(),
+            status,
+            skip,
+            reason: None,
+            attempts: 0,
+            duration: std::time::Duration::ZERO,
+            exit_codes: Vec::new(),
+            continued: false,
+            restored: false,
+            gate: status == Status::Waiting && skip.is_none(),
+            record: Value::Record(Default::default()),
+        }
+    }
+
+    /// Runs the workflow's scheduling with a fake spawner: a step the rules let run ends
+    /// as `outcomes` says (else it succeeds), at once. A failure fails the run as
+    /// fail_fast does, unless the step has a fallback. Gives each step's fate, in the
+    /// order the steps were decided: `ran succeeded`, `skipped: why`, `held: why`.
+    fn simulate(text: &str, outcomes: &[(&str, Status)]) -> Vec<(String, String)> {
+        let lowered = compiled(text);
+        let info = &lowered.modules[lowered.modules.len() - 1].checked_workflows[0];
+        let graph = &lowered.graphs[0];
+        let mut waits = Waits::new(info, graph);
+        let fallback_of = waits.fallback_of.clone();
+        let mut reports: Vec<Option<StepReport>> = vec![None; info.steps.len()];
+        let mut ready = waits.ready_at_start();
+        let (mut failing, mut paused) = (false, false);
+        let mut fates = Vec::new();
+        while let Some(i) = ready.pop() {
+            let step = &info.steps[i];
+            let verdict = {
+                let report_of = |j: usize| reports[j].as_ref();
+                rules(i, info, graph, &report_of, &fallback_of, failing, paused)
+            };
+            let (done, fate) = match verdict {
+                Some(Verdict::Skip(cause, why)) => (
+                    report(&step.name, Status::Skipped, Some(cause)),
+                    format!("skipped: {why}"),
+                ),
+                Some(Verdict::Hold(why)) => (
+                    report(&step.name, Status::Waiting, Some(SkipCause::Condition)),
+                    format!("held: {why}"),
+                ),
+                None => {
+                    let status = outcomes
+                        .iter()
+                        .find(|(n, _)| *n == step.name)
+                        .map_or(Status::Succeeded, |(_, s)| *s);
+                    failing |= status == Status::Failed
+                        && step.fallback.is_none()
+                        && step.compensates.is_none()
+                        && !step.finally;
+                    paused |= status == Status::Waiting;
+                    let fate = format!("ran {}", status.as_str());
+                    (report(&step.name, status, None), fate)
+                }
+            };
+            reports[i] = Some(done);
+            fates.push((step.name.clone(), fate));
+            waits.done(i, &mut ready);
+        }
+        fates
+    }
+
+    fn fate<'a>(fates: &'a [(String, String)], step: &str) -> &'a str {
+        fates
+            .iter()
+            .find(|(n, _)| n == step)
+            .map_or("never decided", |(_, f)| f.as_str())
+    }
+
+    #[test]
+    fn every_step_is_decided_once_and_finally_steps_last() {
+        let fates = simulate(
+            "workflow w {
+  step a { sleep 0s }
+  step b after a { sleep 0s }
+  step c { sleep 0s }
+  finally step f { sleep 0s }
+}",
+            &[],
+        );
+        assert_eq!(fates.len(), 4);
+        assert_eq!(fates.last().map(|(n, _)| n.as_str()), Some("f"));
+        let order: Vec<&str> = fates.iter().map(|(n, _)| n.as_str()).collect();
+        let at = |s: &str| order.iter().position(|n| *n == s);
+        assert!(at("a") < at("b"));
+    }
+
+    #[test]
+    fn a_waiting_gate_holds_what_waits_for_it_and_compensates_nothing() {
+        let fates = simulate(
+            "workflow g {
+  step build { sleep 0s }
+  step gate after build { approve \"ship?\" }
+  step ship after gate { sleep 0s }
+  step undo on_failure_of ship { sleep 0s }
+  step other { sleep 0s }
+  finally step report { sleep 0s }
+}",
+            &[("gate", Status::Waiting)],
+        );
+        assert_eq!(fate(&fates, "build"), "ran succeeded");
+        assert_eq!(fate(&fates, "other"), "ran succeeded");
+        assert_eq!(fate(&fates, "ship"), "held: `gate` is waiting for approval");
+        assert_eq!(fate(&fates, "undo"), "held: `ship` is waiting");
+        assert!(fate(&fates, "report").starts_with("held: the run is paused"));
+    }
+
+    #[test]
+    fn a_fallback_runs_only_after_its_owner_failed() {
+        let text = "workflow w {
+  step build {
+    sleep 0s
+    on_failure v
+  }
+  step v { sleep 0s }
+  step next after build { sleep 0s }
+}";
+        let fates = simulate(text, &[]);
+        assert_eq!(fate(&fates, "v"), "skipped: `build` did not fail");
+        assert_eq!(fate(&fates, "next"), "ran succeeded");
+        let fates = simulate(text, &[("build", Status::Failed)]);
+        assert_eq!(fate(&fates, "v"), "ran succeeded");
+        assert_eq!(fate(&fates, "next"), "ran succeeded");
+        // The fallback failed too: the failure stands, and fails the run.
+        let fates = simulate(text, &[("build", Status::Failed), ("v", Status::Failed)]);
+        assert!(fate(&fates, "next").starts_with("skipped: the run is stopping"));
+    }
+
+    #[test]
+    fn a_failure_skips_what_has_not_started_and_runs_compensation_and_finally() {
+        let fates = simulate(
+            "workflow w {
+  step bad { sleep 0s }
+  step next after bad { sleep 0s }
+  step undo on_failure_of bad { sleep 0s }
+  step spare on_failure_of next { sleep 0s }
+  finally step report { sleep 0s }
+}",
+            &[("bad", Status::Failed)],
+        );
+        assert_eq!(
+            fate(&fates, "next"),
+            "skipped: the run is stopping: a step failed (fail_fast) or it was interrupted"
+        );
+        assert_eq!(fate(&fates, "undo"), "ran succeeded");
+        // `next` was skipped because of a failure: its compensation runs too.
+        assert_eq!(fate(&fates, "spare"), "ran succeeded");
+        assert_eq!(fate(&fates, "report"), "ran succeeded");
+    }
+
+    #[test]
+    fn a_compensation_is_skipped_when_its_target_succeeded() {
+        let fates = simulate(
+            "workflow w {
+  step deploy { sleep 0s }
+  step undo on_failure_of deploy { sleep 0s }
+}",
+            &[],
+        );
+        assert_eq!(fate(&fates, "undo"), "skipped: `deploy` did not fail");
+    }
+
+    /// A fake spawner on a fake clock: a started step ends `ms` later with its status
+    /// from `table` (default 10 ms, succeeded); at most `slots` run at once (the others
+    /// wait for a slot, as started tasks do). A step the scheduler cancels ends at once,
+    /// cancelled; `interrupt_at` sends an interrupt then. Gives the log (`t=.. start a`,
+    /// `t=.. a failed`, `t=.. cancel b`, `t=.. skip c: why`, `t=.. hold d`) and the
+    /// workflow's status.
+    fn play(
+        text: &str,
+        table: &[(&str, u64, Status)],
+        slots: usize,
+        interrupt_at: Option<u64>,
+    ) -> (Vec<String>, Status) {
+        let lowered = compiled(text);
+        let info = &lowered.modules[lowered.modules.len() - 1].checked_workflows[0];
+        let graph = &lowered.graphs[0];
+        let policies = info
+            .steps
+            .iter()
+            .map(|s| {
+                if s.fallback.is_some() {
+                    OnFailure::Fallback
+                } else {
+                    OnFailure::FailFast
+                }
+            })
+            .collect();
+        let mut sched = Scheduler::new(info, graph, policies);
+        let name = |i: usize| info.steps[i].name.clone();
+        let outcome = |i: usize| {
+            table
+                .iter()
+                .find(|(n, _, _)| *n == info.steps[i].name)
+                .map_or((10, Status::Succeeded), |(_, ms, s)| (*ms, *s))
+        };
+        let mut log = Vec::new();
+        let mut now = 0u64;
+        // Started steps: (ends at, step, status); `None` for the end while waiting for a slot.
+        let mut running: Vec<(Option<u64>, usize, Status)> = Vec::new();
+        let mut interrupted = false;
+        loop {
+            while let Some(i) = sched.next_ready() {
+                match sched.rule(i) {
+                    Ruling::Parked => {}
+                    Ruling::Hold(_) => {
+                        log.push(format!("t={now} hold {}", name(i)));
+                        let mut held = report(&name(i), Status::Waiting, None);
+                        held.gate = false;
+                        sched.held(i, held);
+                    }
+                    Ruling::Skip(cause, why) => {
+                        log.push(format!("t={now} skip {}: {why}", name(i)));
+                        let stop = sched.skipped(i, report(&name(i), Status::Skipped, Some(cause)));
+                        cancel(&mut sched, &mut running, &mut log, now, stop, &name);
+                    }
+                    Ruling::Run => {
+                        sched.started(i);
+                        running.push((None, i, outcome(i).1));
+                    }
+                }
+            }
+            // Free slots go to the steps waiting for one, in the order they were started.
+            let busy = running.iter().filter(|r| r.0.is_some()).count();
+            for r in running
+                .iter_mut()
+                .filter(|r| r.0.is_none())
+                .take(slots - busy.min(slots))
+            {
+                r.0 = Some(now + outcome(r.1).0);
+                log.push(format!("t={now} start {}", name(r.1)));
+            }
+            let Some(k) = (0..running.len())
+                .filter(|&k| running[k].0.is_some())
+                .min_by_key(|&k| running[k].0)
+            else {
+                if sched.settle() {
+                    continue;
+                }
+                break;
+            };
+            let end = running[k].0.unwrap_or(now);
+            if let Some(t) = interrupt_at.filter(|t| !interrupted && *t < end) {
+                now = t;
+                interrupted = true;
+                log.push(format!("t={now} interrupt"));
+                let stop = sched.interrupted();
+                cancel(&mut sched, &mut running, &mut log, now, stop, &name);
+                continue;
+            }
+            now = end;
+            let (_, i, status) = running.remove(k);
+            log.push(format!("t={now} {} {}", name(i), status.as_str()));
+            let stop = sched.finished(i, report(&name(i), status, None));
+            cancel(&mut sched, &mut running, &mut log, now, stop, &name);
+        }
+        (log, sched.status())
+    }
+
+    /// Ends the `stop` steps at once, cancelled.
+    fn cancel(
+        sched: &mut Scheduler<'_>,
+        running: &mut Vec<(Option<u64>, usize, Status)>,
+        log: &mut Vec<String>,
+        now: u64,
+        stop: Vec<usize>,
+        name: &dyn Fn(usize) -> String,
+    ) {
+        for j in stop {
+            if let Some(k) = running.iter().position(|r| r.1 == j) {
+                running.remove(k);
+                log.push(format!("t={now} cancel {}", name(j)));
+                let more = sched.finished(j, report(&name(j), Status::Cancelled, None));
+                assert!(more.is_empty(), "a cancellation fails nothing more");
+            }
+        }
+    }
+
+    #[test]
+    fn slots_limit_what_runs_and_steps_start_in_source_order() {
+        let (log, status) = play(
+            "workflow w {
+  step a { sleep 0s }
+  step b { sleep 0s }
+  step c after a { sleep 0s }
+}",
+            &[],
+            1,
+            None,
+        );
+        assert_eq!(status, Status::Succeeded);
+        assert_eq!(
+            log,
+            [
+                "t=0 start a",
+                "t=10 a succeeded",
+                "t=10 start b",
+                "t=20 b succeeded",
+                "t=20 start c",
+                "t=30 c succeeded"
+            ]
+        );
+    }
+
+    #[test]
+    fn fail_fast_cancels_running_steps_skips_the_rest_and_runs_handlers() {
+        let (log, status) = play(
+            "workflow w {
+  step a { sleep 0s }
+  step b { sleep 0s }
+  step c after b { sleep 0s }
+  step undo on_failure_of a { sleep 0s }
+  finally step report { sleep 0s }
+}",
+            &[("a", 100, Status::Failed), ("b", 500, Status::Succeeded)],
+            2,
+            None,
+        );
+        assert_eq!(status, Status::Failed);
+        assert_eq!(
+            log,
+            [
+                "t=0 start a",
+                "t=0 start b",
+                "t=100 a failed",
+                "t=100 cancel b",
+                "t=100 skip c: the run is stopping: a step failed (fail_fast) or it was interrupted",
+                "t=100 start undo",
+                "t=110 undo succeeded",
+                "t=110 start report",
+                "t=120 report succeeded"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_interrupt_cancels_running_steps_and_still_runs_finally() {
+        let (log, status) = play(
+            "workflow w {
+  step a { sleep 0s }
+  step b after a { sleep 0s }
+  finally step report { sleep 0s }
+}",
+            &[("a", 1000, Status::Succeeded)],
+            2,
+            Some(50),
+        );
+        assert_eq!(status, Status::Cancelled);
+        assert_eq!(
+            log,
+            [
+                "t=0 start a",
+                "t=50 interrupt",
+                "t=50 cancel a",
+                "t=50 skip b: the run is stopping: a step failed (fail_fast) or it was interrupted",
+                "t=50 start report",
+                "t=60 report succeeded"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_gate_parks_what_waits_for_it_until_nothing_else_runs() {
+        let text = "workflow g {
+  step gate { approve \"ship?\" }
+  step ship after gate { sleep 0s }
+  step undo on_failure_of ship { sleep 0s }
+  step slow { sleep 0s }
+  finally step report { sleep 0s }
+}";
+        let (log, status) = play(
+            text,
+            &[
+                ("gate", 10, Status::Waiting),
+                ("slow", 300, Status::Succeeded),
+            ],
+            2,
+            None,
+        );
+        assert_eq!(status, Status::Waiting);
+        assert_eq!(
+            log,
+            [
+                "t=0 start gate",
+                "t=0 start slow",
+                "t=10 gate waiting",
+                "t=300 slow succeeded",
+                "t=300 hold ship",
+                "t=300 hold undo",
+                "t=300 hold report"
+            ]
+        );
+        // A failure while paused: the parked steps are skipped because of it.
+        let (log, status) = play(
+            text,
+            &[("gate", 10, Status::Waiting), ("slow", 300, Status::Failed)],
+            2,
+            None,
+        );
+        assert_eq!(status, Status::Failed);
+        assert_eq!(
+            &log[3..],
+            [
+                "t=300 slow failed",
+                "t=300 skip ship: the run is stopping: a step failed (fail_fast) or it was interrupted",
+                "t=300 start undo",
+                "t=310 undo succeeded",
+                "t=310 start report",
+                "t=320 report succeeded"
+            ]
+        );
+    }
+}
