@@ -22,7 +22,7 @@ pub fn resolve(
     vars_file: Option<&Path>,
     opts: RenderOptions,
 ) -> Result<BTreeMap<String, Value>, u8> {
-    driver::resolve_params(sources, root, lowered, workflow, vars, vars_file).map_err(|diags| {
+    driver::resolve_params(root, lowered, workflow, vars, vars_file).map_err(|diags| {
         for diag in diags.iter() {
             eprint!(
                 "{}",

@@ -887,23 +887,19 @@ impl Session {
             },
         };
         let workflow = self.program.workflow.clone();
-        let params = match driver::resolve_params(
-            &compiled.sources,
-            compiled.root,
-            &compiled.lowered,
-            &workflow,
-            &[],
-            None,
-        ) {
-            Ok(params) => params,
-            Err(diags) => {
-                let text: String = diags
-                    .iter()
-                    .map(|d| diagnostics::render(d, &compiled.sources, Format::Human, self.opts))
-                    .collect();
-                return Reply::failed(text);
-            }
-        };
+        let params =
+            match driver::resolve_params(compiled.root, &compiled.lowered, &workflow, &[], None) {
+                Ok(params) => params,
+                Err(diags) => {
+                    let text: String = diags
+                        .iter()
+                        .map(|d| {
+                            diagnostics::render(d, &compiled.sources, Format::Human, self.opts)
+                        })
+                        .collect();
+                    return Reply::failed(text);
+                }
+            };
         let launch = driver::Launch::default();
         let (code, report) = (self.runner.0)(compiled.lowered, &workflow, params, &launch);
         if let Some(report) = report {

@@ -21,12 +21,11 @@ use super::eval::Value;
 use super::inputs::{self, Params};
 use super::journal::{self, RunLock};
 use super::run::{self, Approver, Event, Observer, Options, Report, RunError, Status};
-use crate::check::FsLoader;
 use crate::diagnostics::Diagnostics;
 use crate::lower::Lowered;
 use crate::snapshot::record::RunStarted;
 use crate::snapshot::SnapshotError;
-use crate::source::{SourceFile, SourceId, SourceMap};
+use crate::source::{SourceFile, SourceId};
 
 /// Success.
 pub const EXIT_OK: u8 = 0;
@@ -149,21 +148,17 @@ pub fn source_from_bytes(
 /// diagnostics of every bad input, against the file `root` (none when the workflow does
 /// not exist).
 pub fn resolve_params(
-    sources: &SourceMap,
     root: SourceId,
     lowered: &Lowered,
     workflow: &str,
     vars: &[(String, String)],
     vars_file: Option<&Path>,
 ) -> Result<BTreeMap<String, Value>, Diagnostics> {
-    let Some(index) = lowered.modules.len().checked_sub(1) else {
-        return Err(Diagnostics::new());
-    };
-    let Some(params) = Params::of(&lowered.modules[index], workflow) else {
+    let Some(params) = Params::of(&lowered.program, workflow) else {
         return Err(Diagnostics::new());
     };
     let env = |name: &str| std::env::var(name).ok();
-    let consts = inputs::module_constants(&lowered.modules, index, sources, &FsLoader, &env);
+    let consts = inputs::Constants::of(&lowered.program, &env);
     inputs::resolve(&params, vars, vars_file, &env, &consts).map_err(|errors| {
         let mut diags = Diagnostics::new();
         for e in errors {
@@ -485,6 +480,8 @@ pub fn absolute(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::FsLoader;
+    use crate::source::SourceMap;
     use std::sync::Mutex;
 
     /// Answers every gate with `yes` and remembers what it was asked.

@@ -1,4 +1,6 @@
-//! Evaluating expressions: a checked [`ast::Expr`] and the values of the names it reads in,
+//! Evaluating expressions: a typed expression of the resolved program ([`eval_typed`], with
+//! a [`Scope`] giving the values of the names it reads) or, for the readers not yet moved
+//! onto the resolved program, a checked syntax-tree expression ([`eval`] with an [`Env`]);
 //! a [`Value`] out. The checker has already proved the types, so a type mismatch here is a
 //! bug, reported as such rather than panicking; what can still fail at run time (a missing
 //! environment variable, `parse_int` of bad text, an index out of range, division by zero)
@@ -9,6 +11,7 @@ use std::fmt;
 
 use crate::ast::{Arg, BinOp, Expr, ExprKind, StrPart, UnOp};
 use crate::source::Span;
+use crate::typed::{self, Ref};
 
 /// A run-time value.
 #[derive(Clone, Debug, PartialEq)]
@@ -298,39 +301,9 @@ pub fn eval(e: &Expr, env: &dyn Env) -> Result<Value, EvalError> {
                 other => Err(internal(format!("field `{}` of {other}", field.name))),
             }
         }
-        ExprKind::Index(base, index) => {
-            let b = eval(base, env)?;
-            let i = eval(index, env)?;
-            match (b, i) {
-                (Value::List(items), Value::Int(n)) => usize::try_from(n)
-                    .ok()
-                    .and_then(|n| items.get(n).cloned())
-                    .ok_or_else(|| EvalError::OutOfRange {
-                        what: format!(
-                            "index {n} is out of range for a list of {} elements",
-                            items.len()
-                        ),
-                        span: e.span.into(),
-                    }),
-                (Value::Map(map), Value::Str(k)) => {
-                    map.get(&k).cloned().ok_or_else(|| EvalError::OutOfRange {
-                        what: format!("the map has no key {k:?}"),
-                        span: e.span.into(),
-                    })
-                }
-                (b, i) => Err(internal(format!("indexing {b} with {i}"))),
-            }
-        }
+        ExprKind::Index(base, index) => index_value(eval(base, env)?, eval(index, env)?, e.span),
         ExprKind::Call(callee, args) => call(callee, args, e.span, env),
-        ExprKind::Unary(op, x) => match (op, eval(x, env)?) {
-            (UnOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
-            (UnOp::Neg, Value::Int(i)) => i
-                .checked_neg()
-                .map(Value::Int)
-                .ok_or_else(|| overflow("-", e.span)),
-            (UnOp::Neg, Value::Float(f)) => Ok(Value::Float(-f)),
-            (_, v) => Err(internal(format!("prefix operator on {v}"))),
-        },
+        ExprKind::Unary(op, x) => unary(*op, eval(x, env)?, e.span),
         ExprKind::Binary(op, a, b) => {
             // `&&` and `||` short-circuit, so `x != 0 && 10 / x > 1` is safe.
             if matches!(op, BinOp::And | BinOp::Or) {
@@ -349,6 +322,143 @@ pub fn eval(e: &Expr, env: &dyn Env) -> Result<Value, EvalError> {
                 eval(b, env)
             }
         }
+    }
+}
+
+/// What resolved names mean while a typed expression is evaluated.
+pub trait Scope {
+    /// The value of a resolved name, or [`EvalError::Pending`] when it is not known yet.
+    fn value(&self, name: &Ref) -> Result<Value, EvalError>;
+
+    /// The `workflow` record (`name`, `status`, `run_id`).
+    fn workflow(&self) -> Result<Value, EvalError> {
+        Err(EvalError::Pending)
+    }
+
+    /// The value of an environment variable of the flowc process.
+    fn env_var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+
+    /// The id of the current run, for `run_id()`.
+    fn run_id(&self) -> String {
+        String::new()
+    }
+}
+
+/// Evaluates a typed expression of the resolved program.
+pub fn eval_typed(e: &typed::Expr, scope: &dyn Scope) -> Result<Value, EvalError> {
+    use typed::ExprKind as K;
+    let span = e.span.span;
+    match &e.kind {
+        K::Int(i) => Ok(Value::Int(*i)),
+        K::Float(f) => Ok(Value::Float(*f)),
+        K::Duration(d) => Ok(Value::Duration(*d)),
+        K::Bool(b) => Ok(Value::Bool(*b)),
+        K::Str(parts) => {
+            let mut out = String::new();
+            let mut secret = false;
+            for part in parts {
+                match part {
+                    typed::StrPart::Text(t) => out.push_str(t),
+                    typed::StrPart::Interp(inner) => {
+                        let v = eval_typed(inner, scope)?;
+                        secret |= matches!(v, Value::Secret(_));
+                        out.push_str(&v.to_text());
+                    }
+                }
+            }
+            Ok(if secret {
+                Value::Secret(out)
+            } else {
+                Value::Str(out)
+            })
+        }
+        K::List(items) => Ok(Value::List(
+            items
+                .iter()
+                .map(|i| eval_typed(i, scope))
+                .collect::<Result<_, _>>()?,
+        )),
+        K::Map(entries) => {
+            let mut map = BTreeMap::new();
+            for (k, v) in entries {
+                map.insert(k.clone(), eval_typed(v, scope)?);
+            }
+            Ok(Value::Map(map))
+        }
+        K::Ref(r) => scope.value(r),
+        K::Workflow => scope.workflow(),
+        K::Field(base, field) => match eval_typed(base, scope)? {
+            Value::Record(fields) => fields.get(field).cloned().ok_or(EvalError::Pending),
+            other => Err(internal(format!("field `{field}` of {other}"))),
+        },
+        K::Index(base, index) => {
+            index_value(eval_typed(base, scope)?, eval_typed(index, scope)?, span)
+        }
+        K::Call(name, args) => {
+            let slots = args
+                .iter()
+                .map(|a| a.as_ref().map(|a| eval_typed(a, scope)).transpose())
+                .collect::<Result<Vec<_>, _>>()?;
+            apply(name, slots, span, &|| scope.run_id(), &|n| scope.env_var(n))
+        }
+        K::Unary(op, x) => unary(*op, eval_typed(x, scope)?, span),
+        K::Binary(op, a, b) => {
+            // `&&` and `||` short-circuit, so `x != 0 && 10 / x > 1` is safe.
+            if matches!(op, BinOp::And | BinOp::Or) {
+                let left = truth(eval_typed(a, scope)?)?;
+                if (*op == BinOp::And && !left) || (*op == BinOp::Or && left) {
+                    return Ok(Value::Bool(left));
+                }
+                return Ok(Value::Bool(truth(eval_typed(b, scope)?)?));
+            }
+            binary(*op, eval_typed(a, scope)?, eval_typed(b, scope)?, span)
+        }
+        K::If(c, a, b) => {
+            if truth(eval_typed(c, scope)?)? {
+                eval_typed(a, scope)
+            } else {
+                eval_typed(b, scope)
+            }
+        }
+        K::Invalid => Err(internal("an expression the checker rejected".to_string())),
+    }
+}
+
+/// `base[index]`.
+fn index_value(base: Value, index: Value, span: Span) -> Result<Value, EvalError> {
+    match (base, index) {
+        (Value::List(items), Value::Int(n)) => usize::try_from(n)
+            .ok()
+            .and_then(|n| items.get(n).cloned())
+            .ok_or_else(|| EvalError::OutOfRange {
+                what: format!(
+                    "index {n} is out of range for a list of {} elements",
+                    items.len()
+                ),
+                span: span.into(),
+            }),
+        (Value::Map(map), Value::Str(k)) => {
+            map.get(&k).cloned().ok_or_else(|| EvalError::OutOfRange {
+                what: format!("the map has no key {k:?}"),
+                span: span.into(),
+            })
+        }
+        (b, i) => Err(internal(format!("indexing {b} with {i}"))),
+    }
+}
+
+/// `!v`, `-v`.
+fn unary(op: UnOp, v: Value, span: Span) -> Result<Value, EvalError> {
+    match (op, v) {
+        (UnOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
+        (UnOp::Neg, Value::Int(i)) => i
+            .checked_neg()
+            .map(Value::Int)
+            .ok_or_else(|| overflow("-", span)),
+        (UnOp::Neg, Value::Float(f)) => Ok(Value::Float(-f)),
+        (_, v) => Err(internal(format!("prefix operator on {v}"))),
     }
 }
 
@@ -478,8 +588,22 @@ fn call(callee: &Expr, args: &[Arg], span: Span, env: &dyn Env) -> Result<Value,
             slots[slot] = Some(eval(&arg.value, env)?);
         }
     }
+    apply(builtin.name, slots, span, &|| env.run_id(), &|n| {
+        env.env_var(n)
+    })
+}
+
+/// Calls the builtin `name` with its arguments in parameter order (`None` for an optional
+/// one left out). `run_id` and `env_var` are the run's id and flowc's environment.
+fn apply(
+    name: &str,
+    slots: Vec<Option<Value>>,
+    span: Span,
+    run_id: &dyn Fn() -> String,
+    env_var: &dyn Fn(&str) -> Option<String>,
+) -> Result<Value, EvalError> {
     let fail = |reason: String, help: Option<&str>| EvalError::Builtin {
-        function: name.clone(),
+        function: name.to_string(),
         reason,
         span: span.into(),
         help: help.map(str::to_string),
@@ -492,7 +616,7 @@ fn call(callee: &Expr, args: &[Arg], span: Span, env: &dyn Env) -> Result<Value,
             .unwrap_or_default()
     };
     let arg = |i: usize| slots.get(i).cloned().flatten();
-    Ok(match name.as_str() {
+    Ok(match name {
         "basename" => Value::Str(
             std::path::Path::new(&text(0))
                 .file_name()
@@ -526,7 +650,7 @@ fn call(callee: &Expr, args: &[Arg], span: Span, env: &dyn Env) -> Result<Value,
         }),
         "starts_with" => Value::Bool(text(0).starts_with(&text(1))),
         "ends_with" => Value::Bool(text(0).ends_with(&text(1))),
-        "env" => match env.env_var(&text(0)) {
+        "env" => match env_var(&text(0)) {
             Some(v) => Value::Str(v),
             None => match arg(1) {
                 Some(default) => Value::Str(default.to_text()),
@@ -593,7 +717,7 @@ fn call(callee: &Expr, args: &[Arg], span: Span, env: &dyn Env) -> Result<Value,
             Some(Value::Duration(ms)) => Value::Int((ms / 1000) as i64),
             _ => return Err(internal("seconds of a non-duration".to_string())),
         },
-        "run_id" => Value::Str(env.run_id()),
+        "run_id" => Value::Str(run_id()),
         "now" => {
             Value::Str(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string())
         }
@@ -630,7 +754,7 @@ fn call(callee: &Expr, args: &[Arg], span: Span, env: &dyn Env) -> Result<Value,
         }
         "json_get" => {
             let json_err = |reason: String, help: Option<&str>| EvalError::Json {
-                function: name.clone(),
+                function: name.to_string(),
                 reason,
                 span: span.into(),
                 help: help.map(str::to_string),
@@ -666,13 +790,13 @@ fn call(callee: &Expr, args: &[Arg], span: Span, env: &dyn Env) -> Result<Value,
             } else {
                 let doc: serde_json::Value =
                     serde_json::from_str(&t).map_err(|e| EvalError::Json {
-                        function: name.clone(),
+                        function: name.to_string(),
                         reason: format!("the text is not JSON: {e}"),
                         span: span.into(),
                         help: None,
                     })?;
                 from_json(&doc, &default).ok_or_else(|| EvalError::Json {
-                    function: name.clone(),
+                    function: name.to_string(),
                     reason: format!("the JSON is not of the type of the default ({default})"),
                     span: span.into(),
                     help: Some("the default's type is the type wanted: `[\"\"]` for a list of strings, `{ n: 0 }` for a map of ints".to_string()),

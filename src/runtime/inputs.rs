@@ -15,21 +15,22 @@
 //! parameter has (E0430), a value that does not fit (E0431), a missing required value
 //! (E0432), an unusable vars file (E0433).
 //!
-//! Defaults are evaluated with [`eval`] over the module's constants
-//! ([`module_constants`]) and the parameters before them; a default that cannot be
-//! computed before the run (it calls `git_sha()`) is left out of the result, so looking
-//! it up gives [`EvalError::Pending`].
+//! Defaults are typed expressions of the resolved program, evaluated over the constants of
+//! every module ([`Constants`], each found by its module's identity) and the parameters
+//! before them; a default that cannot be computed before the run (it calls `git_sha()`) is
+//! left out of the result, so looking it up gives [`EvalError::Pending`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
 
-use crate::ast::{self, Expr, Item};
+use crate::ast::{self, Item};
 use crate::check::{Loader, Module, Type};
 use crate::diagnostics::did_you_mean;
 use crate::source::SourceMap;
+use crate::typed::{self, Program, Ref};
 
-use super::eval::{eval, Env, EvalError, Value};
+use super::eval::{eval, eval_typed, Env, EvalError, Scope, Value};
 
 /// Looks up an environment variable of the flowc process (injected, so tests and plans can
 /// control it).
@@ -150,7 +151,7 @@ pub struct Param<'a> {
     /// Its checked type.
     pub ty: &'a Type,
     /// Its default, if any.
-    pub default: Option<&'a Expr>,
+    pub default: Option<&'a typed::Expr>,
 }
 
 /// A workflow's parameters, in declaration order.
@@ -163,25 +164,20 @@ pub struct Params<'a> {
 }
 
 impl<'a> Params<'a> {
-    /// The parameters of workflow `name` of a checked module.
-    pub fn of(module: &'a Module, name: &str) -> Option<Params<'a>> {
-        let sig = module.workflows.get(name)?;
-        let wf = module.ast.items.iter().find_map(|item| match item {
-            Item::Workflow(w) if w.name.name == name => Some(w),
-            _ => None,
-        })?;
+    /// The parameters of workflow `name` of the root file.
+    pub fn of(program: &'a Program, name: &str) -> Option<Params<'a>> {
+        let wf = program.workflow(name)?;
         let params = wf
             .params
             .iter()
-            .zip(&sig.params)
-            .map(|(p, s)| Param {
-                name: &s.name,
-                ty: &s.ty,
+            .map(|p| Param {
+                name: &p.name,
+                ty: &p.ty,
                 default: p.default.as_ref(),
             })
             .collect();
         Some(Params {
-            workflow: &sig.name,
+            workflow: &wf.name,
             params,
         })
     }
@@ -302,14 +298,14 @@ pub struct Input {
 
 /// Resolves every parameter of a workflow: reads the vars file, then applies the
 /// precedence described in the [module docs](self). `env` looks up environment variables
-/// (`FLOW_VAR_<name>`, and `env()` in defaults); `consts` holds the module's constants
-/// ([`module_constants`]; may be empty).
+/// (`FLOW_VAR_<name>`, and `env()` in defaults); `consts` holds the program's constants
+/// ([`Constants::of`]).
 pub fn resolve(
     params: &Params<'_>,
     vars: &[(String, String)],
     vars_file: Option<&Path>,
     env: EnvFn<'_>,
-    consts: &BTreeMap<String, Value>,
+    consts: &Constants,
 ) -> Result<BTreeMap<String, Value>, Vec<InputError>> {
     let inputs = Inputs::load(vars.to_vec(), vars_file).map_err(|e| vec![e])?;
     resolve_inputs(params, &inputs, env, consts)
@@ -321,12 +317,12 @@ pub fn resolve_inputs(
     params: &Params<'_>,
     inputs: &Inputs,
     env: EnvFn<'_>,
-    consts: &BTreeMap<String, Value>,
+    consts: &Constants,
 ) -> Result<BTreeMap<String, Input>, Vec<InputError>> {
     let mut errors = inputs.unknown(&format!("workflow `{}`", params.workflow), &params.names());
     let mut resolved: BTreeMap<String, Input> = BTreeMap::new();
     // Defaults see the constants and the parameters before them.
-    let mut scope = consts.clone();
+    let mut scope: BTreeMap<String, Value> = BTreeMap::new();
     for p in &params.params {
         // Every given value is checked, even one a higher layer overrides.
         let mut value: Option<Input> = None;
@@ -366,11 +362,12 @@ pub fn resolve_inputs(
         let value = match (value, p.default) {
             (Some(v), _) => Some(v),
             (None, Some(default)) => {
-                let env_ = ValuesEnv {
-                    values: &scope,
+                let names = DefaultScope {
+                    params: &scope,
+                    consts,
                     env,
                 };
-                match eval(default, &env_) {
+                match eval_typed(default, &names) {
                     Ok(v) => Some(Input {
                         value: coerce(v, p.ty),
                         origin: Origin::Default,
@@ -404,6 +401,63 @@ pub fn resolve_inputs(
         Ok(resolved)
     } else {
         Err(errors)
+    }
+}
+
+/// The values of every module's constants, by module index and name: what a typed
+/// [`Ref::Const`] reads. A constant that cannot be computed before the run (it calls
+/// `git_sha()`), or fails to, is missing, so reading it is [`EvalError::Pending`].
+#[derive(Clone, Debug, Default)]
+pub struct Constants {
+    values: BTreeMap<(usize, String), Value>,
+}
+
+impl Constants {
+    /// Evaluates the constants of every module of `program`, imports first and each module
+    /// in source order (a constant reads only those before it).
+    pub fn of(program: &Program, env: EnvFn<'_>) -> Constants {
+        let mut consts = Constants::default();
+        for (m, module) in program.modules.iter().enumerate() {
+            for c in &module.consts {
+                let names = DefaultScope {
+                    params: &BTreeMap::new(),
+                    consts: &consts,
+                    env,
+                };
+                if let Ok(v) = eval_typed(&c.value, &names) {
+                    consts.values.insert((m, c.name.clone()), coerce(v, &c.ty));
+                }
+            }
+        }
+        consts
+    }
+
+    /// The value of constant `name` of module `module`.
+    pub fn get(&self, module: usize, name: &str) -> Option<&Value> {
+        self.values.get(&(module, name.to_string()))
+    }
+}
+
+/// What a parameter default or a constant may read: the parameters resolved so far and
+/// the constants.
+struct DefaultScope<'a> {
+    params: &'a BTreeMap<String, Value>,
+    consts: &'a Constants,
+    env: EnvFn<'a>,
+}
+
+impl Scope for DefaultScope<'_> {
+    fn value(&self, name: &Ref) -> Result<Value, EvalError> {
+        match name {
+            Ref::Param(n) => self.params.get(n).cloned(),
+            Ref::Const { module, name } => self.consts.get(*module, name).cloned(),
+            _ => None,
+        }
+        .ok_or(EvalError::Pending)
+    }
+
+    fn env_var(&self, name: &str) -> Option<String> {
+        (self.env)(name)
     }
 }
 
@@ -753,10 +807,9 @@ workflow needs(name: string, count: int) {
         file: Option<&Path>,
         env: EnvFn<'_>,
     ) -> Result<BTreeMap<String, Value>, Vec<InputError>> {
-        let (sources, lowered) = module();
-        let root = lowered.modules.len() - 1;
-        let consts = module_constants(&lowered.modules, root, &sources, &FsLoader, env);
-        let params = Params::of(&lowered.modules[root], workflow).expect("workflow exists");
+        let (_, lowered) = module();
+        let consts = Constants::of(&lowered.program, env);
+        let params = Params::of(&lowered.program, workflow).expect("workflow exists");
         let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(n, v)| (n.to_string(), v.to_string()))
@@ -962,11 +1015,12 @@ workflow needs(name: string, count: int) {
         let mut sources = SourceMap::new();
         let id = sources.add(SourceFile::new("t.flow", None, text));
         let lowered = crate::compile(&mut sources, id, &FsLoader).expect("compiles");
-        let params = Params::of(&lowered.modules[0], "w").expect("exists");
-        let errors = resolve(&params, &[], None, &no_env, &BTreeMap::new()).expect_err("unset");
+        let params = Params::of(&lowered.program, "w").expect("exists");
+        let none = Constants::default();
+        let errors = resolve(&params, &[], None, &no_env, &none).expect_err("unset");
         assert_eq!(codes(&errors), ["E0422"]);
         let given = [("home".to_string(), "/h".to_string())];
-        let values = resolve(&params, &given, None, &no_env, &BTreeMap::new())
+        let values = resolve(&params, &given, None, &no_env, &none)
             .expect("a given value spares the default");
         assert_eq!(values["home"], s("/h"));
     }

@@ -34,7 +34,7 @@ pub fn plan(
     let loaded = Inputs::load(vars.to_vec(), vars_file).map_err(|e| vec![e])?;
     let planned: Vec<(&ExecGraph, Params<'_>)> = graphs
         .iter()
-        .filter_map(|g| Params::of(module, &g.workflow).map(|p| (*g, p)))
+        .filter_map(|g| Params::of(&lowered.program, &g.workflow).map(|p| (*g, p)))
         .collect();
     // With several workflows, a name is unknown only when none of them has it.
     let mut errors = Vec::new();
@@ -49,6 +49,7 @@ pub fn plan(
         errors.extend(loaded.unknown(&format!("workflows {}", names.join(", ")), &all));
     }
     let consts = inputs::module_constants(&lowered.modules, root, sources, &FsLoader, env);
+    let constants = inputs::Constants::of(&lowered.program, env);
     let mut resolved = Vec::new();
     for (_, p) in &planned {
         let given = if planned.len() > 1 {
@@ -56,7 +57,7 @@ pub fn plan(
         } else {
             loaded.clone()
         };
-        match inputs::resolve_inputs(p, &given, env, &consts) {
+        match inputs::resolve_inputs(p, &given, env, &constants) {
             Ok(values) => resolved.push(values),
             Err(e) => errors.extend(e),
         }
