@@ -20,7 +20,8 @@ use tokio::task::JoinSet;
 
 use super::attempt::{self, Attempt};
 use super::command::{self, TextPart};
-use super::eval::{self, Env, EvalError, Value};
+use super::eval::{self, Env, EvalError, Scope, Value};
+use super::inputs::Constants;
 use super::journal::{self, Journal, Resume};
 use super::outputs;
 use super::process::{self, CancellationSignal, Canceller, Stream};
@@ -31,6 +32,7 @@ use crate::ast::{self, AttrKind, Clause, ExprKind, StrPart};
 use crate::check::{DepKind, Module, WorkflowInfo};
 use crate::lower::Lowered;
 use crate::snapshot::record::Record;
+use crate::typed::{self, Program, Ref};
 
 /// How a run behaves.
 #[derive(Clone, Debug)]
@@ -268,6 +270,11 @@ pub enum RunError {
 struct Shared {
     module: usize,
     modules: Arc<Vec<Module>>,
+    /// The resolved program, and the index of the run's workflow in it.
+    program: Arc<Program>,
+    wf_index: usize,
+    /// Every module's constants, by module identity.
+    consts: Constants,
     values: BTreeMap<String, Value>,
     redactor: Redactor,
     opts: Options,
@@ -281,6 +288,11 @@ struct Shared {
 }
 
 impl Shared {
+    /// The run's workflow in the resolved program.
+    fn workflow_resolved(&self) -> &typed::Workflow {
+        &self.program.workflows[self.wf_index]
+    }
+
     /// Reports an event. With a journal, only once every record queued before it is on
     /// disk: a step is reported finished only when its finish is durable.
     fn emit(&self, event: Event) {
@@ -336,13 +348,59 @@ impl Shared {
     }
 }
 
-/// The values names have while evaluating one step's expressions.
+/// The values names have while evaluating one step's expressions: by name for the
+/// syntax tree ([`Env`]), by resolved reference for the resolved program ([`Scope`]).
 struct StepEnv<'a> {
     values: &'a BTreeMap<String, Value>,
     results: &'a HashMap<String, Value>,
     local: Option<(&'a str, Value)>,
     extra: &'a [(&'static str, Value)],
     run_id: &'a str,
+    /// The run's constants and workflow, for resolved references.
+    shared: &'a Shared,
+    /// The task parameters' values, for a step that calls a task.
+    args: &'a [(String, Value)],
+}
+
+impl Scope for StepEnv<'_> {
+    fn value(&self, name: &Ref) -> Result<Value, EvalError> {
+        match name {
+            Ref::Param(n) | Ref::Binding(n) => self.values.get(n).cloned(),
+            Ref::Local(n) => match &self.local {
+                Some((l, v)) if l == n => Some(v.clone()),
+                _ => self
+                    .extra
+                    .iter()
+                    .find(|(e, _)| e == n)
+                    .map(|(_, v)| v.clone()),
+            },
+            Ref::Arg(n) => self
+                .args
+                .iter()
+                .find(|(a, _)| a == n)
+                .map(|(_, v)| v.clone()),
+            Ref::Const { module, name } => self.shared.consts.get(*module, name).cloned(),
+            Ref::Step(id) => self
+                .shared
+                .workflow_resolved()
+                .steps
+                .get(id.index())
+                .and_then(|s| self.results.get(&s.name))
+                .cloned(),
+        }
+        .ok_or(EvalError::Pending)
+    }
+
+    fn workflow(&self) -> Result<Value, EvalError> {
+        self.results
+            .get("workflow")
+            .cloned()
+            .ok_or(EvalError::Pending)
+    }
+
+    fn run_id(&self) -> String {
+        self.run_id.to_string()
+    }
 }
 
 impl Env for StepEnv<'_> {
@@ -471,9 +529,13 @@ pub async fn run(
     }
     let redactor = Redactor::new(secrets).unwrap_or_default();
 
+    let consts = Constants::of(&program, &|name| std::env::var(name).ok());
     let shared = Arc::new(Shared {
         module,
         modules: Arc::clone(&modules),
+        program: Arc::new(program),
+        wf_index,
+        consts,
         values,
         redactor,
         opts: opts.clone(),
@@ -565,7 +627,7 @@ pub async fn run(
                 Ruling::Parked => continue,
                 Ruling::Hold(reason) => Decision::Hold(reason),
                 Ruling::Skip(cause, reason) => Decision::Skip(cause, reason),
-                Ruling::Run => decide(i, info, &shared, &results),
+                Ruling::Run => decide(i, &shared, &results),
             };
             match decision {
                 Decision::Hold(reason) => {
@@ -853,20 +915,8 @@ enum Decision {
 }
 
 /// Decides a step the rules let run: evaluates its fan-out list and its `when`.
-fn decide(
-    i: usize,
-    info: &WorkflowInfo,
-    shared: &Shared,
-    results: &HashMap<String, Value>,
-) -> Decision {
-    let step = &info.steps[i];
-    let Some(wf) = shared.workflow(info.item) else {
-        return Decision::Skip(
-            SkipCause::Failure,
-            "internal error: workflow not found".to_string(),
-        );
-    };
-    let Some(ast::WorkflowItem::Step(ast_step)) = wf.body.get(step.body_index) else {
+fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>) -> Decision {
+    let Some(resolved) = shared.workflow_resolved().steps.get(i) else {
         return Decision::Skip(
             SkipCause::Failure,
             "internal error: step not found".to_string(),
@@ -878,41 +928,33 @@ fn decide(
         local: None,
         extra: &[],
         run_id: &shared.opts.run_id,
+        shared,
+        args: &[],
     };
     let mut instances = vec![None];
-    for clause in &ast_step.clauses {
-        if let Clause::For(each) = clause {
-            match eval::eval(&each.list, &env) {
-                Ok(Value::List(items)) => instances = items.into_iter().map(Some).collect(),
-                Ok(_) => {}
-                Err(e) => {
-                    return Decision::Skip(
-                        SkipCause::Failure,
-                        format!("cannot evaluate the list: {e}"),
-                    )
-                }
+    if let Some(fan) = &resolved.fan_out {
+        match eval::eval_typed(&fan.list, &env) {
+            Ok(Value::List(items)) => instances = items.into_iter().map(Some).collect(),
+            Ok(_) => {}
+            Err(e) => {
+                return Decision::Skip(SkipCause::Failure, format!("cannot evaluate the list: {e}"))
             }
         }
     }
-    for clause in &ast_step.clauses {
-        if let Clause::When(cond, _) = clause {
-            match eval::eval(cond, &env) {
-                Ok(Value::Bool(true)) => {}
-                Ok(_) => {
-                    return Decision::Skip(
-                        SkipCause::Condition,
-                        "its condition is false".to_string(),
-                    )
-                }
-                Err(EvalError::Pending) => {
-                    return Decision::Skip(
-                        SkipCause::Condition,
-                        "its condition reads a result that does not exist".to_string(),
-                    )
-                }
-                Err(e) => {
-                    return Decision::Skip(SkipCause::Failure, format!("its condition failed: {e}"))
-                }
+    if let Some(cond) = &resolved.when {
+        match eval::eval_typed(cond, &env) {
+            Ok(Value::Bool(true)) => {}
+            Ok(_) => {
+                return Decision::Skip(SkipCause::Condition, "its condition is false".to_string())
+            }
+            Err(EvalError::Pending) => {
+                return Decision::Skip(
+                    SkipCause::Condition,
+                    "its condition reads a result that does not exist".to_string(),
+                )
+            }
+            Err(e) => {
+                return Decision::Skip(SkipCause::Failure, format!("its condition failed: {e}"))
             }
         }
     }
@@ -1233,6 +1275,8 @@ async fn run_step(
                 local: loop_var.as_deref().zip(value),
                 extra: &[],
                 run_id: &shared.opts.run_id,
+                shared,
+                args: &[],
             };
             let instance = run_instance(shared, wf, step, &label, &env, cancel).await;
             if let (Some(stop), true) = (stop, instance.failed()) {
@@ -1473,6 +1517,8 @@ async fn run_instance(
         local: env.local.clone(),
         extra: &[],
         run_id: env.run_id,
+        shared,
+        args: env.args,
     };
     let action = match action_of(&plan, &env) {
         Ok(a) => a,
@@ -1720,6 +1766,8 @@ async fn run_instance(
                                 local: env.local.clone(),
                                 extra: &extra,
                                 run_id: env.run_id,
+                                shared: env.shared,
+                                args: env.args,
                             };
                             matches!(eval::eval(cond, &retry_env), Ok(Value::Bool(true)))
                         }
