@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 
 use super::eval::Value;
-use crate::ast;
+use crate::check::Type;
 
 /// Reads a step's declared outputs from its `$FLOW_OUTPUT` file: a JSON object, or
 /// `name=value` lines. Every declared output must be there, with a value of its type.
 pub fn read(
     path: &std::path::Path,
-    declared: &[(String, ast::TypeExpr)],
+    declared: &[(String, Type)],
 ) -> Result<BTreeMap<String, Value>, String> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut raw: BTreeMap<String, serde_json::Value> = BTreeMap::new();
@@ -41,17 +41,10 @@ pub fn read(
             ));
         };
         let value = convert(v, ty)
-            .ok_or_else(|| format!("output `{name}` is {v}, which is not a `{}`", type_text(ty)))?;
+            .ok_or_else(|| format!("output `{name}` is {v}, which is not a `{ty}`"))?;
         out.insert(name.clone(), value);
     }
     Ok(out)
-}
-
-fn type_text(t: &ast::TypeExpr) -> String {
-    match &t.arg {
-        Some(a) => format!("{}<{}>", t.name.name, type_text(a)),
-        None => t.name.name.clone(),
-    }
 }
 
 /// A list or map output: the JSON value itself, or the JSON text of a `name=value` line.
@@ -63,78 +56,60 @@ fn structured(v: &serde_json::Value, text: Option<&str>) -> Option<serde_json::V
 }
 
 /// Converts a JSON value (or a string from a `name=value` line) to a declared type.
-fn convert(v: &serde_json::Value, ty: &ast::TypeExpr) -> Option<Value> {
+fn convert(v: &serde_json::Value, ty: &Type) -> Option<Value> {
     use serde_json::Value as J;
     let text = match v {
         J::String(s) => Some(s.as_str()),
         _ => None,
     };
-    match ty.name.name.as_str() {
-        "string" | "secret" => Some(Value::Str(
+    match ty {
+        Type::String | Type::Secret | Type::Unknown => Some(Value::Str(
             text.map_or_else(|| v.to_string(), str::to_string),
         )),
-        "int" => v
+        Type::Int => v
             .as_i64()
             .or_else(|| text.and_then(|s| s.trim().parse().ok()))
             .map(Value::Int),
-        "float" => v
+        Type::Float => v
             .as_f64()
             .or_else(|| text.and_then(|s| s.trim().parse().ok()))
             .map(Value::Float),
-        "bool" => v
+        Type::Bool => v
             .as_bool()
             .or_else(|| text.and_then(|s| s.trim().parse().ok()))
             .map(Value::Bool),
-        "duration" => text
+        Type::Duration => text
             .and_then(|s| crate::parse::parse_duration(s.trim()).ok())
             .map(Value::Duration),
-        "list" => {
-            let elem = ty.arg.as_deref()?;
-            match structured(v, text)? {
-                J::Array(items) => items
-                    .iter()
-                    .map(|i| convert(i, elem))
-                    .collect::<Option<Vec<_>>>()
-                    .map(Value::List),
-                _ => None,
-            }
-        }
-        "map" => {
-            let elem = ty.arg.as_deref()?;
-            match structured(v, text)? {
-                J::Object(obj) => obj
-                    .iter()
-                    .map(|(k, i)| convert(i, elem).map(|v| (k.clone(), v)))
-                    .collect::<Option<BTreeMap<_, _>>>()
-                    .map(Value::Map),
-                _ => None,
-            }
-        }
-        _ => None,
+        Type::List(elem) => match structured(v, text)? {
+            J::Array(items) => items
+                .iter()
+                .map(|i| convert(i, elem))
+                .collect::<Option<Vec<_>>>()
+                .map(Value::List),
+            _ => None,
+        },
+        Type::Map(elem) => match structured(v, text)? {
+            J::Object(obj) => obj
+                .iter()
+                .map(|(k, i)| convert(i, elem).map(|v| (k.clone(), v)))
+                .collect::<Option<BTreeMap<_, _>>>()
+                .map(Value::Map),
+            _ => None,
+        },
+        Type::Record(_) | Type::Module(_) => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::Span;
 
-    fn ty(name: &str, arg: Option<ast::TypeExpr>) -> ast::TypeExpr {
-        ast::TypeExpr {
-            name: ast::Ident {
-                name: name.to_string(),
-                span: Span::default(),
-            },
-            arg: arg.map(Box::new),
-            span: Span::default(),
-        }
-    }
-
-    fn declared() -> Vec<(String, ast::TypeExpr)> {
+    fn declared() -> Vec<(String, Type)> {
         vec![
-            ("n".to_string(), ty("int", None)),
-            ("tags".to_string(), ty("list", Some(ty("string", None)))),
-            ("wait".to_string(), ty("duration", None)),
+            ("n".to_string(), Type::Int),
+            ("tags".to_string(), Type::List(Box::new(Type::String))),
+            ("wait".to_string(), Type::Duration),
         ]
     }
 

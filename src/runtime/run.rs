@@ -19,7 +19,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::attempt::{self, Attempt};
-use super::command::{self, TextPart};
+use super::command;
 use super::eval::{self, Env, EvalError, Scope, Value};
 use super::inputs::Constants;
 use super::journal::{self, Journal, Resume};
@@ -28,7 +28,7 @@ use super::process::{self, CancellationSignal, Canceller, Stream};
 use super::redact::Redactor;
 use super::retry::{self, Backoff, Policy};
 use super::schedule::{OnFailure, Ruling, Scheduler};
-use crate::ast::{self, AttrKind, Clause, ExprKind, StrPart};
+use crate::ast::{self, AttrKind};
 use crate::check::{DepKind, Module, WorkflowInfo};
 use crate::lower::Lowered;
 use crate::snapshot::record::Record;
@@ -676,15 +676,12 @@ pub async fn run(
                     if let Some(w) = results.get("workflow") {
                         env_results.insert("workflow".to_string(), w.clone());
                     }
-                    let body_index = step.body_index;
                     let fan_out = step.fan_out;
                     let name = step.name.clone();
-                    let item = info.item;
                     running.spawn(async move {
                         let report = run_step(
                             &shared,
-                            item,
-                            body_index,
+                            i,
                             &name,
                             fan_out,
                             instances,
@@ -1024,35 +1021,6 @@ impl Instance {
     }
 }
 
-/// The names of the outputs a step declares (its own, its task's or the `defaults`'),
-/// found without evaluating anything, as [`plan_step`] merges them.
-fn output_names(shared: &Shared, wf: &ast::Workflow, step: &ast::Step) -> Vec<String> {
-    let task = step.call.as_ref().and_then(|call| {
-        let module = match &call.callee.module {
-            None => Some(shared.module),
-            Some(alias) => imported(&shared.modules, shared.module, &alias.name),
-        }?;
-        shared.modules[module]
-            .ast
-            .items
-            .iter()
-            .find_map(|it| match it {
-                ast::Item::Task(t) if t.name.name == call.callee.name.name => Some(t),
-                _ => None,
-            })
-    });
-    let attrs = step
-        .attrs
-        .iter()
-        .chain(task.into_iter().flat_map(|t| t.body.iter()))
-        .chain(shared.defaults_of(wf).flat_map(|d| d.attrs.iter()));
-    attr_of(attrs, |k| match k {
-        AttrKind::Outputs(decls) => Some(decls.iter().map(|d| d.name.name.clone()).collect()),
-        _ => None,
-    })
-    .unwrap_or_default()
-}
-
 /// A step attribute whose expression cannot be evaluated when the step starts (a retry
 /// count, backoff or timeout): the step fails rather than run without it.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -1097,110 +1065,43 @@ pub fn log_stem(label: &str) -> String {
         .collect()
 }
 
-/// The attributes that drive one step, resolved against `defaults` and a called task.
+/// A step about to run: its resolved form and the values of its task's parameters.
 struct Plan<'a> {
-    attrs: Vec<&'a ast::Attr>,
-    task_params: Vec<(String, Value)>,
-    /// Outputs the step's command writes to `$FLOW_OUTPUT`.
-    outputs: Vec<(String, ast::TypeExpr)>,
-    /// Outputs computed from other steps' results once the step succeeded: the declared
-    /// outputs of a sub-workflow, on the step that called it.
-    computed: Vec<(String, &'a ast::Expr)>,
+    step: &'a typed::Step,
+    /// The task parameters' values, for a step that calls a task.
+    args: Vec<(String, Value)>,
 }
 
-fn plan_step<'a>(
-    shared: &'a Shared,
-    wf: &'a ast::Workflow,
-    step: &'a ast::Step,
-    env: &StepEnv<'_>,
-) -> Result<Plan<'a>, String> {
-    let mut attrs: Vec<&ast::Attr> = step.attrs.iter().collect();
-    let mut task_params = Vec::new();
-    let mut outputs = Vec::new();
+impl Plan<'_> {
+    /// The outputs the step's command writes to `$FLOW_OUTPUT`, with their types.
+    fn written(&self) -> Vec<(String, crate::check::Type)> {
+        (self.step.outputs.iter())
+            .filter(|o| o.value.is_none())
+            .map(|o| (o.name.clone(), o.ty.clone()))
+            .collect()
+    }
+}
+
+fn plan_step<'a>(step: &'a typed::Step, env: &StepEnv<'_>) -> Result<Plan<'a>, String> {
+    if let typed::Action::Workflow { name, .. } = &step.action {
+        return Err(format!(
+            "`{name}` is a workflow; running sub-workflows is not supported by `flowc run` yet"
+        ));
+    }
+    let mut args = Vec::new();
     if let Some(call) = &step.call {
-        let module = match &call.callee.module {
-            None => shared.module,
-            Some(alias) => imported(&shared.modules, shared.module, &alias.name)
-                .ok_or_else(|| format!("module `{}` is not loaded", alias.name))?,
-        };
-        // A task of another module sees that module's constants.
-        if module != shared.module {
-            let constants = module_constants(&shared.modules[module]).map_err(|e| e.to_string())?;
-            task_params.extend(constants);
-        }
-        let task = shared.modules[module]
-            .ast
-            .items
-            .iter()
-            .find_map(|it| match it {
-                ast::Item::Task(t) if t.name.name == call.callee.name.name => Some(t),
-                _ => None,
-            })
-            .ok_or_else(|| {
-                format!(
-                    "`{}` is a workflow; running sub-workflows is not supported by `flowc run` yet",
-                    call.callee.name.name
-                )
-            })?;
-        for (k, p) in task.params.iter().enumerate() {
-            let arg = call
-                .args
-                .iter()
-                .enumerate()
-                .find(|(pos, a)| a.name.as_ref().map_or(*pos == k, |n| n.name == p.name.name))
-                .map(|(_, a)| &a.value);
-            let value = match (arg, &p.default) {
-                (Some(e), _) => eval::eval(e, env),
-                (None, Some(d)) => eval::eval(d, &eval::MapEnv::default()),
-                (None, None) => return Err(format!("missing argument `{}`", p.name.name)),
-            }
-            .map_err(|e| format!("argument `{}`: {e}", p.name.name))?;
-            task_params.push((p.name.name.clone(), value));
-        }
-        // The step's own attributes override the task's.
-        for a in &task.body {
-            if !attrs
-                .iter()
-                .any(|o| std::mem::discriminant(&o.kind) == std::mem::discriminant(&a.kind))
-            {
-                attrs.push(a);
-            }
+        for (name, value) in &call.args {
+            let v = eval::eval_typed(value, env).map_err(|e| format!("argument `{name}`: {e}"))?;
+            args.push((name.clone(), v));
         }
     }
-    for a in shared.defaults_of(wf) {
-        for attr in &a.attrs {
-            if !attrs
-                .iter()
-                .any(|o| std::mem::discriminant(&o.kind) == std::mem::discriminant(&attr.kind))
-            {
-                attrs.push(attr);
-            }
-        }
-    }
-    let mut computed = Vec::new();
-    for a in &attrs {
-        if let AttrKind::Outputs(decls) = &a.kind {
-            for d in decls {
-                match &d.value {
-                    Some(value) => computed.push((d.name.name.clone(), value)),
-                    None => outputs.push((d.name.name.clone(), d.ty.clone())),
-                }
-            }
-        }
-    }
-    Ok(Plan {
-        attrs,
-        task_params,
-        outputs,
-        computed,
-    })
+    Ok(Plan { step, args })
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn run_step(
     shared: &Shared,
-    item: usize,
-    body_index: usize,
+    index: usize,
     name: &str,
     fan_out: bool,
     instances: Vec<Option<Value>>,
@@ -1208,7 +1109,7 @@ async fn run_step(
     cancel: CancellationSignal,
     stop_on_failure: Option<Canceller>,
 ) -> StepReport {
-    let Some(wf) = shared.workflow(item) else {
+    let Some(step) = shared.workflow_resolved().steps.get(index) else {
         return skipped_report(
             name,
             SkipCause::Failure,
@@ -1216,35 +1117,24 @@ async fn run_step(
             fan_out,
         );
     };
-    let Some(ast::WorkflowItem::Step(step)) = wf.body.get(body_index) else {
-        return skipped_report(
-            name,
-            SkipCause::Failure,
-            "internal error".to_string(),
-            fan_out,
-        );
+    let loop_var = step.fan_out.as_ref().map(|f| f.var.clone());
+    let no_values = BTreeMap::new();
+    let constants_only = StepEnv {
+        values: &no_values,
+        results: &HashMap::default(),
+        local: None,
+        extra: &[],
+        run_id: &shared.opts.run_id,
+        shared,
+        args: &[],
     };
-    let loop_var = step.clauses.iter().find_map(|c| match c {
-        Clause::For(f) => Some(f.var.name.clone()),
-        _ => None,
-    });
     let max_instances = step
-        .clauses
-        .iter()
-        .find_map(|c| match c {
-            Clause::For(f) => f.max.as_ref(),
+        .fan_out
+        .as_ref()
+        .and_then(|f| f.max.as_ref())
+        .and_then(|m| match eval::eval_typed(m, &constants_only) {
+            Ok(Value::Int(k)) if k > 0 => usize::try_from(k).ok(),
             _ => None,
-        })
-        .and_then(|m| {
-            match eval::eval(
-                m,
-                &eval::MapEnv {
-                    values: shared.values.clone(),
-                },
-            ) {
-                Ok(Value::Int(k)) if k > 0 => usize::try_from(k).ok(),
-                _ => None,
-            }
         })
         .unwrap_or(usize::MAX);
     let fan_slots = Semaphore::new(max_instances.min(Semaphore::MAX_PERMITS));
@@ -1278,7 +1168,7 @@ async fn run_step(
                 shared,
                 args: &[],
             };
-            let instance = run_instance(shared, wf, step, &label, &env, cancel).await;
+            let instance = run_instance(shared, step, &label, &env, cancel).await;
             if let (Some(stop), true) = (stop, instance.failed()) {
                 stop.cancel();
             }
@@ -1318,7 +1208,7 @@ async fn run_step(
     if status == Status::Succeeded {
         if fan_out {
             // Declared names, so that an empty fan-out has its outputs, as empty lists.
-            let mut keys: Vec<String> = output_names(shared, wf, step);
+            let mut keys: Vec<String> = step.outputs.iter().map(|o| o.name.clone()).collect();
             keys.sort();
             for key in keys {
                 let list = done
@@ -1409,76 +1299,46 @@ enum Action {
     Approve(String),
 }
 
-fn action_of(plan: &Plan<'_>, env: &StepEnv<'_>) -> Result<Action, String> {
-    for a in &plan.attrs {
-        match &a.kind {
-            AttrKind::Run(e) => {
-                let (parts, values) = text_parts(e, env)?;
-                let template = command::compile(&parts).map_err(|e| e.to_string())?;
-                let invocation = command::render(&template, &values).map_err(|e| e.to_string())?;
-                return Ok(Action::Argv(invocation.argv()));
-            }
-            AttrKind::Exec(e) => {
-                let items = match eval::eval(e, env).map_err(|e| e.to_string())? {
-                    Value::List(items) => items.iter().map(Value::to_text).collect::<Vec<_>>(),
-                    other => vec![other.to_text()],
-                };
-                let invocation = command::exec(&items).map_err(|e| e.to_string())?;
-                return Ok(Action::Argv(invocation.argv()));
-            }
-            AttrKind::Sleep(e) => {
-                return match eval::eval(e, env).map_err(|e| e.to_string())? {
-                    Value::Duration(ms) => Ok(Action::Sleep(Duration::from_millis(ms))),
-                    other => Err(format!("`sleep` got {other}")),
-                }
-            }
-            AttrKind::Native(e) => {
-                return Ok(Action::Native(
-                    eval::eval(e, env).map_err(|e| e.to_string())?.to_text(),
-                ))
-            }
-            AttrKind::Approve(e) => {
-                return Ok(Action::Approve(
-                    eval::eval(e, env).map_err(|e| e.to_string())?.to_text(),
-                ))
-            }
-            _ => {}
+fn action_of(step: &typed::Step, env: &StepEnv<'_>) -> Result<Action, String> {
+    let text = |e: &typed::Expr| -> Result<String, String> {
+        eval::eval_typed(e, env)
+            .map(|v| v.to_text())
+            .map_err(|e| e.to_string())
+    };
+    match &step.action {
+        typed::Action::Run(command) => {
+            let values = command
+                .values
+                .iter()
+                .map(text)
+                .collect::<Result<Vec<_>, _>>()?;
+            let invocation =
+                command::render(&command.template, &values).map_err(|e| e.to_string())?;
+            Ok(Action::Argv(invocation.argv()))
         }
+        typed::Action::Exec(e) => {
+            let items = match eval::eval_typed(e, env).map_err(|e| e.to_string())? {
+                Value::List(items) => items.iter().map(Value::to_text).collect::<Vec<_>>(),
+                other => vec![other.to_text()],
+            };
+            let invocation = command::exec(&items).map_err(|e| e.to_string())?;
+            Ok(Action::Argv(invocation.argv()))
+        }
+        typed::Action::Sleep(e) => match eval::eval_typed(e, env).map_err(|e| e.to_string())? {
+            Value::Duration(ms) => Ok(Action::Sleep(Duration::from_millis(ms))),
+            other => Err(format!("`sleep` got {other}")),
+        },
+        typed::Action::Native(name) => Ok(Action::Native(name.clone())),
+        typed::Action::Approve(e) => Ok(Action::Approve(text(e)?)),
+        typed::Action::Workflow { name, .. } => Err(format!(
+            "`{name}` is a workflow; running sub-workflows is not supported by `flowc run` yet"
+        )),
     }
-    Err("the step has no action".to_string())
-}
-
-/// Splits `run` text into literal parts (which shape the command) and values (data only).
-/// Text that is not a string literal is one value: it can never add shell syntax.
-fn text_parts(e: &ast::Expr, env: &StepEnv<'_>) -> Result<(Vec<TextPart>, Vec<String>), String> {
-    let mut parts = Vec::new();
-    let mut values = Vec::new();
-    match &e.kind {
-        ExprKind::Str(pieces) => {
-            for piece in pieces {
-                match piece {
-                    StrPart::Text(t) => parts.push(TextPart::Literal(t.clone())),
-                    StrPart::Interp(inner) => {
-                        let v = eval::eval(inner, env).map_err(|e| e.to_string())?;
-                        parts.push(TextPart::Value(values.len()));
-                        values.push(v.to_text());
-                    }
-                }
-            }
-        }
-        _ => {
-            let v = eval::eval(e, env).map_err(|e| e.to_string())?;
-            parts.push(TextPart::Value(0));
-            values.push(v.to_text());
-        }
-    }
-    Ok((parts, values))
 }
 
 async fn run_instance(
     shared: &Shared,
-    wf: &ast::Workflow,
-    step: &ast::Step,
+    step: &typed::Step,
     label: &str,
     env: &StepEnv<'_>,
     cancel: CancellationSignal,
@@ -1505,31 +1365,26 @@ async fn run_instance(
         exit_code: -1,
         ..Instance::default()
     };
-    let plan = match plan_step(shared, wf, step, env) {
+    let plan = match plan_step(step, env) {
         Ok(plan) => plan,
         Err(reason) => return fail(reason),
     };
-    let mut task_map = shared.values.clone();
-    task_map.extend(plan.task_params.iter().cloned());
     let env = StepEnv {
-        values: &task_map,
+        values: env.values,
         results: env.results,
         local: env.local.clone(),
         extra: &[],
         run_id: env.run_id,
         shared,
-        args: env.args,
+        args: &plan.args,
     };
-    let action = match action_of(&plan, &env) {
+    let action = match action_of(step, &env) {
         Ok(a) => a,
         Err(reason) => return fail(reason),
     };
-    let timeout = match attr_of(plan.attrs.iter().copied(), |k| match k {
-        AttrKind::Timeout(e) => Some(e),
-        _ => None,
-    }) {
+    let timeout = match &step.settings.timeout {
         None => None,
-        Some(e) => match eval::eval(e, &env) {
+        Some(e) => match eval::eval_typed(e, &env) {
             Ok(Value::Duration(ms)) => Some(Duration::from_millis(ms)),
             Ok(other) => {
                 return fail(AttrError::reason(
@@ -1542,11 +1397,8 @@ async fn run_instance(
     };
     let mut policy = Policy::new(0);
     let mut retry_if = None;
-    if let Some(r) = attr_of(plan.attrs.iter().copied(), |k| match k {
-        AttrKind::Retry(r) => Some(crate::check::policy(&shared.modules, r)),
-        _ => None,
-    }) {
-        match eval::eval(&r.count, &env) {
+    if let Some(r) = &step.settings.retry {
+        match eval::eval_typed(&r.count, &env) {
             Ok(Value::Int(count)) => match u32::try_from(count) {
                 Ok(n) => policy.retries = n,
                 Err(_) => {
@@ -1564,53 +1416,38 @@ async fn run_instance(
             }
             Err(e) => return fail(AttrError::reason("retry count", e.to_string())),
         }
-        if let Some(b) = &r.backoff {
-            let mut durations: Vec<(Option<String>, Duration)> = Vec::new();
-            for a in &b.args {
-                match eval::eval(&a.value, &env) {
-                    Ok(Value::Duration(ms)) => durations.push((
-                        a.name.as_ref().map(|n| n.name.clone()),
-                        Duration::from_millis(ms),
-                    )),
-                    Ok(other) => {
-                        return fail(AttrError::reason(
-                            "backoff",
-                            format!("{other} is not a duration"),
-                        ))
-                    }
-                    Err(e) => return fail(AttrError::reason("backoff", e.to_string())),
-                }
+        let duration = |e: &Option<typed::Expr>| -> Result<Option<Duration>, String> {
+            match e.as_ref().map(|e| eval::eval_typed(e, &env)) {
+                None => Ok(None),
+                Some(Ok(Value::Duration(ms))) => Ok(Some(Duration::from_millis(ms))),
+                Some(Ok(other)) => Err(format!("{other} is not a duration")),
+                Some(Err(e)) => Err(e.to_string()),
             }
-            let delay = durations
-                .iter()
-                .find(|(n, _)| n.as_deref() != Some("max"))
-                .map_or(retry::DEFAULT_DELAY, |(_, d)| *d);
-            policy.max = durations
-                .iter()
-                .find(|(n, _)| n.as_deref() == Some("max"))
-                .map(|(_, d)| *d);
-            policy.backoff = match b.callee.name.name.as_str() {
-                "linear" => Backoff::Linear(delay),
-                "exponential" => Backoff::Exponential {
-                    base: delay,
-                    max: None,
-                },
-                _ => Backoff::Fixed(delay),
-            };
-        }
-        policy.jitter = r.jitter.is_some();
+        };
+        let delay = match duration(&r.backoff.delay) {
+            Ok(d) => d.unwrap_or(retry::DEFAULT_DELAY),
+            Err(reason) => return fail(AttrError::reason("backoff", reason)),
+        };
+        policy.max = match duration(&r.backoff.max) {
+            Ok(d) => d,
+            Err(reason) => return fail(AttrError::reason("backoff", reason)),
+        };
+        policy.backoff = match r.backoff.kind {
+            typed::BackoffKind::Linear => Backoff::Linear(delay),
+            typed::BackoffKind::Exponential => Backoff::Exponential {
+                base: delay,
+                max: None,
+            },
+            typed::BackoffKind::Fixed => Backoff::Fixed(delay),
+        };
+        policy.jitter = r.jitter;
         retry_if = r.condition.as_ref();
     }
     let mut env_vars: Vec<(String, String)> = Vec::new();
-    if let Some(entries) = attr_of(plan.attrs.iter().copied(), |k| match k {
-        AttrKind::Env(entries) => Some(entries),
-        _ => None,
-    }) {
-        for entry in entries {
-            match eval::eval(&entry.value, &env) {
-                Ok(v) => env_vars.push((entry.name.name.clone(), v.to_text())),
-                Err(e) => return fail(format!("env `{}`: {e}", entry.name.name)),
-            }
+    for (name, value) in &step.settings.env {
+        match eval::eval_typed(value, &env) {
+            Ok(v) => env_vars.push((name.clone(), v.to_text())),
+            Err(e) => return fail(format!("env `{name}`: {e}")),
         }
     }
     let safe_label = log_stem(label);
@@ -1622,9 +1459,10 @@ async fn run_instance(
         Action::Native(name) => Some(name.clone()),
         _ => None,
     };
-    let native_args: super::native::Args = plan.task_params.iter().cloned().collect();
+    let native_args: super::native::Args = plan.args.iter().cloned().collect();
     env_vars.push((journal::RUN_ID_ENV.to_string(), shared.opts.run_id.clone()));
-    let reads_outputs = !plan.outputs.is_empty();
+    let written = plan.written();
+    let reads_outputs = !written.is_empty();
 
     match action {
         Action::Approve(question) => {
@@ -1769,7 +1607,7 @@ async fn run_instance(
                                 shared: env.shared,
                                 args: env.args,
                             };
-                            matches!(eval::eval(cond, &retry_env), Ok(Value::Bool(true)))
+                            matches!(eval::eval_typed(cond, &retry_env), Ok(Value::Bool(true)))
                         }
                     }
                 },
@@ -1885,8 +1723,8 @@ async fn run_instance(
                 waiting: false,
                 started: first_start.get().copied(),
             };
-            if instance.status_ok && !plan.outputs.is_empty() {
-                match outputs::read(&output_file, &plan.outputs) {
+            if instance.status_ok && !written.is_empty() {
+                match outputs::read(&output_file, &written) {
                     Ok(outputs) => instance.outputs = outputs,
                     Err(reason) => {
                         instance.status_ok = false;
@@ -1936,11 +1774,15 @@ async fn ask(approver: &Arc<dyn Approver>, question: &str, step: &str) -> bool {
 /// Evaluates the outputs of a succeeded instance that are computed from other steps'
 /// results (a sub-workflow's declared outputs, on its call step).
 fn computed_outputs(shared: &Shared, plan: &Plan<'_>, env: &StepEnv<'_>, instance: &mut Instance) {
-    for (name, value) in &plan.computed {
+    for output in &plan.step.outputs {
+        let Some(value) = &output.value else {
+            continue;
+        };
+        let name = &output.name;
         if !instance.status_ok {
             return;
         }
-        match eval::eval(value, env) {
+        match eval::eval_typed(value, env) {
             Ok(v) => {
                 instance.outputs.insert(name.clone(), v);
             }

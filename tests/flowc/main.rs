@@ -12,6 +12,7 @@ mod fmt;
 mod plan;
 mod props;
 mod repl;
+mod resolved;
 mod robustness;
 mod run;
 mod semantics;
