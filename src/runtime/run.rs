@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 
 use super::attempt::{self, Attempt};
 use super::command;
-use super::eval::{self, Env, EvalError, Scope, Value};
+use super::eval::{self, EvalError, Scope, Value};
 use super::inputs::Constants;
 use super::journal::{self, Journal, Resume};
 use super::outputs;
@@ -28,8 +28,7 @@ use super::process::{self, CancellationSignal, Canceller, Stream};
 use super::redact::Redactor;
 use super::retry::{self, Backoff, Policy};
 use super::schedule::{OnFailure, Ruling, Scheduler};
-use crate::ast::{self, AttrKind};
-use crate::check::{DepKind, Module, WorkflowInfo};
+use crate::check::{DepKind, WorkflowInfo};
 use crate::lower::Lowered;
 use crate::snapshot::record::Record;
 use crate::typed::{self, Program, Ref};
@@ -268,8 +267,6 @@ pub enum RunError {
 
 /// The shared, per-run facts a step task needs.
 struct Shared {
-    module: usize,
-    modules: Arc<Vec<Module>>,
     /// The resolved program, and the index of the run's workflow in it.
     program: Arc<Program>,
     wf_index: usize,
@@ -280,9 +277,6 @@ struct Shared {
     opts: Options,
     slots: Semaphore,
     observer: Arc<Mutex<Box<dyn Observer>>>,
-    /// The run's workflow item and the body indices of its `defaults` blocks, found once:
-    /// scanning the body for them at every step made a large run quadratic.
-    defaults: (usize, Vec<usize>),
     /// Step fingerprints by name, when the run is journaled.
     fingerprints: HashMap<String, u64>,
 }
@@ -314,37 +308,6 @@ impl Shared {
         if let Ok(mut obs) = self.observer.lock() {
             obs.event(event);
         }
-    }
-
-    fn workflow(&self, item: usize) -> Option<&ast::Workflow> {
-        match self.modules[self.module].ast.items.get(item) {
-            Some(ast::Item::Workflow(w)) => Some(w),
-            _ => None,
-        }
-    }
-
-    /// The `defaults` blocks of `wf`.
-    fn defaults_of<'a>(
-        &'a self,
-        wf: &'a ast::Workflow,
-    ) -> impl Iterator<Item = &'a ast::Defaults> + 'a {
-        // The run's own workflow has its blocks found already; another is scanned.
-        let cached = self
-            .workflow(self.defaults.0)
-            .is_some_and(|w| std::ptr::eq(w, wf));
-        let (known, scan): (&[usize], _) = if cached {
-            (&self.defaults.1, 0..0)
-        } else {
-            (&[], 0..wf.body.len())
-        };
-        known
-            .iter()
-            .copied()
-            .chain(scan)
-            .filter_map(|i| match wf.body.get(i) {
-                Some(ast::WorkflowItem::Defaults(d)) => Some(d),
-                _ => None,
-            })
     }
 }
 
@@ -394,28 +357,6 @@ impl Scope for StepEnv<'_> {
     fn workflow(&self) -> Result<Value, EvalError> {
         self.results
             .get("workflow")
-            .cloned()
-            .ok_or(EvalError::Pending)
-    }
-
-    fn run_id(&self) -> String {
-        self.run_id.to_string()
-    }
-}
-
-impl Env for StepEnv<'_> {
-    fn lookup(&self, name: &str) -> Result<Value, EvalError> {
-        if let Some((n, v)) = &self.local {
-            if *n == name {
-                return Ok(v.clone());
-            }
-        }
-        if let Some((_, v)) = self.extra.iter().find(|(n, _)| *n == name) {
-            return Ok(v.clone());
-        }
-        self.values
-            .get(name)
-            .or_else(|| self.results.get(name))
             .cloned()
             .ok_or(EvalError::Pending)
     }
@@ -489,64 +430,74 @@ pub async fn run(
             _ => None,
         })
         .collect();
-    let ast_wf = match modules[module].ast.items.get(info.item) {
-        Some(ast::Item::Workflow(w)) => w,
-        _ => {
-            return Err(RunError::Binding {
-                name: workflow.to_string(),
-                reason: "the workflow's syntax tree is missing".to_string(),
-                help: None,
-            })
+    // The workflow's bindings, in order: each reads the parameters, the constants of any
+    // module (by identity) and the bindings before it.
+    let consts = Constants::of(&program, &|name| std::env::var(name).ok());
+    let resolved = &program.workflows[wf_index];
+    for b in &resolved.bindings {
+        let scope = BindingScope {
+            values: &values,
+            consts: &consts,
+        };
+        let mut v = eval::eval_typed(&b.value, &scope).map_err(|e| RunError::Binding {
+            name: b.name.clone(),
+            reason: e.to_string(),
+            help: miette::Diagnostic::help(&e).map(|h| h.to_string()),
+        })?;
+        if b.secret {
+            v = Value::Secret(v.to_text());
         }
-    };
-    for item in &modules[module].ast.items {
-        if let ast::Item::Let(b) = item {
-            let v = eval_binding(b, &values)?;
-            values.insert(b.name.name.clone(), v);
+        if let Value::Secret(s) = &v {
+            secrets.push(s.clone());
         }
-    }
-    // The constants of imported modules, as `alias.NAME`.
-    for item in &modules[module].ast.items {
-        if let ast::Item::Import(imp) = item {
-            if let Some(m) = imported(&modules, module, &imp.alias.name) {
-                for (name, v) in module_constants(&modules[m])? {
-                    values.insert(format!("{}.{name}", imp.alias.name), v);
-                }
-            }
-        }
-    }
-    for item in &ast_wf.body {
-        if let ast::WorkflowItem::Binding(b) = item {
-            let mut v = eval_binding(b, &values)?;
-            if b.kind == ast::BindingKind::Secret {
-                v = Value::Secret(v.to_text());
-            }
-            if let Value::Secret(s) = &v {
-                secrets.push(s.clone());
-            }
-            values.insert(b.name.name.clone(), v);
-        }
+        values.insert(b.name.clone(), v);
     }
     let redactor = Redactor::new(secrets).unwrap_or_default();
 
-    let consts = Constants::of(&program, &|name| std::env::var(name).ok());
+    // The file's `max_parallel` bounds the run as much as `--max-parallel` does.
+    let mut max_parallel = opts.max_parallel.max(1);
+    if let Some(limit) = &resolved.max_parallel {
+        let scope = BindingScope {
+            values: &values,
+            consts: &consts,
+        };
+        match eval::eval_typed(limit, &scope) {
+            Ok(Value::Int(n)) if n > 0 => {
+                max_parallel = max_parallel.min(usize::try_from(n).unwrap_or(usize::MAX));
+            }
+            Ok(other) => {
+                return Err(RunError::Binding {
+                    name: "max_parallel".to_string(),
+                    reason: format!("{other} is not a positive number of steps"),
+                    help: None,
+                })
+            }
+            Err(e) => {
+                return Err(RunError::Binding {
+                    name: "max_parallel".to_string(),
+                    reason: e.to_string(),
+                    help: None,
+                })
+            }
+        }
+    }
+    let policies: Vec<OnFailure> = resolved
+        .steps
+        .iter()
+        .map(|s| match s.settings.on_failure {
+            typed::OnFailure::FailFast => OnFailure::FailFast,
+            typed::OnFailure::Continue => OnFailure::Continue,
+            typed::OnFailure::Fallback(_) => OnFailure::Fallback,
+        })
+        .collect();
     let shared = Arc::new(Shared {
-        module,
-        modules: Arc::clone(&modules),
         program: Arc::new(program),
         wf_index,
         consts,
         values,
         redactor,
         opts: opts.clone(),
-        slots: Semaphore::new(opts.max_parallel.max(1)),
-        defaults: (
-            info.item,
-            (ast_wf.body.iter().enumerate())
-                .filter(|(_, it)| matches!(it, ast::WorkflowItem::Defaults(_)))
-                .map(|(i, _)| i)
-                .collect(),
-        ),
+        slots: Semaphore::new(max_parallel),
         observer: Arc::new(Mutex::new(observer)),
         fingerprints,
     });
@@ -557,17 +508,6 @@ pub async fn run(
     });
 
     let n = info.steps.len();
-    let policies: Vec<OnFailure> = info
-        .steps
-        .iter()
-        .map(
-            |s| match on_failure(&shared, info.item, s.body_index).as_str() {
-                "fail_fast" => OnFailure::FailFast,
-                "continue" => OnFailure::Continue,
-                _ => OnFailure::Fallback,
-            },
-        )
-        .collect();
     let mut sched = Scheduler::new(info, graph, policies.clone());
 
     // Only results some step reads are kept by name: a large run of `after`-only steps
@@ -579,6 +519,11 @@ pub async fn run(
         }
     }
     let mut results: HashMap<String, Value> = HashMap::default();
+    // `workflow.*` is known to every step: `status` is `running` until the `finally` steps.
+    results.insert(
+        "workflow".to_string(),
+        workflow_record(workflow, "running", &opts.run_id),
+    );
     let keep = |i: usize, report: &StepReport, results: &mut HashMap<String, Value>| {
         if read[i] {
             results.insert(info.steps[i].name.clone(), report.record.clone());
@@ -598,11 +543,7 @@ pub async fn run(
 
     // Steps in flight as tasks. Processes are bounded by `slots`; this bounds the tasks
     // waiting for a slot, so that 10,000 ready steps do not become 10,000 parked futures.
-    let in_flight_max = opts
-        .max_parallel
-        .max(1)
-        .saturating_mul(2)
-        .saturating_add(16);
+    let in_flight_max = max_parallel.saturating_mul(2).saturating_add(16);
     loop {
         while running.len() < in_flight_max {
             let Some(i) = sched.next_ready() else { break };
@@ -610,7 +551,7 @@ pub async fn run(
             if step.finally && sched.ordinary_done() {
                 results.insert(
                     "workflow".to_string(),
-                    workflow_record(workflow, sched.status(), &opts.run_id),
+                    workflow_record(workflow, sched.status().as_str(), &opts.run_id),
                 );
             }
             if let Some(report) = restored(&shared, &step.name) {
@@ -762,28 +703,6 @@ pub async fn run(
     })
 }
 
-/// The module that `alias` names in the imports of module `importer`.
-fn imported(modules: &[Module], importer: usize, alias: &str) -> Option<usize> {
-    modules[importer].ast.items.iter().find_map(|it| match it {
-        ast::Item::Import(imp) if imp.alias.name == alias => modules
-            .iter()
-            .position(|m| m.key == imp.path || m.key.ends_with(imp.path.trim_start_matches("./"))),
-        _ => None,
-    })
-}
-
-/// The values of a module's top-level constants, in order.
-fn module_constants(module: &Module) -> Result<BTreeMap<String, Value>, RunError> {
-    let mut values = BTreeMap::new();
-    for item in &module.ast.items {
-        if let ast::Item::Let(b) = item {
-            let v = eval_binding(b, &values)?;
-            values.insert(b.name.name.clone(), v);
-        }
-    }
-    Ok(values)
-}
-
 /// The report of a step that a resumed run restores instead of running.
 fn restored(shared: &Shared, name: &str) -> Option<StepReport> {
     let f = shared.opts.resume.as_ref()?.keep.get(name)?;
@@ -802,24 +721,28 @@ fn restored(shared: &Shared, name: &str) -> Option<StepReport> {
     })
 }
 
-fn eval_binding(b: &ast::Binding, values: &BTreeMap<String, Value>) -> Result<Value, RunError> {
-    let env = eval::MapEnv {
-        values: values.clone(),
-    };
-    eval::eval(&b.value, &env).map_err(|e| RunError::Binding {
-        name: b.name.name.clone(),
-        reason: e.to_string(),
-        help: miette::Diagnostic::help(&e).map(|h| h.to_string()),
-    })
+/// What a workflow's binding may read: the parameters and bindings before it, and the
+/// constants.
+struct BindingScope<'a> {
+    values: &'a BTreeMap<String, Value>,
+    consts: &'a Constants,
 }
 
-fn workflow_record(name: &str, status: Status, run_id: &str) -> Value {
+impl Scope for BindingScope<'_> {
+    fn value(&self, name: &Ref) -> Result<Value, EvalError> {
+        match name {
+            Ref::Param(n) | Ref::Binding(n) => self.values.get(n).cloned(),
+            Ref::Const { module, name } => self.consts.get(*module, name).cloned(),
+            _ => None,
+        }
+        .ok_or(EvalError::Pending)
+    }
+}
+
+fn workflow_record(name: &str, status: &str, run_id: &str) -> Value {
     let mut fields = BTreeMap::new();
     fields.insert("name".to_string(), Value::Str(name.to_string()));
-    fields.insert(
-        "status".to_string(),
-        Value::Str(status.as_str().to_string()),
-    );
+    fields.insert("status".to_string(), Value::Str(status.to_string()));
     fields.insert("run_id".to_string(), Value::Str(run_id.to_string()));
     Value::Record(fields)
 }
@@ -956,36 +879,6 @@ fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>) -> Decisi
         }
     }
     Decision::Run(instances)
-}
-
-/// The `on_failure` policy of a step: its own attribute, else `defaults`, else fail_fast.
-fn on_failure(shared: &Shared, item: usize, body_index: usize) -> String {
-    let Some(wf) = shared.workflow(item) else {
-        return "fail_fast".to_string();
-    };
-    let own = match wf.body.get(body_index) {
-        Some(ast::WorkflowItem::Step(s)) => attr_of(&s.attrs, |k| match k {
-            AttrKind::OnFailure(i) => Some(i.name.clone()),
-            _ => None,
-        }),
-        _ => None,
-    };
-    own.or_else(|| {
-        shared.defaults_of(wf).find_map(|d| {
-            attr_of(&d.attrs, |k| match k {
-                AttrKind::OnFailure(i) => Some(i.name.clone()),
-                _ => None,
-            })
-        })
-    })
-    .unwrap_or_else(|| "fail_fast".to_string())
-}
-
-fn attr_of<'a, T>(
-    attrs: impl IntoIterator<Item = &'a ast::Attr>,
-    f: impl Fn(&'a AttrKind) -> Option<T>,
-) -> Option<T> {
-    attrs.into_iter().find_map(|a| f(&a.kind))
 }
 
 /// What one instance of a step did.

@@ -98,3 +98,58 @@ fn a_task_parameter_default_reads_its_module_constant() {
     assert!(out.stderr.contains("v=the-default!"), "{}", out.stderr);
     assert!(out.stderr.contains("v=given"), "{}", out.stderr);
 }
+
+/// Defect 2: `workflow.name` in an ordinary step (and `workflow.run_id` in a call
+/// argument) checked clean, then failed the run with "not known before the run".
+#[test]
+fn workflow_fields_are_known_to_every_step() {
+    let (_dir, out) = run_files(
+        &[
+            ("lib.flow", "task show(v: string) { run \"echo v=${v}\" }\n"),
+            (
+                "w.flow",
+                "import \"./lib.flow\" as l\nworkflow release {\n  step s { run \"echo name=${workflow.name} status=${workflow.status}\" }\n  step t = l.show(v: \"id-${len(workflow.run_id) > 0}\")\n  finally step f { run \"echo final=${workflow.status}\" }\n}\n",
+            ),
+        ],
+        "w.flow",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("name=release status=running"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("v=id-true"), "{}", out.stderr);
+    assert!(out.stderr.contains("final=succeeded"), "{}", out.stderr);
+}
+
+/// Defect 1: `defaults { max_parallel 1 }` was ignored by the run (two steps started
+/// together, and `--max-parallel 8` ran eight at once). The file's limit and the flag's
+/// both hold.
+#[test]
+fn the_files_max_parallel_bounds_the_run() {
+    let step = |name: &str| {
+        format!("  step {name} {{ run \"echo {name}-start >> log && sleep 0.3 && echo {name}-end >> log\" }}\n")
+    };
+    let text = format!(
+        "workflow w {{\n  defaults {{ max_parallel 1 }}\n{}{}{}}}\n",
+        step("a"),
+        step("b"),
+        step("c")
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("w.flow"), text).expect("write");
+    let out = Flowc::new(&["run", "w.flow", "--max-parallel", "8", "--log-dir", "logs"])
+        .dir(dir.path())
+        .env_remove("FLOWC_STATE_DIR")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let log = std::fs::read_to_string(dir.path().join("log")).expect("log");
+    let events: Vec<&str> = log.lines().collect();
+    assert_eq!(events.len(), 6, "{log}");
+    // One at a time: every start is followed by its own end.
+    for pair in events.chunks(2) {
+        let started = pair[0].strip_suffix("-start").expect("a start");
+        assert_eq!(pair[1], format!("{started}-end"), "{log}");
+    }
+}
