@@ -339,6 +339,7 @@ impl Checker<'_> {
             .collect();
         Some(Called::Task(
             typed::TaskCall {
+                callee,
                 module,
                 task: name,
                 args,

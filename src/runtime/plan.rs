@@ -2,21 +2,22 @@
 //! (defaults, a vars file, `FLOW_VAR_name`, `--var`), per workflow the steps in dependency
 //! order out, as text, each with its dependencies, its condition (decided now, or at run
 //! time), fan-out, retry budget, timeout, failure policy and role. `flowc plan` and the
-//! REPL's `:plan` print it; the format is documented in docs/cli.md.
+//! REPL's `:plan` print it; the format is documented in docs/cli.md. Everything shown is
+//! read from the resolved program: a step's attributes as merged from the step, its task
+//! and every `defaults` block, the way the run applies them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::ast::{self, AttrKind, Clause, Expr, Item, WorkflowItem};
-use crate::check::{DepKind, FsLoader, Loader, Module, StepInfo, WorkflowInfo};
 use crate::graph::ExecGraph;
 use crate::lower::Lowered;
-use crate::runtime::eval::{eval, EvalError, Value};
+use crate::runtime::eval::{eval_typed, EvalError, Scope, Value};
 use crate::runtime::inputs::{
-    self, coerce, EnvFn, Input, InputError, Inputs, Origin, Params, ValuesEnv,
+    self, coerce, Constants, EnvFn, Input, InputError, Inputs, Origin, Params,
 };
 use crate::source::SourceMap;
+use crate::typed::{self, DepKind, Expr, Ref, Step, Workflow};
 
 /// Resolves the inputs of every workflow in `graphs` and renders their plans.
 pub fn plan(
@@ -27,10 +28,6 @@ pub fn plan(
     vars_file: Option<&Path>,
     env: EnvFn<'_>,
 ) -> Result<String, Vec<InputError>> {
-    let Some(root) = lowered.modules.len().checked_sub(1) else {
-        return Ok(String::new());
-    };
-    let module = &lowered.modules[root];
     let loaded = Inputs::load(vars.to_vec(), vars_file).map_err(|e| vec![e])?;
     let planned: Vec<(&ExecGraph, Params<'_>)> = graphs
         .iter()
@@ -48,7 +45,6 @@ pub fn plan(
             .collect();
         errors.extend(loaded.unknown(&format!("workflows {}", names.join(", ")), &all));
     }
-    let consts = inputs::module_constants(&lowered.modules, root, sources, &FsLoader, env);
     let constants = inputs::Constants::of(&lowered.program, env);
     let mut resolved = Vec::new();
     for (_, p) in &planned {
@@ -66,112 +62,94 @@ pub fn plan(
         return Err(errors);
     }
     let planner = Planner {
-        modules: &lowered.modules,
-        root,
         sources,
-        loader: &FsLoader,
         env,
-        imports: inputs::imports_of(&lowered.modules, root, sources, &FsLoader),
-        consts,
-        module_consts: Default::default(),
+        consts: constants,
     };
     let mut out = Vec::new();
     for ((graph, _), values) in planned.iter().zip(&resolved) {
-        let Some(info) = module
-            .checked_workflows
-            .iter()
-            .find(|w| w.name == graph.workflow)
-        else {
-            continue;
-        };
-        let Some(Item::Workflow(wf)) = module.ast.items.get(info.item) else {
-            continue;
-        };
-        out.push(planner.workflow(wf, info, graph, values));
+        if let Some(wf) = lowered.program.workflow(&graph.workflow) {
+            out.push(planner.workflow(wf, graph, values));
+        }
     }
     Ok(out.join("\n"))
 }
 
-/// What is needed to describe steps: the modules (for called tasks and constants).
+/// What is needed to describe steps: the source text (conditions are shown as written),
+/// the environment and every module's constants.
 struct Planner<'a> {
-    modules: &'a [Module],
-    root: usize,
     sources: &'a SourceMap,
-    loader: &'a dyn Loader,
     env: EnvFn<'a>,
-    /// The root module's imports, by alias.
-    imports: HashMap<String, usize>,
-    /// The root module's constants.
-    consts: BTreeMap<String, Value>,
-    /// Constants of other modules, computed on first use.
-    module_consts: std::cell::RefCell<HashMap<usize, BTreeMap<String, Value>>>,
+    consts: Constants,
 }
 
-/// The effective `retry`, `timeout` and `on_failure` of a step, as text.
-#[derive(Default)]
-struct Policies {
-    retry: Option<String>,
-    timeout: Option<String>,
-    on_failure: Option<String>,
+/// The values known before the run: parameters, bindings, constants, and (for a step
+/// that calls a task) the task's arguments.
+struct Known<'a> {
+    values: &'a BTreeMap<String, Value>,
+    args: &'a [(String, Value)],
+    consts: &'a Constants,
+    env: EnvFn<'a>,
 }
 
-impl Policies {
-    /// Fills in what `self` lacks from `other`.
-    fn or(self, other: Policies) -> Policies {
-        Policies {
-            retry: self.retry.or(other.retry),
-            timeout: self.timeout.or(other.timeout),
-            on_failure: self.on_failure.or(other.on_failure),
+impl Scope for Known<'_> {
+    fn value(&self, name: &Ref) -> Result<Value, EvalError> {
+        match name {
+            Ref::Param(n) | Ref::Binding(n) => self.values.get(n).cloned(),
+            Ref::Arg(n) => self
+                .args
+                .iter()
+                .find(|(a, _)| a == n)
+                .map(|(_, v)| v.clone()),
+            Ref::Const { module, name } => self.consts.get(*module, name).cloned(),
+            Ref::Step(_) | Ref::Local(_) => None,
         }
+        .ok_or(EvalError::Pending)
+    }
+
+    fn env_var(&self, name: &str) -> Option<String> {
+        (self.env)(name)
     }
 }
 
 impl Planner<'_> {
     fn workflow(
         &self,
-        wf: &ast::Workflow,
-        info: &WorkflowInfo,
+        wf: &Workflow,
         graph: &ExecGraph,
         inputs: &BTreeMap<String, Input>,
     ) -> String {
-        // The values steps can see before the run: constants, parameters, `let`s.
-        let mut values = self.consts.clone();
-        for (name, input) in inputs {
-            values.insert(name.clone(), input.value.clone());
-        }
-        let mut defaults: &[ast::Attr] = &[];
-        for item in &wf.body {
-            match item {
-                WorkflowItem::Binding(b) => {
-                    let scope = ValuesEnv {
-                        values: &values,
-                        env: self.env,
-                    };
-                    if let Ok(v) = eval(&b.value, &scope) {
-                        let v = match b.kind {
-                            ast::BindingKind::Secret => coerce(v, &crate::check::Type::Secret),
-                            ast::BindingKind::Let => v,
-                        };
-                        values.insert(b.name.name.clone(), v);
-                    }
-                }
-                WorkflowItem::Defaults(d) => defaults = &d.attrs,
-                WorkflowItem::Step(_) | WorkflowItem::Outputs(_) => {}
+        // The values steps can see before the run: parameters, then the bindings in order.
+        let mut values: BTreeMap<String, Value> = inputs
+            .iter()
+            .map(|(name, input)| (name.clone(), input.value.clone()))
+            .collect();
+        for b in &wf.bindings {
+            let known = Known {
+                values: &values,
+                args: &[],
+                consts: &self.consts,
+                env: self.env,
+            };
+            if let Ok(v) = eval_typed(&b.value, &known) {
+                values.insert(b.name.clone(), coerce(v, &b.ty));
             }
         }
-        let scope = ValuesEnv {
+        let known = Known {
             values: &values,
+            args: &[],
+            consts: &self.consts,
             env: self.env,
         };
 
-        let mut out = format!("workflow {}", wf.name.name);
+        let mut out = format!("workflow {}", wf.name);
         if !wf.params.is_empty() {
             let shown: Vec<String> = wf
                 .params
                 .iter()
-                .map(|p| match inputs.get(&p.name.name) {
-                    Some(input) => format!("{} = {}", p.name.name, input.value),
-                    None => format!("{} = (at run time)", p.name.name),
+                .map(|p| match inputs.get(&p.name) {
+                    Some(input) => format!("{} = {}", p.name, input.value),
+                    None => format!("{} = (at run time)", p.name),
                 })
                 .collect();
             let _ = write!(out, " ({})", shown.join(", "));
@@ -180,9 +158,9 @@ impl Planner<'_> {
         let given: Vec<String> = wf
             .params
             .iter()
-            .filter_map(|p| match inputs.get(&p.name.name) {
+            .filter_map(|p| match inputs.get(&p.name) {
                 Some(Input { origin, .. }) if *origin != Origin::Default => {
-                    Some(format!("{} from {}", p.name.name, origin.short()))
+                    Some(format!("{} from {}", p.name, origin.short()))
                 }
                 _ => None,
             })
@@ -190,118 +168,105 @@ impl Planner<'_> {
         if !given.is_empty() {
             let _ = writeln!(out, "  given: {}", given.join(", "));
         }
-        for attr in defaults {
-            if let AttrKind::MaxParallel(n) = &attr.kind {
-                let _ = writeln!(out, "  max_parallel {}", value_text(n, &scope));
-            }
+        if let Some(n) = &wf.max_parallel {
+            let _ = writeln!(out, "  max_parallel {}", self.value_text(n, wf, &known));
         }
 
-        let steps: Vec<&ast::Step> = info
-            .steps
-            .iter()
-            .map(|s| match wf.body.get(s.body_index) {
-                Some(WorkflowItem::Step(step)) => Ok(step),
-                _ => Err(()),
-            })
-            .collect::<Result<_, _>>()
-            .unwrap_or_default();
-        if steps.len() != info.steps.len() {
-            return out;
-        }
+        let count = wf.steps.len();
         // Dependency order, finally steps last (they run after all others).
-        let topo = graph
-            .topo_order()
-            .unwrap_or_else(|| (0..info.steps.len()).collect());
+        let topo = graph.topo_order().unwrap_or_else(|| (0..count).collect());
         let order: Vec<usize> = topo
             .iter()
             .copied()
-            .filter(|&i| !info.steps[i].finally)
-            .chain(topo.iter().copied().filter(|&i| info.steps[i].finally))
+            .filter(|&i| !wf.steps[i].finally)
+            .chain(topo.iter().copied().filter(|&i| wf.steps[i].finally))
             .collect();
-        let mut fallback_of: Vec<Option<usize>> = vec![None; info.steps.len()];
-        for (owner, s) in info.steps.iter().enumerate() {
-            if let Some((f, _)) = s.fallback {
-                fallback_of[f] = Some(owner);
+        let mut fallback_of: Vec<Option<usize>> = vec![None; count];
+        for (owner, s) in wf.steps.iter().enumerate() {
+            if let typed::OnFailure::Fallback(l) = s.settings.on_failure {
+                fallback_of[l.step.index()] = Some(owner);
             }
         }
-        let defaults = self.policies(defaults, &scope);
         // Steps the inputs already skip: by their condition, or because of one upstream.
-        let mut skipped = vec![false; info.steps.len()];
-        let number_width = info.steps.len().to_string().len();
-        let name_width = info.steps.iter().map(|s| s.name.len()).max().unwrap_or(0);
+        let mut skipped = vec![false; count];
+        let number_width = count.to_string().len();
+        let name_width = wf.steps.iter().map(|s| s.name.len()).max().unwrap_or(0);
         for (n, &i) in order.iter().enumerate() {
-            let (step, ast_step) = (&info.steps[i], steps[i]);
+            let step = &wf.steps[i];
             let mut facts = Vec::new();
             // Role.
             if step.finally {
                 facts.push("finally".to_string());
             }
-            if let Some((target, _)) = step.compensates {
-                facts.push(format!("compensates {}", info.steps[target].name));
+            if let Some(target) = step.compensates {
+                facts.push(format!("compensates {}", wf.step(target.step).name));
             }
             if let Some(owner) = fallback_of[i] {
-                facts.push(format!("fallback of {}", info.steps[owner].name));
+                facts.push(format!("fallback of {}", wf.steps[owner].name));
             }
-            if let Some(call) = &ast_step.call {
-                facts.push(format!("calls {}", path_text(&call.callee)));
+            if let Some(call) = &step.call {
+                facts.push(format!("calls {}", call.callee));
             }
-            facts.extend(dependencies(info, step));
+            facts.extend(dependencies(wf, step));
             // The declared outputs of a sub-workflow, on its call step.
-            let given: Vec<String> = ast_step
-                .attrs
+            let computed: Vec<String> = step
+                .outputs
                 .iter()
-                .filter_map(|a| match &a.kind {
-                    ast::AttrKind::Outputs(decls) => Some(decls),
-                    _ => None,
-                })
-                .flatten()
-                .filter(|d| d.value.is_some())
-                .map(|d| format!("{}: {}", d.name.name, crate::print::type_text(&d.ty)))
+                .filter(|o| o.value.is_some())
+                .map(|o| format!("{}: {}", o.name, o.ty))
                 .collect();
-            if !given.is_empty() {
-                facts.push(format!("outputs {}", given.join(", ")));
+            if !computed.is_empty() {
+                facts.push(format!("outputs {}", computed.join(", ")));
             }
             // Condition, and skips decided by the inputs.
-            for clause in &ast_step.clauses {
-                if let Clause::When(cond, _) = clause {
-                    let verdict = match eval(cond, &scope) {
-                        Ok(Value::Bool(true)) => "true".to_string(),
-                        Ok(Value::Bool(false)) => {
-                            skipped[i] = true;
-                            "false, skipped".to_string()
-                        }
-                        Ok(other) => format!("{other}"),
-                        Err(EvalError::Pending) => "decided at run time".to_string(),
-                        Err(e) => format!("fails: {e}"),
-                    };
-                    facts.push(format!("when {}: {verdict}", crate::print::expr(cond)));
-                }
+            if let Some(cond) = &step.when {
+                let verdict = match eval_typed(cond, &known) {
+                    Ok(Value::Bool(true)) => "true".to_string(),
+                    Ok(Value::Bool(false)) => {
+                        skipped[i] = true;
+                        "false, skipped".to_string()
+                    }
+                    Ok(other) => format!("{other}"),
+                    Err(EvalError::Pending) => "decided at run time".to_string(),
+                    Err(e) => format!("fails: {e}"),
+                };
+                facts.push(format!("when {}: {verdict}", self.text(cond, wf)));
             }
             if !skipped[i] && !step.finally {
-                if let Some(why) = skipped_upstream(info, step, i, &skipped, &fallback_of) {
+                if let Some(why) = skipped_upstream(wf, step, i, &skipped, &fallback_of) {
                     skipped[i] = true;
                     facts.push(why);
                 }
             }
-            for clause in &ast_step.clauses {
-                if let Clause::For(each) = clause {
-                    facts.push(fan_out(each, &scope));
+            if let Some(fan) = &step.fan_out {
+                facts.push(self.fan_out(fan, wf, &known));
+            }
+            // A task's attributes read its parameters: bind them to the call's arguments.
+            let args: Vec<(String, Value)> = step
+                .call
+                .iter()
+                .flat_map(|c| &c.args)
+                .filter_map(|(name, e)| Some((name.clone(), eval_typed(e, &known).ok()?)))
+                .collect();
+            let in_step = Known {
+                values: &values,
+                args: &args,
+                consts: &self.consts,
+                env: self.env,
+            };
+            if let Some(r) = &step.settings.retry {
+                facts.push(self.retry_text(r, wf, &in_step));
+            }
+            if let Some(t) = &step.settings.timeout {
+                facts.push(format!("timeout {}", self.value_text(t, wf, &in_step)));
+            }
+            match step.settings.on_failure {
+                typed::OnFailure::FailFast => {}
+                typed::OnFailure::Continue => facts.push("on_failure continue".to_string()),
+                typed::OnFailure::Fallback(l) => {
+                    facts.push(format!("on_failure {}", wf.step(l.step).name))
                 }
             }
-            let own = self.policies(&ast_step.attrs, &scope);
-            let task = ast_step
-                .call
-                .as_ref()
-                .map(|call| self.task_policies(call, &scope))
-                .unwrap_or_default();
-            let policies = own.or(task).or(Policies {
-                retry: defaults.retry.clone(),
-                timeout: defaults.timeout.clone(),
-                on_failure: defaults.on_failure.clone(),
-            });
-            facts.extend(policies.retry);
-            facts.extend(policies.timeout);
-            facts.extend(policies.on_failure.filter(|p| p != "on_failure fail_fast"));
             let line = format!(
                 "  {:>nw$}. {:<w$}  {}",
                 n + 1,
@@ -316,105 +281,78 @@ impl Planner<'_> {
         out
     }
 
-    /// The `retry`, `timeout` and `on_failure` among `attrs`, evaluated in `scope`.
-    fn policies(&self, attrs: &[ast::Attr], scope: &ValuesEnv<'_>) -> Policies {
-        let mut p = Policies::default();
-        for attr in attrs {
-            match &attr.kind {
-                AttrKind::Retry(r) => {
-                    p.retry = Some(retry_text(crate::check::policy(self.modules, r), scope))
-                }
-                AttrKind::Timeout(t) => {
-                    p.timeout = Some(format!("timeout {}", value_text(t, scope)))
-                }
-                AttrKind::OnFailure(policy) => {
-                    p.on_failure = Some(format!("on_failure {}", policy.name))
-                }
-                _ => {}
-            }
-        }
-        p
+    /// An expression as written in its file.
+    fn text(&self, e: &Expr, wf: &Workflow) -> String {
+        let file = self.sources.get(e.span.source);
+        file.text
+            .get(e.span.span.start as usize..e.span.span.end as usize)
+            .map_or_else(|| e.to_source(wf), str::to_string)
     }
 
-    /// The policies a called task gives a step: its attributes, evaluated with its
-    /// parameters bound to the call's arguments (or their defaults).
-    fn task_policies(&self, call: &ast::Call, scope: &ValuesEnv<'_>) -> Policies {
-        let module = match &call.callee.module {
-            None => Some(self.root),
-            Some(alias) => self.imports.get(&alias.name).copied(),
-        };
-        let Some(module) = module else {
-            return Policies::default();
-        };
-        let Some(task) = self.modules[module]
-            .ast
-            .items
-            .iter()
-            .find_map(|item| match item {
-                Item::Task(t) if t.name.name == call.callee.name.name => Some(t),
-                _ => None,
-            })
-        else {
-            // A called workflow runs as a unit; only the step's own attributes apply.
-            return Policies::default();
-        };
-        let sig = self.modules[module].tasks.get(&task.name.name);
-        let mut values = self.constants_of(module);
-        for (i, param) in task.params.iter().enumerate() {
-            let arg = call
-                .args
-                .iter()
-                .find(|a| a.name.as_ref().is_some_and(|n| n.name == param.name.name))
-                .or_else(|| call.args.get(i).filter(|a| a.name.is_none()));
-            let value = match (arg, &param.default) {
-                (Some(arg), _) => eval(&arg.value, scope).ok(),
-                (None, Some(default)) => eval(
-                    default,
-                    &ValuesEnv {
-                        values: &values,
-                        env: self.env,
-                    },
-                )
-                .ok(),
-                (None, None) => None,
-            };
-            if let Some(v) = value {
-                let ty = sig.and_then(|s| s.params.get(i)).map(|p| &p.ty);
-                let v = match ty {
-                    Some(ty) => coerce(v, ty),
-                    None => v,
-                };
-                values.insert(param.name.name.clone(), v);
-            }
+    /// The value of an expression if it is known before the run, else its source text.
+    fn value_text(&self, e: &Expr, wf: &Workflow, known: &Known<'_>) -> String {
+        match eval_typed(e, known) {
+            Ok(v) => v.to_string(),
+            Err(_) => self.text(e, wf),
         }
-        let task_scope = ValuesEnv {
-            values: &values,
-            env: self.env,
-        };
-        self.policies(&task.body, &task_scope)
     }
 
-    /// The constants of a module, computed once.
-    fn constants_of(&self, module: usize) -> BTreeMap<String, Value> {
-        if module == self.root {
-            return self.consts.clone();
+    /// `for region in regions: 2 instances, max 2`.
+    fn fan_out(&self, fan: &typed::FanOut, wf: &Workflow, known: &Known<'_>) -> String {
+        let count = match eval_typed(&fan.list, known) {
+            Ok(Value::List(items)) if items.len() == 1 => "1 instance".to_string(),
+            Ok(Value::List(items)) => format!("{} instances", items.len()),
+            _ => "instances decided at run time".to_string(),
+        };
+        let max = fan
+            .max
+            .as_ref()
+            .map(|m| format!(", max {}", self.value_text(m, wf, known)))
+            .unwrap_or_default();
+        format!(
+            "for {} in {}: {count}{max}",
+            fan.var,
+            self.text(&fan.list, wf)
+        )
+    }
+
+    /// `retry 3 (exponential 2s, max 30s, jitter, if exit_code != 2)`.
+    fn retry_text(&self, r: &typed::Retry, wf: &Workflow, known: &Known<'_>) -> String {
+        let mut parts = Vec::new();
+        match &r.backoff.delay {
+            None => parts.push("fixed 1s".to_string()),
+            Some(delay) => {
+                parts.push(format!(
+                    "{} {}",
+                    r.backoff.kind.name(),
+                    self.value_text(delay, wf, known)
+                ));
+                if let Some(max) = &r.backoff.max {
+                    parts.push(format!("max {}", self.value_text(max, wf, known)));
+                }
+            }
         }
-        self.module_consts
-            .borrow_mut()
-            .entry(module)
-            .or_insert_with(|| {
-                inputs::module_constants(self.modules, module, self.sources, self.loader, self.env)
-            })
-            .clone()
+        if r.jitter {
+            parts.push("jitter".to_string());
+        }
+        if let Some(cond) = &r.condition {
+            parts.push(format!("if {}", self.text(cond, wf)));
+        }
+        format!(
+            "retry {} ({})",
+            self.value_text(&r.count, wf, known),
+            parts.join(", ")
+        )
     }
 }
 
 /// `after a, b`, `reads c` (built-in fields only), `reads outputs of d`.
-fn dependencies(info: &WorkflowInfo, step: &StepInfo) -> Vec<String> {
+fn dependencies(wf: &Workflow, step: &Step) -> Vec<String> {
     let mut after: Vec<&str> = Vec::new();
     let mut reads: Vec<(usize, bool)> = Vec::new();
     for dep in &step.deps {
-        let name = info.steps[dep.step].name.as_str();
+        let d = dep.step.index();
+        let name = wf.steps[d].name.as_str();
         match dep.kind {
             DepKind::After => {
                 if !after.contains(&name) {
@@ -423,9 +361,9 @@ fn dependencies(info: &WorkflowInfo, step: &StepInfo) -> Vec<String> {
             }
             DepKind::Data | DepKind::Output => {
                 let outputs = dep.kind == DepKind::Output;
-                match reads.iter_mut().find(|(s, _)| *s == dep.step) {
+                match reads.iter_mut().find(|(s, _)| *s == d) {
                     Some(entry) => entry.1 |= outputs,
-                    None => reads.push((dep.step, outputs)),
+                    None => reads.push((d, outputs)),
                 }
             }
         }
@@ -434,19 +372,18 @@ fn dependencies(info: &WorkflowInfo, step: &StepInfo) -> Vec<String> {
     if !after.is_empty() {
         facts.push(format!("after {}", after.join(", ")));
     }
-    let fields: Vec<&str> = reads
-        .iter()
-        .filter(|(_, o)| !o)
-        .map(|(s, _)| info.steps[*s].name.as_str())
-        .collect();
+    let names = |outputs: bool| -> Vec<&str> {
+        reads
+            .iter()
+            .filter(|(_, o)| *o == outputs)
+            .map(|(s, _)| wf.steps[*s].name.as_str())
+            .collect()
+    };
+    let fields = names(false);
     if !fields.is_empty() {
         facts.push(format!("reads {}", fields.join(", ")));
     }
-    let outputs: Vec<&str> = reads
-        .iter()
-        .filter(|(_, o)| *o)
-        .map(|(s, _)| info.steps[*s].name.as_str())
-        .collect();
+    let outputs = names(true);
     if !outputs.is_empty() {
         facts.push(format!("reads outputs of {}", outputs.join(", ")));
     }
@@ -456,27 +393,27 @@ fn dependencies(info: &WorkflowInfo, step: &StepInfo) -> Vec<String> {
 /// Why a step is skipped because of a step skipped by a condition upstream: it reads one
 /// of that step's outputs, compensates it, or is its fallback.
 fn skipped_upstream(
-    info: &WorkflowInfo,
-    step: &StepInfo,
+    wf: &Workflow,
+    step: &Step,
     i: usize,
     skipped: &[bool],
     fallback_of: &[Option<usize>],
 ) -> Option<String> {
-    let name = |s: usize| info.steps[s].name.as_str();
+    let name = |s: usize| wf.steps[s].name.as_str();
     if let Some(dep) = step
         .deps
         .iter()
-        .find(|d| d.kind == DepKind::Output && skipped[d.step])
+        .find(|d| d.kind == DepKind::Output && skipped[d.step.index()])
     {
         return Some(format!(
             "skipped: reads outputs of {}, which is skipped",
-            name(dep.step)
+            name(dep.step.index())
         ));
     }
-    if let Some((target, _)) = step.compensates.filter(|(t, _)| skipped[*t]) {
+    if let Some(target) = step.compensates.filter(|t| skipped[t.step.index()]) {
         return Some(format!(
             "skipped: {} is skipped, so it cannot fail",
-            name(target)
+            name(target.step.index())
         ));
     }
     if let Some(owner) = fallback_of[i].filter(|&o| skipped[o]) {
@@ -486,70 +423,4 @@ fn skipped_upstream(
         ));
     }
     None
-}
-
-/// `for region in regions: 2 instances, max 2`.
-fn fan_out(each: &ast::ForEach, scope: &ValuesEnv<'_>) -> String {
-    let count = match eval(&each.list, scope) {
-        Ok(Value::List(items)) if items.len() == 1 => "1 instance".to_string(),
-        Ok(Value::List(items)) => format!("{} instances", items.len()),
-        _ => "instances decided at run time".to_string(),
-    };
-    let max = each
-        .max
-        .as_ref()
-        .map(|m| format!(", max {}", value_text(m, scope)))
-        .unwrap_or_default();
-    format!(
-        "for {} in {}: {count}{max}",
-        each.var.name,
-        crate::print::expr(&each.list)
-    )
-}
-
-/// `retry 3 (exponential 2s, max 30s, jitter, if exit_code != 2)`.
-fn retry_text(r: &ast::Retry, scope: &ValuesEnv<'_>) -> String {
-    let mut parts = Vec::new();
-    match &r.backoff {
-        None => parts.push("fixed 1s".to_string()),
-        Some(call) => {
-            let mut policy = call.callee.name.name.clone();
-            for arg in call.args.iter().filter(|a| a.name.is_none()) {
-                let _ = write!(policy, " {}", value_text(&arg.value, scope));
-            }
-            parts.push(policy);
-            for arg in &call.args {
-                if let Some(name) = &arg.name {
-                    parts.push(format!("{} {}", name.name, value_text(&arg.value, scope)));
-                }
-            }
-        }
-    }
-    if r.jitter.is_some() {
-        parts.push("jitter".to_string());
-    }
-    if let Some(cond) = &r.condition {
-        parts.push(format!("if {}", crate::print::expr(cond)));
-    }
-    format!(
-        "retry {} ({})",
-        value_text(&r.count, scope),
-        parts.join(", ")
-    )
-}
-
-/// The value of an expression if it is known before the run, else its source text.
-fn value_text(e: &Expr, scope: &ValuesEnv<'_>) -> String {
-    match eval(e, scope) {
-        Ok(v) => v.to_string(),
-        Err(_) => crate::print::expr(e),
-    }
-}
-
-/// `http.wait_ok`, `cargo_test`.
-fn path_text(path: &ast::Path) -> String {
-    match &path.module {
-        Some(m) => format!("{}.{}", m.name, path.name.name),
-        None => path.name.name.clone(),
-    }
 }

@@ -305,6 +305,8 @@ pub struct Link {
 /// A step's call of a task.
 #[derive(Clone, Debug)]
 pub struct TaskCall {
+    /// The callee as written (`http.wait_ok`), for people.
+    pub callee: String,
     /// The module that defines the task ([`Program::modules`]).
     pub module: usize,
     /// The task's name.

@@ -362,3 +362,33 @@ fn a_broken_file_exits_1_and_plans_nothing() {
     let out = plan(&["no/such/file.flow"]).run();
     assert_eq!(out.code, 2);
 }
+
+/// Issue 14, defect 11: with several `defaults` blocks, `flowc plan` showed only the last
+/// one's attributes, hiding an `on_failure continue` that the run applies. The plan shows
+/// the attributes the run merges: the step's, its task's, then every `defaults` block's.
+#[test]
+fn the_plan_shows_what_every_defaults_block_gives() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("defaults.flow");
+    std::fs::write(
+        &file,
+        r#"workflow w(limit: duration = 5m) {
+  defaults { on_failure continue  max_parallel 2 }
+  step a { run "./a.sh" }
+  defaults { timeout limit  retry 2 backoff exponential(1s, max: 10s) }
+  step b { run "./b.sh"  timeout 1m  on_failure fail_fast }
+}
+"#,
+    )
+    .expect("written");
+    let out = plan(&[&file.display().to_string()]).run();
+    let text = ok(&out);
+    assert!(text.contains("\n  max_parallel 2\n"), "{text}");
+    let a = step_line(text, "a");
+    assert!(a.contains("retry 2 (exponential 1s, max 10s)"), "{text}");
+    assert!(a.contains("timeout 5m"), "{text}");
+    assert!(a.ends_with("on_failure continue"), "{text}");
+    let b = step_line(text, "b");
+    assert!(b.contains("timeout 1m"), "{text}");
+    assert!(!b.contains("on_failure"), "{text}");
+}
