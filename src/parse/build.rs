@@ -14,9 +14,8 @@ use crate::ast::*;
 use crate::source::Span;
 
 /// The infix operators, loosest first: one precedence level per entry, every one
-/// left-associative. Both parsers take precedence from here: [`PRATT`] below and the fast
-/// path (`super::fast`).
-pub(super) const INFIX_LEVELS: [&[(Rule, BinOp)]; 5] = [
+/// left-associative, folded by [`PRATT`] below.
+const INFIX_LEVELS: [&[(Rule, BinOp)]; 5] = [
     &[(Rule::or, BinOp::Or)],
     &[(Rule::and, BinOp::And)],
     &[
@@ -34,14 +33,6 @@ pub(super) const INFIX_LEVELS: [&[(Rule, BinOp)]; 5] = [
         (Rule::rem, BinOp::Rem),
     ],
 ];
-
-/// The precedence level of an infix operator: its index in [`INFIX_LEVELS`].
-pub(super) fn infix_level(op: BinOp) -> usize {
-    INFIX_LEVELS
-        .iter()
-        .position(|level| level.iter().any(|&(_, b)| b == op))
-        .unwrap_or(0)
-}
 
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
     let mut pratt = PrattParser::new();
@@ -63,31 +54,15 @@ pub struct Builder {
     parenthesised: RefCell<std::collections::HashSet<Span>>,
 }
 
-thread_local! {
-    /// Where the text being built starts in its file: 0, except for the second half of a
-    /// file parsed in parallel (see [`with_offset`]).
-    static OFFSET: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// Runs `f` with every span shifted by `offset`: for building a piece of a file that was
-/// parsed on its own.
-pub fn with_offset<T>(offset: usize, f: impl FnOnce() -> T) -> T {
-    OFFSET.with(|o| o.set(offset));
-    let result = f();
-    OFFSET.with(|o| o.set(0));
-    result
-}
-
 /// The span of a pair, without the whitespace pest's implicit skipping leaves at its end.
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let s = pair.as_span();
-    let offset = OFFSET.with(|o| o.get());
-    trimmed_span(offset + s.start(), s.as_str())
+    trimmed_span(s.start(), s.as_str())
 }
 
 /// The span of a rule's text `raw` starting at `start`, without its trailing whitespace:
 /// pest's implicit skipping can leave whitespace (and comments) at the end of a rule.
-pub(super) fn trimmed_span(start: usize, raw: &str) -> Span {
+fn trimmed_span(start: usize, raw: &str) -> Span {
     Span::new(start, start + raw.trim_end().len())
 }
 
@@ -133,36 +108,6 @@ impl Builder {
             }
         }
         File { items }
-    }
-
-    /// `file_tail`: the rest of a workflow body, the end of its closing brace, and the
-    /// items after it.
-    pub fn build_file_tail(
-        &self,
-        mut pairs: Pairs<'_, Rule>,
-    ) -> (Vec<WorkflowItem>, u32, Vec<Item>) {
-        let mut body = Vec::new();
-        let mut items = Vec::new();
-        let mut close = 0;
-        let Some(tail) = pairs.next() else {
-            return (body, close, items);
-        };
-        for pair in tail.into_inner() {
-            match pair.as_rule() {
-                Rule::tail_close => close = span_of(&pair).end,
-                Rule::tail_body => body.extend(
-                    pair.into_inner()
-                        .filter_map(|p| self.build_workflow_item(p)),
-                ),
-                Rule::import_decl => items.push(Item::Import(self.build_import_decl(pair))),
-                Rule::workflow_decl => items.push(Item::Workflow(self.build_workflow_decl(pair))),
-                Rule::task_decl => items.push(Item::Task(self.build_task_decl(pair))),
-                Rule::let_decl => items.push(Item::Let(self.build_binding(pair, BindingKind::Let))),
-                Rule::policy_decl => items.push(Item::Policy(self.build_policy_decl(pair))),
-                _ => {}
-            }
-        }
-        (body, close, items)
     }
 
     /// An item of a workflow body, if `pair` is one.
@@ -864,7 +809,7 @@ impl Builder {
 }
 
 /// The text of one `///` line: without the slashes, one leading space and trailing space.
-pub(super) fn doc_text(line: &str) -> String {
+fn doc_text(line: &str) -> String {
     let text = line.trim_start_matches("///");
     text.strip_prefix(' ')
         .unwrap_or(text)
@@ -873,7 +818,7 @@ pub(super) fn doc_text(line: &str) -> String {
 }
 
 /// Appends literal text to a string's parts, merging it with text right before it.
-pub(super) fn push_text(parts: &mut Vec<StrPart>, s: &str) {
+fn push_text(parts: &mut Vec<StrPart>, s: &str) {
     if let Some(StrPart::Text(t)) = parts.last_mut() {
         t.push_str(s);
     } else {
@@ -883,7 +828,7 @@ pub(super) fn push_text(parts: &mut Vec<StrPart>, s: &str) {
 
 /// The character an `escape` token such as `\n` or `\u{1F600}` stands for; `None` when it
 /// stands for none.
-pub(super) fn escape_char(s: &str) -> Option<char> {
+fn escape_char(s: &str) -> Option<char> {
     match s {
         "\\n" => Some('\n'),
         "\\t" => Some('\t'),
@@ -902,7 +847,7 @@ pub(super) fn escape_char(s: &str) -> Option<char> {
 
 /// The value of a `number` token: an int, a float or a duration, told apart by its
 /// suffix. On a bad number, the error and a stand-in value.
-pub(super) fn number_kind(
+fn number_kind(
     text: &str,
     span: Span,
 ) -> Result<ExprKind, (ExprKind, Box<SyntaxError>)> {

@@ -2,17 +2,9 @@
 //! does the recognising; `build` turns its pairs into the AST (one `build_<rule>` function per
 //! rule), and `error` turns pest's failures into E00xx diagnostics. Nothing outside this module
 //! sees a pest `Pair`.
-//!
-//! `fast` is a hand-written recursive-descent parser of the same grammar that builds the
-//! AST directly, several times faster; [`parse`] tries it first, after the scan. It returns
-//! a tree only when pest and the builder would give an equal one (spans included), and
-//! declines everything else, so pest stays the definition of the language and the parser
-//! of record for every error. Differential tests (`tests/flowc/fastparse.rs`) and a fuzz
-//! target (`fuzz_targets/fast_vs_pest.rs`) hold it to that.
 
 mod build;
 pub mod error;
-mod fast;
 mod scan;
 
 use pest::Parser as _;
@@ -64,14 +56,6 @@ pub fn parse(id: SourceId, file: &SourceFile) -> Result<ast::File, Diagnostics> 
         }
         None => {}
     }
-    if let Some(file) = fast::parse(text) {
-        return Ok(file);
-    }
-    if text.len() >= PARALLEL_MIN {
-        if let Some(file) = parse_in_halves(text) {
-            return Ok(file);
-        }
-    }
     let pairs = match FlowParser::parse(Rule::file, text) {
         Ok(pairs) => pairs,
         Err(err) => {
@@ -98,67 +82,6 @@ pub fn parse(id: SourceId, file: &SourceFile) -> Result<ast::File, Diagnostics> 
     } else {
         Ok(file_ast)
     }
-}
-
-/// Files at least this large are parsed in two halves on two threads.
-const PARALLEL_MIN: usize = 256 * 1024;
-
-/// The stack size of the thread that parses the first half (see `cli::check`).
-const HALF_STACK: usize = 256 * 1024 * 1024;
-
-/// Parses a large file in two halves at once: the text up to a step in the middle of a
-/// workflow (with a `}` added to close it), and the rest. Returns `None`, so that the
-/// caller parses the whole file as usual (and reports errors as usual), when the file has
-/// no place to split or either half has any problem.
-fn parse_in_halves(text: &str) -> Option<ast::File> {
-    let split = scan::split_point(text)?;
-    let head = format!("{}}}", &text[..split]);
-    let tail = &text[split..];
-    std::thread::scope(|scope| {
-        let first = std::thread::Builder::new()
-            .stack_size(HALF_STACK)
-            .spawn_scoped(scope, || {
-                let pairs = FlowParser::parse(Rule::file, &head).ok()?;
-                let builder = build::Builder::new();
-                let file = builder.build_file(pairs);
-                builder.into_errors().is_empty().then_some(file)
-            })
-            .ok()?;
-        let second = (|| {
-            let pairs = FlowParser::parse(Rule::file_tail, tail).ok()?;
-            let builder = build::Builder::new();
-            let parts = build::with_offset(split, || builder.build_file_tail(pairs));
-            builder.into_errors().is_empty().then_some(parts)
-        })();
-        let mut file = first.join().ok()??;
-        let (body, close, items) = second?;
-        let Some(ast::Item::Workflow(workflow)) = file.items.last_mut() else {
-            return None;
-        };
-        if workflow.span.end as usize != split + 1 {
-            return None;
-        }
-        workflow.body.extend(body);
-        workflow.span.end = close;
-        file.items.extend(items);
-        Some(file)
-    })
-}
-
-/// The file as the fast path reads it (see `fast`): for differential tests only.
-#[doc(hidden)]
-pub fn fast_only(text: &str) -> Option<ast::File> {
-    fast::parse(text)
-}
-
-/// The file as pest and the builder read it, `None` on any error or an empty file: the
-/// tree the fast path must equal whenever it accepts. For differential tests only.
-#[doc(hidden)]
-pub fn pest_only(text: &str) -> Option<ast::File> {
-    let pairs = FlowParser::parse(Rule::file, text).ok()?;
-    let builder = build::Builder::new();
-    let file = builder.build_file(pairs);
-    (builder.into_errors().is_empty() && !file.items.is_empty()).then_some(file)
 }
 
 /// Parses a single expression (used by the REPL and tests).
@@ -203,34 +126,6 @@ pub fn parse_expr(id: SourceId, file: &SourceFile) -> Result<ast::Expr, Diagnost
 mod tests {
     use super::*;
 
-    fn serial(text: &str) -> ast::File {
-        let pairs = FlowParser::parse(Rule::file, text).expect("parses");
-        let builder = build::Builder::new();
-        let file = builder.build_file(pairs);
-        assert!(builder.into_errors().is_empty());
-        file
-    }
-
-    /// A large file with every kind of item around and inside a long workflow.
-    fn large_file() -> String {
-        let mut text = String::from(
-            "import \"std/http\" as http\n/// A constant.\nlet base = \"x\"\n\n/// The workflow.\nworkflow big(n: int = 1) {\n  defaults { timeout 5m }\n  secret token = env(\"T\")\n",
-        );
-        for i in 0..6_000usize {
-            text.push_str(&format!(
-                "  /// Step {i}.\n  step s{i} after s{} when n > {i} {{ run \"echo ${{n}} {{}} \\\"{i}\\\"\" // trailing {{\n    retry 2 backoff exponential(1s, max: 1m) }}\n",
-                i.saturating_sub(1)
-            ));
-            if i % 1000 == 0 {
-                text.push_str(&format!(
-                    "  let l{i} = [1, 2, {i}]\n  finally step f{i} {{ sleep 1s }}\n"
-                ));
-            }
-        }
-        text.push_str("}\n// a comment with } in it\n/// After.\ntask t(x: string) { run \"${x}\" }\nworkflow small { step a = t(x: \"y\") }\n");
-        text
-    }
-
     #[test]
     fn keywords_come_from_the_grammar() {
         let words = keywords();
@@ -245,41 +140,5 @@ mod tests {
             assert!(words.iter().any(|k| k == w), "{w} missing from {words:?}");
         }
         assert!(!words.iter().any(|k| k == "expr" || k.starts_with("kw_")));
-    }
-
-    #[test]
-    fn parsing_in_halves_gives_the_same_tree_as_parsing_whole() {
-        let text = large_file();
-        assert!(text.len() >= PARALLEL_MIN);
-        let split = scan::split_point(&text).expect("a split point");
-        assert!(text[split..].starts_with("step") || text[split..].starts_with("finally"));
-        let halves = parse_in_halves(&text).expect("both halves parse");
-        assert_eq!(halves, serial(&text));
-    }
-
-    #[test]
-    fn no_split_inside_tasks_strings_or_after_docs() {
-        assert_eq!(scan::split_point("task t { run \"x\" }\n"), None);
-        assert_eq!(
-            scan::split_point("workflow w {\n  step a { run \"\n step b\" }\n}\n"),
-            Some(15)
-        );
-        assert_eq!(
-            scan::split_point("workflow w {\n  /// doc\n  step a { run \"x\" }\n}\n"),
-            None
-        );
-    }
-
-    #[test]
-    fn the_fast_path_builds_the_large_file_as_pest_does() {
-        let text = large_file();
-        assert_eq!(fast::parse(&text), Some(serial(&text)));
-    }
-
-    #[test]
-    fn a_half_that_does_not_parse_falls_back() {
-        let mut text = large_file();
-        text.push_str("workflow broken { step }\n");
-        assert!(parse_in_halves(&text).is_none());
     }
 }

@@ -7,7 +7,6 @@ mod codes;
 mod durable;
 mod editors;
 mod examples;
-mod fastparse;
 mod fmt;
 mod plan;
 mod props;

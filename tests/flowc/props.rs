@@ -485,7 +485,7 @@ fn item() -> impl Strategy<Value = Item> {
     ]
 }
 
-/// A random well-formed program (shared with the fast-parser tests in `fastparse.rs`).
+/// A random well-formed program.
 pub(crate) fn file() -> impl Strategy<Value = File> {
     vec(item(), 1..4).prop_map(|items| File { items })
 }
