@@ -1,6 +1,6 @@
 //! Builds the AST from pest pairs: one `build_<rule>` function per grammar rule. Problems
-//! the grammar cannot see (bad escapes, numbers, chained comparisons) are collected, not
-//! fatal, so that one pass reports them all.
+//! the grammar cannot see (bad escapes, numbers, chained comparisons, an `if` without
+//! `else`) are collected, not fatal, so that one pass reports them all.
 
 use std::cell::RefCell;
 use std::sync::LazyLock;
@@ -756,7 +756,13 @@ impl Builder {
         };
         let cond = it.next().unwrap_or_else(filler);
         let then = it.next().unwrap_or_else(filler);
-        let other = it.next().unwrap_or_else(filler);
+        let other = it.next().unwrap_or_else(|| {
+            self.error(SyntaxError::IfWithoutElse {
+                span: Span::new(span.start as usize, span.start as usize + 2).into(),
+            });
+            // The `then` branch stands in, so that nothing later sees two types.
+            then.clone()
+        });
         Expr {
             kind: ExprKind::If(Box::new(cond), Box::new(then), Box::new(other)),
             span,

@@ -39,27 +39,14 @@ pub fn keywords() -> &'static [String] {
 pub fn parse(id: SourceId, file: &SourceFile) -> Result<ast::File, Diagnostics> {
     let text = file.text.as_str();
     let mut diags = Diagnostics::new();
-    match scan::scan(text) {
-        Some(scan::ScanError::Unterminated(span)) => {
-            diags.error(id, SyntaxError::UnterminatedString { span: span.into() });
-            return Err(diags);
-        }
-        Some(scan::ScanError::TooDeep(span)) => {
-            diags.error(
-                id,
-                SyntaxError::TooDeep {
-                    max: MAX_DEPTH,
-                    span: span.into(),
-                },
-            );
-            return Err(diags);
-        }
-        None => {}
+    if let Some(err) = scan::scan(text) {
+        diags.error(id, err.into_syntax_error());
+        return Err(diags);
     }
     let pairs = match FlowParser::parse(Rule::file, text) {
         Ok(pairs) => pairs,
         Err(err) => {
-            diags.error(id, error::from_pest(err, text));
+            diags.error(id, error::from_pest(err, text, 0));
             return Err(diags);
         }
     };
@@ -89,22 +76,13 @@ pub fn parse_expr(id: SourceId, file: &SourceFile) -> Result<ast::Expr, Diagnost
     let text = file.text.as_str();
     let mut diags = Diagnostics::new();
     if let Some(err) = scan::scan(text) {
-        let e = match err {
-            scan::ScanError::Unterminated(span) => {
-                SyntaxError::UnterminatedString { span: span.into() }
-            }
-            scan::ScanError::TooDeep(span) => SyntaxError::TooDeep {
-                max: MAX_DEPTH,
-                span: span.into(),
-            },
-        };
-        diags.error(id, e);
+        diags.error(id, err.into_syntax_error());
         return Err(diags);
     }
     let mut pairs = match FlowParser::parse(Rule::expr_only, text) {
         Ok(pairs) => pairs,
         Err(err) => {
-            diags.error(id, error::from_pest(err, text));
+            diags.error(id, error::from_pest(err, text, 0));
             return Err(diags);
         }
     };

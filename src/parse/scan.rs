@@ -2,6 +2,7 @@
 //! bounds nesting depth, so that pest (a recursive-descent parser) can neither run off the
 //! end of a string with a confusing message nor overflow its stack on `((((...` input.
 
+use super::SyntaxError;
 use crate::source::Span;
 
 /// How deep brackets, braces, parentheses, strings and `${}` may nest.
@@ -11,15 +12,34 @@ pub const MAX_DEPTH: usize = 256;
 pub enum ScanError {
     /// A string opened at this span never closes.
     Unterminated(Span),
+    /// An interpolation opened at this span (`${`) never closes: its string's closing
+    /// quote was read as the start of another string.
+    UnterminatedInterp(Span),
     /// Nesting passes [`MAX_DEPTH`] at this span.
     TooDeep(Span),
+}
+
+impl ScanError {
+    /// The diagnostic for this problem.
+    pub fn into_syntax_error(self) -> SyntaxError {
+        match self {
+            ScanError::Unterminated(span) => SyntaxError::UnterminatedString { span: span.into() },
+            ScanError::UnterminatedInterp(span) => {
+                SyntaxError::UnterminatedInterpolation { span: span.into() }
+            }
+            ScanError::TooDeep(span) => SyntaxError::TooDeep {
+                max: MAX_DEPTH,
+                span: span.into(),
+            },
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
 enum Frame {
     Bracket,
     Str(usize),
-    Interp,
+    Interp(usize),
 }
 
 /// Scans `text` and reports the first structural problem, if any.
@@ -28,6 +48,10 @@ pub fn scan(text: &str) -> Option<ScanError> {
     let mut stack: Vec<Frame> = Vec::new();
     // A run of prefix operators (`!!!x`, `- -x`) nests as deeply as brackets do.
     let mut prefix_run = 0usize;
+    // The first `${` closed on a later line than it opened: when a string is left open at
+    // the end, that is most likely where a `}` was missing and a quote was taken for the
+    // start of a string.
+    let mut suspect: Option<usize> = None;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -39,7 +63,7 @@ pub fn scan(text: &str) -> Option<ScanError> {
                     stack.pop();
                 }
                 b'$' if bytes.get(i + 1) == Some(&b'{') => {
-                    stack.push(Frame::Interp);
+                    stack.push(Frame::Interp(i));
                     if stack.len() > MAX_DEPTH {
                         return Some(ScanError::TooDeep(Span::new(i, i + 2)));
                     }
@@ -72,8 +96,12 @@ pub fn scan(text: &str) -> Option<ScanError> {
             b')' | b']' if stack.last() == Some(&Frame::Bracket) => {
                 stack.pop();
             }
-            b'}' if matches!(stack.last(), Some(Frame::Bracket | Frame::Interp)) => {
-                stack.pop();
+            b'}' if matches!(stack.last(), Some(Frame::Bracket | Frame::Interp(_))) => {
+                if let Some(Frame::Interp(start)) = stack.pop() {
+                    if suspect.is_none() && bytes[start..i].contains(&b'\n') {
+                        suspect = Some(start);
+                    }
+                }
             }
             _ => {}
         }
@@ -82,9 +110,20 @@ pub fn scan(text: &str) -> Option<ScanError> {
         }
         i += 1;
     }
-    stack.iter().rev().find_map(|f| match f {
-        Frame::Str(start) => Some(ScanError::Unterminated(Span::new(*start, *start + 1))),
+    let interp = |start: usize| ScanError::UnterminatedInterp(Span::new(start, start + 2));
+    if let Some(start) = stack.iter().find_map(|f| match f {
+        Frame::Interp(start) => Some(*start),
         _ => None,
+    }) {
+        return Some(interp(start));
+    }
+    let open = stack.iter().rev().find_map(|f| match f {
+        Frame::Str(start) => Some(*start),
+        _ => None,
+    })?;
+    Some(match suspect {
+        Some(start) if start < open => interp(start),
+        _ => ScanError::Unterminated(Span::new(open, open + 1)),
     })
 }
 
