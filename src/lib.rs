@@ -51,7 +51,29 @@ pub fn compile(
     id: SourceId,
     loader: &dyn Loader,
 ) -> Result<lower::Lowered, Diagnostics> {
-    let file = parse::parse(id, sources.get(id))?;
+    let (file, syntax) = parse::parse_recovering(id, sources.get(id));
+    if syntax.is_empty() {
+        return compile_file(sources, id, file, loader);
+    }
+    // The parts that parsed are still checked, so that one pass reports their errors too;
+    // follow-ons of the parts that did not are dropped (see `SyntaxErrors::with_later`).
+    let later = if file.items.is_empty() {
+        Diagnostics::new()
+    } else {
+        compile_file(sources, id, file, loader)
+            .err()
+            .unwrap_or_default()
+    };
+    Err(syntax.with_later(later, sources))
+}
+
+/// Checks and lowers a parsed file.
+fn compile_file(
+    sources: &mut SourceMap,
+    id: SourceId,
+    file: ast::File,
+    loader: &dyn Loader,
+) -> Result<lower::Lowered, Diagnostics> {
     // Calls of workflows are inlined into the caller, and the result checked again (which
     // resolves the new steps' dependencies); the first check's warnings are the ones kept.
     let checked = check::check(sources, id, file, loader)?;

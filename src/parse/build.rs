@@ -1,6 +1,8 @@
 //! Builds the AST from pest pairs: one `build_<rule>` function per grammar rule. Problems
 //! the grammar cannot see (bad escapes, numbers, chained comparisons, an `if` without
-//! `else`) are collected, not fatal, so that one pass reports them all.
+//! `else`) are collected, not fatal, so that one pass reports them all; the top-level item
+//! or workflow body item they are in is left out of the tree, and its name recorded, as
+//! for an item that does not parse (see `recover`).
 
 use std::cell::RefCell;
 use std::sync::LazyLock;
@@ -50,14 +52,32 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 /// Turns pairs into AST nodes, collecting the errors it finds on the way.
 pub struct Builder {
     errors: RefCell<Vec<SyntaxError>>,
+    /// The names declared by the items left out because of an error.
+    broken: RefCell<Vec<String>>,
     /// Spans of parenthesised expressions: `(a < b) < c` is not a chained comparison.
     parenthesised: RefCell<std::collections::HashSet<Span>>,
+}
+
+thread_local! {
+    /// Where the text being built starts in its file: 0, except for a piece read on its
+    /// own after a syntax error (see [`with_offset`]).
+    static OFFSET: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f` with every span shifted by `offset`: for building a piece of a file that was
+/// parsed on its own.
+pub fn with_offset<T>(offset: usize, f: impl FnOnce() -> T) -> T {
+    OFFSET.with(|o| o.set(offset));
+    let result = f();
+    OFFSET.with(|o| o.set(0));
+    result
 }
 
 /// The span of a pair, without the whitespace pest's implicit skipping leaves at its end.
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let s = pair.as_span();
-    trimmed_span(s.start(), s.as_str())
+    let offset = OFFSET.with(|o| o.get());
+    trimmed_span(offset + s.start(), s.as_str())
 }
 
 /// The span of a rule's text `raw` starting at `start`, without its trailing whitespace:
@@ -78,6 +98,7 @@ impl Builder {
     pub fn new() -> Self {
         Builder {
             errors: RefCell::new(Vec::new()),
+            broken: RefCell::new(Vec::new()),
             parenthesised: RefCell::new(std::collections::HashSet::new()),
         }
     }
@@ -87,31 +108,95 @@ impl Builder {
         self.errors.into_inner()
     }
 
+    /// The errors collected while building, and the names declared by the items left out
+    /// because of them.
+    pub fn into_parts(self) -> (Vec<SyntaxError>, Vec<String>) {
+        (self.errors.into_inner(), self.broken.into_inner())
+    }
+
+    /// How many errors have been collected so far.
+    pub fn error_count(&self) -> usize {
+        self.errors.borrow().len()
+    }
+
+    /// `node` when building it collected no error; otherwise `None`, with its name (if it
+    /// has one) recorded as declared by a part that did not parse.
+    fn unless_broken<T>(
+        &self,
+        errors_before: usize,
+        node: T,
+        name: impl Fn(&T) -> &str,
+    ) -> Option<T> {
+        if self.error_count() == errors_before {
+            return Some(node);
+        }
+        let name = name(&node);
+        if !name.is_empty() {
+            self.broken.borrow_mut().push(name.to_string());
+        }
+        None
+    }
+
+    /// Records `name` as declared by a part that did not parse.
+    pub fn mark_broken(&self, name: String) {
+        self.broken.borrow_mut().push(name);
+    }
+
     fn error(&self, err: SyntaxError) {
         self.errors.borrow_mut().push(err);
     }
 
     /// `file`.
     pub fn build_file(&self, mut pairs: Pairs<'_, Rule>) -> File {
-        let mut items = Vec::new();
         let Some(file) = pairs.next() else {
-            return File { items };
+            return File { items: Vec::new() };
         };
-        for pair in file.into_inner() {
-            match pair.as_rule() {
-                Rule::import_decl => items.push(Item::Import(self.build_import_decl(pair))),
-                Rule::workflow_decl => items.push(Item::Workflow(self.build_workflow_decl(pair))),
-                Rule::task_decl => items.push(Item::Task(self.build_task_decl(pair))),
-                Rule::let_decl => items.push(Item::Let(self.build_binding(pair, BindingKind::Let))),
-                Rule::policy_decl => items.push(Item::Policy(self.build_policy_decl(pair))),
-                _ => {}
-            }
+        File {
+            items: file
+                .into_inner()
+                .filter_map(|pair| self.build_item(pair))
+                .collect(),
         }
-        File { items }
     }
 
-    /// An item of a workflow body, if `pair` is one.
-    fn build_workflow_item(&self, p: Pair<'_, Rule>) -> Option<WorkflowItem> {
+    /// A top-level item, if `pair` is one and it has no error.
+    pub fn build_item(&self, pair: Pair<'_, Rule>) -> Option<Item> {
+        let mut before = self.error_count();
+        let item = match pair.as_rule() {
+            Rule::import_decl => Item::Import(self.build_import_decl(pair)),
+            Rule::workflow_decl => {
+                // A workflow keeps the body items that built: it is left out only for an
+                // error in its header.
+                let (workflow, body_errors) = self.build_workflow_decl(pair);
+                before += body_errors;
+                Item::Workflow(workflow)
+            }
+            Rule::task_decl => Item::Task(self.build_task_decl(pair)),
+            Rule::let_decl => Item::Let(self.build_binding(pair, BindingKind::Let)),
+            Rule::policy_decl => Item::Policy(self.build_policy_decl(pair)),
+            _ => return None,
+        };
+        self.unless_broken(before, item, |item| match item {
+            Item::Import(i) => &i.alias.name,
+            Item::Workflow(w) => &w.name.name,
+            Item::Task(t) => &t.name.name,
+            Item::Let(b) => &b.name.name,
+            Item::Policy(p) => &p.name.name,
+        })
+    }
+
+    /// An item of a workflow body, if `pair` is one and it has no error.
+    pub fn build_workflow_item(&self, p: Pair<'_, Rule>) -> Option<WorkflowItem> {
+        let before = self.error_count();
+        let item = self.build_workflow_item_unchecked(p)?;
+        self.unless_broken(before, item, |item| match item {
+            WorkflowItem::Binding(b) => &b.name.name,
+            WorkflowItem::Step(s) => &s.name.name,
+            WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) => "",
+        })
+    }
+
+    fn build_workflow_item_unchecked(&self, p: Pair<'_, Rule>) -> Option<WorkflowItem> {
         Some(match p.as_rule() {
             Rule::defaults_block => WorkflowItem::Defaults(self.build_defaults_block(p)),
             Rule::workflow_outputs => WorkflowItem::Outputs(WorkflowOutputs {
@@ -170,12 +255,15 @@ impl Builder {
         }
     }
 
-    fn build_workflow_decl(&self, pair: Pair<'_, Rule>) -> Workflow {
+    /// `workflow_decl` (or `workflow_head`, whose body is read item by item): the
+    /// workflow, and how many errors its body items had.
+    pub fn build_workflow_decl(&self, pair: Pair<'_, Rule>) -> (Workflow, usize) {
         let span = span_of(&pair);
         let mut docs = Docs::default();
         let mut name = None;
         let mut params = Vec::new();
         let mut body = Vec::new();
+        let mut body_errors = 0;
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::doc_comment => docs.0.push(self.build_doc_comment(p)),
@@ -185,17 +273,22 @@ impl Builder {
                 | Rule::workflow_outputs
                 | Rule::let_decl
                 | Rule::secret_decl
-                | Rule::step_decl => body.extend(self.build_workflow_item(p)),
+                | Rule::step_decl => {
+                    let before = self.error_count();
+                    body.extend(self.build_workflow_item(p));
+                    body_errors += self.error_count() - before;
+                }
                 _ => {}
             }
         }
-        Workflow {
+        let workflow = Workflow {
             docs,
             name: name.unwrap_or_else(|| missing(span)),
             params,
             body,
             span,
-        }
+        };
+        (workflow, body_errors)
     }
 
     fn build_task_decl(&self, pair: Pair<'_, Rule>) -> Task {
@@ -853,10 +946,7 @@ fn escape_char(s: &str) -> Option<char> {
 
 /// The value of a `number` token: an int, a float or a duration, told apart by its
 /// suffix. On a bad number, the error and a stand-in value.
-fn number_kind(
-    text: &str,
-    span: Span,
-) -> Result<ExprKind, (ExprKind, Box<SyntaxError>)> {
+fn number_kind(text: &str, span: Span) -> Result<ExprKind, (ExprKind, Box<SyntaxError>)> {
     let number_error = |reason: &str, help: Option<&str>| {
         Box::new(SyntaxError::InvalidNumber {
             text: text.to_string(),

@@ -250,7 +250,9 @@ fn misspelt_keyword(word: &str, expected: &[&str]) -> Option<String> {
     }
     let keywords = expected.iter().filter_map(|e| {
         let k = e.strip_prefix('`')?.strip_suffix('`')?;
-        k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_').then_some(k)
+        k.bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_')
+            .then_some(k)
     });
     crate::diagnostics::did_you_mean(word, keywords)
 }
@@ -276,7 +278,9 @@ fn condition_assignment(
         return Some(pos);
     }
     let Some(Context::Header {
-        kind: "step", start, ..
+        kind: "step",
+        start,
+        ..
     }) = ctx
     else {
         return None;

@@ -1,17 +1,30 @@
 //! The parser: source text in, [`ast::File`] out. The pest grammar in `grammar/flow.pest`
-//! does the recognising; `build` turns its pairs into the AST (one `build_<rule>` function per
-//! rule), and `error` turns pest's failures into E00xx diagnostics. Nothing outside this module
-//! sees a pest `Pair`.
+//! is the language and its only parser; `scan` first bounds nesting and finds strings and
+//! interpolations that never close, `build` turns pest's pairs into the AST (one
+//! `build_<rule>` function per rule), and `error` turns pest's failures into E00xx
+//! diagnostics that point at the mistake. Nothing outside this module sees a pest `Pair`.
+//!
+//! A file with syntax errors is still read as far as it can be ([`parse_recovering`]): a
+//! valid file is one `file` parse, and only when that fails does `recover` read it again
+//! item by item, and a workflow's body step by step, so that every broken item or step is
+//! reported, once, and the rest is in the tree (for the checker, and for the language
+//! server). An item or step the builder finds an error in (an invalid escape, an `if`
+//! without `else`) is left out of the tree the same way. [`SyntaxErrors`] remembers the
+//! names the left-out parts declare, so that [`crate::compile`] can check what parsed
+//! without reporting an `after build` as an unknown step because `step build` had a typo.
+//! Nothing is recovered after the scan's errors: after a string that never closes, the
+//! rest of the text cannot be read.
 
 mod build;
 pub mod error;
+mod recover;
 mod scan;
 
 use pest::Parser as _;
 
 use crate::ast;
-use crate::diagnostics::Diagnostics;
-use crate::source::{SourceFile, SourceId, Span};
+use crate::diagnostics::{Diagnostics, Severity};
+use crate::source::{SourceFile, SourceId, SourceMap, Span};
 pub use build::parse_duration;
 pub use error::SyntaxError;
 pub use scan::MAX_DEPTH;
@@ -34,29 +47,53 @@ pub fn keywords() -> &'static [String] {
     })
 }
 
-/// Parses one file. Every syntax error found is returned; where the grammar itself fails,
-/// that is the first and only one, as later text cannot be read reliably.
+/// Parses one file: the whole tree, or every syntax error found (see [`parse_recovering`]).
 pub fn parse(id: SourceId, file: &SourceFile) -> Result<ast::File, Diagnostics> {
-    let text = file.text.as_str();
-    let mut diags = Diagnostics::new();
-    if let Some(err) = scan::scan(text) {
-        diags.error(id, err.into_syntax_error());
-        return Err(diags);
+    let (file, errors) = parse_recovering(id, file);
+    if errors.is_empty() {
+        Ok(file)
+    } else {
+        Err(errors.into_diagnostics())
     }
-    let pairs = match FlowParser::parse(Rule::file, text) {
-        Ok(pairs) => pairs,
-        Err(err) => {
-            diags.error(id, error::from_pest(err, text, 0));
-            return Err(diags);
+}
+
+/// Parses one file as far as it can: every top-level item, and every item of a workflow
+/// body, that parses is in the returned tree, and every syntax error is reported (see the
+/// module docs for where reading resumes). The tree is the whole file when there are no
+/// errors, exactly as [`parse`] returns it.
+pub fn parse_recovering(id: SourceId, file: &SourceFile) -> (ast::File, SyntaxErrors) {
+    let text = file.text.as_str();
+    let mut errors = SyntaxErrors {
+        id,
+        diagnostics: Diagnostics::new(),
+        broken: Vec::new(),
+    };
+    if let Some(err) = scan::scan(text) {
+        // The rest of the text cannot be read reliably: a string that never closes takes
+        // in everything after it.
+        errors.diagnostics.error(id, err.into_syntax_error());
+        return (ast::File { items: Vec::new() }, errors);
+    }
+    let builder = build::Builder::new();
+    let items = match FlowParser::parse(Rule::file, text) {
+        Ok(pairs) => builder.build_file(pairs).items,
+        Err(_) => {
+            let mut recovery = recover::Recovery::new(text, &builder);
+            let items = recovery.items();
+            for err in recovery.errors {
+                errors.diagnostics.error(id, err);
+            }
+            errors.broken = recovery.broken;
+            items
         }
     };
-    let builder = build::Builder::new();
-    let file_ast = builder.build_file(pairs);
-    for err in builder.into_errors() {
-        diags.error(id, err);
+    let (build_errors, build_broken) = builder.into_parts();
+    for err in build_errors {
+        errors.diagnostics.error(id, err);
     }
-    if file_ast.items.is_empty() && diags.is_empty() {
-        diags.error(
+    errors.broken.extend(build_broken);
+    if items.is_empty() && errors.is_empty() {
+        errors.diagnostics.error(
             id,
             SyntaxError::EmptyFile {
                 file: file.name.clone(),
@@ -64,10 +101,67 @@ pub fn parse(id: SourceId, file: &SourceFile) -> Result<ast::File, Diagnostics> 
             },
         );
     }
-    if diags.has_errors() {
-        Err(diags)
-    } else {
-        Ok(file_ast)
+    errors.diagnostics.sort();
+    (ast::File { items }, errors)
+}
+
+/// The syntax errors of one file, as [`parse_recovering`] found them, with what later
+/// phases need to tell their own errors from follow-ons of the parts that did not parse.
+#[derive(Debug)]
+pub struct SyntaxErrors {
+    id: SourceId,
+    diagnostics: Diagnostics,
+    /// The names declared by the items and steps that did not parse, when their headers
+    /// could still be read (`step build` in `step build { retires 3 }`).
+    broken: Vec<String>,
+}
+
+impl SyntaxErrors {
+    /// True when the file parsed without error.
+    pub fn is_empty(&self) -> bool {
+        self.diagnostics.is_empty()
+    }
+
+    /// The syntax errors as diagnostics, in file order.
+    pub fn into_diagnostics(self) -> Diagnostics {
+        self.diagnostics
+    }
+
+    /// The syntax errors followed by the errors that later phases found in the parts that
+    /// parsed (`later`), in file order. Of those, dropped as follow-ons: every warning (an
+    /// "unused" binding may be used only by a step that did not parse), and every name
+    /// error (E01xx) whose label is on a name declared by a part that did not parse (an
+    /// `after build` when `step build` has a syntax error).
+    pub fn with_later(self, later: Diagnostics, sources: &SourceMap) -> Diagnostics {
+        let mut all = self.diagnostics;
+        for diag in later {
+            if diag.severity != Severity::Error {
+                continue;
+            }
+            let follow_on = diag.source == self.id
+                && diag.code().starts_with("E01")
+                && diag
+                    .inner
+                    .labels()
+                    .and_then(|mut labels| labels.next())
+                    .and_then(|label| {
+                        let text = &sources.get(diag.source).text;
+                        text.get(label.offset()..label.offset() + label.len())
+                    })
+                    .is_some_and(|named| {
+                        self.broken.iter().any(|b| {
+                            named == b
+                                || named
+                                    .strip_prefix(b.as_str())
+                                    .is_some_and(|rest| rest.starts_with('.'))
+                        })
+                    });
+            if !follow_on {
+                all.push(diag);
+            }
+        }
+        all.sort();
+        all
     }
 }
 

@@ -8,6 +8,7 @@ mod durable;
 mod editors;
 mod examples;
 mod fmt;
+mod parser;
 mod plan;
 mod props;
 mod repl;
