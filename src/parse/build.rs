@@ -262,9 +262,12 @@ impl Builder {
         let mut docs = Docs::default();
         let mut name = None;
         let mut params = Vec::new();
-        let mut body = Vec::new();
+        // Every pair but the header's is a body item: reserved at once, as a large
+        // workflow's body is the largest vector in the tree.
+        let inner = pair.into_inner();
+        let mut body = Vec::with_capacity(inner.len());
         let mut body_errors = 0;
-        for p in pair.into_inner() {
+        for p in inner {
             match p.as_rule() {
                 Rule::doc_comment => docs.0.push(self.build_doc_comment(p)),
                 Rule::ident => name = Some(ident(p)),
@@ -395,11 +398,11 @@ impl Builder {
                 Rule::ident => step.name = ident(p),
                 Rule::after_clause => {
                     let s = span_of(&p);
-                    let names = p
-                        .into_inner()
-                        .filter(|q| q.as_rule() == Rule::ident)
-                        .map(ident);
-                    step.clauses.push(Clause::After(names.collect(), s));
+                    // Sized from the pairs: a 100,000-step file keeps every one of these.
+                    let inner = p.into_inner();
+                    let mut names = Vec::with_capacity(inner.len());
+                    names.extend(inner.filter(|q| q.as_rule() == Rule::ident).map(ident));
+                    step.clauses.push(Clause::After(names, s));
                 }
                 Rule::when_clause => {
                     let s = span_of(&p);
@@ -421,6 +424,8 @@ impl Builder {
                 _ => {}
             }
         }
+        // Most steps have one clause or none; the first push reserves four.
+        step.clauses.shrink_to_fit();
         step
     }
 
@@ -716,6 +721,13 @@ impl Builder {
 
     /// `expr`: operands and operators, folded by precedence.
     pub fn build_expr(&self, pair: Pair<'_, Rule>) -> Expr {
+        // Most expressions are one operand without operators: no precedence to resolve.
+        let inner = pair.into_inner();
+        if inner.len() == 1 {
+            if let Some(only) = inner.clone().next() {
+                return self.build_primary(only);
+            }
+        }
         PRATT
             .map_primary(|p| self.build_primary(p))
             .map_prefix(|op, rhs| {
@@ -777,7 +789,7 @@ impl Builder {
                     kind: ExprKind::Binary(bin, Box::new(lhs), Box::new(rhs)),
                 }
             })
-            .parse(pair.into_inner())
+            .parse(inner)
     }
 
     fn build_primary(&self, pair: Pair<'_, Rule>) -> Expr {
@@ -864,8 +876,10 @@ impl Builder {
 
     /// `string_lit`: text, escapes and interpolations, adjacent text merged.
     fn build_string_lit(&self, pair: Pair<'_, Rule>) -> Vec<StrPart> {
-        let mut parts: Vec<StrPart> = Vec::new();
-        for p in pair.into_inner() {
+        // At most one part per pair (adjacent text and escapes merge): no regrowth.
+        let inner = pair.into_inner();
+        let mut parts: Vec<StrPart> = Vec::with_capacity(inner.len());
+        for p in inner {
             match p.as_rule() {
                 Rule::text => push_text(&mut parts, p.as_str()),
                 Rule::escape => {

@@ -194,6 +194,9 @@ pub fn from_pest(err: pest::error::Error<Rule>, text: &str, offset: usize) -> Sy
     let found = describe_found(text, pos);
     let span = Span::new(pos, pos + found.1);
     let mut expected: Vec<&'static str> = Vec::new();
+    // In grammar order, whatever order pest tried them in.
+    let mut positives = positives;
+    positives.sort_by_key(|rule| grammar_place(*rule));
     for rule in &positives {
         if let Some(d) = describe_rule(*rule) {
             if !expected.contains(&d) {
@@ -521,6 +524,40 @@ fn describe_found(text: &str, pos: usize) -> (String, usize) {
         }
     }
     (format!("`{c}`"), c.len_utf8())
+}
+
+/// Where a rule stands in the grammar, for listing what was expected in grammar order: a
+/// keyword's `kw_` rule (declared at the end) stands where the item or attribute it starts
+/// does; `workflow` and `if`, which also start expressions, stay at the end.
+fn grammar_place(rule: Rule) -> Rule {
+    match rule {
+        Rule::kw_import => Rule::import_decl,
+        Rule::kw_policy => Rule::policy_decl,
+        Rule::kw_task => Rule::task_decl,
+        Rule::kw_defaults => Rule::defaults_block,
+        Rule::kw_let => Rule::let_decl,
+        Rule::kw_secret => Rule::secret_decl,
+        Rule::kw_step => Rule::step_decl,
+        Rule::kw_finally => Rule::finally_mark,
+        Rule::kw_after => Rule::after_clause,
+        Rule::kw_when => Rule::when_clause,
+        Rule::kw_for => Rule::for_clause,
+        Rule::kw_on_failure_of => Rule::compensates_clause,
+        Rule::kw_run => Rule::run_attr,
+        Rule::kw_exec => Rule::exec_attr,
+        Rule::kw_sleep => Rule::sleep_attr,
+        Rule::kw_approve => Rule::approve_attr,
+        Rule::kw_native => Rule::native_attr,
+        Rule::kw_retry => Rule::retry_attr,
+        Rule::kw_backoff => Rule::backoff,
+        Rule::kw_jitter => Rule::jitter,
+        Rule::kw_timeout => Rule::timeout_attr,
+        Rule::kw_env => Rule::env_attr,
+        Rule::kw_outputs => Rule::outputs_attr,
+        Rule::kw_on_failure => Rule::on_failure_attr,
+        Rule::kw_max_parallel => Rule::max_parallel_attr,
+        other => other,
+    }
 }
 
 /// What a grammar rule looks like to a user, or `None` for rules never worth naming.
