@@ -161,8 +161,15 @@ pub enum SyntaxError {
 }
 
 /// Converts a pest error into one sentence about the language. `offset` is where the text
-/// pest read starts in `text`, the whole file.
-pub fn from_pest(err: pest::error::Error<Rule>, text: &str, offset: usize) -> SyntaxError {
+/// pest read starts in `text`, the whole file, and `workflow` the workflow whose body that
+/// piece is in, if any: the context of the error is looked for from `offset` on, so that
+/// each of many errors in a large file costs only the length of its own piece.
+pub fn from_pest(
+    err: pest::error::Error<Rule>,
+    text: &str,
+    offset: usize,
+    workflow: Option<&str>,
+) -> SyntaxError {
     use pest::error::{ErrorVariant, InputLocation};
     let pos = offset
         + match err.location {
@@ -182,7 +189,7 @@ pub fn from_pest(err: pest::error::Error<Rule>, text: &str, offset: usize) -> Sy
             };
         }
     }
-    let ctx = context_at(text, pos);
+    let ctx = context_at(text, offset, pos, workflow);
     if let Some(eq) = condition_assignment(text, pos, &positives, &ctx) {
         return SyntaxError::Unexpected {
             message: "expected `==` to compare values, found `=`".to_string(),
@@ -652,14 +659,19 @@ enum Context {
     Body { kind: &'static str, name: String },
 }
 
-/// Finds the innermost step, task or workflow around `pos` with a light token walk.
-fn context_at(text: &str, pos: usize) -> Option<Context> {
+/// Finds the innermost step, task or workflow around `pos` with a light token walk from
+/// `start`, which is in the body of `workflow` if that is given.
+fn context_at(text: &str, start: usize, pos: usize, workflow: Option<&str>) -> Option<Context> {
     // Each open construct: (kind, name, brace depth at its keyword, whether its `{` is open,
     // where its keyword is).
     let mut open: Vec<(&'static str, String, usize, bool, usize)> = Vec::new();
     let mut depth = 0usize;
+    if let Some(name) = workflow {
+        open.push(("workflow", name.to_string(), 0, true, start));
+        depth = 1;
+    }
     let bytes = text.as_bytes();
-    let mut i = 0;
+    let mut i = start;
     let end = pos.min(bytes.len());
     while i < end {
         let b = bytes[i];

@@ -133,6 +133,7 @@ impl SyntaxErrors {
     /// error (E01xx) whose label is on a name declared by a part that did not parse (an
     /// `after build` when `step build` has a syntax error).
     pub fn with_later(self, later: Diagnostics, sources: &SourceMap) -> Diagnostics {
+        let broken: rustc_hash::FxHashSet<&str> = self.broken.iter().map(String::as_str).collect();
         let mut all = self.diagnostics;
         for diag in later {
             if diag.severity != Severity::Error {
@@ -148,14 +149,9 @@ impl SyntaxErrors {
                         let text = &sources.get(diag.source).text;
                         text.get(label.offset()..label.offset() + label.len())
                     })
-                    .is_some_and(|named| {
-                        self.broken.iter().any(|b| {
-                            named == b
-                                || named
-                                    .strip_prefix(b.as_str())
-                                    .is_some_and(|rest| rest.starts_with('.'))
-                        })
-                    });
+                    // `build` or `build.digest`: the name before any field.
+                    .and_then(|named| named.split('.').next())
+                    .is_some_and(|name| broken.contains(name));
             if !follow_on {
                 all.push(diag);
             }
@@ -176,7 +172,7 @@ pub fn parse_expr(id: SourceId, file: &SourceFile) -> Result<ast::Expr, Diagnost
     let mut pairs = match FlowParser::parse(Rule::expr_only, text) {
         Ok(pairs) => pairs,
         Err(err) => {
-            diags.error(id, error::from_pest(err, text, 0));
+            diags.error(id, error::from_pest(err, text, 0, None));
             return Err(diags);
         }
     };

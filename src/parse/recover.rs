@@ -69,7 +69,7 @@ impl<'t> Recovery<'t> {
                 pos = next;
                 continue;
             }
-            let at = self.item_error(Rule::item_only, pos);
+            let at = self.item_error(Rule::item_only, pos, None, None);
             pos = match resume_point(text, pos, at, None) {
                 Resume::Item(p) | Resume::Outer(p) => p,
                 Resume::Close(_) | Resume::End => return items,
@@ -114,6 +114,7 @@ impl<'t> Recovery<'t> {
         let errors_before = self.builder.error_count();
         let (mut workflow, _) = with_offset(start, || self.builder.build_workflow_decl(head));
         let header_ok = self.builder.error_count() == errors_before;
+        let name = workflow.name.name.clone();
         let end = loop {
             pos = self.read_body(pos, &mut workflow);
             if pos >= text.len() {
@@ -127,8 +128,9 @@ impl<'t> Recovery<'t> {
             if text.as_bytes()[pos] == b'}' {
                 break pos + 1;
             }
-            let at = self.item_error(Rule::body_item_only, pos);
-            match resume_point(text, pos, at, Some(indent_at(text, start))) {
+            let indent = Some(indent_at(text, start));
+            let at = self.item_error(Rule::body_item_only, pos, Some(&name), indent);
+            match resume_point(text, pos, at, indent) {
                 Resume::Item(p) => pos = p,
                 Resume::Close(p) => break p + 1,
                 // The error reported explains the missing `}`: no second one for it.
@@ -138,7 +140,7 @@ impl<'t> Recovery<'t> {
         };
         workflow.span = Span::new(start, end);
         if !header_ok {
-            self.builder.mark_broken(workflow.name.name.clone());
+            self.builder.mark_broken(name);
             return (None, end);
         }
         (Some(workflow), end)
@@ -164,14 +166,31 @@ impl<'t> Recovery<'t> {
         skip_trivia(self.text, end)
     }
 
-    /// Records the error of the item (parsed by `rule`) at `pos`, and the name it declares;
+    /// Records the error of the item (parsed by `rule`) at `pos`, in the body of `workflow`
+    /// (whose line is indented by `indent`) if that is given, and the name it declares;
     /// returns where the error is.
-    fn item_error(&mut self, rule: Rule, pos: usize) -> usize {
+    fn item_error(
+        &mut self,
+        rule: Rule,
+        pos: usize,
+        workflow: Option<&str>,
+        indent: Option<usize>,
+    ) -> usize {
         let text = self.text;
         self.broken.extend(declared_name(&text[pos..]));
-        match FlowParser::parse(rule, &text[pos..]) {
+        // pest reads only up to the second line that starts an item: the error is at or
+        // before the first (where a `}` is missing, at it), and a pest error finds its
+        // line by scanning back from the end of what it read, so reading the rest of the
+        // file would make each of many errors cost the whole file.
+        let after = |from: usize| match resume_point(text, from, from, indent) {
+            Resume::Item(p) | Resume::Outer(p) => p,
+            Resume::Close(p) => p + 1,
+            Resume::End => text.len(),
+        };
+        let limit = after(after(pos));
+        match FlowParser::parse(rule, &text[pos..limit]) {
             Err(err) => {
-                let err = from_pest(err, text, pos);
+                let err = from_pest(err, text, pos, workflow);
                 let at = error_offset(&err).unwrap_or(pos);
                 self.errors.push(err);
                 at
