@@ -53,7 +53,30 @@ pub fn compile(
     id: SourceId,
     loader: &dyn Loader,
 ) -> Result<lower::Lowered, Diagnostics> {
-    let file = parse::parse(id, sources.get(id))?;
+    let (file, syntax) = parse::parse_recovering(id, sources.get(id));
+    if syntax.is_empty() {
+        return compile_file(sources, id, file, loader);
+    }
+    // The parts that parsed are still checked, so that one pass reports their errors too;
+    // follow-ons of the parts that did not are dropped (see `SyntaxErrors::with_later`).
+    let later = if file.items.is_empty() {
+        Diagnostics::new()
+    } else {
+        compile_file(sources, id, file, loader)
+            .err()
+            .unwrap_or_default()
+    };
+    Err(syntax.with_later(later, sources))
+}
+
+/// Checks and lowers a parsed file. A program with errors is checked to the end, and the
+/// graph's checks still run on it, so one pass reports every independent problem.
+fn compile_file(
+    sources: &mut SourceMap,
+    id: SourceId,
+    file: ast::File,
+    loader: &dyn Loader,
+) -> Result<lower::Lowered, Diagnostics> {
     let (mut checked, diags) = check::check_partial(sources, id, file, loader);
     if diags.has_errors() {
         // The graph's checks do not need a clean program: report their problems too.

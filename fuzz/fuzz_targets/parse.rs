@@ -1,5 +1,6 @@
-//! Fuzzes the front end: arbitrary bytes, if UTF-8, are parsed, and whatever parses is
-//! checked and lowered. Every stage must return diagnostics rather than panic, and every
+//! Fuzzes the front end: arbitrary bytes, if UTF-8, are parsed by the recovering parser,
+//! which must agree with `parse`, and whatever parses is checked and lowered, as `flowc
+//! check` does. Every stage must return diagnostics rather than panic, and every
 //! diagnostic's labels must lie within its file.
 
 #![no_main]
@@ -41,15 +42,19 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut sources = SourceMap::new();
     let id = sources.add(SourceFile::new("fuzz.flow", None, text));
-    let file = match flowc::parse::parse(id, sources.get(id)) {
-        Ok(file) => file,
-        Err(diags) => return assert_labels_inside(&sources, &diags),
-    };
-    let diags = match flowc::check::check(&mut sources, id, file, &NoImports) {
-        Ok(checked) => match flowc::lower::lower(checked) {
-            Ok(lowered) => lowered.warnings,
-            Err(diags) => diags,
-        },
+    // The recovering parser agrees with `parse`: no errors and the same tree, or errors
+    // for both.
+    let (recovered, errors) = flowc::parse::parse_recovering(id, sources.get(id));
+    match flowc::parse::parse(id, sources.get(id)) {
+        Ok(file) => assert!(errors.is_empty() && file == recovered),
+        Err(diags) => {
+            assert!(!errors.is_empty());
+            assert_labels_inside(&sources, &diags);
+        }
+    }
+    // The whole front end as `flowc check` runs it: what parsed is checked and lowered.
+    let diags = match flowc::compile(&mut sources, id, &NoImports) {
+        Ok(lowered) => lowered.warnings,
         Err(diags) => diags,
     };
     assert_labels_inside(&sources, &diags);

@@ -83,6 +83,11 @@ impl Diagnostics {
         });
     }
 
+    /// Records a diagnostic made elsewhere.
+    pub fn push(&mut self, diag: Diagnostic) {
+        self.items.push(diag);
+    }
+
     /// Moves all of `other` into `self`.
     pub fn extend(&mut self, other: Diagnostics) {
         self.items.extend(other.items);

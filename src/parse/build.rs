@@ -1,6 +1,8 @@
 //! Builds the AST from pest pairs: one `build_<rule>` function per grammar rule. Problems
-//! the grammar cannot see (bad escapes, numbers, chained comparisons) are collected, not
-//! fatal, so that one pass reports them all.
+//! the grammar cannot see (bad escapes, numbers, chained comparisons, an `if` without
+//! `else`) are collected, not fatal, so that one pass reports them all; the top-level item
+//! or workflow body item they are in is left out of the tree, and its name recorded, as
+//! for an item that does not parse (see `recover`).
 
 use std::cell::RefCell;
 use std::sync::LazyLock;
@@ -14,9 +16,8 @@ use crate::ast::*;
 use crate::source::Span;
 
 /// The infix operators, loosest first: one precedence level per entry, every one
-/// left-associative. Both parsers take precedence from here: [`PRATT`] below and the fast
-/// path (`super::fast`).
-pub(super) const INFIX_LEVELS: [&[(Rule, BinOp)]; 5] = [
+/// left-associative, folded by [`PRATT`] below.
+const INFIX_LEVELS: [&[(Rule, BinOp)]; 5] = [
     &[(Rule::or, BinOp::Or)],
     &[(Rule::and, BinOp::And)],
     &[
@@ -35,14 +36,6 @@ pub(super) const INFIX_LEVELS: [&[(Rule, BinOp)]; 5] = [
     ],
 ];
 
-/// The precedence level of an infix operator: its index in [`INFIX_LEVELS`].
-pub(super) fn infix_level(op: BinOp) -> usize {
-    INFIX_LEVELS
-        .iter()
-        .position(|level| level.iter().any(|&(_, b)| b == op))
-        .unwrap_or(0)
-}
-
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
     let mut pratt = PrattParser::new();
     for level in INFIX_LEVELS {
@@ -59,13 +52,15 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 /// Turns pairs into AST nodes, collecting the errors it finds on the way.
 pub struct Builder {
     errors: RefCell<Vec<SyntaxError>>,
+    /// The names declared by the items left out because of an error.
+    broken: RefCell<Vec<String>>,
     /// Spans of parenthesised expressions: `(a < b) < c` is not a chained comparison.
     parenthesised: RefCell<std::collections::HashSet<Span>>,
 }
 
 thread_local! {
-    /// Where the text being built starts in its file: 0, except for the second half of a
-    /// file parsed in parallel (see [`with_offset`]).
+    /// Where the text being built starts in its file: 0, except for a piece read on its
+    /// own after a syntax error (see [`with_offset`]).
     static OFFSET: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
@@ -87,7 +82,7 @@ fn span_of(pair: &Pair<'_, Rule>) -> Span {
 
 /// The span of a rule's text `raw` starting at `start`, without its trailing whitespace:
 /// pest's implicit skipping can leave whitespace (and comments) at the end of a rule.
-pub(super) fn trimmed_span(start: usize, raw: &str) -> Span {
+fn trimmed_span(start: usize, raw: &str) -> Span {
     Span::new(start, start + raw.trim_end().len())
 }
 
@@ -103,6 +98,7 @@ impl Builder {
     pub fn new() -> Self {
         Builder {
             errors: RefCell::new(Vec::new()),
+            broken: RefCell::new(Vec::new()),
             parenthesised: RefCell::new(std::collections::HashSet::new()),
         }
     }
@@ -112,61 +108,95 @@ impl Builder {
         self.errors.into_inner()
     }
 
+    /// The errors collected while building, and the names declared by the items left out
+    /// because of them.
+    pub fn into_parts(self) -> (Vec<SyntaxError>, Vec<String>) {
+        (self.errors.into_inner(), self.broken.into_inner())
+    }
+
+    /// How many errors have been collected so far.
+    pub fn error_count(&self) -> usize {
+        self.errors.borrow().len()
+    }
+
+    /// `node` when building it collected no error; otherwise `None`, with its name (if it
+    /// has one) recorded as declared by a part that did not parse.
+    fn unless_broken<T>(
+        &self,
+        errors_before: usize,
+        node: T,
+        name: impl Fn(&T) -> &str,
+    ) -> Option<T> {
+        if self.error_count() == errors_before {
+            return Some(node);
+        }
+        let name = name(&node);
+        if !name.is_empty() {
+            self.broken.borrow_mut().push(name.to_string());
+        }
+        None
+    }
+
+    /// Records `name` as declared by a part that did not parse.
+    pub fn mark_broken(&self, name: String) {
+        self.broken.borrow_mut().push(name);
+    }
+
     fn error(&self, err: SyntaxError) {
         self.errors.borrow_mut().push(err);
     }
 
     /// `file`.
     pub fn build_file(&self, mut pairs: Pairs<'_, Rule>) -> File {
-        let mut items = Vec::new();
         let Some(file) = pairs.next() else {
-            return File { items };
+            return File { items: Vec::new() };
         };
-        for pair in file.into_inner() {
-            match pair.as_rule() {
-                Rule::import_decl => items.push(Item::Import(self.build_import_decl(pair))),
-                Rule::workflow_decl => items.push(Item::Workflow(self.build_workflow_decl(pair))),
-                Rule::task_decl => items.push(Item::Task(self.build_task_decl(pair))),
-                Rule::let_decl => items.push(Item::Let(self.build_binding(pair, BindingKind::Let))),
-                Rule::policy_decl => items.push(Item::Policy(self.build_policy_decl(pair))),
-                _ => {}
-            }
+        File {
+            items: file
+                .into_inner()
+                .filter_map(|pair| self.build_item(pair))
+                .collect(),
         }
-        File { items }
     }
 
-    /// `file_tail`: the rest of a workflow body, the end of its closing brace, and the
-    /// items after it.
-    pub fn build_file_tail(
-        &self,
-        mut pairs: Pairs<'_, Rule>,
-    ) -> (Vec<WorkflowItem>, u32, Vec<Item>) {
-        let mut body = Vec::new();
-        let mut items = Vec::new();
-        let mut close = 0;
-        let Some(tail) = pairs.next() else {
-            return (body, close, items);
-        };
-        for pair in tail.into_inner() {
-            match pair.as_rule() {
-                Rule::tail_close => close = span_of(&pair).end,
-                Rule::tail_body => body.extend(
-                    pair.into_inner()
-                        .filter_map(|p| self.build_workflow_item(p)),
-                ),
-                Rule::import_decl => items.push(Item::Import(self.build_import_decl(pair))),
-                Rule::workflow_decl => items.push(Item::Workflow(self.build_workflow_decl(pair))),
-                Rule::task_decl => items.push(Item::Task(self.build_task_decl(pair))),
-                Rule::let_decl => items.push(Item::Let(self.build_binding(pair, BindingKind::Let))),
-                Rule::policy_decl => items.push(Item::Policy(self.build_policy_decl(pair))),
-                _ => {}
+    /// A top-level item, if `pair` is one and it has no error.
+    pub fn build_item(&self, pair: Pair<'_, Rule>) -> Option<Item> {
+        let mut before = self.error_count();
+        let item = match pair.as_rule() {
+            Rule::import_decl => Item::Import(self.build_import_decl(pair)),
+            Rule::workflow_decl => {
+                // A workflow keeps the body items that built: it is left out only for an
+                // error in its header.
+                let (workflow, body_errors) = self.build_workflow_decl(pair);
+                before += body_errors;
+                Item::Workflow(workflow)
             }
-        }
-        (body, close, items)
+            Rule::task_decl => Item::Task(self.build_task_decl(pair)),
+            Rule::let_decl => Item::Let(self.build_binding(pair, BindingKind::Let)),
+            Rule::policy_decl => Item::Policy(self.build_policy_decl(pair)),
+            _ => return None,
+        };
+        self.unless_broken(before, item, |item| match item {
+            Item::Import(i) => &i.alias.name,
+            Item::Workflow(w) => &w.name.name,
+            Item::Task(t) => &t.name.name,
+            Item::Let(b) => &b.name.name,
+            Item::Policy(p) => &p.name.name,
+        })
     }
 
-    /// An item of a workflow body, if `pair` is one.
-    fn build_workflow_item(&self, p: Pair<'_, Rule>) -> Option<WorkflowItem> {
+    /// An item of a workflow body, if `pair` is one and it has no error.
+    pub fn build_workflow_item(&self, p: Pair<'_, Rule>) -> Option<WorkflowItem> {
+        let before = self.error_count();
+        let item = self.build_workflow_item_unchecked(p)?;
+        self.unless_broken(before, item, |item| match item {
+            WorkflowItem::Binding(b) => &b.name.name,
+            WorkflowItem::Step(s) => &s.name.name,
+            WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) => "",
+        })
+    }
+
+    fn build_workflow_item_unchecked(&self, p: Pair<'_, Rule>) -> Option<WorkflowItem> {
         Some(match p.as_rule() {
             Rule::defaults_block => WorkflowItem::Defaults(self.build_defaults_block(p)),
             Rule::workflow_outputs => WorkflowItem::Outputs(WorkflowOutputs {
@@ -225,13 +255,19 @@ impl Builder {
         }
     }
 
-    fn build_workflow_decl(&self, pair: Pair<'_, Rule>) -> Workflow {
+    /// `workflow_decl` (or `workflow_head`, whose body is read item by item): the
+    /// workflow, and how many errors its body items had.
+    pub fn build_workflow_decl(&self, pair: Pair<'_, Rule>) -> (Workflow, usize) {
         let span = span_of(&pair);
         let mut docs = Docs::default();
         let mut name = None;
         let mut params = Vec::new();
-        let mut body = Vec::new();
-        for p in pair.into_inner() {
+        // Every pair but the header's is a body item: reserved at once, as a large
+        // workflow's body is the largest vector in the tree.
+        let inner = pair.into_inner();
+        let mut body = Vec::with_capacity(inner.len());
+        let mut body_errors = 0;
+        for p in inner {
             match p.as_rule() {
                 Rule::doc_comment => docs.0.push(self.build_doc_comment(p)),
                 Rule::ident => name = Some(ident(p)),
@@ -240,17 +276,22 @@ impl Builder {
                 | Rule::workflow_outputs
                 | Rule::let_decl
                 | Rule::secret_decl
-                | Rule::step_decl => body.extend(self.build_workflow_item(p)),
+                | Rule::step_decl => {
+                    let before = self.error_count();
+                    body.extend(self.build_workflow_item(p));
+                    body_errors += self.error_count() - before;
+                }
                 _ => {}
             }
         }
-        Workflow {
+        let workflow = Workflow {
             docs,
             name: name.unwrap_or_else(|| missing(span)),
             params,
             body,
             span,
-        }
+        };
+        (workflow, body_errors)
     }
 
     fn build_task_decl(&self, pair: Pair<'_, Rule>) -> Task {
@@ -357,11 +398,11 @@ impl Builder {
                 Rule::ident => step.name = ident(p),
                 Rule::after_clause => {
                     let s = span_of(&p);
-                    let names = p
-                        .into_inner()
-                        .filter(|q| q.as_rule() == Rule::ident)
-                        .map(ident);
-                    step.clauses.push(Clause::After(names.collect(), s));
+                    // Sized from the pairs: a 100,000-step file keeps every one of these.
+                    let inner = p.into_inner();
+                    let mut names = Vec::with_capacity(inner.len());
+                    names.extend(inner.filter(|q| q.as_rule() == Rule::ident).map(ident));
+                    step.clauses.push(Clause::After(names, s));
                 }
                 Rule::when_clause => {
                     let s = span_of(&p);
@@ -383,6 +424,8 @@ impl Builder {
                 _ => {}
             }
         }
+        // Most steps have one clause or none; the first push reserves four.
+        step.clauses.shrink_to_fit();
         step
     }
 
@@ -678,6 +721,13 @@ impl Builder {
 
     /// `expr`: operands and operators, folded by precedence.
     pub fn build_expr(&self, pair: Pair<'_, Rule>) -> Expr {
+        // Most expressions are one operand without operators: no precedence to resolve.
+        let inner = pair.into_inner();
+        if inner.len() == 1 {
+            if let Some(only) = inner.clone().next() {
+                return self.build_primary(only);
+            }
+        }
         PRATT
             .map_primary(|p| self.build_primary(p))
             .map_prefix(|op, rhs| {
@@ -739,7 +789,7 @@ impl Builder {
                     kind: ExprKind::Binary(bin, Box::new(lhs), Box::new(rhs)),
                 }
             })
-            .parse(pair.into_inner())
+            .parse(inner)
     }
 
     fn build_primary(&self, pair: Pair<'_, Rule>) -> Expr {
@@ -811,7 +861,13 @@ impl Builder {
         };
         let cond = it.next().unwrap_or_else(filler);
         let then = it.next().unwrap_or_else(filler);
-        let other = it.next().unwrap_or_else(filler);
+        let other = it.next().unwrap_or_else(|| {
+            self.error(SyntaxError::IfWithoutElse {
+                span: Span::new(span.start as usize, span.start as usize + 2).into(),
+            });
+            // The `then` branch stands in, so that nothing later sees two types.
+            then.clone()
+        });
         Expr {
             kind: ExprKind::If(Box::new(cond), Box::new(then), Box::new(other)),
             span,
@@ -820,8 +876,10 @@ impl Builder {
 
     /// `string_lit`: text, escapes and interpolations, adjacent text merged.
     fn build_string_lit(&self, pair: Pair<'_, Rule>) -> Vec<StrPart> {
-        let mut parts: Vec<StrPart> = Vec::new();
-        for p in pair.into_inner() {
+        // At most one part per pair (adjacent text and escapes merge): no regrowth.
+        let inner = pair.into_inner();
+        let mut parts: Vec<StrPart> = Vec::with_capacity(inner.len());
+        for p in inner {
             match p.as_rule() {
                 Rule::text => push_text(&mut parts, p.as_str()),
                 Rule::escape => {
@@ -864,7 +922,7 @@ impl Builder {
 }
 
 /// The text of one `///` line: without the slashes, one leading space and trailing space.
-pub(super) fn doc_text(line: &str) -> String {
+fn doc_text(line: &str) -> String {
     let text = line.trim_start_matches("///");
     text.strip_prefix(' ')
         .unwrap_or(text)
@@ -873,7 +931,7 @@ pub(super) fn doc_text(line: &str) -> String {
 }
 
 /// Appends literal text to a string's parts, merging it with text right before it.
-pub(super) fn push_text(parts: &mut Vec<StrPart>, s: &str) {
+fn push_text(parts: &mut Vec<StrPart>, s: &str) {
     if let Some(StrPart::Text(t)) = parts.last_mut() {
         t.push_str(s);
     } else {
@@ -883,7 +941,7 @@ pub(super) fn push_text(parts: &mut Vec<StrPart>, s: &str) {
 
 /// The character an `escape` token such as `\n` or `\u{1F600}` stands for; `None` when it
 /// stands for none.
-pub(super) fn escape_char(s: &str) -> Option<char> {
+fn escape_char(s: &str) -> Option<char> {
     match s {
         "\\n" => Some('\n'),
         "\\t" => Some('\t'),
@@ -902,10 +960,7 @@ pub(super) fn escape_char(s: &str) -> Option<char> {
 
 /// The value of a `number` token: an int, a float or a duration, told apart by its
 /// suffix. On a bad number, the error and a stand-in value.
-pub(super) fn number_kind(
-    text: &str,
-    span: Span,
-) -> Result<ExprKind, (ExprKind, Box<SyntaxError>)> {
+fn number_kind(text: &str, span: Span) -> Result<ExprKind, (ExprKind, Box<SyntaxError>)> {
     let number_error = |reason: &str, help: Option<&str>| {
         Box::new(SyntaxError::InvalidNumber {
             text: text.to_string(),

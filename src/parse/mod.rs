@@ -1,25 +1,30 @@
 //! The parser: source text in, [`ast::File`] out. The pest grammar in `grammar/flow.pest`
-//! does the recognising; `build` turns its pairs into the AST (one `build_<rule>` function per
-//! rule), and `error` turns pest's failures into E00xx diagnostics. Nothing outside this module
-//! sees a pest `Pair`.
+//! is the language and its only parser; `scan` first bounds nesting and finds strings and
+//! interpolations that never close, `build` turns pest's pairs into the AST (one
+//! `build_<rule>` function per rule), and `error` turns pest's failures into E00xx
+//! diagnostics that point at the mistake. Nothing outside this module sees a pest `Pair`.
 //!
-//! `fast` is a hand-written recursive-descent parser of the same grammar that builds the
-//! AST directly, several times faster; [`parse`] tries it first, after the scan. It returns
-//! a tree only when pest and the builder would give an equal one (spans included), and
-//! declines everything else, so pest stays the definition of the language and the parser
-//! of record for every error. Differential tests (`tests/flowc/fastparse.rs`) and a fuzz
-//! target (`fuzz_targets/fast_vs_pest.rs`) hold it to that.
+//! A file with syntax errors is still read as far as it can be ([`parse_recovering`]): a
+//! valid file is one `file` parse, and only when that fails does `recover` read it again
+//! item by item, and a workflow's body step by step, so that every broken item or step is
+//! reported, once, and the rest is in the tree (for the checker, and for the language
+//! server). An item or step the builder finds an error in (an invalid escape, an `if`
+//! without `else`) is left out of the tree the same way. [`SyntaxErrors`] remembers the
+//! names the left-out parts declare, so that [`crate::compile`] can check what parsed
+//! without reporting an `after build` as an unknown step because `step build` had a typo.
+//! Nothing is recovered after the scan's errors: after a string that never closes, the
+//! rest of the text cannot be read.
 
 mod build;
 pub mod error;
-mod fast;
+mod recover;
 mod scan;
 
 use pest::Parser as _;
 
 use crate::ast;
-use crate::diagnostics::Diagnostics;
-use crate::source::{SourceFile, SourceId, Span};
+use crate::diagnostics::{Diagnostics, Severity};
+use crate::source::{SourceFile, SourceId, SourceMap, Span};
 pub use build::parse_duration;
 pub use error::SyntaxError;
 pub use scan::MAX_DEPTH;
@@ -42,50 +47,53 @@ pub fn keywords() -> &'static [String] {
     })
 }
 
-/// Parses one file. Every syntax error found is returned; where the grammar itself fails,
-/// that is the first and only one, as later text cannot be read reliably.
+/// Parses one file: the whole tree, or every syntax error found (see [`parse_recovering`]).
 pub fn parse(id: SourceId, file: &SourceFile) -> Result<ast::File, Diagnostics> {
+    let (file, errors) = parse_recovering(id, file);
+    if errors.is_empty() {
+        Ok(file)
+    } else {
+        Err(errors.into_diagnostics())
+    }
+}
+
+/// Parses one file as far as it can: every top-level item, and every item of a workflow
+/// body, that parses is in the returned tree, and every syntax error is reported (see the
+/// module docs for where reading resumes). The tree is the whole file when there are no
+/// errors, exactly as [`parse`] returns it.
+pub fn parse_recovering(id: SourceId, file: &SourceFile) -> (ast::File, SyntaxErrors) {
     let text = file.text.as_str();
-    let mut diags = Diagnostics::new();
-    match scan::scan(text) {
-        Some(scan::ScanError::Unterminated(span)) => {
-            diags.error(id, SyntaxError::UnterminatedString { span: span.into() });
-            return Err(diags);
-        }
-        Some(scan::ScanError::TooDeep(span)) => {
-            diags.error(
-                id,
-                SyntaxError::TooDeep {
-                    max: MAX_DEPTH,
-                    span: span.into(),
-                },
-            );
-            return Err(diags);
-        }
-        None => {}
+    let mut errors = SyntaxErrors {
+        id,
+        diagnostics: Diagnostics::new(),
+        broken: Vec::new(),
+    };
+    if let Some(err) = scan::scan(text) {
+        // The rest of the text cannot be read reliably: a string that never closes takes
+        // in everything after it.
+        errors.diagnostics.error(id, err.into_syntax_error());
+        return (ast::File { items: Vec::new() }, errors);
     }
-    if let Some(file) = fast::parse(text) {
-        return Ok(file);
-    }
-    if text.len() >= PARALLEL_MIN {
-        if let Some(file) = parse_in_halves(text) {
-            return Ok(file);
-        }
-    }
-    let pairs = match FlowParser::parse(Rule::file, text) {
-        Ok(pairs) => pairs,
-        Err(err) => {
-            diags.error(id, error::from_pest(err, text));
-            return Err(diags);
+    let builder = build::Builder::new();
+    let items = match FlowParser::parse(Rule::file, text) {
+        Ok(pairs) => builder.build_file(pairs).items,
+        Err(_) => {
+            let mut recovery = recover::Recovery::new(text, &builder);
+            let items = recovery.items();
+            for err in recovery.errors {
+                errors.diagnostics.error(id, err);
+            }
+            errors.broken = recovery.broken;
+            items
         }
     };
-    let builder = build::Builder::new();
-    let file_ast = builder.build_file(pairs);
-    for err in builder.into_errors() {
-        diags.error(id, err);
+    let (build_errors, build_broken) = builder.into_parts();
+    for err in build_errors {
+        errors.diagnostics.error(id, err);
     }
-    if file_ast.items.is_empty() && diags.is_empty() {
-        diags.error(
+    errors.broken.extend(build_broken);
+    if items.is_empty() && errors.is_empty() {
+        errors.diagnostics.error(
             id,
             SyntaxError::EmptyFile {
                 file: file.name.clone(),
@@ -93,72 +101,64 @@ pub fn parse(id: SourceId, file: &SourceFile) -> Result<ast::File, Diagnostics> 
             },
         );
     }
-    if diags.has_errors() {
-        Err(diags)
-    } else {
-        Ok(file_ast)
+    errors.diagnostics.sort();
+    (ast::File { items }, errors)
+}
+
+/// The syntax errors of one file, as [`parse_recovering`] found them, with what later
+/// phases need to tell their own errors from follow-ons of the parts that did not parse.
+#[derive(Debug)]
+pub struct SyntaxErrors {
+    id: SourceId,
+    diagnostics: Diagnostics,
+    /// The names declared by the items and steps that did not parse, when their headers
+    /// could still be read (`step build` in `step build { retires 3 }`).
+    broken: Vec<String>,
+}
+
+impl SyntaxErrors {
+    /// True when the file parsed without error.
+    pub fn is_empty(&self) -> bool {
+        self.diagnostics.is_empty()
     }
-}
 
-/// Files at least this large are parsed in two halves on two threads.
-const PARALLEL_MIN: usize = 256 * 1024;
+    /// The syntax errors as diagnostics, in file order.
+    pub fn into_diagnostics(self) -> Diagnostics {
+        self.diagnostics
+    }
 
-/// The stack size of the thread that parses the first half (see `cli::check`).
-const HALF_STACK: usize = 256 * 1024 * 1024;
-
-/// Parses a large file in two halves at once: the text up to a step in the middle of a
-/// workflow (with a `}` added to close it), and the rest. Returns `None`, so that the
-/// caller parses the whole file as usual (and reports errors as usual), when the file has
-/// no place to split or either half has any problem.
-fn parse_in_halves(text: &str) -> Option<ast::File> {
-    let split = scan::split_point(text)?;
-    let head = format!("{}}}", &text[..split]);
-    let tail = &text[split..];
-    std::thread::scope(|scope| {
-        let first = std::thread::Builder::new()
-            .stack_size(HALF_STACK)
-            .spawn_scoped(scope, || {
-                let pairs = FlowParser::parse(Rule::file, &head).ok()?;
-                let builder = build::Builder::new();
-                let file = builder.build_file(pairs);
-                builder.into_errors().is_empty().then_some(file)
-            })
-            .ok()?;
-        let second = (|| {
-            let pairs = FlowParser::parse(Rule::file_tail, tail).ok()?;
-            let builder = build::Builder::new();
-            let parts = build::with_offset(split, || builder.build_file_tail(pairs));
-            builder.into_errors().is_empty().then_some(parts)
-        })();
-        let mut file = first.join().ok()??;
-        let (body, close, items) = second?;
-        let Some(ast::Item::Workflow(workflow)) = file.items.last_mut() else {
-            return None;
-        };
-        if workflow.span.end as usize != split + 1 {
-            return None;
+    /// The syntax errors followed by the errors that later phases found in the parts that
+    /// parsed (`later`), in file order. Of those, dropped as follow-ons: every warning (an
+    /// "unused" binding may be used only by a step that did not parse), and every name
+    /// error (E01xx) whose label is on a name declared by a part that did not parse (an
+    /// `after build` when `step build` has a syntax error).
+    pub fn with_later(self, later: Diagnostics, sources: &SourceMap) -> Diagnostics {
+        let broken: rustc_hash::FxHashSet<&str> = self.broken.iter().map(String::as_str).collect();
+        let mut all = self.diagnostics;
+        for diag in later {
+            if diag.severity != Severity::Error {
+                continue;
+            }
+            let follow_on = diag.source == self.id
+                && diag.code().starts_with("E01")
+                && diag
+                    .inner
+                    .labels()
+                    .and_then(|mut labels| labels.next())
+                    .and_then(|label| {
+                        let text = &sources.get(diag.source).text;
+                        text.get(label.offset()..label.offset() + label.len())
+                    })
+                    // `build` or `build.digest`: the name before any field.
+                    .and_then(|named| named.split('.').next())
+                    .is_some_and(|name| broken.contains(name));
+            if !follow_on {
+                all.push(diag);
+            }
         }
-        workflow.body.extend(body);
-        workflow.span.end = close;
-        file.items.extend(items);
-        Some(file)
-    })
-}
-
-/// The file as the fast path reads it (see `fast`): for differential tests only.
-#[doc(hidden)]
-pub fn fast_only(text: &str) -> Option<ast::File> {
-    fast::parse(text)
-}
-
-/// The file as pest and the builder read it, `None` on any error or an empty file: the
-/// tree the fast path must equal whenever it accepts. For differential tests only.
-#[doc(hidden)]
-pub fn pest_only(text: &str) -> Option<ast::File> {
-    let pairs = FlowParser::parse(Rule::file, text).ok()?;
-    let builder = build::Builder::new();
-    let file = builder.build_file(pairs);
-    (builder.into_errors().is_empty() && !file.items.is_empty()).then_some(file)
+        all.sort();
+        all
+    }
 }
 
 /// Parses a single expression (used by the REPL and tests).
@@ -166,22 +166,13 @@ pub fn parse_expr(id: SourceId, file: &SourceFile) -> Result<ast::Expr, Diagnost
     let text = file.text.as_str();
     let mut diags = Diagnostics::new();
     if let Some(err) = scan::scan(text) {
-        let e = match err {
-            scan::ScanError::Unterminated(span) => {
-                SyntaxError::UnterminatedString { span: span.into() }
-            }
-            scan::ScanError::TooDeep(span) => SyntaxError::TooDeep {
-                max: MAX_DEPTH,
-                span: span.into(),
-            },
-        };
-        diags.error(id, e);
+        diags.error(id, err.into_syntax_error());
         return Err(diags);
     }
     let mut pairs = match FlowParser::parse(Rule::expr_only, text) {
         Ok(pairs) => pairs,
         Err(err) => {
-            diags.error(id, error::from_pest(err, text));
+            diags.error(id, error::from_pest(err, text, 0, None));
             return Err(diags);
         }
     };
@@ -203,34 +194,6 @@ pub fn parse_expr(id: SourceId, file: &SourceFile) -> Result<ast::Expr, Diagnost
 mod tests {
     use super::*;
 
-    fn serial(text: &str) -> ast::File {
-        let pairs = FlowParser::parse(Rule::file, text).expect("parses");
-        let builder = build::Builder::new();
-        let file = builder.build_file(pairs);
-        assert!(builder.into_errors().is_empty());
-        file
-    }
-
-    /// A large file with every kind of item around and inside a long workflow.
-    fn large_file() -> String {
-        let mut text = String::from(
-            "import \"std/http\" as http\n/// A constant.\nlet base = \"x\"\n\n/// The workflow.\nworkflow big(n: int = 1) {\n  defaults { timeout 5m }\n  secret token = env(\"T\")\n",
-        );
-        for i in 0..6_000usize {
-            text.push_str(&format!(
-                "  /// Step {i}.\n  step s{i} after s{} when n > {i} {{ run \"echo ${{n}} {{}} \\\"{i}\\\"\" // trailing {{\n    retry 2 backoff exponential(1s, max: 1m) }}\n",
-                i.saturating_sub(1)
-            ));
-            if i % 1000 == 0 {
-                text.push_str(&format!(
-                    "  let l{i} = [1, 2, {i}]\n  finally step f{i} {{ sleep 1s }}\n"
-                ));
-            }
-        }
-        text.push_str("}\n// a comment with } in it\n/// After.\ntask t(x: string) { run \"${x}\" }\nworkflow small { step a = t(x: \"y\") }\n");
-        text
-    }
-
     #[test]
     fn keywords_come_from_the_grammar() {
         let words = keywords();
@@ -245,41 +208,5 @@ mod tests {
             assert!(words.iter().any(|k| k == w), "{w} missing from {words:?}");
         }
         assert!(!words.iter().any(|k| k == "expr" || k.starts_with("kw_")));
-    }
-
-    #[test]
-    fn parsing_in_halves_gives_the_same_tree_as_parsing_whole() {
-        let text = large_file();
-        assert!(text.len() >= PARALLEL_MIN);
-        let split = scan::split_point(&text).expect("a split point");
-        assert!(text[split..].starts_with("step") || text[split..].starts_with("finally"));
-        let halves = parse_in_halves(&text).expect("both halves parse");
-        assert_eq!(halves, serial(&text));
-    }
-
-    #[test]
-    fn no_split_inside_tasks_strings_or_after_docs() {
-        assert_eq!(scan::split_point("task t { run \"x\" }\n"), None);
-        assert_eq!(
-            scan::split_point("workflow w {\n  step a { run \"\n step b\" }\n}\n"),
-            Some(15)
-        );
-        assert_eq!(
-            scan::split_point("workflow w {\n  /// doc\n  step a { run \"x\" }\n}\n"),
-            None
-        );
-    }
-
-    #[test]
-    fn the_fast_path_builds_the_large_file_as_pest_does() {
-        let text = large_file();
-        assert_eq!(fast::parse(&text), Some(serial(&text)));
-    }
-
-    #[test]
-    fn a_half_that_does_not_parse_falls_back() {
-        let mut text = large_file();
-        text.push_str("workflow broken { step }\n");
-        assert!(parse_in_halves(&text).is_none());
     }
 }

@@ -1,7 +1,8 @@
 //! A quick pass over the raw text before the grammar runs: it finds unterminated strings and
-//! bounds nesting depth, so that the recursive-descent parser can neither run off the end of a
-//! string with a confusing message nor overflow its stack on `((((...` input.
+//! bounds nesting depth, so that pest (a recursive-descent parser) can neither run off the
+//! end of a string with a confusing message nor overflow its stack on `((((...` input.
 
+use super::SyntaxError;
 use crate::source::Span;
 
 /// How deep brackets, braces, parentheses, strings and `${}` may nest.
@@ -11,15 +12,34 @@ pub const MAX_DEPTH: usize = 256;
 pub enum ScanError {
     /// A string opened at this span never closes.
     Unterminated(Span),
+    /// An interpolation opened at this span (`${`) never closes: its string's closing
+    /// quote was read as the start of another string.
+    UnterminatedInterp(Span),
     /// Nesting passes [`MAX_DEPTH`] at this span.
     TooDeep(Span),
+}
+
+impl ScanError {
+    /// The diagnostic for this problem.
+    pub fn into_syntax_error(self) -> SyntaxError {
+        match self {
+            ScanError::Unterminated(span) => SyntaxError::UnterminatedString { span: span.into() },
+            ScanError::UnterminatedInterp(span) => {
+                SyntaxError::UnterminatedInterpolation { span: span.into() }
+            }
+            ScanError::TooDeep(span) => SyntaxError::TooDeep {
+                max: MAX_DEPTH,
+                span: span.into(),
+            },
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
 enum Frame {
     Bracket,
     Str(usize),
-    Interp,
+    Interp(usize),
 }
 
 /// Scans `text` and reports the first structural problem, if any.
@@ -28,6 +48,10 @@ pub fn scan(text: &str) -> Option<ScanError> {
     let mut stack: Vec<Frame> = Vec::new();
     // A run of prefix operators (`!!!x`, `- -x`) nests as deeply as brackets do.
     let mut prefix_run = 0usize;
+    // The first `${` closed on a later line than it opened: when a string is left open at
+    // the end, that is most likely where a `}` was missing and a quote was taken for the
+    // start of a string.
+    let mut suspect: Option<usize> = None;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -39,7 +63,7 @@ pub fn scan(text: &str) -> Option<ScanError> {
                     stack.pop();
                 }
                 b'$' if bytes.get(i + 1) == Some(&b'{') => {
-                    stack.push(Frame::Interp);
+                    stack.push(Frame::Interp(i));
                     if stack.len() > MAX_DEPTH {
                         return Some(ScanError::TooDeep(Span::new(i, i + 2)));
                     }
@@ -72,8 +96,12 @@ pub fn scan(text: &str) -> Option<ScanError> {
             b')' | b']' if stack.last() == Some(&Frame::Bracket) => {
                 stack.pop();
             }
-            b'}' if matches!(stack.last(), Some(Frame::Bracket | Frame::Interp)) => {
-                stack.pop();
+            b'}' if matches!(stack.last(), Some(Frame::Bracket | Frame::Interp(_))) => {
+                if let Some(Frame::Interp(start)) = stack.pop() {
+                    if suspect.is_none() && bytes[start..i].contains(&b'\n') {
+                        suspect = Some(start);
+                    }
+                }
             }
             _ => {}
         }
@@ -82,90 +110,21 @@ pub fn scan(text: &str) -> Option<ScanError> {
         }
         i += 1;
     }
-    stack.iter().rev().find_map(|f| match f {
-        Frame::Str(start) => Some(ScanError::Unterminated(Span::new(*start, *start + 1))),
+    let interp = |start: usize| ScanError::UnterminatedInterp(Span::new(start, start + 2));
+    if let Some(start) = stack.iter().find_map(|f| match f {
+        Frame::Interp(start) => Some(*start),
         _ => None,
-    })
-}
-
-/// A place to split a large file for parallel parsing: the start of a `step` (or
-/// `finally step`) line directly inside a workflow body, nearest the middle of the text.
-/// `None` when there is no such place. Any mistake here only costs time: a split whose
-/// halves do not both parse is abandoned for an ordinary parse.
-pub fn split_point(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let middle = text.len() / 2;
-    let mut best: Option<usize> = None;
-    let mut stack: Vec<u8> = Vec::new();
-    let mut in_workflow = false;
-    let mut last_top_word_is_workflow = false;
-    let mut line_start = true;
-    let mut previous_line_is_doc = false;
-    let mut this_line_is_doc = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match b {
-            b'\n' => {
-                line_start = true;
-                previous_line_is_doc = this_line_is_doc;
-                this_line_is_doc = false;
-                i += 1;
-                continue;
-            }
-            b' ' | b'\t' | b'\r' => {
-                i += 1;
-                continue;
-            }
-            _ => {}
-        }
-        let at_line_start = std::mem::replace(&mut line_start, false);
-        match b {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                this_line_is_doc = at_line_start && text[i..].starts_with("///");
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'"' => i = string_end(bytes, i, bytes.len()),
-            b'(' | b'[' | b'{' => {
-                if b == b'{' && stack.is_empty() {
-                    in_workflow = last_top_word_is_workflow;
-                }
-                stack.push(b);
-            }
-            b')' | b']' | b'}' => {
-                stack.pop();
-            }
-            _ if b.is_ascii_alphabetic() || b == b'_' => {
-                let start = i;
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                    i += 1;
-                }
-                let word = &text[start..i];
-                if stack.is_empty() && matches!(word, "workflow" | "task" | "let" | "import") {
-                    last_top_word_is_workflow = word == "workflow";
-                }
-                let is_item = matches!(word, "step" | "finally");
-                if is_item
-                    && at_line_start
-                    && in_workflow
-                    && stack == [b'{']
-                    && !previous_line_is_doc
-                {
-                    let closer = best.is_none_or(|b| start.abs_diff(middle) < b.abs_diff(middle));
-                    if closer {
-                        best = Some(start);
-                    }
-                }
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
+    }) {
+        return Some(interp(start));
     }
-    best
+    let open = stack.iter().rev().find_map(|f| match f {
+        Frame::Str(start) => Some(*start),
+        _ => None,
+    })?;
+    Some(match suspect {
+        Some(start) if start < open => interp(start),
+        _ => ScanError::Unterminated(Span::new(open, open + 1)),
+    })
 }
 
 /// The index of the quote that closes the string opened at `open`, skipping escapes and

@@ -485,7 +485,7 @@ fn item() -> impl Strategy<Value = Item> {
     ]
 }
 
-/// A random well-formed program (shared with the fast-parser tests in `fastparse.rs`).
+/// A random well-formed program.
 pub(crate) fn file() -> impl Strategy<Value = File> {
     vec(item(), 1..4).prop_map(|items| File { items })
 }
@@ -506,6 +506,19 @@ proptest! {
             strip_spans(&print::sexpr(&file)),
             "printed:\n{}", printed
         );
+    }
+
+    /// On a valid file, the recovering parser reports nothing and gives `parse`'s tree,
+    /// spans included.
+    #[test]
+    fn recovering_parse_of_a_valid_file_is_parse(file in file()) {
+        let printed = print::source(&file);
+        let mut sources = SourceMap::new();
+        let sid = sources.add(SourceFile::new("test.flow", None, printed.as_str()));
+        let (recovered, errors) = flowc::parse::parse_recovering(sid, sources.get(sid));
+        prop_assert!(errors.is_empty(), "printed:\n{}", printed);
+        let parsed = parse_text(&printed).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(recovered, parsed);
     }
 }
 
@@ -606,19 +619,26 @@ fn check_diagnostics(sources: &SourceMap, diags: &Diagnostics) -> Result<(), Tes
     Ok(())
 }
 
-/// Parses `text`; when it parses, checks and lowers it too. Nothing may panic.
+/// Runs the front end on `text` as `flowc check` does: the recovering parser, then the
+/// checker and lowering on what parsed. Nothing may panic, every diagnostic must point
+/// inside the text, and the recovering parser must agree with `parse`: no errors and the
+/// same tree, or errors for both.
 fn front_end(text: &str) -> Result<(), TestCaseError> {
     let mut sources = SourceMap::new();
     let sid = sources.add(SourceFile::new("input.flow", None, text));
-    let file = match flowc::parse::parse(sid, sources.get(sid)) {
-        Ok(file) => file,
-        Err(diags) => return check_diagnostics(&sources, &diags),
-    };
-    let diags = match flowc::check::check(&mut sources, sid, file, &StdOnly) {
-        Ok(checked) => match flowc::lower::lower(checked) {
-            Ok(lowered) => lowered.warnings,
-            Err(d) => d,
-        },
+    let (recovered, errors) = flowc::parse::parse_recovering(sid, sources.get(sid));
+    match flowc::parse::parse(sid, sources.get(sid)) {
+        Ok(file) => {
+            prop_assert!(errors.is_empty());
+            prop_assert_eq!(file, recovered);
+        }
+        Err(diags) => {
+            prop_assert!(!errors.is_empty());
+            check_diagnostics(&sources, &diags)?;
+        }
+    }
+    let diags = match flowc::compile(&mut sources, sid, &StdOnly) {
+        Ok(lowered) => lowered.warnings,
         Err(d) => d,
     };
     check_diagnostics(&sources, &diags)
@@ -740,7 +760,8 @@ fn garbage() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(config())]
 
-    /// Arbitrary text never panics, and its diagnostics point inside it.
+    /// Arbitrary text never panics (the recovering parser, and the checker on what it
+    /// recovers), and its diagnostics point inside it.
     #[test]
     fn arbitrary_text_never_panics(text in garbage()) {
         front_end(&text)?;
