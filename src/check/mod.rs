@@ -237,16 +237,15 @@ pub struct Probe {
     pub expr: ast::Expr,
 }
 
-/// [`check`], and the type of `probe` (`Unknown` when its workflow does not exist).
+/// [`check`], and the typed form of `probe` (`None` when its workflow does not exist).
 pub fn check_probe(
     sources: &mut SourceMap,
     root: SourceId,
     file: ast::File,
     loader: &dyn Loader,
     probe: Probe,
-) -> Result<(Checked, Type), Diagnostics> {
+) -> Result<(Checked, Option<crate::typed::Expr>), Diagnostics> {
     check_inner(sources, root, file, loader, Some(probe))
-        .map(|(checked, ty)| (checked, ty.unwrap_or(Type::Unknown)))
 }
 
 fn check_inner(
@@ -255,8 +254,8 @@ fn check_inner(
     file: ast::File,
     loader: &dyn Loader,
     probe: Option<Probe>,
-) -> Result<(Checked, Option<Type>), Diagnostics> {
-    let (modules, probe_type, mut diags) = check_modules(sources, root, file, loader, probe);
+) -> Result<(Checked, Option<crate::typed::Expr>), Diagnostics> {
+    let (modules, probe_expr, mut diags) = check_modules(sources, root, file, loader, probe);
     diags.sort();
     if diags.has_errors() {
         Err(diags)
@@ -266,7 +265,7 @@ fn check_inner(
                 modules,
                 warnings: diags,
             },
-            probe_type,
+            probe_expr,
         ))
     }
 }
@@ -277,7 +276,7 @@ fn check_modules(
     file: ast::File,
     loader: &dyn Loader,
     probe: Option<Probe>,
-) -> (Vec<Module>, Option<Type>, Diagnostics) {
+) -> (Vec<Module>, Option<crate::typed::Expr>, Diagnostics) {
     let mut cx = module::Context {
         sources,
         loader,
@@ -286,7 +285,7 @@ fn check_modules(
         loading: Vec::new(),
         diags: Diagnostics::new(),
         probe,
-        probe_type: None,
+        probe_expr: None,
     };
     let key = cx
         .sources
@@ -298,5 +297,5 @@ fn check_modules(
         .display()
         .to_string();
     cx.check_module(root, key, file);
-    (cx.modules, cx.probe_type, cx.diags)
+    (cx.modules, cx.probe_expr, cx.diags)
 }

@@ -109,8 +109,8 @@ pub struct Context<'a> {
     pub diags: Diagnostics,
     /// The REPL's expression to type in the root file (see [`super::Probe`]).
     pub probe: Option<super::Probe>,
-    /// Its type, once checked.
-    pub probe_type: Option<super::Type>,
+    /// Its typed form, once checked.
+    pub probe_expr: Option<crate::typed::Expr>,
 }
 
 /// What a module's own items declare, gathered before their bodies are checked.
@@ -149,8 +149,8 @@ impl Context<'_> {
                 checker.probe = self.probe.take();
             }
             let exports = checker.check_items(&file);
-            if checker.probe_type.is_some() {
-                self.probe_type = checker.probe_type.take();
+            if checker.probe_expr.is_some() {
+                self.probe_expr = checker.probe_expr.take();
             }
             let workflows = std::mem::take(&mut checker.workflows);
             let mut typed = std::mem::take(&mut checker.typed);

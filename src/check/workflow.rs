@@ -38,8 +38,8 @@ pub struct Checker<'m> {
     pub pending_steps: std::collections::HashSet<String>,
     /// The REPL's expression to type at the end of one workflow (see [`super::Probe`]).
     pub probe: Option<super::Probe>,
-    /// Its type, once checked.
-    pub probe_type: Option<Type>,
+    /// Its typed form, once checked.
+    pub probe_expr: Option<typed::Expr>,
     /// True for the embedded `std/...` modules, whose tasks may use `native`.
     pub stdlib: bool,
     /// What this module gives the resolved program: constants, policies, tasks.
@@ -73,7 +73,7 @@ impl<'m> Checker<'m> {
             workflows: Vec::new(),
             pending_steps: Default::default(),
             probe: None,
-            probe_type: None,
+            probe_expr: None,
             stdlib: false,
             typed: typed::Module {
                 source,
@@ -245,7 +245,7 @@ impl<'m> Checker<'m> {
             // As if in one more step: it may read step results and secrets.
             let mut cx = ExprCx::new(Place::Step(infos.len()), "the expression");
             cx.allow_secret = true;
-            self.probe_type = Some(self.expr(&probe.expr, &mut cx).ty);
+            self.probe_expr = Some(self.expr(&probe.expr, &mut cx));
         }
         self.close_frame();
         self.typed_workflows.push(typed::Workflow {

@@ -27,10 +27,11 @@ use crate::check::{self, FsLoader, Type};
 use crate::diagnostics::{self, did_you_mean, Diagnostics, Format, RenderOptions};
 use crate::lower::Lowered;
 use crate::runtime::driver;
-use crate::runtime::eval::{eval, EvalError, Value};
-use crate::runtime::inputs::{self, coerce, ValuesEnv};
+use crate::runtime::eval::{eval_typed, EvalError, Scope, Value};
+use crate::runtime::inputs::{coerce, Constants};
 use crate::runtime::run::Report;
 use crate::source::{SourceFile, SourceId, SourceMap};
+use crate::typed::{self, Ref};
 
 /// The REPL's commands: name, argument, what it does (for `:help`, completion and hints).
 pub const COMMANDS: &[(&str, &str, &str)] = &[
@@ -177,8 +178,8 @@ struct Compiled {
     root: SourceId,
     asm: Assembled,
     lowered: Lowered,
-    /// The probe expression and its type, when one was asked for.
-    probe: Option<(ast::Expr, Type)>,
+    /// The probe expression, typed, when one was asked for.
+    probe: Option<typed::Expr>,
 }
 
 /// A REPL session: the program built so far and what it needs to answer.
@@ -553,8 +554,7 @@ impl Session {
                     workflow: self.program.workflow.clone(),
                     expr,
                 },
-            )
-            .map(|(checked, ty)| (checked, Some(ty))),
+            ),
             None => check::check(&mut sources, root, file, &FsLoader).map(|c| (c, None)),
         };
         let (checked, ty) = match checked {
@@ -570,7 +570,7 @@ impl Session {
             root,
             asm,
             lowered,
-            probe: probe_expr.zip(ty),
+            probe: ty,
         })
     }
 
@@ -699,14 +699,15 @@ impl Session {
             Ok(c) => c,
             Err(errors) => return Reply::failed(errors),
         };
-        let Some((expr, ty)) = &compiled.probe else {
+        let Some(expr) = &compiled.probe else {
             return Reply::failed("error: internal error: the expression was not typed\n".into());
         };
+        let ty = &expr.ty;
         if !value {
             return Reply::out(ty.to_string());
         }
         let known = self.values(&compiled);
-        match eval(expr, &known) {
+        match eval_typed(expr, &known) {
             Ok(v) => Reply::out(format!("{v} : {ty}")),
             Err(EvalError::Pending) => Reply::out(format!("? : {ty} (not known before the run)")),
             Err(e) => {
@@ -723,68 +724,47 @@ impl Session {
         let compiled = self.compile(Some(origin), None);
         // The probe text is not an input: forget it.
         self.origins.pop();
-        compiled.ok()?.probe.map(|(_, t)| t)
+        compiled.ok()?.probe.map(|e| e.ty)
     }
 
     /// The values known before a run: constants, the parameters' defaults, the bindings,
     /// and the step results of the last `:run`.
     fn values(&self, c: &Compiled) -> Known {
         let env = |name: &str| std::env::var(name).ok();
-        let mut failed = BTreeMap::new();
-        let Some(root) = c.lowered.modules.len().checked_sub(1) else {
-            return Known::default();
+        let program = &c.lowered.program;
+        let consts = Constants::of(program, &env);
+        let mut known = Known {
+            consts,
+            ..Known::default()
         };
-        let module = &c.lowered.modules[root];
-        let mut values =
-            inputs::module_constants(&c.lowered.modules, root, &c.sources, &FsLoader, &env);
-        let Some(wf) = workflow_ast(module, &self.program.workflow) else {
-            return Known {
-                values,
-                failed: Default::default(),
-            };
+        let Some(wf) = program.workflow(&self.program.workflow) else {
+            return known;
         };
-        let sig = module.workflows.get(&self.program.workflow);
-        for (i, p) in wf.params.iter().enumerate() {
+        known.steps = wf.steps.iter().map(|s| s.name.clone()).collect();
+        for p in &wf.params {
             let Some(default) = &p.default else { continue };
-            let scope = ValuesEnv {
-                values: &values,
-                env: &env,
-            };
-            match eval(default, &scope) {
+            match eval_typed(default, &known) {
                 Ok(v) => {
-                    let v = match sig.and_then(|s| s.params.get(i)) {
-                        Some(ps) => coerce(v, &ps.ty),
-                        None => v,
-                    };
-                    values.insert(p.name.name.clone(), v);
+                    known.values.insert(p.name.clone(), coerce(v, &p.ty));
                 }
                 Err(EvalError::Pending) => {}
                 Err(e) => {
-                    failed.insert(p.name.name.clone(), e);
+                    known.failed.get_mut().insert(p.name.clone(), e);
                 }
             }
         }
-        for it in &wf.body {
-            if let WorkflowItem::Binding(b) = it {
-                let scope = ValuesEnv {
-                    values: &values,
-                    env: &env,
-                };
-                match eval(&b.value, &scope) {
-                    Ok(v) => {
-                        let v = match b.kind {
-                            ast::BindingKind::Secret => coerce(v, &Type::Secret),
-                            ast::BindingKind::Let => v,
-                        };
-                        values.insert(b.name.name.clone(), v);
-                    }
-                    Err(EvalError::Pending) => {}
-                    Err(e) => {
-                        failed.insert(b.name.name.clone(), e);
-                    }
+        for b in &wf.bindings {
+            match eval_typed(&b.value, &known) {
+                Ok(v) => {
+                    known.values.insert(b.name.clone(), coerce(v, &b.ty));
+                }
+                Err(EvalError::Pending) => {}
+                Err(e) => {
+                    known.failed.get_mut().insert(b.name.clone(), e);
                 }
             }
         }
+        let mut values = std::mem::take(&mut known.values);
         for (step, record) in &self.results {
             if self
                 .program
@@ -795,10 +775,8 @@ impl Session {
                 values.insert(step.clone(), record.clone());
             }
         }
-        Known {
-            values,
-            failed: std::cell::RefCell::new(failed),
-        }
+        known.values = values;
+        known
     }
 
     // -----------------------------------------------------------------------------------
@@ -1020,7 +998,7 @@ impl Session {
             return Reply::failed(String::new());
         };
         let modules = &c.lowered.modules;
-        let imports = inputs::imports_of(modules, root, &c.sources, &FsLoader);
+        let imports = imports_of(modules, root, &c.sources, &FsLoader);
         let (module, member) = match name.split_once('.') {
             Some((alias, member)) => match imports.get(alias) {
                 Some(&m) => (m, member),
@@ -1075,7 +1053,7 @@ impl Session {
             return;
         };
         let module = &c.lowered.modules[root];
-        for (alias, m) in inputs::imports_of(&c.lowered.modules, root, &c.sources, &FsLoader) {
+        for (alias, m) in imports_of(&c.lowered.modules, root, &c.sources, &FsLoader) {
             let m = &c.lowered.modules[m];
             let mut members: Vec<String> = m
                 .tasks
@@ -1112,11 +1090,9 @@ impl Session {
                 if let Some(call) = &step.call {
                     let callee = match &call.callee.module {
                         None => Some(module),
-                        Some(alias) => {
-                            inputs::imports_of(&c.lowered.modules, root, &c.sources, &FsLoader)
-                                .get(&alias.name)
-                                .map(|&i| &c.lowered.modules[i])
-                        }
+                        Some(alias) => imports_of(&c.lowered.modules, root, &c.sources, &FsLoader)
+                            .get(&alias.name)
+                            .map(|&i| &c.lowered.modules[i]),
                     };
                     let name = &call.callee.name.name;
                     if let Some(sig) =
@@ -1139,21 +1115,65 @@ impl Session {
 /// than "not known before the run".
 #[derive(Debug, Default)]
 struct Known {
+    /// Parameters, bindings and the step results of the last `:run`, by name.
     values: BTreeMap<String, Value>,
+    /// Every module's constants.
+    consts: Constants,
+    /// The workflow's step names, by id.
+    steps: Vec<String>,
     failed: std::cell::RefCell<BTreeMap<String, EvalError>>,
 }
 
-impl crate::runtime::eval::Env for Known {
-    fn lookup(&self, name: &str) -> Result<Value, EvalError> {
-        if let Some(v) = self.values.get(name) {
+impl Scope for Known {
+    fn value(&self, name: &Ref) -> Result<Value, EvalError> {
+        let named = match name {
+            Ref::Param(n) | Ref::Binding(n) => n.as_str(),
+            Ref::Step(id) => match self.steps.get(id.index()) {
+                Some(n) => n.as_str(),
+                None => return Err(EvalError::Pending),
+            },
+            Ref::Const { module, name } => {
+                return self
+                    .consts
+                    .get(*module, name)
+                    .cloned()
+                    .ok_or(EvalError::Pending)
+            }
+            Ref::Arg(_) | Ref::Local(_) => return Err(EvalError::Pending),
+        };
+        if let Some(v) = self.values.get(named) {
             return Ok(v.clone());
         }
         // Each failure is reported once per evaluation; a second read is only pending.
-        match self.failed.borrow_mut().remove(name) {
+        match self.failed.borrow_mut().remove(named) {
             Some(e) => Err(e),
             None => Err(EvalError::Pending),
         }
     }
+}
+
+/// The modules that module `index` imports, by alias (as indices into `modules`).
+fn imports_of(
+    modules: &[check::Module],
+    index: usize,
+    sources: &SourceMap,
+    loader: &dyn check::Loader,
+) -> std::collections::HashMap<String, usize> {
+    let mut out = std::collections::HashMap::new();
+    let Some(module) = modules.get(index) else {
+        return out;
+    };
+    let importer = sources.get(module.source).path.as_deref();
+    for item in &module.ast.items {
+        if let Item::Import(import) = item {
+            if let Ok(loaded) = loader.load(importer, &import.path) {
+                if let Some(i) = modules.iter().position(|m| m.key == loaded.key) {
+                    out.insert(import.alias.name.clone(), i);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The syntax tree of a workflow of a module.

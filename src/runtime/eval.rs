@@ -1,7 +1,5 @@
-//! Evaluating expressions: a typed expression of the resolved program ([`eval_typed`], with
-//! a [`Scope`] giving the values of the names it reads) or, for the readers not yet moved
-//! onto the resolved program, a checked syntax-tree expression ([`eval`] with an [`Env`]);
-//! a [`Value`] out. The checker has already proved the types, so a type mismatch here is a
+//! Evaluating expressions: a typed expression of the resolved program and a [`Scope`]
+//! giving the values of the names it reads in, a [`Value`] out. The checker has already proved the types, so a type mismatch here is a
 //! bug, reported as such rather than panicking; what can still fail at run time (a missing
 //! environment variable, `parse_int` of bad text, an index out of range, division by zero)
 //! is a coded [`EvalError`].
@@ -9,9 +7,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::ast::{Arg, BinOp, Expr, ExprKind, StrPart, UnOp};
 use crate::source::Span;
-use crate::typed::{self, Ref};
+use crate::typed::{self, BinOp, Ref, UnOp};
 
 /// A run-time value.
 #[derive(Clone, Debug, PartialEq)]
@@ -216,113 +213,6 @@ pub enum EvalError {
     #[error("internal error: {0}; please report it")]
     #[diagnostic(code(E0424))]
     Internal(String),
-}
-
-/// What names mean during evaluation.
-pub trait Env {
-    /// The value of a name (a parameter, binding, loop variable, step result or
-    /// `workflow`), or [`EvalError::Pending`] when it is not known yet.
-    fn lookup(&self, name: &str) -> Result<Value, EvalError>;
-
-    /// The value of an environment variable of the flowc process.
-    fn env_var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok()
-    }
-
-    /// The id of the current run, for `run_id()`.
-    fn run_id(&self) -> String {
-        String::new()
-    }
-}
-
-/// An [`Env`] over a map of names, with nothing pending.
-#[derive(Debug, Default)]
-pub struct MapEnv {
-    /// The names and their values.
-    pub values: BTreeMap<String, Value>,
-}
-
-impl Env for MapEnv {
-    fn lookup(&self, name: &str) -> Result<Value, EvalError> {
-        self.values.get(name).cloned().ok_or(EvalError::Pending)
-    }
-}
-
-/// Evaluates an expression.
-pub fn eval(e: &Expr, env: &dyn Env) -> Result<Value, EvalError> {
-    match &e.kind {
-        ExprKind::Int(i) => Ok(Value::Int(*i)),
-        ExprKind::Float(f) => Ok(Value::Float(*f)),
-        ExprKind::Duration(d) => Ok(Value::Duration(*d)),
-        ExprKind::Bool(b) => Ok(Value::Bool(*b)),
-        ExprKind::Str(parts) => {
-            let mut out = String::new();
-            let mut secret = false;
-            for part in parts {
-                match part {
-                    StrPart::Text(t) => out.push_str(t),
-                    StrPart::Interp(inner) => {
-                        let v = eval(inner, env)?;
-                        secret |= matches!(v, Value::Secret(_));
-                        out.push_str(&v.to_text());
-                    }
-                }
-            }
-            Ok(if secret {
-                Value::Secret(out)
-            } else {
-                Value::Str(out)
-            })
-        }
-        ExprKind::List(items) => Ok(Value::List(
-            items
-                .iter()
-                .map(|i| eval(i, env))
-                .collect::<Result<_, _>>()?,
-        )),
-        ExprKind::Map(entries) => {
-            let mut map = BTreeMap::new();
-            for (k, v) in entries {
-                map.insert(k.name.clone(), eval(v, env)?);
-            }
-            Ok(Value::Map(map))
-        }
-        ExprKind::Name(name) => env.lookup(name),
-        ExprKind::Workflow => env.lookup("workflow"),
-        ExprKind::Field(base, field) => {
-            // A module member (`common.registry`) is looked up by its qualified name.
-            if let ExprKind::Name(alias) = &base.kind {
-                if let Ok(v) = env.lookup(&format!("{alias}.{}", field.name)) {
-                    return Ok(v);
-                }
-            }
-            match eval(base, env)? {
-                Value::Record(fields) => fields.get(&field.name).cloned().ok_or(EvalError::Pending),
-                other => Err(internal(format!("field `{}` of {other}", field.name))),
-            }
-        }
-        ExprKind::Index(base, index) => index_value(eval(base, env)?, eval(index, env)?, e.span),
-        ExprKind::Call(callee, args) => call(callee, args, e.span, env),
-        ExprKind::Unary(op, x) => unary(*op, eval(x, env)?, e.span),
-        ExprKind::Binary(op, a, b) => {
-            // `&&` and `||` short-circuit, so `x != 0 && 10 / x > 1` is safe.
-            if matches!(op, BinOp::And | BinOp::Or) {
-                let left = truth(eval(a, env)?)?;
-                if (*op == BinOp::And && !left) || (*op == BinOp::Or && left) {
-                    return Ok(Value::Bool(left));
-                }
-                return Ok(Value::Bool(truth(eval(b, env)?)?));
-            }
-            binary(*op, eval(a, env)?, eval(b, env)?, e.span)
-        }
-        ExprKind::If(c, a, b) => {
-            if truth(eval(c, env)?)? {
-                eval(a, env)
-            } else {
-                eval(b, env)
-            }
-        }
-    }
 }
 
 /// What resolved names mean while a typed expression is evaluated.
@@ -568,29 +458,6 @@ fn equal(a: &Value, b: &Value) -> bool {
         (Value::Str(x) | Value::Secret(x), Value::Str(y) | Value::Secret(y)) => x == y,
         _ => a == b,
     }
-}
-
-fn call(callee: &Expr, args: &[Arg], span: Span, env: &dyn Env) -> Result<Value, EvalError> {
-    let ExprKind::Name(name) = &callee.kind else {
-        return Err(internal("call of a non-function".to_string()));
-    };
-    let Some(builtin) = crate::stdlib::builtins::lookup(name) else {
-        return Err(internal(format!("unknown function `{name}`")));
-    };
-    // Arguments in parameter order (the checker matched names to parameters).
-    let mut slots: Vec<Option<Value>> = vec![None; builtin.params.len()];
-    for (i, arg) in args.iter().enumerate() {
-        let slot = match &arg.name {
-            Some(n) => builtin.params.iter().position(|(p, _)| *p == n.name),
-            None => Some(i),
-        };
-        if let Some(slot) = slot.filter(|s| *s < slots.len()) {
-            slots[slot] = Some(eval(&arg.value, env)?);
-        }
-    }
-    apply(builtin.name, slots, span, &|| env.run_id(), &|n| {
-        env.env_var(n)
-    })
 }
 
 /// Calls the builtin `name` with its arguments in parameter order (`None` for an optional
@@ -881,15 +748,46 @@ fn plain_json(j: &serde_json::Value) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{SourceFile, SourceId};
+    use crate::source::{FileSpan, SourceFile, SourceId, SourceMap, Span};
 
-    fn eval_text(text: &str, env: &MapEnv) -> Result<Value, EvalError> {
-        let file = SourceFile::new("t", None, text);
-        let expr = crate::parse::parse_expr(SourceId(0), &file).expect("parses");
-        eval(&expr, env)
+    /// The names the test expressions read, as parameters and a secret of a workflow.
+    const PROGRAM: &str = "workflow w(target: string = \"prod\", n: int = 3, regions: list<string> = [\"eu\", \"us\"]) {\n  secret token = \"s3cr3t\"\n  step s { run \"true\" }\n}\n";
+
+    /// Values by name; a step's result is not known.
+    #[derive(Default)]
+    struct Values {
+        values: BTreeMap<String, Value>,
     }
 
-    fn env() -> MapEnv {
+    impl Scope for Values {
+        fn value(&self, name: &Ref) -> Result<Value, EvalError> {
+            match name {
+                Ref::Param(n) | Ref::Binding(n) => self.values.get(n).cloned(),
+                _ => None,
+            }
+            .ok_or(EvalError::Pending)
+        }
+    }
+
+    /// Checks `text` as an expression in the scope of [`PROGRAM`]'s workflow (as the
+    /// REPL does), then evaluates its typed form.
+    fn eval_text(text: &str, env: &Values) -> Result<Value, EvalError> {
+        let mut sources = SourceMap::new();
+        let root = sources.add(SourceFile::new("t.flow", None, PROGRAM));
+        let file = crate::parse::parse(root, sources.get(root)).expect("parses");
+        let expr_file = SourceFile::new("e", None, text);
+        let expr = crate::parse::parse_expr(SourceId(0), &expr_file).expect("parses");
+        let probe = crate::check::Probe {
+            workflow: "w".to_string(),
+            expr,
+        };
+        let (_, typed) =
+            crate::check::check_probe(&mut sources, root, file, &crate::check::FsLoader, probe)
+                .unwrap_or_else(|_| panic!("`{text}` checks"));
+        eval_typed(&typed.expect("typed"), env)
+    }
+
+    fn env() -> Values {
         let mut values = BTreeMap::new();
         values.insert("target".to_string(), Value::Str("prod".to_string()));
         values.insert("n".to_string(), Value::Int(3));
@@ -901,7 +799,7 @@ mod tests {
                 Value::Str("us".to_string()),
             ]),
         );
-        MapEnv { values }
+        Values { values }
     }
 
     #[test]
@@ -959,9 +857,15 @@ mod tests {
                 ]),
             ),
             ("parse_json(\" \", 7)", Value::Int(7)),
+            // (A map's values have one type, so each kind of value in a map of its own.)
+            ("to_json({ n: 1 })", Value::Str("{\"n\":1}".to_string())),
             (
-                "to_json({ n: 1, d: 90s, l: [true] })",
-                Value::Str("{\"d\":\"1m30s\",\"l\":[true],\"n\":1}".to_string()),
+                "to_json({ d: 90s, e: 1m })",
+                Value::Str("{\"d\":\"1m30s\",\"e\":\"1m\"}".to_string()),
+            ),
+            (
+                "to_json({ l: [true] })",
+                Value::Str("{\"l\":[true]}".to_string()),
             ),
             (
                 "basename(\"dist/app.tar.gz\")",
@@ -1037,7 +941,7 @@ mod tests {
             "E0456"
         );
         assert!(matches!(
-            eval_text("unknown_step", &env),
+            eval_text("s.status", &env),
             Err(EvalError::Pending)
         ));
     }
@@ -1046,15 +950,18 @@ mod tests {
     fn an_ill_typed_tree_is_an_internal_error_not_a_panic() {
         use miette::Diagnostic;
         // The checker never lets `!1` through; built by hand, it must not panic.
-        let one = Expr {
-            kind: ExprKind::Int(1),
-            span: Span::new(1, 2),
+        let at = FileSpan::new(SourceId(0), Span::new(0, 2));
+        let one = typed::Expr {
+            kind: typed::ExprKind::Int(1),
+            ty: crate::check::Type::Int,
+            span: at,
         };
-        let not_one = Expr {
-            kind: ExprKind::Unary(UnOp::Not, Box::new(one)),
-            span: Span::new(0, 2),
+        let not_one = typed::Expr {
+            kind: typed::ExprKind::Unary(UnOp::Not, Box::new(one)),
+            ty: crate::check::Type::Bool,
+            span: at,
         };
-        let err = eval(&not_one, &MapEnv::default()).expect_err("ill-typed");
+        let err = eval_typed(&not_one, &Values::default()).expect_err("ill-typed");
         assert_eq!(err.code().map(|c| c.to_string()).as_deref(), Some("E0424"));
     }
 

@@ -20,17 +20,15 @@
 //! before them; a default that cannot be computed before the run (it calls `git_sha()`) is
 //! left out of the result, so looking it up gives [`EvalError::Pending`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use crate::ast::{self, Item};
-use crate::check::{Loader, Module, Type};
+use crate::check::Type;
 use crate::diagnostics::did_you_mean;
-use crate::source::SourceMap;
 use crate::typed::{self, Program, Ref};
 
-use super::eval::{eval, eval_typed, Env, EvalError, Scope, Value};
+use super::eval::{eval_typed, EvalError, Scope, Value};
 
 /// Looks up an environment variable of the flowc process (injected, so tests and plans can
 /// control it).
@@ -461,24 +459,6 @@ impl Scope for DefaultScope<'_> {
     }
 }
 
-/// An [`Env`] over a map of values whose `env()` reads through an injected function.
-pub struct ValuesEnv<'a> {
-    /// The names and their values; anything else is pending.
-    pub values: &'a BTreeMap<String, Value>,
-    /// The process environment.
-    pub env: EnvFn<'a>,
-}
-
-impl Env for ValuesEnv<'_> {
-    fn lookup(&self, name: &str) -> Result<Value, EvalError> {
-        self.values.get(name).cloned().ok_or(EvalError::Pending)
-    }
-
-    fn env_var(&self, name: &str) -> Option<String> {
-        (self.env)(name)
-    }
-}
-
 /// Gives a value the representation of its declared type: text for a `secret` becomes
 /// [`Value::Secret`], an int for a `float` becomes a float, element by element in lists
 /// and maps.
@@ -494,73 +474,6 @@ pub fn coerce(value: Value, ty: &Type) -> Value {
         }
         (v, _) => v,
     }
-}
-
-/// The constants of module `index` by name, with those of the modules it imports as
-/// `alias.NAME`, evaluated in source order. A constant that cannot be evaluated before the
-/// run (or fails to) is left out, so reading it is [`EvalError::Pending`].
-pub fn module_constants(
-    modules: &[Module],
-    index: usize,
-    sources: &SourceMap,
-    loader: &dyn Loader,
-    env: EnvFn<'_>,
-) -> BTreeMap<String, Value> {
-    let Some(module) = modules.get(index) else {
-        return BTreeMap::new();
-    };
-    let mut values = BTreeMap::new();
-    for (alias, imported) in imports_of(modules, index, sources, loader) {
-        // Modules are checked imports first, so an import has a lower index: no cycles.
-        if imported >= index {
-            continue;
-        }
-        let own = module_constants(modules, imported, sources, loader, env);
-        for (name, v) in own.into_iter().filter(|(n, _)| !n.contains('.')) {
-            values.insert(format!("{alias}.{name}"), v);
-        }
-    }
-    for item in &module.ast.items {
-        if let Item::Let(b) = item {
-            let scope = ValuesEnv {
-                values: &values,
-                env,
-            };
-            if let Ok(v) = eval(&b.value, &scope) {
-                let v = match (&b.kind, module.consts.get(&b.name.name)) {
-                    (ast::BindingKind::Secret, _) => coerce(v, &Type::Secret),
-                    (_, Some(ty)) => coerce(v, ty),
-                    (_, None) => v,
-                };
-                values.insert(b.name.name.clone(), v);
-            }
-        }
-    }
-    values
-}
-
-/// The modules that module `index` imports, by alias (as indices into `modules`).
-pub fn imports_of(
-    modules: &[Module],
-    index: usize,
-    sources: &SourceMap,
-    loader: &dyn Loader,
-) -> HashMap<String, usize> {
-    let mut out = HashMap::new();
-    let Some(module) = modules.get(index) else {
-        return out;
-    };
-    let importer = sources.get(module.source).path.as_deref();
-    for item in &module.ast.items {
-        if let Item::Import(import) = item {
-            if let Ok(loaded) = loader.load(importer, &import.path) {
-                if let Some(i) = modules.iter().position(|m| m.key == loaded.key) {
-                    out.insert(import.alias.name.clone(), i);
-                }
-            }
-        }
-    }
-    out
 }
 
 /// Reads a vars file: a JSON object of parameter names to values.
@@ -763,7 +676,7 @@ fn from_json(v: &serde_json::Value, ty: &Type) -> Result<Value, String> {
 mod tests {
     use super::*;
     use crate::check::FsLoader;
-    use crate::source::SourceFile;
+    use crate::source::{SourceFile, SourceMap};
     use miette::Diagnostic;
 
     const FILE: &str = r#"
