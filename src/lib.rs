@@ -86,8 +86,46 @@ fn compile_file(
         return Err(diags);
     }
     checked.warnings = diags;
-    // Calls of workflows are inlined into the caller, and the result checked again (which
-    // resolves the new steps' dependencies); the first check's warnings are the ones kept.
+    lower_checked(sources, id, checked, loader)
+}
+
+/// [`compile`] for a tool that asks for the type of one expression in a workflow's scope
+/// (the REPL's `:type` and evaluation): the expression is the value of the `let` named
+/// `probe.1` in workflow `probe.0`, taken out of the program before it is checked, and its
+/// typed form comes back beside the program (`None` without such a binding). Syntax errors
+/// stop here rather than being recovered from: the REPL reports them in the text typed.
+pub fn compile_probe(
+    sources: &mut SourceMap,
+    id: SourceId,
+    loader: &dyn Loader,
+    probe: Option<(&str, &str)>,
+) -> Result<(lower::Lowered, Option<typed::Expr>), Diagnostics> {
+    let mut file = parse::parse(id, sources.get(id))?;
+    let expr = probe.and_then(|(workflow, name)| {
+        parse::outline::take_binding(&mut file, workflow, name).map(|e| (workflow, e))
+    });
+    let (checked, typed) = match expr {
+        Some((workflow, expr)) => {
+            let probe = check::Probe {
+                workflow: workflow.to_string(),
+                expr,
+            };
+            check::check_probe(sources, id, file, loader, probe)?
+        }
+        None => (check::check(sources, id, file, loader)?, None),
+    };
+    Ok((lower_checked(sources, id, checked, loader)?, typed))
+}
+
+/// Lowers a program that checked clean. Calls of workflows are inlined into the caller
+/// first, and the result checked again (which resolves the new steps' dependencies); the
+/// first check's warnings are the ones kept.
+fn lower_checked(
+    sources: &mut SourceMap,
+    id: SourceId,
+    checked: check::Checked,
+    loader: &dyn Loader,
+) -> Result<lower::Lowered, Diagnostics> {
     let inlined = lower::inline::inline(&checked.root().ast, id, &checked.modules)?;
     match inlined {
         None => lower::lower(checked),

@@ -155,6 +155,10 @@ impl Context<'_> {
             let workflows = std::mem::take(&mut checker.workflows);
             let mut typed = std::mem::take(&mut checker.typed);
             typed.key = key.clone();
+            typed.imports = imports
+                .iter()
+                .filter_map(|(import, m)| Some((import.alias.name.clone(), (*m)?)))
+                .collect();
             let resolved = (typed, std::mem::take(&mut checker.typed_workflows));
             (exports, workflows, resolved, checker.finish_imports())
         };

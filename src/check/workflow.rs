@@ -205,6 +205,7 @@ impl<'m> Checker<'m> {
                     let (value, ty) = self.binding_value(b, &mut cx);
                     bindings.push(typed::Binding {
                         name: b.name.name.clone(),
+                        docs: b.docs.0.clone(),
                         secret: b.kind == ast::BindingKind::Secret,
                         ty: ty.clone(),
                         value,

@@ -17,6 +17,7 @@
 
 mod build;
 pub mod error;
+pub mod outline;
 mod recover;
 mod scan;
 

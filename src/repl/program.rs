@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use miette::LabeledSpan;
 
-use crate::ast::{self, Item, WorkflowItem};
+use crate::parse::outline::{Decl, DeclKind};
 
 /// The name of the probe binding added to the assembled file (never shown).
 pub(super) const PROBE: &str = "__repl_probe";
@@ -221,53 +221,22 @@ impl Program {
     }
 }
 
-/// The definitions of one module item.
-pub(super) fn item_defs(
-    item: &Item,
-    def: &dyn Fn(&str, Kind, crate::source::Span) -> Def,
-) -> Vec<Def> {
-    vec![match item {
-        Item::Import(i) => def(&i.alias.name, Kind::Import, i.span),
-        Item::Task(t) => def(&t.name.name, Kind::Task, t.span),
-        Item::Let(b) => def(&b.name.name, Kind::Const, b.span),
-        Item::Workflow(w) => def(&w.name.name, Kind::Workflow, w.span),
-        Item::Policy(p) => def(&p.name.name, Kind::Policy, p.span),
-    }]
-}
-
-/// The definition of one workflow item.
-pub(super) fn body_def(
-    it: &WorkflowItem,
-    def: &dyn Fn(&str, Kind, crate::source::Span) -> Def,
-) -> Def {
-    match it {
-        WorkflowItem::Defaults(d) => def("defaults", Kind::Defaults, d.span),
-        WorkflowItem::Outputs(o) => def("outputs", Kind::Outputs, o.span),
-        WorkflowItem::Binding(b) => {
-            let kind = match b.kind {
-                ast::BindingKind::Let => Kind::Let,
-                ast::BindingKind::Secret => Kind::Secret,
-            };
-            def(&b.name.name, kind, b.span)
-        }
-        WorkflowItem::Step(s) => def(&s.name.name, Kind::Step, s.span),
-    }
-}
-
-/// Removes the probe binding from the session's workflow and returns its expression.
-pub(super) fn take_probe(file: &mut ast::File, workflow: &str) -> Option<ast::Expr> {
-    let wf = file.items.iter_mut().rev().find_map(|item| match item {
-        Item::Workflow(wf) if wf.name.name == workflow => Some(wf),
-        _ => None,
-    })?;
-    let at = wf
-        .body
-        .iter()
-        .rposition(|it| matches!(it, WorkflowItem::Binding(b) if b.name.name == PROBE))?;
-    match wf.body.remove(at) {
-        WorkflowItem::Binding(b) => Some(b.value),
-        _ => None,
-    }
+/// The definition of one declaration of the outline of what was typed.
+pub(super) fn decl_def(decl: &Decl, def: &dyn Fn(&str, Kind, crate::source::Span) -> Def) -> Def {
+    let kind = match decl.kind {
+        DeclKind::Import => Kind::Import,
+        DeclKind::Task => Kind::Task,
+        DeclKind::Const => Kind::Const,
+        DeclKind::Workflow => Kind::Workflow,
+        DeclKind::Policy => Kind::Policy,
+        DeclKind::Param => Kind::Param,
+        DeclKind::Defaults => Kind::Defaults,
+        DeclKind::Outputs => Kind::Outputs,
+        DeclKind::Let => Kind::Let,
+        DeclKind::Secret => Kind::Secret,
+        DeclKind::Step => Kind::Step,
+    };
+    def(&decl.name, kind, decl.span)
 }
 
 /// A diagnostic moved from the assembled file into the text it came from.

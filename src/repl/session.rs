@@ -18,14 +18,12 @@ use std::path::{Path, PathBuf};
 
 use miette::LabeledSpan;
 
-use super::program::{
-    body_def, item_defs, take_probe, Assembled, Def, Kind, Moved, Origin, Program, Wrap, PROBE,
-};
+use super::program::{decl_def, Assembled, Def, Kind, Moved, Origin, Program, Wrap, PROBE};
 
-use crate::ast::{self, AttrKind, Item, WorkflowItem};
 use crate::check::{self, FsLoader, Type};
 use crate::diagnostics::{self, did_you_mean, Diagnostics, Format, RenderOptions};
 use crate::lower::Lowered;
+use crate::parse::outline::{outline, DeclKind};
 use crate::runtime::driver;
 use crate::runtime::eval::{eval_typed, EvalError, Scope, Value};
 use crate::runtime::inputs::{coerce, Constants};
@@ -428,18 +426,14 @@ impl Session {
             }
         };
         let mut defs = Vec::new();
-        for item in &file.items {
-            match (wrap, item) {
-                (Wrap::File, item) => defs.extend(item_defs(item, &def)),
-                (Wrap::Body, Item::Workflow(wf)) => {
-                    defs.extend(wf.body.iter().map(|it| body_def(it, &def)));
+        for item in outline(&file) {
+            match (wrap, item.decl.kind) {
+                (Wrap::File, _) => defs.push(decl_def(&item.decl, &def)),
+                (Wrap::Body, DeclKind::Workflow) => {
+                    defs.extend(item.body.iter().map(|d| decl_def(d, &def)));
                 }
-                (Wrap::Param, Item::Workflow(wf)) => {
-                    defs.extend(
-                        wf.params
-                            .iter()
-                            .map(|p| def(&p.name.name, Kind::Param, p.span)),
-                    );
+                (Wrap::Param, DeclKind::Workflow) => {
+                    defs.extend(item.params.iter().map(|d| decl_def(d, &def)));
                 }
                 _ => {}
             }
@@ -481,20 +475,15 @@ impl Session {
         };
         let mut program = Program::default();
         let mut focus = false;
-        for item in &parsed.items {
-            match item {
-                Item::Workflow(wf) if !focus => {
-                    focus = true;
-                    program.workflow = wf.name.name.clone();
-                    program.docs = wf.docs.0.clone();
-                    program.params = wf
-                        .params
-                        .iter()
-                        .map(|p| def(&p.name.name, Kind::Param, p.span))
-                        .collect();
-                    program.body = wf.body.iter().map(|it| body_def(it, &def)).collect();
-                }
-                item => program.items.extend(item_defs(item, &def)),
+        for item in outline(&parsed) {
+            if item.decl.kind == DeclKind::Workflow && !focus {
+                focus = true;
+                program.workflow = item.decl.name.clone();
+                program.docs = item.docs.clone();
+                program.params = item.params.iter().map(|d| decl_def(d, &def)).collect();
+                program.body = item.body.iter().map(|d| decl_def(d, &def)).collect();
+            } else {
+                program.items.push(decl_def(&item.decl, &def));
             }
         }
         let before = std::mem::replace(&mut self.program, program);
@@ -535,36 +524,9 @@ impl Session {
         let mut sources = SourceMap::new();
         let path = self.loaded.clone();
         let root = sources.add(SourceFile::new("<repl>", path, asm.text.clone()));
-        let mut file = match crate::parse::parse(root, sources.get(root)) {
-            Ok(file) => file,
-            Err(diags) => return Err(self.render(&diags, &sources, root, &asm)),
-        };
-        let probe_expr = if probe.is_some() {
-            take_probe(&mut file, &self.program.workflow)
-        } else {
-            None
-        };
-        let checked = match probe_expr.clone() {
-            Some(expr) => check::check_probe(
-                &mut sources,
-                root,
-                file,
-                &FsLoader,
-                check::Probe {
-                    workflow: self.program.workflow.clone(),
-                    expr,
-                },
-            ),
-            None => check::check(&mut sources, root, file, &FsLoader).map(|c| (c, None)),
-        };
-        let (checked, ty) = match checked {
-            Ok(c) => c,
-            Err(diags) => return Err(self.render(&diags, &sources, root, &asm)),
-        };
-        let lowered = match crate::lower::lower(checked) {
-            Ok(lowered) => lowered,
-            Err(diags) => return Err(self.render(&diags, &sources, root, &asm)),
-        };
+        let asked = probe.map(|_| (self.program.workflow.as_str(), PROBE));
+        let (lowered, ty) = crate::compile_probe(&mut sources, root, &FsLoader, asked)
+            .map_err(|diags| self.render(&diags, &sources, root, &asm))?;
         Ok(Compiled {
             sources,
             root,
@@ -998,7 +960,7 @@ impl Session {
             return Reply::failed(String::new());
         };
         let modules = &c.lowered.modules;
-        let imports = imports_of(modules, root, &c.sources, &FsLoader);
+        let imports = imports_of(&c.lowered.program, root);
         let (module, member) = match name.split_once('.') {
             Some((alias, member)) => match imports.get(alias) {
                 Some(&m) => (m, member),
@@ -1022,7 +984,8 @@ impl Session {
         if let Some(sig) = m.tasks.get(member).or_else(|| m.workflows.get(member)) {
             return Reply::out(with_docs(signature_line(sig), &sig.docs));
         }
-        if let Some(found) = find_docs(m, &self.program.workflow, member) {
+        let workflow = (module == root).then_some(self.program.workflow.as_str());
+        if let Some(found) = find_docs(&c.lowered.program, module, workflow, member) {
             return Reply::out(found);
         }
         let mut names = self.names.names.clone();
@@ -1053,7 +1016,7 @@ impl Session {
             return;
         };
         let module = &c.lowered.modules[root];
-        for (alias, m) in imports_of(&c.lowered.modules, root, &c.sources, &FsLoader) {
+        for (alias, m) in imports_of(&c.lowered.program, root) {
             let m = &c.lowered.modules[m];
             let mut members: Vec<String> = m
                 .tasks
@@ -1073,35 +1036,14 @@ impl Session {
                 names.names.push(def.name.clone());
             }
         }
-        if let Some(wf) = workflow_ast(module, &self.program.workflow) {
-            for it in &wf.body {
-                let WorkflowItem::Step(step) = it else {
-                    continue;
-                };
-                let mut fields: Vec<String> = check::types::STEP_FIELDS
+        if let Some(wf) = c.lowered.program.workflow(&self.program.workflow) {
+            for step in &wf.steps {
+                let fields: Vec<String> = check::types::STEP_FIELDS
                     .iter()
                     .map(|f| f.to_string())
+                    .chain(step.outputs.iter().map(|o| o.name.clone()))
                     .collect();
-                for attr in &step.attrs {
-                    if let AttrKind::Outputs(decls) = &attr.kind {
-                        fields.extend(decls.iter().map(|d| d.name.name.clone()));
-                    }
-                }
-                if let Some(call) = &step.call {
-                    let callee = match &call.callee.module {
-                        None => Some(module),
-                        Some(alias) => imports_of(&c.lowered.modules, root, &c.sources, &FsLoader)
-                            .get(&alias.name)
-                            .map(|&i| &c.lowered.modules[i]),
-                    };
-                    let name = &call.callee.name.name;
-                    if let Some(sig) =
-                        callee.and_then(|m| m.tasks.get(name).or_else(|| m.workflows.get(name)))
-                    {
-                        fields.extend(sig.outputs.iter().map(|(n, _)| n.clone()));
-                    }
-                }
-                names.fields.insert(step.name.name.clone(), fields);
+                names.fields.insert(step.name.clone(), fields);
             }
         }
         names.names.sort();
@@ -1152,77 +1094,45 @@ impl Scope for Known {
     }
 }
 
-/// The modules that module `index` imports, by alias (as indices into `modules`).
-fn imports_of(
-    modules: &[check::Module],
-    index: usize,
-    sources: &SourceMap,
-    loader: &dyn check::Loader,
-) -> std::collections::HashMap<String, usize> {
-    let mut out = std::collections::HashMap::new();
-    let Some(module) = modules.get(index) else {
-        return out;
-    };
-    let importer = sources.get(module.source).path.as_deref();
-    for item in &module.ast.items {
-        if let Item::Import(import) = item {
-            if let Ok(loaded) = loader.load(importer, &import.path) {
-                if let Some(i) = modules.iter().position(|m| m.key == loaded.key) {
-                    out.insert(import.alias.name.clone(), i);
-                }
-            }
-        }
-    }
-    out
+/// The modules that module `index` imports, by alias.
+fn imports_of(program: &typed::Program, index: usize) -> std::collections::HashMap<String, usize> {
+    program
+        .modules
+        .get(index)
+        .map(|m| m.imports.iter().cloned().collect())
+        .unwrap_or_default()
 }
 
-/// The syntax tree of a workflow of a module.
-fn workflow_ast<'a>(module: &'a check::Module, name: &str) -> Option<&'a ast::Workflow> {
-    module.ast.items.iter().find_map(|item| match item {
-        Item::Workflow(wf) if wf.name.name == name => Some(wf),
-        _ => None,
-    })
-}
-
-/// The docs of a constant, or of a parameter, binding or step of the workflow.
-fn find_docs(module: &check::Module, workflow: &str, name: &str) -> Option<String> {
-    for item in &module.ast.items {
-        if let Item::Let(b) = item {
-            if b.name.name == name {
-                return Some(with_docs(format!("constant {name}"), &b.docs.0));
-            }
-        }
+/// The docs of a constant of module `module`, or of a parameter, binding or step of the
+/// session's workflow `workflow` (given when `module` is the root file).
+fn find_docs(
+    program: &typed::Program,
+    module: usize,
+    workflow: Option<&str>,
+    name: &str,
+) -> Option<String> {
+    if let Some(c) = program
+        .modules
+        .get(module)
+        .and_then(|m| m.consts.iter().find(|c| c.name == name))
+    {
+        return Some(with_docs(format!("constant {name}"), &c.docs));
     }
-    let wf = workflow_ast(module, workflow)?;
-    if let Some(p) = wf.params.iter().find(|p| p.name.name == name) {
-        return Some(with_docs(format!("parameter {name}"), &p.docs.0));
+    let wf = program.workflow(workflow?)?;
+    if let Some(p) = wf.params.iter().find(|p| p.name == name) {
+        return Some(with_docs(format!("parameter {name}"), &p.docs));
     }
-    wf.body.iter().find_map(|it| match it {
-        WorkflowItem::Binding(b) if b.name.name == name => {
-            let kind = match b.kind {
-                ast::BindingKind::Let => "let",
-                ast::BindingKind::Secret => "secret",
-            };
-            Some(with_docs(format!("{kind} {name}"), &b.docs.0))
-        }
-        WorkflowItem::Step(s) if s.name.name == name => {
-            let mut head = format!("step {name}");
-            let outputs: Vec<String> = s
-                .attrs
-                .iter()
-                .filter_map(|a| match &a.kind {
-                    AttrKind::Outputs(decls) => Some(decls.iter().map(|d| d.name.name.clone())),
-                    _ => None,
-                })
-                .flatten()
-                .collect();
-            if !outputs.is_empty() {
-                let _ = write!(head, " (outputs: {})", outputs.join(", "));
-            }
-            Some(with_docs(head, &s.docs.0))
-        }
-        _ => None,
-    })
+    if let Some(b) = wf.bindings.iter().find(|b| b.name == name) {
+        let kind = if b.secret { "secret" } else { "let" };
+        return Some(with_docs(format!("{kind} {name}"), &b.docs));
+    }
+    let step = wf.step_named(name)?;
+    let mut head = format!("step {name}");
+    let outputs: Vec<&str> = step.outputs.iter().map(|o| o.name.as_str()).collect();
+    if !outputs.is_empty() {
+        let _ = write!(head, " (outputs: {})", outputs.join(", "));
+    }
+    Some(with_docs(head, &step.docs))
 }
 
 fn with_docs(head: String, docs: &[String]) -> String {

@@ -57,6 +57,8 @@ pub struct Module {
     pub source: SourceId,
     /// Its identity: `std/http`, or the canonical path of its file.
     pub key: String,
+    /// Its imports: each alias and the module it names ([`Program::modules`]).
+    pub imports: Vec<(String, usize)>,
     /// Its constants, in source order (each may read the ones before it).
     pub consts: Vec<Const>,
     /// Its named retry policies.
@@ -176,6 +178,8 @@ impl Workflow {
 pub struct Binding {
     /// Its name.
     pub name: String,
+    /// Its doc comment.
+    pub docs: Vec<String>,
     /// True for `secret`: its value is never shown.
     pub secret: bool,
     /// Its type.
