@@ -94,9 +94,9 @@ impl Checker<'_> {
                 self.check_task(task);
             }
         }
-        for (index, item) in file.items.iter().enumerate() {
+        for item in &file.items {
             if let Item::Workflow(wf) = item {
-                self.check_workflow(wf, index);
+                self.check_workflow(wf);
             }
         }
         std::mem::replace(

@@ -23,7 +23,7 @@ pub use workflow::workflow_outputs;
 
 use crate::ast;
 use crate::diagnostics::Diagnostics;
-use crate::source::{SourceId, SourceMap, Span};
+use crate::source::{SourceId, SourceMap};
 
 /// A task's or workflow's interface, as seen from a call site.
 #[derive(Clone, Debug)]
@@ -66,68 +66,10 @@ pub struct Module {
     pub workflows: HashMap<String, Signature>,
     /// Constants by name.
     pub consts: HashMap<String, Type>,
-    /// Workflows with their resolved steps, in source order.
-    pub checked_workflows: Vec<WorkflowInfo>,
     /// What the module gives the resolved program: constants, policies, tasks.
     pub typed: crate::typed::Module,
     /// Its workflows, resolved, in source order.
     pub typed_workflows: Vec<crate::typed::Workflow>,
-}
-
-/// A checked workflow: its steps with their dependencies resolved.
-#[derive(Debug)]
-pub struct WorkflowInfo {
-    /// Its name.
-    pub name: String,
-    /// Index of the workflow in its module's `ast.items`.
-    pub item: usize,
-    /// Its steps in source order.
-    pub steps: Vec<StepInfo>,
-}
-
-/// Why one step waits for another.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DepKind {
-    /// Written in `after`.
-    After,
-    /// Implied by reading a built-in field of the other step's result (`status`, ...).
-    Data,
-    /// Implied by reading a declared output of the other step.
-    Output,
-}
-
-/// One dependency of a step.
-#[derive(Clone, Debug)]
-pub struct Dep {
-    /// The step depended on (index in the workflow's steps).
-    pub step: usize,
-    /// Where the dependency is written.
-    pub span: Span,
-    /// How it arose.
-    pub kind: DepKind,
-}
-
-/// A checked step.
-#[derive(Clone, Debug)]
-pub struct StepInfo {
-    /// Its name.
-    pub name: String,
-    /// The span of its name.
-    pub span: Span,
-    /// Index of the step in the workflow's `body`.
-    pub body_index: usize,
-    /// True for `finally` steps.
-    pub finally: bool,
-    /// True for `for` fan-out steps.
-    pub fan_out: bool,
-    /// What it waits for.
-    pub deps: Vec<Dep>,
-    /// `on_failure_of` target and the clause's span.
-    pub compensates: Option<(usize, Span)>,
-    /// `on_failure` fallback step and the attribute's span.
-    pub fallback: Option<(usize, Span)>,
-    /// Its `when` condition is always false.
-    pub never: bool,
 }
 
 /// The output of checking: every module (imports before their importers, so the root file

@@ -135,7 +135,7 @@ impl Context<'_> {
                 imports.push((import.clone(), module));
             }
         }
-        let (exports, workflows, resolved, unused) = {
+        let (exports, resolved, unused) = {
             // Embedded modules have no path on disk; only they may use `native`.
             let stdlib = key.starts_with("std/") && self.sources.get(source).path.is_none();
             let text = self.sources.get(source).text.as_str();
@@ -152,7 +152,6 @@ impl Context<'_> {
             if checker.probe_expr.is_some() {
                 self.probe_expr = checker.probe_expr.take();
             }
-            let workflows = std::mem::take(&mut checker.workflows);
             let mut typed = std::mem::take(&mut checker.typed);
             typed.key = key.clone();
             typed.imports = imports
@@ -160,7 +159,7 @@ impl Context<'_> {
                 .filter_map(|(import, m)| Some((import.alias.name.clone(), (*m)?)))
                 .collect();
             let resolved = (typed, std::mem::take(&mut checker.typed_workflows));
-            (exports, workflows, resolved, checker.finish_imports())
+            (exports, resolved, checker.finish_imports())
         };
         for import in unused {
             self.diags.warning(
@@ -180,7 +179,6 @@ impl Context<'_> {
             tasks: exports.tasks,
             workflows: exports.workflows,
             consts: exports.consts,
-            checked_workflows: workflows,
             typed: resolved.0,
             typed_workflows: resolved.1,
         });

@@ -8,7 +8,6 @@ use super::consts::{self, Const};
 use super::error::{CheckError, CheckWarning};
 use super::expr::{EntryKind, ExprCx, Place};
 use super::types::Type;
-use super::{Dep, DepKind, StepInfo};
 use crate::ast::{self, Attr, Clause, Expr};
 use crate::command::{self, CommandError, TextPart};
 use crate::diagnostics::did_you_mean;
@@ -38,16 +37,15 @@ impl Checker<'_> {
         &mut self,
         step: &ast::Step,
         index: usize,
-        body_index: usize,
         step_ids: &HashMap<&str, usize>,
         defaults: &typed::Attrs,
-    ) -> (StepInfo, typed::Step) {
+    ) -> typed::Step {
         let name = step.name.name.as_str();
         let mut cx = ExprCx::new(
             Place::Step(index),
             format!("the command line of step `{name}`"),
         );
-        let mut deps: Vec<Dep> = Vec::new();
+        let mut deps: Vec<typed::Dep> = Vec::new();
         let mut compensates = None;
         let mut never = false;
         let mut fan_out = None;
@@ -104,10 +102,10 @@ impl Checker<'_> {
                 Clause::After(names, _) => {
                     for n in names {
                         match self.step_ref(n, step_ids) {
-                            Some(target) => deps.push(Dep {
-                                step: target,
-                                span: n.span,
-                                kind: DepKind::After,
+                            Some(target) => deps.push(typed::Dep {
+                                step: typed::StepId::new(target),
+                                span: self.at(n.span),
+                                kind: typed::DepKind::After,
                             }),
                             None => continue,
                         }
@@ -149,13 +147,13 @@ impl Checker<'_> {
         self.scope.pop();
 
         for (target, span, output) in cx.deps {
-            deps.push(Dep {
-                step: target,
-                span,
+            deps.push(typed::Dep {
+                step: typed::StepId::new(target),
+                span: self.at(span),
                 kind: if output {
-                    DepKind::Output
+                    typed::DepKind::Output
                 } else {
-                    DepKind::Data
+                    typed::DepKind::Data
                 },
             });
         }
@@ -186,7 +184,7 @@ impl Checker<'_> {
             Some(f) => typed::OnFailure::Fallback(link(self, f)),
             None => attrs.on_failure.unwrap_or_default(),
         };
-        let resolved = typed::Step {
+        typed::Step {
             id: typed::StepId::new(index),
             name: name.to_string(),
             span: self.at(step.name.span),
@@ -195,18 +193,7 @@ impl Checker<'_> {
             fan_out,
             when,
             never,
-            deps: deps
-                .iter()
-                .map(|d| typed::Dep {
-                    step: typed::StepId::new(d.step),
-                    kind: match d.kind {
-                        DepKind::After => typed::DepKind::After,
-                        DepKind::Data => typed::DepKind::Data,
-                        DepKind::Output => typed::DepKind::Output,
-                    },
-                    span: self.at(d.span),
-                })
-                .collect(),
+            deps,
             compensates: compensates.map(|c| link(self, c)),
             call,
             action: attrs
@@ -219,19 +206,7 @@ impl Checker<'_> {
                 on_failure,
             },
             outputs: attrs.outputs.unwrap_or_default(),
-        };
-        let info = StepInfo {
-            name: name.to_string(),
-            span: step.name.span,
-            body_index,
-            finally: step.finally.is_some(),
-            fan_out: resolved.fan_out.is_some(),
-            deps,
-            compensates,
-            fallback,
-            never,
-        };
-        (info, resolved)
+        }
     }
 
     /// Resolves a step name written in `after`, `on_failure_of` or `on_failure`.

@@ -9,7 +9,7 @@ use super::error::{CheckError, CheckWarning};
 use super::expr::{EntryKind, ExprCx, Place, Scope};
 use super::module::Exports;
 use super::types::Type;
-use super::{Module, WorkflowInfo};
+use super::Module;
 use crate::ast::{self, Clause, WorkflowItem};
 use crate::diagnostics::Diagnostics;
 use crate::source::{SourceId, Span};
@@ -31,8 +31,6 @@ pub struct Checker<'m> {
     pub(super) exports: Exports,
     /// Its imports, with the index of the module each loaded.
     pub(super) imports: Vec<(ast::Import, usize)>,
-    /// The checked workflows of this module.
-    pub workflows: Vec<WorkflowInfo>,
     /// The step names of the workflow being checked, known before they are declared, so
     /// that a parameter default reading one gets E0108 rather than E0101.
     pub pending_steps: std::collections::HashSet<String>,
@@ -70,7 +68,6 @@ impl<'m> Checker<'m> {
                 consts: HashMap::default(),
             },
             imports: Vec::new(),
-            workflows: Vec::new(),
             pending_steps: Default::default(),
             probe: None,
             probe_expr: None,
@@ -143,7 +140,7 @@ impl<'m> Checker<'m> {
             .collect()
     }
 
-    pub(super) fn check_workflow(&mut self, wf: &ast::Workflow, item: usize) {
+    pub(super) fn check_workflow(&mut self, wf: &ast::Workflow) {
         self.scope.push();
         self.pending_steps = wf
             .body
@@ -159,9 +156,9 @@ impl<'m> Checker<'m> {
         self.defaults_repeated(wf);
 
         // Declare every step up front: steps may refer to steps defined below them.
-        let mut steps: Vec<(usize, &ast::Step)> = Vec::new();
+        let mut steps: Vec<&ast::Step> = Vec::new();
         let mut step_ids: HashMap<&str, usize> = HashMap::default();
-        for (body_index, it) in wf.body.iter().enumerate() {
+        for it in &wf.body {
             if let WorkflowItem::Step(step) = it {
                 if step_ids.contains_key(step.name.name.as_str())
                     || self.scope_has_param(&step.name.name, wf)
@@ -170,7 +167,7 @@ impl<'m> Checker<'m> {
                 }
                 let index = steps.len();
                 step_ids.insert(&step.name.name, index);
-                steps.push((body_index, step));
+                steps.push(step);
                 let fan_out = step.clauses.iter().any(|c| matches!(c, Clause::For(_)));
                 let outputs = match &step.call {
                     Some(call) => self
@@ -227,24 +224,20 @@ impl<'m> Checker<'m> {
             }
         }
 
-        let mut infos = Vec::with_capacity(steps.len());
         let mut typed_steps = Vec::with_capacity(steps.len());
-        for (index, (body_index, step)) in steps.iter().enumerate() {
-            let (info, typed_step) =
-                self.check_step(step, index, *body_index, &step_ids, &defaults);
-            infos.push(info);
-            typed_steps.push(typed_step);
+        for (index, step) in steps.iter().enumerate() {
+            typed_steps.push(self.check_step(step, index, &step_ids, &defaults));
         }
         // The outputs read the steps, as if in one more step after all of them.
         let decls: Vec<ast::OutputDecl> = workflow_outputs(wf).cloned().collect();
         let mut outputs = Vec::new();
         if !decls.is_empty() {
-            let mut cx = ExprCx::new(Place::Step(infos.len()), "the workflow's outputs");
+            let mut cx = ExprCx::new(Place::Step(typed_steps.len()), "the workflow's outputs");
             outputs = self.check_output_decls(&decls, &mut cx);
         }
         if let Some(probe) = self.probe.take_if(|p| p.workflow == wf.name.name) {
             // As if in one more step: it may read step results and secrets.
-            let mut cx = ExprCx::new(Place::Step(infos.len()), "the expression");
+            let mut cx = ExprCx::new(Place::Step(typed_steps.len()), "the expression");
             cx.allow_secret = true;
             self.probe_expr = Some(self.expr(&probe.expr, &mut cx));
         }
@@ -258,11 +251,6 @@ impl<'m> Checker<'m> {
             outputs,
             max_parallel: defaults.max_parallel,
             span: self.at(wf.name.span),
-        });
-        self.workflows.push(WorkflowInfo {
-            name: wf.name.name.clone(),
-            item,
-            steps: infos,
         });
     }
 

@@ -132,12 +132,7 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
             "restore the workflow, or start a new run with `flowc run`",
         );
     };
-    let module = lowered.modules.len().saturating_sub(1);
-    let Some(info) = lowered
-        .modules
-        .get(module)
-        .and_then(|m| m.checked_workflows.get(index))
-    else {
+    let Some(info) = lowered.program.workflows.get(index) else {
         return fail("the workflow was not checked".to_string(), "report a bug");
     };
     let params: std::collections::BTreeMap<String, crate::runtime::eval::Value> = state
@@ -146,11 +141,7 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         .iter()
         .map(|(k, v)| (k.clone(), journal::from_val(v)))
         .collect();
-    let Some(resolved) = lowered.program.workflows.get(index) else {
-        return fail("the workflow was not checked".to_string(), "report a bug");
-    };
-    let fingerprints =
-        crate::runtime::fingerprint::fingerprints(&lowered.program, resolved, &params);
+    let fingerprints = crate::runtime::fingerprint::fingerprints(&lowered.program, info, &params);
     let verdicts = journal::plan(&state, info, &lowered.graphs[index], &fingerprints);
     let kept = verdicts.iter().filter(|v| **v == Verdict::Keep).count();
     let again: Vec<(&str, &str)> = info

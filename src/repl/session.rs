@@ -855,12 +855,7 @@ impl Session {
 
     /// `step` and every step it waits for or falls back on, transitively.
     fn needed_steps(&self, c: &Compiled, step: &str) -> Result<BTreeSet<String>, ReplError> {
-        let module = c.lowered.modules.last();
-        let info = module.and_then(|m| {
-            m.checked_workflows
-                .iter()
-                .find(|w| w.name == self.program.workflow)
-        });
+        let info = c.lowered.program.workflow(&self.program.workflow);
         let steps = info.map(|i| i.steps.as_slice()).unwrap_or_default();
         let Some(start) = steps.iter().position(|s| s.name == step) else {
             let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
@@ -881,8 +876,8 @@ impl Session {
             if !seen.insert(steps[i].name.clone()) {
                 continue;
             }
-            todo.extend(steps[i].deps.iter().map(|d| d.step));
-            todo.extend(steps[i].fallback.map(|(f, _)| f));
+            todo.extend(steps[i].deps.iter().map(|d| d.step.index()));
+            todo.extend(steps[i].fallback());
         }
         Ok(seen)
     }

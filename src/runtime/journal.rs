@@ -17,11 +17,11 @@ use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::check::WorkflowInfo;
 use crate::graph::ExecGraph;
 use crate::runtime::eval::Value;
 use crate::snapshot::record::{Record, RunStarted, Val};
 use crate::snapshot::{self, Appender, SnapshotError, SnapshotWarning};
+use crate::typed::Workflow;
 
 /// The journal's file name in a run directory.
 pub const JOURNAL: &str = "journal";
@@ -621,7 +621,7 @@ pub enum Verdict {
 /// downstream.
 pub fn plan(
     state: &RunState,
-    info: &WorkflowInfo,
+    info: &Workflow,
     graph: &ExecGraph,
     fingerprints: &[u64],
 ) -> Vec<Verdict> {
@@ -707,7 +707,7 @@ impl Resume {
     /// The restore set for these verdicts.
     pub fn new(
         state: &RunState,
-        info: &WorkflowInfo,
+        info: &Workflow,
         verdicts: &[Verdict],
         fingerprints: &[u64],
     ) -> Resume {

@@ -28,10 +28,10 @@ use super::process::{self, CancellationSignal, Canceller, Stream};
 use super::redact::Redactor;
 use super::retry::{self, Backoff, Policy};
 use super::schedule::{OnFailure, Ruling, Scheduler};
-use crate::check::{DepKind, WorkflowInfo};
 use crate::lower::Lowered;
 use crate::snapshot::record::Record;
 use crate::typed::{self, Program, Ref};
+use crate::typed::{DepKind, Workflow};
 
 /// How a run behaves.
 #[derive(Clone, Debug)]
@@ -381,13 +381,9 @@ pub async fn run(
         program,
         ..
     } = lowered;
-    let module = modules.len().saturating_sub(1);
-    let modules = Arc::new(modules);
-    let Some(wf_index) = modules[module]
-        .checked_workflows
-        .iter()
-        .position(|w| w.name == workflow)
-    else {
+    drop(modules);
+    let program = Arc::new(program);
+    let Some(wf_index) = program.workflows.iter().position(|w| w.name == workflow) else {
         return Err(RunError::Binding {
             name: workflow.to_string(),
             reason: "no such workflow".to_string(),
@@ -395,7 +391,7 @@ pub async fn run(
         });
     };
     let graph = &graphs[wf_index];
-    let info: &WorkflowInfo = &modules[module].checked_workflows[wf_index];
+    let info: &Workflow = &program.workflows[wf_index];
     std::fs::create_dir_all(&opts.log_dir).map_err(|e| RunError::LogDir {
         path: opts.log_dir.display().to_string(),
         reason: e.to_string(),
@@ -491,7 +487,7 @@ pub async fn run(
         })
         .collect();
     let shared = Arc::new(Shared {
-        program: Arc::new(program),
+        program: Arc::clone(&program),
         wf_index,
         consts,
         values,
@@ -515,7 +511,7 @@ pub async fn run(
     let mut read = vec![false; n];
     for s in &info.steps {
         for d in s.deps.iter().filter(|d| d.kind != DepKind::After) {
-            read[d.step] = true;
+            read[d.step.index()] = true;
         }
     }
     let mut results: HashMap<String, Value> = HashMap::default();
@@ -572,7 +568,7 @@ pub async fn run(
             };
             match decision {
                 Decision::Hold(reason) => {
-                    let report = held_report(&step.name, reason, step.fan_out);
+                    let report = held_report(&step.name, reason, step.fan_out.is_some());
                     keep(i, &report, &mut results);
                     sched.held(i, report);
                 }
@@ -587,7 +583,7 @@ pub async fn run(
                         step: step.name.clone(),
                         reason: reason.clone(),
                     });
-                    let report = skipped_report(&step.name, cause, reason, step.fan_out);
+                    let report = skipped_report(&step.name, cause, reason, step.fan_out.is_some());
                     keep(i, &report, &mut results);
                     let stop = sched.skipped(i, report);
                     cancel(&cancellers, stop);
@@ -610,14 +606,14 @@ pub async fn run(
                         .iter()
                         .filter(|d| d.kind != DepKind::After)
                         .filter_map(|d| {
-                            let name = &info.steps[d.step].name;
+                            let name = &info.steps[d.step.index()].name;
                             results.get(name).map(|v| (name.clone(), v.clone()))
                         })
                         .collect();
                     if let Some(w) = results.get("workflow") {
                         env_results.insert("workflow".to_string(), w.clone());
                     }
-                    let fan_out = step.fan_out;
+                    let fan_out = step.fan_out.is_some();
                     let name = step.name.clone();
                     running.spawn(async move {
                         let report = run_step(
@@ -677,7 +673,7 @@ pub async fn run(
                     &info.name,
                     SkipCause::Failure,
                     "never became ready".to_string(),
-                    info.fan_out,
+                    info.fan_out.is_some(),
                 )
             })
         })

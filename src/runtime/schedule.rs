@@ -12,8 +12,8 @@ use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
 use super::run::{SkipCause, Status, StepReport};
-use crate::check::{DepKind, WorkflowInfo};
 use crate::graph::{EdgeKind, ExecGraph};
+use crate::typed::{DepKind, Workflow};
 
 /// Who waits for whom: graph predecessors, the fallback of each predecessor (it stands
 /// in for it), and for `finally` steps every ordinary step.
@@ -29,11 +29,11 @@ pub struct Waits {
 
 impl Waits {
     /// The waits of a workflow's steps (indices as in `info.steps` and the graph's nodes).
-    pub fn new(info: &WorkflowInfo, graph: &ExecGraph) -> Waits {
+    pub fn new(info: &Workflow, graph: &ExecGraph) -> Waits {
         let n = info.steps.len();
         let mut fallback_of = vec![None; n];
         for (owner, s) in info.steps.iter().enumerate() {
-            if let Some((target, _)) = s.fallback {
+            if let Some(target) = s.fallback() {
                 fallback_of[target] = Some(owner);
             }
         }
@@ -48,7 +48,7 @@ impl Waits {
                 .collect();
             let stand_ins: Vec<usize> = preds
                 .iter()
-                .filter_map(|&p| info.steps[p].fallback.map(|(f, _)| f))
+                .filter_map(|&p| info.steps[p].fallback())
                 .filter(|&f| f != i)
                 .collect();
             preds.extend(stand_ins);
@@ -104,7 +104,7 @@ pub enum Verdict {
 /// gate. `None`: the rules let it run (its `when` and fan-out list come next).
 pub fn rules<'a>(
     i: usize,
-    info: &WorkflowInfo,
+    info: &Workflow,
     graph: &ExecGraph,
     report_of: &dyn Fn(usize) -> Option<&'a StepReport>,
     fallback_of: &[Option<usize>],
@@ -139,7 +139,7 @@ pub fn rules<'a>(
         }
     }
     // A compensation runs only after a failure of its target.
-    if let Some((target, _)) = step.compensates {
+    if let Some(target) = step.compensated() {
         let r = report_of(target);
         if let Some(r) = r.filter(|r| r.status == Status::Waiting) {
             return Some(held(r));
@@ -169,8 +169,8 @@ pub fn rules<'a>(
             let p = e.source().index();
             let Some(r) = report_of(p) else { continue };
             let rescued = info.steps[p]
-                .fallback
-                .and_then(|(f, _)| report_of(f))
+                .fallback()
+                .and_then(report_of)
                 .is_some_and(|f| f.status == Status::Succeeded);
             match r.status {
                 Status::Failed if !r.continued && !rescued => {
@@ -191,7 +191,7 @@ pub fn rules<'a>(
             let reads_output = step
                 .deps
                 .iter()
-                .any(|d| d.step == p && d.kind == DepKind::Output);
+                .any(|d| d.step.index() == p && d.kind == DepKind::Output);
             if reads_output && r.status != Status::Succeeded {
                 let cause = r.skip.unwrap_or(SkipCause::Failure);
                 return Some(Verdict::Skip(
@@ -235,7 +235,7 @@ pub enum Ruling {
 /// run.
 #[derive(Debug)]
 pub struct Scheduler<'a> {
-    info: &'a WorkflowInfo,
+    info: &'a Workflow,
     graph: &'a ExecGraph,
     waits: Waits,
     policies: Vec<OnFailure>,
@@ -253,7 +253,7 @@ pub struct Scheduler<'a> {
 impl<'a> Scheduler<'a> {
     /// A run of the workflow's steps, with each step's `on_failure` policy.
     pub fn new(
-        info: &'a WorkflowInfo,
+        info: &'a Workflow,
         graph: &'a ExecGraph,
         policies: Vec<OnFailure>,
     ) -> Scheduler<'a> {
@@ -359,7 +359,7 @@ impl<'a> Scheduler<'a> {
         let mut cancel = Vec::new();
         let failed = report.status == Status::Failed;
         if failed && !step.finally && step.compensates.is_none() {
-            let rescued = step.fallback.is_some();
+            let rescued = step.fallback().is_some();
             if !rescued && policy != OnFailure::Continue {
                 cancel = self.fail();
             }
@@ -367,7 +367,7 @@ impl<'a> Scheduler<'a> {
         if report.status == Status::Waiting && self.status == Status::Succeeded {
             self.status = Status::Waiting;
         }
-        if failed && step.fallback.is_none() && step.finally {
+        if failed && step.fallback().is_none() && step.finally {
             self.status = Status::Failed;
         }
         // A fallback that failed fails the workflow on behalf of its owner, as
@@ -476,7 +476,7 @@ mod tests {
     /// order the steps were decided: `ran succeeded`, `skipped: why`, `held: why`.
     fn simulate(text: &str, outcomes: &[(&str, Status)]) -> Vec<(String, String)> {
         let lowered = compiled(text);
-        let info = &lowered.modules[lowered.modules.len() - 1].checked_workflows[0];
+        let info = &lowered.program.workflows[0];
         let graph = &lowered.graphs[0];
         let mut waits = Waits::new(info, graph);
         let fallback_of = waits.fallback_of.clone();
@@ -505,7 +505,7 @@ mod tests {
                         .find(|(n, _)| *n == step.name)
                         .map_or(Status::Succeeded, |(_, s)| *s);
                     failing |= status == Status::Failed
-                        && step.fallback.is_none()
+                        && step.fallback().is_none()
                         && step.compensates.is_none()
                         && !step.finally;
                     paused |= status == Status::Waiting;
@@ -633,13 +633,13 @@ mod tests {
         interrupt_at: Option<u64>,
     ) -> (Vec<String>, Status) {
         let lowered = compiled(text);
-        let info = &lowered.modules[lowered.modules.len() - 1].checked_workflows[0];
+        let info = &lowered.program.workflows[0];
         let graph = &lowered.graphs[0];
         let policies = info
             .steps
             .iter()
             .map(|s| {
-                if s.fallback.is_some() {
+                if s.fallback().is_some() {
                     OnFailure::Fallback
                 } else {
                     OnFailure::FailFast

@@ -224,6 +224,19 @@ pub struct Step {
 }
 
 impl Step {
+    /// The index of its fallback step (`on_failure STEP`).
+    pub fn fallback(&self) -> Option<usize> {
+        match self.settings.on_failure {
+            OnFailure::Fallback(l) => Some(l.step.index()),
+            _ => None,
+        }
+    }
+
+    /// The index of the step it compensates (`on_failure_of STEP`).
+    pub fn compensated(&self) -> Option<usize> {
+        self.compensates.map(|l| l.step.index())
+    }
+
     /// Calls `f` on every expression of the step (not on the expressions inside them):
     /// its clauses, the task call's arguments, its action, settings and computed outputs.
     pub fn for_each_expr<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
