@@ -8,7 +8,7 @@ use crate::check::FsLoader;
 use crate::diagnostics::{self, Diagnostics, Format, RenderOptions, Severity};
 use crate::source::{SourceFile, SourceMap};
 
-use super::input;
+use super::load;
 
 /// Arguments of `flowc check`.
 #[derive(Debug, clap::Args)]
@@ -42,7 +42,7 @@ fn check_all(files: &[PathBuf], format: Format, opts: RenderOptions, deny_warnin
     let mut out = stdout.lock();
     for arg in files {
         let mut sources = SourceMap::new();
-        let diags = match input::read(arg) {
+        let diags = match load::read(arg) {
             Ok(file) => {
                 let id = sources.add(file);
                 match crate::compile(&mut sources, id, &FsLoader) {

@@ -220,7 +220,7 @@ fn std_module(name: &str) -> Option<ModuleDoc> {
 
 /// A user's module: checked first, so that its documentation describes a valid program.
 fn file_module(path: &str, opts: RenderOptions) -> Result<ModuleDoc, u8> {
-    let (sources, _, lowered) = super::input::compile(Path::new(path), opts)?;
+    let (sources, _, lowered) = super::load::compile(Path::new(path), opts)?;
     let program = &lowered.program;
     let root = program.modules.last().ok_or(super::EXIT_USAGE)?;
     let stem = Path::new(path)

@@ -1,5 +1,5 @@
 //! `flowc fmt [--check [--diff]] PATH...`: rewrites `.flow` files in the canonical layout of
-//! [`crate::print::format`], comments kept. A directory stands for the `*.flow` files
+//! [`crate::format::format`], comments kept. A directory stands for the `*.flow` files
 //! directly in it (not in its subdirectories, so that `flowc fmt examples/` leaves the
 //! deliberately broken `examples/broken/` alone); `-` formats standard input to standard
 //! output.
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::diagnostics::{self, Diagnostics, Format, RenderOptions};
 use crate::source::{SourceFile, SourceId, SourceMap};
 
-use super::input;
+use super::load;
 
 /// Arguments of `flowc fmt`.
 #[derive(Debug, clap::Args)]
@@ -126,7 +126,7 @@ fn format_all(inputs: &[Input], args: &FmtArgs, opts: RenderOptions, mut tally: 
             Input::Stdin => Path::new("-"),
         };
         let mut sources = SourceMap::new();
-        let source = match input::read(arg) {
+        let source = match load::read(arg) {
             Ok(file) => file,
             Err((name, err)) => {
                 tally.failed += 1;
@@ -201,14 +201,14 @@ enum Failure {
 fn format_checked(id: SourceId, sources: &SourceMap) -> Result<String, Failure> {
     let source = sources.get(id);
     let file = crate::parse::parse(id, source).map_err(Failure::Syntax)?;
-    let formatted = crate::print::format(&file, &source.text);
+    let formatted = crate::format::format(&file, &source.text);
     let again = SourceFile::new(source.name.clone(), None, formatted.as_str());
     let reparsed = crate::parse::parse(id, &again)
         .map_err(|_| Failure::Internal("produce text that does not parse"))?;
-    if crate::print::sexpr_without_spans(&reparsed) != crate::print::sexpr_without_spans(&file) {
+    if crate::format::sexpr_without_spans(&reparsed) != crate::format::sexpr_without_spans(&file) {
         return Err(Failure::Internal("change its meaning"));
     }
-    if crate::print::comments(&formatted) != crate::print::comments(&source.text) {
+    if crate::format::comments(&formatted) != crate::format::comments(&source.text) {
         return Err(Failure::Internal("lose or reorder a comment"));
     }
     Ok(formatted)

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::diagnostics::RenderOptions;
 
-use super::input;
+use super::load;
 
 /// Output formats of `flowc graph`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -41,11 +41,11 @@ pub fn run(args: GraphArgs, color: bool) -> u8 {
         color,
         width: super::width(),
     };
-    let lowered = match input::compile(&args.file, opts) {
+    let lowered = match load::compile(&args.file, opts) {
         Ok((_, _, lowered)) => lowered,
         Err(code) => return code,
     };
-    let graphs = match input::select_workflows(&lowered, &args.file, args.workflow.as_deref()) {
+    let graphs = match load::select_workflows(&lowered, &args.file, args.workflow.as_deref()) {
         Ok(graphs) => graphs,
         Err(code) => return code,
     };

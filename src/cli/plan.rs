@@ -8,10 +8,10 @@
 use std::path::PathBuf;
 
 use crate::diagnostics::{self, Diagnostics, Format, RenderOptions};
-use crate::runtime::inputs;
+use crate::runtime::params;
 use crate::runtime::plan::plan;
 
-use super::input;
+use super::load;
 
 /// Arguments of `flowc plan`.
 #[derive(Debug, clap::Args)]
@@ -24,7 +24,7 @@ pub struct PlanArgs {
     pub workflow: Option<String>,
     /// Set a parameter: `--var target=prod`, `--var 'regions=["eu","us"]'` (repeatable; a
     /// later one wins).
-    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = inputs::parse_var)]
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = params::parse_var)]
     pub vars: Vec<(String, String)>,
     /// A JSON file of parameter values: `{"target": "prod"}`.
     #[arg(long, value_name = "FILE")]
@@ -38,11 +38,11 @@ pub fn run(args: PlanArgs, color: bool) -> u8 {
         color,
         width: super::width(),
     };
-    let (sources, root, lowered) = match input::compile(&args.file, opts) {
+    let (sources, root, lowered) = match load::compile(&args.file, opts) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let graphs = match input::select_workflows(&lowered, &args.file, args.workflow.as_deref()) {
+    let graphs = match load::select_workflows(&lowered, &args.file, args.workflow.as_deref()) {
         Ok(graphs) => graphs,
         Err(code) => return code,
     };

@@ -77,7 +77,7 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         let compiling = peeked.as_deref().and_then(|file| {
             std::thread::Builder::new()
                 .stack_size(super::STACK_SIZE)
-                .spawn_scoped(scope, move || super::input::compile_quietly(file))
+                .spawn_scoped(scope, move || super::load::compile_quietly(file))
                 .ok()
         });
         let opened = if args.plan {
@@ -110,7 +110,7 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
     let file = PathBuf::from(&state.started.file);
     let compiled = match compiled {
         Some(compiled) if peeked.as_deref() == Some(file.as_path()) => compiled,
-        _ => super::input::compile_quietly(&file),
+        _ => super::load::compile_quietly(&file),
     };
     let Ok((_, _, lowered)) = compiled.report(opts) else {
         return fail(

@@ -22,7 +22,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME")]
     pub workflow: Option<String>,
     /// Set a parameter: `--var target=prod`, `--var 'regions=["eu","us"]'`.
-    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::runtime::inputs::parse_var)]
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::runtime::params::parse_var)]
     pub vars: Vec<(String, String)>,
     /// A JSON file of parameter values.
     #[arg(long, value_name = "FILE")]
@@ -244,7 +244,7 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         color,
         width: super::width(),
     };
-    let (sources, root, lowered) = match super::input::compile(&args.file, opts) {
+    let (sources, root, lowered) = match super::load::compile(&args.file, opts) {
         Ok(compiled) => compiled,
         // A file with errors cannot run: that is a usage error for `run`, not a finding.
         Err(_) => return super::EXIT_USAGE,
@@ -276,7 +276,7 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
             return super::EXIT_USAGE;
         }
     };
-    let params = match super::inputs::resolve(
+    let params = match super::params::resolve(
         &sources,
         root,
         &lowered,

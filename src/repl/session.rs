@@ -26,7 +26,7 @@ use crate::lower::Lowered;
 use crate::parse::outline::{outline, DeclKind};
 use crate::runtime::driver;
 use crate::runtime::eval::{eval_typed, EvalError, Scope, Value};
-use crate::runtime::inputs::{coerce, Constants};
+use crate::runtime::params::{coerce, Constants};
 use crate::runtime::run::Report;
 use crate::source::{SourceFile, SourceId, SourceMap};
 use crate::typed::{self, Ref};

@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::eval::Value;
-use super::inputs::{self, Params};
 use super::journal::{self, RunLock};
+use super::params::{self, Params};
 use super::run::{self, Approver, Event, Observer, Options, Report, RunError, Status};
 use crate::diagnostics::Diagnostics;
 use crate::lower::Lowered;
@@ -158,8 +158,8 @@ pub fn resolve_params(
         return Err(Diagnostics::new());
     };
     let env = |name: &str| std::env::var(name).ok();
-    let consts = inputs::Constants::of(&lowered.program, &env);
-    inputs::resolve(&params, vars, vars_file, &env, &consts).map_err(|errors| {
+    let consts = params::Constants::of(&lowered.program, &env);
+    params::resolve(&params, vars, vars_file, &env, &consts).map_err(|errors| {
         let mut diags = Diagnostics::new();
         for e in errors {
             diags.error(root, e);

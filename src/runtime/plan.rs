@@ -13,7 +13,7 @@ use std::path::Path;
 use crate::graph::ExecGraph;
 use crate::lower::Lowered;
 use crate::runtime::eval::{eval_typed, EvalError, Scope, Value};
-use crate::runtime::inputs::{
+use crate::runtime::params::{
     self, coerce, Constants, EnvFn, Input, InputError, Inputs, Origin, Params,
 };
 use crate::source::SourceMap;
@@ -45,7 +45,7 @@ pub fn plan(
             .collect();
         errors.extend(loaded.unknown(&format!("workflows {}", names.join(", ")), &all));
     }
-    let constants = inputs::Constants::of(&lowered.program, env);
+    let constants = params::Constants::of(&lowered.program, env);
     let mut resolved = Vec::new();
     for (_, p) in &planned {
         let given = if planned.len() > 1 {
@@ -53,7 +53,7 @@ pub fn plan(
         } else {
             loaded.clone()
         };
-        match inputs::resolve_inputs(p, &given, env, &constants) {
+        match params::resolve_inputs(p, &given, env, &constants) {
             Ok(values) => resolved.push(values),
             Err(e) => errors.extend(e),
         }

@@ -87,7 +87,7 @@ fn example_asts() {
         let id = sources.add(SourceFile::new(rel.display().to_string(), None, text));
         let file = flowc::parse::parse(id, sources.get(id)).expect("example parses");
         insta::with_settings!({ snapshot_path => "snapshots/asts", prepend_module_to_snapshot => false, omit_expression => true }, {
-            insta::assert_snapshot!(stem(&rel), flowc::print::sexpr(&file));
+            insta::assert_snapshot!(stem(&rel), flowc::format::sexpr(&file));
         });
     }
 }

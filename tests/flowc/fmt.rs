@@ -40,24 +40,24 @@ fn formatting_every_fixture_is_idempotent_and_keeps_tree_and_comments() {
         };
         formatted += 1;
         let name = path.display();
-        let once = flowc::print::format(&file, &text);
+        let once = flowc::format::format(&file, &text);
         let reparsed = parse(&once)
             .unwrap_or_else(|| panic!("{name}: formatted text does not parse:\n{once}"));
         assert_eq!(
-            flowc::print::sexpr_without_spans(&reparsed),
-            flowc::print::sexpr_without_spans(&file),
+            flowc::format::sexpr_without_spans(&reparsed),
+            flowc::format::sexpr_without_spans(&file),
             "{name}: formatting changed the tree:\n{once}"
         );
-        let comments = flowc::print::comments(&text);
+        let comments = flowc::format::comments(&text);
         if !comments.is_empty() {
             with_comments += 1;
         }
         assert_eq!(
-            flowc::print::comments(&once),
+            flowc::format::comments(&once),
             comments,
             "{name}: comments lost or reordered:\n{once}"
         );
-        let twice = flowc::print::format(&reparsed, &once);
+        let twice = flowc::format::format(&reparsed, &once);
         assert_eq!(twice, once, "{name}: formatting is not idempotent");
     }
     assert!(formatted >= 40, "only {formatted} fixtures parsed");
@@ -75,7 +75,7 @@ fn examples_are_formatted() {
         let text = std::fs::read_to_string(&path).expect("readable");
         if let Some(file) = parse(&text) {
             assert_eq!(
-                flowc::print::format(&file, &text),
+                flowc::format::format(&file, &text),
                 text,
                 "{} is not formatted: run `flowc fmt examples/`",
                 path.display()
@@ -88,7 +88,7 @@ fn examples_are_formatted() {
 fn comments_land_next_to_what_they_describe() {
     let text = std::fs::read_to_string(root().join("tests/fmt/comments.flow")).expect("fixture");
     let file = parse(&text).expect("fixture parses");
-    let out = flowc::print::format(&file, &text);
+    let out = flowc::format::format(&file, &text);
     insta::with_settings!({ snapshot_path => "snapshots/fmt", prepend_module_to_snapshot => false, omit_expression => true }, {
         insta::assert_snapshot!("comments", out);
     });

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use flowc::ast::*;
 use flowc::check::{Loaded, Loader};
 use flowc::diagnostics::{render, Diagnostics, Format, RenderOptions};
-use flowc::print;
+use flowc::format;
 use flowc::source::{SourceFile, SourceMap, Span};
 use proptest::collection::vec;
 use proptest::option;
@@ -497,13 +497,13 @@ proptest! {
     /// compared through the S-expression dump), and printing that gives the same text.
     #[test]
     fn printed_ast_parses_back_to_the_same_tree(file in file()) {
-        let printed = print::source(&file);
+        let printed = format::source(&file);
         let reparsed = parse_text(&printed)
             .map_err(|e| TestCaseError::fail(format!("{e}\n--- printed:\n{printed}")))?;
-        prop_assert_eq!(&print::source(&reparsed), &printed);
+        prop_assert_eq!(&format::source(&reparsed), &printed);
         prop_assert_eq!(
-            strip_spans(&print::sexpr(&reparsed)),
-            strip_spans(&print::sexpr(&file)),
+            strip_spans(&format::sexpr(&reparsed)),
+            strip_spans(&format::sexpr(&file)),
             "printed:\n{}", printed
         );
     }
@@ -512,7 +512,7 @@ proptest! {
     /// spans included.
     #[test]
     fn recovering_parse_of_a_valid_file_is_parse(file in file()) {
-        let printed = print::source(&file);
+        let printed = format::source(&file);
         let mut sources = SourceMap::new();
         let sid = sources.add(SourceFile::new("test.flow", None, printed.as_str()));
         let (recovered, errors) = flowc::parse::parse_recovering(sid, sources.get(sid));
@@ -526,11 +526,11 @@ proptest! {
     #![proptest_config(config())]
 
     /// Comments (above lines and trailing them) and blank lines sprinkled through a random
-    /// program: `print::format` keeps every comment, in order, gives back the same tree,
+    /// program: `format::format` keeps every comment, in order, gives back the same tree,
     /// and formatting its output changes nothing.
     #[test]
     fn formatting_keeps_comments_and_tree(file in file(), marks in vec(0u8..5, 64)) {
-        let printed = print::source(&file);
+        let printed = format::source(&file);
         let mut text = String::new();
         for (i, line) in printed.lines().enumerate() {
             let mark = marks[i % marks.len()];
@@ -547,16 +547,16 @@ proptest! {
         }
         let parsed = parse_text(&text)
             .map_err(|e| TestCaseError::fail(format!("{e}\n--- text:\n{text}")))?;
-        let once = print::format(&parsed, &text);
+        let once = format::format(&parsed, &text);
         let reparsed = parse_text(&once)
             .map_err(|e| TestCaseError::fail(format!("{e}\n--- formatted:\n{once}")))?;
         prop_assert_eq!(
-            strip_spans(&print::sexpr(&reparsed)),
-            strip_spans(&print::sexpr(&parsed)),
+            strip_spans(&format::sexpr(&reparsed)),
+            strip_spans(&format::sexpr(&parsed)),
             "text:\n{}\nformatted:\n{}", text, once
         );
-        prop_assert_eq!(print::comments(&once), print::comments(&text), "formatted:\n{}", once);
-        prop_assert_eq!(print::format(&reparsed, &once), once);
+        prop_assert_eq!(format::comments(&once), format::comments(&text), "formatted:\n{}", once);
+        prop_assert_eq!(format::format(&reparsed, &once), once);
     }
 }
 
@@ -779,16 +779,16 @@ proptest! {
     fn edited_example_formats_faithfully(edits in vec(edit(), 1..6)) {
         let text = apply(DEPLOY, &edits);
         if let Ok(parsed) = parse_text(&text) {
-            let once = print::format(&parsed, &text);
+            let once = format::format(&parsed, &text);
             let reparsed = parse_text(&once)
                 .map_err(|e| TestCaseError::fail(format!("{e}\n--- formatted:\n{once}")))?;
             prop_assert_eq!(
-                strip_spans(&print::sexpr(&reparsed)),
-                strip_spans(&print::sexpr(&parsed)),
+                strip_spans(&format::sexpr(&reparsed)),
+                strip_spans(&format::sexpr(&parsed)),
                 "text:\n{}\nformatted:\n{}", text, once
             );
-            prop_assert_eq!(print::comments(&once), print::comments(&text), "text:\n{}\nformatted:\n{}", text, once);
-            prop_assert_eq!(print::format(&reparsed, &once), once);
+            prop_assert_eq!(format::comments(&once), format::comments(&text), "text:\n{}\nformatted:\n{}", text, once);
+            prop_assert_eq!(format::format(&reparsed, &once), once);
         }
     }
 }
@@ -828,7 +828,7 @@ fn example_files_round_trip_through_the_printer() {
             continue;
         };
         parsed += 1;
-        let printed = print::source(&file);
+        let printed = format::source(&file);
         let reparsed = parse_text(&printed).unwrap_or_else(|e| {
             panic!(
                 "{}: printed source does not parse:\n{e}\n--- printed:\n{printed}",
@@ -836,14 +836,14 @@ fn example_files_round_trip_through_the_printer() {
             )
         });
         assert_eq!(
-            print::source(&reparsed),
+            format::source(&reparsed),
             printed,
             "{}: printing is not idempotent",
             path.display()
         );
         assert_eq!(
-            strip_spans(&print::sexpr(&reparsed)),
-            strip_spans(&print::sexpr(&file)),
+            strip_spans(&format::sexpr(&reparsed)),
+            strip_spans(&format::sexpr(&file)),
             "{}: the printed source parses to a different tree",
             path.display()
         );

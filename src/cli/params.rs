@@ -1,5 +1,5 @@
 //! Resolving a workflow's parameter values for `flowc run`: defaults, a vars file,
-//! `FLOW_VAR_name` and `--var` (see [`crate::runtime::inputs`] for the precedence, and
+//! `FLOW_VAR_name` and `--var` (see [`crate::runtime::params`] for the precedence, and
 //! [`crate::runtime::driver::resolve_params`]), with input errors rendered like any other
 //! diagnostic.
 

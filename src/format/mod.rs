@@ -16,7 +16,7 @@
 //! let id = sources.add(SourceFile::new("w.flow", None, text));
 //! let file = flowc::parse::parse(id, sources.get(id)).expect("parses");
 //! assert_eq!(
-//!     flowc::print::source(&file),
+//!     flowc::format::source(&file),
 //!     "workflow w {\n  step s {\n    run \"echo ${1 + 2 * 3}\"\n    retry 2\n    timeout 1m30s\n  }\n}\n"
 //! );
 //! ```
@@ -65,7 +65,7 @@ pub fn source(file: &File) -> String {
 /// let text = "workflow w {\n\n\n  // why\n  step s {run \"a\"} // how\n}";
 /// let file = flowc::parse::parse(SourceId(0), &SourceFile::new("w.flow", None, text)).expect("parses");
 /// assert_eq!(
-///     flowc::print::format(&file, text),
+///     flowc::format::format(&file, text),
 ///     "workflow w {\n  // why\n  step s { run \"a\" } // how\n}\n"
 /// );
 /// ```
