@@ -1,0 +1,101 @@
+//! Durable runs: the journal a run appends its state changes to, what a journal says about
+//! a run when it is read back, and what `flowc resume` keeps or runs again.
+//!
+//! A run lives in `<state dir>/<run id>/`: `journal` (records framed by
+//! [`crate::snapshot`]), `lock` (held by the one driver of the run, with its pid). Records
+//! go to a writer thread that batches every record queued while the previous fsync ran
+//! into one write and one fsync (group commit); [`Journal::commit`] waits for its record to
+//! be on disk, which is how the scheduler reports a step finished only once that is
+//! durable.
+//!
+//! The promise: a step reported finished never runs again on resume; a step in flight at a
+//! crash runs again (at least once) after its leftover process group is killed.
+
+use crate::snapshot::SnapshotError;
+
+/// The journal's file name in a run directory.
+pub const JOURNAL: &str = "journal";
+/// The lock file's name in a run directory.
+pub const LOCK: &str = "lock";
+/// The environment variable every step process gets: the run it belongs to. `flowc
+/// resume` finds leftover processes of a crashed driver by it.
+pub const RUN_ID_ENV: &str = "FLOW_RUN_ID";
+
+/// A problem with a run's state directory.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum JournalError {
+    /// The journal file cannot be read or is damaged.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Snapshot(#[from] SnapshotError),
+
+    /// Another driver holds the run.
+    #[error("run `{run}` is being driven by another flowc (pid {pid})")]
+    #[diagnostic(
+        code(E0506),
+        help("wait for it to finish, or stop it with `flowc cancel {run}`; a killed driver releases the run at once")
+    )]
+    Locked {
+        /// The run id.
+        run: String,
+        /// The holder's pid, when it wrote one.
+        pid: String,
+    },
+
+    /// No run matches.
+    #[error("no run `{run}` in `{dir}`")]
+    #[diagnostic(
+        code(E0507),
+        help("list the runs with `flowc runs`; runs are kept in `.flow/runs` of the directory flowc was run from (run it from there, or pass `--state-dir`)")
+    )]
+    NoSuchRun {
+        /// The run id asked for (`--last` when none was).
+        run: String,
+        /// Where flowc looked.
+        dir: String,
+    },
+
+    /// The run cannot go on.
+    #[error("cannot resume run `{run}`: {reason}")]
+    #[diagnostic(code(E0508), help("{help}"))]
+    CannotResume {
+        /// The run id.
+        run: String,
+        /// Why.
+        reason: String,
+        /// Advice.
+        help: String,
+    },
+
+    /// `flowc approve` / `reject` named a step that is not an approval gate waiting.
+    #[error("step `{step}` of run `{run}` is not waiting for approval")]
+    #[diagnostic(
+        code(E0509),
+        help("`flowc status {run}` shows which steps are waiting")
+    )]
+    NotWaiting {
+        /// The run id.
+        run: String,
+        /// The step named.
+        step: String,
+    },
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+mod leftovers;
+mod replay;
+mod store;
+mod verdicts;
+mod writer;
+
+pub use leftovers::*;
+pub use replay::*;
+pub use store::*;
+pub use verdicts::*;
+pub use writer::*;

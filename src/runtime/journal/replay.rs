@@ -1,0 +1,265 @@
+//! Reading a journal back: what it says about a run (its start, its finished steps and
+//! instances, its approvals, how it ended).
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::runtime::eval::Value;
+use crate::snapshot::record::{Record, RunStarted};
+use crate::snapshot::{self, SnapshotWarning};
+
+use super::*;
+
+/// A step's last finish, as the journal has it.
+#[derive(Clone, Debug)]
+pub struct Finished {
+    /// `succeeded`, `failed`, `cancelled` or `waiting`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Milliseconds.
+    pub duration_ms: u64,
+    /// Exit codes per instance.
+    pub exit_codes: Vec<i32>,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// The result record.
+    pub record: Value,
+    /// Its fingerprint then.
+    pub fingerprint: u64,
+    /// Unix milliseconds.
+    pub at_ms: u64,
+}
+
+/// A fan-out instance that finished successfully before the step as a whole did.
+#[derive(Clone, Debug)]
+pub struct InstanceDone {
+    /// Exit code.
+    pub exit_code: i32,
+    /// Its stdout.
+    pub stdout: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Milliseconds.
+    pub duration_ms: u64,
+    /// Declared outputs.
+    pub outputs: BTreeMap<String, Value>,
+    /// Its step's fingerprint then.
+    pub fingerprint: u64,
+}
+
+/// What a journal says about a run.
+#[derive(Debug)]
+pub struct RunState {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// How it started.
+    pub started: RunStarted,
+    /// The last finish of each step, by step name.
+    pub finished: HashMap<String, Finished>,
+    /// Steps whose last record is a skip, with the reason.
+    pub skipped: HashMap<String, String>,
+    /// Fan-out instances finished while their step was still running.
+    pub instances: HashMap<String, InstanceDone>,
+    /// Failed attempts of instances that have not finished, by instance name.
+    pub failed_attempts: HashMap<String, u32>,
+    /// Started attempts not followed by a finish: instance name to (attempt, pgid).
+    pub in_flight: HashMap<String, (u32, i32)>,
+    /// Approval decisions by step (or instance) name.
+    pub approvals: HashMap<String, bool>,
+    /// How the last driver ended, if it did: status and Unix milliseconds.
+    pub ended: Option<(String, u64)>,
+    /// The time of the last record with a time.
+    pub last_ms: u64,
+    /// The pid of the last driver.
+    pub driver: Option<u32>,
+    /// What loading recovered from.
+    pub warnings: Vec<SnapshotWarning>,
+    /// The length of the valid part of the journal.
+    pub valid_len: u64,
+    /// Every record, in order.
+    pub records: Vec<Record>,
+}
+
+/// The step a record's instance name belongs to: `test[3]` is an instance of `test`.
+pub fn step_of(label: &str) -> &str {
+    match label.rfind('[') {
+        Some(i) if label.ends_with(']') => &label[..i],
+        _ => label,
+    }
+}
+
+impl RunState {
+    /// Reads a run directory's journal.
+    /// The workflow file of the run in `dir`, from the journal's first record alone (so
+    /// that `flowc resume` can compile it while the rest of the journal loads). `None`
+    /// when that record cannot be read: [`RunState::load`] then says why.
+    pub fn peek_file(dir: &Path) -> Option<PathBuf> {
+        match snapshot::load_first::<Record>(&dir.join(JOURNAL)) {
+            Ok(Some(Record::RunStarted(started))) => Some(PathBuf::from(started.file)),
+            _ => None,
+        }
+    }
+
+    pub fn load(dir: &Path) -> Result<RunState, JournalError> {
+        let loaded = snapshot::load::<Record>(&dir.join(JOURNAL))?;
+        let run = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut records = loaded.records.into_iter();
+        let Some(Record::RunStarted(started)) = records.next() else {
+            return Err(JournalError::CannotResume {
+                run,
+                reason: "its journal does not start with the run's inputs".to_string(),
+                help: "the run never got going; start it again with `flowc run`".to_string(),
+            });
+        };
+        let mut state = RunState {
+            dir: dir.to_path_buf(),
+            last_ms: started.at_ms,
+            started,
+            finished: HashMap::default(),
+            skipped: HashMap::default(),
+            instances: HashMap::default(),
+            failed_attempts: HashMap::default(),
+            in_flight: HashMap::default(),
+            approvals: HashMap::default(),
+            ended: None,
+            driver: None,
+            warnings: loaded.warnings,
+            valid_len: loaded.valid_len,
+            records: Vec::new(),
+        };
+        let rest: Vec<Record> = records.collect();
+        for r in &rest {
+            state.apply(r);
+        }
+        state.records = rest;
+        Ok(state)
+    }
+
+    fn apply(&mut self, r: &Record) {
+        match r {
+            Record::RunStarted(_) => {}
+            Record::Driver { pid, at_ms } => {
+                self.driver = Some(*pid);
+                self.ended = None;
+                self.last_ms = self.last_ms.max(*at_ms);
+            }
+            Record::StepStarted {
+                step,
+                attempt,
+                pgid,
+                at_ms,
+            } => {
+                self.in_flight.insert(step.clone(), (*attempt, *pgid));
+                self.last_ms = self.last_ms.max(*at_ms);
+            }
+            Record::AttemptFailed { step, attempt, .. } => {
+                self.in_flight.remove(step);
+                let n = self.failed_attempts.entry(step.clone()).or_insert(0);
+                *n = (*n).max(*attempt);
+            }
+            Record::InstanceFinished {
+                step,
+                exit_code,
+                stdout,
+                attempts,
+                duration_ms,
+                outputs,
+                fingerprint,
+            } => {
+                self.in_flight.remove(step);
+                self.failed_attempts.remove(step);
+                self.instances.insert(
+                    step.clone(),
+                    InstanceDone {
+                        exit_code: *exit_code,
+                        stdout: stdout.clone(),
+                        attempts: *attempts,
+                        duration_ms: *duration_ms,
+                        outputs: outputs
+                            .iter()
+                            .map(|(k, v)| (k.clone(), from_val(v)))
+                            .collect(),
+                        fingerprint: *fingerprint,
+                    },
+                );
+            }
+            Record::StepFinished {
+                step,
+                status,
+                attempts,
+                duration_ms,
+                exit_codes,
+                reason,
+                record,
+                fingerprint,
+                at_ms,
+            } => {
+                let of_step = |label: &String| step_of(label) == step;
+                self.in_flight.retain(|l, _| !of_step(l));
+                self.failed_attempts.retain(|l, _| !of_step(l));
+                self.instances.retain(|l, _| !of_step(l));
+                self.skipped.remove(step);
+                self.finished.insert(
+                    step.clone(),
+                    Finished {
+                        status: status.clone(),
+                        attempts: *attempts,
+                        duration_ms: *duration_ms,
+                        exit_codes: exit_codes.clone(),
+                        reason: reason.clone(),
+                        record: from_val(record),
+                        fingerprint: *fingerprint,
+                        at_ms: *at_ms,
+                    },
+                );
+                self.last_ms = self.last_ms.max(*at_ms);
+            }
+            Record::StepSkipped { step, reason } => {
+                self.finished.remove(step);
+                self.skipped.insert(step.clone(), reason.clone());
+            }
+            Record::Approval {
+                step,
+                approved,
+                at_ms,
+            } => {
+                self.approvals.insert(step.clone(), *approved);
+                self.last_ms = self.last_ms.max(*at_ms);
+            }
+            Record::RunFinished { status, at_ms } => {
+                self.ended = Some((status.clone(), *at_ms));
+                self.in_flight.clear();
+                self.last_ms = self.last_ms.max(*at_ms);
+            }
+        }
+    }
+
+    /// The run id.
+    pub fn run_id(&self) -> &str {
+        &self.started.run_id
+    }
+
+    /// The run's status: how its last driver ended, `running` while a driver holds it,
+    /// `interrupted` when its driver died.
+    pub fn status(&self) -> String {
+        match &self.ended {
+            Some((s, _)) => s.clone(),
+            None if is_locked(&self.dir) => "running".to_string(),
+            None => "interrupted".to_string(),
+        }
+    }
+
+    /// Steps that succeeded.
+    pub fn succeeded(&self) -> usize {
+        self.finished
+            .values()
+            .filter(|f| f.status == "succeeded")
+            .count()
+    }
+}

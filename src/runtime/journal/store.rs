@@ -1,0 +1,265 @@
+//! Run directories: where runs live, the lock held by a run's one driver, creating,
+//! reopening, compacting, listing and finding runs.
+
+use rustc_hash::FxHashMap as HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::snapshot::record::{Record, RunStarted};
+use crate::snapshot::{self, Appender, SnapshotError};
+
+use super::*;
+
+/// The state directory: `--state-dir`, else `FLOWC_STATE_DIR`, else `.flow/runs` in
+/// `base` (the project directory: the one flowc runs in, where steps run too).
+pub fn state_root(flag: Option<&Path>, base: &Path) -> PathBuf {
+    if let Some(dir) = flag {
+        return dir.to_path_buf();
+    }
+    match std::env::var_os("FLOWC_STATE_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => base.join(".flow").join("runs"),
+    }
+}
+
+/// Whether the journal is switched off (`FLOWC_JOURNAL=off`, for benchmarks only).
+pub fn disabled() -> bool {
+    std::env::var("FLOWC_JOURNAL").is_ok_and(|v| v == "off")
+}
+
+/// The exclusive hold of one driver on a run directory. The kernel releases it when the
+/// holder exits, however it exits, so a lock is never stale.
+#[derive(Debug)]
+pub struct RunLock {
+    _lock: nix::fcntl::Flock<std::fs::File>,
+}
+
+fn io<'a>(action: &'static str, path: &'a Path) -> impl Fn(std::io::Error) -> JournalError + 'a {
+    move |e| {
+        JournalError::Snapshot(SnapshotError::Io {
+            action,
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// Takes the run directory's lock, or fails at once naming the holder.
+pub fn lock(dir: &Path) -> Result<RunLock, JournalError> {
+    use std::io::{Read, Seek, Write};
+    let path = dir.join(LOCK);
+    // A driver that was just killed may have forked a step process that has not reached
+    // its exec yet, and holds the lock for that instant: when the recorded holder is dead,
+    // wait a moment. A live holder is refused at once.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io("open", &path))?;
+        let (mut file, _) =
+            match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+                Ok(mut lock) => {
+                    let _ = lock.set_len(0);
+                    let _ = lock.seek(std::io::SeekFrom::Start(0));
+                    let _ = write!(lock, "{}", std::process::id());
+                    return Ok(RunLock { _lock: lock });
+                }
+                Err(held) => held,
+            };
+        let mut pid = String::new();
+        let _ = file.read_to_string(&mut pid);
+        let holder_alive = pid.trim().parse::<i32>().is_ok_and(process_alive);
+        if !holder_alive && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            continue;
+        }
+        return Err(JournalError::Locked {
+            run: dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            pid: pid.trim().to_string(),
+        });
+    }
+}
+
+/// Whether a process is alive (a zombie is not).
+fn process_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rfind(')').map(|i| s[i + 1..].trim_start().to_string()))
+        .is_some_and(|rest| !rest.starts_with(['Z', 'X']))
+}
+
+/// Whether a driver holds the run, and its pid.
+pub fn holder(dir: &Path) -> Option<i32> {
+    let path = dir.join(LOCK);
+    let file = std::fs::OpenOptions::new().read(true).open(&path).ok()?;
+    match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockSharedNonblock) {
+        Ok(_) => None,
+        Err(_) => std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|p| p.trim().parse().ok()),
+    }
+}
+
+/// Whether a driver holds the run.
+pub fn is_locked(dir: &Path) -> bool {
+    let Ok(file) = std::fs::OpenOptions::new().read(true).open(dir.join(LOCK)) else {
+        return false;
+    };
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockSharedNonblock).is_err()
+}
+
+/// Creates a new run's directory and journal (crash-safely: the journal appears whole,
+/// with the run's first record, or not at all), locks it, and opens it for appending.
+pub fn create(root: &Path, started: RunStarted) -> Result<(RunLock, Journal), JournalError> {
+    let dir = root.join(&started.run_id);
+    std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
+    let lock = lock(&dir)?;
+    let path = dir.join(JOURNAL);
+    let records = [
+        Record::RunStarted(started),
+        Record::Driver {
+            pid: std::process::id(),
+            at_ms: now_ms(),
+        },
+    ];
+    // Durable once the writer thread has synced it and the directories above it.
+    snapshot::write_unsynced(&path, &records)?;
+    let len = std::fs::metadata(&path).map_err(io("read", &path))?.len();
+    let dirs = vec![dir.clone(), root.to_path_buf()];
+    Ok((
+        lock,
+        Journal::start_syncing(Appender::open(&path, len)?, dirs),
+    ))
+}
+
+/// Opens an existing run for a new driver: takes the lock, reads the journal, and opens
+/// it for appending after its last complete record (a torn tail is cut off). When the
+/// journal had a torn tail, or holds more than three records per step (many resumes),
+/// it is first compacted: superseded records are dropped and the file is replaced
+/// crash-safely.
+pub fn reopen(dir: &Path) -> Result<(RunLock, RunState, Journal), JournalError> {
+    let lock = lock(dir)?;
+    let state = RunState::load(dir)?;
+    let path = dir.join(JOURNAL);
+    let steps = state.started.steps as usize;
+    let len = if !state.warnings.is_empty() || state.records.len() > 3 * steps + 16 {
+        snapshot::write_atomic(&path, &compact(&state))?;
+        std::fs::metadata(&path).map_err(io("read", &path))?.len()
+    } else {
+        state.valid_len
+    };
+    let journal = Journal::start(Appender::open(&path, len)?);
+    Ok((lock, state, journal))
+}
+
+/// Records this process as the run's driver, once a resume is about to run something (a
+/// resume that runs nothing leaves the journal as it was).
+pub fn take_over(journal: &Journal) {
+    journal.record(&Record::Driver {
+        pid: std::process::id(),
+        at_ms: now_ms(),
+    });
+}
+
+/// The records of a journal without those a later record supersedes: the starts, failed
+/// attempts and instances of a step that finished after them, and all but the last driver
+/// and run-finished records. Reading back the result gives the same state.
+pub fn compact(state: &RunState) -> Vec<Record> {
+    let mut last_finish: HashMap<&str, usize> = HashMap::default();
+    let mut last_driver = 0;
+    let mut last_end = 0;
+    for (k, r) in state.records.iter().enumerate() {
+        match r {
+            Record::StepFinished { step, .. } => {
+                last_finish.insert(step.as_str(), k);
+            }
+            Record::Driver { .. } => last_driver = k,
+            Record::RunFinished { .. } => last_end = k,
+            _ => {}
+        }
+    }
+    let superseded =
+        |label: &str, k: usize| last_finish.get(step_of(label)).is_some_and(|&f| f > k);
+    let mut out = vec![Record::RunStarted(state.started.clone())];
+    for (k, r) in state.records.iter().enumerate() {
+        let keep = match r {
+            Record::StepStarted { step, .. }
+            | Record::AttemptFailed { step, .. }
+            | Record::InstanceFinished { step, .. } => !superseded(step, k),
+            Record::Driver { .. } => k == last_driver,
+            Record::RunFinished { .. } => k == last_end,
+            _ => true,
+        };
+        if keep {
+            out.push(r.clone());
+        }
+    }
+    out
+}
+
+/// When a run started, from the first record of its journal (0 when unreadable). Reads
+/// only the file's beginning, where that record is.
+fn started_ms(dir: &Path) -> u64 {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let read = std::fs::File::open(dir.join(JOURNAL))
+        .and_then(|f| f.take(64 * 1024).read_to_end(&mut head));
+    if read.is_err() {
+        return 0;
+    }
+    match snapshot::decode::<Record>("", &head).map(|l| l.records.into_iter().next()) {
+        Ok(Some(Record::RunStarted(s))) => s.at_ms,
+        _ => 0,
+    }
+}
+
+/// The run directories under `root`, oldest first.
+pub fn list(root: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<(u64, PathBuf)> = std::fs::read_dir(root)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.join(JOURNAL).is_file())
+                .map(|p| (started_ms(&p), p))
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Finds a run by id (or a unique prefix of one), or the newest run.
+pub fn find(root: &Path, run: Option<&str>) -> Result<PathBuf, JournalError> {
+    let runs = list(root);
+    let found = match run {
+        None => runs.last().cloned(),
+        Some(id) => {
+            let exact = root.join(id);
+            if exact.join(JOURNAL).is_file() {
+                Some(exact)
+            } else {
+                let matches: Vec<&PathBuf> = runs
+                    .iter()
+                    .filter(|p| {
+                        p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with(id))
+                    })
+                    .collect();
+                match matches.as_slice() {
+                    [one] => Some((*one).clone()),
+                    _ => None,
+                }
+            }
+        }
+    };
+    found.ok_or_else(|| JournalError::NoSuchRun {
+        run: run.unwrap_or("--last").to_string(),
+        dir: root.display().to_string(),
+    })
+}

@@ -1,0 +1,150 @@
+//! Resume verdicts: which finished steps a resumed run keeps and which run again, and why.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::graph::ExecGraph;
+use crate::typed::Workflow;
+
+use super::*;
+
+/// What resume does with one step, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Finished before and unchanged: its result is restored, it does not run.
+    Keep,
+    /// Skipped before by a condition and unchanged upstream: decided again (it will be
+    /// skipped again).
+    Redecide,
+    /// It runs (again), for this reason.
+    Run(String),
+}
+
+/// The per-step verdicts of resuming `state` with the workflow as it is now, in step
+/// order. A step is kept when it succeeded, its fingerprint is unchanged, and every step
+/// it waits for is kept (or skipped again): a change re-runs the step and everything
+/// downstream.
+pub fn plan(
+    state: &RunState,
+    info: &Workflow,
+    graph: &ExecGraph,
+    fingerprints: &[u64],
+) -> Vec<Verdict> {
+    use petgraph::visit::EdgeRef;
+    let n = info.steps.len();
+    let order = petgraph::algo::toposort(&graph.graph, None)
+        .map(|o| o.into_iter().map(|x| x.index()).collect::<Vec<_>>())
+        .unwrap_or_else(|_| (0..n).collect());
+    let mut verdicts: Vec<Option<Verdict>> = vec![None; n];
+    let mut order = order;
+    // `finally` steps wait for everything ordinary: decide them last.
+    order.sort_by_key(|&i| info.steps.get(i).is_some_and(|s| s.finally));
+    for i in order {
+        let Some(step) = info.steps.get(i) else {
+            continue;
+        };
+        let mut preds: Vec<usize> = graph
+            .graph
+            .edges_directed(
+                petgraph::graph::NodeIndex::new(i),
+                petgraph::Direction::Incoming,
+            )
+            .map(|e| e.source().index())
+            .collect();
+        if step.finally {
+            preds.extend((0..n).filter(|&j| !info.steps[j].finally));
+        }
+        let upstream = preds.iter().find_map(|&p| match &verdicts[p] {
+            Some(Verdict::Run(_)) => Some(info.steps[p].name.clone()),
+            _ => None,
+        });
+        let fp = fingerprints.get(i).copied().unwrap_or(0);
+        let verdict = match (
+            state.finished.get(&step.name),
+            state.skipped.get(&step.name),
+        ) {
+            (Some(f), _) if f.status == "succeeded" && f.fingerprint != fp => {
+                Verdict::Run("its definition or inputs changed".to_string())
+            }
+            _ if upstream.is_some() => Verdict::Run(format!(
+                "`{}` runs again upstream",
+                upstream.unwrap_or_default()
+            )),
+            (Some(f), _) if f.status == "succeeded" => Verdict::Keep,
+            (Some(f), _) => Verdict::Run(
+                match f.status.as_str() {
+                    "waiting" => "it was waiting for approval",
+                    "cancelled" => "it was stopped before it finished",
+                    _ => "it failed before",
+                }
+                .to_string(),
+            ),
+            (None, Some(_)) => Verdict::Redecide,
+            (None, None) if state.in_flight.keys().any(|l| step_of(l) == step.name) => {
+                Verdict::Run("it was running when the run stopped".to_string())
+            }
+            (None, None) => Verdict::Run("it had not run yet".to_string()),
+        };
+        verdicts[i] = Some(verdict);
+    }
+    verdicts
+        .into_iter()
+        .map(|v| v.unwrap_or(Verdict::Run("it had not run yet".to_string())))
+        .collect()
+}
+
+/// What the scheduler needs to resume a run.
+#[derive(Debug, Default)]
+pub struct Resume {
+    /// Steps to restore without running, by step name.
+    pub keep: HashMap<String, Finished>,
+    /// Fan-out instances to restore, by instance name.
+    pub instances: HashMap<String, InstanceDone>,
+    /// Failed attempts to count, by instance name.
+    pub attempts: HashMap<String, u32>,
+    /// Approval decisions.
+    pub approvals: HashMap<String, bool>,
+    /// The fingerprints of the workflow's steps as it is now, in step order.
+    pub fingerprints: Vec<u64>,
+}
+
+impl Resume {
+    /// The restore set for these verdicts.
+    pub fn new(
+        state: &RunState,
+        info: &Workflow,
+        verdicts: &[Verdict],
+        fingerprints: &[u64],
+    ) -> Resume {
+        let mut r = Resume {
+            approvals: state.approvals.clone(),
+            fingerprints: fingerprints.to_vec(),
+            ..Resume::default()
+        };
+        for ((step, v), fp) in info.steps.iter().zip(verdicts).zip(fingerprints) {
+            match v {
+                Verdict::Keep => {
+                    if let Some(f) = state.finished.get(&step.name) {
+                        r.keep.insert(step.name.clone(), f.clone());
+                    }
+                }
+                // Only an interrupted step keeps its finished instances and attempt
+                // counts: a changed one starts afresh.
+                Verdict::Run(_) if !state.finished.contains_key(&step.name) => {
+                    let mine = |l: &String| step_of(l) == step.name;
+                    for (l, d) in state
+                        .instances
+                        .iter()
+                        .filter(|(l, d)| mine(l) && d.fingerprint == *fp)
+                    {
+                        r.instances.insert(l.clone(), d.clone());
+                    }
+                    for (l, n) in state.failed_attempts.iter().filter(|(l, _)| mine(l)) {
+                        r.attempts.insert(l.clone(), *n);
+                    }
+                }
+                _ => {}
+            }
+        }
+        r
+    }
+}
