@@ -1,9 +1,12 @@
 //! flowc compiles and runs `.flow` workflow files.
 //!
 //! The pipeline, one module per stage: [`source`] text is parsed by [`parse`] into an
-//! [`ast`], resolved and type-checked by [`check`], lowered by [`lower`] into one
-//! [`graph::ExecGraph`] per workflow. Every stage returns `Result<Next, Diagnostics>`, and
-//! [`diagnostics`] renders what went wrong. The library never prints or exits; [`cli`] does.
+//! [`ast`], resolved and type-checked by [`check`] into one resolved program
+//! ([`typed::Program`]), lowered by [`lower`] into one [`graph::ExecGraph`] per workflow.
+//! Everything after check ([`runtime`], the REPL, `flowc plan`, `graph` and `doc`) reads
+//! the resolved program and the graph, never the syntax tree. Every stage returns
+//! `Result<Next, Diagnostics>`, and [`diagnostics`] renders what went wrong. The library
+//! never prints or exits; [`cli`] does. See docs/architecture.md.
 //!
 //! ```
 //! use flowc::source::{SourceFile, SourceMap};

@@ -109,36 +109,6 @@ impl Checked {
     }
 }
 
-/// The retry clause `retry` stands for: the clause of the policy it names
-/// (`retry module.NAME`), or itself. The checker has verified that a named policy
-/// exists; here it is found by name among the loaded modules.
-pub fn policy<'a>(modules: &'a [Module], retry: &'a ast::Retry) -> &'a ast::Retry {
-    let find = |m: &'a Module, name: &str| {
-        m.ast.items.iter().find_map(|it| match it {
-            ast::Item::Policy(p) if p.name.name == name => Some(&p.retry),
-            _ => None,
-        })
-    };
-    match &retry.count.kind {
-        ast::ExprKind::Field(base, member) => match &base.kind {
-            ast::ExprKind::Name(alias) => modules.iter().rev().find_map(|importer| {
-                importer.ast.items.iter().find_map(|it| match it {
-                    ast::Item::Import(imp) if imp.alias.name == *alias => modules
-                        .iter()
-                        .find(|m| {
-                            m.key == imp.path || m.key.ends_with(imp.path.trim_start_matches("./"))
-                        })
-                        .and_then(|m| find(m, &member.name)),
-                    _ => None,
-                })
-            }),
-            _ => None,
-        },
-        _ => None,
-    }
-    .unwrap_or(retry)
-}
-
 /// Checks the root file and everything it imports, and gives what was checked even when
 /// there are errors, with every diagnostic found (errors and warnings): later checks that
 /// do not depend on the broken parts (the graph's) still run on it. `Checked::warnings`
