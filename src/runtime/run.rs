@@ -745,29 +745,28 @@ fn workflow_record(name: &str, status: &str, run_id: &str) -> Value {
 
 /// The record of a step that did not run: built-in fields only.
 fn skipped_report(name: &str, cause: SkipCause, reason: String, fan_out: bool) -> StepReport {
-    StepReport {
-        name: name.to_string(),
-        status: Status::Skipped,
-        skip: Some(cause),
-        reason: Some(reason),
-        attempts: 0,
-        duration: Duration::ZERO,
-        exit_codes: Vec::new(),
-        continued: false,
-        restored: false,
-        gate: false,
-        record: record(Status::Skipped, &[], fan_out, BTreeMap::new()),
-    }
+    not_run(name, Status::Skipped, Some(cause), reason, fan_out)
 }
 
 /// The report of a step that is not decided because the run is paused at an approval
 /// gate: it is neither run nor skipped (nothing is journaled), so the resume that follows
 /// the decision decides it.
 fn held_report(name: &str, reason: String, fan_out: bool) -> StepReport {
+    not_run(name, Status::Waiting, None, reason, fan_out)
+}
+
+/// The report of a step that did not run, with this status and reason.
+fn not_run(
+    name: &str,
+    status: Status,
+    skip: Option<SkipCause>,
+    reason: String,
+    fan_out: bool,
+) -> StepReport {
     StepReport {
         name: name.to_string(),
-        status: Status::Waiting,
-        skip: None,
+        status,
+        skip,
         reason: Some(reason),
         attempts: 0,
         duration: Duration::ZERO,
@@ -775,7 +774,7 @@ fn held_report(name: &str, reason: String, fan_out: bool) -> StepReport {
         continued: false,
         restored: false,
         gate: false,
-        record: record(Status::Waiting, &[], fan_out, BTreeMap::new()),
+        record: record(status, &[], fan_out, BTreeMap::new()),
     }
 }
 
