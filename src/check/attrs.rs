@@ -26,12 +26,6 @@ pub(super) enum AttrPlace<'a> {
     Defaults,
 }
 
-impl AttrPlace<'_> {
-    pub(super) fn describe(&self) -> String {
-        self.to_string()
-    }
-}
-
 /// "step `build`", "task `get`", "`defaults`": written straight into the messages that
 /// name the place (a string per attribute would be a large check's allocation hot spot).
 impl std::fmt::Display for AttrPlace<'_> {
@@ -74,7 +68,7 @@ impl Checker<'_> {
             if let Some(help) = self.not_allowed(&attr.kind, place) {
                 self.error(CheckError::NotAllowedHere {
                     attr: kw.to_string(),
-                    place: place.describe(),
+                    place: place.to_string(),
                     span: attr.keyword.into(),
                     help: Some(help),
                 });
@@ -190,7 +184,7 @@ impl Checker<'_> {
                             self.diags.error(
                                 self.source,
                                 crate::lower::GraphError::BadFallback {
-                                    reason: format!("{} cannot name a fallback step", place.describe()),
+                                    reason: format!("{place} cannot name a fallback step"),
                                     span: target.span.into(),
                                     help: Some(
                                         "use `continue` or `fail_fast` here; name fallback steps on the steps themselves"
@@ -257,7 +251,7 @@ impl Checker<'_> {
         if !(self.stdlib && matches!(place, AttrPlace::Task { .. })) {
             self.error(CheckError::NativeOutsideStdlib {
                 span: e.span.into(),
-                place: place.describe(),
+                place: place.to_string(),
             });
             return String::new();
         }

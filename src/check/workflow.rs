@@ -254,7 +254,7 @@ impl<'m> Checker<'m> {
         });
     }
 
-    pub(super) fn scope_has_param(&self, name: &str, wf: &ast::Workflow) -> bool {
+    fn scope_has_param(&self, name: &str, wf: &ast::Workflow) -> bool {
         wf.params.iter().any(|p| p.name.name == name)
     }
 

@@ -10,7 +10,7 @@
 //! Comments, docs, layout and positions are not part of it, and neither is anything the
 //! step does not read.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::eval::Value;
 use crate::typed::{dump, Expr, ExprKind, Program, Ref, Step, Workflow};
@@ -39,33 +39,47 @@ fn fingerprint(
     let mut read: BTreeMap<String, String> = BTreeMap::new();
     let mut pending: Vec<&Expr> = Vec::new();
     step.for_each_expr(&mut |e| pending.push(e));
-    let mut seen: BTreeSet<(u8, usize, &str)> = BTreeSet::new();
     while let Some(e) = pending.pop() {
         let mut refs: Vec<&Ref> = Vec::new();
-        walk_refs(e, &mut refs);
-        for r in refs {
-            match r {
-                Ref::Param(name) if seen.insert((0, 0, name)) => {
-                    read.insert(format!("param {name}"), format!("{:?}", inputs.get(name)));
-                }
-                Ref::Binding(name) if seen.insert((1, 0, name)) => {
-                    if let Some(b) = wf.bindings.iter().find(|b| &b.name == name) {
-                        read.insert(format!("let {name}"), dump::expr(&b.value));
-                        pending.push(&b.value);
-                    }
-                }
-                Ref::Const { module, name } if seen.insert((2, *module, name)) => {
-                    let value = program
-                        .modules
-                        .get(*module)
-                        .and_then(|m| m.consts.iter().find(|c| &c.name == name));
-                    if let Some(c) = value {
-                        read.insert(format!("const {module} {name}"), dump::expr(&c.value));
-                        pending.push(&c.value);
-                    }
-                }
-                _ => {}
+        e.walk(&mut |x| {
+            if let ExprKind::Ref(r) = &x.kind {
+                refs.push(r);
             }
+        });
+        for r in refs {
+            let key = match r {
+                Ref::Param(name) => format!("param {name}"),
+                Ref::Binding(name) => format!("let {name}"),
+                Ref::Const { module, name } => format!("const {module} {name}"),
+                Ref::Arg(_) | Ref::Step(_) | Ref::Local(_) => continue,
+            };
+            if read.contains_key(&key) {
+                continue;
+            }
+            // A binding's or constant's value is followed in turn.
+            let value = match r {
+                Ref::Param(name) => format!("{:?}", inputs.get(name)),
+                Ref::Binding(name) => match wf.bindings.iter().find(|b| &b.name == name) {
+                    Some(b) => {
+                        pending.push(&b.value);
+                        dump::expr(&b.value)
+                    }
+                    None => String::new(),
+                },
+                Ref::Const { module, name } => match program
+                    .modules
+                    .get(*module)
+                    .and_then(|m| m.consts.iter().find(|c| &c.name == name))
+                {
+                    Some(c) => {
+                        pending.push(&c.value);
+                        dump::expr(&c.value)
+                    }
+                    None => String::new(),
+                },
+                Ref::Arg(_) | Ref::Step(_) | Ref::Local(_) => continue,
+            };
+            read.insert(key, value);
         }
     }
     for (key, value) in &read {
@@ -75,15 +89,6 @@ fn fingerprint(
         hash = fnv(hash, b"\n");
     }
     hash
-}
-
-/// The names an expression reads.
-fn walk_refs<'a>(e: &'a Expr, out: &mut Vec<&'a Ref>) {
-    e.walk(&mut |x| {
-        if let ExprKind::Ref(r) = &x.kind {
-            out.push(r);
-        }
-    });
 }
 
 /// FNV-1a, 64 bits: stable across builds and platforms, which a journal needs.

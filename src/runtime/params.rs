@@ -360,8 +360,9 @@ pub fn resolve_inputs(
         let value = match (value, p.default) {
             (Some(v), _) => Some(v),
             (None, Some(default)) => {
-                let names = DefaultScope {
-                    params: &scope,
+                let names = Known {
+                    values: &scope,
+                    args: &[],
                     consts,
                     env,
                 };
@@ -417,8 +418,9 @@ impl Constants {
         let mut consts = Constants::default();
         for (m, module) in program.modules.iter().enumerate() {
             for c in &module.consts {
-                let names = DefaultScope {
-                    params: &BTreeMap::new(),
+                let names = Known {
+                    values: &BTreeMap::new(),
+                    args: &[],
                     consts: &consts,
                     env,
                 };
@@ -436,20 +438,31 @@ impl Constants {
     }
 }
 
-/// What a parameter default or a constant may read: the parameters resolved so far and
-/// the constants.
-struct DefaultScope<'a> {
-    params: &'a BTreeMap<String, Value>,
-    consts: &'a Constants,
-    env: EnvFn<'a>,
+/// The values known before a run, which what is evaluated then may read: parameters and
+/// bindings by name (those resolved so far), a called task's arguments, and the
+/// constants; `env()` reads through `env`. Step results and loop variables are pending.
+pub struct Known<'a> {
+    /// Parameters and bindings.
+    pub values: &'a BTreeMap<String, Value>,
+    /// A called task's arguments.
+    pub args: &'a [(String, Value)],
+    /// Every module's constants.
+    pub consts: &'a Constants,
+    /// The process environment.
+    pub env: EnvFn<'a>,
 }
 
-impl Scope for DefaultScope<'_> {
+impl Scope for Known<'_> {
     fn value(&self, name: &Ref) -> Result<Value, EvalError> {
         match name {
-            Ref::Param(n) => self.params.get(n).cloned(),
+            Ref::Param(n) | Ref::Binding(n) => self.values.get(n).cloned(),
+            Ref::Arg(n) => self
+                .args
+                .iter()
+                .find(|(a, _)| a == n)
+                .map(|(_, v)| v.clone()),
             Ref::Const { module, name } => self.consts.get(*module, name).cloned(),
-            _ => None,
+            Ref::Step(_) | Ref::Local(_) => None,
         }
         .ok_or(EvalError::Pending)
     }

@@ -12,12 +12,12 @@ use std::path::Path;
 
 use crate::graph::ExecGraph;
 use crate::lower::Lowered;
-use crate::runtime::eval::{eval_typed, EvalError, Scope, Value};
+use crate::runtime::eval::{eval_typed, EvalError, Value};
 use crate::runtime::params::{
-    self, coerce, Constants, EnvFn, Input, InputError, Inputs, Origin, Params,
+    self, coerce, Constants, EnvFn, Input, InputError, Inputs, Known, Origin, Params,
 };
 use crate::source::SourceMap;
-use crate::typed::{self, DepKind, Expr, Ref, Step, Workflow};
+use crate::typed::{self, DepKind, Expr, Step, Workflow};
 
 /// Resolves the inputs of every workflow in `graphs` and renders their plans.
 pub fn plan(
@@ -81,35 +81,6 @@ struct Planner<'a> {
     sources: &'a SourceMap,
     env: EnvFn<'a>,
     consts: Constants,
-}
-
-/// The values known before the run: parameters, bindings, constants, and (for a step
-/// that calls a task) the task's arguments.
-struct Known<'a> {
-    values: &'a BTreeMap<String, Value>,
-    args: &'a [(String, Value)],
-    consts: &'a Constants,
-    env: EnvFn<'a>,
-}
-
-impl Scope for Known<'_> {
-    fn value(&self, name: &Ref) -> Result<Value, EvalError> {
-        match name {
-            Ref::Param(n) | Ref::Binding(n) => self.values.get(n).cloned(),
-            Ref::Arg(n) => self
-                .args
-                .iter()
-                .find(|(a, _)| a == n)
-                .map(|(_, v)| v.clone()),
-            Ref::Const { module, name } => self.consts.get(*module, name).cloned(),
-            Ref::Step(_) | Ref::Local(_) => None,
-        }
-        .ok_or(EvalError::Pending)
-    }
-
-    fn env_var(&self, name: &str) -> Option<String> {
-        (self.env)(name)
-    }
 }
 
 impl Planner<'_> {

@@ -23,7 +23,7 @@ use super::command;
 use super::eval::{self, EvalError, Scope, Value};
 use super::journal::{self, Journal, Resume};
 use super::outputs;
-use super::params::Constants;
+use super::params::{Constants, Known};
 use super::process::{self, CancellationSignal, Canceller, Stream};
 use super::redact::Redactor;
 use super::retry::{self, Backoff, Policy};
@@ -376,12 +376,8 @@ pub async fn run(
 ) -> Result<Report, RunError> {
     let started = Instant::now();
     let Lowered {
-        graphs,
-        modules,
-        program,
-        ..
+        graphs, program, ..
     } = lowered;
-    drop(modules);
     let program = Arc::new(program);
     let Some(wf_index) = program.workflows.iter().position(|w| w.name == workflow) else {
         return Err(RunError::Binding {
@@ -428,12 +424,15 @@ pub async fn run(
         .collect();
     // The workflow's bindings, in order: each reads the parameters, the constants of any
     // module (by identity) and the bindings before it.
-    let consts = Constants::of(&program, &|name| std::env::var(name).ok());
+    let process_env = |name: &str| std::env::var(name).ok();
+    let consts = Constants::of(&program, &process_env);
     let resolved = &program.workflows[wf_index];
     for b in &resolved.bindings {
-        let scope = BindingScope {
+        let scope = Known {
             values: &values,
+            args: &[],
             consts: &consts,
+            env: &process_env,
         };
         let mut v = eval::eval_typed(&b.value, &scope).map_err(|e| RunError::Binding {
             name: b.name.clone(),
@@ -453,9 +452,11 @@ pub async fn run(
     // The file's `max_parallel` bounds the run as much as `--max-parallel` does.
     let mut max_parallel = opts.max_parallel.max(1);
     if let Some(limit) = &resolved.max_parallel {
-        let scope = BindingScope {
+        let scope = Known {
             values: &values,
+            args: &[],
             consts: &consts,
+            env: &process_env,
         };
         match eval::eval_typed(limit, &scope) {
             Ok(Value::Int(n)) if n > 0 => {
@@ -715,24 +716,6 @@ fn restored(shared: &Shared, name: &str) -> Option<StepReport> {
         gate: false,
         record: f.record.clone(),
     })
-}
-
-/// What a workflow's binding may read: the parameters and bindings before it, and the
-/// constants.
-struct BindingScope<'a> {
-    values: &'a BTreeMap<String, Value>,
-    consts: &'a Constants,
-}
-
-impl Scope for BindingScope<'_> {
-    fn value(&self, name: &Ref) -> Result<Value, EvalError> {
-        match name {
-            Ref::Param(n) | Ref::Binding(n) => self.values.get(n).cloned(),
-            Ref::Const { module, name } => self.consts.get(*module, name).cloned(),
-            _ => None,
-        }
-        .ok_or(EvalError::Pending)
-    }
 }
 
 fn workflow_record(name: &str, status: &str, run_id: &str) -> Value {

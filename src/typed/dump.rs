@@ -254,11 +254,11 @@ enum Style<'a> {
 }
 
 fn write_expr(out: &mut String, e: &Expr, style: Style<'_>) {
-    let inner_style = match style {
+    // What this expression contains is not the outermost operation.
+    let nested = match style {
         Style::Source(wf, _) => Style::Source(wf, false),
         Style::Resolved => Style::Resolved,
     };
-    let write_expr = |out: &mut String, e: &Expr, _: Style<'_>| write_expr(out, e, inner_style);
     match &e.kind {
         ExprKind::Int(i) => {
             let _ = write!(out, "{i}");
@@ -282,7 +282,7 @@ fn write_expr(out: &mut String, e: &Expr, style: Style<'_>) {
                     }
                     StrPart::Interp(inner) => {
                         out.push_str("${");
-                        write_expr(out, inner, style);
+                        write_expr(out, inner, nested);
                         out.push('}');
                     }
                 }
@@ -295,7 +295,7 @@ fn write_expr(out: &mut String, e: &Expr, style: Style<'_>) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_expr(out, item, style);
+                write_expr(out, item, nested);
             }
             out.push(']');
         }
@@ -306,7 +306,7 @@ fn write_expr(out: &mut String, e: &Expr, style: Style<'_>) {
                     out.push_str(", ");
                 }
                 let _ = write!(out, "{k}: ");
-                write_expr(out, v, style);
+                write_expr(out, v, nested);
             }
             out.push('}');
         }
@@ -328,13 +328,13 @@ fn write_expr(out: &mut String, e: &Expr, style: Style<'_>) {
         }
         ExprKind::Workflow => out.push_str("workflow"),
         ExprKind::Field(base, field) => {
-            write_expr(out, base, style);
+            write_expr(out, base, nested);
             let _ = write!(out, ".{field}");
         }
         ExprKind::Index(base, index) => {
-            write_expr(out, base, style);
+            write_expr(out, base, nested);
             out.push('[');
-            write_expr(out, index, style);
+            write_expr(out, index, nested);
             out.push(']');
         }
         ExprKind::Call(name, args) => {
@@ -344,7 +344,7 @@ fn write_expr(out: &mut String, e: &Expr, style: Style<'_>) {
                     out.push_str(", ");
                 }
                 match a {
-                    Some(a) => write_expr(out, a, style),
+                    Some(a) => write_expr(out, a, nested),
                     None => out.push('_'),
                 }
             }
@@ -355,27 +355,27 @@ fn write_expr(out: &mut String, e: &Expr, style: Style<'_>) {
                 super::UnOp::Not => '!',
                 super::UnOp::Neg => '-',
             });
-            write_expr(out, inner, style);
+            write_expr(out, inner, nested);
         }
         ExprKind::Binary(op, a, b) => {
             let parens = !matches!(style, Style::Source(_, true));
             if parens {
                 out.push('(');
             }
-            write_expr(out, a, style);
+            write_expr(out, a, nested);
             let _ = write!(out, " {} ", op.symbol());
-            write_expr(out, b, style);
+            write_expr(out, b, nested);
             if parens {
                 out.push(')');
             }
         }
         ExprKind::If(c, a, b) => {
             out.push_str("if ");
-            write_expr(out, c, style);
+            write_expr(out, c, nested);
             out.push_str(" { ");
-            write_expr(out, a, style);
+            write_expr(out, a, nested);
             out.push_str(" } else { ");
-            write_expr(out, b, style);
+            write_expr(out, b, nested);
             out.push_str(" }");
         }
         ExprKind::Invalid => out.push_str("<invalid>"),

@@ -170,27 +170,6 @@ impl Expr {
         }
     }
 
-    /// The value, when the expression is a literal that needs no evaluation.
-    pub fn as_int(&self) -> Option<i64> {
-        match &self.kind {
-            ExprKind::Int(i) => Some(*i),
-            ExprKind::Unary(UnOp::Neg, inner) => inner.as_int().and_then(i64::checked_neg),
-            _ => None,
-        }
-    }
-
-    /// The text of a string literal without interpolations.
-    pub fn as_text(&self) -> Option<&str> {
-        match &self.kind {
-            ExprKind::Str(parts) => match parts.as_slice() {
-                [] => Some(""),
-                [StrPart::Text(t)] => Some(t),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
     /// Calls `f` on this expression and every expression inside it, outermost first.
     pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
         f(self);

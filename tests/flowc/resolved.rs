@@ -7,8 +7,9 @@ use std::path::Path;
 
 use crate::support::{Flowc, Output};
 
-/// Writes `files` (path, text) under a new directory and runs `main` from there.
-fn run_files(files: &[(&str, &str)], main: &str) -> (tempfile::TempDir, Output) {
+/// Writes `files` (path, text) under a new directory and runs `main` from there, with
+/// `extra` arguments.
+fn run_files(files: &[(&str, &str)], main: &str, extra: &[&str]) -> (tempfile::TempDir, Output) {
     let dir = tempfile::tempdir().expect("tempdir");
     for (path, text) in files {
         let path = dir.path().join(path);
@@ -17,7 +18,9 @@ fn run_files(files: &[(&str, &str)], main: &str) -> (tempfile::TempDir, Output) 
         }
         std::fs::write(path, text).expect("write");
     }
-    let out = Flowc::new(&["run", main, "--log-dir", "logs"])
+    let mut args = vec!["run", main, "--log-dir", "logs"];
+    args.extend_from_slice(extra);
+    let out = Flowc::new(&args)
         .dir(dir.path())
         .env_remove("FLOWC_STATE_DIR")
         .env("NO_COLOR", "1")
@@ -46,6 +49,7 @@ fn an_alias_reads_its_own_module_not_one_whose_path_ends_alike() {
             ),
         ],
         "w.flow",
+        &[],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
@@ -71,6 +75,7 @@ fn a_parent_directory_module_gives_its_constants_and_policies() {
             ),
         ],
         "sub/w.flow",
+        &[],
     );
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("hello-from-lib"), "{}", out.stderr);
@@ -93,6 +98,7 @@ fn a_task_parameter_default_reads_its_module_constant() {
             ),
         ],
         "w.flow",
+        &[],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("v=the-default!"), "{}", out.stderr);
@@ -112,6 +118,7 @@ fn workflow_fields_are_known_to_every_step() {
             ),
         ],
         "w.flow",
+        &[],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
@@ -137,12 +144,7 @@ fn the_files_max_parallel_bounds_the_run() {
         step("b"),
         step("c")
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("w.flow"), text).expect("write");
-    let out = Flowc::new(&["run", "w.flow", "--max-parallel", "8", "--log-dir", "logs"])
-        .dir(dir.path())
-        .env_remove("FLOWC_STATE_DIR")
-        .run();
+    let (dir, out) = run_files(&[("w.flow", &text)], "w.flow", &["--max-parallel", "8"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let log = std::fs::read_to_string(dir.path().join("log")).expect("log");
     let events: Vec<&str> = log.lines().collect();
