@@ -89,7 +89,7 @@ fn compile_file(
         return Err(diags);
     }
     checked.warnings = diags;
-    lower_checked(sources, id, checked, loader)
+    lower::lower(checked)
 }
 
 /// [`compile`] for a tool that asks for the type of one expression in a workflow's scope
@@ -117,25 +117,5 @@ pub fn compile_probe(
         }
         None => (check::check(sources, id, file, loader)?, None),
     };
-    Ok((lower_checked(sources, id, checked, loader)?, typed))
-}
-
-/// Lowers a program that checked clean. Calls of workflows are inlined into the caller
-/// first, and the result checked again (which resolves the new steps' dependencies); the
-/// first check's warnings are the ones kept.
-fn lower_checked(
-    sources: &mut SourceMap,
-    id: SourceId,
-    checked: check::Checked,
-    loader: &dyn Loader,
-) -> Result<lower::Lowered, Diagnostics> {
-    let inlined = lower::inline::inline(&checked.root().ast, id, &checked.modules)?;
-    match inlined {
-        None => lower::lower(checked),
-        Some(file) => {
-            let mut rechecked = check::check(sources, id, file, loader)?;
-            rechecked.warnings = checked.warnings;
-            lower::lower(rechecked)
-        }
-    }
+    Ok((lower::lower(checked)?, typed))
 }

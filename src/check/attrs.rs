@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap as HashMap;
 use super::error::CheckError;
 use super::expr::{EntryKind, ExprCx};
 use super::types::{Type, STEP_FIELDS};
-use crate::ast::{self, Attr, AttrKind, Expr, Item};
+use crate::ast::{self, Attr, AttrKind, Expr};
 use crate::command::CommandError;
 use crate::diagnostics::did_you_mean;
 use crate::source::Span;
@@ -313,11 +313,7 @@ impl Checker<'_> {
                 let EntryKind::Module(m) = self.scope.entry(id).kind else {
                     return None;
                 };
-                let is_policy = self.modules[m]
-                    .ast
-                    .items
-                    .iter()
-                    .any(|it| matches!(it, Item::Policy(p) if p.name.name == member.name));
+                let is_policy = self.modules[m].typed.policy(&member.name).is_some();
                 if is_policy {
                     self.scope.mark_used(id);
                     Some((m, member.name.clone()))

@@ -650,10 +650,7 @@ impl Checker<'_> {
             .chain(module.workflows.keys())
             .chain(module.consts.keys())
             .map(String::as_str)
-            .chain(module.ast.items.iter().filter_map(|it| match it {
-                crate::ast::Item::Policy(p) => Some(p.name.name.as_str()),
-                _ => None,
-            }))
+            .chain(module.typed.policies.iter().map(|p| p.name.as_str()))
             .collect();
         members.sort_unstable();
         match did_you_mean(name, members.iter().copied()) {

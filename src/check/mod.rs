@@ -19,7 +19,6 @@ use std::path::PathBuf;
 pub use error::{CheckError, CheckWarning, CommandAt};
 pub use module::{FsLoader, Loaded, Loader};
 pub use types::Type;
-pub use workflow::workflow_outputs;
 
 use crate::ast;
 use crate::diagnostics::Diagnostics;
@@ -58,8 +57,6 @@ pub struct Module {
     pub source: SourceId,
     /// How imports name it: `std/http`, or a path.
     pub key: String,
-    /// Its syntax tree.
-    pub ast: ast::File,
     /// Tasks by name.
     pub tasks: HashMap<String, Signature>,
     /// Workflows by name.

@@ -175,7 +175,6 @@ impl Context<'_> {
         self.modules.push(Module {
             source,
             key: key.clone(),
-            ast: file,
             tasks: exports.tasks,
             workflows: exports.workflows,
             consts: exports.consts,

@@ -21,15 +21,9 @@ use super::workflow::Checker;
 pub(super) enum Called {
     /// A task, with the arguments bound, and the task's own attributes.
     Task(typed::TaskCall, Box<typed::Attrs>),
-    /// A workflow (inlined into the caller before anything runs).
-    Workflow {
-        /// Its module.
-        module: usize,
-        /// Its name.
-        name: String,
-        /// Its declared outputs.
-        outputs: Vec<typed::Output>,
-    },
+    /// A workflow (inlined into the caller before anything runs), with its declared
+    /// outputs.
+    Workflow(Box<typed::WorkflowCall>, Vec<typed::Output>),
 }
 
 impl Checker<'_> {
@@ -163,17 +157,19 @@ impl Checker<'_> {
             Some(Called::Task(call, task_attrs)) => {
                 (Some(Box::new(call)), summary.attrs.or(&task_attrs))
             }
-            Some(Called::Workflow {
-                module,
-                name,
-                outputs,
-            }) => {
+            Some(Called::Workflow(call, outputs)) => {
                 let mut attrs = summary.attrs;
-                attrs.action = Some(typed::Action::Workflow { module, name });
+                attrs.action = Some(typed::Action::Workflow(call));
                 attrs.outputs = Some(outputs);
                 (None, attrs)
             }
             None => (None, summary.attrs),
+        };
+        let own = typed::Own {
+            retry: attrs.retry.is_some(),
+            timeout: attrs.timeout.is_some(),
+            env: attrs.env.is_some(),
+            on_failure: attrs.on_failure.is_some() || fallback.is_some(),
         };
         attrs = attrs.or(defaults);
         let link = |this: &Self, (target, span): (usize, Span)| typed::Link {
@@ -204,6 +200,7 @@ impl Checker<'_> {
                 timeout: attrs.timeout,
                 env: attrs.env.unwrap_or_default(),
                 on_failure,
+                own,
             },
             outputs: attrs.outputs.unwrap_or_default(),
         }
@@ -293,11 +290,14 @@ impl Checker<'_> {
                     value: None,
                 })
                 .collect();
-            return Some(Called::Workflow {
+            let call = typed::WorkflowCall {
+                callee,
                 module,
                 name,
-                outputs,
-            });
+                args: bound,
+                span: self.at(call.span),
+            };
+            return Some(Called::Workflow(Box::new(call), outputs));
         }
         let task = if module == self.module_index() {
             self.typed.task(&name)

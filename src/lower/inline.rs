@@ -1,633 +1,507 @@
-//! Sub-workflows: a step that calls a workflow of the same file (`step eu = deploy_region(
-//! region: "eu")`) is replaced by that workflow's steps, renamed `eu.STEP`, so that they
-//! are ordinary steps of the caller's execution graph: visible in progress, `flowc graph`,
-//! `flowc plan` and the logs, and scheduled, retried and skipped like any other step.
+//! Sub-workflows: a step that calls a workflow (`step eu = deploy_region(region: "eu")`,
+//! or `step d = common.deploy(...)` for a workflow of an imported module) is replaced by
+//! that workflow's steps, renamed `eu.STEP`, so that they are ordinary steps of the
+//! caller's execution graph: visible in progress, `flowc graph`, `flowc plan` and the logs,
+//! and scheduled, retried, journaled and skipped like any other step.
 //!
-//! The rewrite works on the syntax tree of a file that has already checked cleanly; the
-//! result is checked again, which computes the dependencies of the new steps. In the
-//! called workflow's steps, its parameters are replaced by the call's argument
-//! expressions (or the parameter defaults), its steps and bindings get the `eu.` prefix,
-//! its `defaults` and the call step's own attributes fill in what the steps do not set,
-//! and the call step's `after` and `when` apply to every inner step. The call step itself
-//! stays as a step that waits for all the inner steps and does nothing but compute the
-//! callee's declared `outputs` from them, so that steps after it wait for the whole
-//! sub-workflow and read its outputs as the call step's fields.
+//! This works on the resolved program, after one check: names are already resolved, so
+//! the called workflow's constants, tasks and named policies stay those of its own module
+//! (by module identity), whatever the caller's imports are called. In an inlined step:
 //!
-//! A workflow of an imported module (`step d = common.deploy(...)`) is inlined the same
-//! way, from the checked module's syntax tree: its constants are replaced by their values
-//! and its unqualified calls of its own tasks and workflows are qualified with the
-//! caller's alias, so that they resolve in the caller's file. (Its steps' calls through
-//! the module's own imports are left as written.)
+//! - a parameter of the called workflow is the call's argument (or the parameter's default),
+//!   and a `let` of it is its value; a `secret` of it becomes a binding `eu.NAME` of the
+//!   caller, so it stays secret;
+//! - the call's `after` and `when` apply to every inner step, as does `finally` and
+//!   `on_failure_of` (each inner step compensates the same step; one with a compensation
+//!   target of its own keeps it);
+//! - a setting (`retry`, `timeout`, `env`, `on_failure`) the inner step or its task sets
+//!   wins; then the call step's own; then the called workflow's `defaults`; then the
+//!   caller's `defaults`;
+//! - a step reads the caller's steps through the arguments, and waits for what it reads.
 //!
-//! Not inlined (and left for `flowc run` to report): calls with `for`, `finally` or
-//! `on_failure_of`, and calls nested deeper than [`MAX_DEPTH`] (a workflow that calls
-//! itself).
+//! The call step itself stays, as a step that waits for all the ordinary inner steps, does
+//! nothing, and computes the callee's declared `outputs` from them, so that steps after it
+//! wait for the whole sub-workflow and read its outputs as the call step's fields.
+//!
+//! Workflows are inlined callees first, so a nested call (`w.eu.push`) is flat by the time
+//! its caller is inlined. A workflow that calls itself, directly or through others, is
+//! E0116 ([`recursion`]).
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use crate::ast::*;
-use crate::check::{CheckError, Module};
+use crate::check::{CheckError, Type};
 use crate::diagnostics::Diagnostics;
-use crate::source::SourceId;
+use crate::typed::{
+    Action, BinOp, Binding, Dep, DepKind, Expr, ExprKind, OnFailure, Program, Ref, Step, StepId,
+    Workflow, WorkflowCall,
+};
 
-/// How deeply calls of workflows may nest.
-pub const MAX_DEPTH: usize = 16;
+/// A workflow: its module's index and its index among the module's workflows.
+type Key = (usize, usize);
 
-/// The file with every inlinable workflow call replaced by the workflow's steps; `None`
-/// when there is no such call. A workflow that calls itself, directly or through others,
-/// is an error (E0116), reported against `source`.
-pub fn inline(
-    file: &File,
-    source: SourceId,
-    modules: &[Module],
-) -> Result<Option<File>, Diagnostics> {
-    let mut workflows: HashMap<String, Callee<'_>> = file
-        .items
-        .iter()
-        .filter_map(|it| match it {
-            Item::Workflow(w) => Some((
-                w.name.name.clone(),
-                Callee {
-                    wf: w,
-                    module: None,
-                },
-            )),
+/// The workflows of each module, in module order.
+struct Table<'a> {
+    modules: Vec<&'a [Workflow]>,
+    by_name: HashMap<(usize, &'a str), usize>,
+}
+
+impl<'a> Table<'a> {
+    fn new(modules: Vec<&'a [Workflow]>) -> Table<'a> {
+        let mut by_name = HashMap::default();
+        for (m, wfs) in modules.iter().enumerate() {
+            for (w, wf) in wfs.iter().enumerate() {
+                by_name.insert((m, wf.name.as_str()), w);
+            }
+        }
+        Table { modules, by_name }
+    }
+
+    fn get(&self, (m, w): Key) -> &'a Workflow {
+        &self.modules[m][w]
+    }
+
+    /// The workflow a call names.
+    fn callee(&self, call: &WorkflowCall) -> Option<Key> {
+        let w = *self.by_name.get(&(call.module, call.name.as_str()))?;
+        Some((call.module, w))
+    }
+
+    /// The workflows `key` calls, with the calling steps.
+    fn calls(&self, key: Key) -> impl Iterator<Item = (Key, &'a Step, &'a WorkflowCall)> + '_ {
+        self.get(key).steps.iter().filter_map(|s| match &s.action {
+            Action::Workflow(call) => Some((self.callee(call)?, s, &**call)),
             _ => None,
         })
-        .collect();
-    // Workflows of imported modules, as `alias.name`.
-    for item in &file.items {
-        let Item::Import(imp) = item else { continue };
-        let Some(m) = modules
-            .iter()
-            .find(|m| m.key == imp.path || m.key.ends_with(imp.path.trim_start_matches("./")))
-        else {
-            continue;
-        };
-        for it in &m.ast.items {
-            if let Item::Workflow(w) = it {
-                workflows.insert(
-                    format!("{}.{}", imp.alias.name, w.name.name),
-                    Callee {
-                        wf: w,
-                        module: Some((&imp.alias, &m.ast)),
+    }
+
+    fn keys(&self) -> impl Iterator<Item = Key> + '_ {
+        (self.modules.iter().enumerate()).flat_map(|(m, wfs)| (0..wfs.len()).map(move |w| (m, w)))
+    }
+}
+
+/// Reports every cycle of workflow calls (E0116), once per cycle, against the workflow
+/// that comes first in module and source order, at the call that closes it.
+pub fn recursion(modules: Vec<&[Workflow]>, diags: &mut Diagnostics) {
+    let table = Table::new(modules);
+    if !table.keys().any(|k| table.calls(k).next().is_some()) {
+        return;
+    }
+    // 0: not seen, 1: on the stack, 2: done.
+    let mut state: HashMap<Key, u8> = HashMap::default();
+    let mut reported: HashSet<Key> = HashSet::default();
+    for key in table.keys() {
+        let mut stack = Vec::new();
+        visit(&table, key, &mut stack, &mut state, &mut reported, diags);
+    }
+}
+
+fn visit(
+    table: &Table<'_>,
+    key: Key,
+    stack: &mut Vec<Key>,
+    state: &mut HashMap<Key, u8>,
+    reported: &mut HashSet<Key>,
+    diags: &mut Diagnostics,
+) {
+    if state.get(&key).copied().unwrap_or(0) != 0 {
+        return;
+    }
+    state.insert(key, 1);
+    stack.push(key);
+    for (callee, _, call) in table.calls(key) {
+        match state.get(&callee).copied().unwrap_or(0) {
+            0 => visit(table, callee, stack, state, reported, diags),
+            1 => {
+                let start = stack.iter().position(|k| *k == callee).unwrap_or(0);
+                let cycle = &stack[start..];
+                if cycle.iter().any(|k| reported.contains(k)) {
+                    continue;
+                }
+                reported.extend(cycle.iter().copied());
+                let mut chain: Vec<&str> =
+                    cycle.iter().map(|k| table.get(*k).name.as_str()).collect();
+                chain.push(&table.get(callee).name);
+                diags.error(
+                    call.span.source,
+                    CheckError::RecursiveWorkflow {
+                        name: table.get(callee).name.clone(),
+                        chain: chain.join(" -> "),
+                        span: call.span.span.into(),
                     },
                 );
             }
+            _ => {}
         }
     }
-    let has_call = workflows.values().any(|c| {
-        c.wf.body
-            .iter()
-            .any(|it| inlinable(it, &workflows).is_some())
-    });
-    if !has_call {
-        return Ok(None);
-    }
-    let mut diags = Diagnostics::new();
-    // One report per cycle, for its first workflow in source order.
-    let mut reported: HashSet<String> = HashSet::default();
-    for item in &file.items {
-        let Item::Workflow(w) = item else { continue };
-        if reported.contains(&w.name.name) {
-            continue;
-        }
-        if let Some((chain, span)) = cycle(w, &workflows, &mut vec![w.name.name.clone()]) {
-            reported.extend(chain.iter().cloned());
-            diags.error(
-                source,
-                CheckError::RecursiveWorkflow {
-                    name: w.name.name.clone(),
-                    chain: chain.join(" -> "),
-                    span: span.into(),
-                },
-            );
-        }
-    }
-    if diags.has_errors() {
-        diags.sort();
-        return Err(diags);
-    }
-    let items = file
-        .items
-        .iter()
-        .map(|it| match it {
-            Item::Workflow(w) => Item::Workflow(Workflow {
-                body: expand(&w.body, &workflows, 0),
-                ..w.clone()
-            }),
-            other => other.clone(),
+    stack.pop();
+    state.insert(key, 2);
+}
+
+/// Inlines every call of a workflow in `program`, callees first. The program must be free
+/// of call cycles ([`recursion`]).
+pub fn inline(program: &mut Program) {
+    let root = program.modules.len().saturating_sub(1);
+    let modules: Vec<&[Workflow]> = (0..program.modules.len())
+        .map(|m| {
+            if m == root {
+                program.workflows.as_slice()
+            } else {
+                program.modules[m].workflows.as_slice()
+            }
         })
         .collect();
-    Ok(Some(File { items }))
-}
-
-/// A chain of calls from `w` back to the first workflow on `stack`, with the span of the
-/// call that closes it. (Workflows of other modules cannot call back into this file.)
-fn cycle(
-    w: &Workflow,
-    workflows: &HashMap<String, Callee<'_>>,
-    stack: &mut Vec<String>,
-) -> Option<(Vec<String>, crate::source::Span)> {
-    for item in &w.body {
-        let (Some(callee), WorkflowItem::Step(step)) = (inlinable(item, workflows), item) else {
-            continue;
-        };
-        if callee.module.is_some() {
-            continue;
-        }
-        let name = callee.wf.name.name.clone();
-        if stack.first() == Some(&name) {
-            let mut chain = stack.clone();
-            chain.push(name);
-            return Some((chain, step.call.as_ref().map_or(step.span, |c| c.span)));
-        }
-        if stack.contains(&name) || stack.len() > MAX_DEPTH {
-            continue;
-        }
-        stack.push(name);
-        let found = cycle(callee.wf, workflows, stack);
-        stack.pop();
-        if found.is_some() {
-            return found;
-        }
-    }
-    None
-}
-
-/// A workflow a step may call: one of this file, or of an imported module (with the
-/// alias it is imported under and the module's syntax tree).
-struct Callee<'a> {
-    wf: &'a Workflow,
-    module: Option<(&'a Ident, &'a File)>,
-}
-
-/// The called workflow, when `item` is a step calling a workflow in a way that can be
-/// inlined.
-fn inlinable<'a, 'b>(
-    item: &WorkflowItem,
-    workflows: &'b HashMap<String, Callee<'a>>,
-) -> Option<&'b Callee<'a>> {
-    let WorkflowItem::Step(step) = item else {
-        return None;
-    };
-    let call = step.call.as_ref()?;
-    if step.finally.is_some() {
-        return None;
-    }
-    if step
-        .clauses
-        .iter()
-        .any(|c| matches!(c, Clause::For(_) | Clause::Compensates(..)))
-    {
-        return None;
-    }
-    let key = match &call.callee.module {
-        None => call.callee.name.name.clone(),
-        Some(alias) => format!("{}.{}", alias.name, call.callee.name.name),
-    };
-    workflows.get(&key)
-}
-
-/// A workflow body with its calls of workflows expanded, `depth` calls deep.
-fn expand(
-    body: &[WorkflowItem],
-    workflows: &HashMap<String, Callee<'_>>,
-    depth: usize,
-) -> Vec<WorkflowItem> {
-    let mut out = Vec::with_capacity(body.len());
-    for item in body {
-        match (inlinable(item, workflows), item) {
-            (Some(callee), WorkflowItem::Step(step)) if depth < MAX_DEPTH => {
-                let inner = instantiate(step, callee);
-                out.extend(expand(&inner, workflows, depth + 1));
-            }
-            _ => out.push(item.clone()),
-        }
-    }
-    out
-}
-
-/// The steps and bindings of `callee` as called by `step`, renamed and with the call's
-/// arguments in place of the parameters, followed by the join step.
-fn instantiate(step: &Step, target: &Callee<'_>) -> Vec<WorkflowItem> {
-    let callee = target.wf;
-    let call = step.call.as_deref();
-    let prefix = format!("{}.", step.name.name);
-    // Parameters -> the argument given for them, or their default.
-    let mut args: HashMap<String, Expr> = HashMap::default();
-    // A workflow of another module: its tasks and workflows are called through the
-    // caller's alias, its constants are replaced by their values (read in its module).
-    let mut members: HashSet<String> = HashSet::default();
-    if let Some((_, module)) = target.module {
-        let no_locals = HashSet::default();
-        for item in &module.items {
-            match item {
-                Item::Task(t) => {
-                    members.insert(t.name.name.clone());
-                }
-                Item::Workflow(w) => {
-                    members.insert(w.name.name.clone());
-                }
-                Item::Let(b) => {
-                    let value = Renamer {
-                        prefix: "",
-                        locals: &no_locals,
-                        args: &args,
-                        qualify: None,
-                    }
-                    .expr(&b.value, &HashSet::default());
-                    args.insert(b.name.name.clone(), value);
-                }
-                Item::Import(_) | Item::Policy(_) => {}
-            }
-        }
-    }
-    let qualify = target.module.map(|(alias, _)| (alias, &members));
-    let constants = args.clone();
-    for (k, p) in callee.params.iter().enumerate() {
-        let given = call.and_then(|c| {
-            c.args
-                .iter()
-                .enumerate()
-                .find(|(pos, a)| a.name.as_ref().map_or(*pos == k, |n| n.name == p.name.name))
-                .map(|(_, a)| a.value.clone())
-        });
-        // A default is read in the callee's module: its constants are replaced.
-        let default = p.default.as_ref().map(|d| {
-            Renamer {
-                prefix: "",
-                locals: &HashSet::default(),
-                args: &constants,
-                qualify: None,
-            }
-            .expr(d, &HashSet::default())
-        });
-        if let Some(e) = given.or(default) {
-            args.insert(p.name.name.clone(), e);
-        }
-    }
-    let locals: HashSet<String> = callee
-        .body
-        .iter()
-        .filter_map(|it| match it {
-            WorkflowItem::Step(s) => Some(s.name.name.clone()),
-            WorkflowItem::Binding(b) if b.kind == BindingKind::Secret => Some(b.name.name.clone()),
-            WorkflowItem::Binding(_) | WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) => None,
-        })
-        .collect();
-    // A `let` of the callee is replaced by its value, like a parameter: its value may
-    // read the arguments, which may read step results, so it cannot be a binding of the
-    // caller (bindings are evaluated before any step runs). Secrets stay bindings, so
-    // that they stay secret.
-    for it in &callee.body {
-        if let WorkflowItem::Binding(b) = it {
-            if b.kind == BindingKind::Let {
-                let value = Renamer {
-                    prefix: &prefix,
-                    locals: &locals,
-                    args: &args,
-                    qualify,
-                }
-                .expr(&b.value, &HashSet::default());
-                args.insert(b.name.name.clone(), value);
-            }
-        }
-    }
-    let renamer = Renamer {
-        prefix: &prefix,
-        locals: &locals,
-        args: &args,
-        qualify,
-    };
-    // What the inner steps inherit: the call step's attributes, then the callee's
-    // defaults (a step's own attributes win over both).
-    let mut inherited: Vec<Attr> = step
-        .attrs
-        .iter()
-        .filter(|a| !a.kind.is_action())
-        .cloned()
-        .collect();
-    for it in &callee.body {
-        if let WorkflowItem::Defaults(d) = it {
-            for a in &d.attrs {
-                if !inherited
-                    .iter()
-                    .any(|o| o.kind.keyword() == a.kind.keyword())
-                {
-                    inherited.push(renamer.attr(a));
-                }
-            }
-        }
-    }
-    let after: Vec<Ident> = step
-        .clauses
-        .iter()
-        .filter_map(|c| match c {
-            Clause::After(names, _) => Some(names.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    let when: Option<Expr> = step.clauses.iter().find_map(|c| match c {
-        Clause::When(e, _) => Some(e.clone()),
-        _ => None,
-    });
-    let mut out = Vec::new();
-    let mut joined = Vec::new();
-    for it in &callee.body {
-        match it {
-            WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) => {}
-            WorkflowItem::Binding(b) if b.kind == BindingKind::Let => {}
-            WorkflowItem::Binding(b) => out.push(WorkflowItem::Binding(Binding {
-                name: renamer.ident(&b.name),
-                value: renamer.expr(&b.value, &HashSet::default()),
-                ..b.clone()
-            })),
-            WorkflowItem::Step(s) => {
-                let mut inner = renamer.step(s);
-                add_after(&mut inner, &after, step.span);
-                if let Some(w) = &when {
-                    merge_when(&mut inner, w);
-                }
-                for a in &inherited {
-                    // (Inherited attributes are never actions: those were left out.)
-                    if !inner
-                        .attrs
-                        .iter()
-                        .any(|o| o.kind.keyword() == a.kind.keyword())
-                    {
-                        inner.attrs.push(a.clone());
-                    }
-                }
-                if inner.finally.is_none() {
-                    joined.push(inner.name.clone());
-                }
-                out.push(WorkflowItem::Step(inner));
-            }
-        }
-    }
-    // The call step: waits for the inner steps, does nothing, and keeps its name, so that
-    // steps after it wait for the whole sub-workflow.
-    let mut clauses: Vec<Clause> = Vec::new();
-    let mut waits = joined;
-    waits.extend(after);
-    if !waits.is_empty() {
-        clauses.push(Clause::After(waits, step.span));
-    }
-    if let Some(w) = when {
-        clauses.push(Clause::When(w, step.span));
-    }
-    let zero = Expr {
-        kind: ExprKind::Duration(0),
-        span: step.span,
-    };
-    let mut attrs = vec![Attr {
-        kind: AttrKind::Sleep(zero),
-        span: step.span,
-        keyword: step.name.span,
-    }];
-    attrs.extend(
-        step.attrs
-            .iter()
-            .filter(|a| matches!(a.kind, AttrKind::OnFailure(_)))
-            .cloned(),
-    );
-    // The callee's declared outputs, with their values read from the inner steps: the
-    // runtime evaluates them when the join step runs, after all of them.
-    let outputs: Vec<OutputDecl> = crate::check::workflow_outputs(callee)
-        .map(|d| OutputDecl {
-            value: d
-                .value
-                .as_ref()
-                .map(|v| renamer.expr(v, &HashSet::default())),
-            ..d.clone()
-        })
-        .collect();
-    if !outputs.is_empty() {
-        attrs.push(Attr {
-            kind: AttrKind::Outputs(outputs),
-            span: step.span,
-            keyword: step.name.span,
-        });
-    }
-    out.push(WorkflowItem::Step(Step {
-        docs: step.docs.clone(),
-        finally: None,
-        name: step.name.clone(),
-        clauses,
-        call: None,
-        attrs,
-        span: step.span,
-    }));
-    out
-}
-
-/// Adds the call's `after` steps to a step's own `after` clause.
-fn add_after(step: &mut Step, after: &[Ident], span: crate::source::Span) {
-    if after.is_empty() {
+    let table = Table::new(modules);
+    if !table.keys().any(|k| table.calls(k).next().is_some()) {
         return;
     }
-    for c in &mut step.clauses {
-        if let Clause::After(names, _) = c {
-            names.extend(after.iter().cloned());
-            return;
-        }
+    // Callees before their callers.
+    let mut order = Vec::new();
+    let mut seen: HashSet<Key> = HashSet::default();
+    for key in table.keys() {
+        post_order(&table, key, &mut seen, &mut order);
     }
-    step.clauses.push(Clause::After(after.to_vec(), span));
-}
-
-/// Adds the call's `when` to a step's own (both must hold).
-fn merge_when(step: &mut Step, when: &Expr) {
-    for c in &mut step.clauses {
-        if let Clause::When(own, span) = c {
-            let both = Expr {
-                kind: ExprKind::Binary(BinOp::And, Box::new(when.clone()), Box::new(own.clone())),
-                span: own.span,
-            };
-            *c = Clause::When(both, *span);
-            return;
+    let mut flat: HashMap<Key, Workflow> = HashMap::default();
+    for key in order {
+        if table.calls(key).next().is_none() {
+            continue;
         }
+        let wf = inline_workflow(&table, table.get(key), &flat);
+        flat.insert(key, wf);
     }
-    step.clauses.push(Clause::When(when.clone(), when.span));
-}
-
-/// Renames the names of a called workflow: its steps and bindings get the call's
-/// prefix, its parameters become the call's arguments.
-struct Renamer<'a> {
-    prefix: &'a str,
-    locals: &'a HashSet<String>,
-    args: &'a HashMap<String, Expr>,
-    /// For a workflow of another module: the caller's alias for it, and the names of its
-    /// tasks and workflows, which its steps call unqualified.
-    qualify: Option<(&'a Ident, &'a HashSet<String>)>,
-}
-
-impl Renamer<'_> {
-    fn ident(&self, i: &Ident) -> Ident {
-        if self.locals.contains(&i.name) {
-            Ident {
-                name: format!("{}{}", self.prefix, i.name),
-                span: i.span,
-            }
+    for ((m, w), wf) in flat {
+        if m == root {
+            program.workflows[w] = wf;
         } else {
-            i.clone()
+            program.modules[m].workflows[w] = wf;
         }
     }
+}
 
-    fn step(&self, s: &Step) -> Step {
-        // A loop variable hides a parameter of the same name inside its step.
-        let hidden: HashSet<String> = s
-            .clauses
-            .iter()
-            .filter_map(|c| match c {
-                Clause::For(f) => Some(f.var.name.clone()),
-                _ => None,
-            })
-            .collect();
-        Step {
-            name: self.ident(&s.name),
-            clauses: s
-                .clauses
-                .iter()
-                .map(|c| match c {
-                    Clause::After(names, span) => {
-                        Clause::After(names.iter().map(|n| self.ident(n)).collect(), *span)
-                    }
-                    Clause::When(e, span) => Clause::When(self.expr(e, &hidden), *span),
-                    Clause::For(f) => Clause::For(Box::new(ForEach {
-                        var: f.var.clone(),
-                        list: self.expr(&f.list, &HashSet::default()),
-                        max: f.max.as_ref().map(|m| self.expr(m, &HashSet::default())),
-                        span: f.span,
-                    })),
-                    Clause::Compensates(n, span) => Clause::Compensates(self.ident(n), *span),
-                })
-                .collect(),
-            call: s.call.as_ref().map(|c| {
-                let mut callee = c.callee.clone();
-                if let Some((alias, members)) = self.qualify {
-                    if callee.module.is_none() && members.contains(&callee.name.name) {
-                        callee.module = Some(alias.clone());
-                    }
+fn post_order(table: &Table<'_>, key: Key, seen: &mut HashSet<Key>, order: &mut Vec<Key>) {
+    if !seen.insert(key) {
+        return;
+    }
+    for (callee, _, _) in table.calls(key) {
+        post_order(table, callee, seen, order);
+    }
+    order.push(key);
+}
+
+/// `wf` with each call replaced by the (already flat) callee's steps.
+fn inline_workflow(table: &Table<'_>, wf: &Workflow, flat: &HashMap<Key, Workflow>) -> Workflow {
+    let callee_of = |s: &Step| -> Option<&Workflow> {
+        let Action::Workflow(call) = &s.action else {
+            return None;
+        };
+        let key = table.callee(call)?;
+        Some(flat.get(&key).unwrap_or_else(|| table.get(key)))
+    };
+    // The caller's steps keep their order; a call's inner steps come just before it.
+    let mut new_id = Vec::with_capacity(wf.steps.len());
+    let mut next = 0;
+    for s in &wf.steps {
+        if let Some(callee) = callee_of(s) {
+            next += callee.steps.len();
+        }
+        new_id.push(StepId::new(next));
+        next += 1;
+    }
+    let renumber = |e: &mut Expr| {
+        e.rewrite(&mut |x| {
+            if let ExprKind::Ref(Ref::Step(id)) = &mut x.kind {
+                *id = new_id[id.index()];
+            }
+            false
+        })
+    };
+    let mut out = Workflow {
+        steps: Vec::with_capacity(next),
+        ..wf.clone()
+    };
+    out.steps.clear();
+    let mut derive: Vec<usize> = Vec::new();
+    for s in &wf.steps {
+        let mut s = s.clone();
+        s.id = new_id[s.id.index()];
+        s.for_each_expr_mut(&mut |e| renumber(e));
+        for d in &mut s.deps {
+            d.step = new_id[d.step.index()];
+        }
+        if let Some(l) = &mut s.compensates {
+            l.step = new_id[l.step.index()];
+        }
+        if let OnFailure::Fallback(l) = &mut s.settings.on_failure {
+            l.step = new_id[l.step.index()];
+        }
+        match callee_of(&s) {
+            Some(callee) => {
+                let base = out.steps.len();
+                let (inner, join) = instantiate(&s, callee, base, &mut out.bindings);
+                derive.extend(base..=base + inner.len());
+                out.steps.extend(inner);
+                out.steps.push(join);
+            }
+            None => out.steps.push(s),
+        }
+    }
+    for i in derive {
+        let deps = derived_deps(&out.steps, i);
+        out.steps[i].deps.extend(deps);
+    }
+    out
+}
+
+/// The steps of `callee` as called by `call` (whose references are already in the new
+/// numbering), numbered from `base`, and the join step that stands for the call. Secrets
+/// of the callee are added to `bindings`.
+fn instantiate(
+    call: &Step,
+    callee: &Workflow,
+    base: usize,
+    bindings: &mut Vec<Binding>,
+) -> (Vec<Step>, Step) {
+    let Action::Workflow(wcall) = &call.action else {
+        unreachable!("instantiate is called for workflow calls only");
+    };
+    let prefix = format!("{}.", call.name);
+    let n = callee.steps.len();
+    // Parameter -> the argument given for it, or its default (which reads constants only).
+    let mut values: HashMap<Value, Expr> = HashMap::default();
+    for (param, (_, given)) in callee.params.iter().zip(&wcall.args) {
+        if let Some(e) = given.clone().or_else(|| param.default.clone()) {
+            values.insert(Value::Param(param.name.clone()), e);
+        }
+    }
+    // A `let` of the callee is its value; a `secret` stays a binding, of the caller.
+    let mut renamed: HashMap<String, String> = HashMap::default();
+    for b in &callee.bindings {
+        let mut value = b.value.clone();
+        substitute(&mut value, &values, &renamed, base);
+        if b.secret {
+            let name = format!("{prefix}{}", b.name);
+            renamed.insert(b.name.clone(), name.clone());
+            bindings.push(Binding {
+                name,
+                value,
+                ..b.clone()
+            });
+        } else {
+            values.insert(Value::Binding(b.name.clone()), value);
+        }
+    }
+    let shift = |id: StepId| StepId::new(base + id.index());
+    let mut inner = Vec::with_capacity(n);
+    for st in &callee.steps {
+        let mut st = st.clone();
+        st.for_each_expr_mut(&mut |e| substitute(e, &values, &renamed, base));
+        st.id = shift(st.id);
+        st.name = format!("{prefix}{}", st.name);
+        for d in &mut st.deps {
+            d.step = shift(d.step);
+        }
+        st.deps
+            .extend(call.deps.iter().filter(|d| d.kind == DepKind::After));
+        if let Some(l) = &mut st.compensates {
+            l.step = shift(l.step);
+        }
+        if st.compensates.is_none() {
+            st.compensates = call.compensates;
+        }
+        st.finally |= call.finally;
+        st.never |= call.never;
+        st.when = both(call.when.as_deref(), st.when.take());
+        let own = st.settings.own;
+        let theirs = &call.settings;
+        if let OnFailure::Fallback(l) = &mut st.settings.on_failure {
+            l.step = shift(l.step);
+        }
+        if !own.retry && (theirs.own.retry || st.settings.retry.is_none()) {
+            st.settings.retry = theirs.retry.clone();
+        }
+        if !own.timeout && (theirs.own.timeout || st.settings.timeout.is_none()) {
+            st.settings.timeout = theirs.timeout.clone();
+        }
+        if !own.env && (theirs.own.env || st.settings.env.is_empty()) {
+            st.settings.env = theirs.env.clone();
+        }
+        if !own.on_failure
+            && (theirs.own.on_failure || st.settings.on_failure == OnFailure::FailFast)
+        {
+            st.settings.on_failure = theirs.on_failure;
+        }
+        st.settings.own.retry |= theirs.own.retry;
+        st.settings.own.timeout |= theirs.own.timeout;
+        st.settings.own.env |= theirs.own.env;
+        st.settings.own.on_failure |= theirs.own.on_failure;
+        inner.push(st);
+    }
+    let mut outputs = callee.outputs.clone();
+    for o in &mut outputs {
+        if let Some(v) = &mut o.value {
+            substitute(v, &values, &renamed, base);
+        }
+    }
+    // The join waits for the inner steps that nothing else inner waits for (the others end
+    // before those do). A step may not wait for a `finally` step, so an ordinary call waits
+    // for the ordinary inner steps only.
+    let mut followed = vec![false; n];
+    for st in &inner {
+        let mut mark = |id: StepId| {
+            if let Some(k) = id.index().checked_sub(base).filter(|&k| k < n) {
+                followed[k] = true;
+            }
+        };
+        st.deps.iter().for_each(|d| mark(d.step));
+        if let Some(l) = st.compensates {
+            mark(l.step);
+        }
+        if st.fallback().is_some() {
+            mark(st.id);
+        }
+    }
+    let mut deps: Vec<Dep> = (inner.iter().zip(&followed))
+        .filter(|(st, followed)| !**followed && st.finally == call.finally)
+        .map(|(st, _)| Dep {
+            step: st.id,
+            kind: DepKind::After,
+            span: call.span,
+        })
+        .collect();
+    deps.extend(call.deps.iter().filter(|d| d.kind == DepKind::After));
+    let join = Step {
+        id: call.id,
+        name: call.name.clone(),
+        span: call.span,
+        docs: call.docs.clone(),
+        finally: call.finally,
+        fan_out: None,
+        when: call.when.clone(),
+        never: call.never,
+        deps,
+        compensates: call.compensates,
+        call: None,
+        action: Action::Sleep(Expr {
+            kind: ExprKind::Duration(0),
+            ty: Type::Duration,
+            span: wcall.span,
+        }),
+        settings: crate::typed::Settings {
+            on_failure: call.settings.on_failure,
+            own: call.settings.own,
+            ..Default::default()
+        },
+        outputs,
+    };
+    (inner, join)
+}
+
+/// A name of the called workflow that the call gives a value.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Value {
+    Param(String),
+    Binding(String),
+}
+
+/// Puts the call's values in place of the callee's parameters and `let`s, renames its
+/// secrets, and moves its step references to their inlined numbers.
+fn substitute(
+    e: &mut Expr,
+    values: &HashMap<Value, Expr>,
+    renamed: &HashMap<String, String>,
+    base: usize,
+) {
+    e.rewrite(&mut |x| {
+        let ExprKind::Ref(r) = &mut x.kind else {
+            return false;
+        };
+        let key = match r {
+            Ref::Param(p) => Value::Param(std::mem::take(p)),
+            Ref::Binding(b) => match renamed.get(b.as_str()) {
+                Some(name) => {
+                    *b = name.clone();
+                    return true;
                 }
-                Box::new(Call {
-                    callee,
-                    args: c
-                        .args
-                        .iter()
-                        .map(|a| Arg {
-                            value: self.expr(&a.value, &hidden),
-                            ..a.clone()
-                        })
-                        .collect(),
-                    ..(**c).clone()
-                })
+                None => Value::Binding(std::mem::take(b)),
+            },
+            Ref::Step(id) => {
+                *id = StepId::new(base + id.index());
+                return true;
+            }
+            _ => return true,
+        };
+        match values.get(&key) {
+            Some(v) => *x = v.clone(),
+            // (Not reached for a program that checked clean.)
+            None => {
+                *r = match key {
+                    Value::Param(p) => Ref::Param(p),
+                    Value::Binding(b) => Ref::Binding(b),
+                }
+            }
+        }
+        true
+    });
+}
+
+/// `a && b` (either may be missing).
+fn both(a: Option<&Expr>, b: Option<Box<Expr>>) -> Option<Box<Expr>> {
+    match (a, b) {
+        (None, b) => b,
+        (Some(a), None) => Some(Box::new(a.clone())),
+        (Some(a), Some(b)) => {
+            let span = b.span;
+            Some(Box::new(Expr {
+                kind: ExprKind::Binary(BinOp::And, Box::new(a.clone()), b),
+                ty: Type::Bool,
+                span,
+            }))
+        }
+    }
+}
+
+/// The dependencies step `i` gains from what inlining put in it: reads of steps it does
+/// not depend on yet (through the call's arguments and `when`, or a join step's outputs).
+/// A read of a declared output is an [`DepKind::Output`] dependency, like the checker's.
+fn derived_deps(steps: &[Step], i: usize) -> Vec<Dep> {
+    let step = &steps[i];
+    let mut found: Vec<Dep> = Vec::new();
+    let mut note = |id: StepId, output: bool, span| {
+        if id.index() == i
+            || step
+                .deps
+                .iter()
+                .any(|d| d.step == id && d.kind != DepKind::After)
+        {
+            return;
+        }
+        let kind = if output {
+            DepKind::Output
+        } else {
+            DepKind::Data
+        };
+        match found.iter_mut().find(|d| d.step == id) {
+            Some(d) if output => d.kind = kind,
+            Some(_) => {}
+            None => found.push(Dep {
+                step: id,
+                kind,
+                span,
             }),
-            attrs: s
-                .attrs
-                .iter()
-                .map(|a| self.attr_hiding(a, &hidden))
-                .collect(),
-            ..s.clone()
         }
-    }
-
-    fn attr(&self, a: &Attr) -> Attr {
-        self.attr_hiding(a, &HashSet::default())
-    }
-
-    fn attr_hiding(&self, a: &Attr, hidden: &HashSet<String>) -> Attr {
-        let e = |x: &Expr| self.expr(x, hidden);
-        let kind = match &a.kind {
-            AttrKind::Run(x) => AttrKind::Run(e(x)),
-            AttrKind::Exec(x) => AttrKind::Exec(e(x)),
-            AttrKind::Sleep(x) => AttrKind::Sleep(e(x)),
-            AttrKind::Approve(x) => AttrKind::Approve(e(x)),
-            AttrKind::Native(x) => AttrKind::Native(e(x)),
-            AttrKind::Timeout(x) => AttrKind::Timeout(e(x)),
-            AttrKind::MaxParallel(x) => AttrKind::MaxParallel(e(x)),
-            AttrKind::Retry(r) => AttrKind::Retry(Box::new(Retry {
-                count: e(&r.count),
-                backoff: r.backoff.as_ref().map(|b| Call {
-                    args: b
-                        .args
-                        .iter()
-                        .map(|a| Arg {
-                            value: e(&a.value),
-                            ..a.clone()
-                        })
-                        .collect(),
-                    ..b.clone()
-                }),
-                jitter: r.jitter,
-                condition: r.condition.as_ref().map(e),
-            })),
-            AttrKind::Env(entries) => AttrKind::Env(
-                entries
-                    .iter()
-                    .map(|en| EnvEntry {
-                        name: en.name.clone(),
-                        value: e(&en.value),
-                    })
-                    .collect(),
-            ),
-            AttrKind::Outputs(d) => AttrKind::Outputs(d.clone()),
-            AttrKind::OnFailure(i) => AttrKind::OnFailure(self.ident(i)),
-        };
-        Attr { kind, ..a.clone() }
-    }
-
-    /// An expression with local names prefixed and parameters replaced; names in
-    /// `hidden` (loop variables) are left alone.
-    fn expr(&self, x: &Expr, hidden: &HashSet<String>) -> Expr {
-        let e = |y: &Expr| Box::new(self.expr(y, hidden));
-        let kind = match &x.kind {
-            ExprKind::Name(n) if !hidden.contains(n) => {
-                if let Some(arg) = self.args.get(n) {
-                    return arg.clone();
-                }
-                if self.locals.contains(n) {
-                    ExprKind::Name(format!("{}{n}", self.prefix))
-                } else {
-                    ExprKind::Name(n.clone())
+    };
+    step.for_each_expr(&mut |e| {
+        e.walk(&mut |x| match &x.kind {
+            ExprKind::Field(base, field) => {
+                if let ExprKind::Ref(Ref::Step(id)) = base.kind {
+                    let output = steps
+                        .get(id.index())
+                        .is_some_and(|t| t.outputs.iter().any(|o| &o.name == field));
+                    note(id, output, x.span);
                 }
             }
-            ExprKind::Str(parts) => ExprKind::Str(
-                parts
-                    .iter()
-                    .map(|p| match p {
-                        StrPart::Interp(i) => StrPart::Interp(self.expr(i, hidden)),
-                        t => t.clone(),
-                    })
-                    .collect(),
-            ),
-            ExprKind::List(items) => {
-                ExprKind::List(items.iter().map(|i| self.expr(i, hidden)).collect())
-            }
-            ExprKind::Map(entries) => ExprKind::Map(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.clone(), self.expr(v, hidden)))
-                    .collect(),
-            ),
-            ExprKind::Field(base, f) => ExprKind::Field(e(base), f.clone()),
-            ExprKind::Index(base, i) => ExprKind::Index(e(base), e(i)),
-            ExprKind::Call(callee, args) => ExprKind::Call(
-                // The callee is a function name, never a parameter.
-                callee.clone(),
-                args.iter()
-                    .map(|a| Arg {
-                        value: self.expr(&a.value, hidden),
-                        ..a.clone()
-                    })
-                    .collect(),
-            ),
-            ExprKind::Unary(op, a) => ExprKind::Unary(*op, e(a)),
-            ExprKind::Binary(op, a, b) => ExprKind::Binary(*op, e(a), e(b)),
-            ExprKind::If(c, a, b) => ExprKind::If(e(c), e(a), e(b)),
-            other => other.clone(),
-        };
-        Expr { kind, span: x.span }
-    }
+            ExprKind::Ref(Ref::Step(id)) => note(*id, false, x.span),
+            _ => {}
+        })
+    });
+    found
 }

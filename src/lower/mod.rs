@@ -2,7 +2,7 @@
 //! dependency graph from `after` clauses and data references, and rejects what cannot run:
 //! cycles (E0301, with the whole cycle shown), self-dependencies, invalid fallbacks and
 //! dependencies on `finally` steps. Warns about steps that can never run (W0003).
-//! Before that, [`inline`] replaces calls of local workflows by their steps (see there).
+//! Then [`inline`] replaces calls of workflows by their steps (see there).
 
 mod error;
 pub mod inline;
@@ -33,44 +33,50 @@ pub struct Lowered {
     pub program: crate::typed::Program,
 }
 
-/// Lowers every workflow of every module (so imported modules are validated too) and
-/// returns the root module's graphs.
+/// Lowers every workflow of every module (so imported modules are validated too), inlines
+/// the calls of workflows ([`inline`]), and returns the root module's graphs.
 pub fn lower(mut checked: Checked) -> Result<Lowered, Diagnostics> {
     let mut diags = std::mem::take(&mut checked.warnings);
-    let mut graphs = Vec::new();
-    let root = checked.modules.len().saturating_sub(1);
-    for (i, module) in checked.modules.iter().enumerate() {
-        for wf in &module.typed_workflows {
-            let graph = lower_workflow(wf, &mut diags);
-            if i == root {
-                graphs.push(graph);
-            }
-        }
-    }
-    let program = checked.take_program();
-    diags.sort();
+    // The workflows as written are what the diagnostics speak of.
+    check_graphs(&checked, &mut diags);
     if diags.has_errors() {
-        Err(diags)
-    } else {
-        Ok(Lowered {
-            graphs,
-            modules: checked.modules,
-            warnings: diags,
-            program,
-        })
+        diags.sort();
+        return Err(diags);
     }
+    let mut program = checked.take_program();
+    inline::inline(&mut program);
+    // Inlining joins graphs that are each sound, so this finds nothing new to report.
+    let mut inlined = Diagnostics::new();
+    let graphs = (program.workflows.iter())
+        .map(|wf| lower_workflow(wf, &mut inlined))
+        .collect();
+    if inlined.has_errors() {
+        inlined.sort();
+        return Err(inlined);
+    }
+    diags.sort();
+    Ok(Lowered {
+        graphs,
+        modules: checked.modules,
+        warnings: diags,
+        program,
+    })
 }
 
-/// The graph checks of [`lower`] (cycles, self-dependencies, fallbacks, dependencies on
-/// `finally` steps, steps that never run) on a program with errors elsewhere, so that one
-/// pass reports every independent problem. A reference the checker could not resolve is
-/// simply no edge.
+/// The graph checks of [`lower`] (calls of workflows that never end, cycles,
+/// self-dependencies, fallbacks, dependencies on `finally` steps, steps that never run),
+/// also on a program with errors elsewhere, so that one pass reports every independent
+/// problem. A reference the checker could not resolve is simply no edge.
 pub fn check_graphs(checked: &Checked, diags: &mut Diagnostics) {
     for module in &checked.modules {
         for wf in &module.typed_workflows {
             lower_workflow(wf, diags);
         }
     }
+    let modules = (checked.modules.iter())
+        .map(|m| m.typed_workflows.as_slice())
+        .collect();
+    inline::recursion(modules, diags);
 }
 
 /// The execution graph of one workflow: a node per step (node index = step id) and an edge

@@ -954,9 +954,10 @@ impl Plan<'_> {
 }
 
 fn plan_step<'a>(step: &'a typed::Step, env: &StepEnv<'_>) -> Result<Plan<'a>, String> {
-    if let typed::Action::Workflow { name, .. } = &step.action {
+    if let typed::Action::Workflow(call) = &step.action {
         return Err(format!(
-            "`{name}` is a workflow; running sub-workflows is not supported by `flowc run` yet"
+            "`{}` is a workflow; running sub-workflows is not supported by `flowc run` yet",
+            call.name
         ));
     }
     let mut args = Vec::new();
@@ -1201,8 +1202,9 @@ fn action_of(step: &typed::Step, env: &StepEnv<'_>) -> Result<Action, String> {
         },
         typed::Action::Native(name) => Ok(Action::Native(name.clone())),
         typed::Action::Approve(e) => Ok(Action::Approve(text(e)?)),
-        typed::Action::Workflow { name, .. } => Err(format!(
-            "`{name}` is a workflow; running sub-workflows is not supported by `flowc run` yet"
+        typed::Action::Workflow(call) => Err(format!(
+            "`{}` is a workflow; running sub-workflows is not supported by `flowc run` yet",
+            call.name
         )),
     }
 }

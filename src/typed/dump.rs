@@ -201,7 +201,7 @@ fn action(a: &Action) -> String {
         Action::Sleep(e) => format!("sleep {}", expr(e)),
         Action::Approve(e) => format!("approve {}", expr(e)),
         Action::Native(n) => format!("native {n}"),
-        Action::Workflow { module, name } => format!("workflow m{module}.{name}"),
+        Action::Workflow(call) => format!("workflow m{}.{}", call.module, call.name),
     }
 }
 

@@ -209,3 +209,43 @@ impl Expr {
         }
     }
 }
+
+impl Expr {
+    /// Calls `f` on this expression and, unless `f` returns true (it replaced the node and
+    /// its insides are done), on every expression inside it, outermost first.
+    pub fn rewrite(&mut self, f: &mut dyn FnMut(&mut Expr) -> bool) {
+        if f(self) {
+            return;
+        }
+        match &mut self.kind {
+            ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Duration(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Ref(_)
+            | ExprKind::Workflow
+            | ExprKind::Invalid => {}
+            ExprKind::Str(parts) => {
+                for p in parts {
+                    if let StrPart::Interp(e) = p {
+                        e.rewrite(f);
+                    }
+                }
+            }
+            ExprKind::List(items) => items.iter_mut().for_each(|e| e.rewrite(f)),
+            ExprKind::Map(entries) => entries.iter_mut().for_each(|(_, e)| e.rewrite(f)),
+            ExprKind::Field(base, _) => base.rewrite(f),
+            ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => {
+                a.rewrite(f);
+                b.rewrite(f);
+            }
+            ExprKind::Call(_, args) => args.iter_mut().flatten().for_each(|e| e.rewrite(f)),
+            ExprKind::Unary(_, e) => e.rewrite(f),
+            ExprKind::If(c, a, b) => {
+                c.rewrite(f);
+                a.rewrite(f);
+                b.rewrite(f);
+            }
+        }
+    }
+}

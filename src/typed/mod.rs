@@ -255,7 +255,12 @@ impl Step {
         match &self.action {
             Action::Run(c) => c.values.iter().for_each(&mut *f),
             Action::Exec(e) | Action::Sleep(e) | Action::Approve(e) => f(e),
-            Action::Native(_) | Action::Workflow { .. } => {}
+            Action::Native(_) => {}
+            Action::Workflow(call) => call
+                .args
+                .iter()
+                .filter_map(|(_, e)| e.as_ref())
+                .for_each(&mut *f),
         }
         if let Some(r) = &self.settings.retry {
             f(&r.count);
@@ -273,6 +278,53 @@ impl Step {
         self.outputs
             .iter()
             .filter_map(|o| o.value.as_ref())
+            .for_each(f);
+    }
+}
+
+impl Step {
+    /// [`Step::for_each_expr`], for changing them: a shared `retry` or `timeout` is copied
+    /// first, so the other steps that share it keep theirs.
+    pub fn for_each_expr_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+        if let Some(fan) = &mut self.fan_out {
+            f(&mut fan.list);
+            if let Some(max) = &mut fan.max {
+                f(max);
+            }
+        }
+        if let Some(when) = &mut self.when {
+            f(when);
+        }
+        if let Some(call) = &mut self.call {
+            call.args.iter_mut().for_each(|(_, e)| f(e));
+        }
+        match &mut self.action {
+            Action::Run(c) => c.values.iter_mut().for_each(&mut *f),
+            Action::Exec(e) | Action::Sleep(e) | Action::Approve(e) => f(e),
+            Action::Native(_) => {}
+            Action::Workflow(call) => call
+                .args
+                .iter_mut()
+                .filter_map(|(_, e)| e.as_mut())
+                .for_each(&mut *f),
+        }
+        if let Some(r) = &mut self.settings.retry {
+            let r = Arc::make_mut(r);
+            f(&mut r.count);
+            for e in [&mut r.backoff.delay, &mut r.backoff.max, &mut r.condition]
+                .into_iter()
+                .flatten()
+            {
+                f(e);
+            }
+        }
+        if let Some(t) = &mut self.settings.timeout {
+            f(Arc::make_mut(t));
+        }
+        self.settings.env.iter_mut().for_each(|(_, e)| f(e));
+        self.outputs
+            .iter_mut()
+            .filter_map(|o| o.value.as_mut())
             .for_each(f);
     }
 }
@@ -346,13 +398,25 @@ pub enum Action {
     Approve(Expr),
     /// `native "http.get"`: an action the runtime implements.
     Native(String),
-    /// A call of a workflow not inlined (a reader refuses it with a clear error).
-    Workflow {
-        /// The module that defines it.
-        module: usize,
-        /// Its name.
-        name: String,
-    },
+    /// A call of a workflow: what [`crate::check`] gives; [`crate::lower`] replaces the
+    /// step by the workflow's steps, so no step of a lowered program has it.
+    Workflow(Box<WorkflowCall>),
+}
+
+/// A step's call of a workflow, before it is inlined.
+#[derive(Clone, Debug)]
+pub struct WorkflowCall {
+    /// The callee as written (`common.deploy`), for people.
+    pub callee: String,
+    /// The module that defines the workflow ([`Program::modules`]).
+    pub module: usize,
+    /// The workflow's name.
+    pub name: String,
+    /// Every parameter in order, with the argument written for it (read in the caller's
+    /// scope), or `None` for its default.
+    pub args: Vec<(String, Option<Expr>)>,
+    /// The call, `deploy(region: "eu")`.
+    pub span: FileSpan,
 }
 
 /// A `run` command: its shape fixed at check time, its values filled in at run time.
@@ -435,6 +499,22 @@ pub struct Settings {
     pub env: Vec<(String, Expr)>,
     /// `on_failure`.
     pub on_failure: OnFailure,
+    /// Which of these the step or its task sets, rather than a `defaults` block.
+    pub own: Own,
+}
+
+/// Which settings a step (or its task) sets itself. A step inlined from a called workflow
+/// keeps these; for the others the calling step's attributes come first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Own {
+    /// `retry`.
+    pub retry: bool,
+    /// `timeout`.
+    pub timeout: bool,
+    /// `env`.
+    pub env: bool,
+    /// `on_failure`.
+    pub on_failure: bool,
 }
 
 /// A declared output.

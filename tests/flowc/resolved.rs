@@ -155,3 +155,107 @@ fn the_files_max_parallel_bounds_the_run() {
         assert_eq!(pair[1], format!("{started}-end"), "{log}");
     }
 }
+
+/// Defect 6: a workflow of an imported module that reads its own import (a constant and a
+/// named policy of it) gave a false E0101 at a line past the end of the calling file, and
+/// W0004. Calls are now inlined on the resolved program, where its names are its module's.
+#[test]
+fn an_imported_workflow_reads_its_own_imports() {
+    let files = [
+        (
+            "lib/util.flow",
+            "let suffix = \"from-util\"\npolicy twice { retry 2 backoff fixed(10ms) }\n",
+        ),
+        (
+            "lib/region.flow",
+            "import \"./util.flow\" as u\n/// One region.\nworkflow region(r: string) {\n  step push { run \"echo push ${r}-${u.suffix}\" }\n  step flaky after push { run \"echo try >> tries && test $(wc -l < tries) -ge 3\"  retry u.twice }\n}\n",
+        ),
+        (
+            "w.flow",
+            "import \"./lib/region.flow\" as reg\nworkflow w {\n  step eu = reg.region(r: \"eu\")\n  step after_eu after eu { run \"echo after ${eu.status}\" }\n}\n",
+        ),
+    ];
+    let (dir, out) = run_files(&files, "w.flow", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("W0004"), "{}", out.stderr);
+    assert!(out.stderr.contains("push eu-from-util"), "{}", out.stderr);
+    assert!(out.stderr.contains("after succeeded"), "{}", out.stderr);
+    // The policy of the module's own import: three attempts.
+    assert_eq!(lines(dir.path(), "tries"), 3, "{}", out.stderr);
+    let check = Flowc::new(&["check", "w.flow"]).dir(dir.path()).run();
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    assert!(!check.stderr.contains("W0004"), "{}", check.stderr);
+}
+
+/// A call marked `finally` runs the whole called workflow at the end, after a failure too;
+/// a call with `on_failure_of` runs it only when the step it compensates failed.
+#[test]
+fn finally_and_compensating_calls_run_the_called_workflow() {
+    let text = r#"workflow note(what: string) {
+  step first { run "echo ${what}-1 >> ledger" }
+  step second after first { run "echo ${what}-2 >> ledger" }
+}
+
+workflow w(fail: bool = true) {
+  step ok { run "echo ok >> ledger" }
+  step deploy after ok { run "echo deploy >> ledger && test ${fail} = false" }
+  step undo_ok on_failure_of ok = note(what: "undo-ok")
+  step undo on_failure_of deploy = note(what: "undo")
+  finally step cleanup = note(what: "cleanup")
+}
+"#;
+    let (dir, out) = run_files(&[("w.flow", text)], "w.flow", &["--workflow", "w"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let ledger = std::fs::read_to_string(dir.path().join("ledger")).expect("ledger");
+    assert_eq!(
+        ledger, "ok\ndeploy\nundo-1\nundo-2\ncleanup-1\ncleanup-2\n",
+        "{}",
+        out.stderr
+    );
+    let graph = Flowc::new(&["graph", "w.flow", "--workflow", "w"])
+        .dir(dir.path())
+        .run();
+    assert_eq!(graph.code, 0, "{}", graph.stderr);
+    for part in [
+        "  step undo.second\n    <- deploy (compensates)\n    <- undo.first (after)\n",
+        "  step undo\n    <- deploy (compensates)\n    <- undo.second (after)\n",
+        "  step cleanup [finally]\n    <- undo_ok (finally)\n    <- undo (finally)\n    <- cleanup.second (after)\n",
+    ] {
+        assert!(graph.stdout.contains(part), "{part}\n{}", graph.stdout);
+    }
+
+    let (dir, out) = run_files(
+        &[("w.flow", text)],
+        "w.flow",
+        &["--workflow", "w", "--var", "fail=false"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let ledger = std::fs::read_to_string(dir.path().join("ledger")).expect("ledger");
+    assert_eq!(
+        ledger, "ok\ndeploy\ncleanup-1\ncleanup-2\n",
+        "{}",
+        out.stderr
+    );
+}
+
+/// In an inlined step, its own setting wins, then the call step's, then the called
+/// workflow's `defaults`, then the caller's.
+#[test]
+fn a_call_steps_attributes_come_before_the_called_workflows_defaults() {
+    let text = r#"workflow inner() {
+  defaults { retry 1 backoff fixed(10ms) }
+  step by_call { run "echo a >> by_call && exit 3" }
+  step by_own { run "echo b >> by_own && exit 3"  retry 3 backoff fixed(10ms) }
+}
+
+workflow w() {
+  defaults { on_failure continue }
+  step c = inner() { retry 2 backoff fixed(10ms) }
+}
+"#;
+    let (dir, out) = run_files(&[("w.flow", text)], "w.flow", &["--workflow", "w"]);
+    // The caller's `on_failure continue` lets both failures through.
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(lines(dir.path(), "by_call"), 3, "{}", out.stderr);
+    assert_eq!(lines(dir.path(), "by_own"), 4, "{}", out.stderr);
+}

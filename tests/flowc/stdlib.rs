@@ -825,7 +825,10 @@ fn a_sub_workflow_runs_as_steps_of_the_caller_with_dotted_names() {
     for line in [
         "  step w.a.push\n    <- build (data)\n",
         "  step w.b.push\n    <- build (data)\n    <- w.a (after)\n",
-        "  step w\n    <- w.a (after)\n    <- w.b (after)\n",
+        // The call waits for the inner steps nothing else inner waits for: `w.b`, which
+        // itself runs after `w.a`.
+        "  step w\n    <- w.b (after)\n",
+        "  step w.b\n    <- w.a (after)\n    <- w.b.check (after)\n",
         "  step done\n    <- w (after)\n",
     ] {
         assert!(
