@@ -74,6 +74,8 @@ impl Checker<'_> {
                     var: each.var.name.clone(),
                     list,
                     max,
+                    instance_when: None,
+                    keep_instances: false,
                 }));
             }
         }

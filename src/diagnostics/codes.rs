@@ -54,6 +54,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0302", include_str!("explain/E0302.md")),
     ("E0303", include_str!("explain/E0303.md")),
     ("E0304", include_str!("explain/E0304.md")),
+    ("E0305", include_str!("explain/E0305.md")),
     ("E0401", include_str!("explain/E0401.md")),
     ("E0402", include_str!("explain/E0402.md")),
     ("E0403", include_str!("explain/E0403.md")),

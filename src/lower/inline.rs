@@ -25,10 +25,12 @@
 //!
 //! Workflows are inlined callees first, so a nested call (`w.eu.push`) is flat by the time
 //! its caller is inlined. A workflow that calls itself, directly or through others, is
-//! E0116 ([`recursion`]).
+//! E0116, and a call with `for` of a workflow whose steps fan out is E0305
+//! ([`check_calls`]).
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
+use super::GraphError;
 use crate::check::{CheckError, Type};
 use crate::diagnostics::Diagnostics;
 use crate::typed::{
@@ -79,12 +81,32 @@ impl<'a> Table<'a> {
     }
 }
 
-/// Reports every cycle of workflow calls (E0116), once per cycle, against the workflow
-/// that comes first in module and source order, at the call that closes it.
-pub fn recursion(modules: Vec<&[Workflow]>, diags: &mut Diagnostics) {
+/// Reports the calls of workflows that cannot be inlined: every cycle of calls (E0116),
+/// once per cycle, against the workflow that comes first in module and source order, at
+/// the call that closes it; and a call with `for` of a workflow whose steps fan out
+/// themselves (E0305).
+pub fn check_calls(modules: Vec<&[Workflow]>, diags: &mut Diagnostics) {
     let table = Table::new(modules);
     if !table.keys().any(|k| table.calls(k).next().is_some()) {
         return;
+    }
+    let mut fans: HashMap<Key, Option<String>> = HashMap::default();
+    for key in table.keys() {
+        for (callee, step, call) in table.calls(key) {
+            if step.fan_out.is_none() {
+                continue;
+            }
+            if let Some(inner) = fans_out(&table, callee, &mut fans) {
+                diags.error(
+                    call.span.source,
+                    GraphError::NestedFanOut {
+                        callee: call.callee.clone(),
+                        step: inner,
+                        span: call.span.span.into(),
+                    },
+                );
+            }
+        }
     }
     // 0: not seen, 1: on the stack, 2: done.
     let mut state: HashMap<Key, u8> = HashMap::default();
@@ -93,6 +115,36 @@ pub fn recursion(modules: Vec<&[Workflow]>, diags: &mut Diagnostics) {
         let mut stack = Vec::new();
         visit(&table, key, &mut stack, &mut state, &mut reported, diags);
     }
+}
+
+/// The first step of `key` that fans out once inlined (its own `for`, or one inside a
+/// workflow it calls), by its inlined name.
+fn fans_out(
+    table: &Table<'_>,
+    key: Key,
+    memo: &mut HashMap<Key, Option<String>>,
+) -> Option<String> {
+    if let Some(known) = memo.get(&key) {
+        return known.clone();
+    }
+    // Marks the workflow while it is looked at, so a cycle of calls (E0116) ends here.
+    memo.insert(key, None);
+    let wf = table.get(key);
+    let mut found = wf
+        .steps
+        .iter()
+        .find(|s| s.fan_out.is_some())
+        .map(|s| s.name.clone());
+    if found.is_none() {
+        for (callee, step, _) in table.calls(key) {
+            if let Some(inner) = fans_out(table, callee, memo) {
+                found = Some(format!("{}.{inner}", step.name));
+                break;
+            }
+        }
+    }
+    memo.insert(key, found.clone());
+    found
 }
 
 fn visit(
@@ -265,6 +317,18 @@ fn instantiate(
     };
     let prefix = format!("{}.", call.name);
     let n = callee.steps.len();
+    // A call with `for`: every inner step fans out over the call's list, and reads the
+    // same instance of the others.
+    let each = call.fan_out.is_some();
+    let fan_out = |when: Option<Box<Expr>>| {
+        call.fan_out.as_ref().map(|f| {
+            Box::new(crate::typed::FanOut {
+                instance_when: when.map(|w| *w),
+                keep_instances: true,
+                ..(**f).clone()
+            })
+        })
+    };
     // Parameter -> the argument given for it, or its default (which reads constants only).
     let mut values: HashMap<Value, Expr> = HashMap::default();
     for (param, (_, given)) in callee.params.iter().zip(&wcall.args) {
@@ -276,7 +340,7 @@ fn instantiate(
     let mut renamed: HashMap<String, String> = HashMap::default();
     for b in &callee.bindings {
         let mut value = b.value.clone();
-        substitute(&mut value, &values, &renamed, base);
+        substitute(&mut value, &values, &renamed, base, each);
         if b.secret {
             let name = format!("{prefix}{}", b.name);
             renamed.insert(b.name.clone(), name.clone());
@@ -293,7 +357,7 @@ fn instantiate(
     let mut inner = Vec::with_capacity(n);
     for st in &callee.steps {
         let mut st = st.clone();
-        st.for_each_expr_mut(&mut |e| substitute(e, &values, &renamed, base));
+        st.for_each_expr_mut(&mut |e| substitute(e, &values, &renamed, base, each));
         st.id = shift(st.id);
         st.name = format!("{prefix}{}", st.name);
         for d in &mut st.deps {
@@ -309,7 +373,13 @@ fn instantiate(
         }
         st.finally |= call.finally;
         st.never |= call.never;
-        st.when = both(call.when.as_deref(), st.when.take());
+        if each {
+            // (A callee whose steps fan out themselves is refused: E0305.)
+            st.fan_out = fan_out(st.when.take());
+            st.when = call.when.clone();
+        } else {
+            st.when = both(call.when.as_deref(), st.when.take());
+        }
         let own = st.settings.own;
         let theirs = &call.settings;
         if let OnFailure::Fallback(l) = &mut st.settings.on_failure {
@@ -338,7 +408,7 @@ fn instantiate(
     let mut outputs = callee.outputs.clone();
     for o in &mut outputs {
         if let Some(v) = &mut o.value {
-            substitute(v, &values, &renamed, base);
+            substitute(v, &values, &renamed, base, each);
         }
     }
     // The join waits for the inner steps that nothing else inner waits for (the others end
@@ -374,7 +444,7 @@ fn instantiate(
         span: call.span,
         docs: call.docs.clone(),
         finally: call.finally,
-        fan_out: None,
+        fan_out: fan_out(None),
         when: call.when.clone(),
         never: call.never,
         deps,
@@ -409,6 +479,7 @@ fn substitute(
     values: &HashMap<Value, Expr>,
     renamed: &HashMap<String, String>,
     base: usize,
+    each: bool,
 ) {
     e.rewrite(&mut |x| {
         let ExprKind::Ref(r) = &mut x.kind else {
@@ -424,7 +495,12 @@ fn substitute(
                 None => Value::Binding(std::mem::take(b)),
             },
             Ref::Step(id) => {
-                *id = StepId::new(base + id.index());
+                let id = StepId::new(base + id.index());
+                *r = if each {
+                    Ref::Instance(id)
+                } else {
+                    Ref::Step(id)
+                };
                 return true;
             }
             _ => return true,
@@ -492,14 +568,14 @@ fn derived_deps(steps: &[Step], i: usize) -> Vec<Dep> {
     step.for_each_expr(&mut |e| {
         e.walk(&mut |x| match &x.kind {
             ExprKind::Field(base, field) => {
-                if let ExprKind::Ref(Ref::Step(id)) = base.kind {
+                if let ExprKind::Ref(Ref::Step(id) | Ref::Instance(id)) = base.kind {
                     let output = steps
                         .get(id.index())
                         .is_some_and(|t| t.outputs.iter().any(|o| &o.name == field));
                     note(id, output, x.span);
                 }
             }
-            ExprKind::Ref(Ref::Step(id)) => note(*id, false, x.span),
+            ExprKind::Ref(Ref::Step(id) | Ref::Instance(id)) => note(*id, false, x.span),
             _ => {}
         })
     });

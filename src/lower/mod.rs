@@ -76,7 +76,7 @@ pub fn check_graphs(checked: &Checked, diags: &mut Diagnostics) {
     let modules = (checked.modules.iter())
         .map(|m| m.typed_workflows.as_slice())
         .collect();
-    inline::recursion(modules, diags);
+    inline::check_calls(modules, diags);
 }
 
 /// The execution graph of one workflow: a node per step (node index = step id) and an edge
@@ -92,7 +92,19 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
             finally: step.finally,
             fan_out: step.fan_out.is_some(),
             never: step.never,
-            when: step.when.as_ref().map(|w| w.to_source(wf)),
+            when: {
+                let each = step.fan_out.as_ref().and_then(|f| f.instance_when.as_ref());
+                match (&step.when, each) {
+                    (Some(w), None) => Some(w.to_source(wf)),
+                    (None, Some(e)) => Some(format!("each instance: {}", e.to_source(wf))),
+                    (Some(w), Some(e)) => Some(format!(
+                        "{}, each instance: {}",
+                        w.to_source(wf),
+                        e.to_source(wf)
+                    )),
+                    (None, None) => None,
+                }
+            },
             gives: step
                 .outputs
                 .iter()

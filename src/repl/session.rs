@@ -1065,7 +1065,7 @@ impl Scope for Known {
     fn value(&self, name: &Ref) -> Result<Value, EvalError> {
         let named = match name {
             Ref::Param(n) | Ref::Binding(n) => n.as_str(),
-            Ref::Step(id) => match self.steps.get(id.index()) {
+            Ref::Step(id) | Ref::Instance(id) => match self.steps.get(id.index()) {
                 Some(n) => n.as_str(),
                 None => return Err(EvalError::Pending),
             },

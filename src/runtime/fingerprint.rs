@@ -51,7 +51,7 @@ fn fingerprint(
                 Ref::Param(name) => format!("param {name}"),
                 Ref::Binding(name) => format!("let {name}"),
                 Ref::Const { module, name } => format!("const {module} {name}"),
-                Ref::Arg(_) | Ref::Step(_) | Ref::Local(_) => continue,
+                Ref::Arg(_) | Ref::Step(_) | Ref::Instance(_) | Ref::Local(_) => continue,
             };
             if read.contains_key(&key) {
                 continue;
@@ -77,7 +77,7 @@ fn fingerprint(
                     }
                     None => String::new(),
                 },
-                Ref::Arg(_) | Ref::Step(_) | Ref::Local(_) => continue,
+                Ref::Arg(_) | Ref::Step(_) | Ref::Instance(_) | Ref::Local(_) => continue,
             };
             read.insert(key, value);
         }

@@ -462,7 +462,7 @@ impl Scope for Known<'_> {
                 .find(|(a, _)| a == n)
                 .map(|(_, v)| v.clone()),
             Ref::Const { module, name } => self.consts.get(*module, name).cloned(),
-            Ref::Step(_) | Ref::Local(_) => None,
+            Ref::Step(_) | Ref::Instance(_) | Ref::Local(_) => None,
         }
         .ok_or(EvalError::Pending)
     }

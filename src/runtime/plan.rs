@@ -280,8 +280,13 @@ impl Planner<'_> {
             .as_ref()
             .map(|m| format!(", max {}", self.value_text(m, wf, known)))
             .unwrap_or_default();
+        let each = fan
+            .instance_when
+            .as_ref()
+            .map(|w| format!(" · each instance when {}", self.text(w, wf)))
+            .unwrap_or_default();
         format!(
-            "for {} in {}: {count}{max}",
+            "for {} in {}: {count}{max}{each}",
             fan.var,
             self.text(&fan.list, wf)
         )

@@ -323,6 +323,8 @@ struct StepEnv<'a> {
     shared: &'a Shared,
     /// The task parameters' values, for a step that calls a task.
     args: &'a [(String, Value)],
+    /// The index of the fan-out instance being evaluated, for [`Ref::Instance`].
+    instance: Option<usize>,
 }
 
 impl Scope for StepEnv<'_> {
@@ -350,6 +352,10 @@ impl Scope for StepEnv<'_> {
                 .get(id.index())
                 .and_then(|s| self.results.get(&s.name))
                 .cloned(),
+            Ref::Instance(id) => self.instance.and_then(|k| {
+                let step = self.shared.workflow_resolved().steps.get(id.index())?;
+                instance_record(self.results.get(&step.name)?, k).cloned()
+            }),
         }
         .ok_or(EvalError::Pending)
     }
@@ -803,6 +809,89 @@ fn record(
     Value::Record(fields)
 }
 
+/// The field of a fan-out step's record that keeps each instance's own record, for steps
+/// that read the same instance ([`Ref::Instance`]). Not a name a flow file can write.
+const INSTANCES: &str = "#instances";
+
+/// Adds each instance's own record to a fan-out step's record.
+fn keep_instances(record: &mut Value, done: &[Instance]) {
+    let Value::Record(fields) = record else {
+        return;
+    };
+    let each = done
+        .iter()
+        .map(|i| {
+            let mut one = BTreeMap::new();
+            one.insert("status".to_string(), Value::Str(i.status().to_string()));
+            one.insert("exit_code".to_string(), Value::Int(i.exit_code.into()));
+            one.insert("stdout".to_string(), Value::Str(i.stdout.clone()));
+            one.insert("attempts".to_string(), Value::Int(i.attempts.into()));
+            one.insert(
+                "duration".to_string(),
+                Value::Duration(i.duration.as_millis() as u64),
+            );
+            one.extend(i.outputs.clone());
+            Value::Record(one)
+        })
+        .collect();
+    fields.insert(INSTANCES.to_string(), Value::List(each));
+}
+
+/// Instance `k`'s own record in a fan-out step's record.
+fn instance_record(record: &Value, k: usize) -> Option<&Value> {
+    match record {
+        Value::Record(fields) => match fields.get(INSTANCES) {
+            Some(Value::List(items)) => items.get(k),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Why instance `k` of a fan-out step does not run (`None`: it runs): the same instance of
+/// a step whose outputs it reads did not succeed, or its own condition is false (or reads
+/// a result that does not exist). An error evaluating the condition fails the instance.
+fn instance_decision(
+    shared: &Shared,
+    step: &typed::Step,
+    fan: &typed::FanOut,
+    env: &StepEnv<'_>,
+    k: usize,
+) -> Result<Option<String>, String> {
+    let steps = &shared.workflow_resolved().steps;
+    for d in step.deps.iter().filter(|d| d.kind == DepKind::Output) {
+        let Some(target) = steps.get(d.step.index()) else {
+            continue;
+        };
+        if !target.fan_out.as_ref().is_some_and(|f| f.keep_instances) {
+            continue;
+        }
+        let status = (env.results.get(&target.name))
+            .and_then(|r| instance_record(r, k))
+            .and_then(|r| match r {
+                Value::Record(f) => match f.get("status") {
+                    Some(Value::Str(s)) => Some(s.as_str()),
+                    _ => None,
+                },
+                _ => None,
+            });
+        if status != Some("succeeded") {
+            return Ok(Some(format!(
+                "it reads an output of `{}[{k}]`, which has none",
+                target.name
+            )));
+        }
+    }
+    match fan.instance_when.as_ref().map(|c| eval::eval_typed(c, env)) {
+        None | Some(Ok(Value::Bool(true))) => Ok(None),
+        Some(Ok(_)) => Ok(Some("its condition is false".to_string())),
+        Some(Err(EvalError::Pending)) => Ok(Some(
+            "its condition reads a result that does not exist".to_string(),
+        )),
+        Some(Err(e)) => Err(format!("its condition failed: {e}")),
+    }
+}
+
 enum Decision {
     Skip(SkipCause, String),
     /// Neither run nor skip: the run is paused at an approval gate that this step waits
@@ -828,6 +917,7 @@ fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>) -> Decisi
         run_id: &shared.opts.run_id,
         shared,
         args: &[],
+        instance: None,
     };
     let mut instances = vec![None];
     if let Some(fan) = &resolved.fan_out {
@@ -871,6 +961,9 @@ struct Instance {
     failure: Option<String>,
     cancelled: bool,
     waiting: bool,
+    /// Skipped by its own condition ([`typed::FanOut::instance_when`]), or because it reads
+    /// an output that the same instance of another step does not have.
+    skipped: bool,
     /// When its first attempt started (its process, or its sleep or question); `None`
     /// when nothing was started.
     started: Option<Instant>,
@@ -883,6 +976,32 @@ impl Instance {
             exit_code: -1,
             cancelled: true,
             ..Instance::default()
+        }
+    }
+
+    /// An instance that did not start: its condition is false, or it reads an output the
+    /// same instance of another step does not have.
+    fn skipped() -> Instance {
+        Instance {
+            status_ok: true,
+            exit_code: -1,
+            skipped: true,
+            ..Instance::default()
+        }
+    }
+
+    /// Its status, as one instance's record gives it.
+    fn status(&self) -> &'static str {
+        if self.skipped {
+            "skipped"
+        } else if self.failed() {
+            "failed"
+        } else if self.waiting {
+            "waiting"
+        } else if self.cancelled {
+            "cancelled"
+        } else {
+            "succeeded"
         }
     }
 
@@ -999,6 +1118,7 @@ async fn run_step(
         run_id: &shared.opts.run_id,
         shared,
         args: &[],
+        instance: None,
     };
     let max_instances = step
         .fan_out
@@ -1039,7 +1159,27 @@ async fn run_step(
                 run_id: &shared.opts.run_id,
                 shared,
                 args: &[],
+                instance: fan_out.then_some(k),
             };
+            if let Some(fan) = &step.fan_out {
+                match instance_decision(shared, step, fan, &env, k) {
+                    Ok(None) => {}
+                    Ok(Some(reason)) => {
+                        shared.emit(Event::StepSkipped {
+                            step: label,
+                            reason,
+                        });
+                        return Instance::skipped();
+                    }
+                    Err(reason) => {
+                        return Instance {
+                            failure: Some(shared.redactor.redact(&reason).into_owned()),
+                            exit_code: -1,
+                            ..Instance::default()
+                        }
+                    }
+                }
+            }
             let instance = run_instance(shared, step, &label, &env, cancel).await;
             if let (Some(stop), true) = (stop, instance.failed()) {
                 stop.cancel();
@@ -1077,7 +1217,9 @@ async fn run_step(
         done.iter().find_map(|i| i.failure.clone())
     };
     let mut outputs = BTreeMap::new();
-    if status == Status::Succeeded {
+    // An instance skipped by its condition has no outputs: the lists would not line up
+    // with the iterated list, so the step has none.
+    if status == Status::Succeeded && !done.iter().any(|i| i.skipped) {
         if fan_out {
             // Declared names, so that an empty fan-out has its outputs, as empty lists.
             let mut keys: Vec<String> = step.outputs.iter().map(|o| o.name.clone()).collect();
@@ -1109,7 +1251,13 @@ async fn run_step(
         continued: false,
         restored: false,
         gate: status == Status::Waiting,
-        record: record(status, &done, fan_out, outputs),
+        record: {
+            let mut record = record(status, &done, fan_out, outputs);
+            if step.fan_out.as_ref().is_some_and(|f| f.keep_instances) {
+                keep_instances(&mut record, &done);
+            }
+            record
+        },
     };
     // Queued before the event below, which is reported only once this is on disk. The
     // scheduler goes on at once: any later record is durable only after this one.
@@ -1250,6 +1398,7 @@ async fn run_instance(
         run_id: env.run_id,
         shared,
         args: &plan.args,
+        instance: env.instance,
     };
     let action = match action_of(step, &env) {
         Ok(a) => a,
@@ -1479,6 +1628,7 @@ async fn run_instance(
                                 run_id: env.run_id,
                                 shared: env.shared,
                                 args: env.args,
+                                instance: env.instance,
                             };
                             matches!(eval::eval_typed(cond, &retry_env), Ok(Value::Bool(true)))
                         }
@@ -1594,6 +1744,7 @@ async fn run_instance(
                 failure: (!result.ok).then(|| shared.redactor.redact(&result.reason).into_owned()),
                 cancelled: result.cancelled,
                 waiting: false,
+                skipped: false,
                 started: first_start.get().copied(),
             };
             if instance.status_ok && !written.is_empty() {

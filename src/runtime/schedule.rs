@@ -192,7 +192,29 @@ pub fn rules<'a>(
                 .deps
                 .iter()
                 .any(|d| d.step.index() == p && d.kind == DepKind::Output);
-            if reads_output && r.status != Status::Succeeded {
+            // Steps of one call with `for` read each other instance by instance: a failed
+            // instance skips only the same instance of its readers (decided when it starts).
+            let by_instance =
+                |s: &crate::typed::Step| s.fan_out.as_ref().is_some_and(|f| f.keep_instances);
+            let per_instance =
+                r.status == Status::Failed && by_instance(step) && by_instance(&info.steps[p]);
+            // A fan-out with an instance skipped by its condition succeeds with no outputs.
+            let has_outputs = || match &r.record {
+                super::eval::Value::Record(fields) => {
+                    (info.steps[p].outputs.iter()).all(|o| fields.contains_key(&o.name))
+                }
+                _ => false,
+            };
+            if reads_output && r.status == Status::Succeeded && !has_outputs() {
+                return Some(Verdict::Skip(
+                    SkipCause::Condition,
+                    format!(
+                        "it reads an output of `{}`, which has none: an instance of it was skipped",
+                        r.name
+                    ),
+                ));
+            }
+            if reads_output && r.status != Status::Succeeded && !per_instance {
                 let cause = r.skip.unwrap_or(SkipCause::Failure);
                 return Some(Verdict::Skip(
                     cause,

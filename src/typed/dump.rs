@@ -122,7 +122,13 @@ fn step(out: &mut String, wf: &Workflow, s: &Step) {
         if let Some(max) = &f.max {
             let _ = write!(out, " max {}", expr(max));
         }
+        if f.keep_instances {
+            out.push_str(" (each instance kept)");
+        }
         out.push('\n');
+        if let Some(w) = &f.instance_when {
+            let _ = writeln!(out, "    each instance when {}", expr(w));
+        }
     }
     if let Some(w) = &s.when {
         let _ = writeln!(out, "    when {}", expr(w));
@@ -317,13 +323,14 @@ fn write_expr(out: &mut String, e: &Expr, style: Style<'_>) {
                 | (Ref::Const { name: n, .. }, Style::Source(..)) => {
                     write!(out, "{n}")
                 }
-                (Ref::Step(id), Style::Source(wf, _)) => {
+                (Ref::Step(id) | Ref::Instance(id), Style::Source(wf, _)) => {
                     let name = wf.steps.get(id.index()).map_or("?", |s| s.name.as_str());
                     write!(out, "{name}")
                 }
                 (Ref::Arg(n), Style::Resolved) => write!(out, "arg.{n}"),
                 (Ref::Const { module, name }, Style::Resolved) => write!(out, "m{module}.{name}"),
                 (Ref::Step(id), Style::Resolved) => write!(out, "#{}", id.0),
+                (Ref::Instance(id), Style::Resolved) => write!(out, "#{}[same]", id.0),
             };
         }
         ExprKind::Workflow => out.push_str("workflow"),

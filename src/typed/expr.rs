@@ -85,6 +85,10 @@ pub enum Ref {
     },
     /// The result record of a step of the same workflow.
     Step(super::StepId),
+    /// The result of one instance of a fan-out step: the instance with the same index as
+    /// the reading instance. Only in steps inlined from a call with `for`, which all fan
+    /// out over the call's list, reading each other.
+    Instance(super::StepId),
     /// A loop variable of `for`, or `exit_code`, `timed_out` and `attempt` in a retry
     /// condition.
     Local(String),

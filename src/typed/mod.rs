@@ -245,6 +245,9 @@ impl Step {
             if let Some(max) = &fan.max {
                 f(max);
             }
+            if let Some(when) = &fan.instance_when {
+                f(when);
+            }
         }
         if let Some(when) = &self.when {
             f(when);
@@ -290,6 +293,9 @@ impl Step {
             f(&mut fan.list);
             if let Some(max) = &mut fan.max {
                 f(max);
+            }
+            if let Some(when) = &mut fan.instance_when {
+                f(when);
             }
         }
         if let Some(when) = &mut self.when {
@@ -338,6 +344,12 @@ pub struct FanOut {
     pub list: Expr,
     /// At most this many instances at once.
     pub max: Option<Expr>,
+    /// A condition each instance checks before it starts (with the loop variable bound): a
+    /// step inlined from a call with `for` keeps its own `when` here. An instance whose
+    /// condition is false is skipped; the step's `when` is decided once for all of them.
+    pub instance_when: Option<Expr>,
+    /// Keep each instance's result in the step's record, for [`Ref::Instance`] readers.
+    pub keep_instances: bool,
 }
 
 /// Why a step waits for another.

@@ -259,3 +259,154 @@ workflow w() {
     assert_eq!(lines(dir.path(), "by_call"), 3, "{}", out.stderr);
     assert_eq!(lines(dir.path(), "by_own"), 4, "{}", out.stderr);
 }
+
+const EACH: &str = r#"workflow region(r: string, canary: bool = false) {
+  step push {
+    run "sh -c 'echo push ${r} >> ledger && test -e ok-${r} && echo digest=d-${r} > $FLOW_OUTPUT'"
+    outputs { digest: string }
+  }
+  step roll after push when !canary { run "sh -c 'echo roll ${r} ${push.digest} >> ledger'" }
+  outputs { digest: string = push.digest }
+}
+
+workflow main(rs: list<string> = ["eu", "us", "ap"]) {
+  step each for r in rs max 2 = region(r: r, canary: r == "us")
+  step report after each { run "echo got ${len(each.digest)} digests, second ${each.digest[1]}" }
+}
+"#;
+
+/// The ledger's lines, sorted (instances run in parallel).
+fn sorted_lines(dir: &Path, file: &str) -> Vec<String> {
+    let mut lines: Vec<String> = std::fs::read_to_string(dir.join(file))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Defect 7: a workflow called with `for` passed check and plan, then failed the run
+/// ("not supported yet"). Each inner step now fans out over the call's list and reads the
+/// same instance of the others; its own `when` is decided per instance.
+#[test]
+fn a_workflow_called_with_for_runs_once_per_element() {
+    let (dir, out) = run_files(
+        &[
+            ("w.flow", EACH),
+            ("ok-eu", ""),
+            ("ok-us", ""),
+            ("ok-ap", ""),
+        ],
+        "w.flow",
+        &["--workflow", "main"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        sorted_lines(dir.path(), "ledger"),
+        [
+            "push ap",
+            "push eu",
+            "push us",
+            "roll ap d-ap",
+            "roll eu d-eu"
+        ],
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("⤼ each.roll[1] skipped: its condition is false"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("got 3 digests, second d-us"),
+        "{}",
+        out.stderr
+    );
+    let graph = Flowc::new(&["graph", "w.flow", "--workflow", "main"])
+        .dir(dir.path())
+        .run();
+    assert_eq!(graph.code, 0, "{}", graph.stderr);
+    assert!(
+        graph.stdout.contains(
+            "  step each.roll [fan-out]\n    when each instance: !(r == \"us\")\n    <- each.push (after)\n"
+        ),
+        "{}",
+        graph.stdout
+    );
+    let plan = Flowc::new(&["plan", "w.flow", "--workflow", "main"])
+        .dir(dir.path())
+        .run();
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout.contains(
+            "each.roll  after each.push · reads outputs of each.push · for r in rs: 3 instances, max 2 · each instance when !canary"
+        ),
+        "{}",
+        plan.stdout
+    );
+}
+
+/// One instance failing under `continue`: the same instance of the steps that read its
+/// outputs is skipped, the other instances go on, and the call has no list of outputs
+/// (it would not line up with the list), so its readers are skipped.
+#[test]
+fn a_failed_instance_of_a_for_call_skips_only_its_own_readers() {
+    let text = EACH.replace(
+        "workflow main(rs: list<string> = [\"eu\", \"us\", \"ap\"]) {\n",
+        "workflow main(rs: list<string> = [\"eu\", \"us\", \"ap\"]) {\n  defaults { on_failure continue }\n",
+    );
+    let (dir, out) = run_files(
+        &[("w.flow", &text), ("ok-eu", ""), ("ok-us", "")],
+        "w.flow",
+        &["--workflow", "main"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        sorted_lines(dir.path(), "ledger"),
+        ["push ap", "push eu", "push us", "roll eu d-eu"],
+        "{}",
+        out.stderr
+    );
+    for line in [
+        "⤼ each.roll[2] skipped: it reads an output of `each.push[2]`, which has none",
+        "⤼ each[2] skipped: it reads an output of `each.push[2]`, which has none",
+        "⤼ report skipped",
+    ] {
+        assert!(out.stderr.contains(line), "{line}\n{}", out.stderr);
+    }
+}
+
+/// A run of a `for` call that failed in one instance resumes without redoing the
+/// instances and steps that finished.
+#[test]
+fn a_for_call_resumes_without_redoing_finished_instances() {
+    let (dir, out) = run_files(
+        &[("w.flow", EACH), ("ok-eu", ""), ("ok-us", "")],
+        "w.flow",
+        &["--workflow", "main"],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    std::fs::write(dir.path().join("ok-ap"), "").expect("write");
+    let resumed = Flowc::new(&["resume"])
+        .dir(dir.path())
+        .env_remove("FLOWC_STATE_DIR")
+        .env("NO_COLOR", "1")
+        .run();
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    let ledger = sorted_lines(dir.path(), "ledger");
+    // `eu` and `us` pushed once; `ap` failed, then pushed again.
+    assert_eq!(
+        ledger.iter().filter(|l| l.starts_with("push ")).count(),
+        4,
+        "{ledger:?}"
+    );
+    assert!(ledger.contains(&"roll ap d-ap".to_string()), "{ledger:?}");
+    assert!(
+        resumed.stderr.contains("got 3 digests, second d-us"),
+        "{}",
+        resumed.stderr
+    );
+}

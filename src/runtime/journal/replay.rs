@@ -203,7 +203,11 @@ impl RunState {
                 let of_step = |label: &String| step_of(label) == step;
                 self.in_flight.retain(|l, _| !of_step(l));
                 self.failed_attempts.retain(|l, _| !of_step(l));
-                self.instances.retain(|l, _| !of_step(l));
+                // The finished instances of a fan-out that failed are kept, so that a
+                // resume runs only the others.
+                if !matches!(status.as_str(), "failed" | "cancelled") {
+                    self.instances.retain(|l, _| !of_step(l));
+                }
                 self.skipped.remove(step);
                 self.finished.insert(
                     step.clone(),

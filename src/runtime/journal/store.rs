@@ -171,13 +171,16 @@ pub fn take_over(journal: &Journal) {
 /// attempts and instances of a step that finished after them, and all but the last driver
 /// and run-finished records. Reading back the result gives the same state.
 pub fn compact(state: &RunState) -> Vec<Record> {
-    let mut last_finish: HashMap<&str, usize> = HashMap::default();
+    // The last finish of each step, and whether it keeps the finished instances before it
+    // (a failed or cancelled fan-out does: a resume restores them).
+    let mut last_finish: HashMap<&str, (usize, bool)> = HashMap::default();
     let mut last_driver = 0;
     let mut last_end = 0;
     for (k, r) in state.records.iter().enumerate() {
         match r {
-            Record::StepFinished { step, .. } => {
-                last_finish.insert(step.as_str(), k);
+            Record::StepFinished { step, status, .. } => {
+                let keeps = matches!(status.as_str(), "failed" | "cancelled");
+                last_finish.insert(step.as_str(), (k, keeps));
             }
             Record::Driver { .. } => last_driver = k,
             Record::RunFinished { .. } => last_end = k,
@@ -185,13 +188,19 @@ pub fn compact(state: &RunState) -> Vec<Record> {
         }
     }
     let superseded =
-        |label: &str, k: usize| last_finish.get(step_of(label)).is_some_and(|&f| f > k);
+        |label: &str, k: usize| last_finish.get(step_of(label)).is_some_and(|&(f, _)| f > k);
     let mut out = vec![Record::RunStarted(state.started.clone())];
     for (k, r) in state.records.iter().enumerate() {
         let keep = match r {
-            Record::StepStarted { step, .. }
-            | Record::AttemptFailed { step, .. }
-            | Record::InstanceFinished { step, .. } => !superseded(step, k),
+            Record::StepStarted { step, .. } | Record::AttemptFailed { step, .. } => {
+                !superseded(step, k)
+            }
+            Record::InstanceFinished { step, .. } => {
+                !superseded(step, k)
+                    || last_finish
+                        .get(step_of(step))
+                        .is_some_and(|&(_, keeps)| keeps)
+            }
             Record::Driver { .. } => k == last_driver,
             Record::RunFinished { .. } => k == last_end,
             _ => true,

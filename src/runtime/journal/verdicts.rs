@@ -127,9 +127,10 @@ impl Resume {
                         r.keep.insert(step.name.clone(), f.clone());
                     }
                 }
-                // Only an interrupted step keeps its finished instances and attempt
-                // counts: a changed one starts afresh.
-                Verdict::Run(_) if !state.finished.contains_key(&step.name) => {
+                // An interrupted step keeps its finished instances and attempt counts, and
+                // a failed fan-out its finished instances; a changed one starts afresh.
+                Verdict::Run(_) => {
+                    let interrupted = !state.finished.contains_key(&step.name);
                     let mine = |l: &String| step_of(l) == step.name;
                     for (l, d) in state
                         .instances
@@ -138,8 +139,10 @@ impl Resume {
                     {
                         r.instances.insert(l.clone(), d.clone());
                     }
-                    for (l, n) in state.failed_attempts.iter().filter(|(l, _)| mine(l)) {
-                        r.attempts.insert(l.clone(), *n);
+                    if interrupted {
+                        for (l, n) in state.failed_attempts.iter().filter(|(l, _)| mine(l)) {
+                            r.attempts.insert(l.clone(), *n);
+                        }
                     }
                 }
                 _ => {}
