@@ -560,7 +560,7 @@ mod tests {
         let err = decode::<String>("j", &b).expect_err("refused");
         let text = err.to_string();
         assert!(
-            text.contains("version 9") && text.contains("up to version 1"),
+            text.contains("version 9") && text.contains(&format!("up to version {FORMAT_VERSION}")),
             "{text}"
         );
     }
