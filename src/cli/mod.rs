@@ -157,11 +157,7 @@ fn use_color(choice: ColorChoice) -> bool {
 
 /// Prints a run-time error with its code and help on stderr.
 fn report_error(e: &dyn miette::Diagnostic) {
-    let code = e.code().map(|c| format!("[{c}]")).unwrap_or_default();
-    eprintln!("error{code}: {e}");
-    if let Some(help) = e.help() {
-        eprintln!("  help: {help}");
-    }
+    eprintln!("{}", crate::diagnostics::render_error(None, e, true));
 }
 
 /// The terminal width for human output: `COLUMNS`, else 100.

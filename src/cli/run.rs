@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::diagnostics::render_step_failure;
 use crate::runtime::driver;
 use crate::runtime::eval::format_duration;
 use crate::runtime::journal;
@@ -194,10 +195,16 @@ impl Observer for Printer {
                 next_attempt,
                 delay_ms,
                 reason,
+                ..
             } => format!(
                 "{t} ↻ {step}: {reason}; attempt {next_attempt} in {}",
                 format_duration(*delay_ms)
             ),
+            Event::StepFinished {
+                step,
+                failure: Some(failure),
+                ..
+            } => format!("{t} ✘ {}", render_step_failure(step, failure, true)),
             Event::StepFinished {
                 step,
                 status,
@@ -519,6 +526,13 @@ fn summary(report: &run::Report, log_dir: &std::path::Path) {
             "({kept} step{} kept from before)",
             if kept == 1 { "" } else { "s" }
         );
+    }
+    // Why each failed step failed, once more where the run ends (the help was shown with
+    // the progress line).
+    for s in report.steps.iter().filter(|s| !s.restored) {
+        if let Some(failure) = &s.failure {
+            let _ = writeln!(table, "{}", render_step_failure(&s.name, failure, false));
+        }
     }
     let _ = writeln!(
         table,

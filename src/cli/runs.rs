@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::diagnostics::render_step_failure;
 use crate::runtime::eval::format_duration;
+use crate::runtime::failure::Failure;
 use crate::runtime::journal::{self, RunState};
 
 /// Arguments of `flowc runs`.
@@ -237,9 +239,22 @@ pub fn status(args: RunArg) -> u8 {
         }
     };
     let running = state.status() == "running";
+    // Why each failed step failed, in step order: its coded failure (a journal written by
+    // an older flowc has only the message).
+    let mut failures: Vec<(String, Failure)> = Vec::new();
     let steps: Vec<serde_json::Value> = step_order(&state)
         .into_iter()
         .map(|name| {
+            let failure = state.finished.get(&name).and_then(|f| {
+                f.failure.clone().or_else(|| {
+                    (f.status == "failed").then(|| Failure {
+                        code: String::new(),
+                        message: f.reason.clone().unwrap_or_else(|| "failed".to_string()),
+                        help: None,
+                        cause: None,
+                    })
+                })
+            });
             let (status, attempts, ms, codes, reason) = match state.finished.get(&name) {
                 Some(f) => (
                     f.status.clone(),
@@ -263,9 +278,19 @@ pub fn status(args: RunArg) -> u8 {
                     }
                 },
             };
+            let code = failure
+                .as_ref()
+                .map(|f| f.code.clone())
+                .filter(|c| !c.is_empty());
+            let message = failure.as_ref().map(|f| f.message.clone());
+            let help = failure.as_ref().and_then(|f| f.help.clone());
+            if let Some(f) = failure {
+                failures.push((name.clone(), f));
+            }
             serde_json::json!({
                 "step": name, "status": status, "attempts": attempts,
                 "duration_ms": ms, "exit_codes": codes, "reason": reason,
+                "code": code, "message": message, "help": help,
             })
         })
         .collect();
@@ -312,6 +337,12 @@ pub fn status(args: RunArg) -> u8 {
             format_duration(s["duration_ms"].as_u64().unwrap_or(0)),
             codes.join(" ")
         );
+    }
+    if !failures.is_empty() {
+        eprintln!();
+    }
+    for (step, failure) in &failures {
+        eprintln!("{}", render_step_failure(step, failure, true));
     }
     super::EXIT_OK
 }

@@ -6,7 +6,7 @@ mod codes;
 mod render;
 
 pub use codes::{explain, CODES};
-pub use render::{render, Format, RenderOptions};
+pub use render::{render, render_error, render_step_failure, Format, RenderOptions};
 
 use crate::source::SourceId;
 

@@ -48,6 +48,28 @@ pub fn render(
     }
 }
 
+/// Renders an error that points into no source (a bad input, a failed step) the way
+/// [`render`] heads a diagnostic: `error[E0460]: step `build` failed: exit code 3`, then
+/// `  help: ...` when `help` is asked for and the error has one. `subject` (`step `build`
+/// failed`) goes before the message. The one renderer of run-time errors: `flowc run`'s
+/// progress and summary, `flowc status` and every input error use it.
+pub fn render_error(subject: Option<&str>, e: &dyn MietteDiagnostic, help: bool) -> String {
+    let code = e.code().map(|c| format!("[{c}]")).unwrap_or_default();
+    let mut out = match subject {
+        Some(subject) => format!("error{code}: {subject}: {e}"),
+        None => format!("error{code}: {e}"),
+    };
+    if let (true, Some(h)) = (help, e.help()) {
+        let _ = write!(out, "\n  help: {h}");
+    }
+    out
+}
+
+/// [`render_error`] for the failure of a step (or fan-out instance) `step`.
+pub fn render_step_failure(step: &str, e: &dyn MietteDiagnostic, help: bool) -> String {
+    render_error(Some(&format!("step `{step}` failed")), e, help)
+}
+
 /// miette lays labels out with format widths, which Rust caps at 65,535: a label that
 /// starts (or reaches) further right than this on its line would make it panic. Such
 /// lines (generated or minified text) get the plain rendering instead.

@@ -1,11 +1,11 @@
 //! One attempt of a step: a finished process (or native action) in, an [`Attempt`] out,
-//! with the reason for a failure worded for the progress line and the retry condition
+//! with its failure as a coded [`StepFailure`] and what the retry condition reads
 //! (`exit_code`, `timed_out`). The retry loop ([`super::retry`]) decides whether another
 //! attempt follows.
 
 use std::time::Duration;
 
-use super::eval;
+use super::failure::StepFailure;
 use super::process::{self, CancellationSignal, Stream};
 
 /// One attempt of a native action (see [`super::native::attempt`]), as a process attempt:
@@ -28,7 +28,7 @@ pub async fn native(
         timed_out: done.timed_out,
         cancelled: done.cancelled,
         stdout: done.stdout,
-        reason: done.reason,
+        failure: done.failure,
     }
 }
 
@@ -45,44 +45,59 @@ pub struct Attempt {
     pub cancelled: bool,
     /// Its standard output.
     pub stdout: String,
-    /// Why it failed, as a sentence (`exit code 3`, `timed out after 5s`).
-    pub reason: String,
+    /// Why it failed; `None` when it succeeded or was cancelled.
+    pub failure: Option<StepFailure>,
 }
 
 impl Attempt {
-    /// An attempt that failed before (or without) a process, for this reason.
-    pub fn failed(reason: String) -> Attempt {
+    /// An attempt that failed before (or without) a process.
+    pub fn failed(failure: StepFailure) -> Attempt {
         Attempt {
             ok: false,
             exit_code: -1,
             timed_out: false,
             cancelled: false,
             stdout: String::new(),
-            reason,
+            failure: Some(failure),
         }
     }
 
     /// An attempt stopped before its process started.
     pub fn cancelled() -> Attempt {
         Attempt {
+            ok: false,
+            exit_code: -1,
+            timed_out: false,
             cancelled: true,
-            ..Attempt::failed("cancelled".to_string())
+            stdout: String::new(),
+            failure: None,
         }
     }
 
-    /// What a finished process did, with the reason worded for the progress line.
-    pub fn from_outcome(o: process::Outcome) -> Attempt {
-        let reason = if o.timed_out {
-            format!(
-                "timed out after {}",
-                eval::format_duration(o.duration.as_millis() as u64)
-            )
-        } else if o.cancelled {
-            "cancelled".to_string()
-        } else if let Some(sig) = o.signal {
-            format!("killed by signal {sig}")
+    /// Why it did not succeed, in words: its failure's message, or `cancelled`.
+    pub fn reason(&self) -> String {
+        match &self.failure {
+            Some(f) => f.to_string(),
+            None if self.cancelled => "cancelled".to_string(),
+            None => String::new(),
+        }
+    }
+
+    /// What a finished process did; `timeout` is the limit it had (a timed-out attempt
+    /// without one reports how long it ran).
+    pub fn from_outcome(o: process::Outcome, timeout: Option<Duration>) -> Attempt {
+        let failure = if o.success() || o.cancelled {
+            None
+        } else if o.timed_out {
+            Some(StepFailure::TimedOut {
+                limit_ms: timeout.unwrap_or(o.duration).as_millis() as u64,
+            })
+        } else if let Some(signal) = o.signal {
+            Some(StepFailure::Signal { signal })
         } else {
-            format!("exit code {}", o.exit_code.unwrap_or(-1))
+            Some(StepFailure::Exit {
+                code: o.exit_code.unwrap_or(-1),
+            })
         };
         Attempt {
             ok: o.success(),
@@ -90,7 +105,7 @@ impl Attempt {
             timed_out: o.timed_out,
             cancelled: o.cancelled,
             stdout: o.stdout,
-            reason,
+            failure,
         }
     }
 }
@@ -110,42 +125,64 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_finished_process_becomes_an_attempt_with_a_worded_reason() {
-        let ok = Attempt::from_outcome(outcome(Some(0), None));
-        assert!(ok.ok && !ok.cancelled && !ok.timed_out);
-        assert_eq!((ok.exit_code, ok.stdout.as_str()), (0, "out"));
-        let failed = Attempt::from_outcome(outcome(Some(3), None));
-        assert!(!failed.ok);
-        assert_eq!(
-            (failed.exit_code, failed.reason.as_str()),
-            (3, "exit code 3")
-        );
-        let killed = Attempt::from_outcome(outcome(None, Some(9)));
-        assert_eq!(
-            (killed.exit_code, killed.reason.as_str()),
-            (-1, "killed by signal 9")
-        );
-        let late = Attempt::from_outcome(process::Outcome {
-            timed_out: true,
-            ..outcome(None, Some(15))
-        });
-        assert!(late.timed_out && !late.ok);
-        assert_eq!(late.reason, "timed out after 1s500ms");
-        let stopped = Attempt::from_outcome(process::Outcome {
-            cancelled: true,
-            ..outcome(None, Some(15))
-        });
-        assert!(stopped.cancelled && !stopped.ok);
-        assert_eq!(stopped.reason, "cancelled");
+    fn code(a: &Attempt) -> String {
+        a.failure
+            .as_ref()
+            .map(|f| f.plain().code)
+            .unwrap_or_default()
     }
 
     #[test]
-    fn attempts_without_a_process_fail_with_their_reason() {
-        let failed = Attempt::failed("no slot".to_string());
+    fn a_finished_process_becomes_an_attempt_with_a_coded_failure() {
+        let ok = Attempt::from_outcome(outcome(Some(0), None), None);
+        assert!(ok.ok && !ok.cancelled && !ok.timed_out && ok.failure.is_none());
+        assert_eq!((ok.exit_code, ok.stdout.as_str()), (0, "out"));
+        let failed = Attempt::from_outcome(outcome(Some(3), None), None);
+        assert!(!failed.ok);
+        assert_eq!(
+            (failed.exit_code, failed.reason().as_str()),
+            (3, "exit code 3")
+        );
+        assert_eq!(code(&failed), "E0460");
+        let killed = Attempt::from_outcome(outcome(None, Some(9)), None);
+        assert_eq!(
+            (killed.exit_code, killed.reason().as_str()),
+            (-1, "killed by signal 9 (SIGKILL)")
+        );
+        assert_eq!(code(&killed), "E0461");
+        let late = process::Outcome {
+            timed_out: true,
+            ..outcome(None, Some(15))
+        };
+        let limited = Attempt::from_outcome(late.clone(), Some(Duration::from_secs(1)));
+        assert!(limited.timed_out && !limited.ok);
+        assert_eq!(limited.reason(), "timed out after 1s");
+        assert_eq!(code(&limited), "E0462");
+        let unlimited = Attempt::from_outcome(late, None);
+        assert_eq!(unlimited.reason(), "timed out after 1s500ms");
+        let stopped = Attempt::from_outcome(
+            process::Outcome {
+                cancelled: true,
+                ..outcome(None, Some(15))
+            },
+            None,
+        );
+        assert!(stopped.cancelled && !stopped.ok && stopped.failure.is_none());
+        assert_eq!(stopped.reason(), "cancelled");
+    }
+
+    #[test]
+    fn attempts_without_a_process_fail_with_their_failure() {
+        let failed = Attempt::failed(StepFailure::Unsupported {
+            what: "this".to_string(),
+        });
         assert!(!failed.ok && !failed.cancelled);
-        assert_eq!((failed.exit_code, failed.reason.as_str()), (-1, "no slot"));
+        assert_eq!(
+            (failed.exit_code, failed.reason().as_str()),
+            (-1, "this is not supported by `flowc run` yet")
+        );
         let cancelled = Attempt::cancelled();
         assert!(cancelled.cancelled && !cancelled.ok);
+        assert_eq!(cancelled.reason(), "cancelled");
     }
 }

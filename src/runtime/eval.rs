@@ -118,7 +118,7 @@ pub fn format_duration(ms: u64) -> String {
 }
 
 /// Something that cannot be evaluated.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[derive(Clone, Debug, thiserror::Error, miette::Diagnostic)]
 pub enum EvalError {
     /// The value depends on something not known yet (a step that has not run). Not a user
     /// error: `flowc plan` shows such conditions as undecided.

@@ -9,6 +9,7 @@
 //! - [`spawn`]: starting that process cheaply (the one module with `unsafe`);
 //! - [`retry`]: backoff policies and the retry loop;
 //! - [`attempt`]: one attempt of a step, from a finished process or native action;
+//! - [`failure`]: why a step failed, as a coded error and as plain parts;
 //! - [`redact`]: secret redaction of everything flowc prints or writes;
 //! - [`outputs`]: a step's `$FLOW_OUTPUT` file read back as typed values;
 //! - [`plan`]: what a run would do, as text, without running anything;
@@ -23,6 +24,7 @@ pub mod attempt;
 pub use crate::command;
 pub mod driver;
 pub mod eval;
+pub mod failure;
 pub mod fingerprint;
 pub mod journal;
 pub mod native;

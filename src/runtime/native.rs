@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::eval::{format_duration, Value};
+use super::failure::StepFailure;
 use super::process::CancellationSignal;
 
 /// A native action that failed, with a stable code.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[derive(Clone, Debug, thiserror::Error, miette::Diagnostic)]
 pub enum NativeError {
     /// The request never got an answer: bad URL, refused connection, DNS, TLS, timeout.
     #[error("{method} {url} failed: {reason}")]
@@ -137,8 +138,8 @@ pub struct Finished {
     pub cancelled: bool,
     /// The step's `stdout`.
     pub stdout: String,
-    /// Why it failed, with its code.
-    pub reason: String,
+    /// Why it failed (`None` when it succeeded or was cancelled).
+    pub failure: Option<StepFailure>,
     /// Progress lines to show.
     pub log: Vec<String>,
 }
@@ -181,22 +182,30 @@ pub async fn attempt(
     };
     match result {
         None if timed_out => {
-            done.reason = format!(
-                "timed out after {}",
-                format_duration(started.elapsed().as_millis() as u64)
-            );
+            done.failure = Some(StepFailure::TimedOut {
+                limit_ms: timeout.unwrap_or(started.elapsed()).as_millis() as u64,
+            });
         }
-        None if cancelled => done.reason = "cancelled".to_string(),
-        None => done.reason = format!("native action `{name}` stopped unexpectedly"),
+        None if cancelled => {}
+        None => {
+            done.failure = Some(StepFailure::Native(NativeError::Io {
+                what: format!("native action `{name}`"),
+                reason: "it stopped unexpectedly".to_string(),
+            }))
+        }
+        Some(Err(NativeError::Cancelled)) => done.cancelled = true,
         Some(Err(e)) => {
             done.exit_code = 1;
-            done.reason = e.reason();
+            done.failure = Some(StepFailure::Native(e));
         }
         Some(Ok(outcome)) => {
             done.log = outcome.log;
             let json = serde_json::Value::Object(outcome.outputs).to_string();
             if let Err(e) = std::fs::write(output_file, json) {
-                done.reason = format!("cannot write `{}`: {e}", output_file.display());
+                done.failure = Some(StepFailure::Native(NativeError::Io {
+                    what: format!("writing `{}`", output_file.display()),
+                    reason: e.to_string(),
+                }));
                 return done;
             }
             done.ok = true;

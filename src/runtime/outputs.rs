@@ -1,10 +1,11 @@
 //! A step's declared outputs: the `$FLOW_OUTPUT` file its process wrote (a JSON object,
 //! or `name=value` lines with list and map values as JSON) and the declared types in; the
-//! typed values out, or a sentence on what is missing or mistyped.
+//! typed values out, or the [`StepFailure`] of what is missing or mistyped.
 
 use std::collections::BTreeMap;
 
 use super::eval::Value;
+use super::failure::StepFailure;
 use crate::check::Type;
 
 /// Reads a step's declared outputs from its `$FLOW_OUTPUT` file: a JSON object, or
@@ -12,12 +13,14 @@ use crate::check::Type;
 pub fn read(
     path: &std::path::Path,
     declared: &[(String, Type)],
-) -> Result<BTreeMap<String, Value>, String> {
+) -> Result<BTreeMap<String, Value>, StepFailure> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut raw: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     if text.trim_start().starts_with('{') {
-        let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
-            .map_err(|e| format!("$FLOW_OUTPUT is not a valid JSON object: {e}"))?;
+        let obj: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&text).map_err(|e| StepFailure::MalformedOutput {
+                problem: format!("is not a valid JSON object: {e}"),
+            })?;
         raw.extend(obj);
     } else {
         for line in text
@@ -25,7 +28,9 @@ pub fn read(
             .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         {
             let Some((k, v)) = line.split_once('=') else {
-                return Err(format!("$FLOW_OUTPUT line {line:?} is not `name=value`"));
+                return Err(StepFailure::MalformedOutput {
+                    problem: format!("line {line:?} is not `name=value`"),
+                });
             };
             raw.insert(
                 k.trim().to_string(),
@@ -36,12 +41,13 @@ pub fn read(
     let mut out = BTreeMap::new();
     for (name, ty) in declared {
         let Some(v) = raw.get(name) else {
-            return Err(format!(
-                "the step did not write its output `{name}` to $FLOW_OUTPUT"
-            ));
+            return Err(StepFailure::MissingOutput { name: name.clone() });
         };
-        let value = convert(v, ty)
-            .ok_or_else(|| format!("output `{name}` is {v}, which is not a `{ty}`"))?;
+        let value = convert(v, ty).ok_or_else(|| StepFailure::MistypedOutput {
+            name: name.clone(),
+            value: v.to_string(),
+            ty: ty.to_string(),
+        })?;
         out.insert(name.clone(), value);
     }
     Ok(out)
@@ -113,11 +119,15 @@ mod tests {
         ]
     }
 
-    fn read_text(text: &str) -> Result<BTreeMap<String, Value>, String> {
+    /// The values read, or the failure's code and message.
+    fn read_text(text: &str) -> Result<BTreeMap<String, Value>, (String, String)> {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("s.out");
         std::fs::write(&path, text).expect("write");
-        read(&path, &declared())
+        read(&path, &declared()).map_err(|f| {
+            let plain = f.plain();
+            (plain.code, plain.message)
+        })
     }
 
     #[test]
@@ -139,13 +149,20 @@ mod tests {
 
     #[test]
     fn a_missing_or_mistyped_output_is_named() {
-        let missing = read_text("n=1\ntags=[]\n").expect_err("missing");
+        let (code, missing) = read_text("n=1\ntags=[]\n").expect_err("missing");
         assert!(missing.contains("`wait`"), "{missing}");
-        let mistyped = read_text("n=many\ntags=[]\nwait=1s\n").expect_err("mistyped");
+        assert_eq!(code, "E0463");
+        let (code, mistyped) = read_text("n=many\ntags=[]\nwait=1s\n").expect_err("mistyped");
         assert!(mistyped.contains("which is not a `int`"), "{mistyped}");
-        let list = read_text("n=1\ntags={\"a\": 1}\nwait=1s\n").expect_err("mistyped");
+        assert_eq!(code, "E0464");
+        let (code, list) = read_text("n=1\ntags={\"a\": 1}\nwait=1s\n").expect_err("mistyped");
         assert!(list.contains("list<string>"), "{list}");
-        let bad = read_text("n\n").expect_err("not name=value");
+        assert_eq!(code, "E0464");
+        let (code, bad) = read_text("n\n").expect_err("not name=value");
         assert!(bad.contains("is not `name=value`"), "{bad}");
+        assert_eq!(code, "E0465");
+        let (code, json) = read_text("{\"n\": 1,").expect_err("not JSON");
+        assert!(json.contains("is not a valid JSON object"), "{json}");
+        assert_eq!(code, "E0465");
     }
 }

@@ -183,7 +183,7 @@ impl CancellationSignal {
 }
 
 /// Why a step's process could not be run or watched.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[derive(Clone, Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ProcessError {
     /// The process could not be started (missing program, not executable, bad directory).
     #[error("cannot start step process `{program}`: {reason}")]

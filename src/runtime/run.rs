@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 use super::attempt::{self, Attempt};
 use super::command;
 use super::eval::{self, EvalError, Scope, Value};
+use super::failure::{AttrError, Failure, StepFailure};
 use super::journal::{self, Journal, Resume};
 use super::outputs;
 use super::params::{Constants, Known};
@@ -110,8 +111,11 @@ pub struct StepReport {
     pub status: Status,
     /// For a skipped step, why.
     pub skip: Option<SkipCause>,
-    /// A sentence on why it failed or was skipped.
+    /// A sentence on why it failed, was skipped, waits or was cancelled (for a failed
+    /// step, its failure's message).
     pub reason: Option<String>,
+    /// For a failed step, why: its [`StepFailure`] as coded parts, secrets redacted.
+    pub failure: Option<Failure>,
     /// Attempts made (summed over instances).
     pub attempts: u32,
     /// Wall time from start to end.
@@ -182,6 +186,8 @@ pub enum Event {
         delay_ms: u64,
         /// Why the last attempt failed.
         reason: String,
+        /// The code of that failure (`E0460`).
+        code: Option<String>,
     },
     /// A step finished (succeeded, failed, cancelled or waiting).
     StepFinished {
@@ -193,8 +199,11 @@ pub enum Event {
         attempts: u32,
         /// Milliseconds.
         duration_ms: u64,
-        /// Why it failed, if it did.
+        /// Why it did not succeed, if it did not.
         reason: Option<String>,
+        /// For a failed step: `code`, `message`, `help` (and `cause`, for a fan-out).
+        #[serde(flatten)]
+        failure: Option<Failure>,
     },
     /// A step finished in an earlier run of a resumed run: its result is restored and it
     /// does not run.
@@ -595,6 +604,26 @@ pub async fn run(
                     let stop = sched.skipped(i, report);
                     cancel(&cancellers, stop);
                 }
+                Decision::Fail(failure) => {
+                    sched.started(i);
+                    let failure = redacted(&shared, &failure);
+                    let report = StepReport {
+                        status: Status::Failed,
+                        skip: None,
+                        reason: Some(failure.message.clone()),
+                        failure: Some(failure),
+                        ..not_run(
+                            &step.name,
+                            Status::Failed,
+                            None,
+                            String::new(),
+                            step.fan_out.is_some(),
+                        )
+                    };
+                    let shared = Arc::clone(&shared);
+                    // Reported as a finished step is: through the join below.
+                    running.spawn(async move { (i, finish(&shared, report)) });
+                }
                 Decision::Run(instances) => {
                     let (canceller, signal) = process::cancellation();
                     // Under fail_fast a failed instance fails the workflow: the step's
@@ -714,6 +743,7 @@ fn restored(shared: &Shared, name: &str) -> Option<StepReport> {
         status: Status::Succeeded,
         skip: None,
         reason: None,
+        failure: None,
         attempts: f.attempts,
         duration: Duration::from_millis(f.duration_ms),
         exit_codes: f.exit_codes.clone(),
@@ -757,6 +787,7 @@ fn not_run(
         status,
         skip,
         reason: Some(reason),
+        failure: None,
         attempts: 0,
         duration: Duration::ZERO,
         exit_codes: Vec::new(),
@@ -894,6 +925,8 @@ fn instance_decision(
 
 enum Decision {
     Skip(SkipCause, String),
+    /// Fail without running: its fan-out list or its condition cannot be evaluated.
+    Fail(StepFailure),
     /// Neither run nor skip: the run is paused at an approval gate that this step waits
     /// for (or, for a `finally` step, the run is paused), so a resume decides it.
     Hold(String),
@@ -924,9 +957,7 @@ fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>) -> Decisi
         match eval::eval_typed(&fan.list, &env) {
             Ok(Value::List(items)) => instances = items.into_iter().map(Some).collect(),
             Ok(_) => {}
-            Err(e) => {
-                return Decision::Skip(SkipCause::Failure, format!("cannot evaluate the list: {e}"))
-            }
+            Err(e) => return Decision::Fail(StepFailure::eval("the fan-out list", e)),
         }
     }
     if let Some(cond) = &resolved.when {
@@ -941,9 +972,7 @@ fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>) -> Decisi
                     "its condition reads a result that does not exist".to_string(),
                 )
             }
-            Err(e) => {
-                return Decision::Skip(SkipCause::Failure, format!("its condition failed: {e}"))
-            }
+            Err(e) => return Decision::Fail(StepFailure::eval("the `when` condition", e)),
         }
     }
     Decision::Run(instances)
@@ -958,7 +987,10 @@ struct Instance {
     attempts: u32,
     duration: Duration,
     outputs: BTreeMap<String, Value>,
-    failure: Option<String>,
+    /// Why it failed.
+    failure: Option<StepFailure>,
+    /// Why it waits, or `cancelled` (already redacted).
+    note: Option<String>,
     cancelled: bool,
     waiting: bool,
     /// Skipped by its own condition ([`typed::FanOut::instance_when`]), or because it reads
@@ -1011,33 +1043,6 @@ impl Instance {
     }
 }
 
-/// A step attribute whose expression cannot be evaluated when the step starts (a retry
-/// count, backoff or timeout): the step fails rather than run without it.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("the {what} cannot be evaluated: {reason}")]
-#[diagnostic(
-    code(E0442),
-    help("the expression depends on inputs known only at run time; check the values given")
-)]
-pub struct AttrError {
-    /// `retry count`, `backoff` or `timeout`.
-    pub what: &'static str,
-    /// Why.
-    pub reason: String,
-}
-
-impl AttrError {
-    /// The text of a step failure: the error with its code.
-    fn reason(what: &'static str, reason: String) -> String {
-        let e = AttrError { what, reason };
-        let code = miette::Diagnostic::code(&e).map(|c| c.to_string());
-        match code {
-            Some(code) => format!("[{code}] {e}"),
-            None => e.to_string(),
-        }
-    }
-}
-
 /// The name of a step instance's log and output files (without extension): `build`,
 /// `greet.3` for `greet[3]`, `call.step` for a step of an inlined sub-workflow. Any other
 /// character that is not a letter, a digit or `_` becomes `.`.
@@ -1072,21 +1077,26 @@ impl Plan<'_> {
     }
 }
 
-fn plan_step<'a>(step: &'a typed::Step, env: &StepEnv<'_>) -> Result<Plan<'a>, String> {
+fn plan_step<'a>(step: &'a typed::Step, env: &StepEnv<'_>) -> Result<Plan<'a>, StepFailure> {
     if let typed::Action::Workflow(call) = &step.action {
-        return Err(format!(
-            "`{}` is a workflow; running sub-workflows is not supported by `flowc run` yet",
-            call.name
-        ));
+        return Err(sub_workflow(&call.name));
     }
     let mut args = Vec::new();
     if let Some(call) = &step.call {
         for (name, value) in &call.args {
-            let v = eval::eval_typed(value, env).map_err(|e| format!("argument `{name}`: {e}"))?;
+            let v = eval::eval_typed(value, env)
+                .map_err(|e| StepFailure::eval(format!("argument `{name}`"), e))?;
             args.push((name.clone(), v));
         }
     }
     Ok(Plan { step, args })
+}
+
+/// A call of a sub-workflow that was not inlined: this flowc cannot run it.
+fn sub_workflow(name: &str) -> StepFailure {
+    StepFailure::Unsupported {
+        what: format!("running the sub-workflow `{name}` in place"),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1198,23 +1208,24 @@ async fn run_step(
     } else {
         Status::Succeeded
     };
-    let reason = if fan_out {
+    let mut failed = done
+        .iter()
+        .enumerate()
+        .filter_map(|(k, i)| i.failure.as_ref().filter(|_| i.failed()).map(|f| (k, f)));
+    let failure = match failed.next() {
         // The failed instance is named: `greet[3]: exit code 1`.
-        let mut failed = done.iter().enumerate().filter(|(_, i)| i.failed());
-        match failed.next() {
-            Some((k, first)) => {
-                let more = failed.count();
-                let why = first.failure.as_deref().unwrap_or("failed");
-                Some(match more {
-                    0 => format!("{name}[{k}]: {why}"),
-                    1 => format!("{name}[{k}]: {why} (and 1 more instance failed)"),
-                    n => format!("{name}[{k}]: {why} (and {n} more instances failed)"),
-                })
-            }
-            None => done.iter().find_map(|i| i.failure.clone()),
-        }
-    } else {
-        done.iter().find_map(|i| i.failure.clone())
+        Some((k, first)) if fan_out => Some(StepFailure::instance(
+            format!("{name}[{k}]"),
+            failed.count(),
+            first.clone(),
+        )),
+        Some((_, first)) => Some(first.clone()),
+        None => None,
+    };
+    let failure = failure.map(|f| redacted(shared, &f));
+    let reason = match &failure {
+        Some(f) => Some(f.message.clone()),
+        None => done.iter().find_map(|i| i.note.clone()),
     };
     let mut outputs = BTreeMap::new();
     // An instance skipped by its condition has no outputs: the lists would not line up
@@ -1239,7 +1250,8 @@ async fn run_step(
         name: name.to_string(),
         status,
         skip: None,
-        reason: reason.clone(),
+        reason,
+        failure,
         attempts: done.iter().map(|i| i.attempts).sum(),
         // From the first process start: time spent waiting for a slot is not the step's.
         duration: done
@@ -1259,12 +1271,29 @@ async fn run_step(
             record
         },
     };
+    finish(shared, report)
+}
+
+/// A failure as coded parts, with every secret redacted.
+fn redacted(shared: &Shared, failure: &StepFailure) -> Failure {
+    failure.plain().redacted(&shared.redactor)
+}
+
+/// Records a step's end in the journal and reports it, and gives its report back.
+fn finish(shared: &Shared, report: StepReport) -> StepReport {
+    let name = &report.name;
     // Queued before the event below, which is reported only once this is on disk. The
     // scheduler goes on at once: any later record is durable only after this one.
     if let Some(j) = &shared.opts.journal {
+        if let Some(f) = &report.failure {
+            j.record(&Record::StepFailed {
+                step: name.clone(),
+                failure: journal::to_record(f),
+            });
+        }
         j.record(&Record::StepFinished {
-            step: name.to_string(),
-            status: status.as_str().to_string(),
+            step: name.clone(),
+            status: report.status.as_str().to_string(),
             attempts: report.attempts,
             duration_ms: report.duration.as_millis() as u64,
             exit_codes: report.exit_codes.clone(),
@@ -1275,11 +1304,12 @@ async fn run_step(
         });
     }
     shared.emit(Event::StepFinished {
-        step: name.to_string(),
-        status,
+        step: name.clone(),
+        status: report.status,
         attempts: report.attempts,
         duration_ms: report.duration.as_millis() as u64,
-        reason,
+        reason: report.reason.clone(),
+        failure: report.failure.clone(),
     });
     report
 }
@@ -1319,41 +1349,38 @@ enum Action {
     Approve(String),
 }
 
-fn action_of(step: &typed::Step, env: &StepEnv<'_>) -> Result<Action, String> {
-    let text = |e: &typed::Expr| -> Result<String, String> {
-        eval::eval_typed(e, env)
-            .map(|v| v.to_text())
-            .map_err(|e| e.to_string())
+fn action_of(step: &typed::Step, env: &StepEnv<'_>) -> Result<Action, StepFailure> {
+    let eval = |what: &str, e: &typed::Expr| -> Result<Value, StepFailure> {
+        eval::eval_typed(e, env).map_err(|err| StepFailure::eval(what, err))
     };
     match &step.action {
         typed::Action::Run(command) => {
             let values = command
                 .values
                 .iter()
-                .map(text)
+                .map(|e| eval("a value of the command", e).map(|v| v.to_text()))
                 .collect::<Result<Vec<_>, _>>()?;
-            let invocation =
-                command::render(&command.template, &values).map_err(|e| e.to_string())?;
+            let invocation = command::render(&command.template, &values)?;
             Ok(Action::Argv(invocation.argv()))
         }
         typed::Action::Exec(e) => {
-            let items = match eval::eval_typed(e, env).map_err(|e| e.to_string())? {
+            let items = match eval("the `exec` list", e)? {
                 Value::List(items) => items.iter().map(Value::to_text).collect::<Vec<_>>(),
                 other => vec![other.to_text()],
             };
-            let invocation = command::exec(&items).map_err(|e| e.to_string())?;
+            let invocation = command::exec(&items)?;
             Ok(Action::Argv(invocation.argv()))
         }
-        typed::Action::Sleep(e) => match eval::eval_typed(e, env).map_err(|e| e.to_string())? {
+        typed::Action::Sleep(e) => match eval("the `sleep` duration", e)? {
             Value::Duration(ms) => Ok(Action::Sleep(Duration::from_millis(ms))),
-            other => Err(format!("`sleep` got {other}")),
+            other => Err(StepFailure::eval(
+                "the `sleep` duration",
+                EvalError::Internal(format!("`sleep` got {other}")),
+            )),
         },
         typed::Action::Native(name) => Ok(Action::Native(name.clone())),
-        typed::Action::Approve(e) => Ok(Action::Approve(text(e)?)),
-        typed::Action::Workflow(call) => Err(format!(
-            "`{}` is a workflow; running sub-workflows is not supported by `flowc run` yet",
-            call.name
-        )),
+        typed::Action::Approve(e) => Ok(Action::Approve(eval("the question", e)?.to_text())),
+        typed::Action::Workflow(call) => Err(sub_workflow(&call.name)),
     }
 }
 
@@ -1381,11 +1408,12 @@ async fn run_instance(
             ..Instance::default()
         };
     }
-    let fail = |reason: String| Instance {
-        failure: Some(shared.redactor.redact(&reason).into_owned()),
+    let fail = |failure: StepFailure| Instance {
+        failure: Some(failure),
         exit_code: -1,
         ..Instance::default()
     };
+    let attr = |what: &'static str, reason: String| fail(AttrError { what, reason }.into());
     let plan = match plan_step(step, env) {
         Ok(plan) => plan,
         Err(reason) => return fail(reason),
@@ -1408,13 +1436,8 @@ async fn run_instance(
         None => None,
         Some(e) => match eval::eval_typed(e, &env) {
             Ok(Value::Duration(ms)) => Some(Duration::from_millis(ms)),
-            Ok(other) => {
-                return fail(AttrError::reason(
-                    "timeout",
-                    format!("{other} is not a duration"),
-                ))
-            }
-            Err(e) => return fail(AttrError::reason("timeout", e.to_string())),
+            Ok(other) => return attr("timeout", format!("{other} is not a duration")),
+            Err(e) => return attr("timeout", e.to_string()),
         },
     };
     let mut policy = Policy::new(0);
@@ -1424,19 +1447,11 @@ async fn run_instance(
             Ok(Value::Int(count)) => match u32::try_from(count) {
                 Ok(n) => policy.retries = n,
                 Err(_) => {
-                    return fail(AttrError::reason(
-                        "retry count",
-                        format!("{count} is not a number of retries"),
-                    ))
+                    return attr("retry count", format!("{count} is not a number of retries"))
                 }
             },
-            Ok(other) => {
-                return fail(AttrError::reason(
-                    "retry count",
-                    format!("{other} is not an int"),
-                ))
-            }
-            Err(e) => return fail(AttrError::reason("retry count", e.to_string())),
+            Ok(other) => return attr("retry count", format!("{other} is not an int")),
+            Err(e) => return attr("retry count", e.to_string()),
         }
         let duration = |e: &Option<typed::Expr>| -> Result<Option<Duration>, String> {
             match e.as_ref().map(|e| eval::eval_typed(e, &env)) {
@@ -1448,11 +1463,11 @@ async fn run_instance(
         };
         let delay = match duration(&r.backoff.delay) {
             Ok(d) => d.unwrap_or(retry::DEFAULT_DELAY),
-            Err(reason) => return fail(AttrError::reason("backoff", reason)),
+            Err(reason) => return attr("backoff", reason),
         };
         policy.max = match duration(&r.backoff.max) {
             Ok(d) => d,
-            Err(reason) => return fail(AttrError::reason("backoff", reason)),
+            Err(reason) => return attr("backoff", reason),
         };
         policy.backoff = match r.backoff.kind {
             typed::BackoffKind::Linear => Backoff::Linear(delay),
@@ -1469,7 +1484,7 @@ async fn run_instance(
     for (name, value) in &step.settings.env {
         match eval::eval_typed(value, &env) {
             Ok(v) => env_vars.push((name.clone(), v.to_text())),
-            Err(e) => return fail(format!("env `{name}`: {e}")),
+            Err(e) => return fail(StepFailure::eval(format!("env `{name}`"), e)),
         }
     }
     let safe_label = log_stem(label);
@@ -1533,7 +1548,7 @@ async fn run_instance(
                 Instance {
                     attempts: 1,
                     exit_code: -1,
-                    failure: Some(format!("rejected: {question}")),
+                    failure: Some(StepFailure::Refused { question }),
                     duration: started.elapsed(),
                     started: Some(started),
                     ..Instance::default()
@@ -1542,7 +1557,7 @@ async fn run_instance(
                 Instance {
                     waiting: true,
                     attempts: 1,
-                    failure: Some(if shared.opts.journal.is_some() {
+                    note: Some(if shared.opts.journal.is_some() {
                         format!(
                             "waiting for approval: {question} (`flowc approve {} {}`, then `flowc resume {}`)",
                             shared.opts.run_id,
@@ -1575,7 +1590,7 @@ async fn run_instance(
                 started: Some(started),
                 ..Instance::default()
             };
-            computed_outputs(shared, &plan, &env, &mut instance);
+            computed_outputs(&plan, &env, &mut instance);
             instance
         }
         Action::Argv(_) | Action::Native(_) => {
@@ -1636,19 +1651,24 @@ async fn run_instance(
                 },
                 |next, delay, r: &Attempt| {
                     let next = next + prior;
+                    let failure = r.failure.as_ref().map(|f| redacted(shared, f));
+                    let reason = failure
+                        .as_ref()
+                        .map_or_else(|| r.reason(), |f| f.message.clone());
                     if let Some(j) = &shared.opts.journal {
                         j.record(&Record::AttemptFailed {
                             step: label.to_string(),
                             attempt: next - 1,
                             exit_code: r.exit_code,
-                            reason: r.reason.clone(),
+                            reason: reason.clone(),
                         });
                     }
                     shared.emit(Event::Retrying {
                         step: label.to_string(),
                         next_attempt: next,
                         delay_ms: delay.as_millis() as u64,
-                        reason: r.reason.clone(),
+                        reason,
+                        code: failure.map(|f| f.code),
                     });
                 },
                 |attempt| {
@@ -1663,8 +1683,9 @@ async fn run_instance(
                     let attempt = attempt + prior;
                     async move {
                         // The slot first: a step waiting for one has not started.
+                        // The semaphore is closed only when the run is over.
                         let Ok(_slot) = shared.slots.acquire().await else {
-                            return Attempt::failed("the run is shutting down".to_string());
+                            return Attempt::cancelled();
                         };
                         // Stopped while it waited: it does not start at all.
                         if cancel.is_cancelled() {
@@ -1727,8 +1748,8 @@ async fn run_instance(
                             }
                         };
                         match process::run_with(spec, &mut sink, cancel, &mut on_start).await {
-                            Ok(outcome) => Attempt::from_outcome(outcome),
-                            Err(e) => Attempt::failed(e.to_string()),
+                            Ok(outcome) => Attempt::from_outcome(outcome, timeout),
+                            Err(e) => Attempt::failed(e.into()),
                         }
                     }
                 },
@@ -1741,7 +1762,8 @@ async fn run_instance(
                 attempts: attempts + prior,
                 duration: first_start.get().map_or(Duration::ZERO, |t| t.elapsed()),
                 outputs: BTreeMap::new(),
-                failure: (!result.ok).then(|| shared.redactor.redact(&result.reason).into_owned()),
+                note: result.cancelled.then(|| "cancelled".to_string()),
+                failure: if result.ok { None } else { result.failure },
                 cancelled: result.cancelled,
                 waiting: false,
                 skipped: false,
@@ -1750,13 +1772,13 @@ async fn run_instance(
             if instance.status_ok && !written.is_empty() {
                 match outputs::read(&output_file, &written) {
                     Ok(outputs) => instance.outputs = outputs,
-                    Err(reason) => {
+                    Err(failure) => {
                         instance.status_ok = false;
-                        instance.failure = Some(shared.redactor.redact(&reason).into_owned());
+                        instance.failure = Some(failure);
                     }
                 }
             }
-            computed_outputs(shared, &plan, &env, &mut instance);
+            computed_outputs(&plan, &env, &mut instance);
             // A fan-out instance's result, so that a resume keeps the finished ones.
             if let (Some(j), true) = (&shared.opts.journal, instance.status_ok) {
                 if label.ends_with(']') {
@@ -1797,7 +1819,7 @@ async fn ask(approver: &Arc<dyn Approver>, question: &str, step: &str) -> bool {
 
 /// Evaluates the outputs of a succeeded instance that are computed from other steps'
 /// results (a sub-workflow's declared outputs, on its call step).
-fn computed_outputs(shared: &Shared, plan: &Plan<'_>, env: &StepEnv<'_>, instance: &mut Instance) {
+fn computed_outputs(plan: &Plan<'_>, env: &StepEnv<'_>, instance: &mut Instance) {
     for output in &plan.step.outputs {
         let Some(value) = &output.value else {
             continue;
@@ -1812,8 +1834,7 @@ fn computed_outputs(shared: &Shared, plan: &Plan<'_>, env: &StepEnv<'_>, instanc
             }
             Err(e) => {
                 instance.status_ok = false;
-                let reason = format!("output `{name}`: {e}");
-                instance.failure = Some(shared.redactor.redact(&reason).into_owned());
+                instance.failure = Some(StepFailure::eval(format!("output `{name}`"), e));
             }
         }
     }

@@ -482,6 +482,7 @@ mod tests {
             status,
             skip,
             reason: None,
+            failure: None,
             attempts: 0,
             duration: std::time::Duration::ZERO,
             exit_codes: Vec::new(),

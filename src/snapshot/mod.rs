@@ -32,7 +32,7 @@ use serde::Serialize;
 /// The first bytes of every flowc journal or snapshot.
 pub const MAGIC: &[u8; 8] = b"FLOWJRNL";
 /// The format version this flowc writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// The largest record accepted. A length prefix above it is refused at once, before any
 /// allocation, whatever the file's size.
 pub const MAX_RECORD: u32 = 64 * 1024 * 1024;
@@ -560,7 +560,7 @@ mod tests {
         let err = decode::<String>("j", &b).expect_err("refused");
         let text = err.to_string();
         assert!(
-            text.contains("version 9") && text.contains("up to version 1"),
+            text.contains("version 9") && text.contains(&format!("up to version {FORMAT_VERSION}")),
             "{text}"
         );
     }

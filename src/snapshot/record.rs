@@ -1,10 +1,12 @@
-//! The records of a run journal, format version 1: what is on disk, kept apart from the
+//! The records of a run journal, format version 2: what is on disk, kept apart from the
 //! runtime's own types so that the runtime can change without changing the format. Steps
 //! are named by their instance name: `build`, `test[3]` for a fan-out instance, and
 //! `call.step` for a step of an inlined sub-workflow.
 //!
 //! Changing a record (a field, a variant, their order) changes the format: bump
-//! [`super::FORMAT_VERSION`] and keep a golden file of the old version decoding.
+//! [`super::FORMAT_VERSION`] and keep a golden file of the old version decoding. Version 2
+//! added [`Record::StepFailed`] after the variants of version 1, which it lays out the same
+//! way, so a version 1 journal decodes as it is.
 
 use std::collections::BTreeMap;
 
@@ -155,4 +157,25 @@ pub enum Record {
         /// Unix time in milliseconds.
         at_ms: u64,
     },
+    /// Why a step failed, with its code (since format version 2): written just before the
+    /// step's `StepFinished`, whose `reason` is the failure's message.
+    StepFailed {
+        /// The step name.
+        step: String,
+        /// The failure.
+        failure: Failure,
+    },
+}
+
+/// A step's failure as stored: the parts of a coded error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The stable code (`E0460`).
+    pub code: String,
+    /// The message, without the step's name.
+    pub message: String,
+    /// What to do about it.
+    pub help: Option<String>,
+    /// What it comes from (a fan-out step's failed instance).
+    pub cause: Option<Box<Failure>>,
 }

@@ -7,6 +7,7 @@ mod codes;
 mod durable;
 mod editors;
 mod examples;
+mod failures;
 mod fmt;
 mod parser;
 mod plan;

@@ -273,7 +273,7 @@ fn fan_out_logs_are_named_by_instance_and_a_failed_instance_is_named() {
     let failed = out
         .stderr
         .lines()
-        .find(|l| l.contains("✘ greet failed"))
+        .find(|l| l.contains("step `greet` failed"))
         .unwrap_or_default();
     assert!(failed.contains("greet[3]"), "{}", out.stderr);
     let id = run_id(&out.stderr);

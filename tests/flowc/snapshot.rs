@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use flowc::snapshot::record::{Record, RunStarted, Val};
+use flowc::snapshot::record::{Failure, Record, RunStarted, Val};
 use flowc::snapshot::{self, SnapshotError};
 use miette::Diagnostic;
 
@@ -114,6 +114,46 @@ fn golden_journal_v1_decodes_forever() {
     assert_eq!(&bytes[8..12], &1u32.to_le_bytes(), "format version 1");
 }
 
+/// The records of tests/golden/journal-v2.bin: those of version 1, then the record
+/// version 2 added, a step's coded failure (with the cause of a fan-out's).
+fn golden_records_v2() -> Vec<Record> {
+    let mut records = golden_records();
+    let finish = records.pop().expect("the run's end");
+    records.push(Record::StepFailed {
+        step: "test".to_string(),
+        failure: Failure {
+            code: "E0468".to_string(),
+            message: "test[3]: exit code 75".to_string(),
+            help: Some("`test[3]` failed with E0460".to_string()),
+            cause: Some(Box::new(Failure {
+                code: "E0460".to_string(),
+                message: "exit code 75".to_string(),
+                help: None,
+                cause: None,
+            })),
+        },
+    });
+    records.push(finish);
+    records
+}
+
+fn golden_path_v2() -> std::path::PathBuf {
+    root().join("tests/golden/journal-v2.bin")
+}
+
+/// Like the version 1 file: written once (`FLOWC_BLESS_GOLDEN=1`), decoded forever.
+#[test]
+fn golden_journal_v2_decodes_forever() {
+    if std::env::var_os("FLOWC_BLESS_GOLDEN").is_some() {
+        snapshot::write_atomic(&golden_path_v2(), &golden_records_v2()).expect("write golden");
+    }
+    let loaded = snapshot::load::<Record>(&golden_path_v2()).expect("the v2 golden file decodes");
+    assert!(loaded.warnings.is_empty());
+    assert_eq!(loaded.records, golden_records_v2());
+    let bytes = std::fs::read(golden_path_v2()).expect("read");
+    assert_eq!(&bytes[8..12], &2u32.to_le_bytes(), "format version 2");
+}
+
 fn code(e: &SnapshotError) -> String {
     e.code().map(|c| c.to_string()).unwrap_or_default()
 }
@@ -201,7 +241,7 @@ fn a_newer_format_version_names_both_versions() {
     assert_eq!(code(&e), "E0503");
     let text = e.to_string();
     assert!(text.contains("format version 7"), "{text}");
-    assert!(text.contains("up to version 1"), "{text}");
+    assert!(text.contains("up to version 2"), "{text}");
 }
 
 #[test]

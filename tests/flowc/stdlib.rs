@@ -444,7 +444,8 @@ workflow w {
     let out = run_in(dir.path(), text, &[]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
-        out.stderr.contains("E0454: opening `missing.bin`"),
+        out.stderr
+            .contains("error[E0454]: step `sum` failed: opening `missing.bin`"),
         "{}",
         out.stderr
     );
@@ -856,7 +857,11 @@ fn a_failure_inside_a_sub_workflow_fails_the_caller() {
     .dir(dir.path())
     .run();
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("✘ w.a.check failed"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("step `w.a.check` failed"),
+        "{}",
+        out.stderr
+    );
     let order = std::fs::read_to_string(dir.path().join("order.txt")).expect("order");
     assert_eq!(
         order, "push app@abc-broken\nroll broken\n",

@@ -205,7 +205,11 @@ fn resume_reruns_only_the_unfinished_steps_inside_a_sub_workflow() {
     std::fs::write(dir.join("w.flow"), RESUMABLE).expect("write");
     let out = run(dir, &["run", "w.flow", "--workflow", "main"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("✘ eu.roll failed"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("step `eu.roll` failed"),
+        "{}",
+        out.stderr
+    );
     std::fs::write(dir.join("fixed"), "").expect("write");
     let out = run(dir, &["resume", "--last"]);
     assert_eq!(out.code, 0, "{}", out.stderr);

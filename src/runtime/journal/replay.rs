@@ -7,7 +7,8 @@ use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::runtime::eval::Value;
-use crate::snapshot::record::{Record, RunStarted};
+use crate::runtime::failure::Failure;
+use crate::snapshot::record::{self, Record, RunStarted};
 use crate::snapshot::{self, SnapshotWarning};
 
 use super::*;
@@ -23,8 +24,10 @@ pub struct Finished {
     pub duration_ms: u64,
     /// Exit codes per instance.
     pub exit_codes: Vec<i32>,
-    /// Why it failed.
+    /// Why it failed (or waits, or was cancelled), in words.
     pub reason: Option<String>,
+    /// Why it failed, with its code (`None` for a journal of format version 1).
+    pub failure: Option<Failure>,
     /// The result record.
     pub record: Value,
     /// Its fingerprint then.
@@ -81,6 +84,8 @@ pub struct RunState {
     pub valid_len: u64,
     /// Every record, in order.
     pub records: Vec<Record>,
+    /// Failures recorded for steps whose finish has not been read yet.
+    failing: HashMap<String, Failure>,
 }
 
 /// The step a record's instance name belongs to: `test[3]` is an instance of `test`.
@@ -132,6 +137,7 @@ impl RunState {
             warnings: loaded.warnings,
             valid_len: loaded.valid_len,
             records: Vec::new(),
+            failing: HashMap::default(),
         };
         let rest: Vec<Record> = records.collect();
         for r in &rest {
@@ -209,6 +215,7 @@ impl RunState {
                     self.instances.retain(|l, _| !of_step(l));
                 }
                 self.skipped.remove(step);
+                let failure = self.failing.remove(step).filter(|_| status == "failed");
                 self.finished.insert(
                     step.clone(),
                     Finished {
@@ -217,6 +224,7 @@ impl RunState {
                         duration_ms: *duration_ms,
                         exit_codes: exit_codes.clone(),
                         reason: reason.clone(),
+                        failure,
                         record: from_val(record),
                         fingerprint: *fingerprint,
                         at_ms: *at_ms,
@@ -240,6 +248,9 @@ impl RunState {
                 self.ended = Some((status.clone(), *at_ms));
                 self.in_flight.clear();
                 self.last_ms = self.last_ms.max(*at_ms);
+            }
+            Record::StepFailed { step, failure } => {
+                self.failing.insert(step.clone(), from_record(failure));
             }
         }
     }
@@ -265,5 +276,25 @@ impl RunState {
             .values()
             .filter(|f| f.status == "succeeded")
             .count()
+    }
+}
+
+/// A stored failure as the runtime has it.
+fn from_record(f: &record::Failure) -> Failure {
+    Failure {
+        code: f.code.clone(),
+        message: f.message.clone(),
+        help: f.help.clone(),
+        cause: f.cause.as_deref().map(|c| Box::new(from_record(c))),
+    }
+}
+
+/// A failure as stored.
+pub fn to_record(f: &Failure) -> record::Failure {
+    record::Failure {
+        code: f.code.clone(),
+        message: f.message.clone(),
+        help: f.help.clone(),
+        cause: f.cause.as_deref().map(|c| Box::new(to_record(c))),
     }
 }
