@@ -888,7 +888,7 @@ fn instance_decision(
     fan: &typed::FanOut,
     env: &StepEnv<'_>,
     k: usize,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, StepFailure> {
     let steps = &shared.workflow_resolved().steps;
     for d in step.deps.iter().filter(|d| d.kind == DepKind::Output) {
         let Some(target) = steps.get(d.step.index()) else {
@@ -919,7 +919,7 @@ fn instance_decision(
         Some(Err(EvalError::Pending)) => Ok(Some(
             "its condition reads a result that does not exist".to_string(),
         )),
-        Some(Err(e)) => Err(format!("its condition failed: {e}")),
+        Some(Err(e)) => Err(StepFailure::eval("the instance's `when` condition", e)),
     }
 }
 
@@ -1181,9 +1181,9 @@ async fn run_step(
                         });
                         return Instance::skipped();
                     }
-                    Err(reason) => {
+                    Err(failure) => {
                         return Instance {
-                            failure: Some(shared.redactor.redact(&reason).into_owned()),
+                            failure: Some(failure),
                             exit_code: -1,
                             ..Instance::default()
                         }
