@@ -31,11 +31,9 @@ pub fn plan(
 ) -> Vec<Verdict> {
     use petgraph::visit::EdgeRef;
     let n = info.steps.len();
-    let order = petgraph::algo::toposort(&graph.graph, None)
-        .map(|o| o.into_iter().map(|x| x.index()).collect::<Vec<_>>())
-        .unwrap_or_else(|_| (0..n).collect());
+    // The graph's one topological order (the one `flowc plan` lists).
+    let mut order = graph.topo_order().unwrap_or_else(|| (0..n).collect());
     let mut verdicts: Vec<Option<Verdict>> = vec![None; n];
-    let mut order = order;
     // `finally` steps wait for everything ordinary: decide them last.
     order.sort_by_key(|&i| info.steps.get(i).is_some_and(|s| s.finally));
     for i in order {
