@@ -69,9 +69,12 @@ fn convert(v: &serde_json::Value, ty: &Type) -> Option<Value> {
         _ => None,
     };
     match ty {
-        Type::String | Type::Secret | Type::Unknown => Some(Value::Str(
-            text.map_or_else(|| v.to_string(), str::to_string),
-        )),
+        // A JSON number or bool is text too; a list, map or null is not a string.
+        Type::String | Type::Secret | Type::Unknown => match v {
+            J::String(s) => Some(Value::Str(s.clone())),
+            J::Number(_) | J::Bool(_) => Some(Value::Str(v.to_string())),
+            J::Array(_) | J::Object(_) | J::Null => None,
+        },
         Type::Int => v
             .as_i64()
             .or_else(|| text.and_then(|s| s.trim().parse().ok()))
@@ -161,6 +164,31 @@ mod tests {
         let (code, bad) = read_text("n\n").expect_err("not name=value");
         assert!(bad.contains("is not `name=value`"), "{bad}");
         assert_eq!(code, "E0465");
+        let strings = vec![("s".to_string(), Type::String)];
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.out");
+        for (text, ok) in [
+            (r#"{"s": "text"}"#, Some("text")),
+            (r#"{"s": 5}"#, Some("5")),
+            (r#"{"s": true}"#, Some("true")),
+            (r#"{"s": [1]}"#, None),
+            (r#"{"s": {"a": 1}}"#, None),
+            (r#"{"s": null}"#, None),
+            ("s=[1]\n", Some("[1]")),
+        ] {
+            std::fs::write(&path, text).expect("write");
+            match (read(&path, &strings), ok) {
+                (Ok(values), Some(want)) => {
+                    assert_eq!(
+                        values.get("s"),
+                        Some(&Value::Str(want.to_string())),
+                        "{text}"
+                    )
+                }
+                (Err(f), None) => assert_eq!(f.plain().code, "E0464", "{text}"),
+                (got, _) => panic!("{text}: {got:?}"),
+            }
+        }
         let (code, json) = read_text("{\"n\": 1,").expect_err("not JSON");
         assert!(json.contains("is not a valid JSON object"), "{json}");
         assert_eq!(code, "E0465");
