@@ -107,15 +107,31 @@ pub fn compile_probe(
     let expr = probe.and_then(|(workflow, name)| {
         parse::outline::take_binding(&mut file, workflow, name).map(|e| (workflow, e))
     });
-    let (checked, typed) = match expr {
-        Some((workflow, expr)) => {
-            let probe = check::Probe {
-                workflow: workflow.to_string(),
-                expr,
-            };
-            check::check_probe(sources, id, file, loader, probe)?
-        }
-        None => (check::check(sources, id, file, loader)?, None),
+    let Some((workflow, expr)) = expr else {
+        let checked = check::check(sources, id, file, loader)?;
+        return Ok((lower::lower(checked)?, None));
     };
-    Ok((lower::lower(checked)?, typed))
+    let probe = check::Probe {
+        workflow: workflow.to_string(),
+        expr,
+    };
+    let (checked, mut typed) = check::check_probe(sources, id, file, loader, probe)?;
+    // The probe reads steps as checked; inlining calls of workflows renumbers them.
+    let names: Vec<String> = (checked.root().typed_workflows.iter())
+        .find(|w| w.name == workflow)
+        .map(|w| w.steps.iter().map(|s| s.name.clone()).collect())
+        .unwrap_or_default();
+    let lowered = lower::lower(checked)?;
+    if let (Some(expr), Some(wf)) = (&mut typed, lowered.program.workflow(workflow)) {
+        expr.rewrite(&mut |x| {
+            if let typed::ExprKind::Ref(typed::Ref::Step(id)) = &mut x.kind {
+                let name = names.get(id.index());
+                if let Some(at) = name.and_then(|n| wf.steps.iter().position(|s| &s.name == n)) {
+                    *id = typed::StepId::new(at);
+                }
+            }
+            false
+        });
+    }
+    Ok((lowered, typed))
 }

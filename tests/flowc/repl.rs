@@ -252,3 +252,39 @@ fn a_file_that_does_not_check_is_reported_with_its_own_lines() {
         out.stderr
     );
 }
+
+/// After `:run`, a step named after a call of a workflow (and one after it, whose place
+/// moved when the call was inlined) reads its own result, not that of an inlined step.
+#[test]
+fn results_of_steps_around_an_inlined_call_are_their_own() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("w.flow"),
+        r#"workflow main(rs: list<string> = ["eu", "us"]) {
+  step each for r in rs = region(r: r)
+  step last after each { run "echo last" }
+}
+
+workflow region(r: string) {
+  step push {
+    run "sh -c 'echo digest=d-${r} > $FLOW_OUTPUT'"
+    outputs { digest: string }
+  }
+  outputs { digest: string = push.digest }
+}
+"#,
+    )
+    .expect("write");
+    let out = Flowc::new(&["repl", "w.flow"])
+        .dir(dir.path())
+        .env("NO_COLOR", "1")
+        .stdin(":run\neach.digest\nlast.stdout\n:quit\n")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("[\"d-eu\", \"d-us\"] : list<string>\n\"last\\n\" : string\n"),
+        "{}",
+        out.stdout
+    );
+}
