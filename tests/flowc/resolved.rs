@@ -410,3 +410,87 @@ fn a_for_call_resumes_without_redoing_finished_instances() {
         resumed.stderr
     );
 }
+
+/// The run keeps every order `flowc graph` shows: for each edge, the step it leads to is
+/// decided (started or skipped) only after the step it comes from has ended. One workflow
+/// with every kind of edge, calls of workflows included.
+#[test]
+fn the_run_keeps_every_edge_the_graph_shows() {
+    let text = r#"workflow part(tag: string) {
+  step a { run "echo ${tag}-a" }
+  step b after a { run "echo ${tag}-b" }
+  outputs { said: string = b.stdout }
+}
+
+workflow w(items: list<string> = ["x", "y", "z"]) {
+  defaults { on_failure continue }
+  step prep {
+    run "sh -c 'echo n=3 > $FLOW_OUTPUT'"
+    outputs { n: int }
+  }
+  step flaky after prep { run "exit 4"  on_failure rescue }
+  step rescue { run "echo rescued" }
+  step undo on_failure_of flaky { run "echo undo" }
+  step one = part(tag: "t${prep.n}")
+  step each for i in items = part(tag: i)
+  step use after one, each { run "echo ${one.said} ${len(each.said)}" }
+  finally step bye = part(tag: "end")
+}
+"#;
+    let (dir, out) = run_files(
+        &[("w.flow", text)],
+        "w.flow",
+        &["--workflow", "w", "--events", "json"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let graph = Flowc::new(&["graph", "w.flow", "--workflow", "w", "--format", "json"])
+        .dir(dir.path())
+        .run();
+    assert_eq!(graph.code, 0, "{}", graph.stderr);
+    let graphs: serde_json::Value = serde_json::from_str(&graph.stdout).expect("graph json");
+    let edges = graphs[0]["edges"].as_array().expect("edges").clone();
+    assert!(edges.len() > 20, "{edges:?}");
+    let kinds: std::collections::BTreeSet<&str> =
+        edges.iter().filter_map(|e| e["kind"].as_str()).collect();
+    for kind in ["after", "data", "fallback", "compensates", "finally"] {
+        assert!(kinds.contains(kind), "no {kind} edge: {kinds:?}");
+    }
+    // For each step: the first event deciding it, and the event ending it.
+    let mut decided: std::collections::HashMap<String, usize> = Default::default();
+    let mut ended: std::collections::HashMap<String, usize> = Default::default();
+    for (k, line) in out.stdout.lines().enumerate() {
+        let event: serde_json::Value = serde_json::from_str(line).expect("event json");
+        let Some(step) = event["step"].as_str() else {
+            continue;
+        };
+        let step = step.split('[').next().unwrap_or(step).to_string();
+        match event["event"].as_str() {
+            Some("step_started") => {
+                decided.entry(step).or_insert(k);
+            }
+            Some("step_skipped") => {
+                decided.entry(step.clone()).or_insert(k);
+                ended.entry(step).or_insert(k);
+            }
+            Some("step_finished") => {
+                ended.insert(step, k);
+            }
+            _ => {}
+        }
+    }
+    for e in &edges {
+        let from = e["from"].as_str().expect("from");
+        let to = e["to"].as_str().expect("to");
+        // (A call's join step starts nothing, so its end is its first event.)
+        let start = decided.get(to).or_else(|| ended.get(to));
+        let (Some(&done), Some(&start)) = (ended.get(from), start) else {
+            panic!("{from} -> {to}: not both in the events\n{}", out.stdout);
+        };
+        assert!(
+            done < start,
+            "{from} -> {to} ({}): not kept\n{}",
+            e["kind"],
+            out.stdout
+        );
+    }
+}
