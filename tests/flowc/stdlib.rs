@@ -239,7 +239,7 @@ fn http_wait_ok_fails_at_its_deadline() {
     let text = format!(
         r#"import "std/http" as http
 workflow w(port: int = {}) {{
-  step health = http.wait_ok(url: "http://127.0.0.1:${{port}}/", timeout: 600ms, interval: 100ms)
+  step health = http.wait_ok(url: "http://127.0.0.1:${{port}}/", timeout: 1500ms, interval: 100ms)
 }}
 "#,
         server.port
@@ -248,8 +248,10 @@ workflow w(port: int = {}) {{
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("E0452"), "{}", out.stderr);
     assert!(out.stderr.contains("last: status 500"), "{}", out.stderr);
+    // It polls until the deadline: at most one request per interval, and more than one
+    // even on a loaded machine (the deadline leaves room for a slow first answer).
     let n = server.requests().len();
-    assert!((2..=10).contains(&n), "{n} requests");
+    assert!((2..=16).contains(&n), "{n} requests");
 }
 
 #[test]
