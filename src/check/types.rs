@@ -38,8 +38,11 @@ pub struct Record {
     pub kind: RecordKind,
     /// Fields in declaration order. (Shared: every step without declared outputs has the
     /// same fields, and a 100,000-step workflow would otherwise keep 100,000 copies.)
-    pub fields: Arc<[(Cow<'static, str>, Type)]>,
+    pub fields: Fields,
 }
+
+/// The fields of a [`Record`], by name, in declaration order.
+pub type Fields = Arc<[(Cow<'static, str>, Type)]>;
 
 /// Whose record a [`Record`] is.
 #[derive(Debug, PartialEq)]
@@ -70,7 +73,7 @@ pub const STEP_FIELDS: &[&str] = &["status", "exit_code", "stdout", "attempts", 
 
 /// The fields of a step's result: the built-in ones, then the declared outputs; for a
 /// fan-out step every field but `status` is a list with one element per instance.
-fn step_fields(outputs: &[(String, Type)], fan_out: bool) -> Arc<[(Cow<'static, str>, Type)]> {
+fn step_fields(outputs: &[(String, Type)], fan_out: bool) -> Fields {
     let lift = |t: Type| {
         if fan_out {
             Type::List(Box::new(t))
@@ -106,7 +109,7 @@ impl Type {
         let fields = if outputs.is_empty() {
             // Built once per thread for each shape: most steps declare no outputs.
             thread_local! {
-                static PLAIN: [Arc<[(Cow<'static, str>, Type)]>; 2] =
+                static PLAIN: [Fields; 2] =
                     [false, true].map(|fan_out| step_fields(&[], fan_out));
             }
             PLAIN.with(|plain| plain[usize::from(fan_out)].clone())
