@@ -444,8 +444,15 @@ impl WordSplitter {
 
     fn end_word(&mut self) {
         if let Some(mut word) = self.word.take() {
-            if !word.text.is_empty() || word.pieces.is_empty() {
-                word.pieces.push(Piece::Text(word.text));
+            // Kept for the life of the program, one per argument of every step: sized
+            // exactly (most words are one piece of text).
+            if word.pieces.is_empty() {
+                word.pieces = vec![Piece::Text(word.text)];
+            } else {
+                if !word.text.is_empty() {
+                    word.pieces.push(Piece::Text(word.text));
+                }
+                word.pieces.shrink_to_fit();
             }
             self.words.push(word.pieces);
         }
@@ -544,7 +551,10 @@ impl WordSplitter {
             Some([Piece::Text(first)]) if SHELL_WORDS.binary_search(&first.as_str()).is_ok() => {
                 Ok(None)
             }
-            Some(_) => Ok(Some(self.words)),
+            Some(_) => {
+                self.words.shrink_to_fit();
+                Ok(Some(self.words))
+            }
         }
     }
 }
@@ -956,6 +966,7 @@ impl ShellLexer {
             self.chunks
                 .push(Chunk::Text(std::mem::take(&mut self.text)));
         }
+        self.chunks.shrink_to_fit();
         Ok(self.chunks)
     }
 }

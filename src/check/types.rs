@@ -36,9 +36,13 @@ pub enum Type {
 pub struct Record {
     /// Whose record it is.
     pub kind: RecordKind,
-    /// Fields in declaration order.
-    pub fields: Vec<(Cow<'static, str>, Type)>,
+    /// Fields in declaration order. (Shared: every step without declared outputs has the
+    /// same fields, and a 100,000-step workflow would otherwise keep 100,000 copies.)
+    pub fields: Fields,
 }
+
+/// The fields of a [`Record`], by name, in declaration order.
+pub type Fields = Arc<[(Cow<'static, str>, Type)]>;
 
 /// Whose record a [`Record`] is.
 #[derive(Debug, PartialEq)]
@@ -67,6 +71,32 @@ impl Record {
 /// The fields every step result has, before declared outputs.
 pub const STEP_FIELDS: &[&str] = &["status", "exit_code", "stdout", "attempts", "duration"];
 
+/// The fields of a step's result: the built-in ones, then the declared outputs; for a
+/// fan-out step every field but `status` is a list with one element per instance.
+fn step_fields(outputs: &[(String, Type)], fan_out: bool) -> Fields {
+    let lift = |t: Type| {
+        if fan_out {
+            Type::List(Box::new(t))
+        } else {
+            t
+        }
+    };
+    let mut fields = Vec::with_capacity(STEP_FIELDS.len() + outputs.len());
+    fields.extend([
+        (Cow::Borrowed("status"), Type::String),
+        (Cow::Borrowed("exit_code"), lift(Type::Int)),
+        (Cow::Borrowed("stdout"), lift(Type::String)),
+        (Cow::Borrowed("attempts"), lift(Type::Int)),
+        (Cow::Borrowed("duration"), lift(Type::Duration)),
+    ]);
+    fields.extend(
+        outputs
+            .iter()
+            .map(|(n, t)| (Cow::Owned(n.clone()), lift(t.clone()))),
+    );
+    fields.into()
+}
+
 /// The names of the scalar and generic types, for "did you mean".
 pub const TYPE_NAMES: &[&str] = &[
     "string", "int", "float", "bool", "duration", "secret", "list", "map",
@@ -76,26 +106,16 @@ impl Type {
     /// The record type of a step's result: built-in fields plus outputs; for a fan-out step
     /// every field but `status` is a list with one element per instance.
     pub fn step_result(step: &str, outputs: &[(String, Type)], fan_out: bool) -> Type {
-        let lift = |t: Type| {
-            if fan_out {
-                Type::List(Box::new(t))
-            } else {
-                t
+        let fields = if outputs.is_empty() {
+            // Built once per thread for each shape: most steps declare no outputs.
+            thread_local! {
+                static PLAIN: [Fields; 2] =
+                    [false, true].map(|fan_out| step_fields(&[], fan_out));
             }
+            PLAIN.with(|plain| plain[usize::from(fan_out)].clone())
+        } else {
+            step_fields(outputs, fan_out)
         };
-        let mut fields = Vec::with_capacity(STEP_FIELDS.len() + outputs.len());
-        fields.extend([
-            (Cow::Borrowed("status"), Type::String),
-            (Cow::Borrowed("exit_code"), lift(Type::Int)),
-            (Cow::Borrowed("stdout"), lift(Type::String)),
-            (Cow::Borrowed("attempts"), lift(Type::Int)),
-            (Cow::Borrowed("duration"), lift(Type::Duration)),
-        ]);
-        fields.extend(
-            outputs
-                .iter()
-                .map(|(n, t)| (Cow::Owned(n.clone()), lift(t.clone()))),
-        );
         Type::Record(Arc::new(Record {
             kind: RecordKind::Step(step.to_string()),
             fields,
@@ -106,11 +126,11 @@ impl Type {
     pub fn workflow_record() -> Type {
         Type::Record(Arc::new(Record {
             kind: RecordKind::Workflow,
-            fields: vec![
+            fields: Arc::new([
                 (Cow::Borrowed("name"), Type::String),
                 (Cow::Borrowed("status"), Type::String),
                 (Cow::Borrowed("run_id"), Type::String),
-            ],
+            ]),
         }))
     }
 

@@ -142,16 +142,19 @@ impl<'m> Checker<'m> {
 
     pub(super) fn check_workflow(&mut self, wf: &ast::Workflow) {
         self.scope.push();
-        self.pending_steps = wf
-            .body
-            .iter()
-            .filter_map(|it| match it {
-                WorkflowItem::Step(s) => Some(s.name.name.clone()),
-                _ => None,
-            })
-            .collect();
+        // Only a parameter's default can read a name before the steps are declared.
+        if wf.params.iter().any(|p| p.default.is_some()) {
+            self.pending_steps = wf
+                .body
+                .iter()
+                .filter_map(|it| match it {
+                    WorkflowItem::Step(s) => Some(s.name.name.clone()),
+                    _ => None,
+                })
+                .collect();
+        }
         let params = self.check_params(&wf.params);
-        self.pending_steps.clear();
+        self.pending_steps = Default::default();
         self.workflow_duplicates(wf);
         self.defaults_repeated(wf);
 

@@ -86,6 +86,15 @@ fn trimmed_span(start: usize, raw: &str) -> Span {
     Span::new(start, start + raw.trim_end().len())
 }
 
+/// Builds one node per pair into a vector of exactly that size: `collect` on pairs reserves
+/// room for four, and a 100,000-step file keeps each of these vectors (a step's attributes,
+/// most often one) until it is checked.
+fn build_each<'i, T>(pairs: Pairs<'i, Rule>, f: impl FnMut(Pair<'i, Rule>) -> T) -> Vec<T> {
+    let mut built = Vec::with_capacity(pairs.len());
+    built.extend(pairs.map(f));
+    built
+}
+
 fn ident(pair: Pair<'_, Rule>) -> Ident {
     Ident {
         name: pair.as_str().to_string(),
@@ -201,7 +210,7 @@ impl Builder {
             Rule::defaults_block => WorkflowItem::Defaults(self.build_defaults_block(p)),
             Rule::workflow_outputs => WorkflowItem::Outputs(WorkflowOutputs {
                 span: span_of(&p),
-                decls: p.into_inner().map(|d| self.build_output_decl(d)).collect(),
+                decls: build_each(p.into_inner(), |d| self.build_output_decl(d)),
             }),
             Rule::let_decl => WorkflowItem::Binding(self.build_binding(p, BindingKind::Let)),
             Rule::secret_decl => WorkflowItem::Binding(self.build_binding(p, BindingKind::Secret)),
@@ -319,7 +328,7 @@ impl Builder {
     }
 
     fn build_params(&self, pair: Pair<'_, Rule>) -> Vec<Param> {
-        pair.into_inner().map(|p| self.build_param(p)).collect()
+        build_each(pair.into_inner(), |p| self.build_param(p))
     }
 
     fn build_param(&self, pair: Pair<'_, Rule>) -> Param {
@@ -348,7 +357,7 @@ impl Builder {
 
     fn build_defaults_block(&self, pair: Pair<'_, Rule>) -> Defaults {
         let span = span_of(&pair);
-        let attrs = pair.into_inner().map(|p| self.build_attr(p)).collect();
+        let attrs = build_each(pair.into_inner(), |p| self.build_attr(p));
         Defaults { attrs, span }
     }
 
@@ -486,7 +495,7 @@ impl Builder {
     }
 
     fn build_step_body(&self, pair: Pair<'_, Rule>) -> Vec<Attr> {
-        pair.into_inner().map(|p| self.build_attr(p)).collect()
+        build_each(pair.into_inner(), |p| self.build_attr(p))
     }
 
     /// Any step attribute rule.
@@ -512,9 +521,9 @@ impl Builder {
             Rule::timeout_attr => AttrKind::Timeout(next_expr(self, &mut inner)),
             Rule::max_parallel_attr => AttrKind::MaxParallel(next_expr(self, &mut inner)),
             Rule::retry_attr => AttrKind::Retry(Box::new(self.build_retry_attr(inner, span))),
-            Rule::env_attr => AttrKind::Env(inner.map(|p| self.build_env_entry(p)).collect()),
+            Rule::env_attr => AttrKind::Env(build_each(inner, |p| self.build_env_entry(p))),
             Rule::outputs_attr => {
-                AttrKind::Outputs(inner.map(|p| self.build_output_decl(p)).collect())
+                AttrKind::Outputs(build_each(inner, |p| self.build_output_decl(p)))
             }
             Rule::on_failure_attr => {
                 AttrKind::OnFailure(inner.next().map(ident).unwrap_or_else(|| missing(span)))
@@ -695,7 +704,7 @@ impl Builder {
     }
 
     fn build_call_args(&self, pair: Pair<'_, Rule>) -> Vec<Arg> {
-        pair.into_inner().map(|p| self.build_arg(p)).collect()
+        build_each(pair.into_inner(), |p| self.build_arg(p))
     }
 
     fn build_arg(&self, pair: Pair<'_, Rule>) -> Arg {
@@ -798,11 +807,9 @@ impl Builder {
             Rule::number => return self.build_number(pair),
             Rule::bool_lit => ExprKind::Bool(pair.as_str() == "true"),
             Rule::string_lit => ExprKind::Str(self.build_string_lit(pair)),
-            Rule::list_lit => {
-                ExprKind::List(pair.into_inner().map(|p| self.build_expr(p)).collect())
-            }
+            Rule::list_lit => ExprKind::List(build_each(pair.into_inner(), |p| self.build_expr(p))),
             Rule::map_lit => {
-                ExprKind::Map(pair.into_inner().map(|p| self.build_map_entry(p)).collect())
+                ExprKind::Map(build_each(pair.into_inner(), |p| self.build_map_entry(p)))
             }
             Rule::workflow_ref => ExprKind::Workflow,
             Rule::ident => ExprKind::Name(pair.as_str().to_string()),

@@ -56,6 +56,15 @@ pub fn scan(text: &str) -> Option<ScanError> {
     while i < bytes.len() {
         let b = bytes[i];
         let in_string = matches!(stack.last(), Some(Frame::Str(_)));
+        // Most bytes are names and spaces, in and out of strings, and change nothing
+        // below but the run of prefix operators.
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            if !in_string {
+                prefix_run = 0;
+            }
+            i += 1;
+            continue;
+        }
         if in_string {
             match b {
                 b'\\' => i += 1,
