@@ -36,11 +36,6 @@ pub struct Lowered {
 /// Lowers every workflow of every module (so imported modules are validated too), inlines
 /// the calls of workflows ([`inline`]), and returns the root module's graphs.
 pub fn lower(mut checked: Checked) -> Result<Lowered, Diagnostics> {
-    // Nothing after check reads the syntax trees (calls of workflows were inlined before
-    // this): a large file's tree is freed before its graph is built.
-    for module in &mut checked.modules {
-        module.ast = crate::ast::File { items: Vec::new() };
-    }
     let mut diags = std::mem::take(&mut checked.warnings);
     // The workflows as written are what the diagnostics speak of.
     check_graphs(&checked, &mut diags);
