@@ -207,6 +207,21 @@ pub enum CommandError {
     )]
     NulInText,
 
+    /// A value inside the command text of a program that parses its argument as a command
+    /// again (`sh -c`, `ssh HOST CMD`, `eval`, `su -c`): quoting for the first level
+    /// cannot protect the second.
+    #[error("interpolated value {index} reaches `{program}`, which reads it as a command again")]
+    #[diagnostic(
+        code(E0407),
+        help("flowc quotes a value for the program it starts, but `{program}` parses this argument as shell code once more; pass the value through `env {{ NAME: value }}` and write \"$NAME\" inside the inner command, or give it as a positional argument: `sh -c 'deploy \"$1\"' sh \"${{value}}\"`")
+    )]
+    Reparsed {
+        /// Which value.
+        index: usize,
+        /// The program that parses it again.
+        program: String,
+    },
+
     /// A template rendered with fewer values than it refers to.
     #[error("interpolated value {index} is missing: only {count} values were given")]
     #[diagnostic(
@@ -261,6 +276,8 @@ pub fn compile(parts: &[TextPart]) -> Result<Template, CommandError> {
         return Err(CommandError::NulInText);
     }
     if let Some(words) = split_words(parts)? {
+        let args: Vec<Arg> = words.iter().map(|w| Arg::of_pieces(w)).collect();
+        reject_reparsed(&args)?;
         return Ok(Template {
             form: Form::Exec(words),
         });
@@ -272,9 +289,227 @@ pub fn compile(parts: &[TextPart]) -> Result<Template, CommandError> {
             TextPart::Value(index) => lexer.value(*index)?,
         }
     }
+    let chunks = lexer.finish()?;
+    for command in simple_commands(&chunks) {
+        reject_reparsed(&command)?;
+    }
     Ok(Template {
-        form: Form::Shell(lexer.finish()?),
+        form: Form::Shell(chunks),
     })
+}
+
+/// One argument of a command as the source writes it: its literal text (quotes removed,
+/// each value a [`VALUE_MARK`]) and the values in it, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Arg {
+    /// The literal text.
+    pub text: String,
+    /// The values in it.
+    pub values: Vec<usize>,
+}
+
+/// Stands for a value in [`Arg::text`].
+pub const VALUE_MARK: char = '\u{FFFC}';
+
+impl Arg {
+    /// An argument of literal text.
+    pub fn literal(text: impl Into<String>) -> Arg {
+        Arg {
+            text: text.into(),
+            values: Vec::new(),
+        }
+    }
+
+    fn of_pieces(pieces: &[Piece]) -> Arg {
+        let mut arg = Arg::default();
+        for p in pieces {
+            match p {
+                Piece::Text(t) => arg.text.push_str(t),
+                Piece::Value(i) => arg.push_value(*i),
+            }
+        }
+        arg
+    }
+
+    /// Adds a value.
+    pub fn push_value(&mut self, index: usize) {
+        self.text.push(VALUE_MARK);
+        self.values.push(index);
+    }
+
+    /// The literal text when it holds no value.
+    fn literal_text(&self) -> Option<&str> {
+        self.values.is_empty().then_some(self.text.as_str())
+    }
+}
+
+/// Shells that run the command text given after `-c`.
+const SHELLS: &[&str] = &[
+    "ash", "bash", "csh", "dash", "fish", "ksh", "mksh", "sh", "tcsh", "yash", "zsh",
+];
+
+/// `ssh` options that take an argument (so the destination is the word after).
+const SSH_OPTIONS_WITH_ARG: &str = "BbcDEeFIiJLlmOopQRSWw";
+
+/// The first value that a program in `args` would parse as a command again, with that
+/// program: the command text after a shell's `-c` (also behind `sudo`, `env`, `xargs`,
+/// `docker exec CONTAINER`, `kubectl exec POD --`, ...), the remote command of `ssh`, the
+/// arguments of `eval`, and the command of `su -c`. Values given to a shell as positional
+/// arguments after its command text (`sh -c 'deploy "$1"' sh VALUE`) stay data.
+pub fn reparsed(args: &[Arg]) -> Option<(usize, String)> {
+    for (i, arg) in args.iter().enumerate() {
+        let Some(text) = arg.literal_text() else {
+            continue;
+        };
+        let program = text.rsplit('/').next().unwrap_or(text);
+        let rest = &args[i + 1..];
+        let found = if SHELLS.contains(&program) {
+            shell_command_text(rest)
+        } else {
+            match program {
+                "eval" => rest.iter().find_map(|a| a.values.first().copied()),
+                "su" => su_command_text(rest),
+                "ssh" => ssh_remote_command(rest),
+                _ => None,
+            }
+        };
+        if let Some(index) = found {
+            return Some((index, program.to_string()));
+        }
+    }
+    None
+}
+
+fn reject_reparsed(args: &[Arg]) -> Result<(), CommandError> {
+    match reparsed(args) {
+        Some((index, program)) => Err(CommandError::Reparsed { index, program }),
+        None => Ok(()),
+    }
+}
+
+/// After a shell's name: its options, then (with `-c`) the command text; a value in that.
+fn shell_command_text(rest: &[Arg]) -> Option<usize> {
+    let mut with_c = false;
+    let mut k = 0;
+    while let Some(text) = rest.get(k).and_then(Arg::literal_text) {
+        if text == "--" {
+            k += 1;
+            break;
+        }
+        let is_option = (text.starts_with('-') || text.starts_with('+')) && text.len() > 1;
+        if !is_option {
+            break;
+        }
+        if !text.starts_with("--") {
+            with_c |= text[1..].contains('c');
+            // `-o OPTION` and `+o OPTION` take the next word.
+            if text.ends_with('o') {
+                k += 1;
+            }
+        }
+        k += 1;
+    }
+    if !with_c {
+        return None;
+    }
+    rest.get(k).and_then(|a| a.values.first().copied())
+}
+
+/// After `su`: the command of `-c CMD`, `--command CMD` or `--command=CMD`.
+fn su_command_text(rest: &[Arg]) -> Option<usize> {
+    for (k, arg) in rest.iter().enumerate() {
+        let Some(text) = arg.text.split(VALUE_MARK).next() else {
+            continue;
+        };
+        if arg.values.is_empty() && matches!(text, "-c" | "--command" | "--session-command") {
+            return rest.get(k + 1).and_then(|a| a.values.first().copied());
+        }
+        if text.starts_with("--command=") || text.starts_with("--session-command=") {
+            if let Some(&v) = arg.values.first() {
+                return Some(v);
+            }
+        }
+    }
+    None
+}
+
+/// After `ssh`: its options, the destination, then the remote command, which the remote
+/// shell parses: a value in it.
+fn ssh_remote_command(rest: &[Arg]) -> Option<usize> {
+    let mut k = 0;
+    while let Some(text) = rest.get(k).and_then(Arg::literal_text) {
+        if text == "--" {
+            k += 1;
+            break;
+        }
+        if !text.starts_with('-') || text.len() < 2 {
+            break;
+        }
+        // `-p 22`: an option letter that takes an argument, with the argument apart.
+        let takes_arg =
+            text.len() == 2 && text[1..].chars().all(|c| SSH_OPTIONS_WITH_ARG.contains(c));
+        k += if takes_arg { 2 } else { 1 };
+    }
+    // `rest[k]` is the destination.
+    rest.iter()
+        .skip(k + 1)
+        .find_map(|a| a.values.first().copied())
+}
+
+/// The simple commands of a shell script, each as its words, for [`reparsed`]: words are
+/// split at unquoted blanks, and commands at unquoted `;`, `&`, `|`, newlines, parentheses
+/// and backquotes. Quotes are removed; the values keep their place.
+fn simple_commands(chunks: &[Chunk]) -> Vec<Vec<Arg>> {
+    let mut commands: Vec<Vec<Arg>> = Vec::new();
+    let mut words: Vec<Arg> = Vec::new();
+    let mut word: Option<Arg> = None;
+    let mut quote = Quote::None;
+    let mut escaped = false;
+    for chunk in chunks {
+        let text = match chunk {
+            Chunk::Value(index, _) => {
+                word.get_or_insert_with(Arg::default).push_value(*index);
+                continue;
+            }
+            Chunk::Text(text) => text,
+        };
+        for c in text.chars() {
+            if escaped {
+                escaped = false;
+                if c != '\n' {
+                    word.get_or_insert_with(Arg::default).text.push(c);
+                }
+                continue;
+            }
+            match (quote, c) {
+                (Quote::Single, '\'') | (Quote::Double, '"') => quote = Quote::None,
+                (Quote::Single, c) => word.get_or_insert_with(Arg::default).text.push(c),
+                (Quote::Double, '\\') | (Quote::None, '\\') => escaped = true,
+                (Quote::Double, c) => word.get_or_insert_with(Arg::default).text.push(c),
+                (Quote::None, '\'') => {
+                    word.get_or_insert_with(Arg::default);
+                    quote = Quote::Single;
+                }
+                (Quote::None, '"') => {
+                    word.get_or_insert_with(Arg::default);
+                    quote = Quote::Double;
+                }
+                (Quote::None, ' ' | '\t') => words.extend(word.take()),
+                (Quote::None, ';' | '&' | '|' | '\n' | '(' | ')' | '`') => {
+                    words.extend(word.take());
+                    if !words.is_empty() {
+                        commands.push(std::mem::take(&mut words));
+                    }
+                }
+                (Quote::None, c) => word.get_or_insert_with(Arg::default).text.push(c),
+            }
+        }
+    }
+    words.extend(word.take());
+    if !words.is_empty() {
+        commands.push(words);
+    }
+    commands
 }
 
 /// Fills in the values of a prepared command.
@@ -973,6 +1208,79 @@ impl ShellLexer {
 
 #[cfg(test)]
 mod tests {
+
+    /// Every form of a program that parses its argument as a command again is refused with
+    /// the program named; the same value as a positional argument, after the command
+    /// text, or in a place no program re-reads, is not.
+    #[test]
+    fn values_reaching_a_second_parser_are_e0407() {
+        let refused: &[(&[TextPart], &str)] = &[
+            (&[lit("sh -c 'deploy "), val(0), lit("'")], "sh"),
+            (&[lit("bash -c \"deploy "), val(0), lit("\"")], "bash"),
+            (&[lit("/bin/sh -ec 'deploy "), val(0), lit("'")], "sh"),
+            (
+                &[lit("bash --norc -o pipefail -c 'deploy "), val(0), lit("'")],
+                "bash",
+            ),
+            (&[lit("cd /tmp && sh -c 'deploy "), val(0), lit("'")], "sh"),
+            (&[lit("sudo -u app sh -c 'deploy "), val(0), lit("'")], "sh"),
+            (
+                &[lit("docker exec web sh -c 'deploy "), val(0), lit("'")],
+                "sh",
+            ),
+            (
+                &[lit("kubectl exec pod -- sh -c 'deploy "), val(0), lit("'")],
+                "sh",
+            ),
+            (
+                &[lit("echo a | xargs sh -c 'deploy "), val(0), lit("'")],
+                "sh",
+            ),
+            (&[lit("ssh host deploy "), val(0)], "ssh"),
+            (
+                &[
+                    lit("ssh -p 22 -o BatchMode=yes host 'deploy "),
+                    val(0),
+                    lit("'"),
+                ],
+                "ssh",
+            ),
+            (&[lit("eval \"deploy "), val(0), lit("\"")], "eval"),
+            (&[lit("su app -c 'deploy "), val(0), lit("'")], "su"),
+            (&[lit("su --command='deploy "), val(0), lit("' app")], "su"),
+        ];
+        for (parts, program) in refused {
+            let err = compile_err(parts);
+            assert_eq!(code(&err), "E0407", "{parts:?}: {err}");
+            assert!(err.to_string().contains(&format!("`{program}`")), "{err}");
+        }
+        let allowed: &[&[TextPart]] = &[
+            &[lit("sh -c 'deploy \"$1\"' sh "), val(0)],
+            &[lit("bash -c 'deploy \"$TARGET\"' && echo "), val(0)],
+            &[lit("ssh "), val(0), lit(" uptime")],
+            &[lit("sh ./deploy.sh "), val(0)],
+            &[lit("grep -c "), val(0), lit(" file")],
+        ];
+        for parts in allowed {
+            assert!(compile(parts).is_ok(), "{parts:?}");
+        }
+        // The refused forms are real holes: the value quoted for the outer shell, as flowc
+        // would splice it, still runs in the inner one.
+        let dir = scratch();
+        let script = "sh -c 'echo deploy ''x; touch pwned'''";
+        run_in(&["sh".into(), "-c".into(), script.into()], dir.path());
+        assert!(
+            dir.path().join("pwned").exists(),
+            "the inner shell re-reads the value"
+        );
+        // `exec` lists are checked with the same rules.
+        let args = [Arg::literal("sh"), Arg::literal("-c"), {
+            let mut a = Arg::literal("deploy ");
+            a.push_value(0);
+            a
+        }];
+        assert_eq!(reparsed(&args), Some((0, "sh".to_string())));
+    }
 
     #[test]
     fn shell_words_are_sorted_for_the_binary_search() {

@@ -8,7 +8,7 @@ use super::error::CheckError;
 use super::expr::{EntryKind, ExprCx};
 use super::types::{Type, STEP_FIELDS};
 use crate::ast::{self, Attr, AttrKind, Expr};
-use crate::command::CommandError;
+use crate::command::{self, CommandError};
 use crate::diagnostics::did_you_mean;
 use crate::source::Span;
 use crate::typed;
@@ -96,10 +96,11 @@ impl Checker<'_> {
                                     },
                                 );
                             }
-                            let typed_items = items
+                            let typed_items: Vec<typed::Expr> = items
                                 .iter()
                                 .map(|item| self.expect(item, cx, &Type::String, "each argument"))
                                 .collect();
+                            self.reparsed_exec(&typed_items);
                             typed::Expr {
                                 kind: typed::ExprKind::List(typed_items),
                                 ty: Type::List(Box::new(Type::String)),
@@ -298,6 +299,47 @@ impl Checker<'_> {
                 Some("a step that calls a task has the task's outputs".to_string())
             }
             _ => None,
+        }
+    }
+
+    /// Refuses an `exec` list that hands a value to a program that parses it as a command
+    /// again (`exec ["sh", "-c", "deploy ${target}"]`): E0407, at the value.
+    fn reparsed_exec(&mut self, items: &[typed::Expr]) {
+        let mut spans = Vec::new();
+        let args: Vec<command::Arg> = items
+            .iter()
+            .map(|item| match &item.kind {
+                typed::ExprKind::Str(parts) => {
+                    let mut arg = command::Arg::default();
+                    for part in parts {
+                        match part {
+                            typed::StrPart::Text(t) => arg.text.push_str(t),
+                            typed::StrPart::Interp(e) => {
+                                arg.push_value(spans.len());
+                                spans.push(e.span);
+                            }
+                        }
+                    }
+                    arg
+                }
+                _ => {
+                    let mut arg = command::Arg::default();
+                    arg.push_value(spans.len());
+                    spans.push(item.span);
+                    arg
+                }
+            })
+            .collect();
+        if let Some((index, program)) = command::reparsed(&args) {
+            let span = spans[index];
+            self.diags.error(
+                self.source,
+                super::CommandAt {
+                    inner: CommandError::Reparsed { index, program },
+                    span: span.span.into(),
+                    label: "this value would be parsed as a command",
+                },
+            );
         }
     }
 

@@ -361,6 +361,12 @@ impl Checker<'_> {
                         }
                         _ => (span, "in this command"),
                     },
+                    CommandError::Reparsed { index, .. } => match values.get(*index) {
+                        Some(v) if v.span.source == self.source => {
+                            (v.span.span, "this value would be parsed as a command")
+                        }
+                        _ => (span, "in this command"),
+                    },
                     CommandError::UnbalancedQuote { .. } => (span, "a quote here is never closed"),
                     CommandError::EmptyCommand => (span, "no program to start"),
                     _ => (span, "in this command"),

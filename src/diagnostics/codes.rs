@@ -61,6 +61,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0404", include_str!("explain/E0404.md")),
     ("E0405", include_str!("explain/E0405.md")),
     ("E0406", include_str!("explain/E0406.md")),
+    ("E0407", include_str!("explain/E0407.md")),
     ("E0410", include_str!("explain/E0410.md")),
     ("E0411", include_str!("explain/E0411.md")),
     ("E0412", include_str!("explain/E0412.md")),

@@ -262,10 +262,10 @@ workflow w() {
 
 const EACH: &str = r#"workflow region(r: string, canary: bool = false) {
   step push {
-    run "sh -c 'echo push ${r} >> ledger && test -e ok-${r} && echo digest=d-${r} > $FLOW_OUTPUT'"
+    run "echo push ${r} >> ledger && test -e ok-${r} && echo digest=d-${r} > $FLOW_OUTPUT"
     outputs { digest: string }
   }
-  step roll after push when !canary { run "sh -c 'echo roll ${r} ${push.digest} >> ledger'" }
+  step roll after push when !canary { run "echo roll ${r} ${push.digest} >> ledger" }
   outputs { digest: string = push.digest }
 }
 

@@ -194,7 +194,7 @@ fn secrets_are_redacted_in_terminal_and_logs() {
 #[test]
 fn fail_fast_skips_the_rest_and_runs_compensation_and_finally() {
     let dir = tmp();
-    let text = "workflow f {\n  step bad { run \"false\" }\n  step next after bad { run \"touch next\" }\n  step undo on_failure_of bad { run \"touch undone\" }\n  finally step report { run \"sh -c 'echo ${workflow.status} > status'\" }\n}\n";
+    let text = "workflow f {\n  step bad { run \"false\" }\n  step next after bad { run \"touch next\" }\n  step undo on_failure_of bad { run \"touch undone\" }\n  finally step report { run \"echo ${workflow.status} > status\" }\n}\n";
     let out = run_in(dir.path(), text, &[]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(!dir.path().join("next").exists());
@@ -319,7 +319,7 @@ fn run_start_errors_have_codes() {
 #[test]
 fn vars_reach_the_steps() {
     let dir = tmp();
-    let text = "workflow v(n: int = 1, tags: list<string> = []) {\n  step s { run \"sh -c 'echo ${n * 2} ${join(tags, \",\")} > out'\" }\n}\n";
+    let text = "workflow v(n: int = 1, tags: list<string> = []) {\n  step s { run \"echo ${n * 2} ${join(tags, \",\")} > out\" }\n}\n";
     let out = run_in(
         dir.path(),
         text,

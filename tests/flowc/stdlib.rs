@@ -777,9 +777,9 @@ const SUB_WORKFLOWS: &str = r#"/// Roll one region out.
 workflow deploy_region(region: string, image: string, canary: bool = false) {
   defaults { timeout 5m }
   let tag = "${image}-${region}"
-  step push { run "sh -c 'echo push ${tag} >> order.txt'" }
-  step roll after push when !canary { run "sh -c 'echo roll ${region} >> order.txt'" }
-  step check after roll { run "sh -c 'test ${region} != broken && echo check ${region} >> order.txt'" }
+  step push { run "echo push ${tag} >> order.txt" }
+  step roll after push when !canary { run "echo roll ${region} >> order.txt" }
+  step check after roll { run "test ${region} != broken && echo check ${region} >> order.txt" }
 }
 
 /// Two regions, one after the other.
@@ -794,7 +794,7 @@ workflow main(first: string = "eu") {
     outputs { digest: string }
   }
   step w = wave(first: first, image: "app@${build.digest}")
-  step done after w { run "sh -c 'echo done ${w.status} >> order.txt'" }
+  step done after w { run "echo done ${w.status} >> order.txt" }
 }
 "#;
 
