@@ -241,6 +241,7 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         interrupt: None,
         journal: journal.map(std::sync::Arc::new),
         resume: Some(resume),
+        keep_records: false,
     };
     let workflow = s.workflow.clone();
     // The process ends with this run: freeing the journal's state of a 10,000-step run

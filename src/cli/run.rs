@@ -303,6 +303,7 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         json_events: args.events.is_some(),
         timeout: args.timeout,
         second_interrupt_exits: true,
+        keep_records: false,
     };
     let options = launch.options(terminal_approver(launch.json_events));
     // The journal: `./.flow/runs/<run id>/`, unless switched off.

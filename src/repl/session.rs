@@ -840,7 +840,11 @@ impl Session {
                     return Reply::failed(text);
                 }
             };
-        let launch = driver::Launch::default();
+        // Expressions typed after the run read every step's result.
+        let launch = driver::Launch {
+            keep_records: true,
+            ..driver::Launch::default()
+        };
         let (code, report) = (self.runner.0)(compiled.lowered, &workflow, params, &launch);
         if let Some(report) = report {
             for s in report.steps {

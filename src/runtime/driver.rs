@@ -381,6 +381,8 @@ pub struct Launch {
     pub timeout: Option<Duration>,
     /// Whether a second Ctrl-C exits the process at once, or is left to the caller.
     pub second_interrupt_exits: bool,
+    /// Keep every step's result record in the report ([`Options::keep_records`]).
+    pub keep_records: bool,
 }
 
 impl Launch {
@@ -404,6 +406,7 @@ impl Launch {
             interrupt: None,
             journal: None,
             resume: None,
+            keep_records: self.keep_records,
         }
     }
 }

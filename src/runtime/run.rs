@@ -62,6 +62,10 @@ pub struct Options {
     pub journal: Option<Arc<Journal>>,
     /// For `flowc resume`: what to restore instead of running.
     pub resume: Option<Arc<Resume>>,
+    /// Keep every step's result record in the report (the REPL evaluates expressions over
+    /// them after the run). Otherwise only the records later steps read are kept while the
+    /// run goes on: a 10,000-step run would hold ten thousand records it never reads.
+    pub keep_records: bool,
 }
 
 /// What became of a step.
@@ -536,9 +540,13 @@ pub async fn run(
         "workflow".to_string(),
         workflow_record(workflow, "running", &opts.run_id),
     );
-    let keep = |i: usize, report: &StepReport, results: &mut HashMap<String, Value>| {
+    let keep_records = opts.keep_records;
+    let keep = |i: usize, report: &mut StepReport, results: &mut HashMap<String, Value>| {
         if read[i] {
             results.insert(info.steps[i].name.clone(), report.record.clone());
+        } else if !keep_records {
+            // Journaled already, and read by no step: the report keeps its facts only.
+            report.record = Value::Record(BTreeMap::new());
         }
     };
     let mut running: JoinSet<(usize, StepReport)> = JoinSet::new();
@@ -566,13 +574,13 @@ pub async fn run(
                     workflow_record(workflow, sched.status().as_str(), &opts.run_id),
                 );
             }
-            if let Some(report) = restored(&shared, &step.name) {
+            if let Some(mut report) = restored(&shared, &step.name) {
                 // Already durable: nothing to wait for.
                 shared.emit_now(&Event::StepRestored {
                     step: step.name.clone(),
                     attempts: report.attempts,
                 });
-                keep(i, &report, &mut results);
+                keep(i, &mut report, &mut results);
                 sched.restored(i, report);
                 continue;
             }
@@ -584,8 +592,8 @@ pub async fn run(
             };
             match decision {
                 Decision::Hold(reason) => {
-                    let report = held_report(&step.name, reason, step.fan_out.is_some());
-                    keep(i, &report, &mut results);
+                    let mut report = held_report(&step.name, reason, step.fan_out.is_some());
+                    keep(i, &mut report, &mut results);
                     sched.held(i, report);
                 }
                 Decision::Skip(cause, reason) => {
@@ -599,8 +607,9 @@ pub async fn run(
                         step: step.name.clone(),
                         reason: reason.clone(),
                     });
-                    let report = skipped_report(&step.name, cause, reason, step.fan_out.is_some());
-                    keep(i, &report, &mut results);
+                    let mut report =
+                        skipped_report(&step.name, cause, reason, step.fan_out.is_some());
+                    keep(i, &mut report, &mut results);
                     let stop = sched.skipped(i, report);
                     cancel(&cancellers, stop);
                 }
@@ -689,11 +698,11 @@ pub async fn run(
             }
             break;
         };
-        let Ok((i, report)) = joined else {
+        let Ok((i, mut report)) = joined else {
             continue;
         };
         cancellers.remove(&i);
-        keep(i, &report, &mut results);
+        keep(i, &mut report, &mut results);
         let stop = sched.finished(i, report);
         cancel(&cancellers, stop);
     }
