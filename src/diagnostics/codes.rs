@@ -33,6 +33,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0114", include_str!("explain/E0114.md")),
     ("E0115", include_str!("explain/E0115.md")),
     ("E0116", include_str!("explain/E0116.md")),
+    ("E0120", include_str!("explain/E0120.md")),
     ("E0201", include_str!("explain/E0201.md")),
     ("E0202", include_str!("explain/E0202.md")),
     ("E0203", include_str!("explain/E0203.md")),
