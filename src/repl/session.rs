@@ -1179,6 +1179,7 @@ fn sig_name(sig: crate::stdlib::builtins::Sig) -> &'static str {
         Sig::A => "A",
         Sig::ElemOfFirst => "element",
         Sig::Data => "any type but secret",
+        Sig::Secret => "secret",
     }
 }
 
