@@ -101,6 +101,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0473", include_str!("explain/E0473.md")),
     ("E0474", include_str!("explain/E0474.md")),
     ("E0475", include_str!("explain/E0475.md")),
+    ("E0480", include_str!("explain/E0480.md")),
     ("E0501", include_str!("explain/E0501.md")),
     ("E0502", include_str!("explain/E0502.md")),
     ("E0503", include_str!("explain/E0503.md")),

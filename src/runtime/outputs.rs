@@ -1,18 +1,64 @@
 //! A step's declared outputs: the `$FLOW_OUTPUT` file its process wrote (a JSON object,
-//! or `name=value` lines with list and map values as JSON) and the declared types in; the
-//! typed values out, or the [`StepFailure`] of what is missing or mistyped.
+//! or `name=value` lines with list and map values as JSON), the declared types and the
+//! run's secrets in; the typed values out, or the [`StepFailure`] of what is missing,
+//! mistyped, or a plain output that holds a secret (E0480).
+//!
+//! A `secret` output becomes a [`Value::Secret`]: the caller adds it to the run's
+//! redactor ([`secrets_in`]) before anything else of the step is shown or kept. The file
+//! itself is created `0600` before the step starts ([`prepare`]) and redacted once read
+//! ([`scrub`]), so that no secret stays in it on disk.
 
 use std::collections::BTreeMap;
 
+use std::path::Path;
+
 use super::eval::Value;
 use super::failure::StepFailure;
+use super::redact::Redactor;
 use crate::check::Type;
 
+/// Creates a step's empty `$FLOW_OUTPUT` file, readable by its owner only, replacing one
+/// a reused `--log-dir` may hold; what the step writes into it keeps that mode.
+pub fn prepare(path: &Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+}
+
+/// Redacts the `$FLOW_OUTPUT` file a step wrote, if there is one, in place, and makes it
+/// readable by its owner only (a step may have created it itself).
+pub fn scrub(path: &Path, redactor: &Redactor) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(bytes) = std::fs::read(path) else {
+        return;
+    };
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    if let std::borrow::Cow::Owned(clean) = redactor.redact_bytes(&bytes) {
+        let _ = std::fs::write(path, clean);
+    }
+}
+
+/// The values of the secrets in `v` (a `secret` output, or a list or map of them).
+pub fn secrets_in(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Secret(s) => out.push(s.clone()),
+        Value::List(items) => items.iter().for_each(|i| secrets_in(i, out)),
+        Value::Map(m) | Value::Record(m) => m.values().for_each(|i| secrets_in(i, out)),
+        _ => {}
+    }
+}
+
 /// Reads a step's declared outputs from its `$FLOW_OUTPUT` file: a JSON object, or
-/// `name=value` lines. Every declared output must be there, with a value of its type.
+/// `name=value` lines. Every declared output must be there, with a value of its type; a
+/// plain output must not hold any of `redactor`'s secrets.
 pub fn read(
-    path: &std::path::Path,
+    path: &Path,
     declared: &[(String, Type)],
+    redactor: &Redactor,
 ) -> Result<BTreeMap<String, Value>, StepFailure> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut raw: BTreeMap<String, serde_json::Value> = BTreeMap::new();
@@ -43,9 +89,23 @@ pub fn read(
         let Some(v) = raw.get(name) else {
             return Err(StepFailure::MissingOutput { name: name.clone() });
         };
+        if !ty.is_secret() {
+            let text = match v {
+                serde_json::Value::String(s) => redactor.contains_secret(s),
+                other => redactor.contains_secret(&other.to_string()),
+            };
+            if text {
+                return Err(StepFailure::SecretInOutput { name: name.clone() });
+            }
+        }
         let value = convert(v, ty).ok_or_else(|| StepFailure::MistypedOutput {
             name: name.clone(),
-            value: v.to_string(),
+            // Not yet known to the redactor: a secret output's value is never shown.
+            value: if ty.is_secret() {
+                super::redact::REDACTED.to_string()
+            } else {
+                v.to_string()
+            },
             ty: ty.to_string(),
         })?;
         out.insert(name.clone(), value);
@@ -69,8 +129,9 @@ fn convert(v: &serde_json::Value, ty: &Type) -> Option<Value> {
         _ => None,
     };
     match ty {
+        Type::Secret => convert(v, &Type::String).map(|s| Value::Secret(s.to_text())),
         // A JSON number or bool is text too; a list, map or null is not a string.
-        Type::String | Type::Secret | Type::Unknown => match v {
+        Type::String | Type::Unknown => match v {
             J::String(s) => Some(Value::Str(s.clone())),
             J::Number(_) | J::Bool(_) => Some(Value::Str(v.to_string())),
             J::Array(_) | J::Object(_) | J::Null => None,
@@ -127,7 +188,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("s.out");
         std::fs::write(&path, text).expect("write");
-        read(&path, &declared()).map_err(|f| {
+        read(&path, &declared(), &Redactor::default()).map_err(|f| {
             let plain = f.plain();
             (plain.code, plain.message)
         })
@@ -177,7 +238,7 @@ mod tests {
             ("s=[1]\n", Some("[1]")),
         ] {
             std::fs::write(&path, text).expect("write");
-            match (read(&path, &strings), ok) {
+            match (read(&path, &strings, &Redactor::default()), ok) {
                 (Ok(values), Some(want)) => {
                     assert_eq!(
                         values.get("s"),

@@ -33,6 +33,7 @@ use tokio::net::unix::pipe;
 use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
 
+use super::redact::{Redactor, StreamRedactor};
 use super::spawn;
 
 /// How much of a step's stdout [`Outcome::stdout`] keeps: the last 1 MiB.
@@ -68,6 +69,10 @@ pub struct Spec {
     pub timeout: Option<Duration>,
     /// How long to wait between SIGTERM and SIGKILL.
     pub grace: Duration,
+    /// The run's secrets, redacted from both streams as they are read: before they are
+    /// cut into lines (a secret across a [`MAX_LINE`] cut is still caught) and before
+    /// [`Outcome::stdout`] keeps its tail.
+    pub redactor: Redactor,
 }
 
 /// How a step's process ended.
@@ -290,8 +295,9 @@ pub async fn run_with(
             reason: os_reason(&e),
         })
     };
-    let mut out = LineReader::new(Some(reader(spawned.stdout)?), Some(Tail::default()));
-    let mut err = LineReader::new(Some(reader(spawned.stderr)?), None);
+    let mut out = LineReader::new(Some(reader(spawned.stdout)?), Some(Tail::default()))
+        .redacting(&spec.redactor);
+    let mut err = LineReader::new(Some(reader(spawned.stderr)?), None).redacting(&spec.redactor);
 
     let deadline = spec.timeout.map(|t| started + t);
     let mut status: Option<ExitStatus> = None;
@@ -658,6 +664,11 @@ struct LineReader<R> {
     scanned: usize,
     /// Everything read also goes here (stdout only).
     capture: Option<Tail>,
+    /// Redacts what is read before it reaches `buf`, holding back across reads the end
+    /// that may begin a secret.
+    redact: Option<StreamRedactor>,
+    /// A read's raw bytes, before redaction.
+    raw: Vec<u8>,
 }
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
@@ -668,6 +679,29 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             start: 0,
             scanned: 0,
             capture,
+            redact: None,
+            raw: Vec::new(),
+        }
+    }
+
+    /// The same reader, redacting `redactor`'s secrets (if it has any).
+    fn redacting(mut self, redactor: &Redactor) -> Self {
+        self.redact = (!redactor.is_empty()).then(|| StreamRedactor::new(redactor));
+        self
+    }
+
+    /// Appends `data` (what was read; empty at the end of the stream) to `buf`,
+    /// redacted, and to the capture.
+    fn take_in(&mut self, data: Option<&[u8]>) {
+        let before = self.buf.len();
+        match (&mut self.redact, data) {
+            (Some(stream), Some(data)) => stream.push(data, &mut self.buf),
+            (Some(stream), None) => stream.finish(&mut self.buf),
+            (None, Some(data)) => self.buf.extend_from_slice(data),
+            (None, None) => {}
+        }
+        if let Some(tail) = self.capture.as_mut() {
+            tail.push(&self.buf[before..]);
         }
     }
 
@@ -690,18 +724,22 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             // most once per read.
             self.buf.drain(..self.start);
             self.start = 0;
-            self.buf.reserve(8 * 1024);
-            let before = self.buf.len();
-            match reader.read_buf(&mut self.buf).await {
-                Ok(0) => self.reader = None,
+            self.raw.clear();
+            self.raw.reserve(8 * 1024);
+            match reader.read_buf(&mut self.raw).await {
+                Ok(0) => {
+                    self.reader = None;
+                    self.take_in(None);
+                }
                 Ok(_) => {
-                    if let Some(tail) = self.capture.as_mut() {
-                        tail.push(&self.buf[before..]);
-                    }
+                    let raw = std::mem::take(&mut self.raw);
+                    self.take_in(Some(&raw));
+                    self.raw = raw;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.reader = None;
+                    self.take_in(None);
                     return Err(e);
                 }
             }
@@ -742,6 +780,10 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
 
     /// Whatever is left in the buffer, as a final line.
     fn rest(&mut self) -> Option<String> {
+        // Cut off by the drain limit: what the redactor holds is part of the rest.
+        if self.reader.take().is_some() {
+            self.take_in(None);
+        }
         let data = &self.buf[self.start..];
         if data.is_empty() {
             return None;
@@ -803,6 +845,7 @@ mod tests {
             cwd: std::env::current_dir().expect("cwd"),
             timeout: None,
             grace: Duration::from_millis(300),
+            redactor: Redactor::default(),
         }
     }
 
