@@ -620,7 +620,7 @@ fn apply(
             Value::Str(t.format_with_items(items.iter()).to_string())
         }
         "is_set" => Value::Bool(!text(0).is_empty()),
-                "json_get" => {
+        "json_get" => {
             let json_err = |reason: String, help: Option<&str>| EvalError::Json {
                 function: name.to_string(),
                 reason,

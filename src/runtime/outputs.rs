@@ -254,4 +254,42 @@ mod tests {
         assert!(json.contains("is not a valid JSON object"), "{json}");
         assert_eq!(code, "E0465");
     }
+
+    #[test]
+    fn a_plain_output_holding_a_secret_is_refused_and_a_secret_one_is_a_secret() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.out");
+        let red = Redactor::new(["hunter2".to_string()]).expect("redactor");
+        let plain = vec![("s".to_string(), Type::String)];
+        for text in [
+            "s=hunter2\n",
+            "s=Bearer hunter2 \n",
+            r#"{"s": "x hunter2 y"}"#,
+        ] {
+            std::fs::write(&path, text).expect("write");
+            let failure = read(&path, &plain, &red).expect_err(text);
+            let plain = failure.plain();
+            assert_eq!(plain.code, "E0480", "{text}");
+            assert!(plain.message.contains("`s`"), "{}", plain.message);
+        }
+        let lists = vec![("s".to_string(), Type::List(Box::new(Type::String)))];
+        std::fs::write(&path, r#"{"s": ["a", "hunter2"]}"#).expect("write");
+        let failure = read(&path, &lists, &red).expect_err("a list holding it");
+        assert_eq!(failure.plain().code, "E0480");
+
+        let secret = vec![("s".to_string(), Type::Secret)];
+        std::fs::write(&path, "s=hunter2\n").expect("write");
+        let values = read(&path, &secret, &red).expect("a secret output may hold it");
+        assert_eq!(values.get("s"), Some(&Value::Secret("hunter2".to_string())));
+        let mut found = Vec::new();
+        secrets_in(&values["s"], &mut found);
+        assert_eq!(found, ["hunter2"]);
+
+        // Scrubbing redacts the file in place and makes it private.
+        scrub(&path, &red);
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "s=***\n");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }

@@ -1284,6 +1284,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn secrets_are_redacted_across_reads_and_line_cuts() {
+        // A secret split over two writes (two reads), and one across the MAX_LINE cut, on
+        // stdout and stderr; and the captured stdout.
+        let secret = "Zq7-Lr9w-Kp2x-93xK";
+        let script = format!(
+            "printf 'a Zq7-Lr9w'; sleep 0.05; printf -- '-Kp2x-93xK b\\n'; \
+             head -c {} /dev/zero | tr '\\0' a; echo {secret}; \
+             head -c {} /dev/zero | tr '\\0' a >&2; echo {secret} >&2",
+            MAX_LINE - 8,
+            MAX_LINE - 4
+        );
+        let mut spec = spec(&script);
+        spec.redactor = Redactor::new([secret.to_string()]).expect("redactor");
+        let (outcome, lines) = run_collect(&spec, CancellationSignal::never()).await;
+        let all: String = lines.iter().map(|(_, l)| l.as_str()).collect();
+        for w in secret.as_bytes().windows(5) {
+            let w = std::str::from_utf8(w).expect("ascii");
+            assert!(!all.contains(w), "{w} leaked");
+            assert!(!outcome.stdout.contains(w), "{w} leaked into stdout");
+        }
+        assert_eq!(of(&lines, Stream::Stdout)[0], "a *** b");
+        assert!(outcome.stdout.starts_with("a *** b\n"));
+        assert_eq!(all.matches("***").count(), 3, "{}", all.len());
+    }
+
+    #[tokio::test]
     async fn stdout_keeps_its_tail_and_long_lines_come_in_pieces() {
         // 3 MB in 10-byte lines, then one 200 kB line without a newline.
         let script = "yes abcdefghi | head -n 300000; head -c 200000 /dev/zero | tr '\\0' z";

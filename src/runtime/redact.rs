@@ -786,6 +786,19 @@ mod tests {
     }
 
     #[test]
+    fn more_secrets_can_be_added_and_asked_about() {
+        let red = redactor(&["hunter2"]);
+        assert!(red.contains_secret("a hunter2 b"));
+        assert!(!red.contains_secret("a session b"));
+        let more = red.with(["session-x".to_string()]).expect("builds");
+        assert_eq!(more.redact("hunter2 session-x"), "*** ***");
+        assert!(more.max_len() >= "session-x".len());
+        assert_eq!(Redactor::default().max_len(), 0);
+        assert_eq!(more, red.with(["session-x".to_string()]).expect("builds"));
+        assert_ne!(more, red);
+    }
+
+    #[test]
     fn stream_redactor_is_reusable_after_finish() {
         let red = redactor(&["hunter2"]);
         let mut s = StreamRedactor::new(&red);

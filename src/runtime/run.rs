@@ -1790,7 +1790,9 @@ async fn run_instance(
                 let read = outputs::read(&output_file, &written, &shared.redactor());
                 let mut secrets = Vec::new();
                 if let Ok(values) = &read {
-                    values.values().for_each(|v| outputs::secrets_in(v, &mut secrets));
+                    values
+                        .values()
+                        .for_each(|v| outputs::secrets_in(v, &mut secrets));
                 }
                 (read, secrets)
             });

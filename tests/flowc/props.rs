@@ -569,7 +569,11 @@ proptest! {
 struct StdOnly;
 
 impl Loader for StdOnly {
-    fn load(&self, _importer: Option<&std::path::Path>, spec: &str) -> Result<Loaded, flowc::check::LoadError> {
+    fn load(
+        &self,
+        _importer: Option<&std::path::Path>,
+        spec: &str,
+    ) -> Result<Loaded, flowc::check::LoadError> {
         match flowc::stdlib::module(spec) {
             Some(text) => Ok(Loaded {
                 name: format!("<{spec}>"),

@@ -61,7 +61,7 @@ pub fn lock(dir: &Path) -> Result<RunLock, JournalError> {
             0o600,
         )
         .open(&path)
-            .map_err(io("open", &path))?;
+        .map_err(io("open", &path))?;
         let (mut file, _) =
             match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
                 Ok(mut lock) => {
