@@ -209,6 +209,22 @@ fn a_secret_in_a_plain_output_fails_its_step_and_stays_off_disk() {
 }
 
 #[test]
+fn the_repl_run_refuses_the_leak_too() {
+    let dir = tmp();
+    let d = dir.path();
+    std::fs::write(d.join("w.flow"), LEAK).expect("write");
+    let out = Flowc::new(&["repl"])
+        .dir(d)
+        .env("TOKEN", TOKEN)
+        .stdin(":load w.flow\n:run\n")
+        .run();
+    let shown = format!("{}{}", out.stdout, out.stderr);
+    assert!(shown.contains("E0480"), "{shown}");
+    assert!(pieces_of(TOKEN, shown.as_bytes(), 6).is_empty(), "{shown}");
+    assert!(!d.join("used").exists(), "a later step ran");
+}
+
+#[test]
 fn a_secret_output_is_redacted_everywhere_and_used_through_env() {
     let dir = tmp();
     let d = dir.path();
