@@ -62,7 +62,7 @@ pub fn printable(line: &str) -> Cow<'_, str> {
 /// final byte (empty when the line ends first, or a byte outside the grammar cuts it).
 fn csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
     let mut seq = String::new();
-    while let Some(c) = chars.next() {
+    for c in chars.by_ref() {
         match c {
             '0'..='?' | ' '..='/' => seq.push(c),
             '@'..='~' => {
