@@ -89,15 +89,6 @@ pub fn read(
         let Some(v) = raw.get(name) else {
             return Err(StepFailure::MissingOutput { name: name.clone() });
         };
-        if !ty.is_secret() {
-            let text = match v {
-                serde_json::Value::String(s) => redactor.contains_secret(s),
-                other => redactor.contains_secret(&other.to_string()),
-            };
-            if text {
-                return Err(StepFailure::SecretInOutput { name: name.clone() });
-            }
-        }
         let value = convert(v, ty).ok_or_else(|| StepFailure::MistypedOutput {
             name: name.clone(),
             // Not yet known to the redactor: a secret output's value is never shown.
@@ -108,6 +99,15 @@ pub fn read(
             },
             ty: ty.to_string(),
         })?;
+        if !ty.is_secret() {
+            let holds = match v {
+                serde_json::Value::String(s) => redactor.contains_secret(s),
+                other => redactor.contains_secret(&other.to_string()),
+            };
+            if holds {
+                return Err(StepFailure::SecretInOutput { name: name.clone() });
+            }
+        }
         out.insert(name.clone(), value);
     }
     Ok(out)
