@@ -817,6 +817,20 @@ impl Checker<'_> {
                     Some(j) => var = j,
                     None => self.require(&arg.value, &t, &var.clone(), cx, &context),
                 },
+                // Looking for a value among secrets compares it with each of them.
+                Sig::ElemOfFirst if first.is_secret() => {
+                    self.error(CheckError::BadOperator {
+                        op: b.name.to_string(),
+                        left: first.to_string(),
+                        right: t.to_string(),
+                        span: arg.value.span.into(),
+                        help: Some(
+                            "secrets cannot be compared or searched; to ask only whether a \
+                             secret is set (not empty), use `is_set(secret)`"
+                                .to_string(),
+                        ),
+                    });
+                }
                 Sig::ElemOfFirst => {
                     let want = match &first {
                         Type::List(e) => (**e).clone(),
