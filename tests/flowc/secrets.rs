@@ -83,6 +83,10 @@ fn imports_read_flow_modules_and_nothing_else() {
         .expect("symlink");
     std::os::unix::fs::symlink("/proc/self/environ", d.join("project/environ.flow"))
         .expect("symlink");
+    // Larger than the limit for any .flow file (sparse: no disk is used).
+    std::fs::File::create(d.join("project/huge.flow"))
+        .and_then(|f| f.set_len(flowc::source::MAX_SOURCE_LEN + 1))
+        .expect("huge file");
     let fifo = std::process::Command::new("mkfifo")
         .arg(d.join("project/pipe.flow"))
         .status()
@@ -106,6 +110,7 @@ fn imports_read_flow_modules_and_nothing_else() {
         ("./lib", "E0120"),
         ("./nul.flow", "E0008"),
         ("./latin1.flow", "E0008"),
+        ("./huge.flow", "E0010"),
     ];
     for (spec, code) in cases {
         let text = format!("import \"{spec}\" as m\n\nworkflow w {{\n  step s = m.go()\n}}\n");
