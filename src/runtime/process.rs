@@ -695,7 +695,12 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     fn take_in(&mut self, data: Option<&[u8]>) {
         let before = self.buf.len();
         match (&mut self.redact, data) {
-            (Some(stream), Some(data)) => stream.push(data, &mut self.buf),
+            // Flushed at once: a short line is not held back until more output comes,
+            // only what may be the start of a secret is.
+            (Some(stream), Some(data)) => {
+                stream.push(data, &mut self.buf);
+                stream.flush(&mut self.buf);
+            }
             (Some(stream), None) => stream.finish(&mut self.buf),
             (None, Some(data)) => self.buf.extend_from_slice(data),
             (None, None) => {}
@@ -1281,6 +1286,29 @@ mod tests {
         let (_, lines) = run_collect(&spec("echo $$"), CancellationSignal::never()).await;
         let pid = first_pid(&lines);
         assert!(!Path::new(&format!("/proc/{pid}/stat")).exists());
+    }
+
+    #[tokio::test]
+    async fn redaction_does_not_hold_back_a_finished_line() {
+        let mut spec = spec("echo first line; sleep 3; echo second");
+        spec.redactor = Redactor::new(["a-long-secret-value-0123456789".to_string()])
+            .expect("redactor");
+        let started = std::time::Instant::now();
+        let mut first_at = None;
+        let mut sink = |_: Stream, line: &str| {
+            if line == "first line" {
+                first_at.get_or_insert(started.elapsed());
+            }
+        };
+        tokio::time::timeout(
+            HANG_GUARD,
+            run(&spec, &mut sink, CancellationSignal::never()),
+        )
+        .await
+        .expect("finishes")
+        .expect("runs");
+        let first_at = first_at.expect("the first line arrived");
+        assert!(first_at < Duration::from_secs(2), "held for {first_at:?}");
     }
 
     #[tokio::test]
