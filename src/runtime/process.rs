@@ -1291,8 +1291,8 @@ mod tests {
     #[tokio::test]
     async fn redaction_does_not_hold_back_a_finished_line() {
         let mut spec = spec("echo first line; sleep 3; echo second");
-        spec.redactor = Redactor::new(["a-long-secret-value-0123456789".to_string()])
-            .expect("redactor");
+        spec.redactor =
+            Redactor::new(["a-long-secret-value-0123456789".to_string()]).expect("redactor");
         let started = std::time::Instant::now();
         let mut first_at = None;
         let mut sink = |_: Stream, line: &str| {
