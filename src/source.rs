@@ -1,7 +1,10 @@
 //! Source files and positions: byte-offset spans, the files of one compilation, and
-//! line/column lookup for renderers.
+//! line/column lookup for renderers; and the rules every `.flow` file is read by, the root
+//! file and its imports alike ([`read_source`]): a regular file of at most
+//! [`MAX_SOURCE_LEN`] bytes, UTF-8 text without NUL bytes.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 /// A half-open byte range `[start, end)` in one source file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -160,5 +163,210 @@ impl SourceMap {
             .iter()
             .position(|f| f.path.as_deref() == Some(path))
             .map(|i| SourceId(i as u32))
+    }
+}
+
+/// The largest `.flow` file flowc reads: far beyond any real workflow, small enough that a
+/// wrong path (a disk image, `/dev/zero`) is refused before it fills memory.
+pub const MAX_SOURCE_LEN: u64 = 16 * 1024 * 1024;
+
+/// A file that cannot be used as flowc input.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum InputError {
+    /// Bytes that are not UTF-8 text.
+    #[error("`{file}` is not UTF-8 text: {reason}")]
+    #[diagnostic(
+        code(E0008),
+        help("flowc reads .flow files as UTF-8 text; check that this is the file you meant")
+    )]
+    NotText {
+        /// The file.
+        file: String,
+        /// What was found.
+        reason: String,
+        /// The import that named the file, when it is a module (none for the root file).
+        #[label("imported here")]
+        span: Option<miette::SourceSpan>,
+    },
+
+    /// A path that cannot be read.
+    #[error("cannot read `{file}`: {reason}")]
+    #[diagnostic(code(E0010))]
+    Unreadable {
+        /// The file.
+        file: String,
+        /// The operating system's reason.
+        reason: String,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+        /// The import that named the file, when it is a module (none for the root file).
+        #[label("imported here")]
+        span: Option<miette::SourceSpan>,
+    },
+}
+
+impl InputError {
+    /// The same error, pointing at the import that named the file.
+    pub fn at(self, at: Span) -> InputError {
+        match self {
+            InputError::NotText { file, reason, .. } => InputError::NotText {
+                file,
+                reason,
+                span: Some(at.into()),
+            },
+            InputError::Unreadable {
+                file, reason, help, ..
+            } => InputError::Unreadable {
+                file,
+                reason,
+                help,
+                span: Some(at.into()),
+            },
+        }
+    }
+}
+
+/// Reads one `.flow` file from a path. On failure, gives the name to show for it and why.
+///
+/// The file may have at most [`MAX_SOURCE_LEN`] bytes, and its text must be UTF-8 without
+/// NUL bytes ([`source_from_bytes`]). Nothing of a refused file's content is returned.
+pub fn read_source(arg: &Path) -> Result<SourceFile, (String, InputError)> {
+    let name = arg.display().to_string();
+    let unreadable = |reason: String, help: Option<String>| {
+        (
+            name.clone(),
+            InputError::Unreadable {
+                file: name.clone(),
+                reason,
+                help,
+                span: None,
+            },
+        )
+    };
+    if arg.is_dir() {
+        return Err(unreadable(
+            "it is a directory".to_string(),
+            Some(format!(
+                "pass the files in it: `flowc check {}/*.flow`",
+                name.trim_end_matches('/')
+            )),
+        ));
+    }
+    let bytes = read_bounded(arg, false).map_err(|e| {
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ => e.to_string(),
+        };
+        let help = (e.kind() == std::io::ErrorKind::NotFound)
+            .then(|| "check the path; it is relative to the current directory".to_string());
+        unreadable(reason, help)
+    })?;
+    source_from_bytes(name, Some(arg.to_path_buf()), bytes)
+}
+
+/// The text of an imported module, already known to be a regular `.flow` file: read by
+/// the rules of [`read_source`], refusing anything but a regular file once open too (the
+/// path may have been swapped for a FIFO since it was looked at).
+pub fn read_import(path: &Path) -> Result<String, InputError> {
+    let name = path.display().to_string();
+    let bytes = read_bounded(path, true).map_err(|e| InputError::Unreadable {
+        file: name.clone(),
+        reason: match e.kind() {
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ => e.to_string(),
+        },
+        help: None,
+        span: None,
+    })?;
+    source_from_bytes(name, Some(path.to_path_buf()), bytes)
+        .map(|file| file.text)
+        .map_err(|(_, e)| e)
+}
+
+/// The bytes of a file of at most [`MAX_SOURCE_LEN`] bytes. With `regular_only` (imports),
+/// anything but a regular file is refused, and the file is opened with `O_NONBLOCK` so
+/// that a FIFO or a device is refused instead of blocking the open. The root file may be
+/// a pipe (`flowc check <(generate)`).
+pub fn read_bounded(path: &Path, regular_only: bool) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = if regular_only { libc::O_NONBLOCK } else { 0 };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if regular_only && !meta.is_file() {
+        return Err(std::io::Error::other(format!(
+            "it is {}, not a regular file",
+            file_kind(&meta)
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SOURCE_LEN + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SOURCE_LEN {
+        return Err(std::io::Error::other(format!(
+            "it is larger than {} MiB, the limit for a .flow file",
+            MAX_SOURCE_LEN >> 20
+        )));
+    }
+    Ok(bytes)
+}
+
+/// What kind of file `meta` describes, in words ("a directory", "a FIFO").
+pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "a special file"
+    }
+}
+
+/// A source file from bytes read from `path` (`None` for standard input, which the
+/// caller reads), shown as `name`: refused when binary (a NUL byte) or not UTF-8.
+pub fn source_from_bytes(
+    name: String,
+    path: Option<PathBuf>,
+    bytes: Vec<u8>,
+) -> Result<SourceFile, (String, InputError)> {
+    let display = if path.is_some() {
+        name
+    } else {
+        "<stdin>".to_string()
+    };
+    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+        return Err((
+            display.clone(),
+            InputError::NotText {
+                file: display,
+                reason: format!("it contains a NUL byte at offset {pos}, so it looks binary"),
+                span: None,
+            },
+        ));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(display, path, text)),
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            Err((
+                display.clone(),
+                InputError::NotText {
+                    file: display,
+                    reason: format!("invalid UTF-8 at byte offset {offset}"),
+                    span: None,
+                },
+            ))
+        }
     }
 }

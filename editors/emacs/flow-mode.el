@@ -45,7 +45,7 @@
 
 (defconst flow-mode-builtins
   '("basename" "concat" "contains" "dirname" "ends_with" "env" "format_time" "get"
-    "git_sha" "join" "json_get" "keys" "len" "lower" "now" "parse_float" "parse_int"
+    "git_sha" "is_set" "join" "json_get" "keys" "len" "lower" "now" "parse_float" "parse_int"
     "parse_json" "path_join" "replace" "run_id" "seconds" "sha256" "split" "starts_with"
     "to_json" "to_string" "trim" "upper" "values"
     "fixed" "linear" "exponential")

@@ -96,6 +96,23 @@ pub enum CheckError {
         help: Option<String>,
     },
 
+    /// An import that names something other than a `.flow` module: a directory, a device,
+    /// a FIFO, a file under `/proc`, a file with another name, or a link to one of those.
+    #[error("`{path}` is not a flow module: {reason}")]
+    #[diagnostic(
+        code(E0120),
+        help("an import names a `.flow` file, such as `import \"lib/deploy.flow\" as deploy`; flowc reads nothing else")
+    )]
+    ImportNotModule {
+        /// The path looked at.
+        path: String,
+        /// What it is instead.
+        reason: String,
+        /// The import path.
+        #[label("imported here")]
+        span: SourceSpan,
+    },
+
     /// A member that a module does not export.
     #[error("module `{module}` has no member `{member}`")]
     #[diagnostic(code(E0107))]

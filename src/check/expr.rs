@@ -807,6 +807,7 @@ impl Checker<'_> {
                         }
                     }
                 }
+                Sig::Secret => self.require(&arg.value, &t, &Type::Secret, cx, &context),
                 Sig::Data => {
                     if t.is_secret() {
                         self.require(&arg.value, &t, &Type::String, cx, &context);
@@ -816,6 +817,20 @@ impl Checker<'_> {
                     Some(j) => var = j,
                     None => self.require(&arg.value, &t, &var.clone(), cx, &context),
                 },
+                // Looking for a value among secrets compares it with each of them.
+                Sig::ElemOfFirst if first.is_secret() => {
+                    self.error(CheckError::BadOperator {
+                        op: b.name.to_string(),
+                        left: first.to_string(),
+                        right: t.to_string(),
+                        span: arg.value.span.into(),
+                        help: Some(
+                            "secrets cannot be compared or searched; to ask only whether a \
+                             secret is set (not empty), use `is_set(secret)`"
+                                .to_string(),
+                        ),
+                    });
+                }
                 Sig::ElemOfFirst => {
                     let want = match &first {
                         Type::List(e) => (**e).clone(),
@@ -839,7 +854,7 @@ impl Checker<'_> {
             Sig::ListA => Type::List(Box::new(var)),
             Sig::MapA => Type::Map(Box::new(var)),
             Sig::A => var,
-            Sig::Scalar | Sig::Sized | Sig::ElemOfFirst | Sig::Data => Type::Unknown,
+            Sig::Scalar | Sig::Sized | Sig::ElemOfFirst | Sig::Data | Sig::Secret => Type::Unknown,
         };
         (bound, ty)
     }
@@ -975,11 +990,10 @@ impl Checker<'_> {
         }
         let result = match op {
             BinOp::And | BinOp::Or => (*a == T::Bool && *b == T::Bool).then_some(T::Bool),
-            BinOp::Eq | BinOp::Ne => {
-                let comparable = a.join(b).is_some()
-                    || matches!((a, b), (T::Secret, T::String) | (T::String, T::Secret));
-                comparable.then_some(T::Bool)
-            }
+            // A comparison with a secret would tell whoever sees its result (a step's
+            // status, a skip) something about the value: `token == "guess"`.
+            BinOp::Eq | BinOp::Ne if a.is_secret() || b.is_secret() => None,
+            BinOp::Eq | BinOp::Ne => a.join(b).is_some().then_some(T::Bool),
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
                 let ok = (a.is_numeric() && b.is_numeric())
                     || (*a == T::Duration && *b == T::Duration)
@@ -1025,6 +1039,11 @@ impl Checker<'_> {
             return T::Unknown;
         }
         let help = match (op, a, b) {
+            (BinOp::Eq | BinOp::Ne, _, _) if a.is_secret() || b.is_secret() => Some(
+                "secrets cannot be compared, since the result would tell something about the \
+                 value; to ask only whether a secret is set (not empty), use `is_set(secret)`"
+                    .to_string(),
+            ),
             (BinOp::Add, T::String, _) | (BinOp::Add, _, T::String) => {
                 Some("to build text from other values, interpolate them: \"${a}${b}\"".to_string())
             }

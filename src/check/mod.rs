@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::path::PathBuf;
 
 pub use error::{CheckError, CheckWarning, CommandAt};
-pub use module::{FsLoader, Loaded, Loader};
+pub use module::{FsLoader, LoadError, Loaded, Loader};
 pub use types::Type;
 
 use crate::ast;

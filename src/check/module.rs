@@ -24,20 +24,44 @@ pub struct Loaded {
     pub text: String,
 }
 
+/// Why an import could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// Nothing at any of these places.
+    NotFound(Vec<String>),
+    /// Something is there, but it is not a `.flow` module (see [`FsLoader`]).
+    NotModule {
+        /// The path it names.
+        path: String,
+        /// What it is instead.
+        reason: String,
+    },
+    /// A `.flow` file that cannot be read, or is not text ([`crate::source::read_source`]).
+    Input(crate::source::InputError),
+}
+
 /// Finds the text of imported modules.
 pub trait Loader {
-    /// Loads `spec` as imported from a file at `importer` (if it has a path). On failure,
-    /// returns the places looked in.
-    fn load(&self, importer: Option<&Path>, spec: &str) -> Result<Loaded, Vec<String>>;
+    /// Loads `spec` as imported from a file at `importer` (if it has a path).
+    fn load(&self, importer: Option<&Path>, spec: &str) -> Result<Loaded, LoadError>;
 }
 
 /// Loads `std/...` from the embedded standard library and other paths from the filesystem,
 /// relative to the importing file.
+///
+/// An import names a module and nothing else: a regular file whose name ends in `.flow`,
+/// read by the rules of the root file ([`crate::source::read_source`]: at most
+/// [`crate::source::MAX_SOURCE_LEN`] bytes of UTF-8 without NUL). `import "lib/x"` means
+/// `lib/x.flow`. A path may lead anywhere, `..` and absolute paths included, and symbolic
+/// links are followed, but the file reached must itself be a regular `.flow` file: a
+/// directory, a FIFO, a device, a file under `/proc`, `/sys` or `/dev`, or a file with
+/// another name is refused ([`LoadError::NotModule`]) before a byte of it is read, so
+/// that no diagnostic ever shows text of a file that is not a module.
 #[derive(Debug, Default)]
 pub struct FsLoader;
 
 impl Loader for FsLoader {
-    fn load(&self, importer: Option<&Path>, spec: &str) -> Result<Loaded, Vec<String>> {
+    fn load(&self, importer: Option<&Path>, spec: &str) -> Result<Loaded, LoadError> {
         if let Some(text) = crate::stdlib::module(spec) {
             return Ok(Loaded {
                 name: format!("<{spec}>"),
@@ -48,10 +72,10 @@ impl Loader for FsLoader {
         }
         if spec.starts_with("std/") {
             let known: Vec<&str> = crate::stdlib::MODULES.iter().map(|(p, _)| *p).collect();
-            return Err(vec![format!(
+            return Err(LoadError::NotFound(vec![format!(
                 "the standard library, which has {}",
                 known.join(", ")
-            )]);
+            )]));
         }
         let base = importer
             .and_then(Path::parent)
@@ -61,18 +85,65 @@ impl Loader for FsLoader {
         if Path::new(spec).extension().is_none() {
             candidates.push(lexical(&base.join(format!("{spec}.flow"))));
         }
+        // `lib/x` may be a directory beside `lib/x.flow`: a refusal counts only when no
+        // other candidate is a module.
+        let mut refused = None;
         for path in &candidates {
-            if let Ok(text) = std::fs::read_to_string(path) {
-                return Ok(Loaded {
-                    name: path.display().to_string(),
-                    key: canonical(path).display().to_string(),
-                    path: Some(path.clone()),
-                    text,
-                });
+            if std::fs::symlink_metadata(path).is_err() {
+                continue;
             }
+            if let Err(reason) = module_file(path) {
+                refused.get_or_insert(LoadError::NotModule {
+                    path: path.display().to_string(),
+                    reason,
+                });
+                continue;
+            }
+            let file = crate::source::read_import(path).map_err(LoadError::Input)?;
+            return Ok(Loaded {
+                name: path.display().to_string(),
+                key: canonical(path).display().to_string(),
+                path: Some(path.clone()),
+                text: file,
+            });
         }
-        Err(candidates.iter().map(|p| p.display().to_string()).collect())
+        Err(refused.unwrap_or_else(|| {
+            LoadError::NotFound(candidates.iter().map(|p| p.display().to_string()).collect())
+        }))
     }
+}
+
+/// Whether `path` (which exists) may be imported: what it leads to, links followed, is a
+/// regular file named `*.flow` outside the kernel's file systems. Otherwise, why not.
+fn module_file(path: &Path) -> Result<(), String> {
+    let is_flow = |p: &Path| p.extension().is_some_and(|e| e == "flow");
+    let Ok(target) = std::fs::canonicalize(path) else {
+        return Err("it is a link that leads nowhere".to_string());
+    };
+    match std::fs::metadata(&target) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(meta) => return Err(format!("it is {}", crate::source::file_kind(&meta))),
+        Err(e) => return Err(e.to_string()),
+    }
+    if !is_flow(path) {
+        return Err("its name does not end in `.flow`".to_string());
+    }
+    if !is_flow(&target) {
+        return Err(format!(
+            "it is a link to `{}`, whose name does not end in `.flow`",
+            target.display()
+        ));
+    }
+    if ["/proc", "/sys", "/dev"]
+        .iter()
+        .any(|root| target.starts_with(root))
+    {
+        return Err(format!(
+            "it is `{}`, a file of the operating system",
+            target.display()
+        ));
+    }
+    Ok(())
 }
 
 /// A path without `.` components, so that messages show `lib/x.flow`, not `./lib/./x.flow`.
@@ -190,7 +261,7 @@ impl Context<'_> {
         let importer = self.sources.get(source).path.clone();
         let loaded = match self.loader.load(importer.as_deref(), &import.path) {
             Ok(loaded) => loaded,
-            Err(looked) => {
+            Err(LoadError::NotFound(looked)) => {
                 self.diags.error(
                     source,
                     CheckError::ModuleNotFound {
@@ -199,6 +270,22 @@ impl Context<'_> {
                         help: Some(format!("looked in {}", looked.join(", "))),
                     },
                 );
+                return None;
+            }
+            Err(LoadError::NotModule { path, reason }) => {
+                self.diags.error(
+                    source,
+                    CheckError::ImportNotModule {
+                        path,
+                        reason,
+                        span: import.path_span.into(),
+                    },
+                );
+                return None;
+            }
+            // Reported at the import: the file's own text is never shown.
+            Err(LoadError::Input(e)) => {
+                self.diags.error(source, e.at(import.path_span));
                 return None;
             }
         };

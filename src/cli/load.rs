@@ -24,6 +24,7 @@ pub fn read(arg: &Path) -> Result<SourceFile, (String, InputError)> {
                 file: "<stdin>".to_string(),
                 reason: e.to_string(),
                 help: None,
+                span: None,
             },
         )
     })?;

@@ -17,6 +17,7 @@ mod repl;
 mod resume;
 pub(crate) mod run;
 mod runs;
+pub(crate) mod term;
 
 use std::ffi::OsString;
 

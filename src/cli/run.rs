@@ -189,7 +189,9 @@ impl Observer for Printer {
             } => format!("{t} run {run_id}: workflow `{workflow}`"),
             Event::StepStarted { step, attempt } if *attempt == 1 => format!("{t} ▶ {step}"),
             Event::StepStarted { step, attempt } => format!("{t} ▶ {step} (attempt {attempt})"),
-            Event::Output { step, line, .. } => format!("{t} {step} | {line}"),
+            Event::Output { step, line, .. } => {
+                format!("{t} {step} | {}", super::term::printable(line))
+            }
             Event::Retrying {
                 step,
                 next_attempt,

@@ -411,6 +411,7 @@ pub fn logs(args: LogsArgs) -> u8 {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             for line in text.lines() {
+                let line = super::term::printable(line);
                 let _ = if many {
                     writeln!(out, "{name} | {line}")
                 } else {

@@ -1183,6 +1183,7 @@ fn sig_name(sig: crate::stdlib::builtins::Sig) -> &'static str {
         Sig::A => "A",
         Sig::ElemOfFirst => "element",
         Sig::Data => "any type but secret",
+        Sig::Secret => "secret",
     }
 }
 

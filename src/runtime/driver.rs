@@ -25,7 +25,7 @@ use crate::diagnostics::Diagnostics;
 use crate::lower::Lowered;
 use crate::snapshot::record::RunStarted;
 use crate::snapshot::SnapshotError;
-use crate::source::{SourceFile, SourceId};
+use crate::source::SourceId;
 
 /// Success.
 pub const EXIT_OK: u8 = 0;
@@ -41,107 +41,9 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 // Input files
 // ---------------------------------------------------------------------------------------
 
-/// A file that cannot be used as flowc input.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum InputError {
-    /// Bytes that are not UTF-8 text.
-    #[error("`{file}` is not UTF-8 text: {reason}")]
-    #[diagnostic(
-        code(E0008),
-        help("flowc reads .flow files as UTF-8 text; check that this is the file you meant")
-    )]
-    NotText {
-        /// The file.
-        file: String,
-        /// What was found.
-        reason: String,
-    },
-
-    /// A path that cannot be read.
-    #[error("cannot read `{file}`: {reason}")]
-    #[diagnostic(code(E0010))]
-    Unreadable {
-        /// The file.
-        file: String,
-        /// The operating system's reason.
-        reason: String,
-        /// Advice.
-        #[help]
-        help: Option<String>,
-    },
-}
-
-/// Reads one `.flow` file from a path. On failure, gives the name to show for it and why.
-pub fn read_source(arg: &Path) -> Result<SourceFile, (String, InputError)> {
-    let name = arg.display().to_string();
-    if arg.is_dir() {
-        return Err((
-            name.clone(),
-            InputError::Unreadable {
-                file: name.clone(),
-                reason: "it is a directory".to_string(),
-                help: Some(format!(
-                    "pass the files in it: `flowc check {}/*.flow`",
-                    name.trim_end_matches('/')
-                )),
-            },
-        ));
-    }
-    let bytes = std::fs::read(arg).map_err(|e| {
-        let reason = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            _ => e.to_string(),
-        };
-        let help = (e.kind() == std::io::ErrorKind::NotFound)
-            .then(|| "check the path; it is relative to the current directory".to_string());
-        (
-            name.clone(),
-            InputError::Unreadable {
-                file: name.clone(),
-                reason,
-                help,
-            },
-        )
-    })?;
-    source_from_bytes(name, Some(arg.to_path_buf()), bytes)
-}
-
-/// A source file from bytes read from `path` (`None` for standard input, which the
-/// caller reads), shown as `name`: refused when binary (a NUL byte) or not UTF-8.
-pub fn source_from_bytes(
-    name: String,
-    path: Option<PathBuf>,
-    bytes: Vec<u8>,
-) -> Result<SourceFile, (String, InputError)> {
-    let display = if path.is_some() {
-        name
-    } else {
-        "<stdin>".to_string()
-    };
-    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
-        return Err((
-            display.clone(),
-            InputError::NotText {
-                file: display,
-                reason: format!("it contains a NUL byte at offset {pos}, so it looks binary"),
-            },
-        ));
-    }
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(SourceFile::new(display, path, text)),
-        Err(e) => {
-            let offset = e.utf8_error().valid_up_to();
-            Err((
-                display.clone(),
-                InputError::NotText {
-                    file: display,
-                    reason: format!("invalid UTF-8 at byte offset {offset}"),
-                },
-            ))
-        }
-    }
-}
+// Reading a `.flow` file is the same for the root file and its imports, so the rules live
+// beside the source map.
+pub use crate::source::{read_source, source_from_bytes, InputError};
 
 /// The parameter values of `workflow` of a compiled file: defaults, a vars file,
 /// `FLOW_VAR_name` and `vars` (see [`super::inputs`] for the precedence). On failure, the
@@ -484,7 +386,7 @@ pub fn absolute(path: &Path) -> String {
 mod tests {
     use super::*;
     use crate::check::FsLoader;
-    use crate::source::SourceMap;
+    use crate::source::{SourceFile, SourceMap};
     use std::sync::Mutex;
 
     /// Answers every gate with `yes` and remembers what it was asked.

@@ -619,6 +619,7 @@ fn apply(
                 .map_err(|_| time_err(format!("{format:?} is not a valid format")))?;
             Value::Str(t.format_with_items(items.iter()).to_string())
         }
+        "is_set" => Value::Bool(!text(0).is_empty()),
         "json_get" => {
             let json_err = |reason: String, help: Option<&str>| EvalError::Json {
                 function: name.to_string(),

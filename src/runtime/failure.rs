@@ -97,6 +97,19 @@ pub enum StepFailure {
         problem: String,
     },
 
+    /// A plain (not `secret`) output whose value holds a secret of the run: later steps
+    /// could put it on a command line, and it would be journaled. Refused before any step
+    /// sees it.
+    #[error("output `{name}` holds the value of a secret")]
+    #[diagnostic(
+        code(E0480),
+        help("declare it `secret` (`outputs {{ {name}: secret }}`) and pass it to later steps through `env`, or leave the secret out of it")
+    )]
+    SecretInOutput {
+        /// The output.
+        name: String,
+    },
+
     /// A value the step needs when it starts cannot be evaluated: a task argument, an
     /// `env` entry, a command's value, an `exec` list, the fan-out list, a computed output.
     #[error("cannot evaluate {what}: {error}")]

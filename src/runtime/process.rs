@@ -33,6 +33,7 @@ use tokio::net::unix::pipe;
 use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
 
+use super::redact::{Redactor, StreamRedactor};
 use super::spawn;
 
 /// How much of a step's stdout [`Outcome::stdout`] keeps: the last 1 MiB.
@@ -68,6 +69,10 @@ pub struct Spec {
     pub timeout: Option<Duration>,
     /// How long to wait between SIGTERM and SIGKILL.
     pub grace: Duration,
+    /// The run's secrets, redacted from both streams as they are read: before they are
+    /// cut into lines (a secret across a [`MAX_LINE`] cut is still caught) and before
+    /// [`Outcome::stdout`] keeps its tail.
+    pub redactor: Redactor,
 }
 
 /// How a step's process ended.
@@ -290,8 +295,9 @@ pub async fn run_with(
             reason: os_reason(&e),
         })
     };
-    let mut out = LineReader::new(Some(reader(spawned.stdout)?), Some(Tail::default()));
-    let mut err = LineReader::new(Some(reader(spawned.stderr)?), None);
+    let mut out = LineReader::new(Some(reader(spawned.stdout)?), Some(Tail::default()))
+        .redacting(&spec.redactor);
+    let mut err = LineReader::new(Some(reader(spawned.stderr)?), None).redacting(&spec.redactor);
 
     let deadline = spec.timeout.map(|t| started + t);
     let mut status: Option<ExitStatus> = None;
@@ -658,6 +664,11 @@ struct LineReader<R> {
     scanned: usize,
     /// Everything read also goes here (stdout only).
     capture: Option<Tail>,
+    /// Redacts what is read before it reaches `buf`, holding back across reads the end
+    /// that may begin a secret.
+    redact: Option<StreamRedactor>,
+    /// A read's raw bytes, before redaction.
+    raw: Vec<u8>,
 }
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
@@ -668,6 +679,34 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             start: 0,
             scanned: 0,
             capture,
+            redact: None,
+            raw: Vec::new(),
+        }
+    }
+
+    /// The same reader, redacting `redactor`'s secrets (if it has any).
+    fn redacting(mut self, redactor: &Redactor) -> Self {
+        self.redact = (!redactor.is_empty()).then(|| StreamRedactor::new(redactor));
+        self
+    }
+
+    /// Appends `data` (what was read; empty at the end of the stream) to `buf`,
+    /// redacted, and to the capture.
+    fn take_in(&mut self, data: Option<&[u8]>) {
+        let before = self.buf.len();
+        match (&mut self.redact, data) {
+            // Flushed at once: a short line is not held back until more output comes,
+            // only what may be the start of a secret is.
+            (Some(stream), Some(data)) => {
+                stream.push(data, &mut self.buf);
+                stream.flush(&mut self.buf);
+            }
+            (Some(stream), None) => stream.finish(&mut self.buf),
+            (None, Some(data)) => self.buf.extend_from_slice(data),
+            (None, None) => {}
+        }
+        if let Some(tail) = self.capture.as_mut() {
+            tail.push(&self.buf[before..]);
         }
     }
 
@@ -690,18 +729,22 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             // most once per read.
             self.buf.drain(..self.start);
             self.start = 0;
-            self.buf.reserve(8 * 1024);
-            let before = self.buf.len();
-            match reader.read_buf(&mut self.buf).await {
-                Ok(0) => self.reader = None,
+            self.raw.clear();
+            self.raw.reserve(8 * 1024);
+            match reader.read_buf(&mut self.raw).await {
+                Ok(0) => {
+                    self.reader = None;
+                    self.take_in(None);
+                }
                 Ok(_) => {
-                    if let Some(tail) = self.capture.as_mut() {
-                        tail.push(&self.buf[before..]);
-                    }
+                    let raw = std::mem::take(&mut self.raw);
+                    self.take_in(Some(&raw));
+                    self.raw = raw;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.reader = None;
+                    self.take_in(None);
                     return Err(e);
                 }
             }
@@ -742,6 +785,10 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
 
     /// Whatever is left in the buffer, as a final line.
     fn rest(&mut self) -> Option<String> {
+        // Cut off by the drain limit: what the redactor holds is part of the rest.
+        if self.reader.take().is_some() {
+            self.take_in(None);
+        }
         let data = &self.buf[self.start..];
         if data.is_empty() {
             return None;
@@ -803,6 +850,7 @@ mod tests {
             cwd: std::env::current_dir().expect("cwd"),
             timeout: None,
             grace: Duration::from_millis(300),
+            redactor: Redactor::default(),
         }
     }
 
@@ -1238,6 +1286,55 @@ mod tests {
         let (_, lines) = run_collect(&spec("echo $$"), CancellationSignal::never()).await;
         let pid = first_pid(&lines);
         assert!(!Path::new(&format!("/proc/{pid}/stat")).exists());
+    }
+
+    #[tokio::test]
+    async fn redaction_does_not_hold_back_a_finished_line() {
+        let mut spec = spec("echo first line; sleep 3; echo second");
+        spec.redactor =
+            Redactor::new(["a-long-secret-value-0123456789".to_string()]).expect("redactor");
+        let started = std::time::Instant::now();
+        let mut first_at = None;
+        let mut sink = |_: Stream, line: &str| {
+            if line == "first line" {
+                first_at.get_or_insert(started.elapsed());
+            }
+        };
+        tokio::time::timeout(
+            HANG_GUARD,
+            run(&spec, &mut sink, CancellationSignal::never()),
+        )
+        .await
+        .expect("finishes")
+        .expect("runs");
+        let first_at = first_at.expect("the first line arrived");
+        assert!(first_at < Duration::from_secs(2), "held for {first_at:?}");
+    }
+
+    #[tokio::test]
+    async fn secrets_are_redacted_across_reads_and_line_cuts() {
+        // A secret split over two writes (two reads), and one across the MAX_LINE cut, on
+        // stdout and stderr; and the captured stdout.
+        let secret = "Zq7-Lr9w-Kp2x-93xK";
+        let script = format!(
+            "printf 'a Zq7-Lr9w'; sleep 0.05; printf -- '-Kp2x-93xK b\\n'; \
+             head -c {} /dev/zero | tr '\\0' a; echo {secret}; \
+             head -c {} /dev/zero | tr '\\0' a >&2; echo {secret} >&2",
+            MAX_LINE - 8,
+            MAX_LINE - 4
+        );
+        let mut spec = spec(&script);
+        spec.redactor = Redactor::new([secret.to_string()]).expect("redactor");
+        let (outcome, lines) = run_collect(&spec, CancellationSignal::never()).await;
+        let all: String = lines.iter().map(|(_, l)| l.as_str()).collect();
+        for w in secret.as_bytes().windows(5) {
+            let w = std::str::from_utf8(w).expect("ascii");
+            assert!(!all.contains(w), "{w} leaked");
+            assert!(!outcome.stdout.contains(w), "{w} leaked into stdout");
+        }
+        assert_eq!(of(&lines, Stream::Stdout)[0], "a *** b");
+        assert!(outcome.stdout.starts_with("a *** b\n"));
+        assert_eq!(all.matches("***").count(), 3, "{}", all.len());
     }
 
     #[tokio::test]

@@ -59,6 +59,8 @@ pub struct Redactor {
 
 /// The compiled form; absent when there is nothing to redact.
 struct Inner {
+    /// The secrets themselves, for [`Redactor::with`].
+    secrets: Vec<String>,
     /// Every form of every secret, in an automaton that reports overlapping matches.
     ac: AhoCorasick,
     /// The same patterns, for telling whether the end of a chunk may begin one.
@@ -75,6 +77,19 @@ impl fmt::Debug for Redactor {
         f.debug_struct("Redactor").field("patterns", &n).finish()
     }
 }
+
+impl PartialEq for Redactor {
+    /// Two redactors are equal when they redact the same patterns.
+    fn eq(&self, other: &Redactor) -> bool {
+        match (&self.inner, &other.inner) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a.patterns == b.patterns,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Redactor {}
 
 impl Default for Redactor {
     /// A redactor with no secrets: output passes through unchanged.
@@ -121,9 +136,15 @@ impl Redactor {
     /// changes nothing.
     pub fn new(secrets: impl IntoIterator<Item = String>) -> Result<Self, RedactError> {
         let mut all = Vec::new();
+        let mut kept = Vec::new();
         for secret in secrets {
             forms(&secret, &mut all);
+            if !secret.is_empty() {
+                kept.push(secret);
+            }
         }
+        kept.sort_unstable();
+        kept.dedup();
         all.sort_unstable();
         all.dedup();
         if all.is_empty() {
@@ -148,12 +169,29 @@ impl Redactor {
         }
         Ok(Redactor {
             inner: Some(Arc::new(Inner {
+                secrets: kept,
                 ac,
                 patterns,
                 max_len,
                 first_bytes,
             })),
         })
+    }
+
+    /// A redactor for these secrets and `more`.
+    pub fn with(&self, more: impl IntoIterator<Item = String>) -> Result<Redactor, RedactError> {
+        let known = self.inner.iter().flat_map(|i| i.secrets.iter().cloned());
+        Redactor::new(known.chain(more))
+    }
+
+    /// Whether `text` holds any form of any secret.
+    pub fn contains_secret(&self, text: &str) -> bool {
+        self.inner.as_ref().is_some_and(|i| i.ac.is_match(text))
+    }
+
+    /// The longest form of a secret, in bytes (0 without secrets).
+    pub fn max_len(&self) -> usize {
+        self.inner.as_ref().map_or(0, |i| i.max_len)
     }
 
     /// True when there is nothing to redact.
@@ -745,6 +783,19 @@ mod tests {
         // A complete shorter secret held for a possible longer one is redacted at the end.
         let red = redactor(&["abc", "abcdef"]);
         assert_eq!(stream(&red, &[b"xabc"]), b"x***");
+    }
+
+    #[test]
+    fn more_secrets_can_be_added_and_asked_about() {
+        let red = redactor(&["hunter2"]);
+        assert!(red.contains_secret("a hunter2 b"));
+        assert!(!red.contains_secret("a session b"));
+        let more = red.with(["session-x".to_string()]).expect("builds");
+        assert_eq!(more.redact("hunter2 session-x"), "*** ***");
+        assert!(more.max_len() >= "session-x".len());
+        assert_eq!(Redactor::default().max_len(), 0);
+        assert_eq!(more, red.with(["session-x".to_string()]).expect("builds"));
+        assert_ne!(more, red);
     }
 
     #[test]

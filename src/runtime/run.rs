@@ -286,7 +286,9 @@ struct Shared {
     /// Every module's constants, by module identity.
     consts: Constants,
     values: BTreeMap<String, Value>,
-    redactor: Redactor,
+    /// The run's secrets: its secret parameters and bindings, then each `secret` output
+    /// as the step that declares it succeeds.
+    redactor: std::sync::RwLock<Redactor>,
     opts: Options,
     slots: Semaphore,
     observer: Arc<Mutex<Box<dyn Observer>>>,
@@ -295,6 +297,27 @@ struct Shared {
 }
 
 impl Shared {
+    /// The redactor of every secret known so far.
+    fn redactor(&self) -> Redactor {
+        self.redactor
+            .read()
+            .map_or_else(|e| e.into_inner().clone(), |r| r.clone())
+    }
+
+    /// Adds secrets (the values of `secret` outputs) to the run's redactor.
+    fn add_secrets(&self, more: Vec<String>) {
+        if more.is_empty() {
+            return;
+        }
+        let mut guard = self
+            .redactor
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Ok(bigger) = guard.with(more) {
+            *guard = bigger;
+        }
+    }
+
     /// The run's workflow in the resolved program.
     fn workflow_resolved(&self) -> &typed::Workflow {
         &self.program.workflows[self.wf_index]
@@ -407,7 +430,7 @@ pub async fn run(
     };
     let graph = &graphs[wf_index];
     let info: &Workflow = &program.workflows[wf_index];
-    std::fs::create_dir_all(&opts.log_dir).map_err(|e| RunError::LogDir {
+    crate::snapshot::create_private_dir(&opts.log_dir).map_err(|e| RunError::LogDir {
         path: opts.log_dir.display().to_string(),
         reason: e.to_string(),
     })?;
@@ -511,7 +534,7 @@ pub async fn run(
         wf_index,
         consts,
         values,
-        redactor,
+        redactor: std::sync::RwLock::new(redactor),
         opts: opts.clone(),
         slots: Semaphore::new(max_parallel),
         observer: Arc::new(Mutex::new(observer)),
@@ -1285,7 +1308,7 @@ async fn run_step(
 
 /// A failure as coded parts, with every secret redacted.
 fn redacted(shared: &Shared, failure: &StepFailure) -> Failure {
-    failure.plain().redacted(&shared.redactor)
+    failure.plain().redacted(&shared.redactor())
 }
 
 /// Records a step's end in the journal and reports it, and gives its report back.
@@ -1307,7 +1330,7 @@ fn finish(shared: &Shared, report: StepReport) -> StepReport {
             duration_ms: report.duration.as_millis() as u64,
             exit_codes: report.exit_codes.clone(),
             reason: report.reason.clone(),
-            record: journal::to_val(&report.record),
+            record: journal::to_val_without_secrets(&report.record),
             fingerprint: shared.fingerprints.get(name).copied().unwrap_or(0),
             at_ms: journal::now_ms(),
         });
@@ -1526,7 +1549,7 @@ async fn run_instance(
                     .approve
                     .iter()
                     .any(|s| s == label || label.starts_with(&format!("{s}[")));
-            let question = shared.redactor.redact(&question).into_owned();
+            let question = shared.redactor().redact(&question).into_owned();
             let approved = approved
                 || (decided.is_none()
                     && match &shared.opts.approver {
@@ -1613,6 +1636,7 @@ async fn run_instance(
                 cwd: shared.opts.workdir.clone(),
                 timeout,
                 grace: shared.opts.grace,
+                redactor: shared.redactor(),
             };
             // Opened at the first line, so that thousands of steps waiting for a slot hold
             // no files open (and a step that prints nothing leaves no empty log).
@@ -1706,17 +1730,21 @@ async fn run_instance(
                             attempt,
                         });
                         // A reused --log-dir may hold an old output file; only a step
-                        // with declared outputs reads it back.
+                        // with declared outputs reads it back. Created empty and 0600,
+                        // so that what the step writes there is its owner's alone.
                         if reads_outputs {
-                            let _ = std::fs::remove_file(output_file);
+                            outputs::prepare(output_file);
                         }
+                        let redactor = shared.redactor();
                         let mut sink = |stream: Stream, line: &str| {
-                            let line = shared.redactor.redact(line).into_owned();
+                            let line = redactor.redact(line).into_owned();
                             if let Ok(mut guard) = log.lock() {
                                 if guard.is_none() {
+                                    use std::os::unix::fs::OpenOptionsExt;
                                     *guard = std::fs::OpenOptions::new()
                                         .create(true)
                                         .append(true)
+                                        .mode(0o600)
                                         .open(log_file)
                                         .ok();
                                 }
@@ -1764,10 +1792,38 @@ async fn run_instance(
                 },
             )
             .await;
+            // The outputs first: a `secret` one joins the run's redactor before anything
+            // else of this step is kept or shown, and a plain one holding a secret fails
+            // the step before a later step can read it (E0480).
+            let outputs = (result.ok && reads_outputs).then(|| {
+                let read = outputs::read(&output_file, &written, &shared.redactor());
+                let mut secrets = Vec::new();
+                if let Ok(values) = &read {
+                    values
+                        .values()
+                        .for_each(|v| outputs::secrets_in(v, &mut secrets));
+                }
+                (read, secrets)
+            });
+            let new_secrets = outputs.as_ref().is_some_and(|(_, s)| !s.is_empty());
+            if let Some((_, secrets)) = &outputs {
+                shared.add_secrets(secrets.clone());
+            }
+            let outputs = outputs.map(|(read, _)| read);
+            let redactor = shared.redactor();
+            outputs::scrub(&output_file, &redactor);
+            // What the step printed before its secret output was known is in its log:
+            // redacted now (it was shown as it came, which the docs say).
+            if new_secrets {
+                if let Ok(mut log) = log.lock() {
+                    log.take();
+                }
+                outputs::scrub(&log_file, &redactor);
+            }
             let mut instance = Instance {
                 status_ok: result.ok,
                 exit_code: result.exit_code,
-                stdout: shared.redactor.redact(&result.stdout).into_owned(),
+                stdout: redactor.redact(&result.stdout).into_owned(),
                 attempts: attempts + prior,
                 duration: first_start.get().map_or(Duration::ZERO, |t| t.elapsed()),
                 outputs: BTreeMap::new(),
@@ -1778,19 +1834,24 @@ async fn run_instance(
                 skipped: false,
                 started: first_start.get().copied(),
             };
-            if instance.status_ok && !written.is_empty() {
-                match outputs::read(&output_file, &written) {
-                    Ok(outputs) => instance.outputs = outputs,
-                    Err(failure) => {
-                        instance.status_ok = false;
-                        instance.failure = Some(failure);
-                    }
+            match outputs {
+                Some(Ok(outputs)) => instance.outputs = outputs,
+                Some(Err(failure)) => {
+                    instance.status_ok = false;
+                    instance.failure = Some(failure);
                 }
+                None => {}
             }
             computed_outputs(&plan, &env, &mut instance);
-            // A fan-out instance's result, so that a resume keeps the finished ones.
+            // A fan-out instance's result, so that a resume keeps the finished ones; not
+            // one with `secret` outputs, which the journal does not hold (it runs again).
+            let mut secret_outputs = Vec::new();
+            instance
+                .outputs
+                .values()
+                .for_each(|v| outputs::secrets_in(v, &mut secret_outputs));
             if let (Some(j), true) = (&shared.opts.journal, instance.status_ok) {
-                if label.ends_with(']') {
+                if label.ends_with(']') && secret_outputs.is_empty() {
                     j.record(&Record::InstanceFinished {
                         step: label.to_string(),
                         exit_code: instance.exit_code,
@@ -1800,7 +1861,7 @@ async fn run_instance(
                         outputs: instance
                             .outputs
                             .iter()
-                            .map(|(k, v)| (k.clone(), journal::to_val(v)))
+                            .map(|(k, v)| (k.clone(), journal::to_val_without_secrets(v)))
                             .collect(),
                         fingerprint: shared
                             .fingerprints

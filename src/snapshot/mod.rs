@@ -459,6 +459,18 @@ fn write_replacing<T: Serialize>(
     sync_dir(&dir)
 }
 
+/// Creates a directory and any missing parents, each readable by its owner only (`0700`):
+/// runs and logs hold what steps print, and a journal the run's inputs. An existing
+/// leaf directory is made private too; existing parents are left as they are.
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+}
+
 /// Appends framed records to a journal whose valid part ends at a known length.
 #[derive(Debug)]
 pub struct Appender {

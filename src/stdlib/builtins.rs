@@ -31,6 +31,8 @@ pub enum Sig {
     ElemOfFirst,
     /// Any type but `secret` (for `to_json`, whose text would show the secret).
     Data,
+    /// `secret` (or `string`): for `is_set`, the one question a secret answers.
+    Secret,
 }
 
 /// A builtin function.
@@ -100,6 +102,7 @@ fn sig_text(s: Sig) -> &'static str {
         Sig::A => "A",
         Sig::ElemOfFirst => "string|A",
         Sig::Data => "A",
+        Sig::Secret => "secret",
     }
 }
 
@@ -141,6 +144,11 @@ builtins! {
     fn get(map: MapA, key: Str, default: A) -> A;
     /// The commit hash of HEAD in flowc's working directory (runs `git rev-parse HEAD`).
     fn git_sha() -> Str;
+    /// Whether a secret is set, that is not empty: `when is_set(token)` runs a step only
+    /// when a token is configured (`secret token = env("TOKEN", "")`). It reveals that and
+    /// nothing else about the value: secrets cannot be compared (`token != ""` is E0207),
+    /// measured or searched.
+    fn is_set(secret: Secret) -> Bool;
     /// The items joined with `sep` between them.
     fn join(items: ListStr, sep: Str) -> Str;
     /// One field of a JSON document as text, by a dotted path: `json_get(text,

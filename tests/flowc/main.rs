@@ -17,6 +17,7 @@ mod repl;
 mod resolved;
 mod robustness;
 mod run;
+mod secrets;
 mod semantics;
 mod snapshot;
 mod stdlib;

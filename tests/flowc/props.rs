@@ -569,7 +569,11 @@ proptest! {
 struct StdOnly;
 
 impl Loader for StdOnly {
-    fn load(&self, _importer: Option<&std::path::Path>, spec: &str) -> Result<Loaded, Vec<String>> {
+    fn load(
+        &self,
+        _importer: Option<&std::path::Path>,
+        spec: &str,
+    ) -> Result<Loaded, flowc::check::LoadError> {
         match flowc::stdlib::module(spec) {
             Some(text) => Ok(Loaded {
                 name: format!("<{spec}>"),
@@ -577,9 +581,9 @@ impl Loader for StdOnly {
                 key: spec.to_string(),
                 text: text.to_string(),
             }),
-            None => Err(vec![
-                "nowhere (this test loads only the standard library)".into()
-            ]),
+            None => Err(flowc::check::LoadError::NotFound(vec![
+                "nowhere (this test loads only the standard library)".into(),
+            ])),
         }
     }
 }

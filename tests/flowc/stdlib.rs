@@ -283,9 +283,9 @@ impl flowc::check::Loader for FakeStd {
         &self,
         _importer: Option<&Path>,
         spec: &str,
-    ) -> Result<flowc::check::Loaded, Vec<String>> {
+    ) -> Result<flowc::check::Loaded, flowc::check::LoadError> {
         if spec != "std/fake" {
-            return Err(vec![spec.to_string()]);
+            return Err(flowc::check::LoadError::NotFound(vec![spec.to_string()]));
         }
         Ok(flowc::check::Loaded {
             name: "<std/fake>".to_string(),

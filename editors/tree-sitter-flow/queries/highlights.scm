@@ -92,7 +92,7 @@
   function: (identifier) @function.builtin
   (#any-of? @function.builtin
     "basename" "concat" "contains" "dirname" "ends_with" "env" "format_time" "get" "git_sha" "join"
-    "json_get" "keys" "len" "lower" "now" "parse_float" "parse_int" "parse_json" "path_join"
+    "is_set" "json_get" "keys" "len" "lower" "now" "parse_float" "parse_int" "parse_json" "path_join"
     "replace" "run_id" "seconds" "sha256" "split" "starts_with" "to_json" "to_string" "trim"
     "upper" "values"))
 

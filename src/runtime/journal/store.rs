@@ -52,13 +52,16 @@ pub fn lock(dir: &Path) -> Result<RunLock, JournalError> {
     // wait a moment. A live holder is refused at once.
     let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
     loop {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io("open", &path))?;
+        let file = std::os::unix::fs::OpenOptionsExt::mode(
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+            0o600,
+        )
+        .open(&path)
+        .map_err(io("open", &path))?;
         let (mut file, _) =
             match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
                 Ok(mut lock) => {
@@ -118,7 +121,7 @@ pub fn is_locked(dir: &Path) -> bool {
 /// with the run's first record, or not at all), locks it, and opens it for appending.
 pub fn create(root: &Path, started: RunStarted) -> Result<(RunLock, Journal), JournalError> {
     let dir = root.join(&started.run_id);
-    std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
+    snapshot::create_private_dir(&dir).map_err(io("create", &dir))?;
     let lock = lock(&dir)?;
     let path = dir.join(JOURNAL);
     let records = [

@@ -67,6 +67,12 @@ pub fn plan(
                 "`{}` runs again upstream",
                 upstream.unwrap_or_default()
             )),
+            // Its `secret` outputs were not journaled: only running it again gives them.
+            (Some(f), _)
+                if f.status == "succeeded" && step.outputs.iter().any(|o| o.ty.is_secret()) =>
+            {
+                Verdict::Run("its secret outputs are not kept in the journal".to_string())
+            }
             (Some(f), _) if f.status == "succeeded" => Verdict::Keep,
             (Some(f), _) => Verdict::Run(
                 match f.status.as_str() {

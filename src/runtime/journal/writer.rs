@@ -234,6 +234,27 @@ pub fn to_val(v: &Value) -> Val {
     }
 }
 
+/// A step's result as the journal stores it: like [`to_val`], but every secret (a
+/// `secret` output) is stored empty, so that the journal never holds its value. A resume
+/// runs such a step again (see [`super::plan`]).
+pub fn to_val_without_secrets(v: &Value) -> Val {
+    match v {
+        Value::Secret(_) => Val::Secret(String::new()),
+        Value::List(items) => Val::List(items.iter().map(to_val_without_secrets).collect()),
+        Value::Map(m) => Val::Map(
+            m.iter()
+                .map(|(k, v)| (k.clone(), to_val_without_secrets(v)))
+                .collect(),
+        ),
+        Value::Record(m) => Val::Record(
+            m.iter()
+                .map(|(k, v)| (k.clone(), to_val_without_secrets(v)))
+                .collect(),
+        ),
+        other => to_val(other),
+    }
+}
+
 /// A stored value back as a run-time value.
 pub fn from_val(v: &Val) -> Value {
     match v {
