@@ -164,7 +164,7 @@ const LEAK: &str = r#"workflow w {
     outputs { leak: string }
   }
   step use {
-    run "sh -c 'echo got ${out.leak}; touch used'"
+    run "echo got ${out.leak}; touch used"
   }
 }
 "#;
