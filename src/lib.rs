@@ -37,6 +37,7 @@ pub mod command;
 pub mod diagnostics;
 pub mod format;
 pub mod graph;
+pub mod limits;
 pub mod lower;
 pub mod parse;
 pub mod repl;

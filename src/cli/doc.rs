@@ -5,6 +5,7 @@
 //! from the resolved program (a standard-library module is compiled as if a file imported
 //! it); defaults and policies are shown as written in the source.
 
+use crate::cli::out::{errln, out};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -69,7 +70,7 @@ pub fn run(args: DocArgs, color: bool) -> u8 {
             match std_module(name) {
                 Some(m) => modules.push(m),
                 None => {
-                    eprintln!("error: the embedded module `{name}` does not compile");
+                    errln!("error: the embedded module `{name}` does not compile");
                     return super::EXIT_USAGE;
                 }
             }
@@ -85,11 +86,11 @@ pub fn run(args: DocArgs, color: bool) -> u8 {
             out.push('\n');
             out.push_str(&markdown(m, None));
         }
-        print!("{out}");
+        out!("{out}");
         return super::EXIT_OK;
     }
     let Some(target) = args.target else {
-        print!("{}", listing());
+        out!("{}", listing());
         return super::EXIT_OK;
     };
     let (module_name, member) = split_target(&target);
@@ -99,7 +100,7 @@ pub fn run(args: DocArgs, color: bool) -> u8 {
         match std_module(&module_name) {
             Some(m) => m,
             None => {
-                eprintln!("error: the embedded module `{module_name}` does not compile");
+                errln!("error: the embedded module `{module_name}` does not compile");
                 return super::EXIT_USAGE;
             }
         }
@@ -108,8 +109,8 @@ pub fn run(args: DocArgs, color: bool) -> u8 {
         let hint = did_you_mean(&module_name, known.iter().copied())
             .map(|s| format!(" (did you mean `{s}`?)"))
             .unwrap_or_default();
-        eprintln!("error: there is no standard-library module `{module_name}`{hint}");
-        eprintln!("  the modules are builtins, {}", known.join(", "));
+        errln!("error: there is no standard-library module `{module_name}`{hint}");
+        errln!("  the modules are builtins, {}", known.join(", "));
         return super::EXIT_USAGE;
     } else {
         match file_module(&module_name, opts) {
@@ -122,9 +123,9 @@ pub fn run(args: DocArgs, color: bool) -> u8 {
             let hint = did_you_mean(name, module.members.iter().map(|m| m.name.as_str()))
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
-            eprintln!("error: `{}` has no member `{name}`{hint}", module.name);
+            errln!("error: `{}` has no member `{name}`{hint}", module.name);
             let names: Vec<&str> = module.members.iter().map(|m| m.name.as_str()).collect();
-            eprintln!("  its members are {}", names.join(", "));
+            errln!("  its members are {}", names.join(", "));
             return super::EXIT_USAGE;
         }
     }
@@ -133,7 +134,7 @@ pub fn run(args: DocArgs, color: bool) -> u8 {
     } else {
         text(&module, member.as_deref())
     };
-    print!("{out}");
+    out!("{out}");
     super::EXIT_OK
 }
 

@@ -1,5 +1,6 @@
 //! `flowc explain CODE`: prints the long explanation of a diagnostic code.
 
+use crate::cli::out::{errln, out};
 use crate::diagnostics;
 
 /// Arguments of `flowc explain`.
@@ -13,7 +14,7 @@ pub struct ExplainArgs {
 pub fn run(args: ExplainArgs) -> u8 {
     match diagnostics::explain(&args.code) {
         Some(text) => {
-            print!("{text}");
+            out!("{text}");
             super::EXIT_OK
         }
         None => {
@@ -21,11 +22,11 @@ pub fn run(args: ExplainArgs) -> u8 {
             let hint = diagnostics::did_you_mean(&args.code.to_uppercase(), codes.iter().copied())
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
-            eprintln!(
+            errln!(
                 "error: `{}` is not a flowc diagnostic code{hint}",
                 args.code
             );
-            eprintln!("  the codes are E0001-E0010 (syntax), E01xx (names), E02xx (types), E03xx (graph) and W0001-W0004 (warnings)");
+            errln!("  the codes are E0001-E0010 (syntax), E01xx (names), E02xx (types), E03xx (graph) and W0001-W0004 (warnings)");
             super::EXIT_USAGE
         }
     }

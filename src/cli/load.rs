@@ -2,7 +2,7 @@
 //! and bad encodings become coded diagnostics (E0008, E0010) instead of IO error dumps
 //! (see [`crate::runtime::driver::read_source`]; this adds `-` for stdin).
 
-use std::io::Read;
+use crate::cli::out::{err, errln};
 use std::path::Path;
 
 use crate::check::FsLoader;
@@ -16,8 +16,7 @@ pub fn read(arg: &Path) -> Result<SourceFile, (String, InputError)> {
     if arg != Path::new("-") {
         return driver::read_source(arg);
     }
-    let mut buf = Vec::new();
-    std::io::stdin().read_to_end(&mut buf).map_err(|e| {
+    let buf = crate::limits::read_stdin(crate::limits::MAX_SOURCE_LEN, "a .flow file").map_err(|e| {
         (
             "<stdin>".to_string(),
             InputError::Unreadable {
@@ -48,7 +47,7 @@ impl Compiled {
     /// Prints the diagnostics (human, on stderr) and gives what [`compile`] gives.
     pub fn report(self, opts: RenderOptions) -> Result<(SourceMap, SourceId, Lowered), u8> {
         for diag in self.diags.iter() {
-            eprint!(
+            err!(
                 "{}",
                 diagnostics::render(diag, &self.sources, Format::Human, opts)
             );
@@ -111,12 +110,12 @@ pub fn select_workflows<'a>(
             let hint = diagnostics::did_you_mean(w, names.iter().copied())
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
-            eprintln!("error: `{}` has no workflow `{w}`{hint}", file.display());
+            errln!("error: `{}` has no workflow `{w}`{hint}", file.display());
             if !names.is_empty() {
-                eprintln!("  its workflows are: {}", names.join(", "));
+                errln!("  its workflows are: {}", names.join(", "));
             }
         }
-        None => eprintln!("error: `{}` has no workflows", file.display()),
+        None => errln!("error: `{}` has no workflows", file.display()),
     }
     Err(super::EXIT_USAGE)
 }

@@ -87,7 +87,7 @@ pub fn read_source(arg: &Path) -> Result<SourceFile, (String, InputError)> {
             },
         ));
     }
-    let bytes = std::fs::read(arg).map_err(|e| {
+    let bytes = crate::limits::read_file(arg, crate::limits::MAX_SOURCE_LEN, "a .flow file").map_err(|e| {
         let reason = match e.kind() {
             std::io::ErrorKind::NotFound => "no such file".to_string(),
             std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),

@@ -506,7 +506,9 @@ fn read_vars_file(path: &Path) -> Result<VarsFile, InputError> {
             Some("write the values as a JSON object in a `.json` file: {\"target\": \"prod\"}"),
         ));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::limits::read_file(path, crate::limits::MAX_VARS_FILE_LEN, "a vars file")
+        .and_then(|b| String::from_utf8(b).map_err(|_| std::io::ErrorKind::InvalidData.into()))
+        .map_err(|e| {
         let reason = match e.kind() {
             std::io::ErrorKind::NotFound => "no such file".to_string(),
             std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
