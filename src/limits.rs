@@ -49,7 +49,9 @@ pub fn read_stdin(limit: u64, what: &str) -> io::Result<Vec<u8>> {
 /// Reads `input` to its end, failing once it has given more than `limit` bytes.
 fn read_at_most(input: impl Read, limit: u64, what: &str) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    input.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    input
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(too_large(limit, what));
     }

@@ -107,11 +107,15 @@ pub fn run(args: DocArgs, color: bool) -> u8 {
     } else if module_name.starts_with("std/") {
         let known: Vec<&str> = crate::stdlib::MODULES.iter().map(|(p, _)| *p).collect();
         let hint = did_you_mean(&module_name, known.iter().copied())
-            .map(|s| format!(" (did you mean `{s}`?)"))
+            .map(|s| format!("did you mean `{s}`? "))
             .unwrap_or_default();
-        errln!("error: there is no standard-library module `{module_name}`{hint}");
-        errln!("  the modules are builtins, {}", known.join(", "));
-        return super::EXIT_USAGE;
+        return super::usage::report(super::usage::UsageError::DocTarget {
+            message: format!("there is no standard-library module `{module_name}`"),
+            help: Some(format!(
+                "{hint}the modules are builtins, {}",
+                known.join(", ")
+            )),
+        });
     } else {
         match file_module(&module_name, opts) {
             Ok(m) => m,
@@ -121,12 +125,13 @@ pub fn run(args: DocArgs, color: bool) -> u8 {
     if let Some(name) = &member {
         if !module.members.iter().any(|m| &m.name == name) {
             let hint = did_you_mean(name, module.members.iter().map(|m| m.name.as_str()))
-                .map(|s| format!(" (did you mean `{s}`?)"))
+                .map(|s| format!("did you mean `{s}`? "))
                 .unwrap_or_default();
-            errln!("error: `{}` has no member `{name}`{hint}", module.name);
             let names: Vec<&str> = module.members.iter().map(|m| m.name.as_str()).collect();
-            errln!("  its members are {}", names.join(", "));
-            return super::EXIT_USAGE;
+            return super::usage::report(super::usage::UsageError::DocTarget {
+                message: format!("`{}` has no member `{name}`", module.name),
+                help: Some(format!("{hint}its members are {}", names.join(", "))),
+            });
         }
     }
     let out = if args.markdown {

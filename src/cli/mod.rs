@@ -14,14 +14,15 @@ mod doc;
 mod explain;
 mod fmt;
 mod graph;
-pub(crate) mod out;
 pub(crate) mod load;
+pub(crate) mod out;
 pub(crate) mod params;
 pub(crate) mod plan;
 mod repl;
 mod resume;
 pub(crate) mod run;
 mod runs;
+mod usage;
 
 use std::ffi::OsString;
 

@@ -128,8 +128,8 @@ pub fn stdout_closed() -> bool {
 /// The exit status of a command that returned `code`: 2 when a write failed (other than
 /// `EPIPE`) and the command would otherwise have said 0 or 1; else `code`.
 pub fn exit_status(code: u8) -> u8 {
-    let failed = STDOUT.load(Ordering::Relaxed) == FAILED
-        || STDERR.load(Ordering::Relaxed) == FAILED;
+    let failed =
+        STDOUT.load(Ordering::Relaxed) == FAILED || STDERR.load(Ordering::Relaxed) == FAILED;
     if failed && code <= super::EXIT_FINDINGS {
         super::EXIT_USAGE
     } else {

@@ -256,26 +256,28 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         (Some(w), _) if names.contains(w) => w.clone(),
         (None, [only]) => only.clone(),
         (None, []) => {
-            errln!("error: `{}` has no workflow to run", args.file.display());
-            return super::EXIT_USAGE;
+            return super::usage::report(super::usage::UsageError::Workflow {
+                message: format!("`{}` has no workflow to run", args.file.display()),
+                help: None,
+            });
         }
         (None, _) => {
-            errln!(
-                "error: `{}` has several workflows; choose one with `--workflow`: {}",
-                args.file.display(),
-                names.join(", ")
-            );
-            return super::EXIT_USAGE;
+            return super::usage::report(super::usage::UsageError::Workflow {
+                message: format!("`{}` has several workflows", args.file.display()),
+                help: Some(format!(
+                    "choose one with `--workflow`: {}",
+                    names.join(", ")
+                )),
+            });
         }
         (Some(w), _) => {
             let hint = crate::diagnostics::did_you_mean(w, names.iter().map(String::as_str))
-                .map(|s| format!(" (did you mean `{s}`?)"))
+                .map(|s| format!("did you mean `{s}`? "))
                 .unwrap_or_default();
-            errln!(
-                "error: `{}` has no workflow `{w}`{hint}",
-                args.file.display()
-            );
-            return super::EXIT_USAGE;
+            return super::usage::report(super::usage::UsageError::Workflow {
+                message: format!("`{}` has no workflow `{w}`", args.file.display()),
+                help: Some(format!("{hint}its workflows are: {}", names.join(", "))),
+            });
         }
     };
     let params = match super::params::resolve(

@@ -147,7 +147,12 @@ pub fn runs(args: RunsArgs) -> u8 {
     }
     errln!(
         "{:<18} {:<16} {:<12} {:<20} {:>9} {:>11}",
-        "id", "workflow", "status", "started", "duration", "steps"
+        "id",
+        "workflow",
+        "status",
+        "started",
+        "duration",
+        "steps"
     );
     for s in &rows {
         errln!(
@@ -323,7 +328,10 @@ pub fn status(args: RunArg) -> u8 {
     errln!();
     errln!(
         "{:<width$}  {:<11} {:>8}  {:>9}  exit codes",
-        "step", "status", "attempts", "duration"
+        "step",
+        "status",
+        "attempts",
+        "duration"
     );
     for s in &steps {
         let codes: Vec<String> = s["exit_codes"]

@@ -54,9 +54,7 @@ pub fn interactive(mut session: Session, color: bool, history: Option<PathBuf>) 
         // A missing history file is the normal first start.
         let _ = editor.load_history(path);
     }
-    errln!(
-        "flowc repl: type an expression or a definition; :help for commands, Ctrl-D to leave"
-    );
+    errln!("flowc repl: type an expression or a definition; :help for commands, Ctrl-D to leave");
     loop {
         match editor.readline(PROMPT) {
             Ok(line) => {

@@ -34,21 +34,17 @@ pub const MAX_LINE: usize = 1024 * 1024;
 /// (16 MiB, the size limit of a `.flow` file).
 pub const MAX_INPUT: usize = 16 * 1024 * 1024;
 
-/// Standard input that the piped REPL refuses.
+/// Standard input that the piped REPL refuses: a line over [`MAX_LINE`], lines joined
+/// over [`MAX_INPUT`], text that is not UTF-8, or a read error.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum InputError {
-    /// A line, or lines joined while something was open, over the limit.
-    #[error("{what} of standard input is longer than {limit} MiB")]
-    #[diagnostic(
-        code(E0601),
-        help("the REPL reads text a line at a time; load a long program from a file with `:load FILE`")
-    )]
-    TooLong {
-        /// `a line` or `an input`.
-        what: &'static str,
-        /// The limit in MiB.
-        limit: usize,
-    },
+#[error("cannot read standard input: {reason}")]
+#[diagnostic(
+    code(E0601),
+    help("the REPL reads UTF-8 text a line at a time; load a long program from a file with `:load FILE`")
+)]
+pub struct InputError {
+    /// Why.
+    pub reason: String,
 }
 
 /// Reads one line of at most [`MAX_LINE`] bytes (without its `\n` or `\r\n`). `None` at
@@ -59,7 +55,7 @@ fn read_line(input: &mut impl BufRead) -> Result<Option<String>, String> {
         .by_ref()
         .take(MAX_LINE as u64 + 1)
         .read_until(b'\n', &mut bytes)
-        .map_err(|e| format!("error: cannot read standard input: {e}"))?;
+        .map_err(|e| unreadable(e.to_string()))?;
     if read == 0 {
         return Ok(None);
     }
@@ -69,20 +65,19 @@ fn read_line(input: &mut impl BufRead) -> Result<Option<String>, String> {
             bytes.pop();
         }
     } else if bytes.len() > MAX_LINE {
-        return Err(too_long("a line", MAX_LINE));
+        return Err(unreadable(format!(
+            "a line is longer than {} MiB",
+            MAX_LINE >> 20
+        )));
     }
     String::from_utf8(bytes)
         .map(Some)
-        .map_err(|_| "error: cannot read standard input: stream did not contain valid UTF-8".to_string())
+        .map_err(|_| unreadable("it is not UTF-8 text".to_string()))
 }
 
-/// The rendered [`InputError::TooLong`].
-fn too_long(what: &'static str, limit: usize) -> String {
-    let e = InputError::TooLong {
-        what,
-        limit: limit >> 20,
-    };
-    crate::diagnostics::render_error(None, &e, true)
+/// The rendered [`InputError`].
+fn unreadable(reason: String) -> String {
+    crate::diagnostics::render_error(None, &InputError { reason }, true)
 }
 
 /// Reads inputs from `input` line by line (joining lines while something is open), writes
@@ -116,7 +111,8 @@ pub fn piped(
             }
         };
         if buffer.len() + line.len() >= MAX_INPUT {
-            let _ = writeln!(err, "{}", too_long("an input", MAX_INPUT));
+            let reason = format!("an input is longer than {} MiB", MAX_INPUT >> 20);
+            let _ = writeln!(err, "{}", unreadable(reason));
             return crate::runtime::driver::EXIT_USAGE;
         }
         buffer.push_str(&line);

@@ -87,23 +87,24 @@ pub fn read_source(arg: &Path) -> Result<SourceFile, (String, InputError)> {
             },
         ));
     }
-    let bytes = crate::limits::read_file(arg, crate::limits::MAX_SOURCE_LEN, "a .flow file").map_err(|e| {
-        let reason = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            _ => e.to_string(),
-        };
-        let help = (e.kind() == std::io::ErrorKind::NotFound)
-            .then(|| "check the path; it is relative to the current directory".to_string());
-        (
-            name.clone(),
-            InputError::Unreadable {
-                file: name.clone(),
-                reason,
-                help,
-            },
-        )
-    })?;
+    let bytes = crate::limits::read_file(arg, crate::limits::MAX_SOURCE_LEN, "a .flow file")
+        .map_err(|e| {
+            let reason = match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file".to_string(),
+                std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                _ => e.to_string(),
+            };
+            let help = (e.kind() == std::io::ErrorKind::NotFound)
+                .then(|| "check the path; it is relative to the current directory".to_string());
+            (
+                name.clone(),
+                InputError::Unreadable {
+                    file: name.clone(),
+                    reason,
+                    help,
+                },
+            )
+        })?;
     source_from_bytes(name, Some(arg.to_path_buf()), bytes)
 }
 
