@@ -9,6 +9,7 @@ mod editors;
 mod examples;
 mod failures;
 mod fmt;
+mod hostile;
 mod parser;
 mod plan;
 mod props;
