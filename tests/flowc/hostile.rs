@@ -560,11 +560,13 @@ fn a_closed_pipe_ends_quietly_with_the_commands_status() {
 
 #[test]
 fn repl_on_dev_zero_is_e0601() {
+    let code = "E0601";
     let dir = tempfile::tempdir().expect("temp dir");
     let got = case(&["repl"])
         .stdin(In::File(PathBuf::from("/dev/zero")))
         .run(dir.path());
     assert_eq!(got.code, Some(2), "{}", got.stderr);
+    assert!(got.stderr.contains(code), "{}", got.stderr);
     assert!(
         got.stderr
             .contains("error[E0601]: cannot read standard input: a line is longer than 1 MiB"),
@@ -589,6 +591,7 @@ fn flow_var_that_is_not_utf8_is_e0602_like_var() {
             .env("FLOW_VAR_target", bad.clone())
             .run(dir.path());
         assert_eq!(got.code, Some(2), "{command}: {}", got.stderr);
+        assert!(got.stderr.contains("E0602"), "{command}: {}", got.stderr);
         assert!(
             got.stderr
                 .contains("error[E0602]: `FLOW_VAR_target` is not UTF-8 text"),

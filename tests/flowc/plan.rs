@@ -351,7 +351,7 @@ fn several_workflows_share_the_vars() {
     let out = plan(&[&path, "--workflow", "c"]).run();
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("error[E0603]") && out.stderr.contains("has no workflow `c`"),
+        out.stderr.contains("E0603") && out.stderr.contains("has no workflow `c`"),
         "{}",
         out.stderr
     );

@@ -680,7 +680,7 @@ fn flowc_doc_refuses_unknown_modules_and_members() {
     let out = Flowc::new(&["doc", "std/htp"]).run();
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("error[E0605]") && out.stderr.contains("did you mean `std/http`?"),
+        out.stderr.contains("E0605") && out.stderr.contains("did you mean `std/http`?"),
         "{}",
         out.stderr
     );
