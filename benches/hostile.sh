@@ -49,7 +49,7 @@ timed() {
     local label="$1" start end
     shift
     start=$(date +%s.%N)
-    "$@" >/dev/null 2>&1 </dev/null || true
+    timeout 60 "$@" >/dev/null 2>&1 </dev/null || true
     end=$(date +%s.%N)
     printf '%-40s %8.2f s\n' "$label" "$(echo "$end - $start" | bc)"
 }
