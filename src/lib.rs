@@ -37,6 +37,7 @@ pub mod command;
 pub mod diagnostics;
 pub mod format;
 pub mod graph;
+pub mod limits;
 pub mod lower;
 pub mod parse;
 pub mod repl;
@@ -56,6 +57,7 @@ pub fn compile(
     id: SourceId,
     loader: &dyn Loader,
 ) -> Result<lower::Lowered, Diagnostics> {
+    diagnostics::refill_suggestions();
     let (file, syntax) = parse::parse_recovering(id, sources.get(id));
     if syntax.is_empty() {
         return compile_file(sources, id, file, loader);
@@ -103,6 +105,7 @@ pub fn compile_probe(
     loader: &dyn Loader,
     probe: Option<(&str, &str)>,
 ) -> Result<(lower::Lowered, Option<typed::Expr>), Diagnostics> {
+    diagnostics::refill_suggestions();
     let mut file = parse::parse(id, sources.get(id))?;
     let expr = probe.and_then(|(workflow, name)| {
         parse::outline::take_binding(&mut file, workflow, name).map(|e| (workflow, e))

@@ -290,8 +290,12 @@ pub fn read_import(path: &Path) -> Result<String, InputError> {
 /// that a FIFO or a device is refused instead of blocking the open. The root file may be
 /// a pipe (`flowc check <(generate)`).
 pub fn read_bounded(path: &Path, regular_only: bool) -> std::io::Result<Vec<u8>> {
+    if !regular_only {
+        // Opened without blocking, so a FIFO nobody writes to reads as empty, not forever.
+        return crate::limits::read_file(path, MAX_SOURCE_LEN, "a .flow file");
+    }
     use std::os::unix::fs::OpenOptionsExt;
-    let flags = if regular_only { libc::O_NONBLOCK } else { 0 };
+    let flags = libc::O_NONBLOCK;
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(flags)

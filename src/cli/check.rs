@@ -1,7 +1,7 @@
 //! `flowc check FILE...`: runs the front end on each file and reports every problem.
 //! Human output goes to stderr; `--format json|github` goes to stdout.
 
-use std::io::Write;
+use crate::cli::out::{err, errln, out};
 use std::path::PathBuf;
 
 use crate::check::FsLoader;
@@ -38,8 +38,6 @@ fn check_all(files: &[PathBuf], format: Format, opts: RenderOptions, deny_warnin
     let mut errors = 0;
     let mut warnings = 0;
     let mut input_errors = 0;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     for arg in files {
         let mut sources = SourceMap::new();
         let diags = match load::read(arg) {
@@ -71,15 +69,14 @@ fn check_all(files: &[PathBuf], format: Format, opts: RenderOptions, deny_warnin
             }
             let text = diagnostics::render(diag, &sources, format, opts);
             if format == Format::Human {
-                eprint!("{text}");
+                err!("{text}");
             } else {
-                let _ = out.write_all(text.as_bytes());
+                out!("{text}");
             }
         }
     }
-    let _ = out.flush();
     if format == Format::Human {
-        eprintln!("{}", summary(files.len(), errors, warnings));
+        errln!("{}", summary(files.len(), errors, warnings));
     }
     if input_errors > 0 {
         super::EXIT_USAGE

@@ -14,6 +14,9 @@ pub struct CompletionsArgs {
 /// Prints the script to stdout.
 pub fn run(args: CompletionsArgs) -> u8 {
     let mut cmd = super::Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "flowc", &mut std::io::stdout());
+    // Into memory first: clap_complete panics when its writer fails.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "flowc", &mut script);
+    super::out::write(super::out::Stream::Stdout, &script);
     super::EXIT_OK
 }

@@ -5,6 +5,7 @@
 //! from the resolved program (a standard-library module is compiled as if a file imported
 //! it); defaults and policies are shown as written in the source.
 
+use crate::cli::out::{errln, out};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -69,7 +70,7 @@ pub fn run(args: DocArgs, color: bool) -> u8 {
             match std_module(name) {
                 Some(m) => modules.push(m),
                 None => {
-                    eprintln!("error: the embedded module `{name}` does not compile");
+                    errln!("error: the embedded module `{name}` does not compile");
                     return super::EXIT_USAGE;
                 }
             }
@@ -85,11 +86,11 @@ pub fn run(args: DocArgs, color: bool) -> u8 {
             out.push('\n');
             out.push_str(&markdown(m, None));
         }
-        print!("{out}");
+        out!("{out}");
         return super::EXIT_OK;
     }
     let Some(target) = args.target else {
-        print!("{}", listing());
+        out!("{}", listing());
         return super::EXIT_OK;
     };
     let (module_name, member) = split_target(&target);
@@ -99,18 +100,22 @@ pub fn run(args: DocArgs, color: bool) -> u8 {
         match std_module(&module_name) {
             Some(m) => m,
             None => {
-                eprintln!("error: the embedded module `{module_name}` does not compile");
+                errln!("error: the embedded module `{module_name}` does not compile");
                 return super::EXIT_USAGE;
             }
         }
     } else if module_name.starts_with("std/") {
         let known: Vec<&str> = crate::stdlib::MODULES.iter().map(|(p, _)| *p).collect();
         let hint = did_you_mean(&module_name, known.iter().copied())
-            .map(|s| format!(" (did you mean `{s}`?)"))
+            .map(|s| format!("did you mean `{s}`? "))
             .unwrap_or_default();
-        eprintln!("error: there is no standard-library module `{module_name}`{hint}");
-        eprintln!("  the modules are builtins, {}", known.join(", "));
-        return super::EXIT_USAGE;
+        return super::usage::report(super::usage::UsageError::DocTarget {
+            message: format!("there is no standard-library module `{module_name}`"),
+            help: Some(format!(
+                "{hint}the modules are builtins, {}",
+                known.join(", ")
+            )),
+        });
     } else {
         match file_module(&module_name, opts) {
             Ok(m) => m,
@@ -120,12 +125,13 @@ pub fn run(args: DocArgs, color: bool) -> u8 {
     if let Some(name) = &member {
         if !module.members.iter().any(|m| &m.name == name) {
             let hint = did_you_mean(name, module.members.iter().map(|m| m.name.as_str()))
-                .map(|s| format!(" (did you mean `{s}`?)"))
+                .map(|s| format!("did you mean `{s}`? "))
                 .unwrap_or_default();
-            eprintln!("error: `{}` has no member `{name}`{hint}", module.name);
             let names: Vec<&str> = module.members.iter().map(|m| m.name.as_str()).collect();
-            eprintln!("  its members are {}", names.join(", "));
-            return super::EXIT_USAGE;
+            return super::usage::report(super::usage::UsageError::DocTarget {
+                message: format!("`{}` has no member `{name}`", module.name),
+                help: Some(format!("{hint}its members are {}", names.join(", "))),
+            });
         }
     }
     let out = if args.markdown {
@@ -133,7 +139,7 @@ pub fn run(args: DocArgs, color: bool) -> u8 {
     } else {
         text(&module, member.as_deref())
     };
-    print!("{out}");
+    out!("{out}");
     super::EXIT_OK
 }
 

@@ -9,6 +9,7 @@
 //! in order) before anything is written, and a file is replaced atomically: the new text
 //! goes to a temporary file beside it, which is then renamed over it.
 
+use crate::cli::out::{err, errln, out, outln};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -63,7 +64,7 @@ pub fn run(args: FmtArgs, color: bool) -> u8 {
     let only_stdin = inputs.iter().all(|i| matches!(i, Input::Stdin));
     let tally = format_all(&inputs, &args, opts, tally);
     if !only_stdin || tally.failed + tally.invalid > 0 {
-        eprintln!("{}", summary(&tally));
+        errln!("{}", summary(&tally));
     }
     if tally.failed > 0 {
         super::EXIT_USAGE
@@ -85,7 +86,7 @@ fn expand(paths: &[PathBuf], tally: &mut Tally) -> Vec<Input> {
             let before = inputs.len();
             flow_files(path, &mut inputs);
             if inputs.len() == before {
-                eprintln!("warning: no .flow files in `{}`", path.display());
+                errln!("warning: no .flow files in `{}`", path.display());
             }
         } else {
             inputs.push(Input::File(path.clone()));
@@ -118,8 +119,6 @@ fn flow_files(dir: &Path, out: &mut Vec<Input>) {
 
 fn format_all(inputs: &[Input], args: &FmtArgs, opts: RenderOptions, mut tally: Tally) -> Tally {
     tally.check = args.check;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     for input in inputs {
         let arg = match input {
             Input::File(p) => p.as_path(),
@@ -149,7 +148,7 @@ fn format_all(inputs: &[Input], args: &FmtArgs, opts: RenderOptions, mut tally: 
             }
             Err(Failure::Internal(why)) => {
                 tally.failed += 1;
-                eprintln!(
+                errln!(
                     "error: internal error: formatting `{name}` would {why}; it was left \
                      unchanged, please report it"
                 );
@@ -162,30 +161,28 @@ fn format_all(inputs: &[Input], args: &FmtArgs, opts: RenderOptions, mut tally: 
         }
         match (input, args.check) {
             (Input::Stdin, false) => {
-                let _ = out.write_all(formatted.as_bytes());
+                out!("{formatted}");
             }
             (_, true) if changed && args.diff => {
                 let diff = similar::TextDiff::from_lines(text, &formatted);
-                let _ = write!(
-                    out,
+                out!(
                     "{}",
                     diff.unified_diff()
                         .header(&format!("a/{name}"), &format!("b/{name}"))
                 );
             }
             (_, true) if changed => {
-                let _ = writeln!(out, "{name}");
+                outln!("{name}");
             }
             (Input::File(path), false) if changed => {
                 if let Err(err) = write_atomically(path, &formatted) {
                     tally.failed += 1;
-                    eprintln!("error: cannot write `{name}`: {err}");
+                    errln!("error: cannot write `{name}`: {err}");
                 }
             }
             _ => {}
         }
     }
-    let _ = out.flush();
     tally
 }
 
@@ -216,7 +213,7 @@ fn format_checked(id: SourceId, sources: &SourceMap) -> Result<String, Failure> 
 
 fn report(diags: &Diagnostics, sources: &SourceMap, opts: RenderOptions) {
     for diag in diags.iter() {
-        eprint!(
+        err!(
             "{}",
             diagnostics::render(diag, sources, Format::Human, opts)
         );

@@ -1,6 +1,7 @@
 //! `flowc graph FILE`: checks a file and prints the execution graph of its workflows as
 //! text, Graphviz DOT, Mermaid or JSON on stdout.
 
+use crate::cli::out::out;
 use std::path::PathBuf;
 
 use crate::diagnostics::RenderOptions;
@@ -72,6 +73,6 @@ pub fn run(args: GraphArgs, color: bool) -> u8 {
             s
         }
     };
-    print!("{out}");
+    out!("{out}");
     super::EXIT_OK
 }

@@ -2,7 +2,7 @@
 //! and bad encodings become coded diagnostics (E0008, E0010) instead of IO error dumps
 //! (see [`crate::runtime::driver::read_source`]; this adds `-` for stdin).
 
-use std::io::Read;
+use crate::cli::out::err;
 use std::path::Path;
 
 use crate::check::FsLoader;
@@ -16,18 +16,18 @@ pub fn read(arg: &Path) -> Result<SourceFile, (String, InputError)> {
     if arg != Path::new("-") {
         return driver::read_source(arg);
     }
-    let mut buf = Vec::new();
-    std::io::stdin().read_to_end(&mut buf).map_err(|e| {
-        (
-            "<stdin>".to_string(),
-            InputError::Unreadable {
-                file: "<stdin>".to_string(),
-                reason: e.to_string(),
-                help: None,
-                span: None,
-            },
-        )
-    })?;
+    let buf =
+        crate::limits::read_stdin(crate::limits::MAX_SOURCE_LEN, "a .flow file").map_err(|e| {
+            (
+                "<stdin>".to_string(),
+                InputError::Unreadable {
+                    file: "<stdin>".to_string(),
+                    reason: e.to_string(),
+                    help: None,
+                    span: None,
+                },
+            )
+        })?;
     driver::source_from_bytes("<stdin>".to_string(), None, buf)
 }
 
@@ -49,7 +49,7 @@ impl Compiled {
     /// Prints the diagnostics (human, on stderr) and gives what [`compile`] gives.
     pub fn report(self, opts: RenderOptions) -> Result<(SourceMap, SourceId, Lowered), u8> {
         for diag in self.diags.iter() {
-            eprint!(
+            err!(
                 "{}",
                 diagnostics::render(diag, &self.sources, Format::Human, opts)
             );
@@ -107,17 +107,21 @@ pub fn select_workflows<'a>(
         return Ok(graphs);
     }
     let names: Vec<&str> = lowered.graphs.iter().map(|g| g.workflow.as_str()).collect();
-    match wanted {
+    let e = match wanted {
         Some(w) => {
             let hint = diagnostics::did_you_mean(w, names.iter().copied())
-                .map(|s| format!(" (did you mean `{s}`?)"))
+                .map(|s| format!("did you mean `{s}`? "))
                 .unwrap_or_default();
-            eprintln!("error: `{}` has no workflow `{w}`{hint}", file.display());
-            if !names.is_empty() {
-                eprintln!("  its workflows are: {}", names.join(", "));
+            super::usage::UsageError::Workflow {
+                message: format!("`{}` has no workflow `{w}`", file.display()),
+                help: (!names.is_empty() || !hint.is_empty())
+                    .then(|| format!("{hint}its workflows are: {}", names.join(", "))),
             }
         }
-        None => eprintln!("error: `{}` has no workflows", file.display()),
-    }
-    Err(super::EXIT_USAGE)
+        None => super::usage::UsageError::Workflow {
+            message: format!("`{}` has no workflows", file.display()),
+            help: None,
+        },
+    };
+    Err(super::usage::report(e))
 }

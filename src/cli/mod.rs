@@ -1,9 +1,13 @@
 //! The command line: argument parsing with clap and one file per subcommand. This is the
 //! only place that prints, reads stdin or decides exit codes.
 //!
-//! Exit codes: 0 success, 1 findings (or a failed workflow), 2 usage or input error,
-//! 130 interrupted.
+//! Exit codes: 0 success, 1 findings (or a failed workflow), 2 usage or input error (or
+//! output that could not be written, E0600), 130 interrupted. When the reader of standard
+//! output goes away (`EPIPE`, `flowc runs | head -1`), flowc stops writing and exits
+//! quietly with the command's own status; see [`out`], the one output layer every
+//! subcommand prints through.
 
+use crate::cli::out::errln;
 mod check;
 mod completions;
 mod doc;
@@ -11,6 +15,7 @@ mod explain;
 mod fmt;
 mod graph;
 pub(crate) mod load;
+pub(crate) mod out;
 pub(crate) mod params;
 pub(crate) mod plan;
 mod repl;
@@ -18,6 +23,7 @@ mod resume;
 pub(crate) mod run;
 mod runs;
 pub(crate) mod term;
+mod usage;
 
 use std::ffi::OsString;
 
@@ -101,9 +107,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         .stack_size(STACK_SIZE)
         .spawn(move || run_here(args));
     match worker.map(|h| h.join()) {
-        Ok(Ok(code)) => code,
+        Ok(Ok(code)) => out::exit_status(code),
         _ => {
-            eprintln!("error: internal error; please report it");
+            errln!("error: internal error; please report it");
             EXIT_USAGE
         }
     }
@@ -114,7 +120,20 @@ fn run_here(args: Vec<OsString>) -> u8 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {
-            let _ = err.print();
+            // Help and version go to stdout, usage errors to stderr, through the output
+            // layer (clap's own `print` ignores a failed write).
+            let stream = if err.use_stderr() {
+                out::Stream::Stderr
+            } else {
+                out::Stream::Stdout
+            };
+            let rendered = err.render();
+            let text = if stream_is_terminal(stream) {
+                rendered.ansi().to_string()
+            } else {
+                rendered.to_string()
+            };
+            out::write(stream, text.as_bytes());
             return if err.use_stderr() {
                 EXIT_USAGE
             } else {
@@ -143,6 +162,15 @@ fn run_here(args: Vec<OsString>) -> u8 {
     }
 }
 
+/// Whether `stream` is a terminal (clap's help is coloured there, as its own printing does).
+fn stream_is_terminal(stream: out::Stream) -> bool {
+    use std::io::IsTerminal;
+    match stream {
+        out::Stream::Stdout => std::io::stdout().is_terminal(),
+        out::Stream::Stderr => std::io::stderr().is_terminal(),
+    }
+}
+
 /// Whether stderr output gets colour.
 fn use_color(choice: ColorChoice) -> bool {
     use std::io::IsTerminal;
@@ -158,7 +186,7 @@ fn use_color(choice: ColorChoice) -> bool {
 
 /// Prints a run-time error with its code and help on stderr.
 fn report_error(e: &dyn miette::Diagnostic) {
-    eprintln!("{}", crate::diagnostics::render_error(None, e, true));
+    errln!("{}", crate::diagnostics::render_error(None, e, true));
 }
 
 /// The terminal width for human output: `COLUMNS`, else 100.

@@ -3,6 +3,7 @@
 //! [`crate::runtime::driver::resolve_params`]), with input errors rendered like any other
 //! diagnostic.
 
+use crate::cli::out::{err, errln};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -11,6 +12,55 @@ use crate::lower::Lowered;
 use crate::runtime::driver;
 use crate::runtime::eval::Value;
 use crate::source::{SourceId, SourceMap};
+
+/// An environment variable that cannot be a parameter's value.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("`{var}` is not UTF-8 text")]
+#[diagnostic(
+    code(E0602),
+    help("parameter values are text; set `{var}` to UTF-8 text, or unset it to use the default")
+)]
+pub struct EnvVarError {
+    /// The variable, `FLOW_VAR_name`.
+    pub var: String,
+}
+
+/// The `FLOW_VAR_name` variables of `workflow`'s parameters that hold bytes that are not
+/// UTF-8 and are not overridden by a `--var` (an error, as the same bytes given to `--var`
+/// are; without this the variable would be ignored and the default used, silently).
+pub fn bad_env_vars(
+    lowered: &Lowered,
+    workflows: &[&str],
+    vars: &[(String, String)],
+) -> Vec<EnvVarError> {
+    lowered
+        .program
+        .workflows
+        .iter()
+        .filter(|wf| workflows.contains(&wf.name.as_str()))
+        .flat_map(|wf| wf.params.iter())
+        .filter(|p| !vars.iter().any(|(name, _)| *name == p.name))
+        .map(|p| format!("FLOW_VAR_{}", p.name))
+        .filter(|var| std::env::var_os(var).is_some_and(|v| v.to_str().is_none()))
+        .map(|var| EnvVarError { var })
+        .collect()
+}
+
+/// Reports [`bad_env_vars`] and returns the exit code (2) when there are any.
+pub fn check_env(
+    lowered: &Lowered,
+    workflows: &[&str],
+    vars: &[(String, String)],
+) -> Result<(), u8> {
+    let bad = bad_env_vars(lowered, workflows, vars);
+    if bad.is_empty() {
+        return Ok(());
+    }
+    for e in &bad {
+        errln!("{}", diagnostics::render_error(None, e, true));
+    }
+    Err(super::EXIT_USAGE)
+}
 
 /// The parameter values of `workflow`, or the exit code (2) after reporting every bad input.
 pub fn resolve(
@@ -22,9 +72,10 @@ pub fn resolve(
     vars_file: Option<&Path>,
     opts: RenderOptions,
 ) -> Result<BTreeMap<String, Value>, u8> {
+    check_env(lowered, &[workflow], vars)?;
     driver::resolve_params(root, lowered, workflow, vars, vars_file).map_err(|diags| {
         for diag in diags.iter() {
-            eprint!(
+            err!(
                 "{}",
                 diagnostics::render(diag, sources, Format::Human, opts)
             );

@@ -5,6 +5,7 @@
 //! The format is documented in docs/cli.md; the planning itself is
 //! [`crate::runtime::plan`].
 
+use crate::cli::out::{err, out};
 use std::path::PathBuf;
 
 use crate::diagnostics::{self, Diagnostics, Format, RenderOptions};
@@ -46,6 +47,10 @@ pub fn run(args: PlanArgs, color: bool) -> u8 {
         Ok(graphs) => graphs,
         Err(code) => return code,
     };
+    let names: Vec<&str> = graphs.iter().map(|g| g.workflow.as_str()).collect();
+    if let Err(code) = super::params::check_env(&lowered, &names, &args.vars) {
+        return code;
+    }
     let env = |name: &str| std::env::var(name).ok();
     match plan(
         &lowered,
@@ -56,7 +61,7 @@ pub fn run(args: PlanArgs, color: bool) -> u8 {
         &env,
     ) {
         Ok(text) => {
-            print!("{text}");
+            out!("{text}");
             super::EXIT_OK
         }
         Err(errors) => {
@@ -65,7 +70,7 @@ pub fn run(args: PlanArgs, color: bool) -> u8 {
                 diags.error(root, e);
             }
             for diag in diags.iter() {
-                eprint!(
+                err!(
                     "{}",
                     diagnostics::render(diag, &sources, Format::Human, opts)
                 );

@@ -2,6 +2,7 @@
 //! a terminal, the same session fed line by line without prompts or colours (exit 1 when
 //! any input failed). See [`crate::repl`].
 
+use crate::cli::out::{err, out};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -32,11 +33,11 @@ fn session(args: ReplArgs, color: bool) -> u8 {
     if let Some(file) = &args.file {
         let reply = session.input(&format!(":load {}", file.display()));
         if terminal {
-            eprint!("{}", reply.output);
+            err!("{}", reply.output);
         } else {
-            print!("{}", reply.output);
+            out!("{}", reply.output);
         }
-        eprint!("{}", reply.errors);
+        err!("{}", reply.errors);
         failed = !reply.ok;
     }
     if terminal {
@@ -46,8 +47,8 @@ fn session(args: ReplArgs, color: bool) -> u8 {
     let code = repl::piped(
         &mut session,
         stdin.lock(),
-        &mut std::io::stdout(),
-        &mut std::io::stderr(),
+        &mut super::out::Writer(super::out::Stream::Stdout),
+        &mut super::out::Writer(super::out::Stream::Stderr),
     );
     if failed {
         super::EXIT_FINDINGS

@@ -3,6 +3,7 @@
 //! run. Resume restores the steps that finished (unchanged) without running them, kills
 //! what a crashed driver left running, and runs the rest with the run's original inputs.
 
+use crate::cli::out::{errln, outln};
 use std::path::{Path, PathBuf};
 
 use crate::runtime::driver;
@@ -55,7 +56,7 @@ fn warn_all(state: &RunState) {
     for w in &state.warnings {
         use miette::Diagnostic;
         let code = w.code().map(|c| format!("[{c}]")).unwrap_or_default();
-        eprintln!("warning{code}: {w}");
+        errln!("warning{code}: {w}");
     }
 }
 
@@ -154,7 +155,7 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         })
         .collect();
     let run_id = state.run_id().to_string();
-    eprintln!(
+    errln!(
         "run {run_id}: workflow `{}` of {} ({})",
         state.started.workflow,
         file.display(),
@@ -165,13 +166,13 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
             (None, false) => "interrupted".to_string(),
         }
     );
-    eprintln!(
+    errln!(
         "{kept} of {} steps finished and are kept; {} to run",
         info.steps.len(),
         again.len()
     );
     for (step, why) in &again {
-        eprintln!("  run  {step}: {why}");
+        errln!("  run  {step}: {why}");
     }
     let finished_ok = matches!(&state.ended, Some((s, _)) if s == "succeeded");
     if args.plan {
@@ -190,12 +191,12 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
                     }
                 })
                 .collect();
-            println!("{}", serde_json::Value::Array(plan));
+            outln!("{}", serde_json::Value::Array(plan));
         }
         return super::EXIT_OK;
     }
     if finished_ok && again.is_empty() {
-        eprintln!("run {run_id} already succeeded; nothing to do");
+        errln!("run {run_id} already succeeded; nothing to do");
         // Nothing ran: the journal gets no record, so the run keeps its recorded end (and
         // the duration `flowc runs` shows).
         if let Some(j) = &journal {
@@ -212,7 +213,7 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         journal::kill_leftovers(&run_id)
     };
     if !killed.is_empty() {
-        eprintln!(
+        errln!(
             "killed {} leftover process group(s) of the interrupted run: {}",
             killed.len(),
             killed
@@ -267,7 +268,7 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
 pub fn decide(args: DecideArgs, approved: bool) -> u8 {
     match try_decide(&args, approved) {
         Ok(run) => {
-            eprintln!(
+            errln!(
                 "{} `{}` of run {run}; continue with `flowc resume {run}`",
                 if approved { "approved" } else { "rejected" },
                 args.step

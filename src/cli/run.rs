@@ -2,6 +2,7 @@
 //! as timestamped lines (step output prefixed with the step's name) and ends with a summary
 //! table; `--events json` writes one JSON event per line to stdout for other tools.
 
+use crate::cli::out::{err, errln, outln};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -112,13 +113,8 @@ impl Printer {
                 let _ = live.multi.println(line);
             }
             None => {
-                // One write per line: stderr is unbuffered, and `eprintln!` writes the
-                // line and its newline separately.
-                use std::io::Write as _;
-                let mut text = String::with_capacity(line.len() + 1);
-                text.push_str(line);
-                text.push('\n');
-                let _ = std::io::stderr().lock().write_all(text.as_bytes());
+                // One write per line (`errln!` writes the line and its newline at once).
+                errln!("{line}");
             }
         }
     }
@@ -169,8 +165,7 @@ impl Observer for Printer {
     fn event(&mut self, event: &Event) {
         if self.json {
             if let Ok(line) = serde_json::to_string(event) {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{line}");
+                outln!("{line}");
             }
             return;
         }
@@ -263,26 +258,28 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         (Some(w), _) if names.contains(w) => w.clone(),
         (None, [only]) => only.clone(),
         (None, []) => {
-            eprintln!("error: `{}` has no workflow to run", args.file.display());
-            return super::EXIT_USAGE;
+            return super::usage::report(super::usage::UsageError::Workflow {
+                message: format!("`{}` has no workflow to run", args.file.display()),
+                help: None,
+            });
         }
         (None, _) => {
-            eprintln!(
-                "error: `{}` has several workflows; choose one with `--workflow`: {}",
-                args.file.display(),
-                names.join(", ")
-            );
-            return super::EXIT_USAGE;
+            return super::usage::report(super::usage::UsageError::Workflow {
+                message: format!("`{}` has several workflows", args.file.display()),
+                help: Some(format!(
+                    "choose one with `--workflow`: {}",
+                    names.join(", ")
+                )),
+            });
         }
         (Some(w), _) => {
             let hint = crate::diagnostics::did_you_mean(w, names.iter().map(String::as_str))
-                .map(|s| format!(" (did you mean `{s}`?)"))
+                .map(|s| format!("did you mean `{s}`? "))
                 .unwrap_or_default();
-            eprintln!(
-                "error: `{}` has no workflow `{w}`{hint}",
-                args.file.display()
-            );
-            return super::EXIT_USAGE;
+            return super::usage::report(super::usage::UsageError::Workflow {
+                message: format!("`{}` has no workflow `{w}`", args.file.display()),
+                help: Some(format!("{hint}its workflows are: {}", names.join(", "))),
+            });
         }
     };
     let params = match super::params::resolve(
@@ -411,15 +408,15 @@ pub(crate) fn drive(
     };
     let printer = Printer::new(events, terminal);
     let notify: driver::Notify = Arc::new(move |notice| match notice {
-        driver::Notice::TimedOut(limit) => eprintln!(
+        driver::Notice::TimedOut(limit) => errln!(
             "the run's --timeout of {} has passed: stopping running steps",
             format_duration(limit.as_millis() as u64)
         ),
         driver::Notice::Interrupted { count: 1 } if second_interrupt_exits => {
-            eprintln!("interrupted: stopping running steps (press Ctrl-C again to exit at once)")
+            errln!("interrupted: stopping running steps (press Ctrl-C again to exit at once)")
         }
         driver::Notice::Interrupted { count: 1 } => {
-            eprintln!("interrupted: stopping running steps")
+            errln!("interrupted: stopping running steps")
         }
         driver::Notice::Interrupted { .. } if second_interrupt_exits => {
             std::process::exit(i32::from(super::EXIT_INTERRUPTED))
@@ -433,7 +430,7 @@ pub(crate) fn drive(
             return (super::EXIT_USAGE, None);
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return (super::EXIT_USAGE, None);
         }
     };
@@ -451,14 +448,14 @@ pub(crate) fn drive(
             Status::Succeeded => {}
             Status::Cancelled if driven.timed_out => {
                 if journaled {
-                    eprintln!("`flowc resume {run_id}` continues the run");
+                    errln!("`flowc resume {run_id}` continues the run");
                 }
             }
             Status::Cancelled => {
                 if journaled {
-                    eprintln!("run {run_id} interrupted; `flowc resume {run_id}` continues it without re-running finished steps");
+                    errln!("run {run_id} interrupted; `flowc resume {run_id}` continues it without re-running finished steps");
                 } else {
-                    eprintln!("run interrupted; run it again to start over");
+                    errln!("run interrupted; run it again to start over");
                 }
             }
             Status::Waiting if journaled => {
@@ -468,7 +465,7 @@ pub(crate) fn drive(
                     .filter(|s| s.status == Status::Waiting && s.gate)
                     .map(|s| s.name.as_str())
                     .collect();
-                eprintln!(
+                errln!(
                     "run {run_id} is waiting for approval of {}; decide with `flowc approve {run_id} STEP` (or `flowc reject`), then continue with `flowc resume {run_id}`",
                     gates
                         .iter()
@@ -478,11 +475,11 @@ pub(crate) fn drive(
                 );
             }
             Status::Waiting => {
-                eprintln!("run stopped at an approval gate; run it again with `--approve STEP` or `--approve-all`");
+                errln!("run stopped at an approval gate; run it again with `--approve STEP` or `--approve-all`");
             }
             _ => {
                 if journaled {
-                    eprintln!(
+                    errln!(
                         "`flowc resume {run_id}` re-runs the failed steps and what depends on them"
                     );
                 }
@@ -545,6 +542,5 @@ fn summary(report: &run::Report, log_dir: &std::path::Path) {
         format_duration(report.duration.as_millis() as u64)
     );
     let _ = writeln!(table, "logs: {}", log_dir.display());
-    use std::io::Write as _;
-    let _ = std::io::stderr().lock().write_all(table.as_bytes());
+    err!("{table}");
 }

@@ -3,6 +3,7 @@
 //! [STEP] [--follow]` and `flowc cancel RUN` (SIGINT to the run's driver, as Ctrl-C in
 //! its terminal would).
 
+use crate::cli::out::{self, errln, outln};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -136,20 +137,25 @@ pub fn runs(args: RunsArgs) -> u8 {
     }
     if args.format == "json" {
         for s in &rows {
-            println!("{}", summary_json(s));
+            outln!("{}", summary_json(s));
         }
         return super::EXIT_OK;
     }
     if rows.is_empty() {
-        eprintln!("no runs in `{}`", root.display());
+        errln!("no runs in `{}`", root.display());
         return super::EXIT_OK;
     }
-    eprintln!(
+    errln!(
         "{:<18} {:<16} {:<12} {:<20} {:>9} {:>11}",
-        "id", "workflow", "status", "started", "duration", "steps"
+        "id",
+        "workflow",
+        "status",
+        "started",
+        "duration",
+        "steps"
     );
     for s in &rows {
-        eprintln!(
+        errln!(
             "{:<18} {:<16} {:<12} {:<20} {:>9} {:>11}",
             s.run_id(),
             s.started.workflow,
@@ -201,10 +207,10 @@ fn prune(root: &Path, args: &PruneArgs) -> u8 {
         }
         match std::fs::remove_dir_all(dir) {
             Ok(()) => removed += 1,
-            Err(e) => eprintln!("warning: cannot remove `{}`: {e}", dir.display()),
+            Err(e) => errln!("warning: cannot remove `{}`: {e}", dir.display()),
         }
     }
-    eprintln!("pruned {removed} run(s)");
+    errln!("pruned {removed} run(s)");
     super::EXIT_OK
 }
 
@@ -297,16 +303,16 @@ pub fn status(args: RunArg) -> u8 {
     if args.format == "json" {
         let mut all = summary_json(&state);
         all["steps"] = serde_json::Value::Array(steps);
-        println!("{all}");
+        outln!("{all}");
         return super::EXIT_OK;
     }
-    eprintln!(
+    errln!(
         "run {}: workflow `{}` of {}",
         state.run_id(),
         state.started.workflow,
         state.started.file
     );
-    eprintln!(
+    errln!(
         "status {}, started {}, {}/{} steps succeeded",
         state.status(),
         time_text(state.started.at_ms),
@@ -319,17 +325,20 @@ pub fn status(args: RunArg) -> u8 {
         .max()
         .unwrap_or(4)
         .max(4);
-    eprintln!();
-    eprintln!(
+    errln!();
+    errln!(
         "{:<width$}  {:<11} {:>8}  {:>9}  exit codes",
-        "step", "status", "attempts", "duration"
+        "step",
+        "status",
+        "attempts",
+        "duration"
     );
     for s in &steps {
         let codes: Vec<String> = s["exit_codes"]
             .as_array()
             .map(|a| a.iter().map(ToString::to_string).collect())
             .unwrap_or_default();
-        eprintln!(
+        errln!(
             "{:<width$}  {:<11} {:>8}  {:>9}  {}",
             s["step"].as_str().unwrap_or(""),
             s["status"].as_str().unwrap_or(""),
@@ -339,10 +348,10 @@ pub fn status(args: RunArg) -> u8 {
         );
     }
     if !failures.is_empty() {
-        eprintln!();
+        errln!();
     }
     for (step, failure) in &failures {
-        eprintln!("{}", render_step_failure(step, failure, true));
+        errln!("{}", render_step_failure(step, failure, true));
     }
     super::EXIT_OK
 }
@@ -391,42 +400,62 @@ pub fn logs(args: LogsArgs) -> u8 {
     };
     let mut offsets: std::collections::HashMap<PathBuf, u64> = std::collections::HashMap::new();
     let many = args.step.is_none();
-    let mut out = std::io::stdout().lock();
     loop {
         let live = args.follow && journal::is_locked(&dir);
         for f in files(&log_dir) {
-            use std::io::{Read, Seek, Write};
-            let at = offsets.get(&f).copied().unwrap_or(0);
-            let Ok(mut file) = std::fs::File::open(&f) else {
-                continue;
-            };
-            let _ = file.seek(std::io::SeekFrom::Start(at));
-            let mut text = String::new();
-            let _ = file.read_to_string(&mut text);
-            if text.is_empty() {
-                continue;
-            }
             let name = f
                 .file_stem()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            for line in text.lines() {
-                let line = super::term::printable(line);
-                let _ = if many {
-                    writeln!(out, "{name} | {line}")
-                } else {
-                    writeln!(out, "{line}")
+            // A log is shown a chunk at a time, so a huge one never sits in memory whole.
+            loop {
+                let at = offsets.get(&f).copied().unwrap_or(0);
+                let Some(chunk) = log_chunk(&f, at) else {
+                    break;
                 };
+                let text = String::from_utf8_lossy(&chunk);
+                let mut shown = String::with_capacity(text.len() + 64);
+                for line in text.lines() {
+                    if many {
+                        shown.push_str(&name);
+                        shown.push_str(" | ");
+                    }
+                    shown.push_str(&super::term::printable(line));
+                    shown.push('\n');
+                }
+                out::write(out::Stream::Stdout, shown.as_bytes());
+                offsets.insert(f.clone(), at + chunk.len() as u64);
+                if out::stdout_closed() {
+                    return super::EXIT_OK;
+                }
             }
-            let _ = out.flush();
-            offsets.insert(f, at + text.len() as u64);
         }
-        if !live {
+        if !live || out::stdout_closed() {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
     super::EXIT_OK
+}
+
+/// The most of a log [`logs`] reads at once.
+const LOG_CHUNK: u64 = 1024 * 1024;
+
+/// The next bytes of the log `file` from offset `at`: at most [`LOG_CHUNK`], ending at a
+/// line break when there is one in a full chunk (so a line is not cut in two). `None` at
+/// the end or when it cannot be read.
+fn log_chunk(file: &Path, at: u64) -> Option<Vec<u8>> {
+    use std::io::{Read, Seek};
+    let mut file = std::fs::File::open(file).ok()?;
+    file.seek(std::io::SeekFrom::Start(at)).ok()?;
+    let mut bytes = Vec::new();
+    file.take(LOG_CHUNK).read_to_end(&mut bytes).ok()?;
+    if bytes.len() as u64 == LOG_CHUNK {
+        if let Some(end) = bytes.iter().rposition(|&b| b == b'\n') {
+            bytes.truncate(end + 1);
+        }
+    }
+    (!bytes.is_empty()).then_some(bytes)
 }
 
 /// `flowc cancel RUN`: SIGINT to the driver, then waits (up to a minute) for it to stop.
@@ -456,9 +485,9 @@ pub fn cancel(args: CancelArgs) -> u8 {
         std::thread::sleep(Duration::from_millis(50));
     }
     if journal::is_locked(&dir) {
-        eprintln!("run {run} is still stopping (its steps have a grace period); check with `flowc status {run}`");
+        errln!("run {run} is still stopping (its steps have a grace period); check with `flowc status {run}`");
     } else {
-        eprintln!("cancelled run {run}; `flowc resume {run}` continues it");
+        errln!("cancelled run {run}; `flowc resume {run}` continues it");
     }
     super::EXIT_OK
 }

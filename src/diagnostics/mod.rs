@@ -137,21 +137,84 @@ impl IntoIterator for Diagnostics {
     }
 }
 
+/// Names longer than this (in characters) get no "did you mean": no one misspells a
+/// 65-character name by a letter or two, and comparing long strings costs their product.
+pub const MAX_SUGGESTED_NAME: usize = 64;
+
+/// The comparison work (pairs of characters compared) "did you mean" may do on one thread
+/// between two [`refill_suggestions`]: a file with 4,000 unknown step names among 4,000
+/// steps would otherwise compare every name with every step. Some hundredths of a second;
+/// once it is spent, diagnostics come without the suggestion.
+pub const SUGGESTION_BUDGET: u64 = 20_000_000;
+
+thread_local! {
+    static SUGGESTION_WORK_LEFT: std::cell::Cell<u64> =
+        const { std::cell::Cell::new(SUGGESTION_BUDGET) };
+}
+
+/// Gives this thread a full [`SUGGESTION_BUDGET`] again; [`crate::compile`] calls it first,
+/// so each compilation gets its own.
+pub fn refill_suggestions() {
+    SUGGESTION_WORK_LEFT.with(|left| left.set(SUGGESTION_BUDGET));
+}
+
 /// Finds the closest of `candidates` to `name`, for "did you mean" help.
+///
+/// A candidate is close when its Jaro-Winkler similarity is at least 0.85 or its
+/// Damerau-Levenshtein distance at most a third of `name`'s length. The work is bounded:
+/// a name or candidate longer than [`MAX_SUGGESTED_NAME`] is not compared, a candidate
+/// whose length alone rules out both tests is skipped before any comparison, and the
+/// comparisons of one thread share a [`SUGGESTION_BUDGET`] (none is made once it is spent).
 pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
+    let len = name.chars().count();
+    if len > MAX_SUGGESTED_NAME {
+        return None;
+    }
+    let max_distance = (name.len().max(3) / 3).max(1);
+    let mut left = SUGGESTION_WORK_LEFT.with(|l| l.get());
+    if left == 0 {
+        return None;
+    }
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
-        if c == name || c.is_empty() {
+        if c == name || c.is_empty() || c.len() > 4 * MAX_SUGGESTED_NAME {
             continue;
         }
+        let c_len = c.chars().count();
+        if c_len > MAX_SUGGESTED_NAME {
+            continue;
+        }
+        let may_be_close = c_len.abs_diff(len) <= max_distance;
+        if !may_be_close && jaro_winkler_bound(len, c_len) < 0.85 {
+            continue;
+        }
+        let cost = ((len + 1) * (c_len + 1)) as u64;
+        if cost > left {
+            left = 0;
+            break;
+        }
+        left -= cost;
         let score = strsim::jaro_winkler(name, c);
-        let close = strsim::damerau_levenshtein(name, c) <= (name.len().max(3) / 3).max(1);
+        let close = may_be_close && strsim::damerau_levenshtein(name, c) <= max_distance;
         if (score >= 0.85 || close) && best.is_none_or(|(s, _)| score > s) {
             best = Some((score, c));
         }
     }
+    SUGGESTION_WORK_LEFT.with(|l| l.set(left));
     best.map(|(_, c)| c.to_string())
+}
+
+/// The highest Jaro-Winkler similarity two strings of these lengths (in characters) can
+/// have: every character of the shorter one matched, no transpositions, and the full
+/// prefix bonus (4 characters at 0.1).
+fn jaro_winkler_bound(a: usize, b: usize) -> f64 {
+    let (short, long) = (a.min(b) as f64, a.max(b) as f64);
+    if short == 0.0 {
+        return 0.0;
+    }
+    let jaro = (1.0 + short / long + 1.0) / 3.0;
+    jaro + 0.4 * (1.0 - jaro)
 }

@@ -286,6 +286,11 @@ impl MietteDiagnostic for WithSource<'_> {
     }
 }
 
+/// miette's own `SourceCode` for text scans from the start of the file to the span, so
+/// rendering N diagnostics of one file took time N x its length. This scans only from a few
+/// lines above the span: the window starts at the beginning of the line
+/// `context_lines_before` lines above the span's line (found by walking back from the
+/// span), and miette's answer for that window is moved back to file offsets and lines.
 impl SourceCode for SourceFile {
     fn read_span<'a>(
         &'a self,
@@ -293,16 +298,35 @@ impl SourceCode for SourceFile {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let contents = self
-            .text
-            .read_span(span, context_lines_before, context_lines_after)?;
+        let text = self.text.as_bytes();
+        if span.offset() > text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        // Walk back over `context_lines_before + 1` line breaks, stopping at a `\n` so a
+        // `\r\n` pair is never split.
+        let mut base = span.offset();
+        let mut breaks = 0;
+        while base > 0 {
+            if text[base - 1] == b'\n' {
+                if breaks == context_lines_before {
+                    break;
+                }
+                breaks += 1;
+            }
+            base -= 1;
+        }
+        let window = &self.text[base..];
+        let local = SourceSpan::new(span.offset().saturating_sub(base).into(), span.len());
+        let contents = window.read_span(&local, context_lines_before, context_lines_after)?;
+        let base_line = self.line_col(base as u32).0 - 1;
+        let found = contents.span();
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
             contents.data(),
-            *contents.span(),
-            contents.line(),
+            SourceSpan::new((found.offset() + base).into(), found.len()),
+            contents.line() + base_line,
             contents.column(),
-            contents.line_count(),
+            contents.line_count() + base_line,
         )))
     }
 }

@@ -276,6 +276,12 @@ fn param_text(p: &Param, src: Option<&str>) -> String {
 
 fn args_text(args: &[Arg], src: Option<&str>) -> String {
     let mut out = String::new();
+    write_args(&mut out, args, src);
+    out
+}
+
+/// Writes call arguments into `out` (one buffer, so nested calls stay linear).
+fn write_args(out: &mut String, args: &[Arg], src: Option<&str>) {
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
@@ -284,9 +290,8 @@ fn args_text(args: &[Arg], src: Option<&str>) -> String {
             out.push_str(&name.name);
             out.push_str(": ");
         }
-        write_expr(&mut out, &a.value, src);
+        write_expr(out, &a.value, src);
     }
-    out
 }
 
 /// Prints one expression as canonical source text, on one line: `target == "prod"`.
@@ -385,7 +390,7 @@ fn write_expr(out: &mut String, e: &Expr, src: Option<&str>) {
         ExprKind::Call(callee, args) => {
             write_operand(out, callee, POSTFIX, src);
             out.push('(');
-            out.push_str(&args_text(args, src));
+            write_args(out, args, src);
             out.push(')');
         }
         ExprKind::Unary(op, inner) => {
@@ -678,78 +683,123 @@ fn sx_attr(a: &Attr) -> Sx {
 /// ` a (name: b)`: each argument preceded by a space.
 fn sx_args(args: &[Arg]) -> String {
     let mut out = String::new();
-    for a in args {
-        match &a.name {
-            Some(n) => {
-                let _ = write!(out, " ({}: {})", n.name, sx_expr(&a.value));
-            }
-            None => {
-                out.push(' ');
-                out.push_str(&sx_expr(&a.value));
-            }
-        }
-    }
+    write_sx_args(&mut out, args);
     out
 }
 
+fn write_sx_args(out: &mut String, args: &[Arg]) {
+    for a in args {
+        match &a.name {
+            Some(n) => {
+                let _ = write!(out, " ({}: ", n.name);
+                write_sx_expr(out, &a.value);
+                out.push(')');
+            }
+            None => {
+                out.push(' ');
+                write_sx_expr(out, &a.value);
+            }
+        }
+    }
+}
+
 fn sx_expr(e: &Expr) -> String {
+    let mut out = String::new();
+    write_sx_expr(&mut out, e);
+    out
+}
+
+/// Writes the S-expression of `e` into `out`: one buffer for the whole tree, so a chain
+/// of 64,000 `+` costs its length, not its length times its depth.
+fn write_sx_expr(out: &mut String, e: &Expr) {
     match &e.kind {
-        ExprKind::Int(i) => i.to_string(),
-        ExprKind::Float(f) => float_text(*f),
-        ExprKind::Duration(ms) => duration_text(*ms),
-        ExprKind::Bool(b) => b.to_string(),
+        ExprKind::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        ExprKind::Float(f) => out.push_str(&float_text(*f)),
+        ExprKind::Duration(ms) => out.push_str(&duration_text(*ms)),
+        ExprKind::Bool(b) => {
+            let _ = write!(out, "{b}");
+        }
         ExprKind::Str(parts) => match parts.as_slice() {
-            [] => "\"\"".to_string(),
-            [StrPart::Text(t)] => quoted(t),
+            [] => out.push_str("\"\""),
+            [StrPart::Text(t)] => out.push_str(&quoted(t)),
             _ => {
-                let mut out = "(str".to_string();
+                out.push_str("(str");
                 for part in parts {
                     out.push(' ');
                     match part {
                         StrPart::Text(t) => out.push_str(&quoted(t)),
                         StrPart::Interp(e) => {
-                            let _ = write!(out, "${{{}}}", sx_expr(e));
+                            out.push_str("${");
+                            write_sx_expr(out, e);
+                            out.push('}');
                         }
                     }
                 }
                 out.push(')');
-                out
             }
         },
         ExprKind::List(items) => {
-            let mut out = "(list".to_string();
+            out.push_str("(list");
             for item in items {
                 out.push(' ');
-                out.push_str(&sx_expr(item));
+                write_sx_expr(out, item);
             }
             out.push(')');
-            out
         }
         ExprKind::Map(entries) => {
-            let mut out = "(map".to_string();
+            out.push_str("(map");
             for (k, v) in entries {
-                let _ = write!(out, " ({}: {})", key_text(&k.name), sx_expr(v));
+                let _ = write!(out, " ({}: ", key_text(&k.name));
+                write_sx_expr(out, v);
+                out.push(')');
             }
             out.push(')');
-            out
         }
-        ExprKind::Name(n) => n.clone(),
-        ExprKind::Workflow => "workflow".to_string(),
-        ExprKind::Field(base, f) => format!("(. {} {})", sx_expr(base), f.name),
-        ExprKind::Index(base, idx) => format!("([] {} {})", sx_expr(base), sx_expr(idx)),
-        ExprKind::Call(callee, args) => format!("(call {}{})", sx_expr(callee), sx_args(args)),
+        ExprKind::Name(n) => out.push_str(n),
+        ExprKind::Workflow => out.push_str("workflow"),
+        ExprKind::Field(base, f) => {
+            out.push_str("(. ");
+            write_sx_expr(out, base);
+            let _ = write!(out, " {})", f.name);
+        }
+        ExprKind::Index(base, idx) => {
+            out.push_str("([] ");
+            write_sx_expr(out, base);
+            out.push(' ');
+            write_sx_expr(out, idx);
+            out.push(')');
+        }
+        ExprKind::Call(callee, args) => {
+            out.push_str("(call ");
+            write_sx_expr(out, callee);
+            write_sx_args(out, args);
+            out.push(')');
+        }
         ExprKind::Unary(op, inner) => {
-            let op = match op {
-                UnOp::Not => "!",
-                UnOp::Neg => "neg",
-            };
-            format!("({op} {})", sx_expr(inner))
+            out.push_str(match op {
+                UnOp::Not => "(! ",
+                UnOp::Neg => "(neg ",
+            });
+            write_sx_expr(out, inner);
+            out.push(')');
         }
         ExprKind::Binary(op, l, r) => {
-            format!("({} {} {})", op.symbol(), sx_expr(l), sx_expr(r))
+            let _ = write!(out, "({} ", op.symbol());
+            write_sx_expr(out, l);
+            out.push(' ');
+            write_sx_expr(out, r);
+            out.push(')');
         }
         ExprKind::If(c, a, b) => {
-            format!("(if {} {} {})", sx_expr(c), sx_expr(a), sx_expr(b))
+            out.push_str("(if ");
+            write_sx_expr(out, c);
+            out.push(' ');
+            write_sx_expr(out, a);
+            out.push(' ');
+            write_sx_expr(out, b);
+            out.push(')');
         }
     }
 }

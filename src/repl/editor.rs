@@ -5,8 +5,8 @@
 //! history), and keeps reading while a brace, bracket or string is open. Ctrl-C clears the
 //! input; Ctrl-D leaves.
 
+use crate::cli::out::{err, errln, out};
 use std::borrow::Cow;
-use std::io::Write;
 use std::path::PathBuf;
 
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
@@ -40,7 +40,7 @@ pub fn interactive(mut session: Session, color: bool, history: Option<PathBuf>) 
     let mut editor: Editor<FlowHelper, DefaultHistory> = match Editor::with_config(config) {
         Ok(editor) => editor,
         Err(e) => {
-            eprintln!("error: cannot use the terminal: {e}");
+            errln!("error: cannot use the terminal: {e}");
             return crate::runtime::driver::EXIT_USAGE;
         }
     };
@@ -54,9 +54,7 @@ pub fn interactive(mut session: Session, color: bool, history: Option<PathBuf>) 
         // A missing history file is the normal first start.
         let _ = editor.load_history(path);
     }
-    eprintln!(
-        "flowc repl: type an expression or a definition; :help for commands, Ctrl-D to leave"
-    );
+    errln!("flowc repl: type an expression or a definition; :help for commands, Ctrl-D to leave");
     loop {
         match editor.readline(PROMPT) {
             Ok(line) => {
@@ -65,13 +63,12 @@ pub fn interactive(mut session: Session, color: bool, history: Option<PathBuf>) 
                     save_history(&mut editor, history.as_ref());
                 }
                 let reply = session.input(&line);
-                print!("{}", reply.output);
-                let _ = std::io::stdout().flush();
-                eprint!("{}", reply.errors);
+                out!("{}", reply.output);
+                err!("{}", reply.errors);
                 if let Some(helper) = editor.helper_mut() {
                     helper.names = session.names().clone();
                 }
-                if reply.quit {
+                if reply.quit || crate::cli::out::stdout_closed() {
                     break;
                 }
             }
@@ -79,7 +76,7 @@ pub fn interactive(mut session: Session, color: bool, history: Option<PathBuf>) 
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
             Err(e) => {
-                eprintln!("error: cannot read the terminal: {e}");
+                errln!("error: cannot read the terminal: {e}");
                 return crate::runtime::driver::EXIT_USAGE;
             }
         }

@@ -579,11 +579,12 @@ impl Session {
         asm: &Assembled,
     ) -> String {
         let mut out = String::new();
+        let mut files = OriginFiles::default();
         for diag in diags
             .iter()
             .filter(|d| d.severity == diagnostics::Severity::Error)
         {
-            out.push_str(&self.render_one(diag, sources, root, asm));
+            out.push_str(&self.render_one(diag, sources, root, asm, &mut files));
         }
         out
     }
@@ -594,6 +595,7 @@ impl Session {
         sources: &SourceMap,
         root: SourceId,
         asm: &Assembled,
+        files: &mut OriginFiles,
     ) -> String {
         let labels: Vec<LabeledSpan> = diag.inner.labels().map(|l| l.collect()).unwrap_or_default();
         let primary = labels.iter().find(|l| l.primary()).or(labels.first());
@@ -630,18 +632,21 @@ impl Session {
                 diagnostics::Severity::Warning => miette::Severity::Warning,
             },
         };
-        let mut one = SourceMap::new();
-        let id = one.add(SourceFile::new(
-            origin.name.clone(),
-            origin.path.clone(),
-            origin.text.clone(),
-        ));
+        let (one, id) = files.entry(segment.origin).or_insert_with(|| {
+            let mut one = SourceMap::new();
+            let id = one.add(SourceFile::new(
+                origin.name.clone(),
+                origin.path.clone(),
+                origin.text.clone(),
+            ));
+            (one, id)
+        });
         let mut d = Diagnostics::new();
         match diag.severity {
-            diagnostics::Severity::Error => d.error(id, moved),
-            diagnostics::Severity::Warning => d.warning(id, moved),
+            diagnostics::Severity::Error => d.error(*id, moved),
+            diagnostics::Severity::Warning => d.warning(*id, moved),
         }
-        render_plain(&d, &one, self.opts)
+        render_plain(&d, one, self.opts)
     }
 
     // -----------------------------------------------------------------------------------
@@ -749,8 +754,9 @@ impl Session {
         match self.compile(None, None) {
             Ok(c) => {
                 let mut out = String::new();
+                let mut files = OriginFiles::default();
                 for diag in c.lowered.warnings.iter() {
-                    out.push_str(&self.render_one(diag, &c.sources, c.root, &c.asm));
+                    out.push_str(&self.render_one(diag, &c.sources, c.root, &c.asm, &mut files));
                 }
                 let (_, warnings) = c.lowered.warnings.counts();
                 let summary = match warnings {
@@ -1194,6 +1200,10 @@ fn render_plain(diags: &Diagnostics, sources: &SourceMap, opts: RenderOptions) -
         .map(|d| diagnostics::render(d, sources, Format::Human, opts))
         .collect()
 }
+
+/// The origins' texts as source files, made once per rendering of many diagnostics (a
+/// file with 20,000 errors was copied and indexed 20,000 times).
+type OriginFiles = std::collections::HashMap<usize, (SourceMap, SourceId)>;
 
 /// The text of `:help`.
 fn help() -> String {

@@ -506,19 +506,21 @@ fn read_vars_file(path: &Path) -> Result<VarsFile, InputError> {
             Some("write the values as a JSON object in a `.json` file: {\"target\": \"prod\"}"),
         ));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        let reason = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_string(),
-            _ if path.is_dir() => "it is a directory".to_string(),
-            _ => e.to_string(),
-        };
-        fail(
-            reason,
-            Some("check the path; it is relative to the current directory"),
-        )
-    })?;
+    let text = crate::limits::read_file(path, crate::limits::MAX_VARS_FILE_LEN, "a vars file")
+        .and_then(|b| String::from_utf8(b).map_err(|_| std::io::ErrorKind::InvalidData.into()))
+        .map_err(|e| {
+            let reason = match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file".to_string(),
+                std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_string(),
+                _ if path.is_dir() => "it is a directory".to_string(),
+                _ => e.to_string(),
+            };
+            fail(
+                reason,
+                Some("check the path; it is relative to the current directory"),
+            )
+        })?;
     let json: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| fail(format!("it is not valid JSON: {e}"), None))?;
     match json {

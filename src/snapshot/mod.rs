@@ -346,7 +346,7 @@ fn decode_at_most<T: DeserializeOwned>(
 /// Reads a journal or snapshot file and decodes only its first record (`None` if it has
 /// none). Never modifies it.
 pub fn load_first<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, SnapshotError> {
-    let bytes = std::fs::read(path).map_err(|e| SnapshotError::Io {
+    let bytes = read_journal(path).map_err(|e| SnapshotError::Io {
         action: "read",
         path: path.display().to_string(),
         reason: e.to_string(),
@@ -360,12 +360,17 @@ pub fn load<T: DeserializeOwned>(path: &Path) -> Result<Loaded<T>, SnapshotError
     let shown = path.display().to_string();
     // The length is checked frame by frame, so a huge file is only ever read, never
     // trusted to size an allocation.
-    let bytes = std::fs::read(path).map_err(|e| SnapshotError::Io {
+    let bytes = read_journal(path).map_err(|e| SnapshotError::Io {
         action: "read",
         path: shown.clone(),
         reason: e.to_string(),
     })?;
     decode(&shown, &bytes)
+}
+
+/// The bytes of a journal or snapshot file, at most [`crate::limits::MAX_JOURNAL_LEN`].
+fn read_journal(path: &Path) -> std::io::Result<Vec<u8>> {
+    crate::limits::read_file(path, crate::limits::MAX_JOURNAL_LEN, "a journal")
 }
 
 /// A test-only switch (`FLOWC_FAULT`) that aborts the process at a chosen point of a file

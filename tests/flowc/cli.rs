@@ -254,7 +254,8 @@ fn explain_prints_the_long_text() {
     assert_eq!(out.code, 2);
     assert!(
         out.stderr
-            .contains("`E9999` is not a flowc diagnostic code"),
+            .contains("error[E0604]: `E9999` is not a flowc diagnostic code")
+            && out.stderr.contains("E0604"),
         "{}",
         out.stderr
     );

@@ -9,6 +9,7 @@ mod editors;
 mod examples;
 mod failures;
 mod fmt;
+mod hostile;
 mod injection;
 mod parser;
 mod plan;

@@ -350,7 +350,11 @@ fn several_workflows_share_the_vars() {
     assert_eq!(out.code, 2, "x is not a parameter of b");
     let out = plan(&[&path, "--workflow", "c"]).run();
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("has no workflow `c`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("E0603") && out.stderr.contains("has no workflow `c`"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

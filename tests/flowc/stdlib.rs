@@ -680,7 +680,7 @@ fn flowc_doc_refuses_unknown_modules_and_members() {
     let out = Flowc::new(&["doc", "std/htp"]).run();
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("did you mean `std/http`?"),
+        out.stderr.contains("E0605") && out.stderr.contains("did you mean `std/http`?"),
         "{}",
         out.stderr
     );
@@ -688,7 +688,8 @@ fn flowc_doc_refuses_unknown_modules_and_members() {
     assert_eq!(out.code, 2);
     assert!(
         out.stderr
-            .contains("no member `wait` (did you mean `wait_ok`?)"),
+            .contains("error[E0605]: `std/http` has no member `wait`")
+            && out.stderr.contains("did you mean `wait_ok`?"),
         "{}",
         out.stderr
     );
