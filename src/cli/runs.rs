@@ -145,12 +145,12 @@ pub fn runs(args: RunsArgs) -> u8 {
         return super::EXIT_OK;
     }
     eprintln!(
-        "{:<18} {:<16} {:<12} {:<20} {:>9} {:>11}",
+        "{:<23} {:<16} {:<12} {:<20} {:>9} {:>11}",
         "id", "workflow", "status", "started", "duration", "steps"
     );
     for s in &rows {
         eprintln!(
-            "{:<18} {:<16} {:<12} {:<20} {:>9} {:>11}",
+            "{:<23} {:<16} {:<12} {:<20} {:>9} {:>11}",
             s.run_id(),
             s.started.workflow,
             s.status(),

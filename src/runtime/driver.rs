@@ -358,7 +358,27 @@ pub fn start_journal(
             .map_or(0, |g| g.graph.node_count() as u32),
         at_ms: journal::now_ms(),
     };
-    let (lock, journal) = journal::create(&state_root(state_dir), started)?;
+    let root = state_root(state_dir);
+    let mut started = started;
+    // The id is unique by construction: its directory is created exclusively, and an id
+    // that is taken already gets a new one (with 36 random bits, that takes a collision
+    // within one millisecond).
+    let mut tries = 1;
+    let (lock, journal) = loop {
+        match journal::create(&root, started.clone()) {
+            Err(journal::JournalError::RunExists { .. }) if tries < RUN_ID_TRIES => {
+                tries += 1;
+                let fresh = new_run_id();
+                if options.log_dir == default_log_dir(&options.run_id) {
+                    options.log_dir = default_log_dir(&fresh);
+                    started.log_dir = absolute(&options.log_dir);
+                }
+                options.run_id = fresh.clone();
+                started.run_id = fresh;
+            }
+            created => break created?,
+        }
+    };
     options.journal = Some(Arc::new(journal));
     Ok(Some(lock))
 }
@@ -458,14 +478,24 @@ pub fn cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
 }
 
-/// A new run id: the start time in seconds and four random hex digits.
+/// How many ids a new run tries before giving up (E0590).
+const RUN_ID_TRIES: u32 = 16;
+
+/// A new run id, `SECONDS-MMMRRRRRRRRR`: the start time in Unix seconds, a dash, then 12
+/// hex digits: the millisecond within that second (3 digits, `000` to `3e7`) and 36
+/// random bits. Ids sort by start time to the millisecond (as text too, until the year
+/// 2286), read like a time stamp, and two runs started in the same millisecond share an
+/// id with odds of one in 69 billion; the run's directory is created exclusively, so a
+/// collision takes another id rather than sharing a run. A unique prefix names a run.
 pub fn new_run_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     format!(
-        "{}-{:04x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        fastrand::u16(..)
+        "{}-{:03x}{:09x}",
+        now.as_secs(),
+        now.subsec_millis(),
+        fastrand::u64(..1 << 36)
     )
 }
 
