@@ -412,14 +412,22 @@ pub(crate) fn drive(
             "the run's --timeout of {} has passed: stopping running steps",
             format_duration(limit.as_millis() as u64)
         ),
-        driver::Notice::Interrupted { count: 1 } if second_interrupt_exits => {
-            eprintln!("interrupted: stopping running steps (press Ctrl-C again to exit at once)")
+        driver::Notice::Interrupted { count: 1, by } if second_interrupt_exits => eprintln!(
+            "interrupted ({}): stopping running steps (press Ctrl-C again to exit at once)",
+            by.name()
+        ),
+        driver::Notice::Interrupted { count: 1, by } => {
+            eprintln!("interrupted ({}): stopping running steps", by.name())
         }
-        driver::Notice::Interrupted { count: 1 } => {
-            eprintln!("interrupted: stopping running steps")
-        }
-        driver::Notice::Interrupted { .. } if second_interrupt_exits => {
-            std::process::exit(i32::from(super::EXIT_INTERRUPTED))
+        // A second signal exits at once, `finally` steps unrun, but leaves no step
+        // process behind: the run stays interrupted, and `flowc resume` goes on from it.
+        driver::Notice::Interrupted { by, .. } if second_interrupt_exits => {
+            eprintln!(
+                "interrupted again ({}): killing every step process and exiting; `flowc resume` continues the run",
+                by.name()
+            );
+            crate::runtime::process::kill_all_now();
+            std::process::exit(i32::from(by.exit_code()))
         }
         driver::Notice::Interrupted { .. } => {}
     });
@@ -452,10 +460,14 @@ pub(crate) fn drive(
                 }
             }
             Status::Cancelled => {
+                let by = driven
+                    .interrupted
+                    .map(|i| format!(" ({})", i.name()))
+                    .unwrap_or_default();
                 if journaled {
-                    eprintln!("run {run_id} interrupted; `flowc resume {run_id}` continues it without re-running finished steps");
+                    eprintln!("run {run_id} interrupted{by}; `flowc resume {run_id}` continues it without re-running finished steps");
                 } else {
-                    eprintln!("run interrupted; run it again to start over");
+                    eprintln!("run interrupted{by}; run it again to start over");
                 }
             }
             Status::Waiting if journaled => {
