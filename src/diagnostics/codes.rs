@@ -111,6 +111,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0509", include_str!("explain/E0509.md")),
     ("E0510", include_str!("explain/E0510.md")),
     ("E0590", include_str!("explain/E0590.md")),
+    ("E0591", include_str!("explain/E0591.md")),
+    ("E0592", include_str!("explain/E0592.md")),
     ("W0001", include_str!("explain/W0001.md")),
     ("W0002", include_str!("explain/W0002.md")),
     ("W0003", include_str!("explain/W0003.md")),

@@ -17,6 +17,7 @@ mod resolved;
 mod robustness;
 mod run;
 mod semantics;
+mod signals;
 mod snapshot;
 mod stdlib;
 mod subwf;
