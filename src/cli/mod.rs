@@ -2,7 +2,7 @@
 //! only place that prints, reads stdin or decides exit codes.
 //!
 //! Exit codes: 0 success, 1 findings (or a failed workflow), 2 usage or input error,
-//! 130 interrupted.
+//! 130, 143 or 129 a run interrupted by SIGINT, SIGTERM or SIGHUP.
 
 mod check;
 mod completions;
@@ -22,7 +22,9 @@ use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 
-pub use crate::runtime::driver::{EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
+pub use crate::runtime::driver::{
+    EXIT_FINDINGS, EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE,
+};
 
 /// flowc: compile, check and run .flow workflow files.
 #[derive(Debug, Parser)]
