@@ -138,6 +138,10 @@ fn nothing_left(dir: &Path, id: &str) {
         let escaped: Vec<i32> = pids(dir).into_iter().filter(|&p| alive(p)).collect();
         if left.is_empty() && escaped.is_empty() {
             assert!(seen > 1, "/proc shows no processes");
+            eprintln!(
+                "run {id}: 0 of {seen} processes belong to it, 0 of {} escaped pids alive",
+                pids(dir).len()
+            );
             return;
         }
         assert!(
@@ -485,4 +489,10 @@ fn four_processes_starting_runs_at_once_lose_no_run() {
     assert_eq!(listed.len(), 4 * per, "runs listed");
     assert_eq!(ids.len(), 4 * per, "distinct run ids");
     assert!(listed.iter().all(|r| r["status"] == "succeeded"));
+    eprintln!(
+        "{} runs started by 4 processes: {} listed, {} distinct ids",
+        4 * per,
+        listed.len(),
+        ids.len()
+    );
 }
