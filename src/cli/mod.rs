@@ -2,10 +2,10 @@
 //! only place that prints, reads stdin or decides exit codes.
 //!
 //! Exit codes: 0 success, 1 findings (or a failed workflow), 2 usage or input error (or
-//! output that could not be written, E0600), 130 interrupted. When the reader of standard
-//! output goes away (`EPIPE`, `flowc runs | head -1`), flowc stops writing and exits
-//! quietly with the command's own status; see [`out`], the one output layer every
-//! subcommand prints through.
+//! output that could not be written, E0600), 130, 143 or 129 a run interrupted by SIGINT,
+//! SIGTERM or SIGHUP. When the reader of standard output goes away (`EPIPE`, `flowc runs |
+//! head -1`), flowc stops writing and exits quietly with the command's own status; see
+//! [`out`], the one output layer every subcommand prints through.
 
 use crate::cli::out::errln;
 mod check;
@@ -29,7 +29,9 @@ use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 
-pub use crate::runtime::driver::{EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
+pub use crate::runtime::driver::{
+    EXIT_FINDINGS, EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE,
+};
 
 /// flowc: compile, check and run .flow workflow files.
 #[derive(Debug, Parser)]

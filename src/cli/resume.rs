@@ -231,7 +231,7 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
     std::mem::forget(std::sync::Arc::clone(&resume));
     let s = &state.started;
     let options = Options {
-        max_parallel: (s.max_parallel as usize).max(1),
+        max_parallel: (s.max_parallel as usize).clamp(1, super::run::MAX_PARALLEL),
         approve_all: s.approve_all,
         approve: s.approve.clone(),
         log_dir: PathBuf::from(&s.log_dir),

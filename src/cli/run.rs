@@ -29,9 +29,10 @@ pub struct RunArgs {
     /// A JSON file of parameter values.
     #[arg(long, value_name = "FILE")]
     pub vars_file: Option<PathBuf>,
-    /// At most this many step processes at once (default: the number of cores).
-    #[arg(long, value_name = "N")]
-    pub max_parallel: Option<usize>,
+    /// At most this many step processes at once, 1 to 4096 (default: the number of
+    /// cores).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub max_parallel: Option<String>,
     /// Approve this `approve` step without asking (repeatable).
     #[arg(long, value_name = "STEP")]
     pub approve: Vec<String>,
@@ -56,6 +57,116 @@ pub struct RunArgs {
     pub state_dir: Option<PathBuf>,
 }
 
+/// The most `--max-parallel` accepts: each running step holds three file descriptors and
+/// a process, and more than a few thousand at once exhausts a default system's limits
+/// before it gains anything.
+pub const MAX_PARALLEL: usize = 4096;
+
+/// A `flowc run` flag that does not fit the workflow.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RunUsageError {
+    /// `--approve NAME` names no approval step of the workflow.
+    #[error("`--approve {name}`: workflow `{workflow}` has no approval step `{name}`")]
+    #[diagnostic(code(E0591), help("{help}"))]
+    NotAnApproval {
+        /// The name given.
+        name: String,
+        /// The workflow run.
+        workflow: String,
+        /// What to do instead ("did you mean", or the list of approval steps).
+        help: String,
+    },
+
+    /// `--max-parallel` is not a whole number from 1 to [`MAX_PARALLEL`].
+    #[error("`--max-parallel {value}`: {reason}")]
+    #[diagnostic(
+        code(E0592),
+        help("give a whole number from 1 to 4096 (without the flag, flowc runs as many steps at once as there are cores)")
+    )]
+    MaxParallel {
+        /// The value given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Reads `--max-parallel`: a whole number from 1 to [`MAX_PARALLEL`].
+pub(crate) fn max_parallel(value: &str) -> Result<usize, RunUsageError> {
+    let refuse = |reason: &str| RunUsageError::MaxParallel {
+        value: value.to_string(),
+        reason: reason.to_string(),
+    };
+    let trimmed = value.trim();
+    if trimmed.is_empty()
+        || !trimmed
+            .trim_start_matches(['-', '+'])
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+    {
+        return Err(refuse("not a whole number"));
+    }
+    if trimmed.starts_with('-') {
+        return Err(refuse("a count of steps cannot be negative"));
+    }
+    match trimmed.trim_start_matches('+').parse::<usize>() {
+        Ok(0) => Err(refuse("at least one step must be able to run")),
+        Ok(n) if n <= MAX_PARALLEL => Ok(n),
+        _ => Err(refuse("more than 4096 steps at once")),
+    }
+}
+
+/// Checks every `--approve NAME` against the approval steps of `workflow`: a name, or
+/// one instance of a fan-out gate (`gate[2]`).
+fn check_approvals(
+    lowered: &crate::lower::Lowered,
+    workflow: &str,
+    names: &[String],
+) -> Result<(), RunUsageError> {
+    let gates: Vec<&str> = lowered
+        .program
+        .workflows
+        .iter()
+        .find(|w| w.name == workflow)
+        .map(|w| {
+            w.steps
+                .iter()
+                .filter(|s| matches!(s.action, crate::typed::Action::Approve(_)))
+                .map(|s| s.name.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    for name in names {
+        let base = match name.split_once('[') {
+            Some((base, rest)) if rest.ends_with(']') => base,
+            _ => name.as_str(),
+        };
+        if gates.contains(&base) {
+            continue;
+        }
+        let help = match crate::diagnostics::did_you_mean(base, gates.iter().copied()) {
+            Some(hint) => format!("did you mean `--approve {hint}`?"),
+            None if gates.is_empty() => {
+                format!("workflow `{workflow}` has no `approve` step; drop the flag")
+            }
+            None => format!(
+                "its approval steps are {}",
+                gates
+                    .iter()
+                    .map(|g| format!("`{g}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        return Err(RunUsageError::NotAnApproval {
+            name: name.clone(),
+            workflow: workflow.to_string(),
+            help,
+        });
+    }
+    Ok(())
+}
+
 /// Reads `--timeout` with the language's duration syntax.
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     crate::parse::parse_duration(text).map(Duration::from_millis)
@@ -72,6 +183,8 @@ struct Printer {
 /// The live view: one spinner per running step, and a bar of finished steps.
 struct Live {
     multi: indicatif::MultiProgress,
+    /// Shared with the [`TerminalApprover`], which pauses the view while it asks.
+    shared: Arc<std::sync::Mutex<LiveShared>>,
     overall: indicatif::ProgressBar,
     running: std::collections::HashMap<String, indicatif::ProgressBar>,
 }
@@ -88,8 +201,16 @@ impl Printer {
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
                 .progress_chars("=> "),
             );
+            let shared = Arc::new(std::sync::Mutex::new(LiveShared {
+                multi: multi.clone(),
+                asking: false,
+                held: Vec::new(),
+                dropped: 0,
+            }));
+            *LIVE_VIEW.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&shared));
             Live {
                 multi,
+                shared,
                 overall,
                 running: std::collections::HashMap::new(),
             }
@@ -106,11 +227,21 @@ impl Printer {
         format!("{:>4}.{:01}s", ms / 1000, (ms % 1000) / 100)
     }
 
-    /// Prints a line above the live view (or plainly).
+    /// Prints a line above the live view (or plainly); held back while a question is
+    /// being asked.
     fn say(&self, line: &str) {
         match &self.live {
             Some(live) => {
-                let _ = live.multi.println(line);
+                let mut shared = live.shared.lock().unwrap_or_else(|e| e.into_inner());
+                if shared.asking {
+                    if shared.held.len() < HELD_LINES {
+                        shared.held.push(line.to_string());
+                    } else {
+                        shared.dropped += 1;
+                    }
+                } else {
+                    let _ = live.multi.println(line);
+                }
             }
             None => {
                 // One write per line (`errln!` writes the line and its newline at once).
@@ -160,6 +291,35 @@ impl Printer {
         }
     }
 }
+
+impl Drop for Printer {
+    fn drop(&mut self) {
+        if self.live.is_some() {
+            *LIVE_VIEW.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+    }
+}
+
+/// At most this many lines are held back while a question waits for its answer; later
+/// ones are counted and shown in `flowc logs`.
+const HELD_LINES: usize = 10_000;
+
+/// What the live view shares with the approver: while a question is asked, the view is
+/// hidden and the lines of running steps are held back, so that the question is the last
+/// line on the terminal and the answer is typed where it can be seen.
+struct LiveShared {
+    multi: indicatif::MultiProgress,
+    /// A question is being asked.
+    asking: bool,
+    /// Lines to show once it is answered.
+    held: Vec<String>,
+    /// Lines past [`HELD_LINES`], not shown.
+    dropped: usize,
+}
+
+/// The live view of the run being shown, if it has one.
+static LIVE_VIEW: std::sync::Mutex<Option<Arc<std::sync::Mutex<LiveShared>>>> =
+    std::sync::Mutex::new(None);
 
 impl Observer for Printer {
     fn event(&mut self, event: &Event) {
@@ -294,9 +454,20 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
+    let max_parallel = match args.max_parallel.as_deref().map(max_parallel).transpose() {
+        Ok(n) => n,
+        Err(e) => {
+            super::report_error(&e);
+            return super::EXIT_USAGE;
+        }
+    };
+    if let Err(e) = check_approvals(&lowered, &workflow, &args.approve) {
+        super::report_error(&e);
+        return super::EXIT_USAGE;
+    }
     let launch = driver::Launch {
         log_dir: args.log_dir.clone(),
-        max_parallel: args.max_parallel,
+        max_parallel,
         approve_all: args.approve_all,
         approve: args.approve.clone(),
         json_events: args.events.is_some(),
@@ -337,7 +508,10 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
 }
 
 /// Asks a person at the terminal at approval gates: `approve `STEP`: QUESTION [y/N]` on
-/// stderr, `y` or `yes` on stdin approves. One question at a time.
+/// stderr, `y` or `yes` on stdin approves, and the answer is echoed (`approve `STEP`:
+/// yes`). One question at a time. On a terminal with the live view, the view is taken
+/// down while the question waits (the run goes on; its lines are shown once answered),
+/// so the question is the last line and the answer is typed where it can be seen.
 #[derive(Debug, Default)]
 pub(crate) struct TerminalApprover {
     turn: std::sync::Mutex<()>,
@@ -349,14 +523,52 @@ impl Approver for TerminalApprover {
             return false;
         };
         use std::io::BufRead;
-        let mut err = std::io::stderr();
-        let _ = write!(err, "approve `{step}`: {question} [y/N] ");
-        let _ = err.flush();
-        let mut answer = String::new();
-        if std::io::stdin().lock().read_line(&mut answer).is_err() {
-            return false;
+        let live = LIVE_VIEW.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(live) = &live {
+            let mut shared = live.lock().unwrap_or_else(|e| e.into_inner());
+            shared.asking = true;
+            let _ = shared.multi.clear();
+            shared
+                .multi
+                .set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
-        matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\napprove `{step}`: {question} [y/N] ");
+        let _ = err.flush();
+        drop(err);
+        let mut answer = String::new();
+        let read = std::io::stdin().lock().read_line(&mut answer);
+        let yes =
+            read.is_ok() && matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes");
+        let said = match read {
+            Ok(0) | Err(_) => "no (no answer: end of input)",
+            Ok(_) if yes => "yes",
+            Ok(_) => "no",
+        };
+        let mut echo = String::new();
+        if matches!(read, Ok(0) | Err(_)) {
+            // The typed answer ended its own line; end of input did not.
+            echo.push('\n');
+        }
+        echo.push_str(&format!("approve `{step}`: {said}\n"));
+        let _ = std::io::stderr().lock().write_all(echo.as_bytes());
+        if let Some(live) = &live {
+            let mut shared = live.lock().unwrap_or_else(|e| e.into_inner());
+            shared
+                .multi
+                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            for line in std::mem::take(&mut shared.held) {
+                let _ = shared.multi.println(line);
+            }
+            let dropped = std::mem::take(&mut shared.dropped);
+            if dropped > 0 {
+                let _ = shared.multi.println(format!(
+                    "({dropped} more lines while asking; see `flowc logs`)"
+                ));
+            }
+            shared.asking = false;
+        }
+        yes
     }
 }
 
@@ -412,14 +624,22 @@ pub(crate) fn drive(
             "the run's --timeout of {} has passed: stopping running steps",
             format_duration(limit.as_millis() as u64)
         ),
-        driver::Notice::Interrupted { count: 1 } if second_interrupt_exits => {
-            errln!("interrupted: stopping running steps (press Ctrl-C again to exit at once)")
+        driver::Notice::Interrupted { count: 1, by } if second_interrupt_exits => errln!(
+            "interrupted ({}): stopping running steps (press Ctrl-C again to exit at once)",
+            by.name()
+        ),
+        driver::Notice::Interrupted { count: 1, by } => {
+            errln!("interrupted ({}): stopping running steps", by.name())
         }
-        driver::Notice::Interrupted { count: 1 } => {
-            errln!("interrupted: stopping running steps")
-        }
-        driver::Notice::Interrupted { .. } if second_interrupt_exits => {
-            std::process::exit(i32::from(super::EXIT_INTERRUPTED))
+        // A second signal exits at once, `finally` steps unrun, but leaves no step
+        // process behind: the run stays interrupted, and `flowc resume` goes on from it.
+        driver::Notice::Interrupted { by, .. } if second_interrupt_exits => {
+            errln!(
+                "interrupted again ({}): killing every step process and exiting; `flowc resume` continues the run",
+                by.name()
+            );
+            crate::runtime::process::kill_all_now();
+            std::process::exit(i32::from(by.exit_code()))
         }
         driver::Notice::Interrupted { .. } => {}
     });
@@ -452,10 +672,14 @@ pub(crate) fn drive(
                 }
             }
             Status::Cancelled => {
+                let by = driven
+                    .interrupted
+                    .map(|i| format!(" ({})", i.name()))
+                    .unwrap_or_default();
                 if journaled {
-                    errln!("run {run_id} interrupted; `flowc resume {run_id}` continues it without re-running finished steps");
+                    errln!("run {run_id} interrupted{by}; `flowc resume {run_id}` continues it without re-running finished steps");
                 } else {
-                    errln!("run interrupted; run it again to start over");
+                    errln!("run interrupted{by}; run it again to start over");
                 }
             }
             Status::Waiting if journaled => {

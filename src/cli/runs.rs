@@ -146,7 +146,7 @@ pub fn runs(args: RunsArgs) -> u8 {
         return super::EXIT_OK;
     }
     errln!(
-        "{:<18} {:<16} {:<12} {:<20} {:>9} {:>11}",
+        "{:<23} {:<16} {:<12} {:<20} {:>9} {:>11}",
         "id",
         "workflow",
         "status",
@@ -156,7 +156,7 @@ pub fn runs(args: RunsArgs) -> u8 {
     );
     for s in &rows {
         errln!(
-            "{:<18} {:<16} {:<12} {:<20} {:>9} {:>11}",
+            "{:<23} {:<16} {:<12} {:<20} {:>9} {:>11}",
             s.run_id(),
             s.started.workflow,
             s.status(),

@@ -13,8 +13,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use super::eval::Value;
@@ -34,8 +34,12 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
 /// Bad usage or unreadable input.
 pub const EXIT_USAGE: u8 = 2;
-/// Interrupted (Ctrl-C).
+/// Interrupted (Ctrl-C, SIGINT): 128 + 2.
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// Terminated (SIGTERM): 128 + 15.
+pub const EXIT_TERMINATED: u8 = 143;
+/// Hung up (SIGHUP): 128 + 1.
+pub const EXIT_HANGUP: u8 = 129;
 
 // ---------------------------------------------------------------------------------------
 // Input files
@@ -79,11 +83,14 @@ pub fn resolve_params(
 pub enum Notice {
     /// The run's `--timeout` passed: running steps are being stopped.
     TimedOut(Duration),
-    /// An interrupt (Ctrl-C) arrived; `count` is 1 for the first. The first stops the
-    /// run gracefully; what later ones do is the caller's choice.
+    /// An interrupt (SIGINT, SIGTERM or SIGHUP) arrived; `count` is 1 for the first. The
+    /// first stops the run gracefully; what later ones do is the caller's choice (`flowc
+    /// run` kills every step process with [`super::process::kill_all_now`] and exits).
     Interrupted {
         /// How many interrupts so far.
         count: u32,
+        /// Which signal this one was.
+        by: Interrupt,
     },
 }
 
@@ -112,6 +119,8 @@ pub struct Driven {
     pub report: Report,
     /// Whether the run's `--timeout` stopped it.
     pub timed_out: bool,
+    /// The first signal that interrupted it, if one did.
+    pub interrupted: Option<Interrupt>,
     /// Whether it had a journal (it can be resumed).
     pub journaled: bool,
     /// The journal could not be completed: steps reported after this may not be durable.
@@ -124,7 +133,8 @@ pub struct Driven {
 
 impl Driven {
     /// The exit code of the run: 0 it succeeded; 1 it failed, stopped at an approval gate,
-    /// was stopped by `--timeout`, or its journal failed; 130 it was interrupted.
+    /// was stopped by `--timeout`, or its journal failed; 130, 143 or 129 a SIGINT,
+    /// SIGTERM or SIGHUP interrupted it (the first signal's).
     pub fn exit_code(&self) -> u8 {
         if self.journal_error.is_some() {
             return EXIT_FINDINGS;
@@ -132,7 +142,9 @@ impl Driven {
         match self.report.status {
             Status::Succeeded => EXIT_OK,
             Status::Cancelled if self.timed_out => EXIT_FINDINGS,
-            Status::Cancelled => EXIT_INTERRUPTED,
+            Status::Cancelled => self
+                .interrupted
+                .map_or(EXIT_INTERRUPTED, Interrupt::exit_code),
             _ => EXIT_FINDINGS,
         }
     }
@@ -150,9 +162,10 @@ pub enum DriveError {
 }
 
 /// Runs a workflow to its end: progress to `observer`, notices to `notify`. The first
-/// Ctrl-C (or the end of `timeout`) stops running steps, runs compensation and `finally`
-/// steps, and ends the run `cancelled`. The run's lock is held until its journal is
-/// complete.
+/// SIGINT, SIGTERM or SIGHUP (or the end of `timeout`) stops running steps, runs
+/// compensation and `finally` steps, and ends the run `cancelled`. The run's lock is held
+/// until its journal is complete. flowc becomes a child subreaper for the run, and
+/// whatever escaped its steps' process groups is killed when the run ends.
 pub fn drive(
     launch: Drive,
     observer: Box<dyn Observer>,
@@ -177,8 +190,14 @@ pub fn drive(
         .enable_all()
         .build()
         .map_err(DriveError::Runtime)?;
-    // The first Ctrl-C stops the run gracefully; the caller decides about later ones.
+    // The first interrupt stops the run gracefully; the caller decides about later ones.
     let (canceller, signal) = super::process::cancellation();
+    super::process::become_subreaper();
+    listen_for_signals();
+    // The environment and the caught signals as they are now, after the listener's
+    // handlers are installed.
+    super::spawn::refresh();
+    let _orphans = Orphans;
     options.interrupt = Some(signal);
     let timed_out = Arc::new(AtomicBool::new(false));
     if let Some(limit) = timeout {
@@ -192,14 +211,19 @@ pub fn drive(
             canceller.cancel();
         });
     }
-    runtime.spawn(async move {
-        let mut count = 0;
-        while tokio::signal::ctrl_c().await.is_ok() {
-            count += 1;
-            notify(Notice::Interrupted { count });
+    let interrupted: Arc<Mutex<Option<Interrupt>>> = Arc::default();
+    let _listening = {
+        let count = AtomicU32::new(0);
+        let interrupted = Arc::clone(&interrupted);
+        Listening::start(Arc::new(move |by| {
+            let count = count.fetch_add(1, Ordering::SeqCst) + 1;
+            if count == 1 {
+                *interrupted.lock().unwrap_or_else(|e| e.into_inner()) = Some(by);
+            }
+            notify(Notice::Interrupted { count, by });
             canceller.cancel();
-        }
-    });
+        }))
+    };
     let scheduled = {
         let workflow = workflow.clone();
         runtime.spawn(async move { run::run(lowered, &workflow, params, options, observer).await })
@@ -214,15 +238,150 @@ pub fn drive(
     // workers and the Ctrl-C listener to wind down would only delay the exit.
     runtime.shutdown_background();
     let journal_error = journal.as_ref().and_then(|j| j.finish().err());
+    let first_interrupt = *interrupted.lock().unwrap_or_else(|e| e.into_inner());
     drop(lock);
     Ok(Driven {
         report: report?,
         timed_out: timed_out.load(Ordering::SeqCst),
+        interrupted: first_interrupt,
         journaled: journal.is_some(),
         journal_error,
         run_id,
         log_dir,
     })
+}
+
+// ---------------------------------------------------------------------------------------
+// Signals
+// ---------------------------------------------------------------------------------------
+
+/// A signal that interrupts a run: the first stops it gracefully (running steps get
+/// SIGTERM, then SIGKILL after the grace period; compensation and `finally` steps run;
+/// the run ends `cancelled`), a second one of any of them is the caller's to handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interrupt {
+    /// SIGINT: Ctrl-C, or `flowc cancel`.
+    Int,
+    /// SIGTERM: what CI runners, systemd, `docker stop` and `timeout` send.
+    Term,
+    /// SIGHUP: the terminal or ssh session closed. Left alone when flowc was started with
+    /// it ignored (`nohup`).
+    Hup,
+}
+
+impl Interrupt {
+    /// The exit code of a run it stopped: 128 plus the signal's number (130, 143, 129).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Interrupt::Int => EXIT_INTERRUPTED,
+            Interrupt::Term => EXIT_TERMINATED,
+            Interrupt::Hup => EXIT_HANGUP,
+        }
+    }
+
+    /// The signal's name (`SIGTERM`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Interrupt::Int => "SIGINT",
+            Interrupt::Term => "SIGTERM",
+            Interrupt::Hup => "SIGHUP",
+        }
+    }
+}
+
+/// What the signal listener does with an interrupt while a run is being driven.
+type OnInterrupt = Arc<dyn Fn(Interrupt) + Send + Sync>;
+
+/// The run being driven now, if any: where the listener sends interrupts.
+static ON_INTERRUPT: Mutex<Option<OnInterrupt>> = Mutex::new(None);
+
+/// Starts (once per process) the thread that listens for SIGINT, SIGTERM and SIGHUP, and
+/// waits until its handlers are installed. A signal goes to the run being driven; with
+/// none, flowc exits with the signal's code, as it would have without a handler.
+fn listen_for_signals() {
+    static STARTED: OnceLock<bool> = OnceLock::new();
+    STARTED.get_or_init(|| {
+        let (ready, installed) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("flowc-signals".to_string())
+            .spawn(move || listener(&ready));
+        spawned.is_ok() && installed.recv().unwrap_or(false)
+    });
+}
+
+/// The listener thread's body: tells `ready` whether its handlers are installed, then
+/// hands each signal to [`ON_INTERRUPT`].
+fn listener(ready: &std::sync::mpsc::Sender<bool>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+    else {
+        let _ = ready.send(false);
+        return;
+    };
+    runtime.block_on(async {
+        let streams = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+            // Under `nohup`, a hang-up is not ours to act on.
+            (!super::spawn::ignored(libc::SIGHUP)).then(|| signal(SignalKind::hangup())),
+        );
+        let (Ok(mut int), Ok(mut term), hup) = streams else {
+            let _ = ready.send(false);
+            return;
+        };
+        let mut hup = hup.and_then(Result::ok);
+        let _ = ready.send(true);
+        loop {
+            let got = tokio::select! {
+                Some(()) = int.recv() => Interrupt::Int,
+                Some(()) = term.recv() => Interrupt::Term,
+                Some(()) = async {
+                    match hup.as_mut() {
+                        Some(h) => h.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => Interrupt::Hup,
+                else => return,
+            };
+            // Held while the handler runs: a run that ends meanwhile waits for it (a
+            // handler that exits the process then exits before the run's own end).
+            let handler = ON_INTERRUPT.lock().unwrap_or_else(|e| e.into_inner());
+            match handler.as_ref() {
+                Some(handler) => handler(got),
+                None => {
+                    super::process::kill_orphans_blocking(None);
+                    std::process::exit(i32::from(got.exit_code()));
+                }
+            }
+        }
+    });
+}
+
+/// Sends interrupts to a run while it is driven; clears itself when dropped.
+struct Listening;
+
+impl Listening {
+    fn start(handler: OnInterrupt) -> Listening {
+        *ON_INTERRUPT.lock().unwrap_or_else(|e| e.into_inner()) = Some(handler);
+        Listening
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        *ON_INTERRUPT.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// Kills what escaped the run's steps when the run ends however it ends (a panic too).
+struct Orphans;
+
+impl Drop for Orphans {
+    fn drop(&mut self) {
+        super::process::kill_orphans_blocking(None);
+    }
 }
 
 /// Gives a new run a journal in the state directory (`state_dir`, else
@@ -260,7 +419,27 @@ pub fn start_journal(
             .map_or(0, |g| g.graph.node_count() as u32),
         at_ms: journal::now_ms(),
     };
-    let (lock, journal) = journal::create(&state_root(state_dir), started)?;
+    let root = state_root(state_dir);
+    let mut started = started;
+    // The id is unique by construction: its directory is created exclusively, and an id
+    // that is taken already gets a new one (with 36 random bits, that takes a collision
+    // within one millisecond).
+    let mut tries = 1;
+    let (lock, journal) = loop {
+        match journal::create(&root, started.clone()) {
+            Err(journal::JournalError::RunExists { .. }) if tries < RUN_ID_TRIES => {
+                tries += 1;
+                let fresh = new_run_id();
+                if options.log_dir == default_log_dir(&options.run_id) {
+                    options.log_dir = default_log_dir(&fresh);
+                    started.log_dir = absolute(&options.log_dir);
+                }
+                options.run_id = fresh.clone();
+                started.run_id = fresh;
+            }
+            created => break created?,
+        }
+    };
     options.journal = Some(Arc::new(journal));
     Ok(Some(lock))
 }
@@ -363,14 +542,24 @@ pub fn cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
 }
 
-/// A new run id: the start time in seconds and four random hex digits.
+/// How many ids a new run tries before giving up (E0590).
+const RUN_ID_TRIES: u32 = 16;
+
+/// A new run id, `SECONDS-MMMRRRRRRRRR`: the start time in Unix seconds, a dash, then 12
+/// hex digits: the millisecond within that second (3 digits, `000` to `3e7`) and 36
+/// random bits. Ids sort by start time to the millisecond (as text too, until the year
+/// 2286), read like a time stamp, and two runs started in the same millisecond share an
+/// id with odds of one in 69 billion; the run's directory is created exclusively, so a
+/// collision takes another id rather than sharing a run. A unique prefix names a run.
 pub fn new_run_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     format!(
-        "{}-{:04x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        fastrand::u16(..)
+        "{}-{:03x}{:09x}",
+        now.as_secs(),
+        now.subsec_millis(),
+        fastrand::u64(..1 << 36)
     )
 }
 

@@ -13,6 +13,14 @@
 //! exits by itself: a step is over when its main process is, and backgrounded leftovers
 //! would otherwise hold its output pipes open forever. The main process is always reaped.
 //!
+//! A process can leave the group (`setsid`, or a double fork that also changes group):
+//! flowc is a child subreaper ([`become_subreaper`]), so once such a process's parent is
+//! gone it is re-parented to flowc, and every process of a step attempt carries the
+//! attempt's tag in its environment ([`STEP_TAG_ENV`]). When the step ends, its escaped
+//! processes are killed (SIGKILL) and reaped. [`kill_all_now`] kills every step process
+//! and what escaped them at once (a second interrupt), and [`kill_orphans_blocking`] what
+//! is left at the end of a run.
+//!
 //! Unix only (process groups and signals).
 
 use std::fmt;
@@ -274,12 +282,41 @@ pub async fn run_with(
         });
     }
 
-    let spawned = spawn::spawn(&spawn::Request {
-        argv: &spec.argv,
-        env: &spec.env,
-        cwd: &spec.cwd,
-    })
-    .map_err(|e| start_error(program, &spec.cwd, &e))?;
+    // Every process of this attempt carries its tag, so that one that escapes the group
+    // is still known to be the step's.
+    let tag = format!(
+        "{}.{}",
+        std::process::id(),
+        NEXT_TAG.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let mut env = Vec::with_capacity(spec.env.len() + 1);
+    env.extend_from_slice(&spec.env);
+    env.push((STEP_TAG_ENV.to_string(), tag.clone()));
+    let spawned = {
+        // Held across the spawn: `kill_all_now` either sees this group or stops it
+        // from starting.
+        let mut registry = registry();
+        let registry = registry.get_or_insert_with(Registry::default);
+        if registry.closed {
+            return Ok(Outcome {
+                exit_code: None,
+                signal: None,
+                timed_out: false,
+                cancelled: true,
+                duration: started.elapsed(),
+                stdout: String::new(),
+            });
+        }
+        let spawned = spawn::spawn(&spawn::Request {
+            argv: &spec.argv,
+            env: &env,
+            cwd: &spec.cwd,
+        })
+        .map_err(|e| start_error(program, &spec.cwd, &e))?;
+        registry.groups.insert(spawned.pid);
+        spawned
+    };
+    drop(env);
     on_start(spawned.pid);
     let pid = Pid::from_raw(spawned.pid);
     // From here on, leaving early (an error, or the caller dropping this future) kills
@@ -377,6 +414,9 @@ pub async fn run_with(
         }
     }
     group.armed = false;
+    // What left the group (`setsid`, a double fork) and was re-parented to flowc goes
+    // with its step too.
+    kill_escaped(&tag).await;
 
     // Output cut off by the drain limit still counts, as a final partial line.
     for (rest, stream) in [(out.rest(), Stream::Stdout), (err.rest(), Stream::Stderr)] {
@@ -612,6 +652,9 @@ impl Drop for Group {
         if self.armed {
             let _ = killpg(self.pgid, Signal::SIGKILL);
         }
+        if let Some(registry) = registry().as_mut() {
+            registry.groups.remove(&self.pgid.as_raw());
+        }
     }
 }
 
@@ -651,6 +694,189 @@ fn parse_stat(stat: &str) -> Option<(char, i32)> {
     let _ppid = fields.next()?;
     let pgrp = fields.next()?.parse().ok()?;
     Some((state, pgrp))
+}
+
+// ---------------------------------------------------------------------------------------
+// Every step process at once: the registry, and processes that escaped their group
+// ---------------------------------------------------------------------------------------
+
+/// The environment variable that tags every process of one step attempt (`<flowc
+/// pid>.<n>`), inherited by whatever it starts: how a process that left the step's
+/// process group is known to be the step's when it is re-parented to flowc.
+pub const STEP_TAG_ENV: &str = "FLOW_STEP_TAG";
+
+/// The process groups of the step processes running now, and whether new ones may start.
+#[derive(Default)]
+struct Registry {
+    /// The process group ids (each also its main process's pid).
+    groups: rustc_hash::FxHashSet<i32>,
+    /// Set by [`kill_all_now`]: nothing starts any more.
+    closed: bool,
+}
+
+/// The registry, locked across each spawn so that [`kill_all_now`] sees every step
+/// process that has started, and no step starts after it.
+static REGISTRY: std::sync::Mutex<Option<Registry>> = std::sync::Mutex::new(None);
+
+/// The registry, locked (a panic elsewhere does not stop a kill).
+fn registry() -> std::sync::MutexGuard<'static, Option<Registry>> {
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether flowc is a child subreaper (see [`become_subreaper`]).
+static SUBREAPER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The next step tag's number.
+static NEXT_TAG: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Makes flowc a child subreaper (`PR_SET_CHILD_SUBREAPER`): a process that leaves its
+/// step's process group (`setsid`, a double fork) and outlives its parent is re-parented
+/// to flowc instead of to init, so flowc can find it (by its [`STEP_TAG_ENV`]) and kill it
+/// with its step, and reap it. Idempotent; a kernel that refuses leaves things as before.
+pub fn become_subreaper() {
+    #[cfg(target_os = "linux")]
+    if nix::sys::prctl::set_child_subreaper(true).is_ok() {
+        SUBREAPER.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Kills (SIGKILL) every step process now, their process groups and what escaped them,
+/// and lets none start afterwards: for a second interrupt, which exits at once. Waits up
+/// to two seconds for escaped processes to be re-parented and killed. Returns how many
+/// groups and escaped processes it killed.
+pub fn kill_all_now() -> usize {
+    let own = std::process::id() as i32;
+    let groups: Vec<i32> = {
+        let mut registry = registry();
+        let registry = registry.get_or_insert_with(Registry::default);
+        registry.closed = true;
+        registry.groups.iter().copied().collect()
+    };
+    for &g in &groups {
+        let _ = killpg(Pid::from_raw(g), Signal::SIGKILL);
+        // A main process that left its group: still our child (not reaped), so its pid
+        // is still its own.
+        if parent_of(g) == Some(own) {
+            let _ = kill(Pid::from_raw(g), Signal::SIGKILL);
+        }
+    }
+    groups.len() + kill_orphans_blocking(None)
+}
+
+/// Kills (SIGKILL) every process re-parented to flowc and reaps them, waiting up to two
+/// seconds for their own children to be re-parented in turn: at the end of a run, for
+/// escaped processes that carry no step tag. Returns how many it killed.
+pub fn kill_orphans_blocking(tag: Option<&str>) -> usize {
+    let marker = tag.map(|t| format!("{STEP_TAG_ENV}={t}"));
+    let until = std::time::Instant::now() + SETTLE;
+    let mut killed = 0;
+    loop {
+        let (hit, live) = sweep(marker.as_deref());
+        killed += hit;
+        if live == 0 || std::time::Instant::now() >= until {
+            return killed;
+        }
+        std::thread::sleep(POLL_FIRST);
+    }
+}
+
+/// Kills the processes of one step attempt (tagged `tag`) that escaped its group and were
+/// re-parented to flowc, and waits (up to [`SETTLE`]) for them and what they started.
+async fn kill_escaped(tag: &str) {
+    if !SUBREAPER.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let marker = format!("{STEP_TAG_ENV}={tag}");
+    let mut until = None;
+    loop {
+        let (_, live) = sweep(Some(&marker));
+        if live == 0 {
+            return;
+        }
+        let until = *until.get_or_insert_with(|| Instant::now() + SETTLE);
+        if Instant::now() >= until {
+            return;
+        }
+        tokio::time::sleep(POLL_FIRST).await;
+    }
+}
+
+/// One pass over flowc's re-parented children: reaps the dead, and SIGKILLs the live ones
+/// whose environment holds `marker` (all of them without one), with their process group.
+/// Returns how many it signalled and how many of those were alive.
+fn sweep(marker: Option<&str>) -> (usize, usize) {
+    if !SUBREAPER.load(std::sync::atomic::Ordering::Relaxed) {
+        return (0, 0);
+    }
+    let own = std::process::id() as i32;
+    let own_group = nix::unistd::getpgrp().as_raw();
+    let running: rustc_hash::FxHashSet<i32> = registry()
+        .as_ref()
+        .map(|r| r.groups.clone())
+        .unwrap_or_default();
+    let mut signalled = 0;
+    for pid in orphans(own) {
+        // A step's main process is a child of the thread that started it; never touch it
+        // here (its runner reaps it).
+        if running.contains(&pid) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((state, group)) = parse_stat(&stat) else {
+            continue;
+        };
+        let target = Pid::from_raw(pid);
+        if state == 'Z' || state == 'X' {
+            // Ours to reap: re-parented to flowc, and no step's main process.
+            let _ = waitpid(target, Some(WaitPidFlag::WNOHANG));
+            continue;
+        }
+        let tagged = match marker {
+            None => true,
+            Some(marker) => std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|kv| kv == marker.as_bytes())),
+        };
+        if !tagged {
+            continue;
+        }
+        if group > 1 && group != own_group && !running.contains(&group) {
+            let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+        }
+        // Our child, not reaped: the pid is still its own.
+        let _ = kill(target, Signal::SIGKILL);
+        signalled += 1;
+    }
+    (signalled, signalled)
+}
+
+/// The processes re-parented to flowc: the children of its main thread, which is where
+/// the kernel re-parents orphans to a subreaper (step processes are children of the
+/// thread that started them). Without `/proc/PID/task/TID/children`, every process whose
+/// parent is flowc.
+fn orphans(own: i32) -> Vec<i32> {
+    if let Ok(list) = std::fs::read_to_string(format!("/proc/{own}/task/{own}/children")) {
+        return list
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+    }
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| parent_of(pid) == Some(own))
+        .collect()
+}
+
+/// The parent of `pid`, from /proc.
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Splits one pipe into lines; cancel-safe, so it can sit in a `select!` loop.

@@ -9,8 +9,9 @@
 //! On a 10,000-step workflow, doing without them cut flowc's own CPU time by a fifth.
 //!
 //! [`spawn`] does the same job with what can be prepared once: the inherited environment
-//! is turned into C strings once per process, `/dev/null` stays open, and each thread
-//! keeps one child stack. The child is created with `clone(CLONE_VM | CLONE_VFORK)`, as
+//! is turned into C strings once per run ([`refresh`]), `/dev/null` stays open, and each
+//! thread keeps one child stack (mapped with a `PROT_NONE` guard page below it, so an
+//! overflow faults rather than writing over other memory). The child is created with `clone(CLONE_VM | CLONE_VFORK)`, as
 //! `posix_spawn` does: it borrows flowc's memory until it calls `execve`, while the
 //! calling thread waits. `CLONE_PIDFD` gives the process file descriptor the runtime
 //! waits on, without a separate `pidfd_open`.
@@ -20,17 +21,20 @@
 //! It runs on borrowed memory, so it calls nothing but system calls (no allocation, no
 //! locks, no panics), in this order:
 //!
-//! 1. every signal below 32 that has a handler in flowc is reset to its default action,
-//!    and SIGPIPE (which Rust ignores) too, as std does; signals flowc ignores stay
-//!    ignored (`nohup` keeps working). flowc installs no handlers for real-time signals.
-//!    All signals are blocked from before the `clone` until step 5, so no handler of
-//!    flowc's can run in the child;
+//! 1. every signal that has a handler in flowc, real-time ones included, is reset to its
+//!    default action, and SIGPIPE (which Rust ignores) too, as std does; signals flowc
+//!    ignores stay ignored (`nohup` keeps working). Which signals have a handler is asked
+//!    of the kernel once per run, after the run installed its own (SIGINT, SIGTERM,
+//!    SIGHUP), so the child makes one `sigaction` per caught signal rather than a query
+//!    for each of the 64. All signals are blocked from before the `clone` until step 5,
+//!    so no handler of flowc's can run in the child;
 //! 2. `setpgid(0, 0)`: a process group of its own;
 //! 3. stdin from `/dev/null`, stdout and stderr to the step's pipes;
 //! 4. `chdir` to the step's directory;
 //! 5. an empty signal mask, as std gives its children;
 //! 6. `execve`, over each `PATH` candidate as `execvp` does when the program was not
-//!    found beforehand.
+//!    found beforehand. A program found beforehand (remembered, like a shell's command
+//!    hash) that is not there any more (ENOENT) is forgotten and searched for again.
 //!
 //! A failure in any of them is reported through memory shared with the parent (the
 //! `errno`), and the child exits with 127; [`spawn`] then reaps it and returns the error.
@@ -101,10 +105,40 @@ impl ExitWatch {
     }
 }
 
+/// Whether `signal` is ignored (`SIG_IGN`) in flowc: under `nohup`, SIGHUP is, and flowc
+/// then leaves it so (and its steps inherit that).
+pub fn ignored(signal: i32) -> bool {
+    // SAFETY: queries the action of a signal, changing nothing.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_IGN
+    }
+}
+
 /// Starts the process `request` describes.
 pub fn spawn(request: &Request<'_>) -> io::Result<Spawned> {
-    imp::spawn(request)
+    let inherited = inherited();
+    match imp::spawn(request, &inherited) {
+        // A remembered hit that is gone: forget it and search `PATH` again, once.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let program = request.argv.first().map_or("", String::as_str);
+            if forget(program, request.env, &inherited) {
+                imp::spawn(request, &inherited)
+            } else {
+                Err(e)
+            }
+        }
+        spawned => spawned,
+    }
 }
+
+/// Hits of [`lookup`] by `PATH` value, then by program: looked up without allocating.
+type Found =
+    std::collections::HashMap<std::ffi::OsString, std::collections::HashMap<String, PathBuf>>;
+
+/// The remembered hits of [`lookup`].
+static FOUND: std::sync::Mutex<Option<Found>> = std::sync::Mutex::new(None);
 
 /// Where `PATH` finds `program`, remembered for the rest of the process.
 ///
@@ -115,19 +149,15 @@ pub fn spawn(request: &Request<'_>) -> io::Result<Spawned> {
 /// still found; `None` (a name with a `/`, a relative entry first, or nothing found)
 /// leaves the search to the child, which tries every entry as `execvp` does and fails
 /// with its usual error. The step's own `PATH` (from `env`) is used when it sets one.
-fn lookup(program: &str, env: &[(String, String)]) -> Option<PathBuf> {
+/// A remembered hit that no longer starts is forgotten and looked up again ([`spawn`]
+/// does that, as a shell's `hash -r` would).
+fn lookup(program: &str, env: &[(String, String)], inherited: &Inherited) -> Option<PathBuf> {
     use std::collections::HashMap;
-    use std::ffi::OsString;
-    use std::sync::Mutex;
-
-    /// Hits by `PATH` value, then by program: looked up without allocating.
-    type Found = HashMap<OsString, HashMap<String, PathBuf>>;
-    static FOUND: Mutex<Option<Found>> = Mutex::new(None);
 
     if program.is_empty() || program.contains('/') {
         return None;
     }
-    let path_var = path_var(env)?;
+    let path_var = path_var(env, inherited)?;
     let hit = FOUND
         .lock()
         .ok()?
@@ -160,15 +190,80 @@ fn lookup(program: &str, env: &[(String, String)]) -> Option<PathBuf> {
     None
 }
 
-/// The `PATH` a step's program is searched on: the step's own (from `env`), else flowc's.
-fn path_var(env: &[(String, String)]) -> Option<&OsStr> {
-    /// flowc's own `PATH`: it never changes its environment.
-    static INHERITED: std::sync::OnceLock<Option<std::ffi::OsString>> = std::sync::OnceLock::new();
+/// Forgets where [`lookup`] found `program` on the `PATH` of `env`: the file is gone or
+/// was moved (a step can move a tool to another `PATH` directory). Returns whether it
+/// was remembered.
+fn forget(program: &str, env: &[(String, String)], inherited: &Inherited) -> bool {
+    let Some(path_var) = path_var(env, inherited) else {
+        return false;
+    };
+    let Ok(mut found) = FOUND.lock() else {
+        return false;
+    };
+    found
+        .as_mut()
+        .and_then(|m| m.get_mut(path_var))
+        .and_then(|by_program| by_program.remove(program))
+        .is_some()
+}
+
+/// The `PATH` a step's program is searched on: the step's own (from `env`), else the one
+/// of the run's environment.
+fn path_var<'a>(env: &'a [(String, String)], inherited: &'a Inherited) -> Option<&'a OsStr> {
     match env.iter().rev().find(|(k, _)| k == "PATH") {
         Some((_, v)) => Some(OsStr::new(v)),
-        None => INHERITED
-            .get_or_init(|| std::env::var_os("PATH"))
-            .as_deref(),
+        None => inherited.path.as_deref(),
+    }
+}
+
+/// The environment step processes inherit: flowc's own, as it was when the run started.
+#[derive(Debug, Default)]
+pub struct Inherited {
+    /// Each variable as `(name, "name=value")`, ready for `execve`.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    vars: Vec<(Box<[u8]>, std::ffi::CString)>,
+    /// Its `PATH`.
+    path: Option<std::ffi::OsString>,
+}
+
+/// The environment of the current run, taken by [`refresh`].
+static INHERITED: std::sync::Mutex<Option<std::sync::Arc<Inherited>>> = std::sync::Mutex::new(None);
+
+/// Takes flowc's environment (and which signals it catches) anew, for the run that is
+/// about to start: a REPL session runs several, and its environment or its signal
+/// handlers may have changed in between. Without a call, the first spawn takes them.
+pub fn refresh() {
+    use std::os::unix::ffi::OsStrExt;
+    let vars = std::env::vars_os()
+        .filter_map(|(name, value)| {
+            let mut entry = name.as_bytes().to_vec();
+            entry.push(b'=');
+            entry.extend_from_slice(value.as_bytes());
+            // The OS gave no NULs; skip rather than fail if it ever did.
+            let entry = std::ffi::CString::new(entry).ok()?;
+            Some((name.as_bytes().into(), entry))
+        })
+        .collect();
+    let taken = Inherited {
+        vars,
+        path: std::env::var_os("PATH"),
+    };
+    if let Ok(mut slot) = INHERITED.lock() {
+        *slot = Some(std::sync::Arc::new(taken));
+    }
+    imp::refresh_caught();
+}
+
+/// The environment of the current run (taken now if no run took it).
+fn inherited() -> std::sync::Arc<Inherited> {
+    loop {
+        if let Some(env) = INHERITED.lock().ok().and_then(|slot| slot.clone()) {
+            return env;
+        }
+        refresh();
+        if INHERITED.is_poisoned() {
+            return std::sync::Arc::default();
+        }
     }
 }
 
@@ -179,7 +274,7 @@ mod imp {
     use std::ffi::{c_void, CString};
     use std::os::fd::FromRawFd;
     use std::os::unix::ffi::OsStrExt;
-    use std::sync::atomic::{AtomicI32, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
     use std::sync::OnceLock;
 
     /// A string for C: an error (as std gives) when it holds a NUL byte.
@@ -213,32 +308,104 @@ mod imp {
         Ok(unsafe { OwnedFd::from_raw_fd(dup) })
     }
 
-    /// The bytes of each thread's child stack. The child runs a few system calls, with no
+    /// The size of each thread's child stack. The child runs a few system calls, with no
     /// recursion; glibc's `posix_spawn` gives it 36 KiB.
-    const STACK_WORDS: usize = 64 * 1024 / 16;
+    const STACK_BYTES: usize = 64 * 1024;
+
+    /// A child stack: mapped once per thread, with a guard page below it (`PROT_NONE`), so
+    /// that an overflow faults instead of writing over whatever lies under the stack.
+    struct ChildStack {
+        /// The start of the mapping (the guard page).
+        base: *mut c_void,
+        /// Its length: the guard page and the stack.
+        len: usize,
+    }
+
+    impl ChildStack {
+        /// Maps a new stack; `None` when the kernel refuses.
+        fn map() -> Option<ChildStack> {
+            // SAFETY: `sysconf` only reads a value.
+            let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+                .ok()
+                .filter(|p| *p > 0)
+                .unwrap_or(4096);
+            let len = STACK_BYTES + page;
+            // SAFETY: a fresh private anonymous mapping, touching no existing memory; the
+            // guard page is its lowest page, which `mprotect` makes inaccessible.
+            unsafe {
+                let base = libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+                    -1,
+                    0,
+                );
+                if base == libc::MAP_FAILED {
+                    return None;
+                }
+                if libc::mprotect(base, page, libc::PROT_NONE) != 0 {
+                    libc::munmap(base, len);
+                    return None;
+                }
+                Some(ChildStack { base, len })
+            }
+        }
+
+        /// The top of the stack (stacks grow down): the end of the mapping, page aligned.
+        fn top(&self) -> *mut c_void {
+            // SAFETY: one past the end of the mapping.
+            unsafe { self.base.cast::<u8>().add(self.len).cast::<c_void>() }
+        }
+    }
+
+    impl Drop for ChildStack {
+        fn drop(&mut self) {
+            // SAFETY: the mapping is ours, and no child runs on it: a thread waits for its
+            // child to exec, and drops its stack only when it exits.
+            unsafe {
+                libc::munmap(self.base, self.len);
+            }
+        }
+    }
 
     thread_local! {
         /// This thread's child stack: a thread waits while its child runs, so one stack
         /// per thread is enough, and its pages stay mapped from one spawn to the next.
-        static STACK: RefCell<Vec<u128>> = RefCell::new(vec![0; STACK_WORDS]);
+        static STACK: RefCell<Option<ChildStack>> = const { RefCell::new(None) };
     }
 
-    /// The inherited environment as `(name, "name=value")`, read once: flowc never
-    /// changes its own environment.
-    fn inherited() -> &'static [(Box<[u8]>, CString)] {
-        static ENV: OnceLock<Vec<(Box<[u8]>, CString)>> = OnceLock::new();
-        ENV.get_or_init(|| {
-            std::env::vars_os()
-                .filter_map(|(name, value)| {
-                    let mut entry = name.as_bytes().to_vec();
-                    entry.push(b'=');
-                    entry.extend_from_slice(value.as_bytes());
-                    // The OS gave no NULs; skip rather than fail if it ever did.
-                    let entry = CString::new(entry).ok()?;
-                    Some((name.as_bytes().into(), entry))
-                })
-                .collect()
-        })
+    /// The signals flowc catches (has a handler for), which the child must reset to their
+    /// default action before it unblocks signals: while it borrows flowc's memory, no
+    /// handler of flowc's may run in it. Bit `n - 1` for signal `n`, 1 to 64.
+    static CAUGHT: AtomicU64 = AtomicU64::new(0);
+
+    /// Whether [`CAUGHT`] was taken.
+    static CAUGHT_TAKEN: AtomicBool = AtomicBool::new(false);
+
+    /// Asks the kernel which signals, real-time ones included, have a handler now. Called
+    /// once per run ([`super::refresh`]), after the run's own handlers are installed, so
+    /// that the child resets exactly those instead of querying all 64 at every spawn.
+    pub fn refresh_caught() {
+        let mut caught = 0u64;
+        for signal in 1..=libc::SIGRTMAX().min(64) {
+            if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+                continue;
+            }
+            // SAFETY: queries the action of a signal, changing nothing.
+            let handled = unsafe {
+                let mut current: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(signal, std::ptr::null(), &mut current) == 0
+                    && current.sa_sigaction != libc::SIG_DFL
+                    && current.sa_sigaction != libc::SIG_IGN
+            };
+            // Rust ignores SIGPIPE; a step gets the default back, as std gives it.
+            if handled || signal == libc::SIGPIPE {
+                caught |= 1 << (signal - 1);
+            }
+        }
+        CAUGHT.store(caught, Ordering::SeqCst);
+        CAUGHT_TAKEN.store(true, Ordering::SeqCst);
     }
 
     /// `/dev/null`, opened once (close-on-exec, fd 3 or above).
@@ -263,11 +430,13 @@ mod imp {
         stdin: i32,
         stdout: i32,
         stderr: i32,
+        /// The signals to reset to their default action (bit `n - 1` for signal `n`).
+        caught: u64,
         /// The `errno` of the step that failed; 0 while all went well.
         error: AtomicI32,
     }
 
-    pub fn spawn(request: &Request<'_>) -> io::Result<Spawned> {
+    pub fn spawn(request: &Request<'_>, inherited: &Inherited) -> io::Result<Spawned> {
         let Some(program) = request.argv.first() else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -293,9 +462,8 @@ mod imp {
                 None => overrides.push((name, entry)),
             }
         }
-        let inherited = inherited();
-        let mut envp = Vec::with_capacity(inherited.len() + overrides.len() + 1);
-        for (name, entry) in inherited {
+        let mut envp = Vec::with_capacity(inherited.vars.len() + overrides.len() + 1);
+        for (name, entry) in &inherited.vars {
             if !overrides.iter().any(|(n, _)| n.as_bytes() == &name[..]) {
                 envp.push(entry.as_ptr());
             }
@@ -303,7 +471,10 @@ mod imp {
         envp.extend(overrides.iter().map(|(_, e)| e.as_ptr()));
         envp.push(std::ptr::null());
 
-        let candidates_c = candidates(program, request.env)?;
+        let candidates_c = candidates(program, request.env, inherited)?;
+        if !CAUGHT_TAKEN.load(Ordering::Relaxed) {
+            refresh_caught();
+        }
         let cwd_c = c_string(request.cwd.as_os_str().as_bytes())?;
         let stdin = dev_null()?;
         let (out_read, out_write) = pipe()?;
@@ -319,20 +490,26 @@ mod imp {
             stdin,
             stdout: out_write.as_raw_fd(),
             stderr: err_write.as_raw_fd(),
+            caught: CAUGHT.load(Ordering::Relaxed),
             error: AtomicI32::new(0),
         };
 
         let mut pidfd: libc::c_int = -1;
         let pid = STACK.with(|stack| {
             let mut stack = stack.borrow_mut();
-            let top = stack.as_mut_ptr_range().end.cast::<c_void>();
+            if stack.is_none() {
+                *stack = ChildStack::map();
+            }
+            let Some(top) = stack.as_ref().map(ChildStack::top) else {
+                return Err(io::Error::last_os_error());
+            };
             let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::SIGCHLD;
             // SAFETY: all signals are blocked around the clone, so no handler of flowc's
             // runs in the child while it borrows our memory; `child` only makes system
             // calls and reads `args`, which outlives the child's use of it: with
             // CLONE_VFORK this thread resumes only once the child has called `execve`
-            // or exited. `top` is the 16-byte aligned end of this thread's stack buffer,
-            // which nothing else uses meanwhile. `pidfd` is where CLONE_PIDFD writes.
+            // or exited. `top` is the page-aligned end of this thread's stack mapping,
+            // which nothing else uses meanwhile (a guard page lies below it). `pidfd` is where CLONE_PIDFD writes.
             unsafe {
                 let mut all: libc::sigset_t = std::mem::zeroed();
                 let mut old: libc::sigset_t = std::mem::zeroed();
@@ -386,15 +563,19 @@ mod imp {
 
     /// The executables to try, as `execvp` would: the one [`lookup`] found; the program
     /// itself when it names a path; otherwise each `PATH` entry in turn.
-    fn candidates(program: &str, env: &[(String, String)]) -> io::Result<Vec<CString>> {
-        if let Some(path) = lookup(program, env) {
+    fn candidates(
+        program: &str,
+        env: &[(String, String)],
+        inherited: &Inherited,
+    ) -> io::Result<Vec<CString>> {
+        if let Some(path) = lookup(program, env, inherited) {
             return Ok(vec![c_string(path.as_os_str().as_bytes())?]);
         }
         if program.contains('/') {
             return Ok(vec![c_string(program.as_bytes())?]);
         }
         // glibc's default when PATH is unset.
-        let path_var = path_var(env).unwrap_or(OsStr::new("/bin:/usr/bin"));
+        let path_var = path_var(env, inherited).unwrap_or(OsStr::new("/bin:/usr/bin"));
         path_var
             .as_bytes()
             .split(|&b| b == b':')
@@ -418,21 +599,10 @@ mod imp {
         unsafe {
             let mut default: libc::sigaction = std::mem::zeroed();
             default.sa_sigaction = libc::SIG_DFL;
-            for signal in 1..32 {
-                if signal == libc::SIGKILL || signal == libc::SIGSTOP {
-                    continue;
-                }
-                if signal != libc::SIGPIPE {
-                    let mut current: libc::sigaction = std::mem::zeroed();
-                    if libc::sigaction(signal, std::ptr::null(), &mut current) != 0 {
-                        continue;
-                    }
-                    if current.sa_sigaction == libc::SIG_DFL
-                        || current.sa_sigaction == libc::SIG_IGN
-                    {
-                        continue;
-                    }
-                }
+            let mut caught = args.caught;
+            while caught != 0 {
+                let signal = caught.trailing_zeros() as libc::c_int + 1;
+                caught &= caught - 1;
                 libc::sigaction(signal, &default, std::ptr::null_mut());
             }
             if libc::setpgid(0, 0) != 0 {
@@ -495,19 +665,56 @@ mod imp {
         use super::*;
 
         #[test]
+        fn the_child_stack_has_a_guard_page_below_it() {
+            let stack = ChildStack::map().expect("mapped");
+            let base = stack.base as usize;
+            let maps = std::fs::read_to_string("/proc/self/maps").expect("maps");
+            // The guard page is a mapping of its own (the kernel splits it), unreadable.
+            let guard = maps
+                .lines()
+                .find(|l| {
+                    l.split('-')
+                        .next()
+                        .and_then(|s| usize::from_str_radix(s, 16).ok())
+                        == Some(base)
+                })
+                .expect("the mapping is listed");
+            assert!(guard.split_whitespace().nth(1) == Some("---p"), "{guard}");
+            assert_eq!(stack.top() as usize, base + stack.len);
+        }
+
+        #[test]
+        fn caught_signals_real_time_ones_included_are_reset_in_the_child() {
+            extern "C" fn handler(_: libc::c_int) {}
+            let signal = libc::SIGRTMIN() + 5;
+            // SAFETY: installs a handler that does nothing, for a signal nothing sends.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = handler as extern "C" fn(libc::c_int) as usize;
+                assert_eq!(libc::sigaction(signal, &action, std::ptr::null_mut()), 0);
+            }
+            refresh_caught();
+            let caught = CAUGHT.load(Ordering::SeqCst);
+            assert_ne!(caught & (1 << (signal - 1)), 0, "{caught:x}");
+            assert_ne!(caught & (1 << (libc::SIGPIPE - 1)), 0, "{caught:x}");
+            assert_eq!(caught & (1 << (libc::SIGKILL - 1)), 0, "{caught:x}");
+        }
+
+        #[test]
         fn candidates_follow_path_like_execvp() {
             let env = vec![("PATH".to_string(), "/a::/b".to_string())];
-            let got: Vec<_> = candidates("tool", &env)
+            let inherited = Inherited::default();
+            let got: Vec<_> = candidates("tool", &env, &inherited)
                 .unwrap_or_default()
                 .into_iter()
                 .map(|c| c.into_string().unwrap_or_default())
                 .collect();
             assert_eq!(got, ["/a/tool", "tool", "/b/tool"]);
-            let got = candidates("./x", &env).unwrap_or_default();
+            let got = candidates("./x", &env, &inherited).unwrap_or_default();
             assert_eq!(got, [CString::from(c"./x")]);
             // Found beforehand on an all-absolute PATH: only that one.
             let env = vec![("PATH".to_string(), "/nonexistent:/usr/bin".to_string())];
-            let got = candidates("true", &env).unwrap_or_default();
+            let got = candidates("true", &env, &inherited).unwrap_or_default();
             assert_eq!(got, [CString::from(c"/usr/bin/true")]);
         }
     }
@@ -518,7 +725,10 @@ mod imp {
     use super::*;
     use std::process::{Command, Stdio};
 
-    pub fn spawn(request: &Request<'_>) -> io::Result<Spawned> {
+    /// std's `Command` resets signals itself.
+    pub fn refresh_caught() {}
+
+    pub fn spawn(request: &Request<'_>, inherited: &Inherited) -> io::Result<Spawned> {
         use std::os::unix::process::CommandExt;
         let Some(program) = request.argv.first() else {
             return Err(io::Error::new(
@@ -526,7 +736,7 @@ mod imp {
                 "the command is empty",
             ));
         };
-        let mut command = match lookup(program, request.env) {
+        let mut command = match lookup(program, request.env, inherited) {
             Some(path) => {
                 let mut command = Command::new(path);
                 command.arg0(program);

@@ -20,6 +20,7 @@ mod robustness;
 mod run;
 mod secrets;
 mod semantics;
+mod signals;
 mod snapshot;
 mod stdlib;
 mod subwf;

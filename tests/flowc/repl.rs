@@ -168,7 +168,7 @@ fn ctrl_c_cancels_a_running_step_and_the_session_goes_on() {
     enter(&mut p, ":run slow");
     p.exp_string("0s slow").expect("the step started");
     p.send_control('c').expect("ctrl-c");
-    p.exp_string("interrupted: stopping running steps")
+    p.exp_string("interrupted (SIGINT): stopping running steps")
         .expect("the run was cancelled");
     fresh_prompt(&mut p);
     enter(&mut p, "1 + 1");

@@ -79,6 +79,19 @@ pub enum JournalError {
         /// The step named.
         step: String,
     },
+
+    /// A new run's id is taken in the state directory (every id tried was).
+    #[error("run id `{run}` is taken in `{dir}`")]
+    #[diagnostic(
+        code(E0590),
+        help("run ids are the start time and 36 random bits, and flowc tries 16 of them; another program is creating directories in the state directory, or its clock is stuck: use another `--state-dir`")
+    )]
+    RunExists {
+        /// The id that was taken.
+        run: String,
+        /// The state directory.
+        dir: String,
+    },
 }
 
 /// Milliseconds since the Unix epoch.

@@ -119,9 +119,27 @@ pub fn is_locked(dir: &Path) -> bool {
 
 /// Creates a new run's directory and journal (crash-safely: the journal appears whole,
 /// with the run's first record, or not at all), locks it, and opens it for appending.
+/// The directory is created exclusively: a run id that is taken already (by another
+/// flowc starting a run in the same state directory) is [`JournalError::RunExists`], and
+/// the caller tries again with a new id. Two runs never share a directory.
 pub fn create(root: &Path, started: RunStarted) -> Result<(RunLock, Journal), JournalError> {
+    snapshot::create_private_dir(root).map_err(io("create", root))?;
     let dir = root.join(&started.run_id);
-    snapshot::create_private_dir(&dir).map_err(io("create", &dir))?;
+    // Exclusively, and private to the user: a taken id is another run's.
+    let created = {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)
+    };
+    match created {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(JournalError::RunExists {
+                run: started.run_id.clone(),
+                dir: root.display().to_string(),
+            })
+        }
+        Err(e) => return Err(io("create", &dir)(e)),
+    }
     let lock = lock(&dir)?;
     let path = dir.join(JOURNAL);
     let records = [
@@ -274,4 +292,39 @@ pub fn find(root: &Path, run: Option<&str>) -> Result<PathBuf, JournalError> {
         run: run.unwrap_or("--last").to_string(),
         dir: root.display().to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn started(run_id: &str) -> RunStarted {
+        RunStarted {
+            run_id: run_id.to_string(),
+            file: "/w.flow".to_string(),
+            workflow: "w".to_string(),
+            inputs: Default::default(),
+            max_parallel: 1,
+            approve_all: false,
+            approve: Vec::new(),
+            log_dir: "/logs".to_string(),
+            workdir: "/".to_string(),
+            steps: 1,
+            at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_run_directory_is_created_exclusively() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let (lock, journal) = create(root.path(), started("1-abc")).expect("created");
+        assert!(journal.finish().is_ok());
+        drop(lock);
+        // The same id again, even with its first driver gone: refused, never shared.
+        let err = create(root.path(), started("1-abc")).expect_err("taken");
+        assert!(matches!(err, JournalError::RunExists { .. }), "{err}");
+        let code = miette::Diagnostic::code(&err).map(|c| c.to_string());
+        assert_eq!(code.as_deref(), Some("E0590"));
+        assert_eq!(list(root.path()).len(), 1);
+    }
 }
