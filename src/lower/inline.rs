@@ -189,9 +189,10 @@ fn visit(
     state.insert(key, 2);
 }
 
-/// Inlines every call of a workflow in `program`, callees first. The program must be free
-/// of call cycles ([`recursion`]).
-pub fn inline(program: &mut Program) {
+/// Inlines every call of a workflow in `program`, callees first, and says which
+/// workflows of the root file changed (by index). The program must be free of call cycles
+/// ([`check_calls`]).
+pub fn inline(program: &mut Program) -> Vec<usize> {
     let root = program.modules.len().saturating_sub(1);
     let modules: Vec<&[Workflow]> = (0..program.modules.len())
         .map(|m| {
@@ -204,7 +205,7 @@ pub fn inline(program: &mut Program) {
         .collect();
     let table = Table::new(modules);
     if !table.keys().any(|k| table.calls(k).next().is_some()) {
-        return;
+        return Vec::new();
     }
     // Callees before their callers.
     let mut order = Vec::new();
@@ -220,13 +221,16 @@ pub fn inline(program: &mut Program) {
         let wf = inline_workflow(&table, table.get(key), &flat);
         flat.insert(key, wf);
     }
+    let mut changed = Vec::new();
     for ((m, w), wf) in flat {
         if m == root {
             program.workflows[w] = wf;
+            changed.push(w);
         } else {
             program.modules[m].workflows[w] = wf;
         }
     }
+    changed
 }
 
 fn post_order(table: &Table<'_>, key: Key, seen: &mut HashSet<Key>, order: &mut Vec<Key>) {

@@ -37,19 +37,19 @@ pub struct Lowered {
 /// the calls of workflows ([`inline`]), and returns the root module's graphs.
 pub fn lower(mut checked: Checked) -> Result<Lowered, Diagnostics> {
     let mut diags = std::mem::take(&mut checked.warnings);
-    // The workflows as written are what the diagnostics speak of.
-    check_graphs(&checked, &mut diags);
+    // The workflows as written are what the diagnostics speak of; the root file's graphs
+    // are kept for the workflows that call no other.
+    let mut graphs = written_graphs(&checked, &mut diags);
     if diags.has_errors() {
         diags.sort();
         return Err(diags);
     }
     let mut program = checked.take_program();
-    inline::inline(&mut program);
     // Inlining joins graphs that are each sound, so this finds nothing new to report.
     let mut inlined = Diagnostics::new();
-    let graphs = (program.workflows.iter())
-        .map(|wf| lower_workflow(wf, &mut inlined))
-        .collect();
+    for w in inline::inline(&mut program) {
+        graphs[w] = lower_workflow(&program.workflows[w], &mut inlined);
+    }
     if inlined.has_errors() {
         inlined.sort();
         return Err(inlined);
@@ -68,15 +68,26 @@ pub fn lower(mut checked: Checked) -> Result<Lowered, Diagnostics> {
 /// also on a program with errors elsewhere, so that one pass reports every independent
 /// problem. A reference the checker could not resolve is simply no edge.
 pub fn check_graphs(checked: &Checked, diags: &mut Diagnostics) {
-    for module in &checked.modules {
+    written_graphs(checked, diags);
+}
+
+/// [`check_graphs`], giving the root file's graphs as written.
+fn written_graphs(checked: &Checked, diags: &mut Diagnostics) -> Vec<ExecGraph> {
+    let root = checked.modules.len().saturating_sub(1);
+    let mut graphs = Vec::new();
+    for (i, module) in checked.modules.iter().enumerate() {
         for wf in &module.typed_workflows {
-            lower_workflow(wf, diags);
+            let graph = lower_workflow(wf, diags);
+            if i == root {
+                graphs.push(graph);
+            }
         }
     }
     let modules = (checked.modules.iter())
         .map(|m| m.typed_workflows.as_slice())
         .collect();
     inline::check_calls(modules, diags);
+    graphs
 }
 
 /// The execution graph of one workflow: a node per step (node index = step id) and an edge
