@@ -243,15 +243,22 @@ fn post_order(table: &Table<'_>, key: Key, seen: &mut HashSet<Key>, order: &mut 
     order.push(key);
 }
 
+/// The call step `s` makes, and the workflow it calls (flat when it calls others itself).
+fn called<'s, 't>(
+    table: &Table<'t>,
+    flat: &'t HashMap<Key, Workflow>,
+    s: &'s Step,
+) -> Option<(&'s WorkflowCall, &'t Workflow)> {
+    let Action::Workflow(call) = &s.action else {
+        return None;
+    };
+    let key = table.callee(call)?;
+    Some((call, flat.get(&key).unwrap_or_else(|| table.get(key))))
+}
+
 /// `wf` with each call replaced by the (already flat) callee's steps.
 fn inline_workflow(table: &Table<'_>, wf: &Workflow, flat: &HashMap<Key, Workflow>) -> Workflow {
-    let callee_of = |s: &Step| -> Option<&Workflow> {
-        let Action::Workflow(call) = &s.action else {
-            return None;
-        };
-        let key = table.callee(call)?;
-        Some(flat.get(&key).unwrap_or_else(|| table.get(key)))
-    };
+    let callee_of = |s: &Step| called(table, flat, s).map(|(_, callee)| callee);
     // The caller's steps keep their order; a call's inner steps come just before it.
     let mut new_id = Vec::with_capacity(wf.steps.len());
     let mut next = 0;
@@ -271,10 +278,15 @@ fn inline_workflow(table: &Table<'_>, wf: &Workflow, flat: &HashMap<Key, Workflo
         })
     };
     let mut out = Workflow {
+        name: wf.name.clone(),
+        docs: wf.docs.clone(),
+        params: wf.params.clone(),
+        bindings: wf.bindings.clone(),
         steps: Vec::with_capacity(next),
-        ..wf.clone()
+        outputs: wf.outputs.clone(),
+        max_parallel: wf.max_parallel.clone(),
+        span: wf.span,
     };
-    out.steps.clear();
     let mut derive: Vec<usize> = Vec::new();
     for s in &wf.steps {
         let mut s = s.clone();
@@ -289,10 +301,10 @@ fn inline_workflow(table: &Table<'_>, wf: &Workflow, flat: &HashMap<Key, Workflo
         if let OnFailure::Fallback(l) = &mut s.settings.on_failure {
             l.step = new_id[l.step.index()];
         }
-        match callee_of(&s) {
-            Some(callee) => {
+        match called(table, flat, &s) {
+            Some((wcall, callee)) => {
                 let base = out.steps.len();
-                let (inner, join) = instantiate(&s, callee, base, &mut out.bindings);
+                let (inner, join) = instantiate(&s, wcall, callee, base, &mut out.bindings);
                 derive.extend(base..=base + inner.len());
                 out.steps.extend(inner);
                 out.steps.push(join);
@@ -307,18 +319,16 @@ fn inline_workflow(table: &Table<'_>, wf: &Workflow, flat: &HashMap<Key, Workflo
     out
 }
 
-/// The steps of `callee` as called by `call` (whose references are already in the new
-/// numbering), numbered from `base`, and the join step that stands for the call. Secrets
-/// of the callee are added to `bindings`.
+/// The steps of `callee` as called by step `call` through `wcall` (whose references are
+/// already in the new numbering), numbered from `base`, and the join step that stands for
+/// the call. Secrets of the callee are added to `bindings`.
 fn instantiate(
     call: &Step,
+    wcall: &WorkflowCall,
     callee: &Workflow,
     base: usize,
     bindings: &mut Vec<Binding>,
 ) -> (Vec<Step>, Step) {
-    let Action::Workflow(wcall) = &call.action else {
-        unreachable!("instantiate is called for workflow calls only");
-    };
     let prefix = format!("{}.", call.name);
     let n = callee.steps.len();
     // A call with `for`: every inner step fans out over the call's list, and reads the
@@ -334,10 +344,10 @@ fn instantiate(
         })
     };
     // Parameter -> the argument given for it, or its default (which reads constants only).
-    let mut values: HashMap<Value, Expr> = HashMap::default();
+    let mut values: HashMap<Given, Expr> = HashMap::default();
     for (param, (_, given)) in callee.params.iter().zip(&wcall.args) {
         if let Some(e) = given.clone().or_else(|| param.default.clone()) {
-            values.insert(Value::Param(param.name.clone()), e);
+            values.insert(Given::Param(param.name.clone()), e);
         }
     }
     // A `let` of the callee is its value; a `secret` stays a binding, of the caller.
@@ -354,7 +364,7 @@ fn instantiate(
                 ..b.clone()
             });
         } else {
-            values.insert(Value::Binding(b.name.clone()), value);
+            values.insert(Given::Binding(b.name.clone()), value);
         }
     }
     let shift = |id: StepId| StepId::new(base + id.index());
@@ -384,29 +394,10 @@ fn instantiate(
         } else {
             st.when = both(call.when.as_deref(), st.when.take());
         }
-        let own = st.settings.own;
-        let theirs = &call.settings;
         if let OnFailure::Fallback(l) = &mut st.settings.on_failure {
             l.step = shift(l.step);
         }
-        if !own.retry && (theirs.own.retry || st.settings.retry.is_none()) {
-            st.settings.retry = theirs.retry.clone();
-        }
-        if !own.timeout && (theirs.own.timeout || st.settings.timeout.is_none()) {
-            st.settings.timeout = theirs.timeout.clone();
-        }
-        if !own.env && (theirs.own.env || st.settings.env.is_empty()) {
-            st.settings.env = theirs.env.clone();
-        }
-        if !own.on_failure
-            && (theirs.own.on_failure || st.settings.on_failure == OnFailure::FailFast)
-        {
-            st.settings.on_failure = theirs.on_failure;
-        }
-        st.settings.own.retry |= theirs.own.retry;
-        st.settings.own.timeout |= theirs.own.timeout;
-        st.settings.own.env |= theirs.own.env;
-        st.settings.own.on_failure |= theirs.own.on_failure;
+        st.settings.inherit(&call.settings);
         inner.push(st);
     }
     let mut outputs = callee.outputs.clone();
@@ -471,7 +462,7 @@ fn instantiate(
 
 /// A name of the called workflow that the call gives a value.
 #[derive(Clone, PartialEq, Eq, Hash)]
-enum Value {
+enum Given {
     Param(String),
     Binding(String),
 }
@@ -480,7 +471,7 @@ enum Value {
 /// secrets, and moves its step references to their inlined numbers.
 fn substitute(
     e: &mut Expr,
-    values: &HashMap<Value, Expr>,
+    values: &HashMap<Given, Expr>,
     renamed: &HashMap<String, String>,
     base: usize,
     each: bool,
@@ -490,13 +481,13 @@ fn substitute(
             return false;
         };
         let key = match r {
-            Ref::Param(p) => Value::Param(std::mem::take(p)),
+            Ref::Param(p) => Given::Param(std::mem::take(p)),
             Ref::Binding(b) => match renamed.get(b.as_str()) {
                 Some(name) => {
                     *b = name.clone();
                     return true;
                 }
-                None => Value::Binding(std::mem::take(b)),
+                None => Given::Binding(std::mem::take(b)),
             },
             Ref::Step(id) => {
                 let id = StepId::new(base + id.index());
@@ -514,8 +505,8 @@ fn substitute(
             // (Not reached for a program that checked clean.)
             None => {
                 *r = match key {
-                    Value::Param(p) => Ref::Param(p),
-                    Value::Binding(b) => Ref::Binding(b),
+                    Given::Param(p) => Ref::Param(p),
+                    Given::Binding(b) => Ref::Binding(b),
                 }
             }
         }

@@ -515,6 +515,33 @@ pub struct Settings {
     pub own: Own,
 }
 
+impl Settings {
+    /// The settings of a step inlined from a call, given the call step's: what the step (or
+    /// its task) sets itself wins, then what the call step sets itself, then the called
+    /// workflow's `defaults` (already in `self`), then the caller's (in `call`).
+    pub fn inherit(&mut self, call: &Settings) {
+        let (own, theirs) = (self.own, call.own);
+        if !own.retry && (theirs.retry || self.retry.is_none()) {
+            self.retry = call.retry.clone();
+        }
+        if !own.timeout && (theirs.timeout || self.timeout.is_none()) {
+            self.timeout = call.timeout.clone();
+        }
+        if !own.env && (theirs.env || self.env.is_empty()) {
+            self.env = call.env.clone();
+        }
+        if !own.on_failure && (theirs.on_failure || self.on_failure == OnFailure::FailFast) {
+            self.on_failure = call.on_failure;
+        }
+        self.own = Own {
+            retry: own.retry || theirs.retry,
+            timeout: own.timeout || theirs.timeout,
+            env: own.env || theirs.env,
+            on_failure: own.on_failure || theirs.on_failure,
+        };
+    }
+}
+
 /// Which settings a step (or its task) sets itself. A step inlined from a called workflow
 /// keeps these; for the others the calling step's attributes come first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
