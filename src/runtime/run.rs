@@ -877,24 +877,19 @@ fn record(
 const INSTANCES: &str = "#instances";
 
 /// Adds each instance's own record to a fan-out step's record.
-fn keep_instances(record: &mut Value, done: &[Instance]) {
-    let Value::Record(fields) = record else {
+fn keep_instances(step_record: &mut Value, done: &[Instance]) {
+    let Value::Record(fields) = step_record else {
         return;
     };
     let each = done
         .iter()
         .map(|i| {
-            let mut one = BTreeMap::new();
-            one.insert("status".to_string(), Value::Str(i.status().to_string()));
-            one.insert("exit_code".to_string(), Value::Int(i.exit_code.into()));
-            one.insert("stdout".to_string(), Value::Str(i.stdout.clone()));
-            one.insert("attempts".to_string(), Value::Int(i.attempts.into()));
-            one.insert(
-                "duration".to_string(),
-                Value::Duration(i.duration.as_millis() as u64),
-            );
-            one.extend(i.outputs.clone());
-            Value::Record(one)
+            record(
+                i.status(),
+                std::slice::from_ref(i),
+                false,
+                i.outputs.clone(),
+            )
         })
         .collect();
     fields.insert(INSTANCES.to_string(), Value::List(each));
@@ -932,13 +927,10 @@ fn instance_decision(
         let status = (env.results.get(&target.name))
             .and_then(|r| instance_record(r, k))
             .and_then(|r| match r {
-                Value::Record(f) => match f.get("status") {
-                    Some(Value::Str(s)) => Some(s.as_str()),
-                    _ => None,
-                },
+                Value::Record(f) => f.get("status"),
                 _ => None,
             });
-        if status != Some("succeeded") {
+        if !matches!(status, Some(Value::Str(s)) if s == Status::Succeeded.as_str()) {
             return Ok(Some(format!(
                 "it reads an output of `{}[{k}]`, which has none",
                 target.name
@@ -1055,17 +1047,17 @@ impl Instance {
     }
 
     /// Its status, as one instance's record gives it.
-    fn status(&self) -> &'static str {
+    fn status(&self) -> Status {
         if self.skipped {
-            "skipped"
+            Status::Skipped
         } else if self.failed() {
-            "failed"
+            Status::Failed
         } else if self.waiting {
-            "waiting"
+            Status::Waiting
         } else if self.cancelled {
-            "cancelled"
+            Status::Cancelled
         } else {
-            "succeeded"
+            Status::Succeeded
         }
     }
 
