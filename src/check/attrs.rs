@@ -305,6 +305,15 @@ impl Checker<'_> {
     /// Refuses an `exec` list that hands a value to a program that parses it as a command
     /// again (`exec ["sh", "-c", "deploy ${target}"]`): E0407, at the value.
     fn reparsed_exec(&mut self, items: &[typed::Expr]) {
+        let literal = |item: &typed::Expr| match &item.kind {
+            typed::ExprKind::Str(parts) => parts
+                .iter()
+                .any(|p| matches!(p, typed::StrPart::Text(t) if command::names_a_reparser(t))),
+            _ => false,
+        };
+        if !items.iter().any(literal) {
+            return;
+        }
         let mut spans = Vec::new();
         let args: Vec<command::Arg> = items
             .iter()
