@@ -5,35 +5,13 @@
 
 use std::path::Path;
 
-use crate::support::{Flowc, Output};
-
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
-/// `flowc ARGS` in `dir`, journaled in the default place, no terminal, no colour.
-fn flowc(dir: &Path, args: &[&str]) -> Output {
-    Flowc::new(args)
-        .dir(dir)
-        .env_remove("FLOWC_STATE_DIR")
-        .env_remove("FLOWC_JOURNAL")
-        .env("NO_COLOR", "1")
-        .run()
-}
-
-/// The JSON objects of a `--format json` or `--events json` output, one a line.
-fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
-        .collect()
-}
+use crate::support::{flowc_in, json_lines, tmp};
 
 /// What a failing run of `text` (as `w.flow` in `dir`) reported: its `step_finished`
 /// event for `step`, and its run id.
 fn failed_event(dir: &Path, text: &str, step: &str) -> (serde_json::Value, String) {
     std::fs::write(dir.join("w.flow"), text).expect("write the workflow");
-    let out = flowc(
+    let out = flowc_in(
         dir,
         &["run", "w.flow", "--log-dir", "logs", "--events", "json"],
     );
@@ -66,9 +44,9 @@ fn code_and_message(event: &serde_json::Value) -> (String, String) {
 
 /// `flowc status ID` in both formats: the human text and the JSON object of `step`.
 fn status_of(dir: &Path, id: &str, step: &str) -> (String, serde_json::Value) {
-    let human = flowc(dir, &["status", id]);
+    let human = flowc_in(dir, &["status", id]);
     assert_eq!(human.code, 0, "{}", human.stderr);
-    let json = flowc(dir, &["status", id, "--format", "json"]);
+    let json = flowc_in(dir, &["status", id, "--format", "json"]);
     assert_eq!(json.code, 0, "{}", json.stderr);
     let all: serde_json::Value = serde_json::from_str(&json.stdout).expect("one JSON object");
     let row = all["steps"]
@@ -237,7 +215,7 @@ fn a_refused_approval_is_e0467_in_the_resumed_run_and_its_status() {
     let dir = dir.path();
     let text = "workflow g {\n  step gate { approve \"ship it?\" }\n  step ship after gate { run \"true\" }\n}\n";
     std::fs::write(dir.join("w.flow"), text).expect("write");
-    let out = flowc(dir, &["run", "w.flow", "--events", "json"]);
+    let out = flowc_in(dir, &["run", "w.flow", "--events", "json"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let events = json_lines(&out.stdout);
     let id = events[0]["run_id"].as_str().expect("run id").to_string();
@@ -248,8 +226,8 @@ fn a_refused_approval_is_e0467_in_the_resumed_run_and_its_status() {
         .expect("the gate's event");
     assert_eq!(waiting["status"], "waiting");
     assert!(waiting.get("code").is_none(), "{waiting}");
-    assert_eq!(flowc(dir, &["reject", &id, "gate"]).code, 0);
-    let out = flowc(dir, &["resume", &id, "--events", "json"]);
+    assert_eq!(flowc_in(dir, &["reject", &id, "gate"]).code, 0);
+    let out = flowc_in(dir, &["resume", &id, "--events", "json"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let gate = json_lines(&out.stdout)
         .into_iter()
@@ -274,7 +252,7 @@ fn a_failed_fan_out_instance_is_e0468_with_its_own_failure_as_cause() {
     let dir = dir.path();
     let text = "workflow w {\n  step greet for who in [\"a\", \"b\", \"c\", \"d\"] {\n    run \"test ${who} = a\"\n    on_failure continue\n  }\n}\n";
     std::fs::write(dir.join("w.flow"), text).expect("write");
-    let out = flowc(
+    let out = flowc_in(
         dir,
         &["run", "w.flow", "--log-dir", "logs", "--events", "json"],
     );
@@ -323,7 +301,7 @@ fn a_retried_attempt_says_its_code() {
     let dir = dir.path();
     let text = "workflow w {\n  step s {\n    run \"sh -c 'exit 4'\"\n    retry 1 backoff fixed(10ms)\n  }\n}\n";
     std::fs::write(dir.join("w.flow"), text).expect("write");
-    let out = flowc(
+    let out = flowc_in(
         dir,
         &["run", "w.flow", "--log-dir", "logs", "--events", "json"],
     );
@@ -388,16 +366,16 @@ fn the_terminal_shows_a_failure_once_with_help_and_once_in_the_summary() {
     let dir = dir.path();
     let text = "workflow w {\n  step ok { run \"true\" }\n  step build after ok { run \"sh -c 'exit 3'\" }\n}\n";
     std::fs::write(dir.join("w.flow"), text).expect("write");
-    let out = flowc(dir, &["run", "w.flow", "--log-dir", "logs"]);
+    let out = flowc_in(dir, &["run", "w.flow", "--log-dir", "logs"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
-    let events = flowc(dir, &["runs", "--format", "json"]);
+    let events = flowc_in(dir, &["runs", "--format", "json"]);
     let id = json_lines(&events.stdout)[0]["id"]
         .as_str()
         .expect("run id")
         .to_string();
     insta::with_settings!({ snapshot_path => "snapshots/failures", prepend_module_to_snapshot => false, omit_expression => true }, {
         insta::assert_snapshot!("run_exit_code", normalized(&out.stderr, &id, dir));
-        insta::assert_snapshot!("status_exit_code", normalized(&flowc(dir, &["status", &id]).stderr, &id, dir));
+        insta::assert_snapshot!("status_exit_code", normalized(&flowc_in(dir, &["status", &id]).stderr, &id, dir));
     });
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::support::{Flowc, Output};
+use crate::support::{json_lines, Flowc, Output};
 
 /// Writes `files` (path, text) under a new directory and runs `main` from there, with
 /// `extra` arguments.
@@ -461,8 +461,7 @@ workflow w(items: list<string> = ["x", "y", "z"]) {
     // For each step: the first event deciding it, and the event ending it.
     let mut decided: std::collections::HashMap<String, usize> = Default::default();
     let mut ended: std::collections::HashMap<String, usize> = Default::default();
-    for (k, line) in out.stdout.lines().enumerate() {
-        let event: serde_json::Value = serde_json::from_str(line).expect("event json");
+    for (k, event) in json_lines(&out.stdout).into_iter().enumerate() {
         let Some(step) = event["step"].as_str() else {
             continue;
         };

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::support::{Flowc, Output};
+use crate::support::{tmp, Flowc, Output};
 
 /// Writes `text` as `w.flow` in `dir` and runs it there.
 fn run_in(dir: &Path, text: &str, extra: &[&str]) -> Output {
@@ -13,10 +13,6 @@ fn run_in(dir: &Path, text: &str, extra: &[&str]) -> Output {
     let mut args = vec!["run", "w.flow", "--log-dir", "logs"];
     args.extend_from_slice(extra);
     Flowc::new(&args).dir(dir).run()
-}
-
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
 }
 
 #[test]

@@ -7,11 +7,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::support::{Flowc, Output};
-
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
+use crate::support::{tmp, Flowc, Output};
 
 /// Every file and directory under `dir`, recursively.
 fn walk(dir: &Path) -> Vec<PathBuf> {

@@ -6,28 +6,14 @@
 
 use std::path::Path;
 
-use crate::support::{Flowc, Output};
-
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
-/// `flowc ARGS` in `dir`, journaled in the default place, no terminal.
-fn flowc(dir: &Path, args: &[&str]) -> Output {
-    Flowc::new(args)
-        .dir(dir)
-        .env_remove("FLOWC_STATE_DIR")
-        .env_remove("FLOWC_JOURNAL")
-        .env("NO_COLOR", "1")
-        .run()
-}
+use crate::support::{flowc_in, json_lines, tmp, Output};
 
 /// Writes `text` as `w.flow` in `dir` and runs it there with `extra` arguments.
 fn run_in(dir: &Path, text: &str, extra: &[&str]) -> Output {
     std::fs::write(dir.join("w.flow"), text).expect("write the workflow");
     let mut args = vec!["run", "w.flow", "--log-dir", "logs"];
     args.extend_from_slice(extra);
-    flowc(dir, &args)
+    flowc_in(dir, &args)
 }
 
 /// The lines of `dir/ledger`.
@@ -48,14 +34,6 @@ fn run_id(stderr: &str) -> String {
         .expect("a run id")
         .trim()
         .to_string()
-}
-
-/// The JSON objects of a `--format json` or `--events json` output, one a line.
-fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
-        .collect()
 }
 
 #[test]
@@ -79,8 +57,8 @@ fn a_run_paused_at_a_gate_compensates_nothing_and_runs_finally_after_the_resume(
     );
     assert_eq!(ledger(dir), ["build"], "{}", out.stderr);
     let id = run_id(&out.stderr);
-    assert_eq!(flowc(dir, &["approve", &id, "gate"]).code, 0);
-    let out = flowc(dir, &["resume", &id]);
+    assert_eq!(flowc_in(dir, &["approve", &id, "gate"]).code, 0);
+    let out = flowc_in(dir, &["resume", &id]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         ledger(dir),
@@ -196,26 +174,26 @@ fn prune_never_deletes_a_waiting_run() {
         "workflow w {\n  step a { run \"true\" }\n}\n",
     )
     .expect("write");
-    let out = flowc(dir, &["run", "gate.flow"]);
+    let out = flowc_in(dir, &["run", "gate.flow"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let waiting = run_id(&out.stderr);
     // Two runs that finished, newer than the waiting one.
     std::thread::sleep(std::time::Duration::from_millis(20));
-    assert_eq!(flowc(dir, &["run", "w.flow"]).code, 0);
+    assert_eq!(flowc_in(dir, &["run", "w.flow"]).code, 0);
     std::thread::sleep(std::time::Duration::from_millis(20));
-    assert_eq!(flowc(dir, &["run", "w.flow"]).code, 0);
-    let out = flowc(dir, &["runs", "prune", "--keep", "1"]);
+    assert_eq!(flowc_in(dir, &["run", "w.flow"]).code, 0);
+    let out = flowc_in(dir, &["runs", "prune", "--keep", "1"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("pruned 1 run(s)"), "{}", out.stderr);
-    let out = flowc(dir, &["runs", "prune", "--older-than", "0s"]);
+    let out = flowc_in(dir, &["runs", "prune", "--older-than", "0s"]);
     assert!(out.stderr.contains("pruned 1 run(s)"), "{}", out.stderr);
-    let listed = flowc(dir, &["runs", "--format", "json"]);
+    let listed = flowc_in(dir, &["runs", "--format", "json"]);
     let runs = json_lines(&listed.stdout);
     assert_eq!(runs.len(), 1, "{}", listed.stdout);
     assert_eq!(runs[0]["id"], waiting.as_str());
     assert_eq!(runs[0]["status"], "waiting");
-    assert_eq!(flowc(dir, &["approve", &waiting, "gate"]).code, 0);
-    assert_eq!(flowc(dir, &["resume", &waiting]).code, 0);
+    assert_eq!(flowc_in(dir, &["approve", &waiting, "gate"]).code, 0);
+    assert_eq!(flowc_in(dir, &["resume", &waiting]).code, 0);
     assert_eq!(ledger(dir), ["go"]);
 }
 
@@ -247,12 +225,12 @@ fn a_resume_that_runs_nothing_keeps_the_recorded_duration() {
     let dir = dir.path();
     let out = run_in(dir, "workflow w {\n  step a { run \"true\" }\n}\n", &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let before = json_lines(&flowc(dir, &["runs", "--format", "json"]).stdout);
+    let before = json_lines(&flowc_in(dir, &["runs", "--format", "json"]).stdout);
     std::thread::sleep(std::time::Duration::from_millis(1200));
-    let out = flowc(dir, &["resume", "--last"]);
+    let out = flowc_in(dir, &["resume", "--last"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("nothing to do"), "{}", out.stderr);
-    let after = json_lines(&flowc(dir, &["runs", "--format", "json"]).stdout);
+    let after = json_lines(&flowc_in(dir, &["runs", "--format", "json"]).stdout);
     assert_eq!(before[0]["duration_ms"], after[0]["duration_ms"]);
     assert_eq!(after[0]["status"], "succeeded");
 }
@@ -268,7 +246,7 @@ fn fan_out_logs_are_named_by_instance_and_a_failed_instance_is_named() {
 }
 ";
     std::fs::write(dir.join("w.flow"), text).expect("write");
-    let out = flowc(dir, &["run", "w.flow"]);
+    let out = flowc_in(dir, &["run", "w.flow"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let failed = out
         .stderr
@@ -287,12 +265,12 @@ fn fan_out_logs_are_named_by_instance_and_a_failed_instance_is_named() {
         names,
         ["greet.0.log", "greet.1.log", "greet.2.log", "greet.3.log"]
     );
-    let logs = flowc(dir, &["logs", &id, "greet"]);
+    let logs = flowc_in(dir, &["logs", &id, "greet"]);
     assert_eq!(logs.code, 0, "{}", logs.stderr);
     assert_eq!(logs.stdout, "hello a\nhello b\nhello c\nhello d\n");
-    let all = flowc(dir, &["logs", &id]);
+    let all = flowc_in(dir, &["logs", &id]);
     assert!(all.stdout.contains("greet.3 | hello d"), "{}", all.stdout);
-    let one = flowc(dir, &["logs", &id, "greet[1]"]);
+    let one = flowc_in(dir, &["logs", &id, "greet[1]"]);
     assert_eq!(one.stdout, "hello b\n");
 }
 
@@ -306,17 +284,17 @@ fn resume_last_finds_a_run_of_a_file_in_another_directory() {
         "workflow w {\n  step a { run \"echo a >> ledger\" }\n}\n",
     )
     .expect("write");
-    let out = flowc(dir, &["run", "examples/w.flow"]);
+    let out = flowc_in(dir, &["run", "examples/w.flow"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = run_id(&out.stderr);
-    let out = flowc(dir, &["resume", "--last"]);
+    let out = flowc_in(dir, &["resume", "--last"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("nothing to do"), "{}", out.stderr);
-    let listed = json_lines(&flowc(dir, &["runs", "--format", "json"]).stdout);
+    let listed = json_lines(&flowc_in(dir, &["runs", "--format", "json"]).stdout);
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["id"], id.as_str());
-    assert_eq!(flowc(dir, &["status", &id]).code, 0);
-    assert_eq!(flowc(dir, &["logs", &id]).code, 0);
+    assert_eq!(flowc_in(dir, &["status", &id]).code, 0);
+    assert_eq!(flowc_in(dir, &["logs", &id]).code, 0);
     assert_eq!(ledger(dir), ["a"]);
 }
 

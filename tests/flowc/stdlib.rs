@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use crate::support::{Flowc, Output};
+use crate::support::{tmp, Flowc, Output};
 
 /// One request the server received.
 #[derive(Clone, Debug)]
@@ -99,10 +99,6 @@ pub fn run_in(dir: &Path, text: &str, extra: &[&str]) -> Output {
     let mut args = vec!["run", "w.flow", "--log-dir", "logs"];
     args.extend_from_slice(extra);
     Flowc::new(&args).dir(dir).run()
-}
-
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
 }
 
 #[test]

@@ -3,11 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::Flowc;
-
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
+use crate::support::{tmp, Flowc};
 
 fn flowc_in(dir: &Path, args: &[&str]) -> crate::support::Output {
     Flowc::new(args).dir(dir).run()

@@ -7,6 +7,29 @@ use flowc::check::FsLoader;
 use flowc::diagnostics::{render, Diagnostics, Format, RenderOptions};
 use flowc::source::{SourceFile, SourceMap};
 
+/// A new temporary directory, removed when dropped.
+pub fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// `flowc ARGS` in `dir`, journaled in the default place (`dir/.flow`), no colour.
+pub fn flowc_in(dir: &Path, args: &[&str]) -> Output {
+    Flowc::new(args)
+        .dir(dir)
+        .env_remove("FLOWC_STATE_DIR")
+        .env_remove("FLOWC_JOURNAL")
+        .env("NO_COLOR", "1")
+        .run()
+}
+
+/// The JSON objects of a `--format json` or `--events json` output, one a line.
+pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect()
+}
+
 /// The crate root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
