@@ -26,7 +26,8 @@ pub struct RunArgs {
     /// Set a parameter: `--var target=prod`, `--var 'regions=["eu","us"]'`.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::runtime::params::parse_var)]
     pub vars: Vec<(String, String)>,
-    /// A JSON file of parameter values.
+    /// A file of parameter values: JSON, TOML or YAML, by its extension (`.json`, `.toml`,
+    /// `.yaml`, `.yml`).
     #[arg(long, value_name = "FILE")]
     pub vars_file: Option<PathBuf>,
     /// At most this many step processes at once, 1 to 4096 (default: the number of
@@ -408,7 +409,7 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         color,
         width: super::width(),
     };
-    let (sources, root, lowered) = match super::load::compile(&args.file, opts) {
+    let (mut sources, root, lowered) = match super::load::compile(&args.file, opts) {
         Ok(compiled) => compiled,
         // A file with errors cannot run: that is a usage error for `run`, not a finding.
         Err(_) => return super::EXIT_USAGE,
@@ -443,7 +444,7 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         }
     };
     let params = match super::params::resolve(
-        &sources,
+        &mut sources,
         root,
         &lowered,
         &workflow,

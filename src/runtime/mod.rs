@@ -12,6 +12,8 @@
 //! - [`failure`]: why a step failed, as a coded error and as plain parts;
 //! - [`redact`]: secret redaction of everything flowc prints or writes;
 //! - [`outputs`]: a step's `$FLOW_OUTPUT` file read back as typed values;
+//! - [`params`] and [`vars_file`]: a workflow's inputs, from defaults, a JSON, TOML or YAML
+//!   vars file, `FLOW_VAR_` variables and `--var` flags;
 //! - [`plan`]: what a run would do, as text, without running anything;
 //! - [`schedule`]: who waits for whom, and the skip and failure rules (no tokio);
 //! - [`run`]: the scheduler that runs a workflow's steps with all of the above.
@@ -37,3 +39,4 @@ pub mod retry;
 pub mod run;
 pub mod schedule;
 pub mod spawn;
+pub mod vars_file;

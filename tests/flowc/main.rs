@@ -26,3 +26,4 @@ mod stdlib;
 mod subwf;
 mod support;
 mod ui;
+mod vars;
