@@ -177,8 +177,32 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
 /// scrolling above a live view of the running steps and overall progress.
 struct Printer {
     json: bool,
+    /// The run's id, which every JSON event carries.
+    run_id: String,
     start: std::time::Instant,
     live: Option<Live>,
+}
+
+/// An event as `--events json` writes it: stamped with the time it was reported (RFC 3339,
+/// local time with its offset, to the millisecond) and the run's id (`run_started` has
+/// its own `run_id` field).
+#[derive(serde::Serialize)]
+struct Stamped<'a> {
+    #[serde(flatten)]
+    event: &'a Event,
+    time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run_id: Option<&'a str>,
+}
+
+impl<'a> Stamped<'a> {
+    fn now(event: &'a Event, run_id: &'a str) -> Stamped<'a> {
+        Stamped {
+            event,
+            time: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
+            run_id: (!matches!(event, Event::RunStarted { .. })).then_some(run_id),
+        }
+    }
 }
 
 /// The live view: one spinner per running step, and a bar of finished steps.
@@ -191,7 +215,7 @@ struct Live {
 }
 
 impl Printer {
-    fn new(json: bool, terminal: bool) -> Printer {
+    fn new(json: bool, terminal: bool, run_id: String) -> Printer {
         let live = (!json && terminal).then(|| {
             let multi = indicatif::MultiProgress::new();
             let overall = multi.add(indicatif::ProgressBar::new(0));
@@ -218,6 +242,7 @@ impl Printer {
         });
         Printer {
             json,
+            run_id,
             start: std::time::Instant::now(),
             live,
         }
@@ -325,16 +350,20 @@ static LIVE_VIEW: std::sync::Mutex<Option<Arc<std::sync::Mutex<LiveShared>>>> =
 impl Observer for Printer {
     fn event(&mut self, event: &Event) {
         if self.json {
-            if let Ok(line) = serde_json::to_string(event) {
+            if let Ok(line) = serde_json::to_string(&Stamped::now(event, &self.run_id)) {
                 outln!("{line}");
             }
             return;
         }
         self.track(event);
         // `flowc resume` has said how many it keeps; one line each would drown the rest.
+        // An instance's start and end are its attempts' lines (`▶ step[2]`) and its step's.
         if matches!(
             event,
-            Event::StepRestored { .. } | Event::RunFinished { .. }
+            Event::StepRestored { .. }
+                | Event::RunFinished { .. }
+                | Event::InstanceStarted { .. }
+                | Event::InstanceFinished { .. }
         ) {
             return;
         }
@@ -385,7 +414,10 @@ impl Observer for Printer {
             },
             Event::StepSkipped { step, reason } => format!("{t} ⤼ {step} skipped: {reason}"),
             // Returned above, before the time stamp is formatted.
-            Event::StepRestored { .. } | Event::RunFinished { .. } => return,
+            Event::StepRestored { .. }
+            | Event::RunFinished { .. }
+            | Event::InstanceStarted { .. }
+            | Event::InstanceFinished { .. } => return,
         };
         self.say(&line);
     }
@@ -619,7 +651,7 @@ pub(crate) fn drive(
         use std::io::IsTerminal;
         std::io::stderr().is_terminal()
     };
-    let printer = Printer::new(events, terminal);
+    let printer = Printer::new(events, terminal, launch.options.run_id.clone());
     let notify: driver::Notify = Arc::new(move |notice| match notice {
         driver::Notice::TimedOut(limit) => errln!(
             "the run's --timeout of {} has passed: stopping running steps",

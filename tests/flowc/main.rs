@@ -6,6 +6,7 @@ mod cli;
 mod codes;
 mod durable;
 mod editors;
+mod events;
 mod examples;
 mod failures;
 mod fmt;
