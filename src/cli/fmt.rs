@@ -75,46 +75,20 @@ pub fn run(args: FmtArgs, color: bool) -> u8 {
     }
 }
 
-/// The inputs the paths name: a directory gives its `*.flow` files, sorted, without hidden
-/// files, symbolic links and subdirectories.
+/// The inputs the paths name ([`load::flow_files`]).
 fn expand(paths: &[PathBuf], tally: &mut Tally) -> Vec<Input> {
-    let mut inputs = Vec::new();
-    for path in paths {
-        if path.as_os_str() == "-" {
-            inputs.push(Input::Stdin);
-        } else if path.is_dir() {
-            let before = inputs.len();
-            flow_files(path, &mut inputs);
-            if inputs.len() == before {
-                errln!("warning: no .flow files in `{}`", path.display());
+    let inputs: Vec<Input> = load::flow_files(paths)
+        .into_iter()
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                Input::Stdin
+            } else {
+                Input::File(p)
             }
-        } else {
-            inputs.push(Input::File(path.clone()));
-        }
-    }
+        })
+        .collect();
     tally.inputs = inputs.len();
     inputs
-}
-
-fn flow_files(dir: &Path, out: &mut Vec<Input>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<_> = entries.flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        let path = entry.path();
-        if kind.is_file() && path.extension().is_some_and(|e| e == "flow") {
-            out.push(Input::File(path));
-        }
-    }
 }
 
 fn format_all(inputs: &[Input], args: &FmtArgs, opts: RenderOptions, mut tally: Tally) -> Tally {

@@ -10,6 +10,7 @@ mod events;
 mod examples;
 mod failures;
 mod fmt;
+mod friction;
 mod hostile;
 mod injection;
 mod parser;
