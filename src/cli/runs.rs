@@ -18,7 +18,7 @@ pub struct RunsArgs {
     /// `prune`, or nothing to list the runs.
     #[command(subcommand)]
     pub action: Option<RunsAction>,
-    /// `human` (a table on stderr) or `json` (one object per run on stdout).
+    /// `human` (a table) or `json` (one object per run), on stdout.
     #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = ["human", "json"])]
     pub format: String,
     /// Where run journals are (default: `FLOWC_STATE_DIR`, else ./.flow/runs).
@@ -56,7 +56,7 @@ pub struct RunArg {
     /// The run id, or a unique prefix (default: the newest run).
     #[arg(value_name = "RUN_ID")]
     pub run: Option<String>,
-    /// `human` (a table on stderr) or `json` (on stdout).
+    /// `human` (tables) or `json`, on stdout.
     #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = ["human", "json"])]
     pub format: String,
     /// Where run journals are (default: `FLOWC_STATE_DIR`, else ./.flow/runs).
@@ -145,7 +145,7 @@ pub fn runs(args: RunsArgs) -> u8 {
         errln!("no runs in `{}`", root.display());
         return super::EXIT_OK;
     }
-    errln!(
+    outln!(
         "{:<23} {:<16} {:<12} {:<20} {:>9} {:>11}",
         "id",
         "workflow",
@@ -155,7 +155,7 @@ pub fn runs(args: RunsArgs) -> u8 {
         "steps"
     );
     for s in &rows {
-        errln!(
+        outln!(
             "{:<23} {:<16} {:<12} {:<20} {:>9} {:>11}",
             s.run_id(),
             s.started.workflow,
@@ -306,13 +306,13 @@ pub fn status(args: RunArg) -> u8 {
         outln!("{all}");
         return super::EXIT_OK;
     }
-    errln!(
+    outln!(
         "run {}: workflow `{}` of {}",
         state.run_id(),
         state.started.workflow,
         state.started.file
     );
-    errln!(
+    outln!(
         "status {}, started {}, {}/{} steps succeeded",
         state.status(),
         time_text(state.started.at_ms),
@@ -325,8 +325,8 @@ pub fn status(args: RunArg) -> u8 {
         .max()
         .unwrap_or(4)
         .max(4);
-    errln!();
-    errln!(
+    outln!();
+    outln!(
         "{:<width$}  {:<11} {:>8}  {:>9}  exit codes",
         "step",
         "status",
@@ -338,7 +338,7 @@ pub fn status(args: RunArg) -> u8 {
             .as_array()
             .map(|a| a.iter().map(ToString::to_string).collect())
             .unwrap_or_default();
-        errln!(
+        outln!(
             "{:<width$}  {:<11} {:>8}  {:>9}  {}",
             s["step"].as_str().unwrap_or(""),
             s["status"].as_str().unwrap_or(""),
@@ -348,10 +348,10 @@ pub fn status(args: RunArg) -> u8 {
         );
     }
     if !failures.is_empty() {
-        errln!();
+        outln!();
     }
     for (step, failure) in &failures {
-        errln!("{}", render_step_failure(step, failure, true));
+        outln!("{}", render_step_failure(step, failure, true));
     }
     super::EXIT_OK
 }

@@ -1,9 +1,11 @@
 //! Everyday command-line behaviour: `flowc check DIR` takes a directory as `flowc fmt DIR`
-//! does.
+//! does, `flowc runs` and `flowc status` print their tables on stdout (so that `flowc runs |
+//! grep` works).
 
 use std::path::Path;
+use std::process::Command;
 
-use crate::support::{json_lines, tmp, Flowc};
+use crate::support::{flowc_in, json_lines, tmp, Flowc};
 
 const GOOD: &str = "workflow w {\n  step s { run \"true\" }\n}\n";
 const TYPO: &str =
@@ -67,4 +69,78 @@ fn check_takes_a_directory_as_fmt_does() {
         out.stderr,
         "warning: no .flow files in `empty`\nchecked 0 files: no problems found\n"
     );
+}
+
+/// Runs a workflow that fails, journaled in `dir/.flow`; gives its run id.
+fn failed_run(dir: &Path) -> String {
+    write(
+        dir,
+        &[(
+            "w.flow",
+            "workflow w {\n  step ok { run \"true\" }\n  step bad after ok { run \"exit 3\" }\n}\n",
+        )],
+    );
+    let out = flowc_in(dir, &["run", "w.flow", "--events", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    json_lines(&out.stdout)[0]["run_id"]
+        .as_str()
+        .expect("run id")
+        .to_string()
+}
+
+#[test]
+fn runs_and_status_print_their_tables_on_stdout() {
+    let dir = tmp();
+    let d = dir.path();
+    let out = flowc_in(d, &["runs"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""));
+    assert!(
+        out.stderr.starts_with("no runs in"),
+        "a message: {}",
+        out.stderr
+    );
+
+    let id = failed_run(d);
+    let runs = flowc_in(d, &["runs"]);
+    assert_eq!(runs.code, 0, "{}", runs.stderr);
+    assert_eq!(runs.stderr, "");
+    let mut lines = runs.stdout.lines();
+    assert!(
+        lines.next().is_some_and(|h| h.starts_with("id ")),
+        "{}",
+        runs.stdout
+    );
+    let row = lines.next().unwrap_or_default();
+    assert!(row.starts_with(&id) && row.contains(" failed "), "{row}");
+
+    // `flowc runs | grep ID`, through a real pipe.
+    let piped = Command::new("sh")
+        .args(["-c", "\"$1\" runs | grep -F -- \"$2\"", "sh"])
+        .arg(env!("CARGO_BIN_EXE_flowc"))
+        .arg(&id)
+        .current_dir(d)
+        .env_remove("FLOWC_STATE_DIR")
+        .output()
+        .expect("sh runs");
+    assert_eq!(piped.status.code(), Some(0), "grep found nothing");
+    assert_eq!(String::from_utf8_lossy(&piped.stdout), format!("{row}\n"));
+
+    let status = flowc_in(d, &["status", &id]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert_eq!(status.stderr, "");
+    let text = &status.stdout;
+    assert!(
+        text.starts_with(&format!("run {id}: workflow `w` of ")),
+        "{text}"
+    );
+    assert!(text.contains("\nok    succeeded"), "{text}");
+    assert!(text.contains("\nbad   failed"), "{text}");
+    assert!(
+        text.contains("error[E0460]: step `bad` failed: exit code 3\n  help: "),
+        "{text}"
+    );
+    // Errors stay on stderr.
+    let missing = flowc_in(d, &["status", "nosuchrun"]);
+    assert_eq!((missing.code, missing.stdout.as_str()), (2, ""));
+    assert!(missing.stderr.contains("E0507"), "{}", missing.stderr);
 }
