@@ -22,6 +22,7 @@ mod repl;
 mod resume;
 pub(crate) mod run;
 mod runs;
+mod state;
 pub(crate) mod term;
 mod usage;
 

@@ -511,6 +511,12 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
     let options = launch.options(terminal_approver(launch.json_events));
     // The journal: `./.flow/runs/<run id>/`, unless switched off.
     let mut options = options;
+    let state_root = driver::state_root(args.state_dir.as_deref());
+    let mut state_dirs = vec![options.log_dir.as_path()];
+    if !journal::disabled() {
+        state_dirs.push(&state_root);
+    }
+    super::state::create_state_dirs(&state_dirs);
     let lock = match driver::start_journal(
         &mut options,
         &args.file,
@@ -623,12 +629,14 @@ pub(crate) fn launch(
     params: std::collections::BTreeMap<String, crate::runtime::eval::Value>,
     launch: &driver::Launch,
 ) -> (u8, Option<run::Report>) {
+    let options = launch.options(terminal_approver(launch.json_events));
+    super::state::create_state_dirs(&[&options.log_dir]);
     drive(
         driver::Drive {
             lowered,
             workflow: workflow.to_string(),
             params,
-            options: launch.options(terminal_approver(launch.json_events)),
+            options,
             timeout: launch.timeout,
         },
         launch.json_events,

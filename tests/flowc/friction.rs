@@ -1,6 +1,7 @@
 //! Everyday command-line behaviour: `flowc check DIR` takes a directory as `flowc fmt DIR`
 //! does, `flowc runs` and `flowc status` print their tables on stdout (so that `flowc runs |
-//! grep` works).
+//! grep` works), and a `.flow/` state directory flowc creates is ignored by git.
+//! (`flowc fmt --diff` without `--check` is in fmt.rs.)
 
 use std::path::Path;
 use std::process::Command;
@@ -143,4 +144,62 @@ fn runs_and_status_print_their_tables_on_stdout() {
     let missing = flowc_in(d, &["status", "nosuchrun"]);
     assert_eq!((missing.code, missing.stdout.as_str()), (2, ""));
     assert!(missing.stderr.contains("E0507"), "{}", missing.stderr);
+}
+
+#[test]
+fn a_state_directory_flowc_creates_is_ignored_by_git() {
+    let dir = tmp();
+    let d = dir.path();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    git(&["init", "-q"]);
+    failed_run(d);
+    let ignore = std::fs::read_to_string(d.join(".flow/.gitignore")).expect(".gitignore");
+    assert!(ignore.lines().any(|l| l == "*"), "{ignore}");
+    // Journals and logs are there, and git sees only the workflow.
+    assert!(d.join(".flow/runs").is_dir() && d.join(".flow/logs").is_dir());
+    assert_eq!(
+        git(&["status", "--porcelain", "--untracked-files=all"]),
+        "?? w.flow\n"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(d.join(".flow"))
+        .expect("made")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "private to its owner");
+
+    // One that exists is left as it is: its `.gitignore` is not rewritten, and none is
+    // added to a `.flow/` made by someone else.
+    std::fs::write(d.join(".flow/.gitignore"), "runs/\n").expect("own rules");
+    failed_run(d);
+    assert_eq!(
+        std::fs::read_to_string(d.join(".flow/.gitignore")).expect("kept"),
+        "runs/\n"
+    );
+    let other = tmp();
+    std::fs::create_dir(other.path().join(".flow")).expect("mkdir");
+    failed_run(other.path());
+    assert!(!other.path().join(".flow/.gitignore").exists());
+
+    // A state directory elsewhere gets one when it is a `.flow/`, and only then.
+    let elsewhere = tmp();
+    write(elsewhere.path(), &[("w.flow", GOOD)]);
+    for state in ["state/.flow/runs", "plain/runs"] {
+        let out = Flowc::new(&["run", "w.flow", "--state-dir", state, "--log-dir", "logs"])
+            .dir(elsewhere.path())
+            .run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    let has = |p: &str| elsewhere.path().join(p).exists();
+    assert!(has("state/.flow/.gitignore") && has("state/.flow/runs"));
+    assert!(has("plain/runs") && !has("plain/.gitignore") && !has("plain/runs/.gitignore"));
+    assert!(!has(".flow"), "logs went to --log-dir, runs to --state-dir");
 }
