@@ -656,8 +656,16 @@ mod tests {
 
     #[test]
     fn yaml_aliases_are_expanded_and_bounded() {
-        let e = entries(Kind::Yaml, "base: &r [eu, us]\nregions: *r\n");
-        assert_eq!(e[0].value.data, e[1].value.data);
+        let text = "base: &r [eu, us]\nregions: *r\n";
+        let e = entries(Kind::Yaml, text);
+        let Data::List(items) = &e[1].value.data else {
+            panic!("a list");
+        };
+        let plain = |t: &str| Data::Plain(t.to_string());
+        assert_eq!(items[0].data, plain("eu"));
+        assert_eq!(items[1].data, plain("us"));
+        // The copy is where the alias is: that is where the value is given.
+        assert!(items.iter().all(|i| text_at(text, i.span) == "*r"));
         let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for (i, name) in ["b", "c", "d", "e", "f", "g", "h"].iter().enumerate() {
             let prev = if i == 0 {
