@@ -59,9 +59,15 @@ fn create_state_dir(dir: &Path) {
     };
     // Private to its owner, as every state directory is (runs and logs hold what steps
     // print, and a journal the run's inputs).
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let written = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700))
-        .and_then(|()| std::fs::File::create_new(tmp.path().join(".gitignore")))
+        .and_then(|()| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(tmp.path().join(".gitignore"))
+        })
         .and_then(|mut f| f.write_all(GITIGNORE.as_bytes()));
     if written.is_err() {
         return;
@@ -90,6 +96,11 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&made).expect("made").permissions().mode();
         assert_eq!(mode & 0o777, 0o700, "private to its owner");
+        let mode = std::fs::metadata(made.join(".gitignore"))
+            .expect("written")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "as every file of the state directory");
         let leftovers: Vec<_> = std::fs::read_dir(root.path().join("a"))
             .expect("listed")
             .flatten()
