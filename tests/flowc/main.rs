@@ -14,6 +14,7 @@ mod injection;
 mod parser;
 mod plan;
 mod props;
+mod records;
 mod repl;
 mod resolved;
 mod robustness;
