@@ -165,6 +165,9 @@ impl ExprCx {
 fn leak_help(place: &str) -> Option<String> {
     Some(if place.starts_with("the approval message") {
         "approval messages are shown to people and kept in logs; leave the secret out".to_string()
+    } else if place.starts_with("parameter") {
+        "a secret goes only into `env` entries and `secret` parameters; this parameter is not one"
+            .to_string()
     } else if place.starts_with("the command line") || place.starts_with("the arguments") {
         "pass the secret to the step through `env { NAME: secret }` and refer to `$NAME` in the command"
             .to_string()

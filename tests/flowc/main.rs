@@ -10,6 +10,7 @@ mod examples;
 mod failures;
 mod fmt;
 mod hostile;
+mod http;
 mod injection;
 mod parser;
 mod plan;
