@@ -459,7 +459,7 @@ pub fn resolve_inputs(
         if let Some(file) = &inputs.file {
             if let Some(node) = file.get(p.name) {
                 given(
-                    from_node(node, p.ty).map_err(|(reason, span)| Mismatch {
+                    from_node(node, p.ty, file.kind).map_err(|(reason, span)| Mismatch {
                         reason,
                         at: Some(InFile {
                             file: file.source,
@@ -602,8 +602,8 @@ impl Scope for Known<'_> {
 }
 
 /// Gives a value the representation of its declared type: text for a `secret` becomes
-/// [`Value::Secret`], an int for a `float` becomes a float, element by element in lists
-/// and maps.
+/// [`Value::Secret`], an int for a `float` becomes a float, element by element in lists,
+/// maps and records.
 pub fn coerce(value: Value, ty: &Type) -> Value {
     match (value, ty) {
         (Value::Str(s), Type::Secret) => Value::Secret(s),
@@ -614,6 +614,17 @@ pub fn coerce(value: Value, ty: &Type) -> Value {
         (Value::Map(m), Type::Map(t)) => {
             Value::Map(m.into_iter().map(|(k, v)| (k, coerce(v, t))).collect())
         }
+        (Value::Record(m), Type::Record(r)) => Value::Record(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let v = match r.field(&k) {
+                        Some(t) => coerce(v, t),
+                        None => v,
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
         (v, _) => v,
     }
 }
@@ -765,6 +776,18 @@ fn type_help(ty: &Type, syntax: Syntax) -> Option<String> {
             "write a JSON array, like --var 'regions=[\"eu-west\", \"us-east\"]'"
         }
         (Type::Map(_), Text) => "write a JSON object, like --var 'limits={\"eu\": 4}'",
+        (Type::Record(_), Text) => {
+            "write a JSON object with every field of the record, like --var 'spec={\"name\": \"web\", \"replicas\": 3}'"
+        }
+        (Type::Record(_), File(Json)) => {
+            "write a JSON object with every field of the record, each of its type"
+        }
+        (Type::Record(_), File(Toml)) => {
+            "write a TOML table with every field of the record, each of its type"
+        }
+        (Type::Record(_), File(Yaml)) => {
+            "write a YAML mapping with every field of the record, each of its type"
+        }
         (Type::String | Type::Secret, File(Json)) => "write a JSON string, in double quotes",
         (Type::String | Type::Secret, File(Toml)) => "write a TOML string, in quotes",
         (Type::String | Type::Secret, File(Yaml)) => "write the text, quoted or not",
@@ -815,7 +838,8 @@ fn from_text(text: &str, ty: &Type) -> Result<Value, String> {
         Type::Duration => duration(t)
             .map(Value::Duration)
             .map_err(|why| format!("{} is not a duration: {why}", shown(text))),
-        Type::List(_) | Type::Map(_) => {
+        Type::Record(r) if !r.is_data() => Err(format!("a {ty} cannot be given as an input")),
+        Type::List(_) | Type::Map(_) | Type::Record(_) => {
             let json: serde_json::Value = serde_json::from_str(t).map_err(|e| {
                 let what = if matches!(ty, Type::List(_)) {
                     "a JSON array"
@@ -828,9 +852,9 @@ fn from_text(text: &str, ty: &Type) -> Result<Value, String> {
                     format!("{} is not {what} ({e})", shown(text))
                 }
             })?;
-            from_node(&Node::from_json(&json), ty).map_err(|(reason, _)| reason)
+            from_node(&Node::from_json(&json), ty, Kind::Json).map_err(|(reason, _)| reason)
         }
-        Type::Record(_) | Type::Module(_) => Err(format!("a {ty} cannot be given as an input")),
+        Type::Module(_) => Err(format!("a {ty} cannot be given as an input")),
     }
 }
 
@@ -879,16 +903,17 @@ fn inside(index: String, why: String) -> String {
 }
 
 /// Checks a vars-file (or `--var` JSON) value against `ty` and converts it. An error names
-/// the element (`at [1]`), never shows a secret's text, and gives the span of the value
-/// that does not fit.
-fn from_node(node: &Node, ty: &Type) -> Result<Value, (String, crate::source::Span)> {
+/// the element (`at [1]`) and what was found in the words of the file's `kind` (`an
+/// array`, `a mapping`), never shows a secret's text, and gives the span of the value that
+/// does not fit.
+fn from_node(node: &Node, ty: &Type, kind: Kind) -> Result<Value, (String, crate::source::Span)> {
     let fail = |reason: String| Err((reason, node.span));
     let found = |what: &str| {
         let found = match &node.data {
             // A plain YAML scalar is shown: it is what the reader wrote, unquoted. (Text is
             // never a mismatch for a `secret`, so no secret is shown.)
             Data::Plain(text) if !node.is_null() => shown(text),
-            _ => node.kind().to_string(),
+            _ => node.kind(kind).to_string(),
         };
         Err((format!("expected {what}, found {found}"), node.span))
     };
@@ -923,18 +948,47 @@ fn from_node(node: &Node, ty: &Type) -> Result<Value, (String, crate::source::Sp
             "a duration is written as a string with a unit, like \"5m\", not a bare number"
                 .to_string(),
         ),
+        (Type::Record(r), Data::Map(entries)) if r.is_data() => {
+            // A key the record does not have is a mistake (a misspelt field), not data
+            // to drop.
+            if let Some(e) = entries.iter().find(|e| r.field(&e.key).is_none()) {
+                let names: Vec<&str> = r.field_names().collect();
+                let hint = match crate::diagnostics::did_you_mean(&e.key, names.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`? "),
+                    None => String::new(),
+                };
+                let why = format!(
+                    "the record has no field {:?} ({hint}its fields are: {})",
+                    e.key,
+                    names.join(", ")
+                );
+                return Err((why, e.key_span));
+            }
+            r.fields
+                .iter()
+                .map(
+                    |(k, t)| match entries.iter().find(|e| e.key == k.as_ref()) {
+                        Some(e) => from_node(&e.value, t, kind)
+                            .map(|v| (k.to_string(), v))
+                            .map_err(|(why, at)| (inside(format!("[{k:?}]"), why), at)),
+                        None => Err((format!("the field {k:?} is missing"), node.span)),
+                    },
+                )
+                .collect::<Result<_, _>>()
+                .map(Value::Record)
+        }
         (Type::List(t), Data::List(items)) => items
             .iter()
             .enumerate()
             .map(|(i, item)| {
-                from_node(item, t).map_err(|(e, at)| (inside(format!("[{i}]"), e), at))
+                from_node(item, t, kind).map_err(|(e, at)| (inside(format!("[{i}]"), e), at))
             })
             .collect::<Result<_, _>>()
             .map(Value::List),
         (Type::Map(t), Data::Map(entries)) => entries
             .iter()
             .map(|e| {
-                from_node(&e.value, t)
+                from_node(&e.value, t, kind)
                     .map(|v| (e.key.clone(), v))
                     .map_err(|(why, at)| (inside(format!("[{:?}]", e.key), why), at))
             })
@@ -945,8 +999,9 @@ fn from_node(node: &Node, ty: &Type) -> Result<Value, (String, crate::source::Sp
         (Type::Float, _) => found("a number"),
         (Type::Bool, _) => found("`true` or `false`"),
         (Type::Duration, _) => found("a duration string, like \"5m\""),
-        (Type::List(_), _) => found("a list"),
-        (Type::Map(_), _) => found("a map"),
+        (Type::List(_), _) => found(kind.list()),
+        (Type::Map(_), _) => found(kind.map()),
+        (Type::Record(r), _) if r.is_data() => found(kind.map()),
         (Type::Record(_) | Type::Module(_), _) => {
             fail(format!("a {ty} cannot be given as an input"))
         }
@@ -1199,7 +1254,7 @@ workflow needs(name: string, count: int) {
             (
                 &array,
                 "E0433",
-                "expected a map of parameter names to values, found a list",
+                "expected a map of parameter names to values, found an array",
             ),
             (&broken, "E0433", "not valid JSON"),
             (&missing, "E0433", "no such file"),

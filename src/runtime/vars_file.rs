@@ -60,6 +60,23 @@ impl Kind {
             Kind::Yaml => "YAML",
         }
     }
+
+    /// What it calls a list, for messages: `an array`, `a sequence`.
+    pub fn list(self) -> &'static str {
+        match self {
+            Kind::Json | Kind::Toml => "an array",
+            Kind::Yaml => "a sequence",
+        }
+    }
+
+    /// What it calls a map, for messages: `an object`, `a table`, `a mapping`.
+    pub fn map(self) -> &'static str {
+        match self {
+            Kind::Json => "an object",
+            Kind::Toml => "a table",
+            Kind::Yaml => "a mapping",
+        }
+    }
 }
 
 /// How deep values may nest (a list in a map is two deep).
@@ -119,8 +136,9 @@ impl Node {
         }
     }
 
-    /// What kind of value it is, for messages: `a string`, `a list`.
-    pub fn kind(&self) -> &'static str {
+    /// What kind of value it is, in the words of a file of kind `kind`: `a string`, `an
+    /// array`, `a mapping`.
+    pub fn kind(&self, kind: Kind) -> &'static str {
         if self.is_null() {
             return "null";
         }
@@ -130,8 +148,8 @@ impl Node {
             Data::Number(_) => "a number",
             Data::Str(_) | Data::Plain(_) => "a string",
             Data::Datetime(_) => "a date-time",
-            Data::List(_) => "a list",
-            Data::Map(_) => "a map",
+            Data::List(_) => kind.list(),
+            Data::Map(_) => kind.map(),
         }
     }
 
@@ -222,7 +240,7 @@ pub fn parse(kind: Kind, text: &str) -> Result<Vec<Entry>, Unreadable> {
             top.span,
             format!(
                 "expected a map of parameter names to values, found {}",
-                top.kind()
+                top.kind(kind)
             ),
             "this is the whole file's value",
         )),
@@ -555,7 +573,7 @@ fn yaml(text: &str) -> Result<Option<Node>, Unreadable> {
                     _ => {
                         return Err(Unreadable::at(
                             node.span,
-                            format!("a key must be text, not {}", node.kind()),
+                            format!("a key must be text, not {}", node.kind(Kind::Yaml)),
                             "this key",
                         ))
                     }
@@ -688,13 +706,13 @@ mod tests {
     #[test]
     fn files_that_are_no_map_of_values_are_refused() {
         for (kind, text, why) in [
-            (Kind::Json, "[1]", "found a list"),
+            (Kind::Json, "[1]", "found an array"),
             (Kind::Json, "", "empty"),
             (Kind::Json, "{\"a\": 1,}", "not valid JSON"),
             (Kind::Json, "{\"a\": 1, \"a\": 2}", "`a` is given twice"),
             (Kind::Toml, "a = ", "not valid TOML"),
             (Kind::Toml, "a = 1\na = 2", "not valid TOML"),
-            (Kind::Yaml, "- a\n", "found a list"),
+            (Kind::Yaml, "- a\n", "found a sequence"),
             (Kind::Yaml, "a: [1\n", "not valid YAML"),
             (
                 Kind::Yaml,

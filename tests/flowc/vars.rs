@@ -429,3 +429,42 @@ fn the_documented_vars_files_give_the_same_values() {
     assert_eq!(headers[0], headers[1]);
     assert_eq!(headers[0], headers[2]);
 }
+
+#[test]
+fn a_record_parameter_takes_a_table_or_a_mapping_and_a_misspelt_field_is_shown_at_its_key() {
+    let dir = tmp();
+    let d = dir.path();
+    std::fs::write(
+        d.join("w.flow"),
+        "workflow w(spec: record { name: string, replicas: int }) {\n  step s { run \"echo ${spec.name} ${spec.replicas}\" }\n}\n",
+    )
+    .expect("w.flow");
+    std::fs::write(
+        d.join("spec.toml"),
+        "[spec]\nname = \"web\"\nreplicas = 3\n",
+    )
+    .expect("toml");
+    std::fs::write(d.join("spec.yaml"), "spec: {name: web, replicas: 3}\n").expect("yaml");
+    std::fs::write(d.join("typo.yaml"), "spec:\n  name: web\n  replicsa: 3\n").expect("typo");
+    for vars in ["spec.toml", "spec.yaml"] {
+        let out = flowc(
+            d,
+            &["run", "w.flow", "--vars-file", vars, "--events", "json"],
+        );
+        assert_eq!(out.code, 0, "{vars}: {}", out.stderr);
+        assert!(
+            out.stdout.contains(r#""line":"web 3""#),
+            "{vars}: {}",
+            out.stdout
+        );
+    }
+    let out = flowc(d, &["plan", "w.flow", "--vars-file", "typo.yaml"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the record has no field \"replicsa\" (did you mean `replicas`?"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("╭─[typo.yaml:3:3]"), "{}", out.stderr);
+}
