@@ -284,6 +284,8 @@ pub enum AttrKind {
     OnFailure(Ident),
     /// `max_parallel n`.
     MaxParallel(Expr),
+    /// `checkpoint "label"`: names the step's finish for `flowc rollback --to`.
+    Checkpoint(Expr),
 }
 
 impl AttrKind {
@@ -301,6 +303,7 @@ impl AttrKind {
             AttrKind::Outputs(_) => "outputs",
             AttrKind::OnFailure(_) => "on_failure",
             AttrKind::MaxParallel(_) => "max_parallel",
+            AttrKind::Checkpoint(_) => "checkpoint",
         }
     }
 

@@ -113,6 +113,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0508", include_str!("explain/E0508.md")),
     ("E0509", include_str!("explain/E0509.md")),
     ("E0510", include_str!("explain/E0510.md")),
+    ("E0511", include_str!("explain/E0511.md")),
+    ("E0512", include_str!("explain/E0512.md")),
     ("E0590", include_str!("explain/E0590.md")),
     ("E0591", include_str!("explain/E0591.md")),
     ("E0592", include_str!("explain/E0592.md")),

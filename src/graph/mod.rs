@@ -27,6 +27,8 @@ pub struct Node {
     /// The outputs it computes from other steps (`name: type`): the declared outputs of
     /// a sub-workflow, on the step that called it.
     pub gives: Vec<String>,
+    /// Its `checkpoint` label, which `flowc rollback --to` names.
+    pub checkpoint: Option<String>,
 }
 
 /// Why an edge exists; edges point from the step that runs first.
@@ -179,6 +181,9 @@ impl ExecGraph {
             }
             if !node.gives.is_empty() {
                 let _ = write!(out, "\n    outputs {}", node.gives.join(", "));
+            }
+            if let Some(label) = &node.checkpoint {
+                let _ = write!(out, "\n    checkpoint {label:?}");
             }
             for (s, kind) in incoming {
                 let _ = write!(

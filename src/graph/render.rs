@@ -36,14 +36,19 @@ impl ExecGraph {
                 attrs.push("color=gray, fontcolor=gray");
             }
             let label;
-            if let Some(when) = &node.when {
+            let lines: Vec<String> = (node.when.iter().map(|w| format!("when {w}")))
+                .chain(node.checkpoint.iter().map(|c| format!("checkpoint {c}")))
+                .collect();
+            if !lines.is_empty() {
                 // Each part quoted on its own: the line break between them is DOT's `\n`.
-                let (name, when) = (dot_quote(&node.name), dot_quote(&format!("when {when}")));
-                label = format!(
-                    "label=\"{}\\n{}\"",
-                    &name[1..name.len() - 1],
-                    &when[1..when.len() - 1]
-                );
+                let parts: Vec<String> = std::iter::once(&node.name)
+                    .chain(&lines)
+                    .map(|part| {
+                        let quoted = dot_quote(part);
+                        quoted[1..quoted.len() - 1].to_string()
+                    })
+                    .collect();
+                label = format!("label=\"{}\"", parts.join("\\n"));
                 attrs.push(&label);
             }
             let _ = write!(out, "  {}", dot_quote(&node.name));
@@ -87,6 +92,10 @@ impl ExecGraph {
                 label.push_str("<br/>when ");
                 label.push_str(when);
             }
+            if let Some(checkpoint) = &node.checkpoint {
+                label.push_str("<br/>checkpoint ");
+                label.push_str(checkpoint);
+            }
             // Mermaid ends a quoted label at `"`; its entity keeps the condition's strings.
             let label = label.replace('"', "#quot;");
             // Index ids, not step names: a step may be called `end`, which Mermaid reserves.
@@ -110,9 +119,10 @@ impl ExecGraph {
         out
     }
 
-    /// The JSON shape: `{"workflow", "nodes": [{name, finally, fan_out, never, when}],
-    /// "edges": [{from, to, kind}]}`, nodes in source order, edges by target then source;
-    /// `when` is the condition as written, or null.
+    /// The JSON shape: `{"workflow", "nodes": [{name, finally, fan_out, never, when,
+    /// checkpoint}], "edges": [{from, to, kind}]}`, nodes in source order, edges by target
+    /// then source; `when` is the condition as written, or null; `checkpoint` only for a
+    /// labelled step.
     pub fn to_json(&self) -> serde_json::Value {
         #[derive(Serialize)]
         struct JsonNode<'a> {
@@ -121,6 +131,8 @@ impl ExecGraph {
             fan_out: bool,
             never: bool,
             when: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            checkpoint: Option<&'a str>,
         }
         #[derive(Serialize)]
         struct JsonEdge<'a> {
@@ -137,6 +149,7 @@ impl ExecGraph {
                 fan_out: n.fan_out,
                 never: n.never,
                 when: n.when.as_deref(),
+                checkpoint: n.checkpoint.as_deref(),
             })
             .collect();
         let mut edges: Vec<(usize, usize, EdgeKind)> = self

@@ -122,6 +122,7 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
                 .filter(|o| o.value.is_some())
                 .map(|o| format!("{}: {}", o.name, o.ty))
                 .collect(),
+            checkpoint: step.checkpoint.as_ref().map(|c| c.label.clone()),
         });
     }
     let mut linked: Vec<usize> = Vec::new();

@@ -238,6 +238,9 @@ impl Planner<'_> {
                     facts.push(format!("on_failure {}", wf.step(l.step).name))
                 }
             }
+            if let Some(c) = &step.checkpoint {
+                facts.push(format!("checkpoint {:?}", c.label));
+            }
             let line = format!(
                 "  {:>nw$}. {:<w$}  {}",
                 n + 1,

@@ -166,6 +166,7 @@
   "outputs"
   "on_failure"
   "max_parallel"
+  "checkpoint"
 ] @keyword
 
 [

@@ -165,6 +165,7 @@
   "outputs"
   "on_failure"
   "max_parallel"
+  "checkpoint"
 ] @keyword
 
 [
