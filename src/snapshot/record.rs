@@ -1,4 +1,4 @@
-//! The records of a run journal, format version 2: what is on disk, kept apart from the
+//! The records of a run journal, format version 3: what is on disk, kept apart from the
 //! runtime's own types so that the runtime can change without changing the format. Steps
 //! are named by their instance name: `build`, `test[3]` for a fan-out instance, and
 //! `call.step` for a step of an inlined sub-workflow.
@@ -6,7 +6,9 @@
 //! Changing a record (a field, a variant, their order) changes the format: bump
 //! [`super::FORMAT_VERSION`] and keep a golden file of the old version decoding. Version 2
 //! added [`Record::StepFailed`] after the variants of version 1, which it lays out the same
-//! way, so a version 1 journal decodes as it is.
+//! way, so a version 1 journal decodes as it is; version 3 added the records of operating a
+//! run ([`Record::Checkpoints`], [`Record::Resumed`], [`Record::RollbackStarted`],
+//! [`Record::CompensationStarted`]) after those, in the same way.
 
 use std::collections::BTreeMap;
 
@@ -152,7 +154,8 @@ pub enum Record {
     },
     /// The run ended (for this driver).
     RunFinished {
-        /// `succeeded`, `failed`, `cancelled` or `waiting`.
+        /// `succeeded`, `failed`, `cancelled` or `waiting`; since format version 3 also
+        /// `paused` (`flowc pause`) and `rolled_back` (`flowc rollback`).
         status: String,
         /// Unix time in milliseconds.
         at_ms: u64,
@@ -164,6 +167,44 @@ pub enum Record {
         step: String,
         /// The failure.
         failure: Failure,
+    },
+    /// The checkpoint labels of the workflow as its driver compiled it (since format
+    /// version 3), for `flowc status`: written when a driver takes the run over.
+    Checkpoints {
+        /// `(label, step)` pairs, in step order.
+        labels: Vec<(String, String)>,
+    },
+    /// `flowc resume` went on with the run (since format version 3); `from` and `only` are
+    /// the steps it was asked to run again. Ends a rollback that was left unfinished.
+    Resumed {
+        /// `--from` steps (or instances).
+        from: Vec<String>,
+        /// `--only` steps (or instances).
+        only: Vec<String>,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+    /// `flowc rollback` began undoing the run (since format version 3): the compensations
+    /// it runs, in order. A rollback that is interrupted goes on with this plan.
+    RollbackStarted {
+        /// `--to`: the checkpoint label or step it rolls back to (`None`: everything).
+        to: Option<String>,
+        /// `(compensation step, step it undoes)`, in the order they run.
+        undo: Vec<(String, String)>,
+        /// Finished steps without a compensation, kept as they are (`--force`).
+        kept: Vec<String>,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+    /// A compensation of a rollback is about to start (since format version 3). Its
+    /// `StepFinished` (or `StepSkipped`) that follows is its end.
+    CompensationStarted {
+        /// The compensation step.
+        step: String,
+        /// The step it undoes.
+        target: String,
+        /// Unix time in milliseconds.
+        at_ms: u64,
     },
 }
 
