@@ -14,7 +14,8 @@
 //! - [`outputs`]: a step's `$FLOW_OUTPUT` file read back as typed values;
 //! - [`plan`]: what a run would do, as text, without running anything;
 //! - [`schedule`]: who waits for whom, and the skip and failure rules (no tokio);
-//! - [`run`]: the scheduler that runs a workflow's steps with all of the above.
+//! - [`run`]: the scheduler that runs a workflow's steps with all of the above;
+//! - [`rollback`]: `flowc rollback`'s phase of a run, its compensations one at a time.
 //! - [`journal`]: the durable record of a run, read back by `flowc resume`;
 //! - [`fingerprint`]: what a step's definition hashes to, so that resume keeps it or not;
 //! - [`driver`]: a run from compiled program to report (runtime, Ctrl-C, timeout), with
@@ -34,6 +35,7 @@ pub mod plan;
 pub mod process;
 pub mod redact;
 pub mod retry;
+pub mod rollback;
 pub mod run;
 pub mod schedule;
 pub mod spawn;
