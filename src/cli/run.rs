@@ -279,6 +279,7 @@ impl Printer {
             }
             Event::StepFinished { step, .. }
             | Event::StepSkipped { step, .. }
+            | Event::StepPaused { step, .. }
             | Event::StepRestored { step, .. } => {
                 if let Some(bar) = live.running.remove(step) {
                     bar.finish_and_clear();
@@ -383,6 +384,7 @@ impl Observer for Printer {
                 ),
             },
             Event::StepSkipped { step, reason } => format!("{t} ⤼ {step} skipped: {reason}"),
+            Event::StepPaused { step, reason } => format!("{t} ⏸ {step} paused: {reason}"),
             // Returned above, before the time stamp is formatted.
             Event::StepRestored { .. } | Event::RunFinished { .. } => return,
         };
@@ -476,6 +478,8 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         keep_records: false,
     };
     let options = launch.options(terminal_approver(launch.json_events));
+    // Before the run's lock is taken: a `flowc pause` from then on is heard as one.
+    driver::listen_for_signals();
     // The journal: `./.flow/runs/<run id>/`, unless switched off.
     let mut options = options;
     let lock = match driver::start_journal(
@@ -619,10 +623,14 @@ pub(crate) fn drive(
         std::io::stderr().is_terminal()
     };
     let printer = Printer::new(events, terminal);
-    let notify: driver::Notify = Arc::new(move |notice| match notice {
+    let notify: driver::Notify = Arc::new(move |notice| {
+        match notice {
         driver::Notice::TimedOut(limit) => errln!(
             "the run's --timeout of {} has passed: stopping running steps",
             format_duration(limit.as_millis() as u64)
+        ),
+        driver::Notice::Pausing { by } => errln!(
+            "pausing (asked by `flowc pause`, pid {by}): running steps finish, nothing new starts (press Ctrl-C to stop them now)"
         ),
         driver::Notice::Interrupted { count: 1, by } if second_interrupt_exits => errln!(
             "interrupted ({}): stopping running steps (press Ctrl-C again to exit at once)",
@@ -642,6 +650,7 @@ pub(crate) fn drive(
             std::process::exit(i32::from(by.exit_code()))
         }
         driver::Notice::Interrupted { .. } => {}
+    }
     });
     let driven = match driver::drive(launch, Box::new(printer), notify, lock) {
         Ok(driven) => driven,
@@ -700,6 +709,19 @@ pub(crate) fn drive(
             }
             Status::Waiting => {
                 errln!("run stopped at an approval gate; run it again with `--approve STEP` or `--approve-all`");
+            }
+            Status::Paused => {
+                let waiting = report
+                    .steps
+                    .iter()
+                    .filter(|s| s.status == Status::Paused)
+                    .count();
+                errln!("run {run_id} paused: its running steps finished and {waiting} step(s) wait; `flowc resume {run_id}` continues it, `flowc rollback {run_id}` undoes it");
+            }
+            Status::RolledBack => {
+                errln!(
+                    "run {run_id} rolled back; `flowc resume {run_id}` runs the undone steps again"
+                );
             }
             _ => {
                 if journaled {
