@@ -270,15 +270,16 @@ mod tests {
         }
     }
 
-    /// What a journal says about steps, runs and rollbacks.
-    fn facts(
-        dir: &Path,
-    ) -> (
+    /// What a journal says: each step's last status and how many times it ended, the
+    /// steps rolled back, whether the rollback ended, the run's status.
+    type Facts = (
         Vec<(String, String, usize)>,
         Vec<String>,
         Option<bool>,
         String,
-    ) {
+    );
+
+    fn facts(dir: &Path) -> Facts {
         let state = RunState::load(dir).expect("loads");
         let mut steps: Vec<(String, String, usize)> = (state.finished.iter())
             .map(|(k, f)| (k.clone(), f.status.clone(), state.history[k].len()))
