@@ -625,6 +625,13 @@ pub async fn run(
     // change runs again.
     let mut changed: rustc_hash::FxHashSet<String> = Default::default();
 
+    // A pause asked before the run started: nothing starts at all.
+    if pause.as_ref().is_some_and(CancellationSignal::is_cancelled) {
+        pause_heard = true;
+        if sched.pause() {
+            shared.pausing.send_replace(true);
+        }
+    }
     // Steps in flight as tasks. Processes are bounded by `slots`; this bounds the tasks
     // waiting for a slot, so that 10,000 ready steps do not become 10,000 parked futures.
     let in_flight_max = max_parallel.saturating_mul(2).saturating_add(16);
@@ -767,10 +774,12 @@ pub async fn run(
                     _ => std::future::pending().await,
                 }
             };
+            // An interrupt or a pause is heard before the next step's end starts more.
             tokio::select! {
-                joined = running.join_next() => Woke::Joined(joined.map(Box::new)),
+                biased;
                 () = interrupt => Woke::Interrupted,
                 () = pause => Woke::Paused,
+                joined = running.join_next() => Woke::Joined(joined.map(Box::new)),
             }
         };
         let joined = match woke {
