@@ -138,14 +138,11 @@ pub fn run(args: RollbackArgs, color: bool) -> u8 {
             });
         }
     }
-    // Every step that succeeded keeps its result: the compensations read them.
+    // Every finished step keeps its result: the compensations and `finally` steps read
+    // them.
     let mut keep = Resume::default();
     for step in &info.steps {
-        if let Some(f) = state
-            .finished
-            .get(&step.name)
-            .filter(|f| f.status == "succeeded")
-        {
+        if let Some(f) = state.finished.get(&step.name) {
             keep.keep.insert(step.name.clone(), f.clone());
         }
     }

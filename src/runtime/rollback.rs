@@ -6,7 +6,8 @@
 //! steps run with `workflow.status` `rolled_back`, and so ends the run.
 //!
 //! The rest of the run is restored from the journal, not run: a compensation reads the
-//! results of the steps it undoes as they were. A compensation that fails stops the
+//! results of the steps it undoes as they were (a step that did not finish reads as
+//! skipped). A compensation that fails stops the
 //! rollback (the next ones would undo steps finished before it), as does an interrupt;
 //! both end the run `failed` or `cancelled`, and `flowc rollback` continues it.
 
@@ -42,11 +43,19 @@ pub(super) async fn undo(
     let run_id = shared.opts.run_id.clone();
     let mut results: HashMap<String, Value> = HashMap::default();
     let mut reports: Vec<Option<StepReport>> = vec![None; info.steps.len()];
-    if let Some(resume) = &shared.opts.resume {
-        for (i, step) in info.steps.iter().enumerate() {
-            if let Some(f) = resume.keep.get(&step.name) {
+    // Every step's result as the run left it; one that did not finish reads as skipped.
+    let finished = shared.opts.resume.as_ref().map(|r| &r.keep);
+    for (i, step) in info.steps.iter().enumerate() {
+        match finished.and_then(|keep| keep.get(&step.name)) {
+            Some(f) => {
                 results.insert(step.name.clone(), f.record.clone());
-                reports[i] = Some(kept(&step.name, f.attempts, f.duration_ms));
+                reports[i] = Some(kept(&step.name, &f.status, f.attempts, f.duration_ms));
+            }
+            None => {
+                let fan_out = step.fan_out.is_some();
+                let skipped =
+                    run::not_run(&step.name, Status::Skipped, None, String::new(), fan_out);
+                results.insert(step.name.clone(), skipped.record);
             }
         }
     }
@@ -110,7 +119,7 @@ pub(super) async fn undo(
     let steps: Vec<StepReport> = reports
         .into_iter()
         .zip(&info.steps)
-        .map(|(r, s)| r.unwrap_or_else(|| kept(&s.name, 0, 0)))
+        .map(|(r, s)| r.unwrap_or_else(|| kept(&s.name, "skipped", 0, 0)))
         .collect();
     let duration = started.elapsed();
     if let Some(j) = &shared.opts.journal {
@@ -132,13 +141,20 @@ pub(super) async fn undo(
     }
 }
 
-/// The report of a step the rollback leaves as it was.
-fn kept(name: &str, attempts: u32, duration_ms: u64) -> StepReport {
+/// The report of a step the rollback leaves as it was (`status` as journaled).
+fn kept(name: &str, status: &str, attempts: u32, duration_ms: u64) -> StepReport {
+    let status = match status {
+        "succeeded" => Status::Succeeded,
+        "failed" => Status::Failed,
+        "cancelled" => Status::Cancelled,
+        "waiting" => Status::Waiting,
+        _ => Status::Skipped,
+    };
     StepReport {
         attempts,
         duration: Duration::from_millis(duration_ms),
         restored: true,
-        ..run::not_run(name, Status::Succeeded, None, String::new(), false)
+        ..run::not_run(name, status, None, String::new(), false)
     }
 }
 
