@@ -623,6 +623,8 @@ pub(crate) fn drive(
         std::io::stderr().is_terminal()
     };
     let printer = Printer::new(events, terminal);
+    // A rollback goes on with `flowc rollback`, not `flowc resume`.
+    let undoing = launch.options.undo.is_some();
     let notify: driver::Notify = Arc::new(move |notice| {
         match notice {
         driver::Notice::TimedOut(limit) => errln!(
@@ -675,6 +677,18 @@ pub(crate) fn drive(
     } else {
         match report.status {
             Status::Succeeded => {}
+            Status::Cancelled | Status::Failed if undoing => {
+                let by = driven
+                    .interrupted
+                    .map(|i| format!(" ({})", i.name()))
+                    .unwrap_or_default();
+                let what = if report.status == Status::Failed {
+                    "stopped: a step failed".to_string()
+                } else {
+                    format!("interrupted{by}")
+                };
+                errln!("rollback of run {run_id} {what}; `flowc rollback {run_id}` continues it without running again the compensations that finished");
+            }
             Status::Cancelled if driven.timed_out => {
                 if journaled {
                     errln!("`flowc resume {run_id}` continues the run");

@@ -489,6 +489,12 @@ fn a_failed_compensation_stops_the_rollback_which_then_continues_where_it_stoppe
     );
     let out = run(dir, &["rollback", &id]);
     assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("`flowc rollback {id}` continues it")),
+        "{}",
+        out.stderr
+    );
     assert_eq!(ledger(dir)[5..], ["undo-s4", "undo-s3"]);
     assert_eq!(status_json(dir, &id)["status"], "failed");
     // Another `--to` would change the plan half-way.
