@@ -51,6 +51,11 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0215", include_str!("explain/E0215.md")),
     ("E0216", include_str!("explain/E0216.md")),
     ("E0217", include_str!("explain/E0217.md")),
+    ("E0226", include_str!("explain/E0226.md")),
+    ("E0227", include_str!("explain/E0227.md")),
+    ("E0228", include_str!("explain/E0228.md")),
+    ("E0229", include_str!("explain/E0229.md")),
+    ("E0230", include_str!("explain/E0230.md")),
     ("E0301", include_str!("explain/E0301.md")),
     ("E0302", include_str!("explain/E0302.md")),
     ("E0303", include_str!("explain/E0303.md")),
@@ -126,6 +131,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("W0002", include_str!("explain/W0002.md")),
     ("W0003", include_str!("explain/W0003.md")),
     ("W0004", include_str!("explain/W0004.md")),
+    ("W0005", include_str!("explain/W0005.md")),
+    ("W0006", include_str!("explain/W0006.md")),
     ("W0010", include_str!("explain/W0010.md")),
 ];
 
