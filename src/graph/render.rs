@@ -36,9 +36,9 @@ impl ExecGraph {
                 attrs.push("color=gray, fontcolor=gray");
             }
             let label;
-            let lines: Vec<String> = (node.when.iter().map(|w| format!("when {w}")))
-                .chain(node.checkpoint.iter().map(|c| format!("checkpoint {c}")))
-                .collect();
+            let mut lines: Vec<String> = node.when.iter().map(|w| format!("when {w}")).collect();
+            lines.extend(node.routes.iter().map(|r| format!("on_failure {r}")));
+            lines.extend(node.checkpoint.iter().map(|c| format!("checkpoint {c}")));
             if !lines.is_empty() {
                 // Each part quoted on its own: the line break between them is DOT's `\n`.
                 let parts: Vec<String> = std::iter::once(&node.name)
@@ -58,11 +58,16 @@ impl ExecGraph {
             out.push_str(";\n");
         }
         for e in self.graph.edge_references() {
+            let fallback;
             let style = match e.weight() {
                 EdgeKind::After => "",
                 EdgeKind::Data => " [style=dashed, label=\"data\"]",
                 EdgeKind::Compensates => " [style=dotted, color=red, label=\"on failure\"]",
-                EdgeKind::Fallback => " [color=orange, label=\"fallback\"]",
+                EdgeKind::Fallback => {
+                    let label = dot_quote(&self.edge_label(EdgeKind::Fallback, e.target()));
+                    fallback = format!(" [color=orange, label={label}]");
+                    &fallback
+                }
                 EdgeKind::Finally => " [style=dashed, color=gray, label=\"finally\"]",
             };
             let _ = writeln!(
@@ -92,6 +97,10 @@ impl ExecGraph {
                 label.push_str("<br/>when ");
                 label.push_str(when);
             }
+            for route in &node.routes {
+                label.push_str("<br/>on_failure ");
+                label.push_str(route);
+            }
             if let Some(checkpoint) = &node.checkpoint {
                 label.push_str("<br/>checkpoint ");
                 label.push_str(checkpoint);
@@ -102,12 +111,17 @@ impl ExecGraph {
             let _ = writeln!(out, "  s{}[\"{}\"]", idx.index(), label);
         }
         for e in self.graph.edge_references() {
-            let arrow = match e.weight() {
-                EdgeKind::After => "-->",
-                EdgeKind::Data => "-. data .->",
-                EdgeKind::Compensates => "-. on failure .->",
-                EdgeKind::Fallback => "-- fallback -->",
-                EdgeKind::Finally => "-. finally .->",
+            let routed;
+            let arrow = match (e.weight(), &self.graph[e.target()].fallback_if) {
+                (EdgeKind::After, _) => "-->",
+                (EdgeKind::Data, _) => "-. data .->",
+                (EdgeKind::Compensates, _) => "-. on failure .->",
+                (EdgeKind::Fallback, None) => "-- fallback -->",
+                (EdgeKind::Fallback, Some(cond)) => {
+                    routed = format!("-->|\"fallback if {}\"|", cond.replace('"', "#quot;"));
+                    &routed
+                }
+                (EdgeKind::Finally, _) => "-. finally .->",
             };
             let _ = writeln!(
                 out,
@@ -119,10 +133,11 @@ impl ExecGraph {
         out
     }
 
-    /// The JSON shape: `{"workflow", "nodes": [{name, finally, fan_out, never, when,
-    /// checkpoint}], "edges": [{from, to, kind}]}`, nodes in source order, edges by target
-    /// then source; `when` is the condition as written, or null; `checkpoint` only for a
-    /// labelled step.
+    /// The JSON shape: `{"workflow", "nodes": [{name, finally, fan_out, never, when}],
+    /// "edges": [{from, to, kind}]}`, nodes in source order, edges by target then source;
+    /// `when` is the condition as written, or null. A step with conditional failure routes
+    /// has `on_failure` (its routes as written, in order), and a fallback edge that such a
+    /// route takes has `if` (the route's condition); a labelled step has `checkpoint`.
     pub fn to_json(&self) -> serde_json::Value {
         #[derive(Serialize)]
         struct JsonNode<'a> {
@@ -131,6 +146,8 @@ impl ExecGraph {
             fan_out: bool,
             never: bool,
             when: Option<&'a str>,
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            on_failure: &'a [String],
             #[serde(skip_serializing_if = "Option::is_none")]
             checkpoint: Option<&'a str>,
         }
@@ -139,6 +156,8 @@ impl ExecGraph {
             from: &'a str,
             to: &'a str,
             kind: &'static str,
+            #[serde(rename = "if", skip_serializing_if = "Option::is_none")]
+            condition: Option<&'a str>,
         }
         let nodes: Vec<JsonNode<'_>> = self
             .graph
@@ -149,6 +168,7 @@ impl ExecGraph {
                 fan_out: n.fan_out,
                 never: n.never,
                 when: n.when.as_deref(),
+                on_failure: &n.routes,
                 checkpoint: n.checkpoint.as_deref(),
             })
             .collect();
@@ -160,10 +180,17 @@ impl ExecGraph {
         edges.sort_by_key(|(t, s, _)| (*t, *s));
         let edges: Vec<JsonEdge<'_>> = edges
             .into_iter()
-            .map(|(t, s, kind)| JsonEdge {
-                from: &self.graph[petgraph::graph::NodeIndex::new(s)].name,
-                to: &self.graph[petgraph::graph::NodeIndex::new(t)].name,
-                kind: kind.name(),
+            .map(|(t, s, kind)| {
+                let to = &self.graph[petgraph::graph::NodeIndex::new(t)];
+                JsonEdge {
+                    from: &self.graph[petgraph::graph::NodeIndex::new(s)].name,
+                    to: &to.name,
+                    kind: kind.name(),
+                    condition: to
+                        .fallback_if
+                        .as_deref()
+                        .filter(|_| kind == EdgeKind::Fallback),
+                }
             })
             .collect();
         serde_json::json!({ "workflow": self.workflow, "nodes": nodes, "edges": edges })

@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap as HashMap;
 use super::eval::Value;
 use super::journal;
 use super::process;
-use super::run::{self, Decision, Event, Report, Shared, SkipCause, Status, StepReport};
+use super::run::{self, Decision, Event, Report, Shape, Shared, SkipCause, Status, StepReport};
 use crate::snapshot::record::Record;
 use crate::typed::Workflow;
 
@@ -52,9 +52,13 @@ pub(super) async fn undo(
                 reports[i] = Some(kept(&step.name, &f.status, f.attempts, f.duration_ms));
             }
             None => {
-                let fan_out = step.fan_out.is_some();
-                let skipped =
-                    run::not_run(&step.name, Status::Skipped, None, String::new(), fan_out);
+                let skipped = run::not_run(
+                    &step.name,
+                    Status::Skipped,
+                    None,
+                    String::new(),
+                    Shape::of(step),
+                );
                 results.insert(step.name.clone(), skipped.record);
             }
         }
@@ -154,7 +158,7 @@ fn kept(name: &str, status: &str, attempts: u32, duration_ms: u64) -> StepReport
         attempts,
         duration: Duration::from_millis(duration_ms),
         restored: true,
-        ..run::not_run(name, status, None, String::new(), false)
+        ..run::not_run(name, status, None, String::new(), Shape::default())
     }
 }
 
@@ -181,17 +185,23 @@ async fn one(
                 step: step.name.clone(),
                 reason: reason.clone(),
             });
-            run::skipped_report(&step.name, cause, reason, fan_out)
+            run::skipped_report(&step.name, cause, reason, Shape::of(step))
         }
         Decision::Hold(reason) => {
-            run::skipped_report(&step.name, SkipCause::Failure, reason, fan_out)
+            run::skipped_report(&step.name, SkipCause::Failure, reason, Shape::of(step))
         }
         Decision::Fail(failure) => {
             let failure = run::redacted(shared, &failure);
             let report = StepReport {
                 reason: Some(failure.message.clone()),
                 failure: Some(failure),
-                ..run::not_run(&step.name, Status::Failed, None, String::new(), fan_out)
+                ..run::not_run(
+                    &step.name,
+                    Status::Failed,
+                    None,
+                    String::new(),
+                    Shape::of(step),
+                )
             };
             run::finish(shared, report)
         }
