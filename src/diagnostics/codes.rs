@@ -116,6 +116,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0530", include_str!("explain/E0530.md")),
     ("E0531", include_str!("explain/E0531.md")),
     ("E0532", include_str!("explain/E0532.md")),
+    ("E0533", include_str!("explain/E0533.md")),
+    ("E0534", include_str!("explain/E0534.md")),
     ("E0590", include_str!("explain/E0590.md")),
     ("E0591", include_str!("explain/E0591.md")),
     ("E0592", include_str!("explain/E0592.md")),

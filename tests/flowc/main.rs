@@ -4,6 +4,7 @@
 
 mod cli;
 mod codes;
+mod concurrency;
 mod durable;
 mod editors;
 mod examples;

@@ -3,7 +3,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::graph::ExecGraph;
-use crate::typed::Workflow;
+use crate::typed::{GroupPolicy, Workflow};
 
 use super::*;
 
@@ -109,6 +109,9 @@ pub struct Resume {
     pub approvals: HashMap<String, bool>,
     /// The fingerprints of the workflow's steps as it is now, in step order.
     pub fingerprints: Vec<u64>,
+    /// The concurrency group the run found or took before, which the resume takes again
+    /// (whatever the workflow's `concurrency` item says now).
+    pub group: Option<(String, GroupPolicy)>,
 }
 
 impl Resume {
@@ -122,6 +125,10 @@ impl Resume {
         let mut r = Resume {
             approvals: state.approvals.clone(),
             fingerprints: fingerprints.to_vec(),
+            group: state.group.as_ref().map(|g| {
+                let policy = GroupPolicy::from_name(&g.policy).unwrap_or_default();
+                (g.name.clone(), policy)
+            }),
             ..Resume::default()
         };
         for ((step, v), fp) in info.steps.iter().zip(verdicts).zip(fingerprints) {
