@@ -410,7 +410,13 @@ fn an_empty_group_is_e0533() {
     .expect("write");
     let out = flowc_in(dir.path(), &["run", "w.flow"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("error[E0533]"), "{}", out.stderr);
+    assert!(out.stderr.contains("E0533"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("concurrency group of workflow `w` is empty"),
+        "{}",
+        out.stderr
+    );
     let out = flowc_in(dir.path(), &["run", "w.flow", "--var", "group=nightly"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
