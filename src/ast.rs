@@ -371,15 +371,27 @@ pub struct OutputDecl {
     pub value: Option<Expr>,
 }
 
-/// A written type: `string`, `list<int>`.
+/// A written type: `string`, `list<int>`, `record { name: string }`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TypeExpr {
-    /// The type's name.
+    /// The type's name (`record` for a record type).
     pub name: Ident,
     /// Its argument, for `list<T>` and `map<T>`.
     pub arg: Option<Box<TypeExpr>>,
+    /// The fields of `record { name: type, ... }`, in source order; `None` for every
+    /// other type.
+    pub fields: Option<Vec<FieldType>>,
     /// The whole type.
     pub span: Span,
+}
+
+/// `name: type` in a record type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldType {
+    /// The field's name (a word, or the text of a quoted name).
+    pub name: Ident,
+    /// Its type.
+    pub ty: TypeExpr,
 }
 
 /// An expression.

@@ -230,9 +230,21 @@ module.exports = grammar({
 
     // ------------------------------------------------------------------- types
 
+    // `list<string>`, and `record { name: string, replicas: int }`: `record` is a type
+    // name like `list` (the pest grammar reads the fields only after `record`; here any
+    // name may have them, and the checker reports the rest).
     type: $ => seq(
       field('name', alias($.identifier, $.type_identifier)),
-      optional(seq('<', field('argument', $.type), '>')),
+      optional(choice(
+        seq('<', field('argument', $.type), '>'),
+        seq('{', optionalCommaSep($.field_type), '}'),
+      )),
+    ),
+
+    field_type: $ => seq(
+      field('name', choice(alias($.identifier, $.key), $.string)),
+      ':',
+      field('type', $.type),
     ),
 
     // ------------------------------------------------------------- expressions

@@ -226,7 +226,7 @@ impl Checker<'_> {
                 });
             }
             let value = d.value.as_ref().map(|value| {
-                let found = self.expr(value, cx);
+                let found = self.expr_expecting(value, cx, &declared);
                 self.require(
                     value,
                     &found.ty,

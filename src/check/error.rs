@@ -441,6 +441,54 @@ pub enum CheckError {
         help: Option<String>,
     },
 
+    /// A record literal without a field its record type has.
+    #[error("missing field{} {fields} of `{ty}`", if *several { "s" } else { "" })]
+    #[diagnostic(code(E0240))]
+    MissingRecordField {
+        /// The missing fields, in backticks, comma-separated.
+        fields: String,
+        /// Whether more than one is missing.
+        several: bool,
+        /// The record type wanted.
+        ty: String,
+        /// The literal.
+        #[label("this record has no {fields}")]
+        span: SourceSpan,
+        /// What to add.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A field in a record literal that its record type does not have.
+    #[error("`{ty}` has no field `{field}`")]
+    #[diagnostic(code(E0241))]
+    UnknownRecordField {
+        /// The field as written.
+        field: String,
+        /// The record type wanted.
+        ty: String,
+        /// The field's name in the literal.
+        #[label("not a field of the record")]
+        span: SourceSpan,
+        /// Did-you-mean and the fields it has.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A record type, or a record literal checked against one, that names a field twice.
+    #[error("field `{name}` is given more than once")]
+    #[diagnostic(code(E0242), help("a record has each field once: remove one of them"))]
+    DuplicateField {
+        /// The field.
+        name: String,
+        /// The second one.
+        #[label("given again here")]
+        span: SourceSpan,
+        /// The first one.
+        #[label("first given here")]
+        first: SourceSpan,
+    },
+
     /// `list` without its element type, or `int<string>`.
     #[error("{message}")]
     #[diagnostic(code(E0216))]

@@ -488,13 +488,11 @@ pub async fn run(
     };
     // Parameters, module constants and bindings, in order.
     let mut values = params;
-    let mut secrets: Vec<String> = values
+    // A secret parameter, or one inside a list, map or record parameter.
+    let mut secrets: Vec<String> = Vec::new();
+    values
         .values()
-        .filter_map(|v| match v {
-            Value::Secret(s) => Some(s.clone()),
-            _ => None,
-        })
-        .collect();
+        .for_each(|v| super::outputs::secrets_in(v, &mut secrets));
     // The workflow's bindings, in order: each reads the parameters, the constants of any
     // module (by identity) and the bindings before it.
     let process_env = |name: &str| std::env::var(name).ok();

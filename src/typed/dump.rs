@@ -308,7 +308,10 @@ fn write_expr(out: &mut String, e: &Expr, style: Style<'_>) {
             }
             out.push(']');
         }
-        ExprKind::Map(entries) => {
+        ExprKind::Map(entries) | ExprKind::Record(entries) => {
+            if matches!((&e.kind, style), (ExprKind::Record(_), Style::Resolved)) {
+                out.push_str("record ");
+            }
             out.push('{');
             for (i, (k, v)) in entries.iter().enumerate() {
                 if i > 0 {
