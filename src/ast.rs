@@ -298,8 +298,9 @@ pub enum AttrKind {
     Env(Vec<EnvEntry>),
     /// `outputs { name: type }`.
     Outputs(Vec<OutputDecl>),
-    /// `on_failure continue|fail_fast|step`.
-    OnFailure(Ident),
+    /// `on_failure continue|fail_fast|step [if cond]`: one failure route; a step may have
+    /// several, tried in order.
+    OnFailure(Ident, Option<Box<Expr>>),
     /// `max_parallel n`.
     MaxParallel(Expr),
 }
@@ -317,7 +318,7 @@ impl AttrKind {
             AttrKind::Timeout(_) => "timeout",
             AttrKind::Env(_) => "env",
             AttrKind::Outputs(_) => "outputs",
-            AttrKind::OnFailure(_) => "on_failure",
+            AttrKind::OnFailure(..) => "on_failure",
             AttrKind::MaxParallel(_) => "max_parallel",
         }
     }

@@ -225,8 +225,13 @@ module.exports = grammar({
 
     output_declaration: $ => seq(field('name', $.identifier), ':', field('type', $.type)),
 
-    // `on_failure continue | fail_fast | STEP`: the policies are ordinary names here too.
-    on_failure_attribute: $ => seq('on_failure', $.step_name),
+    // `on_failure continue | fail_fast | STEP [if COND]`: the policies are ordinary names
+    // here too. A step may have several, tried in order.
+    on_failure_attribute: $ => seq(
+      'on_failure',
+      $.step_name,
+      optional(seq('if', field('condition', $._expression))),
+    ),
 
     // ------------------------------------------------------------------- types
 

@@ -696,7 +696,10 @@ fn sx_attr(a: &Attr) -> Sx {
             Sx::Leaf(text)
         }
         AttrKind::Outputs(outs) => Sx::Node(head, outs.iter().map(sx_output).collect()),
-        AttrKind::OnFailure(target) => Sx::Leaf(format!("{head} {})", target.name)),
+        AttrKind::OnFailure(target, None) => Sx::Leaf(format!("{head} {})", target.name)),
+        AttrKind::OnFailure(target, Some(c)) => {
+            Sx::Leaf(format!("{head} {} (if {}))", target.name, sx_expr(c)))
+        }
     }
 }
 

@@ -554,7 +554,12 @@ impl Builder {
                 AttrKind::Outputs(build_each(inner, |p| self.build_output_decl(p)))
             }
             Rule::on_failure_attr => {
-                AttrKind::OnFailure(inner.next().map(ident).unwrap_or_else(|| missing(span)))
+                let target = inner.next().map(ident).unwrap_or_else(|| missing(span));
+                let condition = inner
+                    .find(|p| p.as_rule() == Rule::route_if)
+                    .and_then(|p| p.into_inner().find(|q| q.as_rule() == Rule::expr))
+                    .map(|e| Box::new(self.build_expr(e)));
+                AttrKind::OnFailure(target, condition)
             }
             _ => AttrKind::Env(Vec::new()),
         };

@@ -160,12 +160,20 @@ fn step(out: &mut String, wf: &Workflow, s: &Step) {
     for (name, value) in &s.settings.env {
         let _ = writeln!(out, "    env {name} = {}", expr(value));
     }
-    let on_failure = match s.settings.on_failure {
+    let route = |to: OnFailure| match to {
         OnFailure::FailFast => "fail_fast".to_string(),
         OnFailure::Continue => "continue".to_string(),
         OnFailure::Fallback(l) => format!("#{} {}", l.step.0, wf.step(l.step).name),
     };
-    let _ = writeln!(out, "    on_failure {on_failure}");
+    for r in &s.settings.routes {
+        let _ = writeln!(
+            out,
+            "    on_failure {} if {}",
+            route(r.to),
+            expr(&r.condition)
+        );
+    }
+    let _ = writeln!(out, "    on_failure {}", route(s.settings.on_failure));
     for o in &s.outputs {
         match &o.value {
             Some(v) => {

@@ -2,6 +2,7 @@
 //! snapshotted diagnostics, CLI runs of the real binary, examples, the code registry,
 //! robustness on hostile input, and property tests.
 
+mod approvals;
 mod cli;
 mod codes;
 mod concurrency;
@@ -20,6 +21,7 @@ mod records;
 mod repl;
 mod resolved;
 mod robustness;
+mod routes;
 mod run;
 mod secrets;
 mod semantics;

@@ -368,7 +368,8 @@ fn attr() -> impl Strategy<Value = Attr> {
                 })
                 .collect()
         )),
-        ident_name().prop_map(|n| AttrKind::OnFailure(id(n))),
+        (ident_name(), option::of(e.clone()))
+            .prop_map(|(n, c)| AttrKind::OnFailure(id(n), c.map(Box::new))),
     ]
     .prop_map(|kind| Attr {
         kind,
