@@ -270,6 +270,17 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         }
     }
     let finished_ok = matches!(&state.ended, Some((s, _)) if s == "succeeded");
+    if let Some(g) = state
+        .group
+        .as_ref()
+        .filter(|_| !(finished_ok && again.is_empty()))
+    {
+        errln!(
+            "concurrency group `{}` ({}): taken again before any step runs",
+            g.name,
+            g.policy
+        );
+    }
     if args.plan {
         if args.events.is_some() {
             let plan: Vec<serde_json::Value> = info
@@ -349,6 +360,7 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         pause: None,
         undo: None,
         keep_records: false,
+        groups: Some(crate::runtime::group::dir(&root)),
     };
     let workflow = s.workflow.clone();
     // The process ends with this run: freeing the journal's state of a 10,000-step run

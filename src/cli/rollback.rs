@@ -140,7 +140,14 @@ pub fn run(args: RollbackArgs, color: bool) -> u8 {
     }
     // Every finished step keeps its result: the compensations and `finally` steps read
     // them.
-    let mut keep = Resume::default();
+    let mut keep = Resume {
+        // The rollback holds the run's concurrency group, as the run and its resumes did.
+        group: state.group.as_ref().map(|g| {
+            let policy = crate::typed::GroupPolicy::from_name(&g.policy).unwrap_or_default();
+            (g.name.clone(), policy)
+        }),
+        ..Resume::default()
+    };
     for step in &info.steps {
         if let Some(f) = state.finished.get(&step.name) {
             keep.keep.insert(step.name.clone(), f.clone());
@@ -161,6 +168,7 @@ pub fn run(args: RollbackArgs, color: bool) -> u8 {
         resume: Some(Arc::new(keep)),
         keep_records: false,
         pause: None,
+        groups: Some(crate::runtime::group::dir(&root)),
         undo: Some(Arc::new(Undo {
             steps: plan.undo.clone(),
         })),

@@ -154,12 +154,26 @@ pub struct RunState {
     /// Steps a rollback undid (and that have not run again since), with the compensation
     /// that undid them.
     pub rolled_back: HashMap<String, String>,
+    /// The run's concurrency group, once a driver evaluated it.
+    pub group: Option<GroupState>,
     /// Failures recorded for steps whose finish has not been read yet.
     failing: HashMap<String, Failure>,
     /// The position of the record being applied.
     seq: usize,
     /// Routes recorded for steps whose finish has not been read yet.
     routing: HashMap<String, RouteRecord>,
+}
+
+/// A run's concurrency group, as its journal has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupState {
+    /// The group's name.
+    pub name: String,
+    /// `queue`, `skip` or `cancel`.
+    pub policy: String,
+    /// The run that held it when the last driver found it busy, until that driver took it:
+    /// a live driver with one is `queued`, and a `skipped` run says whom it gave way to.
+    pub busy: Option<String>,
 }
 
 /// The step a record's instance name belongs to: `test[3]` is an instance of `test`.
@@ -217,6 +231,7 @@ impl RunState {
             checkpoints: Vec::new(),
             rollback: None,
             rolled_back: HashMap::default(),
+            group: None,
             failing: HashMap::default(),
             seq: 0,
             routing: HashMap::default(),
@@ -236,6 +251,9 @@ impl RunState {
             Record::Driver { pid, at_ms } => {
                 self.driver = Some(*pid);
                 self.ended = None;
+                if let Some(g) = &mut self.group {
+                    g.busy = None;
+                }
                 self.last_ms = self.last_ms.max(*at_ms);
             }
             Record::StepStarted {
@@ -430,6 +448,31 @@ impl RunState {
                 }
                 self.last_ms = self.last_ms.max(*at_ms);
             }
+            Record::GroupBusy {
+                group,
+                policy,
+                holder,
+                at_ms,
+            } => {
+                self.group = Some(GroupState {
+                    name: group.clone(),
+                    policy: policy.clone(),
+                    busy: Some(holder.clone()),
+                });
+                self.last_ms = self.last_ms.max(*at_ms);
+            }
+            Record::GroupTaken {
+                group,
+                policy,
+                at_ms,
+            } => {
+                self.group = Some(GroupState {
+                    name: group.clone(),
+                    policy: policy.clone(),
+                    busy: None,
+                });
+                self.last_ms = self.last_ms.max(*at_ms);
+            }
         }
     }
 
@@ -460,8 +503,9 @@ impl RunState {
     }
 
     /// The run's status: how its last driver ended (`succeeded`, `failed`, `cancelled`,
-    /// `waiting`, `paused`, `rolled_back`); while a driver holds it `running`, `pausing`
-    /// (a pause was asked) or `rolling_back`; `interrupted` when its driver died.
+    /// `waiting`, `skipped`, `paused`, `rolled_back`); while a driver holds it `running`,
+    /// `queued` (it waits for its concurrency group), `pausing` (a pause was asked) or
+    /// `rolling_back`; `interrupted` when its driver died.
     pub fn status(&self) -> String {
         if let Some((s, _)) = &self.ended {
             return s.clone();
@@ -471,7 +515,10 @@ impl RunState {
             Some(h) if pending_request(&self.dir, &h).is_some_and(|r| r.command == "pause") => {
                 "pausing".to_string()
             }
-            Some(_) => "running".to_string(),
+            Some(_) => match &self.group {
+                Some(GroupState { busy: Some(_), .. }) => "queued".to_string(),
+                _ => "running".to_string(),
+            },
             None => "interrupted".to_string(),
         }
     }

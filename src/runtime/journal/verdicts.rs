@@ -4,7 +4,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::graph::ExecGraph;
 use crate::runtime::gate::GateDecision;
-use crate::typed::{OnFailure, Workflow};
+use crate::typed::{GroupPolicy, OnFailure, Workflow};
 
 use super::*;
 
@@ -237,6 +237,9 @@ pub struct Resume {
     pub keep_unless: HashMap<String, Vec<String>>,
     /// The result records the `--only` steps had before, by step name.
     pub only_before: HashMap<String, crate::runtime::eval::Value>,
+    /// The concurrency group the run found or took before, which the resume takes again
+    /// (whatever the workflow's `concurrency` item says now).
+    pub group: Option<(String, GroupPolicy)>,
 }
 
 impl Resume {
@@ -252,6 +255,10 @@ impl Resume {
             approvals: state.approvals.clone(),
             deadlines: state.deadlines.clone(),
             fingerprints: fingerprints.to_vec(),
+            group: state.group.as_ref().map(|g| {
+                let policy = GroupPolicy::from_name(&g.policy).unwrap_or_default();
+                (g.name.clone(), policy)
+            }),
             ..Resume::default()
         };
         for (i, ((step, v), fp)) in info
