@@ -87,6 +87,7 @@ module.exports = grammar({
         $.let_declaration,
         $.secret_declaration,
         $.defaults_block,
+        $.concurrency_declaration,
       )),
       '}',
     ),
@@ -117,6 +118,16 @@ module.exports = grammar({
     ),
 
     defaults_block: $ => seq('defaults', field('body', $.step_body)),
+
+    // `concurrency "deploy-${target}" [queue | skip | cancel]`: one run per group at a time.
+    // The policies are ordinary names here, as they are contextual in the language.
+    concurrency_declaration: $ => seq(
+      'concurrency',
+      field('group', $._expression),
+      optional(field('policy', $.concurrency_policy)),
+    ),
+
+    concurrency_policy: $ => $.identifier,
 
     let_declaration: $ => seq(
       'let',
@@ -185,6 +196,7 @@ module.exports = grammar({
       $.outputs_attribute,
       $.on_failure_attribute,
       $.max_parallel_attribute,
+      $.checkpoint_attribute,
     ),
 
     run_attribute: $ => seq('run', $._expression),
@@ -195,6 +207,8 @@ module.exports = grammar({
     native_attribute: $ => seq('native', $._expression),
     timeout_attribute: $ => seq('timeout', $._expression),
     max_parallel_attribute: $ => seq('max_parallel', $._expression),
+    // `checkpoint "pre-production"`: the label `flowc rollback --to` names.
+    checkpoint_attribute: $ => seq('checkpoint', $._expression),
 
     retry_attribute: $ => seq(
       'retry',
@@ -214,8 +228,13 @@ module.exports = grammar({
 
     output_declaration: $ => seq(field('name', $.identifier), ':', field('type', $.type)),
 
-    // `on_failure continue | fail_fast | STEP`: the policies are ordinary names here too.
-    on_failure_attribute: $ => seq('on_failure', $.step_name),
+    // `on_failure continue | fail_fast | STEP [if COND]`: the policies are ordinary names
+    // here too. A step may have several, tried in order.
+    on_failure_attribute: $ => seq(
+      'on_failure',
+      $.step_name,
+      optional(seq('if', field('condition', $._expression))),
+    ),
 
     // ------------------------------------------------------------------- types
 

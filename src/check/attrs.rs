@@ -38,13 +38,27 @@ impl std::fmt::Display for AttrPlace<'_> {
     }
 }
 
-/// What the attributes of a step say: their typed forms, and the fallback step named.
+/// What the attributes of a step say: their typed forms, and its failure routes as
+/// written (a step's `on_failure` attributes, resolved by [`Checker::check_step`] once the
+/// step's other names are out of scope).
 #[derive(Default)]
 pub(super) struct AttrSummary {
-    /// The fallback step named by `on_failure`.
-    pub(super) fallback: Option<ast::Ident>,
+    /// A step's `on_failure` attributes, in order.
+    pub(super) routes: Vec<RouteAttr>,
     /// The attributes, resolved.
     pub(super) attrs: typed::Attrs,
+    /// `checkpoint "label"`, when it is a valid label.
+    pub(super) checkpoint: Option<typed::Checkpoint>,
+}
+
+/// One `on_failure TARGET [if COND]` of a step, as written.
+pub(super) struct RouteAttr {
+    /// `continue`, `fail_fast` or a step.
+    pub(super) target: ast::Ident,
+    /// Its condition, if any.
+    pub(super) condition: Option<Expr>,
+    /// The whole attribute.
+    pub(super) span: Span,
 }
 
 impl Checker<'_> {
@@ -58,7 +72,12 @@ impl Checker<'_> {
         let mut seen: HashMap<&'static str, Span> = HashMap::default();
         for attr in attrs {
             let kw = attr.kind.keyword();
-            if let Some(first) = seen.insert(kw, attr.keyword) {
+            // A step may have several failure routes (checked as routes).
+            let routes = matches!(
+                (&attr.kind, place),
+                (AttrKind::OnFailure(..), AttrPlace::Step { .. })
+            );
+            if let Some(first) = seen.insert(kw, attr.keyword).filter(|_| !routes) {
                 self.error(CheckError::Repeated {
                     what: kw.to_string(),
                     span: attr.keyword.into(),
@@ -138,6 +157,12 @@ impl Checker<'_> {
                     let n = self.count(e, cx, "`max_parallel`");
                     summary.attrs.max_parallel = Some(n);
                 }
+                AttrKind::Checkpoint(e) => {
+                    summary.checkpoint = self.checkpoint(e).map(|label| typed::Checkpoint {
+                        label,
+                        span: self.at(e.span),
+                    });
+                }
                 AttrKind::Retry(r) => {
                     let retry = self.retry(r, cx);
                     summary.attrs.retry = retry.map(std::sync::Arc::new);
@@ -176,25 +201,44 @@ impl Checker<'_> {
                     let outputs = self.check_output_decls(decls, cx);
                     summary.attrs.outputs = Some(outputs);
                 }
-                AttrKind::OnFailure(target) => match target.name.as_str() {
+                AttrKind::OnFailure(target, condition)
+                    if matches!(place, AttrPlace::Step { .. }) =>
+                {
+                    summary.routes.push(RouteAttr {
+                        target: target.clone(),
+                        condition: condition.as_deref().cloned(),
+                        span: attr.span,
+                    });
+                }
+                AttrKind::OnFailure(target, Some(condition)) => {
+                    // Checked all the same, so that its names count as used.
+                    self.condition(condition, cx);
+                    self.error(CheckError::RouteNotHere {
+                        place: place.to_string(),
+                        span: condition.span.into(),
+                        help: format!(
+                            "a route's condition reads the result of the step that failed: write `on_failure {} if ...` on the steps themselves",
+                            target.name
+                        ),
+                    });
+                }
+                // In a task or `defaults` (a step's routes are taken above).
+                AttrKind::OnFailure(target, None) => match target.name.as_str() {
                     "continue" => summary.attrs.on_failure = Some(typed::OnFailure::Continue),
                     "fail_fast" => summary.attrs.on_failure = Some(typed::OnFailure::FailFast),
-                    _ => match place {
-                        AttrPlace::Step { .. } => summary.fallback = Some(target.clone()),
-                        AttrPlace::Task { .. } | AttrPlace::Defaults => {
-                            self.diags.error(
-                                self.source,
-                                crate::lower::GraphError::BadFallback {
-                                    reason: format!("{place} cannot name a fallback step"),
-                                    span: target.span.into(),
-                                    help: Some(
-                                        "use `continue` or `fail_fast` here; name fallback steps on the steps themselves"
-                                            .to_string(),
-                                    ),
-                                },
-                            );
-                        }
-                    },
+                    _ => {
+                        self.diags.error(
+                            self.source,
+                            crate::lower::GraphError::BadFallback {
+                                reason: format!("{place} cannot name a fallback step"),
+                                span: target.span.into(),
+                                help: Some(
+                                    "use `continue` or `fail_fast` here; name fallback steps on the steps themselves"
+                                        .to_string(),
+                                ),
+                            },
+                        );
+                    }
                 },
             }
         }
@@ -295,11 +339,45 @@ impl Checker<'_> {
                 "set `max_parallel` in the workflow's `defaults`, or bound a fan-out with `for x in list max N`"
                     .to_string(),
             ),
+            (AttrPlace::Defaults | AttrPlace::Task { .. }, AttrKind::Checkpoint(_)) => Some(
+                "a checkpoint labels one step's finish: put it on the step".to_string(),
+            ),
             (AttrPlace::Step { is_call: true, .. }, AttrKind::Outputs(_)) => {
                 Some("a step that calls a task has the task's outputs".to_string())
             }
             _ => None,
         }
+    }
+
+    /// The label of `checkpoint "label"`: a string literal of 1 to 64 letters, digits, `-`
+    /// and `_` (`None`, reported as E0511, otherwise). Inlining a call prefixes a label
+    /// with the call's name and a `.`, so a label written in a file never holds one.
+    fn checkpoint(&mut self, e: &Expr) -> Option<String> {
+        let problem = match &e.kind {
+            ast::ExprKind::Str(parts) => match parts.as_slice() {
+                [] => "it is empty".to_string(),
+                [ast::StrPart::Text(t)] => {
+                    match t
+                        .chars()
+                        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+                    {
+                        _ if t.is_empty() => "it is empty".to_string(),
+                        _ if t.chars().count() > 64 => {
+                            "it is longer than 64 characters".to_string()
+                        }
+                        Some(c) => format!("{c:?} is not allowed"),
+                        None => return Some(t.clone()),
+                    }
+                }
+                _ => "it interpolates a value".to_string(),
+            },
+            _ => "it is not a string literal".to_string(),
+        };
+        self.error(CheckError::BadCheckpoint {
+            problem,
+            span: e.span.into(),
+        });
+        None
     }
 
     /// Refuses an `exec` list that hands a value to a program that parses it as a command

@@ -385,7 +385,7 @@ pub enum CheckError {
     #[error("output `{name}` clashes with the built-in field `{name}` of every step result")]
     #[diagnostic(
         code(E0212),
-        help("the built-in fields are status, exit_code, stdout, attempts and duration; rename the output")
+        help("the built-in fields are status, exit_code, stdout, attempts, duration, timed_out and signal; rename the output")
     )]
     OutputClash {
         /// The output.
@@ -565,6 +565,83 @@ pub enum CheckError {
         place: String,
     },
 
+    /// A failure route after one without `if`, which takes every failure first.
+    #[error("this failure route is never taken")]
+    #[diagnostic(
+        code(E0226),
+        help("routes are tried in order and the first that holds is taken; an `on_failure` without `if` holds for every failure, so write it last")
+    )]
+    UnreachableRoute {
+        /// The route that is never reached.
+        #[label("never taken")]
+        span: SourceSpan,
+        /// The route without `if` before it.
+        #[label("every failure takes this route first")]
+        first: SourceSpan,
+    },
+
+    /// `on_failure TARGET if COND` where no failed step's result is at hand: in `defaults`,
+    /// a task, or a step that calls a workflow.
+    #[error("a failure route with a condition cannot stand in {place}")]
+    #[diagnostic(code(E0227))]
+    RouteNotHere {
+        /// Where it was written, as words.
+        place: String,
+        /// The condition.
+        #[label("a condition here has no failed step to read")]
+        span: SourceSpan,
+        /// What to do instead.
+        #[help]
+        help: String,
+    },
+
+    /// Two routes of one step naming the same fallback step.
+    #[error("step `{target}` is named by two failure routes of one step")]
+    #[diagnostic(
+        code(E0228),
+        help("a fallback step belongs to one route: write one route whose condition joins both with `||`")
+    )]
+    DuplicateRoute {
+        /// The fallback step.
+        target: String,
+        /// The second route's target.
+        #[label("named again here")]
+        span: SourceSpan,
+        /// The first route's target.
+        #[label("first named here")]
+        first: SourceSpan,
+    },
+
+    /// A route's condition that reads another step's result.
+    #[error("a failure route of step `{step}` reads step `{other}`")]
+    #[diagnostic(
+        code(E0229),
+        help("a route is chosen from the result of the step that failed (`{step}.exit_code`, `{step}.timed_out`, ...); read `{other}` in the step the route leads to")
+    )]
+    RouteReadsOtherStep {
+        /// The step whose route it is.
+        step: String,
+        /// The step read.
+        other: String,
+        /// The read.
+        #[label("another step's result")]
+        span: SourceSpan,
+    },
+
+    /// A route's condition that reads a declared output of the failed step.
+    #[error("a failure route of step `{step}` reads one of its declared outputs")]
+    #[diagnostic(
+        code(E0230),
+        help("a step that failed has no declared outputs, so this would never hold; read its built-in fields: `exit_code`, `timed_out`, `signal`, `stdout`, `attempts`")
+    )]
+    RouteReadsOutput {
+        /// The step.
+        step: String,
+        /// The read.
+        #[label("an output a failed step does not have")]
+        span: SourceSpan,
+    },
+
     /// `native "x.y"` naming an action the runtime does not implement.
     #[error("unknown native action `{name}`")]
     #[diagnostic(code(E0114))]
@@ -577,6 +654,41 @@ pub enum CheckError {
         /// Did-you-mean and the known actions.
         #[help]
         help: Option<String>,
+    },
+
+    /// `checkpoint` with something other than a plain label.
+    #[error(
+        "a checkpoint label must be a plain string of letters, digits, `-` and `_`: {problem}"
+    )]
+    #[diagnostic(
+        code(E0511),
+        help("write it as a literal, such as `checkpoint \"pre-production\"`: `flowc rollback --to` names it on the command line, so it is known before the run")
+    )]
+    BadCheckpoint {
+        /// What is wrong with it.
+        problem: String,
+        /// The label.
+        #[label("not a plain label")]
+        span: SourceSpan,
+    },
+
+    /// Two steps of one workflow with the same checkpoint label.
+    #[error("two steps of workflow `{workflow}` are labelled `checkpoint \"{label}\"`")]
+    #[diagnostic(
+        code(E0512),
+        help("`flowc rollback --to {label}` must name one step: rename one of the labels")
+    )]
+    DuplicateCheckpoint {
+        /// The workflow.
+        workflow: String,
+        /// The label.
+        label: String,
+        /// The second label.
+        #[label("labelled again here")]
+        span: SourceSpan,
+        /// The first.
+        #[label("first here")]
+        first: SourceSpan,
     },
 }
 
@@ -610,6 +722,35 @@ pub enum CheckWarning {
     AlwaysFalse {
         /// The step.
         step: String,
+        /// The condition.
+        #[label("always false")]
+        span: SourceSpan,
+    },
+
+    /// A gate's `decision` compared with a value it never has.
+    #[error("an approval's `decision` is never \"{value}\"")]
+    #[diagnostic(code(W0005), severity(Warning))]
+    UnknownDecision {
+        /// The value compared with.
+        value: String,
+        /// The string.
+        #[label("never equal to `decision`")]
+        span: SourceSpan,
+        /// Did-you-mean and the values it has.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A failure route whose condition is always false.
+    #[error("the failure route to `{target}` is never taken: its condition is always false")]
+    #[diagnostic(
+        code(W0006),
+        severity(Warning),
+        help("remove the route, or fix its condition")
+    )]
+    RouteNeverTaken {
+        /// The route's target.
+        target: String,
         /// The condition.
         #[label("always false")]
         span: SourceSpan,

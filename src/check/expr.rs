@@ -4,7 +4,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::error::CheckError;
-use super::types::{Type, STEP_FIELDS};
+use super::types::{Type, DECISIONS, GATE_FIELDS, STEP_FIELDS};
 use super::workflow::Checker;
 use crate::ast::{Arg, BinOp, Expr, ExprKind, StrPart, UnOp};
 use crate::diagnostics::did_you_mean;
@@ -165,6 +165,8 @@ impl ExprCx {
 fn leak_help(place: &str) -> Option<String> {
     Some(if place.starts_with("the approval message") {
         "approval messages are shown to people and kept in logs; leave the secret out".to_string()
+    } else if place.starts_with("the concurrency group") {
+        "a group's name is shown in messages and kept in the state directory; build it from values that are not secret".to_string()
     } else if place.starts_with("parameter") {
         "a secret goes only into `env` entries and `secret` parameters; this parameter is not one"
             .to_string()
@@ -510,7 +512,8 @@ impl Checker<'_> {
         let before = cx.deps.len();
         let t = self.expr(base, cx);
         if matches!(base.kind, ExprKind::Name(_)) && cx.deps.len() == before + 1 {
-            cx.deps[before].2 = !STEP_FIELDS.contains(&field.name.as_str());
+            let name = field.name.as_str();
+            cx.deps[before].2 = !(STEP_FIELDS.contains(&name) || GATE_FIELDS.contains(&name));
         }
         let ty = self.field(&t.ty, &field.name, field.span, e.span);
         // `alias.NAME` is the constant itself, found by the module's identity.
@@ -607,7 +610,44 @@ impl Checker<'_> {
         let ta = self.expr(a, cx);
         let tb = self.expr(b, cx);
         let ty = self.binary(op, &ta.ty, &tb.ty, e, cx);
+        if matches!(op, BinOp::Eq | BinOp::Ne) {
+            self.decision_value(&ta, b);
+            self.decision_value(&tb, a);
+        }
         (typed::ExprKind::Binary(op, Box::new(ta), Box::new(tb)), ty)
+    }
+
+    /// Warns (W0005) when a gate's `decision` is compared with a string it never holds:
+    /// `gate.decision == "timeout"` would never be true.
+    fn decision_value(&mut self, field: &typed::Expr, other: &Expr) {
+        let typed::ExprKind::Field(base, name) = &field.kind else {
+            return;
+        };
+        let is_step = matches!(&base.ty, Type::Record(r) if matches!(r.kind, super::types::RecordKind::Step(_)));
+        if name != "decision" || !is_step || field.ty != Type::String {
+            return;
+        }
+        let ExprKind::Str(parts) = &other.kind else {
+            return;
+        };
+        let value = match parts.as_slice() {
+            [] => String::new(),
+            [StrPart::Text(t)] => t.clone(),
+            _ => return,
+        };
+        if value.is_empty() || DECISIONS.contains(&value.as_str()) {
+            return;
+        }
+        let values = "a gate's decision is \"approved\", \"refused\" or \"timed_out\" (\"\" before it is decided)";
+        let help = match did_you_mean(&value, DECISIONS.iter().copied()) {
+            Some(s) => format!("did you mean \"{s}\"? {values}"),
+            None => values.to_string(),
+        };
+        self.warning(super::error::CheckWarning::UnknownDecision {
+            value,
+            span: other.span.into(),
+            help: Some(help),
+        });
     }
 
     #[inline(never)]

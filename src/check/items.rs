@@ -250,6 +250,7 @@ impl Checker<'_> {
             params,
             outputs,
             docs: docs.0.clone(),
+            gate: super::workflow::is_gate(body),
         }
     }
 

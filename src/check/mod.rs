@@ -4,11 +4,13 @@
 //! `Unknown`, which fits anywhere, so one mistake gives one diagnostic.
 
 mod attrs;
+mod concurrency;
 pub mod consts;
 mod error;
 mod expr;
 mod items;
 mod module;
+mod routes;
 mod step;
 pub mod types;
 mod workflow;
@@ -16,6 +18,7 @@ mod workflow;
 use rustc_hash::FxHashMap as HashMap;
 use std::path::PathBuf;
 
+pub use concurrency::ConcurrencyError;
 pub use error::{CheckError, CheckWarning, CommandAt};
 pub use module::{FsLoader, LoadError, Loaded, Loader};
 pub use types::Type;
@@ -37,6 +40,9 @@ pub struct Signature {
     pub outputs: Vec<(String, Type)>,
     /// Its doc comment.
     pub docs: Vec<String>,
+    /// A task whose action is `approve`: the result of a step calling it has the fields
+    /// of an approval gate.
+    pub gate: bool,
 }
 
 /// One parameter of a [`Signature`].

@@ -134,13 +134,19 @@ impl Checker<'_> {
             name,
             is_call: step.call.is_some(),
         };
-        let summary = self.check_attrs(&step.attrs, place, &mut cx);
+        let mut summary = self.check_attrs(&step.attrs, place, &mut cx);
+        let checkpoint = self.step_checkpoint(step, summary.checkpoint.clone());
         self.actions(&step.attrs, "step", &step.name, step.call.is_some());
-        let fallback = summary.fallback.and_then(|f| {
-            let target = self.step_ref(&f, step_ids)?;
-            Some((target, f.span))
-        });
         self.scope.pop();
+        // After the step's frame: a route is chosen once for the whole step, so it does not
+        // see the loop variable.
+        let routes = self.failure_routes(
+            name,
+            index,
+            std::mem::take(&mut summary.routes),
+            step_ids,
+            matches!(called, Some(Called::Workflow(..))),
+        );
 
         for (target, span, output) in cx.deps {
             deps.push(typed::Dep {
@@ -171,16 +177,17 @@ impl Checker<'_> {
             retry: attrs.retry.is_some(),
             timeout: attrs.timeout.is_some(),
             env: attrs.env.is_some(),
-            on_failure: attrs.on_failure.is_some() || fallback.is_some(),
+            on_failure: attrs.on_failure.is_some() || routes.written,
         };
         attrs = attrs.or(defaults);
         let link = |this: &Self, (target, span): (usize, Span)| typed::Link {
             step: typed::StepId::new(target),
             span: this.at(span),
         };
-        let on_failure = match fallback {
-            Some(f) => typed::OnFailure::Fallback(link(self, f)),
-            None => attrs.on_failure.unwrap_or_default(),
+        // The routes a step writes are its whole policy: with none taken, fail_fast.
+        let on_failure = match routes.written {
+            true => routes.otherwise.unwrap_or_default(),
+            false => attrs.on_failure.unwrap_or_default(),
         };
         typed::Step {
             id: typed::StepId::new(index),
@@ -202,10 +209,49 @@ impl Checker<'_> {
                 timeout: attrs.timeout,
                 env: attrs.env.unwrap_or_default(),
                 on_failure,
+                routes: routes.routes,
                 own,
             },
             outputs: attrs.outputs.unwrap_or_default(),
+            checkpoint,
         }
+    }
+
+    /// A step's checkpoint label, refused (E0214) on a `finally` or compensation step: a
+    /// checkpoint marks how far the ordinary steps got, which those do not say.
+    fn step_checkpoint(
+        &mut self,
+        step: &ast::Step,
+        checkpoint: Option<typed::Checkpoint>,
+    ) -> Option<typed::Checkpoint> {
+        let attr = step
+            .attrs
+            .iter()
+            .find(|a| matches!(a.kind, ast::AttrKind::Checkpoint(_)))?;
+        let compensates = step
+            .clauses
+            .iter()
+            .any(|c| matches!(c, Clause::Compensates(..)));
+        let (place, help) = if step.finally.is_some() {
+            (
+                "a `finally` step",
+                "a checkpoint marks how far the ordinary steps got; `finally` steps run after all of them",
+            )
+        } else if compensates {
+            (
+                "a compensation step",
+                "a compensation undoes a step: label the step it undoes instead",
+            )
+        } else {
+            return checkpoint;
+        };
+        self.error(CheckError::NotAllowedHere {
+            attr: "checkpoint".to_string(),
+            place: place.to_string(),
+            span: attr.keyword.into(),
+            help: Some(help.to_string()),
+        });
+        None
     }
 
     /// Resolves a step name written in `after`, `on_failure_of` or `on_failure`.

@@ -118,11 +118,28 @@ pub fn data_record(mut fields: Vec<(String, Type)>) -> Type {
 }
 
 /// The fields every step result has, before declared outputs.
-pub const STEP_FIELDS: &[&str] = &["status", "exit_code", "stdout", "attempts", "duration"];
+pub const STEP_FIELDS: &[&str] = &[
+    "status",
+    "exit_code",
+    "stdout",
+    "attempts",
+    "duration",
+    "timed_out",
+    "signal",
+];
 
-/// The fields of a step's result: the built-in ones, then the declared outputs; for a
-/// fan-out step every field but `status` is a list with one element per instance.
-fn step_fields(outputs: &[(String, Type)], fan_out: bool) -> Fields {
+/// The fields the result of an approval gate (a step whose action is `approve`) has
+/// besides [`STEP_FIELDS`], all strings: what was decided, by whom, with what comment,
+/// and when.
+pub const GATE_FIELDS: &[&str] = &["decision", "approver", "comment", "decided_at"];
+
+/// The values `decision` takes: `""` before a decision (a gate that did not run).
+pub const DECISIONS: &[&str] = &["approved", "refused", "timed_out"];
+
+/// The fields of a step's result: the built-in ones (and a gate's), then the declared
+/// outputs; for a fan-out step every field but `status` is a list with one element per
+/// instance.
+fn step_fields(outputs: &[(String, Type)], fan_out: bool, gate: bool) -> Fields {
     let lift = |t: Type| {
         if fan_out {
             Type::List(Box::new(t))
@@ -137,7 +154,16 @@ fn step_fields(outputs: &[(String, Type)], fan_out: bool) -> Fields {
         (Cow::Borrowed("stdout"), lift(Type::String)),
         (Cow::Borrowed("attempts"), lift(Type::Int)),
         (Cow::Borrowed("duration"), lift(Type::Duration)),
+        (Cow::Borrowed("timed_out"), lift(Type::Bool)),
+        (Cow::Borrowed("signal"), lift(Type::String)),
     ]);
+    if gate {
+        fields.extend(
+            GATE_FIELDS
+                .iter()
+                .map(|f| (Cow::Borrowed(*f), lift(Type::String))),
+        );
+    }
     fields.extend(
         outputs
             .iter()
@@ -152,18 +178,19 @@ pub const TYPE_NAMES: &[&str] = &[
 ];
 
 impl Type {
-    /// The record type of a step's result: built-in fields plus outputs; for a fan-out step
-    /// every field but `status` is a list with one element per instance.
-    pub fn step_result(step: &str, outputs: &[(String, Type)], fan_out: bool) -> Type {
+    /// The record type of a step's result: built-in fields (and a gate's, for an approval
+    /// step) plus outputs; for a fan-out step every field but `status` is a list with one
+    /// element per instance.
+    pub fn step_result(step: &str, outputs: &[(String, Type)], fan_out: bool, gate: bool) -> Type {
         let fields = if outputs.is_empty() {
             // Built once per thread for each shape: most steps declare no outputs.
             thread_local! {
-                static PLAIN: [Fields; 2] =
-                    [false, true].map(|fan_out| step_fields(&[], fan_out));
+                static PLAIN: [Fields; 4] = [(false, false), (true, false), (false, true), (true, true)]
+                    .map(|(fan_out, gate)| step_fields(&[], fan_out, gate));
             }
-            PLAIN.with(|plain| plain[usize::from(fan_out)].clone())
+            PLAIN.with(|plain| plain[usize::from(fan_out) + 2 * usize::from(gate)].clone())
         } else {
-            step_fields(outputs, fan_out)
+            step_fields(outputs, fan_out, gate)
         };
         Type::Record(Arc::new(Record {
             kind: RecordKind::Step(step.to_string()),

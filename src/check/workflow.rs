@@ -172,19 +172,19 @@ impl<'m> Checker<'m> {
                 step_ids.insert(&step.name.name, index);
                 steps.push(step);
                 let fan_out = step.clauses.iter().any(|c| matches!(c, Clause::For(_)));
-                let outputs = match &step.call {
+                let (outputs, gate) = match &step.call {
                     Some(call) => self
                         .callee(&call.callee, false)
-                        .map(|s| s.outputs)
+                        .map(|s| (s.outputs, s.gate))
                         .unwrap_or_default(),
                     None => {
                         let saved = std::mem::replace(self.diags, Diagnostics::new());
                         let outs = self.declared_outputs(&step.attrs);
                         *self.diags = saved;
-                        outs
+                        (outs, is_gate(&step.attrs))
                     }
                 };
-                let ty = Type::step_result(&step.name.name, &outputs, fan_out);
+                let ty = Type::step_result(&step.name.name, &outputs, fan_out, gate);
                 self.scope
                     .declare(&step.name.name, ty, EntryKind::Step(index), step.name.span);
             }
@@ -223,14 +223,17 @@ impl<'m> Checker<'m> {
                     };
                     self.scope.declare(&b.name.name, ty, kind, b.name.span);
                 }
-                WorkflowItem::Step(_) | WorkflowItem::Outputs(_) => {}
+                WorkflowItem::Step(_) | WorkflowItem::Outputs(_) | WorkflowItem::Concurrency(_) => {
+                }
             }
         }
+        let concurrency = self.check_concurrency(wf, &steps);
 
         let mut typed_steps = Vec::with_capacity(steps.len());
         for (index, step) in steps.iter().enumerate() {
             typed_steps.push(self.check_step(step, index, &step_ids, &defaults));
         }
+        self.checkpoint_duplicates(&wf.name.name, &typed_steps);
         // The outputs read the steps, as if in one more step after all of them.
         let decls: Vec<ast::OutputDecl> = workflow_outputs(wf).cloned().collect();
         let mut outputs = Vec::new();
@@ -253,6 +256,7 @@ impl<'m> Checker<'m> {
             steps: typed_steps,
             outputs,
             max_parallel: defaults.max_parallel,
+            concurrency,
             span: self.at(wf.name.span),
         });
     }
@@ -272,7 +276,9 @@ impl<'m> Checker<'m> {
             let name = match it {
                 WorkflowItem::Binding(b) => &b.name,
                 WorkflowItem::Step(s) => &s.name,
-                WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) => continue,
+                WorkflowItem::Defaults(_)
+                | WorkflowItem::Outputs(_)
+                | WorkflowItem::Concurrency(_) => continue,
             };
             if let Some(first) = seen.insert(&name.name, name.span) {
                 self.error(CheckError::Duplicate {
@@ -281,6 +287,24 @@ impl<'m> Checker<'m> {
                     first: first.into(),
                 });
                 seen.insert(&name.name, first);
+            }
+        }
+    }
+
+    /// Reports a checkpoint label given to two steps of one workflow (E0512).
+    fn checkpoint_duplicates(&mut self, workflow: &str, steps: &[typed::Step]) {
+        let mut seen: HashMap<&str, Span> = HashMap::default();
+        for c in steps.iter().filter_map(|s| s.checkpoint.as_ref()) {
+            match seen.get(c.label.as_str()) {
+                Some(first) => self.error(CheckError::DuplicateCheckpoint {
+                    workflow: workflow.to_string(),
+                    label: c.label.clone(),
+                    span: c.span.span.into(),
+                    first: (*first).into(),
+                }),
+                None => {
+                    seen.insert(&c.label, c.span.span);
+                }
             }
         }
     }
@@ -310,6 +334,13 @@ impl<'m> Checker<'m> {
             }
         }
     }
+}
+
+/// Whether attributes make an approval gate: their action is `approve`.
+pub(super) fn is_gate(attrs: &[ast::Attr]) -> bool {
+    attrs
+        .iter()
+        .any(|a| matches!(a.kind, ast::AttrKind::Approve(_)))
 }
 
 /// The declared outputs of a workflow, from all its `outputs` blocks.

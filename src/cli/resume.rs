@@ -30,6 +30,14 @@ pub struct ResumeArgs {
     /// `json`: one JSON event per line on stdout.
     #[arg(long, value_name = "FORMAT", value_parser = ["json"])]
     pub events: Option<String>,
+    /// Run this step (or fan-out instance, `rollout[1]`) again, and everything downstream
+    /// of it, even if it succeeded (repeatable).
+    #[arg(long, value_name = "STEP")]
+    pub from: Vec<String>,
+    /// Run only this step (or instance) again: what is downstream of it keeps its results,
+    /// unless this step's results change (repeatable).
+    #[arg(long, value_name = "STEP")]
+    pub only: Vec<String>,
 }
 
 /// Arguments of `flowc approve` and `flowc reject`.
@@ -41,9 +49,51 @@ pub struct DecideArgs {
     /// The approval step (or one instance of it, `gate[2]`).
     #[arg(value_name = "STEP")]
     pub step: String,
+    /// Who decides, as the journal and the step's `approver` keep it (default: your login
+    /// name, from `USER`, `LOGNAME` or the password database).
+    #[arg(long = "as", value_name = "NAME")]
+    pub by: Option<String>,
+    /// Why, as the journal and the step's `comment` keep it.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub comment: String,
     /// Where run journals are (default: `FLOWC_STATE_DIR`, else ./.flow/runs).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+}
+
+/// Why a decision cannot be recorded (besides the run's own problems).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DecideError {
+    /// The gate's deadline passed before anyone decided.
+    #[error("the approval of `{step}` in run `{run}` timed out at {deadline}")]
+    #[diagnostic(
+        code(E0593),
+        help("the deadline is kept in the run's journal: `flowc resume {run}` takes the gate's timeout path (routed with `on_failure STEP if GATE.decision == \"timed_out\"`)")
+    )]
+    Late {
+        /// The run id.
+        run: String,
+        /// The gate named.
+        step: String,
+        /// Its deadline, RFC 3339.
+        deadline: String,
+    },
+
+    /// Nobody to record as the one who decided.
+    #[error("cannot tell who decides: {why}")]
+    #[diagnostic(
+        code(E0594),
+        help("name who decides: `flowc approve RUN STEP --as NAME` (a decision is kept with who made it)")
+    )]
+    NoName {
+        /// Why not.
+        why: &'static str,
+    },
+
+    /// A problem with the run.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Journal(#[from] JournalError),
 }
 
 /// The state directory of the run commands: the flag, `FLOWC_STATE_DIR`, or
@@ -58,6 +108,55 @@ fn warn_all(state: &RunState) {
         let code = w.code().map(|c| format!("[{c}]")).unwrap_or_default();
         errln!("warning{code}: {w}");
     }
+}
+
+/// The run's workflow, compiled from its file as it is now (its diagnostics shown): the
+/// program and the workflow's index in it. E0508 when the file does not compile or no
+/// longer has the workflow.
+pub(super) fn workflow_of(
+    state: &RunState,
+    compiled: super::load::Compiled,
+    color: bool,
+) -> Result<(crate::lower::Lowered, usize), JournalError> {
+    let fail = |reason: String, help: &str| JournalError::CannotResume {
+        run: state.run_id().to_string(),
+        reason,
+        help: help.to_string(),
+    };
+    let opts = crate::diagnostics::RenderOptions {
+        color,
+        width: super::width(),
+    };
+    let file = PathBuf::from(&state.started.file);
+    let Ok((_, _, lowered)) = compiled.report(opts) else {
+        return Err(fail(
+            format!("its workflow file `{}` does not compile", file.display()),
+            "fix the errors above, then try again",
+        ));
+    };
+    let found = (lowered.graphs.iter())
+        .position(|g| g.workflow == state.started.workflow)
+        .filter(|&i| i < lowered.program.workflows.len());
+    let Some(index) = found else {
+        return Err(fail(
+            format!(
+                "`{}` has no workflow `{}` any more",
+                file.display(),
+                state.started.workflow
+            ),
+            "restore the workflow, or start a new run with `flowc run`",
+        ));
+    };
+    Ok((lowered, index))
+}
+
+/// The run's parameter values, as it started.
+pub(super) fn inputs_of(
+    state: &RunState,
+) -> std::collections::BTreeMap<String, crate::runtime::eval::Value> {
+    (state.started.inputs.iter())
+        .map(|(k, v)| (k.clone(), journal::from_val(v)))
+        .collect()
 }
 
 /// Resumes a run; exit codes as for `flowc run`.
@@ -84,7 +183,9 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         let opened = if args.plan {
             RunState::load(&dir).map(|s| (None, s, None))
         } else {
-            journal::reopen(&dir).map(|(l, s, j)| (Some(l), s, Some(j)))
+            // Before the run is taken: a `flowc pause` from then on is heard as one.
+            driver::listen_for_signals();
+            journal::reopen(&dir, "resume").map(|(l, s, j)| (Some(l), s, Some(j)))
         };
         (opened, compiling.and_then(|c| c.join().ok()))
     });
@@ -96,55 +197,37 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         }
     };
     warn_all(&state);
-    let fail = |reason: String, help: &str| {
-        super::report_error(&JournalError::CannotResume {
-            run: state.run_id().to_string(),
-            reason,
-            help: help.to_string(),
-        });
-        super::EXIT_USAGE
-    };
-    let opts = crate::diagnostics::RenderOptions {
-        color,
-        width: super::width(),
-    };
     let file = PathBuf::from(&state.started.file);
     let compiled = match compiled {
         Some(compiled) if peeked.as_deref() == Some(file.as_path()) => compiled,
         _ => super::load::compile_quietly(&file),
     };
-    let Ok((_, _, lowered)) = compiled.report(opts) else {
-        return fail(
-            format!("its workflow file `{}` does not compile", file.display()),
-            "fix the errors above, then resume again",
-        );
+    let (lowered, index) = match workflow_of(&state, compiled, color) {
+        Ok(found) => found,
+        Err(e) => {
+            super::report_error(&e);
+            return super::EXIT_USAGE;
+        }
     };
-    let Some(index) = lowered
-        .graphs
-        .iter()
-        .position(|g| g.workflow == state.started.workflow)
-    else {
-        return fail(
-            format!(
-                "`{}` has no workflow `{}` any more",
-                file.display(),
-                state.started.workflow
-            ),
-            "restore the workflow, or start a new run with `flowc run`",
-        );
+    let info = &lowered.program.workflows[index];
+    let params = inputs_of(&state);
+    let rerun = journal::rerun_steps(&state, info, &args.from, false).and_then(|mut from| {
+        from.extend(journal::rerun_steps(&state, info, &args.only, true)?);
+        Ok(from)
+    });
+    let rerun = match rerun {
+        Ok(rerun) => rerun,
+        Err(e) => {
+            super::report_error(&e);
+            return super::EXIT_USAGE;
+        }
     };
-    let Some(info) = lowered.program.workflows.get(index) else {
-        return fail("the workflow was not checked".to_string(), "report a bug");
-    };
-    let params: std::collections::BTreeMap<String, crate::runtime::eval::Value> = state
-        .started
-        .inputs
-        .iter()
-        .map(|(k, v)| (k.clone(), journal::from_val(v)))
-        .collect();
     let fingerprints = crate::runtime::fingerprint::fingerprints(&lowered.program, info, &params);
-    let verdicts = journal::plan(&state, info, &lowered.graphs[index], &fingerprints);
-    let kept = verdicts.iter().filter(|v| **v == Verdict::Keep).count();
+    let verdicts = journal::plan_rerun(&state, info, &lowered.graphs[index], &fingerprints, &rerun);
+    let kept = verdicts
+        .iter()
+        .filter(|v| matches!(v, Verdict::Keep | Verdict::KeepUnless(_)))
+        .count();
     let again: Vec<(&str, &str)> = info
         .steps
         .iter()
@@ -174,7 +257,30 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
     for (step, why) in &again {
         errln!("  run  {step}: {why}");
     }
+    for (step, v) in info.steps.iter().zip(&verdicts) {
+        if let Verdict::KeepUnless(only) = v {
+            errln!(
+                "  keep {}: unless {} gives other results than before (then it runs again)",
+                step.name,
+                only.iter()
+                    .map(|o| format!("`{o}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            );
+        }
+    }
     let finished_ok = matches!(&state.ended, Some((s, _)) if s == "succeeded");
+    if let Some(g) = state
+        .group
+        .as_ref()
+        .filter(|_| !(finished_ok && again.is_empty()))
+    {
+        errln!(
+            "concurrency group `{}` ({}): taken again before any step runs",
+            g.name,
+            g.policy
+        );
+    }
     if args.plan {
         if args.events.is_some() {
             let plan: Vec<serde_json::Value> = info
@@ -183,6 +289,9 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
                 .zip(&verdicts)
                 .map(|(s, v)| match v {
                     Verdict::Keep => serde_json::json!({"step": s.name, "action": "keep"}),
+                    Verdict::KeepUnless(only) => serde_json::json!({
+                        "step": s.name, "action": "keep", "unless_changed": only,
+                    }),
                     Verdict::Redecide => {
                         serde_json::json!({"step": s.name, "action": "decide"})
                     }
@@ -225,8 +334,14 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
     }
     if let Some(j) = &journal {
         journal::take_over(j);
+        driver::record_checkpoints(j, &lowered, &state.started.workflow);
+        j.record(&Record::Resumed {
+            from: args.from.clone(),
+            only: args.only.clone(),
+            at_ms: journal::now_ms(),
+        });
     }
-    let resume = std::sync::Arc::new(Resume::new(&state, info, &verdicts, &fingerprints));
+    let resume = std::sync::Arc::new(Resume::new(&state, info, &verdicts, &fingerprints, &rerun));
     // Like `state` below: kept alive to the exit rather than freed piece by piece.
     std::mem::forget(std::sync::Arc::clone(&resume));
     let s = &state.started;
@@ -242,7 +357,10 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         interrupt: None,
         journal: journal.map(std::sync::Arc::new),
         resume: Some(resume),
+        pause: None,
+        undo: None,
         keep_records: false,
+        groups: Some(crate::runtime::group::dir(&root)),
     };
     let workflow = s.workflow.clone();
     // The process ends with this run: freeing the journal's state of a 10,000-step run
@@ -264,12 +382,12 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
     code
 }
 
-/// Records an approval (or a rejection) at a waiting gate.
+/// Records an approval (or a refusal) at a waiting gate, with who decides and why.
 pub fn decide(args: DecideArgs, approved: bool) -> u8 {
     match try_decide(&args, approved) {
-        Ok(run) => {
+        Ok((run, by)) => {
             errln!(
-                "{} `{}` of run {run}; continue with `flowc resume {run}`",
+                "{} `{}` of run {run} as {by}; continue with `flowc resume {run}`",
                 if approved { "approved" } else { "rejected" },
                 args.step
             );
@@ -282,26 +400,65 @@ pub fn decide(args: DecideArgs, approved: bool) -> u8 {
     }
 }
 
-fn try_decide(args: &DecideArgs, approved: bool) -> Result<String, JournalError> {
+/// Gives the run id and who decided.
+fn try_decide(args: &DecideArgs, approved: bool) -> Result<(String, String), DecideError> {
     let dir = journal::find(&root(args.state_dir.as_deref()), Some(&args.run))?;
-    let _lock = journal::lock(&dir)?;
+    let _lock = journal::lock(&dir, if approved { "approve" } else { "reject" })?;
     let state = RunState::load(&dir)?;
+    let step = journal::step_of(&args.step);
     let waiting = state
         .finished
-        .get(journal::step_of(&args.step))
+        .get(step)
         .is_some_and(|f| f.status == "waiting");
     if !waiting {
         return Err(JournalError::NotWaiting {
             run: state.run_id().to_string(),
             step: args.step.clone(),
+        }
+        .into());
+    }
+    // The gate (or, for a whole fan-out gate, any of its instances) timed out already.
+    let now = journal::now_ms();
+    let passed = (state.deadlines.iter())
+        .filter(|(label, _)| {
+            *label == &args.step || (step == args.step && journal::step_of(label) == step)
+        })
+        .map(|(_, &deadline)| deadline)
+        .filter(|&deadline| deadline <= now)
+        .min();
+    if let Some(deadline) = passed {
+        return Err(DecideError::Late {
+            run: state.run_id().to_string(),
+            step: args.step.clone(),
+            deadline: crate::runtime::gate::time_text(deadline),
         });
     }
+    let by = match args.by.as_deref().map(str::trim) {
+        Some("") => {
+            return Err(DecideError::NoName {
+                why: "`--as` names nobody",
+            })
+        }
+        Some(name) => name.to_string(),
+        None => crate::runtime::gate::login_name().ok_or(DecideError::NoName {
+            why: "no login name, and no `--as`",
+        })?,
+    };
+    let decision = if approved {
+        crate::runtime::gate::Decision::Approved
+    } else {
+        crate::runtime::gate::Decision::Refused
+    };
     let path = dir.join(journal::JOURNAL);
-    let mut appender = Appender::open(&path, state.valid_len)?;
-    appender.append(&snapshot::encode(&Record::Approval {
+    let mut appender = Appender::open(&path, state.valid_len).map_err(JournalError::from)?;
+    let record = snapshot::encode(&Record::Decision {
         step: args.step.clone(),
-        approved,
-        at_ms: journal::now_ms(),
-    })?)?;
-    Ok(state.run_id().to_string())
+        decision: decision.as_str().to_string(),
+        by: by.clone(),
+        comment: args.comment.clone(),
+        at_ms: now,
+    })
+    .map_err(JournalError::from)?;
+    appender.append(&record).map_err(JournalError::from)?;
+    Ok((state.run_id().to_string(), by))
 }

@@ -181,6 +181,8 @@ struct Printer {
     run_id: String,
     start: std::time::Instant,
     live: Option<Live>,
+    /// The run waited for its concurrency group (so taking it is news).
+    waited: bool,
 }
 
 /// An event as `--events json` writes it: stamped with the time it was reported (RFC 3339,
@@ -245,6 +247,7 @@ impl Printer {
             run_id,
             start: std::time::Instant::now(),
             live,
+            waited: false,
         }
     }
 
@@ -305,6 +308,7 @@ impl Printer {
             }
             Event::StepFinished { step, .. }
             | Event::StepSkipped { step, .. }
+            | Event::StepPaused { step, .. }
             | Event::StepRestored { step, .. } => {
                 if let Some(bar) = live.running.remove(step) {
                     bar.finish_and_clear();
@@ -413,6 +417,42 @@ impl Observer for Printer {
                 ),
             },
             Event::StepSkipped { step, reason } => format!("{t} ⤼ {step} skipped: {reason}"),
+            Event::StepPaused { step, reason } => format!("{t} ⏸ {step} paused: {reason}"),
+            Event::RouteTaken {
+                step,
+                to,
+                condition: Some(c),
+            } => format!("{t} ↪ {step}: on_failure {to} (if {c})"),
+            Event::RouteTaken { step, to, .. } => {
+                format!("{t} ↪ {step}: on_failure {to} (no route's condition held)")
+            }
+            Event::GroupBusy {
+                group,
+                policy,
+                holder,
+                pid,
+            } => {
+                self.waited = true;
+                let holder = match holder {
+                    Some(run) => format!("run {run} (pid {pid})"),
+                    None => format!("pid {pid}"),
+                };
+                match *policy {
+                    "skip" => format!(
+                        "{t} ⤼ concurrency group `{group}` is held by {holder}: this run is skipped (policy skip)"
+                    ),
+                    "cancel" => format!(
+                        "{t} ⧗ cancelling {holder}, which holds concurrency group `{group}`; waiting for it to stop"
+                    ),
+                    _ => format!(
+                        "{t} ⧗ queued: concurrency group `{group}` is held by {holder}; waiting for it to end"
+                    ),
+                }
+            }
+            Event::GroupTaken { group, .. } if self.waited => {
+                format!("{t} ⧗ concurrency group `{group}` taken: starting")
+            }
+            Event::GroupTaken { .. } => return,
             // Returned above, before the time stamp is formatted.
             Event::StepRestored { .. }
             | Event::RunFinished { .. }
@@ -509,14 +549,14 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         keep_records: false,
     };
     let options = launch.options(terminal_approver(launch.json_events));
+    // Before the run's lock is taken: a `flowc pause` from then on is heard as one.
+    driver::listen_for_signals();
     // The journal: `./.flow/runs/<run id>/`, unless switched off.
     let mut options = options;
     let state_root = driver::state_root(args.state_dir.as_deref());
-    let mut state_dirs = vec![options.log_dir.as_path()];
-    if !journal::disabled() {
-        state_dirs.push(&state_root);
-    }
-    super::state::create_state_dirs(&state_dirs);
+    super::state::create_state_dirs(&[&options.log_dir, &state_root]);
+    // Concurrency groups live beside the runs, wherever those are.
+    options.groups = Some(crate::runtime::group::dir(&state_root));
     let lock = match driver::start_journal(
         &mut options,
         &args.file,
@@ -550,18 +590,61 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
 /// stderr, `y` or `yes` on stdin approves, and the answer is echoed (`approve `STEP`:
 /// yes`). One question at a time. On a terminal with the live view, the view is taken
 /// down while the question waits (the run goes on; its lines are shown once answered),
-/// so the question is the last line and the answer is typed where it can be seen.
+/// so the question is the last line and the answer is typed where it can be seen. A gate
+/// with a deadline is asked until then (`[y/N, 2m left]`); no answer by then is echoed as
+/// `no answer within 2m`.
 #[derive(Debug, Default)]
 pub(crate) struct TerminalApprover {
     turn: std::sync::Mutex<()>,
 }
 
-impl Approver for TerminalApprover {
-    fn approve(&self, step: &str, question: &str) -> bool {
-        let Ok(_turn) = self.turn.lock() else {
-            return false;
+/// Reads one line from stdin, waiting at most `wait` (`None`: as long as it takes), from
+/// the file descriptor itself: no buffer may keep what was typed after it, and a question
+/// that timed out leaves nothing behind that would read the next answer. `Ok(None)`: no
+/// line in time; an empty string: end of input.
+fn read_answer(wait: Option<Duration>) -> std::io::Result<Option<String>> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::{AsFd, AsRawFd};
+    let deadline = wait.map(|w| std::time::Instant::now() + w);
+    let stdin = std::io::stdin();
+    let mut line = Vec::new();
+    loop {
+        let timeout = match deadline {
+            None => PollTimeout::NONE,
+            Some(d) => {
+                let left = d.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return Ok(None);
+                }
+                PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
+                    .unwrap_or(PollTimeout::MAX)
+            }
         };
-        use std::io::BufRead;
+        let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Ok(0) => continue,
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+        let mut buf = [0u8; 512];
+        let n = match nix::unistd::read(stdin.as_raw_fd(), &mut buf) {
+            Ok(n) => n,
+            Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        line.extend_from_slice(&buf[..n]);
+        if n == 0 || line.contains(&b'\n') {
+            return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
+        }
+    }
+}
+
+impl Approver for TerminalApprover {
+    fn approve(&self, step: &str, question: &str, wait: Option<Duration>) -> run::Answer {
+        let Ok(_turn) = self.turn.lock() else {
+            return run::Answer::No;
+        };
         let live = LIVE_VIEW.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(live) = &live {
             let mut shared = live.lock().unwrap_or_else(|e| e.into_inner());
@@ -572,21 +655,33 @@ impl Approver for TerminalApprover {
                 .set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
         let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\napprove `{step}`: {question} [y/N] ");
+        let left = wait
+            .map(|w| format!(", {} left", format_duration(w.as_millis() as u64)))
+            .unwrap_or_default();
+        let _ = write!(err, "\napprove `{step}`: {question} [y/N{left}] ");
         let _ = err.flush();
         drop(err);
-        let mut answer = String::new();
-        let read = std::io::stdin().lock().read_line(&mut answer);
-        let yes =
-            read.is_ok() && matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes");
-        let said = match read {
-            Ok(0) | Err(_) => "no (no answer: end of input)",
-            Ok(_) if yes => "yes",
-            Ok(_) => "no",
+        let read = read_answer(wait);
+        let answer = match &read {
+            Ok(Some(text)) if matches!(text.trim().to_ascii_lowercase().as_str(), "y" | "yes") => {
+                run::Answer::Yes
+            }
+            Ok(None) => run::Answer::Late,
+            _ => run::Answer::No,
+        };
+        let said = match &read {
+            Ok(None) => format!(
+                "no answer within {} (timed out)",
+                format_duration(wait.unwrap_or_default().as_millis() as u64)
+            ),
+            Ok(Some(text)) if text.is_empty() => "no (no answer: end of input)".to_string(),
+            Err(_) => "no (no answer: end of input)".to_string(),
+            Ok(Some(_)) if answer == run::Answer::Yes => "yes".to_string(),
+            Ok(Some(_)) => "no".to_string(),
         };
         let mut echo = String::new();
-        if matches!(read, Ok(0) | Err(_)) {
-            // The typed answer ended its own line; end of input did not.
+        if !matches!(&read, Ok(Some(text)) if !text.is_empty()) {
+            // The typed answer ended its own line; end of input or a timeout did not.
             echo.push('\n');
         }
         echo.push_str(&format!("approve `{step}`: {said}\n"));
@@ -607,7 +702,7 @@ impl Approver for TerminalApprover {
             }
             shared.asking = false;
         }
-        yes
+        answer
     }
 }
 
@@ -630,7 +725,12 @@ pub(crate) fn launch(
     launch: &driver::Launch,
 ) -> (u8, Option<run::Report>) {
     let options = launch.options(terminal_approver(launch.json_events));
-    super::state::create_state_dirs(&[&options.log_dir]);
+    let state_dirs: Vec<&std::path::Path> =
+        [Some(options.log_dir.as_path()), options.groups.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+    super::state::create_state_dirs(&state_dirs);
     drive(
         driver::Drive {
             lowered,
@@ -660,10 +760,16 @@ pub(crate) fn drive(
         std::io::stderr().is_terminal()
     };
     let printer = Printer::new(events, terminal, launch.options.run_id.clone());
-    let notify: driver::Notify = Arc::new(move |notice| match notice {
+    // A rollback goes on with `flowc rollback`, not `flowc resume`.
+    let undoing = launch.options.undo.is_some();
+    let notify: driver::Notify = Arc::new(move |notice| {
+        match notice {
         driver::Notice::TimedOut(limit) => errln!(
             "the run's --timeout of {} has passed: stopping running steps",
             format_duration(limit.as_millis() as u64)
+        ),
+        driver::Notice::Pausing { by } => errln!(
+            "pausing (asked by `flowc pause`, pid {by}): running steps finish, nothing new starts (press Ctrl-C to stop them now)"
         ),
         driver::Notice::Interrupted { count: 1, by } if second_interrupt_exits => errln!(
             "interrupted ({}): stopping running steps (press Ctrl-C again to exit at once)",
@@ -683,6 +789,7 @@ pub(crate) fn drive(
             std::process::exit(i32::from(by.exit_code()))
         }
         driver::Notice::Interrupted { .. } => {}
+    }
     });
     let driven = match driver::drive(launch, Box::new(printer), notify, lock) {
         Ok(driven) => driven,
@@ -695,7 +802,9 @@ pub(crate) fn drive(
             return (super::EXIT_USAGE, None);
         }
     };
-    if !events {
+    // A run that never started a step (skipped, or stopped while it waited for its
+    // concurrency group) has no table.
+    if !events && !driven.report.steps.is_empty() {
         summary(&driven.report, &driven.log_dir);
     }
     let code = driven.exit_code();
@@ -707,9 +816,36 @@ pub(crate) fn drive(
     } else {
         match report.status {
             Status::Succeeded => {}
+            Status::Cancelled | Status::Failed if undoing => {
+                let by = driven
+                    .interrupted
+                    .map(|i| format!(" ({})", i.name()))
+                    .unwrap_or_default();
+                let what = if report.status == Status::Failed {
+                    "stopped: a step failed".to_string()
+                } else {
+                    format!("interrupted{by}")
+                };
+                errln!("rollback of run {run_id} {what}; `flowc rollback {run_id}` continues it without running again the compensations that finished");
+            }
+            Status::Skipped => {
+                errln!(
+                    "run {run_id} skipped: another run holds its concurrency group; nothing ran"
+                );
+            }
             Status::Cancelled if driven.timed_out => {
                 if journaled {
                     errln!("`flowc resume {run_id}` continues the run");
+                }
+            }
+            // Stopped before its first step, while it waited for its concurrency group.
+            Status::Cancelled if report.steps.is_empty() => {
+                if journaled {
+                    errln!("run {run_id} interrupted while it waited for its concurrency group; nothing ran (`flowc resume {run_id}` waits again)");
+                } else {
+                    errln!(
+                        "run interrupted while it waited for its concurrency group; nothing ran"
+                    );
                 }
             }
             Status::Cancelled => {
@@ -741,6 +877,19 @@ pub(crate) fn drive(
             }
             Status::Waiting => {
                 errln!("run stopped at an approval gate; run it again with `--approve STEP` or `--approve-all`");
+            }
+            Status::Paused => {
+                let waiting = report
+                    .steps
+                    .iter()
+                    .filter(|s| s.status == Status::Paused)
+                    .count();
+                errln!("run {run_id} paused: its running steps finished and {waiting} step(s) wait; `flowc resume {run_id}` continues it, `flowc rollback {run_id}` undoes it");
+            }
+            Status::RolledBack => {
+                errln!(
+                    "run {run_id} rolled back; `flowc resume {run_id}` runs the undone steps again"
+                );
             }
             _ => {
                 if journaled {

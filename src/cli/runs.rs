@@ -30,7 +30,7 @@ pub struct RunsArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum RunsAction {
     /// Delete finished runs (their journals, and their logs when in the default place);
-    /// a run that is running or waiting at an approval gate is never deleted.
+    /// a run that is running, paused, or waiting at an approval gate is never deleted.
     Prune(PruneArgs),
 }
 
@@ -92,7 +92,7 @@ pub struct CancelArgs {
     pub state_dir: Option<PathBuf>,
 }
 
-/// A run that is not running cannot be cancelled.
+/// A run that is not running cannot be cancelled or paused.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("run `{run}` is not running")]
 #[diagnostic(
@@ -119,7 +119,34 @@ fn summary_json(s: &RunState) -> serde_json::Value {
         "duration_ms": s.last_ms.saturating_sub(s.started.at_ms),
         "steps_done": s.succeeded(),
         "steps_total": s.started.steps,
+        "group": s.group.as_ref().map(|g| serde_json::json!({
+            "name": g.name, "policy": g.policy, "busy": g.busy,
+        })),
     })
+}
+
+/// What `flowc status` says about a run's concurrency group: its name and policy, and
+/// whom a queued run waits for (or a skipped run gave way to).
+fn group_line(s: &RunState, status: &str) -> Option<String> {
+    let g = s.group.as_ref()?;
+    let about = match (&g.busy, status) {
+        (Some(holder), "queued") => format!("; waiting for {}", holder_text(holder)),
+        (Some(holder), "skipped") => format!("; skipped: held by {}", holder_text(holder)),
+        _ => String::new(),
+    };
+    Some(format!(
+        "concurrency group `{}` ({}){about}",
+        g.name, g.policy
+    ))
+}
+
+/// `run ID`, or `pid N` as the journal has it.
+fn holder_text(holder: &str) -> String {
+    if holder.starts_with("pid ") {
+        holder.to_string()
+    } else {
+        format!("run {holder}")
+    }
 }
 
 /// `flowc runs` and `flowc runs prune`.
@@ -169,8 +196,8 @@ pub fn runs(args: RunsArgs) -> u8 {
 }
 
 fn prune(root: &Path, args: &PruneArgs) -> u8 {
-    // A run with a live driver, or one waiting at an approval gate, is not finished: it
-    // is never pruned, and `--keep` counts only the others.
+    // A run with a live driver, or one waiting at an approval gate or paused, is not
+    // finished: it is never pruned, and `--keep` counts only the others.
     let runs: Vec<(PathBuf, Option<RunState>)> = journal::list(root)
         .into_iter()
         .filter(|dir| !journal::is_locked(dir))
@@ -179,8 +206,12 @@ fn prune(root: &Path, args: &PruneArgs) -> u8 {
             (dir, state)
         })
         .filter(|(_, s)| {
-            s.as_ref()
-                .is_none_or(|s| !matches!(s.status().as_str(), "waiting" | "running"))
+            s.as_ref().is_none_or(|s| {
+                !matches!(
+                    s.status().as_str(),
+                    "waiting" | "running" | "paused" | "pausing" | "rolling_back"
+                )
+            })
         })
         .collect();
     let now = journal::now_ms();
@@ -244,7 +275,7 @@ pub fn status(args: RunArg) -> u8 {
             return super::EXIT_USAGE;
         }
     };
-    let running = state.status() == "running";
+    let run_status = state.status();
     // Why each failed step failed, in step order: its coded failure (a journal written by
     // an older flowc has only the message).
     let mut failures: Vec<(String, Failure)> = Vec::new();
@@ -279,11 +310,32 @@ pub fn status(args: RunArg) -> u8 {
                             .map(|(_, (a, _))| *a)
                             .max()
                             .unwrap_or(0);
-                        let s = if running { "running" } else { "interrupted" };
+                        let s = match run_status.as_str() {
+                            "running" | "pausing" | "rolling_back" => "running",
+                            "paused" => "paused",
+                            _ => "interrupted",
+                        };
                         (s.to_string(), attempts, 0, Vec::new(), None)
                     }
                 },
             };
+            // Undone by a rollback (and not run again since).
+            let (status, reason) = match state.rolled_back.get(&name) {
+                Some(by) => ("rolled_back".to_string(), Some(format!("undone by `{by}`"))),
+                None => (status, reason),
+            };
+            let history: Vec<serde_json::Value> = (state.history.get(&name))
+                .map(|h| {
+                    h.iter()
+                        .map(|p| {
+                            serde_json::json!({
+                                "status": p.status, "attempts": p.attempts,
+                                "duration_ms": p.duration_ms, "at": time_text(p.at_ms),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             let code = failure
                 .as_ref()
                 .map(|f| f.code.clone())
@@ -293,16 +345,29 @@ pub fn status(args: RunArg) -> u8 {
             if let Some(f) = failure {
                 failures.push((name.clone(), f));
             }
+            let route = state
+                .finished
+                .get(&name)
+                .and_then(|f| f.route.as_ref())
+                .map(|r| {
+                    let condition = Some(r.condition.clone()).filter(|c| !c.is_empty());
+                    serde_json::json!({ "to": r.to, "if": condition })
+                });
+            let (decisions, deadline) = gate_facts(&state, &name);
             serde_json::json!({
                 "step": name, "status": status, "attempts": attempts,
                 "duration_ms": ms, "exit_codes": codes, "reason": reason,
                 "code": code, "message": message, "help": help,
+                "route": route, "decisions": decisions, "deadline": deadline,
+                "runs": history.len(), "history": history,
             })
         })
         .collect();
     if args.format == "json" {
         let mut all = summary_json(&state);
         all["steps"] = serde_json::Value::Array(steps);
+        all["checkpoints"] = checkpoints_json(&state);
+        all["rollback"] = rollback_json(&state);
         outln!("{all}");
         return super::EXIT_OK;
     }
@@ -312,13 +377,16 @@ pub fn status(args: RunArg) -> u8 {
         state.started.workflow,
         state.started.file
     );
+    let status = state.status();
     outln!(
-        "status {}, started {}, {}/{} steps succeeded",
-        state.status(),
+        "status {status}, started {}, {}/{} steps succeeded",
         time_text(state.started.at_ms),
         state.succeeded(),
         state.started.steps
     );
+    if let Some(line) = group_line(&state, &status) {
+        outln!("{line}");
+    }
     let width = steps
         .iter()
         .filter_map(|s| s["step"].as_str().map(str::len))
@@ -327,11 +395,12 @@ pub fn status(args: RunArg) -> u8 {
         .max(4);
     outln!();
     outln!(
-        "{:<width$}  {:<11} {:>8}  {:>9}  exit codes",
+        "{:<width$}  {:<11} {:>8}  {:>9}  {:>4}  exit codes",
         "step",
         "status",
         "attempts",
-        "duration"
+        "duration",
+        "runs"
     );
     for s in &steps {
         let codes: Vec<String> = s["exit_codes"]
@@ -339,14 +408,41 @@ pub fn status(args: RunArg) -> u8 {
             .map(|a| a.iter().map(ToString::to_string).collect())
             .unwrap_or_default();
         outln!(
-            "{:<width$}  {:<11} {:>8}  {:>9}  {}",
+            "{:<width$}  {:<11} {:>8}  {:>9}  {:>4}  {}",
             s["step"].as_str().unwrap_or(""),
             s["status"].as_str().unwrap_or(""),
             s["attempts"].as_u64().unwrap_or(0),
             format_duration(s["duration_ms"].as_u64().unwrap_or(0)),
+            s["runs"].as_u64().unwrap_or(0),
             codes.join(" ")
         );
     }
+    // What was decided at the gates, the deadlines they wait for, and where failures went.
+    let mut notes = Vec::new();
+    for s in &steps {
+        let step = s["step"].as_str().unwrap_or("");
+        for d in s["decisions"].as_array().into_iter().flatten() {
+            notes.push(decision_line(d));
+        }
+        if let Some(deadline) = s["deadline"].as_str() {
+            notes.push(format!("{step}: waiting; times out at {deadline}"));
+        }
+        if let Some(route) = s["route"].as_object() {
+            let to = route["to"].as_str().unwrap_or("");
+            notes.push(match route["if"].as_str() {
+                Some(cond) => format!("{step}: failed; on_failure {to} (if {cond})"),
+                None => format!("{step}: failed; on_failure {to} (no route's condition held)"),
+            });
+        }
+    }
+    if !notes.is_empty() {
+        outln!();
+    }
+    for note in &notes {
+        outln!("{}", super::term::printable(note));
+    }
+    show_checkpoints(&state);
+    show_rollback(&state);
     if !failures.is_empty() {
         outln!();
     }
@@ -354,6 +450,131 @@ pub fn status(args: RunArg) -> u8 {
         outln!("{}", render_step_failure(step, failure, true));
     }
     super::EXIT_OK
+}
+
+/// Whether the checkpoint on `step` was reached: its step succeeded and was not undone.
+fn reached(state: &RunState, step: &str) -> bool {
+    state
+        .finished
+        .get(step)
+        .is_some_and(|f| f.status == "succeeded")
+        && !state.rolled_back.contains_key(step)
+}
+
+fn checkpoints_json(state: &RunState) -> serde_json::Value {
+    (state.checkpoints.iter())
+        .map(|(label, step)| {
+            serde_json::json!({"label": label, "step": step, "reached": reached(state, step)})
+        })
+        .collect()
+}
+
+fn rollback_json(state: &RunState) -> serde_json::Value {
+    match &state.rollback {
+        None => serde_json::Value::Null,
+        Some(r) => serde_json::json!({
+            "to": r.to,
+            "finished": r.closed,
+            "undo": r.undo.iter().map(|(c, t)| serde_json::json!({
+                "step": c, "undoes": t, "done": r.done.contains(c),
+            })).collect::<Vec<_>>(),
+            "kept": r.kept,
+        }),
+    }
+}
+
+/// The workflow's checkpoints, and which the run reached.
+fn show_checkpoints(state: &RunState) {
+    if state.checkpoints.is_empty() {
+        return;
+    }
+    outln!();
+    outln!(
+        "checkpoints (`flowc rollback {} --to LABEL`):",
+        state.run_id()
+    );
+    for (label, step) in &state.checkpoints {
+        let at = if reached(state, step) {
+            "reached"
+        } else {
+            "not reached"
+        };
+        outln!("  {label}  step `{step}`, {at}");
+    }
+}
+
+/// The last rollback: what it undid, and what is left of it.
+fn show_rollback(state: &RunState) {
+    let Some(r) = &state.rollback else {
+        return;
+    };
+    let to = match &r.to {
+        Some(to) => format!(" to `{to}`"),
+        None => String::new(),
+    };
+    outln!();
+    if r.closed {
+        outln!("rolled back{to}: {} compensation(s) ran", r.done.len());
+    } else {
+        outln!(
+            "rollback{to} unfinished: {} of {} compensation(s) ended; `flowc rollback {}` continues it",
+            r.done.len(),
+            r.undo.len(),
+            state.run_id()
+        );
+    }
+    if !r.kept.is_empty() {
+        outln!("  kept (not reversible): {}", r.kept.join(", "));
+    }
+}
+
+/// The decisions at gate `step` (or its instances), as JSON objects `{step, decision, by,
+/// comment, at}`, and, for a gate still waiting, its deadline.
+fn gate_facts(state: &RunState, step: &str) -> (Vec<serde_json::Value>, Option<String>) {
+    let mine = |label: &str| label == step || journal::step_of(label) == step;
+    let mut decisions: Vec<(&String, &crate::runtime::gate::GateDecision)> = state
+        .approvals
+        .iter()
+        .filter(|(label, _)| mine(label))
+        .collect();
+    decisions.sort_by_key(|(label, d)| (d.at_ms, label.as_str()));
+    let decisions = decisions
+        .into_iter()
+        .map(|(label, d)| {
+            serde_json::json!({
+                "step": label, "decision": d.decision.as_str(), "by": d.by,
+                "comment": d.comment, "at": time_text(d.at_ms),
+            })
+        })
+        .collect();
+    let waiting = state
+        .finished
+        .get(step)
+        .is_some_and(|f| f.status == "waiting");
+    let deadline = (state.deadlines.iter())
+        .filter(|(label, _)| waiting && mine(label) && !state.approvals.contains_key(*label))
+        .map(|(_, &d)| d)
+        .min()
+        .map(time_text);
+    (decisions, deadline)
+}
+
+/// `gate: approved by ana at 2026-01-02T03:04:05Z: "ship it"`.
+fn decision_line(d: &serde_json::Value) -> String {
+    let text = |k: &str| d[k].as_str().unwrap_or("").to_string();
+    let what = match text("decision").as_str() {
+        "timed_out" => "timed out".to_string(),
+        other => other.to_string(),
+    };
+    let by = Some(text("by"))
+        .filter(|b| !b.is_empty())
+        .map(|b| format!(" by {b}"))
+        .unwrap_or_default();
+    let comment = Some(text("comment"))
+        .filter(|c| !c.is_empty())
+        .map(|c| format!(": {c:?}"))
+        .unwrap_or_default();
+    format!("{}: {what}{by} at {}{comment}", text("step"), text("at"))
 }
 
 /// The log file name of a step instance, as the runtime writes it.
@@ -472,12 +693,21 @@ pub fn cancel(args: CancelArgs) -> u8 {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let Some(pid) = journal::holder(&dir).filter(|&p| p > 1) else {
-        super::report_error(&NotRunning { run });
-        return super::EXIT_FINDINGS;
+    // Filed first: the driver tells a cancel from a pause by it, and a second operator
+    // (a pause, another cancel) is refused while it stands.
+    let driver = match journal::request(&dir, "cancel") {
+        Ok(Some(driver)) if driver.pid > 1 => driver,
+        Ok(_) => {
+            super::report_error(&NotRunning { run });
+            return super::EXIT_FINDINGS;
+        }
+        Err(e) => {
+            super::report_error(&e);
+            return super::EXIT_USAGE;
+        }
     };
     let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
+        nix::unistd::Pid::from_raw(driver.pid),
         nix::sys::signal::Signal::SIGINT,
     );
     let until = std::time::Instant::now() + Duration::from_secs(60);

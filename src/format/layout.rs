@@ -482,6 +482,10 @@ impl<'t> Layout<'t> {
             WorkflowItem::Binding(b) => self.binding(b),
             WorkflowItem::Step(s) => self.step(s),
             WorkflowItem::Outputs(o) => self.workflow_outputs(o),
+            WorkflowItem::Concurrency(c) => {
+                let text = concurrency_text(c, self.src());
+                self.leaf(&text, c.span);
+            }
         }
     }
 
@@ -587,7 +591,8 @@ impl<'t> Layout<'t> {
                     | AttrKind::Approve(e)
                     | AttrKind::Native(e)
                     | AttrKind::Timeout(e)
-                    | AttrKind::MaxParallel(e) => Some(e),
+                    | AttrKind::MaxParallel(e)
+                    | AttrKind::Checkpoint(e) => Some(e),
                     _ => None,
                 };
                 let prefix = format!("{} ", a.kind.keyword());
@@ -706,7 +711,8 @@ fn attr_line(a: &Attr, src: Option<&str>) -> Option<String> {
         | AttrKind::Approve(e)
         | AttrKind::Native(e)
         | AttrKind::Timeout(e)
-        | AttrKind::MaxParallel(e) => format!("{kw} {}", expr_text(e, src)),
+        | AttrKind::MaxParallel(e)
+        | AttrKind::Checkpoint(e) => format!("{kw} {}", expr_text(e, src)),
         AttrKind::Retry(r) => {
             let mut text = format!("retry {}", expr_text(&r.count, src));
             if let Some(b) = &r.backoff {
@@ -740,7 +746,10 @@ fn attr_line(a: &Attr, src: Option<&str>) -> Option<String> {
             }
             _ => return None,
         },
-        AttrKind::OnFailure(target) => format!("on_failure {}", target.name),
+        AttrKind::OnFailure(target, None) => format!("on_failure {}", target.name),
+        AttrKind::OnFailure(target, Some(c)) => {
+            format!("on_failure {} if {}", target.name, expr_text(c, src))
+        }
     })
 }
 
@@ -755,6 +764,16 @@ fn grouped_items(a: &Item, b: &Item) -> bool {
 }
 
 /// The same for workflow items: bindings without docs.
+/// `concurrency "group" policy`, the policy as written (none when it was left out).
+fn concurrency_text(c: &Concurrency, src: Option<&str>) -> String {
+    let mut text = format!("concurrency {}", expr_text(&c.group, src));
+    if let Some((policy, _)) = c.policy {
+        text.push(' ');
+        text.push_str(policy.name());
+    }
+    text
+}
+
 fn grouped_body(a: &WorkflowItem, b: &WorkflowItem) -> bool {
     matches!((a, b), (WorkflowItem::Binding(_), WorkflowItem::Binding(x)) if x.docs.0.is_empty())
 }
@@ -775,5 +794,6 @@ fn workflow_item_span(item: &WorkflowItem) -> Span {
         WorkflowItem::Outputs(o) => o.span,
         WorkflowItem::Binding(b) => b.span,
         WorkflowItem::Step(s) => s.span,
+        WorkflowItem::Concurrency(c) => c.span,
     }
 }

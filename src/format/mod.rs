@@ -528,6 +528,15 @@ fn sx_item(item: &Item) -> Sx {
                         format!("(outputs {}", span_text(o.span)),
                         o.decls.iter().map(sx_output).collect(),
                     ),
+                    WorkflowItem::Concurrency(c) => Sx::Node(
+                        match c.policy {
+                            Some((p, _)) => {
+                                format!("(concurrency {} {}", p.name(), span_text(c.span))
+                            }
+                            None => format!("(concurrency {}", span_text(c.span)),
+                        },
+                        vec![Sx::Leaf(sx_expr(&c.group))],
+                    ),
                 });
             }
             Sx::Node(
@@ -658,7 +667,8 @@ fn sx_attr(a: &Attr) -> Sx {
         | AttrKind::Approve(e)
         | AttrKind::Native(e)
         | AttrKind::Timeout(e)
-        | AttrKind::MaxParallel(e) => Sx::Leaf(format!("{head} {})", sx_expr(e))),
+        | AttrKind::MaxParallel(e)
+        | AttrKind::Checkpoint(e) => Sx::Leaf(format!("{head} {})", sx_expr(e))),
         AttrKind::Retry(r) => {
             let mut text = format!("{head} {}", sx_expr(&r.count));
             if let Some(b) = &r.backoff {
@@ -687,7 +697,10 @@ fn sx_attr(a: &Attr) -> Sx {
             Sx::Leaf(text)
         }
         AttrKind::Outputs(outs) => Sx::Node(head, outs.iter().map(sx_output).collect()),
-        AttrKind::OnFailure(target) => Sx::Leaf(format!("{head} {})", target.name)),
+        AttrKind::OnFailure(target, None) => Sx::Leaf(format!("{head} {})", target.name)),
+        AttrKind::OnFailure(target, Some(c)) => {
+            Sx::Leaf(format!("{head} {} (if {}))", target.name, sx_expr(c)))
+        }
     }
 }
 

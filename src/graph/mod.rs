@@ -27,6 +27,13 @@ pub struct Node {
     /// The outputs it computes from other steps (`name: type`): the declared outputs of
     /// a sub-workflow, on the step that called it.
     pub gives: Vec<String>,
+    /// Its `checkpoint` label, which `flowc rollback --to` names.
+    pub checkpoint: Option<String>,
+    /// Its failure routes in order, as written (`validate if build.exit_code == 1`, ...,
+    /// `fail_fast`), for a step with conditional routes; empty otherwise.
+    pub routes: Vec<String>,
+    /// For a fallback step that a conditional route leads to: that route's condition.
+    pub fallback_if: Option<String>,
 }
 
 /// Why an edge exists; edges point from the step that runs first.
@@ -63,11 +70,23 @@ impl EdgeKind {
 pub struct ExecGraph {
     /// The workflow's name.
     pub workflow: String,
+    /// The workflow's own attributes, by keyword, each as written after it:
+    /// `("concurrency", "\"deploy-${target}\" cancel")`.
+    pub attributes: Vec<(&'static str, String)>,
     /// Steps and dependencies.
     pub graph: DiGraph<Node, EdgeKind>,
 }
 
 impl ExecGraph {
+    /// How an edge of this kind into `to` is labelled: its kind, and for a fallback taken
+    /// by a conditional route, `fallback if COND`.
+    pub fn edge_label(&self, kind: EdgeKind, to: NodeIndex) -> String {
+        match (kind, &self.graph[to].fallback_if) {
+            (EdgeKind::Fallback, Some(cond)) => format!("fallback if {cond}"),
+            _ => kind.name().to_string(),
+        }
+    }
+
     /// Every cycle, as step indices in dependency order (one per strongly connected
     /// component), in source order of their first step.
     pub fn cycles(&self) -> Vec<Vec<usize>> {
@@ -148,10 +167,13 @@ impl ExecGraph {
         (order.len() == n).then_some(order)
     }
 
-    /// A stable, line-oriented text form: one line per step with its flags and incoming
-    /// edges, in source order.
+    /// A stable, line-oriented text form: the workflow's attributes, then one line per
+    /// step with its flags and incoming edges, in source order.
     pub fn dump(&self) -> String {
         let mut out = format!("workflow {}\n", self.workflow);
+        for (keyword, text) in &self.attributes {
+            let _ = writeln!(out, "  {keyword} {text}");
+        }
         for idx in self.graph.node_indices() {
             let node = &self.graph[idx];
             let mut flags = Vec::new();
@@ -180,12 +202,18 @@ impl ExecGraph {
             if !node.gives.is_empty() {
                 let _ = write!(out, "\n    outputs {}", node.gives.join(", "));
             }
+            if let Some(label) = &node.checkpoint {
+                let _ = write!(out, "\n    checkpoint {label:?}");
+            }
+            for route in &node.routes {
+                let _ = write!(out, "\n    on_failure {route}");
+            }
             for (s, kind) in incoming {
                 let _ = write!(
                     out,
                     "\n    <- {} ({})",
                     self.graph[NodeIndex::new(s)].name,
-                    kind.name()
+                    self.edge_label(kind, idx)
                 );
             }
             out.push('\n');

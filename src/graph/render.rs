@@ -14,15 +14,25 @@ fn dot_quote(s: &str) -> String {
 }
 
 impl ExecGraph {
-    /// Graphviz DOT: boxes for steps (3-D for fan-outs, dashed for `finally`, grey for steps
-    /// that never run; a `when` condition under the name); solid edges for `after`, dashed
-    /// for data, dotted red for compensation, orange for fallbacks, dashed grey into
-    /// `finally` steps.
+    /// Graphviz DOT: the workflow's attributes as the graph's label; boxes for steps (3-D
+    /// for fan-outs, dashed for `finally`, grey for steps that never run; a `when`
+    /// condition under the name); solid edges for `after`, dashed for data, dotted red for
+    /// compensation, orange for fallbacks, dashed grey into `finally` steps.
     pub fn to_dot(&self) -> String {
         let mut out = format!(
             "digraph {} {{\n  rankdir=LR;\n  node [shape=box];\n",
             dot_quote(&self.workflow)
         );
+        if !self.attributes.is_empty() {
+            let lines: Vec<String> = std::iter::once(self.workflow.clone())
+                .chain(self.attributes.iter().map(|(k, t)| format!("{k} {t}")))
+                .map(|line| {
+                    let quoted = dot_quote(&line);
+                    quoted[1..quoted.len() - 1].to_string()
+                })
+                .collect();
+            let _ = writeln!(out, "  label=\"{}\";\n  labelloc=t;", lines.join("\\n"));
+        }
         for idx in self.graph.node_indices() {
             let node = &self.graph[idx];
             let mut attrs = Vec::new();
@@ -36,14 +46,19 @@ impl ExecGraph {
                 attrs.push("color=gray, fontcolor=gray");
             }
             let label;
-            if let Some(when) = &node.when {
+            let mut lines: Vec<String> = node.when.iter().map(|w| format!("when {w}")).collect();
+            lines.extend(node.routes.iter().map(|r| format!("on_failure {r}")));
+            lines.extend(node.checkpoint.iter().map(|c| format!("checkpoint {c}")));
+            if !lines.is_empty() {
                 // Each part quoted on its own: the line break between them is DOT's `\n`.
-                let (name, when) = (dot_quote(&node.name), dot_quote(&format!("when {when}")));
-                label = format!(
-                    "label=\"{}\\n{}\"",
-                    &name[1..name.len() - 1],
-                    &when[1..when.len() - 1]
-                );
+                let parts: Vec<String> = std::iter::once(&node.name)
+                    .chain(&lines)
+                    .map(|part| {
+                        let quoted = dot_quote(part);
+                        quoted[1..quoted.len() - 1].to_string()
+                    })
+                    .collect();
+                label = format!("label=\"{}\"", parts.join("\\n"));
                 attrs.push(&label);
             }
             let _ = write!(out, "  {}", dot_quote(&node.name));
@@ -53,11 +68,16 @@ impl ExecGraph {
             out.push_str(";\n");
         }
         for e in self.graph.edge_references() {
+            let fallback;
             let style = match e.weight() {
                 EdgeKind::After => "",
                 EdgeKind::Data => " [style=dashed, label=\"data\"]",
                 EdgeKind::Compensates => " [style=dotted, color=red, label=\"on failure\"]",
-                EdgeKind::Fallback => " [color=orange, label=\"fallback\"]",
+                EdgeKind::Fallback => {
+                    let label = dot_quote(&self.edge_label(EdgeKind::Fallback, e.target()));
+                    fallback = format!(" [color=orange, label={label}]");
+                    &fallback
+                }
                 EdgeKind::Finally => " [style=dashed, color=gray, label=\"finally\"]",
             };
             let _ = writeln!(
@@ -71,9 +91,13 @@ impl ExecGraph {
         out
     }
 
-    /// A Mermaid flowchart, for Markdown that renders it (GitHub, GitLab).
+    /// A Mermaid flowchart, for Markdown that renders it (GitHub, GitLab); the workflow's
+    /// attributes are `%%` comments at its top.
     pub fn to_mermaid(&self) -> String {
         let mut out = String::from("flowchart LR\n");
+        for (keyword, text) in &self.attributes {
+            let _ = writeln!(out, "  %% {keyword} {text}");
+        }
         for idx in self.graph.node_indices() {
             let node = &self.graph[idx];
             let mut label = node.name.clone();
@@ -87,18 +111,31 @@ impl ExecGraph {
                 label.push_str("<br/>when ");
                 label.push_str(when);
             }
+            for route in &node.routes {
+                label.push_str("<br/>on_failure ");
+                label.push_str(route);
+            }
+            if let Some(checkpoint) = &node.checkpoint {
+                label.push_str("<br/>checkpoint ");
+                label.push_str(checkpoint);
+            }
             // Mermaid ends a quoted label at `"`; its entity keeps the condition's strings.
             let label = label.replace('"', "#quot;");
             // Index ids, not step names: a step may be called `end`, which Mermaid reserves.
             let _ = writeln!(out, "  s{}[\"{}\"]", idx.index(), label);
         }
         for e in self.graph.edge_references() {
-            let arrow = match e.weight() {
-                EdgeKind::After => "-->",
-                EdgeKind::Data => "-. data .->",
-                EdgeKind::Compensates => "-. on failure .->",
-                EdgeKind::Fallback => "-- fallback -->",
-                EdgeKind::Finally => "-. finally .->",
+            let routed;
+            let arrow = match (e.weight(), &self.graph[e.target()].fallback_if) {
+                (EdgeKind::After, _) => "-->",
+                (EdgeKind::Data, _) => "-. data .->",
+                (EdgeKind::Compensates, _) => "-. on failure .->",
+                (EdgeKind::Fallback, None) => "-- fallback -->",
+                (EdgeKind::Fallback, Some(cond)) => {
+                    routed = format!("-->|\"fallback if {}\"|", cond.replace('"', "#quot;"));
+                    &routed
+                }
+                (EdgeKind::Finally, _) => "-. finally .->",
             };
             let _ = writeln!(
                 out,
@@ -110,9 +147,13 @@ impl ExecGraph {
         out
     }
 
-    /// The JSON shape: `{"workflow", "nodes": [{name, finally, fan_out, never, when}],
-    /// "edges": [{from, to, kind}]}`, nodes in source order, edges by target then source;
-    /// `when` is the condition as written, or null.
+    /// The JSON shape: `{"workflow", "attributes": {keyword: text}, "nodes": [{name,
+    /// finally, fan_out, never, when}], "edges": [{from, to, kind}]}`, nodes in source
+    /// order, edges by target then source; `when` is the condition as written, or null;
+    /// `attributes` holds the workflow's own (`concurrency`), each as written. A step with
+    /// conditional failure routes has `on_failure` (its routes as written, in order), and a
+    /// fallback edge that such a route takes has `if` (the route's condition); a labelled step
+    /// has `checkpoint`.
     pub fn to_json(&self) -> serde_json::Value {
         #[derive(Serialize)]
         struct JsonNode<'a> {
@@ -121,12 +162,18 @@ impl ExecGraph {
             fan_out: bool,
             never: bool,
             when: Option<&'a str>,
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            on_failure: &'a [String],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            checkpoint: Option<&'a str>,
         }
         #[derive(Serialize)]
         struct JsonEdge<'a> {
             from: &'a str,
             to: &'a str,
             kind: &'static str,
+            #[serde(rename = "if", skip_serializing_if = "Option::is_none")]
+            condition: Option<&'a str>,
         }
         let nodes: Vec<JsonNode<'_>> = self
             .graph
@@ -137,6 +184,8 @@ impl ExecGraph {
                 fan_out: n.fan_out,
                 never: n.never,
                 when: n.when.as_deref(),
+                on_failure: &n.routes,
+                checkpoint: n.checkpoint.as_deref(),
             })
             .collect();
         let mut edges: Vec<(usize, usize, EdgeKind)> = self
@@ -147,12 +196,29 @@ impl ExecGraph {
         edges.sort_by_key(|(t, s, _)| (*t, *s));
         let edges: Vec<JsonEdge<'_>> = edges
             .into_iter()
-            .map(|(t, s, kind)| JsonEdge {
-                from: &self.graph[petgraph::graph::NodeIndex::new(s)].name,
-                to: &self.graph[petgraph::graph::NodeIndex::new(t)].name,
-                kind: kind.name(),
+            .map(|(t, s, kind)| {
+                let to = &self.graph[petgraph::graph::NodeIndex::new(t)];
+                JsonEdge {
+                    from: &self.graph[petgraph::graph::NodeIndex::new(s)].name,
+                    to: &to.name,
+                    kind: kind.name(),
+                    condition: to
+                        .fallback_if
+                        .as_deref()
+                        .filter(|_| kind == EdgeKind::Fallback),
+                }
             })
             .collect();
-        serde_json::json!({ "workflow": self.workflow, "nodes": nodes, "edges": edges })
+        let attributes: serde_json::Map<String, serde_json::Value> = self
+            .attributes
+            .iter()
+            .map(|(k, t)| (k.to_string(), serde_json::Value::String(t.clone())))
+            .collect();
+        serde_json::json!({
+            "workflow": self.workflow,
+            "attributes": attributes,
+            "nodes": nodes,
+            "edges": edges,
+        })
     }
 }

@@ -25,13 +25,13 @@
 //!
 //! Workflows are inlined callees first, so a nested call (`w.eu.push`) is flat by the time
 //! its caller is inlined. A workflow that calls itself, directly or through others, is
-//! E0116, and a call with `for` of a workflow whose steps fan out is E0305
-//! ([`check_calls`]).
+//! E0116, a call with `for` of a workflow whose steps fan out is E0305, and a call of a
+//! workflow with a `concurrency` group is E0532 ([`check_calls`]).
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::GraphError;
-use crate::check::{CheckError, Type};
+use crate::check::{CheckError, ConcurrencyError, Type};
 use crate::diagnostics::Diagnostics;
 use crate::typed::{
     Action, BinOp, Binding, Dep, DepKind, Expr, ExprKind, OnFailure, Program, Ref, Step, StepId,
@@ -83,8 +83,8 @@ impl<'a> Table<'a> {
 
 /// Reports the calls of workflows that cannot be inlined: every cycle of calls (E0116),
 /// once per cycle, against the workflow that comes first in module and source order, at
-/// the call that closes it; and a call with `for` of a workflow whose steps fan out
-/// themselves (E0305).
+/// the call that closes it; a call with `for` of a workflow whose steps fan out
+/// themselves (E0305); and a call of a workflow that has a concurrency group (E0532).
 pub fn check_calls(modules: Vec<&[Workflow]>, diags: &mut Diagnostics) {
     let table = Table::new(modules);
     if !table.keys().any(|k| table.calls(k).next().is_some()) {
@@ -93,6 +93,15 @@ pub fn check_calls(modules: Vec<&[Workflow]>, diags: &mut Diagnostics) {
     let mut fans: HashMap<Key, Option<String>> = HashMap::default();
     for key in table.keys() {
         for (callee, step, call) in table.calls(key) {
+            if table.get(callee).concurrency.is_some() {
+                diags.error(
+                    call.span.source,
+                    ConcurrencyError::Called {
+                        callee: call.callee.clone(),
+                        span: call.span.span.into(),
+                    },
+                );
+            }
             if step.fan_out.is_none() {
                 continue;
             }
@@ -285,6 +294,7 @@ fn inline_workflow(table: &Table<'_>, wf: &Workflow, flat: &HashMap<Key, Workflo
         steps: Vec::with_capacity(next),
         outputs: wf.outputs.clone(),
         max_parallel: wf.max_parallel.clone(),
+        concurrency: wf.concurrency.clone(),
         span: wf.span,
     };
     let mut derive: Vec<usize> = Vec::new();
@@ -298,8 +308,8 @@ fn inline_workflow(table: &Table<'_>, wf: &Workflow, flat: &HashMap<Key, Workflo
         if let Some(l) = &mut s.compensates {
             l.step = new_id[l.step.index()];
         }
-        if let OnFailure::Fallback(l) = &mut s.settings.on_failure {
-            l.step = new_id[l.step.index()];
+        for to in fallback_targets(&mut s) {
+            to.step = new_id[to.step.index()];
         }
         match called(table, flat, &s) {
             Some((wcall, callee)) => {
@@ -374,6 +384,9 @@ fn instantiate(
         st.for_each_expr_mut(&mut |e| substitute(e, &values, &renamed, base, each));
         st.id = shift(st.id);
         st.name = format!("{prefix}{}", st.name);
+        if let Some(c) = &mut st.checkpoint {
+            c.label = format!("{prefix}{}", c.label);
+        }
         for d in &mut st.deps {
             d.step = shift(d.step);
         }
@@ -394,8 +407,8 @@ fn instantiate(
         } else {
             st.when = both(call.when.as_deref(), st.when.take());
         }
-        if let OnFailure::Fallback(l) = &mut st.settings.on_failure {
-            l.step = shift(l.step);
+        for to in fallback_targets(&mut st) {
+            to.step = shift(to.step);
         }
         st.settings.inherit(&call.settings);
         inner.push(st);
@@ -420,7 +433,7 @@ fn instantiate(
         if let Some(l) = st.compensates {
             mark(l.step);
         }
-        if st.fallback().is_some() {
+        if st.fallbacks().next().is_some() {
             mark(st.id);
         }
     }
@@ -456,8 +469,20 @@ fn instantiate(
             ..Default::default()
         },
         outputs,
+        checkpoint: call.checkpoint.clone(),
     };
     (inner, join)
+}
+
+/// The fallback steps a step names, in its routes and its `on_failure`, for renumbering.
+fn fallback_targets(s: &mut Step) -> impl Iterator<Item = &mut crate::typed::Link> {
+    let settings = &mut s.settings;
+    (settings.routes.iter_mut().map(|r| &mut r.to))
+        .chain(std::iter::once(&mut settings.on_failure))
+        .filter_map(|to| match to {
+            OnFailure::Fallback(l) => Some(l),
+            _ => None,
+        })
 }
 
 /// A name of the called workflow that the call gives a value.

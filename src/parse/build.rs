@@ -201,7 +201,9 @@ impl Builder {
         self.unless_broken(before, item, |item| match item {
             WorkflowItem::Binding(b) => &b.name.name,
             WorkflowItem::Step(s) => &s.name.name,
-            WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) => "",
+            WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) | WorkflowItem::Concurrency(_) => {
+                ""
+            }
         })
     }
 
@@ -215,8 +217,33 @@ impl Builder {
             Rule::let_decl => WorkflowItem::Binding(self.build_binding(p, BindingKind::Let)),
             Rule::secret_decl => WorkflowItem::Binding(self.build_binding(p, BindingKind::Secret)),
             Rule::step_decl => WorkflowItem::Step(self.build_step_decl(p)),
+            Rule::concurrency_decl => WorkflowItem::Concurrency(self.build_concurrency_decl(p)),
             _ => return None,
         })
+    }
+
+    /// `concurrency EXPR [queue|skip|cancel]`.
+    fn build_concurrency_decl(&self, pair: Pair<'_, Rule>) -> Concurrency {
+        let span = span_of(&pair);
+        let mut group = None;
+        let mut policy = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::expr => group = Some(self.build_expr(p)),
+                Rule::concurrency_policy => {
+                    policy = GroupPolicy::from_name(p.as_str()).map(|g| (g, span_of(&p)));
+                }
+                _ => {}
+            }
+        }
+        Concurrency {
+            group: group.unwrap_or(Expr {
+                kind: ExprKind::Str(Vec::new()),
+                span,
+            }),
+            policy,
+            span,
+        }
     }
 
     /// One `doc_comment` line, without the slashes and one leading space.
@@ -283,6 +310,7 @@ impl Builder {
                 Rule::params => params = self.build_params(p),
                 Rule::defaults_block
                 | Rule::workflow_outputs
+                | Rule::concurrency_decl
                 | Rule::let_decl
                 | Rule::secret_decl
                 | Rule::step_decl => {
@@ -520,13 +548,19 @@ impl Builder {
             Rule::native_attr => AttrKind::Native(next_expr(self, &mut inner)),
             Rule::timeout_attr => AttrKind::Timeout(next_expr(self, &mut inner)),
             Rule::max_parallel_attr => AttrKind::MaxParallel(next_expr(self, &mut inner)),
+            Rule::checkpoint_attr => AttrKind::Checkpoint(next_expr(self, &mut inner)),
             Rule::retry_attr => AttrKind::Retry(Box::new(self.build_retry_attr(inner, span))),
             Rule::env_attr => AttrKind::Env(build_each(inner, |p| self.build_env_entry(p))),
             Rule::outputs_attr => {
                 AttrKind::Outputs(build_each(inner, |p| self.build_output_decl(p)))
             }
             Rule::on_failure_attr => {
-                AttrKind::OnFailure(inner.next().map(ident).unwrap_or_else(|| missing(span)))
+                let target = inner.next().map(ident).unwrap_or_else(|| missing(span));
+                let condition = inner
+                    .find(|p| p.as_rule() == Rule::route_if)
+                    .and_then(|p| p.into_inner().find(|q| q.as_rule() == Rule::expr))
+                    .map(|e| Box::new(self.build_expr(e)));
+                AttrKind::OnFailure(target, condition)
             }
             _ => AttrKind::Env(Vec::new()),
         };

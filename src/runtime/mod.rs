@@ -10,15 +10,18 @@
 //! - [`retry`]: backoff policies and the retry loop;
 //! - [`attempt`]: one attempt of a step, from a finished process or native action;
 //! - [`failure`]: why a step failed, as a coded error and as plain parts;
+//! - [`gate`]: decisions at approval gates (who, when, a deadline kept in the journal);
 //! - [`redact`]: secret redaction of everything flowc prints or writes;
 //! - [`outputs`]: a step's `$FLOW_OUTPUT` file read back as typed values;
 //! - [`params`] and [`vars_file`]: a workflow's inputs, from defaults, a JSON, TOML or YAML
 //!   vars file, `FLOW_VAR_` variables and `--var` flags;
 //! - [`plan`]: what a run would do, as text, without running anything;
 //! - [`schedule`]: who waits for whom, and the skip and failure rules (no tokio);
-//! - [`run`]: the scheduler that runs a workflow's steps with all of the above.
+//! - [`run`]: the scheduler that runs a workflow's steps with all of the above;
+//! - [`rollback`]: `flowc rollback`'s phase of a run, its compensations one at a time.
 //! - [`journal`]: the durable record of a run, read back by `flowc resume`;
 //! - [`fingerprint`]: what a step's definition hashes to, so that resume keeps it or not;
+//! - [`group`]: concurrency groups, locked across processes in the state directory;
 //! - [`driver`]: a run from compiled program to report (runtime, Ctrl-C, timeout), with
 //!   progress, approvals and notices handed to the front end, and the exit codes.
 
@@ -28,6 +31,8 @@ pub mod driver;
 pub mod eval;
 pub mod failure;
 pub mod fingerprint;
+pub mod gate;
+pub mod group;
 pub mod journal;
 pub mod native;
 pub mod outputs;
@@ -36,6 +41,7 @@ pub mod plan;
 pub mod process;
 pub mod redact;
 pub mod retry;
+pub mod rollback;
 pub mod run;
 pub mod schedule;
 pub mod spawn;

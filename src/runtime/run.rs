@@ -21,7 +21,8 @@ use tokio::task::JoinSet;
 use super::attempt::{self, Attempt};
 use super::command;
 use super::eval::{self, EvalError, Scope, Value};
-use super::failure::{AttrError, Failure, StepFailure};
+use super::failure::{AttrError, Failure, RouteError, StepFailure};
+use super::gate::{self, GateDecision};
 use super::journal::{self, Journal, Resume};
 use super::outputs;
 use super::params::{Constants, Known};
@@ -62,10 +63,20 @@ pub struct Options {
     pub journal: Option<Arc<Journal>>,
     /// For `flowc resume`: what to restore instead of running.
     pub resume: Option<Arc<Resume>>,
+    /// Fires when the run is to pause (`flowc pause`): nothing new starts (no step, no
+    /// retry, no fan-out instance), running attempts finish, and the run ends `paused`.
+    /// A failure or an interrupt meanwhile ends the pause: the run stops as it would have.
+    pub pause: Option<CancellationSignal>,
+    /// For `flowc rollback`: instead of the workflow, run these compensations, then the
+    /// `finally` steps (see [`super::rollback`]).
+    pub undo: Option<Arc<super::rollback::Undo>>,
     /// Keep every step's result record in the report (the REPL evaluates expressions over
     /// them after the run). Otherwise only the records later steps read are kept while the
     /// run goes on: a 10,000-step run would hold ten thousand records it never reads.
     pub keep_records: bool,
+    /// Where concurrency groups are locked (`groups/` of the state directory); `None` runs
+    /// without taking the workflow's group.
+    pub groups: Option<PathBuf>,
 }
 
 /// What became of a step.
@@ -76,12 +87,19 @@ pub enum Status {
     Succeeded,
     /// It ran and failed (after its retries).
     Failed,
-    /// It did not run.
+    /// It did not run (a whole run: its concurrency group was held, with policy `skip`).
     Skipped,
     /// It was stopped while running.
     Cancelled,
     /// It is an approval gate that nobody has approved yet.
     Waiting,
+    /// It had not finished when the run was paused (`flowc pause`): a retry or fan-out
+    /// instance was still to start, or it had not started. For the run: it was paused.
+    Paused,
+    /// The run (never a step): `flowc rollback` ran the compensations of its finished
+    /// steps.
+    #[serde(rename = "rolled_back")]
+    RolledBack,
 }
 
 impl Status {
@@ -93,6 +111,8 @@ impl Status {
             Status::Skipped => "skipped",
             Status::Cancelled => "cancelled",
             Status::Waiting => "waiting",
+            Status::Paused => "paused",
+            Status::RolledBack => "rolled_back",
         }
     }
 }
@@ -136,6 +156,26 @@ pub struct StepReport {
     pub gate: bool,
     /// The result record the language sees.
     pub record: Value,
+    /// For a failed step with conditional failure routes: the route its failure took.
+    pub route: Option<RouteTaken>,
+}
+
+/// The failure route a failed step took (see [`typed::Route`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteTaken {
+    /// Its index among the step's routes in order; one past the conditional ones for the
+    /// route without `if` (fail_fast, when none was written).
+    pub index: usize,
+    /// What the failure does.
+    pub to: typed::OnFailure,
+}
+
+impl RouteTaken {
+    /// Route `index` of `step` (one past its conditional routes: the route without `if`).
+    pub fn of(step: &typed::Step, index: usize) -> RouteTaken {
+        let to = (step.settings.routes.get(index)).map_or(step.settings.on_failure, |r| r.to);
+        RouteTaken { index, to }
+    }
 }
 
 /// The result of a run.
@@ -143,9 +183,11 @@ pub struct StepReport {
 pub struct Report {
     /// The workflow's name.
     pub workflow: String,
-    /// `succeeded`, `failed` or `waiting`.
+    /// `succeeded`, `failed`, `waiting`, `cancelled`, or `skipped` (its concurrency group
+    /// was held, with policy `skip`).
     pub status: Status,
-    /// Every step, in source order.
+    /// Every step, in source order; none when no step started because of the concurrency
+    /// group (the run was skipped, or interrupted while it waited for the group).
     pub steps: Vec<StepReport>,
     /// Wall time of the whole run.
     pub duration: Duration,
@@ -248,12 +290,51 @@ pub enum Event {
         /// Attempts it made then.
         attempts: u32,
     },
+    /// A failed step's failure took one of its conditional routes (or none held).
+    RouteTaken {
+        /// The step.
+        step: String,
+        /// Where the failure went: `continue`, `fail_fast` or a step's name.
+        to: String,
+        /// The route's condition as written; `None` when no condition held (the route
+        /// without `if`, or fail_fast).
+        condition: Option<String>,
+    },
     /// A step was skipped.
     StepSkipped {
         /// The step.
         step: String,
         /// Why.
         reason: String,
+    },
+    /// A step that had started did not finish because the run was paused: a retry or
+    /// fan-out instance was still to start. `flowc resume` goes on with it.
+    StepPaused {
+        /// The step.
+        step: String,
+        /// What was left.
+        reason: String,
+    },
+    /// The run's concurrency group is held by another run: this one waits for it
+    /// (`queue`), cancels that run and then waits (`cancel`), or does not run (`skip`).
+    /// Sent again when another run holds it next.
+    GroupBusy {
+        /// The group's name.
+        group: String,
+        /// `queue`, `skip` or `cancel`.
+        policy: &'static str,
+        /// The run holding it, when it has said.
+        holder: Option<String>,
+        /// The process holding it.
+        pid: i32,
+    },
+    /// The run took its concurrency group, before its first step; it holds it until it
+    /// ends.
+    GroupTaken {
+        /// The group's name.
+        group: String,
+        /// `queue`, `skip` or `cancel`.
+        policy: &'static str,
     },
     /// The run ended.
     RunFinished {
@@ -268,10 +349,14 @@ pub enum Event {
 /// or answers by rule. The library never asks anyone itself.
 pub trait Approver: Send + Sync + std::fmt::Debug {
     /// Whether `step` (an instance name, `gate[2]`) is approved, given its question
-    /// (secrets already redacted). Called on a blocking thread; several gates may ask at
-    /// once, so an approver that talks to one person asks one question at a time.
-    fn approve(&self, step: &str, question: &str) -> bool;
+    /// (secrets already redacted), waiting at most `wait` for the answer (`None`: as long
+    /// as it takes; [`Answer::Late`] when none came in time). Called on a blocking thread;
+    /// several gates may ask at once, so an approver that talks to one person asks one
+    /// question at a time.
+    fn approve(&self, step: &str, question: &str, wait: Option<Duration>) -> Answer;
 }
+
+pub use super::gate::Answer;
 
 /// Receives the events of a run.
 pub trait Observer: Send {
@@ -295,6 +380,11 @@ pub enum RunError {
         reason: String,
     },
 
+    /// The run's concurrency group cannot be taken.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Group(#[from] super::group::GroupError),
+
     /// A `let` or `secret` binding failed to evaluate.
     #[error("cannot evaluate `{name}`: {reason}")]
     #[diagnostic(code(E0441))]
@@ -310,7 +400,7 @@ pub enum RunError {
 }
 
 /// The shared, per-run facts a step task needs.
-struct Shared {
+pub(super) struct Shared {
     /// The resolved program, and the index of the run's workflow in it.
     program: Arc<Program>,
     wf_index: usize,
@@ -320,14 +410,22 @@ struct Shared {
     /// The run's secrets: its secret parameters and bindings, then each `secret` output
     /// as the step that declares it succeeds.
     redactor: std::sync::RwLock<Redactor>,
-    opts: Options,
+    pub(super) opts: Options,
     slots: Semaphore,
     observer: Arc<Mutex<Box<dyn Observer>>>,
     /// Step fingerprints by name, when the run is journaled.
     fingerprints: HashMap<String, u64>,
+    /// True while the run is pausing: no attempt or instance starts. Cleared again when
+    /// a failure or an interrupt ends the pause.
+    pausing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {
+    /// Whether the run is pausing now.
+    pub(super) fn pausing(&self) -> bool {
+        *self.pausing.borrow()
+    }
+
     /// The redactor of every secret known so far.
     fn redactor(&self) -> Redactor {
         self.redactor
@@ -350,13 +448,13 @@ impl Shared {
     }
 
     /// The run's workflow in the resolved program.
-    fn workflow_resolved(&self) -> &typed::Workflow {
+    pub(super) fn workflow_resolved(&self) -> &typed::Workflow {
         &self.program.workflows[self.wf_index]
     }
 
     /// Reports an event. With a journal, only once every record queued before it is on
     /// disk: a step is reported finished only when its finish is durable.
-    fn emit(&self, event: Event) {
+    pub(super) fn emit(&self, event: Event) {
         match &self.opts.journal {
             Some(j) => {
                 let observer = Arc::clone(&self.observer);
@@ -371,7 +469,7 @@ impl Shared {
     }
 
     /// Reports an event at once.
-    fn emit_now(&self, event: &Event) {
+    pub(super) fn emit_now(&self, event: &Event) {
         if let Ok(mut obs) = self.observer.lock() {
             obs.event(event);
         }
@@ -553,6 +651,7 @@ pub async fn run(
         .steps
         .iter()
         .map(|s| match s.settings.on_failure {
+            _ if !s.settings.routes.is_empty() => OnFailure::Routed,
             typed::OnFailure::FailFast => OnFailure::FailFast,
             typed::OnFailure::Continue => OnFailure::Continue,
             typed::OnFailure::Fallback(_) => OnFailure::Fallback,
@@ -568,15 +667,25 @@ pub async fn run(
         slots: Semaphore::new(max_parallel),
         observer: Arc::new(Mutex::new(observer)),
         fingerprints,
+        pausing: tokio::sync::watch::channel(false).0,
     });
     shared.emit(Event::RunStarted {
         workflow: workflow.to_string(),
         run_id: opts.run_id.clone(),
         steps: info.steps.len(),
     });
+    // The concurrency group: taken before any step starts, held until the run ends.
+    let _group = match take_group(&shared, workflow, started).await? {
+        Ok(held) => held,
+        Err(report) => return Ok(report),
+    };
+    // A rollback is a phase of the run: it holds the run's group as its steps did.
+    if let Some(undo) = &opts.undo {
+        return Ok(super::rollback::undo(&shared, info, undo, started).await);
+    }
 
     let n = info.steps.len();
-    let mut sched = Scheduler::new(info, graph, policies.clone());
+    let mut sched = Scheduler::new(info, graph);
 
     // Only results some step reads are kept by name: a large run of `after`-only steps
     // would otherwise hold every result record twice.
@@ -612,7 +721,19 @@ pub async fn run(
     };
     let mut interrupt = opts.interrupt.clone();
     let mut interrupted = false;
+    let mut pause = opts.pause.clone();
+    let mut pause_heard = false;
+    // The `--only` steps whose results differ from before: what is kept unless they
+    // change runs again.
+    let mut changed: rustc_hash::FxHashSet<String> = Default::default();
 
+    // A pause asked before the run started: nothing starts at all.
+    if pause.as_ref().is_some_and(CancellationSignal::is_cancelled) {
+        pause_heard = true;
+        if sched.pause() {
+            shared.pausing.send_replace(true);
+        }
+    }
     // Steps in flight as tasks. Processes are bounded by `slots`; this bounds the tasks
     // waiting for a slot, so that 10,000 ready steps do not become 10,000 parked futures.
     let in_flight_max = max_parallel.saturating_mul(2).saturating_add(16);
@@ -626,7 +747,7 @@ pub async fn run(
                     workflow_record(workflow, sched.status().as_str(), &opts.run_id),
                 );
             }
-            if let Some(mut report) = restored(&shared, &step.name) {
+            if let Some(mut report) = restored(&shared, step, &changed) {
                 // Already durable: nothing to wait for.
                 shared.emit_now(&Event::StepRestored {
                     step: step.name.clone(),
@@ -634,6 +755,19 @@ pub async fn run(
                 });
                 keep(i, &mut report, &mut results);
                 sched.restored(i, report);
+                continue;
+            }
+            if shared.pausing() {
+                // Neither run nor skipped, nor journaled: the resume decides it.
+                let mut report = not_run(
+                    &step.name,
+                    Status::Paused,
+                    None,
+                    "the run was paused before it started".to_string(),
+                    Shape::of(step),
+                );
+                keep(i, &mut report, &mut results);
+                sched.held(i, report);
                 continue;
             }
             let decision = match sched.rule(i) {
@@ -644,7 +778,7 @@ pub async fn run(
             };
             match decision {
                 Decision::Hold(reason) => {
-                    let mut report = held_report(&step.name, reason, step.fan_out.is_some());
+                    let mut report = held_report(&step.name, reason, Shape::of(step));
                     keep(i, &mut report, &mut results);
                     sched.held(i, report);
                 }
@@ -659,8 +793,7 @@ pub async fn run(
                         step: step.name.clone(),
                         reason: reason.clone(),
                     });
-                    let mut report =
-                        skipped_report(&step.name, cause, reason, step.fan_out.is_some());
+                    let mut report = skipped_report(&step.name, cause, reason, Shape::of(step));
                     keep(i, &mut report, &mut results);
                     let stop = sched.skipped(i, report);
                     cancel(&cancellers, stop);
@@ -678,12 +811,12 @@ pub async fn run(
                             Status::Failed,
                             None,
                             String::new(),
-                            step.fan_out.is_some(),
+                            Shape::of(step),
                         )
                     };
                     let shared = Arc::clone(&shared);
                     // Reported as a finished step is: through the join below.
-                    running.spawn(async move { (i, finish(&shared, report)) });
+                    running.spawn(async move { (i, finish_routed(&shared, i, report, None)) });
                 }
                 Decision::Run(instances) => {
                     let (canceller, signal) = process::cancellation();
@@ -729,19 +862,45 @@ pub async fn run(
                 }
             }
         }
-        let joined = match interrupt.as_mut() {
-            Some(signal) if !interrupted => {
-                tokio::select! {
-                    joined = running.join_next() => joined,
-                    _ = signal.cancelled() => {
-                        interrupted = true;
-                        let stop = sched.interrupted();
-                        cancel(&cancellers, stop);
-                        continue;
-                    }
+        let woke = {
+            let interrupt = async {
+                match interrupt.as_mut() {
+                    Some(signal) if !interrupted => signal.cancelled().await,
+                    _ => std::future::pending().await,
                 }
+            };
+            let pause = async {
+                match pause.as_mut() {
+                    Some(signal) if !pause_heard => signal.cancelled().await,
+                    _ => std::future::pending().await,
+                }
+            };
+            // An interrupt or a pause is heard before the next step's end starts more.
+            tokio::select! {
+                biased;
+                () = interrupt => Woke::Interrupted,
+                () = pause => Woke::Paused,
+                joined = running.join_next() => Woke::Joined(joined.map(Box::new)),
             }
-            _ => running.join_next().await,
+        };
+        let joined = match woke {
+            Woke::Joined(joined) => joined.map(|j| *j),
+            Woke::Interrupted => {
+                interrupted = true;
+                // An interrupt while pausing stops the run as it would have.
+                shared.pausing.send_replace(false);
+                let stop = sched.interrupted();
+                cancel(&cancellers, stop);
+                continue;
+            }
+            Woke::Paused => {
+                pause_heard = true;
+                // A run that is stopping already (a failure, an interrupt) goes on stopping.
+                if sched.pause() {
+                    shared.pausing.send_replace(true);
+                }
+                continue;
+            }
         };
         let Some(joined) = joined else {
             // Nothing runs any more: the steps parked behind a gate are decided for good.
@@ -754,8 +913,19 @@ pub async fn run(
             continue;
         };
         cancellers.remove(&i);
+        if let Some(before) =
+            (shared.opts.resume.as_ref()).and_then(|r| r.only_before.get(&report.name))
+        {
+            if !same_results(before, &report.record) {
+                changed.insert(report.name.clone());
+            }
+        }
         keep(i, &mut report, &mut results);
         let stop = sched.finished(i, report);
+        if shared.pausing() && matches!(sched.status(), Status::Failed | Status::Cancelled) {
+            // A failure ends the pause: the run fails as it would have.
+            shared.pausing.send_replace(false);
+        }
         cancel(&cancellers, stop);
     }
 
@@ -770,7 +940,7 @@ pub async fn run(
                     &info.name,
                     SkipCause::Failure,
                     "never became ready".to_string(),
-                    info.fan_out.is_some(),
+                    Shape::of(info),
                 )
             })
         })
@@ -796,26 +966,179 @@ pub async fn run(
     })
 }
 
-/// The report of a step that a resumed run restores instead of running.
-fn restored(shared: &Shared, name: &str) -> Option<StepReport> {
-    let f = shared.opts.resume.as_ref()?.keep.get(name)?;
+/// What woke the scheduler loop.
+enum Woke {
+    /// A step task ended (`None`: none is left). Boxed: a report is large, and the other
+    /// wake-ups carry nothing.
+    Joined(Option<Box<Result<(usize, StepReport), tokio::task::JoinError>>>),
+    /// The run was interrupted.
+    Interrupted,
+    /// The run is to pause.
+    Paused,
+}
+
+/// Whether two result records of a step are the same, but for how long it took and how
+/// many attempts it made: `--only` re-runs the steps downstream of a step whose results
+/// changed.
+fn same_results(before: &Value, now: &Value) -> bool {
+    let results = |v: &Value| match v {
+        Value::Record(fields) => fields
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "duration" | "attempts"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Vec<_>>(),
+        other => vec![(String::new(), other.clone())],
+    };
+    results(before) == results(now)
+}
+
+/// Takes the run's concurrency group, if its workflow has one and the run has a place to
+/// lock it: the group held, or the report of a run that ends here without any step (the
+/// group was busy and the policy is `skip`, or an interrupt came while it waited). A
+/// resumed run takes the group its journal names.
+async fn take_group(
+    shared: &Shared,
+    workflow: &str,
+    started: Instant,
+) -> Result<Result<Option<super::group::Held>, Report>, RunError> {
+    use super::group::{self, Entered};
+    let opts = &shared.opts;
+    let Some(dir) = &opts.groups else {
+        return Ok(Ok(None));
+    };
+    let resolved = shared.workflow_resolved();
+    let journaled = opts.resume.as_ref().and_then(|r| r.group.clone());
+    let (name, policy) = match (journaled, &resolved.concurrency) {
+        (Some(kept), _) => kept,
+        (None, None) => return Ok(Ok(None)),
+        (None, Some(c)) => {
+            let process_env = |name: &str| std::env::var(name).ok();
+            let scope = Known {
+                values: &shared.values,
+                args: &[],
+                consts: &shared.consts,
+                env: &process_env,
+            };
+            match eval::eval_typed(&c.group, &scope) {
+                Ok(v) => (v.to_text(), c.policy),
+                Err(e) => {
+                    return Err(RunError::Binding {
+                        name: "concurrency".to_string(),
+                        reason: e.to_string(),
+                        help: miette::Diagnostic::help(&e).map(|h| h.to_string()),
+                    })
+                }
+            }
+        }
+    };
+    if name.is_empty() {
+        return Err(group::GroupError::Empty {
+            workflow: workflow.to_string(),
+        }
+        .into());
+    }
+    let mut busy = |holder: &group::Holder| {
+        if let Some(j) = &opts.journal {
+            j.record(&Record::GroupBusy {
+                group: name.clone(),
+                policy: policy.name().to_string(),
+                holder: holder.name(),
+                at_ms: journal::now_ms(),
+            });
+        }
+        shared.emit(Event::GroupBusy {
+            group: name.clone(),
+            policy: policy.name(),
+            holder: holder.run.clone(),
+            pid: holder.pid,
+        });
+    };
+    let entered = group::enter(
+        dir,
+        &name,
+        policy,
+        &opts.run_id,
+        opts.interrupt.clone(),
+        &mut busy,
+    )
+    .await?;
+    let status = match entered {
+        Entered::Held(held) => {
+            if let Some(j) = &opts.journal {
+                j.record(&Record::GroupTaken {
+                    group: name.clone(),
+                    policy: policy.name().to_string(),
+                    at_ms: journal::now_ms(),
+                });
+            }
+            shared.emit(Event::GroupTaken {
+                group: name,
+                policy: policy.name(),
+            });
+            return Ok(Ok(Some(held)));
+        }
+        Entered::Skipped(_) => Status::Skipped,
+        Entered::Interrupted => Status::Cancelled,
+    };
+    let duration = started.elapsed();
+    if let Some(j) = &opts.journal {
+        j.commit(&Record::RunFinished {
+            status: status.as_str().to_string(),
+            at_ms: journal::now_ms(),
+        })
+        .await;
+    }
+    shared.emit_now(&Event::RunFinished {
+        status,
+        duration_ms: duration.as_millis() as u64,
+    });
+    Ok(Err(Report {
+        workflow: workflow.to_string(),
+        status,
+        steps: Vec::new(),
+        duration,
+    }))
+}
+
+/// The report of a step that a resumed run restores instead of running: one that
+/// succeeded, or failed with its failure handled by its route (which it takes again).
+/// `changed`: the `--only` steps whose results changed, which undo the keeping of what
+/// follows them.
+fn restored(
+    shared: &Shared,
+    step: &typed::Step,
+    changed: &rustc_hash::FxHashSet<String>,
+) -> Option<StepReport> {
+    let resume = shared.opts.resume.as_ref()?;
+    if !resume.keeps(&step.name, changed) {
+        return None;
+    }
+    let f = resume.keep.get(&step.name)?;
+    let failed = f.status == Status::Failed.as_str();
+    let route = f.route.as_ref().map(|r| RouteTaken::of(step, r.index));
+    let to = route.map_or(step.settings.on_failure, |r| r.to);
     Some(StepReport {
-        name: name.to_string(),
-        status: Status::Succeeded,
+        name: step.name.clone(),
+        status: if failed {
+            Status::Failed
+        } else {
+            Status::Succeeded
+        },
         skip: None,
-        reason: None,
-        failure: None,
+        reason: f.reason.clone().filter(|_| failed),
+        failure: f.failure.clone().filter(|_| failed),
         attempts: f.attempts,
         duration: Duration::from_millis(f.duration_ms),
         exit_codes: f.exit_codes.clone(),
-        continued: false,
+        continued: failed && to == typed::OnFailure::Continue,
         restored: true,
         gate: false,
         record: f.record.clone(),
+        route: route.filter(|_| failed),
     })
 }
 
-fn workflow_record(name: &str, status: &str, run_id: &str) -> Value {
+pub(super) fn workflow_record(name: &str, status: &str, run_id: &str) -> Value {
     let mut fields = BTreeMap::new();
     fields.insert("name".to_string(), Value::Str(name.to_string()));
     fields.insert("status".to_string(), Value::Str(status.to_string()));
@@ -824,24 +1147,29 @@ fn workflow_record(name: &str, status: &str, run_id: &str) -> Value {
 }
 
 /// The record of a step that did not run: built-in fields only.
-fn skipped_report(name: &str, cause: SkipCause, reason: String, fan_out: bool) -> StepReport {
-    not_run(name, Status::Skipped, Some(cause), reason, fan_out)
+pub(super) fn skipped_report(
+    name: &str,
+    cause: SkipCause,
+    reason: String,
+    shape: Shape,
+) -> StepReport {
+    not_run(name, Status::Skipped, Some(cause), reason, shape)
 }
 
 /// The report of a step that is not decided because the run is paused at an approval
 /// gate: it is neither run nor skipped (nothing is journaled), so the resume that follows
 /// the decision decides it.
-fn held_report(name: &str, reason: String, fan_out: bool) -> StepReport {
-    not_run(name, Status::Waiting, None, reason, fan_out)
+fn held_report(name: &str, reason: String, shape: Shape) -> StepReport {
+    not_run(name, Status::Waiting, None, reason, shape)
 }
 
 /// The report of a step that did not run, with this status and reason.
-fn not_run(
+pub(super) fn not_run(
     name: &str,
     status: Status,
     skip: Option<SkipCause>,
     reason: String,
-    fan_out: bool,
+    shape: Shape,
 ) -> StepReport {
     StepReport {
         name: name.to_string(),
@@ -855,17 +1183,19 @@ fn not_run(
         continued: false,
         restored: false,
         gate: false,
-        record: record(status, &[], fan_out, BTreeMap::new()),
+        record: record(status, &[], shape, BTreeMap::new()),
+        route: None,
     }
 }
 
-/// The result record: built-in fields and outputs (lists for a fan-out).
+/// The result record: built-in fields (and a gate's) and outputs (lists for a fan-out).
 fn record(
     status: Status,
     instances: &[Instance],
-    fan_out: bool,
+    shape: Shape,
     outputs: BTreeMap<String, Value>,
 ) -> Value {
+    let Shape { fan_out, gate } = shape;
     let mut fields = BTreeMap::new();
     fields.insert(
         "status".to_string(),
@@ -897,8 +1227,66 @@ fn record(
             Value::Duration(0),
         ),
     );
+    fields.insert(
+        "timed_out".to_string(),
+        pick(&|i| Value::Bool(i.timed_out), Value::Bool(false)),
+    );
+    fields.insert(
+        "signal".to_string(),
+        pick(
+            &|i| Value::Str(i.signal.map(signal_name).unwrap_or_default()),
+            Value::Str(String::new()),
+        ),
+    );
+    if gate {
+        for &name in crate::check::types::GATE_FIELDS {
+            let value = |i: &Instance| {
+                Value::Str(
+                    i.gate
+                        .as_ref()
+                        .map_or_else(String::new, |d| gate_field(d, name)),
+                )
+            };
+            fields.insert(name.to_string(), pick(&value, Value::Str(String::new())));
+        }
+    }
     fields.extend(outputs);
     Value::Record(fields)
+}
+
+/// Field `name` of a gate's result ([`crate::check::types::GATE_FIELDS`]) for `d`.
+fn gate_field(d: &GateDecision, name: &str) -> String {
+    match name {
+        "decision" => d.decision.as_str().to_string(),
+        "approver" => d.by.clone(),
+        "comment" => d.comment.clone(),
+        _ => gate::time_text(d.at_ms),
+    }
+}
+
+/// What a step's record holds besides its built-in fields: lists for a fan-out, and a
+/// gate's fields for an approval step.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Shape {
+    fan_out: bool,
+    gate: bool,
+}
+
+impl Shape {
+    /// The shape of `step`'s record.
+    pub(super) fn of(step: &typed::Step) -> Shape {
+        Shape {
+            fan_out: step.fan_out.is_some(),
+            gate: matches!(step.action, typed::Action::Approve(_)),
+        }
+    }
+}
+
+/// A signal's name as a step's `signal` field gives it: `SIGKILL`, or `SIG9` for a number
+/// without one.
+fn signal_name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map_or_else(|_| format!("SIG{signal}"), |s| s.as_str().to_string())
 }
 
 /// The field of a fan-out step's record that keeps each instance's own record, for steps
@@ -906,7 +1294,7 @@ fn record(
 const INSTANCES: &str = "#instances";
 
 /// Adds each instance's own record to a fan-out step's record.
-fn keep_instances(step_record: &mut Value, done: &[Instance]) {
+fn keep_instances(step_record: &mut Value, done: &[Instance], gate: bool) {
     let Value::Record(fields) = step_record else {
         return;
     };
@@ -916,7 +1304,10 @@ fn keep_instances(step_record: &mut Value, done: &[Instance]) {
             record(
                 i.status(),
                 std::slice::from_ref(i),
-                false,
+                Shape {
+                    fan_out: false,
+                    gate,
+                },
                 i.outputs.clone(),
             )
         })
@@ -976,7 +1367,7 @@ fn instance_decision(
     }
 }
 
-enum Decision {
+pub(super) enum Decision {
     Skip(SkipCause, String),
     /// Fail without running: its fan-out list or its condition cannot be evaluated.
     Fail(StepFailure),
@@ -988,7 +1379,7 @@ enum Decision {
 }
 
 /// Decides a step the rules let run: evaluates its fan-out list and its `when`.
-fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>) -> Decision {
+pub(super) fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>) -> Decision {
     let Some(resolved) = shared.workflow_resolved().steps.get(i) else {
         return Decision::Skip(
             SkipCause::Failure,
@@ -1036,6 +1427,12 @@ fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>) -> Decisi
 struct Instance {
     status_ok: bool,
     exit_code: i32,
+    /// Its last attempt ran past its `timeout` (or, for a gate, nobody decided in time).
+    timed_out: bool,
+    /// The signal that ended its last attempt's process, when flowc did not stop it.
+    signal: Option<i32>,
+    /// For an approval gate: what was decided.
+    gate: Option<GateDecision>,
     stdout: String,
     attempts: u32,
     duration: Duration,
@@ -1046,6 +1443,8 @@ struct Instance {
     note: Option<String>,
     cancelled: bool,
     waiting: bool,
+    /// Not finished because the run is pausing: it had not started, or a retry was due.
+    paused: bool,
     /// Skipped by its own condition ([`typed::FanOut::instance_when`]), or because it reads
     /// an output that the same instance of another step does not have.
     skipped: bool,
@@ -1060,6 +1459,16 @@ impl Instance {
         Instance {
             exit_code: -1,
             cancelled: true,
+            ..Instance::default()
+        }
+    }
+
+    /// An instance that does not start (or retry) because the run is pausing.
+    fn paused(note: &str) -> Instance {
+        Instance {
+            exit_code: -1,
+            paused: true,
+            note: Some(note.to_string()),
             ..Instance::default()
         }
     }
@@ -1083,6 +1492,8 @@ impl Instance {
             Status::Failed
         } else if self.waiting {
             Status::Waiting
+        } else if self.paused {
+            Status::Paused
         } else if self.cancelled {
             Status::Cancelled
         } else {
@@ -1090,9 +1501,9 @@ impl Instance {
         }
     }
 
-    /// Whether it failed on its own (not cancelled, not waiting at a gate).
+    /// Whether it failed on its own (not cancelled, not waiting at a gate, not paused).
     fn failed(&self) -> bool {
-        !self.status_ok && !self.cancelled && !self.waiting
+        !self.status_ok && !self.cancelled && !self.waiting && !self.paused
     }
 }
 
@@ -1153,7 +1564,7 @@ fn sub_workflow(name: &str) -> StepFailure {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn run_step(
+pub(super) async fn run_step(
     shared: &Shared,
     index: usize,
     name: &str,
@@ -1168,7 +1579,10 @@ async fn run_step(
             name,
             SkipCause::Failure,
             "internal error".to_string(),
-            fan_out,
+            Shape {
+                fan_out,
+                gate: false,
+            },
         );
     };
     let loop_var = step.fan_out.as_ref().map(|f| f.var.clone());
@@ -1211,9 +1625,12 @@ async fn run_step(
             let Ok(_fan) = fan_slots.acquire().await else {
                 return Instance::default();
             };
-            // No new instance starts once the step is stopped.
+            // No new instance starts once the step is stopped, or the run is pausing.
             if cancel.is_cancelled() {
                 return Instance::not_started();
+            }
+            if shared.pausing() {
+                return Instance::paused("it had not started");
             }
             let env = StepEnv {
                 values: &shared.values,
@@ -1264,6 +1681,8 @@ async fn run_step(
         Status::Failed
     } else if done.iter().any(|i| i.waiting) {
         Status::Waiting
+    } else if done.iter().any(|i| i.paused) {
+        Status::Paused
     } else if done.iter().any(|i| i.cancelled) {
         Status::Cancelled
     } else {
@@ -1325,14 +1744,137 @@ async fn run_step(
         restored: false,
         gate: status == Status::Waiting,
         record: {
-            let mut record = record(status, &done, fan_out, outputs);
+            let shape = Shape::of(step);
+            let mut record = record(status, &done, shape, outputs);
             if step.fan_out.as_ref().is_some_and(|f| f.keep_instances) {
-                keep_instances(&mut record, &done);
+                keep_instances(&mut record, &done, shape.gate);
             }
             record
         },
+        route: None,
     };
-    finish(shared, report)
+    if status == Status::Paused {
+        // Not finished: nothing is journaled but the instances that finished, which a
+        // resume keeps.
+        let left = done.iter().filter(|i| i.paused).count();
+        let what = match done
+            .iter()
+            .find_map(|i| i.note.clone().filter(|_| i.paused))
+        {
+            Some(note) if !fan_out => note,
+            _ => format!("{left} of {count} instances had not finished"),
+        };
+        shared.emit(Event::StepPaused {
+            step: name.to_string(),
+            reason: what.clone(),
+        });
+        return StepReport {
+            reason: Some(what),
+            ..report
+        };
+    }
+
+    // A step inlined from a call with `for` reads its own result instance by instance:
+    // its routes read the first instance that failed.
+    let first_failed = done.iter().position(Instance::failed);
+    finish_routed(shared, index, report, first_failed)
+}
+
+/// [`finish`], for a step whose failure may take one of its conditional routes: the route
+/// is chosen ([`take_route`]) and journaled before the step's finish, and reported after.
+fn finish_routed(
+    shared: &Shared,
+    index: usize,
+    mut report: StepReport,
+    instance: Option<usize>,
+) -> StepReport {
+    let condition = take_route(shared, index, &mut report, instance);
+    let report = finish(shared, report);
+    if let Some(route) = report.route {
+        shared.emit(Event::RouteTaken {
+            step: report.name.clone(),
+            to: route_target(shared.workflow_resolved(), route.to),
+            condition,
+        });
+    }
+    report
+}
+
+/// Where a route leads, as written: `continue`, `fail_fast` or a step's name.
+fn route_target(wf: &typed::Workflow, to: typed::OnFailure) -> String {
+    match to {
+        typed::OnFailure::FailFast => "fail_fast".to_string(),
+        typed::OnFailure::Continue => "continue".to_string(),
+        typed::OnFailure::Fallback(l) => wf.step(l.step).name.clone(),
+    }
+}
+
+/// For a failed step with conditional failure routes: sets the route its failure takes,
+/// the first whose condition holds over the step's own result (for a step that reads its
+/// result instance by instance, that of `instance`, its first failed one), else the route
+/// without `if` (fail_fast when none was written), and journals it. Gives the taken
+/// route's condition as written (`None` for the route without `if`). A condition that
+/// cannot be evaluated does not hold; the step's output says why (E0482).
+fn take_route(
+    shared: &Shared,
+    index: usize,
+    report: &mut StepReport,
+    instance: Option<usize>,
+) -> Option<String> {
+    let wf = shared.workflow_resolved();
+    let step = wf.steps.get(index)?;
+    let handler = step.finally || step.compensates.is_some();
+    if report.status != Status::Failed || step.settings.routes.is_empty() || handler {
+        return None;
+    }
+    let mut results: HashMap<String, Value> = HashMap::default();
+    results.insert(step.name.clone(), report.record.clone());
+    let env = StepEnv {
+        values: &shared.values,
+        results: &results,
+        local: None,
+        extra: &[],
+        run_id: &shared.opts.run_id,
+        shared,
+        args: &[],
+        instance,
+    };
+    let routes = &step.settings.routes;
+    let mut taken = routes.len();
+    for (k, route) in routes.iter().enumerate() {
+        match eval::eval_typed(&route.condition, &env) {
+            Ok(Value::Bool(true)) => {
+                taken = k;
+                break;
+            }
+            Ok(_) | Err(EvalError::Pending) => {}
+            Err(e) => {
+                let error = RouteError {
+                    step: step.name.clone(),
+                    number: k + 1,
+                    reason: e.to_string(),
+                };
+                let line = format!("error[E0482]: {error}");
+                shared.emit(Event::Output {
+                    step: step.name.clone(),
+                    stream: "stderr",
+                    line: shared.redactor().redact(&line).into_owned(),
+                });
+            }
+        }
+    }
+    let route = RouteTaken::of(step, taken);
+    report.route = Some(route);
+    let condition = routes.get(taken).map(|r| r.condition.to_source(wf));
+    if let Some(j) = &shared.opts.journal {
+        j.record(&Record::RouteTaken {
+            step: step.name.clone(),
+            route: taken as u32,
+            to: route_target(wf, route.to),
+            condition: condition.clone().unwrap_or_default(),
+        });
+    }
+    condition
 }
 
 /// Runs one instance of a step and, for instance `k` of fan-out step `name` (`fan_out`),
@@ -1372,12 +1914,12 @@ fn instance_finished(shared: &Shared, name: &str, k: usize, instance: &Instance)
 }
 
 /// A failure as coded parts, with every secret redacted.
-fn redacted(shared: &Shared, failure: &StepFailure) -> Failure {
+pub(super) fn redacted(shared: &Shared, failure: &StepFailure) -> Failure {
     failure.plain().redacted(&shared.redactor())
 }
 
 /// Records a step's end in the journal and reports it, and gives its report back.
-fn finish(shared: &Shared, report: StepReport) -> StepReport {
+pub(super) fn finish(shared: &Shared, report: StepReport) -> StepReport {
     let name = &report.name;
     // Queued before the event below, which is reported only once this is on disk. The
     // scheduler goes on at once: any later record is durable only after this one.
@@ -1599,80 +2141,7 @@ async fn run_instance(
     let reads_outputs = !written.is_empty();
 
     match action {
-        Action::Approve(question) => {
-            // A decision recorded by `flowc approve` / `flowc reject`.
-            let decided = shared.opts.resume.as_ref().and_then(|r| {
-                r.approvals
-                    .get(label)
-                    .or_else(|| r.approvals.get(journal::step_of(label)))
-                    .copied()
-            });
-            let approved = decided == Some(true)
-                || shared.opts.approve_all
-                || shared
-                    .opts
-                    .approve
-                    .iter()
-                    .any(|s| s == label || label.starts_with(&format!("{s}[")));
-            let question = shared.redactor().redact(&question).into_owned();
-            let approved = approved
-                || (decided.is_none()
-                    && match &shared.opts.approver {
-                        Some(approver) => ask(approver, &question, label).await,
-                        None => false,
-                    });
-            if approved {
-                if let (Some(j), None) = (&shared.opts.journal, decided) {
-                    j.record(&Record::Approval {
-                        step: label.to_string(),
-                        approved: true,
-                        at_ms: journal::now_ms(),
-                    });
-                }
-                shared.emit(Event::Output {
-                    step: label.to_string(),
-                    stream: "stdout",
-                    line: format!("approved: {question}"),
-                });
-                Instance {
-                    status_ok: true,
-                    attempts: 1,
-                    duration: started.elapsed(),
-                    started: Some(started),
-                    ..Instance::default()
-                }
-            } else if shared.opts.approver.is_some() || decided == Some(false) {
-                Instance {
-                    attempts: 1,
-                    exit_code: -1,
-                    failure: Some(StepFailure::Refused { question }),
-                    duration: started.elapsed(),
-                    started: Some(started),
-                    ..Instance::default()
-                }
-            } else {
-                Instance {
-                    waiting: true,
-                    attempts: 1,
-                    note: Some(if shared.opts.journal.is_some() {
-                        format!(
-                            "waiting for approval: {question} (`flowc approve {} {}`, then `flowc resume {}`)",
-                            shared.opts.run_id,
-                            journal::step_of(label),
-                            shared.opts.run_id
-                        )
-                    } else {
-                        format!(
-                            "waiting for approval: {question} (run again with `--approve {}` or `--approve-all`)",
-                            journal::step_of(label)
-                        )
-                    }),
-                    duration: started.elapsed(),
-                    started: Some(started),
-                    ..Instance::default()
-                }
-            }
-        }
+        Action::Approve(question) => approval(shared, label, &question, timeout, started).await,
         Action::Sleep(d) => {
             let mut cancel = cancel;
             let cancelled = tokio::select! {
@@ -1718,9 +2187,11 @@ async fn run_instance(
                 .and_then(|r| r.attempts.get(label).copied())
                 .unwrap_or(0);
             policy.retries = policy.retries.saturating_sub(prior);
-            let (result, attempts) = retry::run(
+            let pausing = shared.pausing.subscribe();
+            let (result, attempts, retry_due) = retry::run_unless_paused(
                 &policy,
                 &mut rng,
+                &pausing,
                 |r: &Attempt, attempt| {
                     if r.ok || r.cancelled {
                         return false;
@@ -1785,8 +2256,9 @@ async fn run_instance(
                         let Ok(_slot) = shared.slots.acquire().await else {
                             return Attempt::cancelled();
                         };
-                        // Stopped while it waited: it does not start at all.
-                        if cancel.is_cancelled() {
+                        // Stopped while it waited: it does not start at all; nor when the
+                        // run is pausing.
+                        if cancel.is_cancelled() || shared.pausing() {
                             return Attempt::cancelled();
                         }
                         first_start.get_or_init(Instant::now);
@@ -1857,6 +2329,14 @@ async fn run_instance(
                 },
             )
             .await;
+            if retry_due || (result.cancelled && !cancel.is_cancelled() && shared.pausing()) {
+                let note = if retry_due {
+                    format!("attempt {} was due", attempts + prior + 1)
+                } else {
+                    "it had not started".to_string()
+                };
+                return Instance::paused(&note);
+            }
             // The outputs first: a `secret` one joins the run's redactor before anything
             // else of this step is kept or shown, and a plain one holding a secret fails
             // the step before a later step can read it (E0480).
@@ -1888,6 +2368,9 @@ async fn run_instance(
             let mut instance = Instance {
                 status_ok: result.ok,
                 exit_code: result.exit_code,
+                timed_out: result.timed_out,
+                signal: result.signal,
+                gate: None,
                 stdout: redactor.redact(&result.stdout).into_owned(),
                 attempts: attempts + prior,
                 duration: first_start.get().map_or(Duration::ZERO, |t| t.elapsed()),
@@ -1896,6 +2379,7 @@ async fn run_instance(
                 failure: if result.ok { None } else { result.failure },
                 cancelled: result.cancelled,
                 waiting: false,
+                paused: false,
                 skipped: false,
                 started: first_start.get().copied(),
             };
@@ -1941,15 +2425,162 @@ async fn run_instance(
     }
 }
 
-/// Asks `approver` about a gate on a blocking thread (it may wait for a person); a
-/// question that cannot be asked is not approved.
-async fn ask(approver: &Arc<dyn Approver>, question: &str, step: &str) -> bool {
+/// Decides approval gate instance `label` ([`gate::decide`]): a decision recorded earlier,
+/// a pre-approval, a deadline that has passed, or the approver at the terminal, asked for
+/// as long as the deadline allows; without one the gate waits. A new decision (or a new
+/// deadline) is journaled. Approved, the instance succeeds; refused or timed out, it
+/// fails, and its result says which (`decision`, `approver`, `comment`, `decided_at`).
+async fn approval(
+    shared: &Shared,
+    label: &str,
+    question: &str,
+    timeout: Option<Duration>,
+    started: Instant,
+) -> Instance {
+    let resume = shared.opts.resume.as_deref();
+    let step = journal::step_of(label);
+    let pre_approved = if shared.opts.approve_all {
+        Some("--approve-all".to_string())
+    } else {
+        (shared.opts.approve.iter())
+            .find(|s| *s == label || label.starts_with(&format!("{s}[")))
+            .map(|s| format!("--approve {s}"))
+    };
+    let now = journal::now_ms();
+    let facts = gate::Gate {
+        recorded: resume.and_then(|r| r.approvals.get(label).or_else(|| r.approvals.get(step))),
+        pre_approved,
+        kept_deadline: resume.and_then(|r| r.deadlines.get(label).copied()),
+        timeout,
+        now_ms: now,
+    };
+    let login = || gate::login_name().unwrap_or_default();
+    let question = shared.redactor().redact(question).into_owned();
+    let (decision, fresh) = match gate::decide(&facts, login) {
+        gate::Step::Decided { decision, fresh } => (decision, fresh),
+        gate::Step::Ask { deadline, opened } => {
+            if let (Some(j), Some(deadline_ms), true) = (&shared.opts.journal, deadline, opened) {
+                j.record(&Record::GateOpened {
+                    step: label.to_string(),
+                    deadline_ms,
+                });
+            }
+            let Some(approver) = &shared.opts.approver else {
+                return waiting(shared, label, &question, deadline, started);
+            };
+            let wait = deadline.map(|d| Duration::from_millis(d.saturating_sub(now)));
+            let answer = ask(approver, &question, label, wait).await;
+            let (by, at_ms) = (login(), journal::now_ms());
+            let decision = match answer {
+                gate::Answer::Yes | gate::Answer::No => GateDecision {
+                    decision: if answer == gate::Answer::Yes {
+                        gate::Decision::Approved
+                    } else {
+                        gate::Decision::Refused
+                    },
+                    by,
+                    comment: String::new(),
+                    at_ms,
+                },
+                gate::Answer::Late => gate::timed_out(deadline.unwrap_or(at_ms)),
+            };
+            (decision, true)
+        }
+    };
+    if let (Some(j), true) = (&shared.opts.journal, fresh) {
+        j.record(&Record::Decision {
+            step: label.to_string(),
+            decision: decision.decision.as_str().to_string(),
+            by: decision.by.clone(),
+            comment: decision.comment.clone(),
+            at_ms: decision.at_ms,
+        });
+    }
+    let mut instance = Instance {
+        attempts: 1,
+        duration: started.elapsed(),
+        started: Some(started),
+        ..Instance::default()
+    };
+    match decision.decision {
+        gate::Decision::Approved => {
+            let by = match decision.by.as_str() {
+                "" => String::new(),
+                who => format!(" by {who}"),
+            };
+            shared.emit(Event::Output {
+                step: label.to_string(),
+                stream: "stdout",
+                line: format!("approved{by}: {question}"),
+            });
+            instance.status_ok = true;
+        }
+        gate::Decision::Refused => {
+            instance.exit_code = -1;
+            instance.failure = Some(StepFailure::Refused { question });
+        }
+        gate::Decision::TimedOut => {
+            instance.exit_code = -1;
+            instance.timed_out = true;
+            instance.failure = Some(StepFailure::ApprovalTimedOut {
+                question,
+                at: gate::time_text(decision.at_ms),
+            });
+        }
+    }
+    instance.gate = Some(decision);
+    instance
+}
+
+/// A gate instance that nobody has decided yet: the run stops there, saying how to go
+/// on (and by when, for a gate with a deadline).
+fn waiting(
+    shared: &Shared,
+    label: &str,
+    question: &str,
+    deadline: Option<u64>,
+    started: Instant,
+) -> Instance {
+    let by = deadline
+        .map(|d| format!("; it times out at {}", gate::time_text(d)))
+        .unwrap_or_default();
+    let note = if shared.opts.journal.is_some() {
+        format!(
+            "waiting for approval: {question} (`flowc approve {} {}`, then `flowc resume {}`{by})",
+            shared.opts.run_id,
+            journal::step_of(label),
+            shared.opts.run_id
+        )
+    } else {
+        format!(
+            "waiting for approval: {question} (run again with `--approve {}` or `--approve-all`)",
+            journal::step_of(label)
+        )
+    };
+    Instance {
+        waiting: true,
+        attempts: 1,
+        note: Some(note),
+        duration: started.elapsed(),
+        started: Some(started),
+        ..Instance::default()
+    }
+}
+
+/// Asks `approver` about a gate on a blocking thread (it may wait for a person, at most
+/// `wait`); a question that cannot be asked is refused.
+async fn ask(
+    approver: &Arc<dyn Approver>,
+    question: &str,
+    step: &str,
+    wait: Option<Duration>,
+) -> gate::Answer {
     let approver = Arc::clone(approver);
     let question = question.to_string();
     let step = step.to_string();
-    tokio::task::spawn_blocking(move || approver.approve(&step, &question))
+    tokio::task::spawn_blocking(move || approver.approve(&step, &question, wait))
         .await
-        .unwrap_or(false)
+        .unwrap_or(gate::Answer::No)
 }
 
 /// Evaluates the outputs of a succeeded instance that are computed from other steps'

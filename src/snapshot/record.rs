@@ -1,4 +1,4 @@
-//! The records of a run journal, format version 2: what is on disk, kept apart from the
+//! The records of a run journal, format version 5: what is on disk, kept apart from the
 //! runtime's own types so that the runtime can change without changing the format. Steps
 //! are named by their instance name: `build`, `test[3]` for a fan-out instance, and
 //! `call.step` for a step of an inlined sub-workflow.
@@ -6,7 +6,12 @@
 //! Changing a record (a field, a variant, their order) changes the format: bump
 //! [`super::FORMAT_VERSION`] and keep a golden file of the old version decoding. Version 2
 //! added [`Record::StepFailed`] after the variants of version 1, which it lays out the same
-//! way, so a version 1 journal decodes as it is.
+//! way, so a version 1 journal decodes as it is. Version 3 added [`Record::RouteTaken`],
+//! [`Record::GateOpened`] and [`Record::Decision`] the same way (and writes `Decision`
+//! where version 2 wrote `Approval`). Version 4 added [`Record::GroupBusy`] and
+//! [`Record::GroupTaken`] after those of version 3, in the same way; version 5 added the
+//! records of operating a run ([`Record::Checkpoints`], [`Record::Resumed`],
+//! [`Record::RollbackStarted`], [`Record::CompensationStarted`]) after those.
 
 use std::collections::BTreeMap;
 
@@ -152,7 +157,9 @@ pub enum Record {
     },
     /// The run ended (for this driver).
     RunFinished {
-        /// `succeeded`, `failed`, `cancelled` or `waiting`.
+        /// `succeeded`, `failed`, `cancelled`, `waiting`, or `skipped` (its concurrency
+        /// group was held and its policy is `skip`); since format version 5 also `paused`
+        /// (`flowc pause`) and `rolled_back` (`flowc rollback`).
         status: String,
         /// Unix time in milliseconds.
         at_ms: u64,
@@ -164,6 +171,103 @@ pub enum Record {
         step: String,
         /// The failure.
         failure: Failure,
+    },
+    /// The failure route a failed step with conditional routes took (since format version
+    /// 3): written just before the step's `StepFinished`.
+    RouteTaken {
+        /// The step name.
+        step: String,
+        /// The route's index among the step's routes in order; one past the conditional
+        /// ones for the route without `if` (or fail_fast, when none was written).
+        route: u32,
+        /// Where it led: `continue`, `fail_fast` or a step's name.
+        to: String,
+        /// Its condition as written (empty for the route without `if`).
+        condition: String,
+    },
+    /// An approval gate with a `timeout` began waiting (since format version 3): the time
+    /// by which it must be decided, kept for every later driver of the run.
+    GateOpened {
+        /// The step (or instance) name.
+        step: String,
+        /// Unix time in milliseconds.
+        deadline_ms: u64,
+    },
+    /// A decision at an approval gate (since format version 3; version 2 wrote
+    /// `Approval`): by `flowc approve` / `flowc reject`, at the terminal, by `--approve`,
+    /// or the gate's deadline.
+    Decision {
+        /// The step (or instance) name.
+        step: String,
+        /// `approved`, `refused` or `timed_out`.
+        decision: String,
+        /// Who decided (empty for a timeout).
+        by: String,
+        /// What they said (may be empty).
+        comment: String,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+    /// The driver found the run's concurrency group held by another run (since format
+    /// version 4): it waits (`queue`), cancels that run and waits (`cancel`), or ends the
+    /// run `skipped` (`skip`).
+    GroupBusy {
+        /// The group's name, as evaluated.
+        group: String,
+        /// `queue`, `skip` or `cancel`.
+        policy: String,
+        /// The run holding it (its id, or `pid N` when it has not said yet).
+        holder: String,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+    /// The driver took the run's concurrency group (since format version 4); it holds it
+    /// until it exits. A resume takes this group again.
+    GroupTaken {
+        /// The group's name, as evaluated.
+        group: String,
+        /// `queue`, `skip` or `cancel`.
+        policy: String,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+    /// The checkpoint labels of the workflow as its driver compiled it (since format
+    /// version 5), for `flowc status`: written when a driver takes the run over.
+    Checkpoints {
+        /// `(label, step)` pairs, in step order.
+        labels: Vec<(String, String)>,
+    },
+    /// `flowc resume` went on with the run (since format version 5); `from` and `only` are
+    /// the steps it was asked to run again. Ends a rollback that was left unfinished.
+    Resumed {
+        /// `--from` steps (or instances).
+        from: Vec<String>,
+        /// `--only` steps (or instances).
+        only: Vec<String>,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+    /// `flowc rollback` began undoing the run (since format version 5): the compensations
+    /// it runs, in order. A rollback that is interrupted goes on with this plan.
+    RollbackStarted {
+        /// `--to`: the checkpoint label or step it rolls back to (`None`: everything).
+        to: Option<String>,
+        /// `(compensation step, step it undoes)`, in the order they run.
+        undo: Vec<(String, String)>,
+        /// Finished steps without a compensation, kept as they are (`--force`).
+        kept: Vec<String>,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+    /// A compensation of a rollback is about to start (since format version 5). Its
+    /// `StepFinished` (or `StepSkipped`) that follows is its end.
+    CompensationStarted {
+        /// The compensation step.
+        step: String,
+        /// The step it undoes.
+        target: String,
+        /// Unix time in milliseconds.
+        at_ms: u64,
     },
 }
 

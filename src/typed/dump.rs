@@ -67,8 +67,16 @@ impl Workflow {
         if let Some(n) = &self.max_parallel {
             let _ = writeln!(out, "  max_parallel {}", expr(n));
         }
+        if let Some(c) = &self.concurrency {
+            let _ = writeln!(out, "  concurrency {} {}", expr(&c.group), c.policy.name());
+        }
         for s in &self.steps {
             step(&mut out, self, s);
+            // Here rather than in the step's own dump, which its fingerprint hashes: a
+            // label is not part of what the step does.
+            if let Some(c) = &s.checkpoint {
+                let _ = writeln!(out, "    checkpoint {:?}", c.label);
+            }
         }
         for o in &self.outputs {
             let value = o.value.as_ref().map(expr).unwrap_or_default();
@@ -157,12 +165,20 @@ fn step(out: &mut String, wf: &Workflow, s: &Step) {
     for (name, value) in &s.settings.env {
         let _ = writeln!(out, "    env {name} = {}", expr(value));
     }
-    let on_failure = match s.settings.on_failure {
+    let route = |to: OnFailure| match to {
         OnFailure::FailFast => "fail_fast".to_string(),
         OnFailure::Continue => "continue".to_string(),
         OnFailure::Fallback(l) => format!("#{} {}", l.step.0, wf.step(l.step).name),
     };
-    let _ = writeln!(out, "    on_failure {on_failure}");
+    for r in &s.settings.routes {
+        let _ = writeln!(
+            out,
+            "    on_failure {} if {}",
+            route(r.to),
+            expr(&r.condition)
+        );
+    }
+    let _ = writeln!(out, "    on_failure {}", route(s.settings.on_failure));
     for o in &s.outputs {
         match &o.value {
             Some(v) => {

@@ -157,8 +157,56 @@ pub struct Workflow {
     pub outputs: Vec<Output>,
     /// `max_parallel` from its `defaults`.
     pub max_parallel: Option<Expr>,
+    /// `concurrency "group" policy`: at most one run per group name at a time.
+    pub concurrency: Option<Concurrency>,
     /// The span of its name.
     pub span: FileSpan,
+}
+
+/// A workflow's concurrency group: its name is evaluated when a run starts, before any
+/// step (it reads parameters, bindings and constants, never a step result or a secret),
+/// and the run holds the group until it ends.
+#[derive(Clone, Debug)]
+pub struct Concurrency {
+    /// The group's name, a string.
+    pub group: Expr,
+    /// What a second run of the group does while one holds it.
+    pub policy: GroupPolicy,
+    /// The `concurrency` item, from its keyword to its end.
+    pub span: FileSpan,
+}
+
+/// What a run does when another run holds its concurrency group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum GroupPolicy {
+    /// Wait for the group to be free, then run (the default).
+    #[default]
+    Queue,
+    /// Do not run: end at once with the status `skipped`.
+    Skip,
+    /// Cancel the run that holds the group (as `flowc cancel` does), then run.
+    Cancel,
+}
+
+impl GroupPolicy {
+    /// The policy as written: `queue`, `skip`, `cancel`.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupPolicy::Queue => "queue",
+            GroupPolicy::Skip => "skip",
+            GroupPolicy::Cancel => "cancel",
+        }
+    }
+
+    /// The policy a word names.
+    pub fn from_name(word: &str) -> Option<GroupPolicy> {
+        Some(match word {
+            "queue" => GroupPolicy::Queue,
+            "skip" => GroupPolicy::Skip,
+            "cancel" => GroupPolicy::Cancel,
+            _ => return None,
+        })
+    }
 }
 
 impl Workflow {
@@ -221,6 +269,18 @@ pub struct Step {
     pub settings: Settings,
     /// Its outputs: written by its command (no value), or computed (with one).
     pub outputs: Vec<Output>,
+    /// `checkpoint "label"`: the name its finish goes by for `flowc rollback --to`.
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// A step's `checkpoint "label"`. Not part of what the step does: its fingerprint leaves
+/// it out, so relabelling a step never runs it again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The label (`pre-production`; `call.label` for a step inlined from a call).
+    pub label: String,
+    /// Where it is written.
+    pub span: FileSpan,
 }
 
 impl Step {
@@ -230,6 +290,21 @@ impl Step {
             OnFailure::Fallback(l) => Some(l.step.index()),
             _ => None,
         }
+    }
+
+    /// Every step its failure may fall back to, in the order written: the targets of its
+    /// conditional routes, then its unconditional fallback.
+    pub fn fallbacks(&self) -> impl Iterator<Item = Link> + '_ {
+        let unconditional = match self.settings.on_failure {
+            OnFailure::Fallback(l) => Some(l),
+            _ => None,
+        };
+        (self.settings.routes.iter())
+            .filter_map(|r| match r.to {
+                OnFailure::Fallback(l) => Some(l),
+                _ => None,
+            })
+            .chain(unconditional)
     }
 
     /// The index of the step it compensates (`on_failure_of STEP`).
@@ -278,6 +353,7 @@ impl Step {
             f(t);
         }
         self.settings.env.iter().for_each(|(_, e)| f(e));
+        self.settings.routes.iter().for_each(|r| f(&r.condition));
         self.outputs
             .iter()
             .filter_map(|o| o.value.as_ref())
@@ -328,6 +404,7 @@ impl Step {
             f(Arc::make_mut(t));
         }
         self.settings.env.iter_mut().for_each(|(_, e)| f(e));
+        (self.settings.routes.iter_mut()).for_each(|r| f(&mut r.condition));
         self.outputs
             .iter_mut()
             .filter_map(|o| o.value.as_mut())
@@ -452,6 +529,17 @@ pub enum OnFailure {
     Fallback(Link),
 }
 
+/// A conditional failure route, `on_failure TARGET if COND`: taken when the step failed
+/// and `condition` holds over its result, unless an earlier route was.
+#[derive(Clone, Debug)]
+pub struct Route {
+    /// Which failures take it: reads the failed step's own result ([`Ref::Step`] of the
+    /// step itself, [`Ref::Instance`] in a step inlined from a call with `for`).
+    pub condition: Expr,
+    /// What the failure does then.
+    pub to: OnFailure,
+}
+
 /// A step's retry clause.
 #[derive(Clone, Debug)]
 pub struct Retry {
@@ -509,8 +597,12 @@ pub struct Settings {
     pub timeout: Option<Arc<Expr>>,
     /// `env`.
     pub env: Vec<(String, Expr)>,
-    /// `on_failure`.
+    /// `on_failure`: what a failure does when none of `routes` is taken (the unconditional
+    /// route written last, else fail_fast for a step with routes, else the default).
     pub on_failure: OnFailure,
+    /// The conditional failure routes (`on_failure TARGET if COND`), tried in order before
+    /// `on_failure`; only a step itself has them, never a task or `defaults`.
+    pub routes: Vec<Route>,
     /// Which of these the step or its task sets, rather than a `defaults` block.
     pub own: Own,
 }

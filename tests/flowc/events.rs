@@ -8,11 +8,12 @@ use std::path::Path;
 
 use crate::support::{json_lines, root, tmp, Flowc};
 
-/// A run with every kind of event `flowc run` writes: a fan-out of three (one of whose
-/// instances fails, absorbed by `on_failure continue`), a step that succeeds on its
-/// retry, a step that fails, and a step skipped by its condition. The steps write what
-/// they did to `ledger`.
+/// A run with the events of a run that is neither paused nor resumed: a concurrency group,
+/// a fan-out of three (one of whose instances fails, absorbed by `on_failure continue`), a
+/// step that succeeds on its retry, a step that fails through a failure route, and a step
+/// skipped by its condition. The steps write what they did to `ledger`.
 const EVENTS: &str = r#"workflow events(items: list<string> = ["a", "b", "c"], quick: bool = true) {
+  concurrency "events"
   step fan for x in items {
     run "echo fan ${x} | tee -a ledger"
   }
@@ -26,6 +27,7 @@ const EVENTS: &str = r#"workflow events(items: list<string> = ["a", "b", "c"], q
   }
   step broken after flaky {
     run "echo broken >> ledger; exit 3"
+    on_failure fail_fast if broken.exit_code == 3
   }
   step slow when !quick {
     run "echo slow >> ledger"
@@ -74,7 +76,8 @@ fn every_event_of_a_real_run_fits_the_documented_schema() {
             .collect();
         assert!(errors.is_empty(), "{event}\n{errors:#?}");
     }
-    // Every kind the run can produce was seen (a resume's `step_restored` aside).
+    // Every kind such a run produces was seen (`step_restored`, `step_paused` and
+    // `group_busy` need a resume, a pause or a second run).
     let kinds: std::collections::BTreeSet<&str> =
         events.iter().filter_map(|e| e["event"].as_str()).collect();
     for kind in [
@@ -86,6 +89,8 @@ fn every_event_of_a_real_run_fits_the_documented_schema() {
         "step_skipped",
         "instance_started",
         "instance_finished",
+        "route_taken",
+        "group_taken",
         "run_finished",
     ] {
         assert!(kinds.contains(kind), "no `{kind}` in {kinds:?}");

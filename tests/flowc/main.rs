@@ -2,8 +2,10 @@
 //! snapshotted diagnostics, CLI runs of the real binary, examples, the code registry,
 //! robustness on hostile input, and property tests.
 
+mod approvals;
 mod cli;
 mod codes;
+mod concurrency;
 mod durable;
 mod editors;
 mod events;
@@ -14,6 +16,7 @@ mod friction;
 mod hostile;
 mod http;
 mod injection;
+mod operate;
 mod parser;
 mod plan;
 mod props;
@@ -21,6 +24,7 @@ mod records;
 mod repl;
 mod resolved;
 mod robustness;
+mod routes;
 mod run;
 mod secrets;
 mod semantics;

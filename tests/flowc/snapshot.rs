@@ -154,6 +154,153 @@ fn golden_journal_v2_decodes_forever() {
     assert_eq!(&bytes[8..12], &2u32.to_le_bytes(), "format version 2");
 }
 
+/// The records of tests/golden/journal-v3.bin: those of version 2, then the records
+/// version 3 added: the route a failed step's failure took, a gate's deadline, and a
+/// decision with who made it and why.
+fn golden_records_v3() -> Vec<Record> {
+    let mut records = golden_records_v2();
+    let finish = records.pop().expect("the run's end");
+    records.extend([
+        Record::GateOpened {
+            step: "gate".to_string(),
+            deadline_ms: 1_700_000_120_000,
+        },
+        Record::Decision {
+            step: "gate".to_string(),
+            decision: "timed_out".to_string(),
+            by: String::new(),
+            comment: String::new(),
+            at_ms: 1_700_000_120_000,
+        },
+        Record::RouteTaken {
+            step: "gate".to_string(),
+            route: 0,
+            to: "escalate".to_string(),
+            condition: "gate.decision == \"timed_out\"".to_string(),
+        },
+        Record::Decision {
+            step: "escalate".to_string(),
+            decision: "approved".to_string(),
+            by: "ana".to_string(),
+            comment: "checked the changelog".to_string(),
+            at_ms: 1_700_000_130_000,
+        },
+    ]);
+    records.push(finish);
+    records
+}
+
+fn golden_path_v3() -> std::path::PathBuf {
+    root().join("tests/golden/journal-v3.bin")
+}
+
+/// Like the version 1 and 2 files: written once (`FLOWC_BLESS_GOLDEN=1`), decoded forever.
+#[test]
+fn golden_journal_v3_decodes_forever() {
+    if std::env::var_os("FLOWC_BLESS_GOLDEN").is_some() {
+        snapshot::write_atomic(&golden_path_v3(), &golden_records_v3()).expect("write golden");
+    }
+    let loaded = snapshot::load::<Record>(&golden_path_v3()).expect("the v3 golden file decodes");
+    assert!(loaded.warnings.is_empty());
+    assert_eq!(loaded.records, golden_records_v3());
+    let bytes = std::fs::read(golden_path_v3()).expect("read");
+    assert_eq!(&bytes[8..12], &3u32.to_le_bytes(), "format version 3");
+}
+
+/// The records of tests/golden/journal-v4.bin: those of version 3, then the records
+/// version 4 added: a concurrency group found busy, then taken, and a run that ended
+/// skipped.
+fn golden_records_v4() -> Vec<Record> {
+    let mut records = golden_records_v3();
+    let finish = records.pop().expect("the run's end");
+    records.extend([
+        Record::GroupBusy {
+            group: "deploy-prod".to_string(),
+            policy: "queue".to_string(),
+            holder: "1699999999-cd34".to_string(),
+            at_ms: 1_700_000_140_000,
+        },
+        Record::GroupTaken {
+            group: "deploy-prod".to_string(),
+            policy: "queue".to_string(),
+            at_ms: 1_700_000_150_000,
+        },
+    ]);
+    records.push(finish);
+    records.push(Record::RunFinished {
+        status: "skipped".to_string(),
+        at_ms: 1_700_000_160_000,
+    });
+    records
+}
+
+fn golden_path_v4() -> std::path::PathBuf {
+    root().join("tests/golden/journal-v4.bin")
+}
+
+/// Like the files of the versions before: written once (`FLOWC_BLESS_GOLDEN=1`), decoded
+/// forever.
+#[test]
+fn golden_journal_v4_decodes_forever() {
+    if std::env::var_os("FLOWC_BLESS_GOLDEN").is_some() {
+        snapshot::write_atomic(&golden_path_v4(), &golden_records_v4()).expect("write golden");
+    }
+    let loaded = snapshot::load::<Record>(&golden_path_v4()).expect("the v4 golden file decodes");
+    assert!(loaded.warnings.is_empty());
+    assert_eq!(loaded.records, golden_records_v4());
+    let bytes = std::fs::read(golden_path_v4()).expect("read");
+    assert_eq!(&bytes[8..12], &4u32.to_le_bytes(), "format version 4");
+}
+
+/// The records of tests/golden/journal-v5.bin: those of version 4, then the records
+/// version 5 added (operating a run: checkpoints, a resume from a step, a rollback and one
+/// of its compensations) and the end a rollback gives a run.
+fn golden_records_v5() -> Vec<Record> {
+    let mut records = golden_records_v4();
+    records.push(Record::Checkpoints {
+        labels: vec![("pre-production".to_string(), "build".to_string())],
+    });
+    records.push(Record::Resumed {
+        from: vec!["test[3]".to_string()],
+        only: vec!["build".to_string()],
+        at_ms: 1_700_000_202_000,
+    });
+    records.push(Record::RollbackStarted {
+        to: Some("pre-production".to_string()),
+        undo: vec![("undo_test".to_string(), "test".to_string())],
+        kept: vec!["notify".to_string()],
+        at_ms: 1_700_000_203_000,
+    });
+    records.push(Record::CompensationStarted {
+        step: "undo_test".to_string(),
+        target: "test".to_string(),
+        at_ms: 1_700_000_203_100,
+    });
+    records.push(Record::RunFinished {
+        status: "rolled_back".to_string(),
+        at_ms: 1_700_000_204_000,
+    });
+    records
+}
+
+fn golden_path_v5() -> std::path::PathBuf {
+    root().join("tests/golden/journal-v5.bin")
+}
+
+/// Like the files of the versions before: written once (`FLOWC_BLESS_GOLDEN=1`), decoded
+/// forever.
+#[test]
+fn golden_journal_v5_decodes_forever() {
+    if std::env::var_os("FLOWC_BLESS_GOLDEN").is_some() {
+        snapshot::write_atomic(&golden_path_v5(), &golden_records_v5()).expect("write golden");
+    }
+    let loaded = snapshot::load::<Record>(&golden_path_v5()).expect("the v5 golden file decodes");
+    assert!(loaded.warnings.is_empty());
+    assert_eq!(loaded.records, golden_records_v5());
+    let bytes = std::fs::read(golden_path_v5()).expect("read");
+    assert_eq!(&bytes[8..12], &5u32.to_le_bytes(), "format version 5");
+}
+
 fn code(e: &SnapshotError) -> String {
     e.code().map(|c| c.to_string()).unwrap_or_default()
 }
@@ -241,7 +388,8 @@ fn a_newer_format_version_names_both_versions() {
     assert_eq!(code(&e), "E0503");
     let text = e.to_string();
     assert!(text.contains("format version 7"), "{text}");
-    assert!(text.contains("up to version 2"), "{text}");
+    let newest = format!("up to version {}", snapshot::FORMAT_VERSION);
+    assert!(text.contains(&newest), "{text}");
 }
 
 #[test]
