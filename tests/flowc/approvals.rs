@@ -8,35 +8,7 @@
 
 use std::path::Path;
 
-use crate::support::{flowc_in, tmp, Flowc, Output};
-
-/// `flowc run w.flow ARGS` in `dir` with `text` as the workflow (no terminal).
-fn run_in(dir: &Path, text: &str, args: &[&str]) -> Output {
-    std::fs::write(dir.join("w.flow"), text).expect("write the workflow");
-    let mut all = vec!["run", "w.flow"];
-    all.extend_from_slice(args);
-    flowc_in(dir, &all)
-}
-
-/// The lines the steps wrote to `dir/ledger`, in order.
-fn ledger(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(dir.join("ledger"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| l.trim().to_string())
-        .collect()
-}
-
-/// The run id that `flowc run` printed.
-fn run_id(stderr: &str) -> String {
-    stderr
-        .split("run ")
-        .nth(1)
-        .and_then(|rest| rest.split(':').next())
-        .expect("a run id")
-        .trim()
-        .to_string()
-}
+use crate::support::{flowc_in, ledger, run_id, run_in, tmp, Flowc};
 
 /// `flowc status RUN --format json` as JSON.
 fn status(dir: &Path, id: &str) -> serde_json::Value {

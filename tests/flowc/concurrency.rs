@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{flowc_in, json_lines, tmp};
+use crate::support::{flowc_in, json_lines, ledger, tmp};
 
 /// The step: appends `start-TAG` to the ledger, waits for `release-TAG`, appends `end-TAG`.
 const STEP_SH: &str = "echo \"start-$1\" >> ledger
@@ -76,10 +76,6 @@ fn start_args(dir: &Path, name: &str, args: &[&str]) -> Child {
 
 fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap_or_default()
-}
-
-fn ledger(dir: &Path) -> Vec<String> {
-    read(dir, "ledger").lines().map(str::to_string).collect()
 }
 
 /// Waits until `what` holds; fails the test (never the order it checks) after a minute.

@@ -6,39 +6,22 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::Output;
-
-fn flowc(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowc"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("FLOWC_STATE_DIR")
-        .env_remove("FLOWC_JOURNAL")
-        .env_remove("FLOWC_FAULT")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    cmd
-}
+use crate::support::{command_in, run_id, Output};
 
 /// Runs flowc to the end.
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = flowc(dir, args);
+    let mut cmd = command_in(dir, args);
     cmd.envs(env.iter().copied());
-    let out = cmd.output().expect("flowc runs");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    cmd.output().expect("flowc runs").into()
 }
 
 /// Starts flowc with its stderr going to `dir/<log>`.
 fn spawn(dir: &Path, args: &[&str], log: &str) -> Child {
     let err = std::fs::File::create(dir.join(log)).expect("log file");
-    flowc(dir, args)
+    command_in(dir, args)
         .stdout(Stdio::null())
         .stderr(err)
         .spawn()
@@ -78,16 +61,6 @@ fn wait_for(path: &Path, limit: Duration) {
         assert!(Instant::now() < until, "{} never appeared", path.display());
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// The run id a run printed (`run <id>: workflow ...`).
-fn run_id(stderr: &str) -> String {
-    stderr
-        .lines()
-        .find_map(|l| l.split_once(" run ").map(|(_, r)| r))
-        .and_then(|r| r.split(':').next())
-        .map(str::to_string)
-        .unwrap_or_default()
 }
 
 /// Checks the promise after a resume: reported-finished steps ran exactly once, every

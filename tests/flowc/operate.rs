@@ -6,37 +6,20 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{json_lines, Output};
-
-fn flowc(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowc"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("FLOWC_STATE_DIR")
-        .env_remove("FLOWC_JOURNAL")
-        .env_remove("FLOWC_FAULT")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    cmd
-}
+use crate::support::{command_in, json_lines, ledger, run_id, Output};
 
 /// Runs flowc to its end.
 fn run(dir: &Path, args: &[&str]) -> Output {
-    let out = flowc(dir, args).output().expect("flowc runs");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    command_in(dir, args).output().expect("flowc runs").into()
 }
 
 /// Starts flowc with its stderr going to `dir/<log>`.
 fn spawn(dir: &Path, args: &[&str], log: &str) -> Child {
     let err = std::fs::File::create(dir.join(log)).expect("log file");
-    flowc(dir, args)
+    command_in(dir, args)
         .stdout(Stdio::null())
         .stderr(err)
         .spawn()
@@ -45,11 +28,6 @@ fn spawn(dir: &Path, args: &[&str], log: &str) -> Child {
 
 fn read(dir: &Path, file: &str) -> String {
     std::fs::read_to_string(dir.join(file)).unwrap_or_default()
-}
-
-/// The ledger's lines, in the order the steps wrote them.
-fn ledger(dir: &Path) -> Vec<String> {
-    read(dir, "ledger").lines().map(str::to_string).collect()
 }
 
 /// How often each line is in the ledger.
@@ -72,16 +50,6 @@ fn wait_until(what: impl Fn() -> bool, said: &str) {
         assert!(Instant::now() < until, "timed out waiting: {said}");
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// The run id a run printed (`run <id>: workflow ...`).
-fn run_id(stderr: &str) -> String {
-    stderr
-        .lines()
-        .find_map(|l| l.split_once(" run ").map(|(_, r)| r))
-        .and_then(|r| r.split(':').next())
-        .map(str::to_string)
-        .unwrap_or_default()
 }
 
 /// Waits for a spawned flowc's run id, from its log.

@@ -4,37 +4,7 @@
 //! journal and `flowc status`, and a resume that keeps a routed failure and takes its route
 //! again. Steps write what ran to a ledger file; nothing here measures time.
 
-use std::path::Path;
-
-use crate::support::{flowc_in, json_lines, tmp, Output};
-
-/// `flowc run w.flow ARGS` in `dir` with `text` as the workflow.
-fn run_in(dir: &Path, text: &str, args: &[&str]) -> Output {
-    std::fs::write(dir.join("w.flow"), text).expect("write the workflow");
-    let mut all = vec!["run", "w.flow"];
-    all.extend_from_slice(args);
-    flowc_in(dir, &all)
-}
-
-/// The lines the steps wrote to `dir/ledger`, in order.
-fn ledger(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(dir.join("ledger"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| l.trim().to_string())
-        .collect()
-}
-
-/// The run id that `flowc run` printed.
-fn run_id(stderr: &str) -> String {
-    stderr
-        .split("run ")
-        .nth(1)
-        .and_then(|rest| rest.split(':').next())
-        .expect("a run id")
-        .trim()
-        .to_string()
-}
+use crate::support::{flowc_in, json_lines, ledger, run_id, run_in, tmp};
 
 /// A build whose exit code is a parameter, with a route per kind of failure.
 const BUILD: &str = "workflow w(code: int = 0) {

@@ -6,34 +6,11 @@
 
 use std::path::Path;
 
-use crate::support::{flowc_in, json_lines, tmp, Output};
+use crate::support::{self, flowc_in, json_lines, ledger, run_id, tmp, Output};
 
 /// Writes `text` as `w.flow` in `dir` and runs it there with `extra` arguments.
 fn run_in(dir: &Path, text: &str, extra: &[&str]) -> Output {
-    std::fs::write(dir.join("w.flow"), text).expect("write the workflow");
-    let mut args = vec!["run", "w.flow", "--log-dir", "logs"];
-    args.extend_from_slice(extra);
-    flowc_in(dir, &args)
-}
-
-/// The lines of `dir/ledger`.
-fn ledger(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(dir.join("ledger"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| l.trim().to_string())
-        .collect()
-}
-
-/// The run id that `flowc run` printed.
-fn run_id(stderr: &str) -> String {
-    stderr
-        .split("run ")
-        .nth(1)
-        .and_then(|rest| rest.split(':').next())
-        .expect("a run id")
-        .trim()
-        .to_string()
+    support::run_in(dir, text, &[&["--log-dir", "logs"], extra].concat())
 }
 
 #[test]

@@ -14,24 +14,13 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::support::{Flowc, Output};
-
-fn flowc(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowc"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("FLOWC_STATE_DIR")
-        .env_remove("FLOWC_JOURNAL")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    cmd
-}
+use crate::support::{command_in, run_id, Flowc, Output};
 
 /// Starts `flowc run w.flow` in `dir` with its stderr going to `dir/first.log`.
 fn start(dir: &Path, text: &str) -> Child {
     std::fs::write(dir.join("w.flow"), text).expect("write");
     let err = std::fs::File::create(dir.join("first.log")).expect("log file");
-    flowc(dir, &["run", "w.flow"])
+    command_in(dir, &["run", "w.flow"])
         .stdout(Stdio::null())
         .stderr(err)
         .spawn()
@@ -119,16 +108,6 @@ fn pids(dir: &Path) -> Vec<i32> {
         .collect()
 }
 
-/// The run id a run printed (`run <id>: workflow ...`).
-fn run_id(stderr: &str) -> String {
-    stderr
-        .lines()
-        .find_map(|l| l.split_once(" run ").map(|(_, r)| r))
-        .and_then(|r| r.split(':').next())
-        .map(str::to_string)
-        .unwrap_or_default()
-}
-
 /// Asserts that no process of run `id` is alive, nor any pid in `dir/pids`.
 fn nothing_left(dir: &Path, id: &str) {
     // A killed process is gone a moment after its killer exits, not always before.
@@ -210,11 +189,11 @@ fn sigterm_and_sighup_stop_the_run_run_finally_and_leave_nothing() {
         assert!(ledger.contains("cleanup"), "finally did not run: {ledger}");
         nothing_left(dir, &id);
         // The journal says how the run ended: interrupted (cancelled), `b` cancelled.
-        let status = flowc(dir, &["status", &id]).output().expect("status");
+        let status = command_in(dir, &["status", &id]).output().expect("status");
         let text = String::from_utf8_lossy(&status.stderr).to_string()
             + &String::from_utf8_lossy(&status.stdout);
         assert!(text.contains("cancelled"), "{text}");
-        let resumed = flowc(dir, &["resume", &id]).output().expect("resume");
+        let resumed = command_in(dir, &["resume", &id]).output().expect("resume");
         let err = String::from_utf8_lossy(&resumed.stderr);
         assert_eq!(resumed.status.code(), Some(0), "{err}");
         assert!(err.contains("steps finished and are kept"), "{err}");
@@ -454,7 +433,7 @@ fn four_processes_starting_runs_at_once_lose_no_run() {
             std::thread::spawn(move || {
                 let mut failed = Vec::new();
                 for _ in 0..per {
-                    let out = flowc(&dir, &["run", "w.flow", "--state-dir", "state"])
+                    let out = command_in(&dir, &["run", "w.flow", "--state-dir", "state"])
                         .stdout(Stdio::null())
                         .output()
                         .expect("flowc runs");
@@ -476,7 +455,7 @@ fn four_processes_starting_runs_at_once_lose_no_run() {
         failed.len(),
         failed.first()
     );
-    let out = flowc(&dir, &["runs", "--state-dir", "state", "--format", "json"])
+    let out = command_in(&dir, &["runs", "--state-dir", "state", "--format", "json"])
         .output()
         .expect("runs");
     let listed: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)

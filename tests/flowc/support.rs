@@ -22,6 +22,48 @@ pub fn flowc_in(dir: &Path, args: &[&str]) -> Output {
         .run()
 }
 
+/// `flowc ARGS` in `dir` as a command to spawn or to run with more settings: journaled in
+/// the default place (`dir/.flow`), no fault injection, no colour, no standard input.
+pub fn command_in(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowc"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("FLOWC_STATE_DIR")
+        .env_remove("FLOWC_JOURNAL")
+        .env_remove("FLOWC_FAULT")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Writes `text` as `w.flow` in `dir` and runs `flowc run w.flow EXTRA` there, as
+/// [`flowc_in`] does.
+pub fn run_in(dir: &Path, text: &str, extra: &[&str]) -> Output {
+    std::fs::write(dir.join("w.flow"), text).expect("write the workflow");
+    let mut args = vec!["run", "w.flow"];
+    args.extend_from_slice(extra);
+    flowc_in(dir, &args)
+}
+
+/// The lines the steps wrote to `dir/ledger`, in order.
+pub fn ledger(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("ledger"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+/// The run id a run printed (`run <id>: workflow ...`), or `""` when it printed none.
+pub fn run_id(stderr: &str) -> String {
+    stderr
+        .lines()
+        .find_map(|l| l.split_once(" run ").map(|(_, r)| r))
+        .and_then(|r| r.split(':').next())
+        .map(str::to_string)
+        .unwrap_or_default()
+}
+
 /// The JSON objects of a `--format json` or `--events json` output, one a line.
 pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
     stdout
@@ -78,6 +120,16 @@ pub struct Output {
     pub stdout: String,
     /// Standard error.
     pub stderr: String,
+}
+
+impl From<std::process::Output> for Output {
+    fn from(out: std::process::Output) -> Output {
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
 }
 
 /// A run of the real `flowc` binary, built up then executed.
@@ -137,11 +189,6 @@ impl Flowc {
             let mut pipe = child.stdin.take().expect("stdin is piped");
             pipe.write_all(&data).expect("stdin is written");
         }
-        let out = child.wait_with_output().expect("flowc finishes");
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        child.wait_with_output().expect("flowc finishes").into()
     }
 }
