@@ -17,7 +17,7 @@ impl ExecGraph {
     /// Graphviz DOT: boxes for steps (3-D for fan-outs, dashed for `finally`, grey for steps
     /// that never run; a `when` condition under the name); solid edges for `after`, dashed
     /// for data, dotted red for compensation, orange for fallbacks, dashed grey into
-    /// `finally` steps.
+    /// `finally` steps, bold for the per-instance edges of chained fan-outs.
     pub fn to_dot(&self) -> String {
         let mut out = format!(
             "digraph {} {{\n  rankdir=LR;\n  node [shape=box];\n",
@@ -59,6 +59,7 @@ impl ExecGraph {
                 EdgeKind::Compensates => " [style=dotted, color=red, label=\"on failure\"]",
                 EdgeKind::Fallback => " [color=orange, label=\"fallback\"]",
                 EdgeKind::Finally => " [style=dashed, color=gray, label=\"finally\"]",
+                EdgeKind::Instance => " [style=bold, label=\"per instance\"]",
             };
             let _ = writeln!(
                 out,
@@ -99,6 +100,7 @@ impl ExecGraph {
                 EdgeKind::Compensates => "-. on failure .->",
                 EdgeKind::Fallback => "-- fallback -->",
                 EdgeKind::Finally => "-. finally .->",
+                EdgeKind::Instance => "== per instance ==>",
             };
             let _ = writeln!(
                 out,
@@ -150,7 +152,10 @@ impl ExecGraph {
             .map(|(t, s, kind)| JsonEdge {
                 from: &self.graph[petgraph::graph::NodeIndex::new(s)].name,
                 to: &self.graph[petgraph::graph::NodeIndex::new(t)].name,
-                kind: kind.name(),
+                kind: match kind {
+                    EdgeKind::Instance => "instance",
+                    other => other.name(),
+                },
             })
             .collect();
         serde_json::json!({ "workflow": self.workflow, "nodes": nodes, "edges": edges })

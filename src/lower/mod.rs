@@ -153,6 +153,7 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
                 continue;
             }
             let kind = match dep.kind {
+                _ if step.waits_per_instance(dep.step) => EdgeKind::Instance,
                 DepKind::After => EdgeKind::After,
                 DepKind::Data | DepKind::Output => EdgeKind::Data,
             };

@@ -14,6 +14,8 @@
 //! - [`outputs`]: a step's `$FLOW_OUTPUT` file read back as typed values;
 //! - [`plan`]: what a run would do, as text, without running anything;
 //! - [`schedule`]: who waits for whom, and the skip and failure rules (no tokio);
+//! - [`instances`]: a fan-out's instances: enumerated, named, and fed one by one to the
+//!   steps that go with them;
 //! - [`run`]: the scheduler that runs a workflow's steps with all of the above.
 //! - [`journal`]: the durable record of a run, read back by `flowc resume`;
 //! - [`fingerprint`]: what a step's definition hashes to, so that resume keeps it or not;
@@ -26,6 +28,7 @@ pub mod driver;
 pub mod eval;
 pub mod failure;
 pub mod fingerprint;
+pub mod instances;
 pub mod journal;
 pub mod native;
 pub mod outputs;

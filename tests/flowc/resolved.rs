@@ -331,7 +331,7 @@ fn a_workflow_called_with_for_runs_once_per_element() {
     assert_eq!(graph.code, 0, "{}", graph.stderr);
     assert!(
         graph.stdout.contains(
-            "  step each.roll [fan-out]\n    when each instance: !(r == \"us\")\n    <- each.push (after)\n"
+            "  step each.roll [fan-out]\n    when each instance: !(r == \"us\")\n    <- each.push (per instance)\n"
         ),
         "{}",
         graph.stdout
@@ -342,7 +342,7 @@ fn a_workflow_called_with_for_runs_once_per_element() {
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(
         plan.stdout.contains(
-            "each.roll  after each.push · reads outputs of each.push · for r in rs: 3 instances, max 2 · each instance when !canary"
+            "each.roll  after each.push · reads outputs of each.push · per instance: each.push[i] → each.roll[i] · for r in rs: 3 instances, max 2 · each instance when !canary"
         ),
         "{}",
         plan.stdout

@@ -3,6 +3,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::graph::ExecGraph;
+use crate::runtime::eval::Value;
 use crate::typed::Workflow;
 
 use super::*;
@@ -73,6 +74,14 @@ pub fn plan(
             {
                 Verdict::Run("its secret outputs are not kept in the journal".to_string())
             }
+            // A step that others now go with instance by instance, finished by a flowc
+            // (or a workflow) that did not keep its instances: they are needed.
+            (Some(f), _) if f.status == "succeeded" && paired_without_instances(info, i, f) => {
+                Verdict::Run(
+                    "its instances were not kept, and another step goes with them one by one"
+                        .to_string(),
+                )
+            }
             (Some(f), _) if f.status == "succeeded" => Verdict::Keep,
             (Some(f), _) => Verdict::Run(
                 match f.status.as_str() {
@@ -94,6 +103,16 @@ pub fn plan(
         .into_iter()
         .map(|v| v.unwrap_or(Verdict::Run("it had not run yet".to_string())))
         .collect()
+}
+
+/// Whether step `i` is a fan-out that another goes with instance by instance, finished
+/// with a record that does not keep its instances.
+fn paired_without_instances(info: &Workflow, i: usize, f: &Finished) -> bool {
+    let paired = (info.steps.iter())
+        .flat_map(|s| s.fan_out.iter().flat_map(|f| &f.counterparts))
+        .any(|c| c.step.index() == i);
+    let kept = matches!(&f.record, Value::Record(fields) if fields.contains_key("#instances"));
+    paired && !kept
 }
 
 /// What the scheduler needs to resume a run.
@@ -124,34 +143,122 @@ impl Resume {
             fingerprints: fingerprints.to_vec(),
             ..Resume::default()
         };
-        for ((step, v), fp) in info.steps.iter().zip(verdicts).zip(fingerprints) {
-            match v {
-                Verdict::Keep => {
-                    if let Some(f) = state.finished.get(&step.name) {
-                        r.keep.insert(step.name.clone(), f.clone());
-                    }
+        let changed = changed_upstream(state, info, fingerprints);
+        for (step, v) in info.steps.iter().zip(verdicts) {
+            if let (Verdict::Keep, Some(f)) = (v, state.finished.get(&step.name)) {
+                r.keep.insert(step.name.clone(), f.clone());
+            }
+        }
+        // Steps in an order where the steps a step goes with instance by instance come
+        // first: an instance is kept only with the instances it went with.
+        let mut order: Vec<usize> = (0..info.steps.len()).collect();
+        order.sort_by_key(|&i| info.dims(crate::typed::StepId::new(i)));
+        let mut done = vec![false; info.steps.len()];
+        for _ in 0..=info.steps.len() {
+            let mut progress = false;
+            for &i in &order {
+                let step = &info.steps[i];
+                let waits_for = step.fan_out.iter().flat_map(|f| &f.counterparts);
+                if done[i] || waits_for.clone().any(|c| !done[c.step.index()]) {
+                    continue;
                 }
+                done[i] = true;
+                progress = true;
                 // An interrupted step keeps its finished instances and attempt counts, and
-                // a failed fan-out its finished instances; a changed one starts afresh.
-                Verdict::Run(_) => {
-                    let interrupted = !state.finished.contains_key(&step.name);
-                    let mine = |l: &String| step_of(l) == step.name;
-                    for (l, d) in state
-                        .instances
-                        .iter()
-                        .filter(|(l, d)| mine(l) && d.fingerprint == *fp)
-                    {
-                        r.instances.insert(l.clone(), d.clone());
-                    }
-                    if interrupted {
-                        for (l, n) in state.failed_attempts.iter().filter(|(l, _)| mine(l)) {
-                            r.attempts.insert(l.clone(), *n);
-                        }
+                // a failed fan-out its finished instances; a changed one (or one after a
+                // changed one) starts afresh.
+                if verdicts
+                    .get(i)
+                    .is_none_or(|v| !matches!(v, Verdict::Run(_)))
+                    || changed[i]
+                {
+                    continue;
+                }
+                let fp = fingerprints.get(i).copied().unwrap_or(0);
+                let interrupted = !state.finished.contains_key(&step.name);
+                let mine = |l: &String| step_of(l) == step.name;
+                let kept: Vec<(String, InstanceDone)> = (state.instances.iter())
+                    .filter(|(l, d)| mine(l) && d.fingerprint == fp)
+                    .filter(|(l, _)| r.pairs_kept(info, step, l))
+                    .map(|(l, d)| (l.clone(), d.clone()))
+                    .collect();
+                r.instances.extend(kept);
+                if interrupted {
+                    for (l, n) in state.failed_attempts.iter().filter(|(l, _)| mine(l)) {
+                        r.attempts.insert(l.clone(), *n);
                     }
                 }
-                _ => {}
+            }
+            if !progress {
+                break;
             }
         }
         r
     }
+
+    /// Whether the instances that instance `label` of `step` went with are kept: it is
+    /// kept only with them (a slice of several only when their whole step is).
+    fn pairs_kept(&self, info: &Workflow, step: &crate::typed::Step, label: &str) -> bool {
+        let Some(fan) = step.fan_out.as_deref() else {
+            return true;
+        };
+        let at: Vec<&str> = label
+            .get(step_of(label).len() + 1..label.len().saturating_sub(1))
+            .map(|inner| inner.split(',').collect())
+            .unwrap_or_default();
+        fan.counterparts.iter().all(|c| {
+            let target = &info.steps[c.step.index()].name;
+            if self.keep.contains_key(target) {
+                return true;
+            }
+            let exact = info.dims(c.step) == c.prefix;
+            let prefix = at.get(..c.prefix).map(|p| p.join(","));
+            exact && prefix.is_some_and(|p| self.instances.contains_key(&format!("{target}[{p}]")))
+        })
+    }
+}
+
+/// For each step, whether it or a step it depends on (through its dependencies, its
+/// fan-out's pairings, or the step it compensates) changed since the journal's run: its
+/// instances kept from then would be stale.
+fn changed_upstream(state: &RunState, info: &Workflow, fingerprints: &[u64]) -> Vec<bool> {
+    let n = info.steps.len();
+    let ups = |i: usize| {
+        let step = &info.steps[i];
+        (step.deps.iter().map(|d| d.step))
+            .chain(
+                step.fan_out
+                    .iter()
+                    .flat_map(|f| f.counterparts.iter().map(|c| c.step)),
+            )
+            .chain(step.compensates.map(|l| l.step))
+            .map(|u| u.index())
+            .filter(|&u| u < n)
+    };
+    // 0: not seen, 1: being looked at, 2: decided. Depth-first, without recursion.
+    let mut state_of = vec![0u8; n];
+    let mut changed = vec![false; n];
+    for root in 0..n {
+        let mut stack = vec![root];
+        while let Some(&i) = stack.last() {
+            if state_of[i] == 0 {
+                state_of[i] = 1;
+                stack.extend(ups(i).filter(|&u| state_of[u] == 0));
+                continue;
+            }
+            stack.pop();
+            if state_of[i] == 2 {
+                continue;
+            }
+            state_of[i] = 2;
+            let step = &info.steps[i];
+            let fp = fingerprints.get(i).copied().unwrap_or(0);
+            changed[i] = state
+                .finished
+                .get(&step.name)
+                .is_some_and(|f| f.fingerprint != fp)
+                || ups(i).any(|u| changed[u]);
+        }
+    }
+    changed
 }
