@@ -11,6 +11,7 @@ mod failures;
 mod fmt;
 mod hostile;
 mod injection;
+mod matrix;
 mod parser;
 mod plan;
 mod props;
