@@ -35,6 +35,13 @@ pub fn plan(
     // The graph's one topological order (the one `flowc plan` lists).
     let mut order = graph.topo_order().unwrap_or_else(|| (0..n).collect());
     let mut verdicts: Vec<Option<Verdict>> = vec![None; n];
+    // The steps another goes with instance by instance: their instances must be kept.
+    let mut paired = vec![false; n];
+    for c in (info.steps.iter()).flat_map(|s| s.fan_out.iter().flat_map(|f| &f.counterparts)) {
+        if let Some(p) = paired.get_mut(c.step.index()) {
+            *p = true;
+        }
+    }
     // `finally` steps wait for everything ordinary: decide them last.
     order.sort_by_key(|&i| info.steps.get(i).is_some_and(|s| s.finally));
     for i in order {
@@ -76,7 +83,7 @@ pub fn plan(
             }
             // A step that others now go with instance by instance, finished by a flowc
             // (or a workflow) that did not keep its instances: they are needed.
-            (Some(f), _) if f.status == "succeeded" && paired_without_instances(info, i, f) => {
+            (Some(f), _) if f.status == "succeeded" && paired[i] && !kept_instances(f) => {
                 Verdict::Run(
                     "its instances were not kept, and another step goes with them one by one"
                         .to_string(),
@@ -105,14 +112,9 @@ pub fn plan(
         .collect()
 }
 
-/// Whether step `i` is a fan-out that another goes with instance by instance, finished
-/// with a record that does not keep its instances.
-fn paired_without_instances(info: &Workflow, i: usize, f: &Finished) -> bool {
-    let paired = (info.steps.iter())
-        .flat_map(|s| s.fan_out.iter().flat_map(|f| &f.counterparts))
-        .any(|c| c.step.index() == i);
-    let kept = matches!(&f.record, Value::Record(fields) if fields.contains_key("#instances"));
-    paired && !kept
+/// Whether a finished fan-out's record keeps each of its instances' results.
+fn kept_instances(f: &Finished) -> bool {
+    matches!(&f.record, Value::Record(fields) if fields.contains_key("#instances"))
 }
 
 /// What the scheduler needs to resume a run.
