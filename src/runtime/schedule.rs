@@ -902,6 +902,49 @@ mod tests {
     }
 
     #[test]
+    fn a_step_that_goes_with_another_instance_by_instance_is_decided_once_it_started() {
+        // `qc` starts with `worker` (its instances then wait for theirs one by one);
+        // `total` waits for all of `qc`, and `audit` for all of `worker`.
+        let (log, status) = play(
+            "workflow w {
+  step worker for s in [1, 2] { sleep 0s }
+  step qc for x in worker { sleep 0s }
+  step total after qc { sleep 0s }
+  step audit after worker { sleep 0s }
+}",
+            &[("worker", 100, Status::Succeeded)],
+            4,
+            None,
+        );
+        assert_eq!(status, Status::Succeeded);
+        assert_eq!(
+            log,
+            [
+                "t=0 start worker",
+                "t=0 start qc",
+                "t=10 qc succeeded",
+                "t=10 start total",
+                "t=20 total succeeded",
+                "t=100 worker succeeded",
+                "t=100 start audit",
+                "t=110 audit succeeded"
+            ]
+        );
+        // A `for` over a step that is skipped as a whole is skipped, with its cause.
+        let fates = simulate(
+            "workflow w {
+  step worker for s in [1, 2] { sleep 0s }
+  step qc for x in worker { sleep 0s }
+}",
+            &[("worker", Status::Skipped)],
+        );
+        assert_eq!(
+            fate(&fates, "qc"),
+            "skipped: `worker` was skipped, so it has no instances"
+        );
+    }
+
+    #[test]
     fn a_gate_parks_what_waits_for_it_until_nothing_else_runs() {
         let text = "workflow g {
   step gate { approve \"ship?\" }
