@@ -258,14 +258,20 @@ impl Step {
 
     /// Whether this step waits for `target` instance by instance (each instance for the
     /// instances that go with it, [`FanOut::counterparts`]) rather than for all of it: it
-    /// goes with `target`'s instances, never reads `target` as a whole, and its fan-out
+    /// goes with `target`'s instances, never reads `target` as a whole, does not
+    /// compensate it, does not name the step it iterates in `after`, and its fan-out
     /// lists do not read an instance of it (they are evaluated before any instance
     /// starts).
     pub fn waits_per_instance(&self, target: StepId) -> bool {
         let Some(fan) = self.fan_out.as_deref() else {
             return false;
         };
-        if fan.counterpart(target).is_none() {
+        if fan.counterpart(target).is_none() || self.compensates.is_some_and(|l| l.step == target) {
+            return false;
+        }
+        // (The steps of a call with `for` wait for each other with `after` one by one.)
+        let after = |d: &Dep| d.step == target && d.kind == DepKind::After;
+        if fan.over == Some(target) && self.deps.iter().any(after) {
             return false;
         }
         let mut whole = false;
