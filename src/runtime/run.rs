@@ -1291,6 +1291,8 @@ struct Instance {
     /// Skipped by its own condition ([`typed::FanOut::instance_when`]), or by the
     /// instances that go with it, with the cause.
     skipped: Option<SkipCause>,
+    /// Why it was skipped by the instances that go with it.
+    skip_reason: Option<String>,
     /// When its first attempt started (its process, or its sleep or question); `None`
     /// when nothing was started.
     started: Option<Instant>,
@@ -1497,9 +1499,11 @@ async fn run_step(
                         Ok(Some(Fate::Skip(cause, reason))) => {
                             shared.emit(Event::StepSkipped {
                                 step: label.clone(),
-                                reason,
+                                reason: reason.clone(),
                             });
-                            return Instance::skipped(cause);
+                            let mut skipped = Instance::skipped(cause);
+                            skipped.skip_reason = Some(reason);
+                            return skipped;
                         }
                         Ok(Some(Fate::Hold(reason))) => return Instance::held(reason),
                         Err(failure) => {
@@ -1571,8 +1575,21 @@ async fn run_step(
         None => None,
     };
     let failure = failure.map(|f| redacted(shared, &f));
+    // Every instance skipped because of a failure (those it goes with failed): the step
+    // did not run, and is skipped with that cause, as a step is by §16's rules.
+    let all_failed_upstream =
+        !done.is_empty() && done.iter().all(|i| i.skipped == Some(SkipCause::Failure));
+    let (status, skip) = if all_failed_upstream {
+        (Status::Skipped, Some(SkipCause::Failure))
+    } else {
+        (status, None)
+    };
     let reason = match &failure {
         Some(f) => Some(f.message.clone()),
+        None if all_failed_upstream => done
+            .iter()
+            .find_map(|i| i.skip_reason.as_ref())
+            .map(|why| format!("every instance was skipped: {why}")),
         None => done.iter().find_map(|i| i.note.clone()),
     };
     let mut outputs = BTreeMap::new();
@@ -1597,7 +1614,7 @@ async fn run_step(
     let report = StepReport {
         name: name.to_string(),
         status,
-        skip: None,
+        skip,
         reason,
         failure,
         attempts: done.iter().map(|i| i.attempts).sum(),
@@ -1620,6 +1637,21 @@ async fn run_step(
             record
         },
     };
+    if all_failed_upstream {
+        // Journaled and reported as a skipped step, so that a resume decides it again.
+        let why = report.reason.clone().unwrap_or_default();
+        if let Some(j) = &shared.opts.journal {
+            j.record(&Record::StepSkipped {
+                step: name.to_string(),
+                reason: why.clone(),
+            });
+        }
+        shared.emit(Event::StepSkipped {
+            step: name.to_string(),
+            reason: why,
+        });
+        return report;
+    }
     finish(shared, report)
 }
 
@@ -2152,6 +2184,7 @@ async fn run_instance(
                 cancelled: result.cancelled,
                 waiting: false,
                 skipped: None,
+                skip_reason: None,
                 started: first_start.get().copied(),
             };
             match outputs {
