@@ -116,8 +116,8 @@ fn max_bounds_all_the_instances_of_a_matrix() {
     let dir = tmp();
     write(
         dir.path(),
-        r#"workflow ci(a: list<int> = [0, 1], b: list<int> = [0, 1, 2]) {
-  step test for x in a for y in b max 1 {
+        r#"workflow ci(a: list<int> = [0, 1], b: list<int> = [0, 1, 2], k: int = 1) {
+  step test for x in a for y in b max k {
     run "echo start >> ledger && sleep 0.05 && echo end >> ledger"
   }
 }
@@ -389,13 +389,15 @@ workflow all(hosts: map<list<string>> = { eu: ["a", "b", "c"], us: ["x", "y"] })
     );
 }
 
-/// `worker[2]` fails until `fixed` exists, after `qc[0]` and `qc[1]` have run.
+/// `worker[2]` fails until `fixed` exists, once `qc[0]` and `qc[1]` have finished (`seen`
+/// starts only after its instance of `qc` has, so its files say so).
 const RESUMABLE: &str = r#"workflow batch(shards: list<int> = [0, 1, 2]) {
   step worker for shard in shards {
-    run "if [ ${shard} = 2 ]; then i=0; while [ ! -e qc1-done ] || [ ! -e qc0-done ]; do [ $i -lt 400 ] || break; sleep 0.05; i=$((i+1)); done; fi; echo worker ${shard} >> ledger; test ${shard} != 2 || test -e fixed"
+    run "if [ ${shard} = 2 ]; then i=0; while [ ! -e seen1 ] || [ ! -e seen0 ]; do [ $i -lt 400 ] || break; sleep 0.05; i=$((i+1)); done; fi; echo worker ${shard} >> ledger; test ${shard} != 2 || test -e fixed"
   }
-  step qc for w in worker { run "echo qc ${w.shard} >> ledger && touch qc${w.shard}-done" }
-  step total after qc { run "echo total >> ledger" }
+  step qc for w in worker { run "echo qc ${w.shard} >> ledger" }
+  step seen for q in qc { run "touch seen${q.w.shard}" }
+  step total after seen { run "echo total >> ledger" }
 }
 "#;
 
@@ -510,7 +512,10 @@ fn a_chain_killed_mid_run_resumes_without_rerunning_its_finished_instances() {
             "{in_flight}: {lines:?}"
         );
     }
-    for rest in ["worker 2", "qc 2", "seen 2"] {
+    // `worker[2]` was in flight too (its leftover process may finish before the resume
+    // kills it); what came after it ran once.
+    assert!((1..=2).contains(&count("worker 2")), "{lines:?}");
+    for rest in ["qc 2", "seen 2"] {
         assert_eq!(count(rest), 1, "{rest}: {lines:?}");
     }
 }
@@ -558,4 +563,38 @@ fn fmt_keeps_matrices_and_chains() {
     );
     let again = flowc_in(dir.path(), &["fmt", "--check", "w.flow"]);
     assert_eq!(again.code, 0, "not idempotent: {}", again.stdout);
+}
+
+#[test]
+fn a_chain_compensates_each_instance_that_succeeded_once_its_step_failed() {
+    let dir = tmp();
+    write(
+        dir.path(),
+        r#"workflow batch(shards: list<int> = [0, 1, 2]) {
+  step worker for shard in shards {
+    run "echo worker ${shard} >> ledger && test ${shard} != 1"
+    on_failure continue
+  }
+  step undo for w in worker on_failure_of worker { run "echo undo ${w.shard} >> ledger" }
+}
+"#,
+    );
+    let out = flowc_in(dir.path(), &["run", "w.flow"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = ledger(dir.path());
+    // All of `worker` ended before any undo: a compensation waits for its step.
+    assert_eq!(
+        lines[..3]
+            .iter()
+            .filter(|l| l.starts_with("worker"))
+            .count(),
+        3,
+        "{lines:?}"
+    );
+    assert_eq!(sorted(dir.path())[..2], ["undo 0", "undo 2"], "{lines:?}");
+    assert!(
+        out.stderr.contains("⤼ undo[1] skipped: `worker[1]` failed"),
+        "{}",
+        out.stderr
+    );
 }
