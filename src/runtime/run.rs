@@ -1070,9 +1070,11 @@ fn instance_fate(
             continue;
         };
         let prefix = fan.counterpart(*id).map_or(0, |c| c.prefix.min(at.len()));
+        // `worker[1]`; `each.deploy[1,*]` for the instances of one run of a workflow.
         let mut name = instances::label(&target.name, &at[..prefix], true);
         if shared.workflow_resolved().dims(*id) > prefix {
-            name.insert_str(name.len() - 1, ",*");
+            let rest = if prefix == 0 { "*" } else { ",*" };
+            name.insert_str(name.len() - 1, rest);
         }
         let iterates = fan.over == Some(*id);
         let reads_output = step
