@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap as HashMap;
 use super::consts::{self, Const};
 use super::error::{CheckError, CheckWarning};
 use super::expr::{EntryKind, ExprCx, Place};
-use super::types::{Type, STEP_FIELDS};
+use super::types::{Type, GATE_FIELDS, STEP_FIELDS};
 use crate::ast::{self, Attr, Clause, Expr};
 use crate::command::{self, CommandError, TextPart};
 use crate::diagnostics::did_you_mean;
@@ -128,13 +128,18 @@ impl Checker<'_> {
             name,
             is_call: step.call.is_some(),
         };
-        let summary = self.check_attrs(&step.attrs, place, &mut cx);
+        let mut summary = self.check_attrs(&step.attrs, place, &mut cx);
         self.actions(&step.attrs, "step", &step.name, step.call.is_some());
-        let fallback = summary.fallback.and_then(|f| {
-            let target = self.step_ref(&f, step_ids)?;
-            Some((target, f.span))
-        });
         self.scope.pop();
+        // After the step's frame: a route is chosen once for the whole step, so it does not
+        // see the loop variable.
+        let routes = self.failure_routes(
+            name,
+            index,
+            std::mem::take(&mut summary.routes),
+            step_ids,
+            matches!(called, Some(Called::Workflow(..))),
+        );
 
         for (target, span, output) in cx.deps {
             deps.push(typed::Dep {
@@ -165,16 +170,17 @@ impl Checker<'_> {
             retry: attrs.retry.is_some(),
             timeout: attrs.timeout.is_some(),
             env: attrs.env.is_some(),
-            on_failure: attrs.on_failure.is_some() || fallback.is_some(),
+            on_failure: attrs.on_failure.is_some() || routes.written,
         };
         attrs = attrs.or(defaults);
         let link = |this: &Self, (target, span): (usize, Span)| typed::Link {
             step: typed::StepId::new(target),
             span: this.at(span),
         };
-        let on_failure = match fallback {
-            Some(f) => typed::OnFailure::Fallback(link(self, f)),
-            None => attrs.on_failure.unwrap_or_default(),
+        // The routes a step writes are its whole policy: with none taken, fail_fast.
+        let on_failure = match routes.written {
+            true => routes.otherwise.unwrap_or_default(),
+            false => attrs.on_failure.unwrap_or_default(),
         };
         typed::Step {
             id: typed::StepId::new(index),
@@ -196,6 +202,7 @@ impl Checker<'_> {
                 timeout: attrs.timeout,
                 env: attrs.env.unwrap_or_default(),
                 on_failure,
+                routes: routes.routes,
                 own,
             },
             outputs: attrs.outputs.unwrap_or_default(),
@@ -403,13 +410,15 @@ impl Checker<'_> {
         };
         let mut vars = vec![(fan.var.clone(), first)];
         vars.extend(fan.matrix.iter().map(|a| (a.var.clone(), elem(&a.list))));
-        if let Some((var, _)) = vars
-            .iter()
-            .find(|(v, _)| STEP_FIELDS.contains(&v.as_str()) || outputs.iter().any(|(o, _)| o == v))
-        {
+        let gate = matches!(done.action, typed::Action::Approve(_));
+        if let Some((var, _)) = vars.iter().find(|(v, _)| {
+            STEP_FIELDS.contains(&v.as_str())
+                || (gate && GATE_FIELDS.contains(&v.as_str()))
+                || outputs.iter().any(|(o, _)| o == v)
+        }) {
             return Err(Some(var.clone()));
         }
-        Ok(Type::instance_result(name, &outputs, &vars))
+        Ok(Type::instance_result(name, &outputs, &vars, gate))
     }
 
     /// How many entries an instance index of step `i` has, from its `for` clauses as

@@ -36,14 +36,18 @@ impl ExecGraph {
                 attrs.push("color=gray, fontcolor=gray");
             }
             let label;
-            if let Some(when) = &node.when {
+            let mut lines: Vec<String> = node.when.iter().map(|w| format!("when {w}")).collect();
+            lines.extend(node.routes.iter().map(|r| format!("on_failure {r}")));
+            if !lines.is_empty() {
                 // Each part quoted on its own: the line break between them is DOT's `\n`.
-                let (name, when) = (dot_quote(&node.name), dot_quote(&format!("when {when}")));
-                label = format!(
-                    "label=\"{}\\n{}\"",
-                    &name[1..name.len() - 1],
-                    &when[1..when.len() - 1]
-                );
+                let parts: Vec<String> = std::iter::once(&node.name)
+                    .chain(&lines)
+                    .map(|part| {
+                        let quoted = dot_quote(part);
+                        quoted[1..quoted.len() - 1].to_string()
+                    })
+                    .collect();
+                label = format!("label=\"{}\"", parts.join("\\n"));
                 attrs.push(&label);
             }
             let _ = write!(out, "  {}", dot_quote(&node.name));
@@ -53,11 +57,16 @@ impl ExecGraph {
             out.push_str(";\n");
         }
         for e in self.graph.edge_references() {
+            let fallback;
             let style = match e.weight() {
                 EdgeKind::After => "",
                 EdgeKind::Data => " [style=dashed, label=\"data\"]",
                 EdgeKind::Compensates => " [style=dotted, color=red, label=\"on failure\"]",
-                EdgeKind::Fallback => " [color=orange, label=\"fallback\"]",
+                EdgeKind::Fallback => {
+                    let label = dot_quote(&self.edge_label(EdgeKind::Fallback, e.target()));
+                    fallback = format!(" [color=orange, label={label}]");
+                    &fallback
+                }
                 EdgeKind::Finally => " [style=dashed, color=gray, label=\"finally\"]",
                 EdgeKind::Instance => " [style=bold, label=\"per instance\"]",
             };
@@ -88,19 +97,28 @@ impl ExecGraph {
                 label.push_str("<br/>when ");
                 label.push_str(when);
             }
+            for route in &node.routes {
+                label.push_str("<br/>on_failure ");
+                label.push_str(route);
+            }
             // Mermaid ends a quoted label at `"`; its entity keeps the condition's strings.
             let label = label.replace('"', "#quot;");
             // Index ids, not step names: a step may be called `end`, which Mermaid reserves.
             let _ = writeln!(out, "  s{}[\"{}\"]", idx.index(), label);
         }
         for e in self.graph.edge_references() {
-            let arrow = match e.weight() {
-                EdgeKind::After => "-->",
-                EdgeKind::Data => "-. data .->",
-                EdgeKind::Compensates => "-. on failure .->",
-                EdgeKind::Fallback => "-- fallback -->",
-                EdgeKind::Finally => "-. finally .->",
-                EdgeKind::Instance => "== per instance ==>",
+            let routed;
+            let arrow = match (e.weight(), &self.graph[e.target()].fallback_if) {
+                (EdgeKind::After, _) => "-->",
+                (EdgeKind::Data, _) => "-. data .->",
+                (EdgeKind::Compensates, _) => "-. on failure .->",
+                (EdgeKind::Fallback, None) => "-- fallback -->",
+                (EdgeKind::Fallback, Some(cond)) => {
+                    routed = format!("-->|\"fallback if {}\"|", cond.replace('"', "#quot;"));
+                    &routed
+                }
+                (EdgeKind::Finally, _) => "-. finally .->",
+                (EdgeKind::Instance, _) => "== per instance ==>",
             };
             let _ = writeln!(
                 out,
@@ -114,7 +132,9 @@ impl ExecGraph {
 
     /// The JSON shape: `{"workflow", "nodes": [{name, finally, fan_out, never, when}],
     /// "edges": [{from, to, kind}]}`, nodes in source order, edges by target then source;
-    /// `when` is the condition as written, or null.
+    /// `when` is the condition as written, or null. A step with conditional failure routes
+    /// has `on_failure` (its routes as written, in order), and a fallback edge that such a
+    /// route takes has `if` (the route's condition).
     pub fn to_json(&self) -> serde_json::Value {
         #[derive(Serialize)]
         struct JsonNode<'a> {
@@ -123,12 +143,16 @@ impl ExecGraph {
             fan_out: bool,
             never: bool,
             when: Option<&'a str>,
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            on_failure: &'a [String],
         }
         #[derive(Serialize)]
         struct JsonEdge<'a> {
             from: &'a str,
             to: &'a str,
             kind: &'static str,
+            #[serde(rename = "if", skip_serializing_if = "Option::is_none")]
+            condition: Option<&'a str>,
         }
         let nodes: Vec<JsonNode<'_>> = self
             .graph
@@ -139,6 +163,7 @@ impl ExecGraph {
                 fan_out: n.fan_out,
                 never: n.never,
                 when: n.when.as_deref(),
+                on_failure: &n.routes,
             })
             .collect();
         let mut edges: Vec<(usize, usize, EdgeKind)> = self
@@ -149,13 +174,20 @@ impl ExecGraph {
         edges.sort_by_key(|(t, s, _)| (*t, *s));
         let edges: Vec<JsonEdge<'_>> = edges
             .into_iter()
-            .map(|(t, s, kind)| JsonEdge {
-                from: &self.graph[petgraph::graph::NodeIndex::new(s)].name,
-                to: &self.graph[petgraph::graph::NodeIndex::new(t)].name,
-                kind: match kind {
-                    EdgeKind::Instance => "instance",
-                    other => other.name(),
-                },
+            .map(|(t, s, kind)| {
+                let to = &self.graph[petgraph::graph::NodeIndex::new(t)];
+                JsonEdge {
+                    from: &self.graph[petgraph::graph::NodeIndex::new(s)].name,
+                    to: &to.name,
+                    kind: match kind {
+                        EdgeKind::Instance => "instance",
+                        other => other.name(),
+                    },
+                    condition: to
+                        .fallback_if
+                        .as_deref()
+                        .filter(|_| kind == EdgeKind::Fallback),
+                }
             })
             .collect();
         serde_json::json!({ "workflow": self.workflow, "nodes": nodes, "edges": edges })
