@@ -87,6 +87,7 @@ module.exports = grammar({
         $.let_declaration,
         $.secret_declaration,
         $.defaults_block,
+        $.concurrency_declaration,
       )),
       '}',
     ),
@@ -117,6 +118,16 @@ module.exports = grammar({
     ),
 
     defaults_block: $ => seq('defaults', field('body', $.step_body)),
+
+    // `concurrency "deploy-${target}" [queue | skip | cancel]`: one run per group at a time.
+    // The policies are ordinary names here, as they are contextual in the language.
+    concurrency_declaration: $ => seq(
+      'concurrency',
+      field('group', $._expression),
+      optional(field('policy', $.concurrency_policy)),
+    ),
+
+    concurrency_policy: $ => $.identifier,
 
     let_declaration: $ => seq(
       'let',

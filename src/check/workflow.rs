@@ -227,9 +227,11 @@ impl<'m> Checker<'m> {
                     };
                     self.scope.declare(&b.name.name, ty, kind, b.name.span);
                 }
-                WorkflowItem::Step(_) | WorkflowItem::Outputs(_) => {}
+                WorkflowItem::Step(_) | WorkflowItem::Outputs(_) | WorkflowItem::Concurrency(_) => {
+                }
             }
         }
+        let concurrency = self.check_concurrency(wf, &steps);
 
         // A step that iterates another's instances is checked after it.
         self.checked_steps.clear();
@@ -262,6 +264,7 @@ impl<'m> Checker<'m> {
             steps: typed_steps,
             outputs,
             max_parallel: defaults.max_parallel,
+            concurrency,
             span: self.at(wf.name.span),
         });
     }
@@ -281,7 +284,9 @@ impl<'m> Checker<'m> {
             let name = match it {
                 WorkflowItem::Binding(b) => &b.name,
                 WorkflowItem::Step(s) => &s.name,
-                WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) => continue,
+                WorkflowItem::Defaults(_)
+                | WorkflowItem::Outputs(_)
+                | WorkflowItem::Concurrency(_) => continue,
             };
             if let Some(first) = seen.insert(&name.name, name.span) {
                 self.error(CheckError::Duplicate {

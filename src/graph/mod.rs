@@ -73,6 +73,9 @@ impl EdgeKind {
 pub struct ExecGraph {
     /// The workflow's name.
     pub workflow: String,
+    /// The workflow's own attributes, by keyword, each as written after it:
+    /// `("concurrency", "\"deploy-${target}\" cancel")`.
+    pub attributes: Vec<(&'static str, String)>,
     /// Steps and dependencies.
     pub graph: DiGraph<Node, EdgeKind>,
 }
@@ -167,10 +170,13 @@ impl ExecGraph {
         (order.len() == n).then_some(order)
     }
 
-    /// A stable, line-oriented text form: one line per step with its flags and incoming
-    /// edges, in source order.
+    /// A stable, line-oriented text form: the workflow's attributes, then one line per
+    /// step with its flags and incoming edges, in source order.
     pub fn dump(&self) -> String {
         let mut out = format!("workflow {}\n", self.workflow);
+        for (keyword, text) in &self.attributes {
+            let _ = writeln!(out, "  {keyword} {text}");
+        }
         for idx in self.graph.node_indices() {
             let node = &self.graph[idx];
             let mut flags = Vec::new();

@@ -30,11 +30,11 @@
 //!
 //! Workflows are inlined callees first, so a nested call (`w.eu.push`) is flat by the time
 //! its caller is inlined. A workflow that calls itself, directly or through others, is
-//! E0116 ([`check_calls`]).
+//! E0116, and a call of a workflow with a `concurrency` group is E0532 ([`check_calls`]).
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use crate::check::{CheckError, Type};
+use crate::check::{CheckError, ConcurrencyError, Type};
 use crate::diagnostics::Diagnostics;
 use crate::typed::{
     Action, BinOp, Binding, Counterpart, Dep, DepKind, Expr, ExprKind, OnFailure, Program, Ref,
@@ -86,11 +86,24 @@ impl<'a> Table<'a> {
 
 /// Reports the calls of workflows that cannot be inlined: every cycle of calls (E0116),
 /// once per cycle, against the workflow that comes first in module and source order, at
-/// the call that closes it.
+/// the call that closes it; and a call of a workflow that has a concurrency group (E0532).
 pub fn check_calls(modules: Vec<&[Workflow]>, diags: &mut Diagnostics) {
     let table = Table::new(modules);
     if !table.keys().any(|k| table.calls(k).next().is_some()) {
         return;
+    }
+    for key in table.keys() {
+        for (callee, _, call) in table.calls(key) {
+            if table.get(callee).concurrency.is_some() {
+                diags.error(
+                    call.span.source,
+                    ConcurrencyError::Called {
+                        callee: call.callee.clone(),
+                        span: call.span.span.into(),
+                    },
+                );
+            }
+        }
     }
     // 0: not seen, 1: on the stack, 2: done.
     let mut state: HashMap<Key, u8> = HashMap::default();
@@ -239,6 +252,7 @@ fn inline_workflow(table: &Table<'_>, wf: &Workflow, flat: &HashMap<Key, Workflo
         steps: Vec::with_capacity(next),
         outputs: wf.outputs.clone(),
         max_parallel: wf.max_parallel.clone(),
+        concurrency: wf.concurrency.clone(),
         span: wf.span,
     };
     let mut derive: Vec<usize> = Vec::new();

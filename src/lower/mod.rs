@@ -220,6 +220,14 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
     }
     let exec = ExecGraph {
         workflow: wf.name.clone(),
+        attributes: wf
+            .concurrency
+            .iter()
+            .map(|c| {
+                let text = format!("{} {}", c.group.to_source(wf), c.policy.name());
+                ("concurrency", text)
+            })
+            .collect(),
         graph,
     };
     let cycles = exec.cycles();

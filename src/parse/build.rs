@@ -201,7 +201,9 @@ impl Builder {
         self.unless_broken(before, item, |item| match item {
             WorkflowItem::Binding(b) => &b.name.name,
             WorkflowItem::Step(s) => &s.name.name,
-            WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) => "",
+            WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) | WorkflowItem::Concurrency(_) => {
+                ""
+            }
         })
     }
 
@@ -215,8 +217,33 @@ impl Builder {
             Rule::let_decl => WorkflowItem::Binding(self.build_binding(p, BindingKind::Let)),
             Rule::secret_decl => WorkflowItem::Binding(self.build_binding(p, BindingKind::Secret)),
             Rule::step_decl => WorkflowItem::Step(self.build_step_decl(p)),
+            Rule::concurrency_decl => WorkflowItem::Concurrency(self.build_concurrency_decl(p)),
             _ => return None,
         })
+    }
+
+    /// `concurrency EXPR [queue|skip|cancel]`.
+    fn build_concurrency_decl(&self, pair: Pair<'_, Rule>) -> Concurrency {
+        let span = span_of(&pair);
+        let mut group = None;
+        let mut policy = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::expr => group = Some(self.build_expr(p)),
+                Rule::concurrency_policy => {
+                    policy = GroupPolicy::from_name(p.as_str()).map(|g| (g, span_of(&p)));
+                }
+                _ => {}
+            }
+        }
+        Concurrency {
+            group: group.unwrap_or(Expr {
+                kind: ExprKind::Str(Vec::new()),
+                span,
+            }),
+            policy,
+            span,
+        }
     }
 
     /// One `doc_comment` line, without the slashes and one leading space.
@@ -283,6 +310,7 @@ impl Builder {
                 Rule::params => params = self.build_params(p),
                 Rule::defaults_block
                 | Rule::workflow_outputs
+                | Rule::concurrency_decl
                 | Rule::let_decl
                 | Rule::secret_decl
                 | Rule::step_decl => {

@@ -257,6 +257,8 @@ impl Session {
                 "let" | "secret" | "step" | "finally" | "defaults" => {
                     self.define(origin, Wrap::Body)
                 }
+                // `concurrency "group" skip` is a definition; a name alone, an expression.
+                "concurrency" if text.trim() != "concurrency" => self.define(origin, Wrap::Body),
                 "param" => self.define(origin, Wrap::Param),
                 _ => self.evaluate(origin, true),
             }
@@ -379,6 +381,8 @@ impl Session {
                 let _ = writeln!(out, "{verb} the workflow's defaults");
             } else if def.kind == Kind::Outputs {
                 let _ = writeln!(out, "{verb} the workflow's outputs");
+            } else if def.kind == Kind::Concurrency {
+                let _ = writeln!(out, "{verb} the workflow's concurrency group");
             } else {
                 let _ = writeln!(out, "{verb} {} `{}`{ty}", def.kind.word(), def.name);
             }
@@ -904,7 +908,7 @@ impl Session {
             .iter()
             .chain(&self.program.params)
             .chain(&self.program.body)
-            .filter(|d| !matches!(d.kind, Kind::Defaults | Kind::Outputs))
+            .filter(|d| !matches!(d.kind, Kind::Defaults | Kind::Outputs | Kind::Concurrency))
             .cloned()
             .collect();
         let mut out = String::new();
@@ -1037,7 +1041,7 @@ impl Session {
         names.names.extend(module.tasks.keys().cloned());
         names.names.extend(module.consts.keys().cloned());
         for def in self.program.params.iter().chain(&self.program.body) {
-            if !matches!(def.kind, Kind::Defaults | Kind::Outputs) {
+            if !matches!(def.kind, Kind::Defaults | Kind::Outputs | Kind::Concurrency) {
                 names.names.push(def.name.clone());
             }
         }
