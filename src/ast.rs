@@ -303,6 +303,8 @@ pub enum AttrKind {
     OnFailure(Ident, Option<Box<Expr>>),
     /// `max_parallel n`.
     MaxParallel(Expr),
+    /// `checkpoint "label"`: names the step's finish for `flowc rollback --to`.
+    Checkpoint(Expr),
 }
 
 impl AttrKind {
@@ -320,6 +322,7 @@ impl AttrKind {
             AttrKind::Outputs(_) => "outputs",
             AttrKind::OnFailure(..) => "on_failure",
             AttrKind::MaxParallel(_) => "max_parallel",
+            AttrKind::Checkpoint(_) => "checkpoint",
         }
     }
 

@@ -196,6 +196,7 @@ module.exports = grammar({
       $.outputs_attribute,
       $.on_failure_attribute,
       $.max_parallel_attribute,
+      $.checkpoint_attribute,
     ),
 
     run_attribute: $ => seq('run', $._expression),
@@ -206,6 +207,8 @@ module.exports = grammar({
     native_attribute: $ => seq('native', $._expression),
     timeout_attribute: $ => seq('timeout', $._expression),
     max_parallel_attribute: $ => seq('max_parallel', $._expression),
+    // `checkpoint "pre-production"`: the label `flowc rollback --to` names.
+    checkpoint_attribute: $ => seq('checkpoint', $._expression),
 
     retry_attribute: $ => seq(
       'retry',

@@ -129,6 +129,7 @@ impl Checker<'_> {
             is_call: step.call.is_some(),
         };
         let mut summary = self.check_attrs(&step.attrs, place, &mut cx);
+        let checkpoint = self.step_checkpoint(step, summary.checkpoint.clone());
         self.actions(&step.attrs, "step", &step.name, step.call.is_some());
         self.scope.pop();
         // After the step's frame: a route is chosen once for the whole step, so it does not
@@ -206,6 +207,7 @@ impl Checker<'_> {
                 own,
             },
             outputs: attrs.outputs.unwrap_or_default(),
+            checkpoint,
         }
     }
 
@@ -439,6 +441,43 @@ impl Checker<'_> {
                 first + fan.matrix.len()
             }
         }
+    }
+
+    /// A step's checkpoint label, refused (E0214) on a `finally` or compensation step: a
+    /// checkpoint marks how far the ordinary steps got, which those do not say.
+    fn step_checkpoint(
+        &mut self,
+        step: &ast::Step,
+        checkpoint: Option<typed::Checkpoint>,
+    ) -> Option<typed::Checkpoint> {
+        let attr = step
+            .attrs
+            .iter()
+            .find(|a| matches!(a.kind, ast::AttrKind::Checkpoint(_)))?;
+        let compensates = step
+            .clauses
+            .iter()
+            .any(|c| matches!(c, Clause::Compensates(..)));
+        let (place, help) = if step.finally.is_some() {
+            (
+                "a `finally` step",
+                "a checkpoint marks how far the ordinary steps got; `finally` steps run after all of them",
+            )
+        } else if compensates {
+            (
+                "a compensation step",
+                "a compensation undoes a step: label the step it undoes instead",
+            )
+        } else {
+            return checkpoint;
+        };
+        self.error(CheckError::NotAllowedHere {
+            attr: "checkpoint".to_string(),
+            place: place.to_string(),
+            span: attr.keyword.into(),
+            help: Some(help.to_string()),
+        });
+        None
     }
 
     /// Resolves a step name written in `after`, `on_failure_of` or `on_failure`.

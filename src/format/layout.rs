@@ -591,7 +591,8 @@ impl<'t> Layout<'t> {
                     | AttrKind::Approve(e)
                     | AttrKind::Native(e)
                     | AttrKind::Timeout(e)
-                    | AttrKind::MaxParallel(e) => Some(e),
+                    | AttrKind::MaxParallel(e)
+                    | AttrKind::Checkpoint(e) => Some(e),
                     _ => None,
                 };
                 let prefix = format!("{} ", a.kind.keyword());
@@ -710,7 +711,8 @@ fn attr_line(a: &Attr, src: Option<&str>) -> Option<String> {
         | AttrKind::Approve(e)
         | AttrKind::Native(e)
         | AttrKind::Timeout(e)
-        | AttrKind::MaxParallel(e) => format!("{kw} {}", expr_text(e, src)),
+        | AttrKind::MaxParallel(e)
+        | AttrKind::Checkpoint(e) => format!("{kw} {}", expr_text(e, src)),
         AttrKind::Retry(r) => {
             let mut text = format!("retry {}", expr_text(&r.count, src));
             if let Some(b) = &r.backoff {

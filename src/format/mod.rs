@@ -667,7 +667,8 @@ fn sx_attr(a: &Attr) -> Sx {
         | AttrKind::Approve(e)
         | AttrKind::Native(e)
         | AttrKind::Timeout(e)
-        | AttrKind::MaxParallel(e) => Sx::Leaf(format!("{head} {})", sx_expr(e))),
+        | AttrKind::MaxParallel(e)
+        | AttrKind::Checkpoint(e) => Sx::Leaf(format!("{head} {})", sx_expr(e))),
         AttrKind::Retry(r) => {
             let mut text = format!("{head} {}", sx_expr(&r.count));
             if let Some(b) = &r.backoff {

@@ -49,6 +49,7 @@ impl ExecGraph {
             let label;
             let mut lines: Vec<String> = node.when.iter().map(|w| format!("when {w}")).collect();
             lines.extend(node.routes.iter().map(|r| format!("on_failure {r}")));
+            lines.extend(node.checkpoint.iter().map(|c| format!("checkpoint {c}")));
             if !lines.is_empty() {
                 // Each part quoted on its own: the line break between them is DOT's `\n`.
                 let parts: Vec<String> = std::iter::once(&node.name)
@@ -116,6 +117,10 @@ impl ExecGraph {
                 label.push_str("<br/>on_failure ");
                 label.push_str(route);
             }
+            if let Some(checkpoint) = &node.checkpoint {
+                label.push_str("<br/>checkpoint ");
+                label.push_str(checkpoint);
+            }
             // Mermaid ends a quoted label at `"`; its entity keeps the condition's strings.
             let label = label.replace('"', "#quot;");
             // Index ids, not step names: a step may be called `end`, which Mermaid reserves.
@@ -150,7 +155,8 @@ impl ExecGraph {
     /// order, edges by target then source; `when` is the condition as written, or null;
     /// `attributes` holds the workflow's own (`concurrency`), each as written. A step with
     /// conditional failure routes has `on_failure` (its routes as written, in order), and a
-    /// fallback edge that such a route takes has `if` (the route's condition).
+    /// fallback edge that such a route takes has `if` (the route's condition); a labelled step
+    /// has `checkpoint`.
     pub fn to_json(&self) -> serde_json::Value {
         #[derive(Serialize)]
         struct JsonNode<'a> {
@@ -161,6 +167,8 @@ impl ExecGraph {
             when: Option<&'a str>,
             #[serde(skip_serializing_if = "<[String]>::is_empty")]
             on_failure: &'a [String],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            checkpoint: Option<&'a str>,
         }
         #[derive(Serialize)]
         struct JsonEdge<'a> {
@@ -180,6 +188,7 @@ impl ExecGraph {
                 never: n.never,
                 when: n.when.as_deref(),
                 on_failure: &n.routes,
+                checkpoint: n.checkpoint.as_deref(),
             })
             .collect();
         let mut edges: Vec<(usize, usize, EdgeKind)> = self

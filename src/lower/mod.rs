@@ -124,6 +124,7 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
                 .collect(),
             routes: route_texts(wf, step),
             fallback_if: None,
+            checkpoint: step.checkpoint.as_ref().map(|c| c.label.clone()),
         });
     }
     // A fallback step that a conditional route leads to is labelled with its condition.

@@ -548,6 +548,7 @@ impl Builder {
             Rule::native_attr => AttrKind::Native(next_expr(self, &mut inner)),
             Rule::timeout_attr => AttrKind::Timeout(next_expr(self, &mut inner)),
             Rule::max_parallel_attr => AttrKind::MaxParallel(next_expr(self, &mut inner)),
+            Rule::checkpoint_attr => AttrKind::Checkpoint(next_expr(self, &mut inner)),
             Rule::retry_attr => AttrKind::Retry(Box::new(self.build_retry_attr(inner, span))),
             Rule::env_attr => AttrKind::Env(build_each(inner, |p| self.build_env_entry(p))),
             Rule::outputs_attr => {

@@ -588,6 +588,7 @@ fn grammar_place(rule: Rule) -> Rule {
         Rule::kw_outputs => Rule::outputs_attr,
         Rule::kw_on_failure => Rule::on_failure_attr,
         Rule::kw_max_parallel => Rule::max_parallel_attr,
+        Rule::kw_checkpoint => Rule::checkpoint_attr,
         Rule::kw_concurrency => Rule::concurrency_decl,
         other => other,
     }
@@ -631,6 +632,7 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::outputs_attr | Rule::kw_outputs => "`outputs`",
         Rule::on_failure_attr | Rule::kw_on_failure => "`on_failure`",
         Rule::max_parallel_attr | Rule::kw_max_parallel => "`max_parallel`",
+        Rule::checkpoint_attr | Rule::kw_checkpoint => "`checkpoint`",
         Rule::concurrency_decl | Rule::kw_concurrency => "`concurrency`",
         Rule::concurrency_policy => "`queue`, `skip` or `cancel`",
         Rule::kw_as => "`as`",

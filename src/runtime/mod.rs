@@ -17,7 +17,8 @@
 //! - [`schedule`]: who waits for whom, and the skip and failure rules (no tokio);
 //! - [`instances`]: a fan-out's instances: enumerated, named, and fed one by one to the
 //!   steps that go with them;
-//! - [`run`]: the scheduler that runs a workflow's steps with all of the above.
+//! - [`run`]: the scheduler that runs a workflow's steps with all of the above;
+//! - [`rollback`]: `flowc rollback`'s phase of a run, its compensations one at a time.
 //! - [`journal`]: the durable record of a run, read back by `flowc resume`;
 //! - [`fingerprint`]: what a step's definition hashes to, so that resume keeps it or not;
 //! - [`group`]: concurrency groups, locked across processes in the state directory;
@@ -41,6 +42,7 @@ pub mod plan;
 pub mod process;
 pub mod redact;
 pub mod retry;
+pub mod rollback;
 pub mod run;
 pub mod schedule;
 pub mod spawn;

@@ -64,6 +64,13 @@ pub struct Options {
     pub journal: Option<Arc<Journal>>,
     /// For `flowc resume`: what to restore instead of running.
     pub resume: Option<Arc<Resume>>,
+    /// Fires when the run is to pause (`flowc pause`): nothing new starts (no step, no
+    /// retry, no fan-out instance), running attempts finish, and the run ends `paused`.
+    /// A failure or an interrupt meanwhile ends the pause: the run stops as it would have.
+    pub pause: Option<CancellationSignal>,
+    /// For `flowc rollback`: instead of the workflow, run these compensations, then the
+    /// `finally` steps (see [`super::rollback`]).
+    pub undo: Option<Arc<super::rollback::Undo>>,
     /// Keep every step's result record in the report (the REPL evaluates expressions over
     /// them after the run). Otherwise only the records later steps read are kept while the
     /// run goes on: a 10,000-step run would hold ten thousand records it never reads.
@@ -87,6 +94,13 @@ pub enum Status {
     Cancelled,
     /// It is an approval gate that nobody has approved yet.
     Waiting,
+    /// It had not finished when the run was paused (`flowc pause`): a retry or fan-out
+    /// instance was still to start, or it had not started. For the run: it was paused.
+    Paused,
+    /// The run (never a step): `flowc rollback` ran the compensations of its finished
+    /// steps.
+    #[serde(rename = "rolled_back")]
+    RolledBack,
 }
 
 impl Status {
@@ -98,6 +112,8 @@ impl Status {
             Status::Skipped => "skipped",
             Status::Cancelled => "cancelled",
             Status::Waiting => "waiting",
+            Status::Paused => "paused",
+            Status::RolledBack => "rolled_back",
         }
     }
 }
@@ -261,6 +277,14 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// A step that had started did not finish because the run was paused: a retry or
+    /// fan-out instance was still to start. `flowc resume` goes on with it.
+    StepPaused {
+        /// The step.
+        step: String,
+        /// What was left.
+        reason: String,
+    },
     /// The run's concurrency group is held by another run: this one waits for it
     /// (`queue`), cancels that run and then waits (`cancel`), or does not run (`skip`).
     /// Sent again when another run holds it next.
@@ -346,7 +370,7 @@ pub enum RunError {
 }
 
 /// The shared, per-run facts a step task needs.
-struct Shared {
+pub(super) struct Shared {
     /// The resolved program, and the index of the run's workflow in it.
     program: Arc<Program>,
     wf_index: usize,
@@ -356,7 +380,7 @@ struct Shared {
     /// The run's secrets: its secret parameters and bindings, then each `secret` output
     /// as the step that declares it succeeds.
     redactor: std::sync::RwLock<Redactor>,
-    opts: Options,
+    pub(super) opts: Options,
     slots: Semaphore,
     observer: Arc<Mutex<Box<dyn Observer>>>,
     /// Step fingerprints by name, when the run is journaled.
@@ -366,9 +390,17 @@ struct Shared {
     fed: Vec<bool>,
     /// The instances of the fed steps that started (or were restored), by step index.
     feeds: Mutex<HashMap<usize, Arc<Feed>>>,
+    /// True while the run is pausing: no attempt or instance starts. Cleared again when
+    /// a failure or an interrupt ends the pause.
+    pausing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {
+    /// Whether the run is pausing now.
+    pub(super) fn pausing(&self) -> bool {
+        *self.pausing.borrow()
+    }
+
     /// The redactor of every secret known so far.
     fn redactor(&self) -> Redactor {
         self.redactor
@@ -391,7 +423,7 @@ impl Shared {
     }
 
     /// The run's workflow in the resolved program.
-    fn workflow_resolved(&self) -> &typed::Workflow {
+    pub(super) fn workflow_resolved(&self) -> &typed::Workflow {
         &self.program.workflows[self.wf_index]
     }
 
@@ -420,7 +452,7 @@ impl Shared {
 
     /// Reports an event. With a journal, only once every record queued before it is on
     /// disk: a step is reported finished only when its finish is durable.
-    fn emit(&self, event: Event) {
+    pub(super) fn emit(&self, event: Event) {
         match &self.opts.journal {
             Some(j) => {
                 let observer = Arc::clone(&self.observer);
@@ -435,7 +467,7 @@ impl Shared {
     }
 
     /// Reports an event at once.
-    fn emit_now(&self, event: &Event) {
+    pub(super) fn emit_now(&self, event: &Event) {
         if let Ok(mut obs) = self.observer.lock() {
             obs.event(event);
         }
@@ -645,6 +677,7 @@ pub async fn run(
         fingerprints,
         fed,
         feeds: Mutex::new(HashMap::default()),
+        pausing: tokio::sync::watch::channel(false).0,
     });
     shared.emit(Event::RunStarted {
         workflow: workflow.to_string(),
@@ -656,6 +689,10 @@ pub async fn run(
         Ok(held) => held,
         Err(report) => return Ok(report),
     };
+    // A rollback is a phase of the run: it holds the run's group as its steps did.
+    if let Some(undo) = &opts.undo {
+        return Ok(super::rollback::undo(&shared, info, undo, started).await);
+    }
 
     let n = info.steps.len();
     let mut sched = Scheduler::new(info, graph);
@@ -697,7 +734,19 @@ pub async fn run(
     };
     let mut interrupt = opts.interrupt.clone();
     let mut interrupted = false;
+    let mut pause = opts.pause.clone();
+    let mut pause_heard = false;
+    // The `--only` steps whose results differ from before: what is kept unless they
+    // change runs again.
+    let mut changed: rustc_hash::FxHashSet<String> = Default::default();
 
+    // A pause asked before the run started: nothing starts at all.
+    if pause.as_ref().is_some_and(CancellationSignal::is_cancelled) {
+        pause_heard = true;
+        if sched.pause() {
+            shared.pausing.send_replace(true);
+        }
+    }
     // Steps in flight as tasks. Processes are bounded by `slots`; this bounds the tasks
     // waiting for a slot, so that 10,000 ready steps do not become 10,000 parked futures.
     let in_flight_max = max_parallel.saturating_mul(2).saturating_add(16);
@@ -711,7 +760,7 @@ pub async fn run(
                     workflow_record(workflow, sched.status().as_str(), &opts.run_id),
                 );
             }
-            if let Some(mut report) = restored(&shared, step) {
+            if let Some(mut report) = restored(&shared, step, &changed) {
                 restore_feed(&shared, i, &report.record);
                 // Already durable: nothing to wait for.
                 shared.emit_now(&Event::StepRestored {
@@ -720,6 +769,19 @@ pub async fn run(
                 });
                 keep(i, &mut report, &mut results);
                 sched.restored(i, report);
+                continue;
+            }
+            if shared.pausing() {
+                // Neither run nor skipped, nor journaled: the resume decides it.
+                let mut report = not_run(
+                    &step.name,
+                    Status::Paused,
+                    None,
+                    "the run was paused before it started".to_string(),
+                    Shape::of(step),
+                );
+                keep(i, &mut report, &mut results);
+                sched.held(i, report);
                 continue;
             }
             let decision = match sched.rule(i) {
@@ -819,19 +881,45 @@ pub async fn run(
                 }
             }
         }
-        let joined = match interrupt.as_mut() {
-            Some(signal) if !interrupted => {
-                tokio::select! {
-                    joined = running.join_next() => joined,
-                    _ = signal.cancelled() => {
-                        interrupted = true;
-                        let stop = sched.interrupted();
-                        cancel(&cancellers, stop);
-                        continue;
-                    }
+        let woke = {
+            let interrupt = async {
+                match interrupt.as_mut() {
+                    Some(signal) if !interrupted => signal.cancelled().await,
+                    _ => std::future::pending().await,
                 }
+            };
+            let pause = async {
+                match pause.as_mut() {
+                    Some(signal) if !pause_heard => signal.cancelled().await,
+                    _ => std::future::pending().await,
+                }
+            };
+            // An interrupt or a pause is heard before the next step's end starts more.
+            tokio::select! {
+                biased;
+                () = interrupt => Woke::Interrupted,
+                () = pause => Woke::Paused,
+                joined = running.join_next() => Woke::Joined(joined.map(Box::new)),
             }
-            _ => running.join_next().await,
+        };
+        let joined = match woke {
+            Woke::Joined(joined) => joined.map(|j| *j),
+            Woke::Interrupted => {
+                interrupted = true;
+                // An interrupt while pausing stops the run as it would have.
+                shared.pausing.send_replace(false);
+                let stop = sched.interrupted();
+                cancel(&cancellers, stop);
+                continue;
+            }
+            Woke::Paused => {
+                pause_heard = true;
+                // A run that is stopping already (a failure, an interrupt) goes on stopping.
+                if sched.pause() {
+                    shared.pausing.send_replace(true);
+                }
+                continue;
+            }
         };
         let Some(joined) = joined else {
             // Nothing runs any more: the steps parked behind a gate are decided for good.
@@ -844,8 +932,19 @@ pub async fn run(
             continue;
         };
         cancellers.remove(&i);
+        if let Some(before) =
+            (shared.opts.resume.as_ref()).and_then(|r| r.only_before.get(&report.name))
+        {
+            if !same_results(before, &report.record) {
+                changed.insert(report.name.clone());
+            }
+        }
         keep(i, &mut report, &mut results);
         let stop = sched.finished(i, report);
+        if shared.pausing() && matches!(sched.status(), Status::Failed | Status::Cancelled) {
+            // A failure ends the pause: the run fails as it would have.
+            shared.pausing.send_replace(false);
+        }
         cancel(&cancellers, stop);
     }
 
@@ -884,6 +983,32 @@ pub async fn run(
         steps,
         duration,
     })
+}
+
+/// What woke the scheduler loop.
+enum Woke {
+    /// A step task ended (`None`: none is left). Boxed: a report is large, and the other
+    /// wake-ups carry nothing.
+    Joined(Option<Box<Result<(usize, StepReport), tokio::task::JoinError>>>),
+    /// The run was interrupted.
+    Interrupted,
+    /// The run is to pause.
+    Paused,
+}
+
+/// Whether two result records of a step are the same, but for how long it took and how
+/// many attempts it made: `--only` re-runs the steps downstream of a step whose results
+/// changed.
+fn same_results(before: &Value, now: &Value) -> bool {
+    let results = |v: &Value| match v {
+        Value::Record(fields) => fields
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "duration" | "attempts"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Vec<_>>(),
+        other => vec![(String::new(), other.clone())],
+    };
+    results(before) == results(now)
 }
 
 /// Takes the run's concurrency group, if its workflow has one and the run has a place to
@@ -996,8 +1121,18 @@ async fn take_group(
 
 /// The report of a step that a resumed run restores instead of running: one that
 /// succeeded, or failed with its failure handled by its route (which it takes again).
-fn restored(shared: &Shared, step: &typed::Step) -> Option<StepReport> {
-    let f = shared.opts.resume.as_ref()?.keep.get(&step.name)?;
+/// `changed`: the `--only` steps whose results changed, which undo the keeping of what
+/// follows them.
+fn restored(
+    shared: &Shared,
+    step: &typed::Step,
+    changed: &rustc_hash::FxHashSet<String>,
+) -> Option<StepReport> {
+    let resume = shared.opts.resume.as_ref()?;
+    if !resume.keeps(&step.name, changed) {
+        return None;
+    }
+    let f = resume.keep.get(&step.name)?;
     let failed = f.status == Status::Failed.as_str();
     let route = f.route.as_ref().map(|r| RouteTaken::of(step, r.index));
     let to = route.map_or(step.settings.on_failure, |r| r.to);
@@ -1022,7 +1157,7 @@ fn restored(shared: &Shared, step: &typed::Step) -> Option<StepReport> {
     })
 }
 
-fn workflow_record(name: &str, status: &str, run_id: &str) -> Value {
+pub(super) fn workflow_record(name: &str, status: &str, run_id: &str) -> Value {
     let mut fields = BTreeMap::new();
     fields.insert("name".to_string(), Value::Str(name.to_string()));
     fields.insert("status".to_string(), Value::Str(status.to_string()));
@@ -1031,7 +1166,12 @@ fn workflow_record(name: &str, status: &str, run_id: &str) -> Value {
 }
 
 /// The record of a step that did not run: built-in fields only.
-fn skipped_report(name: &str, cause: SkipCause, reason: String, shape: Shape) -> StepReport {
+pub(super) fn skipped_report(
+    name: &str,
+    cause: SkipCause,
+    reason: String,
+    shape: Shape,
+) -> StepReport {
     not_run(name, Status::Skipped, Some(cause), reason, shape)
 }
 
@@ -1043,7 +1183,7 @@ fn held_report(name: &str, reason: String, shape: Shape) -> StepReport {
 }
 
 /// The report of a step that did not run, with this status and reason.
-fn not_run(
+pub(super) fn not_run(
     name: &str,
     status: Status,
     skip: Option<SkipCause>,
@@ -1146,14 +1286,14 @@ fn gate_field(d: &GateDecision, name: &str) -> String {
 /// What a step's record holds besides its built-in fields: lists for a fan-out, and a
 /// gate's fields for an approval step.
 #[derive(Clone, Copy, Debug, Default)]
-struct Shape {
+pub(super) struct Shape {
     fan_out: bool,
     gate: bool,
 }
 
 impl Shape {
     /// The shape of `step`'s record.
-    fn of(step: &typed::Step) -> Shape {
+    pub(super) fn of(step: &typed::Step) -> Shape {
         Shape {
             fan_out: step.fan_out.is_some(),
             gate: matches!(step.action, typed::Action::Approve(_)),
@@ -1214,8 +1354,9 @@ fn keep_instances(step_record: &mut Value, done: &[Instance], specs: &[Spec], ga
     fields.insert(INSTANCES.to_string(), Value::List(each));
 }
 
-/// A fed step restored by a resume: its instances as its record kept them.
-fn restore_feed(shared: &Shared, i: usize, record: &Value) {
+/// A fed step restored by a resume (or read by a rollback): its instances as its record
+/// kept them.
+pub(super) fn restore_feed(shared: &Shared, i: usize, record: &Value) {
     let kept = match record {
         Value::Record(fields) => match fields.get(INSTANCES) {
             Some(Value::List(items)) => items.as_slice(),
@@ -1299,6 +1440,9 @@ enum Fate {
     Skip(SkipCause, String),
     /// It is neither run nor skipped: an instance that goes with it waits at a gate.
     Hold(String),
+    /// It does not start: an instance that goes with it had not finished when the run
+    /// paused.
+    Pause(String),
 }
 
 /// Why instance `at` of a fan-out step does not run (`None`: it runs), by §16's rules
@@ -1355,6 +1499,7 @@ fn instance_fate(
         let missing = || format!("it reads an output of `{name}`, which has none");
         let fate = match instances::status_of(rec) {
             "waiting" => Some(Fate::Hold(format!("`{name}` is waiting"))),
+            "paused" => Some(Fate::Pause(format!("`{name}` had not finished"))),
             "cancelled" => Some(Fate::Skip(
                 SkipCause::Failure,
                 format!("`{name}` was cancelled"),
@@ -1388,7 +1533,7 @@ fn instance_fate(
     }
 }
 
-enum Decision {
+pub(super) enum Decision {
     Skip(SkipCause, String),
     /// Fail without running: its fan-out list or its condition cannot be evaluated.
     Fail(StepFailure),
@@ -1400,7 +1545,7 @@ enum Decision {
 }
 
 /// Decides a step the rules let run: enumerates its instances and evaluates its `when`.
-fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>) -> Decision {
+pub(super) fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>) -> Decision {
     let Some(resolved) = shared.workflow_resolved().steps.get(i) else {
         return Decision::Skip(
             SkipCause::Failure,
@@ -1553,6 +1698,8 @@ struct Instance {
     note: Option<String>,
     cancelled: bool,
     waiting: bool,
+    /// Not finished because the run is pausing: it had not started, or a retry was due.
+    paused: bool,
     /// Skipped by its own condition ([`typed::FanOut::instance_when`]), or by the
     /// instances that go with it, with the cause.
     skipped: Option<SkipCause>,
@@ -1569,6 +1716,16 @@ impl Instance {
         Instance {
             exit_code: -1,
             cancelled: true,
+            ..Instance::default()
+        }
+    }
+
+    /// An instance that does not start (or retry) because the run is pausing.
+    fn paused(note: &str) -> Instance {
+        Instance {
+            exit_code: -1,
+            paused: true,
+            note: Some(note.to_string()),
             ..Instance::default()
         }
     }
@@ -1602,6 +1759,8 @@ impl Instance {
             Status::Failed
         } else if self.waiting {
             Status::Waiting
+        } else if self.paused {
+            Status::Paused
         } else if self.cancelled {
             Status::Cancelled
         } else {
@@ -1609,9 +1768,9 @@ impl Instance {
         }
     }
 
-    /// Whether it failed on its own (not cancelled, not waiting at a gate).
+    /// Whether it failed on its own (not cancelled, not waiting at a gate, not paused).
     fn failed(&self) -> bool {
-        !self.status_ok && !self.cancelled && !self.waiting
+        !self.status_ok && !self.cancelled && !self.waiting && !self.paused
     }
 }
 
@@ -1682,7 +1841,7 @@ fn bound(e: &typed::Expr, env: &StepEnv<'_>) -> usize {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn run_step(
+pub(super) async fn run_step(
     shared: &Shared,
     index: usize,
     name: &str,
@@ -1774,6 +1933,7 @@ async fn run_step(
                             return skipped;
                         }
                         Ok(Some(Fate::Hold(reason))) => return Instance::held(reason),
+                        Ok(Some(Fate::Pause(reason))) => return Instance::paused(&reason),
                         Err(failure) => {
                             return Instance {
                                 failure: Some(failure),
@@ -1797,9 +1957,12 @@ async fn run_step(
                 let Ok(_fan) = fan_slots.acquire().await else {
                     return Instance::default();
                 };
-                // No new instance starts once the step is stopped.
+                // No new instance starts once the step is stopped, or the run is pausing.
                 if cancel.is_cancelled() {
                     return Instance::not_started();
+                }
+                if shared.pausing() {
+                    return Instance::paused("it had not started");
                 }
                 let instance = run_instance(shared, step, &label, &env, cancel.clone()).await;
                 drop(permits);
@@ -1823,6 +1986,8 @@ async fn run_step(
         Status::Failed
     } else if done.iter().any(|i| i.waiting) {
         Status::Waiting
+    } else if done.iter().any(|i| i.paused) {
+        Status::Paused
     } else if done.iter().any(|i| i.cancelled) {
         Status::Cancelled
     } else {
@@ -1923,6 +2088,27 @@ async fn run_step(
         });
         return report;
     }
+    if status == Status::Paused {
+        // Not finished: nothing is journaled but the instances that finished, which a
+        // resume keeps.
+        let left = done.iter().filter(|i| i.paused).count();
+        let what = match done
+            .iter()
+            .find_map(|i| i.note.clone().filter(|_| i.paused))
+        {
+            Some(note) if !fan_out => note,
+            _ => format!("{left} of {count} instances had not finished"),
+        };
+        shared.emit(Event::StepPaused {
+            step: name.to_string(),
+            reason: what.clone(),
+        });
+        return StepReport {
+            reason: Some(what),
+            ..report
+        };
+    }
+
     // A step inlined from a call with `for` reads its own result instance by instance:
     // its routes read the first instance that failed.
     let first_failed = done.iter().position(Instance::failed);
@@ -2039,12 +2225,12 @@ fn take_route(
 }
 
 /// A failure as coded parts, with every secret redacted.
-fn redacted(shared: &Shared, failure: &StepFailure) -> Failure {
+pub(super) fn redacted(shared: &Shared, failure: &StepFailure) -> Failure {
     failure.plain().redacted(&shared.redactor())
 }
 
 /// Records a step's end in the journal and reports it, and gives its report back.
-fn finish(shared: &Shared, report: StepReport) -> StepReport {
+pub(super) fn finish(shared: &Shared, report: StepReport) -> StepReport {
     let name = &report.name;
     // Queued before the event below, which is reported only once this is on disk. The
     // scheduler goes on at once: any later record is durable only after this one.
@@ -2313,9 +2499,11 @@ async fn run_instance(
                 .and_then(|r| r.attempts.get(label).copied())
                 .unwrap_or(0);
             policy.retries = policy.retries.saturating_sub(prior);
-            let (result, attempts) = retry::run(
+            let pausing = shared.pausing.subscribe();
+            let (result, attempts, retry_due) = retry::run_unless_paused(
                 &policy,
                 &mut rng,
+                &pausing,
                 |r: &Attempt, attempt| {
                     if r.ok || r.cancelled {
                         return false;
@@ -2380,8 +2568,9 @@ async fn run_instance(
                         let Ok(_slot) = shared.slots.acquire().await else {
                             return Attempt::cancelled();
                         };
-                        // Stopped while it waited: it does not start at all.
-                        if cancel.is_cancelled() {
+                        // Stopped while it waited: it does not start at all; nor when the
+                        // run is pausing.
+                        if cancel.is_cancelled() || shared.pausing() {
                             return Attempt::cancelled();
                         }
                         first_start.get_or_init(Instant::now);
@@ -2452,6 +2641,14 @@ async fn run_instance(
                 },
             )
             .await;
+            if retry_due || (result.cancelled && !cancel.is_cancelled() && shared.pausing()) {
+                let note = if retry_due {
+                    format!("attempt {} was due", attempts + prior + 1)
+                } else {
+                    "it had not started".to_string()
+                };
+                return Instance::paused(&note);
+            }
             // The outputs first: a `secret` one joins the run's redactor before anything
             // else of this step is kept or shown, and a plain one holding a secret fails
             // the step before a later step can read it (E0480).
@@ -2494,6 +2691,7 @@ async fn run_instance(
                 failure: if result.ok { None } else { result.failure },
                 cancelled: result.cancelled,
                 waiting: false,
+                paused: false,
                 skipped: None,
                 skip_reason: None,
                 started: first_start.get().copied(),

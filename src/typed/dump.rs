@@ -72,6 +72,11 @@ impl Workflow {
         }
         for s in &self.steps {
             step(&mut out, self, s);
+            // Here rather than in the step's own dump, which its fingerprint hashes: a
+            // label is not part of what the step does.
+            if let Some(c) = &s.checkpoint {
+                let _ = writeln!(out, "    checkpoint {:?}", c.label);
+            }
         }
         for o in &self.outputs {
             let value = o.value.as_ref().map(expr).unwrap_or_default();

@@ -15,6 +15,7 @@ mod hostile;
 mod http;
 mod injection;
 mod matrix;
+mod operate;
 mod parser;
 mod plan;
 mod props;
