@@ -598,3 +598,43 @@ fn a_chain_compensates_each_instance_that_succeeded_once_its_step_failed() {
         out.stderr
     );
 }
+
+#[test]
+fn resume_from_one_instance_of_a_matrix_runs_it_and_its_own_chained_instance_again() {
+    let dir = tmp();
+    write(
+        dir.path(),
+        r#"workflow ci(pys: list<string> = ["3.11", "3.12"], oses: list<string> = ["linux", "mac"]) {
+  step test for py in pys for os in oses { run "echo ${py}/${os} >> ledger" }
+  step check for t in test { run "echo check ${t.py}/${t.os} >> ledger" }
+}
+"#,
+    );
+    let out = flowc_in(dir.path(), &["run", "w.flow"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let run = run_id(dir.path());
+    let out = flowc_in(dir.path(), &["resume", &run, "--from", "test[1,0]"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = sorted(dir.path());
+    let count = |l: &str| lines.iter().filter(|x| *x == l).count();
+    assert_eq!(count("3.12/linux"), 2, "{lines:?}");
+    assert_eq!(count("check 3.12/linux"), 2, "{lines:?}");
+    for once in [
+        "3.11/linux",
+        "3.11/mac",
+        "3.12/mac",
+        "check 3.11/linux",
+        "check 3.12/mac",
+    ] {
+        assert_eq!(count(once), 1, "{once}: {lines:?}");
+    }
+    // One index is not an instance of a matrix.
+    let out = flowc_in(dir.path(), &["resume", &run, "--from", "test[1]"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("an instance of `test` has 2 indices, one per `for`: `test[0,0]`"),
+        "{}",
+        out.stderr
+    );
+}

@@ -146,27 +146,29 @@ pub fn rerun_steps(
                 };
                 return Err(unknown(format!("step `{base}`"), help));
             };
-            if let Some(at) = at.as_ref().filter(|at| at.len() > 1) {
-                let dims = info.dims(crate::typed::StepId::new(step));
-                if dims != at.len() {
-                    let sample: Vec<&str> = vec!["0"; dims.max(1)];
-                    return Err(unknown(
-                        format!("instance `{name}`"),
-                        format!(
-                            "an instance of `{base}` has {dims} indices, one per `for`: `{base}[{}]`",
-                            sample.join(",")
-                        ),
-                    ));
-                }
-            } else if let Some(k) = instance {
+            if let Some(at) = &at {
                 let s = &info.steps[step];
+                let k = at.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
                 if s.fan_out.is_none() {
                     return Err(unknown(
                         format!("instance {k} of `{base}`"),
                         format!("`{base}` is not a fan-out step: name it alone, `{flag} {base}`"),
                     ));
                 }
-                if let Some(n) = instances_of(state, base).filter(|&n| k >= n) {
+                // A matrix's instance has one index per `for`.
+                let dims = info.dims(crate::typed::StepId::new(step));
+                if dims != at.len() {
+                    let sample = vec!["0"; dims.max(1)].join(",");
+                    return Err(unknown(
+                        format!("instance {k} of `{base}`"),
+                        format!(
+                            "an instance of `{base}` has {dims} indices, one per `for`: `{base}[{sample}]`"
+                        ),
+                    ));
+                }
+                if let Some(n) = (instances_of(state, base))
+                    .filter(|&n| dims == 1 && at[0] >= n)
+                {
                     return Err(unknown(
                         format!("instance {k} of `{base}`"),
                         format!(

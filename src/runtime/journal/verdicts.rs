@@ -328,8 +328,13 @@ impl Resume {
                         .map(|(l, d)| (l.clone(), d.clone()))
                         .collect();
                     r.instances.extend(kept);
-                    if !asked.is_empty() && !whole {
-                        for (l, d) in finished_instances(state, step, *fp) {
+                    // A step that goes with another's instances keeps those of its own
+                    // that went with instances kept (`--from test[1,0]` runs
+                    // `check[1,0]` again, not all of `check`).
+                    let paired =
+                        (step.fan_out.as_deref()).is_some_and(|f| !f.counterparts.is_empty());
+                    if (!asked.is_empty() || paired) && !whole {
+                        for (l, d) in finished_instances(state, info, i, *fp) {
                             if !again(&l) && r.pairs_kept(info, step, &l) {
                                 r.instances.entry(l).or_insert(d);
                             }
@@ -354,10 +359,13 @@ impl Resume {
 /// them: it is decided again.
 fn finished_instances(
     state: &RunState,
-    step: &crate::typed::Step,
+    info: &Workflow,
+    i: usize,
     fp: u64,
 ) -> Vec<(String, InstanceDone)> {
     use crate::runtime::eval::Value;
+    let step = &info.steps[i];
+    let dims = info.dims(crate::typed::StepId::new(i));
     let Some(f) = state
         .finished
         .get(&step.name)
@@ -382,7 +390,17 @@ fn finished_instances(
     };
     // The instances' names: by their index as each one's kept record has it (a matrix's
     // `test[1,2]`), else by position in the lists.
-    let labels: Option<Vec<String>> = match fields.get("#instances") {
+    // (A `for` over a step has that step's instances, in its order.)
+    let iterated = (step.fan_out.as_deref())
+        .filter(|f| f.matrix.is_empty())
+        .and_then(|f| f.over)
+        .and_then(|up| state.finished.get(&info.steps[up.index()].name));
+    let kept_by = |record: &Value| match record {
+        Value::Record(fields) => fields.get("#instances").cloned(),
+        _ => None,
+    };
+    let kept = kept_by(&f.record).or_else(|| iterated.and_then(|u| kept_by(&u.record)));
+    let labels: Option<Vec<String>> = match &kept {
         Some(Value::List(kept)) => Some(
             (kept.iter().enumerate())
                 .map(|(k, r)| {
@@ -396,12 +414,7 @@ fn finished_instances(
         ),
         _ => None,
     };
-    if labels.is_none()
-        && step
-            .fan_out
-            .as_deref()
-            .is_some_and(|f| !f.matrix.is_empty())
-    {
+    if labels.is_none() && dims > 1 {
         return Vec::new();
     }
     let mut out = Vec::new();
