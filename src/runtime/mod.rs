@@ -13,6 +13,8 @@
 //! - [`gate`]: decisions at approval gates (who, when, a deadline kept in the journal);
 //! - [`redact`]: secret redaction of everything flowc prints or writes;
 //! - [`outputs`]: a step's `$FLOW_OUTPUT` file read back as typed values;
+//! - [`params`] and [`vars_file`]: a workflow's inputs, from defaults, a JSON, TOML or YAML
+//!   vars file, `FLOW_VAR_` variables and `--var` flags;
 //! - [`plan`]: what a run would do, as text, without running anything;
 //! - [`schedule`]: who waits for whom, and the skip and failure rules (no tokio);
 //! - [`instances`]: a fan-out's instances: enumerated, named, and fed one by one to the
@@ -46,3 +48,4 @@ pub mod rollback;
 pub mod run;
 pub mod schedule;
 pub mod spawn;
+pub mod vars_file;

@@ -252,6 +252,37 @@ pub enum Event {
         #[serde(flatten)]
         failure: Option<Failure>,
     },
+    /// A fan-out instance began: its step's `max` let it, its condition held, and its step
+    /// was not stopped. Its first attempt may still wait for a process slot.
+    InstanceStarted {
+        /// The fan-out step.
+        step: String,
+        /// The instance, `step[index]`.
+        instance: String,
+        /// Its index in the fan-out's list, from 0.
+        index: usize,
+    },
+    /// A fan-out instance ended: one for each instance, started or not (skipped by its
+    /// condition, or not started because its step was stopped).
+    InstanceFinished {
+        /// The fan-out step.
+        step: String,
+        /// The instance, `step[index]`.
+        instance: String,
+        /// Its index in the fan-out's list, from 0.
+        index: usize,
+        /// Its status.
+        status: Status,
+        /// Attempts made.
+        attempts: u32,
+        /// Milliseconds, from the start of its first attempt.
+        duration_ms: u64,
+        /// Why it did not succeed, if it did not.
+        reason: Option<String>,
+        /// For a failed instance: `code`, `message`, `help`.
+        #[serde(flatten)]
+        failure: Option<Failure>,
+    },
     /// A step finished in an earlier run of a resumed run: its result is restored and it
     /// does not run.
     StepRestored {
@@ -1964,6 +1995,13 @@ pub(super) async fn run_step(
                 if shared.pausing() {
                     return Instance::paused("it had not started");
                 }
+                if fan_out {
+                    shared.emit(Event::InstanceStarted {
+                        step: name.to_string(),
+                        instance: label.clone(),
+                        index: k,
+                    });
+                }
                 let instance = run_instance(shared, step, &label, &env, cancel.clone()).await;
                 drop(permits);
                 instance
@@ -1971,6 +2009,9 @@ pub(super) async fn run_step(
             .await;
             if let (Some(stop), true) = (stop, instance.failed()) {
                 stop.cancel();
+            }
+            if fan_out {
+                shared.emit(instance_finished(shared, name, &label, k, &instance));
             }
             if let Some(feed) = feed {
                 let gate = matches!(step.action, typed::Action::Approve(_));
@@ -2222,6 +2263,35 @@ fn take_route(
         });
     }
     condition
+}
+
+/// The [`Event::InstanceFinished`] of instance `label` (number `k`, in row-major order)
+/// of fan-out step `name`: one for every instance, however it ended.
+fn instance_finished(
+    shared: &Shared,
+    name: &str,
+    label: &str,
+    k: usize,
+    instance: &Instance,
+) -> Event {
+    let failure = instance
+        .failure
+        .as_ref()
+        .filter(|_| instance.failed())
+        .map(|f| redacted(shared, f));
+    Event::InstanceFinished {
+        step: name.to_string(),
+        instance: label.to_string(),
+        index: k,
+        status: instance.status(),
+        attempts: instance.attempts,
+        duration_ms: instance.duration.as_millis() as u64,
+        reason: match &failure {
+            Some(f) => Some(f.message.clone()),
+            None => instance.note.clone(),
+        },
+        failure,
+    }
 }
 
 /// A failure as coded parts, with every secret redacted.

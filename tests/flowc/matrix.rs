@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{flowc_in, tmp, Output};
+use crate::support::{flowc_in, json_lines, tmp, Output};
 
 /// Writes `text` to `dir/w.flow`.
 fn write(dir: &Path, text: &str) {
@@ -637,4 +637,44 @@ fn resume_from_one_instance_of_a_matrix_runs_it_and_its_own_chained_instance_aga
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn matrix_and_chain_instances_have_their_events_in_the_schema() {
+    let dir = tmp();
+    write(
+        dir.path(),
+        r#"workflow ci(a: list<int> = [0, 1], b: list<string> = ["x", "y", "z"]) {
+  step test for n in a for s in b { run "echo ${n}${s}" }
+  step check for t in test { run "echo ${t.n}${t.s}" }
+}
+"#,
+    );
+    let out = flowc_in(dir.path(), &["run", "w.flow", "--events", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let schema = crate::events::schema();
+    let events = json_lines(&out.stdout);
+    for e in &events {
+        assert!(schema.is_valid(e), "not in the schema: {e}");
+    }
+    let started = |step: &str, instance: &str| {
+        events.iter().any(|e| {
+            e["event"] == "instance_started" && e["step"] == step && e["instance"] == instance
+        })
+    };
+    assert!(started("test", "test[1,2]"), "{}", out.stdout);
+    assert!(started("check", "check[1,2]"), "{}", out.stdout);
+    // `index` counts the instances in row-major order.
+    assert!(
+        events.iter().any(|e| e["event"] == "instance_finished"
+            && e["instance"] == "test[1,2]"
+            && e["index"] == 5),
+        "{}",
+        out.stdout
+    );
+    let finished = events
+        .iter()
+        .filter(|e| e["event"] == "instance_finished" && e["step"] == "check")
+        .count();
+    assert_eq!(finished, 6, "{}", out.stdout);
 }
