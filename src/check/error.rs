@@ -521,6 +521,93 @@ pub enum CheckError {
         zero: bool,
     },
 
+    /// `max` on a `for` that is not the last of a matrix.
+    #[error("`max` must follow the last `for` of step `{step}`")]
+    #[diagnostic(
+        code(E0234),
+        help("`max` bounds all the instances of a matrix at once: move `max {value}` after the last `for ... in ...`")
+    )]
+    MaxBeforeLastFor {
+        /// The step.
+        step: String,
+        /// The bound as written.
+        value: String,
+        /// The `max`.
+        #[label("this bounds every instance of the matrix, not one list")]
+        span: SourceSpan,
+        /// The last `for`.
+        #[label("the last `for`")]
+        last: SourceSpan,
+    },
+
+    /// Two `for` clauses of one step with the same variable.
+    #[error("loop variable `{name}` is declared twice in step `{step}`")]
+    #[diagnostic(
+        code(E0235),
+        help("give each `for` of a matrix its own variable: `for py in pys for os in oses`")
+    )]
+    DuplicateLoopVar {
+        /// The variable.
+        name: String,
+        /// The step.
+        step: String,
+        /// The second declaration.
+        #[label("declared again here")]
+        span: SourceSpan,
+        /// The first one.
+        #[label("first declared here")]
+        first: SourceSpan,
+    },
+
+    /// `for w in STEP` where the step does not fan out.
+    #[error("step `{target}` does not fan out, so `for` cannot iterate its instances")]
+    #[diagnostic(code(E0236))]
+    NotFannedOut {
+        /// The step named.
+        target: String,
+        /// Where it is named.
+        #[label("a step without `for`")]
+        span: SourceSpan,
+        /// Advice.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// `for w in STEP` where a loop variable of the step has the name of a field of its
+    /// result.
+    #[error("the instances of `{target}` cannot be iterated: its loop variable `{var}` has the name of a field of its result")]
+    #[diagnostic(
+        code(E0237),
+        help("the result of an instance has the step's built-in fields, its outputs and its loop variables, by name: rename the loop variable `{var}` of `{target}`")
+    )]
+    LoopVarClash {
+        /// The step iterated.
+        target: String,
+        /// The loop variable.
+        var: String,
+        /// Where the step is iterated.
+        #[label("iterated here")]
+        span: SourceSpan,
+    },
+
+    /// A `for` over a step's instances that is not the step's first `for`.
+    #[error("a `for` over the instances of `{target}` must be the first `for` of step `{step}`")]
+    #[diagnostic(
+        code(E0238),
+        help("write `for {var} in {target}` first; further `for` clauses then make a matrix with each instance")
+    )]
+    ChainNotFirst {
+        /// The step iterated.
+        target: String,
+        /// The step with the clauses.
+        step: String,
+        /// The loop variable.
+        var: String,
+        /// The clause.
+        #[label("iterates the instances of a step")]
+        span: SourceSpan,
+    },
+
     /// `retry POLICY` with a `backoff`, `jitter` or `if` of its own.
     #[error("the retry policy `{name}` cannot be combined with `backoff`, `jitter` or `if`")]
     #[diagnostic(

@@ -30,6 +30,9 @@ pub enum EntryKind {
     Module(usize),
     /// A loop variable or a name of a retry condition.
     Local,
+    /// The loop variable of a `for` over a fan-out step (index in the workflow's steps):
+    /// the result of the instance that goes with the reading one.
+    Instance(usize),
     /// A name whose declaration failed (an import not found): reading it reports nothing.
     Broken,
 }
@@ -512,8 +515,11 @@ impl Checker<'_> {
         let before = cx.deps.len();
         let t = self.expr(base, cx);
         if matches!(base.kind, ExprKind::Name(_)) && cx.deps.len() == before + 1 {
+            // A loop variable of the step an instance belongs to is no output of it.
+            let loop_var = matches!(&t.ty, Type::Record(r) if r.is_loop_var(&field.name));
             let name = field.name.as_str();
-            cx.deps[before].2 = !(STEP_FIELDS.contains(&name) || GATE_FIELDS.contains(&name));
+            cx.deps[before].2 =
+                !(STEP_FIELDS.contains(&name) || GATE_FIELDS.contains(&name) || loop_var);
         }
         let ty = self.field(&t.ty, &field.name, field.span, e.span);
         // `alias.NAME` is the constant itself, found by the module's identity.
@@ -783,6 +789,10 @@ impl Checker<'_> {
             // A module on its own is no value; `field` turns `alias.NAME` into a constant.
             EntryKind::Module(_) => return self.typed(typed::ExprKind::Invalid, ty, span),
             EntryKind::Local => Ref::Local(name.to_string()),
+            EntryKind::Instance(step) => {
+                cx.deps.push((step, span, false));
+                Ref::Instance(typed::StepId::new(step))
+            }
             EntryKind::Broken => return invalid(self),
         };
         self.typed(typed::ExprKind::Ref(reference), ty, span)

@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap as HashMap;
 use super::consts::{self, Const};
 use super::error::{CheckError, CheckWarning};
 use super::expr::{EntryKind, ExprCx, Place};
-use super::types::Type;
+use super::types::{Type, GATE_FIELDS, STEP_FIELDS};
 use crate::ast::{self, Attr, Clause, Expr};
 use crate::command::{self, CommandError, TextPart};
 use crate::diagnostics::did_you_mean;
@@ -16,6 +16,26 @@ use crate::typed;
 
 use super::attrs::AttrPlace;
 use super::workflow::Checker;
+
+/// The name of the step with this index.
+fn step_name(step_ids: &HashMap<&str, usize>, index: usize) -> String {
+    (step_ids.iter())
+        .find(|(_, &i)| i == index)
+        .map_or_else(String::new, |(n, _)| n.to_string())
+}
+
+/// Whether a condition reads a loop variable (or an instance's result), so that it can
+/// only be decided instance by instance.
+fn reads_instance(e: &typed::Expr) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| {
+        found |= matches!(
+            x.kind,
+            typed::ExprKind::Ref(typed::Ref::Local(_) | typed::Ref::Instance(_))
+        );
+    });
+    found
+}
 
 /// What a step's call resolves to.
 pub(super) enum Called {
@@ -42,43 +62,11 @@ impl Checker<'_> {
         let mut deps: Vec<typed::Dep> = Vec::new();
         let mut compensates = None;
         let mut never = false;
-        let mut fan_out = None;
         let mut when = None;
 
         self.scope.push();
-        // The loop variable is in scope for the whole step, so `for` goes first.
-        for clause in &step.clauses {
-            if let Clause::For(each) = clause {
-                let list = self.expr(&each.list, &mut cx);
-                let elem = match &list.ty {
-                    Type::List(e) => (**e).clone(),
-                    Type::Unknown => Type::Unknown,
-                    other => {
-                        self.error(CheckError::Mismatch {
-                            expected: "list".to_string(),
-                            found: other.to_string(),
-                            context: "`for` iterates over a list".to_string(),
-                            span: each.list.span.into(),
-                            help: None,
-                        });
-                        Type::Unknown
-                    }
-                };
-                let max = each
-                    .max
-                    .as_ref()
-                    .map(|max| self.count(max, &mut cx, "`max`"));
-                self.scope
-                    .declare(&each.var.name, elem, EntryKind::Local, each.var.span);
-                fan_out = Some(Box::new(typed::FanOut {
-                    var: each.var.name.clone(),
-                    list,
-                    max,
-                    instance_when: None,
-                    keep_instances: false,
-                }));
-            }
-        }
+        // The loop variables are in scope for the whole step, so `for` goes first.
+        let mut fan_out = self.fan_out_clauses(step, step_ids, &mut cx, &mut deps);
         let mut seen: HashMap<&'static str, Span> = HashMap::default();
         for clause in &step.clauses {
             let (kw, span) = match clause {
@@ -87,7 +75,8 @@ impl Checker<'_> {
                 Clause::For(f) => ("for", f.span),
                 Clause::Compensates(_, s) => ("on_failure_of", *s),
             };
-            if let Some(first) = seen.insert(kw, span) {
+            // Several `for` clauses make a matrix.
+            if let Some(first) = seen.insert(kw, span).filter(|_| kw != "for") {
                 self.error(CheckError::Repeated {
                     what: kw.to_string(),
                     span: span.into(),
@@ -108,7 +97,12 @@ impl Checker<'_> {
                     }
                 }
                 Clause::When(cond, _) => {
-                    when = Some(Box::new(self.condition(cond, &mut cx)));
+                    let typed = self.condition(cond, &mut cx);
+                    // A condition on the loop variables is decided instance by instance.
+                    match fan_out.as_mut() {
+                        Some(fan) if reads_instance(&typed) => fan.instance_when = Some(typed),
+                        _ => when = Some(Box::new(typed)),
+                    }
                     if consts::eval(cond) == Some(Const::Bool(false)) {
                         never = true;
                         self.warning(CheckWarning::AlwaysFalse {
@@ -214,6 +208,238 @@ impl Checker<'_> {
             },
             outputs: attrs.outputs.unwrap_or_default(),
             checkpoint,
+        }
+    }
+
+    /// The `for` clauses of a step: one (a fan-out), several (a matrix, whose lists may
+    /// read the variables before them, with one `max` after the last), or a first one over
+    /// the instances of a fan-out step (a per-instance chain). Declares the loop variables.
+    fn fan_out_clauses(
+        &mut self,
+        step: &ast::Step,
+        step_ids: &HashMap<&str, usize>,
+        cx: &mut ExprCx,
+        deps: &mut Vec<typed::Dep>,
+    ) -> Option<Box<typed::FanOut>> {
+        let fors: Vec<&ast::ForEach> = (step.clauses.iter())
+            .filter_map(|c| match c {
+                Clause::For(each) => Some(&**each),
+                _ => None,
+            })
+            .collect();
+        let last = fors.last()?;
+        let mut fan: Option<typed::FanOut> = None;
+        for (n, each) in fors.iter().enumerate() {
+            if let Some(first) = fors[..n].iter().find(|f| f.var.name == each.var.name) {
+                self.error(CheckError::DuplicateLoopVar {
+                    name: each.var.name.clone(),
+                    step: step.name.name.clone(),
+                    span: each.var.span.into(),
+                    first: first.var.span.into(),
+                });
+            }
+            let max = each.max.as_ref().map(|max| {
+                if n + 1 < fors.len() {
+                    self.error(CheckError::MaxBeforeLastFor {
+                        step: step.name.name.clone(),
+                        value: self.text(max.span).to_string(),
+                        span: max.span.into(),
+                        last: last.span.into(),
+                    });
+                }
+                self.count(max, cx, "`max`")
+            });
+            let (list, elem, kind) = match self.iterated_step(&each.list) {
+                Some(target) if n > 0 => {
+                    self.error(CheckError::ChainNotFirst {
+                        target: step_name(step_ids, target),
+                        step: step.name.name.clone(),
+                        var: each.var.name.clone(),
+                        span: each.span.into(),
+                    });
+                    let list = self.expr(&each.list, cx);
+                    (list, Type::Unknown, EntryKind::Local)
+                }
+                Some(target) => {
+                    let list = self.expr(&each.list, cx);
+                    // The instances come from the step: a dependency even if `w` is unread.
+                    deps.push(typed::Dep {
+                        step: typed::StepId::new(target),
+                        kind: typed::DepKind::Data,
+                        span: self.at(each.list.span),
+                    });
+                    let ty = self.instance_type(target, step_ids, each.list.span);
+                    (list, ty, EntryKind::Instance(target))
+                }
+                None => {
+                    let list = self.expr(&each.list, cx);
+                    let elem = match &list.ty {
+                        Type::List(e) => (**e).clone(),
+                        Type::Unknown => Type::Unknown,
+                        other => {
+                            self.error(CheckError::Mismatch {
+                                expected: "list".to_string(),
+                                found: other.to_string(),
+                                context: "`for` iterates over a list".to_string(),
+                                span: each.list.span.into(),
+                                help: None,
+                            });
+                            Type::Unknown
+                        }
+                    };
+                    (list, elem, EntryKind::Local)
+                }
+            };
+            self.scope
+                .declare(&each.var.name, elem, kind, each.var.span);
+            match &mut fan {
+                None => {
+                    let over = match kind {
+                        EntryKind::Instance(target) => Some(typed::StepId::new(target)),
+                        _ => None,
+                    };
+                    fan = Some(typed::FanOut {
+                        var: each.var.name.clone(),
+                        list,
+                        max,
+                        instance_when: None,
+                        keep_instances: false,
+                        matrix: Vec::new(),
+                        over,
+                        counterparts: Vec::new(),
+                        max_per: Vec::new(),
+                    });
+                }
+                Some(fan) => {
+                    fan.matrix.push(typed::Axis {
+                        var: each.var.name.clone(),
+                        list,
+                    });
+                    if max.is_some() {
+                        fan.max = max;
+                    }
+                }
+            }
+        }
+        let mut fan = fan?;
+        if let Some(over) = fan.over {
+            let prefix = self.step_dims(over.index(), step_ids, 0);
+            fan.counterparts
+                .push(typed::Counterpart { step: over, prefix });
+        }
+        Some(Box::new(fan))
+    }
+
+    /// The step a `for` iterates when its list is the bare name of a step.
+    fn iterated_step(&self, list: &Expr) -> Option<usize> {
+        let ast::ExprKind::Name(name) = &list.kind else {
+            return None;
+        };
+        let id = self.scope.lookup(name)?;
+        match self.scope.entry(id).kind {
+            EntryKind::Step(target) => Some(target),
+            _ => None,
+        }
+    }
+
+    /// The type of one instance's result of step `target`, iterated at `span`: its
+    /// built-in fields and outputs, one value each, and its loop variables. `Unknown`
+    /// when it was not checked yet (it is on a cycle, reported by lower).
+    fn instance_type(
+        &mut self,
+        target: usize,
+        step_ids: &HashMap<&str, usize>,
+        span: Span,
+    ) -> Type {
+        let name = step_name(step_ids, target);
+        match self.instance_record(target, &name, 0) {
+            Ok(ty) => ty,
+            Err(Some(var)) => {
+                self.error(CheckError::LoopVarClash {
+                    target: name,
+                    var,
+                    span: span.into(),
+                });
+                Type::Unknown
+            }
+            Err(None) => {
+                self.error(CheckError::NotFannedOut {
+                    help: Some(format!(
+                        "read its result as it is (`{name}.stdout`), or give `{name}` a `for`"
+                    )),
+                    target: name,
+                    span: span.into(),
+                });
+                Type::Unknown
+            }
+        }
+    }
+
+    /// [`Self::instance_type`] without reports: `Err(None)` when the step does not fan
+    /// out, `Err(Some(var))` when its loop variable `var` has the name of a field.
+    fn instance_record(
+        &self,
+        target: usize,
+        name: &str,
+        depth: usize,
+    ) -> Result<Type, Option<String>> {
+        let Some(done) = self.checked_steps.get(&target) else {
+            return Ok(Type::Unknown);
+        };
+        let fan = done.fan_out.as_deref().ok_or(None)?;
+        let outputs: Vec<(String, Type)> = (done.outputs.iter())
+            .map(|o| (o.name.clone(), o.ty.clone()))
+            .collect();
+        let elem = |list: &typed::Expr| match &list.ty {
+            Type::List(e) => (**e).clone(),
+            _ => Type::Unknown,
+        };
+        let first = match fan.over {
+            // A chain of chains: `w.v` is the instance of the step before.
+            Some(up) if depth < self.checked_steps.len() => {
+                let up_name = match &fan.list.ty {
+                    Type::Record(r) => match &r.kind {
+                        super::types::RecordKind::Step(n) => n.clone(),
+                        _ => String::new(),
+                    },
+                    _ => String::new(),
+                };
+                self.instance_record(up.index(), &up_name, depth + 1)
+                    .unwrap_or(Type::Unknown)
+            }
+            Some(_) => Type::Unknown,
+            None => elem(&fan.list),
+        };
+        let mut vars = vec![(fan.var.clone(), first)];
+        vars.extend(fan.matrix.iter().map(|a| (a.var.clone(), elem(&a.list))));
+        let gate = matches!(done.action, typed::Action::Approve(_));
+        if let Some((var, _)) = vars.iter().find(|(v, _)| {
+            STEP_FIELDS.contains(&v.as_str())
+                || (gate && GATE_FIELDS.contains(&v.as_str()))
+                || outputs.iter().any(|(o, _)| o == v)
+        }) {
+            return Err(Some(var.clone()));
+        }
+        Ok(Type::instance_result(name, &outputs, &vars, gate))
+    }
+
+    /// How many entries an instance index of step `i` has, from its `for` clauses as
+    /// written (a `for` over a step counts that step's).
+    fn step_dims(&self, i: usize, step_ids: &HashMap<&str, usize>, depth: usize) -> usize {
+        let Some(done) = self.checked_steps.get(&i) else {
+            return 1;
+        };
+        match done.fan_out.as_deref() {
+            None => 0,
+            Some(fan) => {
+                let first = match fan.over {
+                    Some(up) if depth < step_ids.len() => {
+                        self.step_dims(up.index(), step_ids, depth + 1)
+                    }
+                    _ => 1,
+                };
+                first + fan.matrix.len()
+            }
         }
     }
 

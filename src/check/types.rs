@@ -50,6 +50,14 @@ pub type Fields = Arc<[(Cow<'static, str>, Type)]>;
 pub enum RecordKind {
     /// The result of the named step.
     Step(String),
+    /// The result of one instance of the named fan-out step, read through the loop
+    /// variable of a `for` over that step; it also has the step's loop variables.
+    Instance {
+        /// The step.
+        step: String,
+        /// Its loop variables, which are fields of the record too.
+        vars: Vec<String>,
+    },
     /// `workflow`.
     Workflow,
     /// A data record (`record { name: string, replicas: int }`): a value like any other,
@@ -73,9 +81,18 @@ impl Record {
     pub fn name(&self) -> String {
         match &self.kind {
             RecordKind::Step(step) => format!("the result of step `{step}`"),
+            RecordKind::Instance { step, .. } => {
+                format!("the result of an instance of step `{step}`")
+            }
             RecordKind::Workflow => "`workflow`".to_string(),
             RecordKind::Data => "this record".to_string(),
         }
+    }
+
+    /// Whether `field` is a loop variable of the step whose instance this is (not an
+    /// output, whose reading needs the instance to have succeeded).
+    pub fn is_loop_var(&self, field: &str) -> bool {
+        matches!(&self.kind, RecordKind::Instance { vars, .. } if vars.iter().any(|v| v == field))
     }
 
     /// The field names, for "did you mean" and for messages.
@@ -198,6 +215,26 @@ impl Type {
         }))
     }
 
+    /// The record type of one instance of a fan-out step: the built-in fields (and a
+    /// gate's) and outputs of one instance (not lists), then the step's loop variables
+    /// with their types.
+    pub fn instance_result(
+        step: &str,
+        outputs: &[(String, Type)],
+        vars: &[(String, Type)],
+        gate: bool,
+    ) -> Type {
+        let mut fields = step_fields(outputs, false, gate).to_vec();
+        fields.extend(vars.iter().map(|(n, t)| (Cow::Owned(n.clone()), t.clone())));
+        Type::Record(Arc::new(Record {
+            kind: RecordKind::Instance {
+                step: step.to_string(),
+                vars: vars.iter().map(|(n, _)| n.clone()).collect(),
+            },
+            fields: fields.into(),
+        }))
+    }
+
     /// The type of `workflow`.
     pub fn workflow_record() -> Type {
         Type::Record(Arc::new(Record {
@@ -309,6 +346,7 @@ impl fmt::Display for Type {
             Type::Map(t) => write!(f, "map<{t}>"),
             Type::Record(r) => match &r.kind {
                 RecordKind::Step(step) => write!(f, "result of {step}"),
+                RecordKind::Instance { step, .. } => write!(f, "result of an instance of {step}"),
                 RecordKind::Workflow => f.write_str("workflow"),
                 RecordKind::Data => {
                     f.write_str("record {")?;

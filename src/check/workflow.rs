@@ -44,6 +44,9 @@ pub struct Checker<'m> {
     pub typed: typed::Module,
     /// The resolved workflows of this module, in source order.
     pub typed_workflows: Vec<typed::Workflow>,
+    /// The steps of the workflow being checked that are checked already, by index: a
+    /// `for` over a step reads that step's loop variables and outputs.
+    pub(super) checked_steps: HashMap<usize, typed::Step>,
 }
 
 impl<'m> Checker<'m> {
@@ -77,6 +80,7 @@ impl<'m> Checker<'m> {
                 ..typed::Module::default()
             },
             typed_workflows: Vec::new(),
+            checked_steps: HashMap::default(),
         }
     }
 
@@ -229,10 +233,15 @@ impl<'m> Checker<'m> {
         }
         let concurrency = self.check_concurrency(wf, &steps);
 
-        let mut typed_steps = Vec::with_capacity(steps.len());
-        for (index, step) in steps.iter().enumerate() {
-            typed_steps.push(self.check_step(step, index, &step_ids, &defaults));
+        // A step that iterates another's instances is checked after it.
+        self.checked_steps.clear();
+        for index in iterated_first(&steps, &step_ids) {
+            let typed = self.check_step(steps[index], index, &step_ids, &defaults);
+            self.checked_steps.insert(index, typed);
         }
+        let typed_steps: Vec<typed::Step> = (0..steps.len())
+            .filter_map(|index| self.checked_steps.remove(&index))
+            .collect();
         self.checkpoint_duplicates(&wf.name.name, &typed_steps);
         // The outputs read the steps, as if in one more step after all of them.
         let decls: Vec<ast::OutputDecl> = workflow_outputs(wf).cloned().collect();
@@ -334,6 +343,43 @@ impl<'m> Checker<'m> {
             }
         }
     }
+}
+
+/// The order to check steps in: source order, except that a step whose first `for`
+/// iterates another step (`for w in worker`) comes after that step (on a cycle, which
+/// lower reports, in source order).
+fn iterated_first(steps: &[&ast::Step], step_ids: &HashMap<&str, usize>) -> Vec<usize> {
+    let iterated = |step: &ast::Step| {
+        step.clauses.iter().find_map(|c| match c {
+            Clause::For(each) => match &each.list.kind {
+                ast::ExprKind::Name(n) => step_ids.get(n.as_str()).copied(),
+                _ => None,
+            },
+            _ => None,
+        })
+    };
+    if !steps.iter().any(|s| iterated(s).is_some()) {
+        return (0..steps.len()).collect();
+    }
+    let mut placed = vec![false; steps.len()];
+    let mut order = Vec::with_capacity(steps.len());
+    for start in 0..steps.len() {
+        // The chain of iterated steps above `start`, placed from the top.
+        let mut chain = vec![start];
+        while let Some(up) = chain.last().and_then(|&i| iterated(steps[i])) {
+            if placed[up] || chain.contains(&up) {
+                break;
+            }
+            chain.push(up);
+        }
+        for &i in chain.iter().rev() {
+            if !placed[i] {
+                placed[i] = true;
+                order.push(i);
+            }
+        }
+    }
+    order
 }
 
 /// Whether attributes make an approval gate: their action is `approve`.

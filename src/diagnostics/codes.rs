@@ -56,6 +56,11 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0228", include_str!("explain/E0228.md")),
     ("E0229", include_str!("explain/E0229.md")),
     ("E0230", include_str!("explain/E0230.md")),
+    ("E0234", include_str!("explain/E0234.md")),
+    ("E0235", include_str!("explain/E0235.md")),
+    ("E0236", include_str!("explain/E0236.md")),
+    ("E0237", include_str!("explain/E0237.md")),
+    ("E0238", include_str!("explain/E0238.md")),
     ("E0240", include_str!("explain/E0240.md")),
     ("E0241", include_str!("explain/E0241.md")),
     ("E0242", include_str!("explain/E0242.md")),
@@ -63,7 +68,6 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0302", include_str!("explain/E0302.md")),
     ("E0303", include_str!("explain/E0303.md")),
     ("E0304", include_str!("explain/E0304.md")),
-    ("E0305", include_str!("explain/E0305.md")),
     ("E0401", include_str!("explain/E0401.md")),
     ("E0402", include_str!("explain/E0402.md")),
     ("E0403", include_str!("explain/E0403.md")),
@@ -160,10 +164,15 @@ pub const CODES: &[(&str, &str)] = &[
     ("W0010", include_str!("explain/W0010.md")),
 ];
 
-/// The explanation of a code (case-insensitive), if it exists.
+/// Codes no diagnostic gives any more, with the explanation of what they were and why
+/// they went: `flowc explain` still answers for them, and they are never reused.
+pub const RETIRED: &[(&str, &str)] = &[("E0305", include_str!("explain/E0305.md"))];
+
+/// The explanation of a code (case-insensitive), if it exists or existed.
 pub fn explain(code: &str) -> Option<&'static str> {
     CODES
         .iter()
+        .chain(RETIRED)
         .find(|(c, _)| c.eq_ignore_ascii_case(code.trim()))
         .map(|(_, text)| *text)
 }

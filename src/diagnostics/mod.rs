@@ -5,7 +5,7 @@
 mod codes;
 mod render;
 
-pub use codes::{explain, CODES};
+pub use codes::{explain, CODES, RETIRED};
 pub use render::{render, render_error, render_step_failure, Format, RenderOptions};
 
 use crate::source::SourceId;

@@ -50,10 +50,14 @@ pub enum EdgeKind {
     /// The later step is a `finally` step, which starts once the earlier one (an ordinary
     /// step nothing else waits for) has ended.
     Finally,
+    /// Both fan out, and each instance of the later step waits only for the instances
+    /// of the earlier one that go with it (`for w in worker`: `qc[1]` after `worker[1]`).
+    Instance,
 }
 
 impl EdgeKind {
-    /// The kind as a word: `after`, `data`, `compensates`, `fallback`.
+    /// The kind in words: `after`, `data`, `compensates`, `fallback`, `finally`, `per
+    /// instance`.
     pub fn name(self) -> &'static str {
         match self {
             EdgeKind::After => "after",
@@ -61,6 +65,7 @@ impl EdgeKind {
             EdgeKind::Compensates => "compensates",
             EdgeKind::Fallback => "fallback",
             EdgeKind::Finally => "finally",
+            EdgeKind::Instance => "per instance",
         }
     }
 }

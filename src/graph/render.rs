@@ -17,7 +17,8 @@ impl ExecGraph {
     /// Graphviz DOT: the workflow's attributes as the graph's label; boxes for steps (3-D
     /// for fan-outs, dashed for `finally`, grey for steps that never run; a `when`
     /// condition under the name); solid edges for `after`, dashed for data, dotted red for
-    /// compensation, orange for fallbacks, dashed grey into `finally` steps.
+    /// compensation, orange for fallbacks, dashed grey into `finally` steps, bold for the
+    /// per-instance edges of chained fan-outs.
     pub fn to_dot(&self) -> String {
         let mut out = format!(
             "digraph {} {{\n  rankdir=LR;\n  node [shape=box];\n",
@@ -79,6 +80,7 @@ impl ExecGraph {
                     &fallback
                 }
                 EdgeKind::Finally => " [style=dashed, color=gray, label=\"finally\"]",
+                EdgeKind::Instance => " [style=bold, label=\"per instance\"]",
             };
             let _ = writeln!(
                 out,
@@ -136,6 +138,7 @@ impl ExecGraph {
                     &routed
                 }
                 (EdgeKind::Finally, _) => "-. finally .->",
+                (EdgeKind::Instance, _) => "== per instance ==>",
             };
             let _ = writeln!(
                 out,
@@ -201,7 +204,10 @@ impl ExecGraph {
                 JsonEdge {
                     from: &self.graph[petgraph::graph::NodeIndex::new(s)].name,
                     to: &to.name,
-                    kind: kind.name(),
+                    kind: match kind {
+                        EdgeKind::Instance => "instance",
+                        other => other.name(),
+                    },
                     condition: to
                         .fallback_if
                         .as_deref()

@@ -62,22 +62,6 @@ pub enum GraphError {
         #[label("depends on a `finally` step here")]
         span: SourceSpan,
     },
-
-    /// A workflow called with `for` whose own steps fan out.
-    #[error("workflow `{callee}` cannot be called with `for`: its step `{step}` fans out already")]
-    #[diagnostic(
-        code(E0305),
-        help("a fan-out inside a fan-out (a matrix) is not supported yet: move the `for` into `{callee}`, or call it once per list")
-    )]
-    NestedFanOut {
-        /// The workflow called.
-        callee: String,
-        /// Its step that fans out (`each`, or `eu.each` inside a call).
-        step: String,
-        /// The call.
-        #[label("called once per element here")]
-        span: SourceSpan,
-    },
 }
 
 /// A step that can never run.

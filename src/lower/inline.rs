@@ -23,19 +23,22 @@
 //! nothing, and computes the callee's declared `outputs` from them, so that steps after it
 //! wait for the whole sub-workflow and read its outputs as the call step's fields.
 //!
+//! A call with `for` runs the workflow once per instance: every inner step fans out over
+//! the call's axes (then its own, when it fans out itself: a matrix), and goes with the
+//! other inner steps instance by instance ([`crate::typed::Counterpart`]), so `each.roll[1]`
+//! reads and waits for `each.push[1]` only.
+//!
 //! Workflows are inlined callees first, so a nested call (`w.eu.push`) is flat by the time
 //! its caller is inlined. A workflow that calls itself, directly or through others, is
-//! E0116, a call with `for` of a workflow whose steps fan out is E0305, and a call of a
-//! workflow with a `concurrency` group is E0532 ([`check_calls`]).
+//! E0116, and a call of a workflow with a `concurrency` group is E0532 ([`check_calls`]).
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use super::GraphError;
 use crate::check::{CheckError, ConcurrencyError, Type};
 use crate::diagnostics::Diagnostics;
 use crate::typed::{
-    Action, BinOp, Binding, Dep, DepKind, Expr, ExprKind, OnFailure, Program, Ref, Step, StepId,
-    Workflow, WorkflowCall,
+    Action, BinOp, Binding, Counterpart, Dep, DepKind, Expr, ExprKind, OnFailure, Program, Ref,
+    Step, StepId, Workflow, WorkflowCall,
 };
 
 /// A workflow: its module's index and its index among the module's workflows.
@@ -83,34 +86,19 @@ impl<'a> Table<'a> {
 
 /// Reports the calls of workflows that cannot be inlined: every cycle of calls (E0116),
 /// once per cycle, against the workflow that comes first in module and source order, at
-/// the call that closes it; a call with `for` of a workflow whose steps fan out
-/// themselves (E0305); and a call of a workflow that has a concurrency group (E0532).
+/// the call that closes it; and a call of a workflow that has a concurrency group (E0532).
 pub fn check_calls(modules: Vec<&[Workflow]>, diags: &mut Diagnostics) {
     let table = Table::new(modules);
     if !table.keys().any(|k| table.calls(k).next().is_some()) {
         return;
     }
-    let mut fans: HashMap<Key, Option<String>> = HashMap::default();
     for key in table.keys() {
-        for (callee, step, call) in table.calls(key) {
+        for (callee, _, call) in table.calls(key) {
             if table.get(callee).concurrency.is_some() {
                 diags.error(
                     call.span.source,
                     ConcurrencyError::Called {
                         callee: call.callee.clone(),
-                        span: call.span.span.into(),
-                    },
-                );
-            }
-            if step.fan_out.is_none() {
-                continue;
-            }
-            if let Some(inner) = fans_out(&table, callee, &mut fans) {
-                diags.error(
-                    call.span.source,
-                    GraphError::NestedFanOut {
-                        callee: call.callee.clone(),
-                        step: inner,
                         span: call.span.span.into(),
                     },
                 );
@@ -124,36 +112,6 @@ pub fn check_calls(modules: Vec<&[Workflow]>, diags: &mut Diagnostics) {
         let mut stack = Vec::new();
         visit(&table, key, &mut stack, &mut state, &mut reported, diags);
     }
-}
-
-/// The first step of `key` that fans out once inlined (its own `for`, or one inside a
-/// workflow it calls), by its inlined name.
-fn fans_out(
-    table: &Table<'_>,
-    key: Key,
-    memo: &mut HashMap<Key, Option<String>>,
-) -> Option<String> {
-    if let Some(known) = memo.get(&key) {
-        return known.clone();
-    }
-    // Marks the workflow while it is looked at, so a cycle of calls (E0116) ends here.
-    memo.insert(key, None);
-    let wf = table.get(key);
-    let mut found = wf
-        .steps
-        .iter()
-        .find(|s| s.fan_out.is_some())
-        .map(|s| s.name.clone());
-    if found.is_none() {
-        for (callee, step, _) in table.calls(key) {
-            if let Some(inner) = fans_out(table, callee, memo) {
-                found = Some(format!("{}.{inner}", step.name));
-                break;
-            }
-        }
-    }
-    memo.insert(key, found.clone());
-    found
 }
 
 fn visit(
@@ -280,7 +238,7 @@ fn inline_workflow(table: &Table<'_>, wf: &Workflow, flat: &HashMap<Key, Workflo
     }
     let renumber = |e: &mut Expr| {
         e.rewrite(&mut |x| {
-            if let ExprKind::Ref(Ref::Step(id)) = &mut x.kind {
+            if let ExprKind::Ref(Ref::Step(id) | Ref::Instance(id)) = &mut x.kind {
                 *id = new_id[id.index()];
             }
             false
@@ -298,10 +256,22 @@ fn inline_workflow(table: &Table<'_>, wf: &Workflow, flat: &HashMap<Key, Workflo
         span: wf.span,
     };
     let mut derive: Vec<usize> = Vec::new();
+    // The steps of each call with `for` (first and last index, the join last), and how
+    // many index entries the call's own `for` clauses give its instances.
+    let mut each_calls: Vec<(usize, usize, usize)> = Vec::new();
     for s in &wf.steps {
+        let dims = wf.dims(s.id);
         let mut s = s.clone();
         s.id = new_id[s.id.index()];
         s.for_each_expr_mut(&mut |e| renumber(e));
+        if let Some(fan) = &mut s.fan_out {
+            if let Some(over) = &mut fan.over {
+                *over = new_id[over.index()];
+            }
+            for c in &mut fan.counterparts {
+                c.step = new_id[c.step.index()];
+            }
+        }
         for d in &mut s.deps {
             d.step = new_id[d.step.index()];
         }
@@ -314,8 +284,11 @@ fn inline_workflow(table: &Table<'_>, wf: &Workflow, flat: &HashMap<Key, Workflo
         match called(table, flat, &s) {
             Some((wcall, callee)) => {
                 let base = out.steps.len();
-                let (inner, join) = instantiate(&s, wcall, callee, base, &mut out.bindings);
+                let (inner, join) = instantiate(&s, wcall, callee, base, dims, &mut out.bindings);
                 derive.extend(base..=base + inner.len());
+                if s.fan_out.is_some() {
+                    each_calls.push((base, base + inner.len(), dims));
+                }
                 out.steps.extend(inner);
                 out.steps.push(join);
             }
@@ -326,33 +299,50 @@ fn inline_workflow(table: &Table<'_>, wf: &Workflow, flat: &HashMap<Key, Workflo
         let deps = derived_deps(&out.steps, i);
         out.steps[i].deps.extend(deps);
     }
+    for (first, last, dims) in each_calls {
+        for i in first..=last {
+            pair_within_call(&mut out.steps[i], first..=last, dims);
+        }
+    }
     out
+}
+
+/// The steps of one call with `for` go with each other instance by instance: every inner
+/// step (and the join) is paired with each step of the same call it reads or waits for,
+/// sharing the call's `dims` index entries (a pairing it already has, a `for` over an
+/// inner step, is kept).
+fn pair_within_call(step: &mut Step, call: std::ops::RangeInclusive<usize>, dims: usize) {
+    let Some(fan) = step.fan_out.as_deref_mut() else {
+        return;
+    };
+    for d in &step.deps {
+        if call.contains(&d.step.index()) && fan.counterpart(d.step).is_none() {
+            fan.counterparts.push(Counterpart {
+                step: d.step,
+                prefix: dims,
+            });
+        }
+    }
 }
 
 /// The steps of `callee` as called by step `call` through `wcall` (whose references are
 /// already in the new numbering), numbered from `base`, and the join step that stands for
 /// the call. Secrets of the callee are added to `bindings`.
+#[allow(clippy::too_many_arguments)]
 fn instantiate(
     call: &Step,
     wcall: &WorkflowCall,
     callee: &Workflow,
     base: usize,
+    dims: usize,
     bindings: &mut Vec<Binding>,
 ) -> (Vec<Step>, Step) {
     let prefix = format!("{}.", call.name);
     let n = callee.steps.len();
-    // A call with `for`: every inner step fans out over the call's list, and reads the
-    // same instance of the others.
+    // A call with `for`: every inner step fans out over the call's axes (then its own),
+    // and goes with the same instance of the others.
     let each = call.fan_out.is_some();
-    let fan_out = |when: Option<Box<Expr>>| {
-        call.fan_out.as_ref().map(|f| {
-            Box::new(crate::typed::FanOut {
-                instance_when: when.map(|w| *w),
-                keep_instances: true,
-                ..(**f).clone()
-            })
-        })
-    };
+    let shift = |id: StepId| StepId::new(base + id.index());
     // Parameter -> the argument given for it, or its default (which reads constants only).
     let mut values: HashMap<Given, Expr> = HashMap::default();
     for (param, (_, given)) in callee.params.iter().zip(&wcall.args) {
@@ -377,7 +367,6 @@ fn instantiate(
             values.insert(Given::Binding(b.name.clone()), value);
         }
     }
-    let shift = |id: StepId| StepId::new(base + id.index());
     let mut inner = Vec::with_capacity(n);
     for st in &callee.steps {
         let mut st = st.clone();
@@ -400,12 +389,27 @@ fn instantiate(
         }
         st.finally |= call.finally;
         st.never |= call.never;
-        if each {
-            // (A callee whose steps fan out themselves is refused: E0305.)
-            st.fan_out = fan_out(st.when.take());
-            st.when = call.when.clone();
-        } else {
-            st.when = both(call.when.as_deref(), st.when.take());
+        if let Some(fan) = &mut st.fan_out {
+            if let Some(over) = &mut fan.over {
+                *over = shift(*over);
+            }
+            for c in &mut fan.counterparts {
+                c.step = shift(c.step);
+            }
+        }
+        match &call.fan_out {
+            Some(outer) => {
+                // Its own `when` is decided once per run of the workflow: per instance.
+                let when = st.when.take();
+                st.fan_out = Some(Box::new(each_instance(
+                    outer,
+                    st.fan_out.take(),
+                    when,
+                    dims,
+                )));
+                st.when = call.when.clone();
+            }
+            None => st.when = both(call.when.as_deref(), st.when.take()),
         }
         for to in fallback_targets(&mut st) {
             to.step = shift(to.step);
@@ -452,7 +456,12 @@ fn instantiate(
         span: call.span,
         docs: call.docs.clone(),
         finally: call.finally,
-        fan_out: fan_out(None),
+        fan_out: call.fan_out.as_deref().map(|outer| {
+            Box::new(crate::typed::FanOut {
+                keep_instances: true,
+                ..outer.clone()
+            })
+        }),
         when: call.when.clone(),
         never: call.never,
         deps,
@@ -472,6 +481,64 @@ fn instantiate(
         checkpoint: call.checkpoint.clone(),
     };
     (inner, join)
+}
+
+/// The fan-out of an inner step of a call with `for` whose fan-out clauses are `outer`
+/// (giving `dims` index entries): the call's axes, then the step's own (`inner`, if it
+/// fans out itself: the instances of one run of the workflow are a slice of the product,
+/// and its `max` bounds each slice), with the step's `when` decided per instance.
+fn each_instance(
+    outer: &crate::typed::FanOut,
+    inner: Option<Box<crate::typed::FanOut>>,
+    when: Option<Box<Expr>>,
+    dims: usize,
+) -> crate::typed::FanOut {
+    let mut fan = crate::typed::FanOut {
+        keep_instances: true,
+        ..outer.clone()
+    };
+    let mut own_when = when.map(|w| *w);
+    if let Some(inner) = inner {
+        let inner = *inner;
+        let shifted = |c: Counterpart| Counterpart {
+            prefix: c.prefix + dims,
+            ..c
+        };
+        match inner.over {
+            // A `for` over an inner step: that step's index has the call's entries already.
+            Some(over) => {
+                fan.over = Some(over);
+                fan.var = inner.var;
+                fan.list = inner.list;
+                fan.matrix = inner.matrix;
+                fan.counterparts
+                    .extend(inner.counterparts.into_iter().map(shifted));
+            }
+            None => {
+                fan.matrix.push(crate::typed::Axis {
+                    var: inner.var,
+                    list: inner.list,
+                });
+                fan.matrix.extend(inner.matrix);
+                fan.counterparts
+                    .extend(inner.counterparts.into_iter().map(shifted));
+            }
+        }
+        if let Some(max) = inner.max {
+            fan.max_per.push((dims, max));
+        }
+        fan.max_per
+            .extend(inner.max_per.into_iter().map(|(n, m)| (n + dims, m)));
+        own_when = match (inner.instance_when, own_when) {
+            (Some(a), b) => both(Some(&a), b.map(Box::new)).map(|w| *w),
+            (None, b) => b,
+        };
+    }
+    fan.instance_when = match (outer.instance_when.as_ref(), own_when) {
+        (Some(a), b) => both(Some(a), b.map(Box::new)).map(|w| *w),
+        (None, b) => b,
+    };
+    fan
 }
 
 /// The fallback steps a step names, in its routes and its `on_failure`, for renumbering.
@@ -521,6 +588,10 @@ fn substitute(
                 } else {
                     Ref::Step(id)
                 };
+                return true;
+            }
+            Ref::Instance(id) => {
+                *id = StepId::new(base + id.index());
                 return true;
             }
             _ => return true,

@@ -166,6 +166,7 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
                 continue;
             }
             let kind = match dep.kind {
+                _ if step.waits_per_instance(dep.step) => EdgeKind::Instance,
                 DepKind::After => EdgeKind::After,
                 DepKind::Data | DepKind::Output => EdgeKind::Data,
             };
@@ -324,7 +325,8 @@ fn report_cycle(wf: &Workflow, cycle: &[usize], diags: &mut Diagnostics) {
 }
 
 /// Warns about steps that can never run: those that read a declared output of a step whose
-/// `when` is always false (directly or through others), compensate it, or are its fallback.
+/// `when` is always false (directly or through others), compensate it, are its fallback,
+/// or iterate its instances.
 /// An `after` dependency on a skipped step does not stop a step: skipped counts as done.
 fn never_runs(wf: &Workflow, exec: &ExecGraph, diags: &mut Diagnostics) {
     if !wf.steps.iter().any(|s| s.never) {
@@ -359,7 +361,12 @@ fn never_runs(wf: &Workflow, exec: &ExecGraph, diags: &mut Diagnostics) {
                 step.compensates
                     .and_then(|l| cause[l.step.index()].map(|_| l.step.index()))
             })
-            .or_else(|| fallback_of[i].filter(|&owner| cause[owner].is_some()));
+            .or_else(|| fallback_of[i].filter(|&owner| cause[owner].is_some()))
+            // A `for` over a step that never runs has no instances.
+            .or_else(|| {
+                let over = step.fan_out.as_deref().and_then(|f| f.over)?;
+                cause[over.index()].map(|_| over.index())
+            });
         if let Some(upstream) = blocked {
             cause[i] = Some(upstream);
             let root = cause[upstream].unwrap_or(upstream);

@@ -1503,6 +1503,34 @@ mod tests {
     }
 
     #[test]
+    fn a_matrix_and_a_chain_are_shown_and_run() {
+        let mut s = session();
+        ok(
+            &mut s,
+            "step t for a in [1, 2] for b in [\"x\", \"y\", \"z\"] { run \"echo ${a}${b}\" }",
+        );
+        ok(
+            &mut s,
+            "step c for r in t { run \"echo ${r.a} ${r.b} ${r.status}\" }",
+        );
+        assert_eq!(ok(&mut s, ":type t.exit_code"), "list<int>\n");
+        assert_eq!(
+            ok(&mut s, ":graph"),
+            "workflow repl\n  step t [fan-out]\n  step c [fan-out]\n    <- t (per instance)\n"
+        );
+        assert!(ok(&mut s, ":plan").contains(
+            "c  reads t · per instance: t[i,j] → c[i,j] · for r in t: one per instance of t"
+        ));
+        let reply = s.input(":run all");
+        assert!(reply.ok, "{}", reply.errors);
+        assert_eq!(ok(&mut s, "len(c.stdout)"), "6 : int\n");
+        assert_eq!(
+            ok(&mut s, "trim(c.stdout[5])"),
+            "\"2 z succeeded\" : string\n"
+        );
+    }
+
+    #[test]
     fn hostile_input_gives_diagnostics_not_panics() {
         let mut s = session();
         let inputs = [

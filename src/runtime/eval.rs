@@ -73,7 +73,12 @@ impl fmt::Display for Value {
             }
             Value::Map(entries) | Value::Record(entries) => {
                 f.write_str("{")?;
-                for (i, (k, v)) in entries.iter().enumerate() {
+                // A record's hidden fields (`#instances`) are the runtime's, not the language's.
+                let hidden = matches!(self, Value::Record(_));
+                let shown = entries
+                    .iter()
+                    .filter(|(k, _)| !(hidden && k.starts_with('#')));
+                for (i, (k, v)) in shown.enumerate() {
                     if i > 0 {
                         f.write_str(",")?;
                     }

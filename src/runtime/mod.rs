@@ -17,6 +17,8 @@
 //!   vars file, `FLOW_VAR_` variables and `--var` flags;
 //! - [`plan`]: what a run would do, as text, without running anything;
 //! - [`schedule`]: who waits for whom, and the skip and failure rules (no tokio);
+//! - [`instances`]: a fan-out's instances: enumerated, named, and fed one by one to the
+//!   steps that go with them;
 //! - [`run`]: the scheduler that runs a workflow's steps with all of the above;
 //! - [`rollback`]: `flowc rollback`'s phase of a run, its compensations one at a time.
 //! - [`journal`]: the durable record of a run, read back by `flowc resume`;
@@ -33,6 +35,7 @@ pub mod failure;
 pub mod fingerprint;
 pub mod gate;
 pub mod group;
+pub mod instances;
 pub mod journal;
 pub mod native;
 pub mod outputs;

@@ -190,6 +190,9 @@ impl Planner<'_> {
                 facts.push(format!("calls {}", call.callee));
             }
             facts.extend(dependencies(wf, step));
+            if let Some(pairs) = per_instance(wf, graph, step) {
+                facts.push(pairs);
+            }
             // The declared outputs of a sub-workflow, on its call step.
             let computed: Vec<String> = step
                 .outputs
@@ -290,28 +293,63 @@ impl Planner<'_> {
         }
     }
 
-    /// `for region in regions: 2 instances, max 2`.
+    /// `for region in regions: 2 instances, max 2`; a matrix `for py in pys, os in oses: 6
+    /// instances (3 × 2)`; `for w in worker: one per instance of worker`.
     fn fan_out(&self, fan: &typed::FanOut, wf: &Workflow, known: &Known<'_>) -> String {
-        let count = match eval_typed(&fan.list, known) {
-            Ok(Value::List(items)) if items.len() == 1 => "1 instance".to_string(),
-            Ok(Value::List(items)) => format!("{} instances", items.len()),
-            _ => "instances decided at run time".to_string(),
+        // The lists' lengths, when the inputs decide them (a list that reads a loop
+        // variable of the axes before it does not).
+        let lengths: Option<Vec<usize>> = match fan.over {
+            Some(_) => None,
+            None => std::iter::once(&fan.list)
+                .chain(fan.matrix.iter().map(|a| &a.list))
+                .map(|l| match eval_typed(l, known) {
+                    Ok(Value::List(items)) => Some(items.len()),
+                    _ => None,
+                })
+                .collect(),
         };
-        let max = fan
+        let count = match (&lengths, fan.over) {
+            (_, Some(up)) => format!("one per instance of {}", wf.step(up).name),
+            (Some(lengths), None) => {
+                let total: usize = lengths.iter().product();
+                let mut count = if total == 1 {
+                    "1 instance".to_string()
+                } else {
+                    format!("{total} instances")
+                };
+                if lengths.len() > 1 {
+                    let factors: Vec<String> = lengths.iter().map(usize::to_string).collect();
+                    let _ = write!(count, " ({})", factors.join(" × "));
+                }
+                count
+            }
+            (None, None) => "instances decided at run time".to_string(),
+        };
+        let mut clauses = vec![format!("{} in {}", fan.var, self.text(&fan.list, wf))];
+        clauses.extend(
+            fan.matrix
+                .iter()
+                .map(|a| format!("{} in {}", a.var, self.text(&a.list, wf))),
+        );
+        let mut max = fan
             .max
             .as_ref()
             .map(|m| format!(", max {}", self.value_text(m, wf, known)))
             .unwrap_or_default();
+        // The `max` of a fan-out inside a workflow called with `for`: per run of it.
+        for (_, m) in &fan.max_per {
+            let _ = write!(
+                max,
+                ", max {} in each run of the called workflow",
+                self.value_text(m, wf, known)
+            );
+        }
         let each = fan
             .instance_when
             .as_ref()
             .map(|w| format!(" · each instance when {}", self.text(w, wf)))
             .unwrap_or_default();
-        format!(
-            "for {} in {}: {count}{max}{each}",
-            fan.var,
-            self.text(&fan.list, wf)
-        )
+        format!("for {}: {count}{max}{each}", clauses.join(", "))
     }
 
     /// `retry 3 (exponential 2s, max 30s, jitter, if exit_code != 2)`.
@@ -386,6 +424,49 @@ fn dependencies(wf: &Workflow, step: &Step) -> Vec<String> {
         facts.push(format!("reads outputs of {}", outputs.join(", ")));
     }
     facts
+}
+
+/// The steps a fan-out waits for instance by instance, in the notation of indices:
+/// `per instance: worker[i] → qc[i]`, `each.deploy[i,*] → each.roll[i]` for the several
+/// instances of one run of a called workflow.
+fn per_instance(wf: &Workflow, graph: &ExecGraph, step: &Step) -> Option<String> {
+    use petgraph::visit::EdgeRef;
+    let fan = step.fan_out.as_deref()?;
+    let node = petgraph::graph::NodeIndex::new(step.id.index());
+    let mut pairs: Vec<String> = Vec::new();
+    for e in graph
+        .graph
+        .edges_directed(node, petgraph::Direction::Incoming)
+    {
+        if *e.weight() != crate::graph::EdgeKind::Instance {
+            continue;
+        }
+        let up = typed::StepId::new(e.source().index());
+        let Some(c) = fan.counterpart(up) else {
+            continue;
+        };
+        let letters = |n: usize| -> Vec<String> {
+            (0..n)
+                .map(|k| {
+                    let c = char::from(b'i' + (k % 18) as u8);
+                    c.to_string()
+                })
+                .collect()
+        };
+        let mine = letters(wf.dims(step.id));
+        let mut theirs: Vec<String> = mine.iter().take(c.prefix).cloned().collect();
+        if wf.dims(up) > c.prefix {
+            theirs.push("*".to_string());
+        }
+        pairs.push(format!(
+            "{}[{}] → {}[{}]",
+            wf.step(up).name,
+            theirs.join(","),
+            step.name,
+            mine.join(",")
+        ));
+    }
+    (!pairs.is_empty()).then(|| format!("per instance: {}", pairs.join(", ")))
 }
 
 /// Why a step is skipped because of a step skipped by a condition upstream: it reads one

@@ -173,6 +173,17 @@ async fn one(
 ) -> StepReport {
     let step = &info.steps[i];
     let fan_out = step.fan_out.is_some();
+    // A compensation that goes with the instances of the step it undoes (`for w in worker
+    // on_failure_of worker`) reads them as the run left them.
+    for c in step.fan_out.iter().flat_map(|f| &f.counterparts) {
+        if let Some(record) = info
+            .steps
+            .get(c.step.index())
+            .and_then(|t| results.get(&t.name))
+        {
+            run::restore_feed(shared, c.step.index(), record);
+        }
+    }
     match run::decide(i, shared, results) {
         Decision::Skip(cause, reason) => {
             if let Some(j) = &shared.opts.journal {
@@ -208,8 +219,9 @@ async fn one(
         Decision::Run(instances) => {
             let (canceller, signal) = process::cancellation();
             let env: HashMap<String, Value> = results.clone();
-            let running =
-                run::run_step(shared, i, &step.name, fan_out, instances, env, signal, None);
+            let running = run::run_step(
+                shared, i, &step.name, fan_out, instances, None, env, signal, None,
+            );
             tokio::pin!(running);
             let mut stopped = false;
             loop {

@@ -23,6 +23,7 @@ use super::command;
 use super::eval::{self, EvalError, Scope, Value};
 use super::failure::{AttrError, Failure, RouteError, StepFailure};
 use super::gate::{self, GateDecision};
+use super::instances::{self, Feed, Spec};
 use super::journal::{self, Journal, Resume};
 use super::outputs;
 use super::params::{Constants, Known};
@@ -32,7 +33,7 @@ use super::retry::{self, Backoff, Policy};
 use super::schedule::{OnFailure, Ruling, Scheduler};
 use crate::lower::Lowered;
 use crate::snapshot::record::Record;
-use crate::typed::{self, Program, Ref};
+use crate::typed::{self, Program, Ref, StepId};
 use crate::typed::{DepKind, Workflow};
 
 /// How a run behaves.
@@ -415,6 +416,11 @@ pub(super) struct Shared {
     observer: Arc<Mutex<Box<dyn Observer>>>,
     /// Step fingerprints by name, when the run is journaled.
     fingerprints: HashMap<String, u64>,
+    /// For each step, whether another goes with its instances one by one
+    /// ([`typed::FanOut::counterparts`]): its instances are fed to them as they end.
+    fed: Vec<bool>,
+    /// The instances of the fed steps that started (or were restored), by step index.
+    feeds: Mutex<HashMap<usize, Arc<Feed>>>,
     /// True while the run is pausing: no attempt or instance starts. Cleared again when
     /// a failure or an interrupt ends the pause.
     pausing: tokio::sync::watch::Sender<bool>,
@@ -452,6 +458,29 @@ impl Shared {
         &self.program.workflows[self.wf_index]
     }
 
+    /// The instances of step `i`, once it started (or was restored).
+    fn feed(&self, i: usize) -> Option<Arc<Feed>> {
+        let feeds = self
+            .feeds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        feeds.get(&i).cloned()
+    }
+
+    /// Step `i` starts with these instances: a feed for the steps that go with them.
+    fn start_feed(&self, i: usize, at: Vec<Vec<usize>>) -> Option<Arc<Feed>> {
+        if !self.fed.get(i).copied().unwrap_or(false) {
+            return None;
+        }
+        let feed = Arc::new(Feed::new(at));
+        let mut feeds = self
+            .feeds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        feeds.insert(i, Arc::clone(&feed));
+        Some(feed)
+    }
+
     /// Reports an event. With a journal, only once every record queued before it is on
     /// disk: a step is reported finished only when its finish is durable.
     pub(super) fn emit(&self, event: Event) {
@@ -481,29 +510,28 @@ impl Shared {
 struct StepEnv<'a> {
     values: &'a BTreeMap<String, Value>,
     results: &'a HashMap<String, Value>,
-    local: Option<(&'a str, Value)>,
+    /// The loop variables of the fan-out instance being evaluated.
+    locals: &'a [(String, Value)],
     extra: &'a [(&'static str, Value)],
     run_id: &'a str,
     /// The run's constants and workflow, for resolved references.
     shared: &'a Shared,
     /// The task parameters' values, for a step that calls a task.
     args: &'a [(String, Value)],
-    /// The index of the fan-out instance being evaluated, for [`Ref::Instance`].
-    instance: Option<usize>,
+    /// The results of the instances that go with the one being evaluated, for
+    /// [`Ref::Instance`].
+    paired: &'a [(StepId, Value)],
 }
 
 impl Scope for StepEnv<'_> {
     fn value(&self, name: &Ref) -> Result<Value, EvalError> {
         match name {
             Ref::Param(n) | Ref::Binding(n) => self.values.get(n).cloned(),
-            Ref::Local(n) => match &self.local {
-                Some((l, v)) if l == n => Some(v.clone()),
-                _ => self
-                    .extra
-                    .iter()
-                    .find(|(e, _)| e == n)
-                    .map(|(_, v)| v.clone()),
-            },
+            Ref::Local(n) => (self.extra.iter())
+                .find(|(e, _)| e == n)
+                .map(|(_, v)| v)
+                .or_else(|| self.locals.iter().find(|(l, _)| l == n).map(|(_, v)| v))
+                .cloned(),
             Ref::Arg(n) => self
                 .args
                 .iter()
@@ -517,10 +545,9 @@ impl Scope for StepEnv<'_> {
                 .get(id.index())
                 .and_then(|s| self.results.get(&s.name))
                 .cloned(),
-            Ref::Instance(id) => self.instance.and_then(|k| {
-                let step = self.shared.workflow_resolved().steps.get(id.index())?;
-                instance_record(self.results.get(&step.name)?, k).cloned()
-            }),
+            Ref::Instance(id) => (self.paired.iter())
+                .find(|(p, _)| p == id)
+                .map(|(_, v)| v.clone()),
         }
         .ok_or(EvalError::Pending)
     }
@@ -657,6 +684,18 @@ pub async fn run(
             typed::OnFailure::Fallback(_) => OnFailure::Fallback,
         })
         .collect();
+    // The steps whose instances others go with one by one, and which of their results
+    // those read (the paired steps, and their fallbacks, which decide whether a failed
+    // instance's failure is let through).
+    let mut fed = vec![false; info.steps.len()];
+    let mut paired_reads: Vec<Vec<usize>> = vec![Vec::new(); info.steps.len()];
+    for (i, s) in info.steps.iter().enumerate() {
+        for c in s.fan_out.iter().flat_map(|f| &f.counterparts) {
+            fed[c.step.index()] = true;
+            paired_reads[i].push(c.step.index());
+            paired_reads[i].extend(info.steps[c.step.index()].fallback());
+        }
+    }
     let shared = Arc::new(Shared {
         program: Arc::clone(&program),
         wf_index,
@@ -667,6 +706,8 @@ pub async fn run(
         slots: Semaphore::new(max_parallel),
         observer: Arc::new(Mutex::new(observer)),
         fingerprints,
+        fed,
+        feeds: Mutex::new(HashMap::default()),
         pausing: tokio::sync::watch::channel(false).0,
     });
     shared.emit(Event::RunStarted {
@@ -694,6 +735,9 @@ pub async fn run(
         for d in s.deps.iter().filter(|d| d.kind != DepKind::After) {
             read[d.step.index()] = true;
         }
+    }
+    for &j in paired_reads.iter().flatten() {
+        read[j] = true;
     }
     let mut results: HashMap<String, Value> = HashMap::default();
     // `workflow.*` is known to every step: `status` is `running` until the `finally` steps.
@@ -748,6 +792,7 @@ pub async fn run(
                 );
             }
             if let Some(mut report) = restored(&shared, step, &changed) {
+                restore_feed(&shared, i, &report.record);
                 // Already durable: nothing to wait for.
                 shared.emit_now(&Event::StepRestored {
                     step: step.name.clone(),
@@ -819,6 +864,8 @@ pub async fn run(
                     running.spawn(async move { (i, finish_routed(&shared, i, report, None)) });
                 }
                 Decision::Run(instances) => {
+                    let feed =
+                        shared.start_feed(i, instances.iter().map(|s| s.at.clone()).collect());
                     let (canceller, signal) = process::cancellation();
                     // Under fail_fast a failed instance fails the workflow: the step's
                     // other instances are stopped and no new one starts.
@@ -835,8 +882,10 @@ pub async fn run(
                         .deps
                         .iter()
                         .filter(|d| d.kind != DepKind::After)
-                        .filter_map(|d| {
-                            let name = &info.steps[d.step.index()].name;
+                        .map(|d| d.step.index())
+                        .chain(paired_reads[i].iter().copied())
+                        .filter_map(|j| {
+                            let name = &info.steps[j].name;
                             results.get(name).map(|v| (name.clone(), v.clone()))
                         })
                         .collect();
@@ -852,6 +901,7 @@ pub async fn run(
                             &name,
                             fan_out,
                             instances,
+                            feed,
                             env_results,
                             signal,
                             stop,
@@ -1290,79 +1340,226 @@ fn signal_name(signal: i32) -> String {
 }
 
 /// The field of a fan-out step's record that keeps each instance's own record, for steps
-/// that read the same instance ([`Ref::Instance`]). Not a name a flow file can write.
+/// that go with its instances ([`Ref::Instance`]) and are restored after it by a resume.
+/// Not a name a flow file can write.
 const INSTANCES: &str = "#instances";
 
+/// One instance's own record: its built-in fields and outputs, its loop variables, and,
+/// hidden, its index and why it was skipped.
+fn instance_record(done: &Instance, spec: &Spec, gate: bool) -> Value {
+    let shape = Shape {
+        fan_out: false,
+        gate,
+    };
+    let mut rec = record(
+        done.status(),
+        std::slice::from_ref(done),
+        shape,
+        done.outputs.clone(),
+    );
+    if let Value::Record(fields) = &mut rec {
+        for (name, v) in &spec.locals {
+            fields.insert(name.clone(), v.clone());
+        }
+        fields.insert(instances::AT.to_string(), instances::at_value(&spec.at));
+        if done.skipped == Some(SkipCause::Failure) {
+            fields.insert(
+                instances::CAUSE.to_string(),
+                Value::Str("failure".to_string()),
+            );
+        }
+    }
+    rec
+}
+
 /// Adds each instance's own record to a fan-out step's record.
-fn keep_instances(step_record: &mut Value, done: &[Instance], gate: bool) {
+fn keep_instances(step_record: &mut Value, done: &[Instance], specs: &[Spec], gate: bool) {
     let Value::Record(fields) = step_record else {
         return;
     };
     let each = done
         .iter()
-        .map(|i| {
-            record(
-                i.status(),
-                std::slice::from_ref(i),
-                Shape {
-                    fan_out: false,
-                    gate,
-                },
-                i.outputs.clone(),
-            )
-        })
+        .zip(specs)
+        .map(|(i, s)| instance_record(i, s, gate))
         .collect();
     fields.insert(INSTANCES.to_string(), Value::List(each));
 }
 
-/// Instance `k`'s own record in a fan-out step's record.
-fn instance_record(record: &Value, k: usize) -> Option<&Value> {
-    match record {
+/// A fed step restored by a resume (or read by a rollback): its instances as its record
+/// kept them.
+pub(super) fn restore_feed(shared: &Shared, i: usize, record: &Value) {
+    let kept = match record {
         Value::Record(fields) => match fields.get(INSTANCES) {
-            Some(Value::List(items)) => items.get(k),
-            _ => None,
+            Some(Value::List(items)) => items.as_slice(),
+            _ => &[],
         },
-        _ => None,
+        _ => &[],
+    };
+    let at = (kept.iter().enumerate())
+        .map(|(k, r)| instances::at_of(r, k))
+        .collect();
+    if let Some(feed) = shared.start_feed(i, at) {
+        for (k, r) in kept.iter().enumerate() {
+            feed.publish(k, r.clone());
+        }
     }
 }
 
-/// Why instance `k` of a fan-out step does not run (`None`: it runs): the same instance of
-/// a step whose outputs it reads did not succeed, or its own condition is false (or reads
-/// a result that does not exist). An error evaluating the condition fails the instance.
-fn instance_decision(
+/// The results of the instances that go with the instance at `at`, once they have ended
+/// ([`typed::FanOut::counterparts`]): one instance's record, or the record of the several
+/// that share the prefix. `None` when the step is stopped while it waits.
+async fn paired_results(
+    shared: &Shared,
+    fan: &typed::FanOut,
+    at: &[usize],
+    results: &HashMap<String, Value>,
+    cancel: &CancellationSignal,
+) -> Option<Vec<(StepId, Value)>> {
+    let steps = &shared.workflow_resolved().steps;
+    let mut paired = Vec::with_capacity(fan.counterparts.len());
+    for c in &fan.counterparts {
+        let Some(target) = steps.get(c.step.index()) else {
+            continue;
+        };
+        let prefix = &at[..c.prefix.min(at.len())];
+        let exact = shared.workflow_resolved().dims(c.step) == prefix.len();
+        let value =
+            match shared.feed(c.step.index()) {
+                Some(feed) => {
+                    let range = feed.range(prefix);
+                    let exact = feed.exact(&range, prefix);
+                    let mut cancel = cancel.clone();
+                    let records = tokio::select! {
+                        records = feed.wait(range) => records,
+                        _ = cancel.cancelled() => return None,
+                    };
+                    if exact {
+                        records.into_iter().next()
+                    } else {
+                        let outputs: Vec<String> =
+                            target.outputs.iter().map(|o| o.name.clone()).collect();
+                        Some(instances::slice_record(&records, &outputs))
+                    }
+                }
+                // It did not run: its instances have its status, and nothing else.
+                None => {
+                    let status = results.get(&target.name).map_or(Status::Skipped, |r| {
+                        match instances::status_of(r) {
+                            "failed" => Status::Failed,
+                            "cancelled" => Status::Cancelled,
+                            "waiting" => Status::Waiting,
+                            _ => Status::Skipped,
+                        }
+                    });
+                    let shape = Shape {
+                        fan_out: !exact,
+                        gate: matches!(target.action, typed::Action::Approve(_)),
+                    };
+                    Some(record(status, &[], shape, BTreeMap::new()))
+                }
+            };
+        if let Some(v) = value {
+            paired.push((c.step, v));
+        }
+    }
+    Some(paired)
+}
+
+/// What becomes of an instance that does not run.
+enum Fate {
+    /// It is skipped, for this reason.
+    Skip(SkipCause, String),
+    /// It is neither run nor skipped: an instance that goes with it waits at a gate.
+    Hold(String),
+    /// It does not start: an instance that goes with it had not finished when the run
+    /// paused.
+    Pause(String),
+}
+
+/// Why instance `at` of a fan-out step does not run (`None`: it runs), by §16's rules
+/// applied instance by instance: from the instances that go with it (`paired`), then its
+/// own condition (an error evaluating that fails the instance).
+///
+/// An instance of a `for` over a step runs only when the instance it iterates
+/// succeeded: a skipped one skips it with the same cause, a failed or cancelled one
+/// because of a failure. The steps of a call with `for` follow the rules of whole steps:
+/// an instance waits for the others, and is skipped only when one it waits for failed
+/// (and that failure is not let through by `on_failure continue` or a fallback that
+/// succeeded), or when it reads an output that one does not have.
+fn instance_fate(
     shared: &Shared,
     step: &typed::Step,
     fan: &typed::FanOut,
     env: &StepEnv<'_>,
-    k: usize,
-) -> Result<Option<String>, StepFailure> {
+    at: &[usize],
+) -> Result<Option<Fate>, StepFailure> {
     let steps = &shared.workflow_resolved().steps;
-    for d in step.deps.iter().filter(|d| d.kind == DepKind::Output) {
-        let Some(target) = steps.get(d.step.index()) else {
+    for (id, rec) in env.paired {
+        let Some(target) = steps.get(id.index()) else {
             continue;
         };
-        if !target.fan_out.as_ref().is_some_and(|f| f.keep_instances) {
-            continue;
+        let prefix = fan.counterpart(*id).map_or(0, |c| c.prefix.min(at.len()));
+        // `worker[1]`; `each.deploy[1,*]` for the instances of one run of a workflow.
+        let mut name = instances::label(&target.name, &at[..prefix], true);
+        if shared.workflow_resolved().dims(*id) > prefix {
+            let rest = if prefix == 0 { "*" } else { ",*" };
+            name.insert_str(name.len() - 1, rest);
         }
-        let status = (env.results.get(&target.name))
-            .and_then(|r| instance_record(r, k))
-            .and_then(|r| match r {
-                Value::Record(f) => f.get("status"),
-                _ => None,
-            });
-        if !matches!(status, Some(Value::Str(s)) if s == Status::Succeeded.as_str()) {
-            return Ok(Some(format!(
-                "it reads an output of `{}[{k}]`, which has none",
-                target.name
-            )));
+        let iterates = fan.over == Some(*id);
+        let reads_output = step
+            .deps
+            .iter()
+            .any(|d| d.step == *id && d.kind == DepKind::Output);
+        // (A step with failure routes decides where its failure goes once it has ended:
+        // until then none of its failed instances is let through.)
+        let let_through = match target.settings.on_failure {
+            _ if !target.settings.routes.is_empty() => false,
+            typed::OnFailure::Continue => true,
+            typed::OnFailure::Fallback(l) => (env.results.get(&steps[l.step.index()].name))
+                .is_some_and(|r| instances::status_of(r) == Status::Succeeded.as_str()),
+            typed::OnFailure::FailFast => false,
+        };
+        let has_outputs = match rec {
+            Value::Record(fields) => target.outputs.iter().all(|o| fields.contains_key(&o.name)),
+            _ => false,
+        };
+        let cause = match rec {
+            Value::Record(fields) if fields.contains_key(instances::CAUSE) => SkipCause::Failure,
+            _ => SkipCause::Condition,
+        };
+        let missing = || format!("it reads an output of `{name}`, which has none");
+        let fate = match instances::status_of(rec) {
+            "waiting" => Some(Fate::Hold(format!("`{name}` is waiting"))),
+            "paused" => Some(Fate::Pause(format!("`{name}` had not finished"))),
+            "cancelled" => Some(Fate::Skip(
+                SkipCause::Failure,
+                format!("`{name}` was cancelled"),
+            )),
+            "failed" if reads_output => Some(Fate::Skip(SkipCause::Failure, missing())),
+            "failed" if iterates || !let_through => {
+                Some(Fate::Skip(SkipCause::Failure, format!("`{name}` failed")))
+            }
+            "skipped" if reads_output => Some(Fate::Skip(cause, missing())),
+            "skipped" if iterates => Some(Fate::Skip(cause, format!("`{name}` was skipped"))),
+            "succeeded" if reads_output && !has_outputs => {
+                Some(Fate::Skip(SkipCause::Condition, missing()))
+            }
+            _ => None,
+        };
+        if fate.is_some() {
+            return Ok(fate);
         }
     }
     match fan.instance_when.as_ref().map(|c| eval::eval_typed(c, env)) {
         None | Some(Ok(Value::Bool(true))) => Ok(None),
-        Some(Ok(_)) => Ok(Some("its condition is false".to_string())),
-        Some(Err(EvalError::Pending)) => Ok(Some(
+        Some(Ok(_)) => Ok(Some(Fate::Skip(
+            SkipCause::Condition,
+            "its condition is false".to_string(),
+        ))),
+        Some(Err(EvalError::Pending)) => Ok(Some(Fate::Skip(
+            SkipCause::Condition,
             "its condition reads a result that does not exist".to_string(),
-        )),
+        ))),
         Some(Err(e)) => Err(StepFailure::eval("the instance's `when` condition", e)),
     }
 }
@@ -1374,11 +1571,11 @@ pub(super) enum Decision {
     /// Neither run nor skip: the run is paused at an approval gate that this step waits
     /// for (or, for a `finally` step, the run is paused), so a resume decides it.
     Hold(String),
-    /// Run, with the loop values of a fan-out (one `None` for an ordinary step).
-    Run(Vec<Option<Value>>),
+    /// Run these instances (one, with an empty index, for a step that does not fan out).
+    Run(Vec<Spec>),
 }
 
-/// Decides a step the rules let run: evaluates its fan-out list and its `when`.
+/// Decides a step the rules let run: enumerates its instances and evaluates its `when`.
 pub(super) fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>) -> Decision {
     let Some(resolved) = shared.workflow_resolved().steps.get(i) else {
         return Decision::Skip(
@@ -1389,19 +1586,18 @@ pub(super) fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>
     let env = StepEnv {
         values: &shared.values,
         results,
-        local: None,
+        locals: &[],
         extra: &[],
         run_id: &shared.opts.run_id,
         shared,
         args: &[],
-        instance: None,
+        paired: &[],
     };
-    let mut instances = vec![None];
+    let mut instances = vec![Spec::default()];
     if let Some(fan) = &resolved.fan_out {
-        match eval::eval_typed(&fan.list, &env) {
-            Ok(Value::List(items)) => instances = items.into_iter().map(Some).collect(),
-            Ok(_) => {}
-            Err(e) => return Decision::Fail(StepFailure::eval("the fan-out list", e)),
+        match enumerate(shared, fan, &env) {
+            Ok(specs) => instances = specs,
+            Err(decision) => return decision,
         }
     }
     if let Some(cond) = &resolved.when {
@@ -1420,6 +1616,96 @@ pub(super) fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>
         }
     }
     Decision::Run(instances)
+}
+
+/// The instances of a fan-out, in row-major order: the elements of its list (or the
+/// instances of the step it iterates), then for each of them the elements of the next
+/// list of a matrix, evaluated with the variables before it bound (so a list may depend
+/// on them), and so on.
+fn enumerate(
+    shared: &Shared,
+    fan: &typed::FanOut,
+    env: &StepEnv<'_>,
+) -> Result<Vec<Spec>, Decision> {
+    let list_of = |e: &typed::Expr, env: &StepEnv<'_>| match eval::eval_typed(e, env) {
+        Ok(Value::List(items)) => Ok(items),
+        Ok(other) => Err(Decision::Fail(StepFailure::eval(
+            "the fan-out list",
+            EvalError::Internal(format!("`for` got {other}, not a list")),
+        ))),
+        Err(e) => Err(Decision::Fail(StepFailure::eval("the fan-out list", e))),
+    };
+    let mut specs: Vec<Spec> = match fan.over {
+        Some(up) => match shared.feed(up.index()) {
+            Some(feed) => (feed.at.iter())
+                .map(|at| Spec {
+                    at: at.clone(),
+                    locals: Vec::new(),
+                })
+                .collect(),
+            None => {
+                let name = (shared.workflow_resolved().steps.get(up.index()))
+                    .map_or("", |s| s.name.as_str());
+                return Err(Decision::Skip(
+                    SkipCause::Failure,
+                    format!("`{name}` has no instances: it did not run"),
+                ));
+            }
+        },
+        None => (list_of(&fan.list, env)?.into_iter().enumerate())
+            .map(|(k, v)| Spec {
+                at: vec![k],
+                locals: vec![(fan.var.clone(), v)],
+            })
+            .collect(),
+    };
+    for axis in &fan.matrix {
+        let mut product = Vec::new();
+        for spec in specs {
+            // A list that reads a paired instance has it: such a step waits for all of
+            // the steps it goes with before it starts.
+            let paired = ready_pairs(shared, fan, &spec.at, env.results);
+            let inner = StepEnv {
+                locals: &spec.locals,
+                paired: &paired,
+                ..*env
+            };
+            for (k, v) in list_of(&axis.list, &inner)?.into_iter().enumerate() {
+                let mut at = spec.at.clone();
+                at.push(k);
+                let mut locals = spec.locals.clone();
+                locals.push((axis.var.clone(), v));
+                product.push(Spec { at, locals });
+            }
+        }
+        specs = product;
+    }
+    Ok(specs)
+}
+
+/// [`paired_results`] without waiting: what the feeds of the paired steps have already.
+fn ready_pairs(
+    shared: &Shared,
+    fan: &typed::FanOut,
+    at: &[usize],
+    results: &HashMap<String, Value>,
+) -> Vec<(StepId, Value)> {
+    let never = CancellationSignal::never();
+    let ready = paired_results(shared, fan, at, results, &never);
+    // Every feed a matrix list reads has ended (see `Step::waits_per_instance`), so this
+    // completes at once; a pending one is taken as missing.
+    futures_now(ready).flatten().unwrap_or_default()
+}
+
+/// The output of a future that is ready at its first poll.
+fn futures_now<F: std::future::Future>(f: F) -> Option<F::Output> {
+    let mut f = std::pin::pin!(f);
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
 }
 
 /// What one instance of a step did.
@@ -1445,9 +1731,11 @@ struct Instance {
     waiting: bool,
     /// Not finished because the run is pausing: it had not started, or a retry was due.
     paused: bool,
-    /// Skipped by its own condition ([`typed::FanOut::instance_when`]), or because it reads
-    /// an output that the same instance of another step does not have.
-    skipped: bool,
+    /// Skipped by its own condition ([`typed::FanOut::instance_when`]), or by the
+    /// instances that go with it, with the cause.
+    skipped: Option<SkipCause>,
+    /// Why it was skipped by the instances that go with it.
+    skip_reason: Option<String>,
     /// When its first attempt started (its process, or its sleep or question); `None`
     /// when nothing was started.
     started: Option<Instant>,
@@ -1473,20 +1761,30 @@ impl Instance {
         }
     }
 
-    /// An instance that did not start: its condition is false, or it reads an output the
-    /// same instance of another step does not have.
-    fn skipped() -> Instance {
+    /// An instance that did not start: its condition is false, or an instance that goes
+    /// with it did not give what it needs.
+    fn skipped(cause: SkipCause) -> Instance {
         Instance {
             status_ok: true,
             exit_code: -1,
-            skipped: true,
+            skipped: Some(cause),
+            ..Instance::default()
+        }
+    }
+
+    /// An instance that is neither run nor skipped: one that goes with it waits at a gate.
+    fn held(note: String) -> Instance {
+        Instance {
+            exit_code: -1,
+            waiting: true,
+            note: Some(note),
             ..Instance::default()
         }
     }
 
     /// Its status, as one instance's record gives it.
     fn status(&self) -> Status {
-        if self.skipped {
+        if self.skipped.is_some() {
             Status::Skipped
         } else if self.failed() {
             Status::Failed
@@ -1563,13 +1861,24 @@ fn sub_workflow(name: &str) -> StepFailure {
     }
 }
 
+/// A fan-out's bound on instances at once, as evaluated when the step starts (no bound
+/// when it cannot be).
+fn bound(e: &typed::Expr, env: &StepEnv<'_>) -> usize {
+    match eval::eval_typed(e, env) {
+        Ok(Value::Int(k)) if k > 0 => usize::try_from(k).unwrap_or(usize::MAX),
+        _ => usize::MAX,
+    }
+    .min(Semaphore::MAX_PERMITS)
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn run_step(
     shared: &Shared,
     index: usize,
     name: &str,
     fan_out: bool,
-    instances: Vec<Option<Value>>,
+    instances: Vec<Spec>,
+    feed: Option<Arc<Feed>>,
     results: HashMap<String, Value>,
     cancel: CancellationSignal,
     stop_on_failure: Option<Canceller>,
@@ -1585,97 +1894,134 @@ pub(super) async fn run_step(
             },
         );
     };
-    let loop_var = step.fan_out.as_ref().map(|f| f.var.clone());
-    let no_values = BTreeMap::new();
-    let constants_only = StepEnv {
-        values: &no_values,
-        results: &HashMap::default(),
-        local: None,
+    let step_env = StepEnv {
+        values: &shared.values,
+        results: &results,
+        locals: &[],
         extra: &[],
         run_id: &shared.opts.run_id,
         shared,
         args: &[],
-        instance: None,
+        paired: &[],
     };
-    let max_instances = step
-        .fan_out
-        .as_ref()
+    let fan = step.fan_out.as_deref();
+    let max_instances = fan
         .and_then(|f| f.max.as_ref())
-        .and_then(|m| match eval::eval_typed(m, &constants_only) {
-            Ok(Value::Int(k)) if k > 0 => usize::try_from(k).ok(),
-            _ => None,
-        })
-        .unwrap_or(usize::MAX);
-    let fan_slots = Semaphore::new(max_instances.min(Semaphore::MAX_PERMITS));
+        .map_or(Semaphore::MAX_PERMITS, |m| bound(m, &step_env));
+    let fan_slots = Semaphore::new(max_instances);
+    // A bound per run of a called workflow: one semaphore per prefix of that length.
+    let mut per_run: Vec<(usize, HashMap<Vec<usize>, Semaphore>)> = Vec::new();
+    for (n, max) in fan.map_or(&[][..], |f| f.max_per.as_slice()) {
+        let k = bound(max, &step_env);
+        let runs = (instances.iter())
+            .map(|s| (s.at[..(*n).min(s.at.len())].to_vec(), Semaphore::new(k)))
+            .collect();
+        per_run.push((*n, runs));
+    }
     let count = instances.len();
     let mut tasks = Vec::with_capacity(count);
-    for (k, value) in instances.into_iter().enumerate() {
-        let label = if fan_out {
-            format!("{name}[{k}]")
-        } else {
-            name.to_string()
-        };
-        let loop_var = loop_var.clone();
+    for (k, spec) in instances.into_iter().enumerate() {
+        let label = instances::label(name, &spec.at, fan_out);
         let results = &results;
         let cancel = cancel.clone();
         let fan_slots = &fan_slots;
+        let per_run = &per_run;
+        let feed = feed.as_deref();
         let stop = stop_on_failure.as_ref();
-        let report = fan_out.then_some((name, k));
-        tasks.push(reported(shared, report, async move {
-            let Ok(_fan) = fan_slots.acquire().await else {
-                return Instance::default();
-            };
-            // No new instance starts once the step is stopped, or the run is pausing.
-            if cancel.is_cancelled() {
-                return Instance::not_started();
-            }
-            if shared.pausing() {
-                return Instance::paused("it had not started");
-            }
-            let env = StepEnv {
-                values: &shared.values,
-                results,
-                local: loop_var.as_deref().zip(value),
-                extra: &[],
-                run_id: &shared.opts.run_id,
-                shared,
-                args: &[],
-                instance: fan_out.then_some(k),
-            };
-            if let Some(fan) = &step.fan_out {
-                match instance_decision(shared, step, fan, &env, k) {
-                    Ok(None) => {}
-                    Ok(Some(reason)) => {
-                        shared.emit(Event::StepSkipped {
-                            step: label.clone(),
-                            reason,
-                        });
-                        return Instance::skipped();
+        tasks.push(async move {
+            let mut spec = spec;
+            let instance = async {
+                // The instances it goes with first: it starts once they have ended.
+                let paired = match fan.filter(|f| !f.counterparts.is_empty()) {
+                    Some(f) => match paired_results(shared, f, &spec.at, results, &cancel).await {
+                        Some(paired) => paired,
+                        None => return Instance::not_started(),
+                    },
+                    None => Vec::new(),
+                };
+                // The loop variable of a `for` over a step is that instance's result.
+                if let Some(f) = fan {
+                    let over = (f.over).and_then(|o| paired.iter().find(|(p, _)| *p == o));
+                    if let Some((_, rec)) = over {
+                        spec.locals.insert(0, (f.var.clone(), rec.clone()));
                     }
-                    Err(failure) => {
-                        return Instance {
-                            failure: Some(failure),
-                            exit_code: -1,
-                            ..Instance::default()
+                }
+                let env = StepEnv {
+                    locals: &spec.locals,
+                    paired: &paired,
+                    ..step_env
+                };
+                if let Some(f) = fan {
+                    match instance_fate(shared, step, f, &env, &spec.at) {
+                        Ok(None) => {}
+                        Ok(Some(Fate::Skip(cause, reason))) => {
+                            shared.emit(Event::StepSkipped {
+                                step: label.clone(),
+                                reason: reason.clone(),
+                            });
+                            let mut skipped = Instance::skipped(cause);
+                            skipped.skip_reason = Some(reason);
+                            return skipped;
+                        }
+                        Ok(Some(Fate::Hold(reason))) => return Instance::held(reason),
+                        Ok(Some(Fate::Pause(reason))) => return Instance::paused(&reason),
+                        Err(failure) => {
+                            return Instance {
+                                failure: Some(failure),
+                                exit_code: -1,
+                                ..Instance::default()
+                            }
                         }
                     }
                 }
+                // At most `max` at once, in each run of a called workflow and in all.
+                let mut permits = Vec::new();
+                for (n, runs) in per_run {
+                    let run = &spec.at[..(*n).min(spec.at.len())];
+                    if let Some(sem) = runs.get(run) {
+                        match sem.acquire().await {
+                            Ok(p) => permits.push(p),
+                            Err(_) => return Instance::default(),
+                        }
+                    }
+                }
+                let Ok(_fan) = fan_slots.acquire().await else {
+                    return Instance::default();
+                };
+                // No new instance starts once the step is stopped, or the run is pausing.
+                if cancel.is_cancelled() {
+                    return Instance::not_started();
+                }
+                if shared.pausing() {
+                    return Instance::paused("it had not started");
+                }
+                if fan_out {
+                    shared.emit(Event::InstanceStarted {
+                        step: name.to_string(),
+                        instance: label.clone(),
+                        index: k,
+                    });
+                }
+                let instance = run_instance(shared, step, &label, &env, cancel.clone()).await;
+                drop(permits);
+                instance
             }
-            if fan_out {
-                shared.emit(Event::InstanceStarted {
-                    step: name.to_string(),
-                    instance: label.clone(),
-                    index: k,
-                });
-            }
-            let instance = run_instance(shared, step, &label, &env, cancel).await;
+            .await;
             if let (Some(stop), true) = (stop, instance.failed()) {
                 stop.cancel();
             }
-            instance
-        }));
+            if fan_out {
+                shared.emit(instance_finished(shared, name, &label, k, &instance));
+            }
+            if let Some(feed) = feed {
+                let gate = matches!(step.action, typed::Action::Approve(_));
+                feed.publish(k, instance_record(&instance, &spec, gate));
+            }
+            (instance, spec)
+        });
     }
-    let done: Vec<Instance> = futures_join_all(tasks).await;
+    let (done, specs): (Vec<Instance>, Vec<Spec>) =
+        futures_join_all(tasks).await.into_iter().unzip();
     // A failure outranks the cancellations it caused among its siblings.
     let status = if done.iter().any(Instance::failed) {
         Status::Failed
@@ -1688,14 +2034,15 @@ pub(super) async fn run_step(
     } else {
         Status::Succeeded
     };
-    let mut failed = done
-        .iter()
-        .enumerate()
-        .filter_map(|(k, i)| i.failure.as_ref().filter(|_| i.failed()).map(|f| (k, f)));
+    let mut failed = done.iter().zip(&specs).filter_map(|(i, spec)| {
+        (i.failure.as_ref())
+            .filter(|_| i.failed())
+            .map(|f| (spec, f))
+    });
     let failure = match failed.next() {
         // The failed instance is named: `greet[3]: exit code 1`.
-        Some((k, first)) if fan_out => Some(StepFailure::instance(
-            format!("{name}[{k}]"),
+        Some((spec, first)) if fan_out => Some(StepFailure::instance(
+            instances::label(name, &spec.at, true),
             failed.count(),
             first.clone(),
         )),
@@ -1703,14 +2050,27 @@ pub(super) async fn run_step(
         None => None,
     };
     let failure = failure.map(|f| redacted(shared, &f));
+    // Every instance skipped because of a failure (those it goes with failed): the step
+    // did not run, and is skipped with that cause, as a step is by §16's rules.
+    let all_failed_upstream =
+        !done.is_empty() && done.iter().all(|i| i.skipped == Some(SkipCause::Failure));
+    let (status, skip) = if all_failed_upstream {
+        (Status::Skipped, Some(SkipCause::Failure))
+    } else {
+        (status, None)
+    };
     let reason = match &failure {
         Some(f) => Some(f.message.clone()),
+        None if all_failed_upstream => done
+            .iter()
+            .find_map(|i| i.skip_reason.as_ref())
+            .map(|why| format!("every instance was skipped: {why}")),
         None => done.iter().find_map(|i| i.note.clone()),
     };
     let mut outputs = BTreeMap::new();
     // An instance skipped by its condition has no outputs: the lists would not line up
     // with the iterated list, so the step has none.
-    if status == Status::Succeeded && !done.iter().any(|i| i.skipped) {
+    if status == Status::Succeeded && !done.iter().any(|i| i.skipped.is_some()) {
         if fan_out {
             // Declared names, so that an empty fan-out has its outputs, as empty lists.
             let mut keys: Vec<String> = step.outputs.iter().map(|o| o.name.clone()).collect();
@@ -1729,7 +2089,7 @@ pub(super) async fn run_step(
     let report = StepReport {
         name: name.to_string(),
         status,
-        skip: None,
+        skip,
         reason,
         failure,
         attempts: done.iter().map(|i| i.attempts).sum(),
@@ -1742,17 +2102,33 @@ pub(super) async fn run_step(
         exit_codes: done.iter().map(|i| i.exit_code).collect(),
         continued: false,
         restored: false,
-        gate: status == Status::Waiting,
+        // A gate that waits, not a step whose instances wait behind one.
+        gate: status == Status::Waiting && done.iter().any(|i| i.waiting && i.attempts > 0),
         record: {
             let shape = Shape::of(step);
             let mut record = record(status, &done, shape, outputs);
-            if step.fan_out.as_ref().is_some_and(|f| f.keep_instances) {
-                keep_instances(&mut record, &done, shape.gate);
+            if fan.is_some_and(|f| f.keep_instances) || feed.is_some() {
+                keep_instances(&mut record, &done, &specs, shape.gate);
             }
             record
         },
         route: None,
     };
+    if all_failed_upstream {
+        // Journaled and reported as a skipped step, so that a resume decides it again.
+        let why = report.reason.clone().unwrap_or_default();
+        if let Some(j) = &shared.opts.journal {
+            j.record(&Record::StepSkipped {
+                step: name.to_string(),
+                reason: why.clone(),
+            });
+        }
+        shared.emit(Event::StepSkipped {
+            step: name.to_string(),
+            reason: why,
+        });
+        return report;
+    }
     if status == Status::Paused {
         // Not finished: nothing is journaled but the instances that finished, which a
         // resume keeps.
@@ -1829,15 +2205,27 @@ fn take_route(
     }
     let mut results: HashMap<String, Value> = HashMap::default();
     results.insert(step.name.clone(), report.record.clone());
+    // An inlined step's own instance, for its routes' `Ref::Instance` of itself.
+    let own: Vec<(StepId, Value)> = instance
+        .and_then(|k| match &report.record {
+            Value::Record(fields) => match fields.get(INSTANCES) {
+                Some(Value::List(items)) => items.get(k).cloned(),
+                _ => None,
+            },
+            _ => None,
+        })
+        .map(|rec| (StepId::new(index), rec))
+        .into_iter()
+        .collect();
     let env = StepEnv {
         values: &shared.values,
         results: &results,
-        local: None,
+        locals: &[],
         extra: &[],
         run_id: &shared.opts.run_id,
         shared,
         args: &[],
-        instance,
+        paired: &own,
     };
     let routes = &step.settings.routes;
     let mut taken = routes.len();
@@ -1877,22 +2265,15 @@ fn take_route(
     condition
 }
 
-/// Runs one instance of a step and, for instance `k` of fan-out step `name` (`fan_out`),
-/// reports its end: one [`Event::InstanceFinished`] for every instance, however it ended.
-async fn reported(
+/// The [`Event::InstanceFinished`] of instance `label` (number `k`, in row-major order)
+/// of fan-out step `name`: one for every instance, however it ended.
+fn instance_finished(
     shared: &Shared,
-    fan_out: Option<(&str, usize)>,
-    instance: impl std::future::Future<Output = Instance>,
-) -> Instance {
-    let instance = instance.await;
-    if let Some((name, k)) = fan_out {
-        shared.emit(instance_finished(shared, name, k, &instance));
-    }
-    instance
-}
-
-/// The [`Event::InstanceFinished`] of instance `k` of fan-out step `name`.
-fn instance_finished(shared: &Shared, name: &str, k: usize, instance: &Instance) -> Event {
+    name: &str,
+    label: &str,
+    k: usize,
+    instance: &Instance,
+) -> Event {
     let failure = instance
         .failure
         .as_ref()
@@ -1900,7 +2281,7 @@ fn instance_finished(shared: &Shared, name: &str, k: usize, instance: &Instance)
         .map(|f| redacted(shared, f));
     Event::InstanceFinished {
         step: name.to_string(),
-        instance: format!("{name}[{k}]"),
+        instance: label.to_string(),
         index: k,
         status: instance.status(),
         attempts: instance.attempts,
@@ -1954,11 +2335,11 @@ pub(super) fn finish(shared: &Shared, report: StepReport) -> StepReport {
 }
 
 /// Runs futures concurrently and collects their results in order.
-async fn futures_join_all<F: std::future::Future<Output = Instance>>(
+async fn futures_join_all<T: Default, F: std::future::Future<Output = T>>(
     futures: Vec<F>,
-) -> Vec<Instance> {
+) -> Vec<T> {
     let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<Instance>> = vec![None; pinned.len()];
+    let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None).take(pinned.len()).collect();
     std::future::poll_fn(|cx| {
         let mut pending = false;
         for (k, f) in pinned.iter_mut().enumerate() {
@@ -2060,12 +2441,12 @@ async fn run_instance(
     let env = StepEnv {
         values: env.values,
         results: env.results,
-        local: env.local.clone(),
+        locals: env.locals,
         extra: &[],
         run_id: env.run_id,
         shared,
         args: &plan.args,
-        instance: env.instance,
+        paired: env.paired,
     };
     let action = match action_of(step, &env) {
         Ok(a) => a,
@@ -2157,6 +2538,7 @@ async fn run_instance(
                 ..Instance::default()
             };
             computed_outputs(&plan, &env, &mut instance);
+            journal_instance(shared, label, &instance);
             instance
         }
         Action::Argv(_) | Action::Native(_) => {
@@ -2207,12 +2589,12 @@ async fn run_instance(
                             let retry_env = StepEnv {
                                 values: env.values,
                                 results: env.results,
-                                local: env.local.clone(),
+                                locals: env.locals,
                                 extra: &extra,
                                 run_id: env.run_id,
                                 shared: env.shared,
                                 args: env.args,
-                                instance: env.instance,
+                                paired: env.paired,
                             };
                             matches!(eval::eval_typed(cond, &retry_env), Ok(Value::Bool(true)))
                         }
@@ -2380,7 +2762,8 @@ async fn run_instance(
                 cancelled: result.cancelled,
                 waiting: false,
                 paused: false,
-                skipped: false,
+                skipped: None,
+                skip_reason: None,
                 started: first_start.get().copied(),
             };
             match outputs {
@@ -2392,37 +2775,47 @@ async fn run_instance(
                 None => {}
             }
             computed_outputs(&plan, &env, &mut instance);
-            // A fan-out instance's result, so that a resume keeps the finished ones; not
-            // one with `secret` outputs, which the journal does not hold (it runs again).
-            let mut secret_outputs = Vec::new();
-            instance
-                .outputs
-                .values()
-                .for_each(|v| outputs::secrets_in(v, &mut secret_outputs));
-            if let (Some(j), true) = (&shared.opts.journal, instance.status_ok) {
-                if label.ends_with(']') && secret_outputs.is_empty() {
-                    j.record(&Record::InstanceFinished {
-                        step: label.to_string(),
-                        exit_code: instance.exit_code,
-                        stdout: instance.stdout.clone(),
-                        attempts: instance.attempts,
-                        duration_ms: instance.duration.as_millis() as u64,
-                        outputs: instance
-                            .outputs
-                            .iter()
-                            .map(|(k, v)| (k.clone(), journal::to_val_without_secrets(v)))
-                            .collect(),
-                        fingerprint: shared
-                            .fingerprints
-                            .get(journal::step_of(label))
-                            .copied()
-                            .unwrap_or(0),
-                    });
-                }
-            }
+            journal_instance(shared, label, &instance);
             instance
         }
     }
+}
+
+/// Journals a fan-out instance that succeeded, so that a resume keeps it (and the
+/// instances that go with it); not one with `secret` outputs, which the journal does not
+/// hold (it runs again).
+fn journal_instance(shared: &Shared, label: &str, instance: &Instance) {
+    let Some(j) = &shared.opts.journal else {
+        return;
+    };
+    if !instance.status_ok || !label.ends_with(']') {
+        return;
+    }
+    let mut secret_outputs = Vec::new();
+    instance
+        .outputs
+        .values()
+        .for_each(|v| outputs::secrets_in(v, &mut secret_outputs));
+    if !secret_outputs.is_empty() {
+        return;
+    }
+    j.record(&Record::InstanceFinished {
+        step: label.to_string(),
+        exit_code: instance.exit_code,
+        stdout: instance.stdout.clone(),
+        attempts: instance.attempts,
+        duration_ms: instance.duration.as_millis() as u64,
+        outputs: instance
+            .outputs
+            .iter()
+            .map(|(k, v)| (k.clone(), journal::to_val_without_secrets(v)))
+            .collect(),
+        fingerprint: shared
+            .fingerprints
+            .get(journal::step_of(label))
+            .copied()
+            .unwrap_or(0),
+    });
 }
 
 /// Decides approval gate instance `label` ([`gate::decide`]): a decision recorded earlier,

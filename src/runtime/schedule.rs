@@ -17,11 +17,17 @@ use crate::typed::{DepKind, Workflow};
 
 /// Who waits for whom: graph predecessors, the fallbacks of each predecessor (they stand
 /// in for it; a fallback's own fallbacks too, for an escalation chain), and for `finally`
-/// steps every ordinary step.
+/// steps every ordinary step. A step that waits for another instance by instance
+/// ([`EdgeKind::Instance`]) is decided once that one has started (or is done): its
+/// instances then wait for theirs.
 #[derive(Clone, Debug)]
 pub struct Waits {
     /// For each step, the steps that wait for it.
     waiters: Vec<Vec<usize>>,
+    /// For each step, the steps that wait only for it to start, instance by instance.
+    starters: Vec<Vec<usize>>,
+    /// For each step, whether its starters were told (it started, or is done).
+    released: Vec<bool>,
     /// For each step, how many of the steps it waits for are not done yet.
     remaining: Vec<usize>,
     /// For each step, the step whose fallback it is.
@@ -39,17 +45,23 @@ impl Waits {
             }
         }
         let mut waiters: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut starters: Vec<Vec<usize>> = vec![Vec::new(); n];
         let mut remaining = vec![0; n];
         for (i, left) in remaining.iter_mut().enumerate() {
             let node = petgraph::graph::NodeIndex::new(i);
-            let mut preds: Vec<usize> = graph
-                .graph
-                .edges_directed(node, Direction::Incoming)
-                .map(|e| e.source().index())
-                .collect();
+            let mut preds: Vec<usize> = Vec::new();
+            let mut by_instance: Vec<usize> = Vec::new();
+            for e in graph.graph.edges_directed(node, Direction::Incoming) {
+                match e.weight() {
+                    EdgeKind::Instance => by_instance.push(e.source().index()),
+                    _ => preds.push(e.source().index()),
+                }
+            }
             // A fallback waits for the step it backs, not for that step's other fallbacks.
+            // (The fallbacks of a step waited for one instance at a time are waited for
+            // whole: they run once it has ended.)
             let mut stand_ins: Vec<usize> = Vec::new();
-            let mut todo: Vec<usize> = (preds.iter())
+            let mut todo: Vec<usize> = (preds.iter().chain(&by_instance))
                 .filter(|&&p| fallback_of[i] != Some(p))
                 .flat_map(|&p| info.steps[p].fallbacks().map(|l| l.step.index()))
                 .collect();
@@ -65,13 +77,20 @@ impl Waits {
             }
             preds.sort_unstable();
             preds.dedup();
-            *left = preds.len();
+            // Waiting for all of a step covers waiting for its start.
+            by_instance.retain(|p| preds.binary_search(p).is_err());
+            *left = preds.len() + by_instance.len();
             for p in preds {
                 waiters[p].push(i);
+            }
+            for p in by_instance {
+                starters[p].push(i);
             }
         }
         Waits {
             waiters,
+            starters,
+            released: vec![false; n],
             remaining,
             fallback_of,
         }
@@ -88,7 +107,22 @@ impl Waits {
 
     /// Step `i` is done: the steps that waited only for it are pushed on `ready`.
     pub fn done(&mut self, i: usize, ready: &mut Vec<usize>) {
+        self.started(i, ready);
         for &w in &self.waiters[i] {
+            self.remaining[w] = self.remaining[w].saturating_sub(1);
+            if self.remaining[w] == 0 {
+                ready.push(w);
+            }
+        }
+    }
+
+    /// Step `i` started: the steps that go with its instances one by one and wait for
+    /// nothing else are pushed on `ready`.
+    pub fn started(&mut self, i: usize, ready: &mut Vec<usize>) {
+        if std::mem::replace(&mut self.released[i], true) {
+            return;
+        }
+        for &w in &self.starters[i] {
             self.remaining[w] = self.remaining[w].saturating_sub(1);
             if self.remaining[w] == 0 {
                 ready.push(w);
@@ -188,10 +222,14 @@ pub fn rules<'a>(
         }
         let node = petgraph::graph::NodeIndex::new(i);
         for e in graph.graph.edges_directed(node, Direction::Incoming) {
-            if !matches!(e.weight(), EdgeKind::After | EdgeKind::Data) {
+            if !matches!(
+                e.weight(),
+                EdgeKind::After | EdgeKind::Data | EdgeKind::Instance
+            ) {
                 continue;
             }
             let p = e.source().index();
+            // (A step that goes with `p`'s instances one by one may start before `p` ends.)
             let Some(r) = report_of(p) else { continue };
             match r.status {
                 Status::Failed if !handled(p, info, report_of, fallback_of) => {
@@ -213,12 +251,28 @@ pub fn rules<'a>(
                 .deps
                 .iter()
                 .any(|d| d.step.index() == p && d.kind == DepKind::Output);
-            // Steps of one call with `for` read each other instance by instance: a failed
-            // instance skips only the same instance of its readers (decided when it starts).
-            let by_instance =
-                |s: &crate::typed::Step| s.fan_out.as_ref().is_some_and(|f| f.keep_instances);
-            let per_instance =
-                r.status == Status::Failed && by_instance(step) && by_instance(&info.steps[p]);
+            // A step that goes with `p`'s instances (a `for` over `p`, the steps of one
+            // call with `for`) reads them one by one: a failed or skipped instance skips
+            // only the instances that go with it (decided as each starts). Unless `p` has
+            // no instance at all: it was skipped as a whole.
+            let paired = (step.fan_out.as_deref())
+                .is_some_and(|f| f.counterpart(crate::typed::StepId::new(p)).is_some());
+            if paired && r.status == Status::Skipped {
+                let iterates = step
+                    .fan_out
+                    .as_deref()
+                    .is_some_and(|f| f.over.is_some_and(|o| o.index() == p));
+                if iterates || reads_output {
+                    let cause = r.skip.unwrap_or(SkipCause::Failure);
+                    return Some(Verdict::Skip(
+                        cause,
+                        format!("`{}` was skipped, so it has no instances", r.name),
+                    ));
+                }
+            }
+            if paired {
+                continue;
+            }
             // A fan-out with an instance skipped by its condition succeeds with no outputs.
             let has_outputs = || match &r.record {
                 super::eval::Value::Record(fields) => {
@@ -235,7 +289,7 @@ pub fn rules<'a>(
                     ),
                 ));
             }
-            if reads_output && r.status != Status::Succeeded && !per_instance {
+            if reads_output && r.status != Status::Succeeded {
                 let cause = r.skip.unwrap_or(SkipCause::Failure);
                 return Some(Verdict::Skip(
                     cause,
@@ -402,6 +456,7 @@ impl<'a> Scheduler<'a> {
     /// Step `i` started.
     pub fn started(&mut self, i: usize) {
         self.running[i] = true;
+        self.waits.started(i, &mut self.ready);
     }
 
     /// Step `i` finished in an earlier run and is restored as it was.
@@ -922,6 +977,49 @@ mod tests {
                 "t=50 start report",
                 "t=60 report succeeded"
             ]
+        );
+    }
+
+    #[test]
+    fn a_step_that_goes_with_another_instance_by_instance_is_decided_once_it_started() {
+        // `qc` starts with `worker` (its instances then wait for theirs one by one);
+        // `total` waits for all of `qc`, and `audit` for all of `worker`.
+        let (log, status) = play(
+            "workflow w {
+  step worker for s in [1, 2] { sleep 0s }
+  step qc for x in worker { sleep 0s }
+  step total after qc { sleep 0s }
+  step audit after worker { sleep 0s }
+}",
+            &[("worker", 100, Status::Succeeded)],
+            4,
+            None,
+        );
+        assert_eq!(status, Status::Succeeded);
+        assert_eq!(
+            log,
+            [
+                "t=0 start worker",
+                "t=0 start qc",
+                "t=10 qc succeeded",
+                "t=10 start total",
+                "t=20 total succeeded",
+                "t=100 worker succeeded",
+                "t=100 start audit",
+                "t=110 audit succeeded"
+            ]
+        );
+        // A `for` over a step that is skipped as a whole is skipped, with its cause.
+        let fates = simulate(
+            "workflow w {
+  step worker for s in [1, 2] { sleep 0s }
+  step qc for x in worker { sleep 0s }
+}",
+            &[("worker", Status::Skipped)],
+        );
+        assert_eq!(
+            fate(&fates, "qc"),
+            "skipped: `worker` was skipped, so it has no instances"
         );
     }
 

@@ -126,14 +126,42 @@ fn step(out: &mut String, wf: &Workflow, s: &Step) {
         );
     }
     if let Some(f) = &s.fan_out {
-        let _ = write!(out, "    for {} in {}", f.var, expr(&f.list));
+        match f.over {
+            Some(up) => {
+                let _ = write!(
+                    out,
+                    "    for {} in instances of #{} {}",
+                    f.var,
+                    up.0,
+                    wf.step(up).name
+                );
+            }
+            None => {
+                let _ = write!(out, "    for {} in {}", f.var, expr(&f.list));
+            }
+        }
+        for a in &f.matrix {
+            let _ = write!(out, " for {} in {}", a.var, expr(&a.list));
+        }
         if let Some(max) = &f.max {
             let _ = write!(out, " max {}", expr(max));
+        }
+        for (n, max) in &f.max_per {
+            let _ = write!(out, " max {} per {n}", expr(max));
         }
         if f.keep_instances {
             out.push_str(" (each instance kept)");
         }
         out.push('\n');
+        for c in &f.counterparts {
+            let _ = writeln!(
+                out,
+                "    with instances of #{} {} (sharing {})",
+                c.step.0,
+                wf.step(c.step).name,
+                c.prefix
+            );
+        }
         if let Some(w) = &f.instance_when {
             let _ = writeln!(out, "    each instance when {}", expr(w));
         }

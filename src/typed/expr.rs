@@ -88,9 +88,11 @@ pub enum Ref {
     },
     /// The result record of a step of the same workflow.
     Step(super::StepId),
-    /// The result of one instance of a fan-out step: the instance with the same index as
-    /// the reading instance. Only in steps inlined from a call with `for`, which all fan
-    /// out over the call's list, reading each other.
+    /// The result of the instance of a fan-out step that goes with the reading instance
+    /// (its [`super::Counterpart`]): the loop variable of a `for` over a step (`w` in
+    /// `for w in worker`), and the steps of a call with `for` reading each other. When
+    /// several instances go with it (a fan-out inside a workflow called with `for`), the
+    /// result of those, with lists, as a fan-out step's.
     Instance(super::StepId),
     /// A loop variable of `for`, or `exit_code`, `timed_out` and `attempt` in a retry
     /// condition.

@@ -210,6 +210,30 @@ impl GroupPolicy {
 }
 
 impl Workflow {
+    /// How many entries an instance index of step `id` has: 0 for a step that does not
+    /// fan out, one per axis for one that does (a `for` over a step counts that step's).
+    pub fn dims(&self, id: StepId) -> usize {
+        let mut id = id;
+        let mut extra = 0;
+        // Bounded by the number of steps: `over` links form no cycle in a lowered
+        // program, and a cycle in one being checked only ends the walk early.
+        for _ in 0..=self.steps.len() {
+            let Some(fan) = self
+                .steps
+                .get(id.index())
+                .and_then(|s| s.fan_out.as_deref())
+            else {
+                return extra;
+            };
+            extra += fan.matrix.len();
+            match fan.over {
+                Some(up) => id = up,
+                None => return extra + 1,
+            }
+        }
+        extra
+    }
+
     /// The step with this id.
     pub fn step(&self, id: StepId) -> &Step {
         &self.steps[id.index()]
@@ -292,6 +316,42 @@ impl Step {
         }
     }
 
+    /// Whether this step waits for `target` instance by instance (each instance for the
+    /// instances that go with it, [`FanOut::counterparts`]) rather than for all of it: it
+    /// goes with `target`'s instances, never reads `target` as a whole, does not
+    /// compensate it, does not name the step it iterates in `after`, and its fan-out
+    /// lists do not read an instance of it (they are evaluated before any instance
+    /// starts).
+    pub fn waits_per_instance(&self, target: StepId) -> bool {
+        let Some(fan) = self.fan_out.as_deref() else {
+            return false;
+        };
+        if fan.counterpart(target).is_none() || self.compensates.is_some_and(|l| l.step == target) {
+            return false;
+        }
+        // (The steps of a call with `for` wait for each other with `after` one by one.)
+        let after = |d: &Dep| d.step == target && d.kind == DepKind::After;
+        if fan.over == Some(target) && self.deps.iter().any(after) {
+            return false;
+        }
+        let mut whole = false;
+        self.for_each_expr(&mut |e| {
+            // The list of a `for` over `target` names it, and is no read of it.
+            if fan.over == Some(target) && std::ptr::eq(e, &fan.list) {
+                return;
+            }
+            e.walk(&mut |x| {
+                whole |= matches!(x.kind, ExprKind::Ref(Ref::Step(id)) if id == target);
+            });
+        });
+        for list in fan.lists() {
+            list.walk(&mut |x| {
+                whole |= matches!(x.kind, ExprKind::Ref(Ref::Instance(id)) if id == target);
+            });
+        }
+        !whole
+    }
+
     /// Every step its failure may fall back to, in the order written: the targets of its
     /// conditional routes, then its unconditional fallback.
     pub fn fallbacks(&self) -> impl Iterator<Item = Link> + '_ {
@@ -317,9 +377,11 @@ impl Step {
     pub fn for_each_expr<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
         if let Some(fan) = &self.fan_out {
             f(&fan.list);
+            fan.matrix.iter().for_each(|a| f(&a.list));
             if let Some(max) = &fan.max {
                 f(max);
             }
+            fan.max_per.iter().for_each(|(_, m)| f(m));
             if let Some(when) = &fan.instance_when {
                 f(when);
             }
@@ -367,9 +429,11 @@ impl Step {
     pub fn for_each_expr_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
         if let Some(fan) = &mut self.fan_out {
             f(&mut fan.list);
+            fan.matrix.iter_mut().for_each(|a| f(&mut a.list));
             if let Some(max) = &mut fan.max {
                 f(max);
             }
+            fan.max_per.iter_mut().for_each(|(_, m)| f(m));
             if let Some(when) = &mut fan.instance_when {
                 f(when);
             }
@@ -412,12 +476,18 @@ impl Step {
     }
 }
 
-/// The fan-out clause of a step.
+/// The fan-out clauses of a step: one `for` (a fan-out), several (a matrix), or a `for`
+/// over the instances of another fan-out step (a per-instance chain).
+///
+/// An instance's index has one entry per axis: the first axis is `var in list`, or the
+/// instances of [`FanOut::over`] (as many entries as that step's index has); then one
+/// entry per [`FanOut::matrix`] axis. Instances are in row-major order (the last axis
+/// varies fastest), which is the order of the lists in the step's result.
 #[derive(Clone, Debug)]
 pub struct FanOut {
-    /// The loop variable ([`Ref::Local`]).
+    /// The loop variable ([`Ref::Local`]; for a `for` over a step, [`Ref::Instance`]).
     pub var: String,
-    /// The list iterated over.
+    /// The list iterated over (for a `for` over a step, the step's name, as written).
     pub list: Expr,
     /// At most this many instances at once.
     pub max: Option<Expr>,
@@ -427,6 +497,56 @@ pub struct FanOut {
     pub instance_when: Option<Expr>,
     /// Keep each instance's result in the step's record, for [`Ref::Instance`] readers.
     pub keep_instances: bool,
+    /// The further axes of a matrix (`for py in pys for os in oses`), in the order
+    /// written; each list may read the variables of the axes before it.
+    pub matrix: Vec<Axis>,
+    /// `for w in STEP`: the first axis is the instances of this fan-out step, and `var`
+    /// is each one's result ([`Ref::Instance`] of it).
+    pub over: Option<StepId>,
+    /// The fan-out steps whose instances this step's instances read or wait for one by
+    /// one rather than as a whole: `over`, and the steps of the same call with `for`.
+    pub counterparts: Vec<Counterpart>,
+    /// Bounds inside the product: at most `max` instances at once among those whose
+    /// indices share their first `n` entries (the `max` of a fan-out inlined from a call
+    /// with `for` applies to each run of the called workflow).
+    pub max_per: Vec<(usize, Expr)>,
+}
+
+impl FanOut {
+    /// Every list expression of the fan-out's axes, the first one included unless it
+    /// iterates a step.
+    pub fn lists(&self) -> impl Iterator<Item = &Expr> {
+        (self.over.is_none().then_some(&self.list))
+            .into_iter()
+            .chain(self.matrix.iter().map(|a| &a.list))
+    }
+
+    /// The counterpart relation with `step`, if this step has one.
+    pub fn counterpart(&self, step: StepId) -> Option<Counterpart> {
+        self.counterparts.iter().copied().find(|c| c.step == step)
+    }
+}
+
+/// One more axis of a matrix: `for var in list`.
+#[derive(Clone, Debug)]
+pub struct Axis {
+    /// The loop variable ([`Ref::Local`]).
+    pub var: String,
+    /// The list iterated over.
+    pub list: Expr,
+}
+
+/// A per-instance relation: instance `i` of the reading step goes with the instances of
+/// `step` whose index starts with the first `prefix` entries of `i`. When `prefix` is the
+/// length of `step`'s index that is one instance (a chain: `qc[1]` with `worker[1]`);
+/// when it is shorter, the instances that share it (in a call with `for` of a workflow
+/// that fans out itself, the inner fan-out's instances of one run of the workflow).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counterpart {
+    /// The step read or waited for.
+    pub step: StepId,
+    /// How many leading index entries the two share.
+    pub prefix: usize,
 }
 
 /// Why a step waits for another.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use flowc::diagnostics::CODES;
+use flowc::diagnostics::{CODES, RETIRED};
 
 use crate::support::root;
 use crate::ui::{expected_codes, fixtures};
@@ -46,6 +46,30 @@ fn codes_are_unique_and_explained() {
         assert!(
             text.contains("```"),
             "the explanation of {code} has no example"
+        );
+    }
+}
+
+#[test]
+fn retired_codes_are_explained_and_never_given() {
+    let in_source = codes_in_source();
+    for (code, text) in RETIRED {
+        assert!(
+            text.starts_with(&format!("# {code}: (retired) ")),
+            "the explanation of retired {code} must start with `# {code}: (retired) title`"
+        );
+        assert!(
+            !CODES.iter().any(|(c, _)| c == code),
+            "{code} is retired and registered"
+        );
+        assert!(
+            !in_source.contains_key(*code),
+            "{code} is retired but given"
+        );
+        assert_eq!(
+            flowc::diagnostics::explain(code),
+            Some(*text),
+            "`flowc explain {code}` still answers"
         );
     }
 }

@@ -35,7 +35,8 @@ const EVENTS: &str = r#"workflow events(items: list<string> = ["a", "b", "c"], q
 }
 "#;
 
-fn schema() -> jsonschema::Validator {
+/// The events schema of docs/events.schema.json, compiled.
+pub fn schema() -> jsonschema::Validator {
     let text = std::fs::read_to_string(root().join("docs/events.schema.json")).expect("schema");
     let schema: serde_json::Value = serde_json::from_str(&text).expect("the schema is JSON");
     jsonschema::meta::validate(&schema).expect("a valid JSON Schema");

@@ -16,6 +16,7 @@ mod friction;
 mod hostile;
 mod http;
 mod injection;
+mod matrix;
 mod operate;
 mod parser;
 mod plan;

@@ -331,7 +331,7 @@ fn a_workflow_called_with_for_runs_once_per_element() {
     assert_eq!(graph.code, 0, "{}", graph.stderr);
     assert!(
         graph.stdout.contains(
-            "  step each.roll [fan-out]\n    when each instance: !(r == \"us\")\n    <- each.push (after)\n"
+            "  step each.roll [fan-out]\n    when each instance: !(r == \"us\")\n    <- each.push (per instance)\n"
         ),
         "{}",
         graph.stdout
@@ -342,7 +342,7 @@ fn a_workflow_called_with_for_runs_once_per_element() {
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(
         plan.stdout.contains(
-            "each.roll  after each.push · reads outputs of each.push · for r in rs: 3 instances, max 2 · each instance when !canary"
+            "each.roll  after each.push · reads outputs of each.push · per instance: each.push[i] → each.roll[i] · for r in rs: 3 instances, max 2 · each instance when !canary"
         ),
         "{}",
         plan.stdout
@@ -455,7 +455,14 @@ workflow w(items: list<string> = ["x", "y", "z"]) {
     assert!(edges.len() > 20, "{edges:?}");
     let kinds: std::collections::BTreeSet<&str> =
         edges.iter().filter_map(|e| e["kind"].as_str()).collect();
-    for kind in ["after", "data", "fallback", "compensates", "finally"] {
+    for kind in [
+        "after",
+        "data",
+        "fallback",
+        "compensates",
+        "finally",
+        "instance",
+    ] {
         assert!(kinds.contains(kind), "no {kind} edge: {kinds:?}");
     }
     // For each step: the first event deciding it, and the event ending it.
@@ -485,6 +492,21 @@ workflow w(items: list<string> = ["x", "y", "z"]) {
         let to = e["to"].as_str().expect("to");
         // (A call's join step starts nothing, so its end is its first event.)
         let start = decided.get(to).or_else(|| ended.get(to));
+        // The steps of a call with `for` go with each other instance by instance: the
+        // later one is decided once the earlier one has started (each of its instances
+        // then waits for its own, which tests/flowc/matrix.rs checks).
+        if e["kind"] == "instance" {
+            let first = decided.get(from).or_else(|| ended.get(from));
+            let (Some(&first), Some(&start)) = (first, start) else {
+                panic!("{from} -> {to}: not both in the events\n{}", out.stdout);
+            };
+            assert!(
+                first < start,
+                "{from} -> {to} (instance): not kept\n{}",
+                out.stdout
+            );
+            continue;
+        }
         let (Some(&done), Some(&start)) = (ended.get(from), start) else {
             panic!("{from} -> {to}: not both in the events\n{}", out.stdout);
         };

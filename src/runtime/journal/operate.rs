@@ -117,13 +117,20 @@ pub fn rerun_steps(
     names
         .iter()
         .map(|name| {
-            let (base, instance) = match name.split_once('[') {
-                Some((base, rest)) => match rest.strip_suffix(']').map(str::parse::<usize>) {
-                    Some(Ok(k)) => (base, Some(k)),
-                    _ => (name.as_str(), None),
+            // `rollout[1]`, or an instance of a matrix by its position in each list,
+            // `test[1,2]`.
+            let index = |rest: &str| -> Option<Vec<usize>> {
+                let inner = rest.strip_suffix(']')?;
+                inner.split(',').map(|k| k.trim().parse().ok()).collect()
+            };
+            let (base, at) = match name.split_once('[') {
+                Some((base, rest)) => match index(rest) {
+                    Some(at) => (base, Some(at)),
+                    None => (name.as_str(), None),
                 },
                 None => (name.as_str(), None),
             };
+            let instance = at.as_ref().and_then(|at| at.first().copied());
             let unknown = |what: String, help: String| OperateError::UnknownStep {
                 flag,
                 name: name.clone(),
@@ -139,15 +146,29 @@ pub fn rerun_steps(
                 };
                 return Err(unknown(format!("step `{base}`"), help));
             };
-            if let Some(k) = instance {
+            if let Some(at) = &at {
                 let s = &info.steps[step];
+                let k = at.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
                 if s.fan_out.is_none() {
                     return Err(unknown(
                         format!("instance {k} of `{base}`"),
                         format!("`{base}` is not a fan-out step: name it alone, `{flag} {base}`"),
                     ));
                 }
-                if let Some(n) = instances_of(state, base).filter(|&n| k >= n) {
+                // A matrix's instance has one index per `for`.
+                let dims = info.dims(crate::typed::StepId::new(step));
+                if dims != at.len() {
+                    let sample = vec!["0"; dims.max(1)].join(",");
+                    return Err(unknown(
+                        format!("instance {k} of `{base}`"),
+                        format!(
+                            "an instance of `{base}` has {dims} indices, one per `for`: `{base}[{sample}]`"
+                        ),
+                    ));
+                }
+                if let Some(n) = (instances_of(state, base))
+                    .filter(|&n| dims == 1 && at[0] >= n)
+                {
                     return Err(unknown(
                         format!("instance {k} of `{base}`"),
                         format!(

@@ -313,8 +313,13 @@ impl RunState {
                 self.in_flight.retain(|l, _| !of_step(l));
                 self.failed_attempts.retain(|l, _| !of_step(l));
                 // The finished instances of a fan-out that failed are kept, so that a
-                // resume runs only the others.
-                if !matches!(status.as_str(), "failed" | "cancelled") {
+                // resume runs only the others; so are those of one that succeeded with
+                // instances that did not run (skipped by their condition or with the
+                // instances they go with), since a resume may have to run those.
+                let finished = self.instances.keys().filter(|l| of_step(l)).count();
+                if !matches!(status.as_str(), "failed" | "cancelled")
+                    && finished >= exit_codes.len()
+                {
                     self.instances.retain(|l, _| !of_step(l));
                 }
                 self.skipped.remove(step);

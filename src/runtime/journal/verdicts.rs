@@ -3,6 +3,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::graph::ExecGraph;
+use crate::runtime::eval::Value;
 use crate::runtime::gate::GateDecision;
 use crate::typed::{GroupPolicy, OnFailure, Workflow};
 
@@ -67,6 +68,13 @@ pub fn plan_rerun(
     let mut verdicts: Vec<Option<Verdict>> = vec![None; n];
     // Whether a step's run makes the steps downstream of it run (not so for `--only`).
     let mut spreads = vec![true; n];
+    // The steps another goes with instance by instance: their instances must be kept.
+    let mut paired = vec![false; n];
+    for c in (info.steps.iter()).flat_map(|s| s.fan_out.iter().flat_map(|f| &f.counterparts)) {
+        if let Some(p) = paired.get_mut(c.step.index()) {
+            *p = true;
+        }
+    }
     let mut fallback_of: Vec<Option<usize>> = vec![None; n];
     for (owner, s) in info.steps.iter().enumerate() {
         for l in s.fallbacks() {
@@ -132,6 +140,14 @@ pub fn plan_rerun(
             {
                 Verdict::Run("its secret outputs are not kept in the journal".to_string())
             }
+            // A step that others now go with instance by instance, finished by a flowc
+            // (or a workflow) that did not keep its instances: they are needed.
+            (Some(f), _) if f.status == "succeeded" && paired[i] && !kept_instances(f) => {
+                Verdict::Run(
+                    "its instances were not kept, and another step goes with them one by one"
+                        .to_string(),
+                )
+            }
             (Some(f), _) if done(f) => Verdict::Keep,
             (Some(f), _) => Verdict::Run(
                 match f.status.as_str() {
@@ -176,6 +192,11 @@ pub fn plan_rerun(
         .into_iter()
         .map(|v| v.unwrap_or(Verdict::Run("it had not run yet".to_string())))
         .collect()
+}
+
+/// Whether a finished fan-out's record keeps each of its instances' results.
+fn kept_instances(f: &Finished) -> bool {
+    matches!(&f.record, Value::Record(fields) if fields.contains_key("#instances"))
 }
 
 /// Whether step `i` failed before with a failure that its route handled, so that the run
@@ -261,13 +282,14 @@ impl Resume {
             }),
             ..Resume::default()
         };
-        for (i, ((step, v), fp)) in info
-            .steps
-            .iter()
-            .zip(verdicts)
-            .zip(fingerprints)
-            .enumerate()
-        {
+        // Steps whose instances from before are stale: after a changed step.
+        let changed = changed_upstream(state, info, fingerprints);
+        for i in paired_first(info) {
+            let (Some(step), Some(v), Some(fp)) =
+                (info.steps.get(i), verdicts.get(i), fingerprints.get(i))
+            else {
+                continue;
+            };
             let asked: Vec<&Rerun> = rerun.iter().filter(|a| a.step == i).collect();
             // A gate asked to run again asks again.
             if !asked.is_empty() {
@@ -291,23 +313,29 @@ impl Resume {
                     }
                 }
                 // An interrupted step keeps its finished instances and attempt counts, and
-                // a failed fan-out its finished instances; a changed one starts afresh.
-                // Asked for one instance (`--from rollout[1]`), a fan-out keeps the others.
+                // a failed fan-out its finished instances; a changed one (or one after a
+                // changed one) starts afresh. Asked for one instance (`--from
+                // rollout[1]`), a fan-out keeps the others. An instance that went with
+                // instances of another step is kept only with them.
                 Verdict::Run(_) => {
                     let interrupted = !state.finished.contains_key(&step.name);
-                    let whole = asked.iter().any(|a| a.instance.is_none());
+                    let whole = asked.iter().any(|a| a.instance.is_none()) || changed[i];
                     let again = |l: &str| whole || asked.iter().any(|a| a.name == l);
                     let mine = |l: &String| step_of(l) == step.name && !again(l);
-                    for (l, d) in state
-                        .instances
-                        .iter()
+                    let kept: Vec<(String, InstanceDone)> = (state.instances.iter())
                         .filter(|(l, d)| mine(l) && d.fingerprint == *fp)
-                    {
-                        r.instances.insert(l.clone(), d.clone());
-                    }
-                    if !asked.is_empty() && !whole {
-                        for (l, d) in finished_instances(state, step, *fp) {
-                            if !again(&l) {
+                        .filter(|(l, _)| r.pairs_kept(info, step, l))
+                        .map(|(l, d)| (l.clone(), d.clone()))
+                        .collect();
+                    r.instances.extend(kept);
+                    // A step that goes with another's instances keeps those of its own
+                    // that went with instances kept (`--from test[1,0]` runs
+                    // `check[1,0]` again, not all of `check`).
+                    let paired =
+                        (step.fan_out.as_deref()).is_some_and(|f| !f.counterparts.is_empty());
+                    if (!asked.is_empty() || paired) && !whole {
+                        for (l, d) in finished_instances(state, info, i, *fp) {
+                            if !again(&l) && r.pairs_kept(info, step, &l) {
                                 r.instances.entry(l).or_insert(d);
                             }
                         }
@@ -331,10 +359,13 @@ impl Resume {
 /// them: it is decided again.
 fn finished_instances(
     state: &RunState,
-    step: &crate::typed::Step,
+    info: &Workflow,
+    i: usize,
     fp: u64,
 ) -> Vec<(String, InstanceDone)> {
     use crate::runtime::eval::Value;
+    let step = &info.steps[i];
+    let dims = info.dims(crate::typed::StepId::new(i));
     let Some(f) = state
         .finished
         .get(&step.name)
@@ -357,6 +388,35 @@ fn finished_instances(
     ) else {
         return Vec::new();
     };
+    // The instances' names: by their index as each one's kept record has it (a matrix's
+    // `test[1,2]`), else by position in the lists.
+    // (A `for` over a step has that step's instances, in its order.)
+    let iterated = (step.fan_out.as_deref())
+        .filter(|f| f.matrix.is_empty())
+        .and_then(|f| f.over)
+        .and_then(|up| state.finished.get(&info.steps[up.index()].name));
+    let kept_by = |record: &Value| match record {
+        Value::Record(fields) => fields.get("#instances").cloned(),
+        _ => None,
+    };
+    let kept = kept_by(&f.record).or_else(|| iterated.and_then(|u| kept_by(&u.record)));
+    let labels: Option<Vec<String>> = match &kept {
+        Some(Value::List(kept)) => Some(
+            (kept.iter().enumerate())
+                .map(|(k, r)| {
+                    crate::runtime::instances::label(
+                        &step.name,
+                        &crate::runtime::instances::at_of(r, k),
+                        true,
+                    )
+                })
+                .collect(),
+        ),
+        _ => None,
+    };
+    if labels.is_none() && dims > 1 {
+        return Vec::new();
+    }
     let mut out = Vec::new();
     for (k, ((code, stdout), (tries, took))) in codes
         .iter()
@@ -378,8 +438,11 @@ fn finished_instances(
                 outputs.insert(o.name.clone(), v.clone());
             }
         }
+        let label = (labels.as_ref())
+            .and_then(|l| l.get(k).cloned())
+            .unwrap_or_else(|| format!("{}[{k}]", step.name));
         out.push((
-            format!("{}[{k}]", step.name),
+            label,
             InstanceDone {
                 exit_code: i32::try_from(*code).unwrap_or(-1),
                 stdout: stdout.clone(),
@@ -403,4 +466,110 @@ impl Resume {
                 .get(name)
                 .is_none_or(|only| !only.iter().any(|o| changed.contains(o)))
     }
+}
+
+impl Resume {
+    /// Whether the instances that instance `label` of `step` went with are kept: it is
+    /// kept only with them (a slice of several only when their whole step is).
+    fn pairs_kept(&self, info: &Workflow, step: &crate::typed::Step, label: &str) -> bool {
+        let Some(fan) = step.fan_out.as_deref() else {
+            return true;
+        };
+        let at: Vec<&str> = label
+            .get(step_of(label).len() + 1..label.len().saturating_sub(1))
+            .map(|inner| inner.split(',').collect())
+            .unwrap_or_default();
+        fan.counterparts.iter().all(|c| {
+            let target = &info.steps[c.step.index()].name;
+            if self.keep.contains_key(target) {
+                return true;
+            }
+            let exact = info.dims(c.step) == c.prefix;
+            let Some(prefix) = at.get(..c.prefix).map(|p| p.join(",")) else {
+                return false;
+            };
+            // A finished instance, or a gate's instance approved before (deciding it
+            // again gives the same decision).
+            let paired = format!("{target}[{prefix}]");
+            let approved = (self.approvals.get(&paired))
+                .is_some_and(|d| d.decision == crate::runtime::gate::Decision::Approved);
+            exact && (self.instances.contains_key(&paired) || approved)
+        })
+    }
+}
+
+/// The order in which [`Resume::new`] restores instances: the steps others go with
+/// instance by instance before those others (a chain of them in order).
+fn paired_first(info: &Workflow) -> Vec<usize> {
+    let n = info.steps.len();
+    let mut order: Vec<usize> = Vec::with_capacity(n);
+    let mut placed = vec![false; n];
+    // Rounds: at most one per step of the longest chain of pairings.
+    for _ in 0..=n {
+        let mut progress = false;
+        for (i, step) in info.steps.iter().enumerate() {
+            let waits = step.fan_out.iter().flat_map(|f| &f.counterparts);
+            if placed[i]
+                || waits
+                    .clone()
+                    .any(|c| !placed.get(c.step.index()).copied().unwrap_or(true))
+            {
+                continue;
+            }
+            placed[i] = true;
+            progress = true;
+            order.push(i);
+        }
+        if !progress {
+            break;
+        }
+    }
+    // (On a cycle, which lower refuses, the rest in index order.)
+    order.extend((0..n).filter(|&i| !placed[i]));
+    order
+}
+
+/// For each step, whether it or a step it depends on (through its dependencies, its
+/// fan-out's pairings, or the step it compensates) changed since the journal's run: its
+/// instances kept from then would be stale.
+fn changed_upstream(state: &RunState, info: &Workflow, fingerprints: &[u64]) -> Vec<bool> {
+    let n = info.steps.len();
+    let ups = |i: usize| {
+        let step = &info.steps[i];
+        (step.deps.iter().map(|d| d.step))
+            .chain(
+                step.fan_out
+                    .iter()
+                    .flat_map(|f| f.counterparts.iter().map(|c| c.step)),
+            )
+            .chain(step.compensates.map(|l| l.step))
+            .map(|u| u.index())
+            .filter(|&u| u < n)
+    };
+    // 0: not seen, 1: being looked at, 2: decided. Depth-first, without recursion.
+    let mut state_of = vec![0u8; n];
+    let mut changed = vec![false; n];
+    for root in 0..n {
+        let mut stack = vec![root];
+        while let Some(&i) = stack.last() {
+            if state_of[i] == 0 {
+                state_of[i] = 1;
+                stack.extend(ups(i).filter(|&u| state_of[u] == 0));
+                continue;
+            }
+            stack.pop();
+            if state_of[i] == 2 {
+                continue;
+            }
+            state_of[i] = 2;
+            let step = &info.steps[i];
+            let fp = fingerprints.get(i).copied().unwrap_or(0);
+            changed[i] = state
+                .finished
+                .get(&step.name)
+                .is_some_and(|f| f.fingerprint != fp)
+                || ups(i).any(|u| changed[u]);
+        }
+    }
+    changed
 }
