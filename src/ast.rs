@@ -76,7 +76,7 @@ pub struct Workflow {
     pub name: Ident,
     /// Typed parameters.
     pub params: Vec<Param>,
-    /// `defaults`, `let`, `secret` and `step` items in source order.
+    /// `defaults`, `let`, `secret`, `step`, `outputs` and run settings in source order.
     pub body: Vec<WorkflowItem>,
     /// The whole declaration.
     pub span: Span,
@@ -93,6 +93,9 @@ pub enum WorkflowItem {
     Step(Step),
     /// `outputs { name: type = expr }`: what the workflow gives back to a calling step.
     Outputs(WorkflowOutputs),
+    /// `timeout 1h` or `max_failures 3`: a limit of the whole run, as an attribute
+    /// ([`AttrKind::Timeout`] or [`AttrKind::MaxFailures`]).
+    Setting(Attr),
 }
 
 /// A workflow's `outputs` block: each declaration has a value.
@@ -284,6 +287,12 @@ pub enum AttrKind {
     OnFailure(Ident),
     /// `max_parallel n`.
     MaxParallel(Expr),
+    /// `priority n`: ready steps with a higher priority start first.
+    Priority(Expr),
+    /// `dir "path"`: the working directory of the step's process.
+    Dir(Expr),
+    /// `max_failures n`: after this many failures nothing new starts.
+    MaxFailures(Expr),
 }
 
 impl AttrKind {
@@ -301,6 +310,9 @@ impl AttrKind {
             AttrKind::Outputs(_) => "outputs",
             AttrKind::OnFailure(_) => "on_failure",
             AttrKind::MaxParallel(_) => "max_parallel",
+            AttrKind::Priority(_) => "priority",
+            AttrKind::Dir(_) => "dir",
+            AttrKind::MaxFailures(_) => "max_failures",
         }
     }
 

@@ -76,6 +76,7 @@ impl Checker<'_> {
                     max,
                     instance_when: None,
                     keep_instances: false,
+                    max_failures: None,
                 }));
             }
         }
@@ -136,6 +137,7 @@ impl Checker<'_> {
         };
         let summary = self.check_attrs(&step.attrs, place, &mut cx);
         self.actions(&step.attrs, "step", &step.name, step.call.is_some());
+        self.fan_out_budget(step, &summary.attrs, fan_out.as_deref_mut(), &called);
         let fallback = summary.fallback.and_then(|f| {
             let target = self.step_ref(&f, step_ids)?;
             Some((target, f.span))
@@ -172,6 +174,8 @@ impl Checker<'_> {
             timeout: attrs.timeout.is_some(),
             env: attrs.env.is_some(),
             on_failure: attrs.on_failure.is_some() || fallback.is_some(),
+            priority: attrs.priority.is_some(),
+            dir: attrs.dir.is_some(),
         };
         attrs = attrs.or(defaults);
         let link = |this: &Self, (target, span): (usize, Span)| typed::Link {
@@ -203,8 +207,43 @@ impl Checker<'_> {
                 env: attrs.env.unwrap_or_default(),
                 on_failure,
                 own,
+                priority: attrs.priority,
+                dir: attrs.dir,
             },
             outputs: attrs.outputs.unwrap_or_default(),
+        }
+    }
+
+    /// A step's `max_failures` goes to its fan-out: on a step that does not fan out it is
+    /// E0219, on a call of a workflow E0220.
+    fn fan_out_budget(
+        &mut self,
+        step: &ast::Step,
+        attrs: &typed::Attrs,
+        fan_out: Option<&mut typed::FanOut>,
+        called: &Option<Called>,
+    ) {
+        let Some(n) = &attrs.max_failures else {
+            return;
+        };
+        let span = step
+            .attrs
+            .iter()
+            .find(|a| matches!(a.kind, ast::AttrKind::MaxFailures(_)))
+            .map_or(step.name.span, |a| a.keyword);
+        match (fan_out, called) {
+            (None, _) => self.error(CheckError::MaxFailuresWithoutFanOut {
+                step: step.name.name.clone(),
+                span: span.into(),
+            }),
+            (Some(_), Some(Called::Workflow(call, _))) => {
+                self.error(CheckError::MaxFailuresOnWorkflowCall {
+                    step: step.name.name.clone(),
+                    callee: call.callee.clone(),
+                    span: span.into(),
+                })
+            }
+            (Some(fan), _) => fan.max_failures = Some(n.clone()),
         }
     }
 

@@ -482,6 +482,7 @@ impl<'t> Layout<'t> {
             WorkflowItem::Binding(b) => self.binding(b),
             WorkflowItem::Step(s) => self.step(s),
             WorkflowItem::Outputs(o) => self.workflow_outputs(o),
+            WorkflowItem::Setting(a) => self.attr(a),
         }
     }
 
@@ -587,7 +588,10 @@ impl<'t> Layout<'t> {
                     | AttrKind::Approve(e)
                     | AttrKind::Native(e)
                     | AttrKind::Timeout(e)
-                    | AttrKind::MaxParallel(e) => Some(e),
+                    | AttrKind::MaxParallel(e)
+                    | AttrKind::Priority(e)
+                    | AttrKind::Dir(e)
+                    | AttrKind::MaxFailures(e) => Some(e),
                     _ => None,
                 };
                 let prefix = format!("{} ", a.kind.keyword());
@@ -706,7 +710,10 @@ fn attr_line(a: &Attr, src: Option<&str>) -> Option<String> {
         | AttrKind::Approve(e)
         | AttrKind::Native(e)
         | AttrKind::Timeout(e)
-        | AttrKind::MaxParallel(e) => format!("{kw} {}", expr_text(e, src)),
+        | AttrKind::MaxParallel(e)
+        | AttrKind::Priority(e)
+        | AttrKind::Dir(e)
+        | AttrKind::MaxFailures(e) => format!("{kw} {}", expr_text(e, src)),
         AttrKind::Retry(r) => {
             let mut text = format!("retry {}", expr_text(&r.count, src));
             if let Some(b) = &r.backoff {
@@ -757,6 +764,7 @@ fn grouped_items(a: &Item, b: &Item) -> bool {
 /// The same for workflow items: bindings without docs.
 fn grouped_body(a: &WorkflowItem, b: &WorkflowItem) -> bool {
     matches!((a, b), (WorkflowItem::Binding(_), WorkflowItem::Binding(x)) if x.docs.0.is_empty())
+        || matches!((a, b), (WorkflowItem::Setting(_), WorkflowItem::Setting(_)))
 }
 
 fn item_span(item: &Item) -> Span {
@@ -775,5 +783,6 @@ fn workflow_item_span(item: &WorkflowItem) -> Span {
         WorkflowItem::Outputs(o) => o.span,
         WorkflowItem::Binding(b) => b.span,
         WorkflowItem::Step(s) => s.span,
+        WorkflowItem::Setting(a) => a.span,
     }
 }

@@ -182,7 +182,7 @@ fn float_text(f: f64) -> String {
 }
 
 /// Milliseconds as `1d2h3m4s5ms`, largest unit first, zero parts left out; `0s` for zero.
-fn duration_text(ms: u64) -> String {
+pub(crate) fn duration_text(ms: u64) -> String {
     if ms == 0 {
         return "0s".to_string();
     }
@@ -517,6 +517,7 @@ fn sx_item(item: &Item) -> Sx {
                         format!("(outputs {}", span_text(o.span)),
                         o.decls.iter().map(sx_output).collect(),
                     ),
+                    WorkflowItem::Setting(a) => sx_attr(a),
                 });
             }
             Sx::Node(
@@ -647,7 +648,10 @@ fn sx_attr(a: &Attr) -> Sx {
         | AttrKind::Approve(e)
         | AttrKind::Native(e)
         | AttrKind::Timeout(e)
-        | AttrKind::MaxParallel(e) => Sx::Leaf(format!("{head} {})", sx_expr(e))),
+        | AttrKind::MaxParallel(e)
+        | AttrKind::Priority(e)
+        | AttrKind::Dir(e)
+        | AttrKind::MaxFailures(e) => Sx::Leaf(format!("{head} {})", sx_expr(e))),
         AttrKind::Retry(r) => {
             let mut text = format!("{head} {}", sx_expr(&r.count));
             if let Some(b) = &r.backoff {

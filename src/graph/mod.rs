@@ -27,6 +27,27 @@ pub struct Node {
     /// The outputs it computes from other steps (`name: type`): the declared outputs of
     /// a sub-workflow, on the step that called it.
     pub gives: Vec<String>,
+    /// Its `priority`, as written.
+    pub priority: Option<String>,
+    /// Its working directory (`dir`), as written.
+    pub dir: Option<String>,
+    /// Its fan-out's failure budget (`max_failures`), as written.
+    pub max_failures: Option<String>,
+}
+
+impl Node {
+    /// Its settings that order or place it: `priority 10`, `dir "build"`,
+    /// `max_failures 2`, as written.
+    pub fn settings(&self) -> Vec<String> {
+        [
+            ("priority", &self.priority),
+            ("dir", &self.dir),
+            ("max_failures", &self.max_failures),
+        ]
+        .into_iter()
+        .filter_map(|(kw, v)| v.as_ref().map(|v| format!("{kw} {v}")))
+        .collect()
+    }
 }
 
 /// Why an edge exists; edges point from the step that runs first.
@@ -65,6 +86,10 @@ pub struct ExecGraph {
     pub workflow: String,
     /// Steps and dependencies.
     pub graph: DiGraph<Node, EdgeKind>,
+    /// The run's `timeout`, as written in the workflow's body.
+    pub timeout: Option<String>,
+    /// The run's `max_failures`, as written in the workflow's body.
+    pub max_failures: Option<String>,
 }
 
 impl ExecGraph {
@@ -148,10 +173,24 @@ impl ExecGraph {
         (order.len() == n).then_some(order)
     }
 
+    /// The run's limits, as written: `timeout 1h`, `max_failures 3`.
+    pub fn limits(&self) -> Vec<String> {
+        [
+            ("timeout", &self.timeout),
+            ("max_failures", &self.max_failures),
+        ]
+        .into_iter()
+        .filter_map(|(kw, v)| v.as_ref().map(|v| format!("{kw} {v}")))
+        .collect()
+    }
+
     /// A stable, line-oriented text form: one line per step with its flags and incoming
     /// edges, in source order.
     pub fn dump(&self) -> String {
         let mut out = format!("workflow {}\n", self.workflow);
+        for line in self.limits() {
+            let _ = writeln!(out, "  {line}");
+        }
         for idx in self.graph.node_indices() {
             let node = &self.graph[idx];
             let mut flags = Vec::new();
@@ -179,6 +218,9 @@ impl ExecGraph {
             }
             if !node.gives.is_empty() {
                 let _ = write!(out, "\n    outputs {}", node.gives.join(", "));
+            }
+            for setting in node.settings() {
+                let _ = write!(out, "\n    {setting}");
             }
             for (s, kind) in incoming {
                 let _ = write!(

@@ -23,6 +23,10 @@ impl ExecGraph {
             "digraph {} {{\n  rankdir=LR;\n  node [shape=box];\n",
             dot_quote(&self.workflow)
         );
+        let limits = self.limits();
+        if !limits.is_empty() {
+            let _ = writeln!(out, "  label={};", dot_quote(&limits.join(", ")));
+        }
         for idx in self.graph.node_indices() {
             let node = &self.graph[idx];
             let mut attrs = Vec::new();
@@ -36,14 +40,20 @@ impl ExecGraph {
                 attrs.push("color=gray, fontcolor=gray");
             }
             let label;
-            if let Some(when) = &node.when {
+            let lines: Vec<String> = std::iter::once(node.name.clone())
+                .chain(node.when.iter().map(|when| format!("when {when}")))
+                .chain(node.settings())
+                .collect();
+            if lines.len() > 1 {
                 // Each part quoted on its own: the line break between them is DOT's `\n`.
-                let (name, when) = (dot_quote(&node.name), dot_quote(&format!("when {when}")));
-                label = format!(
-                    "label=\"{}\\n{}\"",
-                    &name[1..name.len() - 1],
-                    &when[1..when.len() - 1]
-                );
+                let parts: Vec<String> = lines
+                    .iter()
+                    .map(|line| {
+                        let quoted = dot_quote(line);
+                        quoted[1..quoted.len() - 1].to_string()
+                    })
+                    .collect();
+                label = format!("label=\"{}\"", parts.join("\\n"));
                 attrs.push(&label);
             }
             let _ = write!(out, "  {}", dot_quote(&node.name));
@@ -74,6 +84,10 @@ impl ExecGraph {
     /// A Mermaid flowchart, for Markdown that renders it (GitHub, GitLab).
     pub fn to_mermaid(&self) -> String {
         let mut out = String::from("flowchart LR\n");
+        let limits = self.limits();
+        if !limits.is_empty() {
+            let _ = writeln!(out, "  %% {}", limits.join(", "));
+        }
         for idx in self.graph.node_indices() {
             let node = &self.graph[idx];
             let mut label = node.name.clone();
@@ -86,6 +100,10 @@ impl ExecGraph {
             if let Some(when) = &node.when {
                 label.push_str("<br/>when ");
                 label.push_str(when);
+            }
+            for setting in node.settings() {
+                label.push_str("<br/>");
+                label.push_str(&setting);
             }
             // Mermaid ends a quoted label at `"`; its entity keeps the condition's strings.
             let label = label.replace('"', "#quot;");
@@ -121,6 +139,12 @@ impl ExecGraph {
             fan_out: bool,
             never: bool,
             when: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            priority: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            dir: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            max_failures: Option<&'a str>,
         }
         #[derive(Serialize)]
         struct JsonEdge<'a> {
@@ -137,6 +161,9 @@ impl ExecGraph {
                 fan_out: n.fan_out,
                 never: n.never,
                 when: n.when.as_deref(),
+                priority: n.priority.as_deref(),
+                dir: n.dir.as_deref(),
+                max_failures: n.max_failures.as_deref(),
             })
             .collect();
         let mut edges: Vec<(usize, usize, EdgeKind)> = self
@@ -153,6 +180,17 @@ impl ExecGraph {
                 kind: kind.name(),
             })
             .collect();
-        serde_json::json!({ "workflow": self.workflow, "nodes": nodes, "edges": edges })
+        let mut json =
+            serde_json::json!({ "workflow": self.workflow, "nodes": nodes, "edges": edges });
+        // Only when written, so that the shape of a workflow without them is unchanged.
+        for (key, value) in [
+            ("timeout", &self.timeout),
+            ("max_failures", &self.max_failures),
+        ] {
+            if let (Some(v), Some(obj)) = (value, json.as_object_mut()) {
+                obj.insert(key.to_string(), serde_json::Value::String(v.clone()));
+            }
+        }
+        json
     }
 }

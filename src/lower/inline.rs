@@ -285,6 +285,8 @@ fn inline_workflow(table: &Table<'_>, wf: &Workflow, flat: &HashMap<Key, Workflo
         steps: Vec::with_capacity(next),
         outputs: wf.outputs.clone(),
         max_parallel: wf.max_parallel.clone(),
+        timeout: wf.timeout.clone(),
+        max_failures: wf.max_failures.clone(),
         span: wf.span,
     };
     let mut derive: Vec<usize> = Vec::new();

@@ -122,6 +122,11 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
                 .filter(|o| o.value.is_some())
                 .map(|o| format!("{}: {}", o.name, o.ty))
                 .collect(),
+            priority: step.settings.priority.as_ref().map(|p| p.to_source(wf)),
+            dir: step.settings.dir.as_ref().map(|d| d.path.to_source(wf)),
+            max_failures: (step.fan_out.as_ref())
+                .and_then(|f| f.max_failures.as_ref())
+                .map(|n| n.to_source(wf)),
         });
     }
     let mut linked: Vec<usize> = Vec::new();
@@ -208,6 +213,8 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
     let exec = ExecGraph {
         workflow: wf.name.clone(),
         graph,
+        timeout: wf.timeout.as_ref().map(|t| t.to_source(wf)),
+        max_failures: wf.max_failures.as_ref().map(|n| n.to_source(wf)),
     };
     let cycles = exec.cycles();
     for cycle in &cycles {

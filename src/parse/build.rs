@@ -201,7 +201,7 @@ impl Builder {
         self.unless_broken(before, item, |item| match item {
             WorkflowItem::Binding(b) => &b.name.name,
             WorkflowItem::Step(s) => &s.name.name,
-            WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) => "",
+            WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) | WorkflowItem::Setting(_) => "",
         })
     }
 
@@ -215,6 +215,9 @@ impl Builder {
             Rule::let_decl => WorkflowItem::Binding(self.build_binding(p, BindingKind::Let)),
             Rule::secret_decl => WorkflowItem::Binding(self.build_binding(p, BindingKind::Secret)),
             Rule::step_decl => WorkflowItem::Step(self.build_step_decl(p)),
+            Rule::timeout_attr | Rule::max_failures_attr => {
+                WorkflowItem::Setting(self.build_attr(p))
+            }
             _ => return None,
         })
     }
@@ -285,7 +288,9 @@ impl Builder {
                 | Rule::workflow_outputs
                 | Rule::let_decl
                 | Rule::secret_decl
-                | Rule::step_decl => {
+                | Rule::step_decl
+                | Rule::timeout_attr
+                | Rule::max_failures_attr => {
                     let before = self.error_count();
                     body.extend(self.build_workflow_item(p));
                     body_errors += self.error_count() - before;
@@ -520,6 +525,9 @@ impl Builder {
             Rule::native_attr => AttrKind::Native(next_expr(self, &mut inner)),
             Rule::timeout_attr => AttrKind::Timeout(next_expr(self, &mut inner)),
             Rule::max_parallel_attr => AttrKind::MaxParallel(next_expr(self, &mut inner)),
+            Rule::priority_attr => AttrKind::Priority(next_expr(self, &mut inner)),
+            Rule::dir_attr => AttrKind::Dir(next_expr(self, &mut inner)),
+            Rule::max_failures_attr => AttrKind::MaxFailures(next_expr(self, &mut inner)),
             Rule::retry_attr => AttrKind::Retry(Box::new(self.build_retry_attr(inner, span))),
             Rule::env_attr => AttrKind::Env(build_each(inner, |p| self.build_env_entry(p))),
             Rule::outputs_attr => {

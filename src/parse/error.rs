@@ -479,7 +479,7 @@ fn help_for(ctx: &Option<Context>, expected: &[&str], found: &str) -> Option<Str
     {
         if expected.contains(&"`run`") {
             return Some(
-                "a step body holds attributes: run, exec, sleep, approve, retry, timeout, env, outputs, on_failure"
+                "a step body holds attributes: run, exec, sleep, approve, retry, timeout, env, outputs, on_failure, priority, dir, max_failures"
                     .to_string(),
             );
         }
@@ -490,7 +490,7 @@ fn help_for(ctx: &Option<Context>, expected: &[&str], found: &str) -> Option<Str
     {
         if expected.contains(&"`step`") {
             return Some(
-                "a workflow body holds `defaults`, `let`, `secret` and `step` items".to_string(),
+                "a workflow body holds `defaults`, `let`, `secret` and `step` items, and the run's `timeout` and `max_failures`".to_string(),
             );
         }
     }
@@ -563,6 +563,9 @@ fn grammar_place(rule: Rule) -> Rule {
         Rule::kw_outputs => Rule::outputs_attr,
         Rule::kw_on_failure => Rule::on_failure_attr,
         Rule::kw_max_parallel => Rule::max_parallel_attr,
+        Rule::kw_priority => Rule::priority_attr,
+        Rule::kw_dir => Rule::dir_attr,
+        Rule::kw_max_failures => Rule::max_failures_attr,
         other => other,
     }
 }
@@ -605,6 +608,9 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::outputs_attr | Rule::kw_outputs => "`outputs`",
         Rule::on_failure_attr | Rule::kw_on_failure => "`on_failure`",
         Rule::max_parallel_attr | Rule::kw_max_parallel => "`max_parallel`",
+        Rule::priority_attr | Rule::kw_priority => "`priority`",
+        Rule::dir_attr | Rule::kw_dir => "`dir`",
+        Rule::max_failures_attr | Rule::kw_max_failures => "`max_failures`",
         Rule::kw_as => "`as`",
         Rule::type_expr => "a type",
         Rule::ident | Rule::path => "a name",

@@ -244,7 +244,8 @@ fn declared_name(item: &str) -> Option<String> {
 /// item. `workflow`, `task` and `import` start a top-level item, and in a body `step`,
 /// `finally`, `let` and `secret` start a body item, at any brace depth, as no attribute
 /// or expression line starts with them (so a step whose `}` is missing loses only
-/// itself); `policy`, `defaults`, `outputs`, a top-level `let` and a doc comment count
+/// itself); `policy`, `defaults`, `outputs`, the run's `timeout` and `max_failures`, a
+/// top-level `let` and a doc comment count
 /// only outside the broken item's braces. In a body (`workflow_indent` is then the
 /// indentation of the workflow's line), a `}` that closes more than the broken item opened
 /// closes the workflow, unless it starts a line indented more deeply than the workflow's:
@@ -332,7 +333,9 @@ fn starts_item(text: &str, at: usize, depth: usize, in_body: bool) -> Option<Res
         "step" | "finally" | "secret" if in_body => Some(Resume::Item(at)),
         "let" if in_body => Some(Resume::Item(at)),
         "let" if depth == 0 => Some(Resume::Item(at)),
-        "defaults" | "outputs" if in_body && depth == 0 => Some(Resume::Item(at)),
+        "defaults" | "outputs" | "timeout" | "max_failures" if in_body && depth == 0 => {
+            Some(Resume::Item(at))
+        }
         _ => None,
     }
 }

@@ -21,6 +21,7 @@
 //!   progress, approvals and notices handed to the front end, and the exit codes.
 
 pub mod attempt;
+pub mod budget;
 pub use crate::command;
 pub mod driver;
 pub mod eval;
@@ -36,4 +37,5 @@ pub mod redact;
 pub mod retry;
 pub mod run;
 pub mod schedule;
+pub mod slots;
 pub mod spawn;

@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::attempt::{self, Attempt};
+use super::budget::Budget;
 use super::command;
 use super::eval::{self, EvalError, Scope, Value};
 use super::failure::{AttrError, Failure, StepFailure};
@@ -29,6 +30,7 @@ use super::process::{self, CancellationSignal, Canceller, Stream};
 use super::redact::Redactor;
 use super::retry::{self, Backoff, Policy};
 use super::schedule::{OnFailure, Ruling, Scheduler};
+use super::slots::{Claim, Slots};
 use crate::lower::Lowered;
 use crate::snapshot::record::Record;
 use crate::typed::{self, Program, Ref};
@@ -82,6 +84,9 @@ pub enum Status {
     Cancelled,
     /// It is an approval gate that nobody has approved yet.
     Waiting,
+    /// Of a run only: its `timeout` passed.
+    #[serde(rename = "timed_out")]
+    TimedOut,
 }
 
 impl Status {
@@ -93,6 +98,7 @@ impl Status {
             Status::Skipped => "skipped",
             Status::Cancelled => "cancelled",
             Status::Waiting => "waiting",
+            Status::TimedOut => "timed_out",
         }
     }
 }
@@ -290,7 +296,15 @@ struct Shared {
     /// as the step that declares it succeeds.
     redactor: std::sync::RwLock<Redactor>,
     opts: Options,
-    slots: Semaphore,
+    /// The run's process slots, handed out by priority.
+    slots: Slots,
+    /// Each step's `priority` (by step index), decided when the run started.
+    priorities: Vec<i64>,
+    /// The run's failure budget (`max_failures` in the workflow's body).
+    budget: Budget,
+    /// Why the run stopped its running steps, when it is not an interrupt (its `timeout`
+    /// passed): what their reports say instead of `cancelled`.
+    stopped: std::sync::OnceLock<String>,
     observer: Arc<Mutex<Box<dyn Observer>>>,
     /// Step fingerprints by name, when the run is journaled.
     fingerprints: HashMap<String, u64>,
@@ -520,6 +534,15 @@ pub async fn run(
             }
         }
     }
+    let limits = {
+        let scope = Known {
+            values: &values,
+            args: &[],
+            consts: &consts,
+            env: &process_env,
+        };
+        RunLimits::of(resolved, &scope)?
+    };
     let policies: Vec<OnFailure> = resolved
         .steps
         .iter()
@@ -536,7 +559,13 @@ pub async fn run(
         values,
         redactor: std::sync::RwLock::new(redactor),
         opts: opts.clone(),
-        slots: Semaphore::new(max_parallel),
+        slots: Slots::new(max_parallel),
+        priorities: limits.priorities.clone(),
+        budget: Budget::new(
+            limits.max_failures,
+            opts.resume.iter().flat_map(|r| r.failed.iter().cloned()),
+        ),
+        stopped: std::sync::OnceLock::new(),
         observer: Arc::new(Mutex::new(observer)),
         fingerprints,
     });
@@ -548,6 +577,20 @@ pub async fn run(
 
     let n = info.steps.len();
     let mut sched = Scheduler::new(info, graph, policies.clone());
+    sched.prioritize(limits.priorities.clone());
+    // The run's deadline counts from its first start: a resumed run keeps it.
+    let deadline = limits.timeout.map(|limit| {
+        let started_ms = (opts.resume.as_ref())
+            .and_then(|r| r.run_started_ms)
+            .unwrap_or_else(journal::now_ms);
+        let left = (started_ms + limit.as_millis() as u64).saturating_sub(journal::now_ms());
+        (
+            tokio::time::Instant::now() + Duration::from_millis(left),
+            limit,
+        )
+    });
+    let mut timed_out = false;
+    let mut budget_noted = false;
 
     // Only results some step reads are kept by name: a large run of `after`-only steps
     // would otherwise hold every result record twice.
@@ -588,6 +631,21 @@ pub async fn run(
     // waiting for a slot, so that 10,000 ready steps do not become 10,000 parked futures.
     let in_flight_max = max_parallel.saturating_mul(2).saturating_add(16);
     loop {
+        let now = tokio::time::Instant::now();
+        if let Some((_, limit)) = deadline.filter(|(at, _)| !timed_out && *at <= now) {
+            timed_out = true;
+            let _ = shared
+                .stopped
+                .set(format!("stopped: {}", timeout_reason(limit)));
+            let stop = sched.timed_out(timeout_reason(limit));
+            cancel(&cancellers, stop);
+        }
+        if !budget_noted && shared.budget.spent() {
+            budget_noted = true;
+            sched.budget_spent(budget_reason("the run's", shared.budget.limit()));
+        }
+        // Whether tasks were spawned: their claims for slots are made once they run.
+        let mut spawned = false;
         while running.len() < in_flight_max {
             let Some(i) = sched.next_ready() else { break };
             let step = &info.steps[i];
@@ -638,6 +696,7 @@ pub async fn run(
                 }
                 Decision::Fail(failure) => {
                     sched.started(i);
+                    count_failure(&shared, &step.name, None);
                     let failure = redacted(&shared, &failure);
                     let report = StepReport {
                         status: Status::Failed,
@@ -655,14 +714,24 @@ pub async fn run(
                     let shared = Arc::clone(&shared);
                     // Reported as a finished step is: through the join below.
                     running.spawn(async move { (i, finish(&shared, report)) });
+                    spawned = true;
                 }
                 Decision::Run(instances) => {
                     let (canceller, signal) = process::cancellation();
+                    let handler = step.finally
+                        || step.compensates.is_some()
+                        || sched.fallback_of(i).is_some();
                     // Under fail_fast a failed instance fails the workflow: the step's
-                    // other instances are stopped and no new one starts.
+                    // other instances are stopped and no new one starts (with a failure
+                    // budget of its own, the budget decides when that is).
+                    let budgeted = step
+                        .fan_out
+                        .as_ref()
+                        .is_some_and(|f| f.max_failures.is_some());
                     let stop = (!step.finally
                         && step.compensates.is_none()
-                        && policies[i] == OnFailure::FailFast)
+                        && policies[i] == OnFailure::FailFast
+                        && !budgeted)
                         .then(|| canceller.clone());
                     cancellers.insert(i, canceller);
                     sched.started(i);
@@ -693,26 +762,48 @@ pub async fn run(
                             env_results,
                             signal,
                             stop,
+                            handler,
                         )
                         .await;
                         (i, report)
                     });
+                    spawned = true;
                 }
             }
         }
-        let joined = match interrupt.as_mut() {
-            Some(signal) if !interrupted => {
-                tokio::select! {
-                    joined = running.join_next() => joined,
-                    _ = signal.cancelled() => {
-                        interrupted = true;
-                        let stop = sched.interrupted();
-                        cancel(&cancellers, stop);
-                        continue;
-                    }
-                }
+        // The steps just started make their claims first (a task runs up to its claim
+        // before it waits), so that the slots go to the best of them and of the claims
+        // already waiting: a slot that a finished step frees may go to a step it made
+        // ready.
+        if spawned {
+            tokio::task::yield_now().await;
+        }
+        shared.slots.dispatch();
+        let interrupt_now = async {
+            match interrupt.as_mut() {
+                Some(signal) if !interrupted => signal.cancelled().await,
+                _ => std::future::pending().await,
             }
-            _ => running.join_next().await,
+        };
+        let deadline_now = async {
+            match deadline {
+                Some((at, _)) if !timed_out => tokio::time::sleep_until(at).await,
+                _ => std::future::pending().await,
+            }
+        };
+        let joined = tokio::select! {
+            biased;
+            joined = running.join_next() => joined,
+            () = interrupt_now => {
+                interrupted = true;
+                let stop = sched.interrupted();
+                cancel(&cancellers, stop);
+                continue;
+            }
+            // Noticed at the top of the loop.
+            () = deadline_now => continue,
+            // A claim or a freed slot: dispatched at the top of the loop.
+            () = shared.slots.wanted() => continue,
         };
         let Some(joined) = joined else {
             // Nothing runs any more: the steps parked behind a gate are decided for good.
@@ -764,6 +855,196 @@ pub async fn run(
         status: workflow_status,
         steps,
         duration,
+    })
+}
+
+/// What a run's settings say, decided when it starts (from its parameters, bindings and
+/// constants): its `timeout`, its failure budget and each step's `priority`.
+struct RunLimits {
+    timeout: Option<Duration>,
+    max_failures: Option<u64>,
+    /// By step index.
+    priorities: Vec<i64>,
+}
+
+impl RunLimits {
+    fn of(wf: &Workflow, scope: &Known<'_>) -> Result<RunLimits, RunError> {
+        let bad = |name: String, reason: String| RunError::Binding {
+            name,
+            reason,
+            help: None,
+        };
+        let value = |e: &typed::Expr, name: &str| {
+            eval::eval_typed(e, scope).map_err(|err| bad(name.to_string(), err.to_string()))
+        };
+        let timeout = match &wf.timeout {
+            None => None,
+            Some(e) => match value(e, "timeout")? {
+                Value::Duration(ms) if ms > 0 => Some(Duration::from_millis(ms)),
+                other => {
+                    let reason = format!("{other} is not a positive duration");
+                    return Err(bad("timeout".to_string(), reason));
+                }
+            },
+        };
+        let max_failures = match &wf.max_failures {
+            None => None,
+            Some(e) => match value(e, "max_failures")? {
+                Value::Int(n) if n > 0 => Some(n as u64),
+                other => {
+                    let reason = format!("{other} is not a positive number of failures");
+                    return Err(bad("max_failures".to_string(), reason));
+                }
+            },
+        };
+        let mut priorities = Vec::with_capacity(wf.steps.len());
+        for s in &wf.steps {
+            let name = || format!("the priority of step `{}`", s.name);
+            priorities.push(match &s.settings.priority {
+                None => 0,
+                Some(e) => match value(e, &name())? {
+                    Value::Int(p) => p,
+                    other => return Err(bad(name(), format!("{other} is not an int"))),
+                },
+            });
+        }
+        Ok(RunLimits {
+            timeout,
+            max_failures,
+            priorities,
+        })
+    }
+}
+
+/// Why steps that had not started are skipped once the run's `timeout` has passed.
+fn timeout_reason(limit: Duration) -> String {
+    format!(
+        "the run's timeout of {} has passed",
+        eval::format_duration(limit.as_millis() as u64)
+    )
+}
+
+/// `the run's failure budget is spent (max_failures 3)`.
+fn budget_reason(whose: &str, limit: Option<u64>) -> String {
+    format!(
+        "{whose} failure budget is spent (max_failures {})",
+        limit.unwrap_or(0)
+    )
+}
+
+/// The failure budgets that keep an instance from starting: the run's (not for the
+/// compensation, fallback and finally steps that handle failures) and its step's own.
+struct Budgets<'a> {
+    run: Option<&'a Budget>,
+    step: Option<&'a Budget>,
+}
+
+impl Budgets<'_> {
+    /// Why nothing new may start, when a budget is spent.
+    fn spent(&self) -> Option<String> {
+        if let Some(b) = self.step.filter(|b| b.spent()) {
+            return Some(format!(
+                "not started: {}",
+                budget_reason("its step's", b.limit())
+            ));
+        }
+        let b = self.run.filter(|b| b.spent())?;
+        Some(format!(
+            "not started: {}",
+            budget_reason("the run's", b.limit())
+        ))
+    }
+}
+
+/// Counts a failure of a step or instance (for good: its retries spent) against the run's
+/// failure budget and its step's, and journals it so that a resumed run counts it too.
+fn count_failure(shared: &Shared, label: &str, step: Option<&Budget>) {
+    shared.budget.fail(label);
+    if let Some(budget) = step {
+        budget.fail(label);
+    }
+    if let Some(j) = &shared.opts.journal {
+        j.record(&Record::InstanceFailed {
+            step: label.to_string(),
+            at_ms: journal::now_ms(),
+        });
+    }
+}
+
+/// A fan-out step's own failure budget (`max_failures`), evaluated when it starts, with
+/// the failures of its instances that a resumed run's journal recorded.
+fn fan_budget(
+    shared: &Shared,
+    step: &typed::Step,
+    results: &HashMap<String, Value>,
+) -> Result<Option<Budget>, StepFailure> {
+    let Some(n) = step.fan_out.as_ref().and_then(|f| f.max_failures.as_ref()) else {
+        return Ok(None);
+    };
+    let env = StepEnv {
+        values: &shared.values,
+        results,
+        local: None,
+        extra: &[],
+        run_id: &shared.opts.run_id,
+        shared,
+        args: &[],
+        instance: None,
+    };
+    let limit = match eval::eval_typed(n, &env) {
+        Ok(Value::Int(k)) if k > 0 => k as u64,
+        Ok(other) => {
+            let reason = format!("{other} is not a positive number of failures");
+            return Err(AttrError {
+                what: "max_failures",
+                reason,
+            }
+            .into());
+        }
+        Err(e) => {
+            let reason = e.to_string();
+            return Err(AttrError {
+                what: "max_failures",
+                reason,
+            }
+            .into());
+        }
+    };
+    let before = (shared.opts.resume.iter())
+        .flat_map(|r| r.failed.iter())
+        .filter(|label| journal::step_of(label) == step.name)
+        .cloned();
+    Ok(Some(Budget::new(Some(limit), before)))
+}
+
+/// The working directory of a step's process: its `dir` (relative to the directory of
+/// the file it is written in), which must be a directory now (E0476), or the run's.
+fn work_dir(
+    shared: &Shared,
+    step: &typed::Step,
+    env: &StepEnv<'_>,
+) -> Result<PathBuf, StepFailure> {
+    let Some(dir) = &step.settings.dir else {
+        return Ok(shared.opts.workdir.clone());
+    };
+    let written = eval::eval_typed(&dir.path, env)
+        .map_err(|e| StepFailure::eval("`dir`", e))?
+        .to_text();
+    let written = PathBuf::from(written);
+    let path = match &dir.base {
+        _ if written.is_absolute() => written,
+        Some(base) => base.join(written),
+        None => shared.opts.workdir.join(written),
+    };
+    let problem = match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_dir() => return Ok(path),
+        Ok(_) => "is not a directory".to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist".to_string(),
+        Err(e) => format!("cannot be used: {e}"),
+    };
+    Err(StepFailure::WorkDir {
+        path: path.display().to_string(),
+        problem,
     })
 }
 
@@ -1133,6 +1414,7 @@ async fn run_step(
     results: HashMap<String, Value>,
     cancel: CancellationSignal,
     stop_on_failure: Option<Canceller>,
+    handler: bool,
 ) -> StepReport {
     let Some(step) = shared.workflow_resolved().steps.get(index) else {
         return skipped_report(
@@ -1164,6 +1446,27 @@ async fn run_step(
         })
         .unwrap_or(usize::MAX);
     let fan_slots = Semaphore::new(max_instances.min(Semaphore::MAX_PERMITS));
+    let step_budget = match fan_budget(shared, step, &results) {
+        Ok(budget) => budget,
+        Err(failure) => {
+            count_failure(shared, name, None);
+            let failure = redacted(shared, &failure);
+            return finish(
+                shared,
+                StepReport {
+                    status: Status::Failed,
+                    reason: Some(failure.message.clone()),
+                    failure: Some(failure),
+                    ..not_run(name, Status::Failed, None, String::new(), fan_out)
+                },
+            );
+        }
+    };
+    let budgets = Budgets {
+        run: (!handler).then_some(&shared.budget),
+        step: step_budget.as_ref(),
+    };
+    let priority = shared.priorities.get(index).copied().unwrap_or(0);
     let count = instances.len();
     let mut tasks = Vec::with_capacity(count);
     for (k, value) in instances.into_iter().enumerate() {
@@ -1177,6 +1480,7 @@ async fn run_step(
         let cancel = cancel.clone();
         let fan_slots = &fan_slots;
         let stop = stop_on_failure.as_ref();
+        let budgets = &budgets;
         tasks.push(async move {
             let Ok(_fan) = fan_slots.acquire().await else {
                 return Instance::default();
@@ -1184,6 +1488,19 @@ async fn run_step(
             // No new instance starts once the step is stopped.
             if cancel.is_cancelled() {
                 return Instance::not_started();
+            }
+            // Nor once a failure budget is spent (an instance a resume restores was
+            // started before).
+            let restored = shared
+                .opts
+                .resume
+                .as_ref()
+                .is_some_and(|r| r.instances.contains_key(&label));
+            if let (Some(reason), false) = (budgets.spent(), restored) {
+                return Instance {
+                    note: Some(reason),
+                    ..Instance::not_started()
+                };
             }
             let env = StepEnv {
                 values: &shared.values,
@@ -1206,15 +1523,20 @@ async fn run_step(
                         return Instance::skipped();
                     }
                     Err(failure) => {
+                        count_failure(shared, &label, budgets.step);
                         return Instance {
                             failure: Some(failure),
                             exit_code: -1,
                             ..Instance::default()
-                        }
+                        };
                     }
                 }
             }
-            let instance = run_instance(shared, step, &label, &env, cancel).await;
+            let claim = Claim::new(priority, index, k);
+            let instance = run_instance(shared, step, &label, &env, cancel, claim, budgets).await;
+            if instance.failed() {
+                count_failure(shared, &label, budgets.step);
+            }
             if let (Some(stop), true) = (stop, instance.failed()) {
                 stop.cancel();
             }
@@ -1414,6 +1736,8 @@ async fn run_instance(
     label: &str,
     env: &StepEnv<'_>,
     cancel: CancellationSignal,
+    claim: Claim,
+    budgets: &Budgets<'_>,
 ) -> Instance {
     let started = Instant::now();
     if let Some(done) = shared
@@ -1504,6 +1828,10 @@ async fn run_instance(
         policy.jitter = r.jitter;
         retry_if = r.condition.as_ref();
     }
+    let cwd = match work_dir(shared, step, &env) {
+        Ok(cwd) => cwd,
+        Err(failure) => return fail(failure),
+    };
     let mut env_vars: Vec<(String, String)> = Vec::new();
     for (name, value) in &step.settings.env {
         match eval::eval_typed(value, &env) {
@@ -1625,7 +1953,7 @@ async fn run_instance(
             let spec = process::Spec {
                 argv,
                 env: env_vars,
-                cwd: shared.opts.workdir.clone(),
+                cwd,
                 timeout,
                 grace: shared.opts.grace,
                 redactor: shared.redactor(),
@@ -1636,6 +1964,8 @@ async fn run_instance(
             // Set when the first attempt gets its slot: the step's duration counts from
             // there, not from when it began waiting for one.
             let first_start: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+            // Why it never started, when a failure budget stopped it.
+            let not_started: std::sync::OnceLock<String> = std::sync::OnceLock::new();
             let mut rng = fastrand::Rng::new();
             // Attempts that failed before a crash count against the retries.
             let prior = shared
@@ -1705,16 +2035,22 @@ async fn run_instance(
                     let native = native.as_deref();
                     let native_args = &native_args;
                     let first_start = &first_start;
+                    let not_started = &not_started;
                     let attempt = attempt + prior;
                     async move {
                         // The slot first: a step waiting for one has not started.
-                        // The semaphore is closed only when the run is over.
-                        let Ok(_slot) = shared.slots.acquire().await else {
-                            return Attempt::cancelled();
-                        };
+                        let _slot = shared.slots.acquire(claim).await;
                         // Stopped while it waited: it does not start at all.
                         if cancel.is_cancelled() {
                             return Attempt::cancelled();
+                        }
+                        // A failure budget spent while it waited: it does not start (a
+                        // step that has started goes on to its end, retries included).
+                        if first_start.get().is_none() {
+                            if let Some(reason) = budgets.spent() {
+                                let _ = not_started.set(reason);
+                                return Attempt::cancelled();
+                            }
                         }
                         first_start.get_or_init(Instant::now);
                         shared.emit(Event::StepStarted {
@@ -1816,10 +2152,15 @@ async fn run_instance(
                 status_ok: result.ok,
                 exit_code: result.exit_code,
                 stdout: redactor.redact(&result.stdout).into_owned(),
-                attempts: attempts + prior,
+                // An attempt a failure budget kept from starting is none.
+                attempts: (attempts + prior).saturating_sub(u32::from(not_started.get().is_some())),
                 duration: first_start.get().map_or(Duration::ZERO, |t| t.elapsed()),
                 outputs: BTreeMap::new(),
-                note: result.cancelled.then(|| "cancelled".to_string()),
+                note: result.cancelled.then(|| {
+                    (not_started.get().or(shared.stopped.get()))
+                        .cloned()
+                        .unwrap_or_else(|| "cancelled".to_string())
+                }),
                 failure: if result.ok { None } else { result.failure },
                 cancelled: result.cancelled,
                 waiting: false,

@@ -6,7 +6,8 @@
 //! Changing a record (a field, a variant, their order) changes the format: bump
 //! [`super::FORMAT_VERSION`] and keep a golden file of the old version decoding. Version 2
 //! added [`Record::StepFailed`] after the variants of version 1, which it lays out the same
-//! way, so a version 1 journal decodes as it is.
+//! way, so a version 1 journal decodes as it is. Version 3 added
+//! [`Record::InstanceFailed`] after those of version 2 in the same way.
 
 use std::collections::BTreeMap;
 
@@ -164,6 +165,15 @@ pub enum Record {
         step: String,
         /// The failure.
         failure: Failure,
+    },
+    /// A step, or an instance of a fan-out step, failed for good, its retries spent (since
+    /// format version 3): what the failure budgets (`max_failures`) count, so that a
+    /// resumed run counts it too.
+    InstanceFailed {
+        /// The instance name (the step's, for a step without fan-out).
+        step: String,
+        /// Unix time in milliseconds.
+        at_ms: u64,
     },
 }
 

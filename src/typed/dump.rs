@@ -67,8 +67,19 @@ impl Workflow {
         if let Some(n) = &self.max_parallel {
             let _ = writeln!(out, "  max_parallel {}", expr(n));
         }
+        if let Some(t) = &self.timeout {
+            let _ = writeln!(out, "  timeout {}", expr(t));
+        }
+        if let Some(n) = &self.max_failures {
+            let _ = writeln!(out, "  max_failures {}", expr(n));
+        }
         for s in &self.steps {
             step(&mut out, self, s);
+            // When it starts, not what it does: outside the step's own form, which its
+            // resume fingerprint hashes.
+            if let Some(p) = &s.settings.priority {
+                let _ = writeln!(out, "    priority {}", expr(p));
+            }
         }
         for o in &self.outputs {
             let value = o.value.as_ref().map(expr).unwrap_or_default();
@@ -122,6 +133,9 @@ fn step(out: &mut String, wf: &Workflow, s: &Step) {
         if let Some(max) = &f.max {
             let _ = write!(out, " max {}", expr(max));
         }
+        if let Some(n) = &f.max_failures {
+            let _ = write!(out, " max_failures {}", expr(n));
+        }
         if f.keep_instances {
             out.push_str(" (each instance kept)");
         }
@@ -154,6 +168,9 @@ fn step(out: &mut String, wf: &Workflow, s: &Step) {
     if let Some(t) = &s.settings.timeout {
         let _ = writeln!(out, "    timeout {}", expr(t));
     }
+    if let Some(d) = &s.settings.dir {
+        let _ = writeln!(out, "    dir {}", expr(&d.path));
+    }
     for (name, value) in &s.settings.env {
         let _ = writeln!(out, "    env {name} = {}", expr(value));
     }
@@ -184,6 +201,9 @@ fn attrs(out: &mut String, a: &Attrs, indent: &str) {
     }
     if let Some(t) = &a.timeout {
         let _ = writeln!(out, "{indent}timeout {}", expr(t));
+    }
+    if let Some(d) = &a.dir {
+        let _ = writeln!(out, "{indent}dir {}", expr(&d.path));
     }
     for (name, value) in a.env.iter().flatten() {
         let _ = writeln!(out, "{indent}env {name} = {}", expr(value));
@@ -271,6 +291,10 @@ fn write_expr(out: &mut String, e: &Expr, style: Style<'_>) {
         }
         ExprKind::Float(f) => {
             let _ = write!(out, "{f:?}");
+        }
+        // As a person writes it (`90s` is `1m30s`); the resolved form in milliseconds.
+        ExprKind::Duration(ms) if matches!(style, Style::Source(..)) => {
+            out.push_str(&crate::format::duration_text(*ms));
         }
         ExprKind::Duration(ms) => {
             let _ = write!(out, "{ms}ms");

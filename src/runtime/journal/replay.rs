@@ -86,6 +86,9 @@ pub struct RunState {
     pub records: Vec<Record>,
     /// Failures recorded for steps whose finish has not been read yet.
     failing: HashMap<String, Failure>,
+    /// The steps and instances that failed for good, each once: what a resumed run's
+    /// failure budgets start from.
+    pub failed: std::collections::BTreeSet<String>,
 }
 
 /// The step a record's instance name belongs to: `test[3]` is an instance of `test`.
@@ -138,6 +141,7 @@ impl RunState {
             valid_len: loaded.valid_len,
             records: Vec::new(),
             failing: HashMap::default(),
+            failed: Default::default(),
         };
         let rest: Vec<Record> = records.collect();
         for r in &rest {
@@ -251,6 +255,13 @@ impl RunState {
             }
             Record::StepFailed { step, failure } => {
                 self.failing.insert(step.clone(), from_record(failure));
+            }
+            Record::InstanceFailed { step, at_ms } => {
+                // It ended: no process of it is left to stop, and its retries were spent.
+                self.in_flight.remove(step);
+                self.failed_attempts.remove(step);
+                self.failed.insert(step.clone());
+                self.last_ms = self.last_ms.max(*at_ms);
             }
         }
     }

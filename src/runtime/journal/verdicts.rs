@@ -109,6 +109,10 @@ pub struct Resume {
     pub approvals: HashMap<String, bool>,
     /// The fingerprints of the workflow's steps as it is now, in step order.
     pub fingerprints: Vec<u64>,
+    /// When the run first started (Unix milliseconds): its `timeout` counts from there.
+    pub run_started_ms: Option<u64>,
+    /// The steps and instances that failed before, for the failure budgets.
+    pub failed: Vec<String>,
 }
 
 impl Resume {
@@ -122,6 +126,8 @@ impl Resume {
         let mut r = Resume {
             approvals: state.approvals.clone(),
             fingerprints: fingerprints.to_vec(),
+            run_started_ms: Some(state.started.at_ms),
+            failed: state.failed.iter().cloned().collect(),
             ..Resume::default()
         };
         for ((step, v), fp) in info.steps.iter().zip(verdicts).zip(fingerprints) {
