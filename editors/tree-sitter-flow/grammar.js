@@ -87,6 +87,9 @@ module.exports = grammar({
         $.let_declaration,
         $.secret_declaration,
         $.defaults_block,
+        // Limits of the whole run: `timeout 1h`, `max_failures 3`.
+        $.timeout_attribute,
+        $.max_failures_attribute,
       )),
       '}',
     ),
@@ -185,6 +188,9 @@ module.exports = grammar({
       $.outputs_attribute,
       $.on_failure_attribute,
       $.max_parallel_attribute,
+      $.priority_attribute,
+      $.dir_attribute,
+      $.max_failures_attribute,
     ),
 
     run_attribute: $ => seq('run', $._expression),
@@ -195,6 +201,12 @@ module.exports = grammar({
     native_attribute: $ => seq('native', $._expression),
     timeout_attribute: $ => seq('timeout', $._expression),
     max_parallel_attribute: $ => seq('max_parallel', $._expression),
+    // `priority 10`: among ready steps, higher priorities start first.
+    priority_attribute: $ => seq('priority', $._expression),
+    // `dir "build"`: the working directory of the step process.
+    dir_attribute: $ => seq('dir', $._expression),
+    // `max_failures 3`: a failure budget (of a fan-out step, or of the whole run).
+    max_failures_attribute: $ => seq('max_failures', $._expression),
 
     retry_attribute: $ => seq(
       'retry',

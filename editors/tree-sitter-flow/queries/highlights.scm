@@ -166,6 +166,9 @@
   "outputs"
   "on_failure"
   "max_parallel"
+  "priority"
+  "dir"
+  "max_failures"
 ] @keyword
 
 [
