@@ -18,6 +18,7 @@ mod repl;
 mod resolved;
 mod robustness;
 mod run;
+mod scheduling;
 mod secrets;
 mod semantics;
 mod signals;

@@ -154,6 +154,36 @@ fn golden_journal_v2_decodes_forever() {
     assert_eq!(&bytes[8..12], &2u32.to_le_bytes(), "format version 2");
 }
 
+/// The records of tests/golden/journal-v3.bin: those of version 2, then the record
+/// version 3 added, a step instance that failed for good (what `max_failures` counts).
+fn golden_records_v3() -> Vec<Record> {
+    let mut records = golden_records_v2();
+    let finish = records.pop().expect("the run's end");
+    records.push(Record::InstanceFailed {
+        step: "test[3]".to_string(),
+        at_ms: 1_700_000_000_500,
+    });
+    records.push(finish);
+    records
+}
+
+fn golden_path_v3() -> std::path::PathBuf {
+    root().join("tests/golden/journal-v3.bin")
+}
+
+/// Like the version 1 file: written once (`FLOWC_BLESS_GOLDEN=1`), decoded forever.
+#[test]
+fn golden_journal_v3_decodes_forever() {
+    if std::env::var_os("FLOWC_BLESS_GOLDEN").is_some() {
+        snapshot::write_atomic(&golden_path_v3(), &golden_records_v3()).expect("write golden");
+    }
+    let loaded = snapshot::load::<Record>(&golden_path_v3()).expect("the v3 golden file decodes");
+    assert!(loaded.warnings.is_empty());
+    assert_eq!(loaded.records, golden_records_v3());
+    let bytes = std::fs::read(golden_path_v3()).expect("read");
+    assert_eq!(&bytes[8..12], &3u32.to_le_bytes(), "format version 3");
+}
+
 fn code(e: &SnapshotError) -> String {
     e.code().map(|c| c.to_string()).unwrap_or_default()
 }
@@ -241,7 +271,7 @@ fn a_newer_format_version_names_both_versions() {
     assert_eq!(code(&e), "E0503");
     let text = e.to_string();
     assert!(text.contains("format version 7"), "{text}");
-    assert!(text.contains("up to version 2"), "{text}");
+    assert!(text.contains("up to version 3"), "{text}");
 }
 
 #[test]
