@@ -6,7 +6,10 @@
 //! time in proportion to its steps and edges), applies its rules (docs/language.md "Skip
 //! and failure propagation"), evaluates a step's `when` and fan-out list, and runs its
 //! instances (processes, sleeps, questions to the [`Approver`], native actions) with
-//! their retries and timeouts; declared outputs are read by [`super::outputs`].
+//! their retries and timeouts; declared outputs are read by [`super::outputs`]. The run's
+//! own limits are applied here too: its `timeout` (a deadline from its first start), its
+//! failure budgets ([`super::budget`]), step priorities (process slots are handed out by
+//! [`super::slots`]) and each step's working directory (`dir`).
 
 use std::collections::BTreeMap;
 

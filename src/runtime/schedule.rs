@@ -2,8 +2,10 @@
 //! whom ([`Waits`]: a step is decided the moment the last step it waits for is done, so a
 //! run costs time in proportion to its steps and edges), the skip and failure rules of
 //! docs/language.md §16 that decide a step from the results of the steps it waits for
-//! ([`rules`]), and the [`Scheduler`] that keeps the ready set, parks the steps behind a
-//! waiting gate, and tracks the workflow's status and what to cancel as steps finish.
+//! ([`rules`]), and the [`Scheduler`] that keeps the ready set (the highest `priority`
+//! first, ties in file order), parks the steps behind a waiting gate, and tracks the
+//! workflow's status (its `timeout` and failure budget included) and what to cancel as
+//! steps finish.
 //! [`super::run`] drives it with tokio and real processes, and evaluates a step's `when`
 //! and fan-out list when the rules let it run; the unit tests drive it with a fake
 //! spawner on a fake clock.
@@ -278,7 +280,8 @@ pub struct Scheduler<'a> {
 }
 
 /// The steps ready to be decided: the highest priority first, ties in file order (the
-/// lower step index first), whatever order they became ready in.
+/// lower step index first), whatever order they became ready in. Without priorities
+/// (see [`Scheduler::prioritize`]) every step has priority 0.
 #[derive(Debug, Default)]
 pub struct Ready {
     heap: std::collections::BinaryHeap<(i64, std::cmp::Reverse<usize>)>,
@@ -286,15 +289,6 @@ pub struct Ready {
 }
 
 impl Ready {
-    /// An empty set, for steps of these priorities (by step index; a step not listed has
-    /// priority 0).
-    pub fn new(priorities: Vec<i64>) -> Ready {
-        Ready {
-            heap: std::collections::BinaryHeap::new(),
-            priorities,
-        }
-    }
-
     /// Step `i` is ready.
     pub fn push(&mut self, i: usize) {
         let priority = self.priorities.get(i).copied().unwrap_or(0);
@@ -470,11 +464,15 @@ impl<'a> Scheduler<'a> {
         self.to_stop()
     }
 
-    /// The run's `timeout` passed: it ends `timed_out`, nothing new starts but
+    /// The run's `timeout` passed: it ends `timed_out` (unless it was interrupted before),
+    /// nothing new starts but
     /// compensation and finally steps, and the running steps to cancel are returned.
     pub fn timed_out(&mut self, reason: String) -> Vec<usize> {
         self.failing = true;
-        self.status = Status::TimedOut;
+        // An interrupt that came first decides how the run ended.
+        if self.status != Status::Cancelled {
+            self.status = Status::TimedOut;
+        }
         self.stop_reason = Some(reason);
         self.to_stop()
     }
