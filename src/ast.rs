@@ -283,8 +283,9 @@ pub enum AttrKind {
     Env(Vec<EnvEntry>),
     /// `outputs { name: type }`.
     Outputs(Vec<OutputDecl>),
-    /// `on_failure continue|fail_fast|step`.
-    OnFailure(Ident),
+    /// `on_failure continue|fail_fast|step [if cond]`: one failure route; a step may have
+    /// several, tried in order.
+    OnFailure(Ident, Option<Box<Expr>>),
     /// `max_parallel n`.
     MaxParallel(Expr),
     /// `priority n`: ready steps with a higher priority start first.
@@ -308,7 +309,7 @@ impl AttrKind {
             AttrKind::Timeout(_) => "timeout",
             AttrKind::Env(_) => "env",
             AttrKind::Outputs(_) => "outputs",
-            AttrKind::OnFailure(_) => "on_failure",
+            AttrKind::OnFailure(..) => "on_failure",
             AttrKind::MaxParallel(_) => "max_parallel",
             AttrKind::Priority(_) => "priority",
             AttrKind::Dir(_) => "dir",
@@ -365,15 +366,27 @@ pub struct OutputDecl {
     pub value: Option<Expr>,
 }
 
-/// A written type: `string`, `list<int>`.
+/// A written type: `string`, `list<int>`, `record { name: string }`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TypeExpr {
-    /// The type's name.
+    /// The type's name (`record` for a record type).
     pub name: Ident,
     /// Its argument, for `list<T>` and `map<T>`.
     pub arg: Option<Box<TypeExpr>>,
+    /// The fields of `record { name: type, ... }`, in source order; `None` for every
+    /// other type.
+    pub fields: Option<Vec<FieldType>>,
     /// The whole type.
     pub span: Span,
+}
+
+/// `name: type` in a record type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldType {
+    /// The field's name (a word, or the text of a quoted name).
+    pub name: Ident,
+    /// Its type.
+    pub ty: TypeExpr,
 }
 
 /// An expression.

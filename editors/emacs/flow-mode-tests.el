@@ -37,6 +37,7 @@ workflow deploy(target: string = \"staging\", n: int = 1_000) {
 /// Retries for calls over the network.
 policy network { retry 5 backoff fixed(1s) jitter }
 task fetch(url: string) { native \"http.get\"  retry retry.network }
+task scale(spec: record { name: string }) { run \"x\" }
 let parsed = to_json(parse_json(json_get(\"{}\", \"a\"))) + format_time(now(), \"%Y\")
 "
   "A sample with every token class.")
@@ -92,6 +93,7 @@ let parsed = to_json(parse_json(json_get(\"{}\", \"a\"))) + format_time(now(), \
   (should (flow-test-has-face 'font-lock-type-face "float"))
   (should (flow-test-has-face 'font-lock-type-face "list<"))
   (should (flow-test-has-face 'font-lock-type-face "string> }"))
+  (should (flow-test-has-face 'font-lock-type-face "record {"))
   (should (flow-test-has-face 'font-lock-constant-face "true"))
   (should (flow-test-has-face 'font-lock-constant-face "fail_fast")))
 

@@ -38,7 +38,7 @@
   "The keywords of the flow language: every `kw_*' rule of grammar/flow.pest.")
 
 (defconst flow-mode-types
-  '("string" "int" "float" "bool" "duration" "secret" "list" "map")
+  '("string" "int" "float" "bool" "duration" "secret" "list" "map" "record")
   "The builtin types.  (`secret' is also a keyword, which wins.)")
 
 (defconst flow-mode-constants '("true" "false")

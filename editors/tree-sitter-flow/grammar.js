@@ -226,14 +226,31 @@ module.exports = grammar({
 
     output_declaration: $ => seq(field('name', $.identifier), ':', field('type', $.type)),
 
-    // `on_failure continue | fail_fast | STEP`: the policies are ordinary names here too.
-    on_failure_attribute: $ => seq('on_failure', $.step_name),
+    // `on_failure continue | fail_fast | STEP [if COND]`: the policies are ordinary names
+    // here too. A step may have several, tried in order.
+    on_failure_attribute: $ => seq(
+      'on_failure',
+      $.step_name,
+      optional(seq('if', field('condition', $._expression))),
+    ),
 
     // ------------------------------------------------------------------- types
 
+    // `list<string>`, and `record { name: string, replicas: int }`: `record` is a type
+    // name like `list` (the pest grammar reads the fields only after `record`; here any
+    // name may have them, and the checker reports the rest).
     type: $ => seq(
       field('name', alias($.identifier, $.type_identifier)),
-      optional(seq('<', field('argument', $.type), '>')),
+      optional(choice(
+        seq('<', field('argument', $.type), '>'),
+        seq('{', optionalCommaSep($.field_type), '}'),
+      )),
+    ),
+
+    field_type: $ => seq(
+      field('name', choice(alias($.identifier, $.key), $.string)),
+      ':',
+      field('type', $.type),
     ),
 
     // ------------------------------------------------------------- expressions

@@ -50,13 +50,25 @@ pub(super) enum Decided {
     ForAllInstances,
 }
 
-/// What the attributes of a step say: their typed forms, and the fallback step named.
+/// What the attributes of a step say: their typed forms, and its failure routes as
+/// written (a step's `on_failure` attributes, resolved by [`Checker::check_step`] once the
+/// step's other names are out of scope).
 #[derive(Default)]
 pub(super) struct AttrSummary {
-    /// The fallback step named by `on_failure`.
-    pub(super) fallback: Option<ast::Ident>,
+    /// A step's `on_failure` attributes, in order.
+    pub(super) routes: Vec<RouteAttr>,
     /// The attributes, resolved.
     pub(super) attrs: typed::Attrs,
+}
+
+/// One `on_failure TARGET [if COND]` of a step, as written.
+pub(super) struct RouteAttr {
+    /// `continue`, `fail_fast` or a step.
+    pub(super) target: ast::Ident,
+    /// Its condition, if any.
+    pub(super) condition: Option<Expr>,
+    /// The whole attribute.
+    pub(super) span: Span,
 }
 
 impl Checker<'_> {
@@ -70,7 +82,12 @@ impl Checker<'_> {
         let mut seen: HashMap<&'static str, Span> = HashMap::default();
         for attr in attrs {
             let kw = attr.kind.keyword();
-            if let Some(first) = seen.insert(kw, attr.keyword) {
+            // A step may have several failure routes (checked as routes).
+            let routes = matches!(
+                (&attr.kind, place),
+                (AttrKind::OnFailure(..), AttrPlace::Step { .. })
+            );
+            if let Some(first) = seen.insert(kw, attr.keyword).filter(|_| !routes) {
                 self.error(CheckError::Repeated {
                     what: kw.to_string(),
                     span: attr.keyword.into(),
@@ -215,27 +232,44 @@ impl Checker<'_> {
                     let outputs = self.check_output_decls(decls, cx);
                     summary.attrs.outputs = Some(outputs);
                 }
-                AttrKind::OnFailure(target) => match target.name.as_str() {
+                AttrKind::OnFailure(target, condition)
+                    if matches!(place, AttrPlace::Step { .. }) =>
+                {
+                    summary.routes.push(RouteAttr {
+                        target: target.clone(),
+                        condition: condition.as_deref().cloned(),
+                        span: attr.span,
+                    });
+                }
+                AttrKind::OnFailure(target, Some(condition)) => {
+                    // Checked all the same, so that its names count as used.
+                    self.condition(condition, cx);
+                    self.error(CheckError::RouteNotHere {
+                        place: place.to_string(),
+                        span: condition.span.into(),
+                        help: format!(
+                            "a route's condition reads the result of the step that failed: write `on_failure {} if ...` on the steps themselves",
+                            target.name
+                        ),
+                    });
+                }
+                // In a task or `defaults` (a step's routes are taken above).
+                AttrKind::OnFailure(target, None) => match target.name.as_str() {
                     "continue" => summary.attrs.on_failure = Some(typed::OnFailure::Continue),
                     "fail_fast" => summary.attrs.on_failure = Some(typed::OnFailure::FailFast),
-                    _ => match place {
-                        AttrPlace::Step { .. } => summary.fallback = Some(target.clone()),
-                        AttrPlace::Task { .. }
-                        | AttrPlace::Defaults
-                        | AttrPlace::Workflow { .. } => {
-                            self.diags.error(
-                                self.source,
-                                crate::lower::GraphError::BadFallback {
-                                    reason: format!("{place} cannot name a fallback step"),
-                                    span: target.span.into(),
-                                    help: Some(
-                                        "use `continue` or `fail_fast` here; name fallback steps on the steps themselves"
-                                            .to_string(),
-                                    ),
-                                },
-                            );
-                        }
-                    },
+                    _ => {
+                        self.diags.error(
+                            self.source,
+                            crate::lower::GraphError::BadFallback {
+                                reason: format!("{place} cannot name a fallback step"),
+                                span: target.span.into(),
+                                help: Some(
+                                    "use `continue` or `fail_fast` here; name fallback steps on the steps themselves"
+                                        .to_string(),
+                                ),
+                            },
+                        );
+                    }
                 },
             }
         }
@@ -267,7 +301,7 @@ impl Checker<'_> {
                 });
             }
             let value = d.value.as_ref().map(|value| {
-                let found = self.expr(value, cx);
+                let found = self.expr_expecting(value, cx, &declared);
                 self.require(
                     value,
                     &found.ty,

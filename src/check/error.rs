@@ -385,7 +385,7 @@ pub enum CheckError {
     #[error("output `{name}` clashes with the built-in field `{name}` of every step result")]
     #[diagnostic(
         code(E0212),
-        help("the built-in fields are status, exit_code, stdout, attempts and duration; rename the output")
+        help("the built-in fields are status, exit_code, stdout, attempts, duration, timed_out and signal; rename the output")
     )]
     OutputClash {
         /// The output.
@@ -439,6 +439,54 @@ pub enum CheckError {
         /// Advice.
         #[help]
         help: Option<String>,
+    },
+
+    /// A record literal without a field its record type has.
+    #[error("missing field{} {fields} of `{ty}`", if *several { "s" } else { "" })]
+    #[diagnostic(code(E0240))]
+    MissingRecordField {
+        /// The missing fields, in backticks, comma-separated.
+        fields: String,
+        /// Whether more than one is missing.
+        several: bool,
+        /// The record type wanted.
+        ty: String,
+        /// The literal.
+        #[label("this record has no {fields}")]
+        span: SourceSpan,
+        /// What to add.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A field in a record literal that its record type does not have.
+    #[error("`{ty}` has no field `{field}`")]
+    #[diagnostic(code(E0241))]
+    UnknownRecordField {
+        /// The field as written.
+        field: String,
+        /// The record type wanted.
+        ty: String,
+        /// The field's name in the literal.
+        #[label("not a field of the record")]
+        span: SourceSpan,
+        /// Did-you-mean and the fields it has.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A record type, or a record literal checked against one, that names a field twice.
+    #[error("field `{name}` is given more than once")]
+    #[diagnostic(code(E0242), help("a record has each field once: remove one of them"))]
+    DuplicateField {
+        /// The field.
+        name: String,
+        /// The second one.
+        #[label("given again here")]
+        span: SourceSpan,
+        /// The first one.
+        #[label("first given here")]
+        first: SourceSpan,
     },
 
     /// `list` without its element type, or `int<string>`.
@@ -565,6 +613,83 @@ pub enum CheckError {
         place: String,
     },
 
+    /// A failure route after one without `if`, which takes every failure first.
+    #[error("this failure route is never taken")]
+    #[diagnostic(
+        code(E0226),
+        help("routes are tried in order and the first that holds is taken; an `on_failure` without `if` holds for every failure, so write it last")
+    )]
+    UnreachableRoute {
+        /// The route that is never reached.
+        #[label("never taken")]
+        span: SourceSpan,
+        /// The route without `if` before it.
+        #[label("every failure takes this route first")]
+        first: SourceSpan,
+    },
+
+    /// `on_failure TARGET if COND` where no failed step's result is at hand: in `defaults`,
+    /// a task, or a step that calls a workflow.
+    #[error("a failure route with a condition cannot stand in {place}")]
+    #[diagnostic(code(E0227))]
+    RouteNotHere {
+        /// Where it was written, as words.
+        place: String,
+        /// The condition.
+        #[label("a condition here has no failed step to read")]
+        span: SourceSpan,
+        /// What to do instead.
+        #[help]
+        help: String,
+    },
+
+    /// Two routes of one step naming the same fallback step.
+    #[error("step `{target}` is named by two failure routes of one step")]
+    #[diagnostic(
+        code(E0228),
+        help("a fallback step belongs to one route: write one route whose condition joins both with `||`")
+    )]
+    DuplicateRoute {
+        /// The fallback step.
+        target: String,
+        /// The second route's target.
+        #[label("named again here")]
+        span: SourceSpan,
+        /// The first route's target.
+        #[label("first named here")]
+        first: SourceSpan,
+    },
+
+    /// A route's condition that reads another step's result.
+    #[error("a failure route of step `{step}` reads step `{other}`")]
+    #[diagnostic(
+        code(E0229),
+        help("a route is chosen from the result of the step that failed (`{step}.exit_code`, `{step}.timed_out`, ...); read `{other}` in the step the route leads to")
+    )]
+    RouteReadsOtherStep {
+        /// The step whose route it is.
+        step: String,
+        /// The step read.
+        other: String,
+        /// The read.
+        #[label("another step's result")]
+        span: SourceSpan,
+    },
+
+    /// A route's condition that reads a declared output of the failed step.
+    #[error("a failure route of step `{step}` reads one of its declared outputs")]
+    #[diagnostic(
+        code(E0230),
+        help("a step that failed has no declared outputs, so this would never hold; read its built-in fields: `exit_code`, `timed_out`, `signal`, `stdout`, `attempts`")
+    )]
+    RouteReadsOutput {
+        /// The step.
+        step: String,
+        /// The read.
+        #[label("an output a failed step does not have")]
+        span: SourceSpan,
+    },
+
     /// `native "x.y"` naming an action the runtime does not implement.
     #[error("unknown native action `{name}`")]
     #[diagnostic(code(E0114))]
@@ -610,6 +735,35 @@ pub enum CheckWarning {
     AlwaysFalse {
         /// The step.
         step: String,
+        /// The condition.
+        #[label("always false")]
+        span: SourceSpan,
+    },
+
+    /// A gate's `decision` compared with a value it never has.
+    #[error("an approval's `decision` is never \"{value}\"")]
+    #[diagnostic(code(W0005), severity(Warning))]
+    UnknownDecision {
+        /// The value compared with.
+        value: String,
+        /// The string.
+        #[label("never equal to `decision`")]
+        span: SourceSpan,
+        /// Did-you-mean and the values it has.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A failure route whose condition is always false.
+    #[error("the failure route to `{target}` is never taken: its condition is always false")]
+    #[diagnostic(
+        code(W0006),
+        severity(Warning),
+        help("remove the route, or fix its condition")
+    )]
+    RouteNeverTaken {
+        /// The route's target.
+        target: String,
         /// The condition.
         #[label("always false")]
         span: SourceSpan,

@@ -4,7 +4,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::error::CheckError;
-use super::types::{Type, STEP_FIELDS};
+use super::types::{Type, DECISIONS, GATE_FIELDS, STEP_FIELDS};
 use super::workflow::Checker;
 use crate::ast::{Arg, BinOp, Expr, ExprKind, StrPart, UnOp};
 use crate::diagnostics::did_you_mean;
@@ -165,6 +165,9 @@ impl ExprCx {
 fn leak_help(place: &str) -> Option<String> {
     Some(if place.starts_with("the approval message") {
         "approval messages are shown to people and kept in logs; leave the secret out".to_string()
+    } else if place.starts_with("parameter") {
+        "a secret goes only into `env` entries and `secret` parameters; this parameter is not one"
+            .to_string()
     } else if place.starts_with("the command line") || place.starts_with("the arguments") {
         "pass the secret to the step through `env { NAME: secret }` and refer to `$NAME` in the command"
             .to_string()
@@ -196,9 +199,122 @@ impl Checker<'_> {
         expected: &Type,
         context: &str,
     ) -> typed::Expr {
-        let found = self.expr(e, cx);
+        let found = self.expr_expecting(e, cx, expected);
         self.require(e, &found.ty, expected, cx, context);
         found
+    }
+
+    /// The typed form of `e` where a value of type `expected` is wanted. A map literal
+    /// where a data record is wanted is checked as that record, field by field (so
+    /// `{ a: "x", b: "y" }` is a `record { a: string, b: string }` there, not a
+    /// `map<string>`), and one where a map is wanted stays a map even if its values
+    /// differ (each is then reported); list literals and `if` branches pass the wanted
+    /// type on to their elements and branches. Anything else is typed on its own; the
+    /// caller compares the result with `expected`.
+    pub fn expr_expecting(&mut self, e: &Expr, cx: &mut ExprCx, expected: &Type) -> typed::Expr {
+        let (kind, ty) = match (&e.kind, expected) {
+            (ExprKind::Map(entries), Type::Record(want)) if want.is_data() => {
+                self.record_literal(entries, want, e.span, cx)
+            }
+            (ExprKind::Map(entries), Type::Map(elem)) => self.map(entries, Some(elem), cx),
+            (ExprKind::List(items), Type::List(elem)) if elem.mentions_record() => {
+                let items = items
+                    .iter()
+                    .map(|item| {
+                        let t = self.expr_expecting(item, cx, elem);
+                        self.require(item, &t.ty, elem, cx, "each element");
+                        t
+                    })
+                    .collect();
+                (typed::ExprKind::List(items), expected.clone())
+            }
+            (ExprKind::If(c, a, b), _) if expected.mentions_record() => {
+                let tc = self.condition(c, cx);
+                let ta = self.expect(a, cx, expected, "this branch");
+                let tb = self.expect(b, cx, expected, "this branch");
+                (
+                    typed::ExprKind::If(Box::new(tc), Box::new(ta), Box::new(tb)),
+                    expected.clone(),
+                )
+            }
+            _ => return self.expr(e, cx),
+        };
+        self.typed(kind, ty, e.span)
+    }
+
+    /// A map literal checked as a value of the data record `want`: each field's value
+    /// against the field's type (E0201), fields it lacks (E0240) and fields `want` has not
+    /// (E0241) reported. Its type is `want` whatever was wrong, so one mistake is reported
+    /// once.
+    #[inline(never)]
+    fn record_literal(
+        &mut self,
+        entries: &[(crate::ast::Ident, Expr)],
+        want: &std::sync::Arc<super::types::Record>,
+        span: Span,
+        cx: &mut ExprCx,
+    ) -> (typed::ExprKind, Type) {
+        let record = Type::Record(want.clone());
+        let mut seen: HashMap<&str, Span> = HashMap::default();
+        // Fields suggested for a misspelt one: not reported missing as well.
+        let mut suggested: Vec<&str> = Vec::new();
+        let mut fields = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            if let Some(first) = seen.insert(&key.name, key.span) {
+                self.error(CheckError::DuplicateField {
+                    name: key.name.clone(),
+                    span: key.span.into(),
+                    first: first.into(),
+                });
+            }
+            let typed_value = match want.field(&key.name) {
+                Some(ty) => {
+                    let context = format!("field `{}`", key.name);
+                    self.expect(value, cx, ty, &context)
+                }
+                None => {
+                    let names: Vec<&str> = want.field_names().collect();
+                    let help = match did_you_mean(&key.name, names.iter().copied()) {
+                        Some(s) => {
+                            suggested.extend(names.iter().copied().find(|n| *n == s));
+                            format!("did you mean `{s}`? the fields are: {}", names.join(", "))
+                        }
+                        None => format!("the fields are: {}", names.join(", ")),
+                    };
+                    self.error(CheckError::UnknownRecordField {
+                        field: key.name.clone(),
+                        ty: record.to_string(),
+                        span: key.span.into(),
+                        help: Some(help),
+                    });
+                    self.expr(value, cx)
+                }
+            };
+            fields.push((key.name.clone(), typed_value));
+        }
+        let missing: Vec<(&str, &Type)> = want
+            .fields
+            .iter()
+            .filter(|(name, _)| {
+                !seen.contains_key(name.as_ref()) && !suggested.contains(&name.as_ref())
+            })
+            .map(|(name, ty)| (name.as_ref(), ty))
+            .collect();
+        if !missing.is_empty() {
+            let names: Vec<String> = missing.iter().map(|(n, _)| format!("`{n}`")).collect();
+            let add: Vec<String> = missing
+                .iter()
+                .map(|(n, t)| format!("`{}: ...` of type `{t}`", crate::format::key_text(n)))
+                .collect();
+            self.error(CheckError::MissingRecordField {
+                fields: names.join(", "),
+                several: missing.len() > 1,
+                ty: record.to_string(),
+                span: span.into(),
+                help: Some(format!("add {}", add.join(", "))),
+            });
+        }
+        (typed::ExprKind::Record(fields), record)
     }
 
     /// Reports `found` not fitting `expected` with the most specific code.
@@ -223,6 +339,19 @@ impl Checker<'_> {
                     "convert it with `to_string(...)` or interpolate it: \"${...}\"".to_string(),
                 ),
                 (Type::String, Type::Int) => Some("convert it with `parse_int(...)`".to_string()),
+                (Type::Record(r), Type::Map(_)) if r.is_data() => Some(
+                    "a record is not a map: `{ ... }` with values of different types is a \
+                     record; for a map, give every value the same type"
+                        .to_string(),
+                ),
+                (Type::Map(_), Type::Record(r)) if r.is_data() => Some(
+                    "a map is not a record: write the record literal itself where the record \
+                     is wanted, or declare the value's type as this record"
+                        .to_string(),
+                ),
+                (Type::Record(a), Type::Record(b)) if a.is_data() && b.is_data() => {
+                    a.difference(b, "here", "in the record wanted")
+                }
                 _ => None,
             };
             self.error(CheckError::Mismatch {
@@ -266,7 +395,7 @@ impl Checker<'_> {
             ExprKind::Bool(b) => (K::Bool(*b), Type::Bool),
             ExprKind::Str(parts) => self.string(parts, cx),
             ExprKind::List(items) => self.list(items, cx),
-            ExprKind::Map(entries) => self.map(entries, cx),
+            ExprKind::Map(entries) => self.map(entries, None, cx),
             ExprKind::Name(name) => return self.name(name, e.span, cx),
             ExprKind::Workflow => (K::Workflow, Type::workflow_record()),
             ExprKind::Field(base, field) => return self.field_expr(e, base, field, cx),
@@ -292,7 +421,7 @@ impl Checker<'_> {
                     found: t.ty.to_string(),
                     context: format!("list elements must all be `{elem}`"),
                     span: item.span.into(),
-                    help: None,
+                    help: list_help(&t.ty, &elem),
                 }),
             }
             typed_items.push(t);
@@ -303,13 +432,19 @@ impl Checker<'_> {
         )
     }
 
+    /// A map literal. Where a map is wanted (`elem` is its value type), its values must
+    /// all fit `elem`. Otherwise its values' types decide: if they have one type (or join
+    /// into one, as `int` and `float` do) it is a `map` of that type; if they do not, it is
+    /// a data record with those fields (`{ name: "web", replicas: 3 }`).
     #[inline(never)]
     fn map(
         &mut self,
         entries: &[(crate::ast::Ident, Expr)],
+        elem: Option<&Type>,
         cx: &mut ExprCx,
     ) -> (typed::ExprKind, Type) {
-        let mut elem = Type::Unknown;
+        // The type the values join into so far; `None` once two do not.
+        let mut joined = Some(Type::Unknown);
         let mut seen: HashMap<&str, Span> = HashMap::default();
         let mut typed_entries = Vec::with_capacity(entries.len());
         for (key, value) in entries {
@@ -320,23 +455,48 @@ impl Checker<'_> {
                     first: first.into(),
                 });
             }
-            let t = self.expr(value, cx);
-            match elem.join(&t.ty) {
-                Some(j) => elem = j,
-                None => self.error(CheckError::Mismatch {
-                    expected: elem.to_string(),
-                    found: t.ty.to_string(),
-                    context: format!("map values must all be `{elem}`"),
-                    span: value.span.into(),
-                    help: None,
-                }),
-            }
+            let t = match elem {
+                Some(want) => {
+                    let t = self.expr_expecting(value, cx, want);
+                    if !t.ty.fits(want) {
+                        self.error(CheckError::Mismatch {
+                            expected: want.to_string(),
+                            found: t.ty.to_string(),
+                            context: format!("map values must all be `{want}`"),
+                            span: value.span.into(),
+                            help: None,
+                        });
+                    }
+                    t
+                }
+                None => {
+                    let t = self.expr(value, cx);
+                    joined = joined.and_then(|j| j.join(&t.ty));
+                    t
+                }
+            };
             typed_entries.push((key.name.clone(), t));
         }
-        (
-            typed::ExprKind::Map(typed_entries),
-            Type::Map(Box::new(elem)),
-        )
+        match (elem, joined) {
+            (Some(want), _) => (
+                typed::ExprKind::Map(typed_entries),
+                Type::Map(Box::new(want.clone())),
+            ),
+            (None, Some(joined)) => (
+                typed::ExprKind::Map(typed_entries),
+                Type::Map(Box::new(joined)),
+            ),
+            (None, None) => {
+                let fields = typed_entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.ty.clone()))
+                    .collect();
+                (
+                    typed::ExprKind::Record(typed_entries),
+                    super::types::data_record(fields),
+                )
+            }
+        }
     }
 
     #[inline(never)]
@@ -350,7 +510,8 @@ impl Checker<'_> {
         let before = cx.deps.len();
         let t = self.expr(base, cx);
         if matches!(base.kind, ExprKind::Name(_)) && cx.deps.len() == before + 1 {
-            cx.deps[before].2 = !STEP_FIELDS.contains(&field.name.as_str());
+            let name = field.name.as_str();
+            cx.deps[before].2 = !(STEP_FIELDS.contains(&name) || GATE_FIELDS.contains(&name));
         }
         let ty = self.field(&t.ty, &field.name, field.span, e.span);
         // `alias.NAME` is the constant itself, found by the module's identity.
@@ -380,11 +541,15 @@ impl Checker<'_> {
             }
             Type::Unknown => Type::Unknown,
             other => {
+                let help = match other.data_record() {
+                    Some(_) => "a record's fields are read with `.`: `record.name`",
+                    None => "only lists and maps can be indexed",
+                };
                 self.error(CheckError::NoFields {
                     ty: other.to_string(),
                     what: "cannot be indexed".to_string(),
                     span: base.span.into(),
-                    help: Some("only lists and maps can be indexed".to_string()),
+                    help: Some(help.to_string()),
                 });
                 Type::Unknown
             }
@@ -443,7 +608,44 @@ impl Checker<'_> {
         let ta = self.expr(a, cx);
         let tb = self.expr(b, cx);
         let ty = self.binary(op, &ta.ty, &tb.ty, e, cx);
+        if matches!(op, BinOp::Eq | BinOp::Ne) {
+            self.decision_value(&ta, b);
+            self.decision_value(&tb, a);
+        }
         (typed::ExprKind::Binary(op, Box::new(ta), Box::new(tb)), ty)
+    }
+
+    /// Warns (W0005) when a gate's `decision` is compared with a string it never holds:
+    /// `gate.decision == "timeout"` would never be true.
+    fn decision_value(&mut self, field: &typed::Expr, other: &Expr) {
+        let typed::ExprKind::Field(base, name) = &field.kind else {
+            return;
+        };
+        let is_step = matches!(&base.ty, Type::Record(r) if matches!(r.kind, super::types::RecordKind::Step(_)));
+        if name != "decision" || !is_step || field.ty != Type::String {
+            return;
+        }
+        let ExprKind::Str(parts) = &other.kind else {
+            return;
+        };
+        let value = match parts.as_slice() {
+            [] => String::new(),
+            [StrPart::Text(t)] => t.clone(),
+            _ => return,
+        };
+        if value.is_empty() || DECISIONS.contains(&value.as_str()) {
+            return;
+        }
+        let values = "a gate's decision is \"approved\", \"refused\" or \"timed_out\" (\"\" before it is decided)";
+        let help = match did_you_mean(&value, DECISIONS.iter().copied()) {
+            Some(s) => format!("did you mean \"{s}\"? {values}"),
+            None => values.to_string(),
+        };
+        self.warning(super::error::CheckWarning::UnknownDecision {
+            value,
+            span: other.span.into(),
+            help: Some(help),
+        });
     }
 
     #[inline(never)]
@@ -630,11 +832,21 @@ impl Checker<'_> {
             }
             Type::Unknown => Type::Unknown,
             other => {
+                let help = match other {
+                    Type::Map(_) => format!(
+                        "a map's values are read by key: `[\"{field}\"]`; braces whose values \
+                         have different types, or a `record {{ ... }}` type, make a record, \
+                         which has fields"
+                    ),
+                    _ => {
+                        "only step results, records, `workflow` and modules have fields".to_string()
+                    }
+                };
                 self.error(CheckError::NoFields {
                     ty: other.to_string(),
                     what: "has no fields".to_string(),
                     span: span.into(),
-                    help: Some("only step results, `workflow` and modules have fields".to_string()),
+                    help: Some(help),
                 });
                 Type::Unknown
             }
@@ -1061,6 +1273,23 @@ impl Checker<'_> {
             help,
         });
         T::Unknown
+    }
+}
+
+/// Advice for a list element whose type differs from the elements before it: for two
+/// records, the field where they differ.
+fn list_help(found: &Type, elem: &Type) -> Option<String> {
+    match (found.data_record(), elem.data_record()) {
+        (Some(this), Some(before)) => this
+            .difference(before, "in this element", "in the ones before")
+            .map(|d| format!("every element must have the same fields, of the same types: {d}")),
+        (Some(_), None) | (None, Some(_)) => Some(
+            "a list holds values of one type: a record (values of different types) and a map \
+             (values of one type) do not mix; declare the list's type, such as \
+             `list<record { ... }>`, to read each element as that record"
+                .to_string(),
+        ),
+        _ => None,
     }
 }
 

@@ -131,6 +131,9 @@ impl Checker<'_> {
 
     /// Resolves a written type.
     pub(super) fn resolve_type(&mut self, t: &ast::TypeExpr) -> Type {
+        if let Some(fields) = &t.fields {
+            return self.resolve_record_type(t, fields);
+        }
         let name = t.name.name.as_str();
         let generic = matches!(name, "list" | "map");
         match (&t.arg, generic) {
@@ -142,7 +145,7 @@ impl Checker<'_> {
                 });
                 return Type::Unknown;
             }
-            (Some(_), false) if TYPE_NAMES.contains(&name) => {
+            (Some(_), false) if TYPE_NAMES.contains(&name) && name != "record" => {
                 self.error(CheckError::TypeArity {
                     message: format!("`{name}` takes no type argument"),
                     span: t.span.into(),
@@ -153,6 +156,14 @@ impl Checker<'_> {
             _ => {}
         }
         match name {
+            "record" => {
+                self.error(CheckError::TypeArity {
+                    message: "`record` needs its fields".to_string(),
+                    span: t.span.into(),
+                    help: Some("write `record { name: string, replicas: int }`".to_string()),
+                });
+                Type::Unknown
+            }
             "string" => Type::String,
             "int" => Type::Int,
             "float" => Type::Float,
@@ -185,6 +196,31 @@ impl Checker<'_> {
         }
     }
 
+    /// Resolves `record { name: type, ... }`: a data record with these fields.
+    fn resolve_record_type(&mut self, t: &ast::TypeExpr, fields: &[ast::FieldType]) -> Type {
+        if fields.is_empty() {
+            self.error(CheckError::TypeArity {
+                message: "a record needs at least one field".to_string(),
+                span: t.span.into(),
+                help: Some("write `record { name: string, replicas: int }`".to_string()),
+            });
+            return Type::Unknown;
+        }
+        let mut seen: HashMap<&str, Span> = HashMap::default();
+        let mut resolved = Vec::with_capacity(fields.len());
+        for f in fields {
+            if let Some(first) = seen.insert(&f.name.name, f.name.span) {
+                self.error(CheckError::DuplicateField {
+                    name: f.name.name.clone(),
+                    span: f.name.span.into(),
+                    first: first.into(),
+                });
+            }
+            resolved.push((f.name.name.clone(), self.resolve_type(&f.ty)));
+        }
+        super::types::data_record(resolved)
+    }
+
     /// A task's or workflow's interface. Type errors in it are reported when its body is
     /// checked, so they are resolved quietly here.
     pub(super) fn signature(
@@ -214,6 +250,7 @@ impl Checker<'_> {
             params,
             outputs,
             docs: docs.0.clone(),
+            gate: super::workflow::is_gate(body),
         }
     }
 
@@ -243,7 +280,7 @@ impl Checker<'_> {
                     Place::Start,
                     format!("the default of parameter `{}`", p.name.name),
                 );
-                let typed_default = self.expr(default, &mut cx);
+                let typed_default = self.expr_expecting(default, &mut cx, &ty);
                 let found = typed_default.ty.clone();
                 default_value = Some(typed_default);
                 if !found.fits(&ty) {
@@ -342,10 +379,13 @@ impl Checker<'_> {
     ) -> (typed::Expr, Type) {
         match b.kind {
             ast::BindingKind::Let => {
-                let value = self.expr(&b.value, cx);
-                let ty = match &b.ty {
-                    Some(t) => {
-                        let declared = self.resolve_type(t);
+                let declared = b.ty.as_ref().map(|t| self.resolve_type(t));
+                let value = match &declared {
+                    Some(d) => self.expr_expecting(&b.value, cx, d),
+                    None => self.expr(&b.value, cx),
+                };
+                let ty = match declared {
+                    Some(declared) => {
                         self.require(
                             &b.value,
                             &value.ty,

@@ -9,6 +9,7 @@ mod error;
 mod expr;
 mod items;
 mod module;
+mod routes;
 mod step;
 pub mod types;
 mod workflow;
@@ -37,6 +38,9 @@ pub struct Signature {
     pub outputs: Vec<(String, Type)>,
     /// Its doc comment.
     pub docs: Vec<String>,
+    /// A task whose action is `approve`: the result of a step calling it has the fields
+    /// of an approval gate.
+    pub gate: bool,
 }
 
 /// One parameter of a [`Signature`].

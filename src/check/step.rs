@@ -135,14 +135,19 @@ impl Checker<'_> {
             name,
             is_call: step.call.is_some(),
         };
-        let summary = self.check_attrs(&step.attrs, place, &mut cx);
+        let mut summary = self.check_attrs(&step.attrs, place, &mut cx);
         self.actions(&step.attrs, "step", &step.name, step.call.is_some());
         self.fan_out_budget(step, &summary.attrs, fan_out.as_deref_mut(), &called);
-        let fallback = summary.fallback.and_then(|f| {
-            let target = self.step_ref(&f, step_ids)?;
-            Some((target, f.span))
-        });
         self.scope.pop();
+        // After the step's frame: a route is chosen once for the whole step, so it does not
+        // see the loop variable.
+        let routes = self.failure_routes(
+            name,
+            index,
+            std::mem::take(&mut summary.routes),
+            step_ids,
+            matches!(called, Some(Called::Workflow(..))),
+        );
 
         for (target, span, output) in cx.deps {
             deps.push(typed::Dep {
@@ -173,7 +178,7 @@ impl Checker<'_> {
             retry: attrs.retry.is_some(),
             timeout: attrs.timeout.is_some(),
             env: attrs.env.is_some(),
-            on_failure: attrs.on_failure.is_some() || fallback.is_some(),
+            on_failure: attrs.on_failure.is_some() || routes.written,
             priority: attrs.priority.is_some(),
             dir: attrs.dir.is_some(),
         };
@@ -182,9 +187,10 @@ impl Checker<'_> {
             step: typed::StepId::new(target),
             span: this.at(span),
         };
-        let on_failure = match fallback {
-            Some(f) => typed::OnFailure::Fallback(link(self, f)),
-            None => attrs.on_failure.unwrap_or_default(),
+        // The routes a step writes are its whole policy: with none taken, fail_fast.
+        let on_failure = match routes.written {
+            true => routes.otherwise.unwrap_or_default(),
+            false => attrs.on_failure.unwrap_or_default(),
         };
         typed::Step {
             id: typed::StepId::new(index),
@@ -206,6 +212,7 @@ impl Checker<'_> {
                 timeout: attrs.timeout,
                 env: attrs.env.unwrap_or_default(),
                 on_failure,
+                routes: routes.routes,
                 own,
                 priority: attrs.priority,
                 dir: attrs.dir,

@@ -23,7 +23,8 @@ pub enum Type {
     List(Box<Type>),
     /// `map<T>`, keyed by strings.
     Map(Box<Type>),
-    /// A record with named fields: a step result or `workflow`.
+    /// A record with named fields: a step result, `workflow`, or a data record
+    /// (`record { name: string, replicas: int }`, a map literal whose values differ in type).
     Record(Arc<Record>),
     /// A module namespace, by index in the checker's module table.
     Module(usize),
@@ -31,7 +32,7 @@ pub enum Type {
     Unknown,
 }
 
-/// A record type: a step's result or `workflow`.
+/// A record type: a step's result, `workflow`, or a data record.
 #[derive(Debug, PartialEq)]
 pub struct Record {
     /// Whose record it is.
@@ -51,9 +52,18 @@ pub enum RecordKind {
     Step(String),
     /// `workflow`.
     Workflow,
+    /// A data record (`record { name: string, replicas: int }`): a value like any other,
+    /// whose fields are kept in name order, so two records with the same fields are one
+    /// type whatever order they were written in.
+    Data,
 }
 
 impl Record {
+    /// True for a data record, false for a step result or `workflow`.
+    pub fn is_data(&self) -> bool {
+        self.kind == RecordKind::Data
+    }
+
     /// The type of a field.
     pub fn field(&self, name: &str) -> Option<&Type> {
         self.fields.iter().find(|(n, _)| n == name).map(|(_, t)| t)
@@ -64,16 +74,72 @@ impl Record {
         match &self.kind {
             RecordKind::Step(step) => format!("the result of step `{step}`"),
             RecordKind::Workflow => "`workflow`".to_string(),
+            RecordKind::Data => "this record".to_string(),
         }
+    }
+
+    /// The field names, for "did you mean" and for messages.
+    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().map(|(n, _)| n.as_ref())
+    }
+
+    /// The first field, in name order, that keeps this data record (the one found) from
+    /// fitting `want`, in words for a help line: "field `replicas` is `string` HERE but
+    /// `int` THERE", with `here` and `there` saying where each record is.
+    pub fn difference(&self, want: &Record, here: &str, there: &str) -> Option<String> {
+        for (name, ty) in self.fields.iter() {
+            match want.field(name) {
+                None => return Some(format!("field `{name}` is {here} but not {there}")),
+                Some(t) if !ty.fits(t) => {
+                    return Some(format!("field `{name}` is `{ty}` {here} but `{t}` {there}"))
+                }
+                Some(_) => {}
+            }
+        }
+        want.field_names()
+            .find(|n| self.field(n).is_none())
+            .map(|n| format!("field `{n}` is {there} but not {here}"))
     }
 }
 
-/// The fields every step result has, before declared outputs.
-pub const STEP_FIELDS: &[&str] = &["status", "exit_code", "stdout", "attempts", "duration"];
+/// The type of a data record with these fields (sorted by name; the caller has reported
+/// duplicates).
+pub fn data_record(mut fields: Vec<(String, Type)>) -> Type {
+    fields.sort_by(|a, b| a.0.cmp(&b.0));
+    fields.dedup_by(|a, b| a.0 == b.0);
+    Type::Record(Arc::new(Record {
+        kind: RecordKind::Data,
+        fields: fields
+            .into_iter()
+            .map(|(n, t)| (Cow::Owned(n), t))
+            .collect::<Vec<_>>()
+            .into(),
+    }))
+}
 
-/// The fields of a step's result: the built-in ones, then the declared outputs; for a
-/// fan-out step every field but `status` is a list with one element per instance.
-fn step_fields(outputs: &[(String, Type)], fan_out: bool) -> Fields {
+/// The fields every step result has, before declared outputs.
+pub const STEP_FIELDS: &[&str] = &[
+    "status",
+    "exit_code",
+    "stdout",
+    "attempts",
+    "duration",
+    "timed_out",
+    "signal",
+];
+
+/// The fields the result of an approval gate (a step whose action is `approve`) has
+/// besides [`STEP_FIELDS`], all strings: what was decided, by whom, with what comment,
+/// and when.
+pub const GATE_FIELDS: &[&str] = &["decision", "approver", "comment", "decided_at"];
+
+/// The values `decision` takes: `""` before a decision (a gate that did not run).
+pub const DECISIONS: &[&str] = &["approved", "refused", "timed_out"];
+
+/// The fields of a step's result: the built-in ones (and a gate's), then the declared
+/// outputs; for a fan-out step every field but `status` is a list with one element per
+/// instance.
+fn step_fields(outputs: &[(String, Type)], fan_out: bool, gate: bool) -> Fields {
     let lift = |t: Type| {
         if fan_out {
             Type::List(Box::new(t))
@@ -88,7 +154,16 @@ fn step_fields(outputs: &[(String, Type)], fan_out: bool) -> Fields {
         (Cow::Borrowed("stdout"), lift(Type::String)),
         (Cow::Borrowed("attempts"), lift(Type::Int)),
         (Cow::Borrowed("duration"), lift(Type::Duration)),
+        (Cow::Borrowed("timed_out"), lift(Type::Bool)),
+        (Cow::Borrowed("signal"), lift(Type::String)),
     ]);
+    if gate {
+        fields.extend(
+            GATE_FIELDS
+                .iter()
+                .map(|f| (Cow::Borrowed(*f), lift(Type::String))),
+        );
+    }
     fields.extend(
         outputs
             .iter()
@@ -99,22 +174,23 @@ fn step_fields(outputs: &[(String, Type)], fan_out: bool) -> Fields {
 
 /// The names of the scalar and generic types, for "did you mean".
 pub const TYPE_NAMES: &[&str] = &[
-    "string", "int", "float", "bool", "duration", "secret", "list", "map",
+    "string", "int", "float", "bool", "duration", "secret", "list", "map", "record",
 ];
 
 impl Type {
-    /// The record type of a step's result: built-in fields plus outputs; for a fan-out step
-    /// every field but `status` is a list with one element per instance.
-    pub fn step_result(step: &str, outputs: &[(String, Type)], fan_out: bool) -> Type {
+    /// The record type of a step's result: built-in fields (and a gate's, for an approval
+    /// step) plus outputs; for a fan-out step every field but `status` is a list with one
+    /// element per instance.
+    pub fn step_result(step: &str, outputs: &[(String, Type)], fan_out: bool, gate: bool) -> Type {
         let fields = if outputs.is_empty() {
             // Built once per thread for each shape: most steps declare no outputs.
             thread_local! {
-                static PLAIN: [Fields; 2] =
-                    [false, true].map(|fan_out| step_fields(&[], fan_out));
+                static PLAIN: [Fields; 4] = [(false, false), (true, false), (false, true), (true, true)]
+                    .map(|(fan_out, gate)| step_fields(&[], fan_out, gate));
             }
-            PLAIN.with(|plain| plain[usize::from(fan_out)].clone())
+            PLAIN.with(|plain| plain[usize::from(fan_out) + 2 * usize::from(gate)].clone())
         } else {
-            step_fields(outputs, fan_out)
+            step_fields(outputs, fan_out, gate)
         };
         Type::Record(Arc::new(Record {
             kind: RecordKind::Step(step.to_string()),
@@ -141,6 +217,13 @@ impl Type {
             (Type::Int, Type::Float) => true,
             (Type::String, Type::Secret) => true,
             (Type::List(a), Type::List(b)) | (Type::Map(a), Type::Map(b)) => a.fits(b),
+            (Type::Record(a), Type::Record(b)) if a.is_data() && b.is_data() => {
+                a.fields.len() == b.fields.len()
+                    && a.fields
+                        .iter()
+                        .zip(b.fields.iter())
+                        .all(|((na, ta), (nb, tb))| na == nb && ta.fits(tb))
+            }
             (a, b) => a == b,
         }
     }
@@ -153,6 +236,19 @@ impl Type {
             (Type::String, Type::Secret) | (Type::Secret, Type::String) => Some(Type::Secret),
             (Type::List(a), Type::List(b)) => a.join(b).map(|t| Type::List(Box::new(t))),
             (Type::Map(a), Type::Map(b)) => a.join(b).map(|t| Type::Map(Box::new(t))),
+            (Type::Record(a), Type::Record(b))
+                if a.is_data() && b.is_data() && a.fields.len() == b.fields.len() =>
+            {
+                let fields = a
+                    .fields
+                    .iter()
+                    .zip(b.fields.iter())
+                    .map(|((na, ta), (nb, tb))| {
+                        (na == nb).then(|| ta.join(tb).map(|t| (na.to_string(), t)))?
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                Some(data_record(fields))
+            }
             (a, b) if a == b => Some(a.clone()),
             _ => None,
         }
@@ -166,12 +262,31 @@ impl Type {
         )
     }
 
-    /// True for `secret`, and lists or maps holding secrets.
+    /// True for `secret`, and lists, maps or data records holding secrets.
     pub fn is_secret(&self) -> bool {
         match self {
             Type::Secret => true,
             Type::List(t) | Type::Map(t) => t.is_secret(),
+            Type::Record(r) if r.is_data() => r.fields.iter().any(|(_, t)| t.is_secret()),
             _ => false,
+        }
+    }
+
+    /// True for a data record, or a list, map or record holding one: the types for which
+    /// a literal is checked against what is wanted rather than on its own.
+    pub fn mentions_record(&self) -> bool {
+        match self {
+            Type::Record(r) => r.is_data(),
+            Type::List(t) | Type::Map(t) => t.mentions_record(),
+            _ => false,
+        }
+    }
+
+    /// The fields of a data record, `None` for any other type.
+    pub fn data_record(&self) -> Option<&Record> {
+        match self {
+            Type::Record(r) if r.is_data() => Some(r),
+            _ => None,
         }
     }
 
@@ -195,6 +310,14 @@ impl fmt::Display for Type {
             Type::Record(r) => match &r.kind {
                 RecordKind::Step(step) => write!(f, "result of {step}"),
                 RecordKind::Workflow => f.write_str("workflow"),
+                RecordKind::Data => {
+                    f.write_str("record {")?;
+                    for (i, (name, ty)) in r.fields.iter().enumerate() {
+                        let sep = if i == 0 { " " } else { ", " };
+                        write!(f, "{sep}{}: {ty}", crate::format::key_text(name))?;
+                    }
+                    f.write_str(" }")
+                }
             },
             Type::Module(_) => f.write_str("module"),
             Type::Unknown => f.write_str("unknown"),

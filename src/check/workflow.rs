@@ -176,19 +176,19 @@ impl<'m> Checker<'m> {
                 step_ids.insert(&step.name.name, index);
                 steps.push(step);
                 let fan_out = step.clauses.iter().any(|c| matches!(c, Clause::For(_)));
-                let outputs = match &step.call {
+                let (outputs, gate) = match &step.call {
                     Some(call) => self
                         .callee(&call.callee, false)
-                        .map(|s| s.outputs)
+                        .map(|s| (s.outputs, s.gate))
                         .unwrap_or_default(),
                     None => {
                         let saved = std::mem::replace(self.diags, Diagnostics::new());
                         let outs = self.declared_outputs(&step.attrs);
                         *self.diags = saved;
-                        outs
+                        (outs, is_gate(&step.attrs))
                     }
                 };
-                let ty = Type::step_result(&step.name.name, &outputs, fan_out);
+                let ty = Type::step_result(&step.name.name, &outputs, fan_out, gate);
                 self.scope
                     .declare(&step.name.name, ty, EntryKind::Step(index), step.name.span);
             }
@@ -341,6 +341,13 @@ impl<'m> Checker<'m> {
             }
         }
     }
+}
+
+/// Whether attributes make an approval gate: their action is `approve`.
+pub(super) fn is_gate(attrs: &[ast::Attr]) -> bool {
+    attrs
+        .iter()
+        .any(|a| matches!(a.kind, ast::AttrKind::Approve(_)))
 }
 
 /// The declared outputs of a workflow, from all its `outputs` blocks.

@@ -247,9 +247,9 @@ fn about(text: &str) -> Vec<String> {
 }
 
 fn doc_lines(docs: &[String]) -> Vec<String> {
-    docs.iter()
-        .map(|l| l.strip_prefix(' ').unwrap_or(l).trim_end().to_string())
-        .collect()
+    // The parser has already taken the one space after `///`: what is left is the text's
+    // own indentation (a code block's).
+    docs.iter().map(|l| l.trim_end().to_string()).collect()
 }
 
 /// The text at a span, as written.

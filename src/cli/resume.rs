@@ -41,9 +41,51 @@ pub struct DecideArgs {
     /// The approval step (or one instance of it, `gate[2]`).
     #[arg(value_name = "STEP")]
     pub step: String,
+    /// Who decides, as the journal and the step's `approver` keep it (default: your login
+    /// name, from `USER`, `LOGNAME` or the password database).
+    #[arg(long = "as", value_name = "NAME")]
+    pub by: Option<String>,
+    /// Why, as the journal and the step's `comment` keep it.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub comment: String,
     /// Where run journals are (default: `FLOWC_STATE_DIR`, else ./.flow/runs).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+}
+
+/// Why a decision cannot be recorded (besides the run's own problems).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DecideError {
+    /// The gate's deadline passed before anyone decided.
+    #[error("the approval of `{step}` in run `{run}` timed out at {deadline}")]
+    #[diagnostic(
+        code(E0593),
+        help("the deadline is kept in the run's journal: `flowc resume {run}` takes the gate's timeout path (routed with `on_failure STEP if GATE.decision == \"timed_out\"`)")
+    )]
+    Late {
+        /// The run id.
+        run: String,
+        /// The gate named.
+        step: String,
+        /// Its deadline, RFC 3339.
+        deadline: String,
+    },
+
+    /// Nobody to record as the one who decided.
+    #[error("cannot tell who decides: {why}")]
+    #[diagnostic(
+        code(E0594),
+        help("name who decides: `flowc approve RUN STEP --as NAME` (a decision is kept with who made it)")
+    )]
+    NoName {
+        /// Why not.
+        why: &'static str,
+    },
+
+    /// A problem with the run.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Journal(#[from] JournalError),
 }
 
 /// The state directory of the run commands: the flag, `FLOWC_STATE_DIR`, or
@@ -264,12 +306,12 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
     code
 }
 
-/// Records an approval (or a rejection) at a waiting gate.
+/// Records an approval (or a refusal) at a waiting gate, with who decides and why.
 pub fn decide(args: DecideArgs, approved: bool) -> u8 {
     match try_decide(&args, approved) {
-        Ok(run) => {
+        Ok((run, by)) => {
             errln!(
-                "{} `{}` of run {run}; continue with `flowc resume {run}`",
+                "{} `{}` of run {run} as {by}; continue with `flowc resume {run}`",
                 if approved { "approved" } else { "rejected" },
                 args.step
             );
@@ -282,26 +324,65 @@ pub fn decide(args: DecideArgs, approved: bool) -> u8 {
     }
 }
 
-fn try_decide(args: &DecideArgs, approved: bool) -> Result<String, JournalError> {
+/// Gives the run id and who decided.
+fn try_decide(args: &DecideArgs, approved: bool) -> Result<(String, String), DecideError> {
     let dir = journal::find(&root(args.state_dir.as_deref()), Some(&args.run))?;
     let _lock = journal::lock(&dir)?;
     let state = RunState::load(&dir)?;
+    let step = journal::step_of(&args.step);
     let waiting = state
         .finished
-        .get(journal::step_of(&args.step))
+        .get(step)
         .is_some_and(|f| f.status == "waiting");
     if !waiting {
         return Err(JournalError::NotWaiting {
             run: state.run_id().to_string(),
             step: args.step.clone(),
+        }
+        .into());
+    }
+    // The gate (or, for a whole fan-out gate, any of its instances) timed out already.
+    let now = journal::now_ms();
+    let passed = (state.deadlines.iter())
+        .filter(|(label, _)| {
+            *label == &args.step || (step == args.step && journal::step_of(label) == step)
+        })
+        .map(|(_, &deadline)| deadline)
+        .filter(|&deadline| deadline <= now)
+        .min();
+    if let Some(deadline) = passed {
+        return Err(DecideError::Late {
+            run: state.run_id().to_string(),
+            step: args.step.clone(),
+            deadline: crate::runtime::gate::time_text(deadline),
         });
     }
+    let by = match args.by.as_deref().map(str::trim) {
+        Some("") => {
+            return Err(DecideError::NoName {
+                why: "`--as` names nobody",
+            })
+        }
+        Some(name) => name.to_string(),
+        None => crate::runtime::gate::login_name().ok_or(DecideError::NoName {
+            why: "no login name, and no `--as`",
+        })?,
+    };
+    let decision = if approved {
+        crate::runtime::gate::Decision::Approved
+    } else {
+        crate::runtime::gate::Decision::Refused
+    };
     let path = dir.join(journal::JOURNAL);
-    let mut appender = Appender::open(&path, state.valid_len)?;
-    appender.append(&snapshot::encode(&Record::Approval {
+    let mut appender = Appender::open(&path, state.valid_len).map_err(JournalError::from)?;
+    let record = snapshot::encode(&Record::Decision {
         step: args.step.clone(),
-        approved,
-        at_ms: journal::now_ms(),
-    })?)?;
-    Ok(state.run_id().to_string())
+        decision: decision.as_str().to_string(),
+        by: by.clone(),
+        comment: args.comment.clone(),
+        at_ms: now,
+    })
+    .map_err(JournalError::from)?;
+    appender.append(&record).map_err(JournalError::from)?;
+    Ok((state.run_id().to_string(), by))
 }

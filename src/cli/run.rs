@@ -383,6 +383,14 @@ impl Observer for Printer {
                 ),
             },
             Event::StepSkipped { step, reason } => format!("{t} ⤼ {step} skipped: {reason}"),
+            Event::RouteTaken {
+                step,
+                to,
+                condition: Some(c),
+            } => format!("{t} ↪ {step}: on_failure {to} (if {c})"),
+            Event::RouteTaken { step, to, .. } => {
+                format!("{t} ↪ {step}: on_failure {to} (no route's condition held)")
+            }
             // Returned above, before the time stamp is formatted.
             Event::StepRestored { .. } | Event::RunFinished { .. } => return,
         };
@@ -511,18 +519,61 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
 /// stderr, `y` or `yes` on stdin approves, and the answer is echoed (`approve `STEP`:
 /// yes`). One question at a time. On a terminal with the live view, the view is taken
 /// down while the question waits (the run goes on; its lines are shown once answered),
-/// so the question is the last line and the answer is typed where it can be seen.
+/// so the question is the last line and the answer is typed where it can be seen. A gate
+/// with a deadline is asked until then (`[y/N, 2m left]`); no answer by then is echoed as
+/// `no answer within 2m`.
 #[derive(Debug, Default)]
 pub(crate) struct TerminalApprover {
     turn: std::sync::Mutex<()>,
 }
 
-impl Approver for TerminalApprover {
-    fn approve(&self, step: &str, question: &str) -> bool {
-        let Ok(_turn) = self.turn.lock() else {
-            return false;
+/// Reads one line from stdin, waiting at most `wait` (`None`: as long as it takes), from
+/// the file descriptor itself: no buffer may keep what was typed after it, and a question
+/// that timed out leaves nothing behind that would read the next answer. `Ok(None)`: no
+/// line in time; an empty string: end of input.
+fn read_answer(wait: Option<Duration>) -> std::io::Result<Option<String>> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::{AsFd, AsRawFd};
+    let deadline = wait.map(|w| std::time::Instant::now() + w);
+    let stdin = std::io::stdin();
+    let mut line = Vec::new();
+    loop {
+        let timeout = match deadline {
+            None => PollTimeout::NONE,
+            Some(d) => {
+                let left = d.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return Ok(None);
+                }
+                PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
+                    .unwrap_or(PollTimeout::MAX)
+            }
         };
-        use std::io::BufRead;
+        let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Ok(0) => continue,
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+        let mut buf = [0u8; 512];
+        let n = match nix::unistd::read(stdin.as_raw_fd(), &mut buf) {
+            Ok(n) => n,
+            Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        line.extend_from_slice(&buf[..n]);
+        if n == 0 || line.contains(&b'\n') {
+            return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
+        }
+    }
+}
+
+impl Approver for TerminalApprover {
+    fn approve(&self, step: &str, question: &str, wait: Option<Duration>) -> run::Answer {
+        let Ok(_turn) = self.turn.lock() else {
+            return run::Answer::No;
+        };
         let live = LIVE_VIEW.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(live) = &live {
             let mut shared = live.lock().unwrap_or_else(|e| e.into_inner());
@@ -533,21 +584,33 @@ impl Approver for TerminalApprover {
                 .set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
         let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\napprove `{step}`: {question} [y/N] ");
+        let left = wait
+            .map(|w| format!(", {} left", format_duration(w.as_millis() as u64)))
+            .unwrap_or_default();
+        let _ = write!(err, "\napprove `{step}`: {question} [y/N{left}] ");
         let _ = err.flush();
         drop(err);
-        let mut answer = String::new();
-        let read = std::io::stdin().lock().read_line(&mut answer);
-        let yes =
-            read.is_ok() && matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes");
-        let said = match read {
-            Ok(0) | Err(_) => "no (no answer: end of input)",
-            Ok(_) if yes => "yes",
-            Ok(_) => "no",
+        let read = read_answer(wait);
+        let answer = match &read {
+            Ok(Some(text)) if matches!(text.trim().to_ascii_lowercase().as_str(), "y" | "yes") => {
+                run::Answer::Yes
+            }
+            Ok(None) => run::Answer::Late,
+            _ => run::Answer::No,
+        };
+        let said = match &read {
+            Ok(None) => format!(
+                "no answer within {} (timed out)",
+                format_duration(wait.unwrap_or_default().as_millis() as u64)
+            ),
+            Ok(Some(text)) if text.is_empty() => "no (no answer: end of input)".to_string(),
+            Err(_) => "no (no answer: end of input)".to_string(),
+            Ok(Some(_)) if answer == run::Answer::Yes => "yes".to_string(),
+            Ok(Some(_)) => "no".to_string(),
         };
         let mut echo = String::new();
-        if matches!(read, Ok(0) | Err(_)) {
-            // The typed answer ended its own line; end of input did not.
+        if !matches!(&read, Ok(Some(text)) if !text.is_empty()) {
+            // The typed answer ended its own line; end of input or a timeout did not.
             echo.push('\n');
         }
         echo.push_str(&format!("approve `{step}`: {said}\n"));
@@ -568,7 +631,7 @@ impl Approver for TerminalApprover {
             }
             shared.asking = false;
         }
-        yes
+        answer
     }
 }
 

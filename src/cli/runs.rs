@@ -293,10 +293,20 @@ pub fn status(args: RunArg) -> u8 {
             if let Some(f) = failure {
                 failures.push((name.clone(), f));
             }
+            let route = state
+                .finished
+                .get(&name)
+                .and_then(|f| f.route.as_ref())
+                .map(|r| {
+                    let condition = Some(r.condition.clone()).filter(|c| !c.is_empty());
+                    serde_json::json!({ "to": r.to, "if": condition })
+                });
+            let (decisions, deadline) = gate_facts(&state, &name);
             serde_json::json!({
                 "step": name, "status": status, "attempts": attempts,
                 "duration_ms": ms, "exit_codes": codes, "reason": reason,
                 "code": code, "message": message, "help": help,
+                "route": route, "decisions": decisions, "deadline": deadline,
             })
         })
         .collect();
@@ -347,6 +357,30 @@ pub fn status(args: RunArg) -> u8 {
             codes.join(" ")
         );
     }
+    // What was decided at the gates, the deadlines they wait for, and where failures went.
+    let mut notes = Vec::new();
+    for s in &steps {
+        let step = s["step"].as_str().unwrap_or("");
+        for d in s["decisions"].as_array().into_iter().flatten() {
+            notes.push(decision_line(d));
+        }
+        if let Some(deadline) = s["deadline"].as_str() {
+            notes.push(format!("{step}: waiting; times out at {deadline}"));
+        }
+        if let Some(route) = s["route"].as_object() {
+            let to = route["to"].as_str().unwrap_or("");
+            notes.push(match route["if"].as_str() {
+                Some(cond) => format!("{step}: failed; on_failure {to} (if {cond})"),
+                None => format!("{step}: failed; on_failure {to} (no route's condition held)"),
+            });
+        }
+    }
+    if !notes.is_empty() {
+        errln!();
+    }
+    for note in &notes {
+        errln!("{}", super::term::printable(note));
+    }
     if !failures.is_empty() {
         errln!();
     }
@@ -354,6 +388,55 @@ pub fn status(args: RunArg) -> u8 {
         errln!("{}", render_step_failure(step, failure, true));
     }
     super::EXIT_OK
+}
+
+/// The decisions at gate `step` (or its instances), as JSON objects `{step, decision, by,
+/// comment, at}`, and, for a gate still waiting, its deadline.
+fn gate_facts(state: &RunState, step: &str) -> (Vec<serde_json::Value>, Option<String>) {
+    let mine = |label: &str| label == step || journal::step_of(label) == step;
+    let mut decisions: Vec<(&String, &crate::runtime::gate::GateDecision)> = state
+        .approvals
+        .iter()
+        .filter(|(label, _)| mine(label))
+        .collect();
+    decisions.sort_by_key(|(label, d)| (d.at_ms, label.as_str()));
+    let decisions = decisions
+        .into_iter()
+        .map(|(label, d)| {
+            serde_json::json!({
+                "step": label, "decision": d.decision.as_str(), "by": d.by,
+                "comment": d.comment, "at": time_text(d.at_ms),
+            })
+        })
+        .collect();
+    let waiting = state
+        .finished
+        .get(step)
+        .is_some_and(|f| f.status == "waiting");
+    let deadline = (state.deadlines.iter())
+        .filter(|(label, _)| waiting && mine(label) && !state.approvals.contains_key(*label))
+        .map(|(_, &d)| d)
+        .min()
+        .map(time_text);
+    (decisions, deadline)
+}
+
+/// `gate: approved by ana at 2026-01-02T03:04:05Z: "ship it"`.
+fn decision_line(d: &serde_json::Value) -> String {
+    let text = |k: &str| d[k].as_str().unwrap_or("").to_string();
+    let what = match text("decision").as_str() {
+        "timed_out" => "timed out".to_string(),
+        other => other.to_string(),
+    };
+    let by = Some(text("by"))
+        .filter(|b| !b.is_empty())
+        .map(|b| format!(" by {b}"))
+        .unwrap_or_default();
+    let comment = Some(text("comment"))
+        .filter(|c| !c.is_empty())
+        .map(|c| format!(": {c:?}"))
+        .unwrap_or_default();
+    format!("{}: {what}{by} at {}{comment}", text("step"), text("at"))
 }
 
 /// The log file name of a step instance, as the runtime writes it.

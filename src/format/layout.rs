@@ -747,7 +747,10 @@ fn attr_line(a: &Attr, src: Option<&str>) -> Option<String> {
             }
             _ => return None,
         },
-        AttrKind::OnFailure(target) => format!("on_failure {}", target.name),
+        AttrKind::OnFailure(target, None) => format!("on_failure {}", target.name),
+        AttrKind::OnFailure(target, Some(c)) => {
+            format!("on_failure {} if {}", target.name, expr_text(c, src))
+        }
     })
 }
 

@@ -234,8 +234,8 @@ fn quoted(text: &str) -> String {
     out
 }
 
-/// A map or env key: bare when it is a word, quoted otherwise.
-fn key_text(key: &str) -> String {
+/// A map or env key (or a record's field name): bare when it is a word, quoted otherwise.
+pub fn key_text(key: &str) -> String {
     if is_word(key) {
         key.to_string()
     } else {
@@ -243,8 +243,19 @@ fn key_text(key: &str) -> String {
     }
 }
 
-/// A type as written: `list<string>`.
+/// A type as written: `list<string>`, `record { name: string, replicas: int }` (fields
+/// in the order written, on one line).
 pub fn type_text(ty: &TypeExpr) -> String {
+    if let Some(fields) = &ty.fields {
+        if fields.is_empty() {
+            return "record {}".to_string();
+        }
+        let fields: Vec<String> = fields
+            .iter()
+            .map(|f| format!("{}: {}", key_text(&f.name.name), type_text(&f.ty)))
+            .collect();
+        return format!("record {{ {} }}", fields.join(", "));
+    }
     match &ty.arg {
         Some(arg) => format!("{}<{}>", ty.name.name, type_text(arg)),
         None => ty.name.name.clone(),
@@ -680,7 +691,10 @@ fn sx_attr(a: &Attr) -> Sx {
             Sx::Leaf(text)
         }
         AttrKind::Outputs(outs) => Sx::Node(head, outs.iter().map(sx_output).collect()),
-        AttrKind::OnFailure(target) => Sx::Leaf(format!("{head} {})", target.name)),
+        AttrKind::OnFailure(target, None) => Sx::Leaf(format!("{head} {})", target.name)),
+        AttrKind::OnFailure(target, Some(c)) => {
+            Sx::Leaf(format!("{head} {} (if {}))", target.name, sx_expr(c)))
+        }
     }
 }
 

@@ -27,6 +27,11 @@ pub struct Node {
     /// The outputs it computes from other steps (`name: type`): the declared outputs of
     /// a sub-workflow, on the step that called it.
     pub gives: Vec<String>,
+    /// Its failure routes in order, as written (`validate if build.exit_code == 1`, ...,
+    /// `fail_fast`), for a step with conditional routes; empty otherwise.
+    pub routes: Vec<String>,
+    /// For a fallback step that a conditional route leads to: that route's condition.
+    pub fallback_if: Option<String>,
     /// Its `priority`, as written.
     pub priority: Option<String>,
     /// Its working directory (`dir`), as written.
@@ -93,6 +98,15 @@ pub struct ExecGraph {
 }
 
 impl ExecGraph {
+    /// How an edge of this kind into `to` is labelled: its kind, and for a fallback taken
+    /// by a conditional route, `fallback if COND`.
+    pub fn edge_label(&self, kind: EdgeKind, to: NodeIndex) -> String {
+        match (kind, &self.graph[to].fallback_if) {
+            (EdgeKind::Fallback, Some(cond)) => format!("fallback if {cond}"),
+            _ => kind.name().to_string(),
+        }
+    }
+
     /// Every cycle, as step indices in dependency order (one per strongly connected
     /// component), in source order of their first step.
     pub fn cycles(&self) -> Vec<Vec<usize>> {
@@ -219,6 +233,9 @@ impl ExecGraph {
             if !node.gives.is_empty() {
                 let _ = write!(out, "\n    outputs {}", node.gives.join(", "));
             }
+            for route in &node.routes {
+                let _ = write!(out, "\n    on_failure {route}");
+            }
             for setting in node.settings() {
                 let _ = write!(out, "\n    {setting}");
             }
@@ -227,7 +244,7 @@ impl ExecGraph {
                     out,
                     "\n    <- {} ({})",
                     self.graph[NodeIndex::new(s)].name,
-                    kind.name()
+                    self.edge_label(kind, idx)
                 );
             }
             out.push('\n');

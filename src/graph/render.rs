@@ -40,16 +40,15 @@ impl ExecGraph {
                 attrs.push("color=gray, fontcolor=gray");
             }
             let label;
-            let lines: Vec<String> = std::iter::once(node.name.clone())
-                .chain(node.when.iter().map(|when| format!("when {when}")))
-                .chain(node.settings())
-                .collect();
-            if lines.len() > 1 {
+            let mut lines: Vec<String> = node.when.iter().map(|w| format!("when {w}")).collect();
+            lines.extend(node.routes.iter().map(|r| format!("on_failure {r}")));
+            lines.extend(node.settings());
+            if !lines.is_empty() {
                 // Each part quoted on its own: the line break between them is DOT's `\n`.
-                let parts: Vec<String> = lines
-                    .iter()
-                    .map(|line| {
-                        let quoted = dot_quote(line);
+                let parts: Vec<String> = std::iter::once(&node.name)
+                    .chain(&lines)
+                    .map(|part| {
+                        let quoted = dot_quote(part);
                         quoted[1..quoted.len() - 1].to_string()
                     })
                     .collect();
@@ -63,11 +62,16 @@ impl ExecGraph {
             out.push_str(";\n");
         }
         for e in self.graph.edge_references() {
+            let fallback;
             let style = match e.weight() {
                 EdgeKind::After => "",
                 EdgeKind::Data => " [style=dashed, label=\"data\"]",
                 EdgeKind::Compensates => " [style=dotted, color=red, label=\"on failure\"]",
-                EdgeKind::Fallback => " [color=orange, label=\"fallback\"]",
+                EdgeKind::Fallback => {
+                    let label = dot_quote(&self.edge_label(EdgeKind::Fallback, e.target()));
+                    fallback = format!(" [color=orange, label={label}]");
+                    &fallback
+                }
                 EdgeKind::Finally => " [style=dashed, color=gray, label=\"finally\"]",
             };
             let _ = writeln!(
@@ -101,6 +105,10 @@ impl ExecGraph {
                 label.push_str("<br/>when ");
                 label.push_str(when);
             }
+            for route in &node.routes {
+                label.push_str("<br/>on_failure ");
+                label.push_str(route);
+            }
             for setting in node.settings() {
                 label.push_str("<br/>");
                 label.push_str(&setting);
@@ -111,12 +119,17 @@ impl ExecGraph {
             let _ = writeln!(out, "  s{}[\"{}\"]", idx.index(), label);
         }
         for e in self.graph.edge_references() {
-            let arrow = match e.weight() {
-                EdgeKind::After => "-->",
-                EdgeKind::Data => "-. data .->",
-                EdgeKind::Compensates => "-. on failure .->",
-                EdgeKind::Fallback => "-- fallback -->",
-                EdgeKind::Finally => "-. finally .->",
+            let routed;
+            let arrow = match (e.weight(), &self.graph[e.target()].fallback_if) {
+                (EdgeKind::After, _) => "-->",
+                (EdgeKind::Data, _) => "-. data .->",
+                (EdgeKind::Compensates, _) => "-. on failure .->",
+                (EdgeKind::Fallback, None) => "-- fallback -->",
+                (EdgeKind::Fallback, Some(cond)) => {
+                    routed = format!("-->|\"fallback if {}\"|", cond.replace('"', "#quot;"));
+                    &routed
+                }
+                (EdgeKind::Finally, _) => "-. finally .->",
             };
             let _ = writeln!(
                 out,
@@ -130,7 +143,9 @@ impl ExecGraph {
 
     /// The JSON shape: `{"workflow", "nodes": [{name, finally, fan_out, never, when}],
     /// "edges": [{from, to, kind}]}`, nodes in source order, edges by target then source;
-    /// `when` is the condition as written, or null.
+    /// `when` is the condition as written, or null. A step with conditional failure routes
+    /// has `on_failure` (its routes as written, in order), and a fallback edge that such a
+    /// route takes has `if` (the route's condition).
     pub fn to_json(&self) -> serde_json::Value {
         #[derive(Serialize)]
         struct JsonNode<'a> {
@@ -139,6 +154,8 @@ impl ExecGraph {
             fan_out: bool,
             never: bool,
             when: Option<&'a str>,
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            on_failure: &'a [String],
             #[serde(skip_serializing_if = "Option::is_none")]
             priority: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
@@ -151,6 +168,8 @@ impl ExecGraph {
             from: &'a str,
             to: &'a str,
             kind: &'static str,
+            #[serde(rename = "if", skip_serializing_if = "Option::is_none")]
+            condition: Option<&'a str>,
         }
         let nodes: Vec<JsonNode<'_>> = self
             .graph
@@ -161,6 +180,7 @@ impl ExecGraph {
                 fan_out: n.fan_out,
                 never: n.never,
                 when: n.when.as_deref(),
+                on_failure: &n.routes,
                 priority: n.priority.as_deref(),
                 dir: n.dir.as_deref(),
                 max_failures: n.max_failures.as_deref(),
@@ -174,10 +194,17 @@ impl ExecGraph {
         edges.sort_by_key(|(t, s, _)| (*t, *s));
         let edges: Vec<JsonEdge<'_>> = edges
             .into_iter()
-            .map(|(t, s, kind)| JsonEdge {
-                from: &self.graph[petgraph::graph::NodeIndex::new(s)].name,
-                to: &self.graph[petgraph::graph::NodeIndex::new(t)].name,
-                kind: kind.name(),
+            .map(|(t, s, kind)| {
+                let to = &self.graph[petgraph::graph::NodeIndex::new(t)];
+                JsonEdge {
+                    from: &self.graph[petgraph::graph::NodeIndex::new(s)].name,
+                    to: &to.name,
+                    kind: kind.name(),
+                    condition: to
+                        .fallback_if
+                        .as_deref()
+                        .filter(|_| kind == EdgeKind::Fallback),
+                }
             })
             .collect();
         let mut json =

@@ -300,8 +300,8 @@ fn inline_workflow(table: &Table<'_>, wf: &Workflow, flat: &HashMap<Key, Workflo
         if let Some(l) = &mut s.compensates {
             l.step = new_id[l.step.index()];
         }
-        if let OnFailure::Fallback(l) = &mut s.settings.on_failure {
-            l.step = new_id[l.step.index()];
+        for to in fallback_targets(&mut s) {
+            to.step = new_id[to.step.index()];
         }
         match called(table, flat, &s) {
             Some((wcall, callee)) => {
@@ -396,8 +396,8 @@ fn instantiate(
         } else {
             st.when = both(call.when.as_deref(), st.when.take());
         }
-        if let OnFailure::Fallback(l) = &mut st.settings.on_failure {
-            l.step = shift(l.step);
+        for to in fallback_targets(&mut st) {
+            to.step = shift(to.step);
         }
         st.settings.inherit(&call.settings);
         inner.push(st);
@@ -422,7 +422,7 @@ fn instantiate(
         if let Some(l) = st.compensates {
             mark(l.step);
         }
-        if st.fallback().is_some() {
+        if st.fallbacks().next().is_some() {
             mark(st.id);
         }
     }
@@ -460,6 +460,17 @@ fn instantiate(
         outputs,
     };
     (inner, join)
+}
+
+/// The fallback steps a step names, in its routes and its `on_failure`, for renumbering.
+fn fallback_targets(s: &mut Step) -> impl Iterator<Item = &mut crate::typed::Link> {
+    let settings = &mut s.settings;
+    (settings.routes.iter_mut().map(|r| &mut r.to))
+        .chain(std::iter::once(&mut settings.on_failure))
+        .filter_map(|to| match to {
+            OnFailure::Fallback(l) => Some(l),
+            _ => None,
+        })
 }
 
 /// A name of the called workflow that the call gives a value.

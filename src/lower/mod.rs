@@ -122,12 +122,24 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
                 .filter(|o| o.value.is_some())
                 .map(|o| format!("{}: {}", o.name, o.ty))
                 .collect(),
+            routes: route_texts(wf, step),
+            fallback_if: None,
             priority: step.settings.priority.as_ref().map(|p| p.to_source(wf)),
             dir: step.settings.dir.as_ref().map(|d| d.path.to_source(wf)),
             max_failures: (step.fan_out.as_ref())
                 .and_then(|f| f.max_failures.as_ref())
                 .map(|n| n.to_source(wf)),
         });
+    }
+    // A fallback step that a conditional route leads to is labelled with its condition.
+    for step in &wf.steps {
+        for r in &step.settings.routes {
+            if let OnFailure::Fallback(l) = r.to {
+                if let Some(node) = graph.node_weight_mut(NodeIndex::new(l.step.index())) {
+                    node.fallback_if = Some(r.condition.to_source(wf));
+                }
+            }
+        }
     }
     let mut linked: Vec<usize> = Vec::new();
     for (i, step) in wf.steps.iter().enumerate() {
@@ -183,7 +195,7 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
                 graph.add_edge(NodeIndex::new(target), to, EdgeKind::Compensates);
             }
         }
-        if let OnFailure::Fallback(link) = step.settings.on_failure {
+        for link in step.fallbacks() {
             let target = link.step.index();
             let reason = if target == i {
                 Some(format!("step `{}` cannot be its own fallback", step.name))
@@ -228,6 +240,23 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
     exec
 }
 
+/// A step's failure routes as written, in order (`validate if build.exit_code == 1`,
+/// `fail_fast`), when it has conditional ones; none otherwise.
+pub fn route_texts(wf: &Workflow, step: &crate::typed::Step) -> Vec<String> {
+    if step.settings.routes.is_empty() {
+        return Vec::new();
+    }
+    let to = |to: OnFailure| match to {
+        OnFailure::FailFast => "fail_fast".to_string(),
+        OnFailure::Continue => "continue".to_string(),
+        OnFailure::Fallback(l) => wf.step(l.step).name.clone(),
+    };
+    (step.settings.routes.iter())
+        .map(|r| format!("{} if {}", to(r.to), r.condition.to_source(wf)))
+        .chain(std::iter::once(to(step.settings.on_failure)))
+        .collect()
+}
+
 /// `finally` steps run once everything ordinary has ended: an edge from each ordinary step
 /// that no other ordinary step waits for (which has ended only when all before it have).
 fn finally_edges(wf: &Workflow, exec: &mut ExecGraph) {
@@ -269,10 +298,7 @@ fn report_cycle(wf: &Workflow, cycle: &[usize], diags: &mut Diagnostics) {
                 format!("`{}` reads `{}`", step.name, wf.steps[from].name)
             }
         };
-        let fallback = |s: &crate::typed::Step| match s.settings.on_failure {
-            OnFailure::Fallback(l) => Some(l),
-            _ => None,
-        };
+        let fallback = |s: &crate::typed::Step| s.fallbacks().find(|l| l.step.index() == to);
         if let Some(dep) = step.deps.iter().find(|d| d.step.index() == from) {
             edges.push(LabeledSpan::new_with_span(
                 Some(how(dep.kind)),
@@ -281,7 +307,7 @@ fn report_cycle(wf: &Workflow, cycle: &[usize], diags: &mut Diagnostics) {
         } else if let Some(link) = step.compensates.filter(|l| l.step.index() == from) {
             let label = format!("`{}` compensates `{}`", step.name, wf.steps[from].name);
             edges.push(LabeledSpan::new_with_span(Some(label), link.span.span));
-        } else if let Some(link) = fallback(&wf.steps[from]).filter(|l| l.step.index() == to) {
+        } else if let Some(link) = fallback(&wf.steps[from]) {
             let label = format!("`{}` falls back to `{}`", wf.steps[from].name, step.name);
             edges.push(LabeledSpan::new_with_span(Some(label), link.span.span));
         }
@@ -309,7 +335,7 @@ fn never_runs(wf: &Workflow, exec: &ExecGraph, diags: &mut Diagnostics) {
     let mut cause: Vec<Option<usize>> = vec![None; wf.steps.len()];
     let mut fallback_of: Vec<Option<usize>> = vec![None; wf.steps.len()];
     for (owner, step) in wf.steps.iter().enumerate() {
-        if let OnFailure::Fallback(l) = step.settings.on_failure {
+        for l in step.fallbacks() {
             fallback_of[l.step.index()] = Some(owner);
         }
     }

@@ -534,7 +534,12 @@ impl Builder {
                 AttrKind::Outputs(build_each(inner, |p| self.build_output_decl(p)))
             }
             Rule::on_failure_attr => {
-                AttrKind::OnFailure(inner.next().map(ident).unwrap_or_else(|| missing(span)))
+                let target = inner.next().map(ident).unwrap_or_else(|| missing(span));
+                let condition = inner
+                    .find(|p| p.as_rule() == Rule::route_if)
+                    .and_then(|p| p.into_inner().find(|q| q.as_rule() == Rule::expr))
+                    .map(|e| Box::new(self.build_expr(e)));
+                AttrKind::OnFailure(target, condition)
             }
             _ => AttrKind::Env(Vec::new()),
         };
@@ -701,13 +706,49 @@ impl Builder {
             match p.as_rule() {
                 Rule::word => name = Some(ident(p)),
                 Rule::type_expr => arg = Some(Box::new(self.build_type_expr(p))),
+                Rule::record_type => return self.build_record_type(p),
                 _ => {}
             }
         }
         TypeExpr {
             name: name.unwrap_or_else(|| missing(span)),
             arg,
+            fields: None,
             span,
+        }
+    }
+
+    fn build_record_type(&self, pair: Pair<'_, Rule>) -> TypeExpr {
+        let span = span_of(&pair);
+        let start = span.start as usize;
+        let keyword = Span::new(start, start + "record".len());
+        let fields = build_each(pair.into_inner(), |p| self.build_field_type(p));
+        TypeExpr {
+            name: Ident {
+                name: "record".to_string(),
+                span: keyword,
+            },
+            arg: None,
+            fields: Some(fields),
+            span,
+        }
+    }
+
+    fn build_field_type(&self, pair: Pair<'_, Rule>) -> FieldType {
+        let span = span_of(&pair);
+        let mut name = None;
+        let mut ty = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::word => name = Some(ident(p)),
+                Rule::string_lit => name = Some(self.plain_string_key(p)),
+                Rule::type_expr => ty = Some(self.build_type_expr(p)),
+                _ => {}
+            }
+        }
+        FieldType {
+            name: name.unwrap_or_else(|| missing(span)),
+            ty: ty.unwrap_or_else(|| missing_type(span)),
         }
     }
 
@@ -1076,6 +1117,7 @@ fn missing_type(span: Span) -> TypeExpr {
     TypeExpr {
         name: missing(span),
         arg: None,
+        fields: None,
         span,
     }
 }

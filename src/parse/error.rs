@@ -601,7 +601,7 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::retry_attr | Rule::kw_retry => "`retry`",
         Rule::backoff | Rule::kw_backoff => "`backoff`",
         Rule::jitter | Rule::kw_jitter => "`jitter`",
-        Rule::retry_if | Rule::kw_if => "`if`",
+        Rule::retry_if | Rule::route_if | Rule::kw_if => "`if`",
         Rule::kw_else => "`else`",
         Rule::timeout_attr | Rule::kw_timeout => "`timeout`",
         Rule::env_attr | Rule::kw_env => "`env`",

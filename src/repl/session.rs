@@ -891,7 +891,7 @@ impl Session {
                 continue;
             }
             todo.extend(steps[i].deps.iter().map(|d| d.step.index()));
-            todo.extend(steps[i].fallback());
+            todo.extend(steps[i].fallbacks().map(|l| l.step.index()));
         }
         Ok(seen)
     }
@@ -1047,8 +1047,10 @@ impl Session {
         }
         if let Some(wf) = c.lowered.program.workflow(&self.program.workflow) {
             for step in &wf.steps {
-                let fields: Vec<String> = check::types::STEP_FIELDS
-                    .iter()
+                let gate = matches!(step.action, typed::Action::Approve(_));
+                let gate_fields = if gate { check::types::GATE_FIELDS } else { &[] };
+                let fields: Vec<String> = (check::types::STEP_FIELDS.iter())
+                    .chain(gate_fields)
                     .map(|f| f.to_string())
                     .chain(step.outputs.iter().map(|o| o.name.clone()))
                     .collect();

@@ -25,6 +25,7 @@ pub async fn native(
     Attempt {
         ok: done.ok,
         exit_code: done.exit_code,
+        signal: None,
         timed_out: done.timed_out,
         cancelled: done.cancelled,
         stdout: done.stdout,
@@ -39,6 +40,9 @@ pub struct Attempt {
     pub ok: bool,
     /// Its exit code (-1 when it has none).
     pub exit_code: i32,
+    /// The signal that ended its process, when flowc did not stop it (for its timeout, or
+    /// a cancel).
+    pub signal: Option<i32>,
     /// It ran past its timeout.
     pub timed_out: bool,
     /// It was stopped (or never started) because the step was cancelled.
@@ -55,6 +59,7 @@ impl Attempt {
         Attempt {
             ok: false,
             exit_code: -1,
+            signal: None,
             timed_out: false,
             cancelled: false,
             stdout: String::new(),
@@ -67,6 +72,7 @@ impl Attempt {
         Attempt {
             ok: false,
             exit_code: -1,
+            signal: None,
             timed_out: false,
             cancelled: true,
             stdout: String::new(),
@@ -102,6 +108,7 @@ impl Attempt {
         Attempt {
             ok: o.success(),
             exit_code: o.exit_code.unwrap_or(-1),
+            signal: o.signal.filter(|_| !o.timed_out && !o.cancelled),
             timed_out: o.timed_out,
             cancelled: o.cancelled,
             stdout: o.stdout,

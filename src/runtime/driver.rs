@@ -586,11 +586,19 @@ mod tests {
     }
 
     impl Approver for Fake {
-        fn approve(&self, step: &str, question: &str) -> bool {
+        fn approve(
+            &self,
+            step: &str,
+            question: &str,
+            _wait: Option<std::time::Duration>,
+        ) -> crate::runtime::gate::Answer {
             if let Ok(mut asked) = self.asked.lock() {
                 asked.push((step.to_string(), question.to_string()));
             }
-            self.yes
+            match self.yes {
+                true => crate::runtime::gate::Answer::Yes,
+                false => crate::runtime::gate::Answer::No,
+            }
         }
     }
 

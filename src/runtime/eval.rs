@@ -29,7 +29,8 @@ pub enum Value {
     List(Vec<Value>),
     /// A map with string keys, in key order.
     Map(BTreeMap<String, Value>),
-    /// A record: a step result or `workflow`.
+    /// A record: a step result, `workflow`, or a data record (`{ name: "web", replicas: 3 }`
+    /// typed as `record { name: string, replicas: int }`), fields in name order.
     Record(BTreeMap<String, Value>),
 }
 
@@ -76,7 +77,7 @@ impl fmt::Display for Value {
                     if i > 0 {
                         f.write_str(",")?;
                     }
-                    write!(f, " {k}: {v}")?;
+                    write!(f, " {}: {v}", crate::format::key_text(k))?;
                 }
                 f.write_str(if entries.is_empty() { "}" } else { " }" })
             }
@@ -277,6 +278,13 @@ pub fn eval_typed(e: &typed::Expr, scope: &dyn Scope) -> Result<Value, EvalError
             }
             Ok(Value::Map(map))
         }
+        K::Record(fields) => {
+            let mut record = BTreeMap::new();
+            for (name, v) in fields {
+                record.insert(name.clone(), eval_typed(v, scope)?);
+            }
+            Ok(Value::Record(record))
+        }
         K::Ref(r) => scope.value(r),
         K::Workflow => scope.workflow(),
         K::Field(base, field) => match eval_typed(base, scope)? {
@@ -451,11 +459,21 @@ fn binary(op: BinOp, a: Value, b: Value, span: Span) -> Result<Value, EvalError>
     })
 }
 
-/// Equality across the int/float and string/secret pairs the checker allows.
+/// Equality across the int/float and string/secret pairs the checker allows, element by
+/// element in lists, maps and records.
 fn equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => (*x as f64) == *y,
         (Value::Str(x) | Value::Secret(x), Value::Str(y) | Value::Secret(y)) => x == y,
+        (Value::List(x), Value::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| equal(x, y))
+        }
+        (Value::Map(x), Value::Map(y)) | (Value::Record(x), Value::Record(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((kx, x), (ky, y))| kx == ky && equal(x, y))
+        }
         _ => a == b,
     }
 }
@@ -722,6 +740,14 @@ fn from_json(j: &serde_json::Value, like: &Value) -> Option<Value> {
                 .map(|(k, x)| Some((k.clone(), plain_json(x)?)))
                 .collect::<Option<_>>()?,
         }),
+        // Every field of the record, each like the default's; fields the JSON has beyond
+        // those are left out (an API's answer often has more than a workflow reads).
+        (Value::Record(fields), J::Object(o)) => Value::Record(
+            fields
+                .iter()
+                .map(|(k, like)| Some((k.clone(), from_json(o.get(k)?, like)?)))
+                .collect::<Option<_>>()?,
+        ),
         _ => return None,
     })
 }
@@ -972,5 +998,47 @@ mod tests {
         assert_eq!(format_duration(500), "500ms");
         assert_eq!(format_duration(5_400_000), "1h30m");
         assert_eq!(format_duration(90_061_001), "1d1h1m1s1ms");
+    }
+
+    #[test]
+    fn braces_with_values_of_different_types_are_a_record() {
+        let env = Values::default();
+        let v = eval_text("{ name: \"web\", replicas: 3, canary: true }", &env).expect("evaluates");
+        assert_eq!(
+            v.to_string(),
+            "{ canary: true, name: \"web\", replicas: 3 }"
+        );
+        assert!(matches!(v, Value::Record(_)));
+        let cases = [
+            ("{ name: \"web\", replicas: 3 }.replicas * 2", Value::Int(6)),
+            (
+                "to_json({ name: \"web\", \"dry-run\": false, ratio: 0.5, tags: [\"a\"] })",
+                Value::Str(r#"{"dry-run":false,"name":"web","ratio":0.5,"tags":["a"]}"#.to_string()),
+            ),
+            ("{ a: 1, b: \"x\" } == { b: \"x\", a: 1 }", Value::Bool(true)),
+            ("{ a: 1, b: \"x\" } == { a: 1.0, b: \"x\" }", Value::Bool(true)),
+            ("{ a: 1, b: \"x\" } != { a: 2, b: \"x\" }", Value::Bool(true)),
+            (
+                "parse_json(\"{\\\"id\\\": 7, \\\"state\\\": \\\"up\\\", \\\"extra\\\": []}\", { id: 0, state: \"\" }).state",
+                Value::Str("up".to_string()),
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(eval_text(text, &env).expect(text), want, "{text}");
+        }
+        // A field the JSON lacks has no value to take.
+        let missing = eval_text(
+            "parse_json(\"{\\\"id\\\": 7}\", { id: 0, state: \"\" })",
+            &env,
+        );
+        assert!(
+            matches!(missing, Err(EvalError::Json { .. })),
+            "{missing:?}"
+        );
+        // One type of values is a map, as it always was.
+        assert!(matches!(
+            eval_text("{ eu: 2, us: 3.5 }", &env).expect("evaluates"),
+            Value::Map(_)
+        ));
     }
 }

@@ -143,6 +143,19 @@ pub enum StepFailure {
         question: String,
     },
 
+    /// Nobody decided at the approval gate before its deadline (its `timeout`).
+    #[error("no decision before the deadline {at}: {question}")]
+    #[diagnostic(
+        code(E0481),
+        help("route a timeout apart from a refusal with `on_failure STEP if GATE.decision == \"timed_out\"` (to a second approver, say), or give the gate a longer `timeout`")
+    )]
+    ApprovalTimedOut {
+        /// The gate's question.
+        question: String,
+        /// The deadline, RFC 3339.
+        at: String,
+    },
+
     /// A standard-library action implemented in flowc failed (E0450-E0457).
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -190,6 +203,23 @@ pub enum StepFailure {
         /// What cannot run.
         what: String,
     },
+}
+
+/// A failure route whose condition cannot be evaluated when its step has failed: the
+/// route is not taken (the next one is tried), and this is shown in the step's output.
+#[derive(Clone, Debug, thiserror::Error, miette::Diagnostic)]
+#[error("failure route {number} of `{step}` not taken: cannot evaluate its condition: {reason}")]
+#[diagnostic(
+    code(E0482),
+    help("a route's condition should hold or not for every result of the step; guard what can fail (`parse_int` of its `stdout`, say) with a check first")
+)]
+pub struct RouteError {
+    /// The step.
+    pub step: String,
+    /// The route's position among the step's routes, from 1.
+    pub number: usize,
+    /// Why it cannot be evaluated.
+    pub reason: String,
 }
 
 /// The failure another failure comes from (a fan-out instance's, for its step's).

@@ -10,6 +10,7 @@
 //! - [`retry`]: backoff policies and the retry loop;
 //! - [`attempt`]: one attempt of a step, from a finished process or native action;
 //! - [`failure`]: why a step failed, as a coded error and as plain parts;
+//! - [`gate`]: decisions at approval gates (who, when, a deadline kept in the journal);
 //! - [`redact`]: secret redaction of everything flowc prints or writes;
 //! - [`outputs`]: a step's `$FLOW_OUTPUT` file read back as typed values;
 //! - [`plan`]: what a run would do, as text, without running anything;
@@ -27,6 +28,7 @@ pub mod driver;
 pub mod eval;
 pub mod failure;
 pub mod fingerprint;
+pub mod gate;
 pub mod journal;
 pub mod native;
 pub mod outputs;

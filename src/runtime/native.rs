@@ -25,8 +25,8 @@ pub enum NativeError {
         help("check the URL and that the server is up; add a `retry` clause for flaky networks")
     )]
     Request {
-        /// `GET` or `POST`.
-        method: &'static str,
+        /// `GET`, `POST`, or the method of `http.request`.
+        method: String,
         /// The URL.
         url: String,
         /// The client's reason.
@@ -97,6 +97,47 @@ pub enum NativeError {
         path: String,
         /// The deadline, as a duration.
         waited: String,
+    },
+
+    /// `http.request` got an answer whose status is not one of those it expects.
+    #[error("{request} answered {status}, expected {expected}{excerpt}")]
+    #[diagnostic(
+        code(E0490),
+        help("if the status counts as success here, add it to `expect` (empty means any 2xx)")
+    )]
+    UnexpectedStatus {
+        /// The method and the URL with its query: `POST https://...`.
+        request: String,
+        /// The status code.
+        status: u16,
+        /// The statuses that count as success, in words (`200 or 201`, `any 2xx`).
+        expected: String,
+        /// The start of the answer's body, after `: `, or nothing.
+        excerpt: String,
+    },
+
+    /// `http.request` got no (complete) answer within its `timeout`.
+    #[error("{request} got no answer within {waited}")]
+    #[diagnostic(
+        code(E0491),
+        help("raise the task's `timeout`, or add `retry 3 if exit_code != 0` for a service that is slow at times")
+    )]
+    RequestTimedOut {
+        /// The method and the URL with its query: `GET https://...`.
+        request: String,
+        /// The timeout, as a duration.
+        waited: String,
+    },
+
+    /// `http.request` was given a method or header that cannot be sent.
+    #[error("cannot send the request: {reason}")]
+    #[diagnostic(code(E0492))]
+    BadRequest {
+        /// What is wrong, naming the method or header (never a header's value).
+        reason: String,
+        /// What to do.
+        #[help]
+        help: Option<String>,
     },
 
     /// The step was cancelled while the action ran.
@@ -226,6 +267,7 @@ pub fn call(name: &str, args: &Args, cancel: &CancellationSignal) -> Result<Outc
         "http.get" => http::get(args),
         "http.post" => http::post(args),
         "http.wait_ok" => http::wait_ok(args, cancel),
+        "http.request" => http::request(args),
         "notify.webhook" => http::webhook(args),
         "fs.ensure_dir" => fs::ensure_dir(args),
         "fs.copy" => fs::copy(args),
@@ -268,8 +310,11 @@ fn sleep(d: Duration, cancel: &CancellationSignal) -> bool {
     !cancel.is_cancelled()
 }
 
+mod request;
+
 /// `std/http`: requests with ureq (rustls for HTTPS).
 mod http {
+    pub(super) use super::request::request;
     use super::*;
 
     /// One answer: the status and the body.
@@ -303,7 +348,7 @@ mod http {
             Err(ureq::Error::Status(_, r)) => r,
             Err(ureq::Error::Transport(t)) => {
                 return Err(NativeError::Request {
-                    method,
+                    method: method.to_string(),
                     url: url.to_string(),
                     reason: t.to_string(),
                 })
@@ -311,7 +356,7 @@ mod http {
         };
         let status = response.status();
         let body = response.into_string().map_err(|e| NativeError::Request {
-            method,
+            method: method.to_string(),
             url: url.to_string(),
             reason: format!("reading the body: {e}"),
         })?;

@@ -113,7 +113,7 @@ pub fn read(
     Ok(out)
 }
 
-/// A list or map output: the JSON value itself, or the JSON text of a `name=value` line.
+/// A list, map or record output: the JSON value itself, or the JSON text of a `name=value` line.
 fn structured(v: &serde_json::Value, text: Option<&str>) -> Option<serde_json::Value> {
     match text {
         Some(s) => serde_json::from_str(s).ok(),
@@ -165,6 +165,16 @@ fn convert(v: &serde_json::Value, ty: &Type) -> Option<Value> {
                 .map(|(k, i)| convert(i, elem).map(|v| (k.clone(), v)))
                 .collect::<Option<BTreeMap<_, _>>>()
                 .map(Value::Map),
+            _ => None,
+        },
+        // Every field of the record, each of its type; other keys are left out.
+        Type::Record(r) if r.is_data() => match structured(v, text)? {
+            J::Object(obj) => r
+                .fields
+                .iter()
+                .map(|(k, t)| convert(obj.get(k.as_ref())?, t).map(|v| (k.to_string(), v)))
+                .collect::<Option<BTreeMap<_, _>>>()
+                .map(Value::Record),
             _ => None,
         },
         Type::Record(_) | Type::Module(_) => None,

@@ -473,8 +473,8 @@ impl Scope for Known<'_> {
 }
 
 /// Gives a value the representation of its declared type: text for a `secret` becomes
-/// [`Value::Secret`], an int for a `float` becomes a float, element by element in lists
-/// and maps.
+/// [`Value::Secret`], an int for a `float` becomes a float, element by element in lists,
+/// maps and records.
 pub fn coerce(value: Value, ty: &Type) -> Value {
     match (value, ty) {
         (Value::Str(s), Type::Secret) => Value::Secret(s),
@@ -485,6 +485,17 @@ pub fn coerce(value: Value, ty: &Type) -> Value {
         (Value::Map(m), Type::Map(t)) => {
             Value::Map(m.into_iter().map(|(k, v)| (k, coerce(v, t))).collect())
         }
+        (Value::Record(m), Type::Record(r)) => Value::Record(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let v = match r.field(&k) {
+                        Some(t) => coerce(v, t),
+                        None => v,
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
         (v, _) => v,
     }
 }
@@ -549,6 +560,10 @@ fn type_help(ty: &Type, json: bool) -> Option<String> {
             "write a JSON array, like --var 'regions=[\"eu-west\", \"us-east\"]'"
         }
         (Type::Map(_), false) => "write a JSON object, like --var 'limits={\"eu\": 4}'",
+        (Type::Record(_), false) => {
+            "write a JSON object with every field of the record, like --var 'spec={\"name\": \"web\", \"replicas\": 3}'"
+        }
+        (Type::Record(_), true) => "write a JSON object with every field of the record, each of its type",
         (Type::String | Type::Secret, true) => "write a JSON string, in double quotes",
         (Type::List(_), true) => "write a JSON array of elements of the declared type",
         (Type::Map(_), true) => "write a JSON object with values of the declared type",
@@ -592,7 +607,8 @@ fn from_text(text: &str, ty: &Type) -> Result<Value, String> {
         Type::Duration => duration(t)
             .map(Value::Duration)
             .map_err(|why| format!("{} is not a duration: {why}", shown(text))),
-        Type::List(_) | Type::Map(_) => {
+        Type::Record(r) if !r.is_data() => Err(format!("a {ty} cannot be given as an input")),
+        Type::List(_) | Type::Map(_) | Type::Record(_) => {
             let json: serde_json::Value = serde_json::from_str(t).map_err(|e| {
                 let what = if matches!(ty, Type::List(_)) {
                     "a JSON array"
@@ -607,7 +623,7 @@ fn from_text(text: &str, ty: &Type) -> Result<Value, String> {
             })?;
             from_json(&json, ty)
         }
-        Type::Record(_) | Type::Module(_) => Err(format!("a {ty} cannot be given as an input")),
+        Type::Module(_) => Err(format!("a {ty} cannot be given as an input")),
     }
 }
 
@@ -659,6 +675,31 @@ fn from_json(v: &serde_json::Value, ty: &Type) -> Result<Value, String> {
             "a duration is written as a string with a unit, like \"5m\", not a bare number"
                 .to_string(),
         ),
+        (Type::Record(r), J::Object(entries)) if r.is_data() => {
+            // A key the record does not have is a mistake (a misspelt field), not data
+            // to drop.
+            if let Some(k) = entries.keys().find(|k| r.field(k).is_none()) {
+                let names: Vec<&str> = r.field_names().collect();
+                let hint = match crate::diagnostics::did_you_mean(k, names.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`? "),
+                    None => String::new(),
+                };
+                return Err(format!(
+                    "the record has no field {k:?} ({hint}its fields are: {})",
+                    names.join(", ")
+                ));
+            }
+            r.fields
+                .iter()
+                .map(|(k, t)| match entries.get(k.as_ref()) {
+                    Some(item) => from_json(item, t)
+                        .map(|v| (k.to_string(), v))
+                        .map_err(|e| format!("at [{k:?}]: {e}")),
+                    None => Err(format!("the field {k:?} is missing")),
+                })
+                .collect::<Result<_, _>>()
+                .map(Value::Record)
+        }
         (Type::List(t), J::Array(items)) => items
             .iter()
             .enumerate()
@@ -681,6 +722,7 @@ fn from_json(v: &serde_json::Value, ty: &Type) -> Result<Value, String> {
         (Type::Duration, _) => Err(expected("a duration string, like \"5m\"")),
         (Type::List(_), _) => Err(expected("an array")),
         (Type::Map(_), _) => Err(expected("an object")),
+        (Type::Record(r), _) if r.is_data() => Err(expected("an object")),
         (Type::Record(_) | Type::Module(_), _) => {
             Err(format!("a {ty} cannot be given as an input"))
         }

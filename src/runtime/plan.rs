@@ -175,7 +175,7 @@ impl Planner<'_> {
             .collect();
         let mut fallback_of: Vec<Option<usize>> = vec![None; count];
         for (owner, s) in wf.steps.iter().enumerate() {
-            if let typed::OnFailure::Fallback(l) = s.settings.on_failure {
+            for l in s.fallbacks() {
                 fallback_of[l.step.index()] = Some(owner);
             }
         }
@@ -194,7 +194,16 @@ impl Planner<'_> {
                 facts.push(format!("compensates {}", wf.step(target.step).name));
             }
             if let Some(owner) = fallback_of[i] {
-                facts.push(format!("fallback of {}", wf.steps[owner].name));
+                let route = (wf.steps[owner].settings.routes.iter())
+                    .find(|r| matches!(r.to, typed::OnFailure::Fallback(l) if l.step.index() == i));
+                match route {
+                    Some(r) => facts.push(format!(
+                        "fallback of {} if {}",
+                        wf.steps[owner].name,
+                        self.text(&r.condition, wf)
+                    )),
+                    None => facts.push(format!("fallback of {}", wf.steps[owner].name)),
+                }
             }
             if let Some(call) = &step.call {
                 facts.push(format!("calls {}", call.callee));
@@ -258,12 +267,20 @@ impl Planner<'_> {
             if let Some(d) = &step.settings.dir {
                 facts.push(format!("dir {}", self.value_text(&d.path, wf, &in_step)));
             }
-            match step.settings.on_failure {
-                typed::OnFailure::FailFast => {}
-                typed::OnFailure::Continue => facts.push("on_failure continue".to_string()),
-                typed::OnFailure::Fallback(l) => {
-                    facts.push(format!("on_failure {}", wf.step(l.step).name))
-                }
+            let to = |to: typed::OnFailure| match to {
+                typed::OnFailure::FailFast => "fail_fast".to_string(),
+                typed::OnFailure::Continue => "continue".to_string(),
+                typed::OnFailure::Fallback(l) => wf.step(l.step).name.clone(),
+            };
+            if !step.settings.routes.is_empty() {
+                // Every route, in the order they are tried, as written.
+                let routes: Vec<String> = (step.settings.routes.iter())
+                    .map(|r| format!("{} if {}", to(r.to), self.text(&r.condition, wf)))
+                    .chain(std::iter::once(to(step.settings.on_failure)))
+                    .collect();
+                facts.push(format!("on_failure {}", routes.join(", else ")));
+            } else if step.settings.on_failure != typed::OnFailure::FailFast {
+                facts.push(format!("on_failure {}", to(step.settings.on_failure)));
             }
             let line = format!(
                 "  {:>nw$}. {:<w$}  {}",

@@ -25,7 +25,8 @@ use super::attempt::{self, Attempt};
 use super::budget::Budget;
 use super::command;
 use super::eval::{self, EvalError, Scope, Value};
-use super::failure::{AttrError, Failure, StepFailure};
+use super::failure::{AttrError, Failure, RouteError, StepFailure};
+use super::gate::{self, GateDecision};
 use super::journal::{self, Journal, Resume};
 use super::outputs;
 use super::params::{Constants, Known};
@@ -145,6 +146,26 @@ pub struct StepReport {
     pub gate: bool,
     /// The result record the language sees.
     pub record: Value,
+    /// For a failed step with conditional failure routes: the route its failure took.
+    pub route: Option<RouteTaken>,
+}
+
+/// The failure route a failed step took (see [`typed::Route`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteTaken {
+    /// Its index among the step's routes in order; one past the conditional ones for the
+    /// route without `if` (fail_fast, when none was written).
+    pub index: usize,
+    /// What the failure does.
+    pub to: typed::OnFailure,
+}
+
+impl RouteTaken {
+    /// Route `index` of `step` (one past its conditional routes: the route without `if`).
+    pub fn of(step: &typed::Step, index: usize) -> RouteTaken {
+        let to = (step.settings.routes.get(index)).map_or(step.settings.on_failure, |r| r.to);
+        RouteTaken { index, to }
+    }
 }
 
 /// The result of a run.
@@ -226,6 +247,16 @@ pub enum Event {
         /// Attempts it made then.
         attempts: u32,
     },
+    /// A failed step's failure took one of its conditional routes (or none held).
+    RouteTaken {
+        /// The step.
+        step: String,
+        /// Where the failure went: `continue`, `fail_fast` or a step's name.
+        to: String,
+        /// The route's condition as written; `None` when no condition held (the route
+        /// without `if`, or fail_fast).
+        condition: Option<String>,
+    },
     /// A step was skipped.
     StepSkipped {
         /// The step.
@@ -246,10 +277,14 @@ pub enum Event {
 /// or answers by rule. The library never asks anyone itself.
 pub trait Approver: Send + Sync + std::fmt::Debug {
     /// Whether `step` (an instance name, `gate[2]`) is approved, given its question
-    /// (secrets already redacted). Called on a blocking thread; several gates may ask at
-    /// once, so an approver that talks to one person asks one question at a time.
-    fn approve(&self, step: &str, question: &str) -> bool;
+    /// (secrets already redacted), waiting at most `wait` for the answer (`None`: as long
+    /// as it takes; [`Answer::Late`] when none came in time). Called on a blocking thread;
+    /// several gates may ask at once, so an approver that talks to one person asks one
+    /// question at a time.
+    fn approve(&self, step: &str, question: &str, wait: Option<Duration>) -> Answer;
 }
+
+pub use super::gate::Answer;
 
 /// Receives the events of a run.
 pub trait Observer: Send {
@@ -474,13 +509,11 @@ pub async fn run(
     };
     // Parameters, module constants and bindings, in order.
     let mut values = params;
-    let mut secrets: Vec<String> = values
+    // A secret parameter, or one inside a list, map or record parameter.
+    let mut secrets: Vec<String> = Vec::new();
+    values
         .values()
-        .filter_map(|v| match v {
-            Value::Secret(s) => Some(s.clone()),
-            _ => None,
-        })
-        .collect();
+        .for_each(|v| super::outputs::secrets_in(v, &mut secrets));
     // The workflow's bindings, in order: each reads the parameters, the constants of any
     // module (by identity) and the bindings before it.
     let process_env = |name: &str| std::env::var(name).ok();
@@ -550,6 +583,7 @@ pub async fn run(
         .steps
         .iter()
         .map(|s| match s.settings.on_failure {
+            _ if !s.settings.routes.is_empty() => OnFailure::Routed,
             typed::OnFailure::FailFast => OnFailure::FailFast,
             typed::OnFailure::Continue => OnFailure::Continue,
             typed::OnFailure::Fallback(_) => OnFailure::Fallback,
@@ -579,7 +613,7 @@ pub async fn run(
     });
 
     let n = info.steps.len();
-    let mut sched = Scheduler::new(info, graph, policies.clone());
+    let mut sched = Scheduler::new(info, graph);
     sched.prioritize(limits.priorities.clone());
     // The run's deadline counts from its first start: a resumed run keeps it.
     let deadline = limits.timeout.map(|limit| {
@@ -658,7 +692,7 @@ pub async fn run(
                     workflow_record(workflow, sched.status().as_str(), &opts.run_id),
                 );
             }
-            if let Some(mut report) = restored(&shared, &step.name) {
+            if let Some(mut report) = restored(&shared, step) {
                 // Already durable: nothing to wait for.
                 shared.emit_now(&Event::StepRestored {
                     step: step.name.clone(),
@@ -676,7 +710,7 @@ pub async fn run(
             };
             match decision {
                 Decision::Hold(reason) => {
-                    let mut report = held_report(&step.name, reason, step.fan_out.is_some());
+                    let mut report = held_report(&step.name, reason, Shape::of(step));
                     keep(i, &mut report, &mut results);
                     sched.held(i, report);
                 }
@@ -691,8 +725,7 @@ pub async fn run(
                         step: step.name.clone(),
                         reason: reason.clone(),
                     });
-                    let mut report =
-                        skipped_report(&step.name, cause, reason, step.fan_out.is_some());
+                    let mut report = skipped_report(&step.name, cause, reason, Shape::of(step));
                     keep(i, &mut report, &mut results);
                     let stop = sched.skipped(i, report);
                     cancel(&cancellers, stop);
@@ -711,12 +744,12 @@ pub async fn run(
                             Status::Failed,
                             None,
                             String::new(),
-                            step.fan_out.is_some(),
+                            Shape::of(step),
                         )
                     };
                     let shared = Arc::clone(&shared);
                     // Reported as a finished step is: through the join below.
-                    running.spawn(async move { (i, finish(&shared, report)) });
+                    running.spawn(async move { (i, finish_routed(&shared, i, report, None)) });
                     spawned = true;
                 }
                 Decision::Run(instances) => {
@@ -835,7 +868,7 @@ pub async fn run(
                     &info.name,
                     SkipCause::Failure,
                     "never became ready".to_string(),
-                    info.fan_out.is_some(),
+                    Shape::of(info),
                 )
             })
         })
@@ -1051,22 +1084,31 @@ fn work_dir(
     })
 }
 
-/// The report of a step that a resumed run restores instead of running.
-fn restored(shared: &Shared, name: &str) -> Option<StepReport> {
-    let f = shared.opts.resume.as_ref()?.keep.get(name)?;
+/// The report of a step that a resumed run restores instead of running: one that
+/// succeeded, or failed with its failure handled by its route (which it takes again).
+fn restored(shared: &Shared, step: &typed::Step) -> Option<StepReport> {
+    let f = shared.opts.resume.as_ref()?.keep.get(&step.name)?;
+    let failed = f.status == Status::Failed.as_str();
+    let route = f.route.as_ref().map(|r| RouteTaken::of(step, r.index));
+    let to = route.map_or(step.settings.on_failure, |r| r.to);
     Some(StepReport {
-        name: name.to_string(),
-        status: Status::Succeeded,
+        name: step.name.clone(),
+        status: if failed {
+            Status::Failed
+        } else {
+            Status::Succeeded
+        },
         skip: None,
-        reason: None,
-        failure: None,
+        reason: f.reason.clone().filter(|_| failed),
+        failure: f.failure.clone().filter(|_| failed),
         attempts: f.attempts,
         duration: Duration::from_millis(f.duration_ms),
         exit_codes: f.exit_codes.clone(),
-        continued: false,
+        continued: failed && to == typed::OnFailure::Continue,
         restored: true,
         gate: false,
         record: f.record.clone(),
+        route: route.filter(|_| failed),
     })
 }
 
@@ -1079,15 +1121,15 @@ fn workflow_record(name: &str, status: &str, run_id: &str) -> Value {
 }
 
 /// The record of a step that did not run: built-in fields only.
-fn skipped_report(name: &str, cause: SkipCause, reason: String, fan_out: bool) -> StepReport {
-    not_run(name, Status::Skipped, Some(cause), reason, fan_out)
+fn skipped_report(name: &str, cause: SkipCause, reason: String, shape: Shape) -> StepReport {
+    not_run(name, Status::Skipped, Some(cause), reason, shape)
 }
 
 /// The report of a step that is not decided because the run is paused at an approval
 /// gate: it is neither run nor skipped (nothing is journaled), so the resume that follows
 /// the decision decides it.
-fn held_report(name: &str, reason: String, fan_out: bool) -> StepReport {
-    not_run(name, Status::Waiting, None, reason, fan_out)
+fn held_report(name: &str, reason: String, shape: Shape) -> StepReport {
+    not_run(name, Status::Waiting, None, reason, shape)
 }
 
 /// The report of a step that did not run, with this status and reason.
@@ -1096,7 +1138,7 @@ fn not_run(
     status: Status,
     skip: Option<SkipCause>,
     reason: String,
-    fan_out: bool,
+    shape: Shape,
 ) -> StepReport {
     StepReport {
         name: name.to_string(),
@@ -1110,17 +1152,19 @@ fn not_run(
         continued: false,
         restored: false,
         gate: false,
-        record: record(status, &[], fan_out, BTreeMap::new()),
+        record: record(status, &[], shape, BTreeMap::new()),
+        route: None,
     }
 }
 
-/// The result record: built-in fields and outputs (lists for a fan-out).
+/// The result record: built-in fields (and a gate's) and outputs (lists for a fan-out).
 fn record(
     status: Status,
     instances: &[Instance],
-    fan_out: bool,
+    shape: Shape,
     outputs: BTreeMap<String, Value>,
 ) -> Value {
+    let Shape { fan_out, gate } = shape;
     let mut fields = BTreeMap::new();
     fields.insert(
         "status".to_string(),
@@ -1152,8 +1196,66 @@ fn record(
             Value::Duration(0),
         ),
     );
+    fields.insert(
+        "timed_out".to_string(),
+        pick(&|i| Value::Bool(i.timed_out), Value::Bool(false)),
+    );
+    fields.insert(
+        "signal".to_string(),
+        pick(
+            &|i| Value::Str(i.signal.map(signal_name).unwrap_or_default()),
+            Value::Str(String::new()),
+        ),
+    );
+    if gate {
+        for &name in crate::check::types::GATE_FIELDS {
+            let value = |i: &Instance| {
+                Value::Str(
+                    i.gate
+                        .as_ref()
+                        .map_or_else(String::new, |d| gate_field(d, name)),
+                )
+            };
+            fields.insert(name.to_string(), pick(&value, Value::Str(String::new())));
+        }
+    }
     fields.extend(outputs);
     Value::Record(fields)
+}
+
+/// Field `name` of a gate's result ([`crate::check::types::GATE_FIELDS`]) for `d`.
+fn gate_field(d: &GateDecision, name: &str) -> String {
+    match name {
+        "decision" => d.decision.as_str().to_string(),
+        "approver" => d.by.clone(),
+        "comment" => d.comment.clone(),
+        _ => gate::time_text(d.at_ms),
+    }
+}
+
+/// What a step's record holds besides its built-in fields: lists for a fan-out, and a
+/// gate's fields for an approval step.
+#[derive(Clone, Copy, Debug, Default)]
+struct Shape {
+    fan_out: bool,
+    gate: bool,
+}
+
+impl Shape {
+    /// The shape of `step`'s record.
+    fn of(step: &typed::Step) -> Shape {
+        Shape {
+            fan_out: step.fan_out.is_some(),
+            gate: matches!(step.action, typed::Action::Approve(_)),
+        }
+    }
+}
+
+/// A signal's name as a step's `signal` field gives it: `SIGKILL`, or `SIG9` for a number
+/// without one.
+fn signal_name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map_or_else(|_| format!("SIG{signal}"), |s| s.as_str().to_string())
 }
 
 /// The field of a fan-out step's record that keeps each instance's own record, for steps
@@ -1161,7 +1263,7 @@ fn record(
 const INSTANCES: &str = "#instances";
 
 /// Adds each instance's own record to a fan-out step's record.
-fn keep_instances(step_record: &mut Value, done: &[Instance]) {
+fn keep_instances(step_record: &mut Value, done: &[Instance], gate: bool) {
     let Value::Record(fields) = step_record else {
         return;
     };
@@ -1171,7 +1273,10 @@ fn keep_instances(step_record: &mut Value, done: &[Instance]) {
             record(
                 i.status(),
                 std::slice::from_ref(i),
-                false,
+                Shape {
+                    fan_out: false,
+                    gate,
+                },
                 i.outputs.clone(),
             )
         })
@@ -1291,6 +1396,12 @@ fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>) -> Decisi
 struct Instance {
     status_ok: bool,
     exit_code: i32,
+    /// Its last attempt ran past its `timeout` (or, for a gate, nobody decided in time).
+    timed_out: bool,
+    /// The signal that ended its last attempt's process, when flowc did not stop it.
+    signal: Option<i32>,
+    /// For an approval gate: what was decided.
+    gate: Option<GateDecision>,
     stdout: String,
     attempts: u32,
     duration: Duration,
@@ -1424,7 +1535,10 @@ async fn run_step(
             name,
             SkipCause::Failure,
             "internal error".to_string(),
-            fan_out,
+            Shape {
+                fan_out,
+                gate: false,
+            },
         );
     };
     let loop_var = step.fan_out.as_ref().map(|f| f.var.clone());
@@ -1454,15 +1568,13 @@ async fn run_step(
         Err(failure) => {
             count_failure(shared, name, None);
             let failure = redacted(shared, &failure);
-            return finish(
-                shared,
-                StepReport {
-                    status: Status::Failed,
-                    reason: Some(failure.message.clone()),
-                    failure: Some(failure),
-                    ..not_run(name, Status::Failed, None, String::new(), fan_out)
-                },
-            );
+            let report = StepReport {
+                status: Status::Failed,
+                reason: Some(failure.message.clone()),
+                failure: Some(failure),
+                ..not_run(name, Status::Failed, None, String::new(), Shape::of(step))
+            };
+            return finish_routed(shared, index, report, None);
         }
     };
     let budgets = Budgets {
@@ -1613,14 +1725,116 @@ async fn run_step(
         restored: false,
         gate: status == Status::Waiting,
         record: {
-            let mut record = record(status, &done, fan_out, outputs);
+            let shape = Shape::of(step);
+            let mut record = record(status, &done, shape, outputs);
             if step.fan_out.as_ref().is_some_and(|f| f.keep_instances) {
-                keep_instances(&mut record, &done);
+                keep_instances(&mut record, &done, shape.gate);
             }
             record
         },
+        route: None,
     };
-    finish(shared, report)
+    // A step inlined from a call with `for` reads its own result instance by instance:
+    // its routes read the first instance that failed.
+    let first_failed = done.iter().position(Instance::failed);
+    finish_routed(shared, index, report, first_failed)
+}
+
+/// [`finish`], for a step whose failure may take one of its conditional routes: the route
+/// is chosen ([`take_route`]) and journaled before the step's finish, and reported after.
+fn finish_routed(
+    shared: &Shared,
+    index: usize,
+    mut report: StepReport,
+    instance: Option<usize>,
+) -> StepReport {
+    let condition = take_route(shared, index, &mut report, instance);
+    let report = finish(shared, report);
+    if let Some(route) = report.route {
+        shared.emit(Event::RouteTaken {
+            step: report.name.clone(),
+            to: route_target(shared.workflow_resolved(), route.to),
+            condition,
+        });
+    }
+    report
+}
+
+/// Where a route leads, as written: `continue`, `fail_fast` or a step's name.
+fn route_target(wf: &typed::Workflow, to: typed::OnFailure) -> String {
+    match to {
+        typed::OnFailure::FailFast => "fail_fast".to_string(),
+        typed::OnFailure::Continue => "continue".to_string(),
+        typed::OnFailure::Fallback(l) => wf.step(l.step).name.clone(),
+    }
+}
+
+/// For a failed step with conditional failure routes: sets the route its failure takes,
+/// the first whose condition holds over the step's own result (for a step that reads its
+/// result instance by instance, that of `instance`, its first failed one), else the route
+/// without `if` (fail_fast when none was written), and journals it. Gives the taken
+/// route's condition as written (`None` for the route without `if`). A condition that
+/// cannot be evaluated does not hold; the step's output says why (E0482).
+fn take_route(
+    shared: &Shared,
+    index: usize,
+    report: &mut StepReport,
+    instance: Option<usize>,
+) -> Option<String> {
+    let wf = shared.workflow_resolved();
+    let step = wf.steps.get(index)?;
+    let handler = step.finally || step.compensates.is_some();
+    if report.status != Status::Failed || step.settings.routes.is_empty() || handler {
+        return None;
+    }
+    let mut results: HashMap<String, Value> = HashMap::default();
+    results.insert(step.name.clone(), report.record.clone());
+    let env = StepEnv {
+        values: &shared.values,
+        results: &results,
+        local: None,
+        extra: &[],
+        run_id: &shared.opts.run_id,
+        shared,
+        args: &[],
+        instance,
+    };
+    let routes = &step.settings.routes;
+    let mut taken = routes.len();
+    for (k, route) in routes.iter().enumerate() {
+        match eval::eval_typed(&route.condition, &env) {
+            Ok(Value::Bool(true)) => {
+                taken = k;
+                break;
+            }
+            Ok(_) | Err(EvalError::Pending) => {}
+            Err(e) => {
+                let error = RouteError {
+                    step: step.name.clone(),
+                    number: k + 1,
+                    reason: e.to_string(),
+                };
+                let line = format!("error[E0482]: {error}");
+                shared.emit(Event::Output {
+                    step: step.name.clone(),
+                    stream: "stderr",
+                    line: shared.redactor().redact(&line).into_owned(),
+                });
+            }
+        }
+    }
+    let route = RouteTaken::of(step, taken);
+    report.route = Some(route);
+    let condition = routes.get(taken).map(|r| r.condition.to_source(wf));
+    if let Some(j) = &shared.opts.journal {
+        j.record(&Record::RouteTaken {
+            step: step.name.clone(),
+            route: taken as u32,
+            to: route_target(wf, route.to),
+            condition: condition.clone().unwrap_or_default(),
+        });
+    }
+    condition
 }
 
 /// A failure as coded parts, with every secret redacted.
@@ -1857,80 +2071,7 @@ async fn run_instance(
     let reads_outputs = !written.is_empty();
 
     match action {
-        Action::Approve(question) => {
-            // A decision recorded by `flowc approve` / `flowc reject`.
-            let decided = shared.opts.resume.as_ref().and_then(|r| {
-                r.approvals
-                    .get(label)
-                    .or_else(|| r.approvals.get(journal::step_of(label)))
-                    .copied()
-            });
-            let approved = decided == Some(true)
-                || shared.opts.approve_all
-                || shared
-                    .opts
-                    .approve
-                    .iter()
-                    .any(|s| s == label || label.starts_with(&format!("{s}[")));
-            let question = shared.redactor().redact(&question).into_owned();
-            let approved = approved
-                || (decided.is_none()
-                    && match &shared.opts.approver {
-                        Some(approver) => ask(approver, &question, label).await,
-                        None => false,
-                    });
-            if approved {
-                if let (Some(j), None) = (&shared.opts.journal, decided) {
-                    j.record(&Record::Approval {
-                        step: label.to_string(),
-                        approved: true,
-                        at_ms: journal::now_ms(),
-                    });
-                }
-                shared.emit(Event::Output {
-                    step: label.to_string(),
-                    stream: "stdout",
-                    line: format!("approved: {question}"),
-                });
-                Instance {
-                    status_ok: true,
-                    attempts: 1,
-                    duration: started.elapsed(),
-                    started: Some(started),
-                    ..Instance::default()
-                }
-            } else if shared.opts.approver.is_some() || decided == Some(false) {
-                Instance {
-                    attempts: 1,
-                    exit_code: -1,
-                    failure: Some(StepFailure::Refused { question }),
-                    duration: started.elapsed(),
-                    started: Some(started),
-                    ..Instance::default()
-                }
-            } else {
-                Instance {
-                    waiting: true,
-                    attempts: 1,
-                    note: Some(if shared.opts.journal.is_some() {
-                        format!(
-                            "waiting for approval: {question} (`flowc approve {} {}`, then `flowc resume {}`)",
-                            shared.opts.run_id,
-                            journal::step_of(label),
-                            shared.opts.run_id
-                        )
-                    } else {
-                        format!(
-                            "waiting for approval: {question} (run again with `--approve {}` or `--approve-all`)",
-                            journal::step_of(label)
-                        )
-                    }),
-                    duration: started.elapsed(),
-                    started: Some(started),
-                    ..Instance::default()
-                }
-            }
-        }
+        Action::Approve(question) => approval(shared, label, &question, timeout, started).await,
         Action::Sleep(d) => {
             let mut cancel = cancel;
             let cancelled = tokio::select! {
@@ -2154,6 +2295,9 @@ async fn run_instance(
             let mut instance = Instance {
                 status_ok: result.ok,
                 exit_code: result.exit_code,
+                timed_out: result.timed_out,
+                signal: result.signal,
+                gate: None,
                 stdout: redactor.redact(&result.stdout).into_owned(),
                 // An attempt a failure budget kept from starting is none.
                 attempts: (attempts + prior).saturating_sub(u32::from(not_started.get().is_some())),
@@ -2212,15 +2356,162 @@ async fn run_instance(
     }
 }
 
-/// Asks `approver` about a gate on a blocking thread (it may wait for a person); a
-/// question that cannot be asked is not approved.
-async fn ask(approver: &Arc<dyn Approver>, question: &str, step: &str) -> bool {
+/// Decides approval gate instance `label` ([`gate::decide`]): a decision recorded earlier,
+/// a pre-approval, a deadline that has passed, or the approver at the terminal, asked for
+/// as long as the deadline allows; without one the gate waits. A new decision (or a new
+/// deadline) is journaled. Approved, the instance succeeds; refused or timed out, it
+/// fails, and its result says which (`decision`, `approver`, `comment`, `decided_at`).
+async fn approval(
+    shared: &Shared,
+    label: &str,
+    question: &str,
+    timeout: Option<Duration>,
+    started: Instant,
+) -> Instance {
+    let resume = shared.opts.resume.as_deref();
+    let step = journal::step_of(label);
+    let pre_approved = if shared.opts.approve_all {
+        Some("--approve-all".to_string())
+    } else {
+        (shared.opts.approve.iter())
+            .find(|s| *s == label || label.starts_with(&format!("{s}[")))
+            .map(|s| format!("--approve {s}"))
+    };
+    let now = journal::now_ms();
+    let facts = gate::Gate {
+        recorded: resume.and_then(|r| r.approvals.get(label).or_else(|| r.approvals.get(step))),
+        pre_approved,
+        kept_deadline: resume.and_then(|r| r.deadlines.get(label).copied()),
+        timeout,
+        now_ms: now,
+    };
+    let login = || gate::login_name().unwrap_or_default();
+    let question = shared.redactor().redact(question).into_owned();
+    let (decision, fresh) = match gate::decide(&facts, login) {
+        gate::Step::Decided { decision, fresh } => (decision, fresh),
+        gate::Step::Ask { deadline, opened } => {
+            if let (Some(j), Some(deadline_ms), true) = (&shared.opts.journal, deadline, opened) {
+                j.record(&Record::GateOpened {
+                    step: label.to_string(),
+                    deadline_ms,
+                });
+            }
+            let Some(approver) = &shared.opts.approver else {
+                return waiting(shared, label, &question, deadline, started);
+            };
+            let wait = deadline.map(|d| Duration::from_millis(d.saturating_sub(now)));
+            let answer = ask(approver, &question, label, wait).await;
+            let (by, at_ms) = (login(), journal::now_ms());
+            let decision = match answer {
+                gate::Answer::Yes | gate::Answer::No => GateDecision {
+                    decision: if answer == gate::Answer::Yes {
+                        gate::Decision::Approved
+                    } else {
+                        gate::Decision::Refused
+                    },
+                    by,
+                    comment: String::new(),
+                    at_ms,
+                },
+                gate::Answer::Late => gate::timed_out(deadline.unwrap_or(at_ms)),
+            };
+            (decision, true)
+        }
+    };
+    if let (Some(j), true) = (&shared.opts.journal, fresh) {
+        j.record(&Record::Decision {
+            step: label.to_string(),
+            decision: decision.decision.as_str().to_string(),
+            by: decision.by.clone(),
+            comment: decision.comment.clone(),
+            at_ms: decision.at_ms,
+        });
+    }
+    let mut instance = Instance {
+        attempts: 1,
+        duration: started.elapsed(),
+        started: Some(started),
+        ..Instance::default()
+    };
+    match decision.decision {
+        gate::Decision::Approved => {
+            let by = match decision.by.as_str() {
+                "" => String::new(),
+                who => format!(" by {who}"),
+            };
+            shared.emit(Event::Output {
+                step: label.to_string(),
+                stream: "stdout",
+                line: format!("approved{by}: {question}"),
+            });
+            instance.status_ok = true;
+        }
+        gate::Decision::Refused => {
+            instance.exit_code = -1;
+            instance.failure = Some(StepFailure::Refused { question });
+        }
+        gate::Decision::TimedOut => {
+            instance.exit_code = -1;
+            instance.timed_out = true;
+            instance.failure = Some(StepFailure::ApprovalTimedOut {
+                question,
+                at: gate::time_text(decision.at_ms),
+            });
+        }
+    }
+    instance.gate = Some(decision);
+    instance
+}
+
+/// A gate instance that nobody has decided yet: the run stops there, saying how to go
+/// on (and by when, for a gate with a deadline).
+fn waiting(
+    shared: &Shared,
+    label: &str,
+    question: &str,
+    deadline: Option<u64>,
+    started: Instant,
+) -> Instance {
+    let by = deadline
+        .map(|d| format!("; it times out at {}", gate::time_text(d)))
+        .unwrap_or_default();
+    let note = if shared.opts.journal.is_some() {
+        format!(
+            "waiting for approval: {question} (`flowc approve {} {}`, then `flowc resume {}`{by})",
+            shared.opts.run_id,
+            journal::step_of(label),
+            shared.opts.run_id
+        )
+    } else {
+        format!(
+            "waiting for approval: {question} (run again with `--approve {}` or `--approve-all`)",
+            journal::step_of(label)
+        )
+    };
+    Instance {
+        waiting: true,
+        attempts: 1,
+        note: Some(note),
+        duration: started.elapsed(),
+        started: Some(started),
+        ..Instance::default()
+    }
+}
+
+/// Asks `approver` about a gate on a blocking thread (it may wait for a person, at most
+/// `wait`); a question that cannot be asked is refused.
+async fn ask(
+    approver: &Arc<dyn Approver>,
+    question: &str,
+    step: &str,
+    wait: Option<Duration>,
+) -> gate::Answer {
     let approver = Arc::clone(approver);
     let question = question.to_string();
     let step = step.to_string();
-    tokio::task::spawn_blocking(move || approver.approve(&step, &question))
+    tokio::task::spawn_blocking(move || approver.approve(&step, &question, wait))
         .await
-        .unwrap_or(false)
+        .unwrap_or(gate::Answer::No)
 }
 
 /// Evaluates the outputs of a succeeded instance that are computed from other steps'

@@ -17,8 +17,9 @@ use super::run::{SkipCause, Status, StepReport};
 use crate::graph::{EdgeKind, ExecGraph};
 use crate::typed::{DepKind, Workflow};
 
-/// Who waits for whom: graph predecessors, the fallback of each predecessor (it stands
-/// in for it), and for `finally` steps every ordinary step.
+/// Who waits for whom: graph predecessors, the fallbacks of each predecessor (they stand
+/// in for it; a fallback's own fallbacks too, for an escalation chain), and for `finally`
+/// steps every ordinary step.
 #[derive(Clone, Debug)]
 pub struct Waits {
     /// For each step, the steps that wait for it.
@@ -35,8 +36,8 @@ impl Waits {
         let n = info.steps.len();
         let mut fallback_of = vec![None; n];
         for (owner, s) in info.steps.iter().enumerate() {
-            if let Some(target) = s.fallback() {
-                fallback_of[target] = Some(owner);
+            for target in s.fallbacks() {
+                fallback_of[target.step.index()] = Some(owner);
             }
         }
         let mut waiters: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -48,11 +49,18 @@ impl Waits {
                 .edges_directed(node, Direction::Incoming)
                 .map(|e| e.source().index())
                 .collect();
-            let stand_ins: Vec<usize> = preds
-                .iter()
-                .filter_map(|&p| info.steps[p].fallback())
-                .filter(|&f| f != i)
+            // A fallback waits for the step it backs, not for that step's other fallbacks.
+            let mut stand_ins: Vec<usize> = Vec::new();
+            let mut todo: Vec<usize> = (preds.iter())
+                .filter(|&&p| fallback_of[i] != Some(p))
+                .flat_map(|&p| info.steps[p].fallbacks().map(|l| l.step.index()))
                 .collect();
+            while let Some(f) = todo.pop() {
+                if f != i && !stand_ins.contains(&f) {
+                    stand_ins.push(f);
+                    todo.extend(info.steps[f].fallbacks().map(|l| l.step.index()));
+                }
+            }
             preds.extend(stand_ins);
             if info.steps[i].finally {
                 preds.extend((0..n).filter(|&j| !info.steps[j].finally));
@@ -132,16 +140,29 @@ pub fn rules<'a>(
             "the run is paused at an approval gate; finally steps run when it ends".to_string(),
         ));
     }
-    // A fallback runs only when the step it backs failed.
+    // A fallback runs only when the step it backs failed, and its failure took the route
+    // to it.
     if let Some(owner) = fallback_of[i] {
         if let Some(r) = report_of(owner).filter(|r| r.status == Status::Waiting) {
             return Some(held(r));
         }
-        if report_of(owner).is_none_or(|r| r.status != Status::Failed) {
-            return Some(Verdict::Skip(
-                SkipCause::Condition,
-                format!("`{}` did not fail", info.steps[owner].name),
-            ));
+        match report_of(owner).filter(|r| r.status == Status::Failed) {
+            None => {
+                return Some(Verdict::Skip(
+                    SkipCause::Condition,
+                    format!("`{}` did not fail", info.steps[owner].name),
+                ))
+            }
+            Some(r) if fallback_taken(&info.steps[owner], r) != Some(i) => {
+                return Some(Verdict::Skip(
+                    SkipCause::Condition,
+                    format!(
+                        "the failure of `{}` took another route",
+                        info.steps[owner].name
+                    ),
+                ))
+            }
+            Some(_) => {}
         }
     }
     // A compensation runs only after a failure of its target.
@@ -171,12 +192,8 @@ pub fn rules<'a>(
             }
             let p = e.source().index();
             let Some(r) = report_of(p) else { continue };
-            let rescued = info.steps[p]
-                .fallback()
-                .and_then(report_of)
-                .is_some_and(|f| f.status == Status::Succeeded);
             match r.status {
-                Status::Failed if !r.continued && !rescued => {
+                Status::Failed if !handled(p, info, report_of, fallback_of) => {
                     return Some(Verdict::Skip(
                         SkipCause::Failure,
                         format!("`{}` failed", r.name),
@@ -229,6 +246,46 @@ pub fn rules<'a>(
     None
 }
 
+/// What a failure of step `p` does, from its report: the route its report says it took
+/// (a step with conditional routes), else its `on_failure`.
+pub fn taken(p: &crate::typed::Step, report: &StepReport) -> crate::typed::OnFailure {
+    report.route.map_or(p.settings.on_failure, |r| r.to)
+}
+
+/// The fallback step a failed step's failure went to, if it went to one.
+fn fallback_taken(p: &crate::typed::Step, report: &StepReport) -> Option<usize> {
+    match taken(p, report) {
+        crate::typed::OnFailure::Fallback(l) => Some(l.step.index()),
+        _ => None,
+    }
+}
+
+/// Whether step `p` is done without a failure that stands: it succeeded, or it failed and
+/// its failure was let through (`continue`, not on a fallback step, whose failure leaves
+/// the one it backs standing) or went to a fallback that is itself done so (an
+/// escalation chain: a fallback's own route leads on to the next).
+pub fn handled<'a>(
+    p: usize,
+    info: &Workflow,
+    report_of: &dyn Fn(usize) -> Option<&'a StepReport>,
+    fallback_of: &[Option<usize>],
+) -> bool {
+    let Some(r) = report_of(p) else {
+        return false;
+    };
+    match r.status {
+        Status::Succeeded => true,
+        Status::Failed => match taken(&info.steps[p], r) {
+            crate::typed::OnFailure::FailFast => false,
+            crate::typed::OnFailure::Continue => fallback_of[p].is_none(),
+            crate::typed::OnFailure::Fallback(l) => {
+                handled(l.step.index(), info, report_of, fallback_of)
+            }
+        },
+        _ => false,
+    }
+}
+
 /// A step's `on_failure` policy (its own attribute, else `defaults`, else fail_fast).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OnFailure {
@@ -238,6 +295,8 @@ pub enum OnFailure {
     Continue,
     /// A fallback step runs.
     Fallback,
+    /// The step has conditional routes: its report says which one its failure took.
+    Routed,
 }
 
 /// What the scheduler says about a ready step.
@@ -263,7 +322,6 @@ pub struct Scheduler<'a> {
     info: &'a Workflow,
     graph: &'a ExecGraph,
     waits: Waits,
-    policies: Vec<OnFailure>,
     reports: Vec<Option<StepReport>>,
     ready: Ready,
     parked: Vec<usize>,
@@ -312,12 +370,8 @@ impl Ready {
 }
 
 impl<'a> Scheduler<'a> {
-    /// A run of the workflow's steps, with each step's `on_failure` policy.
-    pub fn new(
-        info: &'a Workflow,
-        graph: &'a ExecGraph,
-        policies: Vec<OnFailure>,
-    ) -> Scheduler<'a> {
+    /// A run of the workflow's steps.
+    pub fn new(info: &'a Workflow, graph: &'a ExecGraph) -> Scheduler<'a> {
         let n = info.steps.len();
         let waits = Waits::new(info, graph);
         let mut ready = Ready::default();
@@ -329,7 +383,6 @@ impl<'a> Scheduler<'a> {
             info,
             graph,
             waits,
-            policies,
             reports: vec![None; n],
             ready,
             parked: Vec::new(),
@@ -414,9 +467,11 @@ impl<'a> Scheduler<'a> {
     /// Step `i` was skipped. A fallback that does not run leaves its owner's failure
     /// standing: the run fails, and the running steps to cancel are returned.
     pub fn skipped(&mut self, i: usize, report: StepReport) -> Vec<usize> {
-        let owner_failed = self.waits.fallback_of[i]
-            .and_then(|o| self.reports[o].as_ref())
-            .is_some_and(|r| r.status == Status::Failed);
+        let owner_failed = self.waits.fallback_of[i].is_some_and(|o| {
+            self.reports[o].as_ref().is_some_and(|r| {
+                r.status == Status::Failed && fallback_taken(&self.info.steps[o], r) == Some(i)
+            })
+        });
         let cancel = if owner_failed {
             self.fail()
         } else {
@@ -431,27 +486,32 @@ impl<'a> Scheduler<'a> {
     pub fn finished(&mut self, i: usize, mut report: StepReport) -> Vec<usize> {
         let info = self.info;
         let step = &info.steps[i];
-        let policy = self.policies[i];
         let mut cancel = Vec::new();
         let failed = report.status == Status::Failed;
-        if failed && !step.finally && step.compensates.is_none() {
-            let rescued = step.fallback().is_some();
-            if !rescued && policy != OnFailure::Continue {
-                cancel = self.fail();
-            }
+        let is_fallback = self.waits.fallback_of[i].is_some();
+        // Where the failure goes: a fallback of its own (which decides), through (under
+        // `continue`), or it fails the run. A fallback that fails leaves the failure it
+        // backs standing unless a fallback of its own takes it on.
+        let route = taken(step, &report);
+        let through = match route {
+            crate::typed::OnFailure::Fallback(_) => true,
+            crate::typed::OnFailure::Continue => !is_fallback,
+            crate::typed::OnFailure::FailFast => false,
+        };
+        if failed && !step.finally && step.compensates.is_none() && !through {
+            cancel = self.fail();
         }
         if report.status == Status::Waiting && self.status == Status::Succeeded {
             self.status = Status::Waiting;
         }
-        if failed && step.fallback().is_none() && step.finally && self.status != Status::TimedOut {
+        if failed
+            && step.fallbacks().next().is_none()
+            && step.finally
+            && self.status != Status::TimedOut
+        {
             self.status = Status::Failed;
         }
-        // A fallback that failed fails the workflow on behalf of its owner, as
-        // `fail_fast` would have.
-        if failed && self.waits.fallback_of[i].is_some() {
-            cancel.extend(self.fail());
-        }
-        report.continued = failed && policy == OnFailure::Continue;
+        report.continued = failed && route == crate::typed::OnFailure::Continue;
         self.finish(i, report);
         cancel
     }
@@ -572,6 +632,7 @@ mod tests {
             restored: false,
             gate: status == Status::Waiting && skip.is_none(),
             record: Value::Record(Default::default()),
+            route: None,
         }
     }
 
@@ -610,7 +671,7 @@ mod tests {
                         .find(|(n, _)| *n == step.name)
                         .map_or(Status::Succeeded, |(_, s)| *s);
                     failing |= status == Status::Failed
-                        && step.fallback().is_none()
+                        && step.fallbacks().next().is_none()
                         && step.compensates.is_none()
                         && !step.finally;
                     paused |= status == Status::Waiting;
@@ -773,21 +834,12 @@ mod tests {
         let lowered = compiled(text);
         let info = &lowered.program.workflows[0];
         let graph = &lowered.graphs[0];
-        let policies = info
-            .steps
-            .iter()
-            .map(|s| match s.settings.on_failure {
-                crate::typed::OnFailure::FailFast => OnFailure::FailFast,
-                crate::typed::OnFailure::Continue => OnFailure::Continue,
-                crate::typed::OnFailure::Fallback(_) => OnFailure::Fallback,
-            })
-            .collect();
         let priority = |i: usize| {
             (setup.priorities.iter())
                 .find(|(n, _)| *n == info.steps[i].name)
                 .map_or(0, |(_, p)| *p)
         };
-        let mut sched = Scheduler::new(info, graph, policies);
+        let mut sched = Scheduler::new(info, graph);
         sched.prioritize((0..info.steps.len()).map(priority).collect());
         let name = |i: usize| info.steps[i].name.clone();
         let outcome = |i: usize| {
@@ -1066,7 +1118,7 @@ mod tests {
 }",
         );
         let (info, graph) = (&lowered.program.workflows[0], &lowered.graphs[0]);
-        let mut sched = Scheduler::new(info, graph, vec![OnFailure::FailFast; 5]);
+        let mut sched = Scheduler::new(info, graph);
         sched.prioritize(vec![5, 0, 5, -1, 7]);
         let mut order = Vec::new();
         while let Some(i) = sched.next_ready() {

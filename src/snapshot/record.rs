@@ -6,8 +6,10 @@
 //! Changing a record (a field, a variant, their order) changes the format: bump
 //! [`super::FORMAT_VERSION`] and keep a golden file of the old version decoding. Version 2
 //! added [`Record::StepFailed`] after the variants of version 1, which it lays out the same
-//! way, so a version 1 journal decodes as it is. Version 3 added
-//! [`Record::InstanceFailed`] after those of version 2 in the same way.
+//! way, so a version 1 journal decodes as it is. Version 3 added [`Record::RouteTaken`],
+//! [`Record::GateOpened`] and [`Record::Decision`] the same way (and writes `Decision`
+//! where version 2 wrote `Approval`). Version 4 added [`Record::InstanceFailed`] after
+//! those of version 3 in the same way.
 
 use std::collections::BTreeMap;
 
@@ -166,8 +168,44 @@ pub enum Record {
         /// The failure.
         failure: Failure,
     },
+    /// The failure route a failed step with conditional routes took (since format version
+    /// 3): written just before the step's `StepFinished`.
+    RouteTaken {
+        /// The step name.
+        step: String,
+        /// The route's index among the step's routes in order; one past the conditional
+        /// ones for the route without `if` (or fail_fast, when none was written).
+        route: u32,
+        /// Where it led: `continue`, `fail_fast` or a step's name.
+        to: String,
+        /// Its condition as written (empty for the route without `if`).
+        condition: String,
+    },
+    /// An approval gate with a `timeout` began waiting (since format version 3): the time
+    /// by which it must be decided, kept for every later driver of the run.
+    GateOpened {
+        /// The step (or instance) name.
+        step: String,
+        /// Unix time in milliseconds.
+        deadline_ms: u64,
+    },
+    /// A decision at an approval gate (since format version 3; version 2 wrote
+    /// `Approval`): by `flowc approve` / `flowc reject`, at the terminal, by `--approve`,
+    /// or the gate's deadline.
+    Decision {
+        /// The step (or instance) name.
+        step: String,
+        /// `approved`, `refused` or `timed_out`.
+        decision: String,
+        /// Who decided (empty for a timeout).
+        by: String,
+        /// What they said (may be empty).
+        comment: String,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
     /// A step, or an instance of a fan-out step, failed for good, its retries spent (since
-    /// format version 3): what the failure budgets (`max_failures`) count, so that a
+    /// format version 4): what the failure budgets (`max_failures`) count, so that a
     /// resumed run counts it too.
     InstanceFailed {
         /// The instance name (the step's, for a step without fan-out).

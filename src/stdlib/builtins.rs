@@ -168,8 +168,10 @@ builtins! {
     /// Reads an int; text that is not one fails with E0422.
     fn parse_int(s: Str) -> Int;
     /// Parses JSON into a typed value of the type of `default`: `parse_json(text, [""])`
-    /// is a `list<string>`, `parse_json(text, { replicas: 0 })` a `map<int>`. Empty text
-    /// gives `default`; JSON of another type fails with E0455.
+    /// is a `list<string>`, `parse_json(text, { replicas: 0 })` a `map<int>`, and
+    /// `parse_json(text, { name: "", replicas: 0 })` a record (an object with at least
+    /// those fields, each of its type; other fields are left out). Empty text gives
+    /// `default`; JSON of another type fails with E0455.
     fn parse_json(text: Str, default: A) -> A;
     /// `path` joined onto `base`, with one separator: `path_join("dist", "app")`.
     fn path_join(base: Str, path: Str) -> Str;
@@ -185,8 +187,10 @@ builtins! {
     fn split(s: Str, sep: Str) -> ListStr;
     /// Whether `s` starts with `prefix`.
     fn starts_with(s: Str, prefix: Str) -> Bool;
-    /// Any value (but a secret) as JSON text: `to_json({ text: "deployed ${v}" })`.
-    /// Durations are written as text, `"1h30m"`.
+    /// Any value (but a secret) as JSON text: `to_json({ text: "deployed ${v}" })`;
+    /// a record is an object, `to_json({ name: "web", replicas: 3 })` is
+    /// `{"name":"web","replicas":3}` (keys in name order). Durations are written as text,
+    /// `"1h30m"`.
     fn to_json(value: Data) -> Str;
     /// A value written as text.
     fn to_string(value: Scalar) -> Str;

@@ -26,6 +26,7 @@ pub const NATIVES: &[&str] = &[
     "git.sha",
     "http.get",
     "http.post",
+    "http.request",
     "http.wait_ok",
     "notify.webhook",
 ];

@@ -174,12 +174,20 @@ fn step(out: &mut String, wf: &Workflow, s: &Step) {
     for (name, value) in &s.settings.env {
         let _ = writeln!(out, "    env {name} = {}", expr(value));
     }
-    let on_failure = match s.settings.on_failure {
+    let route = |to: OnFailure| match to {
         OnFailure::FailFast => "fail_fast".to_string(),
         OnFailure::Continue => "continue".to_string(),
         OnFailure::Fallback(l) => format!("#{} {}", l.step.0, wf.step(l.step).name),
     };
-    let _ = writeln!(out, "    on_failure {on_failure}");
+    for r in &s.settings.routes {
+        let _ = writeln!(
+            out,
+            "    on_failure {} if {}",
+            route(r.to),
+            expr(&r.condition)
+        );
+    }
+    let _ = writeln!(out, "    on_failure {}", route(s.settings.on_failure));
     for o in &s.outputs {
         match &o.value {
             Some(v) => {
@@ -329,7 +337,10 @@ fn write_expr(out: &mut String, e: &Expr, style: Style<'_>) {
             }
             out.push(']');
         }
-        ExprKind::Map(entries) => {
+        ExprKind::Map(entries) | ExprKind::Record(entries) => {
+            if matches!((&e.kind, style), (ExprKind::Record(_), Style::Resolved)) {
+                out.push_str("record ");
+            }
             out.push('{');
             for (i, (k, v)) in entries.iter().enumerate() {
                 if i > 0 {

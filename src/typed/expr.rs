@@ -33,13 +33,16 @@ pub enum ExprKind {
     Str(Vec<StrPart>),
     /// `[a, b]`.
     List(Vec<Expr>),
-    /// `{ k: v }`.
+    /// `{ k: v }` typed as a map.
     Map(Vec<(String, Expr)>),
+    /// `{ name: "web", replicas: 3 }` typed as a data record: its fields in the order
+    /// written (the value keeps them in name order, as the type does).
+    Record(Vec<(String, Expr)>),
     /// A name, resolved.
     Ref(Ref),
     /// `workflow`: the record of the running workflow (`name`, `status`, `run_id`).
     Workflow,
-    /// `expr.field` on a record (a step result or `workflow`).
+    /// `expr.field` on a record (a step result, `workflow`, or a data record).
     Field(Box<Expr>, String),
     /// `expr[index]`.
     Index(Box<Expr>, Box<Expr>),
@@ -193,7 +196,9 @@ impl Expr {
                 }
             }
             ExprKind::List(items) => items.iter().for_each(|e| e.walk(f)),
-            ExprKind::Map(entries) => entries.iter().for_each(|(_, e)| e.walk(f)),
+            ExprKind::Map(entries) | ExprKind::Record(entries) => {
+                entries.iter().for_each(|(_, e)| e.walk(f))
+            }
             ExprKind::Field(base, _) => base.walk(f),
             ExprKind::Index(a, b) => {
                 a.walk(f);
@@ -237,7 +242,9 @@ impl Expr {
                 }
             }
             ExprKind::List(items) => items.iter_mut().for_each(|e| e.rewrite(f)),
-            ExprKind::Map(entries) => entries.iter_mut().for_each(|(_, e)| e.rewrite(f)),
+            ExprKind::Map(entries) | ExprKind::Record(entries) => {
+                entries.iter_mut().for_each(|(_, e)| e.rewrite(f))
+            }
             ExprKind::Field(base, _) => base.rewrite(f),
             ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => {
                 a.rewrite(f);

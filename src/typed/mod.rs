@@ -238,6 +238,21 @@ impl Step {
         }
     }
 
+    /// Every step its failure may fall back to, in the order written: the targets of its
+    /// conditional routes, then its unconditional fallback.
+    pub fn fallbacks(&self) -> impl Iterator<Item = Link> + '_ {
+        let unconditional = match self.settings.on_failure {
+            OnFailure::Fallback(l) => Some(l),
+            _ => None,
+        };
+        (self.settings.routes.iter())
+            .filter_map(|r| match r.to {
+                OnFailure::Fallback(l) => Some(l),
+                _ => None,
+            })
+            .chain(unconditional)
+    }
+
     /// The index of the step it compensates (`on_failure_of STEP`).
     pub fn compensated(&self) -> Option<usize> {
         self.compensates.map(|l| l.step.index())
@@ -293,6 +308,7 @@ impl Step {
             f(&d.path);
         }
         self.settings.env.iter().for_each(|(_, e)| f(e));
+        self.settings.routes.iter().for_each(|r| f(&r.condition));
         self.outputs
             .iter()
             .filter_map(|o| o.value.as_ref())
@@ -352,6 +368,7 @@ impl Step {
             f(&mut Arc::make_mut(d).path);
         }
         self.settings.env.iter_mut().for_each(|(_, e)| f(e));
+        (self.settings.routes.iter_mut()).for_each(|r| f(&mut r.condition));
         self.outputs
             .iter_mut()
             .filter_map(|o| o.value.as_mut())
@@ -478,6 +495,17 @@ pub enum OnFailure {
     Fallback(Link),
 }
 
+/// A conditional failure route, `on_failure TARGET if COND`: taken when the step failed
+/// and `condition` holds over its result, unless an earlier route was.
+#[derive(Clone, Debug)]
+pub struct Route {
+    /// Which failures take it: reads the failed step's own result ([`Ref::Step`] of the
+    /// step itself, [`Ref::Instance`] in a step inlined from a call with `for`).
+    pub condition: Expr,
+    /// What the failure does then.
+    pub to: OnFailure,
+}
+
 /// A step's retry clause.
 #[derive(Clone, Debug)]
 pub struct Retry {
@@ -535,8 +563,12 @@ pub struct Settings {
     pub timeout: Option<Arc<Expr>>,
     /// `env`.
     pub env: Vec<(String, Expr)>,
-    /// `on_failure`.
+    /// `on_failure`: what a failure does when none of `routes` is taken (the unconditional
+    /// route written last, else fail_fast for a step with routes, else the default).
     pub on_failure: OnFailure,
+    /// The conditional failure routes (`on_failure TARGET if COND`), tried in order before
+    /// `on_failure`; only a step itself has them, never a task or `defaults`.
+    pub routes: Vec<Route>,
     /// Which of these the step or its task sets, rather than a `defaults` block.
     pub own: Own,
     /// `priority` (shared likewise): decided when the run starts.

@@ -125,7 +125,7 @@ fn flow_blocks(doc: &str) -> Vec<String> {
 
 #[test]
 fn documentation_examples_check_without_errors() {
-    for doc in ["README.md", "docs/language.md"] {
+    for doc in ["README.md", "docs/language.md", "docs/stdlib.md"] {
         let blocks = flow_blocks(doc);
         assert!(!blocks.is_empty(), "{doc} has no flow examples");
         for (i, block) in blocks.iter().enumerate() {

@@ -2,6 +2,7 @@
 //! snapshotted diagnostics, CLI runs of the real binary, examples, the code registry,
 //! robustness on hostile input, and property tests.
 
+mod approvals;
 mod cli;
 mod codes;
 mod durable;
@@ -10,13 +11,16 @@ mod examples;
 mod failures;
 mod fmt;
 mod hostile;
+mod http;
 mod injection;
 mod parser;
 mod plan;
 mod props;
+mod records;
 mod repl;
 mod resolved;
 mod robustness;
+mod routes;
 mod run;
 mod scheduling;
 mod secrets;

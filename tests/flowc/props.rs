@@ -283,14 +283,30 @@ fn ty() -> impl Strategy<Value = TypeExpr> {
     let leaf = word().prop_map(|n| TypeExpr {
         name: id(n),
         arg: None,
+        fields: None,
         span: sp(),
     });
-    leaf.prop_recursive(2, 3, 1, |inner| {
-        (word(), inner).prop_map(|(n, arg)| TypeExpr {
-            name: id(n),
-            arg: Some(Box::new(arg)),
-            span: sp(),
-        })
+    leaf.prop_recursive(2, 6, 3, |inner| {
+        prop_oneof![
+            (word(), inner.clone()).prop_map(|(n, arg)| TypeExpr {
+                name: id(n),
+                arg: Some(Box::new(arg)),
+                fields: None,
+                span: sp(),
+            }),
+            // `record { name: type, ... }`, its field names words or quoted text.
+            vec((key(), inner), 0..3).prop_map(|fields| TypeExpr {
+                name: id("record".to_string()),
+                arg: None,
+                fields: Some(
+                    fields
+                        .into_iter()
+                        .map(|(name, ty)| FieldType { name: id(name), ty })
+                        .collect()
+                ),
+                span: sp(),
+            }),
+        ]
     })
 }
 
@@ -352,7 +368,8 @@ fn attr() -> impl Strategy<Value = Attr> {
                 })
                 .collect()
         )),
-        ident_name().prop_map(|n| AttrKind::OnFailure(id(n))),
+        (ident_name(), option::of(e.clone()))
+            .prop_map(|(n, c)| AttrKind::OnFailure(id(n), c.map(Box::new))),
     ]
     .prop_map(|kind| Attr {
         kind,

@@ -154,15 +154,38 @@ fn golden_journal_v2_decodes_forever() {
     assert_eq!(&bytes[8..12], &2u32.to_le_bytes(), "format version 2");
 }
 
-/// The records of tests/golden/journal-v3.bin: those of version 2, then the record
-/// version 3 added, a step instance that failed for good (what `max_failures` counts).
+/// The records of tests/golden/journal-v3.bin: those of version 2, then the records
+/// version 3 added: the route a failed step's failure took, a gate's deadline, and a
+/// decision with who made it and why.
 fn golden_records_v3() -> Vec<Record> {
     let mut records = golden_records_v2();
     let finish = records.pop().expect("the run's end");
-    records.push(Record::InstanceFailed {
-        step: "test[3]".to_string(),
-        at_ms: 1_700_000_000_500,
-    });
+    records.extend([
+        Record::GateOpened {
+            step: "gate".to_string(),
+            deadline_ms: 1_700_000_120_000,
+        },
+        Record::Decision {
+            step: "gate".to_string(),
+            decision: "timed_out".to_string(),
+            by: String::new(),
+            comment: String::new(),
+            at_ms: 1_700_000_120_000,
+        },
+        Record::RouteTaken {
+            step: "gate".to_string(),
+            route: 0,
+            to: "escalate".to_string(),
+            condition: "gate.decision == \"timed_out\"".to_string(),
+        },
+        Record::Decision {
+            step: "escalate".to_string(),
+            decision: "approved".to_string(),
+            by: "ana".to_string(),
+            comment: "checked the changelog".to_string(),
+            at_ms: 1_700_000_130_000,
+        },
+    ]);
     records.push(finish);
     records
 }
@@ -171,7 +194,7 @@ fn golden_path_v3() -> std::path::PathBuf {
     root().join("tests/golden/journal-v3.bin")
 }
 
-/// Like the version 1 file: written once (`FLOWC_BLESS_GOLDEN=1`), decoded forever.
+/// Like the version 1 and 2 files: written once (`FLOWC_BLESS_GOLDEN=1`), decoded forever.
 #[test]
 fn golden_journal_v3_decodes_forever() {
     if std::env::var_os("FLOWC_BLESS_GOLDEN").is_some() {
@@ -182,6 +205,37 @@ fn golden_journal_v3_decodes_forever() {
     assert_eq!(loaded.records, golden_records_v3());
     let bytes = std::fs::read(golden_path_v3()).expect("read");
     assert_eq!(&bytes[8..12], &3u32.to_le_bytes(), "format version 3");
+}
+
+/// The records of tests/golden/journal-v4.bin: those of version 3, then the record
+/// version 4 added, a step instance that failed for good (what `max_failures` counts).
+fn golden_records_v4() -> Vec<Record> {
+    let mut records = golden_records_v3();
+    let finish = records.pop().expect("the run's end");
+    records.push(Record::InstanceFailed {
+        step: "test[3]".to_string(),
+        at_ms: 1_700_000_000_500,
+    });
+    records.push(finish);
+    records
+}
+
+fn golden_path_v4() -> std::path::PathBuf {
+    root().join("tests/golden/journal-v4.bin")
+}
+
+/// Like the files of the versions before it: written once (`FLOWC_BLESS_GOLDEN=1`),
+/// decoded forever.
+#[test]
+fn golden_journal_v4_decodes_forever() {
+    if std::env::var_os("FLOWC_BLESS_GOLDEN").is_some() {
+        snapshot::write_atomic(&golden_path_v4(), &golden_records_v4()).expect("write golden");
+    }
+    let loaded = snapshot::load::<Record>(&golden_path_v4()).expect("the v4 golden file decodes");
+    assert!(loaded.warnings.is_empty());
+    assert_eq!(loaded.records, golden_records_v4());
+    let bytes = std::fs::read(golden_path_v4()).expect("read");
+    assert_eq!(&bytes[8..12], &4u32.to_le_bytes(), "format version 4");
 }
 
 fn code(e: &SnapshotError) -> String {
@@ -271,7 +325,8 @@ fn a_newer_format_version_names_both_versions() {
     assert_eq!(code(&e), "E0503");
     let text = e.to_string();
     assert!(text.contains("format version 7"), "{text}");
-    assert!(text.contains("up to version 3"), "{text}");
+    let newest = format!("up to version {}", snapshot::FORMAT_VERSION);
+    assert!(text.contains(&newest), "{text}");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 ; Indentation, with nvim-treesitter's capture names: the contents of bodies (of policies
-; too), parameter and argument lists, lists, maps and env/outputs blocks are indented one
-; level.
+; too), parameter and argument lists, lists, maps, env/outputs blocks and the fields of a
+; record type are indented one level.
 
 [
   (workflow_body)
@@ -12,6 +12,7 @@
   (map)
   (env_attribute)
   (outputs_attribute)
+  (type)
 ] @indent.begin
 
 [

@@ -19,7 +19,7 @@ set cpo&vim
 syn case match
 
 " Builtin types. (`secret` is also a keyword; the keyword list below wins.)
-syn keyword flowType string int float bool duration secret list map
+syn keyword flowType string int float bool duration secret list map record
 
 " Keywords: every `kw_*` rule of grammar/flow.pest, reserved and contextual alike.
 syn keyword flowKeyword workflow task step let secret import as after when for in if else finally on_failure_of

@@ -12,6 +12,7 @@ let s:expect = [
       \ ['target: \zsstring', 'flowType'],
       \ ['\<list<', 'flowType'],
       \ ['n: \zsint', 'flowType'],
+      \ ['spec: \zsrecord', 'flowType'],
       \ ['1_000', 'flowNumber'],
       \ ['= \zs"staging"', 'flowString'],
       \ ['defaults', 'flowKeyword'],

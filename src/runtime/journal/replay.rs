@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::runtime::eval::Value;
 use crate::runtime::failure::Failure;
+use crate::runtime::gate::{Decision, GateDecision};
 use crate::snapshot::record::{self, Record, RunStarted};
 use crate::snapshot::{self, SnapshotWarning};
 
@@ -34,6 +35,19 @@ pub struct Finished {
     pub fingerprint: u64,
     /// Unix milliseconds.
     pub at_ms: u64,
+    /// For a failed step with conditional routes: the route its failure took.
+    pub route: Option<RouteRecord>,
+}
+
+/// The failure route a failed step took, as journaled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteRecord {
+    /// Its index among the step's routes ([`crate::runtime::run::RouteTaken::index`]).
+    pub index: usize,
+    /// Where it led: `continue`, `fail_fast` or a step's name.
+    pub to: String,
+    /// Its condition as written (empty for the route without `if`).
+    pub condition: String,
 }
 
 /// A fan-out instance that finished successfully before the step as a whole did.
@@ -71,7 +85,9 @@ pub struct RunState {
     /// Started attempts not followed by a finish: instance name to (attempt, pgid).
     pub in_flight: HashMap<String, (u32, i32)>,
     /// Approval decisions by step (or instance) name.
-    pub approvals: HashMap<String, bool>,
+    pub approvals: HashMap<String, GateDecision>,
+    /// The deadlines of approval gates that waited, by step (or instance) name.
+    pub deadlines: HashMap<String, u64>,
     /// How the last driver ended, if it did: status and Unix milliseconds.
     pub ended: Option<(String, u64)>,
     /// The time of the last record with a time.
@@ -89,6 +105,8 @@ pub struct RunState {
     /// The steps and instances that failed for good, each once: what a resumed run's
     /// failure budgets start from.
     pub failed: std::collections::BTreeSet<String>,
+    /// Routes recorded for steps whose finish has not been read yet.
+    routing: HashMap<String, RouteRecord>,
 }
 
 /// The step a record's instance name belongs to: `test[3]` is an instance of `test`.
@@ -135,6 +153,7 @@ impl RunState {
             failed_attempts: HashMap::default(),
             in_flight: HashMap::default(),
             approvals: HashMap::default(),
+            deadlines: HashMap::default(),
             ended: None,
             driver: None,
             warnings: loaded.warnings,
@@ -142,6 +161,7 @@ impl RunState {
             records: Vec::new(),
             failing: HashMap::default(),
             failed: Default::default(),
+            routing: HashMap::default(),
         };
         let rest: Vec<Record> = records.collect();
         for r in &rest {
@@ -220,6 +240,7 @@ impl RunState {
                 }
                 self.skipped.remove(step);
                 let failure = self.failing.remove(step).filter(|_| status == "failed");
+                let route = self.routing.remove(step).filter(|_| status == "failed");
                 self.finished.insert(
                     step.clone(),
                     Finished {
@@ -232,6 +253,7 @@ impl RunState {
                         record: from_val(record),
                         fingerprint: *fingerprint,
                         at_ms: *at_ms,
+                        route,
                     },
                 );
                 self.last_ms = self.last_ms.max(*at_ms);
@@ -240,13 +262,58 @@ impl RunState {
                 self.finished.remove(step);
                 self.skipped.insert(step.clone(), reason.clone());
             }
+            // Version 2's decisions: who and why were not kept.
             Record::Approval {
                 step,
                 approved,
                 at_ms,
             } => {
-                self.approvals.insert(step.clone(), *approved);
+                let decision = GateDecision {
+                    decision: if *approved {
+                        Decision::Approved
+                    } else {
+                        Decision::Refused
+                    },
+                    by: String::new(),
+                    comment: String::new(),
+                    at_ms: *at_ms,
+                };
+                self.approvals.insert(step.clone(), decision);
                 self.last_ms = self.last_ms.max(*at_ms);
+            }
+            Record::Decision {
+                step,
+                decision,
+                by,
+                comment,
+                at_ms,
+            } => {
+                if let Some(decision) = Decision::parse(decision) {
+                    let decision = GateDecision {
+                        decision,
+                        by: by.clone(),
+                        comment: comment.clone(),
+                        at_ms: *at_ms,
+                    };
+                    self.approvals.insert(step.clone(), decision);
+                }
+                self.last_ms = self.last_ms.max(*at_ms);
+            }
+            Record::GateOpened { step, deadline_ms } => {
+                self.deadlines.entry(step.clone()).or_insert(*deadline_ms);
+            }
+            Record::RouteTaken {
+                step,
+                route,
+                to,
+                condition,
+            } => {
+                let route = RouteRecord {
+                    index: *route as usize,
+                    to: to.clone(),
+                    condition: condition.clone(),
+                };
+                self.routing.insert(step.clone(), route);
             }
             Record::RunFinished { status, at_ms } => {
                 self.ended = Some((status.clone(), *at_ms));

@@ -3,7 +3,8 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::graph::ExecGraph;
-use crate::typed::Workflow;
+use crate::runtime::gate::GateDecision;
+use crate::typed::{OnFailure, Workflow};
 
 use super::*;
 
@@ -34,6 +35,12 @@ pub fn plan(
     // The graph's one topological order (the one `flowc plan` lists).
     let mut order = graph.topo_order().unwrap_or_else(|| (0..n).collect());
     let mut verdicts: Vec<Option<Verdict>> = vec![None; n];
+    let mut fallback_of: Vec<Option<usize>> = vec![None; n];
+    for (owner, s) in info.steps.iter().enumerate() {
+        for l in s.fallbacks() {
+            fallback_of[l.step.index()] = Some(owner);
+        }
+    }
     // `finally` steps wait for everything ordinary: decide them last.
     order.sort_by_key(|&i| info.steps.get(i).is_some_and(|s| s.finally));
     for i in order {
@@ -56,11 +63,14 @@ pub fn plan(
             _ => None,
         });
         let fp = fingerprints.get(i).copied().unwrap_or(0);
+        // A step that succeeded, or failed with a failure its route handled, is kept.
+        let done =
+            |f: &Finished| f.status == "succeeded" || handled_before(state, info, i, &fallback_of);
         let verdict = match (
             state.finished.get(&step.name),
             state.skipped.get(&step.name),
         ) {
-            (Some(f), _) if f.status == "succeeded" && f.fingerprint != fp => {
+            (Some(f), _) if done(f) && f.fingerprint != fp => {
                 Verdict::Run("its definition or inputs changed".to_string())
             }
             _ if upstream.is_some() => Verdict::Run(format!(
@@ -73,7 +83,7 @@ pub fn plan(
             {
                 Verdict::Run("its secret outputs are not kept in the journal".to_string())
             }
-            (Some(f), _) if f.status == "succeeded" => Verdict::Keep,
+            (Some(f), _) if done(f) => Verdict::Keep,
             (Some(f), _) => Verdict::Run(
                 match f.status.as_str() {
                     "waiting" => "it was waiting for approval",
@@ -96,6 +106,46 @@ pub fn plan(
         .collect()
 }
 
+/// Whether step `i` failed before with a failure that its route handled, so that the run
+/// did not fail because of it: the route let it through (`continue`, on a step that is no
+/// fallback), or led to a fallback that did not fail (it succeeded, is waiting at a gate,
+/// or had not finished), or that failed with a failure handled in turn (an escalation
+/// chain). Such a step is kept by a resume, and takes the same route again.
+fn handled_before(
+    state: &RunState,
+    info: &Workflow,
+    i: usize,
+    fallback_of: &[Option<usize>],
+) -> bool {
+    let step = &info.steps[i];
+    let Some(f) = state.finished.get(&step.name) else {
+        return false;
+    };
+    if f.status != "failed" || step.finally || step.compensates.is_some() {
+        return false;
+    }
+    let to = match &f.route {
+        Some(r) => crate::runtime::run::RouteTaken::of(step, r.index).to,
+        None => step.settings.on_failure,
+    };
+    match to {
+        OnFailure::FailFast => false,
+        OnFailure::Continue => fallback_of[i].is_none(),
+        OnFailure::Fallback(l) => {
+            let target = l.step.index();
+            let name = &info.steps[target].name;
+            if state.skipped.contains_key(name) {
+                return false;
+            }
+            match state.finished.get(name).map(|f| f.status.as_str()) {
+                None | Some("succeeded" | "waiting") => true,
+                Some("failed") => handled_before(state, info, target, fallback_of),
+                Some(_) => false,
+            }
+        }
+    }
+}
+
 /// What the scheduler needs to resume a run.
 #[derive(Debug, Default)]
 pub struct Resume {
@@ -106,7 +156,9 @@ pub struct Resume {
     /// Failed attempts to count, by instance name.
     pub attempts: HashMap<String, u32>,
     /// Approval decisions.
-    pub approvals: HashMap<String, bool>,
+    pub approvals: HashMap<String, GateDecision>,
+    /// The deadlines of approval gates that waited before.
+    pub deadlines: HashMap<String, u64>,
     /// The fingerprints of the workflow's steps as it is now, in step order.
     pub fingerprints: Vec<u64>,
     /// When the run first started (Unix milliseconds): its `timeout` counts from there.
@@ -125,6 +177,7 @@ impl Resume {
     ) -> Resume {
         let mut r = Resume {
             approvals: state.approvals.clone(),
+            deadlines: state.deadlines.clone(),
             fingerprints: fingerprints.to_vec(),
             run_started_ms: Some(state.started.at_ms),
             failed: state.failed.iter().cloned().collect(),

@@ -108,7 +108,7 @@
 
 (type
   name: (type_identifier) @type.builtin
-  (#any-of? @type.builtin "string" "int" "float" "bool" "duration" "secret" "list" "map"))
+  (#any-of? @type.builtin "string" "int" "float" "bool" "duration" "secret" "list" "map" "record"))
 
 ; Declarations and step names
 
