@@ -343,6 +343,9 @@ struct Shared {
     /// Why the run stopped its running steps, when it is not an interrupt (its `timeout`
     /// passed): what their reports say instead of `cancelled`.
     stopped: std::sync::OnceLock<String>,
+    /// The run's deadline (Unix milliseconds) and its `timeout`, when it has one: a
+    /// question at an approval gate is not asked past it.
+    deadline: Option<(u64, Duration)>,
     observer: Arc<Mutex<Box<dyn Observer>>>,
     /// Step fingerprints by name, when the run is journaled.
     fingerprints: HashMap<String, u64>,
@@ -579,6 +582,13 @@ pub async fn run(
         };
         RunLimits::of(resolved, &scope)?
     };
+    // The run's deadline counts from its first start: a resumed run keeps it.
+    let deadline_ms = limits.timeout.map(|limit| {
+        let started_ms = (opts.resume.as_ref())
+            .and_then(|r| r.run_started_ms)
+            .unwrap_or_else(journal::now_ms);
+        (started_ms + limit.as_millis() as u64, limit)
+    });
     let policies: Vec<OnFailure> = resolved
         .steps
         .iter()
@@ -603,6 +613,7 @@ pub async fn run(
             opts.resume.iter().flat_map(|r| r.failed.iter().cloned()),
         ),
         stopped: std::sync::OnceLock::new(),
+        deadline: deadline_ms,
         observer: Arc::new(Mutex::new(observer)),
         fingerprints,
     });
@@ -615,12 +626,8 @@ pub async fn run(
     let n = info.steps.len();
     let mut sched = Scheduler::new(info, graph);
     sched.prioritize(limits.priorities.clone());
-    // The run's deadline counts from its first start: a resumed run keeps it.
-    let deadline = limits.timeout.map(|limit| {
-        let started_ms = (opts.resume.as_ref())
-            .and_then(|r| r.run_started_ms)
-            .unwrap_or_else(journal::now_ms);
-        let left = (started_ms + limit.as_millis() as u64).saturating_sub(journal::now_ms());
+    let deadline = deadline_ms.map(|(at_ms, limit)| {
+        let left = at_ms.saturating_sub(journal::now_ms());
         (
             tokio::time::Instant::now() + Duration::from_millis(left),
             limit,
@@ -2399,8 +2406,28 @@ async fn approval(
             let Some(approver) = &shared.opts.approver else {
                 return waiting(shared, label, &question, deadline, started);
             };
-            let wait = deadline.map(|d| Duration::from_millis(d.saturating_sub(now)));
+            // Asked until the gate's deadline, and never past the run's.
+            let until = match (deadline, shared.deadline.map(|(d, _)| d)) {
+                (Some(gate), Some(run)) => Some(gate.min(run)),
+                (gate, run) => gate.or(run),
+            };
+            let wait = until.map(|d| Duration::from_millis(d.saturating_sub(now)));
             let answer = ask(approver, &question, label, wait).await;
+            if let Some((run_ms, limit)) = shared.deadline {
+                let late = journal::now_ms() >= run_ms && deadline.is_none_or(|d| d > run_ms);
+                if answer == gate::Answer::Late && late {
+                    // The run's timeout, not the gate's: stopped, not decided.
+                    return Instance {
+                        cancelled: true,
+                        exit_code: -1,
+                        attempts: 1,
+                        note: Some(format!("stopped: {}", timeout_reason(limit))),
+                        duration: started.elapsed(),
+                        started: Some(started),
+                        ..Instance::default()
+                    };
+                }
+            }
             let (by, at_ms) = (login(), journal::now_ms());
             let decision = match answer {
                 gate::Answer::Yes | gate::Answer::No => GateDecision {

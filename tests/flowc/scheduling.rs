@@ -214,6 +214,59 @@ fn the_human_summary_says_the_run_timed_out() {
 }
 
 #[test]
+fn the_run_timeout_stops_a_question_nobody_answers_at_a_terminal() {
+    use std::process::{Command, Stdio};
+    let dir = tmp();
+    let dir = dir.path();
+    let text = r#"workflow w {
+  timeout 1s
+  step gate { approve "go on?" }
+  step after_gate after gate { run "echo after_gate >> ledger" }
+  finally step report {
+    run "echo report $STATUS >> ledger"
+    env { STATUS: workflow.status }
+  }
+}
+"#;
+    std::fs::write(dir.join("w.flow"), text).expect("write the workflow");
+    // On a pseudo-terminal (util-linux `script`) flowc asks; nobody types anything, and
+    // the terminal's input stays open.
+    let command = format!("{} run w.flow --log-dir logs", env!("CARGO_BIN_EXE_flowc"));
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) starts");
+    let input = child.stdin.take().expect("stdin");
+    // Only if the timeout did not stop the question: the test fails instead of hanging.
+    let (done, watch) = std::sync::mpsc::channel::<()>();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let watchdog = std::thread::spawn(move || {
+        if watch
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .is_err()
+        {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+    });
+    let out = child.wait_with_output().expect("finishes");
+    let _ = done.send(());
+    watchdog.join().expect("the watchdog ends");
+    drop(input);
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{screen}");
+    assert!(screen.contains("approve `gate`: go on?"), "{screen}");
+    assert!(
+        screen.contains("stopped: the run's timeout of 1s has passed"),
+        "{screen}"
+    );
+    assert_eq!(ledger(dir), ["report timed_out"]);
+}
+
+#[test]
 fn a_resumed_run_keeps_the_deadline_of_its_first_start() {
     let dir = tmp();
     let dir = dir.path();
