@@ -93,10 +93,28 @@ pub enum WorkflowItem {
     Step(Step),
     /// `outputs { name: type = expr }`: what the workflow gives back to a calling step.
     Outputs(WorkflowOutputs),
+    /// `concurrency "group" [queue|skip|cancel]`: one run per group at a time.
+    Concurrency(Concurrency),
     /// `timeout 1h` or `max_failures 3`: a limit of the whole run, as an attribute
     /// ([`AttrKind::Timeout`] or [`AttrKind::MaxFailures`]).
     Setting(Attr),
 }
+
+/// `concurrency "deploy-${target}" cancel`: at most one run of the workflow per group name
+/// at a time (across processes); the policy says what a second run does.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Concurrency {
+    /// The group's name: a string expression over parameters, bindings and constants.
+    pub group: Expr,
+    /// The policy as written, with its span; `queue` when absent.
+    pub policy: Option<(GroupPolicy, Span)>,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// What a run does when another run holds its concurrency group. Shared with the
+/// resolved program, which keeps it as written (or the default).
+pub use crate::typed::GroupPolicy;
 
 /// A workflow's `outputs` block: each declaration has a value.
 #[derive(Clone, Debug, PartialEq)]

@@ -20,6 +20,7 @@ import \"std/http\" as http
 /// Documents the workflow.
 workflow deploy(target: string = \"staging\", n: int = 1_000) {
   defaults { timeout 30m  max_parallel 4  on_failure fail_fast }
+  concurrency \"deploy-${target}\" cancel
   let ratio: float = 2.5
   secret token = env(\"DEPLOY_TOKEN\")
 
@@ -68,7 +69,7 @@ let parsed = to_json(parse_json(json_get(\"{}\", \"a\"))) + format_time(now(), \
   (dolist (needle '("import" " as " "workflow deploy" "defaults" "max_parallel" "let"
                     "secret" "step build" "run" "retry" "backoff" "jitter" "env {"
                     "outputs" "after" "when" "exec" "on_failure_of" " for " " in "
-                    " max 2" "sleep" "finally" "priority" " dir " "max_failures"))
+                    " max 2" "sleep" "finally" "concurrency" "priority" " dir " "max_failures"))
     (should (flow-test-has-face 'font-lock-keyword-face
                                 needle (if (string-prefix-p " " needle) 1 0))))
   ;; `if` inside an interpolation, and `workflow` as a value.
@@ -95,7 +96,9 @@ let parsed = to_json(parse_json(json_get(\"{}\", \"a\"))) + format_time(now(), \
   (should (flow-test-has-face 'font-lock-type-face "string> }"))
   (should (flow-test-has-face 'font-lock-type-face "record {"))
   (should (flow-test-has-face 'font-lock-constant-face "true"))
-  (should (flow-test-has-face 'font-lock-constant-face "fail_fast")))
+  (should (flow-test-has-face 'font-lock-constant-face "fail_fast"))
+  (should (flow-test-has-face 'font-lock-constant-face "cancel"))
+  (should (flow-test-has-face 'font-lock-string-face "\"deploy-")))
 
 (ert-deftest flow-mode-builtins ()
   (should (flow-test-has-face 'font-lock-builtin-face "env(\"DEPLOY"))

@@ -33,7 +33,7 @@
   '("workflow" "task" "step" "let" "secret" "import" "as" "after" "when" "for" "in"
     "if" "else" "finally" "on_failure_of"
     "max" "policy" "defaults" "run" "exec" "sleep" "approve" "native" "retry" "backoff"
-    "jitter" "timeout" "env" "outputs" "on_failure" "max_parallel"
+    "jitter" "timeout" "env" "outputs" "on_failure" "max_parallel" "concurrency"
     "priority" "dir" "max_failures")
   "The keywords of the flow language: every `kw_*' rule of grammar/flow.pest.")
 
@@ -197,6 +197,9 @@ before that has not changed since."
       (1 'flow-step-reference-face)))
     (,(concat "\\_<on_failure_of\\s-+\\(" flow--name "\\)") 1 'flow-step-reference-face)
     ("\\_<on_failure\\s-+\\(continue\\|fail_fast\\)\\_>" 1 font-lock-constant-face)
+    ;; The policy that ends a `concurrency' line.
+    ("\\_<concurrency\\_>.*\\_<\\(queue\\|skip\\|cancel\\)\\_>\\s-*\\(?://.*\\)?$"
+     1 font-lock-constant-face)
     (,(concat "\\_<on_failure\\s-+\\(" flow--name "\\)") 1 'flow-step-reference-face)
     ;; Durations before numbers: `1h30m' is one token.
     ("\\_<\\(?:[0-9][0-9_]*\\(?:ms\\|[smhd]\\)\\)+\\_>" . 'flow-duration-face)

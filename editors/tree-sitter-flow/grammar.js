@@ -87,6 +87,7 @@ module.exports = grammar({
         $.let_declaration,
         $.secret_declaration,
         $.defaults_block,
+        $.concurrency_declaration,
         // Limits of the whole run: `timeout 1h`, `max_failures 3`.
         $.timeout_attribute,
         $.max_failures_attribute,
@@ -120,6 +121,16 @@ module.exports = grammar({
     ),
 
     defaults_block: $ => seq('defaults', field('body', $.step_body)),
+
+    // `concurrency "deploy-${target}" [queue | skip | cancel]`: one run per group at a time.
+    // The policies are ordinary names here, as they are contextual in the language.
+    concurrency_declaration: $ => seq(
+      'concurrency',
+      field('group', $._expression),
+      optional(field('policy', $.concurrency_policy)),
+    ),
+
+    concurrency_policy: $ => $.identifier,
 
     let_declaration: $ => seq(
       'let',

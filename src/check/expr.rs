@@ -165,6 +165,8 @@ impl ExprCx {
 fn leak_help(place: &str) -> Option<String> {
     Some(if place.starts_with("the approval message") {
         "approval messages are shown to people and kept in logs; leave the secret out".to_string()
+    } else if place.starts_with("the concurrency group") {
+        "a group's name is shown in messages and kept in the state directory; build it from values that are not secret".to_string()
     } else if place.starts_with("parameter") {
         "a secret goes only into `env` entries and `secret` parameters; this parameter is not one"
             .to_string()

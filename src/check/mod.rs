@@ -4,6 +4,7 @@
 //! `Unknown`, which fits anywhere, so one mistake gives one diagnostic.
 
 mod attrs;
+mod concurrency;
 pub mod consts;
 mod error;
 mod expr;
@@ -17,6 +18,7 @@ mod workflow;
 use rustc_hash::FxHashMap as HashMap;
 use std::path::PathBuf;
 
+pub use concurrency::ConcurrencyError;
 pub use error::{CheckError, CheckWarning, CommandAt};
 pub use module::{FsLoader, LoadError, Loaded, Loader};
 pub use types::Type;

@@ -227,9 +227,13 @@ impl<'m> Checker<'m> {
                     };
                     self.scope.declare(&b.name.name, ty, kind, b.name.span);
                 }
-                WorkflowItem::Step(_) | WorkflowItem::Outputs(_) | WorkflowItem::Setting(_) => {}
+                WorkflowItem::Step(_)
+                | WorkflowItem::Outputs(_)
+                | WorkflowItem::Concurrency(_)
+                | WorkflowItem::Setting(_) => {}
             }
         }
+        let concurrency = self.check_concurrency(wf, &steps);
         let settings = self.run_settings(wf, steps.len());
 
         let mut typed_steps = Vec::with_capacity(steps.len());
@@ -258,6 +262,7 @@ impl<'m> Checker<'m> {
             steps: typed_steps,
             outputs,
             max_parallel: defaults.max_parallel,
+            concurrency,
             timeout: settings.timeout.map(|t| (*t).clone()),
             max_failures: settings.max_failures,
             span: self.at(wf.name.span),
@@ -301,9 +306,10 @@ impl<'m> Checker<'m> {
             let name = match it {
                 WorkflowItem::Binding(b) => &b.name,
                 WorkflowItem::Step(s) => &s.name,
-                WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) | WorkflowItem::Setting(_) => {
-                    continue
-                }
+                WorkflowItem::Defaults(_)
+                | WorkflowItem::Outputs(_)
+                | WorkflowItem::Concurrency(_)
+                | WorkflowItem::Setting(_) => continue,
             };
             if let Some(first) = seen.insert(&name.name, name.span) {
                 self.error(CheckError::Duplicate {

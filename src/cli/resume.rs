@@ -217,6 +217,17 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         errln!("  run  {step}: {why}");
     }
     let finished_ok = matches!(&state.ended, Some((s, _)) if s == "succeeded");
+    if let Some(g) = state
+        .group
+        .as_ref()
+        .filter(|_| !(finished_ok && again.is_empty()))
+    {
+        errln!(
+            "concurrency group `{}` ({}): taken again before any step runs",
+            g.name,
+            g.policy
+        );
+    }
     if args.plan {
         if args.events.is_some() {
             let plan: Vec<serde_json::Value> = info
@@ -285,6 +296,7 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         journal: journal.map(std::sync::Arc::new),
         resume: Some(resume),
         keep_records: false,
+        groups: Some(crate::runtime::group::dir(&root)),
     };
     let workflow = s.workflow.clone();
     // The process ends with this run: freeing the journal's state of a 10,000-step run

@@ -178,6 +178,8 @@ struct Printer {
     json: bool,
     start: std::time::Instant,
     live: Option<Live>,
+    /// The run waited for its concurrency group (so taking it is news).
+    waited: bool,
 }
 
 /// The live view: one spinner per running step, and a bar of finished steps.
@@ -219,6 +221,7 @@ impl Printer {
             json,
             start: std::time::Instant::now(),
             live,
+            waited: false,
         }
     }
 
@@ -391,6 +394,33 @@ impl Observer for Printer {
             Event::RouteTaken { step, to, .. } => {
                 format!("{t} ↪ {step}: on_failure {to} (no route's condition held)")
             }
+            Event::GroupBusy {
+                group,
+                policy,
+                holder,
+                pid,
+            } => {
+                self.waited = true;
+                let holder = match holder {
+                    Some(run) => format!("run {run} (pid {pid})"),
+                    None => format!("pid {pid}"),
+                };
+                match *policy {
+                    "skip" => format!(
+                        "{t} ⤼ concurrency group `{group}` is held by {holder}: this run is skipped (policy skip)"
+                    ),
+                    "cancel" => format!(
+                        "{t} ⧗ cancelling {holder}, which holds concurrency group `{group}`; waiting for it to stop"
+                    ),
+                    _ => format!(
+                        "{t} ⧗ queued: concurrency group `{group}` is held by {holder}; waiting for it to end"
+                    ),
+                }
+            }
+            Event::GroupTaken { group, .. } if self.waited => {
+                format!("{t} ⧗ concurrency group `{group}` taken: starting")
+            }
+            Event::GroupTaken { .. } => return,
             // Returned above, before the time stamp is formatted.
             Event::StepRestored { .. } | Event::RunFinished { .. } => return,
         };
@@ -486,6 +516,10 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
     let options = launch.options(terminal_approver(launch.json_events));
     // The journal: `./.flow/runs/<run id>/`, unless switched off.
     let mut options = options;
+    // Concurrency groups live beside the runs, wherever those are.
+    options.groups = Some(crate::runtime::group::dir(&driver::state_root(
+        args.state_dir.as_deref(),
+    )));
     let lock = match driver::start_journal(
         &mut options,
         &args.file,
@@ -717,7 +751,9 @@ pub(crate) fn drive(
             return (super::EXIT_USAGE, None);
         }
     };
-    if !events {
+    // A run that never started a step (skipped, or stopped while it waited for its
+    // concurrency group) has no table.
+    if !events && !driven.report.steps.is_empty() {
         summary(&driven.report, &driven.log_dir);
     }
     let code = driven.exit_code();
@@ -729,9 +765,24 @@ pub(crate) fn drive(
     } else {
         match report.status {
             Status::Succeeded => {}
+            Status::Skipped => {
+                errln!(
+                    "run {run_id} skipped: another run holds its concurrency group; nothing ran"
+                );
+            }
             Status::Cancelled if driven.timed_out => {
                 if journaled {
                     errln!("`flowc resume {run_id}` continues the run");
+                }
+            }
+            // Stopped before its first step, while it waited for its concurrency group.
+            Status::Cancelled if report.steps.is_empty() => {
+                if journaled {
+                    errln!("run {run_id} interrupted while it waited for its concurrency group; nothing ran (`flowc resume {run_id}` waits again)");
+                } else {
+                    errln!(
+                        "run interrupted while it waited for its concurrency group; nothing ran"
+                    );
                 }
             }
             Status::Cancelled => {

@@ -119,7 +119,34 @@ fn summary_json(s: &RunState) -> serde_json::Value {
         "duration_ms": s.last_ms.saturating_sub(s.started.at_ms),
         "steps_done": s.succeeded(),
         "steps_total": s.started.steps,
+        "group": s.group.as_ref().map(|g| serde_json::json!({
+            "name": g.name, "policy": g.policy, "busy": g.busy,
+        })),
     })
+}
+
+/// What `flowc status` says about a run's concurrency group: its name and policy, and
+/// whom a queued run waits for (or a skipped run gave way to).
+fn group_line(s: &RunState, status: &str) -> Option<String> {
+    let g = s.group.as_ref()?;
+    let about = match (&g.busy, status) {
+        (Some(holder), "queued") => format!("; waiting for {}", holder_text(holder)),
+        (Some(holder), "skipped") => format!("; skipped: held by {}", holder_text(holder)),
+        _ => String::new(),
+    };
+    Some(format!(
+        "concurrency group `{}` ({}){about}",
+        g.name, g.policy
+    ))
+}
+
+/// `run ID`, or `pid N` as the journal has it.
+fn holder_text(holder: &str) -> String {
+    if holder.starts_with("pid ") {
+        holder.to_string()
+    } else {
+        format!("run {holder}")
+    }
 }
 
 /// `flowc runs` and `flowc runs prune`.
@@ -322,13 +349,16 @@ pub fn status(args: RunArg) -> u8 {
         state.started.workflow,
         state.started.file
     );
+    let status = state.status();
     errln!(
-        "status {}, started {}, {}/{} steps succeeded",
-        state.status(),
+        "status {status}, started {}, {}/{} steps succeeded",
         time_text(state.started.at_ms),
         state.succeeded(),
         state.started.steps
     );
+    if let Some(line) = group_line(&state, &status) {
+        errln!("{line}");
+    }
     let width = steps
         .iter()
         .filter_map(|s| s["step"].as_str().map(str::len))

@@ -482,6 +482,10 @@ impl<'t> Layout<'t> {
             WorkflowItem::Binding(b) => self.binding(b),
             WorkflowItem::Step(s) => self.step(s),
             WorkflowItem::Outputs(o) => self.workflow_outputs(o),
+            WorkflowItem::Concurrency(c) => {
+                let text = concurrency_text(c, self.src());
+                self.leaf(&text, c.span);
+            }
             WorkflowItem::Setting(a) => self.attr(a),
         }
     }
@@ -765,6 +769,16 @@ fn grouped_items(a: &Item, b: &Item) -> bool {
 }
 
 /// The same for workflow items: bindings without docs.
+/// `concurrency "group" policy`, the policy as written (none when it was left out).
+fn concurrency_text(c: &Concurrency, src: Option<&str>) -> String {
+    let mut text = format!("concurrency {}", expr_text(&c.group, src));
+    if let Some((policy, _)) = c.policy {
+        text.push(' ');
+        text.push_str(policy.name());
+    }
+    text
+}
+
 fn grouped_body(a: &WorkflowItem, b: &WorkflowItem) -> bool {
     matches!((a, b), (WorkflowItem::Binding(_), WorkflowItem::Binding(x)) if x.docs.0.is_empty())
         || matches!((a, b), (WorkflowItem::Setting(_), WorkflowItem::Setting(_)))
@@ -786,6 +800,7 @@ fn workflow_item_span(item: &WorkflowItem) -> Span {
         WorkflowItem::Outputs(o) => o.span,
         WorkflowItem::Binding(b) => b.span,
         WorkflowItem::Step(s) => s.span,
+        WorkflowItem::Concurrency(c) => c.span,
         WorkflowItem::Setting(a) => a.span,
     }
 }

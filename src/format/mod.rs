@@ -528,6 +528,15 @@ fn sx_item(item: &Item) -> Sx {
                         format!("(outputs {}", span_text(o.span)),
                         o.decls.iter().map(sx_output).collect(),
                     ),
+                    WorkflowItem::Concurrency(c) => Sx::Node(
+                        match c.policy {
+                            Some((p, _)) => {
+                                format!("(concurrency {} {}", p.name(), span_text(c.span))
+                            }
+                            None => format!("(concurrency {}", span_text(c.span)),
+                        },
+                        vec![Sx::Leaf(sx_expr(&c.group))],
+                    ),
                     WorkflowItem::Setting(a) => sx_attr(a),
                 });
             }

@@ -89,12 +89,12 @@ impl EdgeKind {
 pub struct ExecGraph {
     /// The workflow's name.
     pub workflow: String,
+    /// The workflow's own attributes, by keyword, each as written after it:
+    /// `("concurrency", "\"deploy-${target}\" cancel")`, `("timeout", "1h")`,
+    /// `("max_failures", "3")`.
+    pub attributes: Vec<(&'static str, String)>,
     /// Steps and dependencies.
     pub graph: DiGraph<Node, EdgeKind>,
-    /// The run's `timeout`, as written in the workflow's body.
-    pub timeout: Option<String>,
-    /// The run's `max_failures`, as written in the workflow's body.
-    pub max_failures: Option<String>,
 }
 
 impl ExecGraph {
@@ -187,23 +187,12 @@ impl ExecGraph {
         (order.len() == n).then_some(order)
     }
 
-    /// The run's limits, as written: `timeout 1h`, `max_failures 3`.
-    pub fn limits(&self) -> Vec<String> {
-        [
-            ("timeout", &self.timeout),
-            ("max_failures", &self.max_failures),
-        ]
-        .into_iter()
-        .filter_map(|(kw, v)| v.as_ref().map(|v| format!("{kw} {v}")))
-        .collect()
-    }
-
-    /// A stable, line-oriented text form: one line per step with its flags and incoming
-    /// edges, in source order.
+    /// A stable, line-oriented text form: the workflow's attributes, then one line per
+    /// step with its flags and incoming edges, in source order.
     pub fn dump(&self) -> String {
         let mut out = format!("workflow {}\n", self.workflow);
-        for line in self.limits() {
-            let _ = writeln!(out, "  {line}");
+        for (keyword, text) in &self.attributes {
+            let _ = writeln!(out, "  {keyword} {text}");
         }
         for idx in self.graph.node_indices() {
             let node = &self.graph[idx];

@@ -14,18 +14,24 @@ fn dot_quote(s: &str) -> String {
 }
 
 impl ExecGraph {
-    /// Graphviz DOT: boxes for steps (3-D for fan-outs, dashed for `finally`, grey for steps
-    /// that never run; a `when` condition under the name); solid edges for `after`, dashed
-    /// for data, dotted red for compensation, orange for fallbacks, dashed grey into
-    /// `finally` steps.
+    /// Graphviz DOT: the workflow's attributes as the graph's label; boxes for steps (3-D
+    /// for fan-outs, dashed for `finally`, grey for steps that never run; a `when`
+    /// condition under the name); solid edges for `after`, dashed for data, dotted red for
+    /// compensation, orange for fallbacks, dashed grey into `finally` steps.
     pub fn to_dot(&self) -> String {
         let mut out = format!(
             "digraph {} {{\n  rankdir=LR;\n  node [shape=box];\n",
             dot_quote(&self.workflow)
         );
-        let limits = self.limits();
-        if !limits.is_empty() {
-            let _ = writeln!(out, "  label={};", dot_quote(&limits.join(", ")));
+        if !self.attributes.is_empty() {
+            let lines: Vec<String> = std::iter::once(self.workflow.clone())
+                .chain(self.attributes.iter().map(|(k, t)| format!("{k} {t}")))
+                .map(|line| {
+                    let quoted = dot_quote(&line);
+                    quoted[1..quoted.len() - 1].to_string()
+                })
+                .collect();
+            let _ = writeln!(out, "  label=\"{}\";\n  labelloc=t;", lines.join("\\n"));
         }
         for idx in self.graph.node_indices() {
             let node = &self.graph[idx];
@@ -85,12 +91,12 @@ impl ExecGraph {
         out
     }
 
-    /// A Mermaid flowchart, for Markdown that renders it (GitHub, GitLab).
+    /// A Mermaid flowchart, for Markdown that renders it (GitHub, GitLab); the workflow's
+    /// attributes are `%%` comments at its top.
     pub fn to_mermaid(&self) -> String {
         let mut out = String::from("flowchart LR\n");
-        let limits = self.limits();
-        if !limits.is_empty() {
-            let _ = writeln!(out, "  %% {}", limits.join(", "));
+        for (keyword, text) in &self.attributes {
+            let _ = writeln!(out, "  %% {keyword} {text}");
         }
         for idx in self.graph.node_indices() {
             let node = &self.graph[idx];
@@ -141,11 +147,12 @@ impl ExecGraph {
         out
     }
 
-    /// The JSON shape: `{"workflow", "nodes": [{name, finally, fan_out, never, when}],
-    /// "edges": [{from, to, kind}]}`, nodes in source order, edges by target then source;
-    /// `when` is the condition as written, or null. A step with conditional failure routes
-    /// has `on_failure` (its routes as written, in order), and a fallback edge that such a
-    /// route takes has `if` (the route's condition).
+    /// The JSON shape: `{"workflow", "attributes": {keyword: text}, "nodes": [{name,
+    /// finally, fan_out, never, when}], "edges": [{from, to, kind}]}`, nodes in source
+    /// order, edges by target then source; `when` is the condition as written, or null;
+    /// `attributes` holds the workflow's own (`concurrency`), each as written. A step with
+    /// conditional failure routes has `on_failure` (its routes as written, in order), and a
+    /// fallback edge that such a route takes has `if` (the route's condition).
     pub fn to_json(&self) -> serde_json::Value {
         #[derive(Serialize)]
         struct JsonNode<'a> {
@@ -207,17 +214,16 @@ impl ExecGraph {
                 }
             })
             .collect();
-        let mut json =
-            serde_json::json!({ "workflow": self.workflow, "nodes": nodes, "edges": edges });
-        // Only when written, so that the shape of a workflow without them is unchanged.
-        for (key, value) in [
-            ("timeout", &self.timeout),
-            ("max_failures", &self.max_failures),
-        ] {
-            if let (Some(v), Some(obj)) = (value, json.as_object_mut()) {
-                obj.insert(key.to_string(), serde_json::Value::String(v.clone()));
-            }
-        }
-        json
+        let attributes: serde_json::Map<String, serde_json::Value> = self
+            .attributes
+            .iter()
+            .map(|(k, t)| (k.to_string(), serde_json::Value::String(t.clone())))
+            .collect();
+        serde_json::json!({
+            "workflow": self.workflow,
+            "attributes": attributes,
+            "nodes": nodes,
+            "edges": edges,
+        })
     }
 }

@@ -25,13 +25,13 @@
 //!
 //! Workflows are inlined callees first, so a nested call (`w.eu.push`) is flat by the time
 //! its caller is inlined. A workflow that calls itself, directly or through others, is
-//! E0116, and a call with `for` of a workflow whose steps fan out is E0305
-//! ([`check_calls`]).
+//! E0116, a call with `for` of a workflow whose steps fan out is E0305, and a call of a
+//! workflow with a `concurrency` group is E0532 ([`check_calls`]).
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::GraphError;
-use crate::check::{CheckError, Type};
+use crate::check::{CheckError, ConcurrencyError, Type};
 use crate::diagnostics::Diagnostics;
 use crate::typed::{
     Action, BinOp, Binding, Dep, DepKind, Expr, ExprKind, OnFailure, Program, Ref, Step, StepId,
@@ -83,8 +83,8 @@ impl<'a> Table<'a> {
 
 /// Reports the calls of workflows that cannot be inlined: every cycle of calls (E0116),
 /// once per cycle, against the workflow that comes first in module and source order, at
-/// the call that closes it; and a call with `for` of a workflow whose steps fan out
-/// themselves (E0305).
+/// the call that closes it; a call with `for` of a workflow whose steps fan out
+/// themselves (E0305); and a call of a workflow that has a concurrency group (E0532).
 pub fn check_calls(modules: Vec<&[Workflow]>, diags: &mut Diagnostics) {
     let table = Table::new(modules);
     if !table.keys().any(|k| table.calls(k).next().is_some()) {
@@ -93,6 +93,15 @@ pub fn check_calls(modules: Vec<&[Workflow]>, diags: &mut Diagnostics) {
     let mut fans: HashMap<Key, Option<String>> = HashMap::default();
     for key in table.keys() {
         for (callee, step, call) in table.calls(key) {
+            if table.get(callee).concurrency.is_some() {
+                diags.error(
+                    call.span.source,
+                    ConcurrencyError::Called {
+                        callee: call.callee.clone(),
+                        span: call.span.span.into(),
+                    },
+                );
+            }
             if step.fan_out.is_none() {
                 continue;
             }
@@ -285,6 +294,7 @@ fn inline_workflow(table: &Table<'_>, wf: &Workflow, flat: &HashMap<Key, Workflo
         steps: Vec::with_capacity(next),
         outputs: wf.outputs.clone(),
         max_parallel: wf.max_parallel.clone(),
+        concurrency: wf.concurrency.clone(),
         timeout: wf.timeout.clone(),
         max_failures: wf.max_failures.clone(),
         span: wf.span,

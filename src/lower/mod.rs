@@ -224,9 +224,17 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
     }
     let exec = ExecGraph {
         workflow: wf.name.clone(),
+        attributes: wf
+            .concurrency
+            .iter()
+            .map(|c| {
+                let text = format!("{} {}", c.group.to_source(wf), c.policy.name());
+                ("concurrency", text)
+            })
+            .chain(wf.timeout.iter().map(|t| ("timeout", t.to_source(wf))))
+            .chain((wf.max_failures.iter()).map(|n| ("max_failures", n.to_source(wf))))
+            .collect(),
         graph,
-        timeout: wf.timeout.as_ref().map(|t| t.to_source(wf)),
-        max_failures: wf.max_failures.as_ref().map(|n| n.to_source(wf)),
     };
     let cycles = exec.cycles();
     for cycle in &cycles {

@@ -201,7 +201,10 @@ impl Builder {
         self.unless_broken(before, item, |item| match item {
             WorkflowItem::Binding(b) => &b.name.name,
             WorkflowItem::Step(s) => &s.name.name,
-            WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) | WorkflowItem::Setting(_) => "",
+            WorkflowItem::Defaults(_)
+            | WorkflowItem::Outputs(_)
+            | WorkflowItem::Concurrency(_)
+            | WorkflowItem::Setting(_) => "",
         })
     }
 
@@ -215,11 +218,36 @@ impl Builder {
             Rule::let_decl => WorkflowItem::Binding(self.build_binding(p, BindingKind::Let)),
             Rule::secret_decl => WorkflowItem::Binding(self.build_binding(p, BindingKind::Secret)),
             Rule::step_decl => WorkflowItem::Step(self.build_step_decl(p)),
+            Rule::concurrency_decl => WorkflowItem::Concurrency(self.build_concurrency_decl(p)),
             Rule::timeout_attr | Rule::max_failures_attr => {
                 WorkflowItem::Setting(self.build_attr(p))
             }
             _ => return None,
         })
+    }
+
+    /// `concurrency EXPR [queue|skip|cancel]`.
+    fn build_concurrency_decl(&self, pair: Pair<'_, Rule>) -> Concurrency {
+        let span = span_of(&pair);
+        let mut group = None;
+        let mut policy = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::expr => group = Some(self.build_expr(p)),
+                Rule::concurrency_policy => {
+                    policy = GroupPolicy::from_name(p.as_str()).map(|g| (g, span_of(&p)));
+                }
+                _ => {}
+            }
+        }
+        Concurrency {
+            group: group.unwrap_or(Expr {
+                kind: ExprKind::Str(Vec::new()),
+                span,
+            }),
+            policy,
+            span,
+        }
     }
 
     /// One `doc_comment` line, without the slashes and one leading space.
@@ -286,6 +314,7 @@ impl Builder {
                 Rule::params => params = self.build_params(p),
                 Rule::defaults_block
                 | Rule::workflow_outputs
+                | Rule::concurrency_decl
                 | Rule::let_decl
                 | Rule::secret_decl
                 | Rule::step_decl

@@ -200,6 +200,9 @@ pub fn from_pest(
     }
     let found = describe_found(text, pos);
     let span = Span::new(pos, pos + found.1);
+    if let Some(err) = concurrency_policy(text, pos, found.1) {
+        return err;
+    }
     let mut expected: Vec<&'static str> = Vec::new();
     // In grammar order, whatever order pest tried them in.
     let mut positives = positives;
@@ -250,6 +253,28 @@ pub fn from_pest(
         span: span.into(),
         help,
     }
+}
+
+/// A word after `concurrency GROUP` on the same line that is no policy: the error names
+/// the three policies (and the one it is a misspelling of).
+fn concurrency_policy(text: &str, pos: usize, len: usize) -> Option<SyntaxError> {
+    let word = &text[pos..pos + len];
+    let line = &text[text[..pos].rfind('\n').map_or(0, |n| n + 1)..pos];
+    let is_word = !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !is_word || !line.trim_start().starts_with("concurrency ") {
+        return None;
+    }
+    let hint = crate::diagnostics::did_you_mean(word, ["queue", "skip", "cancel"])
+        .map(|p| format!("did you mean `{p}`? "))
+        .unwrap_or_default();
+    Some(SyntaxError::Unexpected {
+        message: format!("unknown concurrency policy `{word}`"),
+        label: "not a policy".to_string(),
+        span: Span::new(pos, pos + len).into(),
+        help: Some(format!(
+            "{hint}a second run of the group can `queue` (wait for the running one; the default), `skip` (not run) or `cancel` (stop the running one)"
+        )),
+    })
 }
 
 /// The keyword that `word` is a misspelling of, among the keywords expected where it
@@ -490,7 +515,7 @@ fn help_for(ctx: &Option<Context>, expected: &[&str], found: &str) -> Option<Str
     {
         if expected.contains(&"`step`") {
             return Some(
-                "a workflow body holds `defaults`, `let`, `secret` and `step` items, and the run's `timeout` and `max_failures`".to_string(),
+"a workflow body holds `defaults`, `let`, `secret`, `step`, `outputs` and `concurrency` items, and the run's `timeout` and `max_failures`".to_string(),
             );
         }
     }
@@ -566,6 +591,7 @@ fn grammar_place(rule: Rule) -> Rule {
         Rule::kw_priority => Rule::priority_attr,
         Rule::kw_dir => Rule::dir_attr,
         Rule::kw_max_failures => Rule::max_failures_attr,
+        Rule::kw_concurrency => Rule::concurrency_decl,
         other => other,
     }
 }
@@ -611,6 +637,8 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::priority_attr | Rule::kw_priority => "`priority`",
         Rule::dir_attr | Rule::kw_dir => "`dir`",
         Rule::max_failures_attr | Rule::kw_max_failures => "`max_failures`",
+        Rule::concurrency_decl | Rule::kw_concurrency => "`concurrency`",
+        Rule::concurrency_policy => "`queue`, `skip` or `cancel`",
         Rule::kw_as => "`as`",
         Rule::type_expr => "a type",
         Rule::ident | Rule::path => "a name",

@@ -25,6 +25,8 @@ pub enum DeclKind {
     Defaults,
     /// A workflow's `outputs` block (named `outputs`).
     Outputs,
+    /// A workflow's `concurrency` item (named `concurrency`).
+    Concurrency,
     /// A workflow `let`.
     Let,
     /// A workflow `secret`.
@@ -113,6 +115,7 @@ fn body_item(it: &WorkflowItem) -> Decl {
     match it {
         WorkflowItem::Defaults(d) => decl(DeclKind::Defaults, "defaults", d.span),
         WorkflowItem::Outputs(o) => decl(DeclKind::Outputs, "outputs", o.span),
+        WorkflowItem::Concurrency(c) => decl(DeclKind::Concurrency, "concurrency", c.span),
         WorkflowItem::Binding(b) => {
             let kind = match b.kind {
                 BindingKind::Let => DeclKind::Let,

@@ -41,6 +41,7 @@ pub(super) enum Kind {
     Step,
     Defaults,
     Outputs,
+    Concurrency,
     Policy,
     /// A run setting of the workflow's body (`timeout`, `max_failures`), named by its
     /// keyword.
@@ -60,6 +61,7 @@ impl Kind {
             Kind::Step => "step",
             Kind::Defaults => "defaults",
             Kind::Outputs => "outputs",
+            Kind::Concurrency => "concurrency",
             Kind::Policy => "policy",
             Kind::Setting => "setting",
         }
@@ -171,7 +173,8 @@ impl Assembled {
 pub(super) enum Wrap {
     /// Module items, as they stand in a file.
     File,
-    /// Workflow items (`let`, `secret`, `step`, `defaults`), inside a workflow.
+    /// Workflow items (`let`, `secret`, `step`, `defaults`, `concurrency`), inside a
+    /// workflow.
     Body,
     /// `param name: type = default`, as a workflow's parameters.
     Param,
@@ -246,6 +249,7 @@ pub(super) fn decl_def(decl: &Decl, def: &dyn Fn(&str, Kind, crate::source::Span
         DeclKind::Param => Kind::Param,
         DeclKind::Defaults => Kind::Defaults,
         DeclKind::Outputs => Kind::Outputs,
+        DeclKind::Concurrency => Kind::Concurrency,
         DeclKind::Let => Kind::Let,
         DeclKind::Secret => Kind::Secret,
         DeclKind::Step => Kind::Step,

@@ -257,6 +257,8 @@ impl Session {
                 "let" | "secret" | "step" | "finally" | "defaults" => {
                     self.define(origin, Wrap::Body)
                 }
+                // `concurrency "group" skip` is a definition; a name alone, an expression.
+                "concurrency" if text.trim() != "concurrency" => self.define(origin, Wrap::Body),
                 // `timeout 1h` sets the run's timeout; `timeout * 2` reads a binding.
                 "timeout" | "max_failures" if is_setting(text) => self.define(origin, Wrap::Body),
                 "param" => self.define(origin, Wrap::Param),
@@ -381,6 +383,8 @@ impl Session {
                 let _ = writeln!(out, "{verb} the workflow's defaults");
             } else if def.kind == Kind::Outputs {
                 let _ = writeln!(out, "{verb} the workflow's outputs");
+            } else if def.kind == Kind::Concurrency {
+                let _ = writeln!(out, "{verb} the workflow's concurrency group");
             } else if def.kind == Kind::Setting {
                 let _ = writeln!(out, "{verb} the run's `{}`", def.name);
             } else {
@@ -908,7 +912,12 @@ impl Session {
             .iter()
             .chain(&self.program.params)
             .chain(&self.program.body)
-            .filter(|d| !matches!(d.kind, Kind::Defaults | Kind::Outputs | Kind::Setting))
+            .filter(|d| {
+                !matches!(
+                    d.kind,
+                    Kind::Defaults | Kind::Outputs | Kind::Concurrency | Kind::Setting
+                )
+            })
             .cloned()
             .collect();
         let mut out = String::new();
@@ -1041,7 +1050,10 @@ impl Session {
         names.names.extend(module.tasks.keys().cloned());
         names.names.extend(module.consts.keys().cloned());
         for def in self.program.params.iter().chain(&self.program.body) {
-            if !matches!(def.kind, Kind::Defaults | Kind::Outputs | Kind::Setting) {
+            if !matches!(
+                def.kind,
+                Kind::Defaults | Kind::Outputs | Kind::Concurrency | Kind::Setting
+            ) {
                 names.names.push(def.name.clone());
             }
         }

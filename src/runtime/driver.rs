@@ -132,7 +132,8 @@ pub struct Driven {
 }
 
 impl Driven {
-    /// The exit code of the run: 0 it succeeded; 1 it failed, stopped at an approval gate,
+    /// The exit code of the run: 0 it succeeded, or was skipped because another run held
+    /// its concurrency group; 1 it failed, stopped at an approval gate,
     /// was stopped by `--timeout`, or its journal failed; 130, 143 or 129 a SIGINT,
     /// SIGTERM or SIGHUP interrupted it (the first signal's).
     pub fn exit_code(&self) -> u8 {
@@ -140,7 +141,8 @@ impl Driven {
             return EXIT_FINDINGS;
         }
         match self.report.status {
-            Status::Succeeded => EXIT_OK,
+            // Skipped on purpose: another run of its concurrency group is at it.
+            Status::Succeeded | Status::Skipped => EXIT_OK,
             Status::Cancelled if self.timed_out => EXIT_FINDINGS,
             Status::Cancelled => self
                 .interrupted
@@ -488,6 +490,7 @@ impl Launch {
             journal: None,
             resume: None,
             keep_records: self.keep_records,
+            groups: Some(super::group::dir(&state_root(None))),
         }
     }
 }

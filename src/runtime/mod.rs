@@ -18,6 +18,7 @@
 //! - [`run`]: the scheduler that runs a workflow's steps with all of the above.
 //! - [`journal`]: the durable record of a run, read back by `flowc resume`;
 //! - [`fingerprint`]: what a step's definition hashes to, so that resume keeps it or not;
+//! - [`group`]: concurrency groups, locked across processes in the state directory;
 //! - [`driver`]: a run from compiled program to report (runtime, Ctrl-C, timeout), with
 //!   progress, approvals and notices handed to the front end, and the exit codes.
 
@@ -29,6 +30,7 @@ pub mod eval;
 pub mod failure;
 pub mod fingerprint;
 pub mod gate;
+pub mod group;
 pub mod journal;
 pub mod native;
 pub mod outputs;

@@ -142,6 +142,10 @@ impl Planner<'_> {
         if let Some(n) = &wf.max_parallel {
             let _ = writeln!(out, "  max_parallel {}", self.value_text(n, wf, &known));
         }
+        if let Some(c) = &wf.concurrency {
+            let group = self.value_text(&c.group, wf, &known);
+            let _ = writeln!(out, "  concurrency {group} {}", c.policy.name());
+        }
         if let Some(t) = &wf.timeout {
             let _ = writeln!(out, "  timeout {}", self.value_text(t, wf, &known));
         }

@@ -72,6 +72,9 @@ pub struct Options {
     /// them after the run). Otherwise only the records later steps read are kept while the
     /// run goes on: a 10,000-step run would hold ten thousand records it never reads.
     pub keep_records: bool,
+    /// Where concurrency groups are locked (`groups/` of the state directory); `None` runs
+    /// without taking the workflow's group.
+    pub groups: Option<PathBuf>,
 }
 
 /// What became of a step.
@@ -82,7 +85,7 @@ pub enum Status {
     Succeeded,
     /// It ran and failed (after its retries).
     Failed,
-    /// It did not run.
+    /// It did not run (a whole run: its concurrency group was held, with policy `skip`).
     Skipped,
     /// It was stopped while running.
     Cancelled,
@@ -173,9 +176,11 @@ impl RouteTaken {
 pub struct Report {
     /// The workflow's name.
     pub workflow: String,
-    /// `succeeded`, `failed` or `waiting`.
+    /// `succeeded`, `failed`, `waiting`, `cancelled`, or `skipped` (its concurrency group
+    /// was held, with policy `skip`).
     pub status: Status,
-    /// Every step, in source order.
+    /// Every step, in source order; none when no step started because of the concurrency
+    /// group (the run was skipped, or interrupted while it waited for the group).
     pub steps: Vec<StepReport>,
     /// Wall time of the whole run.
     pub duration: Duration,
@@ -264,6 +269,27 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// The run's concurrency group is held by another run: this one waits for it
+    /// (`queue`), cancels that run and then waits (`cancel`), or does not run (`skip`).
+    /// Sent again when another run holds it next.
+    GroupBusy {
+        /// The group's name.
+        group: String,
+        /// `queue`, `skip` or `cancel`.
+        policy: &'static str,
+        /// The run holding it, when it has said.
+        holder: Option<String>,
+        /// The process holding it.
+        pid: i32,
+    },
+    /// The run took its concurrency group, before its first step; it holds it until it
+    /// ends.
+    GroupTaken {
+        /// The group's name.
+        group: String,
+        /// `queue`, `skip` or `cancel`.
+        policy: &'static str,
+    },
     /// The run ended.
     RunFinished {
         /// The workflow's status.
@@ -307,6 +333,11 @@ pub enum RunError {
         /// The operating system's reason.
         reason: String,
     },
+
+    /// The run's concurrency group cannot be taken.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Group(#[from] super::group::GroupError),
 
     /// A `let` or `secret` binding failed to evaluate.
     #[error("cannot evaluate `{name}`: {reason}")]
@@ -622,6 +653,11 @@ pub async fn run(
         run_id: opts.run_id.clone(),
         steps: info.steps.len(),
     });
+    // The concurrency group: taken before any step starts, held until the run ends.
+    let _group = match take_group(&shared, workflow, started).await? {
+        Ok(held) => held,
+        Err(report) => return Ok(report),
+    };
 
     let n = info.steps.len();
     let mut sched = Scheduler::new(info, graph);
@@ -1089,6 +1125,114 @@ fn work_dir(
         path: path.display().to_string(),
         problem,
     })
+}
+
+/// Takes the run's concurrency group, if its workflow has one and the run has a place to
+/// lock it: the group held, or the report of a run that ends here without any step (the
+/// group was busy and the policy is `skip`, or an interrupt came while it waited). A
+/// resumed run takes the group its journal names.
+async fn take_group(
+    shared: &Shared,
+    workflow: &str,
+    started: Instant,
+) -> Result<Result<Option<super::group::Held>, Report>, RunError> {
+    use super::group::{self, Entered};
+    let opts = &shared.opts;
+    let Some(dir) = &opts.groups else {
+        return Ok(Ok(None));
+    };
+    let resolved = shared.workflow_resolved();
+    let journaled = opts.resume.as_ref().and_then(|r| r.group.clone());
+    let (name, policy) = match (journaled, &resolved.concurrency) {
+        (Some(kept), _) => kept,
+        (None, None) => return Ok(Ok(None)),
+        (None, Some(c)) => {
+            let process_env = |name: &str| std::env::var(name).ok();
+            let scope = Known {
+                values: &shared.values,
+                args: &[],
+                consts: &shared.consts,
+                env: &process_env,
+            };
+            match eval::eval_typed(&c.group, &scope) {
+                Ok(v) => (v.to_text(), c.policy),
+                Err(e) => {
+                    return Err(RunError::Binding {
+                        name: "concurrency".to_string(),
+                        reason: e.to_string(),
+                        help: miette::Diagnostic::help(&e).map(|h| h.to_string()),
+                    })
+                }
+            }
+        }
+    };
+    if name.is_empty() {
+        return Err(group::GroupError::Empty {
+            workflow: workflow.to_string(),
+        }
+        .into());
+    }
+    let mut busy = |holder: &group::Holder| {
+        if let Some(j) = &opts.journal {
+            j.record(&Record::GroupBusy {
+                group: name.clone(),
+                policy: policy.name().to_string(),
+                holder: holder.name(),
+                at_ms: journal::now_ms(),
+            });
+        }
+        shared.emit(Event::GroupBusy {
+            group: name.clone(),
+            policy: policy.name(),
+            holder: holder.run.clone(),
+            pid: holder.pid,
+        });
+    };
+    let entered = group::enter(
+        dir,
+        &name,
+        policy,
+        &opts.run_id,
+        opts.interrupt.clone(),
+        &mut busy,
+    )
+    .await?;
+    let status = match entered {
+        Entered::Held(held) => {
+            if let Some(j) = &opts.journal {
+                j.record(&Record::GroupTaken {
+                    group: name.clone(),
+                    policy: policy.name().to_string(),
+                    at_ms: journal::now_ms(),
+                });
+            }
+            shared.emit(Event::GroupTaken {
+                group: name,
+                policy: policy.name(),
+            });
+            return Ok(Ok(Some(held)));
+        }
+        Entered::Skipped(_) => Status::Skipped,
+        Entered::Interrupted => Status::Cancelled,
+    };
+    let duration = started.elapsed();
+    if let Some(j) = &opts.journal {
+        j.commit(&Record::RunFinished {
+            status: status.as_str().to_string(),
+            at_ms: journal::now_ms(),
+        })
+        .await;
+    }
+    shared.emit_now(&Event::RunFinished {
+        status,
+        duration_ms: duration.as_millis() as u64,
+    });
+    Ok(Err(Report {
+        workflow: workflow.to_string(),
+        status,
+        steps: Vec::new(),
+        duration,
+    }))
 }
 
 /// The report of a step that a resumed run restores instead of running: one that

@@ -1,4 +1,4 @@
-//! The records of a run journal, format version 2: what is on disk, kept apart from the
+//! The records of a run journal, format version 4: what is on disk, kept apart from the
 //! runtime's own types so that the runtime can change without changing the format. Steps
 //! are named by their instance name: `build`, `test[3]` for a fan-out instance, and
 //! `call.step` for a step of an inlined sub-workflow.
@@ -8,8 +8,9 @@
 //! added [`Record::StepFailed`] after the variants of version 1, which it lays out the same
 //! way, so a version 1 journal decodes as it is. Version 3 added [`Record::RouteTaken`],
 //! [`Record::GateOpened`] and [`Record::Decision`] the same way (and writes `Decision`
-//! where version 2 wrote `Approval`). Version 4 added [`Record::InstanceFailed`] after
-//! those of version 3 in the same way.
+//! where version 2 wrote `Approval`). Version 4 added [`Record::GroupBusy`] and
+//! [`Record::GroupTaken`] after those of version 3, in the same way, and version 5
+//! [`Record::InstanceFailed`] after those.
 
 use std::collections::BTreeMap;
 
@@ -155,7 +156,8 @@ pub enum Record {
     },
     /// The run ended (for this driver).
     RunFinished {
-        /// `succeeded`, `failed`, `cancelled` or `waiting`.
+        /// `succeeded`, `failed`, `cancelled`, `waiting`, or `skipped` (its concurrency
+        /// group was held and its policy is `skip`).
         status: String,
         /// Unix time in milliseconds.
         at_ms: u64,
@@ -204,8 +206,31 @@ pub enum Record {
         /// Unix time in milliseconds.
         at_ms: u64,
     },
+    /// The driver found the run's concurrency group held by another run (since format
+    /// version 4): it waits (`queue`), cancels that run and waits (`cancel`), or ends the
+    /// run `skipped` (`skip`).
+    GroupBusy {
+        /// The group's name, as evaluated.
+        group: String,
+        /// `queue`, `skip` or `cancel`.
+        policy: String,
+        /// The run holding it (its id, or `pid N` when it has not said yet).
+        holder: String,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+    /// The driver took the run's concurrency group (since format version 4); it holds it
+    /// until it exits. A resume takes this group again.
+    GroupTaken {
+        /// The group's name, as evaluated.
+        group: String,
+        /// `queue`, `skip` or `cancel`.
+        policy: String,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
     /// A step, or an instance of a fan-out step, failed for good, its retries spent (since
-    /// format version 4): what the failure budgets (`max_failures`) count, so that a
+    /// format version 5): what the failure budgets (`max_failures`) count, so that a
     /// resumed run counts it too.
     InstanceFailed {
         /// The instance name (the step's, for a step without fan-out).

@@ -67,6 +67,9 @@ impl Workflow {
         if let Some(n) = &self.max_parallel {
             let _ = writeln!(out, "  max_parallel {}", expr(n));
         }
+        if let Some(c) = &self.concurrency {
+            let _ = writeln!(out, "  concurrency {} {}", expr(&c.group), c.policy.name());
+        }
         if let Some(t) = &self.timeout {
             let _ = writeln!(out, "  timeout {}", expr(t));
         }

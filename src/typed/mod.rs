@@ -158,6 +158,8 @@ pub struct Workflow {
     pub outputs: Vec<Output>,
     /// `max_parallel` from its `defaults`.
     pub max_parallel: Option<Expr>,
+    /// `concurrency "group" policy`: at most one run per group name at a time.
+    pub concurrency: Option<Concurrency>,
     /// The run's `timeout`, from its body: when it passes, the run ends `timed_out`.
     pub timeout: Option<Expr>,
     /// The run's `max_failures`, from its body: after this many failures nothing new
@@ -165,6 +167,52 @@ pub struct Workflow {
     pub max_failures: Option<Expr>,
     /// The span of its name.
     pub span: FileSpan,
+}
+
+/// A workflow's concurrency group: its name is evaluated when a run starts, before any
+/// step (it reads parameters, bindings and constants, never a step result or a secret),
+/// and the run holds the group until it ends.
+#[derive(Clone, Debug)]
+pub struct Concurrency {
+    /// The group's name, a string.
+    pub group: Expr,
+    /// What a second run of the group does while one holds it.
+    pub policy: GroupPolicy,
+    /// The `concurrency` item, from its keyword to its end.
+    pub span: FileSpan,
+}
+
+/// What a run does when another run holds its concurrency group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum GroupPolicy {
+    /// Wait for the group to be free, then run (the default).
+    #[default]
+    Queue,
+    /// Do not run: end at once with the status `skipped`.
+    Skip,
+    /// Cancel the run that holds the group (as `flowc cancel` does), then run.
+    Cancel,
+}
+
+impl GroupPolicy {
+    /// The policy as written: `queue`, `skip`, `cancel`.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupPolicy::Queue => "queue",
+            GroupPolicy::Skip => "skip",
+            GroupPolicy::Cancel => "cancel",
+        }
+    }
+
+    /// The policy a word names.
+    pub fn from_name(word: &str) -> Option<GroupPolicy> {
+        Some(match word {
+            "queue" => GroupPolicy::Queue,
+            "skip" => GroupPolicy::Skip,
+            "cancel" => GroupPolicy::Cancel,
+            _ => return None,
+        })
+    }
 }
 
 impl Workflow {

@@ -554,7 +554,7 @@ fn the_language_sources_are_read() {
     for word in ["workflow", "on_failure_of", "max", "max_parallel", "jitter"] {
         assert!(keywords.contains(word), "{word} missing from {keywords:?}");
     }
-    assert_eq!(keywords.len(), 34, "{keywords:?}");
+    assert_eq!(keywords.len(), 35, "{keywords:?}");
     assert_eq!(
         language_literals(),
         ["false", "true"].map(String::from).into()

@@ -5,6 +5,7 @@
 mod approvals;
 mod cli;
 mod codes;
+mod concurrency;
 mod durable;
 mod editors;
 mod examples;

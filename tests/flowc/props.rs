@@ -464,6 +464,16 @@ fn workflow_item() -> impl Strategy<Value = WorkflowItem> {
         1 => vec(attr(), 0..3).prop_map(|attrs| WorkflowItem::Defaults(Defaults { attrs, span: sp() })),
         2 => binding(true).prop_map(WorkflowItem::Binding),
         3 => step().prop_map(WorkflowItem::Step),
+        1 => (expr(), option::of(prop_oneof![
+            Just(GroupPolicy::Queue),
+            Just(GroupPolicy::Skip),
+            Just(GroupPolicy::Cancel),
+        ]))
+            .prop_map(|(group, policy)| WorkflowItem::Concurrency(Concurrency {
+                group,
+                policy: policy.map(|p| (p, sp())),
+                span: sp(),
+            })),
     ]
 }
 

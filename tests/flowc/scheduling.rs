@@ -596,8 +596,8 @@ fn plan_and_graph_show_the_run_limits_priorities_and_directories() {
     );
     let json = flowc_in(dir, &["graph", "w.flow", "--format", "json"]);
     let all: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
-    assert_eq!(all[0]["timeout"], "2h");
-    assert_eq!(all[0]["max_failures"], "3");
+    assert_eq!(all[0]["attributes"]["timeout"], "2h");
+    assert_eq!(all[0]["attributes"]["max_failures"], "3");
     assert_eq!(all[0]["nodes"][1]["dir"], "\"jobs/${job}\"");
     assert_eq!(
         all[0]["nodes"][0]["priority"],
@@ -605,13 +605,17 @@ fn plan_and_graph_show_the_run_limits_priorities_and_directories() {
     );
     let dot = flowc_in(dir, &["graph", "w.flow", "--format", "dot"]);
     assert!(
-        dot.stdout.contains("label=\"timeout 2h, max_failures 3\";"),
+        dot.stdout
+            .contains("label=\"batch\\ntimeout 2h\\nmax_failures 3\";"),
         "{}",
         dot.stdout
     );
     let mermaid = flowc_in(dir, &["graph", "w.flow", "--format", "mermaid"]);
     assert!(
-        mermaid.stdout.contains("<br/>priority 1"),
+        mermaid
+            .stdout
+            .contains("  %% timeout 2h\n  %% max_failures 3\n")
+            && mermaid.stdout.contains("<br/>priority 1"),
         "{}",
         mermaid.stdout
     );

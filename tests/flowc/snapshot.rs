@@ -207,16 +207,30 @@ fn golden_journal_v3_decodes_forever() {
     assert_eq!(&bytes[8..12], &3u32.to_le_bytes(), "format version 3");
 }
 
-/// The records of tests/golden/journal-v4.bin: those of version 3, then the record
-/// version 4 added, a step instance that failed for good (what `max_failures` counts).
+/// The records of tests/golden/journal-v4.bin: those of version 3, then the records
+/// version 4 added: a concurrency group found busy, then taken, and a run that ended
+/// skipped.
 fn golden_records_v4() -> Vec<Record> {
     let mut records = golden_records_v3();
     let finish = records.pop().expect("the run's end");
-    records.push(Record::InstanceFailed {
-        step: "test[3]".to_string(),
-        at_ms: 1_700_000_000_500,
-    });
+    records.extend([
+        Record::GroupBusy {
+            group: "deploy-prod".to_string(),
+            policy: "queue".to_string(),
+            holder: "1699999999-cd34".to_string(),
+            at_ms: 1_700_000_140_000,
+        },
+        Record::GroupTaken {
+            group: "deploy-prod".to_string(),
+            policy: "queue".to_string(),
+            at_ms: 1_700_000_150_000,
+        },
+    ]);
     records.push(finish);
+    records.push(Record::RunFinished {
+        status: "skipped".to_string(),
+        at_ms: 1_700_000_160_000,
+    });
     records
 }
 
@@ -224,8 +238,8 @@ fn golden_path_v4() -> std::path::PathBuf {
     root().join("tests/golden/journal-v4.bin")
 }
 
-/// Like the files of the versions before it: written once (`FLOWC_BLESS_GOLDEN=1`),
-/// decoded forever.
+/// Like the files of the versions before: written once (`FLOWC_BLESS_GOLDEN=1`), decoded
+/// forever.
 #[test]
 fn golden_journal_v4_decodes_forever() {
     if std::env::var_os("FLOWC_BLESS_GOLDEN").is_some() {
@@ -236,6 +250,37 @@ fn golden_journal_v4_decodes_forever() {
     assert_eq!(loaded.records, golden_records_v4());
     let bytes = std::fs::read(golden_path_v4()).expect("read");
     assert_eq!(&bytes[8..12], &4u32.to_le_bytes(), "format version 4");
+}
+
+/// The records of tests/golden/journal-v5.bin: those of version 4, then the record
+/// version 5 added, a step instance that failed for good (what `max_failures` counts).
+fn golden_records_v5() -> Vec<Record> {
+    let mut records = golden_records_v4();
+    let finish = records.pop().expect("the run's end");
+    records.push(Record::InstanceFailed {
+        step: "test[3]".to_string(),
+        at_ms: 1_700_000_155_000,
+    });
+    records.push(finish);
+    records
+}
+
+fn golden_path_v5() -> std::path::PathBuf {
+    root().join("tests/golden/journal-v5.bin")
+}
+
+/// Like the files of the versions before: written once (`FLOWC_BLESS_GOLDEN=1`), decoded
+/// forever.
+#[test]
+fn golden_journal_v5_decodes_forever() {
+    if std::env::var_os("FLOWC_BLESS_GOLDEN").is_some() {
+        snapshot::write_atomic(&golden_path_v5(), &golden_records_v5()).expect("write golden");
+    }
+    let loaded = snapshot::load::<Record>(&golden_path_v5()).expect("the v5 golden file decodes");
+    assert!(loaded.warnings.is_empty());
+    assert_eq!(loaded.records, golden_records_v5());
+    let bytes = std::fs::read(golden_path_v5()).expect("read");
+    assert_eq!(&bytes[8..12], &5u32.to_le_bytes(), "format version 5");
 }
 
 fn code(e: &SnapshotError) -> String {

@@ -138,6 +138,10 @@
     (identifier) @constant.builtin
     (#any-of? @constant.builtin "continue" "fail_fast")))
 
+(concurrency_policy
+  (identifier) @constant.builtin
+  (#any-of? @constant.builtin "queue" "skip" "cancel"))
+
 (step_declaration
   name: (identifier) @function)
 
@@ -166,6 +170,7 @@
   "outputs"
   "on_failure"
   "max_parallel"
+  "concurrency"
   "priority"
   "dir"
   "max_failures"

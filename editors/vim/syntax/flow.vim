@@ -24,16 +24,18 @@ syn keyword flowType string int float bool duration secret list map record
 " Keywords: every `kw_*` rule of grammar/flow.pest, reserved and contextual alike.
 syn keyword flowKeyword workflow task step let secret import as after when for in if else finally on_failure_of
 syn keyword flowKeyword max policy defaults run exec sleep approve native retry backoff jitter timeout env outputs
-syn keyword flowKeyword on_failure max_parallel priority dir max_failures
+syn keyword flowKeyword on_failure max_parallel concurrency priority dir max_failures
 
 syn keyword flowBoolean true false
 
 " Builtin functions (only where called) and backoff kinds.
 syn match flowBuiltin "\<\%(basename\|concat\|contains\|dirname\|ends_with\|format_time\|get\|git_sha\|join\|json_get\|keys\|len\|lower\|now\|parse_float\|parse_int\|parse_json\|path_join\|replace\|run_id\|seconds\|sha256\|split\|starts_with\|to_json\|to_string\|trim\|upper\|values\|fixed\|linear\|exponential\)\ze\s*("
 
-" Values only a retry condition sees, and the `on_failure` policies.
+" Values only a retry condition sees, the `on_failure` policies, and the `concurrency`
+" policies (the last word of a `concurrency` line).
 syn match flowBuiltinVar "\<\%(exit_code\|timed_out\|attempt\)\>"
 syn match flowPolicy "\%(\<on_failure\s\+\)\@<=\%(continue\|fail_fast\)\>"
+syn match flowPolicy "\%(\<concurrency\>.*\)\@<=\<\%(queue\|skip\|cancel\)\>\ze\s*\%(//.*\)\=$"
 
 " Policy names where declared (`policy network { ... }`).
 syn match flowPolicyName "\%(\<policy\s\+\)\@<=\h\w*\ze\s*{"

@@ -100,6 +100,8 @@ pub struct RunState {
     pub valid_len: u64,
     /// Every record, in order.
     pub records: Vec<Record>,
+    /// The run's concurrency group, once a driver evaluated it.
+    pub group: Option<GroupState>,
     /// Failures recorded for steps whose finish has not been read yet.
     failing: HashMap<String, Failure>,
     /// The steps and instances that failed for good, each once: what a resumed run's
@@ -107,6 +109,18 @@ pub struct RunState {
     pub failed: std::collections::BTreeSet<String>,
     /// Routes recorded for steps whose finish has not been read yet.
     routing: HashMap<String, RouteRecord>,
+}
+
+/// A run's concurrency group, as its journal has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupState {
+    /// The group's name.
+    pub name: String,
+    /// `queue`, `skip` or `cancel`.
+    pub policy: String,
+    /// The run that held it when the last driver found it busy, until that driver took it:
+    /// a live driver with one is `queued`, and a `skipped` run says whom it gave way to.
+    pub busy: Option<String>,
 }
 
 /// The step a record's instance name belongs to: `test[3]` is an instance of `test`.
@@ -159,6 +173,7 @@ impl RunState {
             warnings: loaded.warnings,
             valid_len: loaded.valid_len,
             records: Vec::new(),
+            group: None,
             failing: HashMap::default(),
             failed: Default::default(),
             routing: HashMap::default(),
@@ -177,6 +192,9 @@ impl RunState {
             Record::Driver { pid, at_ms } => {
                 self.driver = Some(*pid);
                 self.ended = None;
+                if let Some(g) = &mut self.group {
+                    g.busy = None;
+                }
                 self.last_ms = self.last_ms.max(*at_ms);
             }
             Record::StepStarted {
@@ -323,6 +341,31 @@ impl RunState {
             Record::StepFailed { step, failure } => {
                 self.failing.insert(step.clone(), from_record(failure));
             }
+            Record::GroupBusy {
+                group,
+                policy,
+                holder,
+                at_ms,
+            } => {
+                self.group = Some(GroupState {
+                    name: group.clone(),
+                    policy: policy.clone(),
+                    busy: Some(holder.clone()),
+                });
+                self.last_ms = self.last_ms.max(*at_ms);
+            }
+            Record::GroupTaken {
+                group,
+                policy,
+                at_ms,
+            } => {
+                self.group = Some(GroupState {
+                    name: group.clone(),
+                    policy: policy.clone(),
+                    busy: None,
+                });
+                self.last_ms = self.last_ms.max(*at_ms);
+            }
             Record::InstanceFailed { step, at_ms } => {
                 // It ended: no process of it is left to stop, and its retries were spent.
                 self.in_flight.remove(step);
@@ -338,12 +381,16 @@ impl RunState {
         &self.started.run_id
     }
 
-    /// The run's status: how its last driver ended, `running` while a driver holds it,
-    /// `interrupted` when its driver died.
+    /// The run's status: how its last driver ended, `running` while a driver holds it
+    /// (`queued` while it waits for its concurrency group), `interrupted` when its driver
+    /// died.
     pub fn status(&self) -> String {
         match &self.ended {
             Some((s, _)) => s.clone(),
-            None if is_locked(&self.dir) => "running".to_string(),
+            None if is_locked(&self.dir) => match &self.group {
+                Some(GroupState { busy: Some(_), .. }) => "queued".to_string(),
+                _ => "running".to_string(),
+            },
             None => "interrupted".to_string(),
         }
     }

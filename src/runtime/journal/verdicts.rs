@@ -4,7 +4,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::graph::ExecGraph;
 use crate::runtime::gate::GateDecision;
-use crate::typed::{OnFailure, Workflow};
+use crate::typed::{GroupPolicy, OnFailure, Workflow};
 
 use super::*;
 
@@ -161,6 +161,9 @@ pub struct Resume {
     pub deadlines: HashMap<String, u64>,
     /// The fingerprints of the workflow's steps as it is now, in step order.
     pub fingerprints: Vec<u64>,
+    /// The concurrency group the run found or took before, which the resume takes again
+    /// (whatever the workflow's `concurrency` item says now).
+    pub group: Option<(String, GroupPolicy)>,
     /// When the run first started (Unix milliseconds): its `timeout` counts from there.
     pub run_started_ms: Option<u64>,
     /// The steps and instances that failed before, for the failure budgets.
@@ -179,6 +182,10 @@ impl Resume {
             approvals: state.approvals.clone(),
             deadlines: state.deadlines.clone(),
             fingerprints: fingerprints.to_vec(),
+            group: state.group.as_ref().map(|g| {
+                let policy = GroupPolicy::from_name(&g.policy).unwrap_or_default();
+                (g.name.clone(), policy)
+            }),
             run_started_ms: Some(state.started.at_ms),
             failed: state.failed.iter().cloned().collect(),
             ..Resume::default()

@@ -137,6 +137,10 @@
     (identifier) @constant.builtin
     (#any-of? @constant.builtin "continue" "fail_fast")))
 
+(concurrency_policy
+  (identifier) @constant.builtin
+  (#any-of? @constant.builtin "queue" "skip" "cancel"))
+
 (step_declaration
   name: (identifier) @function)
 
@@ -165,6 +169,7 @@
   "outputs"
   "on_failure"
   "max_parallel"
+  "concurrency"
   "priority"
   "dir"
   "max_failures"
