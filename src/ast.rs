@@ -306,6 +306,8 @@ pub enum AttrKind {
     OnFailure(Ident, Option<Box<Expr>>),
     /// `max_parallel n`.
     MaxParallel(Expr),
+    /// `checkpoint "label"`: names the step's finish for `flowc rollback --to`.
+    Checkpoint(Expr),
     /// `priority n`: ready steps with a higher priority start first.
     Priority(Expr),
     /// `dir "path"`: the working directory of the step's process.
@@ -329,6 +331,7 @@ impl AttrKind {
             AttrKind::Outputs(_) => "outputs",
             AttrKind::OnFailure(..) => "on_failure",
             AttrKind::MaxParallel(_) => "max_parallel",
+            AttrKind::Checkpoint(_) => "checkpoint",
             AttrKind::Priority(_) => "priority",
             AttrKind::Dir(_) => "dir",
             AttrKind::MaxFailures(_) => "max_failures",

@@ -199,6 +199,7 @@ module.exports = grammar({
       $.outputs_attribute,
       $.on_failure_attribute,
       $.max_parallel_attribute,
+      $.checkpoint_attribute,
       $.priority_attribute,
       $.dir_attribute,
       $.max_failures_attribute,
@@ -212,6 +213,8 @@ module.exports = grammar({
     native_attribute: $ => seq('native', $._expression),
     timeout_attribute: $ => seq('timeout', $._expression),
     max_parallel_attribute: $ => seq('max_parallel', $._expression),
+    // `checkpoint "pre-production"`: the label `flowc rollback --to` names.
+    checkpoint_attribute: $ => seq('checkpoint', $._expression),
     // `priority 10`: among ready steps, higher priorities start first.
     priority_attribute: $ => seq('priority', $._expression),
     // `dir "build"`: the working directory of the step process.

@@ -59,6 +59,8 @@ pub(super) struct AttrSummary {
     pub(super) routes: Vec<RouteAttr>,
     /// The attributes, resolved.
     pub(super) attrs: typed::Attrs,
+    /// `checkpoint "label"`, when it is a valid label.
+    pub(super) checkpoint: Option<typed::Checkpoint>,
 }
 
 /// One `on_failure TARGET [if COND]` of a step, as written.
@@ -169,6 +171,12 @@ impl Checker<'_> {
                 AttrKind::MaxParallel(e) => {
                     let n = self.count(e, cx, "`max_parallel`");
                     summary.attrs.max_parallel = Some(n);
+                }
+                AttrKind::Checkpoint(e) => {
+                    summary.checkpoint = self.checkpoint(e).map(|label| typed::Checkpoint {
+                        label,
+                        span: self.at(e.span),
+                    });
                 }
                 AttrKind::Priority(e) => {
                     // Its own context: what it reads is no dependency of the step.
@@ -378,11 +386,45 @@ impl Checker<'_> {
                 "set `max_parallel` in the workflow's `defaults`, or bound a fan-out with `for x in list max N`"
                     .to_string(),
             ),
+            (AttrPlace::Defaults | AttrPlace::Task { .. }, AttrKind::Checkpoint(_)) => Some(
+                "a checkpoint labels one step's finish: put it on the step".to_string(),
+            ),
             (AttrPlace::Step { is_call: true, .. }, AttrKind::Outputs(_)) => {
                 Some("a step that calls a task has the task's outputs".to_string())
             }
             _ => None,
         }
+    }
+
+    /// The label of `checkpoint "label"`: a string literal of 1 to 64 letters, digits, `-`
+    /// and `_` (`None`, reported as E0511, otherwise). Inlining a call prefixes a label
+    /// with the call's name and a `.`, so a label written in a file never holds one.
+    fn checkpoint(&mut self, e: &Expr) -> Option<String> {
+        let problem = match &e.kind {
+            ast::ExprKind::Str(parts) => match parts.as_slice() {
+                [] => "it is empty".to_string(),
+                [ast::StrPart::Text(t)] => {
+                    match t
+                        .chars()
+                        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+                    {
+                        _ if t.is_empty() => "it is empty".to_string(),
+                        _ if t.chars().count() > 64 => {
+                            "it is longer than 64 characters".to_string()
+                        }
+                        Some(c) => format!("{c:?} is not allowed"),
+                        None => return Some(t.clone()),
+                    }
+                }
+                _ => "it interpolates a value".to_string(),
+            },
+            _ => "it is not a string literal".to_string(),
+        };
+        self.error(CheckError::BadCheckpoint {
+            problem,
+            span: e.span.into(),
+        });
+        None
     }
 
     /// Refuses an `exec` list that hands a value to a program that parses it as a command

@@ -703,6 +703,41 @@ pub enum CheckError {
         #[help]
         help: Option<String>,
     },
+
+    /// `checkpoint` with something other than a plain label.
+    #[error(
+        "a checkpoint label must be a plain string of letters, digits, `-` and `_`: {problem}"
+    )]
+    #[diagnostic(
+        code(E0511),
+        help("write it as a literal, such as `checkpoint \"pre-production\"`: `flowc rollback --to` names it on the command line, so it is known before the run")
+    )]
+    BadCheckpoint {
+        /// What is wrong with it.
+        problem: String,
+        /// The label.
+        #[label("not a plain label")]
+        span: SourceSpan,
+    },
+
+    /// Two steps of one workflow with the same checkpoint label.
+    #[error("two steps of workflow `{workflow}` are labelled `checkpoint \"{label}\"`")]
+    #[diagnostic(
+        code(E0512),
+        help("`flowc rollback --to {label}` must name one step: rename one of the labels")
+    )]
+    DuplicateCheckpoint {
+        /// The workflow.
+        workflow: String,
+        /// The label.
+        label: String,
+        /// The second label.
+        #[label("labelled again here")]
+        span: SourceSpan,
+        /// The first.
+        #[label("first here")]
+        first: SourceSpan,
+    },
 }
 
 /// Something that is probably a mistake but does not stop the program.

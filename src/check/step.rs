@@ -136,6 +136,7 @@ impl Checker<'_> {
             is_call: step.call.is_some(),
         };
         let mut summary = self.check_attrs(&step.attrs, place, &mut cx);
+        let checkpoint = self.step_checkpoint(step, summary.checkpoint.clone());
         self.actions(&step.attrs, "step", &step.name, step.call.is_some());
         self.fan_out_budget(step, &summary.attrs, fan_out.as_deref_mut(), &called);
         self.scope.pop();
@@ -218,6 +219,7 @@ impl Checker<'_> {
                 dir: attrs.dir,
             },
             outputs: attrs.outputs.unwrap_or_default(),
+            checkpoint,
         }
     }
 
@@ -252,6 +254,43 @@ impl Checker<'_> {
             }
             (Some(fan), _) => fan.max_failures = Some(n.clone()),
         }
+    }
+
+    /// A step's checkpoint label, refused (E0214) on a `finally` or compensation step: a
+    /// checkpoint marks how far the ordinary steps got, which those do not say.
+    fn step_checkpoint(
+        &mut self,
+        step: &ast::Step,
+        checkpoint: Option<typed::Checkpoint>,
+    ) -> Option<typed::Checkpoint> {
+        let attr = step
+            .attrs
+            .iter()
+            .find(|a| matches!(a.kind, ast::AttrKind::Checkpoint(_)))?;
+        let compensates = step
+            .clauses
+            .iter()
+            .any(|c| matches!(c, Clause::Compensates(..)));
+        let (place, help) = if step.finally.is_some() {
+            (
+                "a `finally` step",
+                "a checkpoint marks how far the ordinary steps got; `finally` steps run after all of them",
+            )
+        } else if compensates {
+            (
+                "a compensation step",
+                "a compensation undoes a step: label the step it undoes instead",
+            )
+        } else {
+            return checkpoint;
+        };
+        self.error(CheckError::NotAllowedHere {
+            attr: "checkpoint".to_string(),
+            place: place.to_string(),
+            span: attr.keyword.into(),
+            help: Some(help.to_string()),
+        });
+        None
     }
 
     /// Resolves a step name written in `after`, `on_failure_of` or `on_failure`.

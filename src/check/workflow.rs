@@ -240,6 +240,7 @@ impl<'m> Checker<'m> {
         for (index, step) in steps.iter().enumerate() {
             typed_steps.push(self.check_step(step, index, &step_ids, &defaults));
         }
+        self.checkpoint_duplicates(&wf.name.name, &typed_steps);
         // The outputs read the steps, as if in one more step after all of them.
         let decls: Vec<ast::OutputDecl> = workflow_outputs(wf).cloned().collect();
         let mut outputs = Vec::new();
@@ -318,6 +319,24 @@ impl<'m> Checker<'m> {
                     first: first.into(),
                 });
                 seen.insert(&name.name, first);
+            }
+        }
+    }
+
+    /// Reports a checkpoint label given to two steps of one workflow (E0512).
+    fn checkpoint_duplicates(&mut self, workflow: &str, steps: &[typed::Step]) {
+        let mut seen: HashMap<&str, Span> = HashMap::default();
+        for c in steps.iter().filter_map(|s| s.checkpoint.as_ref()) {
+            match seen.get(c.label.as_str()) {
+                Some(first) => self.error(CheckError::DuplicateCheckpoint {
+                    workflow: workflow.to_string(),
+                    label: c.label.clone(),
+                    span: c.span.span.into(),
+                    first: (*first).into(),
+                }),
+                None => {
+                    seen.insert(&c.label, c.span.span);
+                }
             }
         }
     }

@@ -17,9 +17,11 @@ mod graph;
 pub(crate) mod load;
 pub(crate) mod out;
 pub(crate) mod params;
+mod pause;
 pub(crate) mod plan;
 mod repl;
 mod resume;
+mod rollback;
 pub(crate) mod run;
 mod runs;
 pub(crate) mod term;
@@ -77,7 +79,8 @@ pub enum Command {
     Repl(repl::ReplArgs),
     /// Print the documentation of the builtins, a stdlib module or your own module.
     Doc(doc::DocArgs),
-    /// Continue an interrupted, failed or waiting run without re-running finished steps.
+    /// Continue an interrupted, failed, waiting or paused run without re-running finished
+    /// steps (or re-run from a step with `--from`).
     Resume(resume::ResumeArgs),
     /// Approve a waiting approval gate of a run (then `flowc resume RUN`).
     Approve(resume::DecideArgs),
@@ -91,6 +94,10 @@ pub enum Command {
     Logs(runs::LogsArgs),
     /// Stop a live run from another terminal (as Ctrl-C would); resume it later.
     Cancel(runs::CancelArgs),
+    /// Pause a live run: running steps finish, nothing new starts; resume it later.
+    Pause(pause::PauseArgs),
+    /// Undo a run's finished steps with their compensation steps, newest first.
+    Rollback(rollback::RollbackArgs),
 }
 
 /// The stack of the thread every command runs on. Operator chains nest as deep as they
@@ -161,6 +168,8 @@ fn run_here(args: Vec<OsString>) -> u8 {
         Command::Status(args) => runs::status(args),
         Command::Logs(args) => runs::logs(args),
         Command::Cancel(args) => runs::cancel(args),
+        Command::Pause(args) => pause::run(args),
+        Command::Rollback(args) => rollback::run(args, color),
     }
 }
 

@@ -30,6 +30,14 @@ pub struct ResumeArgs {
     /// `json`: one JSON event per line on stdout.
     #[arg(long, value_name = "FORMAT", value_parser = ["json"])]
     pub events: Option<String>,
+    /// Run this step (or fan-out instance, `rollout[1]`) again, and everything downstream
+    /// of it, even if it succeeded (repeatable).
+    #[arg(long, value_name = "STEP")]
+    pub from: Vec<String>,
+    /// Run only this step (or instance) again: what is downstream of it keeps its results,
+    /// unless this step's results change (repeatable).
+    #[arg(long, value_name = "STEP")]
+    pub only: Vec<String>,
 }
 
 /// Arguments of `flowc approve` and `flowc reject`.
@@ -102,6 +110,55 @@ fn warn_all(state: &RunState) {
     }
 }
 
+/// The run's workflow, compiled from its file as it is now (its diagnostics shown): the
+/// program and the workflow's index in it. E0508 when the file does not compile or no
+/// longer has the workflow.
+pub(super) fn workflow_of(
+    state: &RunState,
+    compiled: super::load::Compiled,
+    color: bool,
+) -> Result<(crate::lower::Lowered, usize), JournalError> {
+    let fail = |reason: String, help: &str| JournalError::CannotResume {
+        run: state.run_id().to_string(),
+        reason,
+        help: help.to_string(),
+    };
+    let opts = crate::diagnostics::RenderOptions {
+        color,
+        width: super::width(),
+    };
+    let file = PathBuf::from(&state.started.file);
+    let Ok((_, _, lowered)) = compiled.report(opts) else {
+        return Err(fail(
+            format!("its workflow file `{}` does not compile", file.display()),
+            "fix the errors above, then try again",
+        ));
+    };
+    let found = (lowered.graphs.iter())
+        .position(|g| g.workflow == state.started.workflow)
+        .filter(|&i| i < lowered.program.workflows.len());
+    let Some(index) = found else {
+        return Err(fail(
+            format!(
+                "`{}` has no workflow `{}` any more",
+                file.display(),
+                state.started.workflow
+            ),
+            "restore the workflow, or start a new run with `flowc run`",
+        ));
+    };
+    Ok((lowered, index))
+}
+
+/// The run's parameter values, as it started.
+pub(super) fn inputs_of(
+    state: &RunState,
+) -> std::collections::BTreeMap<String, crate::runtime::eval::Value> {
+    (state.started.inputs.iter())
+        .map(|(k, v)| (k.clone(), journal::from_val(v)))
+        .collect()
+}
+
 /// Resumes a run; exit codes as for `flowc run`.
 pub fn run(args: ResumeArgs, color: bool) -> u8 {
     let root = root(args.state_dir.as_deref());
@@ -126,7 +183,9 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         let opened = if args.plan {
             RunState::load(&dir).map(|s| (None, s, None))
         } else {
-            journal::reopen(&dir).map(|(l, s, j)| (Some(l), s, Some(j)))
+            // Before the run is taken: a `flowc pause` from then on is heard as one.
+            driver::listen_for_signals();
+            journal::reopen(&dir, "resume").map(|(l, s, j)| (Some(l), s, Some(j)))
         };
         (opened, compiling.and_then(|c| c.join().ok()))
     });
@@ -138,55 +197,37 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         }
     };
     warn_all(&state);
-    let fail = |reason: String, help: &str| {
-        super::report_error(&JournalError::CannotResume {
-            run: state.run_id().to_string(),
-            reason,
-            help: help.to_string(),
-        });
-        super::EXIT_USAGE
-    };
-    let opts = crate::diagnostics::RenderOptions {
-        color,
-        width: super::width(),
-    };
     let file = PathBuf::from(&state.started.file);
     let compiled = match compiled {
         Some(compiled) if peeked.as_deref() == Some(file.as_path()) => compiled,
         _ => super::load::compile_quietly(&file),
     };
-    let Ok((_, _, lowered)) = compiled.report(opts) else {
-        return fail(
-            format!("its workflow file `{}` does not compile", file.display()),
-            "fix the errors above, then resume again",
-        );
+    let (lowered, index) = match workflow_of(&state, compiled, color) {
+        Ok(found) => found,
+        Err(e) => {
+            super::report_error(&e);
+            return super::EXIT_USAGE;
+        }
     };
-    let Some(index) = lowered
-        .graphs
-        .iter()
-        .position(|g| g.workflow == state.started.workflow)
-    else {
-        return fail(
-            format!(
-                "`{}` has no workflow `{}` any more",
-                file.display(),
-                state.started.workflow
-            ),
-            "restore the workflow, or start a new run with `flowc run`",
-        );
+    let info = &lowered.program.workflows[index];
+    let params = inputs_of(&state);
+    let rerun = journal::rerun_steps(&state, info, &args.from, false).and_then(|mut from| {
+        from.extend(journal::rerun_steps(&state, info, &args.only, true)?);
+        Ok(from)
+    });
+    let rerun = match rerun {
+        Ok(rerun) => rerun,
+        Err(e) => {
+            super::report_error(&e);
+            return super::EXIT_USAGE;
+        }
     };
-    let Some(info) = lowered.program.workflows.get(index) else {
-        return fail("the workflow was not checked".to_string(), "report a bug");
-    };
-    let params: std::collections::BTreeMap<String, crate::runtime::eval::Value> = state
-        .started
-        .inputs
-        .iter()
-        .map(|(k, v)| (k.clone(), journal::from_val(v)))
-        .collect();
     let fingerprints = crate::runtime::fingerprint::fingerprints(&lowered.program, info, &params);
-    let verdicts = journal::plan(&state, info, &lowered.graphs[index], &fingerprints);
-    let kept = verdicts.iter().filter(|v| **v == Verdict::Keep).count();
+    let verdicts = journal::plan_rerun(&state, info, &lowered.graphs[index], &fingerprints, &rerun);
+    let kept = verdicts
+        .iter()
+        .filter(|v| matches!(v, Verdict::Keep | Verdict::KeepUnless(_)))
+        .count();
     let again: Vec<(&str, &str)> = info
         .steps
         .iter()
@@ -216,6 +257,18 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
     for (step, why) in &again {
         errln!("  run  {step}: {why}");
     }
+    for (step, v) in info.steps.iter().zip(&verdicts) {
+        if let Verdict::KeepUnless(only) = v {
+            errln!(
+                "  keep {}: unless {} gives other results than before (then it runs again)",
+                step.name,
+                only.iter()
+                    .map(|o| format!("`{o}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            );
+        }
+    }
     let finished_ok = matches!(&state.ended, Some((s, _)) if s == "succeeded");
     if let Some(g) = state
         .group
@@ -236,6 +289,9 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
                 .zip(&verdicts)
                 .map(|(s, v)| match v {
                     Verdict::Keep => serde_json::json!({"step": s.name, "action": "keep"}),
+                    Verdict::KeepUnless(only) => serde_json::json!({
+                        "step": s.name, "action": "keep", "unless_changed": only,
+                    }),
                     Verdict::Redecide => {
                         serde_json::json!({"step": s.name, "action": "decide"})
                     }
@@ -278,8 +334,14 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
     }
     if let Some(j) = &journal {
         journal::take_over(j);
+        driver::record_checkpoints(j, &lowered, &state.started.workflow);
+        j.record(&Record::Resumed {
+            from: args.from.clone(),
+            only: args.only.clone(),
+            at_ms: journal::now_ms(),
+        });
     }
-    let resume = std::sync::Arc::new(Resume::new(&state, info, &verdicts, &fingerprints));
+    let resume = std::sync::Arc::new(Resume::new(&state, info, &verdicts, &fingerprints, &rerun));
     // Like `state` below: kept alive to the exit rather than freed piece by piece.
     std::mem::forget(std::sync::Arc::clone(&resume));
     let s = &state.started;
@@ -295,6 +357,8 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
         interrupt: None,
         journal: journal.map(std::sync::Arc::new),
         resume: Some(resume),
+        pause: None,
+        undo: None,
         keep_records: false,
         groups: Some(crate::runtime::group::dir(&root)),
     };
@@ -339,7 +403,7 @@ pub fn decide(args: DecideArgs, approved: bool) -> u8 {
 /// Gives the run id and who decided.
 fn try_decide(args: &DecideArgs, approved: bool) -> Result<(String, String), DecideError> {
     let dir = journal::find(&root(args.state_dir.as_deref()), Some(&args.run))?;
-    let _lock = journal::lock(&dir)?;
+    let _lock = journal::lock(&dir, if approved { "approve" } else { "reject" })?;
     let state = RunState::load(&dir)?;
     let step = journal::step_of(&args.step);
     let waiting = state

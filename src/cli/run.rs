@@ -282,6 +282,7 @@ impl Printer {
             }
             Event::StepFinished { step, .. }
             | Event::StepSkipped { step, .. }
+            | Event::StepPaused { step, .. }
             | Event::StepRestored { step, .. } => {
                 if let Some(bar) = live.running.remove(step) {
                     bar.finish_and_clear();
@@ -386,6 +387,7 @@ impl Observer for Printer {
                 ),
             },
             Event::StepSkipped { step, reason } => format!("{t} ⤼ {step} skipped: {reason}"),
+            Event::StepPaused { step, reason } => format!("{t} ⏸ {step} paused: {reason}"),
             Event::RouteTaken {
                 step,
                 to,
@@ -514,6 +516,8 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         keep_records: false,
     };
     let options = launch.options(terminal_approver(launch.json_events));
+    // Before the run's lock is taken: a `flowc pause` from then on is heard as one.
+    driver::listen_for_signals();
     // The journal: `./.flow/runs/<run id>/`, unless switched off.
     let mut options = options;
     // Concurrency groups live beside the runs, wherever those are.
@@ -716,10 +720,16 @@ pub(crate) fn drive(
         std::io::stderr().is_terminal()
     };
     let printer = Printer::new(events, terminal);
-    let notify: driver::Notify = Arc::new(move |notice| match notice {
+    // A rollback goes on with `flowc rollback`, not `flowc resume`.
+    let undoing = launch.options.undo.is_some();
+    let notify: driver::Notify = Arc::new(move |notice| {
+        match notice {
         driver::Notice::TimedOut(limit) => errln!(
             "the run's --timeout of {} has passed: stopping running steps",
             format_duration(limit.as_millis() as u64)
+        ),
+        driver::Notice::Pausing { by } => errln!(
+            "pausing (asked by `flowc pause`, pid {by}): running steps finish, nothing new starts (press Ctrl-C to stop them now)"
         ),
         driver::Notice::Interrupted { count: 1, by } if second_interrupt_exits => errln!(
             "interrupted ({}): stopping running steps (press Ctrl-C again to exit at once)",
@@ -739,6 +749,7 @@ pub(crate) fn drive(
             std::process::exit(i32::from(by.exit_code()))
         }
         driver::Notice::Interrupted { .. } => {}
+    }
     });
     let driven = match driver::drive(launch, Box::new(printer), notify, lock) {
         Ok(driven) => driven,
@@ -765,6 +776,18 @@ pub(crate) fn drive(
     } else {
         match report.status {
             Status::Succeeded => {}
+            Status::Cancelled | Status::Failed if undoing => {
+                let by = driven
+                    .interrupted
+                    .map(|i| format!(" ({})", i.name()))
+                    .unwrap_or_default();
+                let what = if report.status == Status::Failed {
+                    "stopped: a step failed".to_string()
+                } else {
+                    format!("interrupted{by}")
+                };
+                errln!("rollback of run {run_id} {what}; `flowc rollback {run_id}` continues it without running again the compensations that finished");
+            }
             Status::Skipped => {
                 errln!(
                     "run {run_id} skipped: another run holds its concurrency group; nothing ran"
@@ -814,6 +837,19 @@ pub(crate) fn drive(
             }
             Status::Waiting => {
                 errln!("run stopped at an approval gate; run it again with `--approve STEP` or `--approve-all`");
+            }
+            Status::Paused => {
+                let waiting = report
+                    .steps
+                    .iter()
+                    .filter(|s| s.status == Status::Paused)
+                    .count();
+                errln!("run {run_id} paused: its running steps finished and {waiting} step(s) wait; `flowc resume {run_id}` continues it, `flowc rollback {run_id}` undoes it");
+            }
+            Status::RolledBack => {
+                errln!(
+                    "run {run_id} rolled back; `flowc resume {run_id}` runs the undone steps again"
+                );
             }
             // Its deadline stays where it was: a resume now only winds it down, unless
             // the file's `timeout` is raised first.

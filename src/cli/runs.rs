@@ -30,7 +30,7 @@ pub struct RunsArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum RunsAction {
     /// Delete finished runs (their journals, and their logs when in the default place);
-    /// a run that is running or waiting at an approval gate is never deleted.
+    /// a run that is running, paused, or waiting at an approval gate is never deleted.
     Prune(PruneArgs),
 }
 
@@ -92,7 +92,7 @@ pub struct CancelArgs {
     pub state_dir: Option<PathBuf>,
 }
 
-/// A run that is not running cannot be cancelled.
+/// A run that is not running cannot be cancelled or paused.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("run `{run}` is not running")]
 #[diagnostic(
@@ -196,8 +196,8 @@ pub fn runs(args: RunsArgs) -> u8 {
 }
 
 fn prune(root: &Path, args: &PruneArgs) -> u8 {
-    // A run with a live driver, or one waiting at an approval gate, is not finished: it
-    // is never pruned, and `--keep` counts only the others.
+    // A run with a live driver, or one waiting at an approval gate or paused, is not
+    // finished: it is never pruned, and `--keep` counts only the others.
     let runs: Vec<(PathBuf, Option<RunState>)> = journal::list(root)
         .into_iter()
         .filter(|dir| !journal::is_locked(dir))
@@ -206,8 +206,12 @@ fn prune(root: &Path, args: &PruneArgs) -> u8 {
             (dir, state)
         })
         .filter(|(_, s)| {
-            s.as_ref()
-                .is_none_or(|s| !matches!(s.status().as_str(), "waiting" | "running"))
+            s.as_ref().is_none_or(|s| {
+                !matches!(
+                    s.status().as_str(),
+                    "waiting" | "running" | "paused" | "pausing" | "rolling_back"
+                )
+            })
         })
         .collect();
     let now = journal::now_ms();
@@ -271,7 +275,7 @@ pub fn status(args: RunArg) -> u8 {
             return super::EXIT_USAGE;
         }
     };
-    let running = state.status() == "running";
+    let run_status = state.status();
     // Why each failed step failed, in step order: its coded failure (a journal written by
     // an older flowc has only the message).
     let mut failures: Vec<(String, Failure)> = Vec::new();
@@ -306,11 +310,32 @@ pub fn status(args: RunArg) -> u8 {
                             .map(|(_, (a, _))| *a)
                             .max()
                             .unwrap_or(0);
-                        let s = if running { "running" } else { "interrupted" };
+                        let s = match run_status.as_str() {
+                            "running" | "pausing" | "rolling_back" => "running",
+                            "paused" => "paused",
+                            _ => "interrupted",
+                        };
                         (s.to_string(), attempts, 0, Vec::new(), None)
                     }
                 },
             };
+            // Undone by a rollback (and not run again since).
+            let (status, reason) = match state.rolled_back.get(&name) {
+                Some(by) => ("rolled_back".to_string(), Some(format!("undone by `{by}`"))),
+                None => (status, reason),
+            };
+            let history: Vec<serde_json::Value> = (state.history.get(&name))
+                .map(|h| {
+                    h.iter()
+                        .map(|p| {
+                            serde_json::json!({
+                                "status": p.status, "attempts": p.attempts,
+                                "duration_ms": p.duration_ms, "at": time_text(p.at_ms),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             let code = failure
                 .as_ref()
                 .map(|f| f.code.clone())
@@ -334,12 +359,15 @@ pub fn status(args: RunArg) -> u8 {
                 "duration_ms": ms, "exit_codes": codes, "reason": reason,
                 "code": code, "message": message, "help": help,
                 "route": route, "decisions": decisions, "deadline": deadline,
+                "runs": history.len(), "history": history,
             })
         })
         .collect();
     if args.format == "json" {
         let mut all = summary_json(&state);
         all["steps"] = serde_json::Value::Array(steps);
+        all["checkpoints"] = checkpoints_json(&state);
+        all["rollback"] = rollback_json(&state);
         outln!("{all}");
         return super::EXIT_OK;
     }
@@ -367,11 +395,12 @@ pub fn status(args: RunArg) -> u8 {
         .max(4);
     errln!();
     errln!(
-        "{:<width$}  {:<11} {:>8}  {:>9}  exit codes",
+        "{:<width$}  {:<11} {:>8}  {:>9}  {:>4}  exit codes",
         "step",
         "status",
         "attempts",
-        "duration"
+        "duration",
+        "runs"
     );
     for s in &steps {
         let codes: Vec<String> = s["exit_codes"]
@@ -379,11 +408,12 @@ pub fn status(args: RunArg) -> u8 {
             .map(|a| a.iter().map(ToString::to_string).collect())
             .unwrap_or_default();
         errln!(
-            "{:<width$}  {:<11} {:>8}  {:>9}  {}",
+            "{:<width$}  {:<11} {:>8}  {:>9}  {:>4}  {}",
             s["step"].as_str().unwrap_or(""),
             s["status"].as_str().unwrap_or(""),
             s["attempts"].as_u64().unwrap_or(0),
             format_duration(s["duration_ms"].as_u64().unwrap_or(0)),
+            s["runs"].as_u64().unwrap_or(0),
             codes.join(" ")
         );
     }
@@ -411,6 +441,8 @@ pub fn status(args: RunArg) -> u8 {
     for note in &notes {
         errln!("{}", super::term::printable(note));
     }
+    show_checkpoints(&state);
+    show_rollback(&state);
     if !failures.is_empty() {
         errln!();
     }
@@ -418,6 +450,82 @@ pub fn status(args: RunArg) -> u8 {
         errln!("{}", render_step_failure(step, failure, true));
     }
     super::EXIT_OK
+}
+
+/// Whether the checkpoint on `step` was reached: its step succeeded and was not undone.
+fn reached(state: &RunState, step: &str) -> bool {
+    state
+        .finished
+        .get(step)
+        .is_some_and(|f| f.status == "succeeded")
+        && !state.rolled_back.contains_key(step)
+}
+
+fn checkpoints_json(state: &RunState) -> serde_json::Value {
+    (state.checkpoints.iter())
+        .map(|(label, step)| {
+            serde_json::json!({"label": label, "step": step, "reached": reached(state, step)})
+        })
+        .collect()
+}
+
+fn rollback_json(state: &RunState) -> serde_json::Value {
+    match &state.rollback {
+        None => serde_json::Value::Null,
+        Some(r) => serde_json::json!({
+            "to": r.to,
+            "finished": r.closed,
+            "undo": r.undo.iter().map(|(c, t)| serde_json::json!({
+                "step": c, "undoes": t, "done": r.done.contains(c),
+            })).collect::<Vec<_>>(),
+            "kept": r.kept,
+        }),
+    }
+}
+
+/// The workflow's checkpoints, and which the run reached.
+fn show_checkpoints(state: &RunState) {
+    if state.checkpoints.is_empty() {
+        return;
+    }
+    errln!();
+    errln!(
+        "checkpoints (`flowc rollback {} --to LABEL`):",
+        state.run_id()
+    );
+    for (label, step) in &state.checkpoints {
+        let at = if reached(state, step) {
+            "reached"
+        } else {
+            "not reached"
+        };
+        errln!("  {label}  step `{step}`, {at}");
+    }
+}
+
+/// The last rollback: what it undid, and what is left of it.
+fn show_rollback(state: &RunState) {
+    let Some(r) = &state.rollback else {
+        return;
+    };
+    let to = match &r.to {
+        Some(to) => format!(" to `{to}`"),
+        None => String::new(),
+    };
+    errln!();
+    if r.closed {
+        errln!("rolled back{to}: {} compensation(s) ran", r.done.len());
+    } else {
+        errln!(
+            "rollback{to} unfinished: {} of {} compensation(s) ended; `flowc rollback {}` continues it",
+            r.done.len(),
+            r.undo.len(),
+            state.run_id()
+        );
+    }
+    if !r.kept.is_empty() {
+        errln!("  kept (not reversible): {}", r.kept.join(", "));
+    }
 }
 
 /// The decisions at gate `step` (or its instances), as JSON objects `{step, decision, by,
@@ -585,12 +693,21 @@ pub fn cancel(args: CancelArgs) -> u8 {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let Some(pid) = journal::holder(&dir).filter(|&p| p > 1) else {
-        super::report_error(&NotRunning { run });
-        return super::EXIT_FINDINGS;
+    // Filed first: the driver tells a cancel from a pause by it, and a second operator
+    // (a pause, another cancel) is refused while it stands.
+    let driver = match journal::request(&dir, "cancel") {
+        Ok(Some(driver)) if driver.pid > 1 => driver,
+        Ok(_) => {
+            super::report_error(&NotRunning { run });
+            return super::EXIT_FINDINGS;
+        }
+        Err(e) => {
+            super::report_error(&e);
+            return super::EXIT_USAGE;
+        }
     };
     let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
+        nix::unistd::Pid::from_raw(driver.pid),
         nix::sys::signal::Signal::SIGINT,
     );
     let until = std::time::Instant::now() + Duration::from_secs(60);

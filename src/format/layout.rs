@@ -593,6 +593,7 @@ impl<'t> Layout<'t> {
                     | AttrKind::Native(e)
                     | AttrKind::Timeout(e)
                     | AttrKind::MaxParallel(e)
+                    | AttrKind::Checkpoint(e)
                     | AttrKind::Priority(e)
                     | AttrKind::Dir(e)
                     | AttrKind::MaxFailures(e) => Some(e),
@@ -715,6 +716,7 @@ fn attr_line(a: &Attr, src: Option<&str>) -> Option<String> {
         | AttrKind::Native(e)
         | AttrKind::Timeout(e)
         | AttrKind::MaxParallel(e)
+        | AttrKind::Checkpoint(e)
         | AttrKind::Priority(e)
         | AttrKind::Dir(e)
         | AttrKind::MaxFailures(e) => format!("{kw} {}", expr_text(e, src)),

@@ -669,6 +669,7 @@ fn sx_attr(a: &Attr) -> Sx {
         | AttrKind::Native(e)
         | AttrKind::Timeout(e)
         | AttrKind::MaxParallel(e)
+        | AttrKind::Checkpoint(e)
         | AttrKind::Priority(e)
         | AttrKind::Dir(e)
         | AttrKind::MaxFailures(e) => Sx::Leaf(format!("{head} {})", sx_expr(e))),

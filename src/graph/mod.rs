@@ -27,6 +27,8 @@ pub struct Node {
     /// The outputs it computes from other steps (`name: type`): the declared outputs of
     /// a sub-workflow, on the step that called it.
     pub gives: Vec<String>,
+    /// Its `checkpoint` label, which `flowc rollback --to` names.
+    pub checkpoint: Option<String>,
     /// Its failure routes in order, as written (`validate if build.exit_code == 1`, ...,
     /// `fail_fast`), for a step with conditional routes; empty otherwise.
     pub routes: Vec<String>,
@@ -221,6 +223,9 @@ impl ExecGraph {
             }
             if !node.gives.is_empty() {
                 let _ = write!(out, "\n    outputs {}", node.gives.join(", "));
+            }
+            if let Some(label) = &node.checkpoint {
+                let _ = write!(out, "\n    checkpoint {label:?}");
             }
             for route in &node.routes {
                 let _ = write!(out, "\n    on_failure {route}");

@@ -48,6 +48,7 @@ impl ExecGraph {
             let label;
             let mut lines: Vec<String> = node.when.iter().map(|w| format!("when {w}")).collect();
             lines.extend(node.routes.iter().map(|r| format!("on_failure {r}")));
+            lines.extend(node.checkpoint.iter().map(|c| format!("checkpoint {c}")));
             lines.extend(node.settings());
             if !lines.is_empty() {
                 // Each part quoted on its own: the line break between them is DOT's `\n`.
@@ -115,6 +116,10 @@ impl ExecGraph {
                 label.push_str("<br/>on_failure ");
                 label.push_str(route);
             }
+            if let Some(checkpoint) = &node.checkpoint {
+                label.push_str("<br/>checkpoint ");
+                label.push_str(checkpoint);
+            }
             for setting in node.settings() {
                 label.push_str("<br/>");
                 label.push_str(&setting);
@@ -152,7 +157,8 @@ impl ExecGraph {
     /// order, edges by target then source; `when` is the condition as written, or null;
     /// `attributes` holds the workflow's own (`concurrency`), each as written. A step with
     /// conditional failure routes has `on_failure` (its routes as written, in order), and a
-    /// fallback edge that such a route takes has `if` (the route's condition).
+    /// fallback edge that such a route takes has `if` (the route's condition); a labelled step
+    /// has `checkpoint`.
     pub fn to_json(&self) -> serde_json::Value {
         #[derive(Serialize)]
         struct JsonNode<'a> {
@@ -163,6 +169,8 @@ impl ExecGraph {
             when: Option<&'a str>,
             #[serde(skip_serializing_if = "<[String]>::is_empty")]
             on_failure: &'a [String],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            checkpoint: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
             priority: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
@@ -188,6 +196,7 @@ impl ExecGraph {
                 never: n.never,
                 when: n.when.as_deref(),
                 on_failure: &n.routes,
+                checkpoint: n.checkpoint.as_deref(),
                 priority: n.priority.as_deref(),
                 dir: n.dir.as_deref(),
                 max_failures: n.max_failures.as_deref(),

@@ -386,6 +386,9 @@ fn instantiate(
         st.for_each_expr_mut(&mut |e| substitute(e, &values, &renamed, base, each));
         st.id = shift(st.id);
         st.name = format!("{prefix}{}", st.name);
+        if let Some(c) = &mut st.checkpoint {
+            c.label = format!("{prefix}{}", c.label);
+        }
         for d in &mut st.deps {
             d.step = shift(d.step);
         }
@@ -468,6 +471,7 @@ fn instantiate(
             ..Default::default()
         },
         outputs,
+        checkpoint: call.checkpoint.clone(),
     };
     (inner, join)
 }

@@ -124,6 +124,7 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
                 .collect(),
             routes: route_texts(wf, step),
             fallback_if: None,
+            checkpoint: step.checkpoint.as_ref().map(|c| c.label.clone()),
             priority: step.settings.priority.as_ref().map(|p| p.to_source(wf)),
             dir: step.settings.dir.as_ref().map(|d| d.path.to_source(wf)),
             max_failures: (step.fan_out.as_ref())

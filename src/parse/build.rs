@@ -554,6 +554,7 @@ impl Builder {
             Rule::native_attr => AttrKind::Native(next_expr(self, &mut inner)),
             Rule::timeout_attr => AttrKind::Timeout(next_expr(self, &mut inner)),
             Rule::max_parallel_attr => AttrKind::MaxParallel(next_expr(self, &mut inner)),
+            Rule::checkpoint_attr => AttrKind::Checkpoint(next_expr(self, &mut inner)),
             Rule::priority_attr => AttrKind::Priority(next_expr(self, &mut inner)),
             Rule::dir_attr => AttrKind::Dir(next_expr(self, &mut inner)),
             Rule::max_failures_attr => AttrKind::MaxFailures(next_expr(self, &mut inner)),

@@ -83,6 +83,11 @@ pub fn resolve_params(
 pub enum Notice {
     /// The run's `--timeout` passed: running steps are being stopped.
     TimedOut(Duration),
+    /// `flowc pause` asked the run to pause: nothing new starts, running steps finish.
+    Pausing {
+        /// The pid of the `flowc pause` that asked.
+        by: i32,
+    },
     /// An interrupt (SIGINT, SIGTERM or SIGHUP) arrived; `count` is 1 for the first. The
     /// first stops the run gracefully; what later ones do is the caller's choice (`flowc
     /// run` kills every step process with [`super::process::kill_all_now`] and exits).
@@ -142,7 +147,7 @@ impl Driven {
         }
         match self.report.status {
             // Skipped on purpose: another run of its concurrency group is at it.
-            Status::Succeeded | Status::Skipped => EXIT_OK,
+            Status::Succeeded | Status::Skipped | Status::RolledBack => EXIT_OK,
             Status::Cancelled if self.timed_out => EXIT_FINDINGS,
             Status::Cancelled => self
                 .interrupted
@@ -213,11 +218,40 @@ pub fn drive(
             canceller.cancel();
         });
     }
+    // `flowc pause` files its request in the run directory, then sends SIGINT as `flowc
+    // cancel` does: a SIGINT with a pause request not handled yet pauses the run.
+    let (pauser, pause) = super::process::cancellation();
+    options.pause = Some(pause);
+    let asked = lock
+        .as_ref()
+        .map(|l| (l.dir().to_path_buf(), l.holder().clone()));
+    let pause_asked = move |handled: Option<u64>| {
+        let (dir, holder) = asked.as_ref()?;
+        let request = journal::pending_request(dir, holder).filter(|r| r.command == "pause")?;
+        (Some(request.since_ms) != handled).then_some(request)
+    };
+    let handled: Mutex<Option<u64>> = Mutex::new(None);
+    if EARLY_PAUSE.swap(false, Ordering::SeqCst) {
+        if let Some(request) = pause_asked(None) {
+            *handled.lock().unwrap_or_else(|e| e.into_inner()) = Some(request.since_ms);
+            notify(Notice::Pausing { by: request.pid });
+            pauser.cancel();
+        }
+    }
     let interrupted: Arc<Mutex<Option<Interrupt>>> = Arc::default();
     let _listening = {
         let count = AtomicU32::new(0);
         let interrupted = Arc::clone(&interrupted);
         Listening::start(Arc::new(move |by| {
+            if by == Interrupt::Int {
+                let mut handled = handled.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(request) = pause_asked(*handled) {
+                    *handled = Some(request.since_ms);
+                    notify(Notice::Pausing { by: request.pid });
+                    pauser.cancel();
+                    return;
+                }
+            }
             let count = count.fetch_add(1, Ordering::SeqCst) + 1;
             if count == 1 {
                 *interrupted.lock().unwrap_or_else(|e| e.into_inner()) = Some(by);
@@ -297,10 +331,17 @@ type OnInterrupt = Arc<dyn Fn(Interrupt) + Send + Sync>;
 /// The run being driven now, if any: where the listener sends interrupts.
 static ON_INTERRUPT: Mutex<Option<OnInterrupt>> = Mutex::new(None);
 
+/// A pause asked (by `flowc pause`) of this process before its run was being driven: the
+/// run pauses as soon as it starts.
+static EARLY_PAUSE: AtomicBool = AtomicBool::new(false);
+
 /// Starts (once per process) the thread that listens for SIGINT, SIGTERM and SIGHUP, and
 /// waits until its handlers are installed. A signal goes to the run being driven; with
-/// none, flowc exits with the signal's code, as it would have without a handler.
-fn listen_for_signals() {
+/// none, flowc exits with the signal's code, as it would have without a handler, except
+/// for a SIGINT that `flowc pause` sent to the driver of a run that has not started yet.
+/// A driver calls this before it takes its run's lock, so that a pause is never taken for
+/// an interrupt.
+pub fn listen_for_signals() {
     static STARTED: OnceLock<bool> = OnceLock::new();
     STARTED.get_or_init(|| {
         let (ready, installed) = std::sync::mpsc::channel();
@@ -352,6 +393,9 @@ fn listener(ready: &std::sync::mpsc::Sender<bool>) {
             let handler = ON_INTERRUPT.lock().unwrap_or_else(|e| e.into_inner());
             match handler.as_ref() {
                 Some(handler) => handler(got),
+                None if got == Interrupt::Int && journal::pause_requested_here() => {
+                    EARLY_PAUSE.store(true, Ordering::SeqCst);
+                }
                 None => {
                     super::process::kill_orphans_blocking(None);
                     std::process::exit(i32::from(got.exit_code()));
@@ -442,8 +486,32 @@ pub fn start_journal(
             created => break created?,
         }
     };
+    record_checkpoints(&journal, lowered, workflow);
     options.journal = Some(Arc::new(journal));
     Ok(Some(lock))
+}
+
+/// The checkpoint labels of `workflow`, `(label, step)` in step order.
+pub fn checkpoints(lowered: &Lowered, workflow: &str) -> Vec<(String, String)> {
+    lowered
+        .program
+        .workflow(workflow)
+        .map(|w| {
+            w.steps
+                .iter()
+                .filter_map(|s| Some((s.checkpoint.as_ref()?.label.clone(), s.name.clone())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Records the workflow's checkpoint labels (if it has any) for `flowc status`, as the
+/// driver that takes the run over compiled it.
+pub fn record_checkpoints(journal: &journal::Journal, lowered: &Lowered, workflow: &str) {
+    let labels = checkpoints(lowered, workflow);
+    if !labels.is_empty() {
+        journal.record(&crate::snapshot::record::Record::Checkpoints { labels });
+    }
 }
 
 /// How the REPL's `:run` runs a compiled workflow (not journaled: a REPL session has no
@@ -489,6 +557,8 @@ impl Launch {
             interrupt: None,
             journal: None,
             resume: None,
+            pause: None,
+            undo: None,
             keep_records: self.keep_records,
             groups: Some(super::group::dir(&state_root(None))),
         }

@@ -15,7 +15,8 @@
 //! - [`outputs`]: a step's `$FLOW_OUTPUT` file read back as typed values;
 //! - [`plan`]: what a run would do, as text, without running anything;
 //! - [`schedule`]: who waits for whom, and the skip and failure rules (no tokio);
-//! - [`run`]: the scheduler that runs a workflow's steps with all of the above.
+//! - [`run`]: the scheduler that runs a workflow's steps with all of the above;
+//! - [`rollback`]: `flowc rollback`'s phase of a run, its compensations one at a time.
 //! - [`journal`]: the durable record of a run, read back by `flowc resume`;
 //! - [`fingerprint`]: what a step's definition hashes to, so that resume keeps it or not;
 //! - [`group`]: concurrency groups, locked across processes in the state directory;
@@ -39,6 +40,7 @@ pub mod plan;
 pub mod process;
 pub mod redact;
 pub mod retry;
+pub mod rollback;
 pub mod run;
 pub mod schedule;
 pub mod slots;

@@ -286,6 +286,9 @@ impl Planner<'_> {
             } else if step.settings.on_failure != typed::OnFailure::FailFast {
                 facts.push(format!("on_failure {}", to(step.settings.on_failure)));
             }
+            if let Some(c) = &step.checkpoint {
+                facts.push(format!("checkpoint {:?}", c.label));
+            }
             let line = format!(
                 "  {:>nw$}. {:<w$}  {}",
                 n + 1,

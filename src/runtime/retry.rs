@@ -152,10 +152,31 @@ impl Policy {
 pub async fn run<T, F, Fut>(
     policy: &Policy,
     rng: &mut fastrand::Rng,
+    should_retry: impl FnMut(&T, u32) -> bool,
+    on_retry: impl FnMut(u32, Duration, &T),
+    attempt: F,
+) -> (T, u32)
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = T>,
+{
+    // A channel whose sender is gone never pauses.
+    let (_, never) = tokio::sync::watch::channel(false);
+    let (out, n, _) = run_unless_paused(policy, rng, &never, should_retry, on_retry, attempt).await;
+    (out, n)
+}
+
+/// [`run`], unless the run pauses: once `paused` holds, no further attempt starts (a
+/// retry waiting for its delay does not wait any longer). Gives the last attempt's result,
+/// the attempts made, and whether a retry was due when the pause stopped it.
+pub async fn run_unless_paused<T, F, Fut>(
+    policy: &Policy,
+    rng: &mut fastrand::Rng,
+    paused: &tokio::sync::watch::Receiver<bool>,
     mut should_retry: impl FnMut(&T, u32) -> bool,
     mut on_retry: impl FnMut(u32, Duration, &T),
     mut attempt: F,
-) -> (T, u32)
+) -> (T, u32, bool)
 where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = T>,
@@ -164,13 +185,25 @@ where
     let mut n: u32 = 1;
     loop {
         let out = attempt(n).await;
-        // `n - 1` retries have been made so far; `n <= retries` keeps `n + 1` in range.
         if n > retries || !should_retry(&out, n) {
-            return (out, n);
+            return (out, n, false);
         }
         let delay = policy.delay(n, rng);
         on_retry(n + 1, delay, &out);
-        tokio::time::sleep(delay).await;
+        let mut pause = paused.clone();
+        let pausing = async {
+            // A closed channel never pauses.
+            if pause.wait_for(|p| *p).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = pausing => return (out, n, true),
+        }
+        if *paused.borrow() {
+            return (out, n, true);
+        }
         n += 1;
     }
 }
@@ -412,6 +445,48 @@ mod tests {
         assert_eq!(n, 1);
         assert!(gaps.is_empty());
         assert_eq!(Instant::now(), start);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_stops_a_retry_that_waits_for_its_backoff() {
+        let (pause, paused) = tokio::sync::watch::channel(false);
+        let start = Instant::now();
+        tokio::spawn(async move {
+            tokio::time::sleep(secs(5)).await;
+            pause.send_replace(true);
+        });
+        let attempts = RefCell::new(0);
+        let (ok, n, due) = run_unless_paused(
+            &Policy {
+                backoff: Backoff::Fixed(secs(3600)),
+                ..Policy::new(3)
+            },
+            &mut rng(),
+            &paused,
+            |ok: &bool, _| !*ok,
+            |_, _, _| {},
+            |_| {
+                *attempts.borrow_mut() += 1;
+                async { false }
+            },
+        )
+        .await;
+        assert!(!ok);
+        assert_eq!((n, due, *attempts.borrow()), (1, true, 1));
+        // The pause, not the hour of backoff.
+        assert_eq!(Instant::now() - start, secs(5));
+        // Already paused: the first attempt runs (the caller decides whether it starts),
+        // no retry follows.
+        let (_, n, due) = run_unless_paused(
+            &Policy::new(3),
+            &mut rng(),
+            &paused,
+            |ok: &bool, _| !*ok,
+            |_, _, _| {},
+            |_| async { false },
+        )
+        .await;
+        assert_eq!((n, due), (1, true));
     }
 
     #[tokio::test(start_paused = true)]

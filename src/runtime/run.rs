@@ -68,6 +68,13 @@ pub struct Options {
     pub journal: Option<Arc<Journal>>,
     /// For `flowc resume`: what to restore instead of running.
     pub resume: Option<Arc<Resume>>,
+    /// Fires when the run is to pause (`flowc pause`): nothing new starts (no step, no
+    /// retry, no fan-out instance), running attempts finish, and the run ends `paused`.
+    /// A failure or an interrupt meanwhile ends the pause: the run stops as it would have.
+    pub pause: Option<CancellationSignal>,
+    /// For `flowc rollback`: instead of the workflow, run these compensations, then the
+    /// `finally` steps (see [`super::rollback`]).
+    pub undo: Option<Arc<super::rollback::Undo>>,
     /// Keep every step's result record in the report (the REPL evaluates expressions over
     /// them after the run). Otherwise only the records later steps read are kept while the
     /// run goes on: a 10,000-step run would hold ten thousand records it never reads.
@@ -91,6 +98,13 @@ pub enum Status {
     Cancelled,
     /// It is an approval gate that nobody has approved yet.
     Waiting,
+    /// It had not finished when the run was paused (`flowc pause`): a retry or fan-out
+    /// instance was still to start, or it had not started. For the run: it was paused.
+    Paused,
+    /// The run (never a step): `flowc rollback` ran the compensations of its finished
+    /// steps.
+    #[serde(rename = "rolled_back")]
+    RolledBack,
     /// Of a run only: its `timeout` passed.
     #[serde(rename = "timed_out")]
     TimedOut,
@@ -105,6 +119,8 @@ impl Status {
             Status::Skipped => "skipped",
             Status::Cancelled => "cancelled",
             Status::Waiting => "waiting",
+            Status::Paused => "paused",
+            Status::RolledBack => "rolled_back",
             Status::TimedOut => "timed_out",
         }
     }
@@ -269,6 +285,14 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// A step that had started did not finish because the run was paused: a retry or
+    /// fan-out instance was still to start. `flowc resume` goes on with it.
+    StepPaused {
+        /// The step.
+        step: String,
+        /// What was left.
+        reason: String,
+    },
     /// The run's concurrency group is held by another run: this one waits for it
     /// (`queue`), cancels that run and then waits (`cancel`), or does not run (`skip`).
     /// Sent again when another run holds it next.
@@ -354,7 +378,7 @@ pub enum RunError {
 }
 
 /// The shared, per-run facts a step task needs.
-struct Shared {
+pub(super) struct Shared {
     /// The resolved program, and the index of the run's workflow in it.
     program: Arc<Program>,
     wf_index: usize,
@@ -364,7 +388,7 @@ struct Shared {
     /// The run's secrets: its secret parameters and bindings, then each `secret` output
     /// as the step that declares it succeeds.
     redactor: std::sync::RwLock<Redactor>,
-    opts: Options,
+    pub(super) opts: Options,
     /// The run's process slots, handed out by priority.
     slots: Slots,
     /// Each step's `priority` (by step index), decided when the run started.
@@ -380,9 +404,17 @@ struct Shared {
     observer: Arc<Mutex<Box<dyn Observer>>>,
     /// Step fingerprints by name, when the run is journaled.
     fingerprints: HashMap<String, u64>,
+    /// True while the run is pausing: no attempt or instance starts. Cleared again when
+    /// a failure or an interrupt ends the pause.
+    pausing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {
+    /// Whether the run is pausing now.
+    pub(super) fn pausing(&self) -> bool {
+        *self.pausing.borrow()
+    }
+
     /// The redactor of every secret known so far.
     fn redactor(&self) -> Redactor {
         self.redactor
@@ -404,14 +436,24 @@ impl Shared {
         }
     }
 
+    /// Hands out process slots as claims come and slots free, for ever: for a driver
+    /// that runs steps without the scheduler loop, which dispatches them itself (a
+    /// rollback runs its compensations one at a time).
+    pub(super) async fn serve_slots(&self) {
+        loop {
+            self.slots.wanted().await;
+            self.slots.dispatch();
+        }
+    }
+
     /// The run's workflow in the resolved program.
-    fn workflow_resolved(&self) -> &typed::Workflow {
+    pub(super) fn workflow_resolved(&self) -> &typed::Workflow {
         &self.program.workflows[self.wf_index]
     }
 
     /// Reports an event. With a journal, only once every record queued before it is on
     /// disk: a step is reported finished only when its finish is durable.
-    fn emit(&self, event: Event) {
+    pub(super) fn emit(&self, event: Event) {
         match &self.opts.journal {
             Some(j) => {
                 let observer = Arc::clone(&self.observer);
@@ -426,7 +468,7 @@ impl Shared {
     }
 
     /// Reports an event at once.
-    fn emit_now(&self, event: &Event) {
+    pub(super) fn emit_now(&self, event: &Event) {
         if let Ok(mut obs) = self.observer.lock() {
             obs.event(event);
         }
@@ -647,6 +689,7 @@ pub async fn run(
         deadline: deadline_ms,
         observer: Arc::new(Mutex::new(observer)),
         fingerprints,
+        pausing: tokio::sync::watch::channel(false).0,
     });
     shared.emit(Event::RunStarted {
         workflow: workflow.to_string(),
@@ -658,6 +701,10 @@ pub async fn run(
         Ok(held) => held,
         Err(report) => return Ok(report),
     };
+    // A rollback is a phase of the run: it holds the run's group as its steps did.
+    if let Some(undo) = &opts.undo {
+        return Ok(super::rollback::undo(&shared, info, undo, started).await);
+    }
 
     let n = info.steps.len();
     let mut sched = Scheduler::new(info, graph);
@@ -706,7 +753,19 @@ pub async fn run(
     };
     let mut interrupt = opts.interrupt.clone();
     let mut interrupted = false;
+    let mut pause = opts.pause.clone();
+    let mut pause_heard = false;
+    // The `--only` steps whose results differ from before: what is kept unless they
+    // change runs again.
+    let mut changed: rustc_hash::FxHashSet<String> = Default::default();
 
+    // A pause asked before the run started: nothing starts at all.
+    if pause.as_ref().is_some_and(CancellationSignal::is_cancelled) {
+        pause_heard = true;
+        if sched.pause() {
+            shared.pausing.send_replace(true);
+        }
+    }
     // Steps in flight as tasks. Processes are bounded by `slots`; this bounds the tasks
     // waiting for a slot, so that 10,000 ready steps do not become 10,000 parked futures.
     let in_flight_max = max_parallel.saturating_mul(2).saturating_add(16);
@@ -735,7 +794,7 @@ pub async fn run(
                     workflow_record(workflow, sched.status().as_str(), &opts.run_id),
                 );
             }
-            if let Some(mut report) = restored(&shared, step) {
+            if let Some(mut report) = restored(&shared, step, &changed) {
                 // Already durable: nothing to wait for.
                 shared.emit_now(&Event::StepRestored {
                     step: step.name.clone(),
@@ -743,6 +802,19 @@ pub async fn run(
                 });
                 keep(i, &mut report, &mut results);
                 sched.restored(i, report);
+                continue;
+            }
+            if shared.pausing() {
+                // Neither run nor skipped, nor journaled: the resume decides it.
+                let mut report = not_run(
+                    &step.name,
+                    Status::Paused,
+                    None,
+                    "the run was paused before it started".to_string(),
+                    Shape::of(step),
+                );
+                keep(i, &mut report, &mut results);
+                sched.held(i, report);
                 continue;
             }
             let decision = match sched.rule(i) {
@@ -858,31 +930,55 @@ pub async fn run(
             tokio::task::yield_now().await;
         }
         shared.slots.dispatch();
-        let interrupt_now = async {
-            match interrupt.as_mut() {
-                Some(signal) if !interrupted => signal.cancelled().await,
-                _ => std::future::pending().await,
+        let woke = {
+            let interrupt = async {
+                match interrupt.as_mut() {
+                    Some(signal) if !interrupted => signal.cancelled().await,
+                    _ => std::future::pending().await,
+                }
+            };
+            let pause = async {
+                match pause.as_mut() {
+                    Some(signal) if !pause_heard => signal.cancelled().await,
+                    _ => std::future::pending().await,
+                }
+            };
+            let deadline_now = async {
+                match deadline {
+                    Some((at, _)) if !timed_out => tokio::time::sleep_until(at).await,
+                    _ => std::future::pending().await,
+                }
+            };
+            // An interrupt or a pause is heard before the next step's end starts more.
+            tokio::select! {
+                biased;
+                () = interrupt => Woke::Interrupted,
+                () = pause => Woke::Paused,
+                joined = running.join_next() => Woke::Joined(joined.map(Box::new)),
+                () = deadline_now => Woke::Again,
+                () = shared.slots.wanted() => Woke::Again,
             }
         };
-        let deadline_now = async {
-            match deadline {
-                Some((at, _)) if !timed_out => tokio::time::sleep_until(at).await,
-                _ => std::future::pending().await,
-            }
-        };
-        let joined = tokio::select! {
-            biased;
-            joined = running.join_next() => joined,
-            () = interrupt_now => {
+        let joined = match woke {
+            Woke::Joined(joined) => joined.map(|j| *j),
+            // The deadline, or a claim or a freed slot: seen to at the top of the loop.
+            Woke::Again => continue,
+            Woke::Interrupted => {
                 interrupted = true;
+                // An interrupt while pausing stops the run as it would have.
+                shared.pausing.send_replace(false);
                 let stop = sched.interrupted();
                 cancel(&cancellers, stop);
                 continue;
             }
-            // Noticed at the top of the loop.
-            () = deadline_now => continue,
-            // A claim or a freed slot: dispatched at the top of the loop.
-            () = shared.slots.wanted() => continue,
+            Woke::Paused => {
+                pause_heard = true;
+                // A run that is stopping already (a failure, an interrupt) goes on stopping.
+                if sched.pause() {
+                    shared.pausing.send_replace(true);
+                }
+                continue;
+            }
         };
         let Some(joined) = joined else {
             // Nothing runs any more: the steps parked behind a gate are decided for good.
@@ -895,8 +991,24 @@ pub async fn run(
             continue;
         };
         cancellers.remove(&i);
+        if let Some(before) =
+            (shared.opts.resume.as_ref()).and_then(|r| r.only_before.get(&report.name))
+        {
+            if !same_results(before, &report.record) {
+                changed.insert(report.name.clone());
+            }
+        }
         keep(i, &mut report, &mut results);
         let stop = sched.finished(i, report);
+        if shared.pausing()
+            && matches!(
+                sched.status(),
+                Status::Failed | Status::Cancelled | Status::TimedOut
+            )
+        {
+            // A failure ends the pause: the run fails as it would have.
+            shared.pausing.send_replace(false);
+        }
         cancel(&cancellers, stop);
     }
 
@@ -1127,6 +1239,35 @@ fn work_dir(
     })
 }
 
+/// What woke the scheduler loop.
+enum Woke {
+    /// A step task ended (`None`: none is left). Boxed: a report is large, and the other
+    /// wake-ups carry nothing.
+    Joined(Option<Box<Result<(usize, StepReport), tokio::task::JoinError>>>),
+    /// The run was interrupted.
+    Interrupted,
+    /// The run is to pause.
+    Paused,
+    /// The run's deadline passed, or a claim for a process slot was made or a slot freed:
+    /// the top of the loop sees to it.
+    Again,
+}
+
+/// Whether two result records of a step are the same, but for how long it took and how
+/// many attempts it made: `--only` re-runs the steps downstream of a step whose results
+/// changed.
+fn same_results(before: &Value, now: &Value) -> bool {
+    let results = |v: &Value| match v {
+        Value::Record(fields) => fields
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "duration" | "attempts"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Vec<_>>(),
+        other => vec![(String::new(), other.clone())],
+    };
+    results(before) == results(now)
+}
+
 /// Takes the run's concurrency group, if its workflow has one and the run has a place to
 /// lock it: the group held, or the report of a run that ends here without any step (the
 /// group was busy and the policy is `skip`, or an interrupt came while it waited). A
@@ -1237,8 +1378,18 @@ async fn take_group(
 
 /// The report of a step that a resumed run restores instead of running: one that
 /// succeeded, or failed with its failure handled by its route (which it takes again).
-fn restored(shared: &Shared, step: &typed::Step) -> Option<StepReport> {
-    let f = shared.opts.resume.as_ref()?.keep.get(&step.name)?;
+/// `changed`: the `--only` steps whose results changed, which undo the keeping of what
+/// follows them.
+fn restored(
+    shared: &Shared,
+    step: &typed::Step,
+    changed: &rustc_hash::FxHashSet<String>,
+) -> Option<StepReport> {
+    let resume = shared.opts.resume.as_ref()?;
+    if !resume.keeps(&step.name, changed) {
+        return None;
+    }
+    let f = resume.keep.get(&step.name)?;
     let failed = f.status == Status::Failed.as_str();
     let route = f.route.as_ref().map(|r| RouteTaken::of(step, r.index));
     let to = route.map_or(step.settings.on_failure, |r| r.to);
@@ -1263,7 +1414,7 @@ fn restored(shared: &Shared, step: &typed::Step) -> Option<StepReport> {
     })
 }
 
-fn workflow_record(name: &str, status: &str, run_id: &str) -> Value {
+pub(super) fn workflow_record(name: &str, status: &str, run_id: &str) -> Value {
     let mut fields = BTreeMap::new();
     fields.insert("name".to_string(), Value::Str(name.to_string()));
     fields.insert("status".to_string(), Value::Str(status.to_string()));
@@ -1272,7 +1423,12 @@ fn workflow_record(name: &str, status: &str, run_id: &str) -> Value {
 }
 
 /// The record of a step that did not run: built-in fields only.
-fn skipped_report(name: &str, cause: SkipCause, reason: String, shape: Shape) -> StepReport {
+pub(super) fn skipped_report(
+    name: &str,
+    cause: SkipCause,
+    reason: String,
+    shape: Shape,
+) -> StepReport {
     not_run(name, Status::Skipped, Some(cause), reason, shape)
 }
 
@@ -1284,7 +1440,7 @@ fn held_report(name: &str, reason: String, shape: Shape) -> StepReport {
 }
 
 /// The report of a step that did not run, with this status and reason.
-fn not_run(
+pub(super) fn not_run(
     name: &str,
     status: Status,
     skip: Option<SkipCause>,
@@ -1387,14 +1543,14 @@ fn gate_field(d: &GateDecision, name: &str) -> String {
 /// What a step's record holds besides its built-in fields: lists for a fan-out, and a
 /// gate's fields for an approval step.
 #[derive(Clone, Copy, Debug, Default)]
-struct Shape {
+pub(super) struct Shape {
     fan_out: bool,
     gate: bool,
 }
 
 impl Shape {
     /// The shape of `step`'s record.
-    fn of(step: &typed::Step) -> Shape {
+    pub(super) fn of(step: &typed::Step) -> Shape {
         Shape {
             fan_out: step.fan_out.is_some(),
             gate: matches!(step.action, typed::Action::Approve(_)),
@@ -1487,7 +1643,7 @@ fn instance_decision(
     }
 }
 
-enum Decision {
+pub(super) enum Decision {
     Skip(SkipCause, String),
     /// Fail without running: its fan-out list or its condition cannot be evaluated.
     Fail(StepFailure),
@@ -1499,7 +1655,7 @@ enum Decision {
 }
 
 /// Decides a step the rules let run: evaluates its fan-out list and its `when`.
-fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>) -> Decision {
+pub(super) fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>) -> Decision {
     let Some(resolved) = shared.workflow_resolved().steps.get(i) else {
         return Decision::Skip(
             SkipCause::Failure,
@@ -1563,6 +1719,8 @@ struct Instance {
     note: Option<String>,
     cancelled: bool,
     waiting: bool,
+    /// Not finished because the run is pausing: it had not started, or a retry was due.
+    paused: bool,
     /// Skipped by its own condition ([`typed::FanOut::instance_when`]), or because it reads
     /// an output that the same instance of another step does not have.
     skipped: bool,
@@ -1577,6 +1735,16 @@ impl Instance {
         Instance {
             exit_code: -1,
             cancelled: true,
+            ..Instance::default()
+        }
+    }
+
+    /// An instance that does not start (or retry) because the run is pausing.
+    fn paused(note: &str) -> Instance {
+        Instance {
+            exit_code: -1,
+            paused: true,
+            note: Some(note.to_string()),
             ..Instance::default()
         }
     }
@@ -1600,6 +1768,8 @@ impl Instance {
             Status::Failed
         } else if self.waiting {
             Status::Waiting
+        } else if self.paused {
+            Status::Paused
         } else if self.cancelled {
             Status::Cancelled
         } else {
@@ -1607,9 +1777,9 @@ impl Instance {
         }
     }
 
-    /// Whether it failed on its own (not cancelled, not waiting at a gate).
+    /// Whether it failed on its own (not cancelled, not waiting at a gate, not paused).
     fn failed(&self) -> bool {
-        !self.status_ok && !self.cancelled && !self.waiting
+        !self.status_ok && !self.cancelled && !self.waiting && !self.paused
     }
 }
 
@@ -1670,7 +1840,7 @@ fn sub_workflow(name: &str) -> StepFailure {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn run_step(
+pub(super) async fn run_step(
     shared: &Shared,
     index: usize,
     name: &str,
@@ -1751,9 +1921,12 @@ async fn run_step(
             let Ok(_fan) = fan_slots.acquire().await else {
                 return Instance::default();
             };
-            // No new instance starts once the step is stopped.
+            // No new instance starts once the step is stopped, or the run is pausing.
             if cancel.is_cancelled() {
                 return Instance::not_started();
+            }
+            if shared.pausing() {
+                return Instance::paused("it had not started");
             }
             // Nor once a failure budget is spent (an instance a resume restores was
             // started before).
@@ -1815,6 +1988,8 @@ async fn run_step(
         Status::Failed
     } else if done.iter().any(|i| i.waiting) {
         Status::Waiting
+    } else if done.iter().any(|i| i.paused) {
+        Status::Paused
     } else if done.iter().any(|i| i.cancelled) {
         Status::Cancelled
     } else {
@@ -1885,6 +2060,27 @@ async fn run_step(
         },
         route: None,
     };
+    if status == Status::Paused {
+        // Not finished: nothing is journaled but the instances that finished, which a
+        // resume keeps.
+        let left = done.iter().filter(|i| i.paused).count();
+        let what = match done
+            .iter()
+            .find_map(|i| i.note.clone().filter(|_| i.paused))
+        {
+            Some(note) if !fan_out => note,
+            _ => format!("{left} of {count} instances had not finished"),
+        };
+        shared.emit(Event::StepPaused {
+            step: name.to_string(),
+            reason: what.clone(),
+        });
+        return StepReport {
+            reason: Some(what),
+            ..report
+        };
+    }
+
     // A step inlined from a call with `for` reads its own result instance by instance:
     // its routes read the first instance that failed.
     let first_failed = done.iter().position(Instance::failed);
@@ -1989,12 +2185,12 @@ fn take_route(
 }
 
 /// A failure as coded parts, with every secret redacted.
-fn redacted(shared: &Shared, failure: &StepFailure) -> Failure {
+pub(super) fn redacted(shared: &Shared, failure: &StepFailure) -> Failure {
     failure.plain().redacted(&shared.redactor())
 }
 
 /// Records a step's end in the journal and reports it, and gives its report back.
-fn finish(shared: &Shared, report: StepReport) -> StepReport {
+pub(super) fn finish(shared: &Shared, report: StepReport) -> StepReport {
     let name = &report.name;
     // Queued before the event below, which is reported only once this is on disk. The
     // scheduler goes on at once: any later record is durable only after this one.
@@ -2270,9 +2466,11 @@ async fn run_instance(
                 .and_then(|r| r.attempts.get(label).copied())
                 .unwrap_or(0);
             policy.retries = policy.retries.saturating_sub(prior);
-            let (result, attempts) = retry::run(
+            let pausing = shared.pausing.subscribe();
+            let (result, attempts, retry_due) = retry::run_unless_paused(
                 &policy,
                 &mut rng,
+                &pausing,
                 |r: &Attempt, attempt| {
                     if r.ok || r.cancelled {
                         return false;
@@ -2335,8 +2533,9 @@ async fn run_instance(
                     async move {
                         // The slot first: a step waiting for one has not started.
                         let _slot = shared.slots.acquire(claim).await;
-                        // Stopped while it waited: it does not start at all.
-                        if cancel.is_cancelled() {
+                        // Stopped while it waited: it does not start at all; nor when the
+                        // run is pausing.
+                        if cancel.is_cancelled() || shared.pausing() {
                             return Attempt::cancelled();
                         }
                         // A failure budget spent while it waited: it does not start (a
@@ -2415,6 +2614,14 @@ async fn run_instance(
                 },
             )
             .await;
+            if retry_due || (result.cancelled && !cancel.is_cancelled() && shared.pausing()) {
+                let note = if retry_due {
+                    format!("attempt {} was due", attempts + prior + 1)
+                } else {
+                    "it had not started".to_string()
+                };
+                return Instance::paused(&note);
+            }
             // The outputs first: a `secret` one joins the run's redactor before anything
             // else of this step is kept or shown, and a plain one holding a secret fails
             // the step before a later step can read it (E0480).
@@ -2462,6 +2669,7 @@ async fn run_instance(
                 failure: if result.ok { None } else { result.failure },
                 cancelled: result.cancelled,
                 waiting: false,
+                paused: false,
                 skipped: false,
                 started: first_start.get().copied(),
             };

@@ -131,10 +131,14 @@ pub fn rules<'a>(
     let held = |r: &StepReport| {
         Verdict::Hold(if r.gate {
             format!("`{}` is waiting for approval", r.name)
+        } else if r.status == Status::Paused {
+            format!("`{}` is paused", r.name)
         } else {
             format!("`{}` is waiting", r.name)
         })
     };
+    // Neither finished nor failed: a step waiting at (or behind) a gate, or paused.
+    let undecided = |r: &&StepReport| matches!(r.status, Status::Waiting | Status::Paused);
     if step.finally && paused {
         return Some(Verdict::Hold(
             "the run is paused at an approval gate; finally steps run when it ends".to_string(),
@@ -143,7 +147,7 @@ pub fn rules<'a>(
     // A fallback runs only when the step it backs failed, and its failure took the route
     // to it.
     if let Some(owner) = fallback_of[i] {
-        if let Some(r) = report_of(owner).filter(|r| r.status == Status::Waiting) {
+        if let Some(r) = report_of(owner).filter(undecided) {
             return Some(held(r));
         }
         match report_of(owner).filter(|r| r.status == Status::Failed) {
@@ -168,7 +172,7 @@ pub fn rules<'a>(
     // A compensation runs only after a failure of its target.
     if let Some(target) = step.compensated() {
         let r = report_of(target);
-        if let Some(r) = r.filter(|r| r.status == Status::Waiting) {
+        if let Some(r) = r.filter(undecided) {
             return Some(held(r));
         }
         let failed = r.is_some_and(|r| {
@@ -205,7 +209,7 @@ pub fn rules<'a>(
                         format!("`{}` was cancelled", r.name),
                     ));
                 }
-                Status::Waiting => return Some(held(r)),
+                Status::Waiting | Status::Paused => return Some(held(r)),
                 _ => {}
             }
             let reads_output = step
@@ -547,6 +551,16 @@ impl<'a> Scheduler<'a> {
         self.stop_reason.get_or_insert(reason);
     }
 
+    /// The run is to pause (`flowc pause`): it ends `paused` unless something fails or
+    /// interrupts it meanwhile. False (and nothing changes) when it is stopping already.
+    pub fn pause(&mut self) -> bool {
+        if self.failing || matches!(self.status, Status::Failed | Status::Cancelled) {
+            return false;
+        }
+        self.status = Status::Paused;
+        true
+    }
+
     /// Nothing runs any more: the parked steps become ready, to be decided for good (held
     /// if the run is only paused, skipped if it failed meanwhile). False when none were
     /// parked: the run is over.
@@ -772,6 +786,29 @@ mod tests {
         // `next` was skipped because of a failure: its compensation runs too.
         assert_eq!(fate(&fates, "spare"), "ran succeeded");
         assert_eq!(fate(&fates, "report"), "ran succeeded");
+    }
+
+    #[test]
+    fn a_paused_step_holds_what_waits_for_it_and_compensates_nothing() {
+        let text = "workflow p {
+  step a { sleep 0s }
+  step b after a { sleep 0s }
+  step c after b { sleep 0s }
+  step undo on_failure_of b { sleep 0s }
+}";
+        let fates = simulate(text, &[("b", Status::Paused)]);
+        assert_eq!(fate(&fates, "c"), "held: `b` is paused");
+        assert_eq!(fate(&fates, "undo"), "held: `b` is paused");
+        // A run that is stopping already is not paused; a healthy one is, until it fails.
+        let lowered = compiled(text);
+        let (info, graph) = (&lowered.program.workflows[0], &lowered.graphs[0]);
+        let mut sched = Scheduler::new(info, graph);
+        assert!(sched.pause());
+        assert_eq!(sched.status(), Status::Paused);
+        let mut failing = Scheduler::new(info, graph);
+        failing.interrupted();
+        assert!(!failing.pause());
+        assert_eq!(failing.status(), Status::Cancelled);
     }
 
     #[test]

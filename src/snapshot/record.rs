@@ -1,4 +1,4 @@
-//! The records of a run journal, format version 4: what is on disk, kept apart from the
+//! The records of a run journal, format version 5: what is on disk, kept apart from the
 //! runtime's own types so that the runtime can change without changing the format. Steps
 //! are named by their instance name: `build`, `test[3]` for a fan-out instance, and
 //! `call.step` for a step of an inlined sub-workflow.
@@ -9,8 +9,10 @@
 //! way, so a version 1 journal decodes as it is. Version 3 added [`Record::RouteTaken`],
 //! [`Record::GateOpened`] and [`Record::Decision`] the same way (and writes `Decision`
 //! where version 2 wrote `Approval`). Version 4 added [`Record::GroupBusy`] and
-//! [`Record::GroupTaken`] after those of version 3, in the same way, and version 5
-//! [`Record::InstanceFailed`] after those.
+//! [`Record::GroupTaken`] after those of version 3, in the same way; version 5 added the
+//! records of operating a run ([`Record::Checkpoints`], [`Record::Resumed`],
+//! [`Record::RollbackStarted`], [`Record::CompensationStarted`]) after those, and version
+//! 6 [`Record::InstanceFailed`] after those.
 
 use std::collections::BTreeMap;
 
@@ -157,7 +159,8 @@ pub enum Record {
     /// The run ended (for this driver).
     RunFinished {
         /// `succeeded`, `failed`, `cancelled`, `waiting`, or `skipped` (its concurrency
-        /// group was held and its policy is `skip`).
+        /// group was held and its policy is `skip`); since format version 5 also `paused`
+        /// (`flowc pause`) and `rolled_back` (`flowc rollback`).
         status: String,
         /// Unix time in milliseconds.
         at_ms: u64,
@@ -229,8 +232,46 @@ pub enum Record {
         /// Unix time in milliseconds.
         at_ms: u64,
     },
+    /// The checkpoint labels of the workflow as its driver compiled it (since format
+    /// version 5), for `flowc status`: written when a driver takes the run over.
+    Checkpoints {
+        /// `(label, step)` pairs, in step order.
+        labels: Vec<(String, String)>,
+    },
+    /// `flowc resume` went on with the run (since format version 5); `from` and `only` are
+    /// the steps it was asked to run again. Ends a rollback that was left unfinished.
+    Resumed {
+        /// `--from` steps (or instances).
+        from: Vec<String>,
+        /// `--only` steps (or instances).
+        only: Vec<String>,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+    /// `flowc rollback` began undoing the run (since format version 5): the compensations
+    /// it runs, in order. A rollback that is interrupted goes on with this plan.
+    RollbackStarted {
+        /// `--to`: the checkpoint label or step it rolls back to (`None`: everything).
+        to: Option<String>,
+        /// `(compensation step, step it undoes)`, in the order they run.
+        undo: Vec<(String, String)>,
+        /// Finished steps without a compensation, kept as they are (`--force`).
+        kept: Vec<String>,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+    /// A compensation of a rollback is about to start (since format version 5). Its
+    /// `StepFinished` (or `StepSkipped`) that follows is its end.
+    CompensationStarted {
+        /// The compensation step.
+        step: String,
+        /// The step it undoes.
+        target: String,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
     /// A step, or an instance of a fan-out step, failed for good, its retries spent (since
-    /// format version 5): what the failure budgets (`max_failures`) count, so that a
+    /// format version 6): what the failure budgets (`max_failures`) count, so that a
     /// resumed run counts it too.
     InstanceFailed {
         /// The instance name (the step's, for a step without fan-out).

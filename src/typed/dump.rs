@@ -78,6 +78,11 @@ impl Workflow {
         }
         for s in &self.steps {
             step(&mut out, self, s);
+            // Here rather than in the step's own dump, which its fingerprint hashes: a
+            // label is not part of what the step does.
+            if let Some(c) = &s.checkpoint {
+                let _ = writeln!(out, "    checkpoint {:?}", c.label);
+            }
             // When it starts, not what it does: outside the step's own form, which its
             // resume fingerprint hashes.
             if let Some(p) = &s.settings.priority {

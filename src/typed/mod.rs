@@ -275,6 +275,18 @@ pub struct Step {
     pub settings: Settings,
     /// Its outputs: written by its command (no value), or computed (with one).
     pub outputs: Vec<Output>,
+    /// `checkpoint "label"`: the name its finish goes by for `flowc rollback --to`.
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// A step's `checkpoint "label"`. Not part of what the step does: its fingerprint leaves
+/// it out, so relabelling a step never runs it again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The label (`pre-production`; `call.label` for a step inlined from a call).
+    pub label: String,
+    /// Where it is written.
+    pub span: FileSpan,
 }
 
 impl Step {

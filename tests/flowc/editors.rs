@@ -551,10 +551,17 @@ fn drift(file: &str, found: &Highlighted) -> Vec<String> {
 #[test]
 fn the_language_sources_are_read() {
     let keywords = language_keywords();
-    for word in ["workflow", "on_failure_of", "max", "max_parallel", "jitter"] {
+    for word in [
+        "workflow",
+        "on_failure_of",
+        "max",
+        "max_parallel",
+        "jitter",
+        "checkpoint",
+    ] {
         assert!(keywords.contains(word), "{word} missing from {keywords:?}");
     }
-    assert_eq!(keywords.len(), 35, "{keywords:?}");
+    assert_eq!(keywords.len(), 36, "{keywords:?}");
     assert_eq!(
         language_literals(),
         ["false", "true"].map(String::from).into()

@@ -14,6 +14,7 @@ mod fmt;
 mod hostile;
 mod http;
 mod injection;
+mod operate;
 mod parser;
 mod plan;
 mod props;

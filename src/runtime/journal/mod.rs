@@ -2,7 +2,8 @@
 //! a run when it is read back, and what `flowc resume` keeps or runs again.
 //!
 //! A run lives in `<state dir>/<run id>/`: `journal` (records framed by
-//! [`crate::snapshot`]), `lock` (held by the one driver of the run, with its pid). Records
+//! [`crate::snapshot`]), `lock` (held by the one driver of the run, with its pid, command
+//! and start) and `request` (a pause or cancel asked of that driver). Records
 //! go to a writer thread that batches every record queued while the previous fsync ran
 //! into one write and one fsync (group commit); [`Journal::commit`] waits for its record to
 //! be on disk, which is how the scheduler reports a step finished only once that is
@@ -29,17 +30,20 @@ pub enum JournalError {
     #[diagnostic(transparent)]
     Snapshot(#[from] SnapshotError),
 
-    /// Another driver holds the run.
-    #[error("run `{run}` is being driven by another flowc (pid {pid})")]
-    #[diagnostic(
-        code(E0506),
-        help("wait for it to finish, or stop it with `flowc cancel {run}`; a killed driver releases the run at once")
-    )]
+    /// Another operator holds the run: its driver, or a pause or cancel under way.
+    #[error("run `{run}` is held by `flowc {command}` (pid {pid}, since {since})")]
+    #[diagnostic(code(E0506), help("{help}"))]
     Locked {
         /// The run id.
         run: String,
-        /// The holder's pid, when it wrote one.
-        pid: String,
+        /// The holder's command (`run`, `resume`, `rollback`, `pause`, `cancel`).
+        command: String,
+        /// The holder's pid (0 when it wrote none).
+        pid: i32,
+        /// Since when it holds the run.
+        since: String,
+        /// What the second operator can do.
+        help: String,
     },
 
     /// No run matches.
@@ -101,13 +105,17 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+mod hold;
 mod leftovers;
+mod operate;
 mod replay;
 mod store;
 mod verdicts;
 mod writer;
 
+pub use hold::*;
 pub use leftovers::*;
+pub use operate::*;
 pub use replay::*;
 pub use store::*;
 pub use verdicts::*;

@@ -35,8 +35,51 @@ pub struct Finished {
     pub fingerprint: u64,
     /// Unix milliseconds.
     pub at_ms: u64,
+    /// Its record's position in the journal: finishes compare by it (a rollback undoes
+    /// steps in the reverse order of their finishes).
+    pub seq: usize,
     /// For a failed step with conditional routes: the route its failure took.
     pub route: Option<RouteRecord>,
+}
+
+/// One end of a step, as `flowc status` lists a step's history: every time it ran.
+#[derive(Clone, Debug)]
+pub struct Past {
+    /// `succeeded`, `failed`, `cancelled` or `waiting`.
+    pub status: String,
+    /// Attempts made that time.
+    pub attempts: u32,
+    /// Milliseconds.
+    pub duration_ms: u64,
+    /// Unix milliseconds.
+    pub at_ms: u64,
+}
+
+/// A rollback (`flowc rollback`) as the journal has it.
+#[derive(Clone, Debug, Default)]
+pub struct Rollback {
+    /// The checkpoint (label or step) it rolls back to; `None`: all finished steps.
+    pub to: Option<String>,
+    /// `(compensation, step it undoes)`, in the order they run.
+    pub undo: Vec<(String, String)>,
+    /// Finished steps without a compensation, kept as they are (`--force`).
+    pub kept: Vec<String>,
+    /// The compensations that ended (succeeded, or skipped by their condition).
+    pub done: Vec<String>,
+    /// The compensation started last and not ended.
+    pub in_flight: Option<String>,
+    /// Its end was recorded (`rolled_back`), or a resume went on from it.
+    pub closed: bool,
+}
+
+impl Rollback {
+    /// The compensations still to run, in order.
+    pub fn left(&self) -> Vec<(String, String)> {
+        (self.undo.iter())
+            .filter(|(c, _)| !self.done.contains(c))
+            .cloned()
+            .collect()
+    }
 }
 
 /// The failure route a failed step took, as journaled.
@@ -100,10 +143,23 @@ pub struct RunState {
     pub valid_len: u64,
     /// Every record, in order.
     pub records: Vec<Record>,
+    /// Every end of each step, oldest first (the last is in `finished`).
+    pub history: HashMap<String, Vec<Past>>,
+    /// The position of the last finished instance of each fan-out step.
+    pub instance_seq: HashMap<String, usize>,
+    /// The checkpoint labels of the workflow, `(label, step)`, as last recorded.
+    pub checkpoints: Vec<(String, String)>,
+    /// The last rollback, if there was one.
+    pub rollback: Option<Rollback>,
+    /// Steps a rollback undid (and that have not run again since), with the compensation
+    /// that undid them.
+    pub rolled_back: HashMap<String, String>,
     /// The run's concurrency group, once a driver evaluated it.
     pub group: Option<GroupState>,
     /// Failures recorded for steps whose finish has not been read yet.
     failing: HashMap<String, Failure>,
+    /// The position of the record being applied.
+    seq: usize,
     /// The steps and instances that failed for good, each once: what a resumed run's
     /// failure budgets start from.
     pub failed: std::collections::BTreeSet<String>,
@@ -173,13 +229,20 @@ impl RunState {
             warnings: loaded.warnings,
             valid_len: loaded.valid_len,
             records: Vec::new(),
+            history: HashMap::default(),
+            instance_seq: HashMap::default(),
+            checkpoints: Vec::new(),
+            rollback: None,
+            rolled_back: HashMap::default(),
             group: None,
             failing: HashMap::default(),
+            seq: 0,
             failed: Default::default(),
             routing: HashMap::default(),
         };
         let rest: Vec<Record> = records.collect();
-        for r in &rest {
+        for (k, r) in rest.iter().enumerate() {
+            state.seq = k;
             state.apply(r);
         }
         state.records = rest;
@@ -222,6 +285,8 @@ impl RunState {
             } => {
                 self.in_flight.remove(step);
                 self.failed_attempts.remove(step);
+                self.instance_seq
+                    .insert(step_of(step).to_string(), self.seq);
                 self.instances.insert(
                     step.clone(),
                     InstanceDone {
@@ -257,6 +322,17 @@ impl RunState {
                     self.instances.retain(|l, _| !of_step(l));
                 }
                 self.skipped.remove(step);
+                // It ran again: whatever a rollback undid of it is done again.
+                self.rolled_back.remove(step);
+                // A compensation that failed (or was stopped) runs again on continuing.
+                let ok = status == "succeeded";
+                self.compensation_ended(step, ok, ok);
+                self.history.entry(step.clone()).or_default().push(Past {
+                    status: status.clone(),
+                    attempts: *attempts,
+                    duration_ms: *duration_ms,
+                    at_ms: *at_ms,
+                });
                 let failure = self.failing.remove(step).filter(|_| status == "failed");
                 let route = self.routing.remove(step).filter(|_| status == "failed");
                 self.finished.insert(
@@ -271,12 +347,15 @@ impl RunState {
                         record: from_val(record),
                         fingerprint: *fingerprint,
                         at_ms: *at_ms,
+                        seq: self.seq,
                         route,
                     },
                 );
                 self.last_ms = self.last_ms.max(*at_ms);
             }
             Record::StepSkipped { step, reason } => {
+                // A compensation skipped by its condition had nothing to undo: it ended.
+                self.compensation_ended(step, true, false);
                 self.finished.remove(step);
                 self.skipped.insert(step.clone(), reason.clone());
             }
@@ -334,12 +413,44 @@ impl RunState {
                 self.routing.insert(step.clone(), route);
             }
             Record::RunFinished { status, at_ms } => {
+                if status == "rolled_back" {
+                    if let Some(r) = &mut self.rollback {
+                        r.closed = true;
+                    }
+                }
                 self.ended = Some((status.clone(), *at_ms));
                 self.in_flight.clear();
                 self.last_ms = self.last_ms.max(*at_ms);
             }
             Record::StepFailed { step, failure } => {
                 self.failing.insert(step.clone(), from_record(failure));
+            }
+            Record::Checkpoints { labels } => self.checkpoints = labels.clone(),
+            Record::Resumed { at_ms, .. } => {
+                if let Some(r) = &mut self.rollback {
+                    r.closed = true;
+                }
+                self.last_ms = self.last_ms.max(*at_ms);
+            }
+            Record::RollbackStarted {
+                to,
+                undo,
+                kept,
+                at_ms,
+            } => {
+                self.rollback = Some(Rollback {
+                    to: to.clone(),
+                    undo: undo.clone(),
+                    kept: kept.clone(),
+                    ..Rollback::default()
+                });
+                self.last_ms = self.last_ms.max(*at_ms);
+            }
+            Record::CompensationStarted { step, at_ms, .. } => {
+                if let Some(r) = self.rollback.as_mut().filter(|r| !r.closed) {
+                    r.in_flight = Some(step.clone());
+                }
+                self.last_ms = self.last_ms.max(*at_ms);
             }
             Record::GroupBusy {
                 group,
@@ -376,18 +487,46 @@ impl RunState {
         }
     }
 
+    /// A step ended: if it is a compensation of the open rollback, it is no longer in
+    /// flight; it is `done` unless it failed, and when it `undid` something, the step it
+    /// undoes is rolled back.
+    fn compensation_ended(&mut self, step: &str, done: bool, undid: bool) {
+        let Some(r) = self.rollback.as_mut().filter(|r| !r.closed) else {
+            return;
+        };
+        let Some((comp, target)) = r.undo.iter().find(|(c, _)| c == step).cloned() else {
+            return;
+        };
+        if r.in_flight.as_deref() == Some(step) {
+            r.in_flight = None;
+        }
+        if done && !r.done.contains(&comp) {
+            r.done.push(comp.clone());
+        }
+        if undid {
+            self.rolled_back.insert(target, comp);
+        }
+    }
+
     /// The run id.
     pub fn run_id(&self) -> &str {
         &self.started.run_id
     }
 
-    /// The run's status: how its last driver ended, `running` while a driver holds it
-    /// (`queued` while it waits for its concurrency group), `interrupted` when its driver
-    /// died.
+    /// The run's status: how its last driver ended (`succeeded`, `failed`, `cancelled`,
+    /// `waiting`, `skipped`, `paused`, `rolled_back`); while a driver holds it `running`,
+    /// `queued` (it waits for its concurrency group), `pausing` (a pause was asked) or
+    /// `rolling_back`; `interrupted` when its driver died.
     pub fn status(&self) -> String {
-        match &self.ended {
-            Some((s, _)) => s.clone(),
-            None if is_locked(&self.dir) => match &self.group {
+        if let Some((s, _)) = &self.ended {
+            return s.clone();
+        }
+        match holder_of(&self.dir) {
+            Some(h) if h.command == "rollback" => "rolling_back".to_string(),
+            Some(h) if pending_request(&self.dir, &h).is_some_and(|r| r.command == "pause") => {
+                "pausing".to_string()
+            }
+            Some(_) => match &self.group {
                 Some(GroupState { busy: Some(_), .. }) => "queued".to_string(),
                 _ => "running".to_string(),
             },
@@ -395,11 +534,22 @@ impl RunState {
         }
     }
 
-    /// Steps that succeeded.
+    /// Whether a driver holds the run now (it is `running`, `pausing` or `rolling_back`).
+    pub fn live(&self) -> bool {
+        self.ended.is_none() && is_locked(&self.dir)
+    }
+
+    /// The rollback that was started and has not ended, if any: `flowc rollback` goes on
+    /// with it.
+    pub fn open_rollback(&self) -> Option<&Rollback> {
+        self.rollback.as_ref().filter(|r| !r.closed)
+    }
+
+    /// Steps that succeeded (and were not undone by a rollback since).
     pub fn succeeded(&self) -> usize {
         self.finished
-            .values()
-            .filter(|f| f.status == "succeeded")
+            .iter()
+            .filter(|(name, f)| f.status == "succeeded" && !self.rolled_back.contains_key(*name))
             .count()
     }
 }

@@ -26,13 +26,6 @@ pub fn disabled() -> bool {
     std::env::var("FLOWC_JOURNAL").is_ok_and(|v| v == "off")
 }
 
-/// The exclusive hold of one driver on a run directory. The kernel releases it when the
-/// holder exits, however it exits, so a lock is never stale.
-#[derive(Debug)]
-pub struct RunLock {
-    _lock: nix::fcntl::Flock<std::fs::File>,
-}
-
 fn io<'a>(action: &'static str, path: &'a Path) -> impl Fn(std::io::Error) -> JournalError + 'a {
     move |e| {
         JournalError::Snapshot(SnapshotError::Io {
@@ -41,80 +34,6 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl Fn(std::io::Error) -> Jo
             reason: e.to_string(),
         })
     }
-}
-
-/// Takes the run directory's lock, or fails at once naming the holder.
-pub fn lock(dir: &Path) -> Result<RunLock, JournalError> {
-    use std::io::{Read, Seek, Write};
-    let path = dir.join(LOCK);
-    // A driver that was just killed may have forked a step process that has not reached
-    // its exec yet, and holds the lock for that instant: when the recorded holder is dead,
-    // wait a moment. A live holder is refused at once.
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
-    loop {
-        let file = std::os::unix::fs::OpenOptionsExt::mode(
-            std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false),
-            0o600,
-        )
-        .open(&path)
-        .map_err(io("open", &path))?;
-        let (mut file, _) =
-            match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
-                Ok(mut lock) => {
-                    let _ = lock.set_len(0);
-                    let _ = lock.seek(std::io::SeekFrom::Start(0));
-                    let _ = write!(lock, "{}", std::process::id());
-                    return Ok(RunLock { _lock: lock });
-                }
-                Err(held) => held,
-            };
-        let mut pid = String::new();
-        let _ = file.read_to_string(&mut pid);
-        let holder_alive = pid.trim().parse::<i32>().is_ok_and(process_alive);
-        if !holder_alive && std::time::Instant::now() < until {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            continue;
-        }
-        return Err(JournalError::Locked {
-            run: dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            pid: pid.trim().to_string(),
-        });
-    }
-}
-
-/// Whether a process is alive (a zombie is not).
-fn process_alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| s.rfind(')').map(|i| s[i + 1..].trim_start().to_string()))
-        .is_some_and(|rest| !rest.starts_with(['Z', 'X']))
-}
-
-/// Whether a driver holds the run, and its pid.
-pub fn holder(dir: &Path) -> Option<i32> {
-    let path = dir.join(LOCK);
-    let file = std::fs::OpenOptions::new().read(true).open(&path).ok()?;
-    match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockSharedNonblock) {
-        Ok(_) => None,
-        Err(_) => std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|p| p.trim().parse().ok()),
-    }
-}
-
-/// Whether a driver holds the run.
-pub fn is_locked(dir: &Path) -> bool {
-    let Ok(file) = std::fs::OpenOptions::new().read(true).open(dir.join(LOCK)) else {
-        return false;
-    };
-    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockSharedNonblock).is_err()
 }
 
 /// Creates a new run's directory and journal (crash-safely: the journal appears whole,
@@ -140,7 +59,7 @@ pub fn create(root: &Path, started: RunStarted) -> Result<(RunLock, Journal), Jo
         }
         Err(e) => return Err(io("create", &dir)(e)),
     }
-    let lock = lock(&dir)?;
+    let lock = lock(&dir, "run")?;
     let path = dir.join(JOURNAL);
     let records = [
         Record::RunStarted(started),
@@ -159,13 +78,13 @@ pub fn create(root: &Path, started: RunStarted) -> Result<(RunLock, Journal), Jo
     ))
 }
 
-/// Opens an existing run for a new driver: takes the lock, reads the journal, and opens
+/// Opens an existing run for a new driver (`command`: `resume`, `rollback`): takes the lock, reads the journal, and opens
 /// it for appending after its last complete record (a torn tail is cut off). When the
 /// journal had a torn tail, or holds more than three records per step (many resumes),
 /// it is first compacted: superseded records are dropped and the file is replaced
 /// crash-safely.
-pub fn reopen(dir: &Path) -> Result<(RunLock, RunState, Journal), JournalError> {
-    let lock = lock(dir)?;
+pub fn reopen(dir: &Path, command: &str) -> Result<(RunLock, RunState, Journal), JournalError> {
+    let lock = lock(dir, command)?;
     let state = RunState::load(dir)?;
     let path = dir.join(JOURNAL);
     let steps = state.started.steps as usize;
@@ -190,7 +109,8 @@ pub fn take_over(journal: &Journal) {
 
 /// The records of a journal without those a later record supersedes: the starts, failed
 /// attempts and instances of a step that finished after them, and all but the last driver
-/// and run-finished records. Reading back the result gives the same state.
+/// and run-finished records (a rollback's end stays). Every finish of every step stays:
+/// `flowc status` counts them. Reading back the result gives the same state.
 pub fn compact(state: &RunState) -> Vec<Record> {
     // The last finish of each step, and whether it keeps the finished instances before it
     // (a failed or cancelled fan-out does: a resume restores them).
@@ -223,7 +143,8 @@ pub fn compact(state: &RunState) -> Vec<Record> {
                         .is_some_and(|&(_, keeps)| keeps)
             }
             Record::Driver { .. } => k == last_driver,
-            Record::RunFinished { .. } => k == last_end,
+            // A rollback's end closes it: reading it back needs it where it was.
+            Record::RunFinished { status, .. } => k == last_end || status == "rolled_back",
             _ => true,
         };
         if keep {
@@ -326,5 +247,86 @@ mod tests {
         let code = miette::Diagnostic::code(&err).map(|c| c.to_string());
         assert_eq!(code.as_deref(), Some("E0590"));
         assert_eq!(list(root.path()).len(), 1);
+    }
+
+    fn finished(step: &str, status: &str) -> Record {
+        Record::StepFinished {
+            step: step.to_string(),
+            status: status.to_string(),
+            attempts: 1,
+            duration_ms: 1,
+            exit_codes: vec![0],
+            reason: None,
+            record: crate::snapshot::record::Val::Record(Default::default()),
+            fingerprint: 7,
+            at_ms: 1,
+        }
+    }
+
+    fn end(status: &str) -> Record {
+        Record::RunFinished {
+            status: status.to_string(),
+            at_ms: 2,
+        }
+    }
+
+    /// What a journal says: each step's last status and how many times it ended, the
+    /// steps rolled back, whether the rollback ended, the run's status.
+    type Facts = (
+        Vec<(String, String, usize)>,
+        Vec<String>,
+        Option<bool>,
+        String,
+    );
+
+    fn facts(dir: &Path) -> Facts {
+        let state = RunState::load(dir).expect("loads");
+        let mut steps: Vec<(String, String, usize)> = (state.finished.iter())
+            .map(|(k, f)| (k.clone(), f.status.clone(), state.history[k].len()))
+            .collect();
+        steps.sort();
+        let mut undone: Vec<String> = state.rolled_back.keys().cloned().collect();
+        undone.sort();
+        let closed = state.rollback.as_ref().map(|r| r.closed);
+        (steps, undone, closed, state.status())
+    }
+
+    #[test]
+    fn a_rollback_survives_compaction_and_every_run_of_a_step_is_kept() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = root.path();
+        let driver = Record::Driver { pid: 1, at_ms: 1 };
+        let records = vec![
+            Record::RunStarted(started("1-abc")),
+            driver.clone(),
+            finished("a", "succeeded"),
+            finished("b", "succeeded"),
+            end("succeeded"),
+            driver.clone(),
+            Record::RollbackStarted {
+                to: Some("a".to_string()),
+                undo: vec![("undo_b".to_string(), "b".to_string())],
+                kept: Vec::new(),
+                at_ms: 1,
+            },
+            Record::CompensationStarted {
+                step: "undo_b".to_string(),
+                target: "b".to_string(),
+                at_ms: 1,
+            },
+            finished("undo_b", "succeeded"),
+            end("rolled_back"),
+            driver,
+            finished("a", "succeeded"),
+            end("succeeded"),
+        ];
+        crate::snapshot::write_atomic(&dir.join(JOURNAL), &records).expect("written");
+        let before = facts(dir);
+        assert_eq!(before.1, ["b"], "`b` was rolled back");
+        assert_eq!(before.2, Some(true), "the rollback ended");
+        assert_eq!(before.0[0], ("a".to_string(), "succeeded".to_string(), 2));
+        let state = RunState::load(dir).expect("loads");
+        crate::snapshot::write_atomic(&dir.join(JOURNAL), &compact(&state)).expect("compacted");
+        assert_eq!(facts(dir), before);
     }
 }

@@ -18,6 +18,23 @@ pub enum Verdict {
     Redecide,
     /// It runs (again), for this reason.
     Run(String),
+    /// Finished before and unchanged, downstream of steps run again with `--only`: kept,
+    /// unless one of those gives other results than before (then it runs again).
+    KeepUnless(Vec<String>),
+}
+
+/// A step `flowc resume` was asked to run again: `--from` (with everything downstream) or
+/// `--only` (alone, unless its results change).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rerun {
+    /// The step.
+    pub step: usize,
+    /// One instance of a fan-out step (`rollout[1]`): the others are kept.
+    pub instance: Option<usize>,
+    /// `--only` rather than `--from`.
+    pub only: bool,
+    /// As written (`rollout[1]`).
+    pub name: String,
 }
 
 /// The per-step verdicts of resuming `state` with the workflow as it is now, in step
@@ -30,11 +47,26 @@ pub fn plan(
     graph: &ExecGraph,
     fingerprints: &[u64],
 ) -> Vec<Verdict> {
+    plan_rerun(state, info, graph, fingerprints, &[])
+}
+
+/// [`plan`], with steps asked to run again (`flowc resume --from` / `--only`). A `--from`
+/// step runs, and everything downstream of it; an `--only` step runs, and what is
+/// downstream of it is kept unless its results change ([`Verdict::KeepUnless`]).
+pub fn plan_rerun(
+    state: &RunState,
+    info: &Workflow,
+    graph: &ExecGraph,
+    fingerprints: &[u64],
+    rerun: &[Rerun],
+) -> Vec<Verdict> {
     use petgraph::visit::EdgeRef;
     let n = info.steps.len();
     // The graph's one topological order (the one `flowc plan` lists).
     let mut order = graph.topo_order().unwrap_or_else(|| (0..n).collect());
     let mut verdicts: Vec<Option<Verdict>> = vec![None; n];
+    // Whether a step's run makes the steps downstream of it run (not so for `--only`).
+    let mut spreads = vec![true; n];
     let mut fallback_of: Vec<Option<usize>> = vec![None; n];
     for (owner, s) in info.steps.iter().enumerate() {
         for l in s.fallbacks() {
@@ -59,9 +91,23 @@ pub fn plan(
             preds.extend((0..n).filter(|&j| !info.steps[j].finally));
         }
         let upstream = preds.iter().find_map(|&p| match &verdicts[p] {
-            Some(Verdict::Run(_)) => Some(info.steps[p].name.clone()),
+            Some(Verdict::Run(_)) if spreads[p] => Some(info.steps[p].name.clone()),
             _ => None,
         });
+        // The `--only` steps upstream whose results decide whether this one is kept.
+        let mut unless: Vec<String> = Vec::new();
+        for &p in &preds {
+            let names = match &verdicts[p] {
+                Some(Verdict::Run(_)) if !spreads[p] => vec![info.steps[p].name.clone()],
+                Some(Verdict::KeepUnless(names)) => names.clone(),
+                _ => Vec::new(),
+            };
+            for name in names {
+                if !unless.contains(&name) {
+                    unless.push(name);
+                }
+            }
+        }
         let fp = fingerprints.get(i).copied().unwrap_or(0);
         // A step that succeeded, or failed with a failure its route handled, is kept.
         let done =
@@ -70,6 +116,9 @@ pub fn plan(
             state.finished.get(&step.name),
             state.skipped.get(&step.name),
         ) {
+            (Some(_), _) if state.rolled_back.contains_key(&step.name) => {
+                Verdict::Run("it was rolled back".to_string())
+            }
             (Some(f), _) if done(f) && f.fingerprint != fp => {
                 Verdict::Run("its definition or inputs changed".to_string())
             }
@@ -96,7 +145,30 @@ pub fn plan(
             (None, None) if state.in_flight.keys().any(|l| step_of(l) == step.name) => {
                 Verdict::Run("it was running when the run stopped".to_string())
             }
+            (None, None)
+                if (state.failed_attempts.keys())
+                    .chain(state.instances.keys())
+                    .any(|l| step_of(l) == step.name) =>
+            {
+                Verdict::Run("it had not finished when the run stopped".to_string())
+            }
             (None, None) => Verdict::Run("it had not run yet".to_string()),
+        };
+        let verdict = match verdict {
+            Verdict::Keep if !unless.is_empty() => Verdict::KeepUnless(unless),
+            other => other,
+        };
+        let asked: Vec<&Rerun> = rerun.iter().filter(|r| r.step == i).collect();
+        let verdict = match (asked.first(), verdict) {
+            (None, verdict) => verdict,
+            // It runs anyway, and so does what is downstream of it.
+            (Some(_), Verdict::Run(why)) => Verdict::Run(why),
+            (Some(r), _) => {
+                let only = asked.iter().all(|r| r.only);
+                spreads[i] = !only;
+                let flag = if only { "--only" } else { "--from" };
+                Verdict::Run(format!("asked for with `{flag} {}`", r.name))
+            }
         };
         verdicts[i] = Some(verdict);
     }
@@ -161,6 +233,10 @@ pub struct Resume {
     pub deadlines: HashMap<String, u64>,
     /// The fingerprints of the workflow's steps as it is now, in step order.
     pub fingerprints: Vec<u64>,
+    /// Steps kept unless an `--only` step gives other results: by step name, those steps.
+    pub keep_unless: HashMap<String, Vec<String>>,
+    /// The result records the `--only` steps had before, by step name.
+    pub only_before: HashMap<String, crate::runtime::eval::Value>,
     /// The concurrency group the run found or took before, which the resume takes again
     /// (whatever the workflow's `concurrency` item says now).
     pub group: Option<(String, GroupPolicy)>,
@@ -177,6 +253,7 @@ impl Resume {
         info: &Workflow,
         verdicts: &[Verdict],
         fingerprints: &[u64],
+        rerun: &[Rerun],
     ) -> Resume {
         let mut r = Resume {
             approvals: state.approvals.clone(),
@@ -190,18 +267,43 @@ impl Resume {
             failed: state.failed.iter().cloned().collect(),
             ..Resume::default()
         };
-        for ((step, v), fp) in info.steps.iter().zip(verdicts).zip(fingerprints) {
+        for (i, ((step, v), fp)) in info
+            .steps
+            .iter()
+            .zip(verdicts)
+            .zip(fingerprints)
+            .enumerate()
+        {
+            let asked: Vec<&Rerun> = rerun.iter().filter(|a| a.step == i).collect();
+            // A gate asked to run again asks again.
+            if !asked.is_empty() {
+                r.approvals.retain(|l, _| {
+                    step_of(l) != step.name
+                        || !asked.iter().any(|a| a.name == *l || a.instance.is_none())
+                });
+            }
+            if asked.iter().any(|a| a.only) {
+                if let Some(f) = state.finished.get(&step.name) {
+                    r.only_before.insert(step.name.clone(), f.record.clone());
+                }
+            }
             match v {
-                Verdict::Keep => {
+                Verdict::Keep | Verdict::KeepUnless(_) => {
                     if let Some(f) = state.finished.get(&step.name) {
                         r.keep.insert(step.name.clone(), f.clone());
+                    }
+                    if let Verdict::KeepUnless(names) = v {
+                        r.keep_unless.insert(step.name.clone(), names.clone());
                     }
                 }
                 // An interrupted step keeps its finished instances and attempt counts, and
                 // a failed fan-out its finished instances; a changed one starts afresh.
+                // Asked for one instance (`--from rollout[1]`), a fan-out keeps the others.
                 Verdict::Run(_) => {
                     let interrupted = !state.finished.contains_key(&step.name);
-                    let mine = |l: &String| step_of(l) == step.name;
+                    let whole = asked.iter().any(|a| a.instance.is_none());
+                    let again = |l: &str| whole || asked.iter().any(|a| a.name == l);
+                    let mine = |l: &String| step_of(l) == step.name && !again(l);
                     for (l, d) in state
                         .instances
                         .iter()
@@ -209,15 +311,102 @@ impl Resume {
                     {
                         r.instances.insert(l.clone(), d.clone());
                     }
-                    if interrupted {
+                    if !asked.is_empty() && !whole {
+                        for (l, d) in finished_instances(state, step, *fp) {
+                            if !again(&l) {
+                                r.instances.entry(l).or_insert(d);
+                            }
+                        }
+                    }
+                    if interrupted && asked.is_empty() {
                         for (l, n) in state.failed_attempts.iter().filter(|(l, _)| mine(l)) {
                             r.attempts.insert(l.clone(), *n);
                         }
                     }
                 }
-                _ => {}
+                Verdict::Redecide => {}
             }
         }
         r
+    }
+}
+
+/// The instances of a fan-out step that succeeded as a whole, read back from its result
+/// record (its lists hold one element per instance), when its definition is unchanged
+/// (`fp`). An instance that did not start (its own condition was false) is not among
+/// them: it is decided again.
+fn finished_instances(
+    state: &RunState,
+    step: &crate::typed::Step,
+    fp: u64,
+) -> Vec<(String, InstanceDone)> {
+    use crate::runtime::eval::Value;
+    let Some(f) = state
+        .finished
+        .get(&step.name)
+        .filter(|f| f.status == "succeeded" && f.fingerprint == fp && step.fan_out.is_some())
+    else {
+        return Vec::new();
+    };
+    let Value::Record(fields) = &f.record else {
+        return Vec::new();
+    };
+    let list = |name: &str| match fields.get(name) {
+        Some(Value::List(items)) => Some(items.as_slice()),
+        _ => None,
+    };
+    let (Some(codes), Some(stdouts), Some(attempts), Some(durations)) = (
+        list("exit_code"),
+        list("stdout"),
+        list("attempts"),
+        list("duration"),
+    ) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, ((code, stdout), (tries, took))) in codes
+        .iter()
+        .zip(stdouts)
+        .zip(attempts.iter().zip(durations))
+        .enumerate()
+    {
+        let (Value::Int(code), Value::Str(stdout), Value::Int(tries), Value::Duration(took)) =
+            (code, stdout, tries, took)
+        else {
+            continue;
+        };
+        if *tries == 0 {
+            continue;
+        }
+        let mut outputs = std::collections::BTreeMap::new();
+        for o in &step.outputs {
+            if let Some(v) = list(&o.name).and_then(|items| items.get(k)) {
+                outputs.insert(o.name.clone(), v.clone());
+            }
+        }
+        out.push((
+            format!("{}[{k}]", step.name),
+            InstanceDone {
+                exit_code: i32::try_from(*code).unwrap_or(-1),
+                stdout: stdout.clone(),
+                attempts: u32::try_from(*tries).unwrap_or(1),
+                duration_ms: *took,
+                outputs,
+                fingerprint: fp,
+            },
+        ));
+    }
+    out
+}
+
+impl Resume {
+    /// Whether the step kept unless `--only` steps change (`name`) is kept, given the
+    /// `--only` steps whose results `changed`.
+    pub fn keeps(&self, name: &str, changed: &rustc_hash::FxHashSet<String>) -> bool {
+        self.keep.contains_key(name)
+            && self
+                .keep_unless
+                .get(name)
+                .is_none_or(|only| !only.iter().any(|o| changed.contains(o)))
     }
 }

@@ -170,6 +170,7 @@
   "outputs"
   "on_failure"
   "max_parallel"
+  "checkpoint"
   "concurrency"
   "priority"
   "dir"

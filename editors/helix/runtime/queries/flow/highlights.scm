@@ -169,6 +169,7 @@
   "outputs"
   "on_failure"
   "max_parallel"
+  "checkpoint"
   "concurrency"
   "priority"
   "dir"
