@@ -1,5 +1,6 @@
-//! `flowc check FILE...`: runs the front end on each file and reports every problem.
-//! Human output goes to stderr; `--format json|github` goes to stdout.
+//! `flowc check PATH...`: runs the front end on each file (a directory stands for its
+//! `*.flow` files, as for `flowc fmt`) and reports every problem. Human output goes to
+//! stderr; `--format json|github` goes to stdout.
 
 use crate::cli::out::{err, errln, out};
 use std::path::PathBuf;
@@ -13,8 +14,9 @@ use super::load;
 /// Arguments of `flowc check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// The files to check; `-` reads standard input.
-    #[arg(required = true, value_name = "FILE")]
+    /// The files to check, or directories whose `*.flow` files (not those of
+    /// subdirectories) to check; `-` reads standard input.
+    #[arg(required = true, value_name = "PATH")]
     pub files: Vec<PathBuf>,
     /// Output format: human (stderr), json (one object per line on stdout) or github
     /// (workflow-command annotations on stdout).
@@ -31,7 +33,12 @@ pub fn run(args: CheckArgs, color: bool) -> u8 {
         color,
         width: super::width(),
     };
-    check_all(&args.files, args.format, opts, args.deny_warnings)
+    check_all(
+        &load::flow_files(&args.files),
+        args.format,
+        opts,
+        args.deny_warnings,
+    )
 }
 
 fn check_all(files: &[PathBuf], format: Format, opts: RenderOptions, deny_warnings: bool) -> u8 {

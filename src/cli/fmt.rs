@@ -1,4 +1,4 @@
-//! `flowc fmt [--check [--diff]] PATH...`: rewrites `.flow` files in the canonical layout of
+//! `flowc fmt [--check] [--diff] PATH...`: rewrites `.flow` files in the canonical layout of
 //! [`crate::format::format`], comments kept. A directory stands for the `*.flow` files
 //! directly in it (not in its subdirectories, so that `flowc fmt examples/` leaves the
 //! deliberately broken `examples/broken/` alone); `-` formats standard input to standard
@@ -29,8 +29,9 @@ pub struct FmtArgs {
     /// Write nothing: list the files that are not formatted on stdout, and exit 1 if any.
     #[arg(long)]
     pub check: bool,
-    /// With `--check`, print a unified diff of each change on stdout instead of its name.
-    #[arg(long, requires = "check")]
+    /// Write nothing: print a unified diff of each change on stdout (exit 0, or with
+    /// `--check` exit 1 if any file would change), as black's `--diff` does.
+    #[arg(long)]
     pub diff: bool,
 }
 
@@ -49,8 +50,8 @@ struct Tally {
     invalid: usize,
     /// Unreadable or unwritable files, or an internal error (exit 2).
     failed: usize,
-    /// `--check`: nothing is written.
-    check: bool,
+    /// `--check` or `--diff`: nothing is written.
+    dry: bool,
 }
 
 /// Formats or checks every input; returns the exit code.
@@ -68,57 +69,31 @@ pub fn run(args: FmtArgs, color: bool) -> u8 {
     }
     if tally.failed > 0 {
         super::EXIT_USAGE
-    } else if tally.invalid > 0 || (tally.check && tally.changed > 0) {
+    } else if tally.invalid > 0 || (args.check && tally.changed > 0) {
         super::EXIT_FINDINGS
     } else {
         super::EXIT_OK
     }
 }
 
-/// The inputs the paths name: a directory gives its `*.flow` files, sorted, without hidden
-/// files, symbolic links and subdirectories.
+/// The inputs the paths name ([`load::flow_files`]).
 fn expand(paths: &[PathBuf], tally: &mut Tally) -> Vec<Input> {
-    let mut inputs = Vec::new();
-    for path in paths {
-        if path.as_os_str() == "-" {
-            inputs.push(Input::Stdin);
-        } else if path.is_dir() {
-            let before = inputs.len();
-            flow_files(path, &mut inputs);
-            if inputs.len() == before {
-                errln!("warning: no .flow files in `{}`", path.display());
+    let inputs: Vec<Input> = load::flow_files(paths)
+        .into_iter()
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                Input::Stdin
+            } else {
+                Input::File(p)
             }
-        } else {
-            inputs.push(Input::File(path.clone()));
-        }
-    }
+        })
+        .collect();
     tally.inputs = inputs.len();
     inputs
 }
 
-fn flow_files(dir: &Path, out: &mut Vec<Input>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<_> = entries.flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        let path = entry.path();
-        if kind.is_file() && path.extension().is_some_and(|e| e == "flow") {
-            out.push(Input::File(path));
-        }
-    }
-}
-
 fn format_all(inputs: &[Input], args: &FmtArgs, opts: RenderOptions, mut tally: Tally) -> Tally {
-    tally.check = args.check;
+    tally.dry = args.check || args.diff;
     for input in inputs {
         let arg = match input {
             Input::File(p) => p.as_path(),
@@ -159,11 +134,8 @@ fn format_all(inputs: &[Input], args: &FmtArgs, opts: RenderOptions, mut tally: 
         if changed {
             tally.changed += 1;
         }
-        match (input, args.check) {
-            (Input::Stdin, false) => {
-                out!("{formatted}");
-            }
-            (_, true) if changed && args.diff => {
+        match input {
+            _ if args.diff && changed => {
                 let diff = similar::TextDiff::from_lines(text, &formatted);
                 out!(
                     "{}",
@@ -171,10 +143,15 @@ fn format_all(inputs: &[Input], args: &FmtArgs, opts: RenderOptions, mut tally: 
                         .header(&format!("a/{name}"), &format!("b/{name}"))
                 );
             }
-            (_, true) if changed => {
+            _ if args.check && changed => {
                 outln!("{name}");
             }
-            (Input::File(path), false) if changed => {
+            // Nothing is written with either flag.
+            _ if args.diff || args.check => {}
+            Input::Stdin => {
+                out!("{formatted}");
+            }
+            Input::File(path) if changed => {
                 if let Err(err) = write_atomically(path, &formatted) {
                     tally.failed += 1;
                     errln!("error: cannot write `{name}`: {err}");
@@ -248,7 +225,7 @@ fn plural(n: usize, word: &str) -> String {
 
 fn summary(tally: &Tally) -> String {
     let files = plural(tally.inputs, "file");
-    let mut text = match (tally.check, tally.changed) {
+    let mut text = match (tally.dry, tally.changed) {
         (true, 0) => format!("checked {files}: no changes needed"),
         (true, n) => format!("checked {files}: {n} would be reformatted"),
         (false, 0) => format!("formatted {files}: none changed"),

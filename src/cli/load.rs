@@ -2,14 +2,56 @@
 //! and bad encodings become coded diagnostics (E0008, E0010) instead of IO error dumps
 //! (see [`crate::runtime::driver::read_source`]; this adds `-` for stdin).
 
-use crate::cli::out::err;
-use std::path::Path;
+use crate::cli::out::{err, errln};
+use std::path::{Path, PathBuf};
 
 use crate::check::FsLoader;
 use crate::diagnostics::{self, Diagnostics, Format, RenderOptions};
 use crate::lower::Lowered;
 use crate::runtime::driver::{self, InputError};
 use crate::source::{SourceFile, SourceId, SourceMap};
+
+/// The files that command-line paths name, as `flowc check` and `flowc fmt` take them: a
+/// file, or `-` (standard input), as it is; a directory as the `*.flow` files directly in it,
+/// sorted, without hidden files, symbolic links and subdirectories (so that `flowc fmt
+/// examples/` leaves the deliberately broken `examples/broken/` alone). A directory without
+/// any gets a warning on stderr.
+pub fn flow_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.as_os_str() != "-" && path.is_dir() {
+            let before = files.len();
+            flow_files_in(path, &mut files);
+            if files.len() == before {
+                errln!("warning: no .flow files in `{}`", path.display());
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files
+}
+
+/// The `*.flow` files directly in `dir`, as [`flow_files`] takes them.
+fn flow_files_in(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        let path = entry.path();
+        if kind.is_file() && path.extension().is_some_and(|e| e == "flow") {
+            out.push(path);
+        }
+    }
+}
 
 /// Reads one input: a path, or `-` for stdin.
 pub fn read(arg: &Path) -> Result<SourceFile, (String, InputError)> {

@@ -24,6 +24,7 @@ mod resume;
 mod rollback;
 pub(crate) mod run;
 mod runs;
+mod state;
 pub(crate) mod term;
 mod usage;
 

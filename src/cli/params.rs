@@ -7,10 +7,11 @@ use crate::cli::out::{err, errln};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::diagnostics::{self, Format, RenderOptions};
+use crate::diagnostics::{self, Diagnostics, Format, RenderOptions};
 use crate::lower::Lowered;
 use crate::runtime::driver;
 use crate::runtime::eval::Value;
+use crate::runtime::params::{self, Inputs};
 use crate::source::{SourceId, SourceMap};
 
 /// An environment variable that cannot be a parameter's value.
@@ -64,7 +65,7 @@ pub fn check_env(
 
 /// The parameter values of `workflow`, or the exit code (2) after reporting every bad input.
 pub fn resolve(
-    sources: &SourceMap,
+    sources: &mut SourceMap,
     root: SourceId,
     lowered: &Lowered,
     workflow: &str,
@@ -73,13 +74,38 @@ pub fn resolve(
     opts: RenderOptions,
 ) -> Result<BTreeMap<String, Value>, u8> {
     check_env(lowered, &[workflow], vars)?;
-    driver::resolve_params(root, lowered, workflow, vars, vars_file).map_err(|diags| {
-        for diag in diags.iter() {
-            err!(
-                "{}",
-                diagnostics::render(diag, sources, Format::Human, opts)
-            );
-        }
+    let inputs = load(sources, root, lowered, &[workflow], vars, vars_file, opts)?;
+    driver::resolve_params(root, lowered, workflow, &inputs).map_err(|diags| {
+        report(&diags, sources, opts);
         super::EXIT_USAGE
     })
+}
+
+/// The `--var` values and the vars file of `workflows` (added to `sources`, so that errors
+/// can point into it, with the values of their secret parameters masked), or the exit
+/// code (2) after reporting why the file cannot be used.
+pub fn load(
+    sources: &mut SourceMap,
+    root: SourceId,
+    lowered: &Lowered,
+    workflows: &[&str],
+    vars: &[(String, String)],
+    vars_file: Option<&Path>,
+    opts: RenderOptions,
+) -> Result<Inputs, u8> {
+    let secrets = params::secret_names(&lowered.program, workflows);
+    Inputs::load(vars.to_vec(), vars_file, &secrets, sources).map_err(|e| {
+        report(&params::diagnostics(vec![e], root), sources, opts);
+        super::EXIT_USAGE
+    })
+}
+
+/// Prints input diagnostics (human, on stderr).
+pub fn report(diags: &Diagnostics, sources: &SourceMap, opts: RenderOptions) {
+    for diag in diags.iter() {
+        err!(
+            "{}",
+            diagnostics::render(diag, sources, Format::Human, opts)
+        );
+    }
 }

@@ -5,10 +5,10 @@
 //! The format is documented in docs/cli.md; the planning itself is
 //! [`crate::runtime::plan`].
 
-use crate::cli::out::{err, out};
+use crate::cli::out::out;
 use std::path::PathBuf;
 
-use crate::diagnostics::{self, Diagnostics, Format, RenderOptions};
+use crate::diagnostics::RenderOptions;
 use crate::runtime::params;
 use crate::runtime::plan::plan;
 
@@ -27,7 +27,8 @@ pub struct PlanArgs {
     /// later one wins).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = params::parse_var)]
     pub vars: Vec<(String, String)>,
-    /// A JSON file of parameter values: `{"target": "prod"}`.
+    /// A file of parameter values: JSON, TOML or YAML, by its extension (`.json`, `.toml`,
+    /// `.yaml`, `.yml`).
     #[arg(long, value_name = "FILE")]
     pub vars_file: Option<PathBuf>,
 }
@@ -39,7 +40,7 @@ pub fn run(args: PlanArgs, color: bool) -> u8 {
         color,
         width: super::width(),
     };
-    let (sources, root, lowered) = match load::compile(&args.file, opts) {
+    let (mut sources, root, lowered) = match load::compile(&args.file, opts) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -51,30 +52,26 @@ pub fn run(args: PlanArgs, color: bool) -> u8 {
     if let Err(code) = super::params::check_env(&lowered, &names, &args.vars) {
         return code;
     }
-    let env = |name: &str| std::env::var(name).ok();
-    match plan(
+    let inputs = match super::params::load(
+        &mut sources,
+        root,
         &lowered,
-        &sources,
-        &graphs,
+        &names,
         &args.vars,
         args.vars_file.as_deref(),
-        &env,
+        opts,
     ) {
+        Ok(inputs) => inputs,
+        Err(code) => return code,
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    match plan(&lowered, &sources, &graphs, &inputs, &env) {
         Ok(text) => {
             out!("{text}");
             super::EXIT_OK
         }
         Err(errors) => {
-            let mut diags = Diagnostics::new();
-            for e in errors {
-                diags.error(root, e);
-            }
-            for diag in diags.iter() {
-                err!(
-                    "{}",
-                    diagnostics::render(diag, &sources, Format::Human, opts)
-                );
-            }
+            super::params::report(&params::diagnostics(errors, root), &sources, opts);
             super::EXIT_USAGE
         }
     }

@@ -26,7 +26,8 @@ pub struct RunArgs {
     /// Set a parameter: `--var target=prod`, `--var 'regions=["eu","us"]'`.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::runtime::params::parse_var)]
     pub vars: Vec<(String, String)>,
-    /// A JSON file of parameter values.
+    /// A file of parameter values: JSON, TOML or YAML, by its extension (`.json`, `.toml`,
+    /// `.yaml`, `.yml`).
     #[arg(long, value_name = "FILE")]
     pub vars_file: Option<PathBuf>,
     /// At most this many step processes at once, 1 to 4096 (default: the number of
@@ -176,10 +177,34 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
 /// scrolling above a live view of the running steps and overall progress.
 struct Printer {
     json: bool,
+    /// The run's id, which every JSON event carries.
+    run_id: String,
     start: std::time::Instant,
     live: Option<Live>,
     /// The run waited for its concurrency group (so taking it is news).
     waited: bool,
+}
+
+/// An event as `--events json` writes it: stamped with the time it was reported (RFC 3339,
+/// local time with its offset, to the millisecond) and the run's id (`run_started` has
+/// its own `run_id` field).
+#[derive(serde::Serialize)]
+struct Stamped<'a> {
+    #[serde(flatten)]
+    event: &'a Event,
+    time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run_id: Option<&'a str>,
+}
+
+impl<'a> Stamped<'a> {
+    fn now(event: &'a Event, run_id: &'a str) -> Stamped<'a> {
+        Stamped {
+            event,
+            time: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
+            run_id: (!matches!(event, Event::RunStarted { .. })).then_some(run_id),
+        }
+    }
 }
 
 /// The live view: one spinner per running step, and a bar of finished steps.
@@ -192,7 +217,7 @@ struct Live {
 }
 
 impl Printer {
-    fn new(json: bool, terminal: bool) -> Printer {
+    fn new(json: bool, terminal: bool, run_id: String) -> Printer {
         let live = (!json && terminal).then(|| {
             let multi = indicatif::MultiProgress::new();
             let overall = multi.add(indicatif::ProgressBar::new(0));
@@ -219,6 +244,7 @@ impl Printer {
         });
         Printer {
             json,
+            run_id,
             start: std::time::Instant::now(),
             live,
             waited: false,
@@ -328,16 +354,20 @@ static LIVE_VIEW: std::sync::Mutex<Option<Arc<std::sync::Mutex<LiveShared>>>> =
 impl Observer for Printer {
     fn event(&mut self, event: &Event) {
         if self.json {
-            if let Ok(line) = serde_json::to_string(event) {
+            if let Ok(line) = serde_json::to_string(&Stamped::now(event, &self.run_id)) {
                 outln!("{line}");
             }
             return;
         }
         self.track(event);
         // `flowc resume` has said how many it keeps; one line each would drown the rest.
+        // An instance's start and end are its attempts' lines (`▶ step[2]`) and its step's.
         if matches!(
             event,
-            Event::StepRestored { .. } | Event::RunFinished { .. }
+            Event::StepRestored { .. }
+                | Event::RunFinished { .. }
+                | Event::InstanceStarted { .. }
+                | Event::InstanceFinished { .. }
         ) {
             return;
         }
@@ -424,7 +454,10 @@ impl Observer for Printer {
             }
             Event::GroupTaken { .. } => return,
             // Returned above, before the time stamp is formatted.
-            Event::StepRestored { .. } | Event::RunFinished { .. } => return,
+            Event::StepRestored { .. }
+            | Event::RunFinished { .. }
+            | Event::InstanceStarted { .. }
+            | Event::InstanceFinished { .. } => return,
         };
         self.say(&line);
     }
@@ -448,7 +481,7 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         color,
         width: super::width(),
     };
-    let (sources, root, lowered) = match super::load::compile(&args.file, opts) {
+    let (mut sources, root, lowered) = match super::load::compile(&args.file, opts) {
         Ok(compiled) => compiled,
         // A file with errors cannot run: that is a usage error for `run`, not a finding.
         Err(_) => return super::EXIT_USAGE,
@@ -483,7 +516,7 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
         }
     };
     let params = match super::params::resolve(
-        &sources,
+        &mut sources,
         root,
         &lowered,
         &workflow,
@@ -520,10 +553,10 @@ pub fn run(args: RunArgs, color: bool) -> u8 {
     driver::listen_for_signals();
     // The journal: `./.flow/runs/<run id>/`, unless switched off.
     let mut options = options;
+    let state_root = driver::state_root(args.state_dir.as_deref());
+    super::state::create_state_dirs(&[&options.log_dir, &state_root]);
     // Concurrency groups live beside the runs, wherever those are.
-    options.groups = Some(crate::runtime::group::dir(&driver::state_root(
-        args.state_dir.as_deref(),
-    )));
+    options.groups = Some(crate::runtime::group::dir(&state_root));
     let lock = match driver::start_journal(
         &mut options,
         &args.file,
@@ -691,12 +724,19 @@ pub(crate) fn launch(
     params: std::collections::BTreeMap<String, crate::runtime::eval::Value>,
     launch: &driver::Launch,
 ) -> (u8, Option<run::Report>) {
+    let options = launch.options(terminal_approver(launch.json_events));
+    let state_dirs: Vec<&std::path::Path> =
+        [Some(options.log_dir.as_path()), options.groups.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+    super::state::create_state_dirs(&state_dirs);
     drive(
         driver::Drive {
             lowered,
             workflow: workflow.to_string(),
             params,
-            options: launch.options(terminal_approver(launch.json_events)),
+            options,
             timeout: launch.timeout,
         },
         launch.json_events,
@@ -719,7 +759,7 @@ pub(crate) fn drive(
         use std::io::IsTerminal;
         std::io::stderr().is_terminal()
     };
-    let printer = Printer::new(events, terminal);
+    let printer = Printer::new(events, terminal, launch.options.run_id.clone());
     // A rollback goes on with `flowc rollback`, not `flowc resume`.
     let undoing = launch.options.undo.is_some();
     let notify: driver::Notify = Arc::new(move |notice| {

@@ -18,7 +18,7 @@ pub struct RunsArgs {
     /// `prune`, or nothing to list the runs.
     #[command(subcommand)]
     pub action: Option<RunsAction>,
-    /// `human` (a table on stderr) or `json` (one object per run on stdout).
+    /// `human` (a table) or `json` (one object per run), on stdout.
     #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = ["human", "json"])]
     pub format: String,
     /// Where run journals are (default: `FLOWC_STATE_DIR`, else ./.flow/runs).
@@ -56,7 +56,7 @@ pub struct RunArg {
     /// The run id, or a unique prefix (default: the newest run).
     #[arg(value_name = "RUN_ID")]
     pub run: Option<String>,
-    /// `human` (a table on stderr) or `json` (on stdout).
+    /// `human` (tables) or `json`, on stdout.
     #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = ["human", "json"])]
     pub format: String,
     /// Where run journals are (default: `FLOWC_STATE_DIR`, else ./.flow/runs).
@@ -172,7 +172,7 @@ pub fn runs(args: RunsArgs) -> u8 {
         errln!("no runs in `{}`", root.display());
         return super::EXIT_OK;
     }
-    errln!(
+    outln!(
         "{:<23} {:<16} {:<12} {:<20} {:>9} {:>11}",
         "id",
         "workflow",
@@ -182,7 +182,7 @@ pub fn runs(args: RunsArgs) -> u8 {
         "steps"
     );
     for s in &rows {
-        errln!(
+        outln!(
             "{:<23} {:<16} {:<12} {:<20} {:>9} {:>11}",
             s.run_id(),
             s.started.workflow,
@@ -371,21 +371,21 @@ pub fn status(args: RunArg) -> u8 {
         outln!("{all}");
         return super::EXIT_OK;
     }
-    errln!(
+    outln!(
         "run {}: workflow `{}` of {}",
         state.run_id(),
         state.started.workflow,
         state.started.file
     );
     let status = state.status();
-    errln!(
+    outln!(
         "status {status}, started {}, {}/{} steps succeeded",
         time_text(state.started.at_ms),
         state.succeeded(),
         state.started.steps
     );
     if let Some(line) = group_line(&state, &status) {
-        errln!("{line}");
+        outln!("{line}");
     }
     let width = steps
         .iter()
@@ -393,8 +393,8 @@ pub fn status(args: RunArg) -> u8 {
         .max()
         .unwrap_or(4)
         .max(4);
-    errln!();
-    errln!(
+    outln!();
+    outln!(
         "{:<width$}  {:<11} {:>8}  {:>9}  {:>4}  exit codes",
         "step",
         "status",
@@ -407,7 +407,7 @@ pub fn status(args: RunArg) -> u8 {
             .as_array()
             .map(|a| a.iter().map(ToString::to_string).collect())
             .unwrap_or_default();
-        errln!(
+        outln!(
             "{:<width$}  {:<11} {:>8}  {:>9}  {:>4}  {}",
             s["step"].as_str().unwrap_or(""),
             s["status"].as_str().unwrap_or(""),
@@ -436,18 +436,18 @@ pub fn status(args: RunArg) -> u8 {
         }
     }
     if !notes.is_empty() {
-        errln!();
+        outln!();
     }
     for note in &notes {
-        errln!("{}", super::term::printable(note));
+        outln!("{}", super::term::printable(note));
     }
     show_checkpoints(&state);
     show_rollback(&state);
     if !failures.is_empty() {
-        errln!();
+        outln!();
     }
     for (step, failure) in &failures {
-        errln!("{}", render_step_failure(step, failure, true));
+        outln!("{}", render_step_failure(step, failure, true));
     }
     super::EXIT_OK
 }
@@ -488,8 +488,8 @@ fn show_checkpoints(state: &RunState) {
     if state.checkpoints.is_empty() {
         return;
     }
-    errln!();
-    errln!(
+    outln!();
+    outln!(
         "checkpoints (`flowc rollback {} --to LABEL`):",
         state.run_id()
     );
@@ -499,7 +499,7 @@ fn show_checkpoints(state: &RunState) {
         } else {
             "not reached"
         };
-        errln!("  {label}  step `{step}`, {at}");
+        outln!("  {label}  step `{step}`, {at}");
     }
 }
 
@@ -512,11 +512,11 @@ fn show_rollback(state: &RunState) {
         Some(to) => format!(" to `{to}`"),
         None => String::new(),
     };
-    errln!();
+    outln!();
     if r.closed {
-        errln!("rolled back{to}: {} compensation(s) ran", r.done.len());
+        outln!("rolled back{to}: {} compensation(s) ran", r.done.len());
     } else {
-        errln!(
+        outln!(
             "rollback{to} unfinished: {} of {} compensation(s) ended; `flowc rollback {}` continues it",
             r.done.len(),
             r.undo.len(),
@@ -524,7 +524,7 @@ fn show_rollback(state: &RunState) {
         );
     }
     if !r.kept.is_empty() {
-        errln!("  kept (not reversible): {}", r.kept.join(", "));
+        outln!("  kept (not reversible): {}", r.kept.join(", "));
     }
 }
 

@@ -86,6 +86,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0431", include_str!("explain/E0431.md")),
     ("E0432", include_str!("explain/E0432.md")),
     ("E0433", include_str!("explain/E0433.md")),
+    ("E0434", include_str!("explain/E0434.md")),
     ("E0440", include_str!("explain/E0440.md")),
     ("E0441", include_str!("explain/E0441.md")),
     ("E0442", include_str!("explain/E0442.md")),

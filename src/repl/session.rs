@@ -806,7 +806,13 @@ impl Session {
             .filter(|g| g.workflow == self.program.workflow)
             .collect();
         let env = |name: &str| std::env::var(name).ok();
-        match crate::runtime::plan::plan(&c.lowered, &c.sources, &graphs, &[], None, &env) {
+        match crate::runtime::plan::plan(
+            &c.lowered,
+            &c.sources,
+            &graphs,
+            &crate::runtime::params::Inputs::default(),
+            &env,
+        ) {
             Ok(text) => Reply::out(text),
             Err(errors) => {
                 let mut diags = Diagnostics::new();
@@ -841,19 +847,21 @@ impl Session {
             },
         };
         let workflow = self.program.workflow.clone();
-        let params =
-            match driver::resolve_params(compiled.root, &compiled.lowered, &workflow, &[], None) {
-                Ok(params) => params,
-                Err(diags) => {
-                    let text: String = diags
-                        .iter()
-                        .map(|d| {
-                            diagnostics::render(d, &compiled.sources, Format::Human, self.opts)
-                        })
-                        .collect();
-                    return Reply::failed(text);
-                }
-            };
+        let params = match driver::resolve_params(
+            compiled.root,
+            &compiled.lowered,
+            &workflow,
+            &crate::runtime::params::Inputs::default(),
+        ) {
+            Ok(params) => params,
+            Err(diags) => {
+                let text: String = diags
+                    .iter()
+                    .map(|d| diagnostics::render(d, &compiled.sources, Format::Human, self.opts))
+                    .collect();
+                return Reply::failed(text);
+            }
+        };
         // Expressions typed after the run read every step's result.
         let launch = driver::Launch {
             keep_records: true,

@@ -49,29 +49,23 @@ pub const EXIT_HANGUP: u8 = 129;
 // beside the source map.
 pub use crate::source::{read_source, source_from_bytes, InputError};
 
-/// The parameter values of `workflow` of a compiled file: defaults, a vars file,
-/// `FLOW_VAR_name` and `vars` (see [`super::inputs`] for the precedence). On failure, the
-/// diagnostics of every bad input, against the file `root` (none when the workflow does
-/// not exist).
+/// The parameter values of `workflow` of a compiled file: defaults, the vars file and
+/// `--var` values of `inputs` (see [`params::Inputs::load`]) and `FLOW_VAR_name` (see
+/// [`super::params`] for the precedence). On failure, the diagnostics of every bad input,
+/// against the vars file or the file `root` (none when the workflow does not exist).
 pub fn resolve_params(
     root: SourceId,
     lowered: &Lowered,
     workflow: &str,
-    vars: &[(String, String)],
-    vars_file: Option<&Path>,
+    inputs: &params::Inputs,
 ) -> Result<BTreeMap<String, Value>, Diagnostics> {
     let Some(params) = Params::of(&lowered.program, workflow) else {
         return Err(Diagnostics::new());
     };
     let env = |name: &str| std::env::var(name).ok();
     let consts = params::Constants::of(&lowered.program, &env);
-    params::resolve(&params, vars, vars_file, &env, &consts).map_err(|errors| {
-        let mut diags = Diagnostics::new();
-        for e in errors {
-            diags.error(root, e);
-        }
-        diags
-    })
+    params::resolve(&params, inputs, &env, &consts)
+        .map_err(|errors| params::diagnostics(errors, root))
 }
 
 // ---------------------------------------------------------------------------------------

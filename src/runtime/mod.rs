@@ -13,6 +13,8 @@
 //! - [`gate`]: decisions at approval gates (who, when, a deadline kept in the journal);
 //! - [`redact`]: secret redaction of everything flowc prints or writes;
 //! - [`outputs`]: a step's `$FLOW_OUTPUT` file read back as typed values;
+//! - [`params`] and [`vars_file`]: a workflow's inputs, from defaults, a JSON, TOML or YAML
+//!   vars file, `FLOW_VAR_` variables and `--var` flags;
 //! - [`plan`]: what a run would do, as text, without running anything;
 //! - [`schedule`]: who waits for whom, and the skip and failure rules (no tokio);
 //! - [`run`]: the scheduler that runs a workflow's steps with all of the above;
@@ -45,3 +47,4 @@ pub mod run;
 pub mod schedule;
 pub mod slots;
 pub mod spawn;
+pub mod vars_file;

@@ -2,18 +2,22 @@
 //! a vars file, `FLOW_VAR_<name>` environment variables and `--var name=value` flags.
 //!
 //! Precedence, lowest first, as in Terraform: the parameter's **default**, then the **vars
-//! file** (`--vars-file F`, a JSON object), then **`FLOW_VAR_<name>`** environment
-//! variables, then **`--var name=value`** flags, where a later flag wins over an earlier
-//! one. A parameter without a default must get a value from one of the others (E0432).
+//! file** (`--vars-file F`: JSON, TOML or YAML, see [`super::vars_file`]), then
+//! **`FLOW_VAR_<name>`** environment variables, then **`--var name=value`** flags, where a
+//! later flag wins over an earlier one. A parameter without a default must get a value from
+//! one of the others (E0432).
 //!
 //! Text values (flags and environment variables) are read against the declared type:
 //! `string` and `secret` as they are, `int`, `float`, `bool` (`true`/`false`), `duration`
 //! with units as in the language (`90s`, `1h30m`), and `list<T>`/`map<T>` as JSON
-//! (`--var 'regions=["eu","us"]'`). Vars-file values are JSON-typed and checked against the
-//! type (an `int` must be a whole number; durations are strings such as `"5m"`; `null`
-//! means "not set here"). Every bad input is reported, not just the first: a name no
-//! parameter has (E0430), a value that does not fit (E0431), a missing required value
-//! (E0432), an unusable vars file (E0433).
+//! (`--var 'regions=["eu","us"]'`). Vars-file values are typed by their file's syntax and
+//! checked against the type (an `int` must be a whole number; durations are strings such as
+//! `"5m"`; `null` means "not set here"), except YAML's plain scalars, which are read as the
+//! declared type. Every bad input is reported, not just the first: a name no parameter has
+//! (E0430), a value that does not fit (E0431), a missing required value (E0432), an
+//! unusable vars file (E0433), a vars file of a kind flowc does not read (E0434). Errors
+//! about the vars file point into it: it is added to the [`SourceMap`] when it is loaded,
+//! and [`diagnostics`] files each error under the file its span is in.
 //!
 //! Defaults are typed expressions of the resolved program, evaluated over the constants of
 //! every module ([`Constants`], each found by its module's identity) and the parameters
@@ -24,11 +28,15 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+use miette::{LabeledSpan, SourceSpan};
+
 use crate::check::Type;
-use crate::diagnostics::did_you_mean;
+use crate::diagnostics::{did_you_mean, Diagnostics};
+use crate::source::{SourceFile, SourceId, SourceMap};
 use crate::typed::{self, Program, Ref};
 
 use super::eval::{eval_typed, EvalError, Scope, Value};
+use super::vars_file::{self, Data, Entry, Kind, Node};
 
 /// Looks up an environment variable of the flowc process (injected, so tests and plans can
 /// control it).
@@ -53,22 +61,15 @@ pub enum InputError {
         /// Did you mean, or the parameters there are.
         #[help]
         help: Option<String>,
+        /// The key in the vars file.
+        #[label("not a parameter of {scope}")]
+        at: Option<InFile>,
     },
 
     /// A value that does not fit the parameter's type.
-    #[error("bad value for parameter `{name}` from {origin}: {reason}")]
-    #[diagnostic(code(E0431))]
-    BadValue {
-        /// The parameter.
-        name: String,
-        /// Where the value came from.
-        origin: Origin,
-        /// What is wrong (never shows a secret's text).
-        reason: String,
-        /// How values of the type are written.
-        #[help]
-        help: Option<String>,
-    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    BadValue(Box<BadValue>),
 
     /// A parameter without a default that got no value.
     #[error("parameter `{name}` of workflow `{workflow}` has no value")]
@@ -85,17 +86,36 @@ pub enum InputError {
         help: Option<String>,
     },
 
-    /// A vars file that cannot be read or is not a JSON object.
-    #[error("cannot use vars file `{file}`: {reason}")]
+    /// A vars file that cannot be read, does not parse, or is not a map of names to values.
+    #[error("cannot use vars file `{name}`: {reason}")]
     #[diagnostic(code(E0433))]
     VarsFile {
         /// The file as given.
-        file: String,
+        name: String,
         /// Why.
         reason: String,
         /// Advice.
         #[help]
         help: Option<String>,
+        /// Where in the file, when it was read.
+        #[label(collection)]
+        labels: Vec<LabeledSpan>,
+        /// The vars file the labels point into.
+        file: Option<SourceId>,
+    },
+
+    /// A vars file whose extension names no kind flowc reads.
+    #[error(
+        "cannot use vars file `{name}`: flowc reads {}, chosen by the extension",
+        vars_file::SUPPORTED
+    )]
+    #[diagnostic(
+        code(E0434),
+        help("name the file after its format (`vars.yaml`), or convert it to one of these")
+    )]
+    VarsFileKind {
+        /// The file as given.
+        name: String,
     },
 
     /// A default that failed to evaluate (an unset `env(NAME)` without a default, ...);
@@ -103,6 +123,64 @@ pub enum InputError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Default(EvalError),
+}
+
+/// A value that does not fit its parameter's type (E0431).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("bad value for parameter `{name}` from {origin}: {reason}")]
+#[diagnostic(code(E0431))]
+pub struct BadValue {
+    /// The parameter.
+    pub name: String,
+    /// Its declared type.
+    pub ty: String,
+    /// Where the value came from.
+    pub origin: Origin,
+    /// What is wrong (never shows a secret's text).
+    pub reason: String,
+    /// How values of the type are written.
+    #[help]
+    pub help: Option<String>,
+    /// The value in the vars file (the element that does not fit, in a list or map).
+    #[label("`{name}` is declared `{ty}`")]
+    pub at: Option<InFile>,
+}
+
+/// A place in the vars file: its text in the source map, and a span of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InFile {
+    /// The vars file.
+    pub file: SourceId,
+    /// The place in it.
+    pub span: crate::source::Span,
+}
+
+impl From<InFile> for SourceSpan {
+    fn from(at: InFile) -> SourceSpan {
+        at.span.into()
+    }
+}
+
+impl InputError {
+    /// The vars file this error's labels point into, if they point into one.
+    pub fn file(&self) -> Option<SourceId> {
+        match self {
+            InputError::UnknownParam { at, .. } => at.map(|a| a.file),
+            InputError::BadValue(bad) => bad.at.map(|a| a.file),
+            InputError::VarsFile { file, .. } => *file,
+            _ => None,
+        }
+    }
+}
+
+/// The diagnostics of input errors: each against the vars file its labels point into, or
+/// else `root`, the workflow's file.
+pub fn diagnostics(errors: Vec<InputError>, root: SourceId) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for e in errors {
+        diags.error(e.file().unwrap_or(root), e);
+    }
+    diags
 }
 
 /// Where an input value came from.
@@ -201,17 +279,39 @@ pub struct Inputs {
 pub struct VarsFile {
     /// The file as it was given.
     pub name: String,
-    /// Its entries.
-    pub values: serde_json::Map<String, serde_json::Value>,
+    /// Its kind.
+    pub kind: Kind,
+    /// Its text, in the source map it was loaded into.
+    pub source: SourceId,
+    /// Its entries, in file order.
+    pub entries: Vec<Entry>,
+}
+
+impl VarsFile {
+    /// The value given for `name`, unless it is `null` (not set).
+    fn get(&self, name: &str) -> Option<&Node> {
+        self.entries
+            .iter()
+            .find(|e| e.key == name)
+            .map(|e| &e.value)
+            .filter(|v| !v.is_null())
+    }
 }
 
 impl Inputs {
-    /// Takes the `--var` pairs and reads the vars file (E0433 when it cannot be used).
+    /// Takes the `--var` pairs and reads the vars file, adding its text to `sources` so that
+    /// errors can point into it (E0433 when it cannot be used, E0434 for an extension
+    /// flowc does not read). The values of the keys named in `secrets` (the `secret`
+    /// parameters, [`secret_names`]) are masked in that text, so that no excerpt shows them.
     pub fn load(
         vars: Vec<(String, String)>,
         vars_file: Option<&Path>,
+        secrets: &[&str],
+        sources: &mut SourceMap,
     ) -> Result<Inputs, InputError> {
-        let file = vars_file.map(read_vars_file).transpose()?;
+        let file = vars_file
+            .map(|path| read_vars_file(path, secrets, sources))
+            .transpose()?;
         Ok(Inputs { vars, file })
     }
 
@@ -219,7 +319,7 @@ impl Inputs {
     /// they were looked for ("workflow `deploy`", "workflows `a`, `b`").
     pub fn unknown(&self, scope: &str, declared: &[&str]) -> Vec<InputError> {
         let mut errors = Vec::new();
-        let mut report = |name: &str, origin: Origin| {
+        let mut report = |name: &str, origin: Origin, at: Option<InFile>| {
             if declared.contains(&name) {
                 return;
             }
@@ -233,18 +333,26 @@ impl Inputs {
                 scope: scope.to_string(),
                 origin,
                 help: Some(help),
+                at,
             });
         };
         if let Some(file) = &self.file {
-            for name in file.values.keys() {
-                report(name, Origin::VarsFile(file.name.clone()));
+            for e in &file.entries {
+                report(
+                    &e.key,
+                    Origin::VarsFile(file.name.clone()),
+                    Some(InFile {
+                        file: file.source,
+                        span: e.key_span,
+                    }),
+                );
             }
         }
         let mut seen = Vec::new();
         for (name, _) in &self.vars {
             if !seen.contains(&name) {
                 seen.push(name);
-                report(name, Origin::Flag);
+                report(name, Origin::Flag, None);
             }
         }
         errors
@@ -260,16 +368,29 @@ impl Inputs {
                 .cloned()
                 .collect(),
             file: self.file.as_ref().map(|f| VarsFile {
-                name: f.name.clone(),
-                values: f
-                    .values
+                entries: f
+                    .entries
                     .iter()
-                    .filter(|(n, _)| declared.contains(&n.as_str()))
-                    .map(|(n, v)| (n.clone(), v.clone()))
+                    .filter(|e| declared.contains(&e.key.as_str()))
+                    .cloned()
                     .collect(),
+                ..f.clone()
             }),
         }
     }
+}
+
+/// The names of the `secret` parameters (or lists and maps of secrets) of the workflows
+/// of `program` named in `workflows`.
+pub fn secret_names<'a>(program: &'a Program, workflows: &[&str]) -> Vec<&'a str> {
+    program
+        .workflows
+        .iter()
+        .filter(|wf| workflows.contains(&wf.name.as_str()))
+        .flat_map(|wf| &wf.params)
+        .filter(|p| p.ty.is_secret())
+        .map(|p| p.name.as_str())
+        .collect()
 }
 
 /// Splits a `--var` argument at its first `=`: `regions=["eu"]` is `("regions", "[\"eu\"]")`.
@@ -294,19 +415,16 @@ pub struct Input {
     pub origin: Origin,
 }
 
-/// Resolves every parameter of a workflow: reads the vars file, then applies the
-/// precedence described in the [module docs](self). `env` looks up environment variables
-/// (`FLOW_VAR_<name>`, and `env()` in defaults); `consts` holds the program's constants
-/// ([`Constants::of`]).
+/// Resolves every parameter of a workflow, applying the precedence described in the
+/// [module docs](self). `env` looks up environment variables (`FLOW_VAR_<name>`, and
+/// `env()` in defaults); `consts` holds the program's constants ([`Constants::of`]).
 pub fn resolve(
     params: &Params<'_>,
-    vars: &[(String, String)],
-    vars_file: Option<&Path>,
+    inputs: &Inputs,
     env: EnvFn<'_>,
     consts: &Constants,
 ) -> Result<BTreeMap<String, Value>, Vec<InputError>> {
-    let inputs = Inputs::load(vars.to_vec(), vars_file).map_err(|e| vec![e])?;
-    resolve_inputs(params, &inputs, env, consts)
+    resolve_inputs(params, inputs, env, consts)
         .map(|m| m.into_iter().map(|(k, i)| (k, i.value)).collect())
 }
 
@@ -324,37 +442,48 @@ pub fn resolve_inputs(
     for p in &params.params {
         // Every given value is checked, even one a higher layer overrides.
         let mut value: Option<Input> = None;
-        let mut given =
-            |result: Result<Value, (String, Option<String>)>, origin: Origin| match result {
-                Ok(v) => {
-                    value = Some(Input { value: v, origin });
-                }
-                Err((reason, help)) => errors.push(InputError::BadValue {
-                    name: p.name.to_string(),
-                    origin,
-                    reason,
-                    help,
-                }),
-            };
+        let mut given = |result: Result<Value, Mismatch>, origin: Origin, help: Syntax| match result
+        {
+            Ok(v) => {
+                value = Some(Input { value: v, origin });
+            }
+            Err(m) => errors.push(InputError::BadValue(Box::new(BadValue {
+                name: p.name.to_string(),
+                ty: p.ty.to_string(),
+                origin,
+                reason: m.reason,
+                help: type_help(p.ty, help),
+                at: m.at,
+            }))),
+        };
         if let Some(file) = &inputs.file {
-            if let Some(json) = file.values.get(p.name).filter(|j| !j.is_null()) {
+            if let Some(node) = file.get(p.name) {
                 given(
-                    from_json(json, p.ty).map_err(|r| (r, type_help(p.ty, true))),
+                    from_node(node, p.ty, file.kind).map_err(|(reason, span)| Mismatch {
+                        reason,
+                        at: Some(InFile {
+                            file: file.source,
+                            span,
+                        }),
+                    }),
                     Origin::VarsFile(file.name.clone()),
+                    Syntax::File(file.kind),
                 );
             }
         }
         let var = format!("{ENV_PREFIX}{}", p.name);
         if let Some(text) = env(&var) {
             given(
-                from_text(&text, p.ty).map_err(|r| (r, type_help(p.ty, false))),
+                from_text(&text, p.ty).map_err(Mismatch::text),
                 Origin::Env(var),
+                Syntax::Text,
             );
         }
         for (_, text) in inputs.vars.iter().filter(|(n, _)| n == p.name) {
             given(
-                from_text(text, p.ty).map_err(|r| (r, type_help(p.ty, false))),
+                from_text(text, p.ty).map_err(Mismatch::text),
                 Origin::Flag,
+                Syntax::Text,
             );
         }
         let value = match (value, p.default) {
@@ -500,23 +629,23 @@ pub fn coerce(value: Value, ty: &Type) -> Value {
     }
 }
 
-/// Reads a vars file: a JSON object of parameter names to values.
-fn read_vars_file(path: &Path) -> Result<VarsFile, InputError> {
+/// Reads a vars file, of the kind its extension names, and adds its text to `sources`.
+fn read_vars_file(
+    path: &Path,
+    secrets: &[&str],
+    sources: &mut SourceMap,
+) -> Result<VarsFile, InputError> {
     let name = path.display().to_string();
+    let Some(kind) = Kind::of(path) else {
+        return Err(InputError::VarsFileKind { name });
+    };
     let fail = |reason: String, help: Option<&str>| InputError::VarsFile {
-        file: name.clone(),
+        name: name.clone(),
         reason,
         help: help.map(str::to_string),
+        labels: Vec::new(),
+        file: None,
     };
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
-    {
-        return Err(fail(
-            "TOML vars files are not supported yet".to_string(),
-            Some("write the values as a JSON object in a `.json` file: {\"target\": \"prod\"}"),
-        ));
-    }
     let text = crate::limits::read_file(path, crate::limits::MAX_VARS_FILE_LEN, "a vars file")
         .and_then(|b| String::from_utf8(b).map_err(|_| std::io::ErrorKind::InvalidData.into()))
         .map_err(|e| {
@@ -532,41 +661,146 @@ fn read_vars_file(path: &Path) -> Result<VarsFile, InputError> {
                 Some("check the path; it is relative to the current directory"),
             )
         })?;
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| fail(format!("it is not valid JSON: {e}"), None))?;
-    match json {
-        serde_json::Value::Object(values) => Ok(VarsFile { name, values }),
-        other => Err(fail(
-            format!(
-                "expected a JSON object of parameter names to values, found {}",
-                json_kind(&other)
-            ),
-            Some("write {\"target\": \"prod\", \"regions\": [\"eu\", \"us\"]}"),
-        )),
+    let parsed = vars_file::parse(kind, &text);
+    let shown = match &parsed {
+        Ok(entries) => masked(text, entries, secrets),
+        Err(_) => text,
+    };
+    let source = sources.add(SourceFile::new(
+        name.clone(),
+        Some(path.to_path_buf()),
+        shown,
+    ));
+    let text = &sources.get(source).text;
+    let entries = parsed.map_err(|e| {
+        let mut labels = vec![LabeledSpan::new_primary_with_span(
+            Some(e.label),
+            SourceSpan::from(on_a_line(e.span, text)),
+        )];
+        if let Some((span, label)) = e.also {
+            labels.push(LabeledSpan::new_with_span(Some(label), span));
+        }
+        InputError::VarsFile {
+            name: name.clone(),
+            reason: e.message,
+            help: Some(e.help.unwrap_or_else(|| file_help(kind).to_string())),
+            labels,
+            file: Some(source),
+        }
+    })?;
+    Ok(VarsFile {
+        name,
+        kind,
+        source,
+        entries,
+    })
+}
+
+/// `text` with the values of the keys named in `secrets` replaced by `*`s, byte for byte
+/// (line breaks kept), so that every span still points where it did.
+fn masked(text: String, entries: &[Entry], secrets: &[&str]) -> String {
+    let mut bytes = text.into_bytes();
+    for e in entries.iter().filter(|e| secrets.contains(&e.key.as_str())) {
+        let span = e.value.span;
+        if let Some(value) = bytes.get_mut(span.start as usize..span.end as usize) {
+            value
+                .iter_mut()
+                .filter(|b| !matches!(b, b'\n' | b'\r'))
+                .for_each(|b| *b = b'*');
+        }
+    }
+    // Whole characters were replaced, so the text is still UTF-8.
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// `span`, moved back from the end of the file to the end of its last line: a parser that
+/// wanted more says so at the very end, past the final newline, where no line is shown.
+fn on_a_line(span: crate::source::Span, text: &str) -> crate::source::Span {
+    let end = text.trim_end_matches(['\n', '\r']).len();
+    if span.start as usize > end {
+        crate::source::Span::new(end, end)
+    } else {
+        span
+    }
+}
+
+/// What a vars file of `kind` looks like, for E0433's help.
+fn file_help(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Json => "write a JSON object of parameter names to values: {\"target\": \"prod\", \"regions\": [\"eu\", \"us\"]}",
+        Kind::Toml => "write one `name = value` line per parameter: target = \"prod\"",
+        Kind::Yaml => "write one `name: value` line per parameter: `target: prod`",
+    }
+}
+
+/// The syntax a value was written in, for the help of E0431.
+#[derive(Clone, Copy)]
+enum Syntax {
+    /// A `--var` flag or a `FLOW_VAR_` variable.
+    Text,
+    /// A vars file of this kind.
+    File(Kind),
+}
+
+/// Why a given value does not fit its parameter, and where it is in the vars file.
+struct Mismatch {
+    reason: String,
+    at: Option<InFile>,
+}
+
+impl Mismatch {
+    /// A text value's mismatch (it has no place in a file).
+    fn text(reason: String) -> Mismatch {
+        Mismatch { reason, at: None }
     }
 }
 
 /// How values of a type are written, for E0431's help.
-fn type_help(ty: &Type, json: bool) -> Option<String> {
-    let text = match (ty, json) {
+fn type_help(ty: &Type, syntax: Syntax) -> Option<String> {
+    use Kind::{Json, Toml, Yaml};
+    use Syntax::{File, Text};
+    let text = match (ty, syntax) {
         (Type::Int, _) => "write a whole number, like `3` or `-7`",
         (Type::Float, _) => "write a number, like `2.5` or `3`",
+        (Type::Bool, File(Yaml)) => {
+            "write `true` or `false` (YAML 1.2 reads `yes`, `no`, `on` and `off` as text)"
+        }
         (Type::Bool, _) => "write `true` or `false`",
-        (Type::Duration, false) => "write a duration with a unit, like `30s`, `5m` or `1h30m`",
-        (Type::Duration, true) => {
+        (Type::Duration, Text | File(Yaml)) => {
+            "write a duration with a unit, like `30s`, `5m` or `1h30m`"
+        }
+        (Type::Duration, File(Json | Toml)) => {
             "write a duration as a string with a unit, like \"30s\" or \"1h30m\""
         }
-        (Type::List(_), false) => {
+        (Type::List(_), Text) => {
             "write a JSON array, like --var 'regions=[\"eu-west\", \"us-east\"]'"
         }
-        (Type::Map(_), false) => "write a JSON object, like --var 'limits={\"eu\": 4}'",
-        (Type::Record(_), false) => {
+        (Type::Map(_), Text) => "write a JSON object, like --var 'limits={\"eu\": 4}'",
+        (Type::Record(_), Text) => {
             "write a JSON object with every field of the record, like --var 'spec={\"name\": \"web\", \"replicas\": 3}'"
         }
-        (Type::Record(_), true) => "write a JSON object with every field of the record, each of its type",
-        (Type::String | Type::Secret, true) => "write a JSON string, in double quotes",
-        (Type::List(_), true) => "write a JSON array of elements of the declared type",
-        (Type::Map(_), true) => "write a JSON object with values of the declared type",
+        (Type::Record(_), File(Json)) => {
+            "write a JSON object with every field of the record, each of its type"
+        }
+        (Type::Record(_), File(Toml)) => {
+            "write a TOML table with every field of the record, each of its type"
+        }
+        (Type::Record(_), File(Yaml)) => {
+            "write a YAML mapping with every field of the record, each of its type"
+        }
+        (Type::String | Type::Secret, File(Json)) => "write a JSON string, in double quotes",
+        (Type::String | Type::Secret, File(Toml)) => "write a TOML string, in quotes",
+        (Type::String | Type::Secret, File(Yaml)) => "write the text, quoted or not",
+        (Type::List(_), File(Json)) => "write a JSON array of elements of the declared type",
+        (Type::List(_), File(Toml)) => "write a TOML array, like [\"eu\", \"us\"]",
+        (Type::List(_), File(Yaml)) => {
+            "write a YAML sequence, like [eu, us] or one `- item` a line"
+        }
+        (Type::Map(_), File(Json)) => "write a JSON object with values of the declared type",
+        (Type::Map(_), File(Toml)) => "write a TOML table, like { eu = 4 }",
+        (Type::Map(_), File(Yaml)) => {
+            "write a YAML mapping, like {eu: 4} or one `key: value` a line"
+        }
         _ => return None,
     };
     Some(text.to_string())
@@ -593,10 +827,7 @@ fn from_text(text: &str, ty: &Type) -> Result<Value, String> {
             .parse()
             .map(Value::Int)
             .map_err(|_| format!("{} is not an int", shown(text))),
-        Type::Float => t
-            .parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite())
+        Type::Float => float(t)
             .map(Value::Float)
             .ok_or_else(|| format!("{} is not a float", shown(text))),
         Type::Bool => match t {
@@ -621,7 +852,7 @@ fn from_text(text: &str, ty: &Type) -> Result<Value, String> {
                     format!("{} is not {what} ({e})", shown(text))
                 }
             })?;
-            from_json(&json, ty)
+            from_node(&Node::from_json(&json), ty, Kind::Json).map_err(|(reason, _)| reason)
         }
         Type::Module(_) => Err(format!("a {ty} cannot be given as an input")),
     }
@@ -635,96 +866,144 @@ fn duration(text: &str) -> Result<u64, String> {
     crate::parse::parse_duration(text)
 }
 
-/// What kind of JSON value this is, for messages.
-fn json_kind(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a bool",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
+/// A finite float written in decimal (`2.5`, `-3`, `1e3`).
+fn float(text: &str) -> Option<f64> {
+    text.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// A whole number: decimal (`3`, `+3`, `3.0`), or as YAML 1.2 writes ints, `0x1f` or `0o17`.
+fn whole(text: &str) -> Result<i64, String> {
+    let t = text.strip_prefix('+').unwrap_or(text);
+    if let Ok(n) = t.parse::<i64>() {
+        return Ok(n);
+    }
+    let radix = |digits: &str, base: u32| i64::from_str_radix(digits, base).ok();
+    if let Some(n) = t
+        .strip_prefix("0x")
+        .and_then(|d| radix(d, 16))
+        .or_else(|| t.strip_prefix("0o").and_then(|d| radix(d, 8)))
+    {
+        return Ok(n);
+    }
+    match float(text) {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(f as i64),
+        Some(f) if f.fract() != 0.0 => Err(format!("{text} is not a whole number")),
+        Some(_) => Err(format!("{text} does not fit a 64-bit int")),
+        None => Err(format!("{} is not an int", shown(text))),
     }
 }
 
-/// Checks a JSON value against `ty` and converts it. Errors name the element (`at [1]`)
-/// and never show a secret's text.
-fn from_json(v: &serde_json::Value, ty: &Type) -> Result<Value, String> {
-    use serde_json::Value as J;
-    let expected = |what: &str| format!("expected {what}, found {}", json_kind(v));
-    match (ty, v) {
-        (Type::String | Type::Unknown, J::String(s)) => Ok(Value::Str(s.clone())),
-        (Type::Secret, J::String(s)) => Ok(Value::Secret(s.clone())),
-        (Type::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
-        (Type::Int, J::Number(n)) => match n.as_i64() {
-            Some(i) => Ok(Value::Int(i)),
-            None => match n.as_f64() {
-                Some(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(Value::Int(f as i64)),
-                Some(f) if f.fract() != 0.0 => Err(format!("{n} is not a whole number")),
-                _ => Err(format!("{n} does not fit a 64-bit int")),
-            },
+/// The reason `why` of an element at `index` (`[1]`, `["eu"]`), joined to the path of an
+/// element inside it: `at [1]: ...`, then `at [0][1]: ...`.
+fn inside(index: String, why: String) -> String {
+    match why.strip_prefix("at ") {
+        Some(path) => format!("at {index}{path}"),
+        None => format!("at {index}: {why}"),
+    }
+}
+
+/// Checks a vars-file (or `--var` JSON) value against `ty` and converts it. An error names
+/// the element (`at [1]`) and what was found in the words of the file's `kind` (`an
+/// array`, `a mapping`), never shows a secret's text, and gives the span of the value that
+/// does not fit.
+fn from_node(node: &Node, ty: &Type, kind: Kind) -> Result<Value, (String, crate::source::Span)> {
+    let fail = |reason: String| Err((reason, node.span));
+    let found = |what: &str| {
+        let found = match &node.data {
+            // A plain YAML scalar is shown: it is what the reader wrote, unquoted. (Text is
+            // never a mismatch for a `secret`, so no secret is shown.)
+            Data::Plain(text) if !node.is_null() => shown(text),
+            _ => node.kind(kind).to_string(),
+        };
+        Err((format!("expected {what}, found {found}"), node.span))
+    };
+    match (ty, &node.data) {
+        (Type::String | Type::Unknown, Data::Str(s) | Data::Plain(s)) if !node.is_null() => {
+            Ok(Value::Str(s.clone()))
+        }
+        (Type::Secret, Data::Str(s) | Data::Plain(s)) if !node.is_null() => {
+            Ok(Value::Secret(s.clone()))
+        }
+        (Type::Bool, Data::Bool(b)) => Ok(Value::Bool(*b)),
+        (Type::Bool, Data::Plain(text)) => match text.as_str() {
+            "true" | "True" | "TRUE" => Ok(Value::Bool(true)),
+            "false" | "False" | "FALSE" => Ok(Value::Bool(false)),
+            _ => found("`true` or `false`"),
         },
-        (Type::Float, J::Number(n)) => n
-            .as_f64()
-            .map(Value::Float)
-            .ok_or_else(|| format!("{n} is not a float")),
-        (Type::Duration, J::String(s)) => duration(s.trim())
+        (Type::Int, Data::Number(text) | Data::Plain(text)) if !node.is_null() => match whole(text)
+        {
+            Ok(n) => Ok(Value::Int(n)),
+            Err(why) => fail(why),
+        },
+        (Type::Float, Data::Number(text) | Data::Plain(text)) if !node.is_null() => {
+            match float(text) {
+                Some(f) => Ok(Value::Float(f)),
+                None => fail(format!("{} is not a finite number", shown(text))),
+            }
+        }
+        (Type::Duration, Data::Str(s) | Data::Plain(s)) if !node.is_null() => duration(s.trim())
             .map(Value::Duration)
-            .map_err(|why| format!("{} is not a duration: {why}", shown(s))),
-        (Type::Duration, J::Number(_)) => Err(
+            .or_else(|why| fail(format!("{} is not a duration: {why}", shown(s)))),
+        (Type::Duration, Data::Number(_)) => fail(
             "a duration is written as a string with a unit, like \"5m\", not a bare number"
                 .to_string(),
         ),
-        (Type::Record(r), J::Object(entries)) if r.is_data() => {
+        (Type::Record(r), Data::Map(entries)) if r.is_data() => {
             // A key the record does not have is a mistake (a misspelt field), not data
             // to drop.
-            if let Some(k) = entries.keys().find(|k| r.field(k).is_none()) {
+            if let Some(e) = entries.iter().find(|e| r.field(&e.key).is_none()) {
                 let names: Vec<&str> = r.field_names().collect();
-                let hint = match crate::diagnostics::did_you_mean(k, names.iter().copied()) {
+                let hint = match crate::diagnostics::did_you_mean(&e.key, names.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`? "),
                     None => String::new(),
                 };
-                return Err(format!(
-                    "the record has no field {k:?} ({hint}its fields are: {})",
+                let why = format!(
+                    "the record has no field {:?} ({hint}its fields are: {})",
+                    e.key,
                     names.join(", ")
-                ));
+                );
+                return Err((why, e.key_span));
             }
             r.fields
                 .iter()
-                .map(|(k, t)| match entries.get(k.as_ref()) {
-                    Some(item) => from_json(item, t)
-                        .map(|v| (k.to_string(), v))
-                        .map_err(|e| format!("at [{k:?}]: {e}")),
-                    None => Err(format!("the field {k:?} is missing")),
-                })
+                .map(
+                    |(k, t)| match entries.iter().find(|e| e.key == k.as_ref()) {
+                        Some(e) => from_node(&e.value, t, kind)
+                            .map(|v| (k.to_string(), v))
+                            .map_err(|(why, at)| (inside(format!("[{k:?}]"), why), at)),
+                        None => Err((format!("the field {k:?} is missing"), node.span)),
+                    },
+                )
                 .collect::<Result<_, _>>()
                 .map(Value::Record)
         }
-        (Type::List(t), J::Array(items)) => items
+        (Type::List(t), Data::List(items)) => items
             .iter()
             .enumerate()
-            .map(|(i, item)| from_json(item, t).map_err(|e| format!("at [{i}]: {e}")))
+            .map(|(i, item)| {
+                from_node(item, t, kind).map_err(|(e, at)| (inside(format!("[{i}]"), e), at))
+            })
             .collect::<Result<_, _>>()
             .map(Value::List),
-        (Type::Map(t), J::Object(entries)) => entries
+        (Type::Map(t), Data::Map(entries)) => entries
             .iter()
-            .map(|(k, item)| {
-                from_json(item, t)
-                    .map(|v| (k.clone(), v))
-                    .map_err(|e| format!("at [{k:?}]: {e}"))
+            .map(|e| {
+                from_node(&e.value, t, kind)
+                    .map(|v| (e.key.clone(), v))
+                    .map_err(|(why, at)| (inside(format!("[{:?}]", e.key), why), at))
             })
             .collect::<Result<_, _>>()
             .map(Value::Map),
-        (Type::String | Type::Secret | Type::Unknown, _) => Err(expected("a string")),
-        (Type::Int, _) => Err(expected("an int")),
-        (Type::Float, _) => Err(expected("a number")),
-        (Type::Bool, _) => Err(expected("`true` or `false`")),
-        (Type::Duration, _) => Err(expected("a duration string, like \"5m\"")),
-        (Type::List(_), _) => Err(expected("an array")),
-        (Type::Map(_), _) => Err(expected("an object")),
-        (Type::Record(r), _) if r.is_data() => Err(expected("an object")),
+        (Type::String | Type::Secret | Type::Unknown, _) => found("a string"),
+        (Type::Int, _) => found("an int"),
+        (Type::Float, _) => found("a number"),
+        (Type::Bool, _) => found("`true` or `false`"),
+        (Type::Duration, _) => found("a duration string, like \"5m\""),
+        (Type::List(_), _) => found(kind.list()),
+        (Type::Map(_), _) => found(kind.map()),
+        (Type::Record(r), _) if r.is_data() => found(kind.map()),
         (Type::Record(_) | Type::Module(_), _) => {
-            Err(format!("a {ty} cannot be given as an input"))
+            fail(format!("a {ty} cannot be given as an input"))
         }
     }
 }
@@ -784,7 +1063,10 @@ workflow needs(name: string, count: int) {
             .iter()
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect();
-        resolve(&params, &vars, file, env, &consts)
+        let mut sources = SourceMap::new();
+        let secrets = secret_names(&lowered.program, &[workflow]);
+        let inputs = Inputs::load(vars, file, &secrets, &mut sources).map_err(|e| vec![e])?;
+        resolve(&params, &inputs, env, &consts)
     }
 
     fn codes(errors: &[InputError]) -> Vec<String> {
@@ -958,25 +1240,100 @@ workflow needs(name: string, count: int) {
     }
 
     #[test]
-    fn unusable_vars_files_are_e0433() {
+    fn unusable_vars_files_are_e0433_and_unknown_kinds_e0434() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let toml = dir.path().join("vars.toml");
-        std::fs::write(&toml, "target = \"prod\"\n").expect("written");
+        let ini = dir.path().join("vars.ini");
+        std::fs::write(&ini, "target = prod\n").expect("written");
         let array = dir.path().join("array.json");
         std::fs::write(&array, "[1, 2]").expect("written");
         let broken = dir.path().join("broken.json");
         std::fs::write(&broken, "{\"target\": ").expect("written");
         let missing = dir.path().join("missing.json");
-        for (path, why) in [
-            (&toml, "TOML vars files are not supported yet"),
-            (&array, "expected a JSON object"),
-            (&broken, "not valid JSON"),
-            (&missing, "no such file"),
+        for (path, code, why) in [
+            (&ini, "E0434", "flowc reads `.json` (JSON), `.toml` (TOML)"),
+            (
+                &array,
+                "E0433",
+                "expected a map of parameter names to values, found an array",
+            ),
+            (&broken, "E0433", "not valid JSON"),
+            (&missing, "E0433", "no such file"),
         ] {
             let errors = run("deploy", &[], Some(path), &no_env).expect_err("unusable");
-            assert_eq!(codes(&errors), ["E0433"]);
+            assert_eq!(codes(&errors), [code]);
             assert!(errors[0].to_string().contains(why), "{}", errors[0]);
         }
+    }
+
+    #[test]
+    fn the_three_kinds_of_vars_file_give_the_same_values() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let files = [
+            (
+                "v.json",
+                r#"{"target": "prod", "replicas": 3, "ratio": 1, "verbose": true, "grace": "2m",
+                   "regions": ["eu", "us"], "limits": {"eu": 4}, "token": "t"}"#,
+            ),
+            (
+                "v.toml",
+                "target = \"prod\"\nreplicas = 3\nratio = 1\nverbose = true\ngrace = \"2m\"\n\
+                 regions = [\"eu\", \"us\"]\ntoken = \"t\"\n[limits]\neu = 4\n",
+            ),
+            (
+                "v.yaml",
+                "target: prod\nreplicas: 3\nratio: 1\nverbose: true\ngrace: 2m\n\
+                 regions:\n  - eu\n  - us\nlimits: {eu: 4}\ntoken: t\n",
+            ),
+        ];
+        let mut all = Vec::new();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).expect("written");
+            all.push(run("deploy", &[], Some(&path), &no_env).expect(name));
+        }
+        assert_eq!(all[0], all[1]);
+        assert_eq!(all[0], all[2]);
+        assert_eq!(all[0]["ratio"], Value::Float(1.0));
+        assert_eq!(all[0]["grace"], Value::Duration(120_000));
+    }
+
+    #[test]
+    fn yaml_plain_scalars_are_read_as_the_declared_type() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("v.yml");
+        std::fs::write(
+            &path,
+            "target: no\nreplicas: 0x10\nregions: [1.10, on]\ntoken: 0123\nverbose: True\n",
+        )
+        .expect("written");
+        let values = run("deploy", &[], Some(&path), &no_env).expect("resolves");
+        assert_eq!(values["target"], s("no"));
+        assert_eq!(values["replicas"], Value::Int(16));
+        assert_eq!(values["regions"], Value::List(vec![s("1.10"), s("on")]));
+        assert_eq!(values["token"], Value::Secret("0123".to_string()));
+        assert_eq!(values["verbose"], Value::Bool(true));
+
+        std::fs::write(
+            &path,
+            "verbose: no\nreplicas: \"3\"\ngrace: 30\nregions: [eu, ~]\n",
+        )
+        .expect("written");
+        let errors = run("deploy", &[], Some(&path), &no_env).expect_err("bad values");
+        let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(codes(&errors), ["E0431"; 4], "{all:?}");
+        assert!(
+            all[0].contains("expected an int, found a string"),
+            "{all:?}"
+        );
+        assert!(
+            all[1].contains("expected `true` or `false`, found \"no\""),
+            "{all:?}"
+        );
+        assert!(all[2].contains("`30` has no unit"), "{all:?}");
+        assert!(
+            all[3].contains("at [1]: expected a string, found null"),
+            "{all:?}"
+        );
     }
 
     #[test]
@@ -987,11 +1344,14 @@ workflow needs(name: string, count: int) {
         let lowered = crate::compile(&mut sources, id, &FsLoader).expect("compiles");
         let params = Params::of(&lowered.program, "w").expect("exists");
         let none = Constants::default();
-        let errors = resolve(&params, &[], None, &no_env, &none).expect_err("unset");
+        let errors = resolve(&params, &Inputs::default(), &no_env, &none).expect_err("unset");
         assert_eq!(codes(&errors), ["E0422"]);
-        let given = [("home".to_string(), "/h".to_string())];
-        let values = resolve(&params, &given, None, &no_env, &none)
-            .expect("a given value spares the default");
+        let given = Inputs {
+            vars: vec![("home".to_string(), "/h".to_string())],
+            file: None,
+        };
+        let values =
+            resolve(&params, &given, &no_env, &none).expect("a given value spares the default");
         assert_eq!(values["home"], s("/h"));
     }
 

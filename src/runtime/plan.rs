@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
 
 use crate::graph::ExecGraph;
 use crate::lower::Lowered;
@@ -19,16 +18,15 @@ use crate::runtime::params::{
 use crate::source::SourceMap;
 use crate::typed::{self, DepKind, Expr, Step, Workflow};
 
-/// Resolves the inputs of every workflow in `graphs` and renders their plans.
+/// Resolves the inputs of every workflow in `graphs` (`loaded` holds the `--var` values
+/// and the vars file, see [`Inputs::load`]) and renders their plans.
 pub fn plan(
     lowered: &Lowered,
     sources: &SourceMap,
     graphs: &[&ExecGraph],
-    vars: &[(String, String)],
-    vars_file: Option<&Path>,
+    loaded: &Inputs,
     env: EnvFn<'_>,
 ) -> Result<String, Vec<InputError>> {
-    let loaded = Inputs::load(vars.to_vec(), vars_file).map_err(|e| vec![e])?;
     let planned: Vec<(&ExecGraph, Params<'_>)> = graphs
         .iter()
         .filter_map(|g| Params::of(&lowered.program, &g.workflow).map(|p| (*g, p)))

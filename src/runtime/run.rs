@@ -260,6 +260,37 @@ pub enum Event {
         #[serde(flatten)]
         failure: Option<Failure>,
     },
+    /// A fan-out instance began: its step's `max` let it, its condition held, and its step
+    /// was not stopped. Its first attempt may still wait for a process slot.
+    InstanceStarted {
+        /// The fan-out step.
+        step: String,
+        /// The instance, `step[index]`.
+        instance: String,
+        /// Its index in the fan-out's list, from 0.
+        index: usize,
+    },
+    /// A fan-out instance ended: one for each instance, started or not (skipped by its
+    /// condition, or not started because its step was stopped).
+    InstanceFinished {
+        /// The fan-out step.
+        step: String,
+        /// The instance, `step[index]`.
+        instance: String,
+        /// Its index in the fan-out's list, from 0.
+        index: usize,
+        /// Its status.
+        status: Status,
+        /// Attempts made.
+        attempts: u32,
+        /// Milliseconds, from the start of its first attempt.
+        duration_ms: u64,
+        /// Why it did not succeed, if it did not.
+        reason: Option<String>,
+        /// For a failed instance: `code`, `message`, `help`.
+        #[serde(flatten)]
+        failure: Option<Failure>,
+    },
     /// A step finished in an earlier run of a resumed run: its result is restored and it
     /// does not run.
     StepRestored {
@@ -1917,7 +1948,8 @@ pub(super) async fn run_step(
         let fan_slots = &fan_slots;
         let stop = stop_on_failure.as_ref();
         let budgets = &budgets;
-        tasks.push(async move {
+        let report = fan_out.then_some((name, k));
+        tasks.push(reported(shared, report, async move {
             let Ok(_fan) = fan_slots.acquire().await else {
                 return Instance::default();
             };
@@ -1956,7 +1988,7 @@ pub(super) async fn run_step(
                     Ok(None) => {}
                     Ok(Some(reason)) => {
                         shared.emit(Event::StepSkipped {
-                            step: label,
+                            step: label.clone(),
                             reason,
                         });
                         return Instance::skipped();
@@ -1971,6 +2003,13 @@ pub(super) async fn run_step(
                     }
                 }
             }
+            if fan_out {
+                shared.emit(Event::InstanceStarted {
+                    step: name.to_string(),
+                    instance: label.clone(),
+                    index: k,
+                });
+            }
             let claim = Claim::new(priority, index, k);
             let instance = run_instance(shared, step, &label, &env, cancel, claim, budgets).await;
             if instance.failed() {
@@ -1980,7 +2019,7 @@ pub(super) async fn run_step(
                 stop.cancel();
             }
             instance
-        });
+        }));
     }
     let done: Vec<Instance> = futures_join_all(tasks).await;
     // A failure outranks the cancellations it caused among its siblings.
@@ -2182,6 +2221,42 @@ fn take_route(
         });
     }
     condition
+}
+
+/// Runs one instance of a step and, for instance `k` of fan-out step `name` (`fan_out`),
+/// reports its end: one [`Event::InstanceFinished`] for every instance, however it ended.
+async fn reported(
+    shared: &Shared,
+    fan_out: Option<(&str, usize)>,
+    instance: impl std::future::Future<Output = Instance>,
+) -> Instance {
+    let instance = instance.await;
+    if let Some((name, k)) = fan_out {
+        shared.emit(instance_finished(shared, name, k, &instance));
+    }
+    instance
+}
+
+/// The [`Event::InstanceFinished`] of instance `k` of fan-out step `name`.
+fn instance_finished(shared: &Shared, name: &str, k: usize, instance: &Instance) -> Event {
+    let failure = instance
+        .failure
+        .as_ref()
+        .filter(|_| instance.failed())
+        .map(|f| redacted(shared, f));
+    Event::InstanceFinished {
+        step: name.to_string(),
+        instance: format!("{name}[{k}]"),
+        index: k,
+        status: instance.status(),
+        attempts: instance.attempts,
+        duration_ms: instance.duration.as_millis() as u64,
+        reason: match &failure {
+            Some(f) => Some(f.message.clone()),
+            None => instance.note.clone(),
+        },
+        failure,
+    }
 }
 
 /// A failure as coded parts, with every secret redacted.

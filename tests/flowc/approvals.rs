@@ -145,14 +145,14 @@ fn a_resume_after_the_deadline_takes_the_timeout_route() {
     assert_eq!(decisions[0]["comment"], "ship it", "{s}");
     let human = flowc_in(dir, &["status", &id]);
     assert!(
-        human.stderr.contains("sign_off: timed out at "),
+        human.stdout.contains("sign_off: timed out at "),
         "{}",
-        human.stderr
+        human.stdout
     );
     assert!(
-        human.stderr.contains("escalate: approved by dir-ops at "),
+        human.stdout.contains("escalate: approved by dir-ops at "),
         "{}",
-        human.stderr
+        human.stdout
     );
 }
 

@@ -171,8 +171,10 @@ fn missing_file_is_an_input_error() {
 }
 
 #[test]
-fn a_directory_is_an_input_error() {
-    let out = Flowc::new(&["check", "examples"]).run();
+fn a_directory_is_an_input_error_where_one_file_is_expected() {
+    // `flowc check DIR` checks the directory's files (see friction.rs); `graph`, `plan` and
+    // `run` take one workflow file.
+    let out = Flowc::new(&["graph", "examples"]).run();
     assert_eq!(out.code, 2);
     assert!(
         out.stderr

@@ -155,11 +155,11 @@ fn a_queued_run_starts_only_after_the_holder_ends() {
     assert_eq!(status(dir, &b_id), "queued");
     let shown = flowc_in(dir, &["status", &b_id]);
     assert!(
-        shown.stderr.contains(&format!(
+        shown.stdout.contains(&format!(
             "concurrency group `deploy-prod` (queue); waiting for run {a_id}"
         )),
         "{}",
-        shown.stderr
+        shown.stdout
     );
     // Nothing of `b` ran while `a` holds the group.
     assert_eq!(ledger(dir), ["start-a"]);
@@ -208,10 +208,10 @@ fn a_skipped_run_exits_at_once_and_says_so() {
     let shown = flowc_in(dir, &["status", &b_id]);
     assert!(
         shown
-            .stderr
+            .stdout
             .contains(&format!("(skip); skipped: held by run {a_id}")),
         "{}",
-        shown.stderr
+        shown.stdout
     );
     // The holder goes on, alone.
     assert_eq!(ledger(dir), ["start-a"]);

@@ -675,14 +675,14 @@ fn runs_status_logs_cancel_and_prune() {
     let status = run(dir, &["status", &id], &[]);
     assert_eq!(status.code, 0, "{}", status.stderr);
     assert!(
-        status.stderr.contains("status cancelled"),
+        status.stdout.contains("status cancelled"),
         "{}",
-        status.stderr
+        status.stdout
     );
     assert!(
-        status.stderr.contains("a     succeeded"),
+        status.stdout.contains("a     succeeded"),
         "{}",
-        status.stderr
+        status.stdout
     );
     let again = run(dir, &["cancel", &id], &[]);
     assert_eq!(again.code, 1);

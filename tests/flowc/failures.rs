@@ -53,7 +53,7 @@ fn status_of(dir: &Path, id: &str, step: &str) -> (String, serde_json::Value) {
         .as_array()
         .and_then(|steps| steps.iter().find(|s| s["step"] == step).cloned())
         .unwrap_or_else(|| panic!("no step `{step}` in {all}"));
-    (human.stderr, row)
+    (human.stdout, row)
 }
 
 #[test]
@@ -375,7 +375,7 @@ fn the_terminal_shows_a_failure_once_with_help_and_once_in_the_summary() {
         .to_string();
     insta::with_settings!({ snapshot_path => "snapshots/failures", prepend_module_to_snapshot => false, omit_expression => true }, {
         insta::assert_snapshot!("run_exit_code", normalized(&out.stderr, &id, dir));
-        insta::assert_snapshot!("status_exit_code", normalized(&flowc_in(dir, &["status", &id]).stderr, &id, dir));
+        insta::assert_snapshot!("status_exit_code", normalized(&flowc_in(dir, &["status", &id]).stdout, &id, dir));
     });
 }
 

@@ -142,7 +142,7 @@ fn check_lists_unformatted_files_and_writes_nothing() {
 }
 
 #[test]
-fn check_diff_shows_the_change() {
+fn diff_shows_the_change_and_only_check_makes_it_a_finding() {
     let dir = dir_with(&[("ugly.flow", UGLY)]);
     let out = Flowc::new(&["fmt", "--check", "--diff", "ugly.flow"])
         .dir(dir.path())
@@ -160,10 +160,42 @@ fn check_diff_shows_the_change() {
     );
     assert_eq!(read(&dir, "ugly.flow"), UGLY);
 
-    let out = Flowc::new(&["fmt", "--diff", "ugly.flow"])
+    // Without `--check`, the same diff and exit 0, as black's `--diff`; nothing written.
+    let alone = Flowc::new(&["fmt", "--diff", "ugly.flow"])
         .dir(dir.path())
         .run();
-    assert_eq!(out.code, 2, "--diff needs --check: {}", out.stderr);
+    assert_eq!(alone.code, 0, "{}", alone.stderr);
+    assert_eq!(alone.stdout, out.stdout);
+    assert!(
+        alone
+            .stderr
+            .contains("checked 1 file: 1 would be reformatted"),
+        "{}",
+        alone.stderr
+    );
+    assert_eq!(read(&dir, "ugly.flow"), UGLY);
+    // Standard input too: the diff, not the formatted text.
+    let stdin = Flowc::new(&["fmt", "--diff", "-"])
+        .dir(dir.path())
+        .stdin(UGLY)
+        .run();
+    assert_eq!(stdin.code, 0, "{}", stdin.stderr);
+    assert!(
+        stdin.stdout.starts_with("--- a/<stdin>\n+++ b/<stdin>\n"),
+        "{}",
+        stdin.stdout
+    );
+    // A formatted file has no diff.
+    let pretty = dir_with(&[("pretty.flow", PRETTY)]);
+    let clean = Flowc::new(&["fmt", "--diff", "pretty.flow"])
+        .dir(pretty.path())
+        .run();
+    assert_eq!(
+        (clean.code, clean.stdout.as_str()),
+        (0, ""),
+        "{}",
+        clean.stderr
+    );
 }
 
 #[test]

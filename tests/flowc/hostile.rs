@@ -253,6 +253,30 @@ fn hostile_files(dir: &Path) -> Vec<(&'static str, PathBuf)> {
     files
 }
 
+/// Vars files of each kind that never end, block, are a directory or binary, nest 100,000
+/// deep, or expand aliases to billions of values (after [`hostile_files`], which writes
+/// `binary.flow`).
+fn hostile_vars_files(dir: &Path) {
+    std::os::unix::fs::symlink("/dev/zero", dir.join("zero.json")).expect("symlink");
+    nix::unistd::mkfifo(&dir.join("fifo.yaml"), nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+    std::fs::create_dir(dir.join("dir.toml")).expect("mkdir");
+    std::fs::copy(dir.join("binary.flow"), dir.join("binary.json")).expect("copy");
+    let (open, close) = ("[".repeat(100_000), "]".repeat(100_000));
+    for (name, text) in [
+        ("deep.json", format!("{{\"target\": {open}{close}}}")),
+        ("deep.toml", format!("target = {open}{close}\n")),
+        ("deep.yaml", format!("target: {open}{close}\n")),
+    ] {
+        std::fs::write(dir.join(name), text).expect("deep");
+    }
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for (prev, name) in "abcdefghij".chars().zip("bcdefghijk".chars()) {
+        let refs = vec![format!("*{prev}"); 10].join(", ");
+        bomb.push_str(&format!("{name}: &{name} [{refs}]\n"));
+    }
+    std::fs::write(dir.join("bomb.yaml"), bomb).expect("bomb");
+}
+
 /// Every case of the sweep.
 fn cases(dir: &Path, ok: &Path, run_id: &str) -> Vec<Case> {
     let ok = ok.to_str().expect("utf-8 path");
@@ -326,6 +350,7 @@ fn cases(dir: &Path, ok: &Path, run_id: &str) -> Vec<Case> {
                 .stdout(out),
         );
     }
+    hostile_vars_files(dir);
     // Absurd flag values and names.
     let long = "x".repeat(100_000);
     let absurd: Vec<Vec<&str>> = vec![
@@ -338,13 +363,19 @@ fn cases(dir: &Path, ok: &Path, run_id: &str) -> Vec<Case> {
         vec!["run", "--var", &long, ok],
         vec!["run", "--workflow", &long, ok],
         vec!["run", "--vars-file", "/dev/zero", ok],
-        vec!["run", "--vars-file", "fifo.flow", ok],
-        vec!["run", "--vars-file", ".", ok],
-        vec!["run", "--vars-file", "binary.flow", ok],
+        vec!["run", "--vars-file", "zero.json", ok],
+        vec!["run", "--vars-file", "fifo.yaml", ok],
+        vec!["run", "--vars-file", "dir.toml", ok],
+        vec!["run", "--vars-file", "binary.json", ok],
+        vec!["run", "--vars-file", "deep.json", ok],
+        vec!["run", "--vars-file", "deep.toml", ok],
+        vec!["run", "--vars-file", "deep.yaml", ok],
+        vec!["run", "--vars-file", "bomb.yaml", ok],
         vec!["run", "--approve", &long, ok],
         vec!["run", "--log-dir", "/dev/null", ok],
         vec!["plan", "--workflow", &long, ok],
-        vec!["plan", "--vars-file", "/dev/zero", ok],
+        vec!["plan", "--vars-file", "zero.json", ok],
+        vec!["plan", "--vars-file", "bomb.yaml", ok],
         vec!["graph", "--format", "nope", ok],
         vec!["explain", &long],
         vec!["explain", ""],

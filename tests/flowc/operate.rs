@@ -324,7 +324,7 @@ fn from_reruns_exactly_the_downstream_set_and_only_exactly_one_step() {
     );
     assert_eq!(step_json(&status, "a")["runs"], 1);
     let human = run(dir, &["status", &id]);
-    assert!(human.stderr.contains("runs"), "{}", human.stderr);
+    assert!(human.stdout.contains("runs"), "{}", human.stdout);
 
     for (flag, name) in [("--from", "bb"), ("--only", "fan[7]"), ("--from", "a[0]")] {
         let out = run(dir, &["resume", &id, flag, name]);
@@ -400,9 +400,9 @@ fn rollback_runs_compensations_in_reverse_completion_order_each_once() {
     assert_eq!(status["checkpoints"][0]["reached"], true);
     let human = run(dir, &["status", &id]);
     assert!(
-        human.stderr.contains("staged  step `s2`, reached"),
+        human.stdout.contains("staged  step `s2`, reached"),
         "{}",
-        human.stderr
+        human.stdout
     );
 
     // The rest, then nothing: what was undone is not undone again.

@@ -208,15 +208,11 @@ fn a_missing_required_value_and_a_bad_vars_file_exit_2() {
         "{}",
         out.stderr
     );
-    let toml = dir.path().join("vars.toml");
-    std::fs::write(&toml, "version = \"1.0\"\n").expect("written");
-    let out = plan(&[&path, "--vars-file", &toml.display().to_string()]).run();
+    let broken = dir.path().join("vars.json");
+    std::fs::write(&broken, "{\"version\": ").expect("written");
+    let out = plan(&[&path, "--vars-file", &broken.display().to_string()]).run();
     assert_eq!(out.code, 2);
-    assert!(
-        out.stderr.contains("TOML vars files are not supported yet"),
-        "{}",
-        out.stderr
-    );
+    assert!(out.stderr.contains("not valid JSON"), "{}", out.stderr);
     assert!(out.stderr.contains("error[E0433]"), "{}", out.stderr);
     let out = plan(&[&path, "--var", "version=1.0"]).run();
     assert!(ok(&out).starts_with("workflow release (version = \"1.0\")\n"));

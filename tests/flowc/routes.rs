@@ -241,10 +241,10 @@ fn the_route_taken_is_journaled_shown_and_sent_as_an_event() {
     let human = flowc_in(dir.path(), &["status"]);
     assert!(
         human
-            .stderr
+            .stdout
             .contains("build: failed; on_failure validate (if build.exit_code == 1)"),
         "{}",
-        human.stderr
+        human.stdout
     );
 }
 

@@ -178,6 +178,13 @@ fn the_run_timeout_stops_the_process_tree_and_runs_compensation_and_finally() {
     let end = events.last().expect("events");
     assert_eq!(end["event"], "run_finished");
     assert_eq!(end["status"], "timed_out");
+    let schema = crate::events::schema();
+    for e in &events {
+        assert!(
+            schema.is_valid(e),
+            "{e} does not fit docs/events.schema.json"
+        );
+    }
     // `flowc runs` and `flowc status` say so too.
     let id = events[0]["run_id"].as_str().expect("a run id").to_string();
     let runs = flowc_in(dir, &["runs", "--format", "json"]);
@@ -188,9 +195,9 @@ fn the_run_timeout_stops_the_process_tree_and_runs_compensation_and_finally() {
     assert_eq!(row["status"], "timed_out", "{row}");
     let status = flowc_in(dir, &["status", &id]);
     assert!(
-        status.stderr.contains("status timed_out"),
+        status.stdout.contains("status timed_out"),
         "{}",
-        status.stderr
+        status.stdout
     );
 }
 
@@ -450,14 +457,24 @@ fn a_fan_out_budget_stops_new_instances_then_fails_the_step() {
 fn a_fan_out_budget_under_continue_fails_the_step_and_the_run_goes_on() {
     let dir = tmp();
     let dir = dir.path();
-    let out = run(dir, &fan_out_budget("continue"), &[]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = run(dir, &fan_out_budget("continue"), &["--events", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert_eq!(ledger(dir), ["1", "2", "3", "4", "next"]);
-    assert!(
-        out.stderr.contains("each  failed            4"),
-        "{}",
-        out.stderr
-    );
+    let events = json_lines(&out.stdout);
+    assert_eq!(event_of(&events, "each")["status"], "failed");
+    // The instances the budget kept from starting say why.
+    for instance in ["each[4]", "each[5]"] {
+        let e = events
+            .iter()
+            .find(|e| e["event"] == "instance_finished" && e["instance"] == instance)
+            .unwrap_or_else(|| panic!("no end of {instance}"));
+        assert_eq!(e["status"], "cancelled", "{e}");
+        assert_eq!(e["attempts"], 0, "{e}");
+        assert_eq!(
+            e["reason"],
+            "not started: its step's failure budget is spent (max_failures 2)"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
