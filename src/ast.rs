@@ -76,7 +76,7 @@ pub struct Workflow {
     pub name: Ident,
     /// Typed parameters.
     pub params: Vec<Param>,
-    /// `defaults`, `let`, `secret` and `step` items in source order.
+    /// `defaults`, `let`, `secret`, `step`, `outputs` and run settings in source order.
     pub body: Vec<WorkflowItem>,
     /// The whole declaration.
     pub span: Span,
@@ -95,6 +95,9 @@ pub enum WorkflowItem {
     Outputs(WorkflowOutputs),
     /// `concurrency "group" [queue|skip|cancel]`: one run per group at a time.
     Concurrency(Concurrency),
+    /// `timeout 1h` or `max_failures 3`: a limit of the whole run, as an attribute
+    /// ([`AttrKind::Timeout`] or [`AttrKind::MaxFailures`]).
+    Setting(Attr),
 }
 
 /// `concurrency "deploy-${target}" cancel`: at most one run of the workflow per group name
@@ -305,6 +308,12 @@ pub enum AttrKind {
     MaxParallel(Expr),
     /// `checkpoint "label"`: names the step's finish for `flowc rollback --to`.
     Checkpoint(Expr),
+    /// `priority n`: ready steps with a higher priority start first.
+    Priority(Expr),
+    /// `dir "path"`: the working directory of the step's process.
+    Dir(Expr),
+    /// `max_failures n`: after this many failures nothing new starts.
+    MaxFailures(Expr),
 }
 
 impl AttrKind {
@@ -323,6 +332,9 @@ impl AttrKind {
             AttrKind::OnFailure(..) => "on_failure",
             AttrKind::MaxParallel(_) => "max_parallel",
             AttrKind::Checkpoint(_) => "checkpoint",
+            AttrKind::Priority(_) => "priority",
+            AttrKind::Dir(_) => "dir",
+            AttrKind::MaxFailures(_) => "max_failures",
         }
     }
 

@@ -31,7 +31,7 @@ workflow deploy(target: string = \"staging\", n: int = 1_000) {
     outputs { digest: list<string> }
   }
   step lint after build, test when !(target == \"prod\") { exec [\"x\"] }
-  step test on_failure_of build for r in [1] max 2 { sleep 500ms  on_failure build }
+  step test on_failure_of build for r in [1] max 2 { sleep 500ms  priority 2  dir \"o\"  max_failures 1  on_failure build }
   finally step notify { run \"${workflow.status} ${true} ${len([1]) * 2}\" }
 }
 
@@ -69,7 +69,7 @@ let parsed = to_json(parse_json(json_get(\"{}\", \"a\"))) + format_time(now(), \
   (dolist (needle '("import" " as " "workflow deploy" "defaults" "max_parallel" "let"
                     "secret" "step build" "run" "retry" "backoff" "jitter" "env {"
                     "outputs" "after" "when" "exec" "on_failure_of" " for " " in "
-                    " max 2" "sleep" "finally" "concurrency"))
+                    " max 2" "sleep" "finally" "concurrency" "priority" " dir " "max_failures"))
     (should (flow-test-has-face 'font-lock-keyword-face
                                 needle (if (string-prefix-p " " needle) 1 0))))
   ;; `if` inside an interpolation, and `workflow` as a value.

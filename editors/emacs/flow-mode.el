@@ -33,7 +33,8 @@
   '("workflow" "task" "step" "let" "secret" "import" "as" "after" "when" "for" "in"
     "if" "else" "finally" "on_failure_of"
     "max" "policy" "defaults" "run" "exec" "sleep" "approve" "native" "retry" "backoff"
-    "jitter" "timeout" "env" "outputs" "on_failure" "max_parallel" "checkpoint" "concurrency")
+    "jitter" "timeout" "env" "outputs" "on_failure" "max_parallel" "checkpoint" "concurrency"
+    "priority" "dir" "max_failures")
   "The keywords of the flow language: every `kw_*' rule of grammar/flow.pest.")
 
 (defconst flow-mode-types

@@ -88,6 +88,9 @@ module.exports = grammar({
         $.secret_declaration,
         $.defaults_block,
         $.concurrency_declaration,
+        // Limits of the whole run: `timeout 1h`, `max_failures 3`.
+        $.timeout_attribute,
+        $.max_failures_attribute,
       )),
       '}',
     ),
@@ -197,6 +200,9 @@ module.exports = grammar({
       $.on_failure_attribute,
       $.max_parallel_attribute,
       $.checkpoint_attribute,
+      $.priority_attribute,
+      $.dir_attribute,
+      $.max_failures_attribute,
     ),
 
     run_attribute: $ => seq('run', $._expression),
@@ -209,6 +215,12 @@ module.exports = grammar({
     max_parallel_attribute: $ => seq('max_parallel', $._expression),
     // `checkpoint "pre-production"`: the label `flowc rollback --to` names.
     checkpoint_attribute: $ => seq('checkpoint', $._expression),
+    // `priority 10`: among ready steps, higher priorities start first.
+    priority_attribute: $ => seq('priority', $._expression),
+    // `dir "build"`: the working directory of the step process.
+    dir_attribute: $ => seq('dir', $._expression),
+    // `max_failures 3`: a failure budget (of a fan-out step, or of the whole run).
+    max_failures_attribute: $ => seq('max_failures', $._expression),
 
     retry_attribute: $ => seq(
       'retry',

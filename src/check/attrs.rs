@@ -24,6 +24,8 @@ pub(super) enum AttrPlace<'a> {
     Task { name: &'a str },
     /// A `defaults` block.
     Defaults,
+    /// The body of a workflow: the run's own settings (`timeout`, `max_failures`).
+    Workflow { name: &'a str },
 }
 
 /// "step `build`", "task `get`", "`defaults`": written straight into the messages that
@@ -34,8 +36,18 @@ impl std::fmt::Display for AttrPlace<'_> {
             AttrPlace::Step { name, .. } => write!(f, "step `{name}`"),
             AttrPlace::Task { name } => write!(f, "task `{name}`"),
             AttrPlace::Defaults => f.write_str("`defaults`"),
+            AttrPlace::Workflow { name } => write!(f, "the body of workflow `{name}`"),
         }
     }
+}
+
+/// When the value of an attribute is decided, which bounds what it may read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Decided {
+    /// Once, when the run starts: parameters, bindings and constants only.
+    AtRunStart,
+    /// Once per step, for all of a fan-out's instances: not the loop variable.
+    ForAllInstances,
 }
 
 /// What the attributes of a step say: their typed forms, and its failure routes as
@@ -151,6 +163,9 @@ impl Checker<'_> {
                 AttrKind::Timeout(e) => {
                     let d = self.expect(e, cx, &Type::Duration, "`timeout`");
                     self.positive_duration(&d, "`timeout`");
+                    if matches!(place, AttrPlace::Workflow { .. }) {
+                        self.decided(&d, "timeout", Decided::AtRunStart);
+                    }
                     summary.attrs.timeout = Some(std::sync::Arc::new(d));
                 }
                 AttrKind::MaxParallel(e) => {
@@ -162,6 +177,30 @@ impl Checker<'_> {
                         label,
                         span: self.at(e.span),
                     });
+                }
+                AttrKind::Priority(e) => {
+                    // Its own context: what it reads is no dependency of the step.
+                    let mut own = ExprCx::new(cx.place, "`priority`");
+                    let p = self.expect(e, &mut own, &Type::Int, "`priority`");
+                    self.decided(&p, "priority", Decided::AtRunStart);
+                    summary.attrs.priority = Some(std::sync::Arc::new(p));
+                }
+                AttrKind::Dir(e) => {
+                    cx.text_place = format!("the working directory of {place}");
+                    let path = self.expect(e, cx, &Type::String, "`dir`");
+                    summary.attrs.dir = Some(std::sync::Arc::new(typed::WorkDir {
+                        path,
+                        base: self.file_dir.clone(),
+                    }));
+                }
+                AttrKind::MaxFailures(e) => {
+                    let n = self.count(e, cx, "`max_failures`");
+                    let when = match place {
+                        AttrPlace::Workflow { .. } => Decided::AtRunStart,
+                        _ => Decided::ForAllInstances,
+                    };
+                    self.decided(&n, "max_failures", when);
+                    summary.attrs.max_failures = Some(n);
                 }
                 AttrKind::Retry(r) => {
                     let retry = self.retry(r, cx);
@@ -330,7 +369,15 @@ impl Checker<'_> {
     pub(super) fn not_allowed(&self, kind: &AttrKind, place: AttrPlace<'_>) -> Option<String> {
         match (place, kind) {
             (AttrPlace::Defaults, k) if k.is_action() => Some(
-                "`defaults` holds what every step inherits: retry, timeout, env, on_failure, max_parallel".to_string(),
+                "`defaults` holds what every step inherits: retry, timeout, env, on_failure, max_parallel, priority, dir".to_string(),
+            ),
+            (AttrPlace::Defaults | AttrPlace::Task { .. }, AttrKind::MaxFailures(_)) => Some(
+                "`max_failures` bounds the whole run in the workflow's body, or one fan-out on its step"
+                    .to_string(),
+            ),
+            (AttrPlace::Task { .. }, AttrKind::Priority(_)) => Some(
+                "set `priority` on the step that calls the task, or in the workflow's `defaults`"
+                    .to_string(),
             ),
             (AttrPlace::Defaults, AttrKind::Outputs(_)) => {
                 Some("declare outputs on the step that writes them".to_string())
@@ -428,6 +475,56 @@ impl Checker<'_> {
                 },
             );
         }
+    }
+
+    /// Reports (E0218) a read in `value`, the value of attribute `what`, of something that
+    /// is not known when the value is decided: a step's result or the loop variable, for a
+    /// value decided when the run starts; the loop variable, for a value that holds for
+    /// all of a fan-out step's instances.
+    pub(super) fn decided(&mut self, value: &typed::Expr, what: &str, when: Decided) {
+        let mut found = None;
+        value.walk(&mut |e| {
+            if found.is_some() {
+                return;
+            }
+            if let typed::ExprKind::Ref(r) = &e.kind {
+                let read = match r {
+                    typed::Ref::Local(name) => Some((format!("the loop variable `{name}`"), true)),
+                    typed::Ref::Step(_) | typed::Ref::Instance(_)
+                        if when == Decided::AtRunStart =>
+                    {
+                        let step = self.text(e.span.span);
+                        Some((format!("the result of step `{step}`"), false))
+                    }
+                    _ => None,
+                };
+                found = read.map(|(read, local)| (read, local, e.span.span));
+            }
+        });
+        let Some((read, local, span)) = found else {
+            return;
+        };
+        let (why, help) = match (when, local) {
+            (Decided::AtRunStart, true) => (
+                "is decided when the run starts",
+                "the instances of a fan-out share their step's priority, and start in list order",
+            ),
+            (Decided::AtRunStart, false) => (
+                "is decided when the run starts",
+                "compute it from parameters, `let` bindings and constants",
+            ),
+            (Decided::ForAllInstances, _) => (
+                "holds for all of the step's instances",
+                "it is one budget for the whole fan-out: compute it from parameters, bindings or step results",
+            ),
+        };
+        self.error(CheckError::DecidedTooEarly {
+            what: what.to_string(),
+            why,
+            read,
+            span: span.into(),
+            help,
+        });
     }
 
     /// `retry module.NAME` naming a policy of an imported module: that module's index and

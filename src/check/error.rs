@@ -608,6 +608,54 @@ pub enum CheckError {
         span: SourceSpan,
     },
 
+    /// `priority` reading a step result, or a fan-out's `max_failures` reading its loop
+    /// variable: a value read before what it reads is known.
+    #[error("`{what}` {why}: it cannot read {read}")]
+    #[diagnostic(code(E0218), help("{help}"))]
+    DecidedTooEarly {
+        /// The attribute.
+        what: String,
+        /// When its value is decided.
+        why: &'static str,
+        /// What it reads.
+        read: String,
+        /// The read.
+        #[label("not known yet when `{what}` is decided")]
+        span: SourceSpan,
+        /// Advice.
+        help: &'static str,
+    },
+
+    /// `max_failures` on a step that does not fan out.
+    #[error("`max_failures` on step `{step}`, which does not fan out")]
+    #[diagnostic(
+        code(E0219),
+        help("a step's `max_failures` counts its instances' failures: add `for x in list`, or bound the whole run with `max_failures` in the workflow's body")
+    )]
+    MaxFailuresWithoutFanOut {
+        /// The step.
+        step: String,
+        /// The attribute.
+        #[label("this step has one instance")]
+        span: SourceSpan,
+    },
+
+    /// `max_failures` on a step that calls a workflow with `for`.
+    #[error("`max_failures` on step `{step}`, a call of the workflow `{callee}`")]
+    #[diagnostic(
+        code(E0220),
+        help("each step of a called workflow fans out on its own, so one budget cannot count the calls' failures; bound the whole run with `max_failures` in the workflow's body")
+    )]
+    MaxFailuresOnWorkflowCall {
+        /// The step.
+        step: String,
+        /// The workflow it calls.
+        callee: String,
+        /// The attribute.
+        #[label("not a budget of the calls")]
+        span: SourceSpan,
+    },
+
     /// `retry POLICY` with a `backoff`, `jitter` or `if` of its own.
     #[error("the retry policy `{name}` cannot be combined with `backoff`, `jitter` or `if`")]
     #[diagnostic(

@@ -212,6 +212,9 @@ impl Context<'_> {
             let text = self.sources.get(source).text.as_str();
             let mut checker = Checker::new(source, text, &self.modules, &mut self.diags);
             checker.stdlib = stdlib;
+            checker.file_dir = (self.sources.get(source).path.as_deref())
+                .and_then(|p| std::path::absolute(p).ok())
+                .and_then(|p| p.parent().map(Path::to_path_buf));
             for (import, module) in &imports {
                 checker.declare_import(import, *module);
             }

@@ -131,6 +131,7 @@ impl Checker<'_> {
         let mut summary = self.check_attrs(&step.attrs, place, &mut cx);
         let checkpoint = self.step_checkpoint(step, summary.checkpoint.clone());
         self.actions(&step.attrs, "step", &step.name, step.call.is_some());
+        self.fan_out_budget(step, &summary.attrs, fan_out.as_deref_mut(), &called);
         self.scope.pop();
         // After the step's frame: a route is chosen once for the whole step, so it does not
         // see the loop variable.
@@ -172,6 +173,8 @@ impl Checker<'_> {
             timeout: attrs.timeout.is_some(),
             env: attrs.env.is_some(),
             on_failure: attrs.on_failure.is_some() || routes.written,
+            priority: attrs.priority.is_some(),
+            dir: attrs.dir.is_some(),
         };
         attrs = attrs.or(defaults);
         let link = |this: &Self, (target, span): (usize, Span)| typed::Link {
@@ -205,6 +208,8 @@ impl Checker<'_> {
                 on_failure,
                 routes: routes.routes,
                 own,
+                priority: attrs.priority,
+                dir: attrs.dir,
             },
             outputs: attrs.outputs.unwrap_or_default(),
             checkpoint,
@@ -308,6 +313,7 @@ impl Checker<'_> {
                         over,
                         counterparts: Vec::new(),
                         max_per: Vec::new(),
+                        max_failures: None,
                     });
                 }
                 Some(fan) => {
@@ -440,6 +446,39 @@ impl Checker<'_> {
                 };
                 first + fan.matrix.len()
             }
+        }
+    }
+
+    /// A step's `max_failures` goes to its fan-out: on a step that does not fan out it is
+    /// E0219, on a call of a workflow E0220.
+    fn fan_out_budget(
+        &mut self,
+        step: &ast::Step,
+        attrs: &typed::Attrs,
+        fan_out: Option<&mut typed::FanOut>,
+        called: &Option<Called>,
+    ) {
+        let Some(n) = &attrs.max_failures else {
+            return;
+        };
+        let span = step
+            .attrs
+            .iter()
+            .find(|a| matches!(a.kind, ast::AttrKind::MaxFailures(_)))
+            .map_or(step.name.span, |a| a.keyword);
+        match (fan_out, called) {
+            (None, _) => self.error(CheckError::MaxFailuresWithoutFanOut {
+                step: step.name.name.clone(),
+                span: span.into(),
+            }),
+            (Some(_), Some(Called::Workflow(call, _))) => {
+                self.error(CheckError::MaxFailuresOnWorkflowCall {
+                    step: step.name.name.clone(),
+                    callee: call.callee.clone(),
+                    span: span.into(),
+                })
+            }
+            (Some(fan), _) => fan.max_failures = Some(n.clone()),
         }
     }
 

@@ -40,6 +40,9 @@ pub struct Checker<'m> {
     pub probe_expr: Option<typed::Expr>,
     /// True for the embedded `std/...` modules, whose tasks may use `native`.
     pub stdlib: bool,
+    /// The absolute directory of the module's file (`None` without one): what a `dir`
+    /// written in it is relative to.
+    pub file_dir: Option<std::path::PathBuf>,
     /// What this module gives the resolved program: constants, policies, tasks.
     pub typed: typed::Module,
     /// The resolved workflows of this module, in source order.
@@ -75,6 +78,7 @@ impl<'m> Checker<'m> {
             probe: None,
             probe_expr: None,
             stdlib: false,
+            file_dir: None,
             typed: typed::Module {
                 source,
                 ..typed::Module::default()
@@ -227,11 +231,14 @@ impl<'m> Checker<'m> {
                     };
                     self.scope.declare(&b.name.name, ty, kind, b.name.span);
                 }
-                WorkflowItem::Step(_) | WorkflowItem::Outputs(_) | WorkflowItem::Concurrency(_) => {
-                }
+                WorkflowItem::Step(_)
+                | WorkflowItem::Outputs(_)
+                | WorkflowItem::Concurrency(_)
+                | WorkflowItem::Setting(_) => {}
             }
         }
         let concurrency = self.check_concurrency(wf, &steps);
+        let settings = self.run_settings(wf, steps.len());
 
         // A step that iterates another's instances is checked after it.
         self.checked_steps.clear();
@@ -266,8 +273,32 @@ impl<'m> Checker<'m> {
             outputs,
             max_parallel: defaults.max_parallel,
             concurrency,
+            timeout: settings.timeout.map(|t| (*t).clone()),
+            max_failures: settings.max_failures,
             span: self.at(wf.name.span),
         });
+    }
+
+    /// The run's settings in a workflow's body (`timeout`, `max_failures`): decided when
+    /// the run starts, from parameters, bindings and constants (each at most once, E0111).
+    fn run_settings(&mut self, wf: &ast::Workflow, steps: usize) -> typed::Attrs {
+        let written: Vec<ast::Attr> = wf
+            .body
+            .iter()
+            .filter_map(|it| match it {
+                WorkflowItem::Setting(a) => Some(a.clone()),
+                _ => None,
+            })
+            .collect();
+        if written.is_empty() {
+            return typed::Attrs::default();
+        }
+        // As if in a step after all others, so that a step read is E0218, not E0101.
+        let mut cx = ExprCx::new(Place::Step(steps), "the run's settings");
+        let place = AttrPlace::Workflow {
+            name: &wf.name.name,
+        };
+        self.check_attrs(&written, place, &mut cx).attrs
     }
 
     fn scope_has_param(&self, name: &str, wf: &ast::Workflow) -> bool {
@@ -287,7 +318,8 @@ impl<'m> Checker<'m> {
                 WorkflowItem::Step(s) => &s.name,
                 WorkflowItem::Defaults(_)
                 | WorkflowItem::Outputs(_)
-                | WorkflowItem::Concurrency(_) => continue,
+                | WorkflowItem::Concurrency(_)
+                | WorkflowItem::Setting(_) => continue,
             };
             if let Some(first) = seen.insert(&name.name, name.span) {
                 self.error(CheckError::Duplicate {

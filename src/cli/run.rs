@@ -891,6 +891,12 @@ pub(crate) fn drive(
                     "run {run_id} rolled back; `flowc resume {run_id}` runs the undone steps again"
                 );
             }
+            // Its deadline stays where it was: a resume now only winds it down, unless
+            // the file's `timeout` is raised first.
+            Status::TimedOut if journaled => {
+                errln!("run {run_id} timed out: the workflow's `timeout` passed; raise it in the file, then `flowc resume {run_id}` goes on within the new deadline (counted from the run's start)");
+            }
+            Status::TimedOut => errln!("run timed out: the workflow's `timeout` passed"),
             _ => {
                 if journaled {
                     errln!(
@@ -952,7 +958,10 @@ fn summary(report: &run::Report, log_dir: &std::path::Path) {
         table,
         "workflow `{}` {} in {}",
         report.workflow,
-        report.status.as_str(),
+        match report.status {
+            Status::TimedOut => "timed out",
+            other => other.as_str(),
+        },
         format_duration(report.duration.as_millis() as u64)
     );
     let _ = writeln!(table, "logs: {}", log_dir.display());

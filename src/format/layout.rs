@@ -486,6 +486,7 @@ impl<'t> Layout<'t> {
                 let text = concurrency_text(c, self.src());
                 self.leaf(&text, c.span);
             }
+            WorkflowItem::Setting(a) => self.attr(a),
         }
     }
 
@@ -592,7 +593,10 @@ impl<'t> Layout<'t> {
                     | AttrKind::Native(e)
                     | AttrKind::Timeout(e)
                     | AttrKind::MaxParallel(e)
-                    | AttrKind::Checkpoint(e) => Some(e),
+                    | AttrKind::Checkpoint(e)
+                    | AttrKind::Priority(e)
+                    | AttrKind::Dir(e)
+                    | AttrKind::MaxFailures(e) => Some(e),
                     _ => None,
                 };
                 let prefix = format!("{} ", a.kind.keyword());
@@ -712,7 +716,10 @@ fn attr_line(a: &Attr, src: Option<&str>) -> Option<String> {
         | AttrKind::Native(e)
         | AttrKind::Timeout(e)
         | AttrKind::MaxParallel(e)
-        | AttrKind::Checkpoint(e) => format!("{kw} {}", expr_text(e, src)),
+        | AttrKind::Checkpoint(e)
+        | AttrKind::Priority(e)
+        | AttrKind::Dir(e)
+        | AttrKind::MaxFailures(e) => format!("{kw} {}", expr_text(e, src)),
         AttrKind::Retry(r) => {
             let mut text = format!("retry {}", expr_text(&r.count, src));
             if let Some(b) = &r.backoff {
@@ -776,6 +783,7 @@ fn concurrency_text(c: &Concurrency, src: Option<&str>) -> String {
 
 fn grouped_body(a: &WorkflowItem, b: &WorkflowItem) -> bool {
     matches!((a, b), (WorkflowItem::Binding(_), WorkflowItem::Binding(x)) if x.docs.0.is_empty())
+        || matches!((a, b), (WorkflowItem::Setting(_), WorkflowItem::Setting(_)))
 }
 
 fn item_span(item: &Item) -> Span {
@@ -795,5 +803,6 @@ fn workflow_item_span(item: &WorkflowItem) -> Span {
         WorkflowItem::Binding(b) => b.span,
         WorkflowItem::Step(s) => s.span,
         WorkflowItem::Concurrency(c) => c.span,
+        WorkflowItem::Setting(a) => a.span,
     }
 }

@@ -182,7 +182,7 @@ fn float_text(f: f64) -> String {
 }
 
 /// Milliseconds as `1d2h3m4s5ms`, largest unit first, zero parts left out; `0s` for zero.
-fn duration_text(ms: u64) -> String {
+pub(crate) fn duration_text(ms: u64) -> String {
     if ms == 0 {
         return "0s".to_string();
     }
@@ -537,6 +537,7 @@ fn sx_item(item: &Item) -> Sx {
                         },
                         vec![Sx::Leaf(sx_expr(&c.group))],
                     ),
+                    WorkflowItem::Setting(a) => sx_attr(a),
                 });
             }
             Sx::Node(
@@ -668,7 +669,10 @@ fn sx_attr(a: &Attr) -> Sx {
         | AttrKind::Native(e)
         | AttrKind::Timeout(e)
         | AttrKind::MaxParallel(e)
-        | AttrKind::Checkpoint(e) => Sx::Leaf(format!("{head} {})", sx_expr(e))),
+        | AttrKind::Checkpoint(e)
+        | AttrKind::Priority(e)
+        | AttrKind::Dir(e)
+        | AttrKind::MaxFailures(e) => Sx::Leaf(format!("{head} {})", sx_expr(e))),
         AttrKind::Retry(r) => {
             let mut text = format!("{head} {}", sx_expr(&r.count));
             if let Some(b) = &r.backoff {

@@ -34,6 +34,27 @@ pub struct Node {
     pub routes: Vec<String>,
     /// For a fallback step that a conditional route leads to: that route's condition.
     pub fallback_if: Option<String>,
+    /// Its `priority`, as written.
+    pub priority: Option<String>,
+    /// Its working directory (`dir`), as written.
+    pub dir: Option<String>,
+    /// Its fan-out's failure budget (`max_failures`), as written.
+    pub max_failures: Option<String>,
+}
+
+impl Node {
+    /// Its settings that order or place it: `priority 10`, `dir "build"`,
+    /// `max_failures 2`, as written.
+    pub fn settings(&self) -> Vec<String> {
+        [
+            ("priority", &self.priority),
+            ("dir", &self.dir),
+            ("max_failures", &self.max_failures),
+        ]
+        .into_iter()
+        .filter_map(|(kw, v)| v.as_ref().map(|v| format!("{kw} {v}")))
+        .collect()
+    }
 }
 
 /// Why an edge exists; edges point from the step that runs first.
@@ -76,7 +97,8 @@ pub struct ExecGraph {
     /// The workflow's name.
     pub workflow: String,
     /// The workflow's own attributes, by keyword, each as written after it:
-    /// `("concurrency", "\"deploy-${target}\" cancel")`.
+    /// `("concurrency", "\"deploy-${target}\" cancel")`, `("timeout", "1h")`,
+    /// `("max_failures", "3")`.
     pub attributes: Vec<(&'static str, String)>,
     /// Steps and dependencies.
     pub graph: DiGraph<Node, EdgeKind>,
@@ -212,6 +234,9 @@ impl ExecGraph {
             }
             for route in &node.routes {
                 let _ = write!(out, "\n    on_failure {route}");
+            }
+            for setting in node.settings() {
+                let _ = write!(out, "\n    {setting}");
             }
             for (s, kind) in incoming {
                 let _ = write!(

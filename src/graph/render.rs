@@ -50,6 +50,7 @@ impl ExecGraph {
             let mut lines: Vec<String> = node.when.iter().map(|w| format!("when {w}")).collect();
             lines.extend(node.routes.iter().map(|r| format!("on_failure {r}")));
             lines.extend(node.checkpoint.iter().map(|c| format!("checkpoint {c}")));
+            lines.extend(node.settings());
             if !lines.is_empty() {
                 // Each part quoted on its own: the line break between them is DOT's `\n`.
                 let parts: Vec<String> = std::iter::once(&node.name)
@@ -121,6 +122,10 @@ impl ExecGraph {
                 label.push_str("<br/>checkpoint ");
                 label.push_str(checkpoint);
             }
+            for setting in node.settings() {
+                label.push_str("<br/>");
+                label.push_str(&setting);
+            }
             // Mermaid ends a quoted label at `"`; its entity keeps the condition's strings.
             let label = label.replace('"', "#quot;");
             // Index ids, not step names: a step may be called `end`, which Mermaid reserves.
@@ -169,6 +174,12 @@ impl ExecGraph {
             on_failure: &'a [String],
             #[serde(skip_serializing_if = "Option::is_none")]
             checkpoint: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            priority: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            dir: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            max_failures: Option<&'a str>,
         }
         #[derive(Serialize)]
         struct JsonEdge<'a> {
@@ -189,6 +200,9 @@ impl ExecGraph {
                 when: n.when.as_deref(),
                 on_failure: &n.routes,
                 checkpoint: n.checkpoint.as_deref(),
+                priority: n.priority.as_deref(),
+                dir: n.dir.as_deref(),
+                max_failures: n.max_failures.as_deref(),
             })
             .collect();
         let mut edges: Vec<(usize, usize, EdgeKind)> = self

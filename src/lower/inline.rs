@@ -253,6 +253,8 @@ fn inline_workflow(table: &Table<'_>, wf: &Workflow, flat: &HashMap<Key, Workflo
         outputs: wf.outputs.clone(),
         max_parallel: wf.max_parallel.clone(),
         concurrency: wf.concurrency.clone(),
+        timeout: wf.timeout.clone(),
+        max_failures: wf.max_failures.clone(),
         span: wf.span,
     };
     let mut derive: Vec<usize> = Vec::new();

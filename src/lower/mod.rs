@@ -125,6 +125,11 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
             routes: route_texts(wf, step),
             fallback_if: None,
             checkpoint: step.checkpoint.as_ref().map(|c| c.label.clone()),
+            priority: step.settings.priority.as_ref().map(|p| p.to_source(wf)),
+            dir: step.settings.dir.as_ref().map(|d| d.path.to_source(wf)),
+            max_failures: (step.fan_out.as_ref())
+                .and_then(|f| f.max_failures.as_ref())
+                .map(|n| n.to_source(wf)),
         });
     }
     // A fallback step that a conditional route leads to is labelled with its condition.
@@ -228,6 +233,8 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
                 let text = format!("{} {}", c.group.to_source(wf), c.policy.name());
                 ("concurrency", text)
             })
+            .chain(wf.timeout.iter().map(|t| ("timeout", t.to_source(wf))))
+            .chain((wf.max_failures.iter()).map(|n| ("max_failures", n.to_source(wf))))
             .collect(),
         graph,
     };

@@ -201,9 +201,10 @@ impl Builder {
         self.unless_broken(before, item, |item| match item {
             WorkflowItem::Binding(b) => &b.name.name,
             WorkflowItem::Step(s) => &s.name.name,
-            WorkflowItem::Defaults(_) | WorkflowItem::Outputs(_) | WorkflowItem::Concurrency(_) => {
-                ""
-            }
+            WorkflowItem::Defaults(_)
+            | WorkflowItem::Outputs(_)
+            | WorkflowItem::Concurrency(_)
+            | WorkflowItem::Setting(_) => "",
         })
     }
 
@@ -218,6 +219,9 @@ impl Builder {
             Rule::secret_decl => WorkflowItem::Binding(self.build_binding(p, BindingKind::Secret)),
             Rule::step_decl => WorkflowItem::Step(self.build_step_decl(p)),
             Rule::concurrency_decl => WorkflowItem::Concurrency(self.build_concurrency_decl(p)),
+            Rule::timeout_attr | Rule::max_failures_attr => {
+                WorkflowItem::Setting(self.build_attr(p))
+            }
             _ => return None,
         })
     }
@@ -313,7 +317,9 @@ impl Builder {
                 | Rule::concurrency_decl
                 | Rule::let_decl
                 | Rule::secret_decl
-                | Rule::step_decl => {
+                | Rule::step_decl
+                | Rule::timeout_attr
+                | Rule::max_failures_attr => {
                     let before = self.error_count();
                     body.extend(self.build_workflow_item(p));
                     body_errors += self.error_count() - before;
@@ -549,6 +555,9 @@ impl Builder {
             Rule::timeout_attr => AttrKind::Timeout(next_expr(self, &mut inner)),
             Rule::max_parallel_attr => AttrKind::MaxParallel(next_expr(self, &mut inner)),
             Rule::checkpoint_attr => AttrKind::Checkpoint(next_expr(self, &mut inner)),
+            Rule::priority_attr => AttrKind::Priority(next_expr(self, &mut inner)),
+            Rule::dir_attr => AttrKind::Dir(next_expr(self, &mut inner)),
+            Rule::max_failures_attr => AttrKind::MaxFailures(next_expr(self, &mut inner)),
             Rule::retry_attr => AttrKind::Retry(Box::new(self.build_retry_attr(inner, span))),
             Rule::env_attr => AttrKind::Env(build_each(inner, |p| self.build_env_entry(p))),
             Rule::outputs_attr => {

@@ -504,7 +504,7 @@ fn help_for(ctx: &Option<Context>, expected: &[&str], found: &str) -> Option<Str
     {
         if expected.contains(&"`run`") {
             return Some(
-                "a step body holds attributes: run, exec, sleep, approve, retry, timeout, env, outputs, on_failure"
+                "a step body holds attributes: run, exec, sleep, approve, retry, timeout, env, outputs, on_failure, priority, dir, max_failures"
                     .to_string(),
             );
         }
@@ -515,7 +515,7 @@ fn help_for(ctx: &Option<Context>, expected: &[&str], found: &str) -> Option<Str
     {
         if expected.contains(&"`step`") {
             return Some(
-                "a workflow body holds `defaults`, `let`, `secret`, `step`, `outputs` and `concurrency` items".to_string(),
+"a workflow body holds `defaults`, `let`, `secret`, `step`, `outputs` and `concurrency` items, and the run's `timeout` and `max_failures`".to_string(),
             );
         }
     }
@@ -589,6 +589,9 @@ fn grammar_place(rule: Rule) -> Rule {
         Rule::kw_on_failure => Rule::on_failure_attr,
         Rule::kw_max_parallel => Rule::max_parallel_attr,
         Rule::kw_checkpoint => Rule::checkpoint_attr,
+        Rule::kw_priority => Rule::priority_attr,
+        Rule::kw_dir => Rule::dir_attr,
+        Rule::kw_max_failures => Rule::max_failures_attr,
         Rule::kw_concurrency => Rule::concurrency_decl,
         other => other,
     }
@@ -633,6 +636,9 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::on_failure_attr | Rule::kw_on_failure => "`on_failure`",
         Rule::max_parallel_attr | Rule::kw_max_parallel => "`max_parallel`",
         Rule::checkpoint_attr | Rule::kw_checkpoint => "`checkpoint`",
+        Rule::priority_attr | Rule::kw_priority => "`priority`",
+        Rule::dir_attr | Rule::kw_dir => "`dir`",
+        Rule::max_failures_attr | Rule::kw_max_failures => "`max_failures`",
         Rule::concurrency_decl | Rule::kw_concurrency => "`concurrency`",
         Rule::concurrency_policy => "`queue`, `skip` or `cancel`",
         Rule::kw_as => "`as`",

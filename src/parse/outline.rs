@@ -33,6 +33,9 @@ pub enum DeclKind {
     Secret,
     /// A step.
     Step,
+    /// A run setting in a workflow body (`timeout 1h`, `max_failures 3`), named by its
+    /// keyword.
+    Setting,
 }
 
 /// One declaration.
@@ -121,6 +124,7 @@ fn body_item(it: &WorkflowItem) -> Decl {
             decl(kind, &b.name.name, b.span)
         }
         WorkflowItem::Step(s) => decl(DeclKind::Step, &s.name.name, s.span),
+        WorkflowItem::Setting(a) => decl(DeclKind::Setting, a.kind.keyword(), a.span),
     }
 }
 

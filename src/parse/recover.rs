@@ -244,11 +244,12 @@ fn declared_name(item: &str) -> Option<String> {
 /// item. `workflow`, `task` and `import` start a top-level item, and in a body `step`,
 /// `finally`, `let` and `secret` start a body item, at any brace depth, as no attribute
 /// or expression line starts with them (so a step whose `}` is missing loses only
-/// itself); `policy`, `defaults`, `outputs`, `concurrency`, a top-level `let` and a doc
-/// comment count only outside the broken item's braces. In a body (`workflow_indent` is
-/// then the indentation of the workflow's line), a `}` that closes more than the broken
-/// item opened closes the workflow, unless it starts a line indented more deeply than the
-/// workflow's: that one closes a step whose `{` is missing.
+/// itself); `policy`, `defaults`, `outputs`, `concurrency`, the run's `timeout` and
+/// `max_failures`, a top-level `let` and a doc comment count only outside the broken
+/// item's braces. In a body (`workflow_indent` is then the indentation of the workflow's
+/// line), a `}` that closes more than the broken item opened closes the workflow, unless
+/// it starts a line indented more deeply than the workflow's: that one closes a step whose
+/// `{` is missing.
 fn resume_point(text: &str, start: usize, error: usize, workflow_indent: Option<usize>) -> Resume {
     let bytes = text.as_bytes();
     let in_body = workflow_indent.is_some();
@@ -332,7 +333,11 @@ fn starts_item(text: &str, at: usize, depth: usize, in_body: bool) -> Option<Res
         "step" | "finally" | "secret" if in_body => Some(Resume::Item(at)),
         "let" if in_body => Some(Resume::Item(at)),
         "let" if depth == 0 => Some(Resume::Item(at)),
-        "defaults" | "outputs" | "concurrency" if in_body && depth == 0 => Some(Resume::Item(at)),
+        "defaults" | "outputs" | "concurrency" | "timeout" | "max_failures"
+            if in_body && depth == 0 =>
+        {
+            Some(Resume::Item(at))
+        }
         _ => None,
     }
 }

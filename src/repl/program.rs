@@ -43,6 +43,9 @@ pub(super) enum Kind {
     Outputs,
     Concurrency,
     Policy,
+    /// A run setting of the workflow's body (`timeout`, `max_failures`), named by its
+    /// keyword.
+    Setting,
 }
 
 impl Kind {
@@ -60,6 +63,7 @@ impl Kind {
             Kind::Outputs => "outputs",
             Kind::Concurrency => "concurrency",
             Kind::Policy => "policy",
+            Kind::Setting => "setting",
         }
     }
 
@@ -207,8 +211,12 @@ impl Program {
                 return true;
             }
         }
-        let in_params = self.params.iter().position(|d| d.name == def.name);
-        let in_body = self.body.iter().position(|d| d.name == def.name);
+        // A setting is named by its keyword, which may also name a binding or a step.
+        let same = |d: &Def| {
+            d.name == def.name && (d.kind == Kind::Setting) == (def.kind == Kind::Setting)
+        };
+        let in_params = self.params.iter().position(same);
+        let in_body = self.body.iter().position(same);
         let replaced = in_params.is_some() || in_body.is_some();
         match (def.kind == Kind::Param, in_params, in_body) {
             (true, Some(i), _) => self.params[i] = def,
@@ -245,6 +253,7 @@ pub(super) fn decl_def(decl: &Decl, def: &dyn Fn(&str, Kind, crate::source::Span
         DeclKind::Let => Kind::Let,
         DeclKind::Secret => Kind::Secret,
         DeclKind::Step => Kind::Step,
+        DeclKind::Setting => Kind::Setting,
     };
     def(&decl.name, kind, decl.span)
 }

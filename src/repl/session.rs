@@ -259,6 +259,8 @@ impl Session {
                 }
                 // `concurrency "group" skip` is a definition; a name alone, an expression.
                 "concurrency" if text.trim() != "concurrency" => self.define(origin, Wrap::Body),
+                // `timeout 1h` sets the run's timeout; `timeout * 2` reads a binding.
+                "timeout" | "max_failures" if is_setting(text) => self.define(origin, Wrap::Body),
                 "param" => self.define(origin, Wrap::Param),
                 _ => self.evaluate(origin, true),
             }
@@ -383,6 +385,8 @@ impl Session {
                 let _ = writeln!(out, "{verb} the workflow's outputs");
             } else if def.kind == Kind::Concurrency {
                 let _ = writeln!(out, "{verb} the workflow's concurrency group");
+            } else if def.kind == Kind::Setting {
+                let _ = writeln!(out, "{verb} the run's `{}`", def.name);
             } else {
                 let _ = writeln!(out, "{verb} {} `{}`{ty}", def.kind.word(), def.name);
             }
@@ -916,7 +920,12 @@ impl Session {
             .iter()
             .chain(&self.program.params)
             .chain(&self.program.body)
-            .filter(|d| !matches!(d.kind, Kind::Defaults | Kind::Outputs | Kind::Concurrency))
+            .filter(|d| {
+                !matches!(
+                    d.kind,
+                    Kind::Defaults | Kind::Outputs | Kind::Concurrency | Kind::Setting
+                )
+            })
             .cloned()
             .collect();
         let mut out = String::new();
@@ -1049,7 +1058,10 @@ impl Session {
         names.names.extend(module.tasks.keys().cloned());
         names.names.extend(module.consts.keys().cloned());
         for def in self.program.params.iter().chain(&self.program.body) {
-            if !matches!(def.kind, Kind::Defaults | Kind::Outputs | Kind::Concurrency) {
+            if !matches!(
+                def.kind,
+                Kind::Defaults | Kind::Outputs | Kind::Concurrency | Kind::Setting
+            ) {
                 names.names.push(def.name.clone());
             }
         }
@@ -1244,6 +1256,18 @@ fn first_word(text: &str) -> &str {
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(rest.len());
     &rest[..end]
+}
+
+/// Whether the input is a run setting (`timeout 1h`, `max_failures 3`) rather than an
+/// expression reading a name spelt like one (`timeout * 2`): its keyword is followed by
+/// the start of a value, not by an operator or the end.
+fn is_setting(text: &str) -> bool {
+    let word = first_word(text);
+    let start = text.find(word).map_or(text.len(), |i| i + word.len());
+    text[start..]
+        .trim_start()
+        .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '"' || c == '(')
+        && text[start..].starts_with(char::is_whitespace)
 }
 
 /// Whether the input starts with `workflow.` (a field of the running workflow).

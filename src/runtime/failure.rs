@@ -178,6 +178,20 @@ pub enum StepFailure {
         help: Option<String>,
     },
 
+    /// The step's `dir` is missing, or not a directory: the step fails before its
+    /// command starts.
+    #[error("its working directory `{path}` {problem}")]
+    #[diagnostic(
+        code(E0476),
+        help("create the directory before the step starts (in a step it runs after, or with `fs.ensure_dir`), or fix its `dir`: a relative `dir` is relative to the directory of the file it is written in")
+    )]
+    WorkDir {
+        /// The directory, as resolved.
+        path: String,
+        /// What is wrong with it (`does not exist`, `is not a directory`).
+        problem: String,
+    },
+
     /// The step's action cannot run in this flowc (a sub-workflow call that was not
     /// inlined).
     #[error("{what} is not supported by `flowc run` yet")]
@@ -226,7 +240,8 @@ impl std::borrow::Borrow<dyn miette::Diagnostic> for Cause {
 }
 
 /// A step attribute whose expression cannot be evaluated when the step starts (a retry
-/// count, backoff or timeout): the step fails rather than run without it.
+/// count, backoff, timeout or a fan-out's `max_failures`): the step fails rather than run
+/// without it.
 #[derive(Clone, Debug, thiserror::Error, miette::Diagnostic)]
 #[error("the {what} cannot be evaluated: {reason}")]
 #[diagnostic(
@@ -234,7 +249,7 @@ impl std::borrow::Borrow<dyn miette::Diagnostic> for Cause {
     help("the expression depends on inputs known only at run time; check the values given")
 )]
 pub struct AttrError {
-    /// `retry count`, `backoff` or `timeout`.
+    /// `retry count`, `backoff`, `timeout` or `max_failures`.
     pub what: &'static str,
     /// Why.
     pub reason: String,

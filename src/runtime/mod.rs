@@ -28,6 +28,7 @@
 //!   progress, approvals and notices handed to the front end, and the exit codes.
 
 pub mod attempt;
+pub mod budget;
 pub use crate::command;
 pub mod driver;
 pub mod eval;
@@ -47,5 +48,6 @@ pub mod retry;
 pub mod rollback;
 pub mod run;
 pub mod schedule;
+pub mod slots;
 pub mod spawn;
 pub mod vars_file;

@@ -144,10 +144,31 @@ impl Planner<'_> {
             let group = self.value_text(&c.group, wf, &known);
             let _ = writeln!(out, "  concurrency {group} {}", c.policy.name());
         }
+        if let Some(t) = &wf.timeout {
+            let _ = writeln!(out, "  timeout {}", self.value_text(t, wf, &known));
+        }
+        if let Some(n) = &wf.max_failures {
+            let _ = writeln!(out, "  max_failures {}", self.value_text(n, wf, &known));
+        }
 
         let count = wf.steps.len();
-        // Dependency order, finally steps last (they run after all others).
-        let topo = graph.topo_order().unwrap_or_else(|| (0..count).collect());
+        // Dependency order, the higher priority first among steps whose dependencies are
+        // done (the order they start in one at a time), finally steps last (they run after
+        // all others).
+        let priorities: Vec<i64> = (wf.steps.iter())
+            .map(|s| {
+                match s
+                    .settings
+                    .priority
+                    .as_deref()
+                    .map(|p| eval_typed(p, &known))
+                {
+                    Some(Ok(Value::Int(p))) => p,
+                    _ => 0,
+                }
+            })
+            .collect();
+        let topo = start_order(graph, &priorities).unwrap_or_else(|| (0..count).collect());
         let order: Vec<usize> = topo
             .iter()
             .copied()
@@ -244,6 +265,12 @@ impl Planner<'_> {
             }
             if let Some(t) = &step.settings.timeout {
                 facts.push(format!("timeout {}", self.value_text(t, wf, &in_step)));
+            }
+            if let Some(p) = &step.settings.priority {
+                facts.push(format!("priority {}", self.value_text(p, wf, &known)));
+            }
+            if let Some(d) = &step.settings.dir {
+                facts.push(format!("dir {}", self.value_text(&d.path, wf, &in_step)));
             }
             let to = |to: typed::OnFailure| match to {
                 typed::OnFailure::FailFast => "fail_fast".to_string(),
@@ -344,12 +371,17 @@ impl Planner<'_> {
                 self.value_text(m, wf, known)
             );
         }
+        let budget = fan
+            .max_failures
+            .as_ref()
+            .map(|n| format!(", max_failures {}", self.value_text(n, wf, known)))
+            .unwrap_or_default();
         let each = fan
             .instance_when
             .as_ref()
             .map(|w| format!(" · each instance when {}", self.text(w, wf)))
             .unwrap_or_default();
-        format!("for {}: {count}{max}{each}", clauses.join(", "))
+        format!("for {}: {count}{max}{budget}{each}", clauses.join(", "))
     }
 
     /// `retry 3 (exponential 2s, max 30s, jitter, if exit_code != 2)`.
@@ -380,6 +412,40 @@ impl Planner<'_> {
             parts.join(", ")
         )
     }
+}
+
+/// The steps in an order where each comes after its dependencies, and among the steps
+/// whose dependencies come before, the highest priority first, ties in file order: the
+/// order they start in one at a time. `None` if there is a cycle.
+fn start_order(graph: &ExecGraph, priorities: &[i64]) -> Option<Vec<usize>> {
+    use petgraph::visit::EdgeRef;
+    use std::cmp::Reverse;
+    let n = graph.graph.node_count();
+    let node = petgraph::graph::NodeIndex::new;
+    let incoming = |i| {
+        graph
+            .graph
+            .edges_directed(node(i), petgraph::Direction::Incoming)
+    };
+    let mut waiting: Vec<usize> = (0..n).map(|i| incoming(i).count()).collect();
+    let key = |i: usize| (priorities.get(i).copied().unwrap_or(0), Reverse(i));
+    let mut ready: std::collections::BinaryHeap<_> =
+        (0..n).filter(|&i| waiting[i] == 0).map(key).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some((_, Reverse(i))) = ready.pop() {
+        order.push(i);
+        for e in graph
+            .graph
+            .edges_directed(node(i), petgraph::Direction::Outgoing)
+        {
+            let t = e.target().index();
+            waiting[t] -= 1;
+            if waiting[t] == 0 {
+                ready.push(key(t));
+            }
+        }
+    }
+    (order.len() == n).then_some(order)
 }
 
 /// `after a, b`, `reads c` (built-in fields only), `reads outputs of d`.

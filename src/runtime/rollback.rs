@@ -219,8 +219,10 @@ async fn one(
         Decision::Run(instances) => {
             let (canceller, signal) = process::cancellation();
             let env: HashMap<String, Value> = results.clone();
+            // A compensation handles failures: the run's failure budget does not hold it.
+            let handler = true;
             let running = run::run_step(
-                shared, i, &step.name, fan_out, instances, None, env, signal, None,
+                shared, i, &step.name, fan_out, instances, None, env, signal, None, handler,
             );
             tokio::pin!(running);
             let mut stopped = false;
@@ -231,6 +233,8 @@ async fn one(
                         stopped = true;
                         canceller.cancel();
                     }
+                    // The step's claims for a process slot are served here.
+                    () = shared.serve_slots() => {}
                 }
             }
         }

@@ -6,7 +6,10 @@
 //! time in proportion to its steps and edges), applies its rules (docs/language.md "Skip
 //! and failure propagation"), evaluates a step's `when` and fan-out list, and runs its
 //! instances (processes, sleeps, questions to the [`Approver`], native actions) with
-//! their retries and timeouts; declared outputs are read by [`super::outputs`].
+//! their retries and timeouts; declared outputs are read by [`super::outputs`]. The run's
+//! own limits are applied here too: its `timeout` (a deadline from its first start), its
+//! failure budgets ([`super::budget`]), step priorities (process slots are handed out by
+//! [`super::slots`]) and each step's working directory (`dir`).
 
 use std::collections::BTreeMap;
 
@@ -19,6 +22,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::attempt::{self, Attempt};
+use super::budget::Budget;
 use super::command;
 use super::eval::{self, EvalError, Scope, Value};
 use super::failure::{AttrError, Failure, RouteError, StepFailure};
@@ -31,6 +35,7 @@ use super::process::{self, CancellationSignal, Canceller, Stream};
 use super::redact::Redactor;
 use super::retry::{self, Backoff, Policy};
 use super::schedule::{OnFailure, Ruling, Scheduler};
+use super::slots::{Claim, Slots};
 use crate::lower::Lowered;
 use crate::snapshot::record::Record;
 use crate::typed::{self, Program, Ref, StepId};
@@ -101,6 +106,9 @@ pub enum Status {
     /// steps.
     #[serde(rename = "rolled_back")]
     RolledBack,
+    /// Of a run only: its `timeout` passed.
+    #[serde(rename = "timed_out")]
+    TimedOut,
 }
 
 impl Status {
@@ -114,6 +122,7 @@ impl Status {
             Status::Waiting => "waiting",
             Status::Paused => "paused",
             Status::RolledBack => "rolled_back",
+            Status::TimedOut => "timed_out",
         }
     }
 }
@@ -412,7 +421,18 @@ pub(super) struct Shared {
     /// as the step that declares it succeeds.
     redactor: std::sync::RwLock<Redactor>,
     pub(super) opts: Options,
-    slots: Semaphore,
+    /// The run's process slots, handed out by priority.
+    slots: Slots,
+    /// Each step's `priority` (by step index), decided when the run started.
+    priorities: Vec<i64>,
+    /// The run's failure budget (`max_failures` in the workflow's body).
+    budget: Budget,
+    /// Why the run stopped its running steps, when it is not an interrupt (its `timeout`
+    /// passed): what their reports say instead of `cancelled`.
+    stopped: std::sync::OnceLock<String>,
+    /// The run's deadline (Unix milliseconds) and its `timeout`, when it has one: a
+    /// question at an approval gate is not asked past it.
+    deadline: Option<(u64, Duration)>,
     observer: Arc<Mutex<Box<dyn Observer>>>,
     /// Step fingerprints by name, when the run is journaled.
     fingerprints: HashMap<String, u64>,
@@ -450,6 +470,16 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Ok(bigger) = guard.with(more) {
             *guard = bigger;
+        }
+    }
+
+    /// Hands out process slots as claims come and slots free, for ever: for a driver
+    /// that runs steps without the scheduler loop, which dispatches them itself (a
+    /// rollback runs its compensations one at a time).
+    pub(super) async fn serve_slots(&self) {
+        loop {
+            self.slots.wanted().await;
+            self.slots.dispatch();
         }
     }
 
@@ -674,6 +704,22 @@ pub async fn run(
             }
         }
     }
+    let limits = {
+        let scope = Known {
+            values: &values,
+            args: &[],
+            consts: &consts,
+            env: &process_env,
+        };
+        RunLimits::of(resolved, &scope)?
+    };
+    // The run's deadline counts from its first start: a resumed run keeps it.
+    let deadline_ms = limits.timeout.map(|limit| {
+        let started_ms = (opts.resume.as_ref())
+            .and_then(|r| r.run_started_ms)
+            .unwrap_or_else(journal::now_ms);
+        (started_ms + limit.as_millis() as u64, limit)
+    });
     let policies: Vec<OnFailure> = resolved
         .steps
         .iter()
@@ -703,7 +749,14 @@ pub async fn run(
         values,
         redactor: std::sync::RwLock::new(redactor),
         opts: opts.clone(),
-        slots: Semaphore::new(max_parallel),
+        slots: Slots::new(max_parallel),
+        priorities: limits.priorities.clone(),
+        budget: Budget::new(
+            limits.max_failures,
+            opts.resume.iter().flat_map(|r| r.failed.iter().cloned()),
+        ),
+        stopped: std::sync::OnceLock::new(),
+        deadline: deadline_ms,
         observer: Arc::new(Mutex::new(observer)),
         fingerprints,
         fed,
@@ -727,6 +780,16 @@ pub async fn run(
 
     let n = info.steps.len();
     let mut sched = Scheduler::new(info, graph);
+    sched.prioritize(limits.priorities.clone());
+    let deadline = deadline_ms.map(|(at_ms, limit)| {
+        let left = at_ms.saturating_sub(journal::now_ms());
+        (
+            tokio::time::Instant::now() + Duration::from_millis(left),
+            limit,
+        )
+    });
+    let mut timed_out = false;
+    let mut budget_noted = false;
 
     // Only results some step reads are kept by name: a large run of `after`-only steps
     // would otherwise hold every result record twice.
@@ -782,6 +845,21 @@ pub async fn run(
     // waiting for a slot, so that 10,000 ready steps do not become 10,000 parked futures.
     let in_flight_max = max_parallel.saturating_mul(2).saturating_add(16);
     loop {
+        let now = tokio::time::Instant::now();
+        if let Some((_, limit)) = deadline.filter(|(at, _)| !timed_out && *at <= now) {
+            timed_out = true;
+            let _ = shared
+                .stopped
+                .set(format!("stopped: {}", timeout_reason(limit)));
+            let stop = sched.timed_out(timeout_reason(limit));
+            cancel(&cancellers, stop);
+        }
+        if !budget_noted && shared.budget.spent() {
+            budget_noted = true;
+            sched.budget_spent(budget_reason("the run's", shared.budget.limit()));
+        }
+        // Whether tasks were spawned: their claims for slots are made once they run.
+        let mut spawned = false;
         while running.len() < in_flight_max {
             let Some(i) = sched.next_ready() else { break };
             let step = &info.steps[i];
@@ -845,6 +923,7 @@ pub async fn run(
                 }
                 Decision::Fail(failure) => {
                     sched.started(i);
+                    count_failure(&shared, &step.name, None);
                     let failure = redacted(&shared, &failure);
                     let report = StepReport {
                         status: Status::Failed,
@@ -862,16 +941,26 @@ pub async fn run(
                     let shared = Arc::clone(&shared);
                     // Reported as a finished step is: through the join below.
                     running.spawn(async move { (i, finish_routed(&shared, i, report, None)) });
+                    spawned = true;
                 }
                 Decision::Run(instances) => {
                     let feed =
                         shared.start_feed(i, instances.iter().map(|s| s.at.clone()).collect());
                     let (canceller, signal) = process::cancellation();
+                    let handler = step.finally
+                        || step.compensates.is_some()
+                        || sched.fallback_of(i).is_some();
                     // Under fail_fast a failed instance fails the workflow: the step's
-                    // other instances are stopped and no new one starts.
+                    // other instances are stopped and no new one starts (with a failure
+                    // budget of its own, the budget decides when that is).
+                    let budgeted = step
+                        .fan_out
+                        .as_ref()
+                        .is_some_and(|f| f.max_failures.is_some());
                     let stop = (!step.finally
                         && step.compensates.is_none()
-                        && policies[i] == OnFailure::FailFast)
+                        && policies[i] == OnFailure::FailFast
+                        && !budgeted)
                         .then(|| canceller.clone());
                     cancellers.insert(i, canceller);
                     sched.started(i);
@@ -905,13 +994,23 @@ pub async fn run(
                             env_results,
                             signal,
                             stop,
+                            handler,
                         )
                         .await;
                         (i, report)
                     });
+                    spawned = true;
                 }
             }
         }
+        // The steps just started make their claims first (a task runs up to its claim
+        // before it waits), so that the slots go to the best of them and of the claims
+        // already waiting: a slot that a finished step frees may go to a step it made
+        // ready.
+        if spawned {
+            tokio::task::yield_now().await;
+        }
+        shared.slots.dispatch();
         let woke = {
             let interrupt = async {
                 match interrupt.as_mut() {
@@ -925,16 +1024,26 @@ pub async fn run(
                     _ => std::future::pending().await,
                 }
             };
+            let deadline_now = async {
+                match deadline {
+                    Some((at, _)) if !timed_out => tokio::time::sleep_until(at).await,
+                    _ => std::future::pending().await,
+                }
+            };
             // An interrupt or a pause is heard before the next step's end starts more.
             tokio::select! {
                 biased;
                 () = interrupt => Woke::Interrupted,
                 () = pause => Woke::Paused,
                 joined = running.join_next() => Woke::Joined(joined.map(Box::new)),
+                () = deadline_now => Woke::Again,
+                () = shared.slots.wanted() => Woke::Again,
             }
         };
         let joined = match woke {
             Woke::Joined(joined) => joined.map(|j| *j),
+            // The deadline, or a claim or a freed slot: seen to at the top of the loop.
+            Woke::Again => continue,
             Woke::Interrupted => {
                 interrupted = true;
                 // An interrupt while pausing stops the run as it would have.
@@ -972,7 +1081,12 @@ pub async fn run(
         }
         keep(i, &mut report, &mut results);
         let stop = sched.finished(i, report);
-        if shared.pausing() && matches!(sched.status(), Status::Failed | Status::Cancelled) {
+        if shared.pausing()
+            && matches!(
+                sched.status(),
+                Status::Failed | Status::Cancelled | Status::TimedOut
+            )
+        {
             // A failure ends the pause: the run fails as it would have.
             shared.pausing.send_replace(false);
         }
@@ -1016,6 +1130,196 @@ pub async fn run(
     })
 }
 
+/// What a run's settings say, decided when it starts (from its parameters, bindings and
+/// constants): its `timeout`, its failure budget and each step's `priority`.
+struct RunLimits {
+    timeout: Option<Duration>,
+    max_failures: Option<u64>,
+    /// By step index.
+    priorities: Vec<i64>,
+}
+
+impl RunLimits {
+    fn of(wf: &Workflow, scope: &Known<'_>) -> Result<RunLimits, RunError> {
+        let bad = |name: String, reason: String| RunError::Binding {
+            name,
+            reason,
+            help: None,
+        };
+        let value = |e: &typed::Expr, name: &str| {
+            eval::eval_typed(e, scope).map_err(|err| bad(name.to_string(), err.to_string()))
+        };
+        let timeout = match &wf.timeout {
+            None => None,
+            Some(e) => match value(e, "timeout")? {
+                Value::Duration(ms) if ms > 0 => Some(Duration::from_millis(ms)),
+                other => {
+                    let reason = format!("{other} is not a positive duration");
+                    return Err(bad("timeout".to_string(), reason));
+                }
+            },
+        };
+        let max_failures = match &wf.max_failures {
+            None => None,
+            Some(e) => match value(e, "max_failures")? {
+                Value::Int(n) if n > 0 => Some(n as u64),
+                other => {
+                    let reason = format!("{other} is not a positive number of failures");
+                    return Err(bad("max_failures".to_string(), reason));
+                }
+            },
+        };
+        let mut priorities = Vec::with_capacity(wf.steps.len());
+        for s in &wf.steps {
+            let name = || format!("the priority of step `{}`", s.name);
+            priorities.push(match &s.settings.priority {
+                None => 0,
+                Some(e) => match value(e, &name())? {
+                    Value::Int(p) => p,
+                    other => return Err(bad(name(), format!("{other} is not an int"))),
+                },
+            });
+        }
+        Ok(RunLimits {
+            timeout,
+            max_failures,
+            priorities,
+        })
+    }
+}
+
+/// Why steps that had not started are skipped once the run's `timeout` has passed.
+fn timeout_reason(limit: Duration) -> String {
+    format!(
+        "the run's timeout of {} has passed",
+        eval::format_duration(limit.as_millis() as u64)
+    )
+}
+
+/// `the run's failure budget is spent (max_failures 3)`.
+fn budget_reason(whose: &str, limit: Option<u64>) -> String {
+    format!(
+        "{whose} failure budget is spent (max_failures {})",
+        limit.unwrap_or(0)
+    )
+}
+
+/// The failure budgets that keep an instance from starting: the run's (not for the
+/// compensation, fallback and finally steps that handle failures) and its step's own.
+struct Budgets<'a> {
+    run: Option<&'a Budget>,
+    step: Option<&'a Budget>,
+}
+
+impl Budgets<'_> {
+    /// Why nothing new may start, when a budget is spent.
+    fn spent(&self) -> Option<String> {
+        if let Some(b) = self.step.filter(|b| b.spent()) {
+            return Some(format!(
+                "not started: {}",
+                budget_reason("its step's", b.limit())
+            ));
+        }
+        let b = self.run.filter(|b| b.spent())?;
+        Some(format!(
+            "not started: {}",
+            budget_reason("the run's", b.limit())
+        ))
+    }
+}
+
+/// Counts a failure of a step or instance (for good: its retries spent) against the run's
+/// failure budget and its step's, and journals it so that a resumed run counts it too.
+fn count_failure(shared: &Shared, label: &str, step: Option<&Budget>) {
+    shared.budget.fail(label);
+    if let Some(budget) = step {
+        budget.fail(label);
+    }
+    if let Some(j) = &shared.opts.journal {
+        j.record(&Record::InstanceFailed {
+            step: label.to_string(),
+            at_ms: journal::now_ms(),
+        });
+    }
+}
+
+/// A fan-out step's own failure budget (`max_failures`), evaluated when it starts, with
+/// the failures of its instances that a resumed run's journal recorded.
+fn fan_budget(
+    shared: &Shared,
+    step: &typed::Step,
+    results: &HashMap<String, Value>,
+) -> Result<Option<Budget>, StepFailure> {
+    let Some(n) = step.fan_out.as_ref().and_then(|f| f.max_failures.as_ref()) else {
+        return Ok(None);
+    };
+    let env = StepEnv {
+        values: &shared.values,
+        results,
+        locals: &[],
+        extra: &[],
+        run_id: &shared.opts.run_id,
+        shared,
+        args: &[],
+        paired: &[],
+    };
+    let limit = match eval::eval_typed(n, &env) {
+        Ok(Value::Int(k)) if k > 0 => k as u64,
+        Ok(other) => {
+            let reason = format!("{other} is not a positive number of failures");
+            return Err(AttrError {
+                what: "max_failures",
+                reason,
+            }
+            .into());
+        }
+        Err(e) => {
+            let reason = e.to_string();
+            return Err(AttrError {
+                what: "max_failures",
+                reason,
+            }
+            .into());
+        }
+    };
+    let before = (shared.opts.resume.iter())
+        .flat_map(|r| r.failed.iter())
+        .filter(|label| journal::step_of(label) == step.name)
+        .cloned();
+    Ok(Some(Budget::new(Some(limit), before)))
+}
+
+/// The working directory of a step's process: its `dir` (relative to the directory of
+/// the file it is written in), which must be a directory now (E0476), or the run's.
+fn work_dir(
+    shared: &Shared,
+    step: &typed::Step,
+    env: &StepEnv<'_>,
+) -> Result<PathBuf, StepFailure> {
+    let Some(dir) = &step.settings.dir else {
+        return Ok(shared.opts.workdir.clone());
+    };
+    let written = eval::eval_typed(&dir.path, env)
+        .map_err(|e| StepFailure::eval("`dir`", e))?
+        .to_text();
+    let written = PathBuf::from(written);
+    let path = match &dir.base {
+        _ if written.is_absolute() => written,
+        Some(base) => base.join(written),
+        None => shared.opts.workdir.join(written),
+    };
+    let problem = match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_dir() => return Ok(path),
+        Ok(_) => "is not a directory".to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist".to_string(),
+        Err(e) => format!("cannot be used: {e}"),
+    };
+    Err(StepFailure::WorkDir {
+        path: path.display().to_string(),
+        problem,
+    })
+}
+
 /// What woke the scheduler loop.
 enum Woke {
     /// A step task ended (`None`: none is left). Boxed: a report is large, and the other
@@ -1025,6 +1329,9 @@ enum Woke {
     Interrupted,
     /// The run is to pause.
     Paused,
+    /// The run's deadline passed, or a claim for a process slot was made or a slot freed:
+    /// the top of the loop sees to it.
+    Again,
 }
 
 /// Whether two result records of a step are the same, but for how long it took and how
@@ -1882,6 +2189,7 @@ pub(super) async fn run_step(
     results: HashMap<String, Value>,
     cancel: CancellationSignal,
     stop_on_failure: Option<Canceller>,
+    handler: bool,
 ) -> StepReport {
     let Some(step) = shared.workflow_resolved().steps.get(index) else {
         return skipped_report(
@@ -1918,6 +2226,25 @@ pub(super) async fn run_step(
             .collect();
         per_run.push((*n, runs));
     }
+    let step_budget = match fan_budget(shared, step, &results) {
+        Ok(budget) => budget,
+        Err(failure) => {
+            count_failure(shared, name, None);
+            let failure = redacted(shared, &failure);
+            let report = StepReport {
+                status: Status::Failed,
+                reason: Some(failure.message.clone()),
+                failure: Some(failure),
+                ..not_run(name, Status::Failed, None, String::new(), Shape::of(step))
+            };
+            return finish_routed(shared, index, report, None);
+        }
+    };
+    let budgets = Budgets {
+        run: (!handler).then_some(&shared.budget),
+        step: step_budget.as_ref(),
+    };
+    let priority = shared.priorities.get(index).copied().unwrap_or(0);
     let count = instances.len();
     let mut tasks = Vec::with_capacity(count);
     for (k, spec) in instances.into_iter().enumerate() {
@@ -1928,6 +2255,7 @@ pub(super) async fn run_step(
         let per_run = &per_run;
         let feed = feed.as_deref();
         let stop = stop_on_failure.as_ref();
+        let budgets = &budgets;
         tasks.push(async move {
             let mut spec = spec;
             let instance = async {
@@ -1966,6 +2294,7 @@ pub(super) async fn run_step(
                         Ok(Some(Fate::Hold(reason))) => return Instance::held(reason),
                         Ok(Some(Fate::Pause(reason))) => return Instance::paused(&reason),
                         Err(failure) => {
+                            count_failure(shared, &label, budgets.step);
                             return Instance {
                                 failure: Some(failure),
                                 exit_code: -1,
@@ -1995,6 +2324,16 @@ pub(super) async fn run_step(
                 if shared.pausing() {
                     return Instance::paused("it had not started");
                 }
+                // Nor once a failure budget is spent (an instance a resume restores was
+                // started before).
+                let restored = (shared.opts.resume.as_ref())
+                    .is_some_and(|r| r.instances.contains_key(&label));
+                if let (Some(reason), false) = (budgets.spent(), restored) {
+                    return Instance {
+                        note: Some(reason),
+                        ..Instance::not_started()
+                    };
+                }
                 if fan_out {
                     shared.emit(Event::InstanceStarted {
                         step: name.to_string(),
@@ -2002,8 +2341,13 @@ pub(super) async fn run_step(
                         index: k,
                     });
                 }
-                let instance = run_instance(shared, step, &label, &env, cancel.clone()).await;
+                let claim = Claim::new(priority, index, k);
+                let instance =
+                    run_instance(shared, step, &label, &env, cancel.clone(), claim, budgets).await;
                 drop(permits);
+                if instance.failed() {
+                    count_failure(shared, &label, budgets.step);
+                }
                 instance
             }
             .await;
@@ -2410,6 +2754,8 @@ async fn run_instance(
     label: &str,
     env: &StepEnv<'_>,
     cancel: CancellationSignal,
+    claim: Claim,
+    budgets: &Budgets<'_>,
 ) -> Instance {
     let started = Instant::now();
     if let Some(done) = shared
@@ -2500,6 +2846,10 @@ async fn run_instance(
         policy.jitter = r.jitter;
         retry_if = r.condition.as_ref();
     }
+    let cwd = match work_dir(shared, step, &env) {
+        Ok(cwd) => cwd,
+        Err(failure) => return fail(failure),
+    };
     let mut env_vars: Vec<(String, String)> = Vec::new();
     for (name, value) in &step.settings.env {
         match eval::eval_typed(value, &env) {
@@ -2549,7 +2899,7 @@ async fn run_instance(
             let spec = process::Spec {
                 argv,
                 env: env_vars,
-                cwd: shared.opts.workdir.clone(),
+                cwd,
                 timeout,
                 grace: shared.opts.grace,
                 redactor: shared.redactor(),
@@ -2560,6 +2910,8 @@ async fn run_instance(
             // Set when the first attempt gets its slot: the step's duration counts from
             // there, not from when it began waiting for one.
             let first_start: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+            // Why it never started, when a failure budget stopped it.
+            let not_started: std::sync::OnceLock<String> = std::sync::OnceLock::new();
             let mut rng = fastrand::Rng::new();
             // Attempts that failed before a crash count against the retries.
             let prior = shared
@@ -2631,17 +2983,23 @@ async fn run_instance(
                     let native = native.as_deref();
                     let native_args = &native_args;
                     let first_start = &first_start;
+                    let not_started = &not_started;
                     let attempt = attempt + prior;
                     async move {
                         // The slot first: a step waiting for one has not started.
-                        // The semaphore is closed only when the run is over.
-                        let Ok(_slot) = shared.slots.acquire().await else {
-                            return Attempt::cancelled();
-                        };
+                        let _slot = shared.slots.acquire(claim).await;
                         // Stopped while it waited: it does not start at all; nor when the
                         // run is pausing.
                         if cancel.is_cancelled() || shared.pausing() {
                             return Attempt::cancelled();
+                        }
+                        // A failure budget spent while it waited: it does not start (a
+                        // step that has started goes on to its end, retries included).
+                        if first_start.get().is_none() {
+                            if let Some(reason) = budgets.spent() {
+                                let _ = not_started.set(reason);
+                                return Attempt::cancelled();
+                            }
                         }
                         first_start.get_or_init(Instant::now);
                         shared.emit(Event::StepStarted {
@@ -2754,10 +3112,15 @@ async fn run_instance(
                 signal: result.signal,
                 gate: None,
                 stdout: redactor.redact(&result.stdout).into_owned(),
-                attempts: attempts + prior,
+                // An attempt a failure budget kept from starting is none.
+                attempts: (attempts + prior).saturating_sub(u32::from(not_started.get().is_some())),
                 duration: first_start.get().map_or(Duration::ZERO, |t| t.elapsed()),
                 outputs: BTreeMap::new(),
-                note: result.cancelled.then(|| "cancelled".to_string()),
+                note: result.cancelled.then(|| {
+                    (not_started.get().or(shared.stopped.get()))
+                        .cloned()
+                        .unwrap_or_else(|| "cancelled".to_string())
+                }),
                 failure: if result.ok { None } else { result.failure },
                 cancelled: result.cancelled,
                 waiting: false,
@@ -2861,8 +3224,28 @@ async fn approval(
             let Some(approver) = &shared.opts.approver else {
                 return waiting(shared, label, &question, deadline, started);
             };
-            let wait = deadline.map(|d| Duration::from_millis(d.saturating_sub(now)));
+            // Asked until the gate's deadline, and never past the run's.
+            let until = match (deadline, shared.deadline.map(|(d, _)| d)) {
+                (Some(gate), Some(run)) => Some(gate.min(run)),
+                (gate, run) => gate.or(run),
+            };
+            let wait = until.map(|d| Duration::from_millis(d.saturating_sub(now)));
             let answer = ask(approver, &question, label, wait).await;
+            if let Some((run_ms, limit)) = shared.deadline {
+                let late = journal::now_ms() >= run_ms && deadline.is_none_or(|d| d > run_ms);
+                if answer == gate::Answer::Late && late {
+                    // The run's timeout, not the gate's: stopped, not decided.
+                    return Instance {
+                        cancelled: true,
+                        exit_code: -1,
+                        attempts: 1,
+                        note: Some(format!("stopped: {}", timeout_reason(limit))),
+                        duration: started.elapsed(),
+                        started: Some(started),
+                        ..Instance::default()
+                    };
+                }
+            }
             let (by, at_ms) = (login(), journal::now_ms());
             let decision = match answer {
                 gate::Answer::Yes | gate::Answer::No => GateDecision {

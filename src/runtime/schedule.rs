@@ -2,8 +2,10 @@
 //! whom ([`Waits`]: a step is decided the moment the last step it waits for is done, so a
 //! run costs time in proportion to its steps and edges), the skip and failure rules of
 //! docs/language.md §16 that decide a step from the results of the steps it waits for
-//! ([`rules`]), and the [`Scheduler`] that keeps the ready set, parks the steps behind a
-//! waiting gate, and tracks the workflow's status and what to cancel as steps finish.
+//! ([`rules`]), and the [`Scheduler`] that keeps the ready set (the highest `priority`
+//! first, ties in file order), parks the steps behind a waiting gate, and tracks the
+//! workflow's status (its `timeout` and failure budget included) and what to cancel as
+//! steps finish.
 //! [`super::run`] drives it with tokio and real processes, and evaluates a step's `when`
 //! and fan-out list when the rules let it run; the unit tests drive it with a fake
 //! spawner on a fake clock.
@@ -141,6 +143,10 @@ pub enum Verdict {
     Hold(String),
 }
 
+/// Why a step that has not started is skipped once the run is stopping (the scheduler
+/// says why more precisely when it knows: a timeout, a spent failure budget).
+pub const STOPPING: &str = "the run is stopping: a step failed (fail_fast) or it was interrupted";
+
 /// Decides step `i` from the results of the steps it waits for (`report_of`), whether the
 /// run is failing (a fail_fast failure or an interrupt) and whether it is paused at a
 /// gate. `None`: the rules let it run (its `when` and fan-out list come next).
@@ -215,10 +221,7 @@ pub fn rules<'a>(
         }
     } else if !step.finally && fallback_of[i].is_none() {
         if failing {
-            return Some(Verdict::Skip(
-                SkipCause::Failure,
-                "the run is stopping: a step failed (fail_fast) or it was interrupted".to_string(),
-            ));
+            return Some(Verdict::Skip(SkipCause::Failure, STOPPING.to_string()));
         }
         let node = petgraph::graph::NodeIndex::new(i);
         for e in graph.graph.edges_directed(node, Direction::Incoming) {
@@ -378,7 +381,7 @@ pub struct Scheduler<'a> {
     graph: &'a ExecGraph,
     waits: Waits,
     reports: Vec<Option<StepReport>>,
-    ready: Vec<usize>,
+    ready: Ready,
     parked: Vec<usize>,
     settled: bool,
     running: Vec<bool>,
@@ -386,6 +389,42 @@ pub struct Scheduler<'a> {
     status: Status,
     finished_ordinary: usize,
     ordinary: usize,
+    /// Why steps that have not started are skipped, when it is not [`STOPPING`].
+    stop_reason: Option<String>,
+    /// Steps that became ready, before they join [`Scheduler::ready`].
+    newly_ready: Vec<usize>,
+}
+
+/// The steps ready to be decided: the highest priority first, ties in file order (the
+/// lower step index first), whatever order they became ready in. Without priorities
+/// (see [`Scheduler::prioritize`]) every step has priority 0.
+#[derive(Debug, Default)]
+pub struct Ready {
+    heap: std::collections::BinaryHeap<(i64, std::cmp::Reverse<usize>)>,
+    priorities: Vec<i64>,
+}
+
+impl Ready {
+    /// Step `i` is ready.
+    pub fn push(&mut self, i: usize) {
+        let priority = self.priorities.get(i).copied().unwrap_or(0);
+        self.heap.push((priority, std::cmp::Reverse(i)));
+    }
+
+    /// The ready step to decide first.
+    pub fn pop(&mut self) -> Option<usize> {
+        self.heap.pop().map(|(_, std::cmp::Reverse(i))| i)
+    }
+
+    /// The same steps, ordered by new priorities.
+    fn reprioritize(&mut self, priorities: Vec<i64>) {
+        let steps: Vec<usize> = std::mem::take(&mut self.heap)
+            .into_iter()
+            .map(|(_, std::cmp::Reverse(i))| i)
+            .collect();
+        self.priorities = priorities;
+        steps.into_iter().for_each(|i| self.push(i));
+    }
 }
 
 impl<'a> Scheduler<'a> {
@@ -393,7 +432,11 @@ impl<'a> Scheduler<'a> {
     pub fn new(info: &'a Workflow, graph: &'a ExecGraph) -> Scheduler<'a> {
         let n = info.steps.len();
         let waits = Waits::new(info, graph);
-        let ready = waits.ready_at_start();
+        let mut ready = Ready::default();
+        waits
+            .ready_at_start()
+            .into_iter()
+            .for_each(|i| ready.push(i));
         Scheduler {
             info,
             graph,
@@ -407,7 +450,15 @@ impl<'a> Scheduler<'a> {
             status: Status::Succeeded,
             finished_ordinary: 0,
             ordinary: info.steps.iter().filter(|s| !s.finally).count(),
+            stop_reason: None,
+            newly_ready: Vec::new(),
         }
+    }
+
+    /// Gives the steps their priorities (by step index): among the ready steps, the
+    /// highest priority is decided first, ties in file order.
+    pub fn prioritize(&mut self, priorities: Vec<i64>) {
+        self.ready.reprioritize(priorities);
     }
 
     /// The workflow's status so far: `succeeded`, `failed`, `waiting` or `cancelled`.
@@ -444,7 +495,10 @@ impl<'a> Scheduler<'a> {
             self.status == Status::Waiting,
         ) {
             None => Ruling::Run,
-            Some(Verdict::Skip(cause, why)) => Ruling::Skip(cause, why),
+            Some(Verdict::Skip(cause, why)) => match &self.stop_reason {
+                Some(reason) if why == STOPPING => Ruling::Skip(cause, reason.clone()),
+                _ => Ruling::Skip(cause, why),
+            },
             Some(Verdict::Hold(_)) if !self.settled => {
                 self.parked.push(i);
                 Ruling::Parked
@@ -456,7 +510,9 @@ impl<'a> Scheduler<'a> {
     /// Step `i` started.
     pub fn started(&mut self, i: usize) {
         self.running[i] = true;
-        self.waits.started(i, &mut self.ready);
+        let mut released = Vec::new();
+        self.waits.started(i, &mut released);
+        released.into_iter().for_each(|j| self.ready.push(j));
     }
 
     /// Step `i` finished in an earlier run and is restored as it was.
@@ -509,7 +565,11 @@ impl<'a> Scheduler<'a> {
         if report.status == Status::Waiting && self.status == Status::Succeeded {
             self.status = Status::Waiting;
         }
-        if failed && step.fallbacks().next().is_none() && step.finally {
+        if failed
+            && step.fallbacks().next().is_none()
+            && step.finally
+            && self.status != Status::TimedOut
+        {
             self.status = Status::Failed;
         }
         report.continued = failed && route == crate::typed::OnFailure::Continue;
@@ -523,6 +583,29 @@ impl<'a> Scheduler<'a> {
         self.failing = true;
         self.status = Status::Cancelled;
         self.to_stop()
+    }
+
+    /// The run's `timeout` passed: it ends `timed_out` (unless it was interrupted before),
+    /// nothing new starts but
+    /// compensation and finally steps, and the running steps to cancel are returned.
+    pub fn timed_out(&mut self, reason: String) -> Vec<usize> {
+        self.failing = true;
+        // An interrupt that came first decides how the run ended.
+        if self.status != Status::Cancelled {
+            self.status = Status::TimedOut;
+        }
+        self.stop_reason = Some(reason);
+        self.to_stop()
+    }
+
+    /// The run's failure budget (`max_failures`) is spent: the run fails and nothing new
+    /// starts but compensation and finally steps; the running steps go on to their end.
+    pub fn budget_spent(&mut self, reason: String) {
+        if !matches!(self.status, Status::Cancelled | Status::TimedOut) {
+            self.status = Status::Failed;
+        }
+        self.failing = true;
+        self.stop_reason.get_or_insert(reason);
     }
 
     /// The run is to pause (`flowc pause`): it ends `paused` unless something fails or
@@ -543,7 +626,9 @@ impl<'a> Scheduler<'a> {
             return false;
         }
         self.settled = true;
-        self.ready.extend(self.parked.drain(..).rev());
+        for i in std::mem::take(&mut self.parked) {
+            self.ready.push(i);
+        }
         true
     }
 
@@ -558,13 +643,16 @@ impl<'a> Scheduler<'a> {
         if !self.info.steps[i].finally {
             self.finished_ordinary += 1;
         }
-        self.waits.done(i, &mut self.ready);
+        self.waits.done(i, &mut self.newly_ready);
+        for j in self.newly_ready.drain(..) {
+            self.ready.push(j);
+        }
     }
 
     /// A failure under `fail_fast` (or of a fallback, or a fallback that did not run): the
     /// workflow fails and everything ordinary that is still running is stopped.
     fn fail(&mut self) -> Vec<usize> {
-        if self.status != Status::Cancelled {
+        if !matches!(self.status, Status::Cancelled | Status::TimedOut) {
             self.status = Status::Failed;
         }
         if self.failing {
@@ -804,14 +892,52 @@ mod tests {
         slots: usize,
         interrupt_at: Option<u64>,
     ) -> (Vec<String>, Status) {
+        play_with(
+            text,
+            &Setup {
+                table,
+                slots,
+                interrupt_at,
+                ..Setup::default()
+            },
+        )
+    }
+
+    /// What [`play_with`] plays.
+    #[derive(Default)]
+    struct Setup<'a> {
+        /// How long each step takes and how it ends (default 10 ms, succeeded).
+        table: &'a [(&'a str, u64, Status)],
+        /// Process slots.
+        slots: usize,
+        /// When an interrupt comes.
+        interrupt_at: Option<u64>,
+        /// When the run's `timeout` passes.
+        timeout_at: Option<u64>,
+        /// The run's `max_failures`.
+        budget: Option<usize>,
+        /// Step priorities (0 when not listed).
+        priorities: &'a [(&'a str, i64)],
+    }
+
+    /// [`play`], with priorities, a run timeout and a failure budget as the run applies
+    /// them: a free slot goes to the waiting step of the highest priority, ties in file
+    /// order (as [`super::super::slots::Slots`] hands them out); the budget counts failed
+    /// steps, and once it is spent the steps still waiting for a slot do not start.
+    fn play_with(text: &str, setup: &Setup<'_>) -> (Vec<String>, Status) {
         let lowered = compiled(text);
         let info = &lowered.program.workflows[0];
         let graph = &lowered.graphs[0];
+        let priority = |i: usize| {
+            (setup.priorities.iter())
+                .find(|(n, _)| *n == info.steps[i].name)
+                .map_or(0, |(_, p)| *p)
+        };
         let mut sched = Scheduler::new(info, graph);
+        sched.prioritize((0..info.steps.len()).map(priority).collect());
         let name = |i: usize| info.steps[i].name.clone();
         let outcome = |i: usize| {
-            table
-                .iter()
+            (setup.table.iter())
                 .find(|(n, _, _)| *n == info.steps[i].name)
                 .map_or((10, Status::Succeeded), |(_, ms, s)| (*ms, *s))
         };
@@ -819,7 +945,8 @@ mod tests {
         let mut now = 0u64;
         // Started steps: (ends at, step, status); `None` for the end while waiting for a slot.
         let mut running: Vec<(Option<u64>, usize, Status)> = Vec::new();
-        let mut interrupted = false;
+        let (mut interrupted, mut timed_out) = (false, false);
+        let mut failures = 0;
         loop {
             while let Some(i) = sched.next_ready() {
                 match sched.rule(i) {
@@ -841,15 +968,41 @@ mod tests {
                     }
                 }
             }
-            // Free slots go to the steps waiting for one, in the order they were started.
+            let spent = setup.budget.is_some_and(|n| failures >= n);
+            // Free slots go to the steps waiting for one: the highest priority first, ties
+            // in file order. With the budget spent, those do not start.
+            let mut waiting: Vec<usize> = (0..running.len())
+                .filter(|&k| running[k].0.is_none())
+                .collect();
+            waiting.sort_by_key(|&k| (std::cmp::Reverse(priority(running[k].1)), running[k].1));
+            // Compensation, fallback and finally steps handle failures: they still start.
+            let handler = |i: usize| {
+                let s = &info.steps[i];
+                s.finally || s.compensates.is_some() || sched.fallback_of(i).is_some()
+            };
+            let mut never_start: Vec<usize> = waiting
+                .iter()
+                .copied()
+                .filter(|&k| spent && !handler(running[k].1))
+                .collect();
+            if !never_start.is_empty() {
+                // They never start; what waited for them is decided in the next round.
+                never_start.sort_unstable();
+                for k in never_start.into_iter().rev() {
+                    let (_, j, _) = running.remove(k);
+                    log.push(format!("t={now} not started {}", name(j)));
+                    let more = sched.finished(j, report(&name(j), Status::Cancelled, None));
+                    assert!(more.is_empty(), "a step that never started fails nothing");
+                }
+                continue;
+            }
             let busy = running.iter().filter(|r| r.0.is_some()).count();
-            for r in running
-                .iter_mut()
-                .filter(|r| r.0.is_none())
-                .take(slots - busy.min(slots))
+            for k in waiting
+                .into_iter()
+                .take(setup.slots - busy.min(setup.slots))
             {
-                r.0 = Some(now + outcome(r.1).0);
-                log.push(format!("t={now} start {}", name(r.1)));
+                running[k].0 = Some(now + outcome(running[k].1).0);
+                log.push(format!("t={now} start {}", name(running[k].1)));
             }
             let Some(k) = (0..running.len())
                 .filter(|&k| running[k].0.is_some())
@@ -861,7 +1014,7 @@ mod tests {
                 break;
             };
             let end = running[k].0.unwrap_or(now);
-            if let Some(t) = interrupt_at.filter(|t| !interrupted && *t < end) {
+            if let Some(t) = setup.interrupt_at.filter(|t| !interrupted && *t < end) {
                 now = t;
                 interrupted = true;
                 log.push(format!("t={now} interrupt"));
@@ -869,9 +1022,24 @@ mod tests {
                 cancel(&mut sched, &mut running, &mut log, now, stop, &name);
                 continue;
             }
+            if let Some(t) = setup.timeout_at.filter(|t| !timed_out && *t < end) {
+                now = t;
+                timed_out = true;
+                log.push(format!("t={now} timeout"));
+                let stop = sched.timed_out("the run's timeout has passed".to_string());
+                cancel(&mut sched, &mut running, &mut log, now, stop, &name);
+                continue;
+            }
             now = end;
             let (_, i, status) = running.remove(k);
             log.push(format!("t={now} {} {}", name(i), status.as_str()));
+            if status == Status::Failed {
+                failures += 1;
+                if setup.budget == Some(failures) {
+                    log.push(format!("t={now} budget spent"));
+                    sched.budget_spent("the run's failure budget is spent".to_string());
+                }
+            }
             let stop = sched.finished(i, report(&name(i), status, None));
             cancel(&mut sched, &mut running, &mut log, now, stop, &name);
         }
@@ -1071,6 +1239,150 @@ mod tests {
                 "t=310 undo succeeded",
                 "t=310 start report",
                 "t=320 report succeeded"
+            ]
+        );
+    }
+
+    #[test]
+    fn ready_steps_are_decided_by_priority_then_in_file_order() {
+        let lowered = compiled(
+            "workflow w {
+  step a { sleep 0s }
+  step b { sleep 0s }
+  step c { sleep 0s }
+  step d after a { sleep 0s }
+  step e after a { sleep 0s }
+}",
+        );
+        let (info, graph) = (&lowered.program.workflows[0], &lowered.graphs[0]);
+        let mut sched = Scheduler::new(info, graph);
+        sched.prioritize(vec![5, 0, 5, -1, 7]);
+        let mut order = Vec::new();
+        while let Some(i) = sched.next_ready() {
+            assert_eq!(sched.rule(i), Ruling::Run);
+            order.push(info.steps[i].name.as_str());
+            sched.started(i);
+            let stop = sched.finished(i, report(&info.steps[i].name, Status::Succeeded, None));
+            assert!(stop.is_empty());
+        }
+        // `a` and `c` tie at 5 (file order); `a` makes `e` (7) and `d` (-1) ready, and `e`
+        // comes before `b` (0), which was ready from the start.
+        assert_eq!(order, ["a", "e", "c", "b", "d"]);
+    }
+
+    #[test]
+    fn a_freed_slot_goes_to_the_highest_priority_among_the_steps_waiting() {
+        let (log, status) = play_with(
+            "workflow w {
+  step gate { sleep 0s }
+  step none { sleep 0s }
+  step low after gate { sleep 0s }
+  step high after gate { sleep 0s }
+  step mid after gate { sleep 0s }
+}",
+            &Setup {
+                slots: 1,
+                priorities: &[("gate", 100), ("low", 1), ("high", 10), ("mid", 5)],
+                ..Setup::default()
+            },
+        );
+        assert_eq!(status, Status::Succeeded);
+        let starts: Vec<&str> = log
+            .iter()
+            .filter_map(|l| l.split_once(" start ").map(|(_, s)| s))
+            .collect();
+        assert_eq!(starts, ["gate", "high", "mid", "low", "none"]);
+    }
+
+    #[test]
+    fn the_run_timeout_cancels_running_steps_skips_the_rest_and_runs_handlers() {
+        let text = "workflow w {
+  step a { sleep 0s }
+  step b after a { sleep 0s }
+  step undo on_failure_of a { sleep 0s }
+  finally step report { sleep 0s }
+}";
+        let (log, status) = play_with(
+            text,
+            &Setup {
+                table: &[("a", 1000, Status::Succeeded)],
+                slots: 2,
+                timeout_at: Some(50),
+                ..Setup::default()
+            },
+        );
+        assert_eq!(status, Status::TimedOut);
+        assert_eq!(
+            log,
+            [
+                "t=0 start a",
+                "t=50 timeout",
+                "t=50 cancel a",
+                "t=50 skip b: the run's timeout has passed",
+                "t=50 start undo",
+                "t=60 undo succeeded",
+                "t=60 start report",
+                "t=70 report succeeded"
+            ]
+        );
+        // A handler that fails after the timeout leaves the run timed out.
+        let (_, status) = play_with(
+            text,
+            &Setup {
+                table: &[
+                    ("a", 1000, Status::Succeeded),
+                    ("report", 10, Status::Failed),
+                ],
+                slots: 2,
+                timeout_at: Some(50),
+                ..Setup::default()
+            },
+        );
+        assert_eq!(status, Status::TimedOut);
+    }
+
+    #[test]
+    fn a_spent_budget_starts_nothing_new_and_lets_running_steps_finish() {
+        let (log, status) = play_with(
+            "workflow w {
+  defaults { on_failure continue }
+  step slow { sleep 0s }
+  step f1 { sleep 0s }
+  step f2 { sleep 0s }
+  step f3 { sleep 0s }
+  step after_f3 after f3 { sleep 0s }
+  step undo on_failure_of f3 { sleep 0s }
+  finally step report { sleep 0s }
+}",
+            &Setup {
+                table: &[
+                    ("slow", 100, Status::Succeeded),
+                    ("f1", 10, Status::Failed),
+                    ("f2", 10, Status::Failed),
+                    ("f3", 10, Status::Failed),
+                ],
+                slots: 2,
+                budget: Some(2),
+                ..Setup::default()
+            },
+        );
+        assert_eq!(status, Status::Failed);
+        assert_eq!(
+            log,
+            [
+                "t=0 start slow",
+                "t=0 start f1",
+                "t=10 f1 failed",
+                "t=10 start f2",
+                "t=20 f2 failed",
+                "t=20 budget spent",
+                "t=20 not started f3",
+                "t=20 skip after_f3: the run's failure budget is spent",
+                "t=20 start undo",
+                "t=30 undo succeeded",
+                "t=100 slow succeeded",
+                "t=100 start report",
+                "t=110 report succeeded"
             ]
         );
     }

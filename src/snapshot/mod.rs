@@ -32,7 +32,7 @@ use serde::Serialize;
 /// The first bytes of every flowc journal or snapshot.
 pub const MAGIC: &[u8; 8] = b"FLOWJRNL";
 /// The format version this flowc writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 /// The largest record accepted. A length prefix above it is refused at once, before any
 /// allocation, whatever the file's size.
 pub const MAX_RECORD: u32 = 64 * 1024 * 1024;

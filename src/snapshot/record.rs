@@ -11,7 +11,8 @@
 //! where version 2 wrote `Approval`). Version 4 added [`Record::GroupBusy`] and
 //! [`Record::GroupTaken`] after those of version 3, in the same way; version 5 added the
 //! records of operating a run ([`Record::Checkpoints`], [`Record::Resumed`],
-//! [`Record::RollbackStarted`], [`Record::CompensationStarted`]) after those.
+//! [`Record::RollbackStarted`], [`Record::CompensationStarted`]) after those, and version
+//! 6 [`Record::InstanceFailed`] after those.
 
 use std::collections::BTreeMap;
 
@@ -266,6 +267,15 @@ pub enum Record {
         step: String,
         /// The step it undoes.
         target: String,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+    /// A step, or an instance of a fan-out step, failed for good, its retries spent (since
+    /// format version 6): what the failure budgets (`max_failures`) count, so that a
+    /// resumed run counts it too.
+    InstanceFailed {
+        /// The instance name (the step's, for a step without fan-out).
+        step: String,
         /// Unix time in milliseconds.
         at_ms: u64,
     },

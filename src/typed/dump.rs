@@ -70,12 +70,23 @@ impl Workflow {
         if let Some(c) = &self.concurrency {
             let _ = writeln!(out, "  concurrency {} {}", expr(&c.group), c.policy.name());
         }
+        if let Some(t) = &self.timeout {
+            let _ = writeln!(out, "  timeout {}", expr(t));
+        }
+        if let Some(n) = &self.max_failures {
+            let _ = writeln!(out, "  max_failures {}", expr(n));
+        }
         for s in &self.steps {
             step(&mut out, self, s);
             // Here rather than in the step's own dump, which its fingerprint hashes: a
             // label is not part of what the step does.
             if let Some(c) = &s.checkpoint {
                 let _ = writeln!(out, "    checkpoint {:?}", c.label);
+            }
+            // When it starts, not what it does: outside the step's own form, which its
+            // resume fingerprint hashes.
+            if let Some(p) = &s.settings.priority {
+                let _ = writeln!(out, "    priority {}", expr(p));
             }
         }
         for o in &self.outputs {
@@ -149,6 +160,9 @@ fn step(out: &mut String, wf: &Workflow, s: &Step) {
         for (n, max) in &f.max_per {
             let _ = write!(out, " max {} per {n}", expr(max));
         }
+        if let Some(n) = &f.max_failures {
+            let _ = write!(out, " max_failures {}", expr(n));
+        }
         if f.keep_instances {
             out.push_str(" (each instance kept)");
         }
@@ -190,6 +204,9 @@ fn step(out: &mut String, wf: &Workflow, s: &Step) {
     if let Some(t) = &s.settings.timeout {
         let _ = writeln!(out, "    timeout {}", expr(t));
     }
+    if let Some(d) = &s.settings.dir {
+        let _ = writeln!(out, "    dir {}", expr(&d.path));
+    }
     for (name, value) in &s.settings.env {
         let _ = writeln!(out, "    env {name} = {}", expr(value));
     }
@@ -228,6 +245,9 @@ fn attrs(out: &mut String, a: &Attrs, indent: &str) {
     }
     if let Some(t) = &a.timeout {
         let _ = writeln!(out, "{indent}timeout {}", expr(t));
+    }
+    if let Some(d) = &a.dir {
+        let _ = writeln!(out, "{indent}dir {}", expr(&d.path));
     }
     for (name, value) in a.env.iter().flatten() {
         let _ = writeln!(out, "{indent}env {name} = {}", expr(value));
@@ -315,6 +335,10 @@ fn write_expr(out: &mut String, e: &Expr, style: Style<'_>) {
         }
         ExprKind::Float(f) => {
             let _ = write!(out, "{f:?}");
+        }
+        // As a person writes it (`90s` is `1m30s`); the resolved form in milliseconds.
+        ExprKind::Duration(ms) if matches!(style, Style::Source(..)) => {
+            out.push_str(&crate::format::duration_text(*ms));
         }
         ExprKind::Duration(ms) => {
             let _ = write!(out, "{ms}ms");

@@ -12,6 +12,7 @@ mod expr;
 
 pub use expr::{BinOp, Expr, ExprKind, Ref, StrPart, UnOp};
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::check::Type;
@@ -159,6 +160,11 @@ pub struct Workflow {
     pub max_parallel: Option<Expr>,
     /// `concurrency "group" policy`: at most one run per group name at a time.
     pub concurrency: Option<Concurrency>,
+    /// The run's `timeout`, from its body: when it passes, the run ends `timed_out`.
+    pub timeout: Option<Expr>,
+    /// The run's `max_failures`, from its body: after this many failures nothing new
+    /// starts and the run fails.
+    pub max_failures: Option<Expr>,
     /// The span of its name.
     pub span: FileSpan,
 }
@@ -385,6 +391,9 @@ impl Step {
             if let Some(when) = &fan.instance_when {
                 f(when);
             }
+            if let Some(n) = &fan.max_failures {
+                f(n);
+            }
         }
         if let Some(when) = &self.when {
             f(when);
@@ -414,6 +423,12 @@ impl Step {
         if let Some(t) = &self.settings.timeout {
             f(t);
         }
+        if let Some(p) = &self.settings.priority {
+            f(p);
+        }
+        if let Some(d) = &self.settings.dir {
+            f(&d.path);
+        }
         self.settings.env.iter().for_each(|(_, e)| f(e));
         self.settings.routes.iter().for_each(|r| f(&r.condition));
         self.outputs
@@ -436,6 +451,9 @@ impl Step {
             fan.max_per.iter_mut().for_each(|(_, m)| f(m));
             if let Some(when) = &mut fan.instance_when {
                 f(when);
+            }
+            if let Some(n) = &mut fan.max_failures {
+                f(n);
             }
         }
         if let Some(when) = &mut self.when {
@@ -466,6 +484,12 @@ impl Step {
         }
         if let Some(t) = &mut self.settings.timeout {
             f(Arc::make_mut(t));
+        }
+        if let Some(p) = &mut self.settings.priority {
+            f(Arc::make_mut(p));
+        }
+        if let Some(d) = &mut self.settings.dir {
+            f(&mut Arc::make_mut(d).path);
         }
         self.settings.env.iter_mut().for_each(|(_, e)| f(e));
         (self.settings.routes.iter_mut()).for_each(|r| f(&mut r.condition));
@@ -510,6 +534,8 @@ pub struct FanOut {
     /// indices share their first `n` entries (the `max` of a fan-out inlined from a call
     /// with `for` applies to each run of the called workflow).
     pub max_per: Vec<(usize, Expr)>,
+    /// `max_failures`: after this many instances failed, no new instance starts.
+    pub max_failures: Option<Expr>,
 }
 
 impl FanOut {
@@ -725,6 +751,21 @@ pub struct Settings {
     pub routes: Vec<Route>,
     /// Which of these the step or its task sets, rather than a `defaults` block.
     pub own: Own,
+    /// `priority` (shared likewise): decided when the run starts.
+    pub priority: Option<Arc<Expr>>,
+    /// `dir` (shared likewise).
+    pub dir: Option<Arc<WorkDir>>,
+}
+
+/// `dir "path"`: the working directory of a step's process.
+#[derive(Clone, Debug)]
+pub struct WorkDir {
+    /// The path, a `string`; relative to `base` unless absolute.
+    pub path: Expr,
+    /// The absolute directory of the file the attribute is written in; `None` for text
+    /// without a file (standard input, the REPL), whose paths are relative to the run's
+    /// working directory.
+    pub base: Option<PathBuf>,
 }
 
 impl Settings {
@@ -745,11 +786,19 @@ impl Settings {
         if !own.on_failure && (theirs.on_failure || self.on_failure == OnFailure::FailFast) {
             self.on_failure = call.on_failure;
         }
+        if !own.priority && (theirs.priority || self.priority.is_none()) {
+            self.priority = call.priority.clone();
+        }
+        if !own.dir && (theirs.dir || self.dir.is_none()) {
+            self.dir = call.dir.clone();
+        }
         self.own = Own {
             retry: own.retry || theirs.retry,
             timeout: own.timeout || theirs.timeout,
             env: own.env || theirs.env,
             on_failure: own.on_failure || theirs.on_failure,
+            priority: own.priority || theirs.priority,
+            dir: own.dir || theirs.dir,
         };
     }
 }
@@ -766,6 +815,10 @@ pub struct Own {
     pub env: bool,
     /// `on_failure`.
     pub on_failure: bool,
+    /// `priority`.
+    pub priority: bool,
+    /// `dir`.
+    pub dir: bool,
 }
 
 /// A declared output.
@@ -799,6 +852,12 @@ pub struct Attrs {
     pub on_failure: Option<OnFailure>,
     /// `max_parallel`.
     pub max_parallel: Option<Expr>,
+    /// `priority`.
+    pub priority: Option<Arc<Expr>>,
+    /// `dir`.
+    pub dir: Option<Arc<WorkDir>>,
+    /// `max_failures` (of a fan-out step, or of the run in a workflow body).
+    pub max_failures: Option<Expr>,
 }
 
 impl Attrs {
@@ -812,6 +871,9 @@ impl Attrs {
             outputs: self.outputs.or_else(|| fallback.outputs.clone()),
             on_failure: self.on_failure.or(fallback.on_failure),
             max_parallel: self.max_parallel.or_else(|| fallback.max_parallel.clone()),
+            priority: self.priority.or_else(|| fallback.priority.clone()),
+            dir: self.dir.or_else(|| fallback.dir.clone()),
+            max_failures: self.max_failures.or_else(|| fallback.max_failures.clone()),
         }
     }
 }

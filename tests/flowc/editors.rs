@@ -561,7 +561,7 @@ fn the_language_sources_are_read() {
     ] {
         assert!(keywords.contains(word), "{word} missing from {keywords:?}");
     }
-    assert_eq!(keywords.len(), 33, "{keywords:?}");
+    assert_eq!(keywords.len(), 36, "{keywords:?}");
     assert_eq!(
         language_literals(),
         ["false", "true"].map(String::from).into()

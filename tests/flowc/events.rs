@@ -35,8 +35,8 @@ const EVENTS: &str = r#"workflow events(items: list<string> = ["a", "b", "c"], q
 }
 "#;
 
-/// The events schema of docs/events.schema.json, compiled.
-pub fn schema() -> jsonschema::Validator {
+/// The validator of docs/events.schema.json (other tests check their runs' events too).
+pub(crate) fn schema() -> jsonschema::Validator {
     let text = std::fs::read_to_string(root().join("docs/events.schema.json")).expect("schema");
     let schema: serde_json::Value = serde_json::from_str(&text).expect("the schema is JSON");
     jsonschema::meta::validate(&schema).expect("a valid JSON Schema");

@@ -27,6 +27,7 @@ mod resolved;
 mod robustness;
 mod routes;
 mod run;
+mod scheduling;
 mod secrets;
 mod semantics;
 mod signals;

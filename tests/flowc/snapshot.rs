@@ -301,6 +301,37 @@ fn golden_journal_v5_decodes_forever() {
     assert_eq!(&bytes[8..12], &5u32.to_le_bytes(), "format version 5");
 }
 
+/// The records of tests/golden/journal-v6.bin: those of version 5, then the record
+/// version 6 added, a step instance that failed for good (what `max_failures` counts).
+fn golden_records_v6() -> Vec<Record> {
+    let mut records = golden_records_v5();
+    let finish = records.pop().expect("the run's end");
+    records.push(Record::InstanceFailed {
+        step: "test[3]".to_string(),
+        at_ms: 1_700_000_203_500,
+    });
+    records.push(finish);
+    records
+}
+
+fn golden_path_v6() -> std::path::PathBuf {
+    root().join("tests/golden/journal-v6.bin")
+}
+
+/// Like the files of the versions before: written once (`FLOWC_BLESS_GOLDEN=1`), decoded
+/// forever.
+#[test]
+fn golden_journal_v6_decodes_forever() {
+    if std::env::var_os("FLOWC_BLESS_GOLDEN").is_some() {
+        snapshot::write_atomic(&golden_path_v6(), &golden_records_v6()).expect("write golden");
+    }
+    let loaded = snapshot::load::<Record>(&golden_path_v6()).expect("the v6 golden file decodes");
+    assert!(loaded.warnings.is_empty());
+    assert_eq!(loaded.records, golden_records_v6());
+    let bytes = std::fs::read(golden_path_v6()).expect("read");
+    assert_eq!(&bytes[8..12], &6u32.to_le_bytes(), "format version 6");
+}
+
 fn code(e: &SnapshotError) -> String {
     e.code().map(|c| c.to_string()).unwrap_or_default()
 }

@@ -24,7 +24,7 @@ syn keyword flowType string int float bool duration secret list map record
 " Keywords: every `kw_*` rule of grammar/flow.pest, reserved and contextual alike.
 syn keyword flowKeyword workflow task step let secret import as after when for in if else finally on_failure_of
 syn keyword flowKeyword max policy defaults run exec sleep approve native retry backoff jitter timeout env outputs
-syn keyword flowKeyword on_failure max_parallel checkpoint concurrency
+syn keyword flowKeyword on_failure max_parallel checkpoint concurrency priority dir max_failures
 
 syn keyword flowBoolean true false
 

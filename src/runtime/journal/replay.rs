@@ -160,6 +160,9 @@ pub struct RunState {
     failing: HashMap<String, Failure>,
     /// The position of the record being applied.
     seq: usize,
+    /// The steps and instances that failed for good, each once: what a resumed run's
+    /// failure budgets start from.
+    pub failed: std::collections::BTreeSet<String>,
     /// Routes recorded for steps whose finish has not been read yet.
     routing: HashMap<String, RouteRecord>,
 }
@@ -234,6 +237,7 @@ impl RunState {
             group: None,
             failing: HashMap::default(),
             seq: 0,
+            failed: Default::default(),
             routing: HashMap::default(),
         };
         let rest: Vec<Record> = records.collect();
@@ -476,6 +480,13 @@ impl RunState {
                     policy: policy.clone(),
                     busy: None,
                 });
+                self.last_ms = self.last_ms.max(*at_ms);
+            }
+            Record::InstanceFailed { step, at_ms } => {
+                // It ended: no process of it is left to stop, and its retries were spent.
+                self.in_flight.remove(step);
+                self.failed_attempts.remove(step);
+                self.failed.insert(step.clone());
                 self.last_ms = self.last_ms.max(*at_ms);
             }
         }

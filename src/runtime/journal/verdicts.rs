@@ -261,6 +261,10 @@ pub struct Resume {
     /// The concurrency group the run found or took before, which the resume takes again
     /// (whatever the workflow's `concurrency` item says now).
     pub group: Option<(String, GroupPolicy)>,
+    /// When the run first started (Unix milliseconds): its `timeout` counts from there.
+    pub run_started_ms: Option<u64>,
+    /// The steps and instances that failed before, for the failure budgets.
+    pub failed: Vec<String>,
 }
 
 impl Resume {
@@ -280,6 +284,8 @@ impl Resume {
                 let policy = GroupPolicy::from_name(&g.policy).unwrap_or_default();
                 (g.name.clone(), policy)
             }),
+            run_started_ms: Some(state.started.at_ms),
+            failed: state.failed.iter().cloned().collect(),
             ..Resume::default()
         };
         // Steps whose instances from before are stale: after a changed step.

@@ -172,6 +172,9 @@
   "max_parallel"
   "checkpoint"
   "concurrency"
+  "priority"
+  "dir"
+  "max_failures"
 ] @keyword
 
 [

@@ -171,6 +171,9 @@
   "max_parallel"
   "checkpoint"
   "concurrency"
+  "priority"
+  "dir"
+  "max_failures"
 ] @keyword
 
 [
