@@ -28,30 +28,14 @@ pub struct PauseArgs {
 /// paused), 1 when the run is not live (E0510) or ended otherwise, 2 when another
 /// operator holds it (E0506).
 pub fn run(args: PauseArgs) -> u8 {
-    let root = super::resume::root(args.state_dir.as_deref());
-    let dir = match journal::find(&root, Some(&args.run)) {
-        Ok(d) => d,
-        Err(e) => {
-            super::report_error(&e);
-            return super::EXIT_USAGE;
-        }
+    let Some(dir) = super::resume::find_run(args.state_dir.as_deref(), Some(&args.run)) else {
+        return super::EXIT_USAGE;
     };
     let run = journal::run_of(&dir);
-    let driver = match journal::request(&dir, "pause") {
-        Ok(Some(driver)) => driver,
-        Ok(None) => {
-            super::report_error(&super::runs::NotRunning { run });
-            return super::EXIT_FINDINGS;
-        }
-        Err(e) => {
-            super::report_error(&e);
-            return super::EXIT_USAGE;
-        }
+    let driver = match super::runs::ask_driver(&dir, "pause") {
+        Ok(driver) => driver,
+        Err(code) => return code,
     };
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(driver.pid),
-        nix::sys::signal::Signal::SIGINT,
-    );
     if !args.wait {
         errln!(
             "asked run {run} to pause (driver pid {}): its running steps finish, nothing new starts; `flowc pause {run} --wait` waits for it, `flowc resume {run}` continues it",

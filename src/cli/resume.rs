@@ -102,6 +102,43 @@ pub(super) fn root(flag: Option<&Path>) -> PathBuf {
     driver::state_root(flag)
 }
 
+/// The directory of run `run` (an id or a unique prefix; the last run when `None`) in the
+/// state directory; reports why not (a usage error) and gives `None` when there is none.
+pub(super) fn find_run(state_dir: Option<&Path>, run: Option<&str>) -> Option<PathBuf> {
+    journal::find(&root(state_dir), run)
+        .map_err(|e| super::report_error(&e))
+        .ok()
+}
+
+/// The options of a run that goes on from its journal (a resume, a rollback): the settings
+/// its first run recorded, the journal it appends to, and nothing kept or undone yet.
+pub(super) fn options_of(
+    state: &RunState,
+    run_id: String,
+    events: bool,
+    journal: Option<journal::Journal>,
+    root: &Path,
+) -> Options {
+    let s = &state.started;
+    Options {
+        max_parallel: (s.max_parallel as usize).clamp(1, super::run::MAX_PARALLEL),
+        approve_all: s.approve_all,
+        approve: s.approve.clone(),
+        log_dir: PathBuf::from(&s.log_dir),
+        workdir: PathBuf::from(&s.workdir),
+        grace: std::time::Duration::from_secs(5),
+        run_id,
+        approver: super::run::terminal_approver(events),
+        interrupt: None,
+        journal: journal.map(std::sync::Arc::new),
+        resume: None,
+        pause: None,
+        undo: None,
+        keep_records: false,
+        groups: Some(crate::runtime::group::dir(root)),
+    }
+}
+
 fn warn_all(state: &RunState) {
     for w in &state.warnings {
         use miette::Diagnostic;
@@ -162,12 +199,8 @@ pub(super) fn inputs_of(
 /// Resumes a run; exit codes as for `flowc run`.
 pub fn run(args: ResumeArgs, color: bool) -> u8 {
     let root = root(args.state_dir.as_deref());
-    let dir = match journal::find(&root, args.run.as_deref()) {
-        Ok(d) => d,
-        Err(e) => {
-            super::report_error(&e);
-            return super::EXIT_USAGE;
-        }
+    let Some(dir) = find_run(args.state_dir.as_deref(), args.run.as_deref()) else {
+        return super::EXIT_USAGE;
     };
     // The workflow file compiles on a second thread while this one takes the run (one
     // driver at a time; `--plan` only reads) and loads its journal. Its diagnostics are
@@ -344,25 +377,11 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
     let resume = std::sync::Arc::new(Resume::new(&state, info, &verdicts, &fingerprints, &rerun));
     // Like `state` below: kept alive to the exit rather than freed piece by piece.
     std::mem::forget(std::sync::Arc::clone(&resume));
-    let s = &state.started;
     let options = Options {
-        max_parallel: (s.max_parallel as usize).clamp(1, super::run::MAX_PARALLEL),
-        approve_all: s.approve_all,
-        approve: s.approve.clone(),
-        log_dir: PathBuf::from(&s.log_dir),
-        workdir: PathBuf::from(&s.workdir),
-        grace: std::time::Duration::from_secs(5),
-        run_id,
-        approver: super::run::terminal_approver(args.events.is_some()),
-        interrupt: None,
-        journal: journal.map(std::sync::Arc::new),
         resume: Some(resume),
-        pause: None,
-        undo: None,
-        keep_records: false,
-        groups: Some(crate::runtime::group::dir(&root)),
+        ..options_of(&state, run_id, args.events.is_some(), journal, &root)
     };
-    let workflow = s.workflow.clone();
+    let workflow = state.started.workflow.clone();
     // The process ends with this run: freeing the journal's state of a 10,000-step run
     // one allocation at a time would only delay the exit.
     std::mem::forget(state);

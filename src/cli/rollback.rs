@@ -45,12 +45,8 @@ pub struct RollbackArgs {
 /// failed, 130/143/129 interrupted, 2 a refusal or a usage error).
 pub fn run(args: RollbackArgs, color: bool) -> u8 {
     let root = super::resume::root(args.state_dir.as_deref());
-    let dir = match journal::find(&root, Some(&args.run)) {
-        Ok(d) => d,
-        Err(e) => {
-            super::report_error(&e);
-            return super::EXIT_USAGE;
-        }
+    let Some(dir) = super::resume::find_run(args.state_dir.as_deref(), Some(&args.run)) else {
+        return super::EXIT_USAGE;
     };
     let opened = if args.plan {
         RunState::load(&dir).map(|s| (None, s, None))
@@ -153,28 +149,15 @@ pub fn run(args: RollbackArgs, color: bool) -> u8 {
             keep.keep.insert(step.name.clone(), f.clone());
         }
     }
-    let s = &state.started;
     let options = Options {
-        max_parallel: (s.max_parallel as usize).clamp(1, super::run::MAX_PARALLEL),
-        approve_all: s.approve_all,
-        approve: s.approve.clone(),
-        log_dir: PathBuf::from(&s.log_dir),
-        workdir: PathBuf::from(&s.workdir),
-        grace: std::time::Duration::from_secs(5),
-        run_id,
-        approver: super::run::terminal_approver(args.events.is_some()),
-        interrupt: None,
-        journal: journal.map(Arc::new),
         resume: Some(Arc::new(keep)),
-        keep_records: false,
-        pause: None,
-        groups: Some(crate::runtime::group::dir(&root)),
         undo: Some(Arc::new(Undo {
             steps: plan.undo.clone(),
         })),
+        ..super::resume::options_of(&state, run_id, args.events.is_some(), journal, &root)
     };
     let params = super::resume::inputs_of(&state);
-    let workflow = s.workflow.clone();
+    let workflow = state.started.workflow.clone();
     let (code, _) = super::run::drive(
         driver::Drive {
             lowered,

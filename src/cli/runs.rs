@@ -679,37 +679,40 @@ fn log_chunk(file: &Path, at: u64) -> Option<Vec<u8>> {
     (!bytes.is_empty()).then_some(bytes)
 }
 
-/// `flowc cancel RUN`: SIGINT to the driver, then waits (up to a minute) for it to stop.
-pub fn cancel(args: CancelArgs) -> u8 {
-    let root = super::resume::root(args.state_dir.as_deref());
-    let dir = match journal::find(&root, Some(&args.run)) {
-        Ok(d) => d,
-        Err(e) => {
-            super::report_error(&e);
-            return super::EXIT_USAGE;
-        }
-    };
-    let run = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // Filed first: the driver tells a cancel from a pause by it, and a second operator
-    // (a pause, another cancel) is refused while it stands.
-    let driver = match journal::request(&dir, "cancel") {
+/// Files `request` (`"cancel"`, `"pause"`) for the run's live driver, then interrupts it
+/// (SIGINT): the driver tells a cancel from a pause by the request, and a second operator
+/// is refused while it stands. Reports why not and gives the exit code when the run is not
+/// live (1, E0510) or the request cannot be filed (2).
+pub(super) fn ask_driver(dir: &Path, request: &str) -> Result<journal::Holder, u8> {
+    let driver = match journal::request(dir, request) {
         Ok(Some(driver)) if driver.pid > 1 => driver,
         Ok(_) => {
-            super::report_error(&NotRunning { run });
-            return super::EXIT_FINDINGS;
+            super::report_error(&NotRunning {
+                run: journal::run_of(dir),
+            });
+            return Err(super::EXIT_FINDINGS);
         }
         Err(e) => {
             super::report_error(&e);
-            return super::EXIT_USAGE;
+            return Err(super::EXIT_USAGE);
         }
     };
     let _ = nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(driver.pid),
         nix::sys::signal::Signal::SIGINT,
     );
+    Ok(driver)
+}
+
+/// `flowc cancel RUN`: SIGINT to the driver, then waits (up to a minute) for it to stop.
+pub fn cancel(args: CancelArgs) -> u8 {
+    let Some(dir) = super::resume::find_run(args.state_dir.as_deref(), Some(&args.run)) else {
+        return super::EXIT_USAGE;
+    };
+    let run = journal::run_of(&dir);
+    if let Err(code) = ask_driver(&dir, "cancel") {
+        return code;
+    }
     let until = std::time::Instant::now() + Duration::from_secs(60);
     while journal::is_locked(&dir) && std::time::Instant::now() < until {
         std::thread::sleep(Duration::from_millis(50));

@@ -162,16 +162,7 @@ pub fn try_take(dir: &Path, group: &str, run_id: &str) -> Result<Result<Held, Ho
     // The holder may release the group between a refused lock and the question who holds
     // it: then try again.
     for _ in 0..8 {
-        let mut file = std::os::unix::fs::OpenOptionsExt::mode(
-            std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false),
-            0o600,
-        )
-        .open(&file_path)
-        .map_err(io)?;
+        let mut file = crate::snapshot::open_private(&file_path).map_err(io)?;
         let fd = file.as_raw_fd();
         match fcntl(fd, FcntlArg::F_SETLK(&whole_file())) {
             Ok(_) => {

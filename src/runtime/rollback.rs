@@ -126,17 +126,7 @@ pub(super) async fn undo(
         .map(|(r, s)| r.unwrap_or_else(|| kept(&s.name, "skipped", 0, 0)))
         .collect();
     let duration = started.elapsed();
-    if let Some(j) = &shared.opts.journal {
-        j.commit(&Record::RunFinished {
-            status: status.as_str().to_string(),
-            at_ms: journal::now_ms(),
-        })
-        .await;
-    }
-    shared.emit_now(&Event::RunFinished {
-        status,
-        duration_ms: duration.as_millis() as u64,
-    });
+    shared.finish_run(status, duration).await;
     Report {
         workflow: name,
         status,

@@ -527,6 +527,22 @@ impl Shared {
         }
     }
 
+    /// Ends the run: its end record is committed (after every record queued before it),
+    /// then `run_finished` is reported.
+    pub(super) async fn finish_run(&self, status: Status, duration: Duration) {
+        if let Some(j) = &self.opts.journal {
+            j.commit(&Record::RunFinished {
+                status: status.as_str().to_string(),
+                at_ms: journal::now_ms(),
+            })
+            .await;
+        }
+        self.emit_now(&Event::RunFinished {
+            status,
+            duration_ms: duration.as_millis() as u64,
+        });
+    }
+
     /// Reports an event at once.
     pub(super) fn emit_now(&self, event: &Event) {
         if let Ok(mut obs) = self.observer.lock() {
@@ -1111,17 +1127,7 @@ pub async fn run(
         .collect();
     let duration = started.elapsed();
     // Waits for every record and every event queued before it.
-    if let Some(j) = &shared.opts.journal {
-        j.commit(&Record::RunFinished {
-            status: workflow_status.as_str().to_string(),
-            at_ms: journal::now_ms(),
-        })
-        .await;
-    }
-    shared.emit_now(&Event::RunFinished {
-        status: workflow_status,
-        duration_ms: duration.as_millis() as u64,
-    });
+    shared.finish_run(workflow_status, duration).await;
     Ok(Report {
         workflow: workflow.to_string(),
         status: workflow_status,
@@ -1438,17 +1444,7 @@ async fn take_group(
         Entered::Interrupted => Status::Cancelled,
     };
     let duration = started.elapsed();
-    if let Some(j) = &opts.journal {
-        j.commit(&Record::RunFinished {
-            status: status.as_str().to_string(),
-            at_ms: journal::now_ms(),
-        })
-        .await;
-    }
-    shared.emit_now(&Event::RunFinished {
-        status,
-        duration_ms: duration.as_millis() as u64,
-    });
+    shared.finish_run(status, duration).await;
     Ok(Err(Report {
         workflow: workflow.to_string(),
         status,

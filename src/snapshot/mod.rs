@@ -476,6 +476,20 @@ pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
 }
 
+/// Opens a file for reading and writing, creating it readable by its owner only (`0600`)
+/// if it is missing and keeping what it holds if not: the lock and request files of a run
+/// and of a concurrency group.
+pub fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+}
+
 /// Appends framed records to a journal whose valid part ends at a known length.
 #[derive(Debug)]
 pub struct Appender {

@@ -161,16 +161,7 @@ pub fn pause_requested_here() -> bool {
 }
 
 fn open_rw(path: &Path) -> Result<std::fs::File, JournalError> {
-    std::os::unix::fs::OpenOptionsExt::mode(
-        std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false),
-        0o600,
-    )
-    .open(path)
-    .map_err(|e| {
+    crate::snapshot::open_private(path).map_err(|e| {
         JournalError::Snapshot(crate::snapshot::SnapshotError::Io {
             action: "open",
             path: path.display().to_string(),
