@@ -1732,7 +1732,10 @@ async fn paired_results(
                     let range = feed.range(prefix);
                     let exact = feed.exact(&range, prefix);
                     let mut cancel = cancel.clone();
+                    // Biased: the instances published before the step was cancelled decide
+                    // (a failure upstream that is also what cancels it is named as the cause).
                     let records = tokio::select! {
+                        biased;
                         records = feed.wait(range) => records,
                         _ = cancel.cancelled() => return None,
                     };
@@ -2295,7 +2298,7 @@ pub(super) async fn run_step(
                                 failure: Some(failure),
                                 exit_code: -1,
                                 ..Instance::default()
-                            }
+                            };
                         }
                     }
                 }
@@ -2322,8 +2325,8 @@ pub(super) async fn run_step(
                 }
                 // Nor once a failure budget is spent (an instance a resume restores was
                 // started before).
-                let restored = (shared.opts.resume.as_ref())
-                    .is_some_and(|r| r.instances.contains_key(&label));
+                let restored =
+                    (shared.opts.resume.as_ref()).is_some_and(|r| r.instances.contains_key(&label));
                 if let (Some(reason), false) = (budgets.spent(), restored) {
                     return Instance {
                         note: Some(reason),
