@@ -236,6 +236,10 @@ pub fn rules<'a>(
             let Some(r) = report_of(p) else { continue };
             match r.status {
                 Status::Failed if !handled(p, info, report_of, fallback_of) => {
+                    // Its failure went to a fallback that waits at a gate: undecided yet.
+                    if let Some(r) = undecided_route(p, info, report_of) {
+                        return Some(held(r));
+                    }
                     return Some(Verdict::Skip(
                         SkipCause::Failure,
                         format!("`{}` failed", r.name),
@@ -316,6 +320,30 @@ fn fallback_taken(p: &crate::typed::Step, report: &StepReport) -> Option<usize> 
         crate::typed::OnFailure::Fallback(l) => Some(l.step.index()),
         _ => None,
     }
+}
+
+/// The fallback that failed step `p`'s failure went to (or, along an escalation chain,
+/// the first one after it that has not failed), when that one is neither done nor
+/// failed: it waits at an approval gate or is paused, so whether `p`'s failure stands is
+/// decided by a resume.
+fn undecided_route<'a>(
+    p: usize,
+    info: &Workflow,
+    report_of: &dyn Fn(usize) -> Option<&'a StepReport>,
+) -> Option<&'a StepReport> {
+    let mut at = p;
+    // A chain is at most as long as the workflow has steps.
+    for _ in 0..info.steps.len() {
+        let r = report_of(at)?;
+        let next = fallback_taken(&info.steps[at], r)?;
+        let f = report_of(next)?;
+        match f.status {
+            Status::Waiting | Status::Paused => return Some(f),
+            Status::Failed => at = next,
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Whether step `p` is done without a failure that stands: it succeeded, or it failed and

@@ -192,3 +192,32 @@ impl Flowc {
         child.wait_with_output().expect("flowc finishes").into()
     }
 }
+
+/// `flowc status RUN --format json` as JSON.
+pub fn status(dir: &Path, id: &str) -> serde_json::Value {
+    let out = flowc_in(dir, &["status", id, "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    serde_json::from_str(&out.stdout).expect("status is JSON")
+}
+
+/// Step `name` in a status.
+pub fn step<'a>(status: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    status["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["step"] == name))
+        .unwrap_or_else(|| panic!("no step `{name}` in {status}"))
+}
+
+/// Sleeps until the deadline `flowc status` shows for gate `gate` of run `id` has passed.
+pub fn wait_for_deadline(dir: &Path, id: &str, gate: &str) {
+    let s = status(dir, id);
+    let deadline = step(&s, gate)["deadline"]
+        .as_str()
+        .unwrap_or_else(|| panic!("gate `{gate}` waits with a deadline: {s}"))
+        .to_string();
+    let deadline = humantime::parse_rfc3339(&deadline).expect("an RFC 3339 deadline");
+    // The deadline is kept to the millisecond, shown to the second: wait a second more.
+    while std::time::SystemTime::now() < deadline + std::time::Duration::from_secs(1) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
