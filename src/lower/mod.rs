@@ -107,11 +107,11 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
                 let each = step.fan_out.as_ref().and_then(|f| f.instance_when.as_ref());
                 match (&step.when, each) {
                     (Some(w), None) => Some(w.to_source(wf)),
-                    (None, Some(e)) => Some(format!("each instance: {}", e.to_source(wf))),
+                    (None, Some(e)) => Some(format!("each instance: {}", e.to_source_in(wf, step))),
                     (Some(w), Some(e)) => Some(format!(
                         "{}, each instance: {}",
                         w.to_source(wf),
-                        e.to_source(wf)
+                        e.to_source_in(wf, step)
                     )),
                     (None, None) => None,
                 }

@@ -6,7 +6,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    Action, Attrs, Backoff, Expr, ExprKind, OnFailure, Program, Ref, Retry, Step, StrPart, Workflow,
+    Action, Attrs, Backoff, Expr, ExprKind, OnFailure, Program, Ref, Retry, Step, StepId, StrPart,
+    Workflow,
 };
 
 impl Program {
@@ -309,7 +310,17 @@ impl Expr {
     /// parentheses around the outermost operation), for `flowc graph` and `flowc plan`.
     pub fn to_source(&self, wf: &Workflow) -> String {
         let mut out = String::new();
-        write_expr(&mut out, self, Style::Source(wf, true));
+        write_expr(&mut out, self, Style::Source(wf, true, None));
+        out
+    }
+
+    /// [`Self::to_source`] for an expression of step `step`, whose loop variable of a
+    /// `for` over a step's instances is shown by its name (`part.rows`, not
+    /// `extract.rows`).
+    pub fn to_source_in(&self, wf: &Workflow, step: &Step) -> String {
+        let over = (step.fan_out.as_deref()).and_then(|f| f.over.map(|o| (o, f.var.as_str())));
+        let mut out = String::new();
+        write_expr(&mut out, self, Style::Source(wf, true, over));
         out
     }
 }
@@ -320,13 +331,14 @@ enum Style<'a> {
     /// As resolved: `#3`, `m0.name`, `arg.x`; every operation parenthesised.
     Resolved,
     /// As written in this workflow; `true` while at the outermost operation.
-    Source(&'a Workflow, bool),
+    /// The loop variable that stands for the instances of a step, if any.
+    Source(&'a Workflow, bool, Option<(StepId, &'a str)>),
 }
 
 fn write_expr(out: &mut String, e: &Expr, style: Style<'_>) {
     // What this expression contains is not the outermost operation.
     let nested = match style {
-        Style::Source(wf, _) => Style::Source(wf, false),
+        Style::Source(wf, _, over) => Style::Source(wf, false, over),
         Style::Resolved => Style::Resolved,
     };
     match &e.kind {
@@ -394,7 +406,10 @@ fn write_expr(out: &mut String, e: &Expr, style: Style<'_>) {
                 | (Ref::Const { name: n, .. }, Style::Source(..)) => {
                     write!(out, "{n}")
                 }
-                (Ref::Step(id) | Ref::Instance(id), Style::Source(wf, _)) => {
+                (Ref::Instance(id), Style::Source(_, _, Some((over, var)))) if *id == over => {
+                    write!(out, "{var}")
+                }
+                (Ref::Step(id) | Ref::Instance(id), Style::Source(wf, _, _)) => {
                     let name = wf.steps.get(id.index()).map_or("?", |s| s.name.as_str());
                     write!(out, "{name}")
                 }
@@ -436,7 +451,7 @@ fn write_expr(out: &mut String, e: &Expr, style: Style<'_>) {
             write_expr(out, inner, nested);
         }
         ExprKind::Binary(op, a, b) => {
-            let parens = !matches!(style, Style::Source(_, true));
+            let parens = !matches!(style, Style::Source(_, true, _));
             if parens {
                 out.push('(');
             }
