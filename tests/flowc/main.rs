@@ -29,6 +29,7 @@ mod routes;
 mod run;
 mod scheduling;
 mod secrets;
+mod seeds;
 mod semantics;
 mod signals;
 mod snapshot;
