@@ -569,6 +569,23 @@ struct StepEnv<'a> {
     paired: &'a [(StepId, Value)],
 }
 
+impl<'a> StepEnv<'a> {
+    /// The scope of a step as a whole: the run's values and `results`, no loop variable,
+    /// task argument or instance of another step.
+    fn of(shared: &'a Shared, results: &'a HashMap<String, Value>) -> StepEnv<'a> {
+        StepEnv {
+            values: &shared.values,
+            results,
+            locals: &[],
+            extra: &[],
+            run_id: &shared.opts.run_id,
+            shared,
+            args: &[],
+            paired: &[],
+        }
+    }
+}
+
 impl Scope for StepEnv<'_> {
     fn value(&self, name: &Ref) -> Result<Value, EvalError> {
         match name {
@@ -1259,16 +1276,7 @@ fn fan_budget(
     let Some(n) = step.fan_out.as_ref().and_then(|f| f.max_failures.as_ref()) else {
         return Ok(None);
     };
-    let env = StepEnv {
-        values: &shared.values,
-        results,
-        locals: &[],
-        extra: &[],
-        run_id: &shared.opts.run_id,
-        shared,
-        args: &[],
-        paired: &[],
-    };
+    let env = StepEnv::of(shared, results);
     let limit = match eval::eval_typed(n, &env) {
         Ok(Value::Int(k)) if k > 0 => k as u64,
         Ok(other) => {
@@ -1889,16 +1897,7 @@ pub(super) fn decide(i: usize, shared: &Shared, results: &HashMap<String, Value>
             "internal error: step not found".to_string(),
         );
     };
-    let env = StepEnv {
-        values: &shared.values,
-        results,
-        locals: &[],
-        extra: &[],
-        run_id: &shared.opts.run_id,
-        shared,
-        args: &[],
-        paired: &[],
-    };
+    let env = StepEnv::of(shared, results);
     let mut instances = vec![Spec::default()];
     if let Some(fan) = &resolved.fan_out {
         match enumerate(shared, fan, &env) {
@@ -2201,16 +2200,7 @@ pub(super) async fn run_step(
             },
         );
     };
-    let step_env = StepEnv {
-        values: &shared.values,
-        results: &results,
-        locals: &[],
-        extra: &[],
-        run_id: &shared.opts.run_id,
-        shared,
-        args: &[],
-        paired: &[],
-    };
+    let step_env = StepEnv::of(shared, &results);
     let fan = step.fan_out.as_deref();
     let max_instances = fan
         .and_then(|f| f.max.as_ref())
@@ -2561,14 +2551,8 @@ fn take_route(
         .into_iter()
         .collect();
     let env = StepEnv {
-        values: &shared.values,
-        results: &results,
-        locals: &[],
-        extra: &[],
-        run_id: &shared.opts.run_id,
-        shared,
-        args: &[],
         paired: &own,
+        ..StepEnv::of(shared, &results)
     };
     let routes = &step.settings.routes;
     let mut taken = routes.len();
