@@ -228,6 +228,9 @@ fn the_priority_batch_starts_by_priority_and_stops_at_its_failure_budgets() {
     );
     let s = status(dir, &run_id(&out.stderr));
     assert_eq!(step(&s, "summary")["status"], "skipped", "{s}");
+    // Ready and waiting for the one slot when the budget was spent: never started.
+    assert_eq!(step(&s, "cleanup")["status"], "cancelled", "{s}");
+    assert_eq!(step(&s, "process")["attempts"], 6, "{s}");
     assert!(out.stderr.contains("batch failed"), "{}", out.stderr);
     assert!(!out.stderr.contains("running sitemap"), "{}", out.stderr);
 }
