@@ -389,7 +389,7 @@ impl Checker<'_> {
         name: &str,
         depth: usize,
     ) -> Result<Type, Option<String>> {
-        let Some(done) = self.checked_steps.get(&target) else {
+        let Some(done) = self.checked_steps.get(target).and_then(Option::as_ref) else {
             return Ok(Type::Unknown);
         };
         let fan = done.fan_out.as_deref().ok_or(None)?;
@@ -432,7 +432,7 @@ impl Checker<'_> {
     /// How many entries an instance index of step `i` has, from its `for` clauses as
     /// written (a `for` over a step counts that step's).
     fn step_dims(&self, i: usize, step_ids: &HashMap<&str, usize>, depth: usize) -> usize {
-        let Some(done) = self.checked_steps.get(&i) else {
+        let Some(done) = self.checked_steps.get(i).and_then(Option::as_ref) else {
             return 1;
         };
         match done.fan_out.as_deref() {

@@ -49,7 +49,7 @@ pub struct Checker<'m> {
     pub typed_workflows: Vec<typed::Workflow>,
     /// The steps of the workflow being checked that are checked already, by index: a
     /// `for` over a step reads that step's loop variables and outputs.
-    pub(super) checked_steps: HashMap<usize, typed::Step>,
+    pub(super) checked_steps: Vec<Option<typed::Step>>,
 }
 
 impl<'m> Checker<'m> {
@@ -84,7 +84,7 @@ impl<'m> Checker<'m> {
                 ..typed::Module::default()
             },
             typed_workflows: Vec::new(),
-            checked_steps: HashMap::default(),
+            checked_steps: Vec::new(),
         }
     }
 
@@ -241,13 +241,17 @@ impl<'m> Checker<'m> {
         let settings = self.run_settings(wf, steps.len());
 
         // A step that iterates another's instances is checked after it.
+        // By index, one slot per step (a map would hold twice the steps at its peak).
         self.checked_steps.clear();
+        self.checked_steps.resize_with(steps.len(), || None);
         for index in iterated_first(&steps, &step_ids) {
             let typed = self.check_step(steps[index], index, &step_ids, &defaults);
-            self.checked_steps.insert(index, typed);
+            self.checked_steps[index] = Some(typed);
         }
-        let typed_steps: Vec<typed::Step> = (0..steps.len())
-            .filter_map(|index| self.checked_steps.remove(&index))
+        // Every step is checked once; collected in place.
+        let typed_steps: Vec<typed::Step> = std::mem::take(&mut self.checked_steps)
+            .into_iter()
+            .flatten()
             .collect();
         self.checkpoint_duplicates(&wf.name.name, &typed_steps);
         // The outputs read the steps, as if in one more step after all of them.
