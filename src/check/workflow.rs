@@ -248,10 +248,11 @@ impl<'m> Checker<'m> {
             let typed = self.check_step(steps[index], index, &step_ids, &defaults);
             self.checked_steps[index] = Some(typed);
         }
-        // Every step is checked once; collected in place.
+        // Every step is checked once (`iterated_first` gives each index): collected in
+        // place, in the buffer of the slots.
         let typed_steps: Vec<typed::Step> = std::mem::take(&mut self.checked_steps)
             .into_iter()
-            .flatten()
+            .map_while(|s| s)
             .collect();
         self.checkpoint_duplicates(&wf.name.name, &typed_steps);
         // The outputs read the steps, as if in one more step after all of them.

@@ -22,6 +22,15 @@ pub struct Node {
     pub fan_out: bool,
     /// Its `when` is always false.
     pub never: bool,
+    /// What `flowc graph` shows of it besides its name and flags; `None` for a step
+    /// that has none of it (most steps of a large workflow: a box per node would cost a
+    /// few hundred bytes each, for every run).
+    pub shown: Option<Box<Shown>>,
+}
+
+/// The parts of a [`Node`] that `flowc graph` shows, as written.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Shown {
     /// Its `when` condition, as written.
     pub when: Option<String>,
     /// The outputs it computes from other steps (`name: type`): the declared outputs of
@@ -42,14 +51,32 @@ pub struct Node {
     pub max_failures: Option<String>,
 }
 
+/// A step without anything more to show.
+static NOTHING_SHOWN: Shown = Shown {
+    when: None,
+    gives: Vec::new(),
+    checkpoint: None,
+    routes: Vec::new(),
+    fallback_if: None,
+    priority: None,
+    dir: None,
+    max_failures: None,
+};
+
 impl Node {
+    /// What is shown of it besides its name and flags.
+    pub fn shown(&self) -> &Shown {
+        self.shown.as_deref().unwrap_or(&NOTHING_SHOWN)
+    }
+
     /// Its settings that order or place it: `priority 10`, `dir "build"`,
     /// `max_failures 2`, as written.
     pub fn settings(&self) -> Vec<String> {
+        let shown = self.shown();
         [
-            ("priority", &self.priority),
-            ("dir", &self.dir),
-            ("max_failures", &self.max_failures),
+            ("priority", &shown.priority),
+            ("dir", &shown.dir),
+            ("max_failures", &shown.max_failures),
         ]
         .into_iter()
         .filter_map(|(kw, v)| v.as_ref().map(|v| format!("{kw} {v}")))
@@ -108,7 +135,7 @@ impl ExecGraph {
     /// How an edge of this kind into `to` is labelled: its kind, and for a fallback taken
     /// by a conditional route, `fallback if COND`.
     pub fn edge_label(&self, kind: EdgeKind, to: NodeIndex) -> String {
-        match (kind, &self.graph[to].fallback_if) {
+        match (kind, &self.graph[to].shown().fallback_if) {
             (EdgeKind::Fallback, Some(cond)) => format!("fallback if {cond}"),
             _ => kind.name().to_string(),
         }
@@ -223,16 +250,16 @@ impl ExecGraph {
                 .map(|e| (e.source().index(), *e.weight()))
                 .collect();
             incoming.sort_by_key(|(s, _)| *s);
-            if let Some(when) = &node.when {
+            if let Some(when) = &node.shown().when {
                 let _ = write!(out, "\n    when {when}");
             }
-            if !node.gives.is_empty() {
-                let _ = write!(out, "\n    outputs {}", node.gives.join(", "));
+            if !node.shown().gives.is_empty() {
+                let _ = write!(out, "\n    outputs {}", node.shown().gives.join(", "));
             }
-            if let Some(label) = &node.checkpoint {
+            if let Some(label) = &node.shown().checkpoint {
                 let _ = write!(out, "\n    checkpoint {label:?}");
             }
-            for route in &node.routes {
+            for route in &node.shown().routes {
                 let _ = write!(out, "\n    on_failure {route}");
             }
             for setting in node.settings() {

@@ -47,9 +47,24 @@ impl ExecGraph {
                 attrs.push("color=gray, fontcolor=gray");
             }
             let label;
-            let mut lines: Vec<String> = node.when.iter().map(|w| format!("when {w}")).collect();
-            lines.extend(node.routes.iter().map(|r| format!("on_failure {r}")));
-            lines.extend(node.checkpoint.iter().map(|c| format!("checkpoint {c}")));
+            let mut lines: Vec<String> = node
+                .shown()
+                .when
+                .iter()
+                .map(|w| format!("when {w}"))
+                .collect();
+            lines.extend(
+                node.shown()
+                    .routes
+                    .iter()
+                    .map(|r| format!("on_failure {r}")),
+            );
+            lines.extend(
+                node.shown()
+                    .checkpoint
+                    .iter()
+                    .map(|c| format!("checkpoint {c}")),
+            );
             lines.extend(node.settings());
             if !lines.is_empty() {
                 // Each part quoted on its own: the line break between them is DOT's `\n`.
@@ -110,15 +125,15 @@ impl ExecGraph {
             if node.finally {
                 label.push_str(" (finally)");
             }
-            if let Some(when) = &node.when {
+            if let Some(when) = &node.shown().when {
                 label.push_str("<br/>when ");
                 label.push_str(when);
             }
-            for route in &node.routes {
+            for route in &node.shown().routes {
                 label.push_str("<br/>on_failure ");
                 label.push_str(route);
             }
-            if let Some(checkpoint) = &node.checkpoint {
+            if let Some(checkpoint) = &node.shown().checkpoint {
                 label.push_str("<br/>checkpoint ");
                 label.push_str(checkpoint);
             }
@@ -133,7 +148,7 @@ impl ExecGraph {
         }
         for e in self.graph.edge_references() {
             let routed;
-            let arrow = match (e.weight(), &self.graph[e.target()].fallback_if) {
+            let arrow = match (e.weight(), &self.graph[e.target()].shown().fallback_if) {
                 (EdgeKind::After, _) => "-->",
                 (EdgeKind::Data, _) => "-. data .->",
                 (EdgeKind::Compensates, _) => "-. on failure .->",
@@ -197,12 +212,12 @@ impl ExecGraph {
                 finally: n.finally,
                 fan_out: n.fan_out,
                 never: n.never,
-                when: n.when.as_deref(),
-                on_failure: &n.routes,
-                checkpoint: n.checkpoint.as_deref(),
-                priority: n.priority.as_deref(),
-                dir: n.dir.as_deref(),
-                max_failures: n.max_failures.as_deref(),
+                when: n.shown().when.as_deref(),
+                on_failure: &n.shown().routes,
+                checkpoint: n.shown().checkpoint.as_deref(),
+                priority: n.shown().priority.as_deref(),
+                dir: n.shown().dir.as_deref(),
+                max_failures: n.shown().max_failures.as_deref(),
             })
             .collect();
         let mut edges: Vec<(usize, usize, EdgeKind)> = self
@@ -222,8 +237,7 @@ impl ExecGraph {
                         EdgeKind::Instance => "instance",
                         other => other.name(),
                     },
-                    condition: to
-                        .fallback_if
+                    condition: (to.shown().fallback_if)
                         .as_deref()
                         .filter(|_| kind == EdgeKind::Fallback),
                 }

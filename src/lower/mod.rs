@@ -16,7 +16,7 @@ use petgraph::visit::EdgeRef;
 
 use crate::check::{Checked, Module};
 use crate::diagnostics::Diagnostics;
-use crate::graph::{EdgeKind, ExecGraph, Node};
+use crate::graph::{EdgeKind, ExecGraph, Node, Shown};
 use crate::typed::{DepKind, OnFailure, Workflow};
 
 /// The lowered program: one graph per workflow of the root file, the checked modules they
@@ -90,6 +90,11 @@ fn written_graphs(checked: &Checked, diags: &mut Diagnostics) -> Vec<ExecGraph> 
     graphs
 }
 
+/// What a node shows, boxed, or nothing when it shows nothing.
+fn shown(shown: Shown) -> Option<Box<Shown>> {
+    (shown != Shown::default()).then(|| Box::new(shown))
+}
+
 /// The execution graph of one workflow: a node per step (node index = step id) and an edge
 /// for every order the scheduler keeps: `after` and data reads, compensation, fallbacks,
 /// and `finally` steps after every ordinary step that nothing else waits for.
@@ -103,33 +108,37 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
             finally: step.finally,
             fan_out: step.fan_out.is_some(),
             never: step.never,
-            when: {
-                let each = step.fan_out.as_ref().and_then(|f| f.instance_when.as_ref());
-                match (&step.when, each) {
-                    (Some(w), None) => Some(w.to_source(wf)),
-                    (None, Some(e)) => Some(format!("each instance: {}", e.to_source_in(wf, step))),
-                    (Some(w), Some(e)) => Some(format!(
-                        "{}, each instance: {}",
-                        w.to_source(wf),
-                        e.to_source_in(wf, step)
-                    )),
-                    (None, None) => None,
-                }
-            },
-            gives: step
-                .outputs
-                .iter()
-                .filter(|o| o.value.is_some())
-                .map(|o| format!("{}: {}", o.name, o.ty))
-                .collect(),
-            routes: route_texts(wf, step),
-            fallback_if: None,
-            checkpoint: step.checkpoint.as_ref().map(|c| c.label.clone()),
-            priority: step.settings.priority.as_ref().map(|p| p.to_source(wf)),
-            dir: step.settings.dir.as_ref().map(|d| d.path.to_source(wf)),
-            max_failures: (step.fan_out.as_ref())
-                .and_then(|f| f.max_failures.as_ref())
-                .map(|n| n.to_source(wf)),
+            shown: shown(Shown {
+                when: {
+                    let each = step.fan_out.as_ref().and_then(|f| f.instance_when.as_ref());
+                    match (&step.when, each) {
+                        (Some(w), None) => Some(w.to_source(wf)),
+                        (None, Some(e)) => {
+                            Some(format!("each instance: {}", e.to_source_in(wf, step)))
+                        }
+                        (Some(w), Some(e)) => Some(format!(
+                            "{}, each instance: {}",
+                            w.to_source(wf),
+                            e.to_source_in(wf, step)
+                        )),
+                        (None, None) => None,
+                    }
+                },
+                gives: step
+                    .outputs
+                    .iter()
+                    .filter(|o| o.value.is_some())
+                    .map(|o| format!("{}: {}", o.name, o.ty))
+                    .collect(),
+                routes: route_texts(wf, step),
+                fallback_if: None,
+                checkpoint: step.checkpoint.as_ref().map(|c| c.label.clone()),
+                priority: step.settings.priority.as_ref().map(|p| p.to_source(wf)),
+                dir: step.settings.dir.as_ref().map(|d| d.path.to_source(wf)),
+                max_failures: (step.fan_out.as_ref())
+                    .and_then(|f| f.max_failures.as_ref())
+                    .map(|n| n.to_source(wf)),
+            }),
         });
     }
     // A fallback step that a conditional route leads to is labelled with its condition.
@@ -137,7 +146,9 @@ fn lower_workflow(wf: &Workflow, diags: &mut Diagnostics) -> ExecGraph {
         for r in &step.settings.routes {
             if let OnFailure::Fallback(l) = r.to {
                 if let Some(node) = graph.node_weight_mut(NodeIndex::new(l.step.index())) {
-                    node.fallback_if = Some(r.condition.to_source(wf));
+                    let mut more = node.shown.take().unwrap_or_default();
+                    more.fallback_if = Some(r.condition.to_source(wf));
+                    node.shown = Some(more);
                 }
             }
         }
