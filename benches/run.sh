@@ -266,14 +266,16 @@ def verdict(label, ok, detail):
 
 by = {(r["shape"], r["steps"]): r for r in rows}
 skip = "--quick" if quick else "no 10,000-step run"
-for shape in ("lattice", "fanout"):
+# Issue 14's targets: at most 1.0x both peers on every shape, under 25 MB at 10,000 steps.
+for shape in ("lattice", "fanout", "chain"):
     r = by.get((shape, 10000))
-    label = f"{shape} 10k  <= 1.0x ninja -j2"
-    if r is None:
-        verdict(label, None, skip)
-    else:
-        verdict(label, r["vs_ninja"] <= 1.0,
-                f"{r['vs_ninja']:.2f}x ({r['flowc']:.0f} ms vs {r['ninja']:.0f} ms)")
+    for peer in ("ninja", "make"):
+        label = f"{shape} 10k  <= 1.0x {peer} -j2"
+        if r is None:
+            verdict(label, None, skip)
+        else:
+            q = ratio(r["flowc"], r[peer])
+            verdict(label, q <= 1.0, f"{q:.2f}x ({r['flowc']:.0f} ms vs {r[peer]:.0f} ms)")
 small, big = by.get(("chain", 1000)), by.get(("chain", 10000))
 label = "chain 10k / chain 1k <= 12"
 if small is None or big is None:
@@ -281,11 +283,12 @@ if small is None or big is None:
 else:
     q = ratio(big["flowc"], small["flowc"])
     verdict(label, q <= 12.0, f"{q:.1f} ({big['flowc']:.0f} ms / {small['flowc']:.0f} ms)")
-r = by.get(("fanout", 10000))
-label = "fanout 10k peak RSS < 40 MB"
-if r is None:
-    verdict(label, None, skip)
-else:
-    verdict(label, r["rss_mb"] < 40.0, f"{r['rss_mb']:.1f} MB")
+for shape in ("lattice", "fanout", "chain"):
+    r = by.get((shape, 10000))
+    label = f"{shape} 10k peak RSS < 25 MB"
+    if r is None:
+        verdict(label, None, skip)
+    else:
+        verdict(label, r["rss_mb"] < 25.0, f"{r['rss_mb']:.1f} MB")
 verdict("one-step workflow < 5 ms", one_ms < 5.0, f"{one_ms:.2f} ms")
 PY
