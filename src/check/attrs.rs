@@ -632,7 +632,7 @@ impl Checker<'_> {
             self.scope
                 .declare("attempt", Type::Int, EntryKind::Local, cond.span);
             let c = self.condition(cond, cx);
-            self.scope.pop();
+            self.scope.pop(|_| false);
             c
         });
         Some(typed::Retry {

@@ -68,18 +68,18 @@ impl Scope {
         self.frames.push((HashMap::default(), self.entries.len()));
     }
 
-    /// Closes the innermost frame and returns its entries in the order declared (for a
-    /// name declared twice in it, the later one).
-    pub fn pop(&mut self) -> Vec<Entry> {
+    /// Closes the innermost frame and returns those of its entries that `keep` wants, in
+    /// the order declared (for a name declared twice in it, the later one). The rest are
+    /// dropped where they are (a workflow's frame holds one entry per step).
+    pub fn pop(&mut self, keep: impl Fn(&Entry) -> bool) -> Vec<Entry> {
         let Some((names, start)) = self.frames.pop() else {
             return Vec::new();
         };
         let start = start.min(self.entries.len());
         self.entries
-            .split_off(start)
-            .into_iter()
+            .drain(start..)
             .enumerate()
-            .filter(|(i, e)| names.get(&e.name) == Some(&(start + i)))
+            .filter(|(i, e)| keep(e) && names.get(&e.name) == Some(&(start + i)))
             .map(|(_, e)| e)
             .collect()
     }

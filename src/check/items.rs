@@ -4,7 +4,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::error::{CheckError, CheckWarning};
-use super::expr::{EntryKind, ExprCx, Place};
+use super::expr::{Entry, EntryKind, ExprCx, Place};
 use super::module::Exports;
 use super::types::{Type, TYPE_NAMES};
 use super::{ParamSig, Signature};
@@ -320,7 +320,13 @@ impl Checker<'_> {
 
     /// Closes a frame and warns about what in it was never read.
     pub(super) fn close_frame(&mut self) {
-        for entry in self.scope.pop() {
+        let declared = |e: &Entry| {
+            matches!(
+                e.kind,
+                EntryKind::Param | EntryKind::Let | EntryKind::Secret
+            )
+        };
+        for entry in self.scope.pop(declared) {
             let kind = match entry.kind {
                 EntryKind::Param => "parameter",
                 EntryKind::Let => "let binding",

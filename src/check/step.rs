@@ -132,7 +132,7 @@ impl Checker<'_> {
         let checkpoint = self.step_checkpoint(step, summary.checkpoint.clone());
         self.actions(&step.attrs, "step", &step.name, step.call.is_some());
         self.fan_out_budget(step, &summary.attrs, fan_out.as_deref_mut(), &called);
-        self.scope.pop();
+        self.scope.pop(|_| false);
         // After the step's frame: a route is chosen once for the whole step, so it does not
         // see the loop variable.
         let routes = self.failure_routes(
@@ -212,7 +212,7 @@ impl Checker<'_> {
                 dir: attrs.dir,
             },
             outputs: attrs.outputs.unwrap_or_default(),
-            checkpoint,
+            checkpoint: checkpoint.map(Box::new),
         }
     }
 

@@ -300,7 +300,7 @@ pub struct Step {
     /// Its outputs: written by its command (no value), or computed (with one).
     pub outputs: Vec<Output>,
     /// `checkpoint "label"`: the name its finish goes by for `flowc rollback --to`.
-    pub checkpoint: Option<Checkpoint>,
+    pub checkpoint: Option<Box<Checkpoint>>,
 }
 
 /// A step's `checkpoint "label"`. Not part of what the step does: its fingerprint leaves
