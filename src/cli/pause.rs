@@ -14,8 +14,11 @@ use crate::runtime::journal::{self, RunState};
 #[derive(Debug, clap::Args)]
 pub struct PauseArgs {
     /// The run id, or a unique prefix.
-    #[arg(value_name = "RUN_ID")]
-    pub run: String,
+    #[arg(value_name = "RUN_ID", required_unless_present = "last")]
+    pub run: Option<String>,
+    /// Pause the newest run.
+    #[arg(long, conflicts_with = "run")]
+    pub last: bool,
     /// Wait until the running steps have finished and the driver has stopped.
     #[arg(long)]
     pub wait: bool,
@@ -28,7 +31,7 @@ pub struct PauseArgs {
 /// paused), 1 when the run is not live (E0510) or ended otherwise, 2 when another
 /// operator holds it (E0506).
 pub fn run(args: PauseArgs) -> u8 {
-    let Some(dir) = super::resume::find_run(args.state_dir.as_deref(), Some(&args.run)) else {
+    let Some(dir) = super::resume::find_run(args.state_dir.as_deref(), args.run.as_deref()) else {
         return super::EXIT_USAGE;
     };
     let run = journal::run_of(&dir);

@@ -20,8 +20,11 @@ use crate::typed::Workflow;
 #[derive(Debug, clap::Args)]
 pub struct RollbackArgs {
     /// The run id, or a unique prefix.
-    #[arg(value_name = "RUN_ID")]
-    pub run: String,
+    #[arg(value_name = "RUN_ID", required_unless_present = "last")]
+    pub run: Option<String>,
+    /// Roll back the newest run.
+    #[arg(long, conflicts_with = "run")]
+    pub last: bool,
     /// Undo only the steps that finished after this checkpoint: a step's `checkpoint`
     /// label, or a step's name (default: every finished step).
     #[arg(long, value_name = "CHECKPOINT")]
@@ -45,7 +48,7 @@ pub struct RollbackArgs {
 /// failed, 130/143/129 interrupted, 2 a refusal or a usage error).
 pub fn run(args: RollbackArgs, color: bool) -> u8 {
     let root = super::resume::root(args.state_dir.as_deref());
-    let Some(dir) = super::resume::find_run(args.state_dir.as_deref(), Some(&args.run)) else {
+    let Some(dir) = super::resume::find_run(args.state_dir.as_deref(), args.run.as_deref()) else {
         return super::EXIT_USAGE;
     };
     let opened = if args.plan {

@@ -56,6 +56,9 @@ pub struct RunArg {
     /// The run id, or a unique prefix (default: the newest run).
     #[arg(value_name = "RUN_ID")]
     pub run: Option<String>,
+    /// The newest run (the default; accepted as `resume`, `pause` and `rollback` take it).
+    #[arg(long, conflicts_with = "run")]
+    pub last: bool,
     /// `human` (tables) or `json`, on stdout.
     #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = ["human", "json"])]
     pub format: String,

@@ -724,3 +724,39 @@ fn the_release_example_runs_rolls_back_to_its_checkpoint_and_runs_again_from_a_s
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!release("prepared") && !release("staging") && !release("production"));
 }
+
+/// `--last` names the newest run for `rollback`, `pause` and `status` as for `resume`;
+/// without it, `rollback` and `pause` need a run (a usage error), so that the newest run is
+/// never undone by a command that forgot its argument.
+#[test]
+fn last_names_the_newest_run_for_rollback_pause_and_status() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let old = run_to_end(dir, SHIP, 0);
+    let id = run_to_end(dir, SHIP, 0);
+    assert_ne!(old, id);
+
+    let plan = run(dir, &["rollback", "--last", "--to", "staged", "--plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(plan.stderr.contains(&id), "{}", plan.stderr);
+    assert!(!plan.stderr.contains(&old), "{}", plan.stderr);
+    assert!(plan.stderr.contains("1. u4  undoes s4"), "{}", plan.stderr);
+
+    // The run has ended: pausing it is E0510, for the newest run.
+    let pause = run(dir, &["pause", "--last"]);
+    assert_eq!(pause.code, 1, "{}", pause.stderr);
+    assert!(pause.stderr.contains("E0510"), "{}", pause.stderr);
+    assert!(pause.stderr.contains(&id), "{}", pause.stderr);
+
+    let status = run(dir, &["status", "--last", "--format", "json"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("JSON");
+    assert_eq!(status["id"], id.as_str());
+
+    for args in [&["rollback"][..], &["pause"], &["rollback", &id, "--last"]] {
+        let out = run(dir, args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+    }
+    // Nothing was undone.
+    assert_eq!(ledger(dir).len(), 10, "{:?}", ledger(dir));
+}
