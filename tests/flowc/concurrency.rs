@@ -12,9 +12,8 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use crate::support::{flowc_in, json_lines, ledger, tmp};
+use crate::support::{exit_code, flowc_in, json_lines, ledger, read, tmp, wait_until};
 
 /// The step: appends `start-TAG` to the ledger, waits for `release-TAG`, appends `end-TAG`.
 const STEP_SH: &str = "echo \"start-$1\" >> ledger
@@ -74,33 +73,6 @@ fn start_args(dir: &Path, name: &str, args: &[&str]) -> Child {
         .expect("flowc starts")
 }
 
-fn read(dir: &Path, name: &str) -> String {
-    std::fs::read_to_string(dir.join(name)).unwrap_or_default()
-}
-
-/// Waits until `what` holds; fails the test (never the order it checks) after a minute.
-fn wait_for(what: impl Fn() -> bool, said: &str) {
-    let until = Instant::now() + Duration::from_secs(60);
-    while !what() {
-        assert!(Instant::now() < until, "{said}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn exit_code(child: &mut Child) -> i32 {
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status.code().unwrap_or(-1);
-        }
-        if Instant::now() >= until {
-            let _ = child.kill();
-            panic!("flowc did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn release(dir: &Path, tag: &str) {
     std::fs::write(dir.join(format!("release-{tag}")), "").expect("write");
 }
@@ -128,7 +100,7 @@ fn status(dir: &Path, id: &str) -> String {
 /// Starts the holder `a` and waits until its step runs (it then waits for `release-a`).
 fn hold(dir: &Path, file: &str) -> (Child, String) {
     let child = start(dir, file, "a", None);
-    wait_for(
+    wait_until(
         || ledger(dir).contains(&"start-a".to_string()) && !run_id(dir, "a").is_empty(),
         "the holder's step never started",
     );
@@ -143,7 +115,7 @@ fn a_queued_run_starts_only_after_the_holder_ends() {
     release(dir, "b");
     let mut b = start(dir, "w.flow", "b", None);
     let queued = format!("queued: concurrency group `deploy-prod` is held by run {a_id}");
-    wait_for(
+    wait_until(
         || read(dir, "b.log").contains(&queued),
         "b never said it waits",
     );
@@ -251,7 +223,7 @@ fn kill_9_of_the_holder_frees_the_group_and_resume_takes_it_again() {
     // `b` waits; the holder dies without a word.
     release(dir, "b");
     let mut b = start(dir, "w.flow", "b", None);
-    wait_for(
+    wait_until(
         || read(dir, "b.log").contains(&format!("is held by run {a_id}")),
         "b never said it waits",
     );
@@ -264,7 +236,7 @@ fn kill_9_of_the_holder_frees_the_group_and_resume_takes_it_again() {
     // `c` holds the group now. The file's group is renamed meanwhile: the resume of `a`
     // still takes the group its journal names, so it waits for `c`.
     let mut c = start(dir, "w.flow", "c", None);
-    wait_for(
+    wait_until(
         || ledger(dir).contains(&"start-c".to_string()) && !run_id(dir, "c").is_empty(),
         "c never started",
     );
@@ -272,7 +244,7 @@ fn kill_9_of_the_holder_frees_the_group_and_resume_takes_it_again() {
     let renamed = workflow("queue").replace("deploy-${target}", "renamed-${target}");
     std::fs::write(dir.join("w.flow"), renamed).expect("write");
     let mut resumed = start_args(dir, "resume", &["resume", &a_id]);
-    wait_for(
+    wait_until(
         || {
             read(dir, "resume.log").contains(&format!(
                 "queued: concurrency group `deploy-prod` is held by run {c_id}"
@@ -337,7 +309,7 @@ fn ctrl_c_while_queued_exits_130_and_runs_nothing() {
     let (mut a, a_id) = hold(dir, "w.flow");
     release(dir, "b");
     let mut b = start(dir, "w.flow", "b", None);
-    wait_for(
+    wait_until(
         || read(dir, "b.log").contains(&format!("is held by run {a_id}")),
         "b never said it waits",
     );

@@ -6,26 +6,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-use crate::support::{command_in, run_id, Output};
+use crate::support::{command_in, run_id, spawn_logged, trials, Output};
 
 /// Runs flowc to the end.
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = command_in(dir, args);
     cmd.envs(env.iter().copied());
     cmd.output().expect("flowc runs").into()
-}
-
-/// Starts flowc with its stderr going to `dir/<log>`.
-fn spawn(dir: &Path, args: &[&str], log: &str) -> Child {
-    let err = std::fs::File::create(dir.join(log)).expect("log file");
-    command_in(dir, args)
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .expect("flowc starts")
 }
 
 fn kill9(child: &mut Child) {
@@ -150,7 +140,7 @@ fn kill_and_resume(text: &str, names: &[String], args: &[&str], trials: usize, f
                 let dir = tempfile::tempdir().expect("tempdir");
                 let dir = dir.path();
                 std::fs::write(dir.join("w.flow"), text).expect("write");
-                let mut child = spawn(dir, &full, "killed.log");
+                let mut child = spawn_logged(dir, &full, "killed.log");
                 std::thread::sleep(Duration::from_millis(fastrand::u64(0..window)));
                 kill9(&mut child);
                 let killed = std::fs::read_to_string(dir.join("killed.log")).unwrap_or_default();
@@ -181,23 +171,28 @@ fn kill_and_resume(text: &str, names: &[String], args: &[&str], trials: usize, f
     });
 }
 
-fn trials() -> usize {
-    std::env::var("FLOWC_CRASH_TRIALS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(50)
-}
-
 #[test]
 fn kill9_at_random_moments_then_resume_never_repeats_finished_steps() {
     let (text, names) = fifty();
-    kill_and_resume(&text, &names, &["--max-parallel", "4"], trials(), false);
+    kill_and_resume(
+        &text,
+        &names,
+        &["--max-parallel", "4"],
+        trials("FLOWC_CRASH_TRIALS", 50),
+        false,
+    );
 }
 
 #[test]
 fn kill9_during_a_wide_fan_out_then_resume() {
     let (text, names) = fan();
-    kill_and_resume(&text, &names, &["--max-parallel", "8"], trials(), true);
+    kill_and_resume(
+        &text,
+        &names,
+        &["--max-parallel", "8"],
+        trials("FLOWC_CRASH_TRIALS", 50),
+        true,
+    );
 }
 
 /// `a` then a slow `b` (slow only the first time).
@@ -211,7 +206,7 @@ const SLOW: &str = "workflow slow {
 /// Starts SLOW and waits until `b` is running.
 fn start_slow(dir: &Path) -> Child {
     std::fs::write(dir.join("w.flow"), SLOW).expect("write");
-    let child = spawn(dir, &["run", "w.flow"], "first.log");
+    let child = spawn_logged(dir, &["run", "w.flow"], "first.log");
     wait_for(&dir.join("second"), Duration::from_secs(20));
     // `a` is reported finished once its record is durable, maybe just after `b` started.
     let until = Instant::now() + Duration::from_secs(20);
@@ -341,7 +336,7 @@ fn compaction_keeps_what_the_journal_says() {
     kill9(&mut child);
     for _ in 0..3 {
         // Resumes that are killed again pile up records.
-        let mut again = spawn(dir, &["resume", "--last"], "again.log");
+        let mut again = spawn_logged(dir, &["resume", "--last"], "again.log");
         std::thread::sleep(Duration::from_millis(300));
         kill9(&mut again);
         let _ = std::fs::remove_file(dir.join("second"));
@@ -505,7 +500,7 @@ fn retry_attempts_are_counted_across_a_crash() {
 }
 ";
     std::fs::write(dir.join("w.flow"), text).expect("write");
-    let mut child = spawn(dir, &["run", "w.flow"], "first.log");
+    let mut child = spawn_logged(dir, &["run", "w.flow"], "first.log");
     wait_for(&dir.join("second"), Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(100));
     kill9(&mut child);

@@ -6,28 +6,16 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{command_in, json_lines, ledger, run_id, Output};
+use crate::support::{
+    command_in, exit_code, json_lines, ledger, read, run_id, spawn_logged, trials, wait_until,
+    Output,
+};
 
 /// Runs flowc to its end.
 fn run(dir: &Path, args: &[&str]) -> Output {
     command_in(dir, args).output().expect("flowc runs").into()
-}
-
-/// Starts flowc with its stderr going to `dir/<log>`.
-fn spawn(dir: &Path, args: &[&str], log: &str) -> Child {
-    let err = std::fs::File::create(dir.join(log)).expect("log file");
-    command_in(dir, args)
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .expect("flowc starts")
-}
-
-fn read(dir: &Path, file: &str) -> String {
-    std::fs::read_to_string(dir.join(file)).unwrap_or_default()
 }
 
 /// How often each line is in the ledger.
@@ -41,15 +29,6 @@ fn counts(dir: &Path) -> HashMap<String, usize> {
 
 fn count(dir: &Path, line: &str) -> usize {
     counts(dir).get(line).copied().unwrap_or(0)
-}
-
-/// Waits (up to 30 s) until `what` holds.
-fn wait_until(what: impl Fn() -> bool, said: &str) {
-    let until = Instant::now() + Duration::from_secs(30);
-    while !what() {
-        assert!(Instant::now() < until, "timed out waiting: {said}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Waits for a spawned flowc's run id, from its log.
@@ -80,10 +59,6 @@ fn step_json<'a>(status: &'a serde_json::Value, step: &str) -> &'a serde_json::V
         .unwrap_or_else(|| panic!("no step `{step}` in {status}"))
 }
 
-fn exit_code(child: &mut Child) -> i32 {
-    child.wait().expect("wait").code().unwrap_or(-1)
-}
-
 /// `b` runs until the file `go` exists; `c` follows it; `undo` compensates `b`.
 const DRAIN: &str = "workflow drain {
   step a { run \"echo a >> ledger\" }
@@ -99,7 +74,7 @@ fn pause_lets_the_running_step_finish_starts_nothing_more_and_resume_runs_the_re
     let dir = tempfile::tempdir().expect("tempdir");
     let dir = dir.path();
     std::fs::write(dir.join("w.flow"), DRAIN).expect("write");
-    let mut child = spawn(dir, &["run", "w.flow"], "run.log");
+    let mut child = spawn_logged(dir, &["run", "w.flow"], "run.log");
     wait_until(|| count(dir, "b-start") == 1, "`b` to start");
     let id = spawned_id(dir, "run.log");
 
@@ -174,7 +149,7 @@ fn a_pause_does_not_wait_for_a_retry_due_later_and_wait_blocks_until_the_drain_i
 }
 ";
     std::fs::write(dir.join("w.flow"), text).expect("write");
-    let mut child = spawn(dir, &["run", "w.flow"], "run.log");
+    let mut child = spawn_logged(dir, &["run", "w.flow"], "run.log");
     wait_until(
         || read(dir, "run.log").contains("attempt 2 in 1h"),
         "the first attempt to fail",
@@ -529,7 +504,7 @@ fn a_rollback_excludes_pause_cancel_and_resume_and_they_name_it() {
 }
 ";
     let id = run_to_end(dir, text, 0);
-    let mut child = spawn(dir, &["rollback", &id], "rollback.log");
+    let mut child = spawn_logged(dir, &["rollback", &id], "rollback.log");
     wait_until(
         || count(dir, "undo-start") == 1,
         "the compensation to start",
@@ -583,13 +558,6 @@ fn reported(log: &str) -> Vec<String> {
         .collect()
 }
 
-fn trials() -> usize {
-    std::env::var("FLOWC_ROLLBACK_TRIALS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(30)
-}
-
 #[test]
 fn kill9_during_a_rollback_then_rollback_runs_every_finished_compensation_once() {
     let text = ten();
@@ -612,13 +580,13 @@ fn kill9_during_a_rollback_then_rollback_runs_every_finished_compensation_once()
         for _ in 0..4 {
             scope.spawn(|| loop {
                 let trial = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                if trial >= trials() {
+                if trial >= trials("FLOWC_ROLLBACK_TRIALS", 30) {
                     break;
                 }
                 let dir = tempfile::tempdir().expect("tempdir");
                 let dir = dir.path();
                 let id = run_to_end(dir, &text, 0);
-                let mut child = spawn(dir, &["rollback", &id], "killed.log");
+                let mut child = spawn_logged(dir, &["rollback", &id], "killed.log");
                 std::thread::sleep(Duration::from_millis(fastrand::u64(0..window)));
                 let _ = child.kill();
                 let _ = child.wait();

@@ -221,3 +221,54 @@ pub fn wait_for_deadline(dir: &Path, id: &str, gate: &str) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// Starts flowc in `dir` with its stderr going to `dir/<log>`.
+pub fn spawn_logged(dir: &Path, args: &[&str], log: &str) -> std::process::Child {
+    let err = std::fs::File::create(dir.join(log)).expect("log file");
+    command_in(dir, args)
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .expect("flowc starts")
+}
+
+/// The text of `dir/<name>`, or `""` while it does not exist.
+pub fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_default()
+}
+
+/// Waits until `what` holds; fails the test (never the order it checks) after a minute.
+pub fn wait_until(what: impl Fn() -> bool, said: &str) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !what() {
+        assert!(
+            std::time::Instant::now() < until,
+            "timed out waiting: {said}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// The exit code of a spawned flowc; kills it and fails the test if it has not exited
+/// within a minute.
+pub fn exit_code(child: &mut std::process::Child) -> i32 {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code().unwrap_or(-1);
+        }
+        if std::time::Instant::now() >= until {
+            let _ = child.kill();
+            panic!("flowc did not exit");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// How many crash trials a kill -9 test makes: `$VAR`, else `default`.
+pub fn trials(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
