@@ -235,16 +235,17 @@ pub fn rules<'a>(
             // (A step that goes with `p`'s instances one by one may start before `p` ends.)
             let Some(r) = report_of(p) else { continue };
             match r.status {
-                Status::Failed if !handled(p, info, report_of, fallback_of) => {
+                Status::Failed => match outcome(p, info, report_of, fallback_of) {
+                    Outcome::Through => {}
                     // Its failure went to a fallback that waits at a gate: undecided yet.
-                    if let Some(r) = undecided_route(p, info, report_of) {
-                        return Some(held(r));
+                    Outcome::Undecided(waiting) => return Some(held(waiting)),
+                    Outcome::Stands => {
+                        return Some(Verdict::Skip(
+                            SkipCause::Failure,
+                            format!("`{}` failed", r.name),
+                        ))
                     }
-                    return Some(Verdict::Skip(
-                        SkipCause::Failure,
-                        format!("`{}` failed", r.name),
-                    ));
-                }
+                },
                 Status::Cancelled => {
                     return Some(Verdict::Skip(
                         SkipCause::Failure,
@@ -322,53 +323,42 @@ fn fallback_taken(p: &crate::typed::Step, report: &StepReport) -> Option<usize> 
     }
 }
 
-/// The fallback that failed step `p`'s failure went to (or, along an escalation chain,
-/// the first one after it that has not failed), when that one is neither done nor
-/// failed: it waits at an approval gate or is paused, so whether `p`'s failure stands is
-/// decided by a resume.
-fn undecided_route<'a>(
-    p: usize,
-    info: &Workflow,
-    report_of: &dyn Fn(usize) -> Option<&'a StepReport>,
-) -> Option<&'a StepReport> {
-    let mut at = p;
-    // A chain is at most as long as the workflow has steps.
-    for _ in 0..info.steps.len() {
-        let r = report_of(at)?;
-        let next = fallback_taken(&info.steps[at], r)?;
-        let f = report_of(next)?;
-        match f.status {
-            Status::Waiting | Status::Paused => return Some(f),
-            Status::Failed => at = next,
-            _ => return None,
-        }
-    }
-    None
+/// What the steps after step `p` see of its end.
+pub enum Outcome<'a> {
+    /// It succeeded, or its failure was let through (`continue`, not on a fallback step,
+    /// whose failure leaves the one it backs standing) or went to a fallback that is
+    /// itself through (an escalation chain: a fallback's own route leads on to the next).
+    Through,
+    /// A failure stands: it failed (or did not end) and nothing took the failure on.
+    Stands,
+    /// Its failure went (along the chain) to a fallback that waits at an approval gate or
+    /// is paused, this one: whether the failure stands is decided by a resume.
+    Undecided(&'a StepReport),
 }
 
-/// Whether step `p` is done without a failure that stands: it succeeded, or it failed and
-/// its failure was let through (`continue`, not on a fallback step, whose failure leaves
-/// the one it backs standing) or went to a fallback that is itself done so (an
-/// escalation chain: a fallback's own route leads on to the next).
-pub fn handled<'a>(
+/// [`Outcome`] of step `p`, from the reports so far.
+pub fn outcome<'a>(
     p: usize,
     info: &Workflow,
     report_of: &dyn Fn(usize) -> Option<&'a StepReport>,
     fallback_of: &[Option<usize>],
-) -> bool {
+) -> Outcome<'a> {
     let Some(r) = report_of(p) else {
-        return false;
+        return Outcome::Stands;
     };
     match r.status {
-        Status::Succeeded => true,
+        Status::Succeeded => Outcome::Through,
         Status::Failed => match taken(&info.steps[p], r) {
-            crate::typed::OnFailure::FailFast => false,
-            crate::typed::OnFailure::Continue => fallback_of[p].is_none(),
+            crate::typed::OnFailure::FailFast => Outcome::Stands,
+            crate::typed::OnFailure::Continue if fallback_of[p].is_none() => Outcome::Through,
+            crate::typed::OnFailure::Continue => Outcome::Stands,
             crate::typed::OnFailure::Fallback(l) => {
-                handled(l.step.index(), info, report_of, fallback_of)
+                outcome(l.step.index(), info, report_of, fallback_of)
             }
         },
-        _ => false,
+        // Reached only through a route: a fallback still waiting.
+        Status::Waiting | Status::Paused => Outcome::Undecided(r),
+        _ => Outcome::Stands,
     }
 }
 
