@@ -286,7 +286,7 @@ pub async fn run_with(
     // is still known to be the step's.
     let tag = format!(
         "{}.{}",
-        std::process::id(),
+        own().pid,
         NEXT_TAG.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
     let mut env = Vec::with_capacity(spec.env.len() + 1);
@@ -808,14 +808,18 @@ fn sweep(marker: Option<&str>) -> (usize, usize) {
     if !SUBREAPER.load(std::sync::atomic::Ordering::Relaxed) {
         return (0, 0);
     }
-    let own = std::process::id() as i32;
-    let own_group = nix::unistd::getpgrp().as_raw();
+    let own = own();
+    let orphans = orphans(own);
+    // The usual case, after every step: nothing was re-parented to flowc.
+    if orphans.is_empty() {
+        return (0, 0);
+    }
     let running: rustc_hash::FxHashSet<i32> = registry()
         .as_ref()
         .map(|r| r.groups.clone())
         .unwrap_or_default();
     let mut signalled = 0;
-    for pid in orphans(own) {
+    for pid in orphans {
         // A step's main process is a child of the thread that started it; never touch it
         // here (its runner reaps it).
         if running.contains(&pid) {
@@ -841,7 +845,7 @@ fn sweep(marker: Option<&str>) -> (usize, usize) {
         if !tagged {
             continue;
         }
-        if group > 1 && group != own_group && !running.contains(&group) {
+        if group > 1 && group != own.group && !running.contains(&group) {
             let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
         }
         // Our child, not reaped: the pid is still its own.
@@ -851,16 +855,48 @@ fn sweep(marker: Option<&str>) -> (usize, usize) {
     (signalled, signalled)
 }
 
+/// What [`sweep`] needs of flowc itself, taken once: a sweep runs after every step.
+struct Own {
+    pid: i32,
+    group: i32,
+    /// `/proc/PID/task/PID/children`, kept open: read again from its start, it lists the
+    /// children of that moment, so a sweep costs one `pread` rather than an `open`, a
+    /// `stat`, a `read` and a `close`.
+    children: Option<std::fs::File>,
+}
+
+fn own() -> &'static Own {
+    static OWN: std::sync::OnceLock<Own> = std::sync::OnceLock::new();
+    OWN.get_or_init(|| {
+        let pid = std::process::id() as i32;
+        Own {
+            pid,
+            group: nix::unistd::getpgrp().as_raw(),
+            children: std::fs::File::open(format!("/proc/{pid}/task/{pid}/children")).ok(),
+        }
+    })
+}
+
 /// The processes re-parented to flowc: the children of its main thread, which is where
 /// the kernel re-parents orphans to a subreaper (step processes are children of the
 /// thread that started them). Without `/proc/PID/task/TID/children`, every process whose
 /// parent is flowc.
-fn orphans(own: i32) -> Vec<i32> {
-    if let Ok(list) = std::fs::read_to_string(format!("/proc/{own}/task/{own}/children")) {
-        return list
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect();
+fn orphans(own: &Own) -> Vec<i32> {
+    if let Some(file) = &own.children {
+        use std::os::unix::fs::FileExt;
+        let mut buf = [0u8; 4096];
+        match file.read_at(&mut buf, 0) {
+            // A list that fits is the whole list: the kernel fills a read as far as the
+            // buffer goes.
+            Ok(n) if n < buf.len() => return pids(&buf[..n]),
+            Ok(_) => {
+                if let Ok(list) = std::fs::read(format!("/proc/{0}/task/{0}/children", own.pid))
+                {
+                    return pids(&list);
+                }
+            }
+            Err(_) => {}
+        }
     }
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -868,7 +904,14 @@ fn orphans(own: i32) -> Vec<i32> {
     entries
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| parent_of(pid) == Some(own))
+        .filter(|&pid| parent_of(pid) == Some(own.pid))
+        .collect()
+}
+
+/// The pids of a `children` file: decimal numbers separated by spaces.
+fn pids(list: &[u8]) -> Vec<i32> {
+    list.split(|b| b.is_ascii_whitespace())
+        .filter_map(|p| std::str::from_utf8(p).ok()?.parse().ok())
         .collect()
 }
 

@@ -13,7 +13,7 @@ use crate::snapshot::{self, Appender, SnapshotError};
 /// after the last, and share it. Only reporting waits: the scheduler never does, so this
 /// bounds how late a finished step is shown, not the run. A record somebody awaits
 /// ([`Journal::commit`]) is written at once.
-const SYNC_GAP: std::time::Duration = std::time::Duration::from_millis(5);
+const SYNC_GAP: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// What happens once a message's bytes (if any) are on disk.
 enum Then {
