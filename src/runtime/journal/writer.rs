@@ -12,7 +12,9 @@ use crate::snapshot::{self, Appender, SnapshotError};
 /// of the journal. Records queued in between wait for the next batch, at most this long
 /// after the last, and share it. Only reporting waits: the scheduler never does, so this
 /// bounds how late a finished step is shown, not the run. A record somebody awaits
-/// ([`Journal::commit`]) is written at once.
+/// ([`Journal::commit`]) is written at once. At 25 ms a progress line is late by less than
+/// a person notices, and a run of many short steps makes at most 40 fsyncs a second (at
+/// 5 ms, fsyncs were a tenth of flowc's own CPU time on a 10,000-step run).
 const SYNC_GAP: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// What happens once a message's bytes (if any) are on disk.
