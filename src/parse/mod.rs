@@ -4,11 +4,12 @@
 //! `build_<rule>` function per rule), and `error` turns pest's failures into E00xx
 //! diagnostics that point at the mistake. Nothing outside this module sees a pest `Pair`.
 //!
-//! A file with syntax errors is still read as far as it can be ([`parse_recovering`]): a
-//! valid file is one `file` parse, and only when that fails does `recover` read it again
-//! item by item, and a workflow's body step by step, so that every broken item or step is
-//! reported, once, and the rest is in the tree (for the checker, and for the language
-//! server). An item or step the builder finds an error in (an invalid escape, an `if`
+//! Every file is read in chunks ([`parse_recovering`], in `recover`): up to 64 items at a
+//! time, and a workflow as its header and then its body, up to 64 body items at a time, so
+//! that pest holds the tokens of one chunk, not of the whole file (one parse of a
+//! 10,000-step workflow held them all, most of `flowc check`'s memory). The same reading
+//! goes on after a syntax error: it is reported, once, reading resumes at the next item or
+//! step, and the rest is in the tree (for the checker, and for the language server). An item or step the builder finds an error in (an invalid escape, an `if`
 //! without `else`) is left out of the tree the same way. [`SyntaxErrors`] remembers the
 //! names the left-out parts declare, so that [`crate::compile`] can check what parsed
 //! without reporting an `after build` as an unknown step because `step build` had a typo.
@@ -76,18 +77,12 @@ pub fn parse_recovering(id: SourceId, file: &SourceFile) -> (ast::File, SyntaxEr
         return (ast::File { items: Vec::new() }, errors);
     }
     let builder = build::Builder::new();
-    let items = match FlowParser::parse(Rule::file, text) {
-        Ok(pairs) => builder.build_file(pairs).items,
-        Err(_) => {
-            let mut recovery = recover::Recovery::new(text, &builder);
-            let items = recovery.items();
-            for err in recovery.errors {
-                errors.diagnostics.error(id, err);
-            }
-            errors.broken = recovery.broken;
-            items
-        }
-    };
+    let mut reading = recover::Recovery::new(text, &builder);
+    let items = reading.items();
+    for err in reading.errors {
+        errors.diagnostics.error(id, err);
+    }
+    errors.broken = reading.broken;
     let (build_errors, build_broken) = builder.into_parts();
     for err in build_errors {
         errors.diagnostics.error(id, err);
@@ -104,6 +99,21 @@ pub fn parse_recovering(id: SourceId, file: &SourceFile) -> (ast::File, SyntaxEr
     }
     errors.diagnostics.sort();
     (ast::File { items }, errors)
+}
+
+/// The tree of a file that parses, from one parse of the grammar's `file` rule (which
+/// holds every token of the file at once), or `None` when it does not parse. The tests
+/// hold [`parse_recovering`], which reads a file in chunks, to this; nothing else uses it.
+#[doc(hidden)]
+pub fn parse_whole(text: &str) -> Option<ast::File> {
+    if scan::scan(text).is_some() {
+        return None;
+    }
+    let builder = build::Builder::new();
+    let pairs = FlowParser::parse(Rule::file, text).ok()?;
+    let file = builder.build_file(pairs);
+    let (build_errors, _) = builder.into_parts();
+    (build_errors.is_empty() && !file.items.is_empty()).then_some(file)
 }
 
 /// The syntax errors of one file, as [`parse_recovering`] found them, with what later

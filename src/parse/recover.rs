@@ -1,16 +1,18 @@
-//! Reading on after a syntax error: takes a file that pest's `file` rule rejected and gives
-//! back every top-level item and every workflow body item that parses, one error for each
-//! that does not, and the names those declare (so that later phases can tell their own
-//! errors from follow-ons).
+//! Reading a file: every top-level item and every workflow body item that parses, one
+//! error for each that does not, and the names those declare (so that later phases can
+//! tell their own errors from follow-ons).
 //!
-//! pest cannot resume after a failure, so recovery re-runs it on the rest of the text from
-//! the grammar's recovery entry points: `items_prefix` reads the items that parse from a
-//! position up to the first that does not; `item_only` reads that one alone, for its error
-//! (the position pest reached, so the message is the one a whole-file parse gives); and
-//! reading resumes at the next line that starts an item (see [`resume_point`]). A workflow
-//! whose header parses is read the same way one body item at a time (`workflow_head`,
-//! `body_prefix`, `body_item_only`), so an error in one step loses that step only. Valid
-//! files never come here: they are read by one `file` parse, at no cost for recovery.
+//! Items are read in chunks from the grammar's reading entry points: `items_chunk` reads
+//! up to 64 items that parse from a position (stopping at a workflow, or at the first item
+//! that does not parse), and a workflow is read as its header (`workflow_head`) and then
+//! its body, up to 64 body items at a time (`body_chunk`). Each chunk is built into the
+//! tree before the next is parsed, so pest never holds more than one chunk's tokens.
+//!
+//! pest cannot resume after a failure, so after a syntax error reading starts again from
+//! those entry points: `item_only` (or `body_item_only`) reads the item that does not parse
+//! alone, for its error (the position pest reached, so the message is the one a whole-file
+//! parse gives), and reading resumes at the next line that starts an item (see
+//! [`resume_point`]), so an error in one step loses that step only.
 
 use pest::Parser as _;
 
@@ -77,24 +79,45 @@ impl<'t> Recovery<'t> {
         }
     }
 
-    /// Reads the items that parse from `pos` into `items`; returns where the first that
-    /// does not starts (after trivia), or the end of the text.
+    /// Reads the items that parse from `pos` into `items`, up to the first workflow or the
+    /// first item that does not parse; returns where that starts (after trivia), or the
+    /// end of the text.
     fn read_items(&mut self, pos: usize, items: &mut Vec<Item>) -> usize {
-        let Ok(mut pairs) = FlowParser::parse(Rule::items_prefix, &self.text[pos..]) else {
-            return pos;
-        };
-        let Some(prefix) = pairs.next() else {
-            return pos;
-        };
-        let end = pos + prefix.as_span().end();
-        with_offset(pos, || {
-            items.extend(
-                prefix
-                    .into_inner()
-                    .filter_map(|pair| self.builder.build_item(pair)),
-            );
-        });
-        skip_trivia(self.text, end)
+        self.read_chunks(Rule::items_chunk, pos, |builder, pair| {
+            items.extend(builder.build_item(pair));
+        })
+    }
+
+    /// Parses `rule` (a chunk of at most 64 items) at `pos` again and again, handing each
+    /// item to `take`, until a chunk reads nothing; returns where it stopped (after
+    /// trivia). Each chunk is built and dropped before the next is parsed, so the tokens
+    /// of only one chunk are held at a time.
+    fn read_chunks(
+        &mut self,
+        rule: Rule,
+        mut pos: usize,
+        mut take: impl FnMut(&Builder, pest::iterators::Pair<'_, Rule>),
+    ) -> usize {
+        let text = self.text;
+        while pos < text.len() {
+            let Ok(mut pairs) = FlowParser::parse(rule, &text[pos..]) else {
+                return pos;
+            };
+            let Some(chunk) = pairs.next() else {
+                return pos;
+            };
+            let end = pos + chunk.as_span().end();
+            if end == pos {
+                return pos;
+            }
+            with_offset(pos, || {
+                for pair in chunk.into_inner() {
+                    take(self.builder, pair);
+                }
+            });
+            pos = skip_trivia(text, end);
+        }
+        pos
     }
 
     /// The workflow whose header (`head`, parsed at `start`) parses, with the body items
@@ -149,21 +172,9 @@ impl<'t> Recovery<'t> {
     /// Reads the body items that parse from `pos` into `workflow`; returns where the first
     /// that does not starts (after trivia), or the end of the text.
     fn read_body(&mut self, pos: usize, workflow: &mut Workflow) -> usize {
-        let Ok(mut pairs) = FlowParser::parse(Rule::body_prefix, &self.text[pos..]) else {
-            return pos;
-        };
-        let Some(prefix) = pairs.next() else {
-            return pos;
-        };
-        let end = pos + prefix.as_span().end();
-        with_offset(pos, || {
-            workflow.body.extend(
-                prefix
-                    .into_inner()
-                    .filter_map(|pair| self.builder.build_workflow_item(pair)),
-            );
-        });
-        skip_trivia(self.text, end)
+        self.read_chunks(Rule::body_chunk, pos, |builder, pair| {
+            workflow.body.extend(builder.build_workflow_item(pair));
+        })
     }
 
     /// Records the error of the item (parsed by `rule`) at `pos`, in the body of `workflow`

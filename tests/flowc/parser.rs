@@ -138,3 +138,46 @@ fn deep_nesting_is_refused() {
     );
     assert!(recover(&shallow).1.is_empty());
 }
+
+/// A file longer than one chunk (64 items, and 64 items of a workflow body) reads as one
+/// parse of the whole file does, across the chunk boundaries: top-level items before and
+/// between workflows, doc comments and comments at a boundary, and a body of 200 steps.
+#[test]
+fn files_longer_than_a_chunk_read_as_one_parse_does() {
+    let mut text = String::new();
+    for i in 0..150 {
+        text.push_str(&format!("/// constant {i}\nlet c{i} = {i} // trailing\n"));
+    }
+    text.push_str("workflow w {\n");
+    for i in 0..200 {
+        let after = if i > 0 { format!(" after s{}", i - 1) } else { String::new() };
+        text.push_str(&format!("  /// step {i}\n  step s{i}{after} {{ run \"echo ${{c{}}}\" }}\n", i % 150));
+        if i % 64 == 63 {
+            text.push_str("  // a comment where a chunk ends\n\n");
+        }
+    }
+    text.push_str("}\n\ntask t() { run \"true\" }\nlet last = 1\n");
+    let (file, codes) = recover(&text);
+    assert!(codes.is_empty(), "{codes:?}");
+    assert_eq!(step_names(&file).len(), 200);
+    assert_eq!(file.items.len(), 150 + 1 + 2);
+    assert_eq!(Some(file), flowc::parse::parse_whole(&text));
+}
+
+/// Syntax errors past the first chunk are found and reported where they are, and the
+/// steps around them are kept.
+#[test]
+fn errors_past_the_first_chunk_are_reported_and_the_rest_kept() {
+    let mut text = String::from("workflow w {\n");
+    for i in 0..150 {
+        let attr = if i == 70 || i == 140 { "retires 3" } else { "run \"true\"" };
+        text.push_str(&format!("  step s{i} {{ {attr} }}\n"));
+    }
+    text.push_str("}\n");
+    let (file, codes) = recover(&text);
+    assert_eq!(codes.len(), 2, "{codes:?}");
+    let names = step_names(&file);
+    assert_eq!(names.len(), 148);
+    assert!(!names.contains(&"s70".to_string()) && !names.contains(&"s140".to_string()));
+    assert!(names.contains(&"s71".to_string()) && names.contains(&"s149".to_string()));
+}

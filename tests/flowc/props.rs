@@ -535,17 +535,17 @@ proptest! {
         );
     }
 
-    /// On a valid file, the recovering parser reports nothing and gives `parse`'s tree,
-    /// spans included.
+    /// On a valid file, the parser (which reads in chunks) reports nothing and gives the
+    /// tree of one parse of the grammar's `file` rule, spans included.
     #[test]
-    fn recovering_parse_of_a_valid_file_is_parse(file in file()) {
+    fn chunked_parse_of_a_valid_file_is_the_whole_file_parse(file in file()) {
         let printed = format::source(&file);
         let mut sources = SourceMap::new();
         let sid = sources.add(SourceFile::new("test.flow", None, printed.as_str()));
         let (recovered, errors) = flowc::parse::parse_recovering(sid, sources.get(sid));
         prop_assert!(errors.is_empty(), "printed:\n{}", printed);
-        let parsed = parse_text(&printed).map_err(TestCaseError::fail)?;
-        prop_assert_eq!(recovered, parsed);
+        let whole = flowc::parse::parse_whole(&printed);
+        prop_assert_eq!(Some(recovered), whole);
     }
 }
 
@@ -652,19 +652,22 @@ fn check_diagnostics(sources: &SourceMap, diags: &Diagnostics) -> Result<(), Tes
 
 /// Runs the front end on `text` as `flowc check` does: the recovering parser, then the
 /// checker and lowering on what parsed. Nothing may panic, every diagnostic must point
-/// inside the text, and the recovering parser must agree with `parse`: no errors and the
-/// same tree, or errors for both.
+/// inside the text, and the recovering parser must agree with `parse` and with one parse
+/// of the whole file: no errors and the same tree, or errors for all three.
 fn front_end(text: &str) -> Result<(), TestCaseError> {
     let mut sources = SourceMap::new();
     let sid = sources.add(SourceFile::new("input.flow", None, text));
     let (recovered, errors) = flowc::parse::parse_recovering(sid, sources.get(sid));
+    let whole = flowc::parse::parse_whole(text);
     match flowc::parse::parse(sid, sources.get(sid)) {
         Ok(file) => {
             prop_assert!(errors.is_empty());
-            prop_assert_eq!(file, recovered);
+            prop_assert_eq!(&file, &recovered);
+            prop_assert_eq!(Some(file), whole);
         }
         Err(diags) => {
             prop_assert!(!errors.is_empty());
+            prop_assert!(whole.is_none(), "the whole-file parse accepts what the parser rejects");
             check_diagnostics(&sources, &diags)?;
         }
     }
