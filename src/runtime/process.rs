@@ -890,8 +890,7 @@ fn orphans(own: &Own) -> Vec<i32> {
             // buffer goes.
             Ok(n) if n < buf.len() => return pids(&buf[..n]),
             Ok(_) => {
-                if let Ok(list) = std::fs::read(format!("/proc/{0}/task/{0}/children", own.pid))
-                {
+                if let Ok(list) = std::fs::read(format!("/proc/{0}/task/{0}/children", own.pid)) {
                     return pids(&list);
                 }
             }

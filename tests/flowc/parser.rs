@@ -150,8 +150,15 @@ fn files_longer_than_a_chunk_read_as_one_parse_does() {
     }
     text.push_str("workflow w {\n");
     for i in 0..200 {
-        let after = if i > 0 { format!(" after s{}", i - 1) } else { String::new() };
-        text.push_str(&format!("  /// step {i}\n  step s{i}{after} {{ run \"echo ${{c{}}}\" }}\n", i % 150));
+        let after = if i > 0 {
+            format!(" after s{}", i - 1)
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "  /// step {i}\n  step s{i}{after} {{ run \"echo ${{c{}}}\" }}\n",
+            i % 150
+        ));
         if i % 64 == 63 {
             text.push_str("  // a comment where a chunk ends\n\n");
         }
@@ -170,7 +177,11 @@ fn files_longer_than_a_chunk_read_as_one_parse_does() {
 fn errors_past_the_first_chunk_are_reported_and_the_rest_kept() {
     let mut text = String::from("workflow w {\n");
     for i in 0..150 {
-        let attr = if i == 70 || i == 140 { "retires 3" } else { "run \"true\"" };
+        let attr = if i == 70 || i == 140 {
+            "retires 3"
+        } else {
+            "run \"true\""
+        };
         text.push_str(&format!("  step s{i} {{ {attr} }}\n"));
     }
     text.push_str("}\n");

@@ -667,7 +667,10 @@ fn front_end(text: &str) -> Result<(), TestCaseError> {
         }
         Err(diags) => {
             prop_assert!(!errors.is_empty());
-            prop_assert!(whole.is_none(), "the whole-file parse accepts what the parser rejects");
+            prop_assert!(
+                whole.is_none(),
+                "the whole-file parse accepts what the parser rejects"
+            );
             check_diagnostics(&sources, &diags)?;
         }
     }
