@@ -38,17 +38,23 @@ pub fn read_file(path: &Path, limit: u64, what: &str) -> io::Result<Vec<u8>> {
     let mut flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL)?);
     flags.remove(OFlag::O_NONBLOCK);
     fcntl(fd, FcntlArg::F_SETFL(flags))?;
-    read_at_most(file, limit, what)
+    // A regular file's size (capped at the limit) is known: read it into a buffer of that
+    // size, not one that doubles from 32 bytes (for a 500 KB workflow, 15 reads and 1 MB of
+    // copying).
+    let size = file.metadata().map_or(0, |m| m.len().min(limit));
+    read_at_most(file, limit, what, size as usize)
 }
 
 /// Standard input, at most `limit` bytes of it; `what` as for [`read_file`].
 pub fn read_stdin(limit: u64, what: &str) -> io::Result<Vec<u8>> {
-    read_at_most(io::stdin().lock(), limit, what)
+    read_at_most(io::stdin().lock(), limit, what, 0)
 }
 
-/// Reads `input` to its end, failing once it has given more than `limit` bytes.
-fn read_at_most(input: impl Read, limit: u64, what: &str) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+/// Reads `input` to its end, failing once it has given more than `limit` bytes; `size` is
+/// how many bytes are expected (0 if unknown).
+fn read_at_most(input: impl Read, limit: u64, what: &str, size: usize) -> io::Result<Vec<u8>> {
+    // One byte more than expected, so that the read that finds the end needs no growth.
+    let mut bytes = Vec::with_capacity(size.saturating_add(1));
     input
         .take(limit.saturating_add(1))
         .read_to_end(&mut bytes)?;

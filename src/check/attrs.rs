@@ -81,7 +81,9 @@ impl Checker<'_> {
         cx: &mut ExprCx,
     ) -> AttrSummary {
         let mut summary = AttrSummary::default();
-        let mut seen: HashMap<&'static str, Span> = HashMap::default();
+        // The first of each keyword: a handful of attributes, so a list, not a map (this
+        // runs for every step).
+        let mut seen: Vec<(&'static str, Span)> = Vec::new();
         for attr in attrs {
             let kw = attr.kind.keyword();
             // A step may have several failure routes (checked as routes).
@@ -89,7 +91,15 @@ impl Checker<'_> {
                 (&attr.kind, place),
                 (AttrKind::OnFailure(..), AttrPlace::Step { .. })
             );
-            if let Some(first) = seen.insert(kw, attr.keyword).filter(|_| !routes) {
+            // As a map's insert: the previous one, and this one is kept in its place.
+            let first = match seen.iter_mut().find(|(k, _)| *k == kw) {
+                Some((_, at)) => Some(std::mem::replace(at, attr.keyword)),
+                None => {
+                    seen.push((kw, attr.keyword));
+                    None
+                }
+            };
+            if let Some(first) = first.filter(|_| !routes) {
                 self.error(CheckError::Repeated {
                     what: kw.to_string(),
                     span: attr.keyword.into(),

@@ -84,6 +84,15 @@ impl Scope {
             .collect()
     }
 
+    /// Makes room for `n` more names in the innermost frame (a workflow's steps), so that
+    /// declaring them does not grow the frame again and again.
+    pub fn reserve(&mut self, n: usize) {
+        self.entries.reserve(n);
+        if let Some((frame, _)) = self.frames.last_mut() {
+            frame.reserve(n);
+        }
+    }
+
     /// Declares a name in the innermost frame; returns its id.
     pub fn declare(&mut self, name: &str, ty: Type, kind: EntryKind, span: Span) -> usize {
         let id = self.entries.len();

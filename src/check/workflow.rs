@@ -167,8 +167,10 @@ impl<'m> Checker<'m> {
         self.defaults_repeated(wf);
 
         // Declare every step up front: steps may refer to steps defined below them.
-        let mut steps: Vec<&ast::Step> = Vec::new();
-        let mut step_ids: HashMap<&str, usize> = HashMap::default();
+        let mut steps: Vec<&ast::Step> = Vec::with_capacity(wf.body.len());
+        let mut step_ids: HashMap<&str, usize> =
+            HashMap::with_capacity_and_hasher(wf.body.len(), Default::default());
+        self.scope.reserve(wf.body.len());
         for it in &wf.body {
             if let WorkflowItem::Step(step) = it {
                 if step_ids.contains_key(step.name.name.as_str())
