@@ -81,8 +81,6 @@ impl Checker<'_> {
         cx: &mut ExprCx,
     ) -> AttrSummary {
         let mut summary = AttrSummary::default();
-        // The first of each keyword: a handful of attributes, so a list, not a map (this
-        // runs for every step).
         let mut seen: Vec<(&'static str, Span)> = Vec::new();
         for attr in attrs {
             let kw = attr.kind.keyword();
@@ -91,15 +89,7 @@ impl Checker<'_> {
                 (&attr.kind, place),
                 (AttrKind::OnFailure(..), AttrPlace::Step { .. })
             );
-            // As a map's insert: the previous one, and this one is kept in its place.
-            let first = match seen.iter_mut().find(|(k, _)| *k == kw) {
-                Some((_, at)) => Some(std::mem::replace(at, attr.keyword)),
-                None => {
-                    seen.push((kw, attr.keyword));
-                    None
-                }
-            };
-            if let Some(first) = first.filter(|_| !routes) {
+            if let Some(first) = repeat_of(&mut seen, kw, attr.keyword).filter(|_| !routes) {
                 self.error(CheckError::Repeated {
                     what: kw.to_string(),
                     span: attr.keyword.into(),
@@ -652,5 +642,22 @@ impl Checker<'_> {
             condition,
             policy: None,
         })
+    }
+}
+
+/// Notes keyword `kw` at `span` in `seen` and returns where it was last seen before, if it
+/// was (as a map's `insert` would). A step has a handful of attributes and clauses, and
+/// this runs for every step: a list, not a map.
+pub(super) fn repeat_of(
+    seen: &mut Vec<(&'static str, Span)>,
+    kw: &'static str,
+    span: Span,
+) -> Option<Span> {
+    match seen.iter_mut().find(|(k, _)| *k == kw) {
+        Some((_, at)) => Some(std::mem::replace(at, span)),
+        None => {
+            seen.push((kw, span));
+            None
+        }
     }
 }

@@ -67,7 +67,7 @@ impl Checker<'_> {
         self.scope.push();
         // The loop variables are in scope for the whole step, so `for` goes first.
         let mut fan_out = self.fan_out_clauses(step, step_ids, &mut cx, &mut deps);
-        let mut seen: HashMap<&'static str, Span> = HashMap::default();
+        let mut seen: Vec<(&'static str, Span)> = Vec::new();
         for clause in &step.clauses {
             let (kw, span) = match clause {
                 Clause::After(_, s) => ("after", *s),
@@ -76,7 +76,9 @@ impl Checker<'_> {
                 Clause::Compensates(_, s) => ("on_failure_of", *s),
             };
             // Several `for` clauses make a matrix.
-            if let Some(first) = seen.insert(kw, span).filter(|_| kw != "for") {
+            if let Some(first) =
+                super::attrs::repeat_of(&mut seen, kw, span).filter(|_| kw != "for")
+            {
                 self.error(CheckError::Repeated {
                     what: kw.to_string(),
                     span: span.into(),
