@@ -121,7 +121,15 @@ fn step(out: &mut String, wf: &Workflow, s: &Step) {
         let _ = write!(out, " [{}]", flags.join(", "));
     }
     out.push('\n');
-    for d in &s.deps {
+    // One line per dependency: a step read three times is one `data` dependency (the
+    // resolved program keeps each read, with its span, for diagnostics).
+    for (i, d) in s.deps.iter().enumerate() {
+        if s.deps[..i]
+            .iter()
+            .any(|e| e.kind == d.kind && e.step == d.step)
+        {
+            continue;
+        }
         let kind = match d.kind {
             super::DepKind::After => "after",
             super::DepKind::Data => "data",
