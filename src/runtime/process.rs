@@ -349,6 +349,12 @@ pub async fn run_with(
     let mut poll_step = POLL_FIRST;
     let mut drain_until: Option<Instant> = None;
     let mut read_error: Option<(Stream, io::Error)> = None;
+    // Made once, not at every turn of the loop: each is polled until it fires, and then
+    // never again (both stop `running`).
+    let stop_asked = cancel.cancelled();
+    tokio::pin!(stop_asked);
+    let time_up = sleep_opt(deadline);
+    tokio::pin!(time_up);
 
     loop {
         if status.is_some() && group_gone {
@@ -384,11 +390,11 @@ pub async fn run_with(
                 }
                 next_poll = Some(Instant::now());
             }
-            () = sleep_opt(deadline), if running => {
+            () = &mut time_up, if running => {
                 timed_out = true;
                 kill_at = Some(terminate(&group, pid, spec.grace));
             }
-            () = cancel.cancelled(), if running => {
+            () = &mut stop_asked, if running => {
                 cancelled = true;
                 kill_at = Some(terminate(&group, pid, spec.grace));
             }
@@ -767,11 +773,10 @@ pub fn kill_all_now() -> usize {
 /// seconds for their own children to be re-parented in turn: at the end of a run, for
 /// escaped processes that carry no step tag. Returns how many it killed.
 pub fn kill_orphans_blocking(tag: Option<&str>) -> usize {
-    let marker = tag.map(|t| format!("{STEP_TAG_ENV}={t}"));
     let until = std::time::Instant::now() + SETTLE;
     let mut killed = 0;
     loop {
-        let (hit, live) = sweep(marker.as_deref());
+        let (hit, live) = sweep(tag);
         killed += hit;
         if live == 0 || std::time::Instant::now() >= until {
             return killed;
@@ -786,10 +791,9 @@ async fn kill_escaped(tag: &str) {
     if !SUBREAPER.load(std::sync::atomic::Ordering::Relaxed) {
         return;
     }
-    let marker = format!("{STEP_TAG_ENV}={tag}");
     let mut until = None;
     loop {
-        let (_, live) = sweep(Some(&marker));
+        let (_, live) = sweep(Some(tag));
         if live == 0 {
             return;
         }
@@ -802,9 +806,9 @@ async fn kill_escaped(tag: &str) {
 }
 
 /// One pass over flowc's re-parented children: reaps the dead, and SIGKILLs the live ones
-/// whose environment holds `marker` (all of them without one), with their process group.
-/// Returns how many it signalled and how many of those were alive.
-fn sweep(marker: Option<&str>) -> (usize, usize) {
+/// whose environment holds step tag `tag` (all of them without one), with their process
+/// group. Returns how many it signalled and how many of those were alive.
+fn sweep(tag: Option<&str>) -> (usize, usize) {
     if !SUBREAPER.load(std::sync::atomic::Ordering::Relaxed) {
         return (0, 0);
     }
@@ -814,6 +818,7 @@ fn sweep(marker: Option<&str>) -> (usize, usize) {
     if orphans.is_empty() {
         return (0, 0);
     }
+    let marker = tag.map(|t| format!("{STEP_TAG_ENV}={t}"));
     let running: rustc_hash::FxHashSet<i32> = registry()
         .as_ref()
         .map(|r| r.groups.clone())
@@ -837,7 +842,7 @@ fn sweep(marker: Option<&str>) -> (usize, usize) {
             let _ = waitpid(target, Some(WaitPidFlag::WNOHANG));
             continue;
         }
-        let tagged = match marker {
+        let tagged = match &marker {
             None => true,
             Some(marker) => std::fs::read(format!("/proc/{pid}/environ"))
                 .is_ok_and(|env| env.split(|&b| b == 0).any(|kv| kv == marker.as_bytes())),
