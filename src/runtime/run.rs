@@ -835,6 +835,16 @@ pub async fn run(
     for &j in paired_reads.iter().flatten() {
         read[j] = true;
     }
+    // The steps that read `workflow.*`: only they are given its record.
+    let reads_workflow: Vec<bool> = (info.steps.iter())
+        .map(|s| {
+            let mut reads = false;
+            s.for_each_expr(&mut |e| {
+                e.walk(&mut |x| reads |= matches!(x.kind, typed::ExprKind::Workflow));
+            });
+            reads
+        })
+        .collect();
     let mut results: HashMap<String, Value> = HashMap::default();
     // `workflow.*` is known to every step: `status` is `running` until the `finally` steps.
     results.insert(
@@ -1011,7 +1021,7 @@ pub async fn run(
                             results.get(name).map(|v| (name.clone(), v.clone()))
                         })
                         .collect();
-                    if let Some(w) = results.get("workflow") {
+                    if let Some(w) = results.get("workflow").filter(|_| reads_workflow[i]) {
                         env_results.insert("workflow".to_string(), w.clone());
                     }
                     let fan_out = step.fan_out.is_some();
@@ -2235,8 +2245,8 @@ pub(super) async fn run_step(
     };
     let priority = shared.priorities.get(index).copied().unwrap_or(0);
     let count = instances.len();
-    let mut tasks = Vec::with_capacity(count);
-    for (k, spec) in instances.into_iter().enumerate() {
+    // Made one at a time as the join takes them (no list of them all at once).
+    let tasks = instances.into_iter().enumerate().map(|(k, spec)| {
         let label = instances::label(name, &spec.at, fan_out);
         let results = &results;
         let cancel = cancel.clone();
@@ -2245,7 +2255,7 @@ pub(super) async fn run_step(
         let feed = feed.as_deref();
         let stop = stop_on_failure.as_ref();
         let budgets = &budgets;
-        tasks.push(async move {
+        async move {
             let mut spec = spec;
             let instance = async {
                 // The instances it goes with first: it starts once they have ended.
@@ -2331,8 +2341,18 @@ pub(super) async fn run_step(
                     });
                 }
                 let claim = Claim::new(priority, index, k);
-                let instance =
-                    run_instance(shared, step, &label, &env, cancel.clone(), claim, budgets).await;
+                // Boxed: the state of a running attempt is large, and thousands of
+                // instances may wait here for a slot; each holds a pointer until it runs.
+                let instance = Box::pin(run_instance(
+                    shared,
+                    step,
+                    &label,
+                    &env,
+                    cancel.clone(),
+                    claim,
+                    budgets,
+                ))
+                .await;
                 drop(permits);
                 if instance.failed() {
                     count_failure(shared, &label, budgets.step);
@@ -2351,10 +2371,10 @@ pub(super) async fn run_step(
                 feed.publish(k, instance_record(&instance, &spec, gate));
             }
             (instance, spec)
-        });
-    }
+        }
+    });
     let (done, specs): (Vec<Instance>, Vec<Spec>) =
-        futures_join_all(tasks).await.into_iter().unzip();
+        futures_join_all(count, tasks).await.into_iter().unzip();
     // A failure outranks the cancellations it caused among its siblings.
     let status = if done.iter().any(Instance::failed) {
         Status::Failed
@@ -2661,29 +2681,31 @@ pub(super) fn finish(shared: &Shared, report: StepReport) -> StepReport {
     report
 }
 
-/// Runs futures concurrently and collects their results in order.
+/// Runs `count` futures concurrently and collects their results in order.
 async fn futures_join_all<T: Default, F: std::future::Future<Output = T>>(
-    futures: Vec<F>,
+    count: usize,
+    futures: impl IntoIterator<Item = F>,
 ) -> Vec<T> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None).take(pinned.len()).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (k, f) in pinned.iter_mut().enumerate() {
-            if out[k].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => out[k] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
+    let mut futures = futures.into_iter();
+    // A step without `for` has one instance: awaited as it is, with nothing to allocate.
+    if count == 1 {
+        if let Some(only) = futures.next() {
+            return vec![only.await];
         }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
+    }
+    use futures_util::stream::{FuturesUnordered, StreamExt};
+    let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None).take(count).collect();
+    // Polled in index order at first (so instances claim fan-out permits in order), and
+    // after that only when woken: one instance ending does not poll the thousands still
+    // waiting, which made a large fan-out quadratic.
+    let mut running: FuturesUnordered<_> = (futures.enumerate())
+        .map(|(k, f)| async move { (k, f.await) })
+        .collect();
+    while let Some((k, v)) = running.next().await {
+        if let Some(slot) = out.get_mut(k) {
+            *slot = Some(v);
         }
-    })
-    .await;
+    }
     out.into_iter().map(Option::unwrap_or_default).collect()
 }
 
