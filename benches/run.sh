@@ -282,20 +282,18 @@ for shape in ("lattice", "fanout", "chain"):
 # A fan-out step of n instances costs about what n steps do: its CPU time (flowc and every
 # process it started) at most 1.2x the fan-out graph's, written as n steps. (A join that
 # polled every instance at every wake-up made it 1.5x at 10,000, and quadratic.)
-r, q = by.get(("instances", 10000)), by.get(("fanout", 10000))
-label = "instances 10k CPU <= 1.2x fanout 10k CPU"
-if r is None or q is None:
-    verdict(label, None, skip)
-else:
-    c = ratio(r["cpu_flowc"], q["cpu_flowc"])
-    verdict(label, c <= 1.2, f"{c:.2f}x ({r['cpu_flowc']:.2f} s vs {q['cpu_flowc']:.2f} s)")
-small, big = by.get(("chain", 1000)), by.get(("chain", 10000))
-label = "chain 10k / chain 1k <= 12"
-if small is None or big is None:
-    verdict(label, None, skip)
-else:
-    q = ratio(big["flowc"], small["flowc"])
-    verdict(label, q <= 12.0, f"{q:.1f} ({big['flowc']:.0f} ms / {small['flowc']:.0f} ms)")
+def ratio_target(label, top, bottom, key, limit, unit):
+    """The target top[key] / bottom[key] <= limit; SKIP when either row is missing."""
+    if top is None or bottom is None:
+        verdict(label, None, skip)
+    else:
+        q = ratio(top[key], bottom[key])
+        a, b = (f"{x:.0f}" if unit == "ms" else f"{x:.2f}" for x in (top[key], bottom[key]))
+        verdict(label, q <= limit, f"{q:.2f} ({a} {unit} / {b} {unit})")
+ratio_target("instances 10k CPU <= 1.2x fanout 10k CPU", by.get(("instances", 10000)),
+             by.get(("fanout", 10000)), "cpu_flowc", 1.2, "s")
+ratio_target("chain 10k / chain 1k <= 12", by.get(("chain", 10000)), by.get(("chain", 1000)),
+             "flowc", 12.0, "ms")
 for shape in ("lattice", "fanout", "chain"):
     r = by.get((shape, 10000))
     label = f"{shape} 10k peak RSS < 25 MB"
