@@ -39,8 +39,7 @@ pub fn read_file(path: &Path, limit: u64, what: &str) -> io::Result<Vec<u8>> {
     flags.remove(OFlag::O_NONBLOCK);
     fcntl(fd, FcntlArg::F_SETFL(flags))?;
     // A regular file's size (capped at the limit) is known: read it into a buffer of that
-    // size, not one that doubles from 32 bytes (for a 500 KB workflow, 15 reads and 1 MB of
-    // copying).
+    // size, not one that grows from 32 bytes by reallocating and copying as it fills.
     let size = file.metadata().map_or(0, |m| m.len().min(limit));
     read_at_most(file, limit, what, size as usize)
 }

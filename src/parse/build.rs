@@ -2,7 +2,7 @@
 //! the grammar cannot see (bad escapes, numbers, chained comparisons, an `if` without
 //! `else`) are collected, not fatal, so that one pass reports them all; the top-level item
 //! or workflow body item they are in is left out of the tree, and its name recorded, as
-//! for an item that does not parse (see `recover`).
+//! for an item that does not parse (see `read`).
 
 use std::cell::RefCell;
 use std::sync::LazyLock;

@@ -4,22 +4,24 @@
 //! `build_<rule>` function per rule), and `error` turns pest's failures into E00xx
 //! diagnostics that point at the mistake. Nothing outside this module sees a pest `Pair`.
 //!
-//! Every file is read in chunks ([`parse_recovering`], in `recover`): up to 64 items at a
+//! Every file is read in chunks ([`parse_recovering`], in `read`): up to 64 items at a
 //! time, and a workflow as its header and then its body, up to 64 body items at a time, so
 //! that pest holds the tokens of one chunk, not of the whole file (one parse of a
-//! 10,000-step workflow held them all, most of `flowc check`'s memory). The same reading
-//! goes on after a syntax error: it is reported, once, reading resumes at the next item or
-//! step, and the rest is in the tree (for the checker, and for the language server). An item or step the builder finds an error in (an invalid escape, an `if`
-//! without `else`) is left out of the tree the same way. [`SyntaxErrors`] remembers the
-//! names the left-out parts declare, so that [`crate::compile`] can check what parsed
-//! without reporting an `after build` as an unknown step because `step build` had a typo.
+//! 10,000-step workflow held them all at once: a third of its `flowc check`'s page
+//! faults). The same reading goes on after a syntax error: it is reported, once, reading
+//! resumes at the next item or step, and the rest is in the tree (for the checker, and for
+//! the language server). An item or step the builder finds an error in (an invalid escape,
+//! an `if` without `else`) is left out of the tree the same way. [`SyntaxErrors`]
+//! remembers the names the left-out parts declare, so that [`crate::compile`] can check
+//! what parsed without reporting an `after build` as an unknown step because `step build`
+//! had a typo.
 //! Nothing is recovered after the scan's errors: after a string that never closes, the
 //! rest of the text cannot be read.
 
 mod build;
 pub mod error;
 pub mod outline;
-mod recover;
+mod read;
 mod scan;
 
 use pest::Parser as _;
@@ -77,7 +79,7 @@ pub fn parse_recovering(id: SourceId, file: &SourceFile) -> (ast::File, SyntaxEr
         return (ast::File { items: Vec::new() }, errors);
     }
     let builder = build::Builder::new();
-    let mut reading = recover::Recovery::new(text, &builder);
+    let mut reading = read::Reader::new(text, &builder);
     let items = reading.items();
     for err in reading.errors {
         errors.diagnostics.error(id, err);

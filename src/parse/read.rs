@@ -23,7 +23,7 @@ use crate::ast::{Item, Workflow};
 use crate::source::Span;
 
 /// One recovering read of a file.
-pub struct Recovery<'t> {
+pub struct Reader<'t> {
     text: &'t str,
     builder: &'t Builder,
     /// The syntax errors, one per item or body item that does not parse.
@@ -44,10 +44,10 @@ enum Resume {
     End,
 }
 
-impl<'t> Recovery<'t> {
-    /// A recovery of `text`, building with `builder`.
+impl<'t> Reader<'t> {
+    /// A reading of `text`, building with `builder`.
     pub fn new(text: &'t str, builder: &'t Builder) -> Self {
-        Recovery {
+        Reader {
             text,
             builder,
             errors: Vec::new(),
