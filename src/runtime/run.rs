@@ -2374,7 +2374,7 @@ pub(super) async fn run_step(
         }
     });
     let (done, specs): (Vec<Instance>, Vec<Spec>) =
-        futures_join_all(count, tasks).await.into_iter().unzip();
+        futures_join_all(tasks).await.into_iter().unzip();
     // A failure outranks the cancellations it caused among its siblings.
     let status = if done.iter().any(Instance::failed) {
         Status::Failed
@@ -2681,12 +2681,11 @@ pub(super) fn finish(shared: &Shared, report: StepReport) -> StepReport {
     report
 }
 
-/// Runs `count` futures concurrently and collects their results in order.
+/// Runs futures concurrently and collects their results in order.
 async fn futures_join_all<T: Default, F: std::future::Future<Output = T>>(
-    count: usize,
-    futures: impl IntoIterator<Item = F>,
+    mut futures: impl ExactSizeIterator<Item = F>,
 ) -> Vec<T> {
-    let mut futures = futures.into_iter();
+    let count = futures.len();
     // A step without `for` has one instance: awaited as it is, with nothing to allocate.
     if count == 1 {
         if let Some(only) = futures.next() {
