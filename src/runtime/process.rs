@@ -751,7 +751,7 @@ pub fn become_subreaper() {
 /// to two seconds for escaped processes to be re-parented and killed. Returns how many
 /// groups and escaped processes it killed.
 pub fn kill_all_now() -> usize {
-    let own = std::process::id() as i32;
+    let own = own().pid;
     let groups: Vec<i32> = {
         let mut registry = registry();
         let registry = registry.get_or_insert_with(Registry::default);
@@ -877,7 +877,7 @@ fn own() -> &'static Own {
         Own {
             pid,
             group: nix::unistd::getpgrp().as_raw(),
-            children: std::fs::File::open(format!("/proc/{pid}/task/{pid}/children")).ok(),
+            children: std::fs::File::open(children_file(pid)).ok(),
         }
     })
 }
@@ -895,7 +895,7 @@ fn orphans(own: &Own) -> Vec<i32> {
             // buffer goes.
             Ok(n) if n < buf.len() => return pids(&buf[..n]),
             Ok(_) => {
-                if let Ok(list) = std::fs::read(format!("/proc/{0}/task/{0}/children", own.pid)) {
+                if let Ok(list) = std::fs::read(children_file(own.pid)) {
                     return pids(&list);
                 }
             }
@@ -910,6 +910,11 @@ fn orphans(own: &Own) -> Vec<i32> {
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|&pid| parent_of(pid) == Some(own.pid))
         .collect()
+}
+
+/// The file that lists the children of `pid`'s main thread.
+fn children_file(pid: i32) -> String {
+    format!("/proc/{pid}/task/{pid}/children")
 }
 
 /// The pids of a `children` file: decimal numbers separated by spaces.
