@@ -250,16 +250,17 @@ impl ExecGraph {
                 .map(|e| (e.source().index(), *e.weight()))
                 .collect();
             incoming.sort_by_key(|(s, _)| *s);
-            if let Some(when) = &node.shown().when {
+            let shown = node.shown();
+            if let Some(when) = &shown.when {
                 let _ = write!(out, "\n    when {when}");
             }
-            if !node.shown().gives.is_empty() {
-                let _ = write!(out, "\n    outputs {}", node.shown().gives.join(", "));
+            if !shown.gives.is_empty() {
+                let _ = write!(out, "\n    outputs {}", shown.gives.join(", "));
             }
-            if let Some(label) = &node.shown().checkpoint {
+            if let Some(label) = &shown.checkpoint {
                 let _ = write!(out, "\n    checkpoint {label:?}");
             }
-            for route in &node.shown().routes {
+            for route in &shown.routes {
                 let _ = write!(out, "\n    on_failure {route}");
             }
             for setting in node.settings() {

@@ -47,24 +47,10 @@ impl ExecGraph {
                 attrs.push("color=gray, fontcolor=gray");
             }
             let label;
-            let mut lines: Vec<String> = node
-                .shown()
-                .when
-                .iter()
-                .map(|w| format!("when {w}"))
-                .collect();
-            lines.extend(
-                node.shown()
-                    .routes
-                    .iter()
-                    .map(|r| format!("on_failure {r}")),
-            );
-            lines.extend(
-                node.shown()
-                    .checkpoint
-                    .iter()
-                    .map(|c| format!("checkpoint {c}")),
-            );
+            let shown = node.shown();
+            let mut lines: Vec<String> = shown.when.iter().map(|w| format!("when {w}")).collect();
+            lines.extend(shown.routes.iter().map(|r| format!("on_failure {r}")));
+            lines.extend(shown.checkpoint.iter().map(|c| format!("checkpoint {c}")));
             lines.extend(node.settings());
             if !lines.is_empty() {
                 // Each part quoted on its own: the line break between them is DOT's `\n`.
@@ -125,15 +111,16 @@ impl ExecGraph {
             if node.finally {
                 label.push_str(" (finally)");
             }
-            if let Some(when) = &node.shown().when {
+            let shown = node.shown();
+            if let Some(when) = &shown.when {
                 label.push_str("<br/>when ");
                 label.push_str(when);
             }
-            for route in &node.shown().routes {
+            for route in &shown.routes {
                 label.push_str("<br/>on_failure ");
                 label.push_str(route);
             }
-            if let Some(checkpoint) = &node.shown().checkpoint {
+            if let Some(checkpoint) = &shown.checkpoint {
                 label.push_str("<br/>checkpoint ");
                 label.push_str(checkpoint);
             }
@@ -207,17 +194,20 @@ impl ExecGraph {
         let nodes: Vec<JsonNode<'_>> = self
             .graph
             .node_weights()
-            .map(|n| JsonNode {
-                name: &n.name,
-                finally: n.finally,
-                fan_out: n.fan_out,
-                never: n.never,
-                when: n.shown().when.as_deref(),
-                on_failure: &n.shown().routes,
-                checkpoint: n.shown().checkpoint.as_deref(),
-                priority: n.shown().priority.as_deref(),
-                dir: n.shown().dir.as_deref(),
-                max_failures: n.shown().max_failures.as_deref(),
+            .map(|n| {
+                let shown = n.shown();
+                JsonNode {
+                    name: &n.name,
+                    finally: n.finally,
+                    fan_out: n.fan_out,
+                    never: n.never,
+                    when: shown.when.as_deref(),
+                    on_failure: &shown.routes,
+                    checkpoint: shown.checkpoint.as_deref(),
+                    priority: shown.priority.as_deref(),
+                    dir: shown.dir.as_deref(),
+                    max_failures: shown.max_failures.as_deref(),
+                }
             })
             .collect();
         let mut edges: Vec<(usize, usize, EdgeKind)> = self
