@@ -99,3 +99,52 @@ fn fnv(hash: u64, bytes: &[u8]) -> u64 {
 }
 
 const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::FsLoader;
+    use crate::source::{SourceFile, SourceMap};
+
+    /// A step that reads another twice, a plain one, and one after another.
+    const PROGRAM: &str = "workflow w {
+  let who = \"world\"
+  step a { run \"true\" }
+  step b { run \"echo ${a.exit_code} ${a.exit_code} ${who}\" }
+  step c after b { run \"exit 1\" }
+}
+";
+
+    /// The fingerprints of a run journaled by an earlier flowc are compared with this
+    /// flowc's: a change to what they hash re-runs kept steps on resume (reported as
+    /// "its definition or inputs changed"). These are the values in the journal of this
+    /// program run by flowc before the program dump showed one line per dependency; a
+    /// change here must be deliberate, and said in docs/runs.md.
+    #[test]
+    fn fingerprints_stay_what_earlier_runs_recorded() {
+        let mut sources = SourceMap::new();
+        let id = sources.add(SourceFile::new("t.flow", None, PROGRAM));
+        let lowered = crate::compile(&mut sources, id, &FsLoader).expect("compiles");
+        let wf = &lowered.program.workflows[0];
+        let got = fingerprints(&lowered.program, wf, &BTreeMap::new());
+        let recorded = [
+            0x993e_58a7_db20_2b75,
+            0xc03b_17f7_1682_5205,
+            0x4c8b_dfca_8244_8625,
+        ];
+        assert_eq!(got, recorded, "{got:#x?}");
+    }
+
+    /// The stable text lists each read; the program dump one line per dependency.
+    #[test]
+    fn the_stable_text_keeps_each_read_and_the_dump_one_per_dependency() {
+        let mut sources = SourceMap::new();
+        let id = sources.add(SourceFile::new("t.flow", None, PROGRAM));
+        let lowered = crate::compile(&mut sources, id, &FsLoader).expect("compiles");
+        let wf = &lowered.program.workflows[0];
+        let stable = wf.steps[1].dump(wf);
+        assert_eq!(stable.matches("data #0 a").count(), 2, "{stable}");
+        let shown = wf.dump();
+        assert_eq!(shown.matches("data #0 a").count(), 1, "{shown}");
+    }
+}

@@ -78,7 +78,7 @@ impl Workflow {
             let _ = writeln!(out, "  max_failures {}", expr(n));
         }
         for s in &self.steps {
-            step(&mut out, self, s);
+            step(&mut out, self, s, Reads::Once);
             // Here rather than in the step's own dump, which its fingerprint hashes: a
             // label is not part of what the step does.
             if let Some(c) = &s.checkpoint {
@@ -100,15 +100,27 @@ impl Workflow {
 
 impl Step {
     /// The stable text form of this step of `wf`: everything that decides what it does,
-    /// with names resolved and without comments, docs or positions.
+    /// with names resolved and without comments, docs or positions. Resume fingerprints
+    /// hash it (see `runtime::fingerprint`), so it must not change for a step that did
+    /// not: a run journaled by an earlier flowc would run that step again on resume. It
+    /// lists each read of another step, as it always has.
     pub fn dump(&self, wf: &Workflow) -> String {
         let mut out = String::new();
-        step(&mut out, wf, self);
+        step(&mut out, wf, self, Reads::Each);
         out
     }
 }
 
-fn step(out: &mut String, wf: &Workflow, s: &Step) {
+/// How a step's dependencies are listed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reads {
+    /// A line per dependency, as the program dump shows them.
+    Once,
+    /// A line per read, as the stable text of [`Step::dump`] has them.
+    Each,
+}
+
+fn step(out: &mut String, wf: &Workflow, s: &Step, reads: Reads) {
     let mut flags = Vec::new();
     if s.finally {
         flags.push("finally");
@@ -121,13 +133,11 @@ fn step(out: &mut String, wf: &Workflow, s: &Step) {
         let _ = write!(out, " [{}]", flags.join(", "));
     }
     out.push('\n');
-    // One line per dependency: a step read three times is one `data` dependency (the
-    // resolved program keeps each read, with its span, for diagnostics).
+    // The resolved program keeps each read, with its span, for diagnostics; the program
+    // dump shows a step read three times as one `data` dependency.
     for (i, d) in s.deps.iter().enumerate() {
-        if s.deps[..i]
-            .iter()
-            .any(|e| e.kind == d.kind && e.step == d.step)
-        {
+        let again = || (s.deps[..i].iter()).any(|e| e.kind == d.kind && e.step == d.step);
+        if reads == Reads::Once && again() {
             continue;
         }
         let kind = match d.kind {
