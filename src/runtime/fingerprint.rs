@@ -115,6 +115,12 @@ mod tests {
 }
 ";
 
+    fn compiled() -> crate::lower::Lowered {
+        let mut sources = SourceMap::new();
+        let id = sources.add(SourceFile::new("t.flow", None, PROGRAM));
+        crate::compile(&mut sources, id, &FsLoader).expect("compiles")
+    }
+
     /// The fingerprints of a run journaled by an earlier flowc are compared with this
     /// flowc's: a change to what they hash re-runs kept steps on resume (reported as
     /// "its definition or inputs changed"). These are the values in the journal of this
@@ -122,9 +128,7 @@ mod tests {
     /// change here must be deliberate, and said in docs/runs.md.
     #[test]
     fn fingerprints_stay_what_earlier_runs_recorded() {
-        let mut sources = SourceMap::new();
-        let id = sources.add(SourceFile::new("t.flow", None, PROGRAM));
-        let lowered = crate::compile(&mut sources, id, &FsLoader).expect("compiles");
+        let lowered = compiled();
         let wf = &lowered.program.workflows[0];
         let got = fingerprints(&lowered.program, wf, &BTreeMap::new());
         let recorded = [
@@ -138,9 +142,7 @@ mod tests {
     /// The stable text lists each read; the program dump one line per dependency.
     #[test]
     fn the_stable_text_keeps_each_read_and_the_dump_one_per_dependency() {
-        let mut sources = SourceMap::new();
-        let id = sources.add(SourceFile::new("t.flow", None, PROGRAM));
-        let lowered = crate::compile(&mut sources, id, &FsLoader).expect("compiles");
+        let lowered = compiled();
         let wf = &lowered.program.workflows[0];
         let stable = wf.steps[1].dump(wf);
         assert_eq!(stable.matches("data #0 a").count(), 2, "{stable}");
