@@ -27,7 +27,8 @@
 //!    of the kernel once per run, after the run installed its own (SIGINT, SIGTERM,
 //!    SIGHUP), so the child makes one `sigaction` per caught signal rather than a query
 //!    for each of the 64. All signals are blocked from before the `clone` until step 5,
-//!    so no handler of flowc's can run in the child;
+//!    so no handler of flowc's can run in the child; all but SIGCHLD while flowc leaves
+//!    it at its default action, which runs no handler (see [`spawn`] for why);
 //! 2. `setpgid(0, 0)`: a process group of its own;
 //! 3. stdin from `/dev/null`, stdout and stderr to the step's pipes;
 //! 4. `chdir` to the step's directory;
@@ -514,6 +515,15 @@ mod imp {
                 let mut all: libc::sigset_t = std::mem::zeroed();
                 let mut old: libc::sigset_t = std::mem::zeroed();
                 libc::sigfillset(&mut all);
+                // SIGCHLD stays open when flowc has no handler for it (no handler can
+                // run in the child then). The kernel drops a SIGCHLD its parent thread
+                // ignores, but queues one that thread blocks and wakes another thread
+                // to take it: another step ending while this thread waits for its
+                // child's `execve` (about one step in ten at `--max-parallel 2`) would
+                // wake an idle thread for nothing.
+                if args.caught & (1 << (libc::SIGCHLD - 1)) == 0 {
+                    libc::sigdelset(&mut all, libc::SIGCHLD);
+                }
                 libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
                 let pid = libc::clone(
                     child,
