@@ -198,6 +198,8 @@ pub fn drive(
     // The environment and the caught signals as they are now, after the listener's
     // handlers are installed.
     super::spawn::refresh();
+    // This thread runs the steps: it should not wait behind their processes for a CPU.
+    let _slices = super::spawn::short_slices();
     let _orphans = Orphans;
     options.interrupt = Some(signal);
     let timed_out = Arc::new(AtomicBool::new(false));
