@@ -35,7 +35,7 @@ use super::process::{self, CancellationSignal, Canceller, Stream};
 use super::redact::Redactor;
 use super::retry::{self, Backoff, Policy};
 use super::schedule::{OnFailure, Ruling, Scheduler};
-use super::slots::{Claim, Slots};
+use super::slots::{Ask, Claim, HandOff, Slots};
 use crate::lower::Lowered;
 use crate::snapshot::record::Record;
 use crate::typed::{self, Program, Ref, StepId};
@@ -444,6 +444,11 @@ pub(super) struct Shared {
     /// True while the run is pausing: no attempt or instance starts. Cleared again when
     /// a failure or an interrupt ends the pause.
     pausing: tokio::sync::watch::Sender<bool>,
+    /// For each step (by index), the best claim among the steps its end can make ready
+    /// (`None`: it makes none ready), which a slot it hands on must outrank
+    /// ([`super::slots::Permit::hand_off`]). Only when the run loop hands out the slots:
+    /// a rollback's driver hands on none.
+    hand_off: Option<Vec<Option<Claim>>>,
 }
 
 impl Shared {
@@ -775,6 +780,8 @@ pub async fn run(
             paired_reads[i].extend(info.steps[c.step.index()].fallback());
         }
     }
+    let mut sched = Scheduler::new(info, graph);
+    sched.prioritize(limits.priorities.clone());
     let shared = Arc::new(Shared {
         program: Arc::clone(&program),
         wf_index,
@@ -795,6 +802,15 @@ pub async fn run(
         fed,
         feeds: Mutex::new(HashMap::default()),
         pausing: tokio::sync::watch::channel(false).0,
+        hand_off: opts
+            .undo
+            .is_none()
+            .then(|| {
+                let claim =
+                    |j: usize| Claim::new(limits.priorities.get(j).copied().unwrap_or(0), j, 0);
+                sched.best_after(claim)
+            })
+            .flatten(),
     });
     shared.emit(Event::RunStarted {
         workflow: workflow.to_string(),
@@ -812,8 +828,6 @@ pub async fn run(
     }
 
     let n = info.steps.len();
-    let mut sched = Scheduler::new(info, graph);
-    sched.prioritize(limits.priorities.clone());
     let deadline = deadline_ms.map(|(at_ms, limit)| {
         let left = at_ms.saturating_sub(journal::now_ms());
         (
@@ -1049,7 +1063,12 @@ pub async fn run(
         // The steps just started make their claims first (a task runs up to its claim
         // before it waits), so that the slots go to the best of them and of the claims
         // already waiting: a slot that a finished step frees may go to a step it made
-        // ready.
+        // ready. Until then no slot is handed on, nor ever past the first ready step
+        // not started yet.
+        let first_ready = sched
+            .first_ready()
+            .map(|j| Claim::new(shared.priorities.get(j).copied().unwrap_or(0), j, 0));
+        shared.slots.expect(spawned, first_ready);
         if spawned {
             tokio::task::yield_now().await;
         }
@@ -2244,6 +2263,18 @@ pub(super) async fn run_step(
         step: step_budget.as_ref(),
     };
     let priority = shared.priorities.get(index).copied().unwrap_or(0);
+    // Whether an attempt that succeeds hands its slot on at once, and past which claim.
+    // Not for a step with outputs: it can still fail once its process has ended. A
+    // fan-out that bounds its instances at once counts its own next instance, which
+    // claims its slot only after one ends.
+    let hand_off = match &shared.hand_off {
+        Some(best) if step.outputs.is_empty() => {
+            let limited = max_instances < Semaphore::MAX_PERMITS || !per_run.is_empty();
+            let own = limited.then(|| Claim::new(priority, index, 0));
+            HandOff::Above(best.get(index).copied().flatten().max(own))
+        }
+        _ => HandOff::Never,
+    };
     let count = instances.len();
     // Made one at a time as the join takes them (no list of them all at once).
     let tasks = instances.into_iter().enumerate().map(|(k, spec)| {
@@ -2340,7 +2371,10 @@ pub(super) async fn run_step(
                         index: k,
                     });
                 }
-                let claim = Claim::new(priority, index, k);
+                let ask = Ask {
+                    claim: Claim::new(priority, index, k),
+                    hand_off,
+                };
                 // Boxed: the state of a running attempt is large, and thousands of
                 // instances may wait here for a slot; each holds a pointer until it runs.
                 let instance = Box::pin(run_instance(
@@ -2349,7 +2383,7 @@ pub(super) async fn run_step(
                     &label,
                     &env,
                     cancel.clone(),
-                    claim,
+                    ask,
                     budgets,
                 ))
                 .await;
@@ -2758,7 +2792,7 @@ async fn run_instance(
     label: &str,
     env: &StepEnv<'_>,
     cancel: CancellationSignal,
-    claim: Claim,
+    ask: Ask,
     budgets: &Budgets<'_>,
 ) -> Instance {
     let started = Instant::now();
@@ -2991,7 +3025,7 @@ async fn run_instance(
                     let attempt = attempt + prior;
                     async move {
                         // The slot first: a step waiting for one has not started.
-                        let _slot = shared.slots.acquire(claim).await;
+                        let slot = shared.slots.acquire(ask.claim).await;
                         // Stopped while it waited: it does not start at all; nor when the
                         // run is pausing.
                         if cancel.is_cancelled() || shared.pausing() {
@@ -3065,10 +3099,19 @@ async fn run_instance(
                                 });
                             }
                         };
-                        match process::run_with(spec, &mut sink, cancel, &mut on_start).await {
-                            Ok(outcome) => Attempt::from_outcome(outcome, timeout),
-                            Err(e) => Attempt::failed(e.into()),
+                        let attempt =
+                            match process::run_with(spec, &mut sink, cancel, &mut on_start).await {
+                                Ok(outcome) => Attempt::from_outcome(outcome, timeout),
+                                Err(e) => Attempt::failed(e.into()),
+                            };
+                        // Done with its slot: after a success (nothing else about the step
+                        // can fail now) it goes straight to the claim the dispatch would
+                        // give it to. That claim's attempt starts as soon as this task is
+                        // done reporting, before the run loop's next turn.
+                        if let (HandOff::Above(above), true) = (ask.hand_off, attempt.ok) {
+                            slot.hand_off(above);
                         }
+                        attempt
                     }
                 },
             )

@@ -118,6 +118,54 @@ impl Waits {
         }
     }
 
+    /// For each step, the best `key` among the steps that its start or end can make
+    /// ready: those that wait for it, or go with its instances, and so on (a step skipped
+    /// on the spot makes its own waiters ready at once). `None` for a step that nothing
+    /// waits for. `None` overall if the waits have a cycle (the checker rejects cycles;
+    /// then nothing is claimed about any step).
+    pub fn best_after<K: Ord + Copy>(&self, key: impl Fn(usize) -> K) -> Option<Vec<Option<K>>> {
+        let n = self.waiters.len();
+        let next_of = |v: usize, k: usize| {
+            let w = &self.waiters[v];
+            w.get(k)
+                .or_else(|| self.starters[v].get(k - w.len()))
+                .copied()
+        };
+        let mut best: Vec<Option<K>> = vec![None; n];
+        // 0: not seen, 1: on the path being walked, 2: done.
+        let mut state = vec![0u8; n];
+        let mut path: Vec<(usize, usize)> = Vec::new();
+        for root in 0..n {
+            if state[root] != 0 {
+                continue;
+            }
+            state[root] = 1;
+            path.push((root, 0));
+            while let Some((v, k)) = path.last_mut() {
+                let v = *v;
+                if let Some(w) = next_of(v, *k) {
+                    *k += 1;
+                    match state[w] {
+                        0 => {
+                            state[w] = 1;
+                            path.push((w, 0));
+                        }
+                        1 => return None,
+                        _ => {}
+                    }
+                    continue;
+                }
+                best[v] = (self.waiters[v].iter().chain(&self.starters[v]))
+                    .map(|&w| best[w].max(Some(key(w))))
+                    .max()
+                    .flatten();
+                state[v] = 2;
+                path.pop();
+            }
+        }
+        Some(best)
+    }
+
     /// Step `i` started: the steps that go with its instances one by one and wait for
     /// nothing else are pushed on `ready`.
     pub fn started(&mut self, i: usize, ready: &mut Vec<usize>) {
@@ -434,6 +482,11 @@ impl Ready {
         self.heap.pop().map(|(_, std::cmp::Reverse(i))| i)
     }
 
+    /// The ready step to decide first, left ready.
+    pub fn peek(&self) -> Option<usize> {
+        self.heap.peek().map(|&(_, std::cmp::Reverse(i))| i)
+    }
+
     /// The same steps, ordered by new priorities.
     fn reprioritize(&mut self, priorities: Vec<i64>) {
         let steps: Vec<usize> = std::mem::take(&mut self.heap)
@@ -497,6 +550,17 @@ impl<'a> Scheduler<'a> {
     /// The next step that is ready to be decided, if any.
     pub fn next_ready(&mut self) -> Option<usize> {
         self.ready.pop()
+    }
+
+    /// The step [`Scheduler::next_ready`] would give, left ready.
+    pub fn first_ready(&self) -> Option<usize> {
+        self.ready.peek()
+    }
+
+    /// For each step, the best `key` among the steps its start or end can make ready
+    /// (see [`Waits::best_after`]).
+    pub fn best_after<K: Ord + Copy>(&self, key: impl Fn(usize) -> K) -> Option<Vec<Option<K>>> {
+        self.waits.best_after(key)
     }
 
     /// What the rules say about ready step `i`.
@@ -723,6 +787,45 @@ mod tests {
             record: Value::Record(Default::default()),
             route: None,
         }
+    }
+
+    #[test]
+    fn the_best_step_an_end_can_make_ready_counts_everything_after_it() {
+        // `b` waits for `a`, `c` for `b` (so `a`'s end can make `c` ready, through `b`
+        // skipped on the spot), `fix` stands in for `b`, `last` is a finally step, which
+        // waits for every ordinary step; `lone` makes only `last` ready.
+        let lowered = compiled(
+            "workflow w {
+  step lone { run \"true\" }
+  step a { run \"true\" }
+  step b after a {
+    run \"true\"
+    on_failure fix
+  }
+  step fix { run \"true\" }
+  step c after b { run \"true\" }
+  finally step last { run \"true\" }
+}",
+        );
+        let info = &lowered.program.workflows[0];
+        let sched = Scheduler::new(info, &lowered.graphs[0]);
+        let index = |name: &str| {
+            (info.steps.iter().position(|s| s.name == name)).unwrap_or_else(|| panic!("{name}"))
+        };
+        // The key: the step's name, so the "best" is the greatest name.
+        let best = sched
+            .best_after(|j| info.steps[j].name.as_str())
+            .expect("no cycle");
+        let best_of = |name: &str| best[index(name)];
+        assert_eq!(best_of("lone"), Some("last"));
+        assert_eq!(best_of("a"), Some("last"));
+        assert_eq!(best_of("last"), None);
+        // By file position instead (the lower the better, as claims rank steps): `a`
+        // can make `b` ready, `b` can make `fix` and `c` ready.
+        let first = sched.best_after(std::cmp::Reverse).expect("no cycle");
+        assert_eq!(first[index("a")], Some(std::cmp::Reverse(index("b"))));
+        assert_eq!(first[index("b")], Some(std::cmp::Reverse(index("fix"))));
+        assert_eq!(first[index("c")], Some(std::cmp::Reverse(index("last"))));
     }
 
     /// Runs the workflow's scheduling with a fake spawner: a step the rules let run ends

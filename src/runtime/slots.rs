@@ -10,6 +10,12 @@
 //! finished step frees goes to the best of those and of the claims already waiting, not
 //! to whichever claim was waiting first. [`Slots::wanted`] tells the scheduler that a
 //! claim or a free slot is new.
+//!
+//! A step done with its slot may give it on at once ([`Permit::hand_off`]) when the
+//! dispatch could only give it to the claim waiting first anyway: no step its end can
+//! make ready, no ready step the run loop has not started yet, and no step it is
+//! starting now can outrank that claim. The next process then starts without waiting
+//! for the finished step's report and a turn of the run loop.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -39,6 +45,25 @@ impl Claim {
     }
 }
 
+/// Whether an attempt that succeeded gives its slot straight on ([`Permit::hand_off`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandOff {
+    /// Never: the next dispatch decides.
+    Never,
+    /// To the best claim waiting if it outranks this one: the best claim that the
+    /// step's end can make ready (`None`: it makes none ready).
+    Above(Option<Claim>),
+}
+
+/// What an attempt asks for its slot with.
+#[derive(Clone, Copy, Debug)]
+pub struct Ask {
+    /// Its place among the claims.
+    pub claim: Claim,
+    /// What it does with the slot after a success.
+    pub hand_off: HandOff,
+}
+
 /// A fixed number of slots, handed out by [`Claim`].
 #[derive(Debug)]
 pub struct Slots {
@@ -54,6 +79,11 @@ struct State {
     /// breaks ties between equal claims.
     waiting: BinaryHeap<Waiter>,
     asked: u64,
+    /// Set while the run loop starts steps whose claims are not made yet: until the next
+    /// dispatch, no slot is handed on.
+    starting: bool,
+    /// The best claim among the ready steps the run loop has not started yet.
+    first_ready: Option<Claim>,
 }
 
 #[derive(Debug)]
@@ -97,6 +127,8 @@ impl Slots {
                 free: n.max(1),
                 waiting: BinaryHeap::new(),
                 asked: 0,
+                starting: false,
+                first_ready: None,
             }),
             wanted: tokio::sync::Notify::new(),
         }
@@ -132,9 +164,19 @@ impl Slots {
         self.lock().free
     }
 
+    /// What the run loop has not started yet: whether it is starting steps now (their
+    /// claims come before the next [`Slots::dispatch`]), and the best claim among the
+    /// ready steps it left for later. A slot is handed on past neither.
+    pub fn expect(&self, starting: bool, first_ready: Option<Claim>) {
+        let mut state = self.lock();
+        state.starting |= starting;
+        state.first_ready = first_ready;
+    }
+
     /// Gives the free slots to the best claims waiting.
     pub fn dispatch(&self) {
         let mut state = self.lock();
+        state.starting = false;
         while state.free > 0 {
             let Some(waiter) = state.waiting.pop() else {
                 break;
@@ -180,6 +222,41 @@ impl Drop for Waiting<'_> {
         if self.granted.try_recv().is_ok() {
             self.slots.release();
         }
+    }
+}
+
+impl Permit<'_> {
+    /// Gives the slot straight to the best claim waiting when the next dispatch would
+    /// give it there too: that claim outranks `above` (the best claim that the end of
+    /// the step holding the slot can make ready; `None` when it makes none ready) and
+    /// the first ready step not started yet, and the run loop is not starting steps.
+    /// Otherwise the slot is freed for the next dispatch, as dropping the permit does.
+    /// Whether it was handed on.
+    pub fn hand_off(mut self, above: Option<Claim>) -> bool {
+        let Some(slots) = self.slots.take() else {
+            return false;
+        };
+        let mut state = slots.lock();
+        if !state.starting {
+            let bar = above.max(state.first_ready);
+            while state
+                .waiting
+                .peek()
+                .is_some_and(|top| bar.is_none_or(|bar| top.claim > bar))
+            {
+                let Some(waiter) = state.waiting.pop() else {
+                    break;
+                };
+                // A claim that gave up has closed its end: the next one, if it outranks
+                // the bar too.
+                if waiter.grant.send(()).is_ok() {
+                    return true;
+                }
+            }
+        }
+        drop(state);
+        slots.release();
+        false
     }
 }
 
@@ -296,5 +373,63 @@ mod tests {
             assert_eq!(pool.free(), 0);
         }
         assert_eq!(pool.free(), 1);
+    }
+
+    /// One slot held by a step; claims of steps 3 and 5 wait. The held slot's step ends
+    /// with `above` the best claim it can make ready, after the run loop said `expect`.
+    async fn handed_on(above: Option<Claim>, starting: bool, first_ready: Option<usize>) -> bool {
+        let pool = Slots::new(1);
+        let mut held = Box::pin(pool.acquire(Claim::new(0, 1, 0)));
+        assert!(poll_once(&mut held).await.is_none());
+        pool.dispatch();
+        let permit = poll_once(&mut held)
+            .await
+            .expect("the only claim is served");
+        let mut five = Box::pin(pool.acquire(Claim::new(0, 5, 0)));
+        let mut three = Box::pin(pool.acquire(Claim::new(0, 3, 0)));
+        assert!(poll_once(&mut five).await.is_none());
+        assert!(poll_once(&mut three).await.is_none());
+        pool.expect(starting, first_ready.map(|j| Claim::new(0, j, 0)));
+        let handed = permit.hand_off(above);
+        // Handed on: step 3 has the slot at once, with no dispatch; else the slot is free
+        // for the next one, and nobody has it yet.
+        let got = poll_once(&mut three).await;
+        assert_eq!(got.is_some(), handed);
+        assert!(poll_once(&mut five).await.is_none());
+        assert_eq!(pool.free(), usize::from(!handed));
+        handed
+    }
+
+    #[tokio::test]
+    async fn a_slot_is_handed_on_only_where_the_next_dispatch_would_give_it() {
+        // The ending step makes nothing ready, or only steps after 3: step 3 gets it.
+        assert!(handed_on(None, false, None).await);
+        assert!(handed_on(Some(Claim::new(0, 4, 0)), false, Some(9)).await);
+        // It can make step 2 ready, or step 1 is ready and not started, or the run loop
+        // is starting steps: the dispatch decides.
+        assert!(!handed_on(Some(Claim::new(0, 2, 0)), false, None).await);
+        assert!(!handed_on(None, false, Some(1)).await);
+        assert!(!handed_on(None, true, None).await);
+        // A higher priority outranks file order.
+        assert!(!handed_on(Some(Claim::new(1, 9, 0)), false, None).await);
+    }
+
+    #[tokio::test]
+    async fn a_slot_handed_on_skips_claims_that_gave_up() {
+        let pool = Slots::new(1);
+        let mut held = Box::pin(pool.acquire(Claim::new(0, 1, 0)));
+        assert!(poll_once(&mut held).await.is_none());
+        pool.dispatch();
+        let permit = poll_once(&mut held)
+            .await
+            .expect("the only claim is served");
+        {
+            let mut gives_up = Box::pin(pool.acquire(Claim::new(0, 2, 0)));
+            assert!(poll_once(&mut gives_up).await.is_none());
+        }
+        let mut next = Box::pin(pool.acquire(Claim::new(0, 3, 0)));
+        assert!(poll_once(&mut next).await.is_none());
+        assert!(permit.hand_off(None));
+        assert!(poll_once(&mut next).await.is_some());
     }
 }
