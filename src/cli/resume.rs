@@ -368,7 +368,7 @@ pub fn run(args: ResumeArgs, color: bool) -> u8 {
     if let Some(j) = &journal {
         journal::take_over(j);
         driver::record_checkpoints(j, &lowered, &state.started.workflow);
-        j.record(&Record::Resumed {
+        j.record(Record::Resumed {
             from: args.from.clone(),
             only: args.only.clone(),
             at_ms: journal::now_ms(),

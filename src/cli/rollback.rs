@@ -122,7 +122,7 @@ pub fn run(args: RollbackArgs, color: bool) -> u8 {
         journal::take_over(j);
         driver::record_checkpoints(j, &lowered, &state.started.workflow);
         if plan.continued.is_none() {
-            j.record(&Record::RollbackStarted {
+            j.record(Record::RollbackStarted {
                 to: plan.to.as_ref().map(|(to, _)| to.clone()),
                 undo: crate::runtime::rollback::describe(
                     info,

@@ -506,7 +506,7 @@ pub fn checkpoints(lowered: &Lowered, workflow: &str) -> Vec<(String, String)> {
 pub fn record_checkpoints(journal: &journal::Journal, lowered: &Lowered, workflow: &str) {
     let labels = checkpoints(lowered, workflow);
     if !labels.is_empty() {
-        journal.record(&crate::snapshot::record::Record::Checkpoints { labels });
+        journal.record(crate::snapshot::record::Record::Checkpoints { labels });
     }
 }
 

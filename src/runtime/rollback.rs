@@ -82,7 +82,7 @@ pub(super) async fn undo(
         // On disk before the compensation starts, and with it the end of the one before:
         // a rollback killed now runs again at most the one compensation in flight.
         if let Some(j) = &shared.opts.journal {
-            j.commit(&Record::CompensationStarted {
+            j.commit(Record::CompensationStarted {
                 step: step.name.clone(),
                 target: info.steps[target].name.clone(),
                 at_ms: journal::now_ms(),
@@ -177,7 +177,7 @@ async fn one(
     match run::decide(i, shared, results) {
         Decision::Skip(cause, reason) => {
             if let Some(j) = &shared.opts.journal {
-                j.record(&Record::StepSkipped {
+                j.record(Record::StepSkipped {
                     step: step.name.clone(),
                     reason: reason.clone(),
                 });

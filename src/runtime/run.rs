@@ -536,7 +536,7 @@ impl Shared {
     /// then `run_finished` is reported.
     pub(super) async fn finish_run(&self, status: Status, duration: Duration) {
         if let Some(j) = &self.opts.journal {
-            j.commit(&Record::RunFinished {
+            j.commit(Record::RunFinished {
                 status: status.as_str().to_string(),
                 at_ms: journal::now_ms(),
             })
@@ -964,7 +964,7 @@ pub async fn run(
                 }
                 Decision::Skip(cause, reason) => {
                     if let Some(j) = &shared.opts.journal {
-                        j.record(&Record::StepSkipped {
+                        j.record(Record::StepSkipped {
                             step: step.name.clone(),
                             reason: reason.clone(),
                         });
@@ -1288,7 +1288,7 @@ fn count_failure(shared: &Shared, label: &str, step: Option<&Budget>) {
         budget.fail(label);
     }
     if let Some(j) = &shared.opts.journal {
-        j.record(&Record::InstanceFailed {
+        j.record(Record::InstanceFailed {
             step: label.to_string(),
             at_ms: journal::now_ms(),
         });
@@ -1439,7 +1439,7 @@ async fn take_group(
     }
     let mut busy = |holder: &group::Holder| {
         if let Some(j) = &opts.journal {
-            j.record(&Record::GroupBusy {
+            j.record(Record::GroupBusy {
                 group: name.clone(),
                 policy: policy.name().to_string(),
                 holder: holder.name(),
@@ -1465,7 +1465,7 @@ async fn take_group(
     let status = match entered {
         Entered::Held(held) => {
             if let Some(j) = &opts.journal {
-                j.record(&Record::GroupTaken {
+                j.record(Record::GroupTaken {
                     group: name.clone(),
                     policy: policy.name().to_string(),
                     at_ms: journal::now_ms(),
@@ -2505,7 +2505,7 @@ pub(super) async fn run_step(
         // Journaled and reported as a skipped step, so that a resume decides it again.
         let why = report.reason.clone().unwrap_or_default();
         if let Some(j) = &shared.opts.journal {
-            j.record(&Record::StepSkipped {
+            j.record(Record::StepSkipped {
                 step: name.to_string(),
                 reason: why.clone(),
             });
@@ -2636,7 +2636,7 @@ fn take_route(
     report.route = Some(route);
     let condition = routes.get(taken).map(|r| r.condition.to_source(wf));
     if let Some(j) = &shared.opts.journal {
-        j.record(&Record::RouteTaken {
+        j.record(Record::RouteTaken {
             step: step.name.clone(),
             route: taken as u32,
             to: route_target(wf, route.to),
@@ -2687,12 +2687,12 @@ pub(super) fn finish(shared: &Shared, report: StepReport) -> StepReport {
     // scheduler goes on at once: any later record is durable only after this one.
     if let Some(j) = &shared.opts.journal {
         if let Some(f) = &report.failure {
-            j.record(&Record::StepFailed {
+            j.record(Record::StepFailed {
                 step: name.clone(),
                 failure: journal::to_record(f),
             });
         }
-        j.record(&Record::StepFinished {
+        j.record(Record::StepFinished {
             step: name.clone(),
             status: report.status.as_str().to_string(),
             attempts: report.attempts,
@@ -2997,7 +2997,7 @@ async fn run_instance(
                         .as_ref()
                         .map_or_else(|| r.reason(), |f| f.message.clone());
                     if let Some(j) = &shared.opts.journal {
-                        j.record(&Record::AttemptFailed {
+                        j.record(Record::AttemptFailed {
                             step: label.to_string(),
                             attempt: next - 1,
                             exit_code: r.exit_code,
@@ -3091,7 +3091,7 @@ async fn run_instance(
                         }
                         let mut on_start = |pgid: i32| {
                             if let Some(j) = &shared.opts.journal {
-                                j.record_lazily(&Record::StepStarted {
+                                j.record_lazily(Record::StepStarted {
                                     step: label.to_string(),
                                     attempt,
                                     pgid,
@@ -3209,7 +3209,7 @@ fn journal_instance(shared: &Shared, label: &str, instance: &Instance) {
     if !secret_outputs.is_empty() {
         return;
     }
-    j.record(&Record::InstanceFinished {
+    j.record(Record::InstanceFinished {
         step: label.to_string(),
         exit_code: instance.exit_code,
         stdout: instance.stdout.clone(),
@@ -3263,7 +3263,7 @@ async fn approval(
         gate::Step::Decided { decision, fresh } => (decision, fresh),
         gate::Step::Ask { deadline, opened } => {
             if let (Some(j), Some(deadline_ms), true) = (&shared.opts.journal, deadline, opened) {
-                j.record(&Record::GateOpened {
+                j.record(Record::GateOpened {
                     step: label.to_string(),
                     deadline_ms,
                 });
@@ -3311,7 +3311,7 @@ async fn approval(
         }
     };
     if let (Some(j), true) = (&shared.opts.journal, fresh) {
-        j.record(&Record::Decision {
+        j.record(Record::Decision {
             step: label.to_string(),
             decision: decision.decision.as_str().to_string(),
             by: decision.by.clone(),

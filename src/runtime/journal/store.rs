@@ -101,7 +101,7 @@ pub fn reopen(dir: &Path, command: &str) -> Result<(RunLock, RunState, Journal),
 /// Records this process as the run's driver, once a resume is about to run something (a
 /// resume that runs nothing leaves the journal as it was).
 pub fn take_over(journal: &Journal) {
-    journal.record(&Record::Driver {
+    journal.record(Record::Driver {
         pid: std::process::id(),
         at_ms: now_ms(),
     });

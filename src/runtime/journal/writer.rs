@@ -1,5 +1,7 @@
-//! Writing a run's journal: records go to a writer thread that batches every record
-//! queued while the previous fsync ran into one write and one fsync (group commit).
+//! Writing a run's journal: records go to a writer thread that encodes them and batches
+//! every record queued while the previous fsync ran into one write and one fsync (group
+//! commit). The run's thread only hands a record over: encoding it is not on the way
+//! from one step's end to the next step's start.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -25,7 +27,8 @@ enum Then {
 }
 
 struct Msg {
-    bytes: Vec<u8>,
+    /// The record to append, if any.
+    record: Option<Record>,
     then: Then,
     /// Whether these bytes need an fsync before the batch is done. A step's start does
     /// not: resume finds a step whose start record was lost by its processes'
@@ -88,8 +91,19 @@ impl Journal {
                 let mut waited = false;
                 loop {
                     while let Some(msg) = next {
-                        buf.extend_from_slice(&msg.bytes);
-                        sync |= msg.sync && !msg.bytes.is_empty();
+                        if let Some(record) = &msg.record {
+                            match snapshot::encode(record) {
+                                Ok(bytes) => {
+                                    buf.extend_from_slice(&bytes);
+                                    sync |= msg.sync;
+                                }
+                                Err(e) => {
+                                    if let Ok(mut slot) = err.lock() {
+                                        slot.get_or_insert(e);
+                                    }
+                                }
+                            }
+                        }
                         waited |= matches!(msg.then, Then::Wake(_));
                         after.push(msg.then);
                         next = rx.try_recv().ok();
@@ -147,31 +161,26 @@ impl Journal {
         }
     }
 
-    fn send(&self, record: &Record, then: Then) {
+    fn send(&self, record: Record, then: Then) {
         self.send_with(record, then, true);
     }
 
-    fn send_with(&self, record: &Record, then: Then, sync: bool) {
-        let bytes = match snapshot::encode(record) {
-            Ok(b) => b,
-            Err(e) => {
-                if let Ok(mut slot) = self.error.lock() {
-                    slot.get_or_insert(e);
-                }
-                Vec::new()
-            }
-        };
-        self.queue(Msg { bytes, then, sync });
+    fn send_with(&self, record: Record, then: Then, sync: bool) {
+        self.queue(Msg {
+            record: Some(record),
+            then,
+            sync,
+        });
     }
 
     /// Queues a record; it reaches the disk with the next batch.
-    pub fn record(&self, record: &Record) {
+    pub fn record(&self, record: Record) {
         self.send(record, Then::Nothing);
     }
 
     /// Queues a record that needs no fsync of its own: it is written with the next batch
     /// and made durable by the next fsync (a step's start).
-    pub fn record_lazily(&self, record: &Record) {
+    pub fn record_lazily(&self, record: Record) {
         self.send_with(record, Then::Nothing, false);
     }
 
@@ -180,7 +189,7 @@ impl Journal {
     /// shown only once that record is durable, without holding up the scheduler.
     pub fn then(&self, f: impl FnOnce() + Send + 'static) {
         self.queue(Msg {
-            bytes: Vec::new(),
+            record: None,
             then: Then::Call(Box::new(f)),
             sync: false,
         });
@@ -188,7 +197,7 @@ impl Journal {
 
     /// Queues a record and waits until it is on disk (or writing failed: see
     /// [`Journal::finish`]).
-    pub async fn commit(&self, record: &Record) {
+    pub async fn commit(&self, record: Record) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.send(record, Then::Wake(tx));
         self.parked.unpark();
@@ -196,7 +205,7 @@ impl Journal {
     }
 
     /// Queues a record and waits for the disk, from outside the async runtime.
-    pub fn commit_blocking(&self, record: &Record) {
+    pub fn commit_blocking(&self, record: Record) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.send(record, Then::Wake(tx));
         self.parked.unpark();
