@@ -375,16 +375,21 @@ mod tests {
         assert_eq!(pool.free(), 1);
     }
 
+    /// The one slot of `pool`, served by a dispatch to step 1's claim.
+    async fn held(pool: &Slots) -> Permit<'_> {
+        let mut claim = Box::pin(pool.acquire(Claim::new(0, 1, 0)));
+        assert!(poll_once(&mut claim).await.is_none());
+        pool.dispatch();
+        poll_once(&mut claim)
+            .await
+            .expect("the only claim is served")
+    }
+
     /// One slot held by a step; claims of steps 3 and 5 wait. The held slot's step ends
     /// with `above` the best claim it can make ready, after the run loop said `expect`.
     async fn handed_on(above: Option<Claim>, starting: bool, first_ready: Option<usize>) -> bool {
         let pool = Slots::new(1);
-        let mut held = Box::pin(pool.acquire(Claim::new(0, 1, 0)));
-        assert!(poll_once(&mut held).await.is_none());
-        pool.dispatch();
-        let permit = poll_once(&mut held)
-            .await
-            .expect("the only claim is served");
+        let permit = held(&pool).await;
         let mut five = Box::pin(pool.acquire(Claim::new(0, 5, 0)));
         let mut three = Box::pin(pool.acquire(Claim::new(0, 3, 0)));
         assert!(poll_once(&mut five).await.is_none());
@@ -417,12 +422,7 @@ mod tests {
     #[tokio::test]
     async fn a_slot_handed_on_skips_claims_that_gave_up() {
         let pool = Slots::new(1);
-        let mut held = Box::pin(pool.acquire(Claim::new(0, 1, 0)));
-        assert!(poll_once(&mut held).await.is_none());
-        pool.dispatch();
-        let permit = poll_once(&mut held)
-            .await
-            .expect("the only claim is served");
+        let permit = held(&pool).await;
         {
             let mut gives_up = Box::pin(pool.acquire(Claim::new(0, 2, 0)));
             assert!(poll_once(&mut gives_up).await.is_none());
