@@ -782,6 +782,8 @@ pub async fn run(
     }
     let mut sched = Scheduler::new(info, graph);
     sched.prioritize(limits.priorities.clone());
+    // A step's claim for its first slot (the first instance of a fan-out).
+    let first_claim = |j: usize| Claim::new(limits.priorities.get(j).copied().unwrap_or(0), j, 0);
     let shared = Arc::new(Shared {
         program: Arc::clone(&program),
         wf_index,
@@ -802,14 +804,8 @@ pub async fn run(
         fed,
         feeds: Mutex::new(HashMap::default()),
         pausing: tokio::sync::watch::channel(false).0,
-        hand_off: opts
-            .undo
-            .is_none()
-            .then(|| {
-                let claim =
-                    |j: usize| Claim::new(limits.priorities.get(j).copied().unwrap_or(0), j, 0);
-                sched.best_after(claim)
-            })
+        hand_off: (opts.undo.is_none())
+            .then(|| sched.best_after(first_claim))
             .flatten(),
     });
     shared.emit(Event::RunStarted {
@@ -1065,10 +1061,9 @@ pub async fn run(
         // already waiting: a slot that a finished step frees may go to a step it made
         // ready. Until then no slot is handed on, nor ever past the first ready step
         // not started yet.
-        let first_ready = sched
-            .first_ready()
-            .map(|j| Claim::new(shared.priorities.get(j).copied().unwrap_or(0), j, 0));
-        shared.slots.expect(spawned, first_ready);
+        shared
+            .slots
+            .expect(spawned, sched.first_ready().map(first_claim));
         if spawned {
             tokio::task::yield_now().await;
         }

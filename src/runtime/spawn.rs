@@ -347,25 +347,24 @@ mod imp {
         (got == 0).then_some(attr)
     }
 
+    /// Sets the calling thread's attributes to `attr` (as [`get_attr`] gave them, size
+    /// included, with changes).
     fn set_attr(attr: &SchedAttr) -> bool {
-        let attr = SchedAttr {
-            size: std::mem::size_of::<SchedAttr>() as u32,
-            ..*attr
-        };
-        // SAFETY: the kernel reads `size` bytes from `attr`, a live local.
-        unsafe { libc::syscall(libc::SYS_sched_setattr, 0, std::ptr::addr_of!(attr), 0) == 0 }
+        // SAFETY: the kernel reads `attr.size` bytes from `attr`, a live reference.
+        unsafe { libc::syscall(libc::SYS_sched_setattr, 0, std::ptr::from_ref(attr), 0) == 0 }
     }
 
     /// Gives the calling thread short slices (see [`super::short_slices`]); the
     /// attributes before, when it changed them.
     pub fn short_slices() -> Option<SchedAttr> {
         let before = get_attr()?;
-        // SCHED_OTHER only, with no slice of its own and a nice value that resetting on
-        // fork leaves alone (it would raise a negative one to 0 in the steps).
-        if before.policy != libc::SCHED_OTHER as u32 || before.nice < 0 {
-            return None;
-        }
-        if before.flags & RESET_ON_FORK != 0 {
+        // SCHED_OTHER only, at a nice value that resetting on fork leaves alone (it would
+        // raise a negative one to 0 in the steps), and not resetting on fork already
+        // (whoever set that chose the thread's attributes).
+        if before.policy != libc::SCHED_OTHER as u32
+            || before.nice < 0
+            || before.flags & RESET_ON_FORK != 0
+        {
             return None;
         }
         let short = SchedAttr {
