@@ -59,12 +59,8 @@ NAME=ab.sh
 ensure_tools make:make
 command -v python3 >/dev/null 2>&1 || { echo "ab.sh: python3 is required" >&2; exit 1; }
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/flowc-bench-ab.XXXXXX")"
-cleanup() { rm -rf "$WORK"; }
-trap cleanup EXIT
-
-python3 "$SCRIPT_DIR/gen_run.py" --out "$WORK/in" --shapes "$SHAPE" --sizes "$SIZE" > "$WORK/cases.tsv"
-IFS=$'\t' read -r _ _ flow make_dir _ < "$WORK/cases.tsv"
+make_work ab
+one_run_case "$SHAPE" "$SIZE"
 echo "==> $SHAPE, $SIZE steps, -j$JOBS, $ROUNDS rounds: ${BINARIES[*]} and make"
 
 results="$WORK/results.tsv"

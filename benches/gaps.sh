@@ -44,12 +44,8 @@ ensure_tools make:make perf:linux-perf
 command -v python3 >/dev/null 2>&1 || { echo "gaps.sh: python3 is required" >&2; exit 1; }
 find_flowc
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/flowc-bench-gaps.XXXXXX")"
-cleanup() { rm -rf "$WORK"; }
-trap cleanup EXIT
-
-python3 "$SCRIPT_DIR/gen_run.py" --out "$WORK/in" --shapes "$SHAPE" --sizes "$SIZE" > "$WORK/cases.tsv"
-IFS=$'\t' read -r _ _ flow make_dir _ < "$WORK/cases.tsv"
+make_work gaps
+one_run_case "$SHAPE" "$SIZE"
 echo "==> $SHAPE, $SIZE steps, -j$JOBS, $ROUNDS rounds"
 
 for ((r = 0; r < ROUNDS; r++)); do

@@ -48,3 +48,16 @@ find_flowc() {
         exit 1
     fi
 }
+
+# make_work NAME: sets WORK to a new temporary directory, deleted when the script exits.
+make_work() {
+    WORK="$(mktemp -d "${TMPDIR:-/tmp}/flowc-bench-$1.XXXXXX")"
+    trap 'rm -rf "$WORK"' EXIT
+}
+
+# one_run_case SHAPE SIZE: generates that `flowc run` workflow, with its Makefile and
+# build.ninja, into $WORK/in (benches/gen_run.py); sets `flow` and `make_dir`.
+one_run_case() {
+    python3 "$SCRIPT_DIR/gen_run.py" --out "$WORK/in" --shapes "$1" --sizes "$2" > "$WORK/cases.tsv"
+    IFS=$'\t' read -r _ _ flow make_dir _ < "$WORK/cases.tsv"
+}
