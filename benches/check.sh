@@ -85,17 +85,45 @@ while IFS=$'\t' read -r shape steps flow ninja_dir; do
     fi
 
     if [ "$steps" -ge 100000 ]; then
-        runs=(--runs 5)
+        rounds=5
+        runs=(--runs 1)
     else
-        runs=(--warmup 2 --runs 10)
+        rounds=7
+        runs=(--warmup 1 --runs 3)
     fi
     json="$WORK/$shape-$steps.json"
-    # Shell-less (-N) so neither side pays for a shell; ninja runs in the case's own
-    # directory, which holds only its build.ninja. `-n` plans and dry-runs every edge
-    # without executing commands or writing outputs.
-    hyperfine -N "${runs[@]}" --style basic --export-json "$json" \
-        -n "flowc check" "$FLOWC check $flow" \
-        -n "ninja -n" "ninja -C $ninja_dir -n"
+    # Interleaved rounds, flowc first in one and ninja first in the next: the machine's
+    # speed drifts over a minute by more than the differences measured (see run.sh), and
+    # one hyperfine call runs all of one command's runs before the other's. Shell-less
+    # (-N) so neither side pays for a shell; ninja runs in the case's own directory,
+    # which holds only its build.ninja. `-n` plans and dry-runs every edge without
+    # executing commands or writing outputs.
+    flowc_cmd=(-n "flowc check" "$FLOWC check $flow")
+    ninja_cmd=(-n "ninja -n" "ninja -C $ninja_dir -n")
+    for ((r = 0; r < rounds; r++)); do
+        if [ $((r % 2)) -eq 0 ]; then
+            order=("${flowc_cmd[@]}" "${ninja_cmd[@]}")
+        else
+            order=("${ninja_cmd[@]}" "${flowc_cmd[@]}")
+        fi
+        hyperfine -N "${runs[@]}" --style none --export-json "$WORK/round-$r.json" "${order[@]}"
+    done
+    # All rounds' times in one file of hyperfine's shape, with the medians over them all.
+    python3 - "$json" "$WORK"/round-*.json <<'PY'
+import json, statistics, sys
+times = {}
+for path in sys.argv[2:]:
+    with open(path) as f:
+        for r in json.load(f)["results"]:
+            times.setdefault(r["command"], []).extend(r["times"])
+results = [{"command": c, "median": statistics.median(t), "times": t} for c, t in times.items()]
+with open(sys.argv[1], "w") as f:
+    json.dump({"results": results}, f)
+for r in results:
+    print(f"  {r['command']:<12} median {r['median'] * 1000:9.2f} ms over {len(r['times'])} runs "
+          f"(min {min(r['times']) * 1000:.2f}, max {max(r['times']) * 1000:.2f})")
+PY
+    rm -f "$WORK"/round-*.json
 
     printf '%s\t%s\t%s\t%s\n' "$shape" "$steps" "$json" "$rss_kib" >> "$RESULTS"
 done < "$WORK/cases.tsv"
