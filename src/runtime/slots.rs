@@ -86,6 +86,23 @@ struct State {
     first_ready: Option<Claim>,
 }
 
+impl State {
+    /// Grants a slot to the best claim waiting, if `takes` accepts it: whether one got
+    /// it. A claim that gave up has closed its end: the next one is tried, if `takes`
+    /// accepts it too.
+    fn grant_best(&mut self, takes: impl Fn(Claim) -> bool) -> bool {
+        while self.waiting.peek().is_some_and(|top| takes(top.claim)) {
+            let Some(waiter) = self.waiting.pop() else {
+                break;
+            };
+            if waiter.grant.send(()).is_ok() {
+                return true;
+            }
+        }
+        false
+    }
+}
+
 #[derive(Debug)]
 struct Waiter {
     claim: Claim,
@@ -177,14 +194,8 @@ impl Slots {
     pub fn dispatch(&self) {
         let mut state = self.lock();
         state.starting = false;
-        while state.free > 0 {
-            let Some(waiter) = state.waiting.pop() else {
-                break;
-            };
-            // A claim that gave up has closed its end: the slot goes to the next one.
-            if waiter.grant.send(()).is_ok() {
-                state.free -= 1;
-            }
+        while state.free > 0 && state.grant_best(|_| true) {
+            state.free -= 1;
         }
     }
 
@@ -239,19 +250,8 @@ impl Permit<'_> {
         let mut state = slots.lock();
         if !state.starting {
             let bar = above.max(state.first_ready);
-            while state
-                .waiting
-                .peek()
-                .is_some_and(|top| bar.is_none_or(|bar| top.claim > bar))
-            {
-                let Some(waiter) = state.waiting.pop() else {
-                    break;
-                };
-                // A claim that gave up has closed its end: the next one, if it outranks
-                // the bar too.
-                if waiter.grant.send(()).is_ok() {
-                    return true;
-                }
+            if state.grant_best(|claim| bar.is_none_or(|bar| claim > bar)) {
+                return true;
             }
         }
         drop(state);
