@@ -171,6 +171,14 @@ impl ExprCx {
             text_place: text_place.into(),
         }
     }
+
+    /// Describes the text built here as `what` of `place` ("the command line of step
+    /// `x`"), in the buffer the last description left.
+    pub(super) fn describe_text(&mut self, what: &str, place: super::attrs::AttrPlace<'_>) {
+        self.text_place.clear();
+        self.text_place.push_str(what);
+        place.push_to(&mut self.text_place);
+    }
 }
 
 /// What to do about a secret leaking into `place`.

@@ -55,10 +55,12 @@ impl Checker<'_> {
         defaults: &typed::Attrs,
     ) -> typed::Step {
         let name = step.name.name.as_str();
-        let mut cx = ExprCx::new(
-            Place::Step(index),
-            format!("the command line of step `{name}`"),
-        );
+        let place = AttrPlace::Step {
+            name,
+            is_call: step.call.is_some(),
+        };
+        let mut cx = ExprCx::new(Place::Step(index), String::new());
+        cx.describe_text("the command line of ", place);
         let mut deps: Vec<typed::Dep> = Vec::new();
         let mut compensates = None;
         let mut never = false;
@@ -125,10 +127,6 @@ impl Checker<'_> {
         let called = match &step.call {
             Some(call) => self.step_call(call, &mut cx),
             None => None,
-        };
-        let place = AttrPlace::Step {
-            name,
-            is_call: step.call.is_some(),
         };
         let mut summary = self.check_attrs(&step.attrs, place, &mut cx);
         let checkpoint = self.step_checkpoint(step, summary.checkpoint.clone());
