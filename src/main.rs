@@ -70,6 +70,17 @@ unsafe impl std::alloc::GlobalAlloc for Allocator {
     }
 }
 
-fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(flowc::cli::run(std::env::args_os()))
+fn main() {
+    let code = flowc::cli::run(std::env::args_os());
+    // Everything the command made is dropped by now, and stderr is unbuffered: with
+    // stdout flushed, nothing is left for the C library's exit handlers but mimalloc's,
+    // which frees and returns to the system every page of a heap the kernel is about to
+    // take back anyway (1.5% of checking 10,000 steps). A failed flush (a closed pipe)
+    // loses nothing a normal exit would have written.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    #[allow(unsafe_code)]
+    // SAFETY: `_exit` ends the process at once; no Rust code runs after it.
+    unsafe {
+        libc::_exit(i32::from(code))
+    }
 }
