@@ -54,17 +54,35 @@ pub fn scan(text: &str) -> Option<ScanError> {
     let mut suspect: Option<usize> = None;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
         let in_string = matches!(stack.last(), Some(Frame::Str(_)));
-        // Most bytes are names and spaces, in and out of strings, and change nothing
-        // below but the run of prefix operators.
-        if b.is_ascii_alphanumeric() || b == b'_' {
-            if !in_string {
+        // Most bytes are names and blanks, in and out of strings, and change nothing
+        // below but the run of prefix operators: each such run is stepped over in a
+        // loop of its own, as tight as a byte test can be.
+        if in_string {
+            while i < bytes.len() && !matches!(bytes[i], b'\\' | b'"' | b'$') {
+                i += 1;
+            }
+        } else {
+            let start = i;
+            let mut name = false;
+            while let Some(&c) = bytes.get(i) {
+                if c.is_ascii_alphanumeric() || c == b'_' {
+                    name = true;
+                } else if !matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
+                    break;
+                }
+                i += 1;
+            }
+            if name {
                 prefix_run = 0;
             }
-            i += 1;
-            continue;
+            if i > start {
+                continue;
+            }
         }
+        let Some(&b) = bytes.get(i) else {
+            break;
+        };
         if in_string {
             match b {
                 b'\\' => i += 1,
@@ -155,4 +173,45 @@ pub fn string_end(bytes: &[u8], open: usize, end: usize) -> usize {
         i += 1;
     }
     end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kind and span of what [`scan`] finds.
+    fn found(text: &str) -> Option<(&'static str, u32, u32)> {
+        scan(text).map(|e| match e {
+            ScanError::Unterminated(s) => ("string", s.start, s.end),
+            ScanError::UnterminatedInterp(s) => ("interp", s.start, s.end),
+            ScanError::TooDeep(s) => ("deep", s.start, s.end),
+        })
+    }
+
+    #[test]
+    fn strings_close_past_escapes_and_interpolations() {
+        assert_eq!(found(r#"run "a \" b" x"#), None);
+        assert_eq!(found(r#"run "a ${f("b")} c""#), None);
+        assert_eq!(found(r#"run "cost $5""#), None);
+        assert_eq!(found("run \"abc"), Some(("string", 4, 5)));
+        assert_eq!(found(r#"x "a" "b \""#), Some(("string", 6, 7)));
+        assert_eq!(found("run \"${x\n}\""), None);
+        assert_eq!(found(r#"run "${x" y"#), Some(("interp", 5, 7)));
+    }
+
+    #[test]
+    fn a_run_of_prefix_operators_is_ended_by_a_name_not_by_blanks() {
+        let deep = |sep: &str| format!("{}{}x", "!".repeat(MAX_DEPTH), sep);
+        assert_eq!(found(&deep("")), None);
+        assert_eq!(found(&deep(" \t\n!")), Some(("deep", 259, 260)));
+        assert_eq!(found(&deep(" y !")), None);
+        assert_eq!(found(&"- ".repeat(MAX_DEPTH + 1)), Some(("deep", 512, 513)));
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_comments_are_skipped() {
+        assert_eq!(found(&"(".repeat(MAX_DEPTH)), None);
+        assert_eq!(found(&"(".repeat(MAX_DEPTH + 1)), Some(("deep", 256, 257)));
+        assert_eq!(found("// a \"quote\nx"), None);
+    }
 }
