@@ -37,21 +37,16 @@ impl std::fmt::Display for AttrPlace<'_> {
 }
 
 impl<'a> AttrPlace<'a> {
-    /// The description in pieces, for [`AttrPlace::push_to`] and `Display`.
-    fn pieces(&self) -> [&'a str; 3] {
+    /// The description in pieces: written without the formatting machinery where every
+    /// step's text place is described ([`super::expr::ExprCx::describe_text`]), as a
+    /// `format!` there was 2% of checking a large file.
+    pub(super) fn pieces(&self) -> [&'a str; 3] {
         match *self {
             AttrPlace::Step { name, .. } => ["step `", name, "`"],
             AttrPlace::Task { name } => ["task `", name, "`"],
             AttrPlace::Defaults => ["`defaults`", "", ""],
             AttrPlace::Workflow { name } => ["the body of workflow `", name, "`"],
         }
-    }
-
-    /// Appends the description to `out` without the formatting machinery: every step's
-    /// text place is described this way, and a large check spent 2% of its time in
-    /// `format!` here.
-    pub(super) fn push_to(&self, out: &mut String) {
-        self.pieces().into_iter().for_each(|p| out.push_str(p));
     }
 }
 

@@ -175,9 +175,14 @@ impl ExprCx {
     /// Describes the text built here as `what` of `place` ("the command line of step
     /// `x`"), in the buffer the last description left.
     pub(super) fn describe_text(&mut self, what: &str, place: super::attrs::AttrPlace<'_>) {
+        let pieces = place.pieces();
         self.text_place.clear();
+        // At once: grown piece by piece, the first description of each step was
+        // reallocated three times.
+        self.text_place
+            .reserve(what.len() + pieces.iter().map(|p| p.len()).sum::<usize>());
         self.text_place.push_str(what);
-        place.push_to(&mut self.text_place);
+        pieces.iter().for_each(|p| self.text_place.push_str(p));
     }
 }
 
