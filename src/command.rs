@@ -652,6 +652,11 @@ enum Quote {
 
 /// Splits text without shell syntax into words; `None` when it needs a shell after all.
 fn split_words(parts: &[TextPart]) -> Result<Option<Vec<Vec<Piece>>>, CommandError> {
+    if let [TextPart::Literal(text)] = parts {
+        if let Some(words) = plain_words(text) {
+            return program_words(words);
+        }
+    }
     let mut splitter = WordSplitter::default();
     for part in parts {
         match part {
@@ -666,6 +671,44 @@ fn split_words(parts: &[TextPart]) -> Result<Option<Vec<Vec<Piece>>>, CommandErr
         }
     }
     splitter.finish()
+}
+
+/// The words of literal text in which nothing is special to a shell but the blanks
+/// between words (letters, digits and `_-./,:+@%`), split without [`WordSplitter`]'s
+/// character-by-character reading: most commands look like this (`cargo build --release`).
+fn plain_words(text: &str) -> Option<Vec<Vec<Piece>>> {
+    let plain = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'_' | b'-' | b'.' | b'/' | b',' | b':' | b'+' | b'@' | b'%' | b' ' | b'\t'
+            )
+    };
+    if !text.bytes().all(plain) {
+        return None;
+    }
+    Some(
+        text.split([' ', '\t'])
+            .filter(|w| !w.is_empty())
+            .map(|w| vec![Piece::Text(w.to_string())])
+            .collect(),
+    )
+}
+
+/// The words of a command as started: `None` when the first names a shell keyword or
+/// builtin (the command runs under `sh -c`), an error when there is no program.
+fn program_words(mut words: Vec<Vec<Piece>>) -> Result<Option<Vec<Vec<Piece>>>, CommandError> {
+    match words.first().map(Vec::as_slice) {
+        None => Err(CommandError::EmptyCommand),
+        Some([Piece::Text(first)]) if first.is_empty() => Err(CommandError::EmptyCommand),
+        Some([Piece::Text(first)]) if SHELL_WORDS.binary_search(&first.as_str()).is_ok() => {
+            Ok(None)
+        }
+        Some(_) => {
+            words.shrink_to_fit();
+            Ok(Some(words))
+        }
+    }
 }
 
 /// POSIX word splitting of literal text, with values as opaque parts of words.
@@ -803,17 +846,7 @@ impl WordSplitter {
             self.push('\\', false);
         }
         self.end_word();
-        match self.words.first().map(Vec::as_slice) {
-            None => Err(CommandError::EmptyCommand),
-            Some([Piece::Text(first)]) if first.is_empty() => Err(CommandError::EmptyCommand),
-            Some([Piece::Text(first)]) if SHELL_WORDS.binary_search(&first.as_str()).is_ok() => {
-                Ok(None)
-            }
-            Some(_) => {
-                self.words.shrink_to_fit();
-                Ok(Some(self.words))
-            }
-        }
+        program_words(self.words)
     }
 }
 
@@ -1233,6 +1266,20 @@ impl ShellLexer {
 mod tests {
 
     proptest::proptest! {
+        /// Plain text is split into the words the character-by-character reader makes.
+        #[test]
+        fn plain_words_are_the_splitters_words(text in "[a-z0-9_./,:+@% \t-]{0,30}") {
+            let mut splitter = super::WordSplitter::default();
+            for c in text.chars() {
+                proptest::prop_assert!(splitter.feed(c));
+            }
+            let read = splitter.finish();
+            let words = super::plain_words(&text);
+            proptest::prop_assert!(words.is_some(), "not plain: {text:?}");
+            let split = words.map(super::program_words);
+            proptest::prop_assert_eq!(split, Some(read));
+        }
+
         /// The one-pass test says what three substring searches say.
         #[test]
         fn names_a_reparser_is_a_substring_test(text in "[shuevalx -]{0,24}") {
