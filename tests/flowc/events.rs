@@ -11,7 +11,10 @@ use crate::support::{json_lines, root, tmp, Flowc};
 /// A run with the events of a run that is neither paused nor resumed: a concurrency group,
 /// a fan-out of three (one of whose instances fails, absorbed by `on_failure continue`), a
 /// step that succeeds on its retry, a step that fails through a failure route, and a step
-/// skipped by its condition. The steps write what they did to `ledger`.
+/// skipped by its condition. The steps write what they did to `ledger`. (`flaky` waits
+/// for `check`: `broken`'s failure stops the run and cancels whatever still runs, so
+/// without that, a `check` instance slower than `flaky` and `broken` together, as on a
+/// loaded machine, was cancelled rather than finished.)
 const EVENTS: &str = r#"workflow events(items: list<string> = ["a", "b", "c"], quick: bool = true) {
   concurrency "events"
   step fan for x in items {
@@ -21,7 +24,7 @@ const EVENTS: &str = r#"workflow events(items: list<string> = ["a", "b", "c"], q
     run "test ${x} != b"
     on_failure continue
   }
-  step flaky {
+  step flaky after check {
     run "test -f tried || { touch tried; echo flaky failed >> ledger; exit 1; }"
     retry 1 backoff linear(10ms)
   }
