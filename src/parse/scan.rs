@@ -57,27 +57,20 @@ pub fn scan(text: &str) -> Option<ScanError> {
         let in_string = matches!(stack.last(), Some(Frame::Str(_)));
         // Most bytes are names and blanks, in and out of strings, and change nothing
         // below but the run of prefix operators: each such run is stepped over in a
-        // loop of its own, as tight as a byte test can be.
+        // loop of its own, as tight as a byte test can be, up to the next byte that
+        // matters (or the end).
         if in_string {
             while i < bytes.len() && !matches!(bytes[i], b'\\' | b'"' | b'$') {
                 i += 1;
             }
         } else {
-            let start = i;
-            let mut name = false;
             while let Some(&c) = bytes.get(i) {
                 if c.is_ascii_alphanumeric() || c == b'_' {
-                    name = true;
+                    prefix_run = 0;
                 } else if !matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
                     break;
                 }
                 i += 1;
-            }
-            if name {
-                prefix_run = 0;
-            }
-            if i > start {
-                continue;
             }
         }
         let Some(&b) = bytes.get(i) else {
