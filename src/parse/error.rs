@@ -455,7 +455,7 @@ pub(super) fn unclosed_brace(text: &str) -> Option<usize> {
 }
 
 /// The reserved words, as `found` describes them.
-const RESERVED: &[&str] = &[
+pub(super) const RESERVED: &[&str] = &[
     "`after`",
     "`as`",
     "`else`",

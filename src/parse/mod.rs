@@ -222,4 +222,27 @@ mod tests {
         }
         assert!(!words.iter().any(|k| k == "expr" || k.starts_with("kw_")));
     }
+
+    /// Every reserved word the messages name is refused as a name, and words that only
+    /// start like one are names: the grammar's `keyword` looks ahead at the words' first
+    /// two letters before it compares them, and a word added to the list must be let
+    /// through that lookahead too.
+    #[test]
+    fn reserved_words_are_not_names_and_their_prefixes_are() {
+        let whole = |w: &str| {
+            FlowParser::parse(Rule::ident, w)
+                .ok()
+                .and_then(|mut p| p.next())
+                .is_some_and(|p| p.as_str() == w)
+        };
+        for word in error::RESERVED {
+            let word = word.trim_matches('`');
+            assert!(!whole(word), "`{word}` parsed as a name");
+            assert!(whole(&format!("{word}s")), "`{word}s` is a name");
+            assert!(whole(&format!("{word}_1")), "`{word}_1` is a name");
+        }
+        for name in ["build", "s_1", "Deploy", "x", "_tmp", "a1", "in_out"] {
+            assert!(whole(name), "`{name}` is a name");
+        }
+    }
 }
