@@ -223,20 +223,39 @@ mod tests {
         assert!(!words.iter().any(|k| k == "expr" || k.starts_with("kw_")));
     }
 
-    /// Every reserved word the messages name is refused as a name, and words that only
-    /// start like one are names: the grammar's `keyword` looks ahead at the words' first
-    /// two letters before it compares them, and a word added to the list must be let
-    /// through that lookahead too.
+    /// Every reserved word of the grammar's `keyword` rule is refused as a name, and its
+    /// longer forms are names: `keyword` first looks ahead for one of the words' first
+    /// letters followed by a lower-case letter, so a word added to the rule with a new
+    /// first letter must be let through that lookahead too. The words the syntax
+    /// messages call reserved (`error::RESERVED`) are the same ones.
     #[test]
-    fn reserved_words_are_not_names_and_their_prefixes_are() {
+    fn reserved_words_are_not_names_and_their_longer_forms_are() {
+        let grammar = include_str!("../../grammar/flow.pest");
+        let rule = grammar
+            .split_once("\nkeyword = _{")
+            .and_then(|(_, rest)| rest.split_once("\n}"))
+            .map(|(body, _)| body)
+            .expect("grammar/flow.pest has a `keyword` rule");
+        // The words are the rule's double-quoted literals (the lookahead's ranges are
+        // single-quoted characters).
+        let mut words: Vec<&str> = rule.split('"').skip(1).step_by(2).collect();
+        words.sort_unstable();
+        let mut named: Vec<&str> = error::RESERVED
+            .iter()
+            .map(|w| w.trim_matches('`'))
+            .collect();
+        named.sort_unstable();
+        assert_eq!(
+            words, named,
+            "the grammar's reserved words and error::RESERVED differ"
+        );
         let whole = |w: &str| {
             FlowParser::parse(Rule::ident, w)
                 .ok()
                 .and_then(|mut p| p.next())
                 .is_some_and(|p| p.as_str() == w)
         };
-        for word in error::RESERVED {
-            let word = word.trim_matches('`');
+        for word in words {
             assert!(!whole(word), "`{word}` parsed as a name");
             assert!(whole(&format!("{word}s")), "`{word}s` is a name");
             assert!(whole(&format!("{word}_1")), "`{word}_1` is a name");
