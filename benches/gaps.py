@@ -10,21 +10,31 @@ threads are its children that never exec. Prints, for that run:
     exit paired with the first fork after it that no earlier exit took): median, mean,
     90th percentile, and how many were over 600 µs;
   * busy: the share of the time from the first fork to the last exit during which
-    exactly 0, 1, 2, ... step processes existed.
+    exactly 0, 1, 2, ... step processes existed;
+  * when the recording also has sched:sched_switch events, each gap split in two: wait,
+    from the exit until the thread that forks next got the processor (the kernel's
+    exit of the step process, and the runner's wake-up), and work, from then to the
+    fork (the runner's own handling of the end and the next start, the kernel's clone
+    included); medians, in µs. And sleeps: how often per step a thread of the tool went
+    to sleep (a switch away in state S), each a wake-up later.
 
 Usage: gaps.py LABEL SCRIPT_OUTPUT. Only the standard library is used.
 """
 
+import bisect
 import re
 import statistics
 import sys
 
-EVENT = re.compile(r"\s(\d+\.\d+):\s+sched:sched_process_(fork|exec|exit):\s+(.*)")
+EVENT = re.compile(
+    r"\s(\d+\.\d+):\s+sched:sched_(process_fork|process_exec|process_exit|switch):\s+(.*)"
+)
+SWITCH = re.compile(r"prev_pid=(\d+) .*prev_state=(\S+) ==> .*next_pid=(\d+) ")
 
 
 def main():
     label, path = sys.argv[1], sys.argv[2]
-    forks, execs, exits = [], set(), {}
+    forks, execs, exits, switches = [], set(), {}, []
     tool = None
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
@@ -32,22 +42,30 @@ def main():
             if not m:
                 continue
             t, kind, rest = float(m.group(1)), m.group(2), m.group(3)
+            if kind == "switch":
+                # prev_comm=... prev_pid=N prev_prio=N prev_state=S ==> next_comm=...
+                # next_pid=N (a comm may hold spaces: only the numbers are read)
+                ids = SWITCH.search(rest)
+                if ids:
+                    switches.append((t, int(ids.group(1)), ids.group(2), int(ids.group(3))))
+                continue
             fields = dict(kv.split("=", 1) for kv in rest.split() if "=" in kv)
-            if kind == "fork":
+            if kind == "process_fork":
                 forks.append((t, int(fields["pid"]), int(fields["child_pid"])))
-            elif kind == "exec":
+            elif kind == "process_exec":
                 execs.add(int(fields["pid"]))
                 if tool is None:
                     tool = {int(fields["pid"])}
-            elif kind == "exit":
+            elif kind == "process_exit":
                 exits[int(fields["pid"])] = t
-    fork_at, steps = {}, []
+    fork_at, forker, steps = {}, {}, []
     for t, parent, child in sorted(forks):
         if tool is None or parent not in tool:
             continue
         if child in execs:
             if child in exits:
                 fork_at[child] = t
+                forker[child] = parent
                 steps.append(child)
         else:
             tool.add(child)
@@ -56,12 +74,14 @@ def main():
         print(f"{label}: no step processes found in {path}", file=sys.stderr)
         sys.exit(1)
     events = sorted([(forks[p], 1) for p in steps] + [(exits[p], -1) for p in steps])
-    gaps, pending = [], []
+    gaps, pending, pairs = [], [], []
     for t, d in events:
         if d < 0:
             pending.append(t)
         elif pending:
-            gaps.append((t - pending.pop(0)) * 1e6)
+            start = pending.pop(0)
+            gaps.append((t - start) * 1e6)
+            pairs.append((start, t))
     busy, running, last = {}, 0, events[0][0]
     for t, d in events:
         busy[running] = busy.get(running, 0.0) + t - last
@@ -73,6 +93,33 @@ def main():
         f"{label:<6} {len(steps)} steps; gap median {statistics.median(gaps):.0f} µs, "
         f"mean {statistics.mean(gaps):.0f}, p90 {q[8]:.0f}, "
         f"over 600 µs {sum(g > 600 for g in gaps)}; busy {shares}"
+    )
+    if switches and pairs:
+        print(f"{'':<6} {split(pairs, forks, forker, steps, switches, tool)}")
+
+
+def split(pairs, forks, forker, steps, switches, tool):
+    """The wait and work medians of the gaps, and the tool's sleeps per step."""
+    # When each forking thread last got the processor, in time order.
+    switched_in = {}
+    for t, _, _, nxt in switches:
+        if nxt in tool:
+            switched_in.setdefault(nxt, []).append(t)
+    by_fork = {forks[p]: forker[p] for p in steps}
+    waits, works = [], []
+    for exited, forked in pairs:
+        times = switched_in.get(by_fork.get(forked), [])
+        # The last time the forking thread got the processor before the fork; if that
+        # was before the exit, it was already running when the step ended.
+        i = bisect.bisect_right(times, forked) - 1
+        on_cpu = max(exited, times[i]) if i >= 0 else exited
+        waits.append((on_cpu - exited) * 1e6)
+        works.append((forked - on_cpu) * 1e6)
+    sleeps = sum(1 for _, prev, state, _ in switches if prev in tool and state == "S")
+    return (
+        f"gap split: wait median {statistics.median(waits):.0f} µs, "
+        f"work median {statistics.median(works):.0f} µs; "
+        f"sleeps per step {sleeps / len(steps):.2f}"
     )
 
 

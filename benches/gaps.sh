@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Where a run loses time between steps: records the scheduler's fork, exec and exit
-# events (perf, system-wide) around `flowc run` and `make -j2` on one generated shape,
-# alternating the two, and prints for each run the gap from a step process's exit to the
-# next step process's fork and how long 0, 1 or 2 step processes existed. Less noisy on
-# a shared machine than wall time; see benches/README.md. Needs root (or
+# Where a run loses time between steps: records the scheduler's fork, exec, exit and
+# switch events (perf, system-wide) around `flowc run` and `make -j2` on one generated
+# shape, alternating the two, and prints for each run the gap from a step process's exit
+# to the next step process's fork (and its split: waiting for the runner, and the
+# runner's own work) and how long 0, 1 or 2 step processes existed. Less noisy on a
+# shared machine than wall time; see benches/README.md. Needs root (or
 # kernel.perf_event_paranoid <= -1) for system-wide tracepoints.
 # Usage: benches/gaps.sh [--no-build] [--rounds=N] [--shape=fanout|chain|lattice] [--size=N]
 set -euo pipefail
@@ -60,6 +61,7 @@ for ((r = 0; r < ROUNDS; r++)); do
         fi
         if ! perf record -q -o "$WORK/perf.data" \
             -e sched:sched_process_fork,sched:sched_process_exec,sched:sched_process_exit \
+            -e sched:sched_switch \
             -a -- "${cmd[@]}" >/dev/null 2>"$WORK/err"; then
             echo "FAIL: ${cmd[*]} (under perf record) failed:" >&2
             tail -n 20 "$WORK/err" >&2
