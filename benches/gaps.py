@@ -73,17 +73,17 @@ def main():
     if not steps:
         print(f"{label}: no step processes found in {path}", file=sys.stderr)
         sys.exit(1)
-    events = sorted([(forks[p], 1) for p in steps] + [(exits[p], -1) for p in steps])
+    events = sorted([(forks[p], 1, p) for p in steps] + [(exits[p], -1, p) for p in steps])
     gaps, pending, pairs = [], [], []
-    for t, d in events:
+    for t, d, p in events:
         if d < 0:
             pending.append(t)
         elif pending:
             start = pending.pop(0)
             gaps.append((t - start) * 1e6)
-            pairs.append((start, t))
+            pairs.append((start, t, forker[p]))
     busy, running, last = {}, 0, events[0][0]
-    for t, d in events:
+    for t, d, _ in events:
         busy[running] = busy.get(running, 0.0) + t - last
         last, running = t, running + d
     total = sum(busy.values()) or 1.0
@@ -95,20 +95,20 @@ def main():
         f"over 600 µs {sum(g > 600 for g in gaps)}; busy {shares}"
     )
     if switches and pairs:
-        print(f"{'':<6} {split(pairs, forks, forker, steps, switches, tool)}")
+        print(f"{'':<6} {split(pairs, len(steps), switches, tool)}")
 
 
-def split(pairs, forks, forker, steps, switches, tool):
-    """The wait and work medians of the gaps, and the tool's sleeps per step."""
-    # When each forking thread last got the processor, in time order.
+def split(pairs, steps, switches, tool):
+    """The wait and work medians of the gaps (exit, fork, forking thread), and the
+    tool's sleeps per step."""
+    # When each of the tool's threads got the processor, in time order.
     switched_in = {}
     for t, _, _, nxt in switches:
         if nxt in tool:
             switched_in.setdefault(nxt, []).append(t)
-    by_fork = {forks[p]: forker[p] for p in steps}
     waits, works = [], []
-    for exited, forked in pairs:
-        times = switched_in.get(by_fork.get(forked), [])
+    for exited, forked, thread in pairs:
+        times = switched_in.get(thread, [])
         # The last time the forking thread got the processor before the fork; if that
         # was before the exit, it was already running when the step ended.
         i = bisect.bisect_right(times, forked) - 1
@@ -119,7 +119,7 @@ def split(pairs, forks, forker, steps, switches, tool):
     return (
         f"gap split: wait median {statistics.median(waits):.0f} µs, "
         f"work median {statistics.median(works):.0f} µs; "
-        f"sleeps per step {sleeps / len(steps):.2f}"
+        f"sleeps per step {sleeps / steps:.2f}"
     )
 
 

@@ -237,10 +237,12 @@ rows = []
 with open(results_path) as f:
     for line in f:
         shape, steps, path, rss_kib = line.rstrip("\n").split("\t")
-        m = medians(path)
-        cpu = {c: r["cpu_median"] for c, r in results(path).items()}  # s
-        with open(path) as f:
-            paired = json.load(f).get("paired", {})
+        with open(path) as case:
+            case = json.load(case)
+        by_tool = {r["command"]: r for r in case["results"]}
+        m = {c: r["median"] * 1000.0 for c, r in by_tool.items()}  # s -> ms
+        cpu = {c: r["cpu_median"] for c, r in by_tool.items()}  # s
+        paired = case.get("paired", {})
         rows.append({
             "paired_make": paired.get("make"), "paired_ninja": paired.get("ninja"),
             "cpu_flowc": cpu["flowc"], "cpu_make": cpu["make"], "cpu_ninja": cpu["ninja"],
