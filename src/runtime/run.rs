@@ -3138,7 +3138,12 @@ async fn run_instance(
             }
             let outputs = outputs.map(|(read, _)| read);
             let redactor = shared.redactor();
-            outputs::scrub(&output_file, &redactor);
+            // A step with no declared outputs may still have written the file: scrubbed
+            // when there is a secret to take out of it. Without one, nothing is opened
+            // (the file is in the run's 0700 log directory either way).
+            if reads_outputs || !redactor.is_empty() {
+                outputs::scrub(&output_file, &redactor);
+            }
             // What the step printed before its secret output was known is in its log:
             // redacted now (it was shown as it came, which the docs say).
             if new_secrets {

@@ -209,6 +209,38 @@ fn a_secret_in_a_plain_output_fails_its_step_and_stays_off_disk() {
     assert!(files >= 8, "searched only {files} files");
 }
 
+/// A step that declares no outputs may still write `$FLOW_OUTPUT`. When the run has a
+/// secret, that file is scrubbed and made private like one that is read back.
+#[test]
+fn an_undeclared_output_file_is_scrubbed_when_the_run_has_a_secret() {
+    let dir = tmp();
+    let d = dir.path();
+    let text = r#"workflow w {
+  secret token = env("TOKEN")
+  step s {
+    run "sh -c 'umask 022; echo t=$TOKEN > $FLOW_OUTPUT; echo wrote it'"
+    env { TOKEN: token }
+  }
+}
+"#;
+    std::fs::write(d.join("w.flow"), text).expect("write");
+    let out = Flowc::new(&["run", "w.flow"])
+        .dir(d)
+        .env("TOKEN", TOKEN)
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let written: Vec<PathBuf> = walk(&d.join(".flow"))
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "s.out"))
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert_eq!(
+        std::fs::read_to_string(&written[0]).expect("s.out"),
+        "t=***\n"
+    );
+    assert_private_and_clean(&d.join(".flow"), TOKEN);
+}
+
 #[test]
 fn the_repl_run_refuses_the_leak_too() {
     let dir = tmp();
