@@ -25,7 +25,7 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -967,19 +967,16 @@ impl AsyncRead for Pipe {
                     let Some(owned) = fd.as_ref() else {
                         return Poll::Ready(Err(io::Error::other("the pipe was lost")));
                     };
-                    match nix::unistd::read(owned.as_raw_fd(), buf.initialize_unfilled()) {
-                        Ok(n) => {
-                            buf.advance(n);
-                            return Poll::Ready(Ok(()));
-                        }
-                        Err(Errno::EINTR) => {}
-                        Err(Errno::EAGAIN) => {
+                    match spawn::read_into(owned, buf) {
+                        Ok(()) => return Poll::Ready(Ok(())),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                             let Some(owned) = fd.take() else {
                                 return Poll::Ready(Err(io::Error::other("the pipe was lost")));
                             };
                             *this = Pipe::Watched(pipe::Receiver::from_owned_fd_unchecked(owned)?);
                         }
-                        Err(e) => return Poll::Ready(Err(e.into())),
+                        Err(e) => return Poll::Ready(Err(e)),
                     }
                 }
                 Pipe::Watched(receiver) => return std::pin::Pin::new(receiver).poll_read(cx, buf),

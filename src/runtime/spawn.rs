@@ -147,6 +147,22 @@ pub fn ignored(signal: i32) -> bool {
     }
 }
 
+/// One `read` from `fd` into the unfilled part of `buf`, without zeroing that first (as
+/// tokio's own pipe reads do not): the bytes the kernel wrote are then marked filled.
+/// `Ok` with nothing filled is the end of the stream.
+pub fn read_into(fd: &OwnedFd, buf: &mut tokio::io::ReadBuf<'_>) -> io::Result<()> {
+    // SAFETY: `read` writes at most `unfilled.len()` bytes at the start of the unfilled
+    // part and returns how many; only those are then marked initialized and filled.
+    unsafe {
+        let unfilled = buf.unfilled_mut();
+        let n = libc::read(fd.as_raw_fd(), unfilled.as_mut_ptr().cast(), unfilled.len());
+        let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+        buf.assume_init(n);
+        buf.advance(n);
+    }
+    Ok(())
+}
+
 /// Starts the process `request` describes.
 pub fn spawn(request: &Request<'_>) -> io::Result<Spawned> {
     let inherited = inherited();
