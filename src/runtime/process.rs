@@ -1663,29 +1663,30 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn output_of_a_running_step_arrives_while_it_runs() {
-        // Printed at once, then a long wait: the line comes from the pipe watched after
-        // WATCH_AFTER, not from the read at the process's end.
+    /// How long after `spec`'s start its stdout line `wanted` arrived (the run must end).
+    async fn arrival_of(spec: &Spec, wanted: &str) -> Duration {
         let started = std::time::Instant::now();
         let mut first_at = None;
         let mut sink = |_: Stream, line: &str| {
-            if line == "early" {
+            if line == wanted {
                 first_at.get_or_insert(started.elapsed());
             }
         };
         tokio::time::timeout(
             HANG_GUARD,
-            run(
-                &spec("echo early; sleep 3"),
-                &mut sink,
-                CancellationSignal::never(),
-            ),
+            run(spec, &mut sink, CancellationSignal::never()),
         )
         .await
         .expect("finishes")
         .expect("runs");
-        let first_at = first_at.expect("the line arrived");
+        first_at.expect("the line arrived")
+    }
+
+    #[tokio::test]
+    async fn output_of_a_running_step_arrives_while_it_runs() {
+        // Printed at once, then a long wait: the line comes from the pipe watched after
+        // WATCH_AFTER, not from the read at the process's end.
+        let first_at = arrival_of(&spec("echo early; sleep 3"), "early").await;
         assert!(
             first_at < Duration::from_secs(2),
             "arrived after {first_at:?}"
@@ -1697,21 +1698,7 @@ mod tests {
         let mut spec = spec("echo first line; sleep 3; echo second");
         spec.redactor =
             Redactor::new(["a-long-secret-value-0123456789".to_string()]).expect("redactor");
-        let started = std::time::Instant::now();
-        let mut first_at = None;
-        let mut sink = |_: Stream, line: &str| {
-            if line == "first line" {
-                first_at.get_or_insert(started.elapsed());
-            }
-        };
-        tokio::time::timeout(
-            HANG_GUARD,
-            run(&spec, &mut sink, CancellationSignal::never()),
-        )
-        .await
-        .expect("finishes")
-        .expect("runs");
-        let first_at = first_at.expect("the first line arrived");
+        let first_at = arrival_of(&spec, "first line").await;
         assert!(first_at < Duration::from_secs(2), "held for {first_at:?}");
     }
 

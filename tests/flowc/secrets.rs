@@ -167,15 +167,20 @@ const LEAK: &str = r#"workflow w {
 
 const TOKEN: &str = "tok-9f8e7d6c5b4a-Qx71zz";
 
+/// `flowc run w.flow` in `dir`, `w.flow` holding `text`, with [`TOKEN`] in `$TOKEN`.
+fn run_with_token(dir: &Path, text: &str) -> Output {
+    std::fs::write(dir.join("w.flow"), text).expect("write");
+    Flowc::new(&["run", "w.flow"])
+        .dir(dir)
+        .env("TOKEN", TOKEN)
+        .run()
+}
+
 #[test]
 fn a_secret_in_a_plain_output_fails_its_step_and_stays_off_disk() {
     let dir = tmp();
     let d = dir.path();
-    std::fs::write(d.join("w.flow"), LEAK).expect("write");
-    let out = Flowc::new(&["run", "w.flow"])
-        .dir(d)
-        .env("TOKEN", TOKEN)
-        .run();
+    let out = run_with_token(d, LEAK);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("E0480"), "{}", out.stderr);
     assert!(out.stderr.contains("output `leak`"), "{}", out.stderr);
@@ -223,11 +228,7 @@ fn an_undeclared_output_file_is_scrubbed_when_the_run_has_a_secret() {
   }
 }
 "#;
-    std::fs::write(d.join("w.flow"), text).expect("write");
-    let out = Flowc::new(&["run", "w.flow"])
-        .dir(d)
-        .env("TOKEN", TOKEN)
-        .run();
+    let out = run_with_token(d, text);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let written: Vec<PathBuf> = walk(&d.join(".flow"))
         .into_iter()
