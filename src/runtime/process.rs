@@ -363,7 +363,7 @@ pub async fn run_with(
     tokio::pin!(time_up);
     // The pipes are read once the main process has exited, or once this fires.
     let mut watching = false;
-    let watch_pipes = tokio::time::sleep(WATCH_AFTER);
+    let watch_pipes = sleep_until(started + WATCH_AFTER);
     tokio::pin!(watch_pipes);
 
     loop {
@@ -948,7 +948,8 @@ fn parent_of(pid: i32) -> Option<i32> {
 /// open. A pipe whose writers are all gone by its first read (the usual end of a short
 /// step) is read to its end without ever being registered.
 enum Pipe {
-    /// Not registered; `None` only for the moment of being handed over.
+    /// Not registered; `None` only if handing it to the reactor failed (that read
+    /// reported the error, and the stream ended there).
     Idle(Option<OwnedFd>),
     Watched(pipe::Receiver),
 }
@@ -964,19 +965,20 @@ impl AsyncRead for Pipe {
         loop {
             match this {
                 Pipe::Idle(fd) => {
-                    let Some(owned) = fd.as_ref() else {
-                        return Poll::Ready(Err(io::Error::other("the pipe was lost")));
+                    let read = match fd.as_ref() {
+                        Some(owned) => spawn::read_into(owned, buf),
+                        None => Err(io::Error::other("the pipe was lost")),
                     };
-                    match spawn::read_into(owned, buf) {
-                        Ok(()) => return Poll::Ready(Ok(())),
+                    match read {
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        // Only a pipe that is there can be empty.
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                            let Some(owned) = fd.take() else {
-                                return Poll::Ready(Err(io::Error::other("the pipe was lost")));
-                            };
-                            *this = Pipe::Watched(pipe::Receiver::from_owned_fd_unchecked(owned)?);
+                            if let Some(owned) = fd.take() {
+                                *this =
+                                    Pipe::Watched(pipe::Receiver::from_owned_fd_unchecked(owned)?);
+                            }
                         }
-                        Err(e) => return Poll::Ready(Err(e)),
+                        read => return Poll::Ready(read),
                     }
                 }
                 Pipe::Watched(receiver) => return std::pin::Pin::new(receiver).poll_read(cx, buf),

@@ -147,9 +147,11 @@ pub fn ignored(signal: i32) -> bool {
     }
 }
 
-/// One `read` from `fd` into the unfilled part of `buf`, without zeroing that first (as
-/// tokio's own pipe reads do not): the bytes the kernel wrote are then marked filled.
-/// `Ok` with nothing filled is the end of the stream.
+/// One `read` from `fd` into the unfilled part of `buf`, without zeroing it first (tokio's
+/// own pipe reads do not zero it either): the bytes the kernel wrote are then marked
+/// filled. `Ok` with nothing filled is the end of the stream. It is here because this is
+/// the module that may use `unsafe`; [`crate::runtime::process`] reads a step's output
+/// pipes with it until they are handed to the reactor.
 pub fn read_into(fd: &OwnedFd, buf: &mut tokio::io::ReadBuf<'_>) -> io::Result<()> {
     // SAFETY: `read` writes at most `unfilled.len()` bytes at the start of the unfilled
     // part and returns how many; only those are then marked initialized and filled.
